@@ -1,0 +1,300 @@
+//! tgate's own facts about each command and flag: what class of effect it has on a cluster, whether
+//! it can act on many workflows at once, and which flags tgate pins or treats as local file access.
+//!
+//! Every `match` here is exhaustive over [`CommandPath`], so a command added to the table cannot be
+//! left unclassified: the build fails until someone decides.
+
+use serde::Serialize;
+
+use super::table::CommandPath;
+
+/// What a command does to the cluster (or the machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EffectClass {
+    /// Reads cluster state; changes nothing.
+    Read,
+    /// Changes workflow, activity, schedule or worker state in a recoverable way (start, signal,
+    /// update, pause, trigger...).
+    Write,
+    /// Ends or erases executions or schedules (cancel, terminate, delete, reset).
+    Destructive,
+    /// Changes the cluster's configuration (namespaces, search attributes, clusters, Nexus
+    /// endpoints, task-queue versioning and limits, worker deployments).
+    Admin,
+    /// Runs on the local machine only: servers, config and env files, shell completion, history
+    /// file rewriting, help. Never a thing an agent needs tgate for.
+    Local,
+}
+
+impl EffectClass {
+    /// Lower-case name, as in policies and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EffectClass::Read => "read",
+            EffectClass::Write => "write",
+            EffectClass::Destructive => "destructive",
+            EffectClass::Admin => "admin",
+            EffectClass::Local => "local",
+        }
+    }
+}
+
+impl CommandPath {
+    /// The effect class of running this command.
+    pub fn class(self) -> EffectClass {
+        use CommandPath as C;
+        use EffectClass::*;
+        match self {
+            // Groups only ever print help.
+            C::Root
+            | C::Activity
+            | C::Batch
+            | C::Completion
+            | C::Config
+            | C::Env
+            | C::Nexus
+            | C::NexusOperation
+            | C::Operator
+            | C::OperatorCluster
+            | C::OperatorNamespace
+            | C::OperatorNexus
+            | C::OperatorNexusEndpoint
+            | C::OperatorSearchAttribute
+            | C::Schedule
+            | C::Server
+            | C::TaskQueue
+            | C::TaskQueueConfig
+            | C::TaskQueueUpdateBuildIds
+            | C::TaskQueueVersioning
+            | C::Worker
+            | C::WorkerDeployment
+            | C::WorkerDeploymentManagerIdentity
+            | C::Workflow
+            | C::WorkflowUpdate => Local,
+
+            C::CompletionBash
+            | C::CompletionFish
+            | C::CompletionPowershell
+            | C::CompletionZsh
+            | C::ConfigDelete
+            | C::ConfigDeleteProfile
+            | C::ConfigGet
+            | C::ConfigList
+            | C::ConfigSet
+            | C::EnvDelete
+            | C::EnvGet
+            | C::EnvList
+            | C::EnvSet
+            | C::Help
+            | C::Options
+            | C::ServerStartDev
+            | C::WorkflowFixHistoryJson => Local,
+
+            C::ActivityCount
+            | C::ActivityDescribe
+            | C::ActivityList
+            | C::ActivityResult
+            | C::BatchDescribe
+            | C::BatchList
+            | C::NexusOperationCount
+            | C::NexusOperationDescribe
+            | C::NexusOperationList
+            | C::NexusOperationResult
+            | C::OperatorClusterDescribe
+            | C::OperatorClusterHealth
+            | C::OperatorClusterList
+            | C::OperatorClusterSystem
+            | C::OperatorNamespaceDescribe
+            | C::OperatorNamespaceList
+            | C::OperatorNexusEndpointGet
+            | C::OperatorNexusEndpointList
+            | C::OperatorSearchAttributeList
+            | C::ScheduleDescribe
+            | C::ScheduleList
+            | C::ScheduleListMatchingTimes
+            | C::TaskQueueConfigGet
+            | C::TaskQueueDescribe
+            | C::TaskQueueGetBuildIdReachability
+            | C::TaskQueueGetBuildIds
+            | C::TaskQueueListPartition
+            | C::TaskQueueVersioningGetRules
+            | C::WorkerCount
+            | C::WorkerDeploymentDescribe
+            | C::WorkerDeploymentDescribeVersion
+            | C::WorkerDeploymentList
+            | C::WorkerDescribe
+            | C::WorkerList
+            | C::WorkflowCount
+            | C::WorkflowDescribe
+            | C::WorkflowList
+            | C::WorkflowResult
+            | C::WorkflowShow
+            | C::WorkflowTrace
+            | C::WorkflowUpdateDescribe
+            | C::WorkflowUpdateResult => Read,
+            // Queries run workflow code on a worker but must not change state (Temporal rejects
+            // commands from query handlers); stack and metadata are built-in queries.
+            C::WorkflowQuery | C::WorkflowStack | C::WorkflowMetadata => Read,
+
+            C::ActivityComplete
+            | C::ActivityExecute
+            | C::ActivityFail
+            | C::ActivityPause
+            | C::ActivityStart
+            | C::ActivityUnpause
+            | C::ActivityUpdateOptions
+            | C::NexusOperationExecute
+            | C::NexusOperationStart
+            | C::ScheduleBackfill
+            | C::ScheduleCreate
+            | C::ScheduleToggle
+            | C::ScheduleTrigger
+            | C::ScheduleUpdate
+            | C::WorkflowExecute
+            | C::WorkflowExecuteUpdateWithStart
+            | C::WorkflowPause
+            | C::WorkflowSignal
+            | C::WorkflowSignalWithStart
+            | C::WorkflowStart
+            | C::WorkflowStartUpdateWithStart
+            | C::WorkflowUnpause
+            | C::WorkflowUpdateExecute
+            | C::WorkflowUpdateStart
+            | C::WorkflowUpdateOptions => Write,
+
+            C::ActivityCancel
+            | C::ActivityDelete
+            | C::ActivityReset
+            | C::ActivityTerminate
+            | C::BatchTerminate
+            | C::NexusOperationCancel
+            | C::NexusOperationTerminate
+            | C::ScheduleDelete
+            | C::WorkflowCancel
+            | C::WorkflowDelete
+            | C::WorkflowReset
+            | C::WorkflowResetWithWorkflowUpdateOptions
+            | C::WorkflowTerminate => Destructive,
+
+            C::OperatorClusterRemove
+            | C::OperatorClusterUpsert
+            | C::OperatorNamespaceCreate
+            | C::OperatorNamespaceDelete
+            | C::OperatorNamespaceUpdate
+            | C::OperatorNexusEndpointCreate
+            | C::OperatorNexusEndpointDelete
+            | C::OperatorNexusEndpointUpdate
+            | C::OperatorSearchAttributeCreate
+            | C::OperatorSearchAttributeRemove
+            | C::TaskQueueConfigSet
+            | C::TaskQueueUpdateBuildIdsAddNewCompatible
+            | C::TaskQueueUpdateBuildIdsAddNewDefault
+            | C::TaskQueueUpdateBuildIdsPromoteIdInSet
+            | C::TaskQueueUpdateBuildIdsPromoteSet
+            | C::TaskQueueVersioningAddRedirectRule
+            | C::TaskQueueVersioningCommitBuildId
+            | C::TaskQueueVersioningDeleteAssignmentRule
+            | C::TaskQueueVersioningDeleteRedirectRule
+            | C::TaskQueueVersioningInsertAssignmentRule
+            | C::TaskQueueVersioningReplaceAssignmentRule
+            | C::TaskQueueVersioningReplaceRedirectRule
+            | C::WorkerDeploymentCreate
+            | C::WorkerDeploymentCreateVersion
+            | C::WorkerDeploymentDelete
+            | C::WorkerDeploymentDeleteVersion
+            | C::WorkerDeploymentManagerIdentitySet
+            | C::WorkerDeploymentManagerIdentityUnset
+            | C::WorkerDeploymentSetCurrentVersion
+            | C::WorkerDeploymentSetRampingVersion
+            | C::WorkerDeploymentUpdateVersionComputeConfig
+            | C::WorkerDeploymentUpdateVersionMetadata => Admin,
+        }
+    }
+
+    /// Whether `--query` turns this command into a batch job over every matching execution
+    /// (StartBatchOperation). On list and count commands `--query` is only a filter.
+    pub fn batch_capable(self) -> bool {
+        use CommandPath as C;
+        matches!(
+            self,
+            C::WorkflowCancel
+                | C::WorkflowSignal
+                | C::WorkflowTerminate
+                | C::WorkflowDelete
+                | C::WorkflowUpdateOptions
+                | C::WorkflowReset
+                | C::WorkflowResetWithWorkflowUpdateOptions
+                | C::ActivityCancel
+                | C::ActivityTerminate
+                | C::ActivityDelete
+                | C::ActivityReset
+                | C::ActivityUnpause
+                | C::ActivityUpdateOptions
+        )
+    }
+
+    /// Whether this command connects to a Temporal service (has the connection flags).
+    pub fn connects(self) -> bool {
+        std::iter::once(self).chain(self.ancestors()).any(|a| {
+            matches!(
+                a,
+                CommandPath::Activity
+                    | CommandPath::Batch
+                    | CommandPath::Nexus
+                    | CommandPath::Operator
+                    | CommandPath::Schedule
+                    | CommandPath::TaskQueue
+                    | CommandPath::Worker
+                    | CommandPath::Workflow
+            )
+        })
+    }
+
+    /// Whether this command takes the deprecated namespace positional.
+    pub fn namespace_positional(self) -> bool {
+        matches!(
+            self,
+            CommandPath::OperatorNamespaceCreate
+                | CommandPath::OperatorNamespaceDelete
+                | CommandPath::OperatorNamespaceDescribe
+                | CommandPath::OperatorNamespaceUpdate
+        )
+    }
+}
+
+/// What tgate makes of a flag beyond its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlagRole {
+    /// An ordinary flag.
+    Plain,
+    /// Connection or configuration: tgate injects the connection itself, so an agent never sets
+    /// these (address, credentials, TLS, metadata, codec, identity, config files and profiles).
+    Pinned,
+    /// Makes the CLI read a local file.
+    ReadsFile,
+    /// Makes the CLI write a local file (or a database on disk).
+    WritesFile,
+}
+
+/// The role of flag `name` on command `path`.
+pub fn flag_role(path: CommandPath, name: &str) -> FlagRole {
+    match name {
+        "address" | "api-key" | "client-authority" | "grpc-meta" | "codec-endpoint"
+        | "codec-auth" | "codec-header" | "env" | "env-file" | "config-file" | "profile"
+        | "disable-config-file" | "disable-config-env" | "tls" | "tls-cert-path"
+        | "tls-cert-data" | "tls-key-path" | "tls-key-data" | "tls-ca-path" | "tls-ca-data"
+        | "tls-disable-host-verification" | "tls-server-name" => FlagRole::Pinned,
+        // `activity pause --identity` is the pause's own identity field, not the client's.
+        "identity" if path != CommandPath::ActivityPause => FlagRole::Pinned,
+        "input-file" | "signal-input-file" | "update-input-file" | "description-file" => {
+            FlagRole::ReadsFile
+        }
+        "source" if path == CommandPath::WorkflowFixHistoryJson => FlagRole::ReadsFile,
+        "target" if path == CommandPath::WorkflowFixHistoryJson => FlagRole::WritesFile,
+        "db-filename" if path == CommandPath::ServerStartDev => FlagRole::WritesFile,
+        "ui-asset-path" if path == CommandPath::ServerStartDev => FlagRole::ReadsFile,
+        _ => FlagRole::Plain,
+    }
+}

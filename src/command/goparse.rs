@@ -1,0 +1,538 @@
+//! Go's value syntaxes, as pflag and the CLI's flag types read them: `strconv.ParseBool`,
+//! `strconv.ParseInt(s, 0, 64)`, `strconv.ParseFloat(s, 32)`, `time.ParseDuration` (plus the CLI's
+//! `d` unit) and `time.Parse(time.RFC3339, s)`. Each returns Go's own error text, so tgate's messages
+//! read like the CLI's.
+
+/// `strconv.ParseBool`.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", quote(s))),
+    }
+}
+
+/// Go's `%q` for the strings we print (ASCII printable stays, the rest is escaped).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `underscoreOK`: underscores only between digits, or between a base prefix and a digit.
+fn underscore_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut saw = b'^';
+    let mut i = 0;
+    let b = if !b.is_empty() && (b[0] == b'-' || b[0] == b'+') {
+        &b[1..]
+    } else {
+        b
+    };
+    let mut hex = false;
+    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'b' | b'o' | b'x') {
+        i = 2;
+        saw = b'0';
+        hex = b[1] | 0x20 == b'x';
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() || hex && (c | 0x20).is_ascii_hexdigit() {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+        i += 1;
+    }
+    saw != b'_'
+}
+
+/// `strconv.ParseInt(s, 0, 64)`.
+pub fn parse_int(s: &str) -> Result<i64, String> {
+    let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", quote(s));
+    let range = || format!("strconv.ParseInt: parsing {}: value out of range", quote(s));
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return Err(syntax());
+    }
+    let (radix, digits) = {
+        let lower = body.as_bytes();
+        if lower.len() >= 2 && lower[0] == b'0' && (lower[1] | 0x20) == b'x' {
+            (16, &body[2..])
+        } else if lower.len() >= 2 && lower[0] == b'0' && (lower[1] | 0x20) == b'b' {
+            (2, &body[2..])
+        } else if lower.len() >= 2 && lower[0] == b'0' && (lower[1] | 0x20) == b'o' {
+            (8, &body[2..])
+        } else if lower[0] == b'0' && lower.len() > 1 {
+            (8, &body[1..])
+        } else {
+            (10, body)
+        }
+    };
+    let mut underscores = false;
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    let mut any = false;
+    for c in digits.chars() {
+        if c == '_' {
+            underscores = true;
+            continue;
+        }
+        let d = c.to_digit(radix).ok_or_else(syntax)?;
+        any = true;
+        match value
+            .checked_mul(radix as u64)
+            .and_then(|v| v.checked_add(d as u64))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+    }
+    // A bare "0x" has no digits; a leading "0" alone (octal "0") is fine.
+    if !any && !(radix == 8 && digits.is_empty() && body.len() == 1) {
+        return Err(syntax());
+    }
+    if underscores && !underscore_ok(s) {
+        return Err(syntax());
+    }
+    if overflow {
+        return Err(range());
+    }
+    if neg {
+        if value > i64::MAX as u64 + 1 {
+            return Err(range());
+        }
+        Ok((value as i128).wrapping_neg() as i64)
+    } else if value > i64::MAX as u64 {
+        Err(range())
+    } else {
+        Ok(value as i64)
+    }
+}
+
+/// `strconv.ParseFloat(s, 32)`: decimal and hexadecimal (`0x1p-2`) forms, `inf`/`infinity`/`nan`
+/// in any case, and Go's underscore rule.
+pub fn parse_float32(s: &str) -> Result<f32, String> {
+    let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", quote(s));
+    let range = || format!("strconv.ParseFloat: parsing {}: value out of range", quote(s));
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let special = match lower.as_str() {
+        "inf" | "infinity" => Some(f32::INFINITY),
+        "nan" if body.len() == s.len() => Some(f32::NAN),
+        _ => None,
+    };
+    if let Some(v) = special {
+        return Ok(if neg { -v } else { v });
+    }
+    if body.contains('_') && !underscore_ok(s) {
+        return Err(syntax());
+    }
+    let clean: String = body.chars().filter(|&c| c != '_').collect();
+    let v: f32 = if clean.len() > 2 && clean[..2].eq_ignore_ascii_case("0x") {
+        parse_hex_float(&clean[2..]).ok_or_else(syntax)? as f32
+    } else {
+        // Go's decimal grammar: digits [. digits] [e [+-] digits], at least one mantissa digit.
+        let b = clean.as_bytes();
+        let mut i = 0;
+        let mut mant = 0;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            mant += 1;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+                mant += 1;
+            }
+        }
+        if mant == 0 {
+            return Err(syntax());
+        }
+        if i < b.len() && (b[i] | 0x20) == b'e' {
+            i += 1;
+            if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == start {
+                return Err(syntax());
+            }
+        }
+        if i != b.len() {
+            return Err(syntax());
+        }
+        // Correctly rounded to f32, as Go's ParseFloat(s, 32) is.
+        clean.parse::<f32>().map_err(|_| syntax())?
+    };
+    if v.is_infinite() {
+        return Err(range());
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Mantissa `h[.h]` and mandatory binary exponent `p[+-]d`, as Go requires for hex floats.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mant, exp) = s.split_once(['p', 'P'])?;
+    let exp: i32 = {
+        let e = exp.strip_prefix('+').unwrap_or(exp);
+        if e.is_empty() || !e.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        e.parse().ok()?
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    Some(v * 2f64.powi(exp))
+}
+
+/// The CLI's `FlagDuration`: every `<number>d` is first rewritten to hours (`1.5d` → `36.000000h`,
+/// six decimals as Go's `%f` prints them), then Go's `time.ParseDuration` reads the result. Error
+/// texts therefore show the rewritten string, as the CLI's do.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    static DAYS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let days = DAYS.get_or_init(|| {
+        regex::Regex::new(r"([0-9]+(\.[0-9]*)?|(\.[0-9]+))d").expect("static regex")
+    });
+    if !s.contains('d') {
+        return go_parse_duration(s);
+    }
+    let rewritten = days.replace_all(s, |c: &regex::Captures<'_>| {
+        let num = &c[0][..c[0].len() - 1];
+        match num.parse::<f64>() {
+            Ok(v) => format!("{:.6}h", 24.0 * v),
+            Err(_) => c[0].to_owned(),
+        }
+    });
+    go_parse_duration(&rewritten)
+}
+
+/// Go's `time.ParseDuration`: units `ns`, `us`, `µs`, `μs`, `ms`, `s`, `m`, `h`.
+fn go_parse_duration(s: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {}", quote(s));
+    let orig = s;
+    let mut s = s;
+    let mut neg = false;
+    if let Some(rest) = s.strip_prefix('-') {
+        neg = true;
+        s = rest;
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest;
+    }
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: u128 = 0;
+    while !s.is_empty() {
+        // Go requires the component to start with a digit or '.'.
+        let b = s.as_bytes();
+        if !(b[0] == b'.' || b[0].is_ascii_digit()) {
+            return Err(invalid());
+        }
+        let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
+        let int_part = &s[..int_len];
+        s = &s[int_len..];
+        let mut frac_part = "";
+        if let Some(rest) = s.strip_prefix('.') {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            frac_part = &rest[..n];
+            s = &rest[n..];
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(invalid());
+        }
+        let unit_len = s
+            .char_indices()
+            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
+            .map(|(i, _)| i)
+            .unwrap_or(s.len());
+        let unit = &s[..unit_len];
+        s = &s[unit_len..];
+        if unit.is_empty() {
+            return Err(format!("time: missing unit in duration {}", quote(orig)));
+        }
+        let per: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    quote(unit),
+                    quote(orig)
+                ));
+            }
+        };
+        let int: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
+        let mut v = int.checked_mul(per).ok_or_else(invalid)?;
+        if !frac_part.is_empty() {
+            // Go keeps the fraction's leading digits that fit and truncates.
+            let mut scale: u128 = 1;
+            let mut f: u128 = 0;
+            for d in frac_part.bytes().take(30) {
+                f = f * 10 + (d - b'0') as u128;
+                scale *= 10;
+            }
+            v += f * per / scale;
+        }
+        total = total.checked_add(v).ok_or_else(invalid)?;
+        if total > i64::MAX as u128 + u128::from(neg) {
+            return Err(invalid());
+        }
+    }
+    let t = total as i128;
+    Ok(if neg { (-t) as i64 } else { t as i64 })
+}
+
+/// `time.Parse(time.RFC3339, s)`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`. Go also accepts a fraction
+/// here although the layout has none, a lower-case `t`/`z` is refused, and the field ranges are
+/// checked (day against the month's length).
+pub fn parse_timestamp(s: &str) -> Result<(), String> {
+    let err = |rest: &str, elem: &str| {
+        format!(
+            "parsing time {} as \"2006-01-02T15:04:05Z07:00\": cannot parse {} as {}",
+            quote(s),
+            quote(rest),
+            quote(elem)
+        )
+    };
+    let b = s.as_bytes();
+    let digits = |at: usize, n: usize| -> Option<u32> {
+        let part = b.get(at..at + n)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let rest = |at: usize| s.get(at..).unwrap_or("");
+    let year = digits(0, 4).ok_or_else(|| err(s, "2006"))?;
+    if b.get(4) != Some(&b'-') {
+        return Err(err(rest(4), "-"));
+    }
+    let month = digits(5, 2).ok_or_else(|| err(rest(5), "01"))?;
+    if b.get(7) != Some(&b'-') {
+        return Err(err(rest(7), "-"));
+    }
+    let day = digits(8, 2).ok_or_else(|| err(rest(8), "02"))?;
+    if b.get(10) != Some(&b'T') {
+        return Err(err(rest(10), "T"));
+    }
+    let hour = digits(11, 2).ok_or_else(|| err(rest(11), "15"))?;
+    if b.get(13) != Some(&b':') {
+        return Err(err(rest(13), ":"));
+    }
+    let min = digits(14, 2).ok_or_else(|| err(rest(14), "04"))?;
+    if b.get(16) != Some(&b':') {
+        return Err(err(rest(16), ":"));
+    }
+    let sec = digits(17, 2).ok_or_else(|| err(rest(17), "05"))?;
+    let mut i = 19;
+    if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    match b.get(i) {
+        Some(b'Z') => i += 1,
+        Some(b'+' | b'-') => {
+            let oh = digits(i + 1, 2).ok_or_else(|| err(rest(i), "Z07:00"))?;
+            if b.get(i + 3) != Some(&b':') {
+                return Err(err(rest(i), "Z07:00"));
+            }
+            let om = digits(i + 4, 2).ok_or_else(|| err(rest(i), "Z07:00"))?;
+            if oh > 24 || om > 60 {
+                return Err(format!(
+                    "parsing time {}: time zone offset out of range",
+                    quote(s)
+                ));
+            }
+            i += 6;
+        }
+        _ => return Err(err(rest(i), "Z07:00")),
+    }
+    if i != b.len() {
+        return Err(format!(
+            "parsing time {}: extra text: {}",
+            quote(s),
+            quote(rest(i))
+        ));
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let range = |what: &str| format!("parsing time {}: {what} out of range", quote(s));
+    if !(1..=12).contains(&month) {
+        return Err(range("month"));
+    }
+    if day < 1 || day > mdays[month as usize - 1] {
+        return Err(range("day"));
+    }
+    if hour > 23 {
+        return Err(range("hour"));
+    }
+    if min > 59 {
+        return Err(range("minute"));
+    }
+    if sec > 59 {
+        return Err(range("second"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_follow_go_base_zero() {
+        assert_eq!(parse_int("10"), Ok(10));
+        assert_eq!(parse_int("0x10"), Ok(16));
+        assert_eq!(parse_int("0X1f"), Ok(31));
+        assert_eq!(parse_int("010"), Ok(8));
+        assert_eq!(parse_int("0o17"), Ok(15));
+        assert_eq!(parse_int("0b101"), Ok(5));
+        assert_eq!(parse_int("1_000"), Ok(1000));
+        assert_eq!(parse_int("-5"), Ok(-5));
+        assert_eq!(parse_int("+5"), Ok(5));
+        assert_eq!(parse_int("0"), Ok(0));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        assert!(parse_int("9223372036854775808").unwrap_err().contains("out of range"));
+        for bad in ["", "abc", "1_", "_1", "1__0", "0x", "08", "1.5", " 1", "1e3", "--1"] {
+            assert!(parse_int(bad).unwrap_err().contains("invalid syntax"), "{bad}");
+        }
+        assert_eq!(
+            parse_int("abc").unwrap_err(),
+            "strconv.ParseInt: parsing \"abc\": invalid syntax"
+        );
+    }
+
+    #[test]
+    fn floats_follow_go() {
+        assert_eq!(parse_float32("1.5"), Ok(1.5));
+        assert_eq!(parse_float32(".5"), Ok(0.5));
+        assert_eq!(parse_float32("5."), Ok(5.0));
+        assert_eq!(parse_float32("1e3"), Ok(1000.0));
+        assert_eq!(parse_float32("1_000.5"), Ok(1000.5));
+        assert_eq!(parse_float32("0x1p-2"), Ok(0.25));
+        assert_eq!(parse_float32("Inf"), Ok(f32::INFINITY));
+        assert_eq!(parse_float32("-infinity"), Ok(f32::NEG_INFINITY));
+        assert!(parse_float32("NaN").unwrap().is_nan());
+        assert!(parse_float32("1e39").unwrap_err().contains("out of range"));
+        for bad in ["", ".", "e3", "1e", "abc", "0x1", "1_", "1.5.5", "+nan"] {
+            assert!(parse_float32(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_follow_go_plus_days() {
+        const S: i64 = 1_000_000_000;
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(parse_duration("5s"), Ok(5 * S));
+        assert_eq!(parse_duration("1h30m"), Ok(5400 * S));
+        assert_eq!(parse_duration("1.5h"), Ok(5400 * S));
+        assert_eq!(parse_duration("1d2h"), Ok(26 * 3600 * S));
+        assert_eq!(parse_duration("1.5d"), Ok(36 * 3600 * S));
+        assert_eq!(parse_duration("-1m"), Ok(-60 * S));
+        assert_eq!(parse_duration("300ms"), Ok(300_000_000));
+        assert_eq!(parse_duration("1µs"), Ok(1000));
+        assert_eq!(parse_duration(".5s"), Ok(S / 2));
+        assert_eq!(
+            parse_duration("5").unwrap_err(),
+            "time: missing unit in duration \"5\""
+        );
+        assert_eq!(
+            parse_duration("5x").unwrap_err(),
+            "time: unknown unit \"x\" in duration \"5x\""
+        );
+        assert_eq!(
+            parse_duration("1dd").unwrap_err(),
+            "time: unknown unit \"hd\" in duration \"24.000000hd\""
+        );
+        assert_eq!(parse_duration("-10d12.25h"), Ok(-(252 * 3600 + 15 * 60) * S));
+        assert_eq!(parse_duration("8m7h6d5d4h3m"), Ok(((11 * 24 + 11) * 3600 + 11 * 60) * S));
+        for bad in ["", "s", "-", ".s", "1.5.5s", "h1", "d", "xd"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("3000000h").is_err());
+    }
+
+    #[test]
+    fn timestamps_follow_rfc3339_layout() {
+        for ok in [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00.123456789Z",
+            "2024-02-29T23:59:59+05:30",
+            "2024-01-01T00:00:00-07:00",
+        ] {
+            assert_eq!(parse_timestamp(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            parse_timestamp("2024-01-01").unwrap_err(),
+            "parsing time \"2024-01-01\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"\" as \"T\""
+        );
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01t00:00:00Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00Zx",
+            "2024-13-01T00:00:00Z",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! The command model: a `temporal ...` argv becomes a typed [`Command`], exactly as the Temporal CLI
+//! 1.9.1 reads it, and a [`Command`] renders back to a canonical argv that reads the same.
+//!
+//! Guarantees:
+//! - [`Command::parse`] accepts an argv iff the real CLI gets past its own parsing with it (same
+//!   command, same flag values, same namespace); where the CLI would fail, it fails with the same kind
+//!   of error. It additionally refuses combinations the CLI refuses only after connecting
+//!   ([`ParseError::Conflict`]), so no decision is ever made on an ambiguous command.
+//! - [`Command::render`] gives an argv with one spelling per meaning (`--long=value`, sorted flags,
+//!   positionals after `--`), and `Command::parse(&c.render()) == c` for every parsed `c`.
+
+mod error;
+mod facts;
+mod flagset;
+mod goparse;
+mod parser;
+mod spec;
+mod table;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+pub use error::ParseError;
+pub use facts::{EffectClass, FlagRole, flag_role};
+pub use spec::{Arity, CommandSpec, FlagSpec, FlagType};
+pub use table::CommandPath;
+
+/// The program word that starts every rendered argv.
+pub const PROGRAM: &str = "temporal";
+
+/// A flag value, typed as pflag reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// bool
+    Bool(bool),
+    /// int
+    Int(i64),
+    /// float (Go float32)
+    Float(GoFloat),
+    /// string
+    Str(String),
+    /// string[] (every occurrence, in order)
+    StrArray(Vec<String>),
+    /// string-enum (one of the declared values)
+    Enum(&'static str),
+    /// string-enum[] (declared spellings, in order)
+    EnumArray(Vec<&'static str>),
+    /// duration
+    Duration(GoDuration),
+    /// timestamp (RFC 3339, as given)
+    Timestamp(String),
+}
+
+/// A float32 compared by bits, so a parsed NaN equals itself after a round trip.
+#[derive(Clone, Copy, Debug)]
+pub struct GoFloat(pub f32);
+
+impl PartialEq for GoFloat {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl From<f32> for GoFloat {
+    fn from(v: f32) -> Self {
+        GoFloat(v)
+    }
+}
+
+/// A duration in nanoseconds (Go `time.Duration`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GoDuration(pub i64);
+
+impl From<i64> for GoDuration {
+    fn from(v: i64) -> Self {
+        GoDuration(v)
+    }
+}
+
+impl fmt::Display for GoDuration {
+    /// Go's `Duration.String()`: `1h2m3.5s`, `300ms`, `0s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d == 0 {
+            return f.write_str("0s");
+        }
+        let neg = d < 0;
+        let u = d.unsigned_abs();
+        let sign = if neg { "-" } else { "" };
+        if u < 1_000_000_000 {
+            // Sub-second: the largest unit that keeps an integer part.
+            let (div, unit) = if u < 1_000 {
+                (1, "ns")
+            } else if u < 1_000_000 {
+                (1_000, "µs")
+            } else {
+                (1_000_000, "ms")
+            };
+            return write!(f, "{sign}{}{unit}", frac(u, div));
+        }
+        let h = u / 3_600_000_000_000;
+        let m = (u / 60_000_000_000) % 60;
+        let s = u % 60_000_000_000;
+        write!(f, "{sign}")?;
+        if h > 0 {
+            write!(f, "{h}h{m}m")?;
+        } else if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        write!(f, "{}s", frac(s, 1_000_000_000))
+    }
+}
+
+/// `v / div` with the fraction's trailing zeros trimmed (`1.5`, `2`).
+fn frac(v: u64, div: u64) -> String {
+    let int = v / div;
+    let rem = v % div;
+    if rem == 0 {
+        return int.to_string();
+    }
+    let width = div.ilog10() as usize;
+    let digits = format!("{rem:0width$}");
+    format!("{int}.{}", digits.trim_end_matches('0'))
+}
+
+impl Value {
+    /// The spelling tgate renders (pflag reads it back to the same value).
+    fn render_scalar(&self) -> Vec<String> {
+        match self {
+            Value::Bool(b) => vec![b.to_string()],
+            Value::Int(i) => vec![i.to_string()],
+            Value::Float(GoFloat(v)) => vec![render_float(*v)],
+            Value::Str(s) | Value::Timestamp(s) => vec![s.clone()],
+            Value::StrArray(items) => items.clone(),
+            Value::Enum(e) => vec![(*e).to_owned()],
+            Value::EnumArray(items) => items.iter().map(|s| (*s).to_owned()).collect(),
+            Value::Duration(d) => vec![d.to_string()],
+        }
+    }
+
+    /// The string value, for `Str`, `Enum` and `Timestamp`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) | Value::Timestamp(s) => Some(s),
+            Value::Enum(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn render_float(v: f32) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        // Rust prints the shortest text that reads back to the same f32.
+        format!("{v}")
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(GoFloat(v)) if v.is_finite() => s.serialize_f64(f64::from(*v)),
+            Value::Float(GoFloat(v)) => s.serialize_str(&render_float(*v)),
+            Value::Str(x) | Value::Timestamp(x) => s.serialize_str(x),
+            Value::StrArray(items) => items.serialize(s),
+            Value::Enum(e) => s.serialize_str(e),
+            Value::EnumArray(items) => items.serialize(s),
+            Value::Duration(d) => s.serialize_str(&d.to_string()),
+        }
+    }
+}
+
+macro_rules! newtype {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+newtype!(
+    /// A Temporal namespace name.
+    Namespace
+);
+newtype!(
+    /// A workflow id.
+    WorkflowId
+);
+newtype!(
+    /// A run id.
+    RunId
+);
+newtype!(
+    /// An activity id.
+    ActivityId
+);
+newtype!(
+    /// A schedule id.
+    ScheduleId
+);
+newtype!(
+    /// A task queue name.
+    TaskQueue
+);
+newtype!(
+    /// A batch job id.
+    JobId
+);
+
+impl Namespace {
+    /// The namespace a command uses when none is given.
+    pub fn default_namespace() -> Namespace {
+        Namespace("default".to_owned())
+    }
+}
+
+/// What a command acts on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Target {
+    /// Nothing in particular (lists, counts, cluster-wide reads, local commands).
+    None,
+    /// One workflow execution.
+    Workflow {
+        /// Workflow id.
+        workflow_id: WorkflowId,
+        /// Run id, when given.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        run_id: Option<RunId>,
+    },
+    /// Every execution matching a visibility query (a batch job).
+    Batch {
+        /// The visibility query.
+        query: String,
+    },
+    /// One activity.
+    Activity {
+        /// Activity id.
+        activity_id: ActivityId,
+        /// Workflow id, for workflow activities.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        workflow_id: Option<WorkflowId>,
+        /// Run id, when given.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        run_id: Option<RunId>,
+    },
+    /// One schedule.
+    Schedule {
+        /// Schedule id.
+        schedule_id: ScheduleId,
+    },
+    /// One task queue.
+    TaskQueue {
+        /// Task queue name.
+        task_queue: TaskQueue,
+    },
+    /// One batch job.
+    BatchJob {
+        /// Job id.
+        job_id: JobId,
+    },
+    /// A namespace named by its id rather than its name.
+    NamespaceId {
+        /// Namespace id.
+        namespace_id: String,
+    },
+}
+
+/// A `temporal` command line, read exactly as the CLI reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Command {
+    path: CommandPath,
+    flags: BTreeMap<&'static str, Value>,
+    args: Vec<String>,
+}
+
+impl Command {
+    /// Parses a full argv (`argv[0]` is the program word, which is not checked here: the lexer
+    /// does that).
+    pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command, ParseError> {
+        let args: Vec<String> = argv.iter().skip(1).map(|a| a.as_ref().to_owned()).collect();
+        let parsed = parser::parse(&args)?;
+        let cmd = Command {
+            path: parsed.path,
+            flags: parsed.flags,
+            args: parsed.args,
+        };
+        cmd.check_conflicts()?;
+        Ok(cmd)
+    }
+
+    /// The command path.
+    pub fn path(&self) -> CommandPath {
+        self.path
+    }
+
+    /// Values of the flags that were set, by canonical long name.
+    pub fn flags(&self) -> &BTreeMap<&'static str, Value> {
+        &self.flags
+    }
+
+    /// One flag's value.
+    pub fn flag(&self, name: &str) -> Option<&Value> {
+        self.flags.get(name)
+    }
+
+    /// A string flag's value (string, enum or timestamp).
+    pub fn flag_str(&self, name: &str) -> Option<&str> {
+        self.flags.get(name).and_then(Value::as_str)
+    }
+
+    /// Positional arguments.
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// Whether this invocation only prints help (or the version).
+    pub fn is_help(&self) -> bool {
+        matches!(self.flags.get("help"), Some(Value::Bool(true)))
+            || matches!(self.flags.get("version"), Some(Value::Bool(true)))
+    }
+
+    /// The effect class of what this invocation does. Printing help is local whatever the command.
+    pub fn class(&self) -> EffectClass {
+        if self.is_help() {
+            EffectClass::Local
+        } else {
+            self.path.class()
+        }
+    }
+
+    /// Whether this is a batch job (a batch-capable command with `--query`).
+    pub fn is_batch(&self) -> bool {
+        !self.is_help() && self.path.batch_capable() && self.flags.contains_key("query")
+    }
+
+    /// The namespace the client connects with: `-n` (an empty value means `default`), else
+    /// `default`. `None` for commands that do not connect.
+    pub fn client_namespace(&self) -> Option<Namespace> {
+        if !self.path.connects() {
+            return None;
+        }
+        match self.flag_str("namespace") {
+            Some(n) if !n.is_empty() => Some(Namespace(n.to_owned())),
+            _ => Some(Namespace::default_namespace()),
+        }
+    }
+
+    /// The namespace the command acts on: the deprecated positional of `operator namespace
+    /// create|delete|describe|update` when given, else [`Command::client_namespace`].
+    pub fn namespace(&self) -> Option<Namespace> {
+        if self.path.namespace_positional()
+            && let Some(ns) = self.args.first()
+        {
+            return Some(Namespace(ns.clone()));
+        }
+        self.client_namespace()
+    }
+
+    /// What the command acts on.
+    pub fn target(&self) -> Target {
+        if self.is_help() || !self.path.connects() {
+            return Target::None;
+        }
+        let s = |n: &str| self.flag_str(n).map(str::to_owned);
+        if self.is_batch() {
+            return Target::Batch {
+                query: s("query").unwrap_or_default(),
+            };
+        }
+        if let Some(id) = s("activity-id") {
+            return Target::Activity {
+                activity_id: ActivityId(id),
+                workflow_id: s("workflow-id").map(WorkflowId),
+                run_id: s("run-id").map(RunId),
+            };
+        }
+        if let Some(id) = s("workflow-id") {
+            return Target::Workflow {
+                workflow_id: WorkflowId(id),
+                run_id: s("run-id").map(RunId),
+            };
+        }
+        if let Some(id) = s("schedule-id") {
+            return Target::Schedule {
+                schedule_id: ScheduleId(id),
+            };
+        }
+        if let Some(id) = s("job-id") {
+            return Target::BatchJob { job_id: JobId(id) };
+        }
+        if let Some(tq) = s("task-queue")
+            && self.path.name().starts_with("task-queue")
+        {
+            return Target::TaskQueue {
+                task_queue: TaskQueue(tq),
+            };
+        }
+        if self.path == CommandPath::OperatorNamespaceDescribe
+            && let Some(id) = s("namespace-id")
+        {
+            return Target::NamespaceId { namespace_id: id };
+        }
+        Target::None
+    }
+
+    /// The canonical argv: `temporal`, the path words, each set flag as `--name=value` in name
+    /// order (arrays repeated in order; a true bool as `--name`), then `--` and the positionals.
+    pub fn render(&self) -> Vec<String> {
+        let mut argv = vec![PROGRAM.to_owned()];
+        argv.extend(self.path.name().split(' ').filter(|w| !w.is_empty()).map(str::to_owned));
+        for (name, value) in &self.flags {
+            match value {
+                Value::Bool(true) => argv.push(format!("--{name}")),
+                other => {
+                    for v in other.render_scalar() {
+                        argv.push(format!("--{name}={v}"));
+                    }
+                }
+            }
+        }
+        if !self.args.is_empty() {
+            argv.push("--".to_owned());
+            argv.extend(self.args.iter().cloned());
+        }
+        argv
+    }
+
+    /// The canonical argv as one shell-quoted line, for display.
+    pub fn render_line(&self) -> String {
+        let quoted: Vec<String> = self.render().iter().map(|w| shell_quote(w)).collect();
+        quoted.join(" ")
+    }
+
+    /// Refuses combinations the CLI refuses only after connecting. Deciding on them would mean
+    /// deciding on a command that cannot run as written.
+    fn check_conflicts(&self) -> Result<(), ParseError> {
+        if self.is_help() {
+            return Ok(());
+        }
+        let has = |n: &str| self.flags.contains_key(n);
+        let conflict = |m: &str| {
+            Err(ParseError::Conflict {
+                message: m.to_owned(),
+            })
+        };
+        use CommandPath as C;
+        match self.path {
+            C::WorkflowCancel
+            | C::WorkflowSignal
+            | C::WorkflowTerminate
+            | C::WorkflowDelete
+            | C::WorkflowUpdateOptions => {
+                if has("workflow-id") {
+                    if has("query") {
+                        return conflict("cannot set query when workflow ID is set");
+                    }
+                    if has("reason") && self.path != C::WorkflowTerminate {
+                        return conflict("cannot set reason when workflow ID is set");
+                    }
+                    if has("yes") && self.path != C::WorkflowDelete {
+                        return conflict("cannot set 'yes' when workflow ID is set");
+                    }
+                    if has("rps") {
+                        return conflict("cannot set rps when workflow ID is set");
+                    }
+                } else if !has("query") {
+                    return conflict("must set either workflow ID or query");
+                } else if has("run-id") {
+                    return conflict("cannot set run ID when query is set");
+                }
+            }
+            C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
+                if has("workflow-id") == has("query") {
+                    return conflict("must set exactly one of --workflow-id or --query");
+                }
+            }
+            C::ActivityCancel
+            | C::ActivityTerminate
+            | C::ActivityDelete
+            | C::ActivityReset
+            | C::ActivityUnpause
+            | C::ActivityUpdateOptions => {
+                let single = has("activity-id") || has("workflow-id");
+                if single == has("query") {
+                    return conflict(
+                        "must set either an activity (--activity-id) or --query, not both",
+                    );
+                }
+            }
+            C::OperatorNamespaceCreate
+            | C::OperatorNamespaceDelete
+            | C::OperatorNamespaceDescribe
+            | C::OperatorNamespaceUpdate => {
+                let flag_ns = self.flag_str("namespace").unwrap_or("default");
+                if let Some(arg) = self.args.first()
+                    && flag_ns != "default"
+                {
+                    return Err(ParseError::Conflict {
+                        message: format!(
+                            "namespace was provided as both an argument ({arg}) and a flag (-n {flag_ns}); please specify namespace only with -n"
+                        ),
+                    });
+                }
+                if self.path == C::OperatorNamespaceDescribe && has("namespace-id") {
+                    let name = self.args.first().map(String::as_str).unwrap_or(flag_ns);
+                    if name != "default" && !name.is_empty() {
+                        return conflict(
+                            "provide one of --namespace-id=<uuid> or -n name, but not both",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Quotes a word for display only when a POSIX shell would need it.
+fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=:,./@%+".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        shlex::try_quote(word).map_or_else(|_| format!("{word:?}"), |q| q.into_owned())
+    }
+}
+
+impl Serialize for Command {
+    /// The stable JSON of `tgate parse -o json`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("command", self.path.name())?;
+        m.serialize_entry("namespace", &self.namespace())?;
+        m.serialize_entry("client_namespace", &self.client_namespace())?;
+        m.serialize_entry("class", &self.class())?;
+        m.serialize_entry("batch", &self.is_batch())?;
+        m.serialize_entry("help", &self.is_help())?;
+        m.serialize_entry("target", &self.target())?;
+        m.serialize_entry("flags", &self.flags)?;
+        m.serialize_entry("args", &self.args)?;
+        m.serialize_entry("argv", &self.render())?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Command, ParseError> {
+        let argv: Vec<&str> = line.split(' ').collect();
+        Command::parse(&argv)
+    }
+
+    fn ok(line: &str) -> Command {
+        let c = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(Command::parse(&c.render()).as_ref(), Ok(&c), "round trip of {line}");
+        c
+    }
+
+    #[test]
+    fn go_duration_display() {
+        for (ns, text) in [
+            (0, "0s"),
+            (1, "1ns"),
+            (1_500, "1.5µs"),
+            (300_000_000, "300ms"),
+            (5_000_000_000, "5s"),
+            (90_000_000_000, "1m30s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (86_400_000_000_000, "24h0m0s"),
+            (-1_500_000_000, "-1.5s"),
+        ] {
+            assert_eq!(GoDuration(ns).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn namespace_sources() {
+        assert_eq!(ok("temporal workflow list").namespace().unwrap().as_str(), "default");
+        assert_eq!(ok("temporal workflow list -n a -n b").namespace().unwrap().as_str(), "b");
+        assert_eq!(ok("temporal -n x workflow list").namespace().unwrap().as_str(), "x");
+        assert_eq!(ok("temporal workflow list -nprod").namespace().unwrap().as_str(), "prod");
+        assert_eq!(ok("temporal workflow list -n=prod").namespace().unwrap().as_str(), "prod");
+        let c = ok("temporal operator namespace describe prod");
+        assert_eq!(c.namespace().unwrap().as_str(), "prod");
+        assert_eq!(c.client_namespace().unwrap().as_str(), "default");
+        assert_eq!(ok("temporal server start-dev").namespace(), None);
+    }
+
+    #[test]
+    fn batch_and_targets() {
+        let c = ok("temporal workflow terminate -q WorkflowType=x --yes");
+        assert!(c.is_batch());
+        assert_eq!(c.class(), EffectClass::Destructive);
+        let c = ok("temporal workflow signal -w wf -r run --name go");
+        assert!(!c.is_batch());
+        assert_eq!(
+            c.target(),
+            Target::Workflow {
+                workflow_id: WorkflowId("wf".into()),
+                run_id: Some(RunId("run".into()))
+            }
+        );
+        assert!(!ok("temporal workflow list -q x").is_batch());
+    }
+
+    #[test]
+    fn conflicts_refused() {
+        for line in [
+            "temporal workflow cancel",
+            "temporal workflow cancel -w a -q b",
+            "temporal workflow signal -w a --name s --reason r",
+            "temporal workflow terminate -q x -r run",
+            "temporal operator namespace describe a -n b",
+        ] {
+            assert!(matches!(parse(line), Err(ParseError::Conflict { .. })), "{line}");
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! Lexing: turns what an agent sent (one string, or an argv) into the argv tgate will judge.
+//!
+//! A string is read with POSIX shell quoting (single quotes, double quotes, backslash escapes) and
+//! nothing else: tgate never runs a shell, so anything a shell would *do* with the string (run a second
+//! command, redirect, expand a variable, a glob or a `~`, drop a comment) is refused with the character
+//! and its column, rather than passed on as data the agent did not mean. Inside single quotes every
+//! character is data; inside double quotes a shell still expands `$` and backquotes, so those are
+//! refused there too. Control characters (newline, NUL, tab, escape, ...) and Unicode bidirectional
+//! controls are refused anywhere, quoted or not, in strings and in argv alike: they have no business in
+//! a Temporal command line and would corrupt terminals and audit logs.
+//!
+//! The first word must be the program name `temporal` (or a path the configuration names). A wrapper
+//! (`sh -c`, `env`, `sudo`), an environment assignment (`VAR=x temporal`) or another path to a binary is
+//! refused: the command tgate judges must be the command that runs.
+
+use std::fmt;
+
+/// Why a command line was refused before parsing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LexError {
+    /// The line was empty or only whitespace.
+    #[error("empty command line")]
+    Empty,
+    /// A shell operator, expansion or glob outside quotes (or `$`/backquote inside double quotes).
+    #[error("{what} `{found}` at column {column} is not allowed: tgate runs no shell{hint}")]
+    ShellSyntax {
+        /// Description of the construct, e.g. "command separator".
+        what: &'static str,
+        /// The offending text.
+        found: String,
+        /// 1-based column (in characters) in the input string.
+        column: usize,
+        /// Extra advice, starting with "; " or empty.
+        hint: &'static str,
+    },
+    /// A control or bidirectional-control character.
+    #[error("{name} (U+{code:04X}) at {place} is not allowed in a command line")]
+    ControlChar {
+        /// Readable name, e.g. "newline".
+        name: &'static str,
+        /// The code point.
+        code: u32,
+        /// "column N" or "argument N".
+        place: Place,
+    },
+    /// A quote was opened and never closed.
+    #[error("unbalanced {kind} quote opened at column {column}")]
+    UnbalancedQuote {
+        /// "single" or "double".
+        kind: &'static str,
+        /// 1-based column of the opening quote.
+        column: usize,
+    },
+    /// A trailing backslash escapes nothing.
+    #[error("trailing backslash at column {column} escapes nothing")]
+    TrailingBackslash {
+        /// 1-based column.
+        column: usize,
+    },
+    /// The first word is not the temporal program.
+    #[error("{0}")]
+    NotTemporal(NotTemporal),
+}
+
+/// Where in the input something was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// 1-based character column of a string input.
+    Column(usize),
+    /// 0-based index into an argv input.
+    Argument(usize),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Column(c) => write!(f, "column {c}"),
+            Place::Argument(i) => write!(f, "argument {i}"),
+        }
+    }
+}
+
+/// The first word was not the program tgate guards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotTemporal {
+    /// The first word as given.
+    pub found: String,
+    /// The program names accepted.
+    pub accepted: Vec<String>,
+}
+
+impl fmt::Display for NotTemporal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = if self.found.contains('=') && !self.found.starts_with('-') {
+            " (environment assignments are not allowed)"
+        } else if WRAPPERS.contains(&self.found.rsplit('/').next().unwrap_or("")) {
+            " (wrappers are not allowed)"
+        } else if self.found.contains('/') {
+            " (a path to a binary is allowed only when the configuration names it)"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "command line must start with {}, not `{}`{}",
+            self.accepted
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            self.found,
+            why
+        )
+    }
+}
+
+const WRAPPERS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "env", "sudo", "exec", "nohup", "xargs", "timeout", "command",
+];
+
+/// Which program names the first word may be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    names: Vec<String>,
+}
+
+impl Default for Program {
+    fn default() -> Self {
+        Program {
+            names: vec!["temporal".to_owned()],
+        }
+    }
+}
+
+impl Program {
+    /// Accept `temporal` and also each of `paths` (e.g. `/usr/local/bin/temporal`).
+    pub fn with_paths<I: IntoIterator<Item = String>>(paths: I) -> Self {
+        let mut p = Program::default();
+        p.names.extend(paths);
+        p
+    }
+
+    fn check(&self, first: &str) -> Result<(), LexError> {
+        if self.names.iter().any(|n| n == first) {
+            Ok(())
+        } else {
+            Err(LexError::NotTemporal(NotTemporal {
+                found: first.to_owned(),
+                accepted: self.names.clone(),
+            }))
+        }
+    }
+}
+
+fn control_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\n' => "newline",
+        '\r' => "carriage return",
+        '\0' => "NUL",
+        '\t' => "tab",
+        '\x1b' => "escape",
+        '\x7f' => "delete",
+        c if c.is_control() => "control character",
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
+            "bidirectional control"
+        }
+        _ => return None,
+    })
+}
+
+fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexError> {
+    for (i, c) in s.chars().enumerate() {
+        if let Some(name) = control_name(c) {
+            return Err(LexError::ControlChar {
+                name,
+                code: c as u32,
+                place: place(i),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Splits a command line the way a POSIX shell reads quotes, refusing everything else a shell would
+/// interpret. Returns the words with the program name first.
+pub fn lex_str(line: &str, program: &Program) -> Result<Vec<String>, LexError> {
+    check_controls(line, |i| Place::Column(i + 1))?;
+    let words = split(line)?;
+    let first = words.first().ok_or(LexError::Empty)?;
+    program.check(first)?;
+    Ok(words)
+}
+
+/// Checks an argv the agent sent as separate arguments. No shell rules apply (each argument is data),
+/// but the program name and the control-character rule do.
+pub fn lex_argv<S: AsRef<str>>(argv: &[S], program: &Program) -> Result<Vec<String>, LexError> {
+    let first = argv.first().ok_or(LexError::Empty)?;
+    for (i, a) in argv.iter().enumerate() {
+        check_controls(a.as_ref(), |_| Place::Argument(i))?;
+    }
+    program.check(first.as_ref())?;
+    Ok(argv.iter().map(|a| a.as_ref().to_owned()).collect())
+}
+
+fn shell_syntax(what: &'static str, found: &str, column: usize, hint: &'static str) -> LexError {
+    LexError::ShellSyntax {
+        what,
+        found: found.to_owned(),
+        column,
+        hint,
+    }
+}
+
+const QUOTE_HINT: &str = "; quote it to pass it as data";
+
+/// The quote-aware scanner. It both refuses shell syntax (with positions) and builds the words, so
+/// the refusal and the split can never disagree about what is quoted.
+fn split(line: &str) -> Result<Vec<String>, LexError> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let col = i + 1;
+        match c {
+            ' ' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                let start = i;
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(LexError::UnbalancedQuote {
+                                kind: "single",
+                                column: start + 1,
+                            });
+                        }
+                        Some('\'') => break,
+                        Some(&d) => word.push(d),
+                    }
+                    i += 1;
+                }
+            }
+            '"' => {
+                in_word = true;
+                let start = i;
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => {
+                            return Err(LexError::UnbalancedQuote {
+                                kind: "double",
+                                column: start + 1,
+                            });
+                        }
+                        Some('"') => break,
+                        Some('\\') => match chars.get(i + 1) {
+                            // POSIX: inside double quotes a backslash escapes only these.
+                            Some(&e @ ('$' | '`' | '"' | '\\')) => {
+                                word.push(e);
+                                i += 1;
+                            }
+                            Some(_) => word.push('\\'),
+                            None => {
+                                return Err(LexError::UnbalancedQuote {
+                                    kind: "double",
+                                    column: start + 1,
+                                });
+                            }
+                        },
+                        Some('$') => {
+                            return Err(shell_syntax(
+                                "expansion",
+                                &dollar_text(&chars, i),
+                                i + 1,
+                                "; a shell expands `$` inside double quotes: use single quotes to pass it as data",
+                            ));
+                        }
+                        Some('`') => {
+                            return Err(shell_syntax(
+                                "command substitution",
+                                "`",
+                                i + 1,
+                                "; a shell runs backquotes inside double quotes: use single quotes to pass it as data",
+                            ));
+                        }
+                        Some(&d) => word.push(d),
+                    }
+                    i += 1;
+                }
+            }
+            '\\' => match chars.get(i + 1) {
+                Some(&e) => {
+                    in_word = true;
+                    word.push(e);
+                    i += 1;
+                }
+                None => return Err(LexError::TrailingBackslash { column: col }),
+            },
+            ';' => return Err(shell_syntax("command separator", ";", col, QUOTE_HINT)),
+            '|' => {
+                let found = if chars.get(i + 1) == Some(&'|') { "||" } else { "|" };
+                return Err(shell_syntax("shell operator", found, col, QUOTE_HINT));
+            }
+            '&' => {
+                let found = if chars.get(i + 1) == Some(&'&') { "&&" } else { "&" };
+                return Err(shell_syntax("shell operator", found, col, QUOTE_HINT));
+            }
+            '>' | '<' => {
+                return Err(shell_syntax("redirection", &c.to_string(), col, QUOTE_HINT));
+            }
+            '`' => return Err(shell_syntax("command substitution", "`", col, QUOTE_HINT)),
+            '$' => {
+                return Err(shell_syntax(
+                    "expansion",
+                    &dollar_text(&chars, i),
+                    col,
+                    QUOTE_HINT,
+                ));
+            }
+            '*' | '?' | '[' => {
+                return Err(shell_syntax("glob", &c.to_string(), col, QUOTE_HINT));
+            }
+            '{' | '}' => {
+                return Err(shell_syntax(
+                    "brace expansion",
+                    &c.to_string(),
+                    col,
+                    QUOTE_HINT,
+                ));
+            }
+            '(' | ')' => return Err(shell_syntax("subshell", &c.to_string(), col, QUOTE_HINT)),
+            '~' => return Err(shell_syntax("home expansion", "~", col, QUOTE_HINT)),
+            '!' => return Err(shell_syntax("history expansion", "!", col, QUOTE_HINT)),
+            '#' if !in_word => return Err(shell_syntax("comment", "#", col, QUOTE_HINT)),
+            _ => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+        i += 1;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// The `$...` construct starting at `i`, for error messages: `$(`, `${`, `$NAME` or `$`.
+fn dollar_text(chars: &[char], i: usize) -> String {
+    match chars.get(i + 1) {
+        Some('(') => "$(".to_owned(),
+        Some('{') => "${".to_owned(),
+        Some(c) if c.is_ascii_alphanumeric() || *c == '_' => {
+            let name: String = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .collect();
+            format!("${name}")
+        }
+        Some(c) if "?#@*!$-".contains(*c) => format!("${c}"),
+        _ => "$".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(s: &str) -> Result<Vec<String>, LexError> {
+        lex_str(s, &Program::default())
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        lex(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn quotes_make_metacharacters_data() {
+        assert_eq!(
+            words(r#"temporal workflow list --query 'WorkflowId = "a;b|c"'"#),
+            ["temporal", "workflow", "list", "--query", r#"WorkflowId = "a;b|c""#]
+        );
+        assert_eq!(words(r#"temporal x "a b" 'c d'e"#), ["temporal", "x", "a b", "c de"]);
+        assert_eq!(words(r"temporal a\;b a\ b"), ["temporal", "a;b", "a b"]);
+        assert_eq!(words(r#"temporal "a\"b\\c\d""#), ["temporal", r#"a"b\c\d"#]);
+        assert_eq!(words("temporal '' \"\""), ["temporal", "", ""]);
+        assert_eq!(words("temporal a#b"), ["temporal", "a#b"]);
+        assert_eq!(words("  temporal   x  "), ["temporal", "x"]);
+        assert_eq!(words("temporal '$HOME' '`id`' '*'"), ["temporal", "$HOME", "`id`", "*"]);
+    }
+
+    #[test]
+    fn shell_syntax_is_refused_with_column() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("temporal workflow list; rm -rf /", ";", 23),
+            ("temporal workflow list | sh", "|", 24),
+            ("temporal workflow list || sh", "||", 24),
+            ("temporal workflow list & sh", "&", 24),
+            ("temporal workflow list && sh", "&&", 24),
+            ("temporal workflow list > f", ">", 24),
+            ("temporal workflow list < f", "<", 24),
+            ("temporal workflow list `id`", "`", 24),
+            ("temporal workflow list $(id)", "$(", 24),
+            ("temporal workflow list ${X}", "${", 24),
+            ("temporal workflow list -n $NS", "$NS", 27),
+            ("temporal workflow list -q *", "*", 27),
+            ("temporal workflow list -q a?", "?", 28),
+            ("temporal workflow list -n ~", "~", 27),
+            ("temporal workflow list # x", "#", 24),
+            ("temporal workflow list -n \"$NS\"", "$NS", 28),
+            ("temporal workflow list -n \"`id`\"", "`", 28),
+        ];
+        for (line, found, column) in cases {
+            match lex(line) {
+                Err(LexError::ShellSyntax {
+                    found: f, column: c, ..
+                }) => assert_eq!((f.as_str(), c), (*found, *column), "{line}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn controls_refused_even_quoted() {
+        for (line, code) in [
+            ("temporal workflow list\nrm x", 0x0a),
+            ("temporal 'a\nb'", 0x0a),
+            ("temporal a\0b", 0),
+            ("temporal\tworkflow", 9),
+            ("temporal '\x1b[31m'", 0x1b),
+            ("temporal 'a\u{202E}b'", 0x202e),
+        ] {
+            match lex(line) {
+                Err(LexError::ControlChar { code: c, .. }) => assert_eq!(c, code, "{line:?}"),
+                other => panic!("{line:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            lex_argv(&["temporal", "workflow", "a\nb"], &Program::default()),
+            Err(LexError::ControlChar {
+                place: Place::Argument(2),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn unbalanced_quotes() {
+        assert_eq!(
+            lex("temporal workflow list -q 'abc"),
+            Err(LexError::UnbalancedQuote {
+                kind: "single",
+                column: 27
+            })
+        );
+        assert_eq!(
+            lex("temporal \"abc"),
+            Err(LexError::UnbalancedQuote {
+                kind: "double",
+                column: 10
+            })
+        );
+        assert_eq!(
+            lex("temporal abc\\"),
+            Err(LexError::TrailingBackslash { column: 13 })
+        );
+    }
+
+    #[test]
+    fn first_word_must_be_temporal() {
+        for line in [
+            "sh -c 'temporal workflow list'",
+            "env temporal workflow list",
+            "VAR=x temporal workflow list",
+            "/usr/bin/temporal workflow list",
+            "Temporal workflow list",
+            "tctl workflow list",
+        ] {
+            assert!(matches!(lex(line), Err(LexError::NotTemporal(_))), "{line}");
+        }
+        let msg = lex("VAR=x temporal workflow list").unwrap_err().to_string();
+        assert!(msg.contains("environment assignments"), "{msg}");
+        assert_eq!(lex("   "), Err(LexError::Empty));
+        let p = Program::with_paths(["/usr/bin/temporal".to_owned()]);
+        assert_eq!(
+            lex_str("/usr/bin/temporal workflow list", &p).unwrap()[0],
+            "/usr/bin/temporal"
+        );
+    }
+}
