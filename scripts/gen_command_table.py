@@ -43,6 +43,9 @@ EXTRA_OPTIONS = {
     "temporal worker deployment update-version-compute-config": AGENTCORE,
 }
 
+# Flags the 1.9.1 binary accepts but hides from help although the snapshot spec lists them.
+HIDDEN_IN_BINARY = {("schedule-configuration", "cron")}
+
 # Commands cobra and the CLI add in code rather than in the spec.
 NO_DESC = [{"name": "no-descriptions", "type": "bool"}]
 EXTRA_COMMANDS = [
@@ -142,6 +145,8 @@ for s in used_sets:
     w(f"static SET_{s.upper().replace('-', '_')}: &[FlagSpec] = &[")
     for o in opts:
         e = flag_expr(o)
+        if (s, o["name"]) in HIDDEN_IN_BINARY:
+            e += ".hidden()"
         if hide and ".hidden()" not in e:
             e += ".hidden()"
         w(f"    {e},")

@@ -308,11 +308,19 @@ fn split(line: &str) -> Result<Vec<String>, LexError> {
             },
             ';' => return Err(shell_syntax("command separator", ";", col, QUOTE_HINT)),
             '|' => {
-                let found = if chars.get(i + 1) == Some(&'|') { "||" } else { "|" };
+                let found = if chars.get(i + 1) == Some(&'|') {
+                    "||"
+                } else {
+                    "|"
+                };
                 return Err(shell_syntax("shell operator", found, col, QUOTE_HINT));
             }
             '&' => {
-                let found = if chars.get(i + 1) == Some(&'&') { "&&" } else { "&" };
+                let found = if chars.get(i + 1) == Some(&'&') {
+                    "&&"
+                } else {
+                    "&"
+                };
                 return Err(shell_syntax("shell operator", found, col, QUOTE_HINT));
             }
             '>' | '<' => {
@@ -388,15 +396,27 @@ mod tests {
     fn quotes_make_metacharacters_data() {
         assert_eq!(
             words(r#"temporal workflow list --query 'WorkflowId = "a;b|c"'"#),
-            ["temporal", "workflow", "list", "--query", r#"WorkflowId = "a;b|c""#]
+            [
+                "temporal",
+                "workflow",
+                "list",
+                "--query",
+                r#"WorkflowId = "a;b|c""#
+            ]
         );
-        assert_eq!(words(r#"temporal x "a b" 'c d'e"#), ["temporal", "x", "a b", "c de"]);
+        assert_eq!(
+            words(r#"temporal x "a b" 'c d'e"#),
+            ["temporal", "x", "a b", "c de"]
+        );
         assert_eq!(words(r"temporal a\;b a\ b"), ["temporal", "a;b", "a b"]);
         assert_eq!(words(r#"temporal "a\"b\\c\d""#), ["temporal", r#"a"b\c\d"#]);
         assert_eq!(words("temporal '' \"\""), ["temporal", "", ""]);
         assert_eq!(words("temporal a#b"), ["temporal", "a#b"]);
         assert_eq!(words("  temporal   x  "), ["temporal", "x"]);
-        assert_eq!(words("temporal '$HOME' '`id`' '*'"), ["temporal", "$HOME", "`id`", "*"]);
+        assert_eq!(
+            words("temporal '$HOME' '`id`' '*'"),
+            ["temporal", "$HOME", "`id`", "*"]
+        );
     }
 
     #[test]
@@ -423,7 +443,9 @@ mod tests {
         for (line, found, column) in cases {
             match lex(line) {
                 Err(LexError::ShellSyntax {
-                    found: f, column: c, ..
+                    found: f,
+                    column: c,
+                    ..
                 }) => assert_eq!((f.as_str(), c), (*found, *column), "{line}"),
                 other => panic!("{line}: {other:?}"),
             }

@@ -103,7 +103,10 @@ pub enum ParseError {
         names: Vec<&'static str>,
     },
     /// `--env NAME`: the deprecated environment file has no such environment when tgate runs the CLI.
-    #[error("environment {} not found (tgate runs the CLI without environment files)", quote(name))]
+    #[error(
+        "environment {} not found (tgate runs the CLI without environment files)",
+        quote(name)
+    )]
     EnvNotFound {
         /// The environment name.
         name: String,
@@ -126,11 +129,6 @@ pub enum ParseError {
 }
 
 fn subcommands(path: &CommandPath) -> String {
-    let names: Vec<&str> = path
-        .spec()
-        .children
-        .iter()
-        .map(|c| c.leaf_name())
-        .collect();
+    let names: Vec<&str> = path.spec().children.iter().map(|c| c.leaf_name()).collect();
     format!("one of {}", names.join(", "))
 }

@@ -281,11 +281,28 @@ pub enum FlagRole {
 /// The role of flag `name` on command `path`.
 pub fn flag_role(path: CommandPath, name: &str) -> FlagRole {
     match name {
-        "address" | "api-key" | "client-authority" | "grpc-meta" | "codec-endpoint"
-        | "codec-auth" | "codec-header" | "env" | "env-file" | "config-file" | "profile"
-        | "disable-config-file" | "disable-config-env" | "tls" | "tls-cert-path"
-        | "tls-cert-data" | "tls-key-path" | "tls-key-data" | "tls-ca-path" | "tls-ca-data"
-        | "tls-disable-host-verification" | "tls-server-name" => FlagRole::Pinned,
+        "address"
+        | "api-key"
+        | "client-authority"
+        | "grpc-meta"
+        | "codec-endpoint"
+        | "codec-auth"
+        | "codec-header"
+        | "env"
+        | "env-file"
+        | "config-file"
+        | "profile"
+        | "disable-config-file"
+        | "disable-config-env"
+        | "tls"
+        | "tls-cert-path"
+        | "tls-cert-data"
+        | "tls-key-path"
+        | "tls-key-data"
+        | "tls-ca-path"
+        | "tls-ca-data"
+        | "tls-disable-host-verification"
+        | "tls-server-name" => FlagRole::Pinned,
         // `activity pause --identity` is the pause's own identity field, not the client's.
         "identity" if path != CommandPath::ActivityPause => FlagRole::Pinned,
         "input-file" | "signal-input-file" | "update-input-file" | "description-file" => {

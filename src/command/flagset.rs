@@ -36,7 +36,12 @@ impl FlagSet {
     /// The flags of `path`, without cobra's `help`/`version`.
     pub(crate) fn of(path: CommandPath) -> &'static FlagSet {
         static SETS: OnceLock<Vec<FlagSet>> = OnceLock::new();
-        let sets = SETS.get_or_init(|| CommandPath::ALL.iter().map(|p| FlagSet::build(*p)).collect());
+        let sets = SETS.get_or_init(|| {
+            CommandPath::ALL
+                .iter()
+                .map(|p| FlagSet::build(*p))
+                .collect()
+        });
         &sets[path as usize]
     }
 

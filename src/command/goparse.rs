@@ -8,7 +8,10 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", quote(s))),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            quote(s)
+        )),
     }
 }
 
@@ -138,7 +141,12 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 /// in any case, and Go's underscore rule.
 pub fn parse_float32(s: &str) -> Result<f32, String> {
     let syntax = || format!("strconv.ParseFloat: parsing {}: invalid syntax", quote(s));
-    let range = || format!("strconv.ParseFloat: parsing {}: value out of range", quote(s));
+    let range = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: value out of range",
+            quote(s)
+        )
+    };
     let (neg, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -208,7 +216,12 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     let (mant, exp) = s.split_once(['p', 'P'])?;
     let exp: i32 = {
         let e = exp.strip_prefix('+').unwrap_or(exp);
-        if e.is_empty() || !e.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+        if e.is_empty()
+            || !e
+                .trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         e.parse().ok()?
@@ -413,7 +426,20 @@ pub fn parse_timestamp(s: &str) -> Result<(), String> {
         ));
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let range = |what: &str| format!("parsing time {}: {what} out of range", quote(s));
     if !(1..=12).contains(&month) {
         return Err(range("month"));
@@ -450,9 +476,18 @@ mod tests {
         assert_eq!(parse_int("+5"), Ok(5));
         assert_eq!(parse_int("0"), Ok(0));
         assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
-        assert!(parse_int("9223372036854775808").unwrap_err().contains("out of range"));
-        for bad in ["", "abc", "1_", "_1", "1__0", "0x", "08", "1.5", " 1", "1e3", "--1"] {
-            assert!(parse_int(bad).unwrap_err().contains("invalid syntax"), "{bad}");
+        assert!(
+            parse_int("9223372036854775808")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        for bad in [
+            "", "abc", "1_", "_1", "1__0", "0x", "08", "1.5", " 1", "1e3", "--1",
+        ] {
+            assert!(
+                parse_int(bad).unwrap_err().contains("invalid syntax"),
+                "{bad}"
+            );
         }
         assert_eq!(
             parse_int("abc").unwrap_err(),
@@ -502,8 +537,14 @@ mod tests {
             parse_duration("1dd").unwrap_err(),
             "time: unknown unit \"hd\" in duration \"24.000000hd\""
         );
-        assert_eq!(parse_duration("-10d12.25h"), Ok(-(252 * 3600 + 15 * 60) * S));
-        assert_eq!(parse_duration("8m7h6d5d4h3m"), Ok(((11 * 24 + 11) * 3600 + 11 * 60) * S));
+        assert_eq!(
+            parse_duration("-10d12.25h"),
+            Ok(-(252 * 3600 + 15 * 60) * S)
+        );
+        assert_eq!(
+            parse_duration("8m7h6d5d4h3m"),
+            Ok(((11 * 24 + 11) * 3600 + 11 * 60) * S)
+        );
         for bad in ["", "s", "-", ".s", "1.5.5s", "h1", "d", "xd"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

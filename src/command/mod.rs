@@ -25,7 +25,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 pub use error::ParseError;
 pub use facts::{EffectClass, FlagRole, flag_role};
-pub use spec::{Arity, CommandSpec, FlagSpec, FlagType};
+pub use spec::{Arity, CommandSpec, FlagSpec, FlagType, HELP_FLAG, VERSION_FLAG};
 pub use table::CommandPath;
 
 /// The program word that starts every rendered argv.
@@ -430,7 +430,13 @@ impl Command {
     /// order (arrays repeated in order; a true bool as `--name`), then `--` and the positionals.
     pub fn render(&self) -> Vec<String> {
         let mut argv = vec![PROGRAM.to_owned()];
-        argv.extend(self.path.name().split(' ').filter(|w| !w.is_empty()).map(str::to_owned));
+        argv.extend(
+            self.path
+                .name()
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned),
+        );
         for (name, value) in &self.flags {
             match value {
                 Value::Bool(true) => argv.push(format!("--{name}")),
@@ -581,7 +587,11 @@ mod tests {
 
     fn ok(line: &str) -> Command {
         let c = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-        assert_eq!(Command::parse(&c.render()).as_ref(), Ok(&c), "round trip of {line}");
+        assert_eq!(
+            Command::parse(&c.render()).as_ref(),
+            Ok(&c),
+            "round trip of {line}"
+        );
         c
     }
 
@@ -604,11 +614,38 @@ mod tests {
 
     #[test]
     fn namespace_sources() {
-        assert_eq!(ok("temporal workflow list").namespace().unwrap().as_str(), "default");
-        assert_eq!(ok("temporal workflow list -n a -n b").namespace().unwrap().as_str(), "b");
-        assert_eq!(ok("temporal -n x workflow list").namespace().unwrap().as_str(), "x");
-        assert_eq!(ok("temporal workflow list -nprod").namespace().unwrap().as_str(), "prod");
-        assert_eq!(ok("temporal workflow list -n=prod").namespace().unwrap().as_str(), "prod");
+        assert_eq!(
+            ok("temporal workflow list").namespace().unwrap().as_str(),
+            "default"
+        );
+        assert_eq!(
+            ok("temporal workflow list -n a -n b")
+                .namespace()
+                .unwrap()
+                .as_str(),
+            "b"
+        );
+        assert_eq!(
+            ok("temporal -n x workflow list")
+                .namespace()
+                .unwrap()
+                .as_str(),
+            "x"
+        );
+        assert_eq!(
+            ok("temporal workflow list -nprod")
+                .namespace()
+                .unwrap()
+                .as_str(),
+            "prod"
+        );
+        assert_eq!(
+            ok("temporal workflow list -n=prod")
+                .namespace()
+                .unwrap()
+                .as_str(),
+            "prod"
+        );
         let c = ok("temporal operator namespace describe prod");
         assert_eq!(c.namespace().unwrap().as_str(), "prod");
         assert_eq!(c.client_namespace().unwrap().as_str(), "default");
@@ -641,7 +678,10 @@ mod tests {
             "temporal workflow terminate -q x -r run",
             "temporal operator namespace describe a -n b",
         ] {
-            assert!(matches!(parse(line), Err(ParseError::Conflict { .. })), "{line}");
+            assert!(
+                matches!(parse(line), Err(ParseError::Conflict { .. })),
+                "{line}"
+            );
         }
     }
 }

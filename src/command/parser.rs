@@ -118,10 +118,7 @@ fn is_known_bool(path: CommandPath, token: &str, extra: Extra) -> bool {
     let flag = if let Some(name) = token.strip_prefix("--") {
         set.long(name, extra)
     } else {
-        token[1..]
-            .chars()
-            .next()
-            .and_then(|c| set.short(c, extra))
+        token[1..].chars().next().and_then(|c| set.short(c, extra))
     };
     flag.is_some_and(FlagSpec::takes_no_value)
 }
@@ -376,9 +373,15 @@ fn set_value(
                 .chain(flag.legacy_values)
                 .find(|v| **v == raw)
                 .ok_or_else(|| {
+                    let allowed: Vec<&str> = flag
+                        .values
+                        .iter()
+                        .chain(flag.legacy_values)
+                        .copied()
+                        .collect();
                     invalid(format!(
                         "{raw} is not one of required values of {}",
-                        flag.values.join(", ")
+                        allowed.join(", ")
                     ))
                 })?;
             Value::Enum(found)
@@ -403,7 +406,9 @@ fn set_value(
             }
             return Ok(());
         }
-        FlagType::Duration => Value::Duration(goparse::parse_duration(raw).map_err(invalid)?.into()),
+        FlagType::Duration => {
+            Value::Duration(goparse::parse_duration(raw).map_err(invalid)?.into())
+        }
         FlagType::Timestamp => {
             goparse::parse_timestamp(raw).map_err(invalid)?;
             Value::Timestamp(raw.to_owned())
@@ -466,7 +471,10 @@ fn check_env(path: CommandPath, args: &[String]) -> Result<(), ParseError> {
     }
 }
 
-fn check_required(path: CommandPath, flags: &BTreeMap<&'static str, Value>) -> Result<(), ParseError> {
+fn check_required(
+    path: CommandPath,
+    flags: &BTreeMap<&'static str, Value>,
+) -> Result<(), ParseError> {
     let mut missing: Vec<&'static str> = FlagSet::of(path)
         .iter()
         .filter(|f| f.required && !flags.contains_key(f.name))

