@@ -171,9 +171,11 @@ fn command_paths_and_flags_match_help() {
         problems.len(),
         problems.join("\n")
     );
+    // Help shows a meta-variable (the first back-quoted word of a description, e.g. QUERY) for
+    // some flags; the type probe checks those. The rest show pflag's own type word, compared above.
     assert!(
-        usage_words < 25,
-        "{usage_words} flags show a usage word instead of a type"
+        typed > 300 && usage_words < 150,
+        "{typed} type words compared, {usage_words} meta-variables"
     );
 }
 
