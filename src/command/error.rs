@@ -119,6 +119,12 @@ pub enum ParseError {
         /// The word.
         token: String,
     },
+    /// A combination the CLI's command code refuses before connecting.
+    #[error("{message}")]
+    Rejected {
+        /// The CLI's own message for it.
+        message: String,
+    },
     /// A combination the CLI refuses once connected (before it changes anything); tgate refuses it
     /// before deciding, so the decision is never made on an ambiguous command.
     #[error("{message}")]

@@ -14,6 +14,7 @@ mod facts;
 mod flagset;
 mod goparse;
 mod parser;
+mod semantics;
 mod spec;
 mod table;
 
@@ -307,7 +308,7 @@ impl Command {
             flags: parsed.flags,
             args: parsed.args,
         };
-        cmd.check_conflicts()?;
+        semantics::check(&cmd)?;
         Ok(cmd)
     }
 
@@ -458,90 +459,6 @@ impl Command {
     pub fn render_line(&self) -> String {
         let quoted: Vec<String> = self.render().iter().map(|w| shell_quote(w)).collect();
         quoted.join(" ")
-    }
-
-    /// Refuses combinations the CLI refuses only after connecting. Deciding on them would mean
-    /// deciding on a command that cannot run as written.
-    fn check_conflicts(&self) -> Result<(), ParseError> {
-        if self.is_help() {
-            return Ok(());
-        }
-        let has = |n: &str| self.flags.contains_key(n);
-        let conflict = |m: &str| {
-            Err(ParseError::Conflict {
-                message: m.to_owned(),
-            })
-        };
-        use CommandPath as C;
-        match self.path {
-            C::WorkflowCancel
-            | C::WorkflowSignal
-            | C::WorkflowTerminate
-            | C::WorkflowDelete
-            | C::WorkflowUpdateOptions => {
-                if has("workflow-id") {
-                    if has("query") {
-                        return conflict("cannot set query when workflow ID is set");
-                    }
-                    if has("reason") && self.path != C::WorkflowTerminate {
-                        return conflict("cannot set reason when workflow ID is set");
-                    }
-                    if has("yes") && self.path != C::WorkflowDelete {
-                        return conflict("cannot set 'yes' when workflow ID is set");
-                    }
-                    if has("rps") {
-                        return conflict("cannot set rps when workflow ID is set");
-                    }
-                } else if !has("query") {
-                    return conflict("must set either workflow ID or query");
-                } else if has("run-id") {
-                    return conflict("cannot set run ID when query is set");
-                }
-            }
-            C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
-                if has("workflow-id") == has("query") {
-                    return conflict("must set exactly one of --workflow-id or --query");
-                }
-            }
-            C::ActivityCancel
-            | C::ActivityTerminate
-            | C::ActivityDelete
-            | C::ActivityReset
-            | C::ActivityUnpause
-            | C::ActivityUpdateOptions => {
-                let single = has("activity-id") || has("workflow-id");
-                if single == has("query") {
-                    return conflict(
-                        "must set either an activity (--activity-id) or --query, not both",
-                    );
-                }
-            }
-            C::OperatorNamespaceCreate
-            | C::OperatorNamespaceDelete
-            | C::OperatorNamespaceDescribe
-            | C::OperatorNamespaceUpdate => {
-                let flag_ns = self.flag_str("namespace").unwrap_or("default");
-                if let Some(arg) = self.args.first()
-                    && flag_ns != "default"
-                {
-                    return Err(ParseError::Conflict {
-                        message: format!(
-                            "namespace was provided as both an argument ({arg}) and a flag (-n {flag_ns}); please specify namespace only with -n"
-                        ),
-                    });
-                }
-                if self.path == C::OperatorNamespaceDescribe && has("namespace-id") {
-                    let name = self.args.first().map(String::as_str).unwrap_or(flag_ns);
-                    if name != "default" && !name.is_empty() {
-                        return conflict(
-                            "provide one of --namespace-id=<uuid> or -n name, but not both",
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-        Ok(())
     }
 }
 

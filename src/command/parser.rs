@@ -70,10 +70,11 @@ pub(crate) fn parse(args: &[String]) -> Result<Parsed, ParseError> {
         if !zero_exit {
             return Err(ParseError::HelpWithoutToken { path });
         }
+        // cobra returns before validating positionals: they change nothing, so they are dropped.
         return Ok(Parsed {
             path,
             flags,
-            args: positionals,
+            args: Vec::new(),
         });
     }
     if !path.spec().runnable {
@@ -83,7 +84,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Parsed, ParseError> {
             return Ok(Parsed {
                 path,
                 flags,
-                args: positionals,
+                args: Vec::new(),
             });
         }
         return Err(match positionals.first() {

@@ -70,10 +70,11 @@ pub enum Outcome {
 pub fn classify(out: &Output) -> Outcome {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("failed connecting to Temporal server") {
+        // An empty namespace prints no "Namespace:" line; the SDK then uses "default" (FACTS 2.5).
         let ns = stderr
             .lines()
             .find_map(|l| l.trim().strip_prefix("Namespace: "))
-            .unwrap_or("<none>")
+            .unwrap_or("default")
             .to_owned();
         return Outcome::Connect { namespace: ns };
     }

@@ -1,0 +1,181 @@
+//! Differential test: tgate's parser against the real Temporal CLI 1.9.1 on the corpus in
+//! `tests/data/differential.txt`. For each line the real binary runs with a scrubbed environment and
+//! a closed port, so it either refuses the line or gets past parsing and fails to connect (naming the
+//! namespace it used). tgate must agree on accept/reject and, on accept, on the namespace. Every line
+//! tgate accepts is also re-run through the binary as tgate's canonical argv, which must behave the
+//! same way: the command tgate judges is the command that runs.
+
+mod common;
+
+use common::{Outcome, classify, run_temporal};
+use tgate::command::{Command, CommandPath, ParseError};
+use tgate::lex::{Program, lex_str};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Directive {
+    None,
+    LocalAccept,
+    LocalReject,
+    Stricter,
+}
+
+struct Case {
+    line: String,
+    directive: Directive,
+}
+
+fn corpus() -> Vec<Case> {
+    let text = include_str!("data/differential.txt");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (line, directive) = match l.split_once('\t') {
+                None => (l, Directive::None),
+                Some((line, d)) => (
+                    line,
+                    match d.trim() {
+                        "local: accept" => Directive::LocalAccept,
+                        "local: reject" => Directive::LocalReject,
+                        "stricter" => Directive::Stricter,
+                        other => panic!("unknown directive `{other}` on `{line}`"),
+                    },
+                ),
+            };
+            Case {
+                line: line.to_owned(),
+                directive,
+            }
+        })
+        .collect()
+}
+
+/// Words that make the CLI act on the local machine; such lines are never run.
+fn is_local(argv: &[String]) -> bool {
+    argv.iter().enumerate().any(|(i, w)| match w.as_str() {
+        "server" | "env" | "fix-history-json" => true,
+        // `task-queue config get|set` is a service command, not the local `config`.
+        "config" => i == 0 || argv[i - 1] != "task-queue",
+        _ => false,
+    })
+}
+
+/// Whether a command that tgate accepted runs without connecting (exit 0 for the CLI).
+fn runs_locally(cmd: &Command) -> bool {
+    cmd.is_help()
+        || matches!(
+            cmd.path(),
+            CommandPath::Help
+                | CommandPath::Options
+                | CommandPath::CompletionBash
+                | CommandPath::CompletionFish
+                | CommandPath::CompletionPowershell
+                | CommandPath::CompletionZsh
+        )
+}
+
+/// `None` when tgate agrees with the CLI's outcome; otherwise what differs.
+fn compare(
+    ours: &Result<Command, ParseError>,
+    theirs: &Outcome,
+    directive: Directive,
+) -> Option<String> {
+    match (ours, theirs, directive) {
+        (Err(ParseError::Conflict { .. }), Outcome::Connect { .. }, Directive::Stricter) => None,
+        (_, _, Directive::Stricter) => {
+            Some("expected tgate to refuse a conflict the CLI finds after connecting".into())
+        }
+        (Ok(c), Outcome::Connect { namespace }, _) => {
+            let ours_ns = c.client_namespace().map(|n| n.to_string());
+            (ours_ns.as_deref() != Some(namespace.as_str()) || runs_locally(c)).then(|| {
+                format!(
+                    "namespace: tgate {ours_ns:?} (local: {}), CLI {namespace}",
+                    runs_locally(c)
+                )
+            })
+        }
+        (Ok(c), Outcome::Local, _) => {
+            (!runs_locally(c)).then(|| "CLI ran locally, tgate expects a connection".into())
+        }
+        (Err(_), Outcome::Reject(_), _) => None,
+        (Ok(_), Outcome::Reject(e), _) => Some(format!("tgate accepted, CLI refused: {e}")),
+        (Err(e), _, _) => Some(format!("tgate refused ({e}), CLI: {theirs:?}")),
+    }
+}
+
+#[test]
+fn tgate_reads_command_lines_as_the_cli_does() {
+    let cases = corpus();
+    assert!(cases.len() >= 300, "corpus has only {} lines", cases.len());
+    let program = Program::default();
+
+    let chunk = cases.len().div_ceil(4);
+    let results: Vec<(String, Option<String>, bool)> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| {
+                let program = &program;
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for case in part {
+                        let argv = lex_str(&case.line, program)
+                            .unwrap_or_else(|e| panic!("corpus line does not lex: `{}`: {e}", case.line));
+                        let ours = Command::parse(&argv);
+                        let accepted = ours.is_ok();
+                        if is_local(&argv) {
+                            let verdict = match (case.directive, &ours) {
+                                (Directive::LocalAccept, Ok(_)) | (Directive::LocalReject, Err(_)) => None,
+                                (Directive::LocalAccept | Directive::LocalReject, _) => {
+                                    Some(format!("local line judged {:?}, tgate: {:?}", case.directive, ours.as_ref().map(|c| c.render_line())))
+                                }
+                                _ => Some("local line without a `local:` directive".to_owned()),
+                            };
+                            out.push((case.line.clone(), verdict, accepted));
+                            continue;
+                        }
+                        let theirs = classify(&run_temporal(&argv[1..]));
+                        let mut verdict = compare(&ours, &theirs, case.directive);
+                        if verdict.is_none()
+                            && let Ok(cmd) = &ours
+                        {
+                            // The canonical argv must behave exactly like the original.
+                            let rendered = cmd.render();
+                            let again = classify(&run_temporal(&rendered[1..]));
+                            if again != theirs {
+                                verdict = Some(format!("canonical argv {rendered:?} gives {again:?}, original {theirs:?}"));
+                            }
+                            if Command::parse(&rendered).as_ref() != Ok(cmd) {
+                                verdict = Some(format!("round trip changed the command: {rendered:?}"));
+                            }
+                        }
+                        out.push((case.line.clone(), verdict, accepted));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+
+    let total = results.len();
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(line, v, _)| v.as_ref().map(|v| format!("`{line}`: {v}")))
+        .collect();
+    let accepted = results.iter().filter(|r| r.2).count();
+    println!(
+        "differential: {}/{} lines agree ({} accepted, {} refused)",
+        total - failures.len(),
+        total,
+        accepted,
+        total - accepted
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} lines disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
