@@ -116,7 +116,7 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
         }
     }
     // A bare "0x" has no digits; a leading "0" alone (octal "0") is fine.
-    if !any && !(radix == 8 && digits.is_empty() && body.len() == 1) {
+    if !(any || radix == 8 && digits.is_empty() && body.len() == 1) {
         return Err(syntax());
     }
     if underscores && !underscore_ok(s) {

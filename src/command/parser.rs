@@ -465,7 +465,7 @@ fn check_env(path: CommandPath, args: &[String]) -> Result<(), ParseError> {
         .windows(2)
         .filter(|w| w[0] == "--env")
         .map(|w| w[1].as_str())
-        .last();
+        .next_back();
     match name {
         Some(n) if n != "default" => Err(ParseError::EnvNotFound { name: n.to_owned() }),
         _ => Ok(()),

@@ -84,22 +84,16 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
                 }
             }
         }
-        C::ScheduleToggle => {
-            if truthy("pause") == truthy("unpause") {
-                return rejected("exactly one of --pause or --unpause is required");
-            }
+        C::ScheduleToggle if truthy("pause") == truthy("unpause") => {
+            return rejected("exactly one of --pause or --unpause is required");
         }
-        C::ActivityPause => {
-            if !nonempty("activity-id") {
-                return rejected(
-                    "must specify --activity-id to pause an Activity (optionally with --workflow-id and/or --run-id)",
-                );
-            }
+        C::ActivityPause if !nonempty("activity-id") => {
+            return rejected(
+                "must specify --activity-id to pause an Activity (optionally with --workflow-id and/or --run-id)",
+            );
         }
-        C::WorkflowSignalWithStart => {
-            if !nonempty("workflow-id") {
-                return rejected("--workflow-id flag must be provided");
-            }
+        C::WorkflowSignalWithStart if !nonempty("workflow-id") => {
+            return rejected("--workflow-id flag must be provided");
         }
         C::WorkflowStartUpdateWithStart | C::WorkflowExecuteUpdateWithStart => {
             if has("update-input") && has("update-input-file") {
@@ -186,10 +180,10 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
                 return conflict("cannot set run ID when query is set");
             }
         }
-        C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
-            if has("workflow-id") == has("query") {
-                return conflict("must set exactly one of --workflow-id or --query");
-            }
+        C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
+            if has("workflow-id") == has("query") =>
+        {
+            return conflict("must set exactly one of --workflow-id or --query");
         }
         C::ActivityCancel
         | C::ActivityTerminate
