@@ -179,3 +179,94 @@ fn tgate_reads_command_lines_as_the_cli_does() {
         failures.join("\n")
     );
 }
+
+/// CLI errors about the content of TLS files and PEM data, which tgate's parser does not judge.
+const TLS_MATERIAL_ERRORS: &[&str] = &[
+    "cannot read file",
+    "failed to find any PEM data",
+    "failed adding server CA to CA pool",
+    "failed loading client cert/key",
+];
+
+/// Random command lines from the table's own flags, read by both. A fixed seed keeps CI
+/// reproducible; tgate may be stricter only by refusing a [`ParseError::Conflict`].
+#[test]
+fn random_command_lines_agree() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    // A fixed seed and count keep CI reproducible; set TGATE_DIFF_SEED / TGATE_DIFF_CASES to explore.
+    let env_num = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let seed = env_num("TGATE_DIFF_SEED", 7) as u8;
+    let cases = env_num("TGATE_DIFF_CASES", 400);
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    );
+    let strategy = common::argv::argv();
+    let mut lines = Vec::new();
+    while lines.len() < cases {
+        let argv = strategy.new_tree(&mut runner).expect("tree").current();
+        // Never let a generated line point the real CLI anywhere but the closed local port.
+        let retargets = argv.iter().any(|w| w.starts_with("--address"));
+        if !is_local(&argv) && !retargets {
+            lines.push(argv);
+        }
+    }
+    let chunk = lines.len().div_ceil(4);
+    let results: Vec<Option<Option<String>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for argv in part {
+                        let ours = Command::parse(argv);
+                        let theirs = classify(&run_temporal(&argv[1..]));
+                        let directive = match (&ours, &theirs) {
+                            (Err(ParseError::Conflict { .. }), Outcome::Connect { .. }) => {
+                                Directive::Stricter
+                            }
+                            // The CLI reads and parses the TLS material these flags name before it
+                            // connects; tgate does not (it never passes them on). See docs.
+                            (Ok(_), Outcome::Reject(e))
+                                if TLS_MATERIAL_ERRORS.iter().any(|m| e.contains(m)) =>
+                            {
+                                out.push(None);
+                                continue;
+                            }
+                            _ => Directive::None,
+                        };
+                        out.push(Some(
+                            compare(&ours, &theirs, directive).map(|v| format!("{argv:?}: {v}")),
+                        ));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    let skipped = results.iter().filter(|r| r.is_none()).count();
+    let failures: Vec<String> = results.into_iter().flatten().flatten().collect();
+    println!(
+        "random: {}/{} lines agree, {skipped} set aside (TLS material the CLI reads), seed {seed}",
+        lines.len() - skipped - failures.len(),
+        lines.len() - skipped
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} random lines disagree:\n{}",
+        failures.len(),
+        lines.len(),
+        failures.join("\n")
+    );
+}

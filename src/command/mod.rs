@@ -430,29 +430,70 @@ impl Command {
     /// The canonical argv: `temporal`, the path words, each set flag as `--name=value` in name
     /// order (arrays repeated in order; a true bool as `--name`), then `--` and the positionals.
     pub fn render(&self) -> Vec<String> {
-        let mut argv = vec![PROGRAM.to_owned()];
-        argv.extend(
+        let words = || {
             self.path
                 .name()
                 .split(' ')
                 .filter(|w| !w.is_empty())
-                .map(str::to_owned),
-        );
-        for (name, value) in &self.flags {
-            match value {
-                Value::Bool(true) => argv.push(format!("--{name}")),
-                other => {
-                    for v in other.render_scalar() {
-                        argv.push(format!("--{name}={v}"));
-                    }
+                .map(str::to_owned)
+        };
+        let flag_words = |keep: &dyn Fn(&str) -> bool| -> Vec<String> {
+            let mut out = Vec::new();
+            for (name, value) in self.flags.iter().filter(|(n, _)| keep(n)) {
+                match value {
+                    Value::Bool(true) => out.push(format!("--{name}")),
+                    other => out.extend(
+                        other
+                            .render_scalar()
+                            .into_iter()
+                            .map(|v| format!("--{name}={v}")),
+                    ),
                 }
             }
-        }
+            out
+        };
+        let mut argv = vec![PROGRAM.to_owned()];
+        argv.extend(words());
+        argv.extend(flag_words(&|_| true));
         if !self.args.is_empty() {
             argv.push("--".to_owned());
             argv.extend(self.args.iter().cloned());
         }
-        argv
+        if self.path != CommandPath::Help {
+            return argv;
+        }
+        // `temporal help ...` is special: the CLI sets a leading `help` aside and pre-parses the
+        // rest against the root, where `help`'s own `-a/--all` is unknown whenever a positional
+        // word follows (`temporal help --all -- workflow` fails, `temporal help workflow --all`
+        // works). Use the first layout that the CLI reads back as this very command.
+        let mut candidates = vec![argv];
+        if let Some((first, rest)) = self.args.split_first()
+            && !first.starts_with('-')
+        {
+            let mut b = vec![PROGRAM.to_owned(), "help".to_owned(), first.clone()];
+            b.extend(flag_words(&|_| true));
+            if !rest.is_empty() {
+                b.push("--".to_owned());
+                b.extend(rest.iter().cloned());
+            }
+            candidates.push(b);
+        }
+        // Root-level flags before the word `help` avoid the set-aside altogether.
+        let local = |n: &str| n == "all" || n == "help";
+        let mut c = vec![PROGRAM.to_owned()];
+        c.extend(flag_words(&|n| !local(n)));
+        c.push("help".to_owned());
+        c.extend(flag_words(&local));
+        if !self.args.is_empty() {
+            c.push("--".to_owned());
+            c.extend(self.args.iter().cloned());
+        }
+        candidates.push(c);
+        let fallback = candidates[0].clone();
+        candidates
+            .into_iter()
+            .find(|argv| Command::parse(argv).as_ref() == Ok(self))
+            .unwrap_or(fallback)
     }
 
     /// The canonical argv as one shell-quoted line, for display.

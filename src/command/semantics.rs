@@ -31,21 +31,12 @@ pub(super) fn check(cmd: &Command) -> Result<(), ParseError> {
 }
 
 fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
-    // The client options are built, and each `--grpc-meta` split, before the CLI dials.
-    // (`--codec-header` is only read when a codec endpoint is used, so it is not checked.)
-    if let Some(Value::StrArray(items)) = cmd.flag("grpc-meta")
-        && let Some(bad) = items.iter().find(|i| !i.contains('='))
-    {
-        return Err(ParseError::Rejected {
-            message: format!(
-                "invalid gRPC meta: invalid format {}, expected KEY=VALUE",
-                super::goparse::quote(bad)
-            ),
-        });
-    }
     let has = |n: &str| cmd.flags.contains_key(n);
     let nonempty = |n: &str| cmd.flag_str(n).is_some_and(|v| !v.is_empty());
     let truthy = |n: &str| matches!(cmd.flag(n), Some(Value::Bool(true)));
+    if cmd.path.connects() {
+        client_options(cmd, &nonempty, &truthy)?;
+    }
     match cmd.path {
         C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
             if has("query") {
@@ -82,6 +73,29 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
                     }
                     _ => {}
                 }
+            }
+        }
+        C::OperatorNamespaceUpdate if has("active-cluster") => {
+            if !nonempty("active-cluster") {
+                return rejected("--active-cluster must not be empty");
+            }
+            if truthy("promote-global") {
+                return rejected(
+                    "both --promote-global and --active-cluster flags cannot be set together",
+                );
+            }
+            let combined: Vec<String> = NAMESPACE_CONFIG_FLAGS
+                .iter()
+                .filter(|f| has(f))
+                .map(|f| format!("--{f}"))
+                .collect();
+            if !combined.is_empty() {
+                return Err(ParseError::Rejected {
+                    message: format!(
+                        "--active-cluster cannot be combined with {}; update namespace configuration before changing the active cluster",
+                        combined.join(", ")
+                    ),
+                });
             }
         }
         C::ScheduleToggle if truthy("pause") == truthy("unpause") => {
@@ -141,6 +155,85 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// What the CLI checks while building client options, just before it dials: the shape of the
+/// gRPC metadata, codec headers and TLS flags, and that a named profile exists.
+fn client_options(
+    cmd: &Command,
+    nonempty: &dyn Fn(&str) -> bool,
+    truthy: &dyn Fn(&str) -> bool,
+) -> Result<(), ParseError> {
+    let bad_pair = |flag: &str| match cmd.flag(flag) {
+        Some(Value::StrArray(items)) => items.iter().find(|i| !i.contains('=')).cloned(),
+        _ => None,
+    };
+    if let Some(bad) = bad_pair("grpc-meta") {
+        return rejected(&format!(
+            "invalid gRPC meta: invalid format {}, expected KEY=VALUE",
+            super::goparse::quote(&bad)
+        ));
+    }
+    // Codec headers are only read when a codec endpoint is set.
+    if nonempty("codec-endpoint")
+        && let Some(bad) = bad_pair("codec-header")
+    {
+        return rejected(&format!(
+            "invalid codec headers: invalid format {}, expected KEY=VALUE",
+            super::goparse::quote(&bad)
+        ));
+    }
+    tls_structure(nonempty)?;
+    // An explicitly named profile must exist in the TOML config file; tgate runs the CLI without
+    // one, so only `--disable-config-file` (which skips the file) lets such a command through.
+    if nonempty("profile") && !truthy("disable-config-file") {
+        return rejected(&format!(
+            "failed loading client config: unable to find profile {} in config data",
+            cmd.flag_str("profile").unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// `operator namespace update` flags that cannot accompany `--active-cluster`, in the CLI's order.
+const NAMESPACE_CONFIG_FLAGS: &[&str] = &[
+    "cluster",
+    "data",
+    "description",
+    "email",
+    "history-archival-state",
+    "history-uri",
+    "replication-state",
+    "retention",
+    "visibility-archival-state",
+    "visibility-uri",
+];
+
+/// The shape rules the CLI applies to TLS flags while building client options, before it reads
+/// or parses any certificate. (tgate does not read the material these flags name: it never passes
+/// them on, since connection flags are denied whatever the policy. The CLI also refuses material
+/// that is unreadable or not PEM before connecting; that check is not reproduced here.)
+fn tls_structure(nonempty: &dyn Fn(&str) -> bool) -> Result<(), ParseError> {
+    let invalid = |m: &str| {
+        Err(ParseError::Rejected {
+            message: format!("failed to build client options: invalid TLS config: {m}"),
+        })
+    };
+    let (cert_data, key_data) = (nonempty("tls-cert-data"), nonempty("tls-key-data"));
+    let (cert_path, key_path) = (nonempty("tls-cert-path"), nonempty("tls-key-path"));
+    if cert_data != key_data {
+        return invalid("if either client cert or key data is present, other must be present too");
+    }
+    if (cert_path || key_path) && (cert_data || key_data) {
+        return invalid("cannot have client key/cert path with data");
+    }
+    if cert_path != key_path {
+        return invalid("if either client cert or key path is present, other must be present too");
+    }
+    if nonempty("tls-ca-path") && nonempty("tls-ca-data") {
+        return invalid("cannot have server CA cert path with data");
     }
     Ok(())
 }

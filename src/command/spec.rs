@@ -260,4 +260,10 @@ impl CommandPath {
         }
         chain.into_iter().rev()
     }
+
+    /// Every flag this command accepts (its own, then inherited ones, shadowed duplicates removed),
+    /// not counting cobra's `-h/--help` and the root's `-v/--version`.
+    pub fn flags(self) -> impl Iterator<Item = &'static FlagSpec> {
+        super::flagset::FlagSet::of(self).iter()
+    }
 }

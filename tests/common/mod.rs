@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod argv;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -81,9 +83,11 @@ pub fn classify(out: &Output) -> Outcome {
     if out.status.success() {
         return Outcome::Local;
     }
+    // The error line, not a warning printed before it.
     let first = stderr
         .lines()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| l.starts_with("Error:"))
+        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
         .unwrap_or("")
         .to_owned();
     Outcome::Reject(first)
