@@ -161,7 +161,7 @@ fn describe(cmd: &Command) -> String {
     if !cmd.flags().is_empty() {
         s.push_str("flags:\n");
         let width = cmd.flags().keys().map(|k| k.len()).max().unwrap_or(0) + 2;
-        for (k, v) in cmd.flags() {
+        for (k, v) in &cmd.flags_redacted() {
             let shown = match v {
                 Value::Str(x) | Value::Timestamp(x) => x.clone(),
                 other => serde_json::to_string(other).unwrap_or_default(),

@@ -498,8 +498,76 @@ impl Command {
 
     /// The canonical argv as one shell-quoted line, for display.
     pub fn render_line(&self) -> String {
-        let quoted: Vec<String> = self.render().iter().map(|w| shell_quote(w)).collect();
+        let quoted: Vec<String> = self
+            .render_redacted()
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect();
         quoted.join(" ")
+    }
+
+    /// [`Command::render`] with secret values replaced by `<redacted>`: what tgate shows, logs and
+    /// records. Secrets are the API key, inline private keys, codec credentials, and the values of
+    /// gRPC metadata and codec headers (which carry `authorization` headers).
+    pub fn render_redacted(&self) -> Vec<String> {
+        self.render()
+            .into_iter()
+            .map(|w| {
+                let Some((name, value)) = w.strip_prefix("--").and_then(|f| f.split_once('='))
+                else {
+                    return w;
+                };
+                match secrecy(name) {
+                    Secrecy::Public => w,
+                    Secrecy::Secret => format!("--{name}={REDACTED}"),
+                    Secrecy::PairValue => match value.split_once('=') {
+                        Some((k, _)) => format!("--{name}={k}={REDACTED}"),
+                        None => format!("--{name}={REDACTED}"),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The set flags with secret values replaced by `<redacted>` (see [`Command::render_redacted`]).
+    pub fn flags_redacted(&self) -> BTreeMap<&'static str, Value> {
+        self.flags
+            .iter()
+            .map(|(name, value)| {
+                let shown = match (secrecy(name), value) {
+                    (Secrecy::Public, v) => v.clone(),
+                    (Secrecy::PairValue, Value::StrArray(items)) => Value::StrArray(
+                        items
+                            .iter()
+                            .map(|i| match i.split_once('=') {
+                                Some((k, _)) => format!("{k}={REDACTED}"),
+                                None => REDACTED.to_owned(),
+                            })
+                            .collect(),
+                    ),
+                    _ => Value::Str(REDACTED.to_owned()),
+                };
+                (*name, shown)
+            })
+            .collect()
+    }
+}
+
+/// What replaces a secret in anything tgate shows or records.
+pub const REDACTED: &str = "<redacted>";
+
+enum Secrecy {
+    Public,
+    Secret,
+    /// `KEY=VALUE` pairs whose values may be credentials.
+    PairValue,
+}
+
+fn secrecy(flag: &str) -> Secrecy {
+    match flag {
+        "api-key" | "tls-key-data" | "codec-auth" => Secrecy::Secret,
+        "grpc-meta" | "codec-header" => Secrecy::PairValue,
+        _ => Secrecy::Public,
     }
 }
 
@@ -517,7 +585,7 @@ fn shell_quote(word: &str) -> String {
 }
 
 impl Serialize for Command {
-    /// The stable JSON of `tgate parse -o json`.
+    /// The stable JSON of `tgate parse -o json`. Secret values are redacted.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("command", self.path.name())?;
@@ -527,9 +595,9 @@ impl Serialize for Command {
         m.serialize_entry("batch", &self.is_batch())?;
         m.serialize_entry("help", &self.is_help())?;
         m.serialize_entry("target", &self.target())?;
-        m.serialize_entry("flags", &self.flags)?;
+        m.serialize_entry("flags", &self.flags_redacted())?;
         m.serialize_entry("args", &self.args)?;
-        m.serialize_entry("argv", &self.render())?;
+        m.serialize_entry("argv", &self.render_redacted())?;
         m.end()
     }
 }
@@ -625,6 +693,26 @@ mod tests {
             }
         );
         assert!(!ok("temporal workflow list -q x").is_batch());
+    }
+
+    #[test]
+    fn secrets_never_shown() {
+        let c = ok(
+            "temporal workflow list --api-key sk-SECRET --grpc-meta authorization=Bearer-SECRET --codec-auth SECRET --tls-cert-data c --tls-key-data SECRET",
+        );
+        let shown = format!(
+            "{} {} {:?}",
+            c.render_line(),
+            serde_json::to_string(&c).unwrap(),
+            c.flags_redacted()
+        );
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("--grpc-meta=authorization=<redacted>"),
+            "{shown}"
+        );
+        // The canonical argv itself keeps the values: it is what would run.
+        assert!(c.render().contains(&"--api-key=sk-SECRET".to_owned()));
     }
 
     #[test]
