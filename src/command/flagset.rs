@@ -1,5 +1,6 @@
 //! Per-command flag lookup tables, built once: what pflag's merged `FlagSet` is for each command.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::spec::{FlagSpec, HELP_FLAG, VERSION_FLAG};
@@ -9,6 +10,10 @@ use super::table::CommandPath;
 /// (see the parser: whether `-h` is known during command lookup depends on the moment).
 pub(crate) struct FlagSet {
     flags: Vec<&'static FlagSpec>,
+    /// Long names and aliases.
+    by_long: HashMap<&'static str, &'static FlagSpec>,
+    /// Shorthand letters (all ASCII).
+    by_short: [Option<&'static FlagSpec>; 128],
 }
 
 impl FlagSet {
@@ -30,7 +35,24 @@ impl FlagSet {
                 }
             }
         }
-        FlagSet { flags }
+        let mut by_long = HashMap::new();
+        let mut by_short = [None; 128];
+        for f in &flags {
+            by_long.insert(f.name, *f);
+            for a in f.aliases {
+                by_long.entry(*a).or_insert(*f);
+            }
+            if let Some(c) = f.short
+                && c.is_ascii()
+            {
+                by_short[c as usize].get_or_insert(*f);
+            }
+        }
+        FlagSet {
+            flags,
+            by_long,
+            by_short,
+        }
     }
 
     /// The flags of `path`, without cobra's `help`/`version`.
@@ -52,20 +74,20 @@ impl FlagSet {
 
     /// Lookup by long name or alias. `with_help` adds cobra's help flag.
     pub(crate) fn long(&self, name: &str, extra: Extra) -> Option<&'static FlagSpec> {
-        self.flags
-            .iter()
+        self.by_long
+            .get(name)
             .copied()
-            .find(|f| f.answers_to(name))
             .or_else(|| extra.flags().find(|f| f.name == name))
     }
 
     /// Lookup by shorthand letter.
     pub(crate) fn short(&self, c: char, extra: Extra) -> Option<&'static FlagSpec> {
-        self.flags
-            .iter()
-            .copied()
-            .find(|f| f.short == Some(c))
-            .or_else(|| extra.flags().find(|f| f.short == Some(c)))
+        let own = if c.is_ascii() {
+            self.by_short[c as usize]
+        } else {
+            None
+        };
+        own.or_else(|| extra.flags().find(|f| f.short == Some(c)))
     }
 }
 

@@ -301,7 +301,7 @@ impl Command {
     /// Parses a full argv (`argv[0]` is the program word, which is not checked here: the lexer
     /// does that).
     pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command, ParseError> {
-        let args: Vec<String> = argv.iter().skip(1).map(|a| a.as_ref().to_owned()).collect();
+        let args: Vec<&str> = argv.iter().skip(1).map(AsRef::as_ref).collect();
         let parsed = parser::parse(&args)?;
         let cmd = Command {
             path: parsed.path,

@@ -36,18 +36,18 @@ pub(crate) struct Parsed {
 }
 
 /// Reads `args` (the words after the program name).
-pub(crate) fn parse(args: &[String]) -> Result<Parsed, ParseError> {
-    if let Some(first) = args.first()
+pub(crate) fn parse(args: &[&str]) -> Result<Parsed, ParseError> {
+    if let Some(&first) = args.first()
         && (first == "__complete" || first == "__completeNoDesc")
     {
         return Err(ParseError::Unsupported {
             what: "the hidden shell-completion hook",
-            token: first.clone(),
+            token: first.to_owned(),
         });
     }
 
     // Pass 1: the extension pre-pass.
-    let rest = if args.first().map(String::as_str) == Some("help") {
+    let rest = if args.first() == Some(&"help") {
         &args[1..]
     } else {
         args
@@ -62,7 +62,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Parsed, ParseError> {
         version: path == CommandPath::Root,
     };
     let (mut flags, positionals) = parse_flags(path, &flag_args, extra)?;
-    let zero_exit = args.iter().any(|a| ZERO_EXIT_TOKENS.contains(&a.as_str()));
+    let zero_exit = args.iter().any(|a| ZERO_EXIT_TOKENS.contains(a));
 
     let help = matches!(flags.get("help"), Some(Value::Bool(true)));
     let version = matches!(flags.get("version"), Some(Value::Bool(true)));
@@ -133,12 +133,11 @@ fn strips_next(path: CommandPath, s: &str, extra: Extra) -> bool {
             && !is_known_bool(path, s, extra))
 }
 
-/// cobra `stripFlags`: the words that look like subcommand names.
-fn strip_flags(args: &[String], path: CommandPath, extra: Extra) -> Vec<String> {
-    let mut commands = Vec::new();
+/// cobra `stripFlags`, first result: the first word that looks like a subcommand name.
+fn first_name<'a>(args: &[&'a str], path: CommandPath, extra: Extra) -> Option<&'a str> {
     let mut i = 0;
     while i < args.len() {
-        let s = &args[i];
+        let s = args[i];
         i += 1;
         if s == "--" {
             break;
@@ -152,17 +151,22 @@ fn strip_flags(args: &[String], path: CommandPath, extra: Extra) -> Vec<String> 
             continue;
         }
         if !s.is_empty() && !s.starts_with('-') {
-            commands.push(s.clone());
+            return Some(s);
         }
     }
-    commands
+    None
 }
 
 /// cobra `argsMinusFirstX`: `args` without the first occurrence of the name `x`.
-fn args_minus_first(args: &[String], x: &str, path: CommandPath, extra: Extra) -> Vec<String> {
+fn args_minus_first<'a>(
+    args: &[&'a str],
+    x: &str,
+    path: CommandPath,
+    extra: Extra,
+) -> Vec<&'a str> {
     let mut pos = 0;
     while pos < args.len() {
-        let s = &args[pos];
+        let s = args[pos];
         if s == "--" {
             break;
         }
@@ -182,7 +186,7 @@ fn args_minus_first(args: &[String], x: &str, path: CommandPath, extra: Extra) -
 }
 
 /// cobra `Find`: the deepest command named by the words, and the words left for flag parsing.
-fn find(args: &[String], help_on: Option<CommandPath>) -> (CommandPath, Vec<String>) {
+fn find<'a>(args: &[&'a str], help_on: Option<CommandPath>) -> (CommandPath, Vec<&'a str>) {
     let mut path = CommandPath::Root;
     let mut cur = args.to_vec();
     loop {
@@ -190,8 +194,7 @@ fn find(args: &[String], help_on: Option<CommandPath>) -> (CommandPath, Vec<Stri
             return (path, cur);
         }
         let extra = lookup_extra(path, help_on);
-        let names = strip_flags(&cur, path, extra);
-        let Some(next) = names.first() else {
+        let Some(next) = first_name(&cur, path, extra) else {
             return (path, cur);
         };
         match path.child(next) {
@@ -206,18 +209,18 @@ fn find(args: &[String], help_on: Option<CommandPath>) -> (CommandPath, Vec<Stri
 
 /// The extension pre-pass after `Find`: with positional words present, the unknown flags before the
 /// first of them are parsed on their own, and their error is the CLI's error.
-fn pre_pass(found: CommandPath, remaining: &[String]) -> Result<(), ParseError> {
+fn pre_pass(found: CommandPath, remaining: &[&str]) -> Result<(), ParseError> {
     let extra = Extra {
         help: true,
         version: false,
     };
     let set = FlagSet::of(found);
-    let mut to_parse: Vec<String> = Vec::new();
+    let mut to_parse: Vec<&str> = Vec::new();
     let mut seen_pos = false;
     let mut ext_has_pos = false;
     let mut i = 0;
     while i < remaining.len() {
-        let arg = &remaining[i];
+        let arg = remaining[i];
         i += 1;
         if !arg.starts_with('-') {
             seen_pos = true;
@@ -240,16 +243,16 @@ fn pre_pass(found: CommandPath, remaining: &[String]) -> Result<(), ParseError> 
                 }
                 let parse_it = f.name == "command-timeout";
                 if parse_it {
-                    to_parse.push(arg.clone());
+                    to_parse.push(arg);
                 }
                 if !f.takes_no_value() && !inline && i < remaining.len() {
                     if parse_it {
-                        to_parse.push(remaining[i].clone());
+                        to_parse.push(remaining[i]);
                     }
                     i += 1;
                 }
             }
-            None if !seen_pos => to_parse.push(arg.clone()),
+            None if !seen_pos => to_parse.push(arg),
             None => {}
         }
     }
@@ -262,7 +265,7 @@ fn pre_pass(found: CommandPath, remaining: &[String]) -> Result<(), ParseError> 
 /// pflag `FlagSet.Parse` (interspersed): flag values by canonical name, and positional words.
 fn parse_flags(
     path: CommandPath,
-    args: &[String],
+    args: &[&str],
     extra: Extra,
 ) -> Result<(BTreeMap<&'static str, Value>, Vec<String>), ParseError> {
     let set = FlagSet::of(path);
@@ -270,19 +273,21 @@ fn parse_flags(
     let mut positionals = Vec::new();
     let mut i = 0;
     while i < args.len() {
-        let s = &args[i];
+        let s = args[i];
         i += 1;
         if s.len() < 2 || !s.starts_with('-') {
-            positionals.push(s.clone());
+            positionals.push(s.to_owned());
             continue;
         }
         if let Some(name) = s.strip_prefix("--") {
             if name.is_empty() {
-                positionals.extend_from_slice(&args[i..]);
+                positionals.extend(args[i..].iter().map(|a| (*a).to_owned()));
                 break;
             }
             if name.starts_with('-') || name.starts_with('=') {
-                return Err(ParseError::BadFlagSyntax { token: s.clone() });
+                return Err(ParseError::BadFlagSyntax {
+                    token: s.to_owned(),
+                });
             }
             let (name, inline) = match name.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
@@ -294,20 +299,20 @@ fn parse_flags(
                 });
             };
             let value = match inline {
-                Some(v) => v.to_owned(),
-                None if flag.takes_no_value() => "true".to_owned(),
+                Some(v) => v,
+                None if flag.takes_no_value() => "true",
                 None if i < args.len() => {
                     i += 1;
-                    args[i - 1].clone()
+                    args[i - 1]
                 }
                 None => {
                     return Err(ParseError::NeedsArgument {
-                        flag: s.clone(),
+                        flag: s.to_owned(),
                         short: None,
                     });
                 }
             };
-            set_value(&mut flags, flag, &value)?;
+            set_value(&mut flags, flag, value)?;
         } else {
             // A cluster of shorthands: -abc, -n value, -nvalue, -n=value.
             let mut shorts = &s[1..];
@@ -322,16 +327,16 @@ fn parse_flags(
                 };
                 let value;
                 if after.len() > 1 && after.starts_with('=') {
-                    value = after[1..].to_owned();
+                    value = &after[1..];
                     shorts = "";
                 } else if flag.takes_no_value() {
-                    value = "true".to_owned();
+                    value = "true";
                     shorts = after;
                 } else if !after.is_empty() {
-                    value = after.to_owned();
+                    value = after;
                     shorts = "";
                 } else if i < args.len() {
-                    value = args[i].clone();
+                    value = args[i];
                     i += 1;
                     shorts = "";
                 } else {
@@ -340,7 +345,7 @@ fn parse_flags(
                         short: Some(c),
                     });
                 }
-                set_value(&mut flags, flag, &value)?;
+                set_value(&mut flags, flag, value)?;
             }
         }
     }
@@ -457,14 +462,14 @@ fn check_arity(path: CommandPath, positionals: &[String]) -> Result<(), ParseErr
 /// The CLI's deprecated environment file: a raw `--env NAME` word pair names an environment, and
 /// one other than `default` must exist in `~/.config/temporalio/temporal.yaml`. tgate runs the CLI
 /// with an empty private HOME, so no such environment ever exists there.
-fn check_env(path: CommandPath, args: &[String]) -> Result<(), ParseError> {
+fn check_env(path: CommandPath, args: &[&str]) -> Result<(), ParseError> {
     if matches!(path, CommandPath::EnvList | CommandPath::EnvSet) {
         return Ok(());
     }
     let name = args
         .windows(2)
         .filter(|w| w[0] == "--env")
-        .map(|w| w[1].as_str())
+        .map(|w| w[1])
         .next_back();
     match name {
         Some(n) if n != "default" => Err(ParseError::EnvNotFound { name: n.to_owned() }),
