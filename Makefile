@@ -36,5 +36,14 @@ demo: tools build
 bench:
 	cargo bench --bench parse
 
+# Coverage-guided fuzzing of lex + parse + render round trip, seeded with the test corpora.
+FUZZ_SECONDS ?= 300
+fuzz:
+	@test -x $(TOOLS)/cargo/bin/cargo-fuzz || cargo install cargo-fuzz --locked --root $(TOOLS)/cargo
+	@mkdir -p fuzz/corpus/lex_parse
+	@grep -hv '^#' tests/data/differential.txt tests/data/golden.txt | cut -f1 | sed 's/^temporal //' | \
+		while IFS= read -r line; do printf '%s' "$$line" > "fuzz/corpus/lex_parse/seed-$$(printf '%s' "$$line" | md5sum | cut -c1-16)"; done
+	cd fuzz && RUSTC_BOOTSTRAP=1 PATH="$(TOOLS)/cargo/bin:$$PATH" cargo fuzz run lex_parse corpus/lex_parse -- -max_total_time=$(FUZZ_SECONDS)
+
 clean-tools:
 	rm -rf $(TOOLS)

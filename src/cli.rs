@@ -156,8 +156,7 @@ fn describe(cmd: &Command) -> String {
     s.push_str(&format!("namespace:  {}\n", ns(cmd.namespace())));
     s.push_str(&format!("class:      {}\n", cmd.class().as_str()));
     s.push_str(&format!("batch:      {}\n", cmd.is_batch()));
-    let target = serde_json::to_string(&cmd.target()).unwrap_or_default();
-    s.push_str(&format!("target:     {target}\n"));
+    s.push_str(&format!("target:     {}\n", cmd.target()));
     if !cmd.flags().is_empty() {
         s.push_str("flags:\n");
         let width = cmd.flags().keys().map(|k| k.len()).max().unwrap_or(0) + 2;

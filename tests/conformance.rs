@@ -114,6 +114,7 @@ fn command_paths_and_flags_match_help() {
         "commands of the binary missing from tgate's table"
     );
     assert!(real.len() >= 150, "walked only {} commands", real.len());
+    println!("conformance: {} command paths, both directions", real.len());
 
     let mut problems = Vec::new();
     let mut usage_words = 0;
@@ -170,6 +171,9 @@ fn command_paths_and_flags_match_help() {
         "{} mismatches:\n{}",
         problems.len(),
         problems.join("\n")
+    );
+    println!(
+        "conformance: {typed} flag type words and {usage_words} meta-variables compared with --help"
     );
     // Help shows a meta-variable (the first back-quoted word of a description, e.g. QUERY) for
     // some flags; the type probe checks those. The rest show pflag's own type word, compared above.
@@ -260,6 +264,10 @@ fn every_declared_flag_exists_with_its_type() {
         }
     }
     assert!(jobs.len() > 450, "only {} flags to probe", jobs.len());
+    println!(
+        "conformance: {} declared flags probed for existence and type",
+        jobs.len()
+    );
 
     let chunks: Vec<Vec<_>> = jobs
         .chunks(jobs.len().div_ceil(4))

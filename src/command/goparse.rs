@@ -165,7 +165,8 @@ pub fn parse_float32(s: &str) -> Result<f32, String> {
         return Err(syntax());
     }
     let clean: String = body.chars().filter(|&c| c != '_').collect();
-    let v: f32 = if clean.len() > 2 && clean[..2].eq_ignore_ascii_case("0x") {
+    let cb = clean.as_bytes();
+    let v: f32 = if cb.len() > 2 && cb[0] == b'0' && (cb[1] | 0x20) == b'x' {
         parse_hex_float(&clean[2..]).ok_or_else(syntax)? as f32
     } else {
         // Go's decimal grammar: digits [. digits] [e [+-] digits], at least one mantissa digit.
@@ -507,7 +508,20 @@ mod tests {
         assert_eq!(parse_float32("-infinity"), Ok(f32::NEG_INFINITY));
         assert!(parse_float32("NaN").unwrap().is_nan());
         assert!(parse_float32("1e39").unwrap_err().contains("out of range"));
-        for bad in ["", ".", "e3", "1e", "abc", "0x1", "1_", "1.5.5", "+nan"] {
+        // Found by fuzzing: a multi-byte character where a hex prefix could be.
+        for bad in [
+            "",
+            ".",
+            "e3",
+            "1e",
+            "abc",
+            "0x1",
+            "1_",
+            "1.5.5",
+            "+nan",
+            ".\u{fffd}5",
+            "\u{e9}x1",
+        ] {
             assert!(parse_float32(bad).is_err(), "{bad}");
         }
     }

@@ -289,6 +289,35 @@ pub enum Target {
     },
 }
 
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let run = |r: &Option<RunId>| r.as_ref().map(|r| format!(" run {r}")).unwrap_or_default();
+        match self {
+            Target::None => f.write_str("-"),
+            Target::Workflow {
+                workflow_id,
+                run_id,
+            } => write!(f, "workflow {workflow_id}{}", run(run_id)),
+            Target::Batch { query } => write!(f, "batch of executions matching {query:?}"),
+            Target::Activity {
+                activity_id,
+                workflow_id,
+                run_id,
+            } => {
+                write!(f, "activity {activity_id}")?;
+                if let Some(w) = workflow_id {
+                    write!(f, " of workflow {w}")?;
+                }
+                f.write_str(&run(run_id))
+            }
+            Target::Schedule { schedule_id } => write!(f, "schedule {schedule_id}"),
+            Target::TaskQueue { task_queue } => write!(f, "task queue {task_queue}"),
+            Target::BatchJob { job_id } => write!(f, "batch job {job_id}"),
+            Target::NamespaceId { namespace_id } => write!(f, "namespace with id {namespace_id}"),
+        }
+    }
+}
+
 /// A `temporal` command line, read exactly as the CLI reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Command {
@@ -467,14 +496,15 @@ impl Command {
         // word follows (`temporal help --all -- workflow` fails, `temporal help workflow --all`
         // works). Use the first layout that the CLI reads back as this very command.
         let mut candidates = vec![argv];
-        if let Some((first, rest)) = self.args.split_first()
-            && !first.starts_with('-')
-        {
-            let mut b = vec![PROGRAM.to_owned(), "help".to_owned(), first.clone()];
+        // Leading plain words before the flags: the pre-pass stops judging flags at the first one.
+        let plain = self.args.iter().take_while(|a| !a.starts_with('-')).count();
+        for k in 1..=plain {
+            let mut b = vec![PROGRAM.to_owned(), "help".to_owned()];
+            b.extend(self.args[..k].iter().cloned());
             b.extend(flag_words(&|_| true));
-            if !rest.is_empty() {
+            if k < self.args.len() {
                 b.push("--".to_owned());
-                b.extend(rest.iter().cloned());
+                b.extend(self.args[k..].iter().cloned());
             }
             candidates.push(b);
         }
