@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::run_temporal;
+use common::{par_map, run_temporal};
 use regex::Regex;
 use tgate::command::{CommandPath, FlagType};
 
@@ -269,64 +269,48 @@ fn every_declared_flag_exists_with_its_type() {
         jobs.len()
     );
 
-    let chunks: Vec<Vec<_>> = jobs
-        .chunks(jobs.len().div_ceil(4))
-        .map(|c| c.to_vec())
-        .collect();
-    let problems: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    let mut problems = Vec::new();
-                    for (path, f) in chunk {
-                        let words: Vec<&str> =
-                            path.name().split(' ').filter(|w| !w.is_empty()).collect();
-                        let got = probe(&words, f.name);
-                        let ok = match (f.ty, &got) {
-                            (FlagType::Str | FlagType::StrArray, Ok(())) => true,
-                            (FlagType::Bool, Err(e)) => e.contains("strconv.ParseBool"),
-                            (FlagType::Int, Err(e)) => e.contains("strconv.ParseInt"),
-                            (FlagType::Float, Err(e)) => e.contains("strconv.ParseFloat"),
-                            (FlagType::Duration, Err(e)) => e.contains("time: invalid duration"),
-                            (FlagType::Timestamp, Err(e)) => e.contains("parsing time"),
-                            (FlagType::Enum, Err(e)) => {
-                                let allowed: Vec<&str> =
-                                    f.values.iter().chain(f.legacy_values).copied().collect();
-                                e.ends_with(&format!(
-                                    "is not one of required values of {}",
-                                    allowed.join(", ")
-                                ))
-                            }
-                            (FlagType::EnumArray, Err(e)) => {
-                                let listed: BTreeSet<&str> = e
-                                    .rsplit("allowed values are: ")
-                                    .next()
-                                    .unwrap_or("")
-                                    .split(", ")
-                                    .collect();
-                                listed == f.values.iter().copied().collect()
-                            }
-                            _ => false,
-                        };
-                        if !ok {
-                            problems.push(format!(
-                                "`{}` --{} ({}): {got:?}",
-                                path.name(),
-                                f.name,
-                                f.ty.as_str()
-                            ));
-                        }
-                    }
-                    problems
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let problems: Vec<String> = par_map(&jobs, |(path, f)| {
+        let words: Vec<&str> = path.name().split(' ').filter(|w| !w.is_empty()).collect();
+        let got = probe(&words, f.name);
+        let ok = match (f.ty, &got) {
+            (FlagType::Str | FlagType::StrArray, Ok(())) => true,
+            (FlagType::Bool, Err(e)) => e.contains("strconv.ParseBool"),
+            (FlagType::Int, Err(e)) => e.contains("strconv.ParseInt"),
+            (FlagType::Float, Err(e)) => e.contains("strconv.ParseFloat"),
+            (FlagType::Duration, Err(e)) => e.contains("time: invalid duration"),
+            (FlagType::Timestamp, Err(e)) => e.contains("parsing time"),
+            (FlagType::Enum, Err(e)) => {
+                // The CLI lists the hidden legacy values in this error too.
+                let allowed: Vec<&str> = f.values.iter().chain(f.legacy_values).copied().collect();
+                e.ends_with(&format!(
+                    "is not one of required values of {}",
+                    allowed.join(", ")
+                ))
+            }
+            (FlagType::EnumArray, Err(e)) => {
+                // Listed in Go map order, which varies: compare as sets.
+                let listed: BTreeSet<&str> = e
+                    .rsplit("allowed values are: ")
+                    .next()
+                    .unwrap_or("")
+                    .split(", ")
+                    .collect();
+                listed == f.values.iter().copied().collect()
+            }
+            _ => false,
+        };
+        (!ok).then(|| {
+            format!(
+                "`{}` --{} ({}): {got:?}",
+                path.name(),
+                f.name,
+                f.ty.as_str()
+            )
+        })
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     assert!(
         problems.is_empty(),
         "{} flags differ:\n{}",

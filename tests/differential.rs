@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Outcome, classify, run_temporal};
+use common::{Outcome, classify, par_map, run_temporal};
 use tgate::command::{Command, CommandPath, ParseError};
 use tgate::lex::{Program, lex_str};
 
@@ -102,61 +102,49 @@ fn compare(
     }
 }
 
+/// `None` when tgate's reading of a corpus line agrees with the CLI's (or, for local lines, with
+/// the line's directive); otherwise what differs.
+fn judge(case: &Case, argv: &[String], ours: &Result<Command, ParseError>) -> Option<String> {
+    if is_local(argv) {
+        return match (case.directive, ours) {
+            (Directive::LocalAccept, Ok(_)) | (Directive::LocalReject, Err(_)) => None,
+            (Directive::LocalAccept | Directive::LocalReject, _) => Some(format!(
+                "local line judged {:?}, tgate: {:?}",
+                case.directive,
+                ours.as_ref().map(|c| c.render_line())
+            )),
+            _ => Some("local line without a `local:` directive".to_owned()),
+        };
+    }
+    let theirs = classify(&run_temporal(&argv[1..]));
+    if let Some(v) = compare(ours, &theirs, case.directive) {
+        return Some(v);
+    }
+    let Ok(cmd) = ours else { return None };
+    // The canonical argv must behave exactly like the original.
+    let rendered = cmd.render();
+    let again = classify(&run_temporal(&rendered[1..]));
+    if again != theirs {
+        return Some(format!(
+            "canonical argv {rendered:?} gives {again:?}, original {theirs:?}"
+        ));
+    }
+    (Command::parse(&rendered).as_ref() != Ok(cmd))
+        .then(|| format!("round trip changed the command: {rendered:?}"))
+}
+
 #[test]
 fn tgate_reads_command_lines_as_the_cli_does() {
     let cases = corpus();
     assert!(cases.len() >= 300, "corpus has only {} lines", cases.len());
     let program = Program::default();
 
-    let chunk = cases.len().div_ceil(4);
-    let results: Vec<(String, Option<String>, bool)> = std::thread::scope(|s| {
-        let handles: Vec<_> = cases
-            .chunks(chunk)
-            .map(|part| {
-                let program = &program;
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    for case in part {
-                        let argv = lex_str(&case.line, program)
-                            .unwrap_or_else(|e| panic!("corpus line does not lex: `{}`: {e}", case.line));
-                        let ours = Command::parse(&argv);
-                        let accepted = ours.is_ok();
-                        if is_local(&argv) {
-                            let verdict = match (case.directive, &ours) {
-                                (Directive::LocalAccept, Ok(_)) | (Directive::LocalReject, Err(_)) => None,
-                                (Directive::LocalAccept | Directive::LocalReject, _) => {
-                                    Some(format!("local line judged {:?}, tgate: {:?}", case.directive, ours.as_ref().map(|c| c.render_line())))
-                                }
-                                _ => Some("local line without a `local:` directive".to_owned()),
-                            };
-                            out.push((case.line.clone(), verdict, accepted));
-                            continue;
-                        }
-                        let theirs = classify(&run_temporal(&argv[1..]));
-                        let mut verdict = compare(&ours, &theirs, case.directive);
-                        if verdict.is_none()
-                            && let Ok(cmd) = &ours
-                        {
-                            // The canonical argv must behave exactly like the original.
-                            let rendered = cmd.render();
-                            let again = classify(&run_temporal(&rendered[1..]));
-                            if again != theirs {
-                                verdict = Some(format!("canonical argv {rendered:?} gives {again:?}, original {theirs:?}"));
-                            }
-                            if Command::parse(&rendered).as_ref() != Ok(cmd) {
-                                verdict = Some(format!("round trip changed the command: {rendered:?}"));
-                            }
-                        }
-                        out.push((case.line.clone(), verdict, accepted));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker"))
-            .collect()
+    let results: Vec<(String, Option<String>, bool)> = par_map(&cases, |case| {
+        let argv = lex_str(&case.line, &program)
+            .unwrap_or_else(|e| panic!("corpus line does not lex: `{}`: {e}", case.line));
+        let ours = Command::parse(&argv);
+        let accepted = ours.is_ok();
+        (case.line.clone(), judge(case, &argv, &ours), accepted)
     });
 
     let total = results.len();
@@ -218,42 +206,20 @@ fn random_command_lines_agree() {
             lines.push(argv);
         }
     }
-    let chunk = lines.len().div_ceil(4);
-    let results: Vec<Option<Option<String>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = lines
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    for argv in part {
-                        let ours = Command::parse(argv);
-                        let theirs = classify(&run_temporal(&argv[1..]));
-                        let directive = match (&ours, &theirs) {
-                            (Err(ParseError::Conflict { .. }), Outcome::Connect { .. }) => {
-                                Directive::Stricter
-                            }
-                            // The CLI reads and parses the TLS material these flags name before it
-                            // connects; tgate does not (it never passes them on). See docs.
-                            (Ok(_), Outcome::Reject(e))
-                                if TLS_MATERIAL_ERRORS.iter().any(|m| e.contains(m)) =>
-                            {
-                                out.push(None);
-                                continue;
-                            }
-                            _ => Directive::None,
-                        };
-                        out.push(Some(
-                            compare(&ours, &theirs, directive).map(|v| format!("{argv:?}: {v}")),
-                        ));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker"))
-            .collect()
+    // `None`: set aside; `Some(None)`: agrees; `Some(Some(why))`: differs.
+    let results: Vec<Option<Option<String>>> = par_map(&lines, |argv| {
+        let ours = Command::parse(argv);
+        let theirs = classify(&run_temporal(&argv[1..]));
+        let directive = match (&ours, &theirs) {
+            (Err(ParseError::Conflict { .. }), Outcome::Connect { .. }) => Directive::Stricter,
+            // The CLI reads and parses the TLS material these flags name before it connects;
+            // tgate does not (it never passes them on). See docs/command-model.md §3.
+            (Ok(_), Outcome::Reject(e)) if TLS_MATERIAL_ERRORS.iter().any(|m| e.contains(m)) => {
+                return None;
+            }
+            _ => Directive::None,
+        };
+        Some(compare(&ours, &theirs, directive).map(|v| format!("{argv:?}: {v}")))
     });
     let skipped = results.iter().filter(|r| r.is_none()).count();
     let failures: Vec<String> = results.into_iter().flatten().flatten().collect();

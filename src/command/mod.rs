@@ -441,8 +441,11 @@ impl Command {
         if let Some(id) = s("job-id") {
             return Target::BatchJob { job_id: JobId(id) };
         }
+        let under_task_queue = std::iter::once(self.path)
+            .chain(self.path.ancestors())
+            .any(|p| p == CommandPath::TaskQueue);
         if let Some(tq) = s("task-queue")
-            && self.path.name().starts_with("task-queue")
+            && under_task_queue
         {
             return Target::TaskQueue {
                 task_queue: TaskQueue(tq),

@@ -159,11 +159,6 @@ impl FlagSpec {
     pub fn takes_no_value(&self) -> bool {
         self.ty == FlagType::Bool
     }
-
-    /// Whether `name` is this flag's long name or one of its aliases.
-    pub fn answers_to(&self, name: &str) -> bool {
-        self.name == name || self.aliases.contains(&name)
-    }
 }
 
 /// cobra's `-h/--help`, added to every command.

@@ -92,3 +92,20 @@ pub fn classify(out: &Output) -> Outcome {
         .to_owned();
     Outcome::Reject(first)
 }
+
+/// Maps `f` over `items` on four threads (the real CLI is slow to start; the machine has two cores
+/// and the runs mostly wait), keeping the order.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(4).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread"))
+            .collect()
+    })
+}
