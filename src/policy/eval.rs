@@ -1,0 +1,353 @@
+//! Evaluation: the invariants, then every rule, then the strictest decision and its obligations.
+
+use serde::Serialize;
+
+use super::{Decision, PolicySet};
+use crate::command::{Command, EffectClass, FlagRole, GoDuration, Target, Value, flag_role};
+use crate::lex::{Program, lex_str};
+
+/// Who is asking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Caller {
+    /// Identity (e.g. the agent's name).
+    pub id: String,
+    /// Groups the caller belongs to.
+    pub groups: Vec<String>,
+}
+
+impl Caller {
+    /// A caller with no groups.
+    pub fn new(id: impl Into<String>) -> Caller {
+        Caller {
+            id: id.into(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// Caps applied to an allowed command (the smallest of the deciding rules').
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Obligations {
+    /// Cap on `--limit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_limit: Option<i64>,
+    /// Cap on `--page-size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_page_size: Option<i64>,
+    /// Cap on `--command-timeout`, in nanoseconds.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_duration"
+    )]
+    pub max_command_timeout: Option<i64>,
+}
+
+fn ser_duration<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(ns) => s.serialize_str(&GoDuration(*ns).to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Obligations {
+    fn is_empty(&self) -> bool {
+        *self == Obligations::default()
+    }
+
+    fn tighten(&mut self, other: &Obligations) {
+        fn min(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, None) => x,
+                (None, y) => y,
+            }
+        }
+        self.max_limit = min(self.max_limit, other.max_limit);
+        self.max_page_size = min(self.max_page_size, other.max_page_size);
+        self.max_command_timeout = min(self.max_command_timeout, other.max_command_timeout);
+    }
+
+    /// The command with the caps applied: a flag over its cap is lowered to it, and an absent
+    /// capped flag is inserted (where the command has that flag).
+    fn apply(&self, cmd: &Command) -> Result<Command, String> {
+        let mut out = cmd.clone();
+        let has = |c: &Command, name: &str| c.path().flags().any(|f| f.name == name);
+        for (name, cap) in [("limit", self.max_limit), ("page-size", self.max_page_size)] {
+            let Some(cap) = cap else { continue };
+            if !has(&out, name) {
+                continue;
+            }
+            // 0 or a negative value means "no limit" to the CLI.
+            let over = match out.flag(name) {
+                Some(Value::Int(v)) => *v <= 0 || *v > cap,
+                _ => true,
+            };
+            if over {
+                out = out
+                    .with_flag(name, Value::Int(cap))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        if let Some(cap) = self.max_command_timeout
+            && has(&out, "command-timeout")
+        {
+            let over = match out.flag("command-timeout") {
+                Some(Value::Duration(d)) => d.0 <= 0 || d.0 > cap,
+                _ => true,
+            };
+            if over {
+                out = out
+                    .with_flag("command-timeout", Value::Duration(GoDuration(cap)))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Why one rule did or did not apply (`--explain`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// Policy source.
+    pub policy: String,
+    /// Rule id.
+    pub rule: String,
+    /// The rule's decision.
+    pub decision: Decision,
+    /// Whether it applied.
+    pub matched: bool,
+    /// Why not, or "matched".
+    pub why: String,
+}
+
+/// The outcome of judging one command.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    /// The decision.
+    pub decision: Decision,
+    /// Ids of the rules that decided (invariants are `tgate:*`).
+    pub rules: Vec<String>,
+    /// The reason shown to the caller.
+    pub reason: String,
+    /// The command path, e.g. `workflow list` (absent when the line did not parse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Target namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Effect class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<EffectClass>,
+    /// Whether it is a batch job.
+    pub batch: bool,
+    /// Caps applied (allow and require_approval only).
+    #[serde(skip_serializing_if = "Obligations::is_empty")]
+    pub obligations: Obligations,
+    /// Canonical argv of what would run, obligations applied, secrets redacted. Empty when the
+    /// line did not parse.
+    pub argv: Vec<String>,
+    /// Every rule and why it matched or not (with `--explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<Explanation>,
+    /// The command to run (obligations applied); `None` unless allowed or pending approval.
+    #[serde(skip)]
+    pub effective: Option<Command>,
+}
+
+impl Evaluation {
+    fn invariant(cmd: &Command, rule: &str, reason: String) -> Evaluation {
+        Evaluation {
+            decision: Decision::Deny,
+            rules: vec![rule.to_owned()],
+            reason,
+            command: Some(cmd.path().name().to_owned()),
+            namespace: cmd.namespace().map(|n| n.to_string()),
+            class: Some(cmd.class()),
+            batch: cmd.is_batch(),
+            obligations: Obligations::default(),
+            argv: cmd.render_redacted(),
+            explain: Vec::new(),
+            effective: None,
+        }
+    }
+
+    /// A line that did not lex or parse: denied, nothing runs.
+    pub fn unparsed(reason: String) -> Evaluation {
+        Evaluation {
+            decision: Decision::Deny,
+            rules: vec!["tgate:parse-error".to_owned()],
+            reason,
+            command: None,
+            namespace: None,
+            class: None,
+            batch: false,
+            obligations: Obligations::default(),
+            argv: Vec::new(),
+            explain: Vec::new(),
+            effective: None,
+        }
+    }
+}
+
+impl PolicySet {
+    /// Lexes, parses and judges a command line (a parse error is a deny).
+    pub fn check_line(&self, line: &str, caller: &Caller) -> Evaluation {
+        match lex_str(line, &Program::default())
+            .map_err(|e| e.to_string())
+            .and_then(|argv| Command::parse(&argv).map_err(|e| e.to_string()))
+        {
+            Ok(cmd) => self.evaluate(&cmd, caller, false),
+            Err(e) => Evaluation::unparsed(e),
+        }
+    }
+
+    /// Judges a command. With `explain`, every rule says why it matched or not.
+    pub fn evaluate(&self, cmd: &Command, caller: &Caller, explain: bool) -> Evaluation {
+        // Invariants no policy can lift.
+        if cmd.class() == EffectClass::Local {
+            let what = if cmd.is_help() {
+                "help output"
+            } else {
+                "a local command"
+            };
+            return Evaluation::invariant(
+                cmd,
+                "tgate:local-command",
+                format!(
+                    "`{}` is {what}: it never runs through tgate",
+                    display_path(cmd)
+                ),
+            );
+        }
+        if let Some(name) = cmd
+            .flags()
+            .keys()
+            .find(|n| flag_role(cmd.path(), n) == FlagRole::Pinned)
+        {
+            return Evaluation::invariant(
+                cmd,
+                "tgate:connection-flag",
+                format!("`--{name}` sets the connection or configuration, which tgate controls"),
+            );
+        }
+        if let Target::NamespaceId { namespace_id } = cmd.target() {
+            return Evaluation::invariant(
+                cmd,
+                "tgate:namespace-by-id",
+                format!(
+                    "namespace id `{namespace_id}` cannot be checked against the allowlist: name the namespace with -n"
+                ),
+            );
+        }
+        let ns = cmd.namespace().map(|n| n.to_string()).unwrap_or_default();
+        let client_ns = cmd
+            .client_namespace()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+
+        let mut matched: Vec<&super::Rule> = Vec::new();
+        let mut explanations = Vec::new();
+        let mut any_policy_covers = false;
+        for policy in &self.policies {
+            let covered = policy.namespaces.contains(&ns) && policy.namespaces.contains(&client_ns);
+            any_policy_covers |= covered;
+            for rule in &policy.rules {
+                let outcome = if covered {
+                    rule.applies(cmd, &ns, caller)
+                } else {
+                    Err(format!(
+                        "namespace `{ns}` is outside this policy's namespaces"
+                    ))
+                };
+                if outcome.is_ok() {
+                    matched.push(rule);
+                }
+                if explain {
+                    explanations.push(Explanation {
+                        policy: policy.source.clone(),
+                        rule: rule.id.clone(),
+                        decision: rule.decision,
+                        matched: outcome.is_ok(),
+                        why: outcome.err().unwrap_or_else(|| "matched".to_owned()),
+                    });
+                }
+            }
+        }
+        let Some(decision) = matched.iter().map(|r| r.decision).max() else {
+            let (rule, reason) = if any_policy_covers {
+                (
+                    "tgate:no-rule",
+                    format!("no rule allows `{}` in namespace `{ns}`", display_path(cmd)),
+                )
+            } else {
+                (
+                    "tgate:namespace-allowlist",
+                    format!("namespace `{ns}` is not in any policy's namespaces"),
+                )
+            };
+            let mut ev = Evaluation::invariant(cmd, rule, reason);
+            ev.explain = explanations;
+            return ev;
+        };
+        let deciding: Vec<&super::Rule> = matched
+            .into_iter()
+            .filter(|r| r.decision == decision)
+            .collect();
+        let mut ev = Evaluation::invariant(cmd, "", deciding[0].reason.clone());
+        ev.decision = decision;
+        ev.rules = deciding.iter().map(|r| r.id.clone()).collect();
+        ev.explain = explanations;
+        if decision == Decision::Deny {
+            return ev;
+        }
+        // Local-file flags need a deciding rule that allows them by name.
+        if let Some(name) = cmd.flags().keys().find(|n| {
+            matches!(
+                flag_role(cmd.path(), n),
+                FlagRole::ReadsFile | FlagRole::WritesFile
+            ) && !deciding
+                .iter()
+                .any(|r| r.allow_file_flags.iter().any(|a| a == *n))
+        }) {
+            let mut denied = Evaluation::invariant(
+                cmd,
+                "tgate:local-files",
+                format!(
+                    "`--{name}` makes the CLI touch a local file, and no deciding rule allows it"
+                ),
+            );
+            denied.explain = ev.explain;
+            return denied;
+        }
+        let mut obligations = Obligations::default();
+        for r in &deciding {
+            obligations.tighten(&r.obligations);
+        }
+        match obligations.apply(cmd) {
+            Ok(effective) => {
+                ev.argv = effective.render_redacted();
+                ev.effective = Some(effective);
+                ev.obligations = obligations;
+                ev
+            }
+            Err(e) => {
+                let mut denied = Evaluation::invariant(
+                    cmd,
+                    "tgate:obligation-failed",
+                    format!("an obligation could not be applied: {e}"),
+                );
+                denied.explain = ev.explain;
+                denied
+            }
+        }
+    }
+}
+
+fn display_path(cmd: &Command) -> String {
+    let n = cmd.path().name();
+    if n.is_empty() {
+        "temporal".to_owned()
+    } else {
+        format!("temporal {n}")
+    }
+}

@@ -1,0 +1,182 @@
+//! The policy file format, version 1, as written by security teams (YAML). These types are only the
+//! text's shape: `compile` turns them into a checked [`super::Policy`]. Unknown keys are errors.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A policy file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// What this policy is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Namespaces this policy may allow anything in: exact names or globs (`prod-*`). `$default`
+    /// stands for the integration's default namespace. Every rule is bounded by this list.
+    pub namespaces: Vec<String>,
+    /// Rules, in order. The strictest decision among the matching rules wins
+    /// (deny > require_approval > allow); when none matches, the command is denied.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// Command lines with their expected decisions, checked when the policy loads and by
+    /// `tgate policy test`.
+    #[serde(default)]
+    pub tests: Vec<TestSpec>,
+}
+
+/// One rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique identifier, shown in decisions and audit records.
+    pub id: String,
+    /// What the rule is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When the rule applies. Every condition given must hold; an empty `when` matches everything
+    /// within the policy's namespaces.
+    #[serde(default)]
+    pub when: WhenSpec,
+    /// What happens when it applies.
+    pub decision: DecisionSpec,
+    /// The reason shown to the caller.
+    pub reason: String,
+    /// Local-file flags (e.g. `input-file`) this rule allows. Without it any flag that makes the CLI
+    /// read or write a local file is denied.
+    #[serde(default)]
+    pub allow_file_flags: Vec<String>,
+    /// Conditions attached to an allow.
+    #[serde(default)]
+    pub obligations: ObligationsSpec,
+}
+
+/// Conditions of a rule.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhenSpec {
+    /// Command paths without `temporal`: exact (`workflow list`) or a group (`workflow *`, `*`).
+    #[serde(default)]
+    pub commands: Option<Vec<String>>,
+    /// Effect classes: read, write, destructive, admin, local.
+    #[serde(default)]
+    pub classes: Option<Vec<ClassSpec>>,
+    /// Namespaces (exact or globs) the command must act in.
+    #[serde(default)]
+    pub namespaces: Option<Vec<String>>,
+    /// Whether the command is a batch job (`--query` on a batch-capable command).
+    #[serde(default)]
+    pub batch: Option<bool>,
+    /// Caller identities (exact or globs).
+    #[serde(default)]
+    pub callers: Option<Vec<String>>,
+    /// Caller groups; the caller must be in at least one.
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    /// Constraints on typed flag values, by long flag name.
+    #[serde(default)]
+    pub flags: BTreeMap<String, FlagConstraintSpec>,
+}
+
+/// A constraint on one flag's value. Every field given must hold. For an array flag every value
+/// must satisfy it. An absent flag satisfies only `present: false`, `not_matches` and `not_in`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagConstraintSpec {
+    /// The flag must be set (true) or not set (false).
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// A regex the value must match (unanchored: use `^…$`).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// A regex the value must not match.
+    #[serde(default)]
+    pub not_matches: Option<String>,
+    /// Values the value must be one of.
+    #[serde(default, rename = "in")]
+    pub one_of: Option<Vec<String>>,
+    /// Values the value must not be.
+    #[serde(default)]
+    pub not_in: Option<Vec<String>>,
+    /// Lower bound for int, float and duration flags (durations as `30s`, `1h`).
+    #[serde(default)]
+    pub min: Option<NumberOrText>,
+    /// Upper bound for int, float and duration flags.
+    #[serde(default)]
+    pub max: Option<NumberOrText>,
+}
+
+/// A number, or a duration text such as `30s`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NumberOrText {
+    /// A number.
+    Number(f64),
+    /// A duration.
+    Text(String),
+}
+
+/// Obligations attached to an allow.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObligationsSpec {
+    /// Cap `--limit` of commands that have it (inserted when absent).
+    #[serde(default)]
+    pub max_limit: Option<u32>,
+    /// Cap `--page-size` of commands that have it (inserted when absent).
+    #[serde(default)]
+    pub max_page_size: Option<u32>,
+    /// Cap `--command-timeout` (inserted when absent), e.g. `30s`.
+    #[serde(default)]
+    pub max_command_timeout: Option<String>,
+}
+
+/// A decision, as written in a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionSpec {
+    /// Run it.
+    Allow,
+    /// Refuse it.
+    Deny,
+    /// Run it once a human approves.
+    RequireApproval,
+}
+
+/// An effect class, as written in a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassSpec {
+    /// Reads.
+    Read,
+    /// Recoverable changes.
+    Write,
+    /// Cancel, terminate, delete, reset.
+    Destructive,
+    /// Cluster configuration.
+    Admin,
+    /// Local machine only.
+    Local,
+}
+
+/// An embedded policy test.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// The command line, as an agent would send it.
+    pub command: String,
+    /// Caller identity (default `agent`).
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// Caller groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Expected decision.
+    pub expect: DecisionSpec,
+    /// Expected deciding rule id (one of them).
+    #[serde(default)]
+    pub rule: Option<String>,
+}

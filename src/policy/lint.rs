@@ -1,0 +1,135 @@
+//! `tgate policy lint`: every load error at once, plus rules that can never decide.
+
+use serde::Serialize;
+
+use super::{Context, PolicyError, Rule, compile, parse_file};
+use crate::command::{CommandPath, EffectClass};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The policy does not load.
+    Error,
+    /// The policy loads but a rule is dead or misleading.
+    Warning,
+}
+
+/// One lint finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// What is wrong, with file and place.
+    pub message: String,
+}
+
+fn warning(source: &str, rule: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        message: format!("{source}: rule `{rule}`: {message}"),
+    }
+}
+
+/// Lints one policy file.
+pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
+    let error = |e: PolicyError| Finding {
+        severity: Severity::Error,
+        message: e.to_string(),
+    };
+    let file = match parse_file(text, source) {
+        Ok(f) => f,
+        Err(e) => return vec![error(e)],
+    };
+    let policy = match compile(&file, source, ctx) {
+        Ok(p) => p,
+        Err(errs) => return errs.into_iter().map(error).collect(),
+    };
+    let mut out = Vec::new();
+    for rule in &policy.rules {
+        if let Some(why) = never_matches(rule, &policy.namespaces) {
+            out.push(warning(source, &rule.id, format!("can never match: {why}")));
+        }
+    }
+    for (j, later) in policy.rules.iter().enumerate() {
+        if let Some(earlier) = policy.rules[..j]
+            .iter()
+            .find(|e| e.decision > later.decision && covers(e, later))
+        {
+            out.push(warning(
+                source,
+                &later.id,
+                format!(
+                    "shadowed by the earlier, stricter rule `{}` ({}): it can never decide",
+                    earlier.id, earlier.decision
+                ),
+            ));
+        }
+    }
+    if let Err(e) = policy.run_tests(&file, source) {
+        out.push(error(e));
+    }
+    out
+}
+
+/// The commands a rule can apply to once classes are taken into account.
+fn reachable(rule: &Rule) -> Vec<CommandPath> {
+    CommandPath::ALL
+        .iter()
+        .copied()
+        .filter(|c| rule.commands.as_ref().is_none_or(|set| set[*c as usize]))
+        .filter(|c| {
+            rule.classes
+                .as_ref()
+                .is_none_or(|cl| cl.contains(&c.class()))
+        })
+        .collect()
+}
+
+fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {
+    let reach = reachable(rule);
+    if reach.is_empty() {
+        return Some("no command has both the listed paths and classes".to_owned());
+    }
+    if reach.iter().all(|c| c.class() == EffectClass::Local) {
+        return Some("local commands are always denied before rules apply".to_owned());
+    }
+    if reach.iter().all(|c| !c.connects()) {
+        return Some("none of its commands connects to a namespace".to_owned());
+    }
+    if let Some(ns) = &rule.namespaces
+        && !ns.has_globs()
+        && !ns.patterns().iter().any(|n| allowlist.contains(n))
+    {
+        return Some(format!(
+            "its namespaces ({}) are all outside the policy's namespaces",
+            ns.patterns().join(", ")
+        ));
+    }
+    None
+}
+
+/// Whether every command `inner` applies to is one `outer` applies to (a sound approximation:
+/// `false` when unsure).
+fn covers(outer: &Rule, inner: &Rule) -> bool {
+    let inner_reach = reachable(inner);
+    let outer_reach = reachable(outer);
+    let commands = inner_reach.iter().all(|c| outer_reach.contains(c));
+    let names = |o: &Option<super::NameSet>, i: &Option<super::NameSet>| match (o, i) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => !i.has_globs() && i.patterns().iter().all(|n| o.contains(n)),
+    };
+    let batch = outer.batch.is_none() || outer.batch == inner.batch;
+    let groups = match (&outer.groups, &inner.groups) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => i.iter().all(|g| o.contains(g)),
+    };
+    commands
+        && names(&outer.namespaces, &inner.namespaces)
+        && names(&outer.callers, &inner.callers)
+        && batch
+        && groups
+        && outer.flags.is_empty()
+}

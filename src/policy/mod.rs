@@ -1,0 +1,732 @@
+//! Policy: YAML rules written by security teams decide whether a typed [`Command`] is allowed,
+//! denied or needs a human's approval.
+//!
+//! Guarantees:
+//! - **Deny by default.** When no rule matches, the command is denied. The strictest matching
+//!   decision wins (deny > require_approval > allow); [`Decision`] is ordered so `max` picks it.
+//! - **Invariants no policy can lift**, checked before any rule: connection and configuration flags
+//!   are denied (tgate injects the connection); `local` commands (servers, config and env files,
+//!   completion, history rewriting, help) are denied; a namespace named only by id is denied; and a
+//!   flag that makes the CLI read or write a local file is denied unless the deciding rule allows
+//!   that flag by name.
+//! - **Namespaces bound everything.** A policy's rules apply only to commands whose target and
+//!   client namespaces are both in that policy's allowlist.
+//! - Rules match the parsed command (path, class, namespace, batch, typed flag values) and the
+//!   caller, never the raw text.
+//! - A policy that does not load (unknown key, bad regex or glob, unknown command or flag, failing
+//!   embedded test) is an error, never a partial policy.
+
+mod eval;
+mod file;
+mod lint;
+
+use std::fmt;
+
+use globset::{Glob, GlobMatcher};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::command::{Command, CommandPath, EffectClass, FlagType, Value};
+pub use eval::{Caller, Evaluation, Explanation, Obligations};
+pub use file::PolicyFile;
+pub use lint::{Finding, Severity, lint};
+
+/// What happens to a command. Ordered from most to least permissive, so the strictest of several
+/// decisions is their `max`. Deliberately not `#[non_exhaustive]`: a new kind of decision must
+/// break every `match`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Run it.
+    Allow,
+    /// Run it once a human approves.
+    RequireApproval,
+    /// Refuse it.
+    Deny,
+}
+
+impl Decision {
+    /// As written in policies and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::RequireApproval => "require_approval",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<file::DecisionSpec> for Decision {
+    fn from(d: file::DecisionSpec) -> Self {
+        match d {
+            file::DecisionSpec::Allow => Decision::Allow,
+            file::DecisionSpec::Deny => Decision::Deny,
+            file::DecisionSpec::RequireApproval => Decision::RequireApproval,
+        }
+    }
+}
+
+/// Why a policy did not load.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Not YAML of the expected shape (unknown key, wrong type...).
+    #[error("{file}:{line}:{column}: {message}")]
+    Syntax {
+        /// File name.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Well-formed but wrong (bad regex, unknown command...).
+    #[error("{file}: {place}: {message}")]
+    Invalid {
+        /// File name.
+        file: String,
+        /// `rule \`id\`` or `policy`.
+        place: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An embedded test does not hold.
+    #[error("{file}: test {index} `{command}`: expected {expected}, got {got}")]
+    TestFailed {
+        /// File name.
+        file: String,
+        /// 1-based test number.
+        index: usize,
+        /// The test's command line.
+        command: String,
+        /// Expected decision (and rule).
+        expected: String,
+        /// Actual decision (and rules).
+        got: String,
+    },
+}
+
+/// Values a policy is compiled against.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// What `$default` means in namespace lists: the integration's default namespace.
+    pub default_namespace: String,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            default_namespace: "default".to_owned(),
+        }
+    }
+}
+
+/// Exact names and globs.
+#[derive(Clone, Debug)]
+pub(crate) struct NameSet {
+    patterns: Vec<String>,
+    exact: Vec<String>,
+    globs: Vec<GlobMatcher>,
+}
+
+impl NameSet {
+    fn compile(patterns: &[String], ctx: &Context) -> Result<NameSet, String> {
+        let mut set = NameSet {
+            patterns: Vec::new(),
+            exact: Vec::new(),
+            globs: Vec::new(),
+        };
+        for p in patterns {
+            let p = if p == "$default" {
+                ctx.default_namespace.clone()
+            } else {
+                p.clone()
+            };
+            if p.is_empty() {
+                return Err("empty name".to_owned());
+            }
+            if p.contains(['*', '?', '[', '{']) {
+                let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
+                set.globs.push(glob.compile_matcher());
+            } else {
+                set.exact.push(p.clone());
+            }
+            set.patterns.push(p);
+        }
+        Ok(set)
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.exact.iter().any(|e| e == name) || self.globs.iter().any(|g| g.is_match(name))
+    }
+
+    pub(crate) fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub(crate) fn has_globs(&self) -> bool {
+        !self.globs.is_empty()
+    }
+}
+
+/// A compiled flag constraint.
+#[derive(Clone, Debug)]
+pub(crate) struct FlagConstraint {
+    pub(crate) name: String,
+    present: Option<bool>,
+    matches: Option<Regex>,
+    not_matches: Option<Regex>,
+    one_of: Option<Vec<String>>,
+    not_in: Option<Vec<String>>,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl FlagConstraint {
+    /// Whether `value` (absent = `None`) satisfies the constraint; `Err` says why not.
+    pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), String> {
+        let n = &self.name;
+        let Some(value) = value else {
+            if self.present == Some(true)
+                || self.matches.is_some()
+                || self.one_of.is_some()
+                || self.min.is_some()
+                || self.max.is_some()
+            {
+                return Err(format!("--{n} is not set"));
+            }
+            return Ok(());
+        };
+        if self.present == Some(false) {
+            return Err(format!("--{n} is set"));
+        }
+        for text in texts(value) {
+            if let Some(re) = &self.matches
+                && !re.is_match(&text)
+            {
+                return Err(format!("--{n} `{text}` does not match `{re}`"));
+            }
+            if let Some(re) = &self.not_matches
+                && re.is_match(&text)
+            {
+                return Err(format!("--{n} `{text}` matches `{re}`"));
+            }
+            if let Some(set) = &self.one_of
+                && !set.contains(&text)
+            {
+                return Err(format!("--{n} `{text}` is not one of {}", set.join(", ")));
+            }
+            if let Some(set) = &self.not_in
+                && set.contains(&text)
+            {
+                return Err(format!("--{n} `{text}` is excluded"));
+            }
+        }
+        if self.min.is_some() || self.max.is_some() {
+            let v = number(value).ok_or_else(|| format!("--{n} is not a number"))?;
+            if let Some(min) = self.min
+                && v < min
+            {
+                return Err(format!("--{n} {v} is below {min}"));
+            }
+            if let Some(max) = self.max
+                && v > max
+            {
+                return Err(format!("--{n} {v} is above {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The textual values of a flag value (one per array element).
+fn texts(v: &Value) -> Vec<String> {
+    match v {
+        Value::Bool(b) => vec![b.to_string()],
+        Value::Int(i) => vec![i.to_string()],
+        Value::Float(f) => vec![f.0.to_string()],
+        Value::Str(s) | Value::Timestamp(s) => vec![s.clone()],
+        Value::StrArray(items) => items.clone(),
+        Value::Enum(e) => vec![(*e).to_owned()],
+        Value::EnumArray(items) => items.iter().map(|s| (*s).to_owned()).collect(),
+        Value::Duration(d) => vec![d.to_string()],
+    }
+}
+
+/// The numeric value of int, float and duration (nanoseconds) flags.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(f64::from(f.0)),
+        Value::Duration(d) => Some(d.0 as f64),
+        _ => None,
+    }
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub(crate) id: String,
+    pub(crate) decision: Decision,
+    pub(crate) reason: String,
+    /// Indexed by `CommandPath as usize`; `None` = any command.
+    pub(crate) commands: Option<Vec<bool>>,
+    pub(crate) classes: Option<Vec<EffectClass>>,
+    pub(crate) namespaces: Option<NameSet>,
+    pub(crate) batch: Option<bool>,
+    pub(crate) callers: Option<NameSet>,
+    pub(crate) groups: Option<Vec<String>>,
+    pub(crate) flags: Vec<FlagConstraint>,
+    pub(crate) allow_file_flags: Vec<String>,
+    pub(crate) obligations: Obligations,
+}
+
+impl Rule {
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The rule's decision.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+
+    /// `Ok` when the rule applies to `cmd` from `caller`; otherwise the first condition that fails.
+    pub(crate) fn applies(&self, cmd: &Command, ns: &str, caller: &Caller) -> Result<(), String> {
+        if let Some(cmds) = &self.commands
+            && !cmds[cmd.path() as usize]
+        {
+            return Err(format!("command `{}` is not listed", cmd.path().name()));
+        }
+        if let Some(classes) = &self.classes
+            && !classes.contains(&cmd.class())
+        {
+            return Err(format!("class `{}` is not listed", cmd.class().as_str()));
+        }
+        if let Some(nss) = &self.namespaces
+            && !nss.contains(ns)
+        {
+            return Err(format!("namespace `{ns}` is not listed"));
+        }
+        if let Some(b) = self.batch
+            && cmd.is_batch() != b
+        {
+            return Err(if b { "not a batch" } else { "a batch" }.to_owned());
+        }
+        if let Some(callers) = &self.callers
+            && !callers.contains(&caller.id)
+        {
+            return Err(format!("caller `{}` is not listed", caller.id));
+        }
+        if let Some(groups) = &self.groups
+            && !caller.groups.iter().any(|g| groups.contains(g))
+        {
+            return Err("caller is in none of the groups".to_owned());
+        }
+        for c in &self.flags {
+            c.check(cmd.flag(&c.name))?;
+        }
+        Ok(())
+    }
+}
+
+/// A compiled policy file.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub(crate) source: String,
+    pub(crate) namespaces: NameSet,
+    pub(crate) rules: Vec<Rule>,
+}
+
+/// The built-in policy: `policies/read-only.yaml`, embedded.
+pub const BUILTIN_READ_ONLY: &str = include_str!("../../policies/read-only.yaml");
+
+impl Policy {
+    /// Loads a policy from YAML text, compiles it, and runs its embedded tests.
+    pub fn load(text: &str, source: &str, ctx: &Context) -> Result<Policy, PolicyError> {
+        let file = parse_file(text, source)?;
+        let policy = compile(&file, source, ctx).map_err(|mut errs| errs.remove(0))?;
+        policy.run_tests(&file, source)?;
+        Ok(policy)
+    }
+
+    /// The built-in read-only policy.
+    pub fn builtin(ctx: &Context) -> Policy {
+        Policy::load(BUILTIN_READ_ONLY, "builtin:read-only.yaml", ctx)
+            .expect("the built-in policy loads and passes its tests")
+    }
+
+    /// Where the policy came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    fn run_tests(&self, file: &PolicyFile, source: &str) -> Result<(), PolicyError> {
+        match self.test_failures(file, source).into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs every embedded test; returns the failures.
+    fn test_failures(&self, file: &PolicyFile, source: &str) -> Vec<PolicyError> {
+        let set = PolicySet::new(vec![self.clone()]);
+        let mut failures = Vec::new();
+        for (i, t) in file.tests.iter().enumerate() {
+            let caller = Caller {
+                id: t.caller.clone().unwrap_or_else(|| "agent".to_owned()),
+                groups: t.groups.clone(),
+            };
+            let ev = set.check_line(&t.command, &caller);
+            let want = Decision::from(t.expect);
+            let rule_ok = t.rule.as_ref().is_none_or(|r| ev.rules.contains(r));
+            if ev.decision != want || !rule_ok {
+                failures.push(PolicyError::TestFailed {
+                    file: source.to_owned(),
+                    index: i + 1,
+                    command: t.command.clone(),
+                    expected: match &t.rule {
+                        Some(r) => format!("{want} by `{r}`"),
+                        None => want.to_string(),
+                    },
+                    got: format!(
+                        "{} by [{}]: {}",
+                        ev.decision,
+                        ev.rules.join(", "),
+                        ev.reason
+                    ),
+                });
+            }
+        }
+        failures
+    }
+}
+
+/// Runs a policy file's embedded tests: the number of tests and the failures. `Err` when the
+/// policy itself does not compile.
+pub fn test_file(
+    text: &str,
+    source: &str,
+    ctx: &Context,
+) -> Result<(usize, Vec<PolicyError>), PolicyError> {
+    let file = parse_file(text, source)?;
+    let policy = compile(&file, source, ctx).map_err(|mut errs| errs.remove(0))?;
+    let failures = policy.test_failures(&file, source);
+    Ok((file.tests.len(), failures))
+}
+
+/// Parses the YAML into the file shape, with line and column on error.
+pub(crate) fn parse_file(text: &str, source: &str) -> Result<PolicyFile, PolicyError> {
+    let file: PolicyFile = serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        PolicyError::Syntax {
+            file: source.to_owned(),
+            line,
+            column,
+            message: e.to_string(),
+        }
+    })?;
+    if file.version != 1 {
+        return Err(PolicyError::Invalid {
+            file: source.to_owned(),
+            place: "policy".to_owned(),
+            message: format!(
+                "unsupported version {} (this tgate reads version 1)",
+                file.version
+            ),
+        });
+    }
+    Ok(file)
+}
+
+/// Compiles every rule, collecting every error (lint shows them all; load shows the first).
+pub(crate) fn compile(
+    file: &PolicyFile,
+    source: &str,
+    ctx: &Context,
+) -> Result<Policy, Vec<PolicyError>> {
+    let invalid = |place: String, message: String| PolicyError::Invalid {
+        file: source.to_owned(),
+        place,
+        message,
+    };
+    let mut errors = Vec::new();
+    let namespaces = match NameSet::compile(&file.namespaces, ctx) {
+        Ok(n) if !file.namespaces.is_empty() => n,
+        Ok(_) => {
+            errors.push(invalid(
+                "policy".into(),
+                "`namespaces` is empty: the policy could allow nothing".into(),
+            ));
+            NameSet::compile(&[], ctx).unwrap_or_else(|_| unreachable!())
+        }
+        Err(e) => {
+            errors.push(invalid("policy".into(), format!("namespaces: {e}")));
+            NameSet::compile(&[], ctx).unwrap_or_else(|_| unreachable!())
+        }
+    };
+    let mut rules = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for spec in &file.rules {
+        let place = format!("rule `{}`", spec.id);
+        if !ids.insert(spec.id.clone()) {
+            errors.push(invalid(place.clone(), "duplicate rule id".into()));
+        }
+        if spec.id.starts_with("tgate:") {
+            errors.push(invalid(
+                place.clone(),
+                "ids starting with `tgate:` are reserved".into(),
+            ));
+        }
+        match compile_rule(spec, ctx) {
+            Ok(r) => rules.push(r),
+            Err(msgs) => errors.extend(msgs.into_iter().map(|m| invalid(place.clone(), m))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Policy {
+            source: source.to_owned(),
+            namespaces,
+            rules,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Resolves a command pattern to the paths it names.
+pub(crate) fn command_pattern(p: &str) -> Result<Vec<CommandPath>, String> {
+    let p = p.trim();
+    let p = p.strip_prefix("temporal ").unwrap_or(p);
+    if p == "*" {
+        return Ok(CommandPath::ALL.to_vec());
+    }
+    if let Some(prefix) = p.strip_suffix(" *") {
+        let group = CommandPath::from_name(prefix)
+            .filter(|g| g.is_group())
+            .ok_or_else(|| format!("unknown command group `{prefix}`"))?;
+        let under: Vec<CommandPath> = CommandPath::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.ancestors().any(|a| a == group))
+            .collect();
+        return Ok(under);
+    }
+    if p.contains('*') {
+        return Err(format!(
+            "command pattern `{p}`: only `group *` or `*` may use `*`"
+        ));
+    }
+    CommandPath::from_name(p)
+        .map(|c| vec![c])
+        .ok_or_else(|| format!("unknown command `{p}`"))
+}
+
+fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String>> {
+    let mut errs = Vec::new();
+    let w = &spec.when;
+    let commands = w.commands.as_ref().map(|pats| {
+        let mut set = vec![false; CommandPath::ALL.len()];
+        for p in pats {
+            match command_pattern(p) {
+                Ok(paths) => paths.into_iter().for_each(|c| set[c as usize] = true),
+                Err(e) => errs.push(e),
+            }
+        }
+        set
+    });
+    let classes = w.classes.as_ref().map(|cs| {
+        cs.iter()
+            .map(|c| match c {
+                file::ClassSpec::Read => EffectClass::Read,
+                file::ClassSpec::Write => EffectClass::Write,
+                file::ClassSpec::Destructive => EffectClass::Destructive,
+                file::ClassSpec::Admin => EffectClass::Admin,
+                file::ClassSpec::Local => EffectClass::Local,
+            })
+            .collect()
+    });
+    let mut names = |list: &Option<Vec<String>>, what: &str| {
+        list.as_ref().and_then(|l| match NameSet::compile(l, ctx) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errs.push(format!("{what}: {e}"));
+                None
+            }
+        })
+    };
+    let namespaces = names(&w.namespaces, "namespaces");
+    let callers = names(&w.callers, "callers");
+    // Flags are checked against the commands the rule can apply to.
+    let scope: Vec<CommandPath> = match &commands {
+        Some(set) => CommandPath::ALL
+            .iter()
+            .copied()
+            .filter(|c| set[*c as usize])
+            .collect(),
+        None => CommandPath::ALL.to_vec(),
+    };
+    let flag_type = |name: &str| -> Option<FlagType> {
+        scope
+            .iter()
+            .find_map(|c| c.flags().find(|f| f.name == name).map(|f| f.ty))
+    };
+    let mut flags = Vec::new();
+    for (name, c) in &w.flags {
+        let Some(ty) = flag_type(name) else {
+            errs.push(format!("unknown flag `--{name}` for the rule's commands"));
+            continue;
+        };
+        let regex = |r: &Option<String>, errs: &mut Vec<String>| {
+            r.as_ref().and_then(|r| match Regex::new(r) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    errs.push(format!("--{name}: invalid regex `{r}`: {e}"));
+                    None
+                }
+            })
+        };
+        let numeric = matches!(ty, FlagType::Int | FlagType::Float | FlagType::Duration);
+        let bound = |b: &Option<file::NumberOrText>, errs: &mut Vec<String>| -> Option<f64> {
+            let b = b.as_ref()?;
+            if !numeric {
+                errs.push(format!(
+                    "--{name}: min/max apply only to int, float and duration flags"
+                ));
+                return None;
+            }
+            match (b, ty) {
+                (file::NumberOrText::Number(n), FlagType::Duration) => {
+                    errs.push(format!(
+                        "--{name}: give a duration bound as text, e.g. `30s` (got {n})"
+                    ));
+                    None
+                }
+                (file::NumberOrText::Number(n), _) => Some(*n),
+                (file::NumberOrText::Text(t), FlagType::Duration) => {
+                    match crate::command::parse_duration(t) {
+                        Ok(ns) => Some(ns as f64),
+                        Err(e) => {
+                            errs.push(format!("--{name}: {e}"));
+                            None
+                        }
+                    }
+                }
+                (file::NumberOrText::Text(t), _) => {
+                    errs.push(format!("--{name}: bound `{t}` is not a number"));
+                    None
+                }
+            }
+        };
+        flags.push(FlagConstraint {
+            name: name.clone(),
+            present: c.present,
+            matches: regex(&c.matches, &mut errs),
+            not_matches: regex(&c.not_matches, &mut errs),
+            one_of: c.one_of.clone(),
+            not_in: c.not_in.clone(),
+            min: bound(&c.min, &mut errs),
+            max: bound(&c.max, &mut errs),
+        });
+    }
+    for f in &spec.allow_file_flags {
+        let known = scope.iter().any(|c| {
+            c.flags().any(|fl| {
+                fl.name == f
+                    && matches!(
+                        crate::command::flag_role(*c, f),
+                        crate::command::FlagRole::ReadsFile | crate::command::FlagRole::WritesFile
+                    )
+            })
+        });
+        if !known {
+            errs.push(format!(
+                "allow_file_flags: `--{f}` is not a local-file flag of the rule's commands"
+            ));
+        }
+    }
+    let decision = Decision::from(spec.decision);
+    let o = &spec.obligations;
+    let has_obligations =
+        o.max_limit.is_some() || o.max_page_size.is_some() || o.max_command_timeout.is_some();
+    if has_obligations && decision == Decision::Deny {
+        errs.push("obligations apply only to allow and require_approval rules".to_owned());
+    }
+    let max_command_timeout =
+        o.max_command_timeout
+            .as_ref()
+            .and_then(|t| match crate::command::parse_duration(t) {
+                Ok(ns) if ns > 0 => Some(ns),
+                Ok(_) => {
+                    errs.push("max_command_timeout must be positive".to_owned());
+                    None
+                }
+                Err(e) => {
+                    errs.push(format!("max_command_timeout: {e}"));
+                    None
+                }
+            });
+    if spec.reason.trim().is_empty() {
+        errs.push("`reason` is empty".to_owned());
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok(Rule {
+        id: spec.id.clone(),
+        decision,
+        reason: spec.reason.trim().to_owned(),
+        commands,
+        classes,
+        namespaces,
+        batch: w.batch,
+        callers,
+        groups: w.groups.clone(),
+        flags,
+        allow_file_flags: spec.allow_file_flags.clone(),
+        obligations: Obligations {
+            max_limit: o.max_limit.map(i64::from),
+            max_page_size: o.max_page_size.map(i64::from),
+            max_command_timeout,
+        },
+    })
+}
+
+/// Several policies judged together: their rules are pooled, each bounded by its own policy's
+/// namespaces, and the strictest matching decision wins.
+#[derive(Clone, Debug)]
+pub struct PolicySet {
+    policies: Vec<Policy>,
+}
+
+impl PolicySet {
+    /// A set of loaded policies.
+    pub fn new(policies: Vec<Policy>) -> PolicySet {
+        PolicySet { policies }
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+}
+
+/// The JSON Schema of the policy file format, for editors.
+pub fn schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(PolicyFile);
+    serde_json::to_value(schema).unwrap_or_default()
+}
