@@ -54,6 +54,16 @@ impl Obligations {
         *self == Obligations::default()
     }
 
+    /// Only the caps on flags `cmd` has.
+    fn relevant_to(self, cmd: &Command) -> Obligations {
+        let has = |name: &str| cmd.path().flags().any(|f| f.name == name);
+        Obligations {
+            max_limit: self.max_limit.filter(|_| has("limit")),
+            max_page_size: self.max_page_size.filter(|_| has("page-size")),
+            max_command_timeout: self.max_command_timeout.filter(|_| has("command-timeout")),
+        }
+    }
+
     fn tighten(&mut self, other: &Obligations) {
         fn min(a: Option<i64>, b: Option<i64>) -> Option<i64> {
             match (a, b) {
@@ -323,6 +333,7 @@ impl PolicySet {
         for r in &deciding {
             obligations.tighten(&r.obligations);
         }
+        let obligations = obligations.relevant_to(cmd);
         match obligations.apply(cmd) {
             Ok(effective) => {
                 ev.argv = effective.render_redacted();
