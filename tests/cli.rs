@@ -182,3 +182,132 @@ fn api_key_never_printed() {
     ]);
     assert!(!stdout(&o).contains("sk-live-123"));
 }
+
+fn policy(name: &str) -> String {
+    format!("{}/policies/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn check_exit_codes_follow_the_decision() {
+    let oncall = policy("oncall.yaml");
+    for (line, code, decision) in [
+        ("temporal workflow list -n payments", 0, "allow"),
+        (
+            "temporal workflow signal -w a -n payments --name retry",
+            4,
+            "require_approval",
+        ),
+        ("temporal workflow terminate -w a -n payments", 3, "deny"),
+        ("temporal workflow list; rm -rf /", 2, "deny"),
+    ] {
+        let o = tgate(&["check", "--policy", &oncall, "-o", "json", line]);
+        assert_eq!(o.status.code(), Some(code), "{line}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["decision"], decision, "{line}");
+        assert!(
+            v["rules"].as_array().is_some_and(|r| !r.is_empty()),
+            "{line}"
+        );
+        assert!(
+            v["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn check_json_has_the_documented_fields() {
+    let o = tgate(&[
+        "check", "-o", "json", "--", "temporal", "workflow", "list", "--limit", "5000",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["decision"], "allow");
+    assert_eq!(v["rules"], serde_json::json!(["read-only"]));
+    assert_eq!(v["command"], "workflow list");
+    assert_eq!(v["namespace"], "default");
+    assert_eq!(v["class"], "read");
+    assert_eq!(v["batch"], false);
+    assert_eq!(v["obligations"]["max_limit"], 1000);
+    assert_eq!(
+        v["argv"],
+        serde_json::json!(["temporal", "workflow", "list", "--limit=1000"])
+    );
+}
+
+#[test]
+fn check_explain_lists_rules() {
+    let o = tgate(&[
+        "check",
+        "--policy",
+        &policy("oncall.yaml"),
+        "--explain",
+        "temporal workflow delete -w a -n payments",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let out = stdout(&o);
+    assert!(out.contains("explain:"), "{out}");
+    assert!(
+        out.contains("`reads` (allow): class `destructive` is not listed"),
+        "{out}"
+    );
+    assert!(out.contains("`no-batches` (deny): not a batch"), "{out}");
+}
+
+#[test]
+fn check_with_a_broken_policy_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nnamespaces: [default]\nrules:\n  - id: a\n    decison: allow\n",
+    )
+    .unwrap();
+    let o = tgate(&[
+        "check",
+        "--policy",
+        bad.to_str().unwrap(),
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.yaml:5:5: rules[0]: unknown field `decison`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tgate(&[
+        "check",
+        "--policy",
+        "/nonexistent.yaml",
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read policy `/nonexistent.yaml`"));
+}
+
+#[test]
+fn policy_test_lint_and_schema() {
+    for name in ["read-only.yaml", "oncall.yaml", "payments-sre.yaml"] {
+        let o = tgate(&["policy", "test", &policy(name)]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
+        assert!(stdout(&o).contains(" passed, 0 failed"));
+        let o = tgate(&["policy", "lint", &policy(name)]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.yaml");
+    std::fs::write(
+        &f,
+        "version: 1\nnamespaces: [default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\ntests:\n  - {command: temporal workflow delete -w a, expect: allow}\n",
+    )
+    .unwrap();
+    let o = tgate(&["policy", "test", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("0 passed, 1 failed"), "{}", stdout(&o));
+    let o = tgate(&["policy", "lint", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = tgate(&["policy", "schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(schema["title"], "PolicyFile");
+}
