@@ -34,7 +34,7 @@ demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
 
 bench:
-	cargo bench --bench parse
+	cargo bench --bench parse --bench policy
 
 # Coverage-guided fuzzing of lex + parse + render round trip, seeded with the test corpora.
 FUZZ_SECONDS ?= 300
@@ -43,7 +43,11 @@ fuzz:
 	@mkdir -p fuzz/corpus/lex_parse
 	@grep -hv '^#' tests/data/differential.txt tests/data/golden.txt | cut -f1 | sed 's/^temporal //' | \
 		while IFS= read -r line; do printf '%s' "$$line" > "fuzz/corpus/lex_parse/seed-$$(printf '%s' "$$line" | md5sum | cut -c1-16)"; done
+	@mkdir -p fuzz/corpus/policy && for f in policies/*.yaml; do \
+		for l in "temporal workflow list -n payments" "temporal workflow terminate -w a --reason INC-1"; do \
+			{ cat "$$f"; printf '\0%s' "$$l"; } > "fuzz/corpus/policy/seed-$$(basename $$f .yaml)-$${#l}"; done; done
 	cd fuzz && RUSTC_BOOTSTRAP=1 PATH="$(TOOLS)/cargo/bin:$$PATH" cargo fuzz run lex_parse corpus/lex_parse -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 PATH="$(TOOLS)/cargo/bin:$$PATH" cargo fuzz run policy corpus/policy -- -max_total_time=$(FUZZ_SECONDS)
 
 clean-tools:
 	rm -rf $(TOOLS)

@@ -366,23 +366,23 @@ impl Command {
         self.flags.get(name).and_then(Value::as_str)
     }
 
-    /// This command with flag `name` set to `value`, replacing any value it had. Used to apply
-    /// policy obligations (e.g. a `--limit` cap). The result is re-read from its canonical argv, so
-    /// it is a command the CLI would read the same way, or an error.
-    pub fn with_flag(&self, name: &str, value: Value) -> Result<Command, ParseError> {
-        let flag =
-            self.path
-                .flags()
-                .find(|f| f.name == name)
-                .ok_or_else(|| ParseError::UnknownFlag {
-                    name: name.to_owned(),
-                })?;
+    /// This command with each flag `name` set to its value, replacing any value it had. Used to
+    /// apply policy obligations (e.g. a `--limit` cap). The result is re-read from its canonical
+    /// argv, so it is a command the CLI would read the same way, or an error.
+    pub fn with_flags(&self, changes: &[(&str, Value)]) -> Result<Command, ParseError> {
         let mut changed = self.clone();
-        changed.flags.insert(flag.name, value);
+        for (name, value) in changes {
+            let flag = self.path.flags().find(|f| f.name == *name).ok_or_else(|| {
+                ParseError::UnknownFlag {
+                    name: (*name).to_owned(),
+                }
+            })?;
+            changed.flags.insert(flag.name, value.clone());
+        }
         let reread = Command::parse(&changed.render())?;
         if reread != changed {
             return Err(ParseError::Conflict {
-                message: format!("setting --{name} does not read back as set"),
+                message: "the changed flags do not read back as set".to_owned(),
             });
         }
         Ok(reread)

@@ -80,38 +80,32 @@ impl Obligations {
     /// The command with the caps applied: a flag over its cap is lowered to it, and an absent
     /// capped flag is inserted (where the command has that flag).
     fn apply(&self, cmd: &Command) -> Result<Command, String> {
-        let mut out = cmd.clone();
-        let has = |c: &Command, name: &str| c.path().flags().any(|f| f.name == name);
+        let has = |name: &str| cmd.path().flags().any(|f| f.name == name);
+        let mut changes: Vec<(&str, Value)> = Vec::new();
         for (name, cap) in [("limit", self.max_limit), ("page-size", self.max_page_size)] {
             let Some(cap) = cap else { continue };
-            if !has(&out, name) {
-                continue;
-            }
             // 0 or a negative value means "no limit" to the CLI.
-            let over = match out.flag(name) {
+            let over = match cmd.flag(name) {
                 Some(Value::Int(v)) => *v <= 0 || *v > cap,
                 _ => true,
             };
-            if over {
-                out = out
-                    .with_flag(name, Value::Int(cap))
-                    .map_err(|e| e.to_string())?;
+            if has(name) && over {
+                changes.push((name, Value::Int(cap)));
             }
         }
-        if let Some(cap) = self.max_command_timeout
-            && has(&out, "command-timeout")
-        {
-            let over = match out.flag("command-timeout") {
+        if let Some(cap) = self.max_command_timeout {
+            let over = match cmd.flag("command-timeout") {
                 Some(Value::Duration(d)) => d.0 <= 0 || d.0 > cap,
                 _ => true,
             };
-            if over {
-                out = out
-                    .with_flag("command-timeout", Value::Duration(GoDuration(cap)))
-                    .map_err(|e| e.to_string())?;
+            if has("command-timeout") && over {
+                changes.push(("command-timeout", Value::Duration(GoDuration(cap))));
             }
         }
-        Ok(out)
+        if changes.is_empty() {
+            return Ok(cmd.clone());
+        }
+        cmd.with_flags(&changes).map_err(|e| e.to_string())
     }
 }
 
@@ -255,6 +249,13 @@ impl PolicySet {
             .map(|n| n.to_string())
             .unwrap_or_default();
 
+        let facts = super::Facts {
+            cmd,
+            class: cmd.class(),
+            batch: cmd.is_batch(),
+            namespace: &ns,
+            caller,
+        };
         let mut matched: Vec<&super::Rule> = Vec::new();
         let mut explanations = Vec::new();
         let mut any_policy_covers = false;
@@ -263,23 +264,24 @@ impl PolicySet {
             any_policy_covers |= covered;
             for rule in &policy.rules {
                 let outcome = if covered {
-                    rule.applies(cmd, &ns, caller)
+                    rule.applies(&facts)
                 } else {
-                    Err(format!(
-                        "namespace `{ns}` is outside this policy's namespaces"
-                    ))
+                    Err(super::Miss::OutsidePolicy(&ns))
                 };
-                if outcome.is_ok() {
-                    matched.push(rule);
-                }
                 if explain {
                     explanations.push(Explanation {
                         policy: policy.source.clone(),
                         rule: rule.id.clone(),
                         decision: rule.decision,
                         matched: outcome.is_ok(),
-                        why: outcome.err().unwrap_or_else(|| "matched".to_owned()),
+                        why: match &outcome {
+                            Ok(()) => "matched".to_owned(),
+                            Err(miss) => miss.to_string(),
+                        },
                     });
+                }
+                if outcome.is_ok() {
+                    matched.push(rule);
                 }
             }
         }

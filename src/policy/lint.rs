@@ -51,11 +51,28 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             out.push(warning(source, &rule.id, format!("can never match: {why}")));
         }
     }
+    // The commands each rule can reach, computed once for the pairwise check.
+    let reach: Vec<Vec<bool>> = policy
+        .rules
+        .iter()
+        .map(|r| {
+            let mut set = vec![false; CommandPath::ALL.len()];
+            for c in reachable(r) {
+                set[c as usize] = true;
+            }
+            set
+        })
+        .collect();
     for (j, later) in policy.rules.iter().enumerate() {
-        if let Some(earlier) = policy.rules[..j]
-            .iter()
-            .find(|e| e.decision > later.decision && covers(e, later))
-        {
+        if let Some(earlier) = policy.rules[..j].iter().enumerate().find_map(|(i, e)| {
+            (e.decision > later.decision
+                && reach[j]
+                    .iter()
+                    .zip(&reach[i])
+                    .all(|(inner, outer)| !inner || *outer)
+                && covers(e, later))
+            .then_some(e)
+        }) {
             out.push(warning(
                 source,
                 &later.id,
@@ -109,12 +126,9 @@ fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {
     None
 }
 
-/// Whether every command `inner` applies to is one `outer` applies to (a sound approximation:
-/// `false` when unsure).
+/// Whether `outer` applies wherever `inner` does, commands aside (the caller compares those): a
+/// sound approximation, `false` when unsure.
 fn covers(outer: &Rule, inner: &Rule) -> bool {
-    let inner_reach = reachable(inner);
-    let outer_reach = reachable(outer);
-    let commands = inner_reach.iter().all(|c| outer_reach.contains(c));
     let names = |o: &Option<super::NameSet>, i: &Option<super::NameSet>| match (o, i) {
         (None, _) => true,
         (Some(_), None) => false,
@@ -126,8 +140,7 @@ fn covers(outer: &Rule, inner: &Rule) -> bool {
         (Some(_), None) => false,
         (Some(o), Some(i)) => i.iter().all(|g| o.contains(g)),
     };
-    commands
-        && names(&outer.namespaces, &inner.namespaces)
+    names(&outer.namespaces, &inner.namespaces)
         && names(&outer.callers, &inner.callers)
         && batch
         && groups

@@ -129,12 +129,33 @@ impl Default for Context {
     }
 }
 
+/// A compiled glob. The common one-star shapes (`team-*`, `*-prod`, `a*b`) are matched by prefix
+/// and suffix; anything else goes to `globset`.
+#[derive(Clone, Debug)]
+enum Pattern {
+    Star { prefix: String, suffix: String },
+    Glob(GlobMatcher),
+}
+
+impl Pattern {
+    fn is_match(&self, name: &str) -> bool {
+        match self {
+            Pattern::Star { prefix, suffix } => {
+                name.len() >= prefix.len() + suffix.len()
+                    && name.starts_with(prefix.as_str())
+                    && name.ends_with(suffix.as_str())
+            }
+            Pattern::Glob(g) => g.is_match(name),
+        }
+    }
+}
+
 /// Exact names and globs.
 #[derive(Clone, Debug)]
 pub(crate) struct NameSet {
     patterns: Vec<String>,
     exact: Vec<String>,
-    globs: Vec<GlobMatcher>,
+    globs: Vec<Pattern>,
 }
 
 impl NameSet {
@@ -155,7 +176,14 @@ impl NameSet {
             }
             if p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
-                set.globs.push(glob.compile_matcher());
+                let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
+                set.globs.push(match p.split_once('*') {
+                    Some((prefix, suffix)) if one_star => Pattern::Star {
+                        prefix: prefix.to_owned(),
+                        suffix: suffix.to_owned(),
+                    },
+                    _ => Pattern::Glob(glob.compile_matcher()),
+                });
             } else {
                 set.exact.push(p.clone());
             }
@@ -300,42 +328,86 @@ impl Rule {
         self.decision
     }
 
-    /// `Ok` when the rule applies to `cmd` from `caller`; otherwise the first condition that fails.
-    pub(crate) fn applies(&self, cmd: &Command, ns: &str, caller: &Caller) -> Result<(), String> {
+    /// `Ok` when the rule applies; otherwise the first condition that fails (formatted only when
+    /// someone asks, so judging many rules stays cheap).
+    pub(crate) fn applies<'a>(&'a self, facts: &Facts<'a>) -> Result<(), Miss<'a>> {
+        let cmd = facts.cmd;
         if let Some(cmds) = &self.commands
             && !cmds[cmd.path() as usize]
         {
-            return Err(format!("command `{}` is not listed", cmd.path().name()));
+            return Err(Miss::Command(cmd));
         }
         if let Some(classes) = &self.classes
-            && !classes.contains(&cmd.class())
+            && !classes.contains(&facts.class)
         {
-            return Err(format!("class `{}` is not listed", cmd.class().as_str()));
-        }
-        if let Some(nss) = &self.namespaces
-            && !nss.contains(ns)
-        {
-            return Err(format!("namespace `{ns}` is not listed"));
+            return Err(Miss::Class(facts.class));
         }
         if let Some(b) = self.batch
-            && cmd.is_batch() != b
+            && facts.batch != b
         {
-            return Err(if b { "not a batch" } else { "a batch" }.to_owned());
-        }
-        if let Some(callers) = &self.callers
-            && !callers.contains(&caller.id)
-        {
-            return Err(format!("caller `{}` is not listed", caller.id));
+            return Err(Miss::Batch(facts.batch));
         }
         if let Some(groups) = &self.groups
-            && !caller.groups.iter().any(|g| groups.contains(g))
+            && !facts.caller.groups.iter().any(|g| groups.contains(g))
         {
-            return Err("caller is in none of the groups".to_owned());
+            return Err(Miss::Groups);
+        }
+        if let Some(callers) = &self.callers
+            && !callers.contains(&facts.caller.id)
+        {
+            return Err(Miss::Caller(&facts.caller.id));
+        }
+        if let Some(nss) = &self.namespaces
+            && !nss.contains(facts.namespace)
+        {
+            return Err(Miss::Namespace(facts.namespace));
         }
         for c in &self.flags {
-            c.check(cmd.flag(&c.name))?;
+            let value = cmd.flag(&c.name);
+            if c.check(value).is_err() {
+                return Err(Miss::Flag(c, value));
+            }
         }
         Ok(())
+    }
+}
+
+/// What is known about a request, computed once for all rules.
+pub(crate) struct Facts<'a> {
+    pub(crate) cmd: &'a Command,
+    pub(crate) class: EffectClass,
+    pub(crate) batch: bool,
+    pub(crate) namespace: &'a str,
+    pub(crate) caller: &'a Caller,
+}
+
+/// Why a rule did not apply.
+pub(crate) enum Miss<'a> {
+    Command(&'a Command),
+    Class(EffectClass),
+    Batch(bool),
+    Groups,
+    Caller(&'a str),
+    Namespace(&'a str),
+    Flag(&'a FlagConstraint, Option<&'a Value>),
+    OutsidePolicy(&'a str),
+}
+
+impl fmt::Display for Miss<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Miss::Command(c) => write!(f, "command `{}` is not listed", c.path().name()),
+            Miss::Class(c) => write!(f, "class `{}` is not listed", c.as_str()),
+            Miss::Batch(true) => f.write_str("a batch"),
+            Miss::Batch(false) => f.write_str("not a batch"),
+            Miss::Groups => f.write_str("caller is in none of the groups"),
+            Miss::Caller(c) => write!(f, "caller `{c}` is not listed"),
+            Miss::Namespace(n) => write!(f, "namespace `{n}` is not listed"),
+            Miss::Flag(c, v) => f.write_str(&c.check(*v).err().unwrap_or_default()),
+            Miss::OutsidePolicy(n) => {
+                write!(f, "namespace `{n}` is outside this policy's namespaces")
+            }
+        }
     }
 }
 
