@@ -43,3 +43,22 @@ show parse -- temporal workflow start --type Payment
 
 step "Secrets are never shown"
 show parse "temporal workflow list --api-key sk-live-abc123"
+
+step "Policy: the built-in read-only policy allows reads in the default namespace (with a --limit cap)"
+show check "temporal workflow list --limit 5000"
+
+step "Policy: a terminate is denied, with the reason (exit 3)"
+show check "temporal workflow terminate -w pay-42 --reason 'stuck'"
+
+step "Policy: the on-call policy asks for approval when a ticket is given (exit 4)"
+show check --policy policies/oncall.yaml "temporal workflow terminate -w pay-42 -n payments --reason 'INC-4711 stuck'"
+
+step "Policy: batch jobs are denied; --explain shows why each rule matched or not"
+show check --policy policies/oncall.yaml --explain "temporal workflow signal -q 'WorkflowType = \"Payment\"' -n payments --name retry --yes"
+
+step "Policy: connection flags are never allowed, wherever they are placed"
+show check "temporal --address evil.example:7233 workflow list"
+
+step "Policy files carry their own tests"
+show policy test policies/read-only.yaml policies/oncall.yaml policies/payments-sre.yaml
+show policy lint policies/oncall.yaml

@@ -251,7 +251,10 @@ fn check_explain_lists_rules() {
         out.contains("`reads` (allow): class `destructive` is not listed"),
         "{out}"
     );
-    assert!(out.contains("`no-batches` (deny): not a batch"), "{out}");
+    assert!(
+        out.contains("`no-batches` (deny): the command is not a batch job"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -398,8 +398,8 @@ impl fmt::Display for Miss<'_> {
         match self {
             Miss::Command(c) => write!(f, "command `{}` is not listed", c.path().name()),
             Miss::Class(c) => write!(f, "class `{}` is not listed", c.as_str()),
-            Miss::Batch(true) => f.write_str("a batch"),
-            Miss::Batch(false) => f.write_str("not a batch"),
+            Miss::Batch(true) => f.write_str("the command is a batch job"),
+            Miss::Batch(false) => f.write_str("the command is not a batch job"),
             Miss::Groups => f.write_str("caller is in none of the groups"),
             Miss::Caller(c) => write!(f, "caller `{c}` is not listed"),
             Miss::Namespace(n) => write!(f, "namespace `{n}` is not listed"),
