@@ -159,12 +159,16 @@ pub(crate) struct NameSet {
 }
 
 impl NameSet {
-    fn compile(patterns: &[String], ctx: &Context) -> Result<NameSet, String> {
-        let mut set = NameSet {
+    fn empty() -> NameSet {
+        NameSet {
             patterns: Vec::new(),
             exact: Vec::new(),
             globs: Vec::new(),
-        };
+        }
+    }
+
+    fn compile(patterns: &[String], ctx: &Context) -> Result<NameSet, String> {
+        let mut set = NameSet::empty();
         for p in patterns {
             let p = if p == "$default" {
                 ctx.default_namespace.clone()
@@ -544,11 +548,11 @@ pub(crate) fn compile(
                 "policy".into(),
                 "`namespaces` is empty: the policy could allow nothing".into(),
             ));
-            NameSet::compile(&[], ctx).unwrap_or_else(|_| unreachable!())
+            NameSet::empty()
         }
         Err(e) => {
             errors.push(invalid("policy".into(), format!("namespaces: {e}")));
-            NameSet::compile(&[], ctx).unwrap_or_else(|_| unreachable!())
+            NameSet::empty()
         }
     };
     let mut rules = Vec::new();
