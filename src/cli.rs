@@ -61,6 +61,13 @@ enum Sub {
     /// that does not parse is also denied: nothing runs). Without --policy, the built-in read-only
     /// policy decides.
     Check(CheckArgs),
+    /// Decide on a `temporal ...` command line and, when allowed, run it against the cluster.
+    ///
+    /// Prints the command's own output and exits with its exit code when allowed; 3 when denied,
+    /// 4 when approval is required (nothing runs), 2 on a usage, configuration, parse or gateway
+    /// error (nothing runs). The connection comes from the configuration (`--config`, or
+    /// `TGATE_CONFIG`; without one: localhost:7233, namespace `default`, the built-in policy).
+    Run(RunArgs),
     /// Work with policy files: lint, test, schema.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -90,6 +97,32 @@ struct CheckArgs {
     /// List every rule with why it matched or not.
     #[arg(long = "explain")]
     explain: bool,
+    /// The command line: one string, or the words of an argv (after `--`).
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
+    line: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Configuration file (YAML). Default: `TGATE_CONFIG`, else the embedded default.
+    #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Integration to use (default: the configuration's default integration).
+    #[arg(long = "integration", value_name = "NAME")]
+    integration: Option<String>,
+    /// Executor. `auto` uses native gRPC where a command is translated, else the CLI; no command
+    /// is translated yet, so both run the pinned CLI today.
+    #[arg(long = "backend", value_enum)]
+    backend: Option<crate::connect::Backend>,
+    /// Policy file, replacing the configuration's policies. Repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<std::path::PathBuf>,
+    /// Caller identity (recorded by Temporal as `tgate:<caller>`).
+    #[arg(long = "caller", value_name = "ID", default_value = "agent")]
+    caller: String,
+    /// A group the caller belongs to. Repeatable.
+    #[arg(long = "group", value_name = "GROUP")]
+    group: Vec<String>,
     /// The command line: one string, or the words of an argv (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
@@ -156,6 +189,7 @@ where
     let result = match cli.command {
         Sub::Parse(a) => parse_cmd(a, out),
         Sub::Check(a) => check_cmd(a, out),
+        Sub::Run(a) => run_cmd(a, out, err),
         Sub::Policy(PolicyCmd::Lint { files }) => lint_cmd(&files, out),
         Sub::Policy(PolicyCmd::Test { files }) => test_cmd(&files, out),
         Sub::Policy(PolicyCmd::Schema) => {
@@ -402,5 +436,100 @@ fn test_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCod
         ExitCode::CommandFailed
     } else {
         ExitCode::Ok
+    })
+}
+
+/// The `temporal` binary: the configuration's, else `TGATE_TEMPORAL_BIN`, else `temporal` on PATH.
+fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf, String> {
+    if let Some(p) = &config.temporal {
+        return Ok(p.clone());
+    }
+    if let Some(p) = std::env::var_os("TGATE_TEMPORAL_BIN") {
+        return Ok(p.into());
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|d| d.join("temporal"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            "no `temporal` binary: set `temporal:` in the configuration or TGATE_TEMPORAL_BIN"
+                .to_owned()
+        })
+}
+
+fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let config = match &a.config {
+        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
+        None => crate::connect::Config::default(),
+    };
+    let integration = config
+        .integration(a.integration.as_deref())
+        .map_err(Failure)?
+        .clone();
+    let ctx = Context {
+        default_namespace: integration.namespace.clone(),
+    };
+    let policy_paths = if a.policy.is_empty() {
+        &config.policies
+    } else {
+        &a.policy
+    };
+    let set = load_policies(policy_paths, &ctx).map_err(Failure)?;
+    let caller = Caller {
+        id: a.caller,
+        groups: a.group,
+    };
+    let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
+    // A command that names no namespace runs in the integration's default namespace: make that
+    // explicit before judging, so the policy sees the namespace that will be used.
+    let cmd = if cmd.path().connects() && cmd.flag("namespace").is_none() && !cmd.is_help() {
+        cmd.with_flags(&[("namespace", Value::Str(integration.namespace.clone()))])
+            .map_err(|e| Failure(e.to_string()))?
+    } else {
+        cmd
+    };
+    let ev = set.evaluate(&cmd, &caller, false);
+    match ev.decision {
+        Decision::Deny => {
+            let _ = writeln!(
+                err,
+                "tgate: denied ({}): {}",
+                ev.rules.join(", "),
+                ev.reason
+            );
+            return Ok(ExitCode::Denied);
+        }
+        Decision::RequireApproval => {
+            let _ = writeln!(
+                err,
+                "tgate: approval required ({}): {}",
+                ev.rules.join(", "),
+                ev.reason
+            );
+            return Ok(ExitCode::ApprovalRequired);
+        }
+        Decision::Allow => {}
+    }
+    let effective = ev
+        .effective
+        .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
+    let _backend = a.backend.unwrap_or(config.backend);
+    let binary = temporal_binary(&config).map_err(Failure)?;
+    let run = crate::exec::run_cli(
+        &binary,
+        &effective,
+        &integration,
+        &caller.id,
+        &config.limits,
+    )
+    .map_err(|e| Failure(e.to_string()))?;
+    let _ = out.write_all(&run.stdout);
+    let _ = out.flush();
+    let _ = err.write_all(&run.stderr);
+    Ok(if run.exit_code == 0 {
+        ExitCode::Ok
+    } else {
+        ExitCode::CommandFailed
     })
 }

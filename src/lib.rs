@@ -2,11 +2,14 @@
 //!
 //! A request flows through the modules in order: [`lex`] turns the text an agent sent into an argv
 //! (refusing anything a shell would interpret), [`command`] reads the argv exactly as the Temporal CLI
-//! 1.9.1 does and yields a typed [`Command`], and [`policy`] decides on the typed command. Nothing
+//! 1.9.1 does and yields a typed [`Command`], [`policy`] decides on the typed command, and [`exec`]
+//! runs an allowed command against the cluster of a [`connect`] integration. Nothing
 //! downstream of [`command`] ever looks at the raw text again.
 
 pub mod cli;
 pub mod command;
+pub mod connect;
+pub mod exec;
 pub mod lex;
 pub mod policy;
 

@@ -9,6 +9,7 @@
 )]
 
 pub mod argv;
+pub mod devserver;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

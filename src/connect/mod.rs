@@ -1,0 +1,503 @@
+//! Connections: the configuration file, its named integrations and their credentials.
+//!
+//! An integration follows one of Temporal's three auth methods: a Cloud API key (address
+//! `{namespace}.{account_id}.tmprl.cloud:7233`, TLS, `authorization: Bearer`), Cloud mTLS (same
+//! address, client certificate), or Direct Connect (any host; optional client cert/key and server CA;
+//! plain TCP without TLS fields). Secrets are read from a file or an environment variable named in
+//! the configuration — never written inline — and a [`Secret`] never prints its value.
+//!
+//! Every field is validated when the configuration loads, with an error naming the integration and
+//! the field, before anything connects.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A secret value (API key, private key). Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that must hand it on (the child's environment, a 0600 file).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Where a secret or certificate comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Read from this file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Read from this environment variable.
+    #[serde(default)]
+    pub env: Option<String>,
+}
+
+/// The configuration file (YAML), version 1.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    version: u32,
+    #[serde(default)]
+    default_integration: Option<String>,
+    #[serde(default)]
+    integrations: Vec<IntegrationFile>,
+    #[serde(default)]
+    policies: Vec<PathBuf>,
+    #[serde(default)]
+    backend: Option<Backend>,
+    #[serde(default)]
+    temporal: Option<PathBuf>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    #[serde(default)]
+    timeout: Option<String>,
+    #[serde(default)]
+    max_output_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntegrationFile {
+    name: String,
+    auth: AuthKind,
+    namespace: String,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    api_key: Option<Source>,
+    #[serde(default)]
+    client_cert: Option<Source>,
+    #[serde(default)]
+    client_key: Option<Source>,
+    #[serde(default)]
+    server_ca: Option<Source>,
+    #[serde(default)]
+    server_name: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum AuthKind {
+    CloudApiKey,
+    CloudMtls,
+    Direct,
+}
+
+/// Which executor runs an allowed command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The pinned `temporal` binary.
+    Cli,
+    /// Native gRPC where the command is translated, else the CLI. (No command is translated yet,
+    /// so today this is the CLI.)
+    Auto,
+}
+
+/// PEM material for TLS.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// Client certificate chain (PEM), for mTLS.
+    pub client_cert: Option<String>,
+    /// Client private key (PEM), for mTLS.
+    pub client_key: Option<Secret>,
+    /// Server CA (PEM); system roots when absent.
+    pub server_ca: Option<String>,
+    /// Server name to verify instead of the address's host.
+    pub server_name: Option<String>,
+}
+
+/// How an integration authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// Temporal Cloud API key: TLS with system roots, `authorization: Bearer <key>`.
+    CloudApiKey {
+        /// The key.
+        api_key: Secret,
+    },
+    /// Temporal Cloud mTLS.
+    CloudMtls {
+        /// Certificates.
+        tls: Tls,
+    },
+    /// Direct Connect: TLS when any TLS field is given, else plain TCP.
+    Direct {
+        /// Certificates, if any.
+        tls: Option<Tls>,
+    },
+}
+
+/// A named connection to a Temporal service.
+#[derive(Clone, Debug)]
+pub struct Integration {
+    /// Name, e.g. "Production Temporal".
+    pub name: String,
+    /// `host:port`.
+    pub address: String,
+    /// The namespace commands use when they name none.
+    pub namespace: String,
+    /// Credentials.
+    pub auth: Auth,
+}
+
+impl Integration {
+    /// The embedded default: Direct Connect to `localhost:7233`, namespace `default`.
+    pub fn local_default() -> Integration {
+        Integration {
+            name: "local".to_owned(),
+            address: "localhost:7233".to_owned(),
+            namespace: "default".to_owned(),
+            auth: Auth::Direct { tls: None },
+        }
+    }
+}
+
+/// Limits on one execution.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock limit; the child is killed after it.
+    pub timeout: std::time::Duration,
+    /// Output cap per stream, in bytes; beyond it the output is cut and the command fails.
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: std::time::Duration::from_secs(120),
+            max_output_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The loaded configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Integrations, in file order.
+    pub integrations: Vec<Integration>,
+    /// Name of the default integration.
+    pub default_integration: String,
+    /// Policy files (relative paths are relative to the configuration file).
+    pub policies: Vec<PathBuf>,
+    /// Executor choice.
+    pub backend: Backend,
+    /// The `temporal` binary.
+    pub temporal: Option<PathBuf>,
+    /// Execution limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    /// No configuration at all: local Direct Connect, the built-in policy.
+    fn default() -> Self {
+        Config {
+            integrations: vec![Integration::local_default()],
+            default_integration: "local".to_owned(),
+            policies: Vec::new(),
+            backend: Backend::Auto,
+            temporal: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a configuration did not load.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Not readable.
+    #[error("cannot read configuration `{path}`: {message}")]
+    Read {
+        /// File.
+        path: String,
+        /// OS error.
+        message: String,
+    },
+    /// Not YAML of the expected shape.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        /// File.
+        path: String,
+        /// Line.
+        line: usize,
+        /// Column.
+        column: usize,
+        /// Message.
+        message: String,
+    },
+    /// A field is wrong.
+    #[error("{path}: {place}: {message}")]
+    Invalid {
+        /// File.
+        path: String,
+        /// `integration \`name\`` or a top-level key.
+        place: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_yaml(&text, &shown, base, &|k| std::env::var(k).ok())
+    }
+
+    /// Parses and validates configuration text. `env` looks up environment variables (tests pass
+    /// their own).
+    pub fn from_yaml(
+        text: &str,
+        path: &str,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })?;
+        let invalid = |place: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            place: place.to_owned(),
+            message,
+        };
+        if file.version != 1 {
+            return Err(invalid(
+                "version",
+                format!("unsupported version {} (this tgate reads 1)", file.version),
+            ));
+        }
+        if file.integrations.is_empty() {
+            return Err(invalid(
+                "integrations",
+                "no integration is configured".to_owned(),
+            ));
+        }
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let mut integrations = Vec::new();
+        for i in &file.integrations {
+            let place = format!("integration `{}`", i.name);
+            if integrations.iter().any(|x: &Integration| x.name == i.name) {
+                return Err(invalid(&place, "duplicate name".to_owned()));
+            }
+            integrations.push(integration(i, &resolve, env).map_err(|m| invalid(&place, m))?);
+        }
+        let default_integration = match file.default_integration {
+            Some(d) if integrations.iter().any(|i| i.name == d) => d,
+            Some(d) => {
+                return Err(invalid(
+                    "default_integration",
+                    format!("no integration is named `{d}`"),
+                ));
+            }
+            None => integrations[0].name.clone(),
+        };
+        let mut limits = Limits::default();
+        if let Some(t) = &file.limits.timeout {
+            let ns = crate::command::parse_duration(t).map_err(|e| invalid("limits.timeout", e))?;
+            if ns <= 0 {
+                return Err(invalid("limits.timeout", "must be positive".to_owned()));
+            }
+            limits.timeout = std::time::Duration::from_nanos(ns as u64);
+        }
+        if let Some(m) = file.limits.max_output_bytes {
+            limits.max_output_bytes = m;
+        }
+        Ok(Config {
+            integrations,
+            default_integration,
+            policies: file.policies.iter().map(|p| resolve(p)).collect(),
+            backend: file.backend.unwrap_or(Backend::Auto),
+            temporal: file.temporal.as_deref().map(resolve),
+            limits,
+        })
+    }
+
+    /// The integration called `name`, or the default one.
+    pub fn integration(&self, name: Option<&str>) -> Result<&Integration, String> {
+        let want = name.unwrap_or(&self.default_integration);
+        self.integrations
+            .iter()
+            .find(|i| i.name == want)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.integrations.iter().map(|i| i.name.as_str()).collect();
+                format!(
+                    "no integration is named `{want}` (configured: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+fn read_source(
+    s: &Source,
+    what: &str,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    match (&s.file, &s.env) {
+        (Some(f), None) => {
+            let p = resolve(f);
+            std::fs::read_to_string(&p)
+                .map_err(|e| format!("{what}: cannot read `{}`: {e}", p.display()))
+        }
+        (None, Some(k)) => env(k)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{what}: environment variable `{k}` is not set")),
+        _ => Err(format!("{what}: give exactly one of `file` or `env`")),
+    }
+    .map(|v| v.trim().to_owned())
+}
+
+fn pem(text: String, label: &str, what: &str) -> Result<String, String> {
+    let begin = format!("-----BEGIN {label}");
+    if text.contains(&begin) {
+        Ok(text)
+    } else {
+        Err(format!("{what}: not PEM (no `{begin}-----` block)"))
+    }
+}
+
+fn integration(
+    i: &IntegrationFile,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Integration, String> {
+    if i.namespace.trim().is_empty() {
+        return Err("`namespace` is empty".to_owned());
+    }
+    let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
+        let cert = i
+            .client_cert
+            .as_ref()
+            .map(|s| {
+                read_source(s, "client_cert", resolve, env)
+                    .and_then(|t| pem(t, "CERTIFICATE", "client_cert"))
+            })
+            .transpose()?;
+        let key = i
+            .client_key
+            .as_ref()
+            .map(|s| {
+                read_source(s, "client_key", resolve, env).and_then(|t| pem(t, "", "client_key"))
+            })
+            .transpose()?;
+        let ca = i
+            .server_ca
+            .as_ref()
+            .map(|s| {
+                read_source(s, "server_ca", resolve, env)
+                    .and_then(|t| pem(t, "CERTIFICATE", "server_ca"))
+            })
+            .transpose()?;
+        if cert.is_some() != key.is_some() {
+            return Err("give both `client_cert` and `client_key`, or neither".to_owned());
+        }
+        if required && cert.is_none() {
+            return Err("cloud-mtls needs `client_cert` and `client_key`".to_owned());
+        }
+        let any = cert.is_some() || ca.is_some() || i.server_name.is_some();
+        Ok(any.then(|| Tls {
+            client_cert: cert,
+            client_key: key.map(Secret),
+            server_ca: ca,
+            server_name: i.server_name.clone(),
+        }))
+    };
+    let cloud_address = || -> Result<String, String> {
+        if i.address.is_some() {
+            return Err("Cloud integrations derive the address from `namespace` and `account_id`; remove `address`".to_owned());
+        }
+        let account = i
+            .account_id
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .ok_or("Cloud integrations need `account_id`")?;
+        Ok(format!("{}.{account}.tmprl.cloud:7233", i.namespace))
+    };
+    let (address, auth) = match i.auth {
+        AuthKind::CloudApiKey => {
+            let key = i
+                .api_key
+                .as_ref()
+                .ok_or("cloud-api-key needs `api_key` (file or env)")?;
+            if i.client_cert.is_some() || i.client_key.is_some() {
+                return Err("cloud-api-key takes no client certificate; use cloud-mtls".to_owned());
+            }
+            (
+                cloud_address()?,
+                Auth::CloudApiKey {
+                    api_key: Secret(read_source(key, "api_key", resolve, env)?),
+                },
+            )
+        }
+        AuthKind::CloudMtls => {
+            if i.api_key.is_some() {
+                return Err("cloud-mtls takes no `api_key`; use cloud-api-key".to_owned());
+            }
+            let tls = tls_parts(true)?.ok_or("cloud-mtls needs `client_cert` and `client_key`")?;
+            (cloud_address()?, Auth::CloudMtls { tls })
+        }
+        AuthKind::Direct => {
+            if i.api_key.is_some() {
+                return Err("direct takes no `api_key`".to_owned());
+            }
+            let address = i
+                .address
+                .clone()
+                .ok_or("direct needs `address` (host:port)")?;
+            let (host, port) = address
+                .rsplit_once(':')
+                .ok_or_else(|| format!("address `{address}` is not host:port"))?;
+            if host.is_empty() || port.parse::<u16>().is_err() {
+                return Err(format!("address `{address}` is not host:port"));
+            }
+            (
+                address,
+                Auth::Direct {
+                    tls: tls_parts(false)?,
+                },
+            )
+        }
+    };
+    Ok(Integration {
+        name: i.name.clone(),
+        address,
+        namespace: i.namespace.clone(),
+        auth,
+    })
+}

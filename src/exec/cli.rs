@@ -1,0 +1,281 @@
+//! The CLI executor: runs the pinned `temporal` binary on the argv rendered from the typed command.
+//!
+//! Guarantees:
+//! - Never a shell: `std::process::Command` with an argv. The argv is the command's canonical
+//!   rendering plus the connection tgate injects, and it is re-read by tgate's own parser before it
+//!   runs: what runs is what was judged.
+//! - The environment is cleared. `PATH` is a private empty directory (so the CLI finds no
+//!   `temporal-*` extension), `HOME` a private empty directory (no config or env files), and the
+//!   config file is disabled. The only variable passed through is `TEMPORAL_API_KEY`, for Cloud API
+//!   key integrations: the key never appears in argv.
+//! - TLS material is written to files (mode 0600) in the private directory, removed afterwards.
+//! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
+//! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::command::{Command, FlagRole, flag_role};
+use crate::connect::{Auth, Integration, Limits, Tls};
+
+/// What a run of the CLI produced.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// The child's exit code (or 1 when it was killed or its output cut).
+    pub exit_code: i32,
+    /// Standard output (at most the cap).
+    pub stdout: Vec<u8>,
+    /// Standard error (at most the cap), followed by tgate's note when it killed or cut the run.
+    pub stderr: Vec<u8>,
+    /// Wall-clock time.
+    pub duration: Duration,
+    /// Killed at the timeout.
+    pub timed_out: bool,
+    /// Output cut at the cap.
+    pub truncated: bool,
+}
+
+/// Why a command could not be run (nothing ran).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// The command sets something tgate must control, or does not connect.
+    #[error("refusing to run: {0}")]
+    Refused(String),
+    /// The private directory or TLS files could not be prepared.
+    #[error("cannot prepare the run: {0}")]
+    Prepare(String),
+    /// The binary could not be started.
+    #[error("cannot start `{binary}`: {message}")]
+    Spawn {
+        /// Binary path.
+        binary: String,
+        /// OS error.
+        message: String,
+    },
+}
+
+/// Files to write before a run: path and content.
+pub type PrivateFiles = Vec<(PathBuf, String)>;
+
+/// The argv tgate runs (without the program): the command's canonical words plus the injected
+/// connection, inserted before any `--` and positionals; and the TLS files it names.
+pub fn injected_argv(
+    cmd: &Command,
+    integration: &Integration,
+    caller: &str,
+    tls_dir: &Path,
+) -> Result<(Vec<String>, PrivateFiles), ExecError> {
+    if !cmd.path().connects() {
+        return Err(ExecError::Refused(format!(
+            "`{}` does not connect to a cluster",
+            cmd.path().name()
+        )));
+    }
+    if let Some(name) = cmd
+        .flags()
+        .keys()
+        .find(|n| flag_role(cmd.path(), n) == FlagRole::Pinned)
+    {
+        return Err(ExecError::Refused(format!(
+            "`--{name}` is set by tgate, not by the command"
+        )));
+    }
+    let mut argv: Vec<String> = cmd.render().into_iter().skip(1).collect();
+    let split = argv.iter().position(|w| w == "--").unwrap_or(argv.len());
+    let mut inject = vec![
+        format!("--address={}", integration.address),
+        "--disable-config-file".to_owned(),
+    ];
+    if cmd.path() != crate::command::CommandPath::ActivityPause {
+        inject.push(format!("--identity=tgate:{caller}"));
+    }
+    let mut files = Vec::new();
+    let mut tls = |t: &Tls, inject: &mut Vec<String>| {
+        inject.push("--tls".to_owned());
+        if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
+            let (c, k) = (tls_dir.join("client.pem"), tls_dir.join("client.key"));
+            inject.push(format!("--tls-cert-path={}", c.display()));
+            inject.push(format!("--tls-key-path={}", k.display()));
+            files.push((c, cert.clone()));
+            files.push((k, key.expose().to_owned()));
+        }
+        if let Some(ca) = &t.server_ca {
+            let p = tls_dir.join("ca.pem");
+            inject.push(format!("--tls-ca-path={}", p.display()));
+            files.push((p, ca.clone()));
+        }
+        if let Some(name) = &t.server_name {
+            inject.push(format!("--tls-server-name={name}"));
+        }
+    };
+    match &integration.auth {
+        // The API key goes through the environment; its presence turns TLS on.
+        Auth::CloudApiKey { .. } => inject.push("--tls".to_owned()),
+        Auth::CloudMtls { tls: t } => tls(t, &mut inject),
+        Auth::Direct { tls: Some(t) } => tls(t, &mut inject),
+        Auth::Direct { tls: None } => {}
+    }
+    argv.splice(split..split, inject);
+    // Defence in depth: the CLI scans raw words for these before parsing.
+    if argv.iter().any(|w| w == "--env" || w == "--env-file") {
+        return Err(ExecError::Refused(
+            "a word `--env`/`--env-file` would make the CLI read an environment file".into(),
+        ));
+    }
+    // What runs must read as what was judged, plus the connection.
+    let mut full = vec![crate::command::PROGRAM.to_owned()];
+    full.extend(argv.iter().cloned());
+    match Command::parse(&full) {
+        Ok(reread) if reread.path() == cmd.path() && reread.args() == cmd.args() => {}
+        other => {
+            return Err(ExecError::Refused(format!(
+                "the argv to run does not read back as the judged command: {other:?}"
+            )));
+        }
+    }
+    Ok((argv, files))
+}
+
+/// Runs `cmd` through the `temporal` binary at `binary`.
+pub fn run_cli(
+    binary: &Path,
+    cmd: &Command,
+    integration: &Integration,
+    caller: &str,
+    limits: &Limits,
+) -> Result<Execution, ExecError> {
+    let private = tempfile::Builder::new()
+        .prefix("tgate-run-")
+        .tempdir()
+        .map_err(|e| ExecError::Prepare(e.to_string()))?;
+    let (home, bin, tls_dir) = (
+        private.path().join("home"),
+        private.path().join("bin"),
+        private.path().join("tls"),
+    );
+    for d in [&home, &bin, &tls_dir] {
+        create_private_dir(d).map_err(|e| ExecError::Prepare(format!("{}: {e}", d.display())))?;
+    }
+    let (argv, files) = injected_argv(cmd, integration, caller, &tls_dir)?;
+    for (path, content) in &files {
+        write_private_file(path, content)
+            .map_err(|e| ExecError::Prepare(format!("{}: {e}", path.display())))?;
+    }
+    let mut child_cmd = std::process::Command::new(binary);
+    child_cmd
+        .args(&argv)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("HOME", &home)
+        .current_dir(&home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Its own process group, so a timeout kills everything it started.
+    std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
+    if let Auth::CloudApiKey { api_key } = &integration.auth {
+        child_cmd.env("TEMPORAL_API_KEY", api_key.expose());
+    }
+    let start = Instant::now();
+    let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
+        binary: binary.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let cap = limits.max_output_bytes;
+    let out = reader(child.stdout.take(), cap);
+    let err = reader(child.stderr.take(), cap);
+    let timed_out = wait_with_timeout(&mut child, limits.timeout);
+    let status = child
+        .wait()
+        .map_err(|e| ExecError::Prepare(e.to_string()))?;
+    let (stdout, cut_out) = out.join().unwrap_or_default();
+    let (mut stderr, cut_err) = err.join().unwrap_or_default();
+    let truncated = cut_out || cut_err;
+    let mut exit_code = status.code().unwrap_or(1);
+    if timed_out {
+        stderr.extend_from_slice(
+            format!("tgate: killed after the {:?} timeout\n", limits.timeout).as_bytes(),
+        );
+        exit_code = 1;
+    } else if truncated {
+        stderr.extend_from_slice(format!("tgate: output cut at {cap} bytes\n").as_bytes());
+        exit_code = 1;
+    }
+    Ok(Execution {
+        exit_code,
+        stdout,
+        stderr,
+        duration: start.elapsed(),
+        timed_out,
+        truncated,
+    })
+}
+
+/// Kills the child's process group at the deadline. Returns whether it had to.
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return false,
+            Ok(None) if Instant::now() >= deadline => {
+                let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_err() {
+                    let _ = child.kill();
+                }
+                return true;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Reads a pipe on a thread, keeping at most `cap` bytes (and draining the rest so the child
+/// never blocks). Returns the bytes and whether anything was cut.
+fn reader<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    cap: usize,
+) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
+    std::thread::spawn(move || {
+        let Some(mut pipe) = pipe else {
+            return (Vec::new(), false);
+        };
+        let mut kept = Vec::new();
+        let mut cut = false;
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = cap.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                    cut |= n > room;
+                }
+            }
+        }
+        (kept, cut)
+    })
+}
+
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(0o700).create(path)
+}
+
+fn write_private_file(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())?;
+    if !content.ends_with('\n') {
+        f.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! A real `temporal server start-dev` for tests: free ports on 127.0.0.1, an empty HOME, SQLite in
+//! memory, stopped when dropped. Startup failure fails the test loudly.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::temporal_bin;
+
+/// A running dev server.
+pub struct DevServer {
+    child: Child,
+    /// `127.0.0.1:port` of the frontend.
+    pub address: String,
+    home: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl DevServer {
+    /// Starts a server with the extra namespaces given (besides `default`).
+    pub fn start(namespaces: &[&str]) -> DevServer {
+        let home = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(temporal_bin());
+        cmd.args([
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--log-level",
+            "error",
+        ])
+        .args(["--port", &port.to_string()])
+        .args(["--http-port", &free_port().to_string()])
+        .args(["--metrics-port", &free_port().to_string()])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for ns in namespaces {
+            cmd.args(["--namespace", ns]);
+        }
+        let child = cmd.spawn().expect("start temporal server start-dev");
+        let server = DevServer {
+            child,
+            address: format!("127.0.0.1:{port}"),
+            home,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = server
+                .cli(&["operator", "cluster", "health"])
+                .status
+                .success();
+            if ok {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dev server on {} did not become healthy in 60 s",
+                server.address
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Runs the real CLI directly against this server (for seeding and comparison).
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(temporal_bin())
+            .args(args)
+            .args(["--address", &self.address])
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run temporal")
+    }
+
+    /// A tgate configuration file for this server, in a temporary directory.
+    pub fn config(&self, dir: &std::path::Path, namespace: &str, extra: &str) -> PathBuf {
+        let path = dir.join("tgate.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\ntemporal: {}\nintegrations:\n  - name: dev\n    auth: direct\n    address: {}\n    namespace: {namespace}\n{extra}",
+                temporal_bin().display(),
+                self.address
+            ),
+        )
+        .unwrap();
+        path
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,268 @@
+//! What the CLI executor hands the child process, observed by a stand-in `temporal` script that
+//! records its argv, environment and surroundings. (The real binary is exercised in tests/run.rs;
+//! this checks what no real run can show: the exact argv, environment and file modes.)
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tgate::command::Command;
+use tgate::connect::{Config, Limits};
+use tgate::exec::run_cli;
+
+const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const KEY: &str = "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n";
+
+/// A stand-in binary that records what it was given into `dir/record`, then runs `tail`.
+fn recorder(dir: &Path, tail: &str) -> PathBuf {
+    let path = dir.join("fake-temporal");
+    let record = dir.join("record");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n{{\n  echo ARGV; for a in \"$@\"; do echo \"[$a]\"; done\n  echo ENV; /usr/bin/env\n  echo PATHDIR; /bin/ls -A \"$PATH\"\n  echo HOMEDIR; /bin/ls -A \"$HOME\"\n  echo TLS; for f in \"$(/usr/bin/dirname \"$HOME\")\"/tls/*; do /usr/bin/stat -c '%a %n' \"$f\"; /bin/cat \"$f\"; done\n  echo STDIN; /bin/cat\n}} > {} 2>&1\n{tail}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn cmd(line: &str) -> Command {
+    let argv: Vec<&str> = line.split(' ').collect();
+    Command::parse(&argv).unwrap()
+}
+
+fn config(dir: &Path, yaml: &str) -> Config {
+    std::fs::write(dir.join("cert.pem"), CERT).unwrap();
+    std::fs::write(dir.join("key.pem"), KEY).unwrap();
+    std::fs::write(dir.join("ca.pem"), CERT).unwrap();
+    let env = |k: &str| (k == "PROD_KEY").then(|| "sk-TOPSECRET-123".to_owned());
+    Config::from_yaml(yaml, "t.yaml", dir, &env).unwrap()
+}
+
+#[test]
+fn api_key_goes_only_through_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = recorder(dir.path(), "echo ok");
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: prod, auth: cloud-api-key, namespace: payments, account_id: a1b2c, api_key: {env: PROD_KEY}}\n",
+    );
+    let integration = cfg.integration(None).unwrap();
+    assert_eq!(integration.address, "payments.a1b2c.tmprl.cloud:7233");
+    let run = run_cli(
+        &fake,
+        &cmd("temporal workflow list -n payments"),
+        integration,
+        "agent-1",
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(run.exit_code, 0);
+    assert_eq!(run.stdout, b"ok\n");
+    let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
+    let (argv, rest) = record.split_once("ENV\n").unwrap();
+    assert_eq!(
+        argv,
+        "ARGV\n[workflow]\n[list]\n[--namespace=payments]\n[--address=payments.a1b2c.tmprl.cloud:7233]\n[--disable-config-file]\n[--identity=tgate:agent-1]\n[--tls]\n"
+    );
+    assert!(!argv.contains("TOPSECRET"));
+    let (env, rest) = rest.split_once("PATHDIR\n").unwrap();
+    let mut names: Vec<&str> = env
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .filter(|k| *k != "PWD")
+        .collect();
+    names.sort();
+    assert_eq!(names, ["HOME", "PATH", "TEMPORAL_API_KEY"]);
+    assert!(env.contains("TEMPORAL_API_KEY=sk-TOPSECRET-123"));
+    let (pathdir, rest) = rest.split_once("HOMEDIR\n").unwrap();
+    assert_eq!(
+        pathdir, "",
+        "PATH must hold no executables (no CLI extensions)"
+    );
+    let (homedir, rest) = rest.split_once("TLS\n").unwrap();
+    assert_eq!(homedir, "", "HOME must be empty (no config or env files)");
+    let (_, stdin) = rest.split_once("STDIN\n").unwrap();
+    assert_eq!(stdin, "", "stdin is closed");
+    // The integration's Debug form never shows the key.
+    assert!(!format!("{integration:?}").contains("TOPSECRET"));
+}
+
+#[test]
+fn mtls_material_is_written_private_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = recorder(dir.path(), "echo \"$HOME\"");
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'temporal.internal:7233', namespace: ops, client_cert: {file: cert.pem}, client_key: {file: key.pem}, server_ca: {file: ca.pem}, server_name: temporal}\n",
+    );
+    let run = run_cli(
+        &fake,
+        &cmd("temporal workflow describe -w a -n ops"),
+        cfg.integration(None).unwrap(),
+        "bot",
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(run.exit_code, 0, "{}", String::from_utf8_lossy(&run.stderr));
+    let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
+    for want in [
+        "[--tls]",
+        "[--tls-cert-path=",
+        "client.pem]",
+        "[--tls-key-path=",
+        "client.key]",
+        "[--tls-ca-path=",
+        "[--tls-server-name=temporal]",
+    ] {
+        assert!(record.contains(want), "missing {want} in\n{record}");
+    }
+    let argv = record.split("ENV\n").next().unwrap();
+    assert!(
+        !argv.contains("SECRETKEYMATERIAL"),
+        "key material must not be in argv"
+    );
+    let tls = record.split("TLS\n").nth(1).unwrap();
+    assert_eq!(
+        tls.lines().filter(|l| l.starts_with("600 ")).count(),
+        3,
+        "{tls}"
+    );
+    assert!(tls.contains("SECRETKEYMATERIAL"));
+    // The private directory is gone after the run.
+    let home = String::from_utf8(run.stdout).unwrap();
+    assert!(!Path::new(home.trim()).exists(), "{home} still exists");
+}
+
+#[test]
+fn timeout_kills_and_output_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'localhost:7233', namespace: default}\n",
+    );
+    let integration = cfg.integration(None).unwrap();
+    let sleeper = recorder(dir.path(), "/bin/sleep 30");
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        max_output_bytes: 1 << 20,
+    };
+    let start = std::time::Instant::now();
+    let run = run_cli(
+        &sleeper,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    assert!(run.timed_out && run.exit_code == 1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("killed after"));
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let chatty = recorder(dir2.path(), "/usr/bin/head -c 100000 /dev/zero");
+    let limits = Limits {
+        timeout: Duration::from_secs(30),
+        max_output_bytes: 1000,
+    };
+    let run = run_cli(
+        &chatty,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    assert!(run.truncated && run.exit_code == 1);
+    assert_eq!(run.stdout.len(), 1000);
+}
+
+#[test]
+fn pinned_flags_and_local_commands_are_refused_even_if_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = recorder(dir.path(), "echo ran");
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'localhost:7233', namespace: default}\n",
+    );
+    let integration = cfg.integration(None).unwrap();
+    for line in [
+        "temporal workflow list --address evil:1",
+        "temporal server start-dev",
+        "temporal workflow list --api-key k",
+    ] {
+        let err = run_cli(&fake, &cmd(line), integration, "a", &Limits::default()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("refusing to run"),
+            "{line}: {err}"
+        );
+    }
+    assert!(!dir.path().join("record").exists(), "nothing ran");
+}
+
+#[test]
+fn configuration_errors_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notpem.txt"), "hello").unwrap();
+    let env = |_: &str| None;
+    for (yaml, want) in [
+        (
+            "version: 1\nintegrations: []\n",
+            "no integration is configured",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x}\n",
+            "integration `a`: cloud-api-key needs `api_key`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {env: NOPE}}\n",
+            "environment variable `NOPE` is not set",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, api_key: {env: NOPE}}\n",
+            "need `account_id`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-mtls, namespace: n, account_id: x}\n",
+            "cloud-mtls needs `client_cert` and `client_key`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: notpem.txt}, client_key: {file: notpem.txt}}\n",
+            "client_cert: not PEM",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: missing.pem}}\n",
+            "server_ca: cannot read",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: nohostport}\n",
+            "is not host:port",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {env: X}}\n",
+            "direct takes no `api_key`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\ndefault_integration: b\n",
+            "no integration is named `b`",
+        ),
+        (
+            "version: 1\nintegratoins: []\n",
+            "unknown field `integratoins`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: ssh, namespace: n}\n",
+            "unknown variant `ssh`",
+        ),
+    ] {
+        let e = Config::from_yaml(yaml, "t.yaml", dir.path(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{yaml}\n=> {e}");
+        assert!(e.starts_with("t.yaml"), "{e}");
+    }
+}

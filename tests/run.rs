@@ -1,0 +1,154 @@
+//! `tgate run` against a real `temporal server start-dev`: allowed commands print exactly what the
+//! CLI prints, denied ones change nothing, and the caller is recorded in the workflow's history.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::devserver::DevServer;
+
+fn tgate(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run tgate")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn status_of(server: &DevServer, id: &str, ns: &str) -> String {
+    let out = server.cli(&["workflow", "describe", "-w", id, "-n", ns, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("describe json");
+    v["workflowExecutionInfo"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+const SIGNAL_POLICY: &str = "version: 1
+namespaces: [$default]
+rules:
+  - {id: reads, decision: allow, reason: reads, when: {classes: [read]}}
+  - {id: signals, decision: allow, reason: signals allowed in tests, when: {commands: [workflow signal], batch: false}}
+  - {id: cancels, decision: require_approval, reason: cancels need approval, when: {commands: [workflow cancel]}}
+";
+
+#[test]
+fn run_through_tgate_against_a_real_server() {
+    let server = DevServer::start(&["payments"]);
+    for (id, ns) in [
+        ("pay-1", "payments"),
+        ("pay-2", "payments"),
+        ("other-1", "default"),
+    ] {
+        let out = server.cli(&[
+            "workflow",
+            "start",
+            "--type",
+            "PaymentWorkflow",
+            "-t",
+            "payments",
+            "-w",
+            id,
+            "-n",
+            ns,
+        ]);
+        assert!(out.status.success(), "seed {id}: {}", text(&out.stderr));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), SIGNAL_POLICY).unwrap();
+    let config = server.config(dir.path(), "payments", "policies: [policy.yaml]\n");
+
+    // Allowed reads print exactly what the CLI prints (the namespace comes from the integration).
+    for args in [
+        vec!["workflow", "describe", "-w", "pay-1", "-o", "json"],
+        vec!["workflow", "list", "-o", "jsonl"],
+        vec!["workflow", "list", "--time-format", "iso"],
+        vec!["workflow", "count"],
+        vec!["workflow", "show", "-w", "pay-2", "-o", "json"],
+        vec!["task-queue", "describe", "-t", "payments", "-o", "json"],
+    ] {
+        let mut line = vec!["--", "temporal"];
+        line.extend(&args);
+        let ours = tgate(&config, &line);
+        assert_eq!(
+            ours.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&ours.stderr)
+        );
+        let mut direct = args.clone();
+        direct.extend(["-n", "payments"]);
+        let theirs = server.cli(&direct);
+        assert!(theirs.status.success());
+        if args.contains(&"task-queue") {
+            // Poller and backlog figures move between two calls; the shape must match.
+            let a: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+            let b: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
+            assert_eq!(
+                a.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+                b.as_object().map(|o| o.keys().collect::<Vec<_>>())
+            );
+        } else {
+            assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{args:?}");
+        }
+    }
+
+    // A namespace outside the policy: denied, exit 3, nothing printed on stdout.
+    let out = tgate(&config, &["temporal workflow list -n default"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("tgate: denied (tgate:namespace-allowlist)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A terminate is denied and the workflow keeps running.
+    let out = tgate(&config, &["temporal workflow terminate -w pay-1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(
+        status_of(&server, "pay-1", "payments"),
+        "WORKFLOW_EXECUTION_STATUS_RUNNING"
+    );
+
+    // A cancel needs approval: exit 4, and nothing happened.
+    let out = tgate(&config, &["temporal workflow cancel -w pay-1"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("approval required (cancels)"));
+    let history = server.cli(&[
+        "workflow", "show", "-w", "pay-1", "-n", "payments", "-o", "json",
+    ]);
+    assert!(!text(&history.stdout).contains("CANCEL_REQUESTED"));
+
+    // An allowed signal runs, and Temporal records tgate and the caller as its identity.
+    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--caller", "agent-7", "--config"])
+        .arg(&config)
+        .arg("temporal workflow signal -w pay-2 --name retry -i '{\"attempt\": 2}'")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let history = server.cli(&[
+        "workflow", "show", "-w", "pay-2", "-n", "payments", "-o", "json",
+    ]);
+    let h = text(&history.stdout);
+    assert!(h.contains("EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"), "{h}");
+    assert!(h.contains("\"identity\": \"tgate:agent-7\""), "{h}");
+
+    // A failing command passes its failure through (exit 1, the CLI's error on stderr).
+    let out = tgate(&config, &["temporal workflow describe -w no-such-workflow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
