@@ -62,3 +62,54 @@ show check "temporal --address evil.example:7233 workflow list"
 step "Policy files carry their own tests"
 show policy test policies/read-only.yaml policies/oncall.yaml policies/payments-sre.yaml
 show policy lint policies/oncall.yaml
+
+# ---------------------------------------------------------------------------------------------
+# An agent investigation through `tgate run`, against a real local dev server.
+TEMPORAL=${TGATE_TEMPORAL_BIN:-temporal}
+WORK=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+step "Starting a local Temporal dev server on 127.0.0.1:$PORT (temporal server start-dev --headless)"
+HOME=$WORK "$TEMPORAL" server start-dev --headless --ip 127.0.0.1 --port "$PORT" \
+    --http-port 0 --metrics-port 0 --namespace payments --log-level error >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 150); do
+    HOME=$WORK "$TEMPORAL" operator cluster health --address "127.0.0.1:$PORT" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+for id in pay-1 pay-2 pay-3; do
+    HOME=$WORK "$TEMPORAL" workflow start --address "127.0.0.1:$PORT" -n payments \
+        --type PaymentWorkflow -t payments -w "$id" >/dev/null
+done
+echo "seeded three running PaymentWorkflows in namespace payments"
+cat >"$WORK/tgate.yaml" <<YAML
+version: 1
+temporal: $TEMPORAL
+integrations:
+  - name: Local Temporal
+    auth: direct
+    address: 127.0.0.1:$PORT
+    namespace: payments
+policies: [$PWD/policies/oncall.yaml]
+YAML
+echo "configuration: integration 'Local Temporal' (direct, namespace payments), policy policies/oncall.yaml"
+run() { show run --config "$WORK/tgate.yaml" --caller incident-agent "$@"; }
+
+step "The agent lists workflows (allowed; the namespace comes from the integration)"
+run "temporal workflow list --time-format iso"
+step "It describes one as JSON (allowed)"
+run "temporal workflow describe -w pay-1 -o json" | head -12
+step "It counts running workflows (allowed)"
+run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
+step "It tries a namespace outside the policy (denied, exit 3)"
+run "temporal workflow list -n default"
+step "It tries to terminate without a ticket (denied, exit 3)"
+run "temporal workflow terminate -w pay-1"
+step "With a ticket, the terminate needs a human's approval (exit 4; nothing runs)"
+run "temporal workflow terminate -w pay-1 --reason 'INC-4711 stuck payment'"
+step "It tries a batch terminate (denied, exit 3)"
+run "temporal workflow terminate -q 'WorkflowType = \"PaymentWorkflow\"' --reason INC-4711 --yes"
+step "It tries to point the CLI at another cluster (denied, exit 3)"
+run "temporal workflow list --address evil.example:7233"
+step "All three workflows are still running"
+run "temporal workflow list --time-format iso"
