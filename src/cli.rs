@@ -68,6 +68,9 @@ enum Sub {
     /// error (nothing runs). The connection comes from the configuration (`--config`, or
     /// `TGATE_CONFIG`; without one: localhost:7233, namespace `default`, the built-in policy).
     Run(RunArgs),
+    /// Diagnose an integration's connection: unreachable, certificate, authentication or
+    /// namespace-not-found, each with its fix. Exit 0 healthy, 1 problems found, 2 configuration error.
+    Doctor(DoctorArgs),
     /// Work with policy files: lint, test, schema.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -126,6 +129,19 @@ struct RunArgs {
     /// The command line: one string, or the words of an argv (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct DoctorArgs {
+    /// Configuration file (YAML). Default: `TGATE_CONFIG`, else the embedded default.
+    #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Integration to diagnose (default: the configuration's default integration).
+    #[arg(long = "integration", value_name = "NAME")]
+    integration: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,6 +206,7 @@ where
         Sub::Parse(a) => parse_cmd(a, out),
         Sub::Check(a) => check_cmd(a, out),
         Sub::Run(a) => run_cmd(a, out, err),
+        Sub::Doctor(a) => doctor_cmd(a, out),
         Sub::Policy(PolicyCmd::Lint { files }) => lint_cmd(&files, out),
         Sub::Policy(PolicyCmd::Test { files }) => test_cmd(&files, out),
         Sub::Policy(PolicyCmd::Schema) => {
@@ -528,6 +545,52 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let _ = out.flush();
     let _ = err.write_all(&run.stderr);
     Ok(if run.exit_code == 0 {
+        ExitCode::Ok
+    } else {
+        ExitCode::CommandFailed
+    })
+}
+
+fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let config = match &a.config {
+        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
+        None => crate::connect::Config::default(),
+    };
+    let integration = config
+        .integration(a.integration.as_deref())
+        .map_err(Failure)?;
+    let binary = temporal_binary(&config).map_err(Failure)?;
+    let mut limits = config.limits;
+    limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
+    let report = crate::connect::doctor::diagnose(&binary, integration, &limits);
+    let text = match a.output {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).map_err(|e| Failure(e.to_string()))?
+        ),
+        Format::Text => {
+            let mut s = format!(
+                "integration `{}`: {} (namespace `{}`)\n",
+                report.integration, report.address, report.namespace
+            );
+            if report.problems.is_empty() {
+                s.push_str("ok: connected and found the namespace\n");
+            }
+            for p in &report.problems {
+                let class = serde_json::to_value(p.class)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                s.push_str(&format!(
+                    "problem ({class}): {}\n  fix: {}\n",
+                    p.problem, p.fix
+                ));
+            }
+            s
+        }
+    };
+    write_out(out, &text)?;
+    Ok(if report.problems.is_empty() {
         ExitCode::Ok
     } else {
         ExitCode::CommandFailed

@@ -9,6 +9,8 @@
 //! Every field is validated when the configuration loads, with an error naming the integration and
 //! the field, before anything connects.
 
+pub mod doctor;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 

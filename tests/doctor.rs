@@ -1,0 +1,154 @@
+//! `tgate doctor` against a real dev server, and its local certificate checks on generated
+//! certificates.
+
+mod common;
+
+use std::process::Command;
+
+use common::devserver::DevServer;
+use tgate::connect::doctor::{Class, check_material, classify};
+use tgate::connect::{Config, Integration};
+
+fn doctor(config: &std::path::Path, integration: &str) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args([
+            "doctor",
+            "-o",
+            "json",
+            "--integration",
+            integration,
+            "--config",
+        ])
+        .arg(config)
+        .env_clear()
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn diagnoses_real_failures() {
+    let server = DevServer::start(&["payments"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.cert.pem()).unwrap();
+    let closed = format!("127.0.0.1:{}", free_port());
+    let extra = format!(
+        "  - {{name: wrong-namespace, auth: direct, address: '{a}', namespace: Payments}}\n  - {{name: refused, auth: direct, address: '{closed}', namespace: payments}}\n  - {{name: tls-to-plaintext, auth: direct, address: '{a}', namespace: payments, server_ca: {{file: ca.pem}}}}\n",
+        a = server.address
+    );
+    let config = server.config(dir.path(), "payments", "");
+    // The generated file lists the healthy `dev` integration; add the broken ones after it.
+    let text = std::fs::read_to_string(&config).unwrap() + &extra;
+    std::fs::write(&config, text).unwrap();
+
+    let (code, v) = doctor(&config, "dev");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["problems"], serde_json::json!([]));
+
+    for (name, class, fragment) in [
+        (
+            "wrong-namespace",
+            "namespace-not-found",
+            "Namespace Payments is not found",
+        ),
+        ("refused", "unreachable", "connection refused"),
+        (
+            "tls-to-plaintext",
+            "certificate",
+            "did not respond with TLS",
+        ),
+    ] {
+        let (code, v) = doctor(&config, name);
+        assert_eq!(code, 1, "{name}: {v}");
+        assert_eq!(v["problems"][0]["class"], class, "{name}: {v}");
+        assert!(
+            v["problems"][0]["problem"]
+                .as_str()
+                .unwrap()
+                .contains(fragment),
+            "{name}: {v}"
+        );
+        assert!(!v["problems"][0]["fix"].as_str().unwrap().is_empty());
+    }
+}
+
+fn integration_with(dir: &std::path::Path, cert: &str, key: &str) -> Integration {
+    std::fs::write(dir.join("c.pem"), cert).unwrap();
+    std::fs::write(dir.join("k.pem"), key).unwrap();
+    let yaml = "version: 1\nintegrations:\n  - {name: m, auth: cloud-mtls, namespace: ns, account_id: acc, client_cert: {file: c.pem}, client_key: {file: k.pem}}\n";
+    Config::from_yaml(yaml, "t.yaml", dir, &|_| None)
+        .unwrap()
+        .integrations
+        .remove(0)
+}
+
+#[test]
+fn local_checks_find_expired_and_mismatched_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = rcgen::generate_simple_self_signed(vec!["client".into()]).unwrap();
+    let ok = integration_with(dir.path(), &good.cert.pem(), &good.key_pair.serialize_pem());
+    assert_eq!(ok.address, "ns.acc.tmprl.cloud:7233");
+    assert!(check_material(&ok).is_empty(), "{:?}", check_material(&ok));
+
+    let other = rcgen::KeyPair::generate().unwrap();
+    let mismatched = integration_with(dir.path(), &good.cert.pem(), &other.serialize_pem());
+    let p = check_material(&mismatched);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].class, Class::Certificate);
+    assert!(p[0].problem.contains("does not match"));
+
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["client".into()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let expired = params.self_signed(&key).unwrap();
+    let p = check_material(&integration_with(
+        dir.path(),
+        &expired.pem(),
+        &key.serialize_pem(),
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].problem.contains("expired on"), "{p:?}");
+
+    let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+    let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));
+    assert!(
+        p.iter()
+            .any(|p| p.problem.contains("not a valid X.509 certificate")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn authentication_errors_are_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::from_yaml(
+        "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: K}}\n",
+        "t.yaml",
+        dir.path(),
+        &|_| Some("secret".to_owned()),
+    )
+    .unwrap();
+    let i = &cfg.integrations[0];
+    // Messages of the gRPC status codes the CLI reports for refused credentials.
+    for stderr in [
+        "Error: unable to describe namespace ns: Request unauthorized.",
+        "Error: rpc error: code = Unauthenticated desc = invalid API key",
+        "Error: rpc error: code = PermissionDenied desc = Request unauthorized.",
+    ] {
+        let p = classify(stderr, i);
+        assert_eq!(p.class, Class::Authentication, "{stderr}");
+        assert!(p.fix.contains("API key"), "{}", p.fix);
+    }
+}
