@@ -500,7 +500,13 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
     // A command that names no namespace runs in the integration's default namespace: make that
     // explicit before judging, so the policy sees the namespace that will be used.
-    let cmd = if cmd.path().connects() && cmd.flag("namespace").is_none() && !cmd.is_help() {
+    // (Not with the deprecated namespace positional: the CLI refuses it together with `-n`.)
+    let positional_ns = cmd.path().namespace_positional() && !cmd.args().is_empty();
+    let cmd = if cmd.path().connects()
+        && cmd.flag("namespace").is_none()
+        && !cmd.is_help()
+        && !positional_ns
+    {
         cmd.with_flags(&[("namespace", Value::Str(integration.namespace.clone()))])
             .map_err(|e| Failure(e.to_string()))?
     } else {

@@ -143,6 +143,19 @@ fn run_through_tgate_against_a_real_server() {
     assert!(h.contains("EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"), "{h}");
     assert!(h.contains("\"identity\": \"tgate:agent-7\""), "{h}");
 
+    // The deprecated namespace positional is not combined with the integration's namespace (the CLI
+    // would refuse that); the client namespace stays `default`, outside this policy.
+    let out = tgate(&config, &["temporal operator namespace describe payments"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("tgate:namespace-allowlist"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tgate(&config, &["temporal operator namespace describe -o json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"name\": \"payments\""));
+
     // A failing command passes its failure through (exit 1, the CLI's error on stderr).
     let out = tgate(&config, &["temporal workflow describe -w no-such-workflow"]);
     assert_eq!(out.status.code(), Some(1));
