@@ -239,16 +239,22 @@ pub fn read_command(line: &[String], program: &Program) -> Result<Command, Strin
 fn parse_cmd(a: ParseArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let program = Program::with_paths(a.program);
     let cmd = read_command(&a.line, &program).map_err(Failure)?;
-    let text = match a.output {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&cmd).map_err(|e| Failure(e.to_string()))?;
-            s.push('\n');
-            s
-        }
-        Format::Text => describe(&cmd),
-    };
-    write_out(out, &text)?;
+    write_out(out, &format_as(a.output, &cmd, describe)?)?;
     Ok(ExitCode::Ok)
+}
+
+/// The value as pretty JSON, or as `text` renders it.
+fn format_as<T: serde::Serialize>(
+    format: Format,
+    value: &T,
+    text: fn(&T) -> String,
+) -> Result<String, Failure> {
+    match format {
+        Format::Json => serde_json::to_string_pretty(value)
+            .map(|s| s + "\n")
+            .map_err(|e| Failure(e.to_string())),
+        Format::Text => Ok(text(value)),
+    }
 }
 
 fn write_out(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
@@ -331,15 +337,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         }
         Err(e) => (Evaluation::unparsed(e), ExitCode::Usage),
     };
-    let text = match a.output {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&ev).map_err(|e| Failure(e.to_string()))?;
-            s.push('\n');
-            s
-        }
-        Format::Text => describe_evaluation(&ev),
-    };
-    write_out(out, &text)?;
+    write_out(out, &format_as(a.output, &ev, describe_evaluation)?)?;
     Ok(code)
 }
 
@@ -456,6 +454,14 @@ fn test_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCod
     })
 }
 
+/// The configuration file given, or the embedded default.
+fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config, Failure> {
+    match path {
+        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string())),
+        None => Ok(crate::connect::Config::default()),
+    }
+}
+
 /// The `temporal` binary: the configuration's, else `TGATE_TEMPORAL_BIN`, else `temporal` on PATH.
 fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf, String> {
     if let Some(p) = &config.temporal {
@@ -476,10 +482,7 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
 }
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let config = match &a.config {
-        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
-        None => crate::connect::Config::default(),
-    };
+    let config = load_config(a.config.as_deref())?;
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?
@@ -558,10 +561,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
 }
 
 fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let config = match &a.config {
-        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
-        None => crate::connect::Config::default(),
-    };
+    let config = load_config(a.config.as_deref())?;
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?;
@@ -569,36 +569,32 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
     let report = crate::connect::doctor::diagnose(&binary, integration, &limits);
-    let text = match a.output {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report).map_err(|e| Failure(e.to_string()))?
-        ),
-        Format::Text => {
-            let mut s = format!(
-                "integration `{}`: {} (namespace `{}`)\n",
-                report.integration, report.address, report.namespace
-            );
-            if report.problems.is_empty() {
-                s.push_str("ok: connected and found the namespace\n");
-            }
-            for p in &report.problems {
-                let class = serde_json::to_value(p.class)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                s.push_str(&format!(
-                    "problem ({class}): {}\n  fix: {}\n",
-                    p.problem, p.fix
-                ));
-            }
-            s
-        }
-    };
+    let text = format_as(a.output, &report, describe_report)?;
     write_out(out, &text)?;
     Ok(if report.problems.is_empty() {
         ExitCode::Ok
     } else {
         ExitCode::CommandFailed
     })
+}
+
+fn describe_report(report: &crate::connect::doctor::Report) -> String {
+    let mut s = format!(
+        "integration `{}`: {} (namespace `{}`)\n",
+        report.integration, report.address, report.namespace
+    );
+    if report.problems.is_empty() {
+        s.push_str("ok: connected and found the namespace\n");
+    }
+    for p in &report.problems {
+        let class = serde_json::to_value(p.class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "problem ({class}): {}\n  fix: {}\n",
+            p.problem, p.fix
+        ));
+    }
+    s
 }

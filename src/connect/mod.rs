@@ -403,29 +403,15 @@ fn integration(
         return Err("`namespace` is empty".to_owned());
     }
     let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
-        let cert = i
-            .client_cert
-            .as_ref()
-            .map(|s| {
-                read_source(s, "client_cert", resolve, env)
-                    .and_then(|t| pem(t, "CERTIFICATE", "client_cert"))
-            })
-            .transpose()?;
-        let key = i
-            .client_key
-            .as_ref()
-            .map(|s| {
-                read_source(s, "client_key", resolve, env).and_then(|t| pem(t, "", "client_key"))
-            })
-            .transpose()?;
-        let ca = i
-            .server_ca
-            .as_ref()
-            .map(|s| {
-                read_source(s, "server_ca", resolve, env)
-                    .and_then(|t| pem(t, "CERTIFICATE", "server_ca"))
-            })
-            .transpose()?;
+        let read = |src: &Option<Source>, field: &str, label: &str| {
+            src.as_ref()
+                .map(|s| read_source(s, field, resolve, env).and_then(|t| pem(t, label, field)))
+                .transpose()
+        };
+        let cert = read(&i.client_cert, "client_cert", "CERTIFICATE")?;
+        // Any private key block: PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY.
+        let key = read(&i.client_key, "client_key", "")?;
+        let ca = read(&i.server_ca, "server_ca", "CERTIFICATE")?;
         if cert.is_some() != key.is_some() {
             return Err("give both `client_cert` and `client_key`, or neither".to_owned());
         }
