@@ -113,8 +113,8 @@ struct RunArgs {
     /// Integration to use (default: the configuration's default integration).
     #[arg(long = "integration", value_name = "NAME")]
     integration: Option<String>,
-    /// Executor. `auto` uses native gRPC where a command is translated, else the CLI; no command
-    /// is translated yet, so both run the pinned CLI today.
+    /// Executor: `cli` (the pinned binary), `grpc` (native only; untranslated commands are
+    /// refused), `auto` (native where translated, else the CLI).
     #[arg(long = "backend", value_enum)]
     backend: Option<crate::connect::Backend>,
     /// Policy file, replacing the configuration's policies. Repeatable.
@@ -540,7 +540,33 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let effective = ev
         .effective
         .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
-    let _backend = a.backend.unwrap_or(config.backend);
+    let backend = a.backend.unwrap_or(config.backend);
+    if backend != crate::connect::Backend::Cli {
+        match crate::exec::grpc::try_native(&effective, &integration) {
+            crate::exec::grpc::Native::Ran {
+                stdout,
+                stderr,
+                exit_code,
+            } => {
+                let _ = out.write_all(&stdout);
+                let _ = out.flush();
+                let _ = err.write_all(&stderr);
+                return Ok(if exit_code == 0 {
+                    ExitCode::Ok
+                } else {
+                    ExitCode::CommandFailed
+                });
+            }
+            crate::exec::grpc::Native::Fallback(why)
+                if backend == crate::connect::Backend::Grpc =>
+            {
+                return Err(Failure(format!(
+                    "not run natively ({why}); use --backend auto or cli"
+                )));
+            }
+            crate::exec::grpc::Native::Fallback(_) => {}
+        }
+    }
     let binary = temporal_binary(&config).map_err(Failure)?;
     let run = crate::exec::run_cli(
         &binary,

@@ -109,8 +109,9 @@ enum AuthKind {
 pub enum Backend {
     /// The pinned `temporal` binary.
     Cli,
-    /// Native gRPC where the command is translated, else the CLI. (No command is translated yet,
-    /// so today this is the CLI.)
+    /// Native gRPC only: a command that is not translated is refused (exit 2).
+    Grpc,
+    /// Native gRPC where the command is translated, else the CLI.
     Auto,
 }
 

@@ -1,8 +1,11 @@
-//! Execution of allowed commands. Today one executor: the pinned `temporal` binary ([`cli`]).
+//! Execution of allowed commands: the pinned `temporal` binary ([`cli`]), and native gRPC
+//! ([`grpc`]) for the commands tgate translates, rendered as the CLI would ([`protojson`]).
 //!
 //! An executor receives only a typed [`crate::Command`] that policy allowed, never text, and injects
 //! the connection itself from the [`crate::connect::Integration`].
 
 pub mod cli;
+pub mod grpc;
+pub mod protojson;
 
 pub use cli::{ExecError, Execution, run_cli};

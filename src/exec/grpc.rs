@@ -1,0 +1,139 @@
+//! The native gRPC executor (tonic): commands tgate translates run as direct calls, with output
+//! identical to the CLI's. What is not translated — or a response this renderer does not reproduce
+//! exactly — is reported as [`Native::Fallback`], and the caller runs the CLI instead.
+//!
+//! Translated so far: `workflow describe -o json|jsonl` of a running workflow, over Direct Connect
+//! without TLS.
+
+use prost::Message as _;
+use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use tonic::metadata::MetadataValue;
+
+use super::protojson::{self, Options};
+use crate::command::{Command, CommandPath, Value};
+use crate::connect::{Auth, Integration};
+
+/// The outcome of trying a command natively.
+#[derive(Debug)]
+pub enum Native {
+    /// Ran: what the CLI would have printed, and its exit code.
+    Ran {
+        /// Standard output.
+        stdout: Vec<u8>,
+        /// Standard error.
+        stderr: Vec<u8>,
+        /// Exit code.
+        exit_code: i32,
+    },
+    /// Not translated (or not reproducible exactly): use the CLI. The reason is for logs.
+    Fallback(String),
+}
+
+/// The headers the CLI sends (FACTS §5).
+fn request<T>(msg: T, namespace: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    let md = r.metadata_mut();
+    md.insert("client-name", MetadataValue::from_static("temporal-cli"));
+    md.insert("client-version", MetadataValue::from_static("1.9.1"));
+    md.insert(
+        "supported-server-versions",
+        MetadataValue::from_static(">=1.0.0 <2.0.0"),
+    );
+    md.insert("caller-type", MetadataValue::from_static("operator"));
+    if let Ok(v) = MetadataValue::try_from(namespace) {
+        md.insert("temporal-namespace", v);
+    }
+    r
+}
+
+/// Runs `cmd` natively if it is translated.
+pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
+    let output = cmd.flag_str("output").unwrap_or("text");
+    let translated = cmd.path() == CommandPath::WorkflowDescribe
+        && matches!(output, "json" | "jsonl")
+        && !cmd.flags().contains_key("reset-points")
+        && !cmd.flags().contains_key("command-timeout");
+    if !translated {
+        return Native::Fallback(format!(
+            "`{}` with these flags is not translated",
+            cmd.path().name()
+        ));
+    }
+    if !matches!(integration.auth, Auth::Direct { tls: None }) {
+        return Native::Fallback("TLS connections are not translated yet".to_owned());
+    }
+    let opts = Options {
+        indent: output == "json",
+        shorthand: !matches!(
+            cmd.flag("no-json-shorthand-payloads"),
+            Some(Value::Bool(true))
+        ),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return Native::Fallback(e.to_string()),
+    };
+    runtime.block_on(describe(cmd, integration, opts))
+}
+
+async fn describe(cmd: &Command, integration: &Integration, opts: Options) -> Native {
+    let namespace = cmd
+        .client_namespace()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let endpoint = format!("http://{}", integration.address);
+    let channel = match tonic::transport::Endpoint::from_shared(endpoint) {
+        Ok(e) => match e.connect().await {
+            Ok(c) => c,
+            Err(e) => return Native::Fallback(format!("connect: {e}")),
+        },
+        Err(e) => return Native::Fallback(e.to_string()),
+    };
+    let mut client = WorkflowServiceClient::new(channel);
+    let req = DescribeWorkflowExecutionRequest {
+        namespace: namespace.clone(),
+        execution: Some(WorkflowExecution {
+            workflow_id: cmd.flag_str("workflow-id").unwrap_or_default().to_owned(),
+            run_id: cmd.flag_str("run-id").unwrap_or_default().to_owned(),
+        }),
+    };
+    let resp = match client
+        .describe_workflow_execution(request(req, &namespace))
+        .await
+    {
+        Ok(r) => r.into_inner(),
+        // Errors are rendered by the CLI, which knows its own messages.
+        Err(status) => return Native::Fallback(format!("{status}")),
+    };
+    // A closed workflow's output adds its close event and result (FACTS §4.1): not translated.
+    let running = resp
+        .workflow_execution_info
+        .as_ref()
+        .is_some_and(|i| i.status == 1);
+    if !running {
+        return Native::Fallback("closed workflows are described by the CLI".to_owned());
+    }
+    let dynamic = match protojson::decode(
+        "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+        &resp.encode_to_vec(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return Native::Fallback(e),
+    };
+    match protojson::to_json(&dynamic, opts) {
+        Ok(mut text) => {
+            text.push('\n');
+            Native::Ran {
+                stdout: text.into_bytes(),
+                stderr: Vec::new(),
+                exit_code: 0,
+            }
+        }
+        Err(e) => Native::Fallback(e),
+    }
+}

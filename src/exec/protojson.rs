@@ -1,0 +1,369 @@
+//! Protobuf messages as the Temporal CLI prints them: Go's protojson as api-go's
+//! `temporalproto.CustomJSONMarshalOptions` configures it (FACTS §4.1), over `prost-reflect`.
+//!
+//! lowerCamelCase names, fields in field-number order, only populated fields (present
+//! sub-messages even when empty), enums by name, 64-bit integers as strings, bytes as padded
+//! base64, `Timestamp` as RFC 3339 UTC with 0/3/6/9 fraction digits, `Duration` as seconds,
+//! map keys sorted. Indented (`-o json`: two spaces, `"k": v`) or compact (`-o jsonl`). Temporal
+//! payloads may be shown in shorthand (their decoded JSON) when every payload qualifies.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value,
+};
+
+/// The Temporal API descriptor set, from `temporalio-protos`.
+pub fn pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(
+            &include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"))[..],
+        )
+        .expect("the embedded descriptor set decodes")
+    })
+}
+
+/// Decodes `bytes` as the message `full_name` of the Temporal API.
+pub fn decode(full_name: &str, bytes: &[u8]) -> Result<DynamicMessage, String> {
+    let desc = pool()
+        .get_message_by_name(full_name)
+        .ok_or_else(|| format!("unknown message `{full_name}`"))?;
+    DynamicMessage::decode(desc, bytes).map_err(|e| e.to_string())
+}
+
+/// Output options.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Two-space indentation (`-o json`); compact otherwise (`-o jsonl`).
+    pub indent: bool,
+    /// Payload shorthand (off with `--no-json-shorthand-payloads`).
+    pub shorthand: bool,
+}
+
+/// Renders a message. `Err` names a construct this renderer does not reproduce exactly (the caller
+/// then uses the CLI instead).
+pub fn to_json(msg: &DynamicMessage, opts: Options) -> Result<String, String> {
+    let mut w = Writer {
+        out: String::new(),
+        opts,
+    };
+    w.message(msg, 0)?;
+    Ok(w.out)
+}
+
+struct Writer {
+    out: String,
+    opts: Options,
+}
+
+impl Writer {
+    fn newline(&mut self, level: usize) {
+        if self.opts.indent {
+            self.out.push('\n');
+            for _ in 0..level {
+                self.out.push_str("  ");
+            }
+        }
+    }
+
+    fn key(&mut self, k: &str) {
+        string(&mut self.out, k);
+        self.out.push_str(if self.opts.indent { ": " } else { ":" });
+    }
+
+    fn message(&mut self, msg: &DynamicMessage, level: usize) -> Result<(), String> {
+        let name = msg.descriptor().full_name().to_owned();
+        match name.as_str() {
+            "google.protobuf.Timestamp" => return self.timestamp(msg),
+            "google.protobuf.Duration" => return self.duration(msg),
+            "google.protobuf.Any"
+            | "google.protobuf.Struct"
+            | "google.protobuf.Value"
+            | "google.protobuf.ListValue"
+            | "google.protobuf.FieldMask" => {
+                return Err(format!("{name} is not rendered natively"));
+            }
+            n if n.starts_with("google.protobuf.") && n.ends_with("Value") => {
+                return Err(format!("{name} is not rendered natively"));
+            }
+            "temporal.api.common.v1.Payload" | "temporal.api.common.v1.Payloads"
+                if self.opts.shorthand =>
+            {
+                return Err("payload shorthand is not rendered natively".to_owned());
+            }
+            _ => {}
+        }
+        let mut fields: Vec<FieldDescriptor> = msg
+            .descriptor()
+            .fields()
+            .filter(|f| msg.has_field(f))
+            .collect();
+        fields.sort_by_key(FieldDescriptor::number);
+        if fields.is_empty() {
+            self.out.push_str("{}");
+            return Ok(());
+        }
+        self.out.push('{');
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.newline(level + 1);
+            self.key(f.json_name());
+            let v = msg.get_field(f);
+            self.value(&v, f, level + 1)?;
+        }
+        self.newline(level);
+        self.out.push('}');
+        Ok(())
+    }
+
+    fn value(&mut self, v: &Value, f: &FieldDescriptor, level: usize) -> Result<(), String> {
+        match v {
+            Value::List(items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(level + 1);
+                    self.single(item, &f.kind(), level + 1)?;
+                }
+                self.newline(level);
+                self.out.push(']');
+                Ok(())
+            }
+            Value::Map(map) => {
+                let value_kind = match f.kind() {
+                    Kind::Message(entry) => entry.map_entry_value_field().kind(),
+                    other => other,
+                };
+                let mut entries: Vec<(&MapKey, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| map_key_order(a.0, b.0));
+                self.out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(level + 1);
+                    self.key(&map_key_text(k));
+                    self.single(v, &value_kind, level + 1)?;
+                }
+                self.newline(level);
+                self.out.push('}');
+                Ok(())
+            }
+            other => self.single(other, &f.kind(), level),
+        }
+    }
+
+    fn single(&mut self, v: &Value, kind: &Kind, level: usize) -> Result<(), String> {
+        match v {
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::I32(i) => write!(self.out, "{i}").unwrap_or_default(),
+            Value::U32(i) => write!(self.out, "{i}").unwrap_or_default(),
+            Value::I64(i) => write!(self.out, "\"{i}\"").unwrap_or_default(),
+            Value::U64(i) => write!(self.out, "\"{i}\"").unwrap_or_default(),
+            Value::F32(x) => float(&mut self.out, f64::from(*x), true),
+            Value::F64(x) => float(&mut self.out, *x, false),
+            Value::String(s) => string(&mut self.out, s),
+            Value::Bytes(b) => {
+                let enc = base64::engine::general_purpose::STANDARD.encode(b);
+                string(&mut self.out, &enc);
+            }
+            Value::EnumNumber(n) => match kind {
+                Kind::Enum(e) => match e.get_value(*n) {
+                    Some(ev) => string(&mut self.out, ev.name()),
+                    None => write!(self.out, "{n}").unwrap_or_default(),
+                },
+                _ => write!(self.out, "{n}").unwrap_or_default(),
+            },
+            Value::Message(m) => self.message(m, level)?,
+            Value::List(_) | Value::Map(_) => return Err("nested list or map".to_owned()),
+        }
+        Ok(())
+    }
+
+    fn timestamp(&mut self, msg: &DynamicMessage) -> Result<(), String> {
+        let secs = msg
+            .get_field_by_name("seconds")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        let nanos = msg
+            .get_field_by_name("nanos")
+            .and_then(|v| v.as_i32())
+            .unwrap_or(0);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            self.out,
+            "\"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{}Z\"",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60,
+            fraction(nanos)
+        )
+        .unwrap_or_default();
+        Ok(())
+    }
+
+    fn duration(&mut self, msg: &DynamicMessage) -> Result<(), String> {
+        let secs = msg
+            .get_field_by_name("seconds")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        let nanos = msg
+            .get_field_by_name("nanos")
+            .and_then(|v| v.as_i32())
+            .unwrap_or(0);
+        let sign = if secs < 0 || nanos < 0 { "-" } else { "" };
+        write!(
+            self.out,
+            "\"{sign}{}{}s\"",
+            secs.unsigned_abs(),
+            fraction(nanos.abs())
+        )
+        .unwrap_or_default();
+        Ok(())
+    }
+}
+
+/// `.123`, `.123456`, `.123456789` or nothing, as Go's protojson prints fractions.
+fn fraction(nanos: i32) -> String {
+    if nanos == 0 {
+        String::new()
+    } else if nanos % 1_000_000 == 0 {
+        format!(".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        format!(".{:06}", nanos / 1_000)
+    } else {
+        format!(".{nanos:09}")
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn map_key_order(a: &MapKey, b: &MapKey) -> std::cmp::Ordering {
+    match (a, b) {
+        (MapKey::String(x), MapKey::String(y)) => x.cmp(y),
+        (MapKey::I32(x), MapKey::I32(y)) => x.cmp(y),
+        (MapKey::I64(x), MapKey::I64(y)) => x.cmp(y),
+        (MapKey::U32(x), MapKey::U32(y)) => x.cmp(y),
+        (MapKey::U64(x), MapKey::U64(y)) => x.cmp(y),
+        (MapKey::Bool(x), MapKey::Bool(y)) => x.cmp(y),
+        _ => map_key_text(a).cmp(&map_key_text(b)),
+    }
+}
+
+fn map_key_text(k: &MapKey) -> String {
+    match k {
+        MapKey::String(s) => s.clone(),
+        MapKey::Bool(b) => b.to_string(),
+        MapKey::I32(i) => i.to_string(),
+        MapKey::I64(i) => i.to_string(),
+        MapKey::U32(i) => i.to_string(),
+        MapKey::U64(i) => i.to_string(),
+    }
+}
+
+/// Go protojson's number formatting: shortest round-trip digits, `e` notation below 1e-6 and
+/// from 1e21 (exponent `e+21`, `e-7`), `NaN`/`Infinity` as strings.
+fn float(out: &mut String, v: f64, is32: bool) {
+    if v.is_nan() {
+        out.push_str("\"NaN\"");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        });
+        return;
+    }
+    let abs = v.abs();
+    let exp_form = abs != 0.0 && !(1e-6..1e21).contains(&abs);
+    let text = match (exp_form, is32) {
+        (false, true) => format!("{}", v as f32),
+        (false, false) => format!("{v}"),
+        (true, true) => format!("{:e}", v as f32),
+        (true, false) => format!("{v:e}"),
+    };
+    if let Some((mant, exp)) = text.split_once('e') {
+        let e: i32 = exp.parse().unwrap_or(0);
+        if e >= 0 {
+            let _ = write!(out, "{mant}e+{e:02}");
+        } else {
+            let _ = write!(out, "{mant}e-{}", -e);
+        }
+    } else {
+        out.push_str(&text);
+    }
+}
+
+/// A JSON string as Go's protojson writes it: `"` `\` and control characters escaped, nothing else.
+fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_fractions() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-719_162), (1, 1, 1));
+        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
+        assert_eq!(fraction(0), "");
+        assert_eq!(fraction(500_000_000), ".500");
+        assert_eq!(fraction(807_106_000), ".807106");
+        assert_eq!(fraction(807_106_584), ".807106584");
+    }
+
+    #[test]
+    fn go_float_format() {
+        let f = |v: f64| {
+            let mut s = String::new();
+            float(&mut s, v, false);
+            s
+        };
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(1e21), "1e+21");
+        assert_eq!(f(1.5e-7), "1.5e-7");
+        assert_eq!(f(100.0), "100");
+        assert_eq!(f(0.0), "0");
+    }
+}

@@ -1,0 +1,161 @@
+//! The native gRPC executor against a real dev server: for what it translates, its output is the
+//! real CLI's output byte for byte; for anything else it steps aside (`auto` runs the CLI, `grpc`
+//! refuses).
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::devserver::DevServer;
+
+fn tgate(config: &std::path::Path, backend: &str, line: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--backend", backend, "--config"])
+        .arg(config)
+        .arg(line)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn describe_is_byte_identical_to_the_cli() {
+    let server = DevServer::start(&[]);
+    let seed = |args: &[&str]| {
+        let out = server.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    seed(&[
+        "workflow", "start", "--type", "Payment", "-t", "q", "-w", "plain",
+    ]);
+    seed(&[
+        "workflow",
+        "start",
+        "--type",
+        "Payment",
+        "-t",
+        "q",
+        "-w",
+        "memo",
+        "--memo",
+        "ticket=\"INC-1\"",
+        "--memo",
+        "n=42",
+    ]);
+    seed(&[
+        "workflow",
+        "start",
+        "--type",
+        "Payment",
+        "-t",
+        "q",
+        "-w",
+        "signalled",
+    ]);
+    seed(&[
+        "workflow",
+        "signal",
+        "-w",
+        "signalled",
+        "--name",
+        "go",
+        "-i",
+        "{\"a\":[1,2]}",
+    ]);
+    seed(&[
+        "workflow", "start", "--type", "Payment", "-t", "q", "-w", "ended",
+    ]);
+    seed(&["workflow", "terminate", "-w", "ended", "--reason", "test"]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(&policy, "version: 1\nnamespaces: [$default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n").unwrap();
+    let config = server.config(
+        dir.path(),
+        "default",
+        &format!("policies: [{}]\n", policy.display()),
+    );
+
+    let mut native_runs = 0;
+    for id in ["plain", "memo", "signalled"] {
+        for output in ["json", "jsonl"] {
+            for extra in ["", " --no-json-shorthand-payloads"] {
+                let line = format!("temporal workflow describe -w {id} -o {output}{extra}");
+                let mut args = vec!["workflow", "describe", "-w", id, "-o", output];
+                if !extra.is_empty() {
+                    args.push("--no-json-shorthand-payloads");
+                }
+                let cli = server.cli(&args);
+                assert!(cli.status.success());
+                let auto = tgate(&config, "auto", &line);
+                assert_eq!(
+                    auto.status.code(),
+                    Some(0),
+                    "{line}: {}",
+                    String::from_utf8_lossy(&auto.stderr)
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&auto.stdout),
+                    String::from_utf8_lossy(&cli.stdout),
+                    "{line}"
+                );
+                let native = tgate(&config, "grpc", &line);
+                if native.status.code() == Some(0) {
+                    native_runs += 1;
+                    assert_eq!(
+                        String::from_utf8_lossy(&native.stdout),
+                        String::from_utf8_lossy(&cli.stdout),
+                        "{line}"
+                    );
+                } else {
+                    // Only payload shorthand may make the native path step aside.
+                    assert!(
+                        extra.is_empty() && id == "memo",
+                        "{line}: {}",
+                        String::from_utf8_lossy(&native.stderr)
+                    );
+                    assert_eq!(native.status.code(), Some(2));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        native_runs, 10,
+        "every case but memo with shorthand runs natively"
+    );
+
+    // A closed workflow's description adds its close event: the CLI renders it.
+    let native = tgate(
+        &config,
+        "grpc",
+        "temporal workflow describe -w ended -o json",
+    );
+    assert_eq!(native.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&native.stderr)
+            .contains("closed workflows are described by the CLI")
+    );
+    let auto = tgate(
+        &config,
+        "auto",
+        "temporal workflow describe -w ended -o json",
+    );
+    let cli = server.cli(&["workflow", "describe", "-w", "ended", "-o", "json"]);
+    assert_eq!(auto.stdout, cli.stdout);
+    // Untranslated commands are refused by `grpc` and run by `auto`.
+    assert_eq!(
+        tgate(&config, "grpc", "temporal workflow list")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        tgate(&config, "auto", "temporal workflow count")
+            .status
+            .code(),
+        Some(0)
+    );
+}
