@@ -2,13 +2,15 @@
 //! identical to the CLI's. What is not translated — or a response this renderer does not reproduce
 //! exactly — is reported as [`Native::Fallback`], and the caller runs the CLI instead.
 //!
-//! Translated so far: `workflow describe -o json|jsonl` of a running workflow, over Direct Connect
-//! without TLS.
+//! Translated so far, over Direct Connect without TLS: `workflow describe -o json|jsonl` of a
+//! running workflow, and `workflow list -o json|jsonl` (paged; `--limit`, `--page-size`, `--query`).
 
 use prost::Message as _;
 use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
-use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::{
+    DescribeWorkflowExecutionRequest, ListWorkflowExecutionsRequest,
+};
 use tonic::metadata::MetadataValue;
 
 use super::protojson::{self, Options};
@@ -51,10 +53,14 @@ fn request<T>(msg: T, namespace: &str) -> tonic::Request<T> {
 /// Runs `cmd` natively if it is translated.
 pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
     let output = cmd.flag_str("output").unwrap_or("text");
-    let translated = cmd.path() == CommandPath::WorkflowDescribe
-        && matches!(output, "json" | "jsonl")
-        && !cmd.flags().contains_key("reset-points")
-        && !cmd.flags().contains_key("command-timeout");
+    let json = matches!(output, "json" | "jsonl");
+    let translated = json
+        && !cmd.flags().contains_key("command-timeout")
+        && match cmd.path() {
+            CommandPath::WorkflowDescribe => !cmd.flags().contains_key("reset-points"),
+            CommandPath::WorkflowList => !cmd.flags().contains_key("archived"),
+            _ => false,
+        };
     if !translated {
         return Native::Fallback(format!(
             "`{}` with these flags is not translated",
@@ -78,23 +84,107 @@ pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
         Ok(r) => r,
         Err(e) => return Native::Fallback(e.to_string()),
     };
-    runtime.block_on(describe(cmd, integration, opts))
+    runtime.block_on(async {
+        let endpoint = format!("http://{}", integration.address);
+        let channel = match tonic::transport::Endpoint::from_shared(endpoint) {
+            Ok(e) => match e.connect().await {
+                Ok(c) => c,
+                Err(e) => return Native::Fallback(format!("connect: {e}")),
+            },
+            Err(e) => return Native::Fallback(e.to_string()),
+        };
+        let client = WorkflowServiceClient::new(channel);
+        if cmd.path() == CommandPath::WorkflowList {
+            list(cmd, client, opts).await
+        } else {
+            describe(cmd, client, opts).await
+        }
+    })
 }
 
-async fn describe(cmd: &Command, integration: &Integration, opts: Options) -> Native {
+type Client = WorkflowServiceClient<tonic::transport::Channel>;
+
+/// `workflow list`: pages until no token or `--limit`; the CLI's list framing (`[`, items at column
+/// 0 separated by `,`, `]`; jsonl: one compact item per line).
+async fn list(cmd: &Command, mut client: Client, opts: Options) -> Native {
     let namespace = cmd
         .client_namespace()
         .map(|n| n.to_string())
         .unwrap_or_default();
-    let endpoint = format!("http://{}", integration.address);
-    let channel = match tonic::transport::Endpoint::from_shared(endpoint) {
-        Ok(e) => match e.connect().await {
-            Ok(c) => c,
-            Err(e) => return Native::Fallback(format!("connect: {e}")),
-        },
-        Err(e) => return Native::Fallback(e.to_string()),
+    let int = |n: &str| match cmd.flag(n) {
+        Some(Value::Int(i)) => *i,
+        _ => 0,
     };
-    let mut client = WorkflowServiceClient::new(channel);
+    let limit = int("limit");
+    let mut page_size = int("page-size");
+    if limit > 0 && limit < page_size {
+        page_size = limit;
+    }
+    let Ok(page_size) = i32::try_from(page_size) else {
+        return Native::Fallback("page size out of range".to_owned());
+    };
+    let mut out = String::new();
+    if opts.indent {
+        out.push('[');
+    }
+    let mut count = 0i64;
+    let mut token = Vec::new();
+    'pages: loop {
+        let req = ListWorkflowExecutionsRequest {
+            namespace: namespace.clone(),
+            page_size,
+            next_page_token: token,
+            query: cmd.flag_str("query").unwrap_or_default().to_owned(),
+        };
+        let resp = match client
+            .list_workflow_executions(request(req, &namespace))
+            .await
+        {
+            Ok(r) => r.into_inner(),
+            Err(status) => return Native::Fallback(format!("{status}")),
+        };
+        for info in &resp.executions {
+            if limit > 0 && count >= limit {
+                break 'pages;
+            }
+            let item = protojson::decode(
+                "temporal.api.workflow.v1.WorkflowExecutionInfo",
+                &info.encode_to_vec(),
+            )
+            .and_then(|d| protojson::to_json(&d, opts));
+            let item = match item {
+                Ok(t) => t,
+                Err(e) => return Native::Fallback(e),
+            };
+            if opts.indent {
+                out.push_str(if count == 0 { "\n" } else { ",\n" });
+                out.push_str(&item);
+            } else {
+                out.push_str(&item);
+                out.push('\n');
+            }
+            count += 1;
+        }
+        if resp.next_page_token.is_empty() || (limit > 0 && count >= limit) {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    if opts.indent {
+        out.push_str("\n]\n");
+    }
+    Native::Ran {
+        stdout: out.into_bytes(),
+        stderr: Vec::new(),
+        exit_code: 0,
+    }
+}
+
+async fn describe(cmd: &Command, mut client: Client, opts: Options) -> Native {
+    let namespace = cmd
+        .client_namespace()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let req = DescribeWorkflowExecutionRequest {
         namespace: namespace.clone(),
         execution: Some(WorkflowExecution {
