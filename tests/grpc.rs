@@ -145,6 +145,57 @@ fn describe_is_byte_identical_to_the_cli() {
     );
     let cli = server.cli(&["workflow", "describe", "-w", "ended", "-o", "json"]);
     assert_eq!(auto.stdout, cli.stdout);
+    // `workflow list`: paging, limits, queries, the empty list, both output forms.
+    let mut listed_natively = 0;
+    for flags in [
+        "",
+        " --limit 2",
+        " --page-size 1",
+        " --page-size 2 --limit 3",
+        " -q 'WorkflowId = \"plain\"'",
+        " -q 'WorkflowId = \"nothing\"'",
+        " -q 'ExecutionStatus = \"Running\"' --page-size 1",
+    ] {
+        for output in ["json", "jsonl"] {
+            for extra in ["", " --no-json-shorthand-payloads"] {
+                let line = format!("temporal workflow list -o {output}{flags}{extra}");
+                let argv = tgate::lex::lex_str(&line, &tgate::lex::Program::default()).unwrap();
+                let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+                let cli = server.cli(&args);
+                assert!(cli.status.success(), "{line}");
+                let auto = tgate(&config, "auto", &line);
+                assert_eq!(
+                    String::from_utf8_lossy(&auto.stdout),
+                    String::from_utf8_lossy(&cli.stdout),
+                    "auto: {line}"
+                );
+                let native = tgate(&config, "grpc", &line);
+                if native.status.code() == Some(0) {
+                    listed_natively += 1;
+                    assert_eq!(
+                        String::from_utf8_lossy(&native.stdout),
+                        String::from_utf8_lossy(&cli.stdout),
+                        "grpc: {line}"
+                    );
+                } else {
+                    let why = String::from_utf8_lossy(&native.stderr);
+                    assert!(why.contains("payload shorthand"), "{line}: {why}");
+                }
+            }
+        }
+    }
+    println!("workflow list: {listed_natively} of 28 cases ran natively");
+    assert!(
+        listed_natively >= 14,
+        "only {listed_natively} of 28 list cases ran natively"
+    );
+    let empty = tgate(
+        &config,
+        "grpc",
+        "temporal workflow list -o json -q 'WorkflowId = \"nothing\"'",
+    );
+    assert_eq!(empty.stdout, b"[\n]\n");
+
     // Untranslated commands are refused by `grpc` and run by `auto`.
     assert_eq!(
         tgate(&config, "grpc", "temporal workflow list")
