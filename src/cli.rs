@@ -76,17 +76,33 @@ enum Sub {
     Policy(PolicyCmd),
 }
 
+/// Who is asking.
 #[derive(Args, Debug)]
-struct CheckArgs {
-    /// Policy file (YAML). Repeatable; rules of all files are pooled, the strictest decision wins.
-    #[arg(long = "policy", value_name = "FILE")]
-    policy: Vec<std::path::PathBuf>,
-    /// Caller identity.
+struct CallerArgs {
+    /// Caller identity (for `run`, Temporal records it as `tgate:<caller>`).
     #[arg(long = "caller", value_name = "ID", default_value = "agent")]
     caller: String,
     /// A group the caller belongs to. Repeatable.
     #[arg(long = "group", value_name = "GROUP")]
     group: Vec<String>,
+}
+
+impl From<CallerArgs> for Caller {
+    fn from(a: CallerArgs) -> Caller {
+        Caller {
+            id: a.caller,
+            groups: a.group,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Policy file (YAML). Repeatable; rules of all files are pooled, the strictest decision wins.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    caller: CallerArgs,
     /// What `$default` means in policies: the integration's default namespace.
     #[arg(
         long = "default-namespace",
@@ -120,12 +136,8 @@ struct RunArgs {
     /// Policy file, replacing the configuration's policies. Repeatable.
     #[arg(long = "policy", value_name = "FILE")]
     policy: Vec<std::path::PathBuf>,
-    /// Caller identity (recorded by Temporal as `tgate:<caller>`).
-    #[arg(long = "caller", value_name = "ID", default_value = "agent")]
-    caller: String,
-    /// A group the caller belongs to. Repeatable.
-    #[arg(long = "group", value_name = "GROUP")]
-    group: Vec<String>,
+    #[command(flatten)]
+    caller: CallerArgs,
     /// The command line: one string, or the words of an argv (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
@@ -321,10 +333,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         default_namespace: a.default_namespace,
     };
     let set = load_policies(&a.policy, &ctx).map_err(Failure)?;
-    let caller = Caller {
-        id: a.caller,
-        groups: a.group,
-    };
+    let caller = Caller::from(a.caller);
     let (ev, code) = match read_command(&a.line, &Program::default()) {
         Ok(cmd) => {
             let ev = set.evaluate(&cmd, &caller, a.explain);
@@ -496,10 +505,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         &a.policy
     };
     let set = load_policies(policy_paths, &ctx).map_err(Failure)?;
-    let caller = Caller {
-        id: a.caller,
-        groups: a.group,
-    };
+    let caller = Caller::from(a.caller);
     let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
     // A command that names no namespace runs in the integration's default namespace: make that
     // explicit before judging, so the policy sees the namespace that will be used.

@@ -188,14 +188,7 @@ impl Writer {
     }
 
     fn timestamp(&mut self, msg: &DynamicMessage) -> Result<(), String> {
-        let secs = msg
-            .get_field_by_name("seconds")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0);
-        let nanos = msg
-            .get_field_by_name("nanos")
-            .and_then(|v| v.as_i32())
-            .unwrap_or(0);
+        let (secs, nanos) = seconds_nanos(msg);
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
@@ -212,14 +205,7 @@ impl Writer {
     }
 
     fn duration(&mut self, msg: &DynamicMessage) -> Result<(), String> {
-        let secs = msg
-            .get_field_by_name("seconds")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0);
-        let nanos = msg
-            .get_field_by_name("nanos")
-            .and_then(|v| v.as_i32())
-            .unwrap_or(0);
+        let (secs, nanos) = seconds_nanos(msg);
         let sign = if secs < 0 || nanos < 0 { "-" } else { "" };
         write!(
             self.out,
@@ -230,6 +216,19 @@ impl Writer {
         .unwrap_or_default();
         Ok(())
     }
+}
+
+/// The `seconds` and `nanos` of a `Timestamp` or `Duration`.
+fn seconds_nanos(msg: &DynamicMessage) -> (i64, i32) {
+    let secs = msg
+        .get_field_by_name("seconds")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
+    let nanos = msg
+        .get_field_by_name("nanos")
+        .and_then(|v| v.as_i32())
+        .unwrap_or(0);
+    (secs, nanos)
 }
 
 /// `.123`, `.123456`, `.123456789` or nothing, as Go's protojson prints fractions.
