@@ -1,53 +1,97 @@
-//! Embeds the Temporal API descriptor set that `temporalio-protos` builds, trimmed to what the
-//! protojson renderer needs: the files reachable from the workflow and operator service messages
-//! (not the Cloud or core-SDK ones), without source comments. That cuts decoding at start-up from
-//! ~38 ms to a few.
+//! Embeds the part of the Temporal API descriptor set (built by `temporalio-protos`) that the
+//! protojson renderer needs: the messages it decodes (`ROOTS`) and every message and enum they
+//! reach, without source comments or services. Decoding the full set at start-up took ~38 ms; this
+//! keeps `tgate run` fast. A translated command that decodes a new message adds it to `ROOTS`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use prost::Message;
-use prost_types::FileDescriptorSet;
+use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 
 const ROOTS: &[&str] = &[
-    "temporal/api/workflowservice/v1/request_response.proto",
-    "temporal/api/operatorservice/v1/request_response.proto",
+    ".temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+    ".temporal.api.workflow.v1.WorkflowExecutionInfo",
 ];
+
+/// Fully qualified names of a message and its nested types, with the message itself.
+fn names(prefix: &str, m: &DescriptorProto, out: &mut Vec<(String, Vec<String>)>) {
+    let name = format!("{prefix}.{}", m.name());
+    let refs: Vec<String> = m.field.iter().filter_map(|f| f.type_name.clone()).collect();
+    out.push((name.clone(), refs));
+    for e in &m.enum_type {
+        out.push((format!("{name}.{}", e.name()), Vec::new()));
+    }
+    for n in &m.nested_type {
+        names(&name, n, out);
+    }
+}
 
 fn main() {
     let src = std::env::var("DEP_TEMPORALIO_PROTOS_DESCRIPTOR_PATH")
         .expect("temporalio-protos exports its descriptor set path");
     println!("cargo:rerun-if-env-changed=DEP_TEMPORALIO_PROTOS_DESCRIPTOR_PATH");
     println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-changed=build.rs");
     let bytes = std::fs::read(&src).expect("read descriptor set");
     let set = FileDescriptorSet::decode(&bytes[..]).expect("decode descriptor set");
-    let mut keep = BTreeSet::new();
-    let mut todo: Vec<String> = ROOTS.iter().map(|s| (*s).to_owned()).collect();
-    while let Some(name) = todo.pop() {
-        if !keep.insert(name.clone()) {
+
+    // Every type: name → (file index, top-level type name, referenced type names).
+    let mut types = std::collections::HashMap::new();
+    for (fi, f) in set.file.iter().enumerate() {
+        let pkg = format!(".{}", f.package());
+        for m in &f.message_type {
+            let top = format!("{pkg}.{}", m.name());
+            let mut all = Vec::new();
+            names(&pkg, m, &mut all);
+            for (n, refs) in all {
+                types.insert(n, (fi, top.clone(), refs));
+            }
+        }
+        for e in &f.enum_type {
+            let n = format!("{pkg}.{}", e.name());
+            types.insert(n.clone(), (fi, n, Vec::new()));
+        }
+    }
+    // Reachable top-level types. A kept top-level message keeps all its nested types, so their
+    // references are followed too.
+    let mut keep_top = BTreeSet::new();
+    let mut queue: VecDeque<String> = ROOTS.iter().map(|s| (*s).to_owned()).collect();
+    while let Some(t) = queue.pop_front() {
+        let (_, top, _) = types.get(&t).unwrap_or_else(|| panic!("unknown type {t}"));
+        if !keep_top.insert(top.clone()) {
             continue;
         }
-        let file = set
-            .file
-            .iter()
-            .find(|f| f.name.as_deref() == Some(name.as_str()))
-            .unwrap_or_else(|| panic!("descriptor set lacks {name}"));
-        todo.extend(file.dependency.iter().cloned());
+        for (owner, refs) in types.values().map(|(_, o, r)| (o, r)) {
+            if owner == top {
+                queue.extend(refs.iter().cloned());
+            }
+        }
     }
-    let trimmed = FileDescriptorSet {
-        file: set
-            .file
-            .into_iter()
-            .filter(|f| f.name.as_ref().is_some_and(|n| keep.contains(n)))
-            .map(|mut f| {
-                f.source_code_info = None;
-                f
-            })
-            .collect(),
-    };
+    let mut kept_files = BTreeSet::new();
+    let mut files: Vec<FileDescriptorProto> = Vec::new();
+    for f in &set.file {
+        let pkg = format!(".{}", f.package());
+        let mut g = f.clone();
+        g.source_code_info = None;
+        g.service.clear();
+        g.message_type
+            .retain(|m| keep_top.contains(&format!("{pkg}.{}", m.name())));
+        g.enum_type
+            .retain(|e| keep_top.contains(&format!("{pkg}.{}", e.name())));
+        if !g.message_type.is_empty() || !g.enum_type.is_empty() {
+            kept_files.insert(g.name().to_owned());
+            files.push(g);
+        }
+    }
+    for f in &mut files {
+        f.dependency.retain(|d| kept_files.contains(d));
+        f.public_dependency.clear();
+        f.weak_dependency.clear();
+    }
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     std::fs::write(
         out.join("temporal_descriptors.bin"),
-        trimmed.encode_to_vec(),
+        FileDescriptorSet { file: files }.encode_to_vec(),
     )
     .expect("write descriptor set");
 }

@@ -366,3 +366,15 @@ mod tests {
         assert_eq!(f(0.0), "0");
     }
 }
+#[cfg(test)]
+mod pool_size {
+    #[test]
+    fn roots_decode() {
+        for m in [
+            "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+            "temporal.api.workflow.v1.WorkflowExecutionInfo",
+        ] {
+            assert!(super::pool().get_message_by_name(m).is_some(), "{m}");
+        }
+    }
+}
