@@ -33,8 +33,8 @@ test: tools
 demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
 
-bench:
-	cargo bench --bench parse --bench policy
+bench: tools
+	cargo bench --bench parse --bench policy --bench grpc
 
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
 bench-run: tools

@@ -51,10 +51,10 @@ fn request<T>(msg: T, namespace: &str) -> tonic::Request<T> {
 }
 
 /// Runs `cmd` natively if it is translated.
-pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
+/// Whether `cmd` is translated for `integration`, and how to render it.
+fn translation(cmd: &Command, integration: &Integration) -> Result<Options, String> {
     let output = cmd.flag_str("output").unwrap_or("text");
-    let json = matches!(output, "json" | "jsonl");
-    let translated = json
+    let translated = matches!(output, "json" | "jsonl")
         && !cmd.flags().contains_key("command-timeout")
         && match cmd.path() {
             CommandPath::WorkflowDescribe => !cmd.flags().contains_key("reset-points"),
@@ -62,47 +62,83 @@ pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
             _ => false,
         };
     if !translated {
-        return Native::Fallback(format!(
+        return Err(format!(
             "`{}` with these flags is not translated",
             cmd.path().name()
         ));
     }
     if !matches!(integration.auth, Auth::Direct { tls: None }) {
-        return Native::Fallback("TLS connections are not translated yet".to_owned());
+        return Err("TLS connections are not translated yet".to_owned());
     }
-    let opts = Options {
+    Ok(Options {
         indent: output == "json",
         shorthand: !matches!(
             cmd.flag("no-json-shorthand-payloads"),
             Some(Value::Bool(true))
         ),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return Native::Fallback(e.to_string()),
-    };
-    runtime.block_on(async {
-        let endpoint = format!("http://{}", integration.address);
-        let channel = match tonic::transport::Endpoint::from_shared(endpoint) {
-            Ok(e) => match e.connect().await {
-                Ok(c) => c,
-                Err(e) => return Native::Fallback(format!("connect: {e}")),
-            },
-            Err(e) => return Native::Fallback(e.to_string()),
-        };
-        let client = WorkflowServiceClient::new(channel);
-        if cmd.path() == CommandPath::WorkflowList {
-            list(cmd, client, opts).await
-        } else {
-            describe(cmd, client, opts).await
-        }
     })
 }
 
-type Client = WorkflowServiceClient<tonic::transport::Channel>;
+/// A connection kept open across commands (a long-running tgate, or a benchmark).
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    integration: Integration,
+}
+
+impl Session {
+    /// Connects to `integration` (Direct Connect without TLS, for now).
+    pub fn connect(integration: &Integration) -> Result<Session, String> {
+        if !matches!(integration.auth, Auth::Direct { tls: None }) {
+            return Err("TLS connections are not translated yet".to_owned());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let endpoint =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", integration.address))
+                .map_err(|e| e.to_string())?;
+        let channel = runtime
+            .block_on(endpoint.connect())
+            .map_err(|e| format!("connect: {e}"))?;
+        Ok(Session {
+            runtime,
+            client: WorkflowServiceClient::new(channel),
+            integration: integration.clone(),
+        })
+    }
+
+    /// Runs `cmd` natively if it is translated.
+    pub fn run(&mut self, cmd: &Command) -> Native {
+        let opts = match translation(cmd, &self.integration) {
+            Ok(o) => o,
+            Err(why) => return Native::Fallback(why),
+        };
+        let client = self.client.clone();
+        self.runtime.block_on(async {
+            if cmd.path() == CommandPath::WorkflowList {
+                list(cmd, client, opts).await
+            } else {
+                describe(cmd, client, opts).await
+            }
+        })
+    }
+}
+
+/// Runs `cmd` natively if it is translated, over a fresh connection.
+pub fn try_native(cmd: &Command, integration: &Integration) -> Native {
+    if let Err(why) = translation(cmd, integration) {
+        return Native::Fallback(why);
+    }
+    match Session::connect(integration) {
+        Ok(mut session) => session.run(cmd),
+        Err(e) => Native::Fallback(e),
+    }
+}
+
+/// The generated WorkflowService client over a tonic channel.
+pub type Client = WorkflowServiceClient<tonic::transport::Channel>;
 
 /// `workflow list`: pages until no token or `--limit`; the CLI's list framing (`[`, items at column
 /// 0 separated by `,`, `]`; jsonl: one compact item per line).

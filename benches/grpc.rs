@@ -1,0 +1,137 @@
+//! Inside a long-running tgate: a guarded `workflow describe -o json` over a warm gRPC channel
+//! (lex, parse, decide, call, render) against the raw tonic call it makes. Target: tgate's own
+//! overhead ≤ 100 µs over the raw call. Starts its own `temporal server start-dev` on a free
+//! loopback port (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
+//! Run: `cargo bench --bench grpc`. Figures: docs/benchmarks.md.
+
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use tgate::command::Command;
+use tgate::connect::{Auth, Integration};
+use tgate::exec::grpc::{Native, Session};
+use tgate::lex::{Program, lex_str};
+use tgate::policy::{Caller, Context, Policy, PolicySet};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn bench(c: &mut Criterion) {
+    let temporal = std::env::var("TGATE_TEMPORAL_BIN")
+        .unwrap_or_else(|_| format!("{}/.tools/venv/bin/temporal", env!("CARGO_MANIFEST_DIR")));
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = Process::new(&temporal)
+        .args([
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--log-level",
+            "error",
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--http-port",
+            &free_port().to_string(),
+        ])
+        .args(["--metrics-port", &free_port().to_string()])
+        .env_clear()
+        .env("HOME", home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dev server");
+    let cli = |args: &[&str]| {
+        Process::new(&temporal)
+            .args(args)
+            .args(["--address", &address])
+            .env_clear()
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cli(&["operator", "cluster", "health"]).status.success() {
+        assert!(Instant::now() < deadline, "dev server did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"])
+            .status
+            .success()
+    );
+
+    let integration = Integration {
+        name: "dev".into(),
+        address: address.clone(),
+        namespace: "default".into(),
+        auth: Auth::Direct { tls: None },
+    };
+    let ctx = Context::default();
+    let policies = PolicySet::new(vec![Policy::builtin(&ctx)]);
+    let caller = Caller::new("agent");
+    let program = Program::default();
+    let mut session = Session::connect(&integration).expect("connect");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut raw = runtime.block_on(async {
+        WorkflowServiceClient::new(
+            tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        )
+    });
+
+    let mut group = c.benchmark_group("describe_warm");
+    group.sample_size(200);
+    group.bench_function("raw_tonic_call", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let req = DescribeWorkflowExecutionRequest {
+                    namespace: "default".into(),
+                    execution: Some(WorkflowExecution {
+                        workflow_id: "bench".into(),
+                        run_id: String::new(),
+                    }),
+                };
+                black_box(raw.describe_workflow_execution(req).await.unwrap())
+            })
+        })
+    });
+    group.bench_function("tgate_guarded", |b| {
+        b.iter(|| {
+            let argv = lex_str("temporal workflow describe -w bench -o json", &program).unwrap();
+            let cmd = Command::parse(&argv).unwrap();
+            let ev = policies.evaluate(&cmd, &caller, false);
+            let effective = ev.effective.expect("allowed");
+            match session.run(&effective) {
+                Native::Ran { stdout, .. } => black_box(stdout),
+                Native::Fallback(why) => panic!("{why}"),
+            }
+        })
+    });
+    group.finish();
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
