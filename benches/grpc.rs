@@ -116,6 +116,29 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("raw_tonic_call_cli_headers", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut req = tonic::Request::new(DescribeWorkflowExecutionRequest {
+                    namespace: "default".into(),
+                    execution: Some(WorkflowExecution {
+                        workflow_id: "bench".into(),
+                        run_id: String::new(),
+                    }),
+                });
+                let md = req.metadata_mut();
+                md.insert("client-name", "temporal-cli".parse().unwrap());
+                md.insert("client-version", "1.9.1".parse().unwrap());
+                md.insert(
+                    "supported-server-versions",
+                    ">=1.0.0 <2.0.0".parse().unwrap(),
+                );
+                md.insert("caller-type", "operator".parse().unwrap());
+                md.insert("temporal-namespace", "default".parse().unwrap());
+                black_box(raw.describe_workflow_execution(req).await.unwrap())
+            })
+        })
+    });
     group.bench_function("tgate_guarded", |b| {
         b.iter(|| {
             let argv = lex_str("temporal workflow describe -w bench -o json", &program).unwrap();
