@@ -28,7 +28,10 @@ build:
 test: tools
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cargo test --all-targets
+	# Benchmarks run once each in test mode (the gRPC one starts its own dev server); the test
+	# suites run last so their summary closes the output.
+	cargo test --benches
+	cargo test --lib --bins --tests
 
 demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
