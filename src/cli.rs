@@ -547,22 +547,15 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         .effective
         .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
     let backend = a.backend.unwrap_or(config.backend);
-    if backend != crate::connect::Backend::Cli {
+    let native = if backend == crate::connect::Backend::Cli {
+        None
+    } else {
         match crate::exec::grpc::try_native(&effective, &integration) {
             crate::exec::grpc::Native::Ran {
                 stdout,
                 stderr,
                 exit_code,
-            } => {
-                let _ = out.write_all(&stdout);
-                let _ = out.flush();
-                let _ = err.write_all(&stderr);
-                return Ok(if exit_code == 0 {
-                    ExitCode::Ok
-                } else {
-                    ExitCode::CommandFailed
-                });
-            }
+            } => Some((stdout, stderr, exit_code)),
             crate::exec::grpc::Native::Fallback(why)
                 if backend == crate::connect::Backend::Grpc =>
             {
@@ -570,22 +563,28 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     "not run natively ({why}); use --backend auto or cli"
                 )));
             }
-            crate::exec::grpc::Native::Fallback(_) => {}
+            crate::exec::grpc::Native::Fallback(_) => None,
         }
-    }
-    let binary = temporal_binary(&config).map_err(Failure)?;
-    let run = crate::exec::run_cli(
-        &binary,
-        &effective,
-        &integration,
-        &caller.id,
-        &config.limits,
-    )
-    .map_err(|e| Failure(e.to_string()))?;
-    let _ = out.write_all(&run.stdout);
+    };
+    let (stdout, stderr, exit_code) = match native {
+        Some(ran) => ran,
+        None => {
+            let binary = temporal_binary(&config).map_err(Failure)?;
+            let run = crate::exec::run_cli(
+                &binary,
+                &effective,
+                &integration,
+                &caller.id,
+                &config.limits,
+            )
+            .map_err(|e| Failure(e.to_string()))?;
+            (run.stdout, run.stderr, run.exit_code)
+        }
+    };
+    let _ = out.write_all(&stdout);
     let _ = out.flush();
-    let _ = err.write_all(&run.stderr);
-    Ok(if run.exit_code == 0 {
+    let _ = err.write_all(&stderr);
+    Ok(if exit_code == 0 {
         ExitCode::Ok
     } else {
         ExitCode::CommandFailed
