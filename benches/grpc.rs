@@ -1,11 +1,11 @@
 //! Inside a long-running tgate: a guarded `workflow describe -o json` over a warm gRPC channel
 //! (lex, parse, decide, call, render) against the raw tonic call it makes. Target: tgate's own
 //! overhead ≤ 100 µs over the raw call. Starts its own `temporal server start-dev` on a free
-//! loopback port (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
+//! loopback port with the test harness (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
 //! Run: `cargo bench --bench grpc`. Figures: docs/benchmarks.md.
 
-use std::process::{Command as Process, Stdio};
-use std::time::{Duration, Instant};
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
@@ -17,59 +17,12 @@ use tgate::exec::grpc::{Native, Session};
 use tgate::lex::{Program, lex_str};
 use tgate::policy::{Caller, Context, Policy, PolicySet};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn bench(c: &mut Criterion) {
-    let temporal = std::env::var("TGATE_TEMPORAL_BIN")
-        .unwrap_or_else(|_| format!("{}/.tools/venv/bin/temporal", env!("CARGO_MANIFEST_DIR")));
-    let home = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let address = format!("127.0.0.1:{port}");
-    let mut server = Process::new(&temporal)
-        .args([
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--log-level",
-            "error",
-        ])
-        .args([
-            "--port",
-            &port.to_string(),
-            "--http-port",
-            &free_port().to_string(),
-        ])
-        .args(["--metrics-port", &free_port().to_string()])
-        .env_clear()
-        .env("HOME", home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dev server");
-    let cli = |args: &[&str]| {
-        Process::new(&temporal)
-            .args(args)
-            .args(["--address", &address])
-            .env_clear()
-            .env("HOME", home.path())
-            .output()
-            .unwrap()
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !cli(&["operator", "cluster", "health"]).status.success() {
-        assert!(Instant::now() < deadline, "dev server did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let server = common::devserver::DevServer::start(&[]);
+    let address = server.address.clone();
     assert!(
-        cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"])
+        server
+            .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"])
             .status
             .success()
     );
@@ -152,8 +105,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 criterion_group!(benches, bench);

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::devserver::DevServer;
+use common::devserver::{DevServer, free_port};
 use tgate::connect::doctor::{Class, check_material, classify};
 use tgate::connect::{Config, Integration};
 
@@ -26,14 +26,6 @@ fn doctor(config: &std::path::Path, integration: &str) -> (i32, serde_json::Valu
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -18,6 +18,39 @@ fn tgate(config: &std::path::Path, backend: &str, line: &str) -> Output {
         .unwrap()
 }
 
+/// Runs `line` through the real CLI and through tgate with `--backend auto` and `grpc`. `auto` must
+/// print exactly what the CLI prints, and so must `grpc` when it runs natively. `Err` carries
+/// `grpc`'s reason when it stepped aside (exit 2).
+fn against_cli(server: &DevServer, config: &std::path::Path, line: &str) -> Result<(), String> {
+    let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let cli = server.cli(&args);
+    assert!(cli.status.success(), "{line}");
+    let auto = tgate(config, "auto", line);
+    assert_eq!(
+        auto.status.code(),
+        Some(0),
+        "{line}: {}",
+        String::from_utf8_lossy(&auto.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&auto.stdout),
+        String::from_utf8_lossy(&cli.stdout),
+        "auto: {line}"
+    );
+    let native = tgate(config, "grpc", line);
+    if native.status.code() != Some(0) {
+        assert_eq!(native.status.code(), Some(2), "{line}");
+        return Err(String::from_utf8_lossy(&native.stderr).into_owned());
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&native.stdout),
+        String::from_utf8_lossy(&cli.stdout),
+        "grpc: {line}"
+    );
+    Ok(())
+}
+
 #[test]
 fn describe_is_byte_identical_to_the_cli() {
     let server = DevServer::start(&[]);
@@ -84,40 +117,10 @@ fn describe_is_byte_identical_to_the_cli() {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
                 let line = format!("temporal workflow describe -w {id} -o {output}{extra}");
-                let mut args = vec!["workflow", "describe", "-w", id, "-o", output];
-                if !extra.is_empty() {
-                    args.push("--no-json-shorthand-payloads");
-                }
-                let cli = server.cli(&args);
-                assert!(cli.status.success());
-                let auto = tgate(&config, "auto", &line);
-                assert_eq!(
-                    auto.status.code(),
-                    Some(0),
-                    "{line}: {}",
-                    String::from_utf8_lossy(&auto.stderr)
-                );
-                assert_eq!(
-                    String::from_utf8_lossy(&auto.stdout),
-                    String::from_utf8_lossy(&cli.stdout),
-                    "{line}"
-                );
-                let native = tgate(&config, "grpc", &line);
-                if native.status.code() == Some(0) {
-                    native_runs += 1;
-                    assert_eq!(
-                        String::from_utf8_lossy(&native.stdout),
-                        String::from_utf8_lossy(&cli.stdout),
-                        "{line}"
-                    );
-                } else {
+                match against_cli(&server, &config, &line) {
+                    Ok(()) => native_runs += 1,
                     // Only payload shorthand may make the native path step aside.
-                    assert!(
-                        extra.is_empty() && id == "memo",
-                        "{line}: {}",
-                        String::from_utf8_lossy(&native.stderr)
-                    );
-                    assert_eq!(native.status.code(), Some(2));
+                    Err(why) => assert!(extra.is_empty() && id == "memo", "{line}: {why}"),
                 }
             }
         }
@@ -159,27 +162,9 @@ fn describe_is_byte_identical_to_the_cli() {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
                 let line = format!("temporal workflow list -o {output}{flags}{extra}");
-                let argv = tgate::lex::lex_str(&line, &tgate::lex::Program::default()).unwrap();
-                let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
-                let cli = server.cli(&args);
-                assert!(cli.status.success(), "{line}");
-                let auto = tgate(&config, "auto", &line);
-                assert_eq!(
-                    String::from_utf8_lossy(&auto.stdout),
-                    String::from_utf8_lossy(&cli.stdout),
-                    "auto: {line}"
-                );
-                let native = tgate(&config, "grpc", &line);
-                if native.status.code() == Some(0) {
-                    listed_natively += 1;
-                    assert_eq!(
-                        String::from_utf8_lossy(&native.stdout),
-                        String::from_utf8_lossy(&cli.stdout),
-                        "grpc: {line}"
-                    );
-                } else {
-                    let why = String::from_utf8_lossy(&native.stderr);
-                    assert!(why.contains("payload shorthand"), "{line}: {why}");
+                match against_cli(&server, &config, &line) {
+                    Ok(()) => listed_natively += 1,
+                    Err(why) => assert!(why.contains("payload shorthand"), "{line}: {why}"),
                 }
             }
         }

@@ -16,7 +16,8 @@ pub struct DevServer {
     home: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
