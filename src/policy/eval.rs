@@ -79,8 +79,8 @@ impl Obligations {
 
     /// The command with the caps applied: a flag over its cap is lowered to it, and an absent
     /// capped flag is inserted (where the command has that flag).
+    /// `self` must already be [`Obligations::relevant_to`] `cmd`: every cap names a flag it has.
     fn apply(&self, cmd: &Command) -> Result<Command, String> {
-        let has = |name: &str| cmd.path().flags().any(|f| f.name == name);
         let mut changes: Vec<(&str, Value)> = Vec::new();
         for (name, cap) in [("limit", self.max_limit), ("page-size", self.max_page_size)] {
             let Some(cap) = cap else { continue };
@@ -89,7 +89,7 @@ impl Obligations {
                 Some(Value::Int(v)) => *v <= 0 || *v > cap,
                 _ => true,
             };
-            if has(name) && over {
+            if over {
                 changes.push((name, Value::Int(cap)));
             }
         }
@@ -98,7 +98,7 @@ impl Obligations {
                 Some(Value::Duration(d)) => d.0 <= 0 || d.0 > cap,
                 _ => true,
             };
-            if has("command-timeout") && over {
+            if over {
                 changes.push(("command-timeout", Value::Duration(GoDuration(cap))));
             }
         }
