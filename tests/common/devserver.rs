@@ -43,6 +43,16 @@ impl DevServer {
         .args(["--port", &port.to_string()])
         .args(["--http-port", &free_port().to_string()])
         .args(["--metrics-port", &free_port().to_string()])
+        // The tests and benchmarks list far faster than the dev server's default visibility rate
+        // limit allows ("namespace rate limit exceeded"); raise it for them.
+        .args([
+            "--dynamic-config-value",
+            "frontend.namespaceRPS.visibility=10000",
+        ])
+        .args([
+            "--dynamic-config-value",
+            "frontend.namespaceBurstRatio.visibility=10",
+        ])
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
