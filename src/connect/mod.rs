@@ -116,7 +116,7 @@ pub enum Backend {
 }
 
 /// PEM material for TLS.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Tls {
     /// Client certificate chain (PEM), for mTLS.
     pub client_cert: Option<String>,

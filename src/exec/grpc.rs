@@ -12,6 +12,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     DescribeWorkflowExecutionRequest, ListWorkflowExecutionsRequest,
 };
 use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use super::protojson::{self, Options};
 use crate::command::{Command, CommandPath, Value};
@@ -33,10 +34,30 @@ pub enum Native {
     Fallback(String),
 }
 
+/// `authorization: Bearer <key>` for a Cloud API key, marked sensitive (never printed by
+/// tonic's or hyper's `Debug`).
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    fn of(integration: &Integration) -> Result<Option<Bearer>, String> {
+        let Auth::CloudApiKey { api_key } = &integration.auth else {
+            return Ok(None);
+        };
+        let mut v = MetadataValue::try_from(format!("Bearer {}", api_key.expose()))
+            .map_err(|_| "the API key is not a valid header value".to_owned())?;
+        v.set_sensitive(true);
+        Ok(Some(Bearer(v)))
+    }
+}
+
 /// The headers the CLI sends (FACTS §5).
-fn request<T>(msg: T, namespace: &str) -> tonic::Request<T> {
+fn request<T>(msg: T, namespace: &str, auth: Option<&Bearer>) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     let md = r.metadata_mut();
+    if let Some(Bearer(v)) = auth {
+        md.insert("authorization", v.clone());
+    }
     md.insert("client-name", MetadataValue::from_static("temporal-cli"));
     md.insert("client-version", MetadataValue::from_static("1.9.1"));
     md.insert(
@@ -52,7 +73,7 @@ fn request<T>(msg: T, namespace: &str) -> tonic::Request<T> {
 
 /// Runs `cmd` natively if it is translated.
 /// Whether `cmd` is translated for `integration`, and how to render it.
-fn translation(cmd: &Command, integration: &Integration) -> Result<Options, String> {
+fn translation(cmd: &Command, _integration: &Integration) -> Result<Options, String> {
     let output = cmd.flag_str("output").unwrap_or("text");
     let translated = matches!(output, "json" | "jsonl")
         && !cmd.flags().contains_key("command-timeout")
@@ -66,9 +87,6 @@ fn translation(cmd: &Command, integration: &Integration) -> Result<Options, Stri
             "`{}` with these flags is not translated",
             cmd.path().name()
         ));
-    }
-    if !matches!(integration.auth, Auth::Direct { tls: None }) {
-        return Err("TLS connections are not translated yet".to_owned());
     }
     Ok(Options {
         indent: output == "json",
@@ -84,28 +102,27 @@ pub struct Session {
     runtime: tokio::runtime::Runtime,
     client: Client,
     integration: Integration,
+    auth: Option<Bearer>,
 }
 
 impl Session {
-    /// Connects to `integration` (Direct Connect without TLS, for now).
+    /// Connects to `integration`: plain TCP, TLS with the system roots or the given server CA,
+    /// mutual TLS with the client certificate, as the CLI would (FACTS §5).
     pub fn connect(integration: &Integration) -> Result<Session, String> {
-        if !matches!(integration.auth, Auth::Direct { tls: None }) {
-            return Err("TLS connections are not translated yet".to_owned());
-        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let endpoint =
-            tonic::transport::Endpoint::from_shared(format!("http://{}", integration.address))
-                .map_err(|e| e.to_string())?;
-        let channel = runtime
-            .block_on(endpoint.connect())
-            .map_err(|e| format!("connect: {e}"))?;
+        let channel = runtime.block_on(endpoint(integration)?.connect()).map_err(|e| {
+            // tonic's transport error hides its cause one level down.
+            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+            format!("failed connecting to {}: {e}{cause}", integration.address)
+        })?;
         Ok(Session {
             runtime,
             client: WorkflowServiceClient::new(channel),
             integration: integration.clone(),
+            auth: Bearer::of(integration)?,
         })
     }
 
@@ -116,14 +133,49 @@ impl Session {
             Err(why) => return Native::Fallback(why),
         };
         let client = self.client.clone();
+        let auth = self.auth.as_ref();
         self.runtime.block_on(async {
             if cmd.path() == CommandPath::WorkflowList {
-                list(cmd, client, opts).await
+                list(cmd, client, auth, opts).await
             } else {
-                describe(cmd, client, opts).await
+                describe(cmd, client, auth, opts).await
             }
         })
     }
+}
+
+/// The tonic endpoint for `integration`, TLS configured.
+fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
+    let tls = match &integration.auth {
+        Auth::Direct { tls: None } => None,
+        Auth::Direct { tls: Some(t) } | Auth::CloudMtls { tls: t } => Some(t.clone()),
+        Auth::CloudApiKey { .. } => Some(crate::connect::Tls::default()),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", integration.address))
+        .map_err(|e| format!("address `{}`: {e}", integration.address))?
+        .connect_timeout(std::time::Duration::from_secs(10));
+    if let Some(tls) = tls {
+        let host = integration
+            .address
+            .rsplit_once(':')
+            .map_or(integration.address.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let mut config = ClientTlsConfig::new()
+            .domain_name(tls.server_name.clone().unwrap_or_else(|| host.to_owned()));
+        // A given server CA replaces the system roots, as Go's `tls.Config.RootCAs` does.
+        config = match &tls.server_ca {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+            config = config.identity(Identity::from_pem(cert, key.expose()));
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| format!("TLS configuration: {e}"))?;
+    }
+    Ok(endpoint)
 }
 
 /// Runs `cmd` natively if it is translated, over a fresh connection.
@@ -142,7 +194,7 @@ pub type Client = WorkflowServiceClient<tonic::transport::Channel>;
 
 /// `workflow list`: pages until no token or `--limit`; the CLI's list framing (`[`, items at column
 /// 0 separated by `,`, `]`; jsonl: one compact item per line).
-async fn list(cmd: &Command, mut client: Client, opts: Options) -> Native {
+async fn list(cmd: &Command, mut client: Client, auth: Option<&Bearer>, opts: Options) -> Native {
     let namespace = cmd
         .client_namespace()
         .map(|n| n.to_string())
@@ -173,7 +225,7 @@ async fn list(cmd: &Command, mut client: Client, opts: Options) -> Native {
             query: cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
         let resp = match client
-            .list_workflow_executions(request(req, &namespace))
+            .list_workflow_executions(request(req, &namespace, auth))
             .await
         {
             Ok(r) => r.into_inner(),
@@ -216,7 +268,7 @@ async fn list(cmd: &Command, mut client: Client, opts: Options) -> Native {
     }
 }
 
-async fn describe(cmd: &Command, mut client: Client, opts: Options) -> Native {
+async fn describe(cmd: &Command, mut client: Client, auth: Option<&Bearer>, opts: Options) -> Native {
     let namespace = cmd
         .client_namespace()
         .map(|n| n.to_string())
@@ -229,7 +281,7 @@ async fn describe(cmd: &Command, mut client: Client, opts: Options) -> Native {
         }),
     };
     let resp = match client
-        .describe_workflow_execution(request(req, &namespace))
+        .describe_workflow_execution(request(req, &namespace, auth))
         .await
     {
         Ok(r) => r.into_inner(),
