@@ -11,6 +11,12 @@ use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
     ".temporal.api.workflow.v1.WorkflowExecutionInfo",
+    ".temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse",
+    ".temporal.api.history.v1.History",
+    ".temporal.api.workflowservice.v1.DescribeNamespaceResponse",
+    ".temporal.api.operatorservice.v1.ListSearchAttributesResponse",
+    ".temporal.api.schedule.v1.ScheduleListEntry",
+    ".temporal.api.workflowservice.v1.DescribeScheduleResponse",
 ];
 
 /// Fully qualified names of a message and its nested types, with the message itself.

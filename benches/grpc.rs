@@ -92,15 +92,17 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    let limits = tgate::connect::Limits::default();
     group.bench_function("tgate_guarded", |b| {
         b.iter(|| {
             let argv = lex_str("temporal workflow describe -w bench -o json", &program).unwrap();
             let cmd = Command::parse(&argv).unwrap();
             let ev = policies.evaluate(&cmd, &caller, false);
             let effective = ev.effective.expect("allowed");
-            match session.run(&effective) {
-                Native::Ran { stdout, .. } => black_box(stdout),
-                Native::Fallback(why) => panic!("{why}"),
+            let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
+            match session.run(&effective, "tgate:bench", &limits, &mut out, &mut err) {
+                Native::Ran { exit_code: 0 } => black_box(out),
+                other => panic!("{other:?}: {}", String::from_utf8_lossy(&err)),
             }
         })
     });

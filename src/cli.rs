@@ -547,15 +547,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         .effective
         .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
     let backend = a.backend.unwrap_or(config.backend);
-    let native = if backend == crate::connect::Backend::Cli {
-        None
-    } else {
-        match crate::exec::grpc::try_native(&effective, &integration) {
-            crate::exec::grpc::Native::Ran {
-                stdout,
-                stderr,
-                exit_code,
-            } => Some((stdout, stderr, exit_code)),
+    let identity = format!("tgate:{}", caller.id);
+    if backend != crate::connect::Backend::Cli {
+        match crate::exec::grpc::try_native(
+            &effective,
+            &integration,
+            &identity,
+            &config.limits,
+            out,
+            err,
+        ) {
+            crate::exec::grpc::Native::Ran { exit_code } => return Ok(exit_status(exit_code)),
             crate::exec::grpc::Native::Fallback(why)
                 if backend == crate::connect::Backend::Grpc =>
             {
@@ -563,32 +565,25 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     "not run natively ({why}); use --backend auto or cli"
                 )));
             }
-            crate::exec::grpc::Native::Fallback(_) => None,
+            crate::exec::grpc::Native::Fallback(_) => {}
         }
-    };
-    let (stdout, stderr, exit_code) = match native {
-        Some(ran) => ran,
-        None => {
-            let binary = temporal_binary(&config).map_err(Failure)?;
-            let run = crate::exec::run_cli(
-                &binary,
-                &effective,
-                &integration,
-                &caller.id,
-                &config.limits,
-            )
-            .map_err(|e| Failure(e.to_string()))?;
-            (run.stdout, run.stderr, run.exit_code)
-        }
-    };
-    let _ = out.write_all(&stdout);
+    }
+    let binary = temporal_binary(&config).map_err(Failure)?;
+    let run = crate::exec::run_cli(&binary, &effective, &integration, &caller.id, &config.limits)
+        .map_err(|e| Failure(e.to_string()))?;
+    let _ = out.write_all(&run.stdout);
     let _ = out.flush();
-    let _ = err.write_all(&stderr);
-    Ok(if exit_code == 0 {
+    let _ = err.write_all(&run.stderr);
+    Ok(exit_status(run.exit_code))
+}
+
+/// The command's own exit status as tgate's.
+fn exit_status(code: i32) -> ExitCode {
+    if code == 0 {
         ExitCode::Ok
     } else {
         ExitCode::CommandFailed
-    })
+    }
 }
 
 fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {

@@ -244,7 +244,7 @@ fn configuration_errors_name_the_field() {
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {env: X}}\n",
-            "direct takes no `api_key`",
+            "api_key: environment variable `X` is not set",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\ndefault_integration: b\n",

@@ -2,8 +2,8 @@
 //!
 //! An integration follows one of Temporal's three auth methods: a Cloud API key (address
 //! `{namespace}.{account_id}.tmprl.cloud:7233`, TLS, `authorization: Bearer`), Cloud mTLS (same
-//! address, client certificate), or Direct Connect (any host; optional client cert/key and server CA;
-//! plain TCP without TLS fields). Secrets are read from a file or an environment variable named in
+//! address, client certificate), or Direct Connect (any host; optional client cert/key, server CA
+//! and API key; plain TCP without any of them). Secrets are read from a file or an environment variable named in
 //! the configuration — never written inline — and a [`Secret`] never prints its value.
 //!
 //! Every field is validated when the configuration loads, with an error naming the integration and
@@ -115,7 +115,7 @@ pub enum Backend {
     Auto,
 }
 
-/// PEM material for TLS.
+/// TLS settings: PEM material and, for Direct Connect, an API key sent over the connection.
 #[derive(Clone, Debug, Default)]
 pub struct Tls {
     /// Client certificate chain (PEM), for mTLS.
@@ -126,6 +126,10 @@ pub struct Tls {
     pub server_ca: Option<String>,
     /// Server name to verify instead of the address's host.
     pub server_name: Option<String>,
+    /// Direct Connect only: an API key, sent as `authorization: Bearer <key>` (as the CLI's
+    /// `--api-key`). It lives here, not beside `tls`, so that a key never goes over plain TCP: an
+    /// API key turns TLS on, as it does for the CLI. (Cloud API keys are [`Auth::CloudApiKey`].)
+    pub api_key: Option<Secret>,
 }
 
 /// How an integration authenticates.
@@ -141,7 +145,7 @@ pub enum Auth {
         /// Certificates.
         tls: Tls,
     },
-    /// Direct Connect: TLS when any TLS field is given, else plain TCP.
+    /// Direct Connect: TLS when any TLS field or an API key is given, else plain TCP.
     Direct {
         /// Certificates, if any.
         tls: Option<Tls>,
@@ -169,6 +173,15 @@ impl Integration {
             address: "localhost:7233".to_owned(),
             namespace: "default".to_owned(),
             auth: Auth::Direct { tls: None },
+        }
+    }
+
+    /// The API key the integration sends, if any: a Cloud API key, or Direct Connect's.
+    pub fn api_key(&self) -> Option<&Secret> {
+        match &self.auth {
+            Auth::CloudApiKey { api_key } => Some(api_key),
+            Auth::Direct { tls: Some(tls) } => tls.api_key.as_ref(),
+            Auth::Direct { tls: None } | Auth::CloudMtls { .. } => None,
         }
     }
 }
@@ -419,12 +432,19 @@ fn integration(
         if required && cert.is_none() {
             return Err("cloud-mtls needs `client_cert` and `client_key`".to_owned());
         }
-        let any = cert.is_some() || ca.is_some() || i.server_name.is_some();
+        // Only Direct Connect reaches here with an `api_key`; the Cloud kinds take theirs apart.
+        let api_key = i
+            .api_key
+            .as_ref()
+            .map(|s| read_source(s, "api_key", resolve, env).map(Secret))
+            .transpose()?;
+        let any = cert.is_some() || ca.is_some() || i.server_name.is_some() || api_key.is_some();
         Ok(any.then(|| Tls {
             client_cert: cert,
             client_key: key.map(Secret),
             server_ca: ca,
             server_name: i.server_name.clone(),
+            api_key,
         }))
     };
     let cloud_address = || -> Result<String, String> {
@@ -462,9 +482,6 @@ fn integration(
             (cloud_address()?, Auth::CloudMtls { tls })
         }
         AuthKind::Direct => {
-            if i.api_key.is_some() {
-                return Err("direct takes no `api_key`".to_owned());
-            }
             let address = i
                 .address
                 .clone()

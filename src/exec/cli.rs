@@ -6,8 +6,8 @@
 //!   runs: what runs is what was judged.
 //! - The environment is cleared. `PATH` is a private empty directory (so the CLI finds no
 //!   `temporal-*` extension), `HOME` a private empty directory (no config or env files), and the
-//!   config file is disabled. The only variable passed through is `TEMPORAL_API_KEY`, for Cloud API
-//!   key integrations: the key never appears in argv.
+//!   config file is disabled. The only variable passed through is `TEMPORAL_API_KEY`, for
+//!   integrations with an API key (Cloud, or Direct Connect's): the key never appears in argv.
 //! - TLS material is written to files (mode 0600) in the private directory, removed afterwards.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
@@ -176,7 +176,7 @@ pub fn run_cli(
         .stderr(Stdio::piped());
     // Its own process group, so a timeout kills everything it started.
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
-    if let Auth::CloudApiKey { api_key } = &integration.auth {
+    if let Some(api_key) = integration.api_key() {
         child_cmd.env("TEMPORAL_API_KEY", api_key.expose());
     }
     let start = Instant::now();

@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod grpc;
+pub mod gojson;
 pub mod protojson;
+pub mod text;
 
 pub use cli::{ExecError, Execution, run_cli};

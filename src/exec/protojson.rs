@@ -10,6 +10,8 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use super::gojson::{self, Json};
+
 use base64::Engine as _;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value,
@@ -89,10 +91,31 @@ impl Writer {
             n if n.starts_with("google.protobuf.") && n.ends_with("Value") => {
                 return Err(format!("{name} is not rendered natively"));
             }
-            "temporal.api.common.v1.Payload" | "temporal.api.common.v1.Payloads"
-                if self.opts.shorthand =>
-            {
-                return Err("payload shorthand is not rendered natively".to_owned());
+            "temporal.api.common.v1.Payload" if self.opts.shorthand => {
+                if let Some(v) = shorthand(msg)? {
+                    self.json(&v, level);
+                    return Ok(());
+                }
+            }
+            "temporal.api.common.v1.Payloads" if self.opts.shorthand => {
+                let items = match msg.get_field_by_name("payloads").as_deref() {
+                    Some(Value::List(items)) => items.clone(),
+                    _ => Vec::new(),
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for item in &items {
+                    match item {
+                        Value::Message(p) => values.push(shorthand(p)?),
+                        _ => return Err("malformed Payloads".to_owned()),
+                    }
+                }
+                // Go's encoder has already opened the array when it meets a payload it cannot
+                // shorten, and an empty list writes nothing: neither is reproduced.
+                if values.is_empty() || values.iter().any(Option::is_none) {
+                    return Err("Payloads that are not all shorthand are not rendered natively".to_owned());
+                }
+                self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
+                return Ok(());
             }
             _ => {}
         }
@@ -187,6 +210,44 @@ impl Writer {
         Ok(())
     }
 
+    /// A shorthand payload value, laid out as protojson lays out its own values (an empty array
+    /// prints as `null`, as api-go's encoder writes it).
+    fn json(&mut self, v: &Json, level: usize) {
+        match v {
+            Json::Null => self.out.push_str("null"),
+            Json::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Json::Num(n) => float(&mut self.out, *n, false),
+            Json::Str(t) => string(&mut self.out, t),
+            Json::Arr(items) if items.is_empty() => self.out.push_str("null"),
+            Json::Arr(items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(level + 1);
+                    self.json(item, level + 1);
+                }
+                self.newline(level);
+                self.out.push(']');
+            }
+            Json::Obj(map) if map.is_empty() => self.out.push_str("{}"),
+            Json::Obj(map) => {
+                self.out.push('{');
+                for (i, (k, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(level + 1);
+                    self.key(k);
+                    self.json(item, level + 1);
+                }
+                self.newline(level);
+                self.out.push('}');
+            }
+        }
+    }
+
     fn timestamp(&mut self, msg: &DynamicMessage) -> Result<(), String> {
         let (secs, nanos) = seconds_nanos(msg);
         let days = secs.div_euclid(86_400);
@@ -218,6 +279,56 @@ impl Writer {
     }
 }
 
+/// A payload's metadata entry.
+fn metadata<'m>(meta: &'m std::collections::HashMap<MapKey, Value>, key: &str) -> Option<&'m [u8]> {
+    match meta.get(&MapKey::String(key.to_owned())) {
+        Some(Value::Bytes(b)) => Some(b),
+        _ => None,
+    }
+}
+
+/// The shorthand value of a `Payload` (FACTS §4.1): its decoded JSON when the metadata is exactly
+/// `{encoding: json/plain}`, or `json/protobuf` plus `messageType` (which is added to the object
+/// as `_protoMessageType`); `None` keeps the normal form. `Err` for what the CLI itself would fail
+/// on (data that is not JSON) or cases whose Go output is not pinned down here (`binary/null`, a
+/// top-level `null` or `[]`): the CLI renders those.
+pub fn shorthand(payload: &DynamicMessage) -> Result<Option<Json>, String> {
+    let meta = match payload.get_field_by_name("metadata").as_deref() {
+        Some(Value::Map(m)) => m.clone(),
+        _ => return Ok(None),
+    };
+    let data = match payload.get_field_by_name("data").as_deref() {
+        Some(Value::Bytes(b)) => b.clone(),
+        _ => Default::default(),
+    };
+    let encoding = metadata(&meta, "encoding");
+    match encoding {
+        Some(b"json/plain") if meta.len() == 1 => match gojson::parse(&data)? {
+            Json::Null => Err("a null payload is rendered by the CLI".to_owned()),
+            Json::Arr(a) if a.is_empty() => Err("an empty-array payload is rendered by the CLI".to_owned()),
+            v => Ok(Some(v)),
+        },
+        Some(b"json/protobuf") => {
+            let Some(ty) = metadata(&meta, "messageType").filter(|t| !t.is_empty()) else {
+                return Ok(None);
+            };
+            if meta.len() != 2 {
+                return Ok(None);
+            }
+            let ty = std::str::from_utf8(ty).map_err(|_| "messageType is not UTF-8".to_owned())?;
+            match gojson::parse(&data)? {
+                Json::Obj(mut m) => {
+                    m.insert("_protoMessageType".to_owned(), Json::Str(ty.to_owned()));
+                    Ok(Some(Json::Obj(m)))
+                }
+                _ => Err("a json/protobuf payload that is not an object".to_owned()),
+            }
+        }
+        Some(b"binary/null") => Err("binary/null payloads are rendered by the CLI".to_owned()),
+        _ => Ok(None),
+    }
+}
+
 /// The `seconds` and `nanos` of a `Timestamp` or `Duration`.
 fn seconds_nanos(msg: &DynamicMessage) -> (i64, i32) {
     let secs = msg
@@ -245,7 +356,7 @@ fn fraction(nanos: i32) -> String {
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

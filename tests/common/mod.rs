@@ -10,6 +10,7 @@
 
 pub mod argv;
 pub mod devserver;
+pub mod tlsproxy;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

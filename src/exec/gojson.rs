@@ -1,0 +1,307 @@
+//! JSON read the way Go's `encoding/json` reads it into an `interface{}`, for the payload
+//! shorthand (FACTS §4.1): every number becomes a float64 (so `12345678901234567890` prints as
+//! `12345678901234567000` and `-0` keeps its sign), objects are maps (sorted keys, the last
+//! duplicate wins), lone surrogates in strings become U+FFFD. serde_json differs on the last
+//! three points, hence this small reader. Invalid UTF-8 is refused (Go would substitute).
+
+use std::collections::BTreeMap;
+
+/// A decoded JSON value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// Any number, as Go's float64.
+    Num(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    Arr(Vec<Json>),
+    /// An object, keys in byte order.
+    Obj(BTreeMap<String, Json>),
+}
+
+/// Nesting deeper than this is refused (Go allows 10,000; the caller falls back to the CLI).
+const MAX_DEPTH: usize = 512;
+
+/// Parses one JSON document (surrounding whitespace allowed). `Err` says where it is not JSON
+/// Go would accept.
+pub fn parse(bytes: &[u8]) -> Result<Json, String> {
+    let mut p = Parser { b: bytes, i: 0 };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(format!("invalid character after top-level value at byte {}", p.i));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn err<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!("{what} at byte {}", self.i))
+    }
+
+    fn literal(&mut self, word: &[u8], v: Json) -> Result<Json, String> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, String> {
+        if depth > MAX_DEPTH {
+            return self.err("nesting too deep");
+        }
+        match self.b.get(self.i) {
+            Some(b'n') => self.literal(b"null", Json::Null),
+            Some(b't') => self.literal(b"true", Json::Bool(true)),
+            Some(b'f') => self.literal(b"false", Json::Bool(false)),
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Json::Arr(items));
+                }
+                loop {
+                    self.ws();
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Json::Arr(items));
+                        }
+                        _ => return self.err("expected , or ]"),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.i += 1;
+                let mut map = BTreeMap::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Json::Obj(map));
+                }
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b'"') {
+                        return self.err("expected a string key");
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return self.err("expected :");
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let v = self.value(depth + 1)?;
+                    map.insert(k, v);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Json::Obj(map));
+                        }
+                        _ => return self.err("expected , or }"),
+                    }
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.err("invalid character"),
+        }
+    }
+
+    fn number(&mut self) -> Result<Json, String> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while let Some(b'0'..=b'9') = p.b.get(p.i) {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return self.err("invalid number"),
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return self.err("invalid number");
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return self.err("invalid number");
+            }
+        }
+        let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or_default();
+        // Rust's float parsing rounds correctly, as Go's strconv.ParseFloat does; Go refuses what
+        // overflows float64.
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Json::Num(v)),
+            _ => Err(format!("number {text} out of range")),
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.b.get(self.i..self.i + 4)?;
+        let s = std::str::from_utf8(h).ok()?;
+        let v = u32::from_str_radix(s, 16).ok()?;
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        self.i += 4;
+        Some(v)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(&c) = self.b.get(self.i) else {
+                return self.err("unterminated string");
+            };
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    // Go replaces invalid UTF-8 byte by byte; rather than copy that, refuse (the
+                    // caller falls back to the CLI).
+                    return String::from_utf8(out).map_err(|_| "invalid UTF-8 in a string".to_owned());
+                }
+                b'\\' => {
+                    self.i += 1;
+                    let Some(&e) = self.b.get(self.i) else {
+                        return self.err("unterminated string");
+                    };
+                    self.i += 1;
+                    let simple = match e {
+                        b'"' => Some('"'),
+                        b'\\' => Some('\\'),
+                        b'/' => Some('/'),
+                        b'b' => Some('\u{8}'),
+                        b'f' => Some('\u{c}'),
+                        b'n' => Some('\n'),
+                        b'r' => Some('\r'),
+                        b't' => Some('\t'),
+                        b'u' => None,
+                        _ => return self.err("invalid escape"),
+                    };
+                    let ch = match simple {
+                        Some(ch) => ch,
+                        None => {
+                            let Some(u) = self.hex4() else {
+                                return self.err("invalid \\u escape");
+                            };
+                            if (0xD800..0xDC00).contains(&u) {
+                                // A high surrogate pairs with a following low one; alone it is
+                                // U+FFFD (and the next escape is read on its own).
+                                let save = self.i;
+                                let low = if self.b.get(self.i..self.i + 2) == Some(b"\\u") {
+                                    self.i += 2;
+                                    self.hex4()
+                                } else {
+                                    None
+                                };
+                                match low {
+                                    Some(l) if (0xDC00..0xE000).contains(&l) => {
+                                        char::from_u32(0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00))
+                                            .unwrap_or('\u{FFFD}')
+                                    }
+                                    _ => {
+                                        self.i = save;
+                                        '\u{FFFD}'
+                                    }
+                                }
+                            } else {
+                                char::from_u32(u).unwrap_or('\u{FFFD}')
+                            }
+                        }
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                c if c < 0x20 => return self.err("control character in string"),
+                c => {
+                    out.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> f64 {
+        match parse(s.as_bytes()) {
+            Ok(Json::Num(v)) => v,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_are_go_float64() {
+        assert_eq!(num("12345678901234567890"), 12_345_678_901_234_567_000.0);
+        assert!(num("-0").is_sign_negative());
+        assert_eq!(num("1e-7"), 1e-7);
+        assert_eq!(num("9007199254740993"), 9_007_199_254_740_992.0);
+        assert!(parse(b"1E400").is_err());
+        for bad in ["01", "1.", ".5", "+1", "1e", "-", "0x1"] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn strings_objects_and_errors() {
+        assert_eq!(
+            parse(br#""\ud83d\ude00\u00e9\ud800x""#).unwrap(),
+            Json::Str("\u{1F600}é\u{FFFD}x".to_owned())
+        );
+        assert!(parse(b"\"\xff\"").is_err());
+        let Json::Obj(m) = parse(br#" {"b":1,"a":2,"b":3} "#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m["b"], Json::Num(3.0));
+        for bad in ["{bad", "[1,]", "{\"a\":1,}", "\"a\nb\"", "nul", "1 2", "\"\\x\""] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let deep = "[".repeat(600) + &"]".repeat(600);
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,701 @@
+//! The translated commands: which flags and output formats each reproduces, its RPCs (FACTS §5)
+//! and its output (FACTS §4). A flag not listed for a command makes it fall back to the CLI, so a
+//! translation never silently ignores something the caller asked for.
+
+use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
+use temporalio_protos::protos::temporal::api::enums::v1::{
+    ArchivalState, HistoryEventFilterType, IndexedValueType, NamespaceState, ReplicationState,
+    WorkflowExecutionStatus,
+};
+use temporalio_protos::protos::temporal::api::history::v1::History;
+use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::{
+    CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
+    DescribeScheduleRequest, DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest,
+    ListNamespacesRequest, ListSchedulesRequest, ListWorkflowExecutionsRequest,
+    RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+};
+use tonic::Code;
+
+use super::{Ctx, Format, JsonList, Stop, render};
+use crate::command::{Command, CommandPath, Value};
+use crate::exec::gojson;
+use crate::exec::text::{self, Cell};
+
+/// Flags every translation understands: they select the namespace and the output form.
+const COMMON: &[&str] = &[
+    "namespace",
+    "output",
+    "time-format",
+    "color",
+    "no-json-shorthand-payloads",
+];
+
+/// A translated command.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Handler {
+    WorkflowList,
+    WorkflowDescribe,
+    WorkflowShow,
+    WorkflowCount,
+    WorkflowSignal,
+    WorkflowCancel,
+    WorkflowTerminate,
+    NamespaceDescribe,
+    NamespaceList,
+    SearchAttributeList,
+    ScheduleList,
+    ScheduleDescribe,
+}
+
+impl Handler {
+    pub(crate) fn for_command(cmd: &Command) -> Option<Handler> {
+        Some(match cmd.path() {
+            CommandPath::WorkflowList => Handler::WorkflowList,
+            CommandPath::WorkflowDescribe => Handler::WorkflowDescribe,
+            CommandPath::WorkflowShow => Handler::WorkflowShow,
+            CommandPath::WorkflowCount => Handler::WorkflowCount,
+            CommandPath::WorkflowSignal => Handler::WorkflowSignal,
+            CommandPath::WorkflowCancel => Handler::WorkflowCancel,
+            CommandPath::WorkflowTerminate => Handler::WorkflowTerminate,
+            CommandPath::OperatorNamespaceDescribe => Handler::NamespaceDescribe,
+            CommandPath::OperatorNamespaceList => Handler::NamespaceList,
+            CommandPath::OperatorSearchAttributeList => Handler::SearchAttributeList,
+            CommandPath::ScheduleList => Handler::ScheduleList,
+            CommandPath::ScheduleDescribe => Handler::ScheduleDescribe,
+            _ => return None,
+        })
+    }
+
+    /// The command's own flags this translation reproduces, and whether its text output is
+    /// translated (`Some(true)`: with times, so only with `--time-format iso`).
+    fn spec(self) -> (&'static [&'static str], Option<bool>) {
+        match self {
+            Handler::WorkflowList => (&["limit", "page-size", "query"], Some(true)),
+            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], None),
+            Handler::WorkflowShow => (&["workflow-id", "run-id"], None),
+            Handler::WorkflowCount => (&["query"], Some(false)),
+            Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], Some(false)),
+            Handler::WorkflowCancel => (&["workflow-id", "run-id"], Some(false)),
+            Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], Some(false)),
+            Handler::NamespaceDescribe => (&["namespace-id"], Some(false)),
+            Handler::NamespaceList | Handler::SearchAttributeList => (&[], Some(false)),
+            Handler::ScheduleList => (&["query"], None),
+            Handler::ScheduleDescribe => (&["schedule-id"], None),
+        }
+    }
+
+    /// `Ok` when this translation reproduces `cmd` in `format`.
+    pub(crate) fn accepts(self, cmd: &Command, format: Format) -> Result<(), String> {
+        let (own, text) = self.spec();
+        if let Some(flag) = cmd
+            .flags()
+            .keys()
+            .find(|f| !COMMON.contains(f) && !own.contains(f))
+        {
+            return Err(format!("`--{flag}` is not translated"));
+        }
+        if cmd.flag_str("color") == Some("always") {
+            return Err("coloured output is rendered by the CLI".to_owned());
+        }
+        if !cmd.args().is_empty() {
+            return Err("positional arguments are not translated".to_owned());
+        }
+        if format == Format::Text {
+            match text {
+                None => return Err("text output of this command is rendered by the CLI".to_owned()),
+                Some(true) if cmd.flag_str("time-format") != Some("iso") => {
+                    return Err("text output is translated with --time-format iso".to_owned());
+                }
+                Some(_) => {}
+            }
+        }
+        if matches!(self, Handler::WorkflowTerminate) && cmd.flag_str("reason").is_none() {
+            // The CLI's default reason names the local OS user.
+            return Err("terminate without --reason is run by the CLI".to_owned());
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn run(self, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+        match self {
+            Handler::WorkflowList => workflow_list(ctx).await,
+            Handler::WorkflowDescribe => workflow_describe(ctx).await,
+            Handler::WorkflowShow => workflow_show(ctx).await,
+            Handler::WorkflowCount => workflow_count(ctx).await,
+            Handler::WorkflowSignal => workflow_signal(ctx).await,
+            Handler::WorkflowCancel => workflow_cancel(ctx).await,
+            Handler::WorkflowTerminate => workflow_terminate(ctx).await,
+            Handler::NamespaceDescribe => namespace_describe(ctx).await,
+            Handler::NamespaceList => namespace_list(ctx).await,
+            Handler::SearchAttributeList => search_attribute_list(ctx).await,
+            Handler::ScheduleList => schedule_list(ctx).await,
+            Handler::ScheduleDescribe => schedule_describe(ctx).await,
+        }
+    }
+}
+
+/// How an RPC error ends the command. A status the server itself answered with is the CLI's
+/// `Error: <context>: <message>` (the SDK prints a service error as its message); anything else
+/// (transport failures) is left to the CLI for reads, whose messages it owns. A write never falls
+/// back after its RPC was sent: the CLI would send it again.
+fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> Stop {
+    let answered = matches!(
+        status.code(),
+        Code::InvalidArgument
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::FailedPrecondition
+            | Code::ResourceExhausted
+            | Code::OutOfRange
+            | Code::Unimplemented
+    );
+    let message = if context.is_empty() {
+        status.message().to_owned()
+    } else {
+        format!("{context}: {}", status.message())
+    };
+    if answered {
+        Stop::Failed(message)
+    } else if write {
+        Stop::Failed(format!(
+            "tgate: the request may or may not have taken effect: {:?}: {}",
+            status.code(),
+            status.message()
+        ))
+    } else {
+        Stop::fallback(format!("{:?}: {}", status.code(), status.message()))
+    }
+}
+
+fn execution(cmd: &Command) -> Option<WorkflowExecution> {
+    Some(WorkflowExecution {
+        workflow_id: cmd.flag_str("workflow-id").unwrap_or_default().to_owned(),
+        run_id: cmd.flag_str("run-id").unwrap_or_default().to_owned(),
+    })
+}
+
+fn int_flag(cmd: &Command, name: &str) -> i64 {
+    match cmd.flag(name) {
+        Some(Value::Int(i)) => *i,
+        _ => 0,
+    }
+}
+
+/// `workflow list`: pages until no token or `--limit`; each page is written as it arrives
+/// (JSON items, or a table per page with the header on the first).
+async fn workflow_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = workflow_list_pages(ctx, &mut list).await;
+    if ctx.format == Format::Text {
+        return result;
+    }
+    list.end(ctx, result)
+}
+
+async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let limit = int_flag(ctx.cmd, "limit");
+    let mut page_size = int_flag(ctx.cmd, "page-size");
+    if limit > 0 && limit < page_size {
+        page_size = limit;
+    }
+    let page_size = i32::try_from(page_size).map_err(|_| Stop::fallback("page size out of range"))?;
+    let query = ctx.cmd.flag_str("query").unwrap_or_default().to_owned();
+    let opts = ctx.json_options(true);
+    let mut count = 0i64;
+    let mut token = Vec::new();
+    loop {
+        let req = ListWorkflowExecutionsRequest {
+            namespace: ctx.namespace.clone(),
+            page_size,
+            next_page_token: token,
+            query: query.clone(),
+        };
+        let req = ctx.request(req, Some(&ctx.namespace.clone()));
+        let resp = ctx
+            .wf
+            .list_workflow_executions(req)
+            .await
+            .map_err(|s| rpc_error(&s, "failed listing workflows", false))?
+            .into_inner();
+        let take = if limit > 0 {
+            usize::try_from(limit - count).unwrap_or(0).min(resp.executions.len())
+        } else {
+            resp.executions.len()
+        };
+        let page = &resp.executions[..take];
+        match ctx.format {
+            Format::Json | Format::Jsonl => {
+                for info in page {
+                    let item = render("temporal.api.workflow.v1.WorkflowExecutionInfo", info, opts)?;
+                    list.item(ctx, &item)?;
+                }
+            }
+            Format::Text if !page.is_empty() => {
+                let rows: Vec<Vec<Cell>> = page
+                    .iter()
+                    .map(|i| {
+                        vec![
+                            Cell::left(status_text(i.status)),
+                            Cell::left(
+                                i.execution
+                                    .as_ref()
+                                    .map(|e| e.workflow_id.clone())
+                                    .unwrap_or_default(),
+                            ),
+                            Cell::left(i.r#type.as_ref().map(|t| t.name.clone()).unwrap_or_default()),
+                            Cell::left(
+                                i.start_time
+                                    .as_ref()
+                                    .map(|t| text::iso_time(t.seconds, t.nanos))
+                                    .unwrap_or_default(),
+                            ),
+                        ]
+                    })
+                    .collect();
+                // Each page is its own table (widths include the header), and only the first
+                // prints the header.
+                let headers = ["Status", "WorkflowId", "Type", "StartTime"];
+                let table = text::table(&headers, count == 0, &rows)
+                    .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+                ctx.out.write(&table)?;
+            }
+            Format::Text => {}
+        }
+        count += take as i64;
+        if resp.next_page_token.is_empty() || (limit > 0 && count >= limit) {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    Ok(())
+}
+
+fn status_text(status: i32) -> String {
+    WorkflowExecutionStatus::try_from(status)
+        .map(|s| text::shorthand(s.as_str_name(), "WORKFLOW_EXECUTION_STATUS_"))
+        .unwrap_or_else(|_| status.to_string())
+}
+
+
+/// `workflow describe -o json|jsonl` of a running workflow. A closed workflow's output adds its
+/// close event and result through a Go map round trip (FACTS §4.1): the CLI renders it.
+async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = DescribeWorkflowExecutionRequest {
+        namespace: ctx.namespace.clone(),
+        execution: execution(ctx.cmd),
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    let resp = ctx
+        .wf
+        .describe_workflow_execution(req)
+        .await
+        .map_err(|s| rpc_error(&s, "failed describing workflow", false))?
+        .into_inner();
+    let running = resp
+        .workflow_execution_info
+        .as_ref()
+        .is_some_and(|i| i.status == WorkflowExecutionStatus::Running as i32);
+    if !running {
+        return Err(Stop::fallback("closed workflows are described by the CLI"));
+    }
+    ctx.print_message(
+        "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+        &resp,
+        true,
+    )
+}
+
+/// `workflow show -o json|jsonl`: the whole history (every page) as one `History`, never in
+/// payload shorthand (it must stay replayable).
+async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut history = History { events: Vec::new() };
+    let mut token = Vec::new();
+    loop {
+        let req = GetWorkflowExecutionHistoryRequest {
+            namespace: ctx.namespace.clone(),
+            execution: execution(ctx.cmd),
+            maximum_page_size: 0,
+            next_page_token: token,
+            wait_new_event: false,
+            history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
+            skip_archival: false,
+        };
+        let req = ctx.request(req, Some(&ctx.namespace.clone()));
+        let resp = ctx
+            .wf
+            .get_workflow_execution_history(req)
+            .await
+            .map_err(|s| rpc_error(&s, "failed getting next history event", false))?
+            .into_inner();
+        if !resp.raw_history.is_empty() {
+            return Err(Stop::fallback("raw history pages are rendered by the CLI"));
+        }
+        history
+            .events
+            .extend(resp.history.map(|h| h.events).unwrap_or_default());
+        if resp.next_page_token.is_empty() {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    ctx.print_message("temporal.api.history.v1.History", &history, false)
+}
+
+/// `workflow count`: JSON, or `Total: N`. GROUP BY results (whose values the CLI rewrites) are
+/// rendered by the CLI.
+async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = CountWorkflowExecutionsRequest {
+        namespace: ctx.namespace.clone(),
+        query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    let resp = ctx
+        .wf
+        .count_workflow_executions(req)
+        .await
+        .map_err(|s| rpc_error(&s, "", false))?
+        .into_inner();
+    if !resp.groups.is_empty() {
+        return Err(Stop::fallback("GROUP BY counts are rendered by the CLI"));
+    }
+    if ctx.format == Format::Text {
+        return ctx.out.write(&format!("Total: {}\n", resp.count));
+    }
+    ctx.print_message(
+        "temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse",
+        &resp,
+        true,
+    )
+}
+
+/// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)
+/// sent as `json/plain` payloads; no input is an empty `Payloads`, as the CLI sends.
+async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let inputs = match ctx.cmd.flag("input") {
+        Some(Value::StrArray(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let mut payloads = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        // What this reader refuses, Go's json.Valid may accept (numbers beyond float64): the
+        // CLI decides those.
+        gojson::parse(input.as_bytes()).map_err(Stop::Fallback)?;
+        payloads.push(Payload {
+            metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
+            data: input.into_bytes(),
+            external_payloads: Vec::new(),
+        });
+    }
+    let req = SignalWorkflowExecutionRequest {
+        namespace: ctx.namespace.clone(),
+        workflow_execution: execution(ctx.cmd),
+        signal_name: ctx.cmd.flag_str("name").unwrap_or_default().to_owned(),
+        input: Some(Payloads { payloads }),
+        identity: ctx.identity.clone(),
+        ..Default::default()
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    ctx.wf
+        .signal_workflow_execution(req)
+        .await
+        .map_err(|s| rpc_error(&s, "failed signalling workflow", true))?;
+    done(ctx, "Signal workflow succeeded")
+}
+
+/// `workflow cancel` of one workflow.
+async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = RequestCancelWorkflowExecutionRequest {
+        namespace: ctx.namespace.clone(),
+        workflow_execution: execution(ctx.cmd),
+        identity: ctx.identity.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    ctx.wf
+        .request_cancel_workflow_execution(req)
+        .await
+        .map_err(|s| rpc_error(&s, "failed to cancel workflow", true))?;
+    done(ctx, "Canceled workflow")
+}
+
+/// `workflow terminate` of one workflow, with its `--reason`.
+async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = TerminateWorkflowExecutionRequest {
+        namespace: ctx.namespace.clone(),
+        workflow_execution: execution(ctx.cmd),
+        reason: ctx.cmd.flag_str("reason").unwrap_or_default().to_owned(),
+        identity: ctx.identity.clone(),
+        ..Default::default()
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    ctx.wf
+        .terminate_workflow_execution(req)
+        .await
+        .map_err(|s| rpc_error(&s, "failed to terminate workflow", true))?;
+    done(ctx, "Workflow terminated")
+}
+
+/// A write's confirmation: one line in text, nothing in JSON.
+fn done(ctx: &mut Ctx<'_, '_>, line: &str) -> Result<(), Stop> {
+    if ctx.format == Format::Text {
+        ctx.out.write(&format!("{line}\n"))?;
+    }
+    Ok(())
+}
+
+/// `operator namespace describe` (by `-n` or `--namespace-id`).
+async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let id = ctx.cmd.flag_str("namespace-id").unwrap_or_default().to_owned();
+    let name = if id.is_empty() {
+        ctx.namespace.clone()
+    } else {
+        String::new()
+    };
+    let req = DescribeNamespaceRequest {
+        namespace: name.clone(),
+        id,
+        weak_consistency: false,
+    };
+    let req = ctx.request(req, Some(&name));
+    let resp = ctx
+        .wf
+        .describe_namespace(req)
+        .await
+        .map_err(|s| rpc_error(&s, &format!("unable to describe namespace {name}"), false))?
+        .into_inner();
+    if ctx.format == Format::Text {
+        let card = namespace_card(&resp)?;
+        return ctx.out.write(&card);
+    }
+    ctx.print_message(
+        "temporal.api.workflowservice.v1.DescribeNamespaceResponse",
+        &resp,
+        true,
+    )
+}
+
+/// `operator namespace list`: pages of 100; JSON list framing, or one card per namespace with a
+/// blank line between cards.
+async fn namespace_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = namespace_list_pages(ctx, &mut list).await;
+    if ctx.format == Format::Text {
+        return result;
+    }
+    list.end(ctx, result)
+}
+
+async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let opts = ctx.json_options(true);
+    let mut token = Vec::new();
+    let mut cards = 0;
+    loop {
+        let req = ListNamespacesRequest {
+            page_size: 100,
+            next_page_token: token,
+            namespace_filter: None,
+        };
+        let req = ctx.request(req, None);
+        let resp = ctx
+            .wf
+            .list_namespaces(req)
+            .await
+            .map_err(|s| rpc_error(&s, "", false))?
+            .into_inner();
+        for ns in &resp.namespaces {
+            match ctx.format {
+                Format::Json | Format::Jsonl => {
+                    let item = render(
+                        "temporal.api.workflowservice.v1.DescribeNamespaceResponse",
+                        ns,
+                        opts,
+                    )?;
+                    list.item(ctx, &item)?;
+                }
+                Format::Text => {
+                    let card = namespace_card(ns)?;
+                    if cards > 0 {
+                        ctx.out.write("\n")?;
+                    }
+                    ctx.out.write(&card)?;
+                    cards += 1;
+                }
+            }
+        }
+        if resp.next_page_token.is_empty() {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    Ok(())
+}
+
+/// A namespace as the CLI's card (`printNamespaceDescriptions`, FACTS §4.2).
+fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
+    let info = ns.namespace_info.clone().unwrap_or_default();
+    let config = ns.config.clone().unwrap_or_default();
+    let repl = ns.replication_config.clone().unwrap_or_default();
+    let compact = |name: &str, items: Vec<String>| format!("{name}[{}]", items.join(" "));
+    let clusters = repl
+        .clusters
+        .iter()
+        .map(|c| {
+            render(
+                "temporal.api.replication.v1.ClusterReplicationConfig",
+                c,
+                super::protojson::Options {
+                    indent: false,
+                    shorthand: true,
+                },
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !ns.failover_history.is_empty() {
+        return Err(Stop::fallback("failover history is rendered by the CLI"));
+    }
+    let go_map = |m: &std::collections::HashMap<String, String>| {
+        let mut kv: Vec<_> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        kv.sort();
+        compact("map", kv)
+    };
+    let retention = config
+        .workflow_execution_retention_ttl
+        .map(|d| text::go_duration(d.seconds, d.nanos))
+        .unwrap_or_else(|| "0s".to_owned());
+    let rows = [
+        ("NamespaceInfo.Name", info.name.clone()),
+        ("NamespaceInfo.Id", info.id.clone()),
+        ("NamespaceInfo.Description", info.description.clone()),
+        ("NamespaceInfo.OwnerEmail", info.owner_email.clone()),
+        (
+            "NamespaceInfo.State",
+            enum_text(NamespaceState::try_from(info.state).map(|s| s.as_str_name()), "NAMESPACE_STATE_"),
+        ),
+        ("NamespaceInfo.Data", go_map(&info.data)),
+        ("Config.WorkflowExecutionRetentionTtl", retention),
+        ("ReplicationConfig.ActiveClusterName", repl.active_cluster_name.clone()),
+        ("ReplicationConfig.Clusters", format!("[{}]", clusters.join(", "))),
+        (
+            "ReplicationConfig.State",
+            enum_text(ReplicationState::try_from(repl.state).map(|s| s.as_str_name()), "REPLICATION_STATE_"),
+        ),
+        (
+            "Config.HistoryArchivalState",
+            enum_text(ArchivalState::try_from(config.history_archival_state).map(|s| s.as_str_name()), "ARCHIVAL_STATE_"),
+        ),
+        (
+            "Config.VisibilityArchivalState",
+            enum_text(ArchivalState::try_from(config.visibility_archival_state).map(|s| s.as_str_name()), "ARCHIVAL_STATE_"),
+        ),
+        ("IsGlobalNamespace", ns.is_global_namespace.to_string()),
+        ("FailoverVersion", ns.failover_version.to_string()),
+        ("FailoverHistory", "[]".to_owned()),
+        ("Config.HistoryArchivalUri", config.history_archival_uri.clone()),
+        ("Config.VisibilityArchivalUri", config.visibility_archival_uri.clone()),
+        ("Config.CustomSearchAttributeAliases", go_map(&config.custom_search_attribute_aliases)),
+    ];
+    text::card(&rows).ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
+}
+
+fn enum_text<E>(name: Result<&str, E>, prefix: &str) -> String {
+    name.map(|n| text::shorthand(n, prefix)).unwrap_or_default()
+}
+
+/// `operator search-attribute list`: the response as JSON, or a Name/Type table of the system
+/// attributes then the custom ones, each sorted by name.
+async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = ListSearchAttributesRequest {
+        namespace: ctx.namespace.clone(),
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    let resp = ctx
+        .op
+        .list_search_attributes(req)
+        .await
+        .map_err(|s| rpc_error(&s, "unable to list search attributes", false))?
+        .into_inner();
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.operatorservice.v1.ListSearchAttributesResponse",
+            &resp,
+            true,
+        );
+    }
+    let sorted = |m: &std::collections::HashMap<String, i32>| {
+        let mut v: Vec<(String, i32)> = m.iter().map(|(k, t)| (k.clone(), *t)).collect();
+        v.sort();
+        v
+    };
+    let rows: Vec<Vec<Cell>> = sorted(&resp.system_attributes)
+        .into_iter()
+        .chain(sorted(&resp.custom_attributes))
+        .map(|(name, ty)| {
+            let ty = enum_text(IndexedValueType::try_from(ty).map(|t| t.as_str_name()), "INDEXED_VALUE_TYPE_");
+            vec![Cell::left(name), Cell::left(ty)]
+        })
+        .collect();
+    let table = text::table(&["Name", "Type"], true, &rows)
+        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+    ctx.out.write(&table)
+}
+
+/// `schedule list -o json|jsonl`: `ScheduleListEntry` items, never in shorthand.
+async fn schedule_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = schedule_list_pages(ctx, &mut list).await;
+    list.end(ctx, result)
+}
+
+async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let opts = ctx.json_options(false);
+    let mut token = Vec::new();
+    loop {
+        let req = ListSchedulesRequest {
+            namespace: ctx.namespace.clone(),
+            maximum_page_size: 0,
+            next_page_token: token,
+            query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
+        };
+        let req = ctx.request(req, Some(&ctx.namespace.clone()));
+        let resp = ctx
+            .wf
+            .list_schedules(req)
+            .await
+            .map_err(|s| rpc_error(&s, "", false))?
+            .into_inner();
+        for entry in &resp.schedules {
+            let item = render("temporal.api.schedule.v1.ScheduleListEntry", entry, opts)?;
+            list.item(ctx, &item)?;
+        }
+        if resp.next_page_token.is_empty() {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    Ok(())
+}
+
+/// `schedule describe -o json|jsonl`: the response, never in shorthand.
+async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = DescribeScheduleRequest {
+        namespace: ctx.namespace.clone(),
+        schedule_id: ctx.cmd.flag_str("schedule-id").unwrap_or_default().to_owned(),
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    let resp = ctx
+        .wf
+        .describe_schedule(req)
+        .await
+        .map_err(|s| rpc_error(&s, "", false))?
+        .into_inner();
+    ctx.print_message(
+        "temporal.api.workflowservice.v1.DescribeScheduleResponse",
+        &resp,
+        false,
+    )
+}

@@ -1,0 +1,371 @@
+//! The native gRPC executor (tonic + rustls): commands tgate translates run as direct calls, with
+//! output identical to the CLI's, written as it arrives (a long `workflow list` streams page by
+//! page). What is not translated — a flag the translation does not know, an output format or a
+//! value it does not reproduce exactly — is reported as [`Native::Fallback`] before anything is
+//! written, and the caller runs the CLI instead.
+//!
+//! Translated (see [`commands`] for the flags each accepts):
+//! - `workflow list`, `describe` (running workflows), `show`, `count`: `-o json|jsonl`; `list`
+//!   and `count` also as text with `--time-format iso`.
+//! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
+//! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
+//! - `schedule list`, `schedule describe`: `-o json|jsonl`.
+
+mod commands;
+
+use std::io::Write;
+use std::time::Duration;
+
+use temporalio_protos::protos::temporal::api::operatorservice::v1::operator_service_client::OperatorServiceClient;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use super::protojson::{self, Options};
+use crate::command::{Command, Value};
+use crate::connect::{Auth, Integration, Limits};
+
+/// The outcome of trying a command natively.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Native {
+    /// Ran; its output went to the writers. The exit code is what the CLI's would have been.
+    Ran {
+        /// Exit code.
+        exit_code: i32,
+    },
+    /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
+    /// reason is for logs and `--backend grpc` errors.
+    Fallback(String),
+}
+
+/// Why a translated command stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Not reproducible natively; nothing has been written yet.
+    Fallback(String),
+    /// The command failed as the CLI's would: `Error: <message>` on stderr, exit 1.
+    Failed(String),
+}
+
+impl Stop {
+    fn fallback(why: impl Into<String>) -> Stop {
+        Stop::Fallback(why.into())
+    }
+}
+
+/// `authorization: Bearer <key>` for an API key (Cloud, or Direct Connect's), marked sensitive
+/// (never printed by tonic's or hyper's `Debug`).
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    fn of(integration: &Integration) -> Result<Option<Bearer>, String> {
+        let Some(api_key) = integration.api_key() else {
+            return Ok(None);
+        };
+        let mut v = MetadataValue::try_from(format!("Bearer {}", api_key.expose()))
+            .map_err(|_| "the API key is not a valid header value".to_owned())?;
+        v.set_sensitive(true);
+        Ok(Some(Bearer(v)))
+    }
+}
+
+/// The tonic endpoint for `integration`, TLS configured as the CLI would (FACTS §5): system roots
+/// unless a server CA is given (which then replaces them, as Go's `tls.Config.RootCAs` does), the
+/// client certificate for mutual TLS, SNI from the address or the configured server name.
+fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
+    let tls = match &integration.auth {
+        Auth::Direct { tls: None } => None,
+        Auth::Direct { tls: Some(t) } | Auth::CloudMtls { tls: t } => Some(t.clone()),
+        Auth::CloudApiKey { .. } => Some(crate::connect::Tls::default()),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", integration.address))
+        .map_err(|e| format!("address `{}`: {e}", integration.address))?
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(tls) = tls {
+        let host = integration
+            .address
+            .rsplit_once(':')
+            .map_or(integration.address.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let mut config = ClientTlsConfig::new()
+            .domain_name(tls.server_name.clone().unwrap_or_else(|| host.to_owned()));
+        config = match &tls.server_ca {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+            config = config.identity(Identity::from_pem(cert, key.expose()));
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| format!("TLS configuration: {e}"))?;
+    }
+    Ok(endpoint)
+}
+
+/// A connection kept open across commands (a long-running tgate, or a benchmark): one channel
+/// per integration, reused by every command.
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    channel: Channel,
+    auth: Option<Bearer>,
+}
+
+impl Session {
+    /// Connects to `integration`.
+    pub fn connect(integration: &Integration) -> Result<Session, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let auth = Bearer::of(integration)?;
+        let channel = runtime.block_on(endpoint(integration)?.connect()).map_err(|e| {
+            // tonic's transport error hides its cause one level down.
+            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+            format!("failed connecting to {}: {e}{cause}", integration.address)
+        })?;
+        Ok(Session {
+            runtime,
+            channel,
+            auth,
+        })
+    }
+
+    /// Runs `cmd` natively if it is translated, writing its output to `out` and `err`.
+    /// `identity` is what Temporal records as the actor (`tgate:<caller>`).
+    pub fn run(
+        &mut self,
+        cmd: &Command,
+        identity: &str,
+        limits: &Limits,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Native {
+        let (handler, format) = match translation(cmd) {
+            Ok(t) => t,
+            Err(why) => return Native::Fallback(why),
+        };
+        let mut ctx = Ctx {
+            wf: WorkflowServiceClient::new(self.channel.clone()),
+            op: OperatorServiceClient::new(self.channel.clone()),
+            auth: self.auth.clone(),
+            cmd,
+            identity: identity.to_owned(),
+            namespace: cmd
+                .client_namespace()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            format,
+            out: Sink {
+                w: out,
+                written: 0,
+                cap: limits.max_output_bytes,
+            },
+        };
+        let result = self.runtime.block_on(async {
+            match tokio::time::timeout(limits.timeout, handler.run(&mut ctx)).await {
+                Ok(r) => r,
+                Err(_) => Err(Stop::Failed(format!(
+                    "tgate: stopped after the {:?} timeout",
+                    limits.timeout
+                ))),
+            }
+        });
+        let _ = ctx.out.w.flush();
+        match result {
+            Ok(()) => Native::Ran { exit_code: 0 },
+            Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
+            Err(Stop::Fallback(why)) => {
+                // A translation found something it cannot reproduce after output began: say so
+                // rather than run the command twice.
+                let _ = writeln!(err, "tgate: output stopped: {why}");
+                Native::Ran { exit_code: 1 }
+            }
+            Err(Stop::Failed(message)) => {
+                if message.starts_with("tgate: ") {
+                    let _ = writeln!(err, "{message}");
+                } else {
+                    let _ = writeln!(err, "Error: {message}");
+                }
+                Native::Ran { exit_code: 1 }
+            }
+        }
+    }
+}
+
+/// Runs `cmd` natively if it is translated, over a fresh connection.
+pub fn try_native(
+    cmd: &Command,
+    integration: &Integration,
+    identity: &str,
+    limits: &Limits,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Native {
+    if let Err(why) = translation(cmd) {
+        return Native::Fallback(why);
+    }
+    match Session::connect(integration) {
+        Ok(mut session) => session.run(cmd, identity, limits, out, err),
+        Err(e) => Native::Fallback(e),
+    }
+}
+
+/// Whether `cmd` is translated: its handler and output format.
+fn translation(cmd: &Command) -> Result<(commands::Handler, Format), String> {
+    let format = match cmd.flag_str("output").unwrap_or("text") {
+        "json" => Format::Json,
+        "jsonl" => Format::Jsonl,
+        "text" => Format::Text,
+        other => return Err(format!("-o {other} is rendered by the CLI")),
+    };
+    let handler = commands::Handler::for_command(cmd)
+        .ok_or_else(|| format!("`{}` is not translated", cmd.path().name()))?;
+    handler.accepts(cmd, format)?;
+    Ok((handler, format))
+}
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Text,
+    Json,
+    Jsonl,
+}
+
+/// Output with the executor's size cap.
+struct Sink<'a> {
+    w: &'a mut dyn Write,
+    written: usize,
+    cap: usize,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, s: &str) -> Result<(), Stop> {
+        let room = self.cap.saturating_sub(self.written);
+        let bytes = s.as_bytes();
+        let take = bytes.len().min(room);
+        self.w
+            .write_all(&bytes[..take])
+            .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))?;
+        self.written += take;
+        if take < bytes.len() {
+            return Err(Stop::Failed(format!(
+                "tgate: output cut at {} bytes",
+                self.cap
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a translated command works with.
+pub(crate) struct Ctx<'a, 'w> {
+    wf: WorkflowServiceClient<Channel>,
+    op: OperatorServiceClient<Channel>,
+    auth: Option<Bearer>,
+    cmd: &'a Command,
+    identity: String,
+    namespace: String,
+    format: Format,
+    out: Sink<'w>,
+}
+
+impl Ctx<'_, '_> {
+    /// A request with the headers the CLI sends (FACTS §5): its fixed client headers,
+    /// `temporal-namespace` when the request names one, `authorization` for an API key.
+    fn request<T>(&self, msg: T, namespace: Option<&str>) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(msg);
+        let md = r.metadata_mut();
+        md.insert("client-name", MetadataValue::from_static("temporal-cli"));
+        md.insert("client-version", MetadataValue::from_static("1.9.1"));
+        md.insert(
+            "supported-server-versions",
+            MetadataValue::from_static(">=1.0.0 <2.0.0"),
+        );
+        md.insert("caller-type", MetadataValue::from_static("operator"));
+        if let Some(v) = namespace.and_then(|n| MetadataValue::try_from(n).ok()) {
+            md.insert("temporal-namespace", v);
+        }
+        if let Some(Bearer(v)) = &self.auth {
+            md.insert("authorization", v.clone());
+        }
+        r
+    }
+
+    /// Protojson options for this command's output.
+    fn json_options(&self, shorthand_allowed: bool) -> Options {
+        Options {
+            indent: self.format == Format::Json,
+            shorthand: shorthand_allowed
+                && !matches!(
+                    self.cmd.flag("no-json-shorthand-payloads"),
+                    Some(Value::Bool(true))
+                ),
+        }
+    }
+
+    /// A message as the CLI prints it with `-o json|jsonl` (one document and a newline).
+    fn print_message<M: prost::Message>(
+        &mut self,
+        full_name: &str,
+        msg: &M,
+        shorthand_allowed: bool,
+    ) -> Result<(), Stop> {
+        let mut text = render(full_name, msg, self.json_options(shorthand_allowed))?;
+        text.push('\n');
+        self.out.write(&text)
+    }
+}
+
+/// A message rendered as protojson; anything not reproducible is a fallback.
+fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<String, Stop> {
+    let dynamic = protojson::decode(full_name, &msg.encode_to_vec()).map_err(Stop::Fallback)?;
+    protojson::to_json(&dynamic, opts).map_err(Stop::Fallback)
+}
+
+/// The CLI's list framing (`Printer.StartList`/`EndList`, FACTS §4.1): `-o json` writes `[`,
+/// each item at column 0 after `\n` or `,\n`, then `\n]\n`; `-o jsonl` one item per line. The
+/// CLI closes the list even when a later page fails (`[\n]\n`, then the error); the opening `[`
+/// is held back until the first item or the end, so a fallback before any item writes nothing.
+pub(crate) struct JsonList {
+    indent: bool,
+    count: usize,
+}
+
+impl JsonList {
+    pub(crate) fn new(format: Format) -> JsonList {
+        JsonList {
+            indent: format == Format::Json,
+            count: 0,
+        }
+    }
+
+    fn item(&mut self, ctx: &mut Ctx<'_, '_>, text: &str) -> Result<(), Stop> {
+        if self.indent {
+            ctx.out.write(if self.count == 0 { "[\n" } else { ",\n" })?;
+            ctx.out.write(text)?;
+        } else {
+            ctx.out.write(text)?;
+            ctx.out.write("\n")?;
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Closes the list after `result` (the pages' outcome), as the CLI's deferred `EndList` does.
+    fn end(self, ctx: &mut Ctx<'_, '_>, result: Result<(), Stop>) -> Result<(), Stop> {
+        if let Err(Stop::Fallback(_)) = &result
+            && self.count == 0
+        {
+            return result;
+        }
+        if self.indent {
+            ctx.out
+                .write(if self.count == 0 { "[\n]\n" } else { "\n]\n" })?;
+        }
+        result
+    }
+}

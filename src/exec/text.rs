@@ -1,0 +1,264 @@
+//! Text output as the CLI's printer lays it out (FACTS §4.2): tables with centred headers, cards,
+//! and the value-to-text rules (enum shorthand, Go durations, `--time-format iso`).
+//!
+//! Display width is counted in characters; text that is not plain ASCII is refused (`None`), so
+//! the caller lets the CLI print it rather than risk a width rule (East Asian wide, combining
+//! characters) this module does not reproduce.
+
+use std::fmt::Write as _;
+
+use prost_reflect::{DynamicMessage, EnumDescriptor, ReflectMessage, Value};
+
+/// One table cell.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// The text.
+    pub text: String,
+    /// Right-aligned (numeric columns of struct-derived tables).
+    pub right: bool,
+}
+
+impl Cell {
+    /// A left-aligned cell.
+    pub fn left(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            right: false,
+        }
+    }
+
+    /// A right-aligned (numeric) cell.
+    pub fn right(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            right: true,
+        }
+    }
+}
+
+/// Whether every character is printable ASCII (width = length).
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// A table: each cell preceded by two spaces, columns as wide as their widest cell (header
+/// included, even when it is not printed), header cells centred (left gets the smaller half of
+/// the gap), data cells padded right (or left when numeric), trailing padding kept. `None` when a
+/// cell is not plain ASCII.
+pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option<String> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        if row.len() != headers.len() {
+            return None;
+        }
+        for (i, c) in row.iter().enumerate() {
+            if !plain(&c.text) {
+                return None;
+            }
+            widths[i] = widths[i].max(c.text.len());
+        }
+    }
+    let mut out = String::new();
+    if print_header {
+        for (h, w) in headers.iter().zip(&widths) {
+            let gap = w - h.len();
+            let _ = write!(out, "  {}{h}{}", " ".repeat(gap / 2), " ".repeat(gap - gap / 2));
+        }
+        out.push('\n');
+    }
+    for row in rows {
+        for (c, w) in row.iter().zip(&widths) {
+            if c.right {
+                let _ = write!(out, "  {:>w$}", c.text);
+            } else {
+                let _ = write!(out, "  {:<w$}", c.text);
+            }
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// A card: `"  " + name padded to the widest name + "  " + value padded to one character`.
+/// `None` when a name or value is not plain ASCII.
+pub fn card(rows: &[(&str, String)]) -> Option<String> {
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, value) in rows {
+        if !plain(name) || !plain(value) {
+            return None;
+        }
+        let _ = writeln!(out, "  {name:<width$}  {value:<1}");
+    }
+    Some(out)
+}
+
+/// An enum value as Go's `String()` shorthand prints it: the value name without the enum's
+/// prefix, in CamelCase (`WORKFLOW_EXECUTION_STATUS_RUNNING` → `Running`).
+pub fn enum_shorthand(e: &EnumDescriptor, number: i32) -> String {
+    let Some(v) = e.get_value(number) else {
+        return number.to_string();
+    };
+    let prefix = screaming_snake(e.name()) + "_";
+    shorthand(v.name(), &prefix)
+}
+
+/// A prost enum's proto name in shorthand: `shorthand("NAMESPACE_STATE_REGISTERED",
+/// "NAMESPACE_STATE_")` → `Registered`.
+pub fn shorthand(name: &str, prefix: &str) -> String {
+    camel(name.strip_prefix(prefix).unwrap_or(name))
+}
+
+/// `CONTINUED_AS_NEW` → `ContinuedAsNew`.
+fn camel(words: &str) -> String {
+    words
+        .split('_')
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next().map_or_else(String::new, |f| {
+                f.to_ascii_uppercase().to_string() + &cs.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect()
+}
+
+/// `WorkflowExecutionStatus` → `WORKFLOW_EXECUTION_STATUS`.
+fn screaming_snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// The enum field `name` of `msg`, in shorthand.
+pub fn enum_field(msg: &DynamicMessage, name: &str) -> String {
+    let Some(f) = msg.descriptor().get_field_by_name(name) else {
+        return String::new();
+    };
+    match (msg.get_field(&f).as_ref(), f.kind()) {
+        (Value::EnumNumber(n), prost_reflect::Kind::Enum(e)) => enum_shorthand(&e, *n),
+        _ => String::new(),
+    }
+}
+
+/// A `google.protobuf.Duration` as Go's `time.Duration.String()` prints it: `24h0m0s`,
+/// `1m30s`, `1.5s`, `0s`, `250ms`.
+pub fn go_duration(seconds: i64, nanos: i32) -> String {
+    let total = i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+    if total == 0 {
+        return "0s".to_owned();
+    }
+    let sign = if total < 0 { "-" } else { "" };
+    let mut u = total.unsigned_abs();
+    if u < 1_000_000_000 {
+        // Sub-second: the largest unit of ns, µs, ms with a decimal fraction.
+        let (unit, scale) = if u < 1_000 {
+            ("ns", 1)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{sign}{}{unit}", decimal(u, scale));
+    }
+    let frac_secs = decimal(u % 60_000_000_000, 1_000_000_000);
+    u /= 60_000_000_000;
+    let mut out = String::from(sign);
+    if u > 0 {
+        let (h, m) = (u / 60, u % 60);
+        if h > 0 {
+            let _ = write!(out, "{h}h");
+        }
+        let _ = write!(out, "{m}m");
+    }
+    out.push_str(&frac_secs);
+    out.push('s');
+    out
+}
+
+/// `v / scale` with the fraction's trailing zeros dropped.
+fn decimal(v: u128, scale: u128) -> String {
+    let (int, frac) = (v / scale, v % scale);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let digits = scale.to_string().len() - 1;
+    let f = format!("{frac:0digits$}");
+    format!("{int}.{}", f.trim_end_matches('0'))
+}
+
+/// A `google.protobuf.Timestamp` with `--time-format iso`: RFC 3339 in UTC, whole seconds; the
+/// zero time prints as nothing.
+pub fn iso_time(seconds: i64, nanos: i32) -> String {
+    if seconds == -62_135_596_800 && nanos == 0 {
+        return String::new();
+    }
+    let days = seconds.div_euclid(86_400);
+    let rem = seconds.rem_euclid(86_400);
+    let (y, m, d) = super::protojson::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_centre_headers_and_pad_rows() {
+        let t = table(
+            &["Name", "Type"],
+            true,
+            &[
+                vec![Cell::left("BatcherNamespace"), Cell::left("Keyword")],
+                vec![Cell::left("BuildIds"), Cell::left("KeywordList")],
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            "        Name            Type    \n  BatcherNamespace  Keyword    \n  BuildIds          KeywordList\n"
+        );
+        // Without its header the widths still count it.
+        assert_eq!(
+            table(&["N", "Name"], false, &[vec![Cell::right("7"), Cell::left("x")], vec![Cell::right("10"), Cell::left("yy")]]).unwrap(),
+            "   7  x   \n  10  yy  \n"
+        );
+        assert!(table(&["A"], true, &[vec![Cell::left("é")]]).is_none());
+    }
+
+    #[test]
+    fn cards_pad_names_and_empty_values() {
+        assert_eq!(
+            card(&[("Name", "default".to_owned()), ("Description", String::new())]).unwrap(),
+            "  Name         default\n  Description   \n"
+        );
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(86_400, 0), "24h0m0s");
+        assert_eq!(go_duration(604_800, 0), "168h0m0s");
+        assert_eq!(go_duration(90, 0), "1m30s");
+        assert_eq!(go_duration(1, 500_000_000), "1.5s");
+        assert_eq!(go_duration(0, 0), "0s");
+        assert_eq!(go_duration(0, 250_000_000), "250ms");
+        assert_eq!(go_duration(0, 1_500), "1.5µs");
+        assert_eq!(go_duration(3_600, 0), "1h0m0s");
+        assert_eq!(go_duration(-90, 0), "-1m30s");
+    }
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso_time(1_795_834_978, 807_106_584), "2026-11-28T03:02:58Z");
+        assert_eq!(iso_time(-62_135_596_800, 0), "");
+    }
+}
