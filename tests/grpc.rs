@@ -1,14 +1,21 @@
-//! The native gRPC executor against a real dev server: for what it translates, its output is the
-//! real CLI's output byte for byte; for anything else it steps aside (`auto` runs the CLI, `grpc`
-//! refuses).
+//! The native gRPC executor against a real dev server: for every translated command and output
+//! format, its stdout, stderr and exit code are the real CLI's, byte for byte (text with
+//! `--time-format iso`); writes leave the same history events; anything else steps aside (`auto`
+//! runs the CLI, `grpc` refuses with exit 2).
 
 mod common;
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::devserver::DevServer;
+use temporalio_protos::protos::temporal::api::common::v1::{Memo, Payload, WorkflowType};
+use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::StartWorkflowExecutionRequest;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 
-fn tgate(config: &std::path::Path, backend: &str, line: &str) -> Output {
+fn tgate(config: &Path, backend: &str, line: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(["run", "--backend", backend, "--config"])
         .arg(config)
@@ -18,138 +25,216 @@ fn tgate(config: &std::path::Path, backend: &str, line: &str) -> Output {
         .unwrap()
 }
 
-/// Runs `line` through the real CLI and through tgate with `--backend auto` and `grpc`. `auto` must
-/// print exactly what the CLI prints, and so must `grpc` when it runs natively. `Err` carries
-/// `grpc`'s reason when it stepped aside (exit 2).
-fn against_cli(server: &DevServer, config: &std::path::Path, line: &str) -> Result<(), String> {
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `line` through the real CLI and through tgate with `--backend auto` and `grpc`. Both must
+/// print exactly what the CLI prints (stdout, stderr, success). `Err` carries `grpc`'s reason when
+/// it stepped aside (exit 2).
+fn against_cli(server: &DevServer, config: &Path, line: &str) -> Result<(), String> {
     let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     let cli = server.cli(&args);
-    assert!(cli.status.success(), "{line}");
-    let auto = tgate(config, "auto", line);
-    assert_eq!(
-        auto.status.code(),
-        Some(0),
-        "{line}: {}",
-        String::from_utf8_lossy(&auto.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&auto.stdout),
-        String::from_utf8_lossy(&cli.stdout),
-        "auto: {line}"
-    );
+    let same = |who: &str, out: &Output| {
+        assert_eq!(text(&out.stdout), text(&cli.stdout), "{who} stdout: {line}");
+        assert_eq!(text(&out.stderr), text(&cli.stderr), "{who} stderr: {line}");
+        assert_eq!(
+            out.status.success(),
+            cli.status.success(),
+            "{who} status: {line}"
+        );
+    };
+    same("auto", &tgate(config, "auto", line));
     let native = tgate(config, "grpc", line);
-    if native.status.code() != Some(0) {
-        assert_eq!(native.status.code(), Some(2), "{line}");
-        return Err(String::from_utf8_lossy(&native.stderr).into_owned());
+    if native.status.code() == Some(2) {
+        return Err(text(&native.stderr));
     }
-    assert_eq!(
-        String::from_utf8_lossy(&native.stdout),
-        String::from_utf8_lossy(&cli.stdout),
-        "grpc: {line}"
-    );
+    same("grpc", &native);
     Ok(())
 }
 
-#[test]
-fn describe_is_byte_identical_to_the_cli() {
-    let server = DevServer::start(&[]);
-    let seed = |args: &[&str]| {
-        let out = server.cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    seed(&[
-        "workflow", "start", "--type", "Payment", "-t", "q", "-w", "plain",
-    ]);
-    seed(&[
-        "workflow",
-        "start",
-        "--type",
-        "Payment",
-        "-t",
-        "q",
-        "-w",
-        "memo",
-        "--memo",
-        "ticket=\"INC-1\"",
-        "--memo",
-        "n=42",
-    ]);
-    seed(&[
-        "workflow",
-        "start",
-        "--type",
-        "Payment",
-        "-t",
-        "q",
-        "-w",
-        "signalled",
-    ]);
-    seed(&[
-        "workflow",
-        "signal",
-        "-w",
-        "signalled",
-        "--name",
-        "go",
-        "-i",
-        "{\"a\":[1,2]}",
-    ]);
-    seed(&[
-        "workflow", "start", "--type", "Payment", "-t", "q", "-w", "ended",
-    ]);
-    seed(&["workflow", "terminate", "-w", "ended", "--reason", "test"]);
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.yaml");
-    std::fs::write(&policy, "version: 1\nnamespaces: [$default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n").unwrap();
-    let config = server.config(
-        dir.path(),
+/// Starts a workflow whose memo holds payloads the CLI cannot write (it re-encodes `--memo`):
+/// raw JSON exactly as given, other encodings, extra metadata.
+fn start_with_memo(server: &DevServer, id: &str, memo: &[(&str, &[(&str, &str)], &str)]) {
+    let fields: HashMap<String, Payload> = memo
+        .iter()
+        .map(|(k, meta, data)| {
+            let metadata = meta
+                .iter()
+                .map(|(mk, mv)| ((*mk).to_owned(), mv.as_bytes().to_vec()))
+                .collect();
+            (
+                (*k).to_owned(),
+                Payload {
+                    metadata,
+                    data: data.as_bytes().to_vec(),
+                    external_payloads: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = WorkflowServiceClient::connect(format!("http://{}", server.address))
+            .await
+            .unwrap();
+        client
+            .start_workflow_execution(StartWorkflowExecutionRequest {
+                namespace: "default".to_owned(),
+                workflow_id: id.to_owned(),
+                workflow_type: Some(WorkflowType {
+                    name: "Payment".to_owned(),
+                }),
+                task_queue: Some(TaskQueue {
+                    name: "q".to_owned(),
+                    ..Default::default()
+                }),
+                memo: Some(Memo { fields }),
+                request_id: format!("seed-{id}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+}
+
+fn seed(server: &DevServer, args: &[&str]) {
+    let out = server.cli(args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+}
+
+fn start(server: &DevServer, id: &str, extra: &[&str]) {
+    let mut args = vec![
+        "workflow", "start", "--type", "Payment", "-t", "q", "-w", id,
+    ];
+    args.extend_from_slice(extra);
+    seed(server, &args);
+}
+
+fn config(server: &DevServer, dir: &Path) -> std::path::PathBuf {
+    let policy = dir.join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow signal, workflow cancel, workflow terminate]}}\n",
+    )
+    .unwrap();
+    server.config(
+        dir,
         "default",
         &format!("policies: [{}]\n", policy.display()),
-    );
+    )
+}
 
-    let mut native_runs = 0;
-    for id in ["plain", "memo", "signalled"] {
+#[test]
+fn reads_are_byte_identical_to_the_cli() {
+    let server = DevServer::start(&[]);
+    start(&server, "plain", &[]);
+    start(
+        &server,
+        "memo",
+        &[
+            "--memo",
+            "ticket=\"INC-1\"",
+            "--memo",
+            "n=42",
+            "--memo",
+            "obj={\"z\":[1,2.5,\"x<y\"],\"a\":{}}",
+        ],
+    );
+    start(&server, "signalled", &[]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "signalled",
+            "--name",
+            "go",
+            "-i",
+            "{\"a\":[1,2]}",
+        ],
+    );
+    start(&server, "cancel-requested", &[]);
+    seed(&server, &["workflow", "cancel", "-w", "cancel-requested"]);
+    start(&server, "ended", &[]);
+    seed(
+        &server,
+        &["workflow", "terminate", "-w", "ended", "--reason", "test"],
+    );
+    let plain = [("encoding", "json/plain")];
+    start_with_memo(
+        &server,
+        "crafted",
+        &[
+            (
+                "unsorted",
+                &plain,
+                r#"{"z":1,"a":{"y":null,"b":[]},"m":{},"B":[[],{},[null]]}"#,
+            ),
+            (
+                "numbers",
+                &plain,
+                "[12345678901234567890, 9007199254740993, -0, 1.0, 1e21, 1e-7, 0.000001, 1.5e300, -5]",
+            ),
+            (
+                "text",
+                &plain,
+                r#" "a<b>&\u00e9\u2028\ud83d\ude00\t\"\\/\u0001\u007f" "#,
+            ),
+            ("dupes", &plain, r#"{"a":1,"a":2}"#),
+            (
+                "proto",
+                &[("encoding", "json/protobuf"), ("messageType", "foo.Bar")],
+                r#"{"x":"1","b":2}"#,
+            ),
+            (
+                "extra-metadata",
+                &[("encoding", "json/plain"), ("k", "v")],
+                "1",
+            ),
+            ("binary", &[("encoding", "binary/plain")], "hello"),
+            ("proto-without-type", &[("encoding", "json/protobuf")], "{}"),
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "schedule",
+            "create",
+            "-s",
+            "nightly",
+            "--interval",
+            "1h",
+            "-t",
+            "q",
+            "--type",
+            "Payment",
+            "-w",
+            "nightly-wf",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+
+    let mut lines: Vec<String> = Vec::new();
+    for id in ["plain", "memo", "signalled", "cancel-requested", "crafted"] {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
-                let line = format!("temporal workflow describe -w {id} -o {output}{extra}");
-                match against_cli(&server, &config, &line) {
-                    Ok(()) => native_runs += 1,
-                    // Only payload shorthand may make the native path step aside.
-                    Err(why) => assert!(extra.is_empty() && id == "memo", "{line}: {why}"),
-                }
+                lines.push(format!(
+                    "temporal workflow describe -w {id} -o {output}{extra}"
+                ));
             }
         }
     }
-    assert_eq!(
-        native_runs, 10,
-        "every case but memo with shorthand runs natively"
-    );
-
-    // A closed workflow's description adds its close event: the CLI renders it.
-    let native = tgate(
-        &config,
-        "grpc",
-        "temporal workflow describe -w ended -o json",
-    );
-    assert_eq!(native.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&native.stderr)
-            .contains("closed workflows are described by the CLI")
-    );
-    let auto = tgate(
-        &config,
-        "auto",
-        "temporal workflow describe -w ended -o json",
-    );
-    let cli = server.cli(&["workflow", "describe", "-w", "ended", "-o", "json"]);
-    assert_eq!(auto.stdout, cli.stdout);
-    // `workflow list`: paging, limits, queries, the empty list, both output forms.
-    let mut listed_natively = 0;
+    for id in ["plain", "signalled", "cancel-requested", "ended", "crafted"] {
+        lines.push(format!("temporal workflow show -w {id} -o json"));
+        lines.push(format!("temporal workflow show -w {id} -o jsonl"));
+    }
     for flags in [
         "",
         " --limit 2",
@@ -157,41 +242,165 @@ fn describe_is_byte_identical_to_the_cli() {
         " --page-size 2 --limit 3",
         " -q 'WorkflowId = \"plain\"'",
         " -q 'WorkflowId = \"nothing\"'",
-        " -q 'ExecutionStatus = \"Running\"' --page-size 1",
+        " -q 'ExecutionStatus = \"Running\"' --page-size 2",
     ] {
-        for output in ["json", "jsonl"] {
-            for extra in ["", " --no-json-shorthand-payloads"] {
-                let line = format!("temporal workflow list -o {output}{flags}{extra}");
-                match against_cli(&server, &config, &line) {
-                    Ok(()) => listed_natively += 1,
-                    Err(why) => assert!(why.contains("payload shorthand"), "{line}: {why}"),
-                }
-            }
+        for output in ["json", "jsonl", "text --time-format iso"] {
+            lines.push(format!("temporal workflow list -o {output}{flags}"));
+        }
+        lines.push(format!(
+            "temporal workflow list -o json --no-json-shorthand-payloads{flags}"
+        ));
+    }
+    for output in ["json", "jsonl", "text"] {
+        lines.push(format!("temporal workflow count -o {output}"));
+        lines.push(format!(
+            "temporal workflow count -o {output} -q 'ExecutionStatus = \"Running\"'"
+        ));
+        lines.push(format!(
+            "temporal operator namespace describe -n default -o {output}"
+        ));
+        lines.push(format!("temporal operator namespace list -o {output}"));
+        lines.push(format!(
+            "temporal operator search-attribute list -o {output}"
+        ));
+    }
+    for output in ["json", "jsonl"] {
+        lines.push(format!("temporal schedule list -o {output}"));
+        lines.push(format!("temporal schedule describe -s nightly -o {output}"));
+    }
+    // Errors: the CLI's message and exit code.
+    lines.extend(
+        [
+            "temporal workflow describe -w nothing -o json",
+            "temporal workflow show -w nothing -o json",
+            "temporal workflow list -o json -q 'bad='",
+            "temporal workflow list -o jsonl -q 'bad='",
+            "temporal workflow list -o text --time-format iso -q 'bad='",
+            "temporal workflow count -q 'bad='",
+            "temporal schedule describe -s nothing -o json",
+        ]
+        .map(str::to_owned),
+    );
+
+    let mut native = 0;
+    for line in &lines {
+        match against_cli(&server, &config, line) {
+            Ok(()) => native += 1,
+            Err(why) => panic!("{line}: not run natively: {why}"),
         }
     }
-    println!("workflow list: {listed_natively} of 28 cases ran natively");
-    assert!(
-        listed_natively >= 14,
-        "only {listed_natively} of 28 list cases ran natively"
+    println!(
+        "{native} of {} read lines ran natively, byte-identical",
+        lines.len()
     );
-    let empty = tgate(
-        &config,
-        "grpc",
-        "temporal workflow list -o json -q 'WorkflowId = \"nothing\"'",
-    );
-    assert_eq!(empty.stdout, b"[\n]\n");
 
-    // Untranslated commands are refused by `grpc` and run by `auto`.
+    // Steps aside, and the CLI prints it: a closed workflow's description (its close event goes
+    // through a Go map), relative times, GROUP BY counts, untranslated commands and flags.
+    for line in [
+        "temporal workflow describe -w ended -o json",
+        "temporal workflow list",
+        "temporal workflow count -q 'GROUP BY ExecutionStatus'",
+        "temporal workflow show -w plain",
+        "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
+        "temporal task-queue describe -t q -o json",
+    ] {
+        // (Relative times move between two runs, so `auto` is checked for success only.)
+        let native = tgate(&config, "grpc", line);
+        assert_eq!(native.status.code(), Some(2), "{line}");
+        assert!(text(&native.stderr).contains("not run natively"), "{line}");
+        assert!(native.stdout.is_empty(), "{line}");
+        let auto = tgate(&config, "auto", line);
+        assert_eq!(auto.status.code(), Some(0), "{line}: {}", text(&auto.stderr));
+        assert!(!auto.stdout.is_empty(), "{line}");
+    }
+}
+
+/// Signal, cancel and terminate, natively and through the CLI, on twin workflows: the same
+/// output and exit code, and the same event recorded, with tgate's identity.
+#[test]
+fn writes_match_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    let last_event = |id: &str| -> serde_json::Value {
+        let out = server.cli(&["workflow", "show", "-w", id, "-o", "json"]);
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut e = v["events"].as_array_mut().unwrap().pop().unwrap();
+        let e = e.as_object_mut().unwrap();
+        for volatile in ["eventTime", "taskId", "eventId"] {
+            e.remove(volatile);
+        }
+        serde_json::Value::Object(e.clone())
+    };
+    for (verb, args, effect) in [
+        (
+            "signal",
+            " --name go -i 1 -i '{\"a\":[1]}'",
+            "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED",
+        ),
+        (
+            "signal",
+            " --name go",
+            "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED",
+        ),
+        (
+            "cancel",
+            "",
+            "EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED",
+        ),
+        (
+            "terminate",
+            " --reason INC-7",
+            "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
+        ),
+    ] {
+        for output in ["text", "json"] {
+            let mut outs = Vec::new();
+            for backend in ["cli", "grpc"] {
+                let id = format!("{verb}-{output}-{backend}-{}", args.len());
+                start(&server, &id, &[]);
+                let out = tgate(
+                    &config,
+                    backend,
+                    &format!("temporal workflow {verb} -w {id} -o {output}{args}"),
+                );
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{verb} {backend}: {}",
+                    text(&out.stderr)
+                );
+                let event = last_event(&id);
+                assert_eq!(event["eventType"], effect, "{verb} {backend}");
+                outs.push((text(&out.stdout), text(&out.stderr), event));
+            }
+            assert_eq!(outs[0], outs[1], "{verb} -o {output}{args}: cli vs grpc");
+            let identity = outs[1].2.to_string();
+            assert!(
+                identity.contains("\"identity\":\"tgate:agent\""),
+                "{identity}"
+            );
+        }
+        // A workflow that does not exist: the same error and exit code.
+        let line = format!("temporal workflow {verb} -w nothing{args}");
+        let (cli, native) = (tgate(&config, "cli", &line), tgate(&config, "grpc", &line));
+        assert_eq!(cli.status.code(), Some(1), "{line}");
+        assert_eq!(native.status.code(), Some(1), "{line}");
+        assert_eq!(text(&native.stderr), text(&cli.stderr), "{line}");
+        assert_eq!(native.stdout, cli.stdout, "{line}");
+    }
+    // Terminating an ended workflow fails the same way through both.
+    let line = "temporal workflow terminate -w terminate-text-cli-15 --reason again";
     assert_eq!(
-        tgate(&config, "grpc", "temporal workflow list")
-            .status
-            .code(),
-        Some(2)
+        text(&tgate(&config, "grpc", line).stderr),
+        text(&tgate(&config, "cli", line).stderr)
     );
+    // Without --reason the CLI's default names the local OS user: left to the CLI.
+    start(&server, "no-reason", &[]);
+    let native = tgate(&config, "grpc", "temporal workflow terminate -w no-reason");
+    assert_eq!(native.status.code(), Some(2));
     assert_eq!(
-        tgate(&config, "auto", "temporal workflow count")
-            .status
-            .code(),
-        Some(0)
+        last_event("no-reason")["eventType"],
+        "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED"
     );
 }
