@@ -569,8 +569,14 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         }
     }
     let binary = temporal_binary(&config).map_err(Failure)?;
-    let run = crate::exec::run_cli(&binary, &effective, &integration, &caller.id, &config.limits)
-        .map_err(|e| Failure(e.to_string()))?;
+    let run = crate::exec::run_cli(
+        &binary,
+        &effective,
+        &integration,
+        &caller.id,
+        &config.limits,
+    )
+    .map_err(|e| Failure(e.to_string()))?;
     let _ = out.write_all(&run.stdout);
     let _ = out.flush();
     let _ = err.write_all(&run.stderr);

@@ -34,7 +34,10 @@ pub fn parse(bytes: &[u8]) -> Result<Json, String> {
     let v = p.value(0)?;
     p.ws();
     if p.i != p.b.len() {
-        return Err(format!("invalid character after top-level value at byte {}", p.i));
+        return Err(format!(
+            "invalid character after top-level value at byte {}",
+            p.i
+        ));
     }
     Ok(v)
 }
@@ -199,7 +202,8 @@ impl Parser<'_> {
                     self.i += 1;
                     // Go replaces invalid UTF-8 byte by byte; rather than copy that, refuse (the
                     // caller falls back to the CLI).
-                    return String::from_utf8(out).map_err(|_| "invalid UTF-8 in a string".to_owned());
+                    return String::from_utf8(out)
+                        .map_err(|_| "invalid UTF-8 in a string".to_owned());
                 }
                 b'\\' => {
                     self.i += 1;
@@ -236,10 +240,10 @@ impl Parser<'_> {
                                     None
                                 };
                                 match low {
-                                    Some(l) if (0xDC00..0xE000).contains(&l) => {
-                                        char::from_u32(0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00))
-                                            .unwrap_or('\u{FFFD}')
-                                    }
+                                    Some(l) if (0xDC00..0xE000).contains(&l) => char::from_u32(
+                                        0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00),
+                                    )
+                                    .unwrap_or('\u{FFFD}'),
                                     _ => {
                                         self.i = save;
                                         '\u{FFFD}'
@@ -298,7 +302,15 @@ mod tests {
         };
         assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(m["b"], Json::Num(3.0));
-        for bad in ["{bad", "[1,]", "{\"a\":1,}", "\"a\nb\"", "nul", "1 2", "\"\\x\""] {
+        for bad in [
+            "{bad",
+            "[1,]",
+            "{\"a\":1,}",
+            "\"a\nb\"",
+            "nul",
+            "1 2",
+            "\"\\x\"",
+        ] {
             assert!(parse(bad.as_bytes()).is_err(), "{bad}");
         }
         let deep = "[".repeat(600) + &"]".repeat(600);

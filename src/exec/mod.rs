@@ -5,8 +5,8 @@
 //! the connection itself from the [`crate::connect::Integration`].
 
 pub mod cli;
-pub mod grpc;
 pub mod gojson;
+pub mod grpc;
 pub mod protojson;
 pub mod text;
 

@@ -112,7 +112,9 @@ impl Writer {
                 // Go's encoder has already opened the array when it meets a payload it cannot
                 // shorten, and an empty list writes nothing: neither is reproduced.
                 if values.is_empty() || values.iter().any(Option::is_none) {
-                    return Err("Payloads that are not all shorthand are not rendered natively".to_owned());
+                    return Err(
+                        "Payloads that are not all shorthand are not rendered natively".to_owned(),
+                    );
                 }
                 self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
                 return Ok(());
@@ -305,7 +307,9 @@ pub fn shorthand(payload: &DynamicMessage) -> Result<Option<Json>, String> {
     match encoding {
         Some(b"json/plain") if meta.len() == 1 => match gojson::parse(&data)? {
             Json::Null => Err("a null payload is rendered by the CLI".to_owned()),
-            Json::Arr(a) if a.is_empty() => Err("an empty-array payload is rendered by the CLI".to_owned()),
+            Json::Arr(a) if a.is_empty() => {
+                Err("an empty-array payload is rendered by the CLI".to_owned())
+            }
             v => Ok(Some(v)),
         },
         Some(b"json/protobuf") => {

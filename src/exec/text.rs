@@ -62,7 +62,12 @@ pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option
     if print_header {
         for (h, w) in headers.iter().zip(&widths) {
             let gap = w - h.len();
-            let _ = write!(out, "  {}{h}{}", " ".repeat(gap / 2), " ".repeat(gap - gap / 2));
+            let _ = write!(
+                out,
+                "  {}{h}{}",
+                " ".repeat(gap / 2),
+                " ".repeat(gap - gap / 2)
+            );
         }
         out.push('\n');
     }
@@ -229,7 +234,15 @@ mod tests {
         );
         // Without its header the widths still count it.
         assert_eq!(
-            table(&["N", "Name"], false, &[vec![Cell::right("7"), Cell::left("x")], vec![Cell::right("10"), Cell::left("yy")]]).unwrap(),
+            table(
+                &["N", "Name"],
+                false,
+                &[
+                    vec![Cell::right("7"), Cell::left("x")],
+                    vec![Cell::right("10"), Cell::left("yy")]
+                ]
+            )
+            .unwrap(),
             "   7  x   \n  10  yy  \n"
         );
         assert!(table(&["A"], true, &[vec![Cell::left("é")]]).is_none());
@@ -238,7 +251,11 @@ mod tests {
     #[test]
     fn cards_pad_names_and_empty_values() {
         assert_eq!(
-            card(&[("Name", "default".to_owned()), ("Description", String::new())]).unwrap(),
+            card(&[
+                ("Name", "default".to_owned()),
+                ("Description", String::new())
+            ])
+            .unwrap(),
             "  Name         default\n  Description   \n"
         );
     }

@@ -202,7 +202,8 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
     if limit > 0 && limit < page_size {
         page_size = limit;
     }
-    let page_size = i32::try_from(page_size).map_err(|_| Stop::fallback("page size out of range"))?;
+    let page_size =
+        i32::try_from(page_size).map_err(|_| Stop::fallback("page size out of range"))?;
     let query = ctx.cmd.flag_str("query").unwrap_or_default().to_owned();
     let opts = ctx.json_options(true);
     let mut count = 0i64;
@@ -222,7 +223,9 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             .map_err(|s| rpc_error(&s, "failed listing workflows", false))?
             .into_inner();
         let take = if limit > 0 {
-            usize::try_from(limit - count).unwrap_or(0).min(resp.executions.len())
+            usize::try_from(limit - count)
+                .unwrap_or(0)
+                .min(resp.executions.len())
         } else {
             resp.executions.len()
         };
@@ -230,7 +233,8 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
         match ctx.format {
             Format::Json | Format::Jsonl => {
                 for info in page {
-                    let item = render("temporal.api.workflow.v1.WorkflowExecutionInfo", info, opts)?;
+                    let item =
+                        render("temporal.api.workflow.v1.WorkflowExecutionInfo", info, opts)?;
                     list.item(ctx, &item)?;
                 }
             }
@@ -246,7 +250,12 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
                                     .map(|e| e.workflow_id.clone())
                                     .unwrap_or_default(),
                             ),
-                            Cell::left(i.r#type.as_ref().map(|t| t.name.clone()).unwrap_or_default()),
+                            Cell::left(
+                                i.r#type
+                                    .as_ref()
+                                    .map(|t| t.name.clone())
+                                    .unwrap_or_default(),
+                            ),
                             Cell::left(
                                 i.start_time
                                     .as_ref()
@@ -279,7 +288,6 @@ fn status_text(status: i32) -> String {
         .map(|s| text::shorthand(s.as_str_name(), "WORKFLOW_EXECUTION_STATUS_"))
         .unwrap_or_else(|_| status.to_string())
 }
-
 
 /// `workflow describe -o json|jsonl` of a running workflow. A closed workflow's output adds its
 /// close event and result through a Go map round trip (FACTS §4.1): the CLI renders it.
@@ -450,7 +458,11 @@ fn done(ctx: &mut Ctx<'_, '_>, line: &str) -> Result<(), Stop> {
 
 /// `operator namespace describe` (by `-n` or `--namespace-id`).
 async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let id = ctx.cmd.flag_str("namespace-id").unwrap_or_default().to_owned();
+    let id = ctx
+        .cmd
+        .flag_str("namespace-id")
+        .unwrap_or_default()
+        .to_owned();
     let name = if id.is_empty() {
         ctx.namespace.clone()
     } else {
@@ -574,30 +586,57 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
         ("NamespaceInfo.OwnerEmail", info.owner_email.clone()),
         (
             "NamespaceInfo.State",
-            enum_text(NamespaceState::try_from(info.state).map(|s| s.as_str_name()), "NAMESPACE_STATE_"),
+            enum_text(
+                NamespaceState::try_from(info.state).map(|s| s.as_str_name()),
+                "NAMESPACE_STATE_",
+            ),
         ),
         ("NamespaceInfo.Data", go_map(&info.data)),
         ("Config.WorkflowExecutionRetentionTtl", retention),
-        ("ReplicationConfig.ActiveClusterName", repl.active_cluster_name.clone()),
-        ("ReplicationConfig.Clusters", format!("[{}]", clusters.join(", "))),
+        (
+            "ReplicationConfig.ActiveClusterName",
+            repl.active_cluster_name.clone(),
+        ),
+        (
+            "ReplicationConfig.Clusters",
+            format!("[{}]", clusters.join(", ")),
+        ),
         (
             "ReplicationConfig.State",
-            enum_text(ReplicationState::try_from(repl.state).map(|s| s.as_str_name()), "REPLICATION_STATE_"),
+            enum_text(
+                ReplicationState::try_from(repl.state).map(|s| s.as_str_name()),
+                "REPLICATION_STATE_",
+            ),
         ),
         (
             "Config.HistoryArchivalState",
-            enum_text(ArchivalState::try_from(config.history_archival_state).map(|s| s.as_str_name()), "ARCHIVAL_STATE_"),
+            enum_text(
+                ArchivalState::try_from(config.history_archival_state).map(|s| s.as_str_name()),
+                "ARCHIVAL_STATE_",
+            ),
         ),
         (
             "Config.VisibilityArchivalState",
-            enum_text(ArchivalState::try_from(config.visibility_archival_state).map(|s| s.as_str_name()), "ARCHIVAL_STATE_"),
+            enum_text(
+                ArchivalState::try_from(config.visibility_archival_state).map(|s| s.as_str_name()),
+                "ARCHIVAL_STATE_",
+            ),
         ),
         ("IsGlobalNamespace", ns.is_global_namespace.to_string()),
         ("FailoverVersion", ns.failover_version.to_string()),
         ("FailoverHistory", "[]".to_owned()),
-        ("Config.HistoryArchivalUri", config.history_archival_uri.clone()),
-        ("Config.VisibilityArchivalUri", config.visibility_archival_uri.clone()),
-        ("Config.CustomSearchAttributeAliases", go_map(&config.custom_search_attribute_aliases)),
+        (
+            "Config.HistoryArchivalUri",
+            config.history_archival_uri.clone(),
+        ),
+        (
+            "Config.VisibilityArchivalUri",
+            config.visibility_archival_uri.clone(),
+        ),
+        (
+            "Config.CustomSearchAttributeAliases",
+            go_map(&config.custom_search_attribute_aliases),
+        ),
     ];
     text::card(&rows).ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
 }
@@ -635,7 +674,10 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         .into_iter()
         .chain(sorted(&resp.custom_attributes))
         .map(|(name, ty)| {
-            let ty = enum_text(IndexedValueType::try_from(ty).map(|t| t.as_str_name()), "INDEXED_VALUE_TYPE_");
+            let ty = enum_text(
+                IndexedValueType::try_from(ty).map(|t| t.as_str_name()),
+                "INDEXED_VALUE_TYPE_",
+            );
             vec![Cell::left(name), Cell::left(ty)]
         })
         .collect();
@@ -684,7 +726,11 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
 async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = DescribeScheduleRequest {
         namespace: ctx.namespace.clone(),
-        schedule_id: ctx.cmd.flag_str("schedule-id").unwrap_or_default().to_owned(),
+        schedule_id: ctx
+            .cmd
+            .flag_str("schedule-id")
+            .unwrap_or_default()
+            .to_owned(),
     };
     let req = ctx.request(req, Some(&ctx.namespace.clone()));
     let resp = ctx

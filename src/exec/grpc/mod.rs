@@ -121,11 +121,14 @@ impl Session {
             .build()
             .map_err(|e| e.to_string())?;
         let auth = Bearer::of(integration)?;
-        let channel = runtime.block_on(endpoint(integration)?.connect()).map_err(|e| {
-            // tonic's transport error hides its cause one level down.
-            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
-            format!("failed connecting to {}: {e}{cause}", integration.address)
-        })?;
+        let channel = runtime
+            .block_on(endpoint(integration)?.connect())
+            .map_err(|e| {
+                // tonic's transport error hides its cause one level down.
+                let cause =
+                    std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+                format!("failed connecting to {}: {e}{cause}", integration.address)
+            })?;
         Ok(Session {
             runtime,
             channel,
