@@ -55,16 +55,12 @@ impl FlagSet {
         }
     }
 
-    /// The flags of `path`, without cobra's `help`/`version`.
+    /// The flags of `path`, without cobra's `help`/`version`. Each command's set is built on first
+    /// use (building all 157 at once cost a one-shot `tgate run` about a millisecond).
     pub(crate) fn of(path: CommandPath) -> &'static FlagSet {
-        static SETS: OnceLock<Vec<FlagSet>> = OnceLock::new();
-        let sets = SETS.get_or_init(|| {
-            CommandPath::ALL
-                .iter()
-                .map(|p| FlagSet::build(*p))
-                .collect()
-        });
-        &sets[path as usize]
+        static SETS: [OnceLock<FlagSet>; CommandPath::ALL.len()] =
+            [const { OnceLock::new() }; CommandPath::ALL.len()];
+        SETS[path as usize].get_or_init(|| FlagSet::build(path))
     }
 
     /// Every flag (no help/version).

@@ -17,21 +17,27 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value,
 };
 
-/// The Temporal API descriptor set, from `temporalio-protos`.
-pub fn pool() -> &'static DescriptorPool {
-    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        DescriptorPool::decode(
-            &include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"))[..],
-        )
-        .expect("the embedded descriptor set decodes")
-    })
+include!(concat!(env!("OUT_DIR"), "/descriptors.rs"));
+
+/// The descriptor pool that holds `full_name`, a root message (see build.rs), decoded on first use.
+fn pool_for(full_name: &str) -> Option<&'static DescriptorPool> {
+    static POOLS: OnceLock<Vec<OnceLock<DescriptorPool>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| ROOT_SETS.iter().map(|_| OnceLock::new()).collect());
+    let i = ROOT_SETS.iter().position(|(root, _)| *root == full_name)?;
+    Some(pools[i].get_or_init(|| {
+        DescriptorPool::decode(ROOT_SETS[i].1).expect("the embedded descriptor set decodes")
+    }))
 }
 
-/// Decodes `bytes` as the message `full_name` of the Temporal API.
+/// Decodes the descriptors of the root message `full_name` now, so a later [`decode`] need not.
+pub fn warm(full_name: &str) {
+    let _ = pool_for(full_name);
+}
+
+/// Decodes `bytes` as the message `full_name` of the Temporal API (a root listed in build.rs).
 pub fn decode(full_name: &str, bytes: &[u8]) -> Result<DynamicMessage, String> {
-    let desc = pool()
-        .get_message_by_name(full_name)
+    let desc = pool_for(full_name)
+        .and_then(|p| p.get_message_by_name(full_name))
         .ok_or_else(|| format!("unknown message `{full_name}`"))?;
     DynamicMessage::decode(desc, bytes).map_err(|e| e.to_string())
 }
@@ -484,12 +490,11 @@ mod tests {
 #[cfg(test)]
 mod pool_size {
     #[test]
-    fn roots_decode() {
-        for m in [
-            "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
-            "temporal.api.workflow.v1.WorkflowExecutionInfo",
-        ] {
-            assert!(super::pool().get_message_by_name(m).is_some(), "{m}");
+    fn every_root_decodes_on_its_own() {
+        for (root, _) in super::ROOT_SETS {
+            let pool = super::pool_for(root).unwrap();
+            assert!(pool.get_message_by_name(root).is_some(), "{root}");
         }
+        assert!(super::pool_for("temporal.api.history.v1.HistoryEvent").is_none());
     }
 }

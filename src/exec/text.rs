@@ -230,7 +230,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t,
-            "        Name            Type    \n  BatcherNamespace  Keyword    \n  BuildIds          KeywordList\n"
+            "        Name           Type    \n  BatcherNamespace  Keyword    \n  BuildIds          KeywordList\n"
         );
         // Without its header the widths still count it.
         assert_eq!(

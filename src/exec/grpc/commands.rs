@@ -68,6 +68,32 @@ impl Handler {
         })
     }
 
+    /// The message whose descriptors the output needs (decoded on a side thread while the
+    /// connection and the call proceed), if any.
+    pub(crate) fn root(self) -> Option<&'static str> {
+        match self {
+            Handler::WorkflowList => Some("temporal.api.workflow.v1.WorkflowExecutionInfo"),
+            Handler::WorkflowDescribe => {
+                Some("temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse")
+            }
+            Handler::WorkflowShow => Some("temporal.api.history.v1.History"),
+            Handler::WorkflowCount => {
+                Some("temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse")
+            }
+            Handler::NamespaceDescribe | Handler::NamespaceList => {
+                Some("temporal.api.workflowservice.v1.DescribeNamespaceResponse")
+            }
+            Handler::SearchAttributeList => {
+                Some("temporal.api.operatorservice.v1.ListSearchAttributesResponse")
+            }
+            Handler::ScheduleList => Some("temporal.api.schedule.v1.ScheduleListEntry"),
+            Handler::ScheduleDescribe => {
+                Some("temporal.api.workflowservice.v1.DescribeScheduleResponse")
+            }
+            Handler::WorkflowSignal | Handler::WorkflowCancel | Handler::WorkflowTerminate => None,
+        }
+    }
+
     /// The command's own flags this translation reproduces, and whether its text output is
     /// translated (`Some(true)`: with times, so only with `--time-format iso`).
     fn spec(self) -> (&'static [&'static str], Option<bool>) {

@@ -207,8 +207,13 @@ pub fn try_native(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Native {
-    if let Err(why) = translation(cmd) {
-        return Native::Fallback(why);
+    let (handler, _) = match translation(cmd) {
+        Ok(t) => t,
+        Err(why) => return Native::Fallback(why),
+    };
+    // Decoding the output's descriptors takes about as long as connecting and calling: overlap.
+    if let Some(root) = handler.root() {
+        std::thread::spawn(move || protojson::warm(root));
     }
     match Session::connect(integration) {
         Ok(mut session) => session.run(cmd, identity, limits, out, err),
