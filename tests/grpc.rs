@@ -310,7 +310,12 @@ fn reads_are_byte_identical_to_the_cli() {
         assert!(text(&native.stderr).contains("not run natively"), "{line}");
         assert!(native.stdout.is_empty(), "{line}");
         let auto = tgate(&config, "auto", line);
-        assert_eq!(auto.status.code(), Some(0), "{line}: {}", text(&auto.stderr));
+        assert_eq!(
+            auto.status.code(),
+            Some(0),
+            "{line}: {}",
+            text(&auto.stderr)
+        );
         assert!(!auto.stdout.is_empty(), "{line}");
     }
 }
