@@ -63,15 +63,22 @@ fn problem(class: Class, problem: String, fix: &str) -> Problem {
     }
 }
 
-/// Checks the integration's TLS material without connecting.
-pub fn check_material(integration: &Integration) -> Vec<Problem> {
-    let tls = match &integration.auth {
+/// The integration's TLS settings, if it has its own.
+fn tls_of(integration: &Integration) -> Option<&Tls> {
+    match &integration.auth {
         Auth::CloudMtls { tls } => Some(tls),
         Auth::Direct { tls } => tls.as_ref(),
         Auth::CloudApiKey { .. } => None,
-    };
-    tls.map(check_tls).unwrap_or_default()
+    }
 }
+
+/// Checks the integration's TLS material without connecting.
+pub fn check_material(integration: &Integration) -> Vec<Problem> {
+    tls_of(integration).map(check_tls).unwrap_or_default()
+}
+
+/// The fix when the server does not accept the client certificate it was given (or would be).
+const CLIENT_CERT_REFUSED: &str = "the server did not accept the client certificate: use one issued by a CA the server trusts (for Temporal Cloud, a CA uploaded to the namespace), currently valid, with its own key";
 
 fn check_tls(tls: &Tls) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -155,6 +162,7 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         integration.auth,
         Auth::CloudApiKey { .. } | Auth::CloudMtls { .. }
     );
+    let client_cert = tls_of(integration).is_some_and(|t| t.client_cert.is_some());
     if lower.contains("is not found") || lower.contains("namespacenotfound") {
         let fix = if cloud {
             "namespace names are case-sensitive, and for Temporal Cloud the namespace is also part of the address: check `namespace` and `account_id` together"
@@ -173,15 +181,38 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
     .iter()
     .any(|m| lower.contains(m))
     {
-        let fix = match integration.auth {
-            Auth::CloudApiKey { .. } => {
-                "the API key was refused: it may be expired, disabled or lack access to this namespace; create a new key and update the secret"
-            }
-            _ => {
-                "the client certificate was refused: upload its CA certificate to the namespace (Temporal Cloud: namespace settings → CA certificates) and check the certificate filters"
-            }
+        let fix = if integration.api_key().is_some() {
+            "the API key was refused: it may be expired, disabled or lack access to this namespace; create a new key and update the secret"
+        } else {
+            "the client certificate was refused: upload its CA certificate to the namespace (Temporal Cloud: namespace settings → CA certificates) and check the certificate filters"
         };
         return problem(Class::Authentication, first, fix);
+    }
+    // The CLI's own finding: the server asked for a client certificate and got none. Go's TLS
+    // client sends a configured certificate only when its issuer is among the CAs the server
+    // names as accepted, so with one configured this means the server does not trust its issuer.
+    if lower.contains("server requires client certificate")
+        || lower.contains("server requires mtls")
+    {
+        let fix = if client_cert {
+            CLIENT_CERT_REFUSED
+        } else {
+            "the server requires a client certificate (mTLS): configure `client_cert` and `client_key`"
+        };
+        return problem(Class::Certificate, first, fix);
+    }
+    // In TLS 1.3 the client finishes its handshake before the server checks the client
+    // certificate, so a refusal arrives after the CLI's `✓ TLS handshake succeeded`: as the
+    // server's alert (`remote error: tls: expired certificate`, `... error decrypting message`)
+    // or, when the CLI wrote first, as `write: broken pipe`.
+    let handshake_done = stderr
+        .lines()
+        .any(|l| l.trim_start() == "✓ TLS handshake succeeded");
+    if client_cert
+        && handshake_done
+        && (lower.contains("remote error: tls:") || lower.contains("write: broken pipe"))
+    {
+        return problem(Class::Certificate, first, CLIENT_CERT_REFUSED);
     }
     if [
         "x509",
@@ -249,5 +280,168 @@ pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Re
         address: integration.address.clone(),
         namespace: integration.namespace.clone(),
         problems,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::Config;
+
+    /// A direct integration with the given TLS/API-key fields (sources from the environment).
+    fn direct(fields: &str) -> Integration {
+        let yaml = format!(
+            "version: 1\nintegrations:\n  - {{name: d, auth: direct, address: '127.0.0.1:7233', namespace: default{fields}}}\n"
+        );
+        let env = |k: &str| match k {
+            "CERT" | "CA" => {
+                Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----".to_owned())
+            }
+            "KEY" => {
+                Some("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----".to_owned())
+            }
+            "API_KEY" => Some("sk-test".to_owned()),
+            _ => None,
+        };
+        Config::from_yaml(&yaml, "t.yaml", Path::new("."), &env)
+            .unwrap()
+            .integrations
+            .remove(0)
+    }
+
+    const MTLS: &str = ", client_cert: {env: CERT}, client_key: {env: KEY}, server_ca: {env: CA}";
+    const CA_ONLY: &str = ", server_ca: {env: CA}";
+    const API_KEY: &str = ", server_ca: {env: CA}, api_key: {env: API_KEY}";
+
+    // The CLI 1.9.1's stderr, verbatim, from the runs in tests/tls.rs (a rustls proxy, TLS 1.3).
+
+    const WRONG_SERVER_CA: &str = "Error: failed connecting to Temporal server at 127.0.0.1:36669: cannot verify server TLS certificate
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:36669
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ✗ TLS handshake failed: cannot verify server certificate: tls: failed to verify certificate: x509: certificate signed by unknown authority
+
+  The server certificate is not trusted. Configure its CA certificate with --tls-ca-path.
+";
+
+    const NO_CLIENT_CERT: &str = "Error: failed connecting to Temporal server at 127.0.0.1:36669: TLS handshake failed: server requires client certificate (mTLS)
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:36669
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ✗ TLS handshake failed: server requires mTLS, no valid client certificate was provided
+
+  The server requires client certificates (mTLS). Configure both --tls-cert-path and --tls-key-path.
+";
+
+    const ALERT_AFTER_HANDSHAKE: &str = "Error: failed connecting to Temporal server at 127.0.0.1:34673: connection error: desc = \"error reading server preface: remote error: tls: error decrypting message\"
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:34673
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ✓ TLS handshake succeeded
+    ? gRPC failure was not classified: connection error: desc = \"error reading server preface: remote error: tls: error decrypting message\"
+";
+
+    const EXPIRED_ALERT: &str = "Error: failed connecting to Temporal server at 127.0.0.1:34673: connection error: desc = \"error reading server preface: remote error: tls: expired certificate\"
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:34673
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ✓ TLS handshake succeeded
+    ? gRPC failure was not classified: connection error: desc = \"error reading server preface: remote error: tls: expired certificate\"
+";
+
+    const BROKEN_PIPE_AFTER_HANDSHAKE: &str = "Error: failed connecting to Temporal server at 127.0.0.1:34673: write tcp 127.0.0.1:35216->127.0.0.1:34673: write: broken pipe
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:34673
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ✓ TLS handshake succeeded
+    ? gRPC failure was not classified: write tcp 127.0.0.1:35216->127.0.0.1:34673: write: broken pipe
+";
+
+    const UNAUTHENTICATED: &str =
+        "Error: failed connecting to Temporal server at 127.0.0.1:44433: authentication failed
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:44433
+    ✗ gRPC request was unauthenticated
+";
+
+    #[test]
+    fn wrong_server_ca_is_a_certificate_problem_naming_server_ca() {
+        let p = classify(WRONG_SERVER_CA, &direct(MTLS));
+        assert_eq!(p.class, Class::Certificate);
+        assert_eq!(
+            p.problem,
+            "failed connecting to Temporal server at 127.0.0.1:36669: cannot verify server TLS certificate"
+        );
+        assert!(p.fix.contains("not signed by `server_ca`"), "{}", p.fix);
+    }
+
+    #[test]
+    fn a_missing_client_certificate_says_the_server_requires_one() {
+        let p = classify(NO_CLIENT_CERT, &direct(CA_ONLY));
+        assert_eq!(p.class, Class::Certificate);
+        assert_eq!(
+            p.fix,
+            "the server requires a client certificate (mTLS): configure `client_cert` and `client_key`"
+        );
+    }
+
+    #[test]
+    fn a_client_certificate_the_server_does_not_trust_is_refused() {
+        // Go withholds a certificate whose issuer the server does not list: same CLI message.
+        for stderr in [
+            NO_CLIENT_CERT,
+            ALERT_AFTER_HANDSHAKE,
+            EXPIRED_ALERT,
+            BROKEN_PIPE_AFTER_HANDSHAKE,
+        ] {
+            let p = classify(stderr, &direct(MTLS));
+            assert_eq!(p.class, Class::Certificate, "{stderr}");
+            assert_eq!(p.fix, CLIENT_CERT_REFUSED, "{stderr}");
+        }
+    }
+
+    #[test]
+    fn a_broken_pipe_without_a_client_certificate_is_not_blamed_on_one() {
+        // Without a client certificate (or before the handshake) it stays a connection problem.
+        let p = classify(BROKEN_PIPE_AFTER_HANDSHAKE, &direct(CA_ONLY));
+        assert_eq!(p.class, Class::Unreachable);
+        let before = BROKEN_PIPE_AFTER_HANDSHAKE.replace("✓ TLS handshake succeeded\n", "");
+        assert_eq!(classify(&before, &direct(MTLS)).class, Class::Unreachable);
+    }
+
+    #[test]
+    fn a_refused_direct_api_key_gets_the_api_key_fix() {
+        let p = classify(UNAUTHENTICATED, &direct(API_KEY));
+        assert_eq!(p.class, Class::Authentication);
+        assert_eq!(
+            p.problem,
+            "failed connecting to Temporal server at 127.0.0.1:44433: authentication failed"
+        );
+        assert!(p.fix.starts_with("the API key was refused"), "{}", p.fix);
+        // Without an API key, an unauthenticated mTLS client is told about its certificate's CA.
+        let p = classify(UNAUTHENTICATED, &direct(MTLS));
+        assert_eq!(p.class, Class::Authentication);
+        assert!(
+            p.fix.starts_with("the client certificate was refused"),
+            "{}",
+            p.fix
+        );
     }
 }
