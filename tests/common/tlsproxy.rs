@@ -124,6 +124,8 @@ pub enum Mode {
 /// What the proxy saw.
 #[derive(Default)]
 pub struct Stats {
+    /// Accepted TCP connections.
+    pub connections: AtomicUsize,
     /// Completed TLS handshakes.
     pub handshakes: AtomicUsize,
     /// Requests forwarded upstream (API-key mode).
@@ -253,8 +255,13 @@ async fn serve(
                 Err(_) => continue,
             },
         };
-        let (acceptor, mode, stats, client) =
-            (acceptor.clone(), mode.clone(), stats.clone(), client.clone());
+        stats.connections.fetch_add(1, Ordering::SeqCst);
+        let (acceptor, mode, stats, client) = (
+            acceptor.clone(),
+            mode.clone(),
+            stats.clone(),
+            client.clone(),
+        );
         tokio::spawn(async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,
