@@ -56,7 +56,10 @@ fn against_cli(server: &DevServer, config: &Path, line: &str) -> Result<(), Stri
 
 /// Starts a workflow whose memo holds payloads the CLI cannot write (it re-encodes `--memo`):
 /// raw JSON exactly as given, other encodings, extra metadata.
-fn start_with_memo(server: &DevServer, id: &str, memo: &[(&str, &[(&str, &str)], &str)]) {
+/// A memo field: name, metadata entries, data.
+type MemoField<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+fn start_with_memo(server: &DevServer, id: &str, memo: &[MemoField<'_>]) {
     let fields: HashMap<String, Payload> = memo
         .iter()
         .map(|(k, meta, data)| {
@@ -231,6 +234,11 @@ fn reads_are_byte_identical_to_the_cli() {
             }
         }
     }
+    for id in ["plain", "signalled", "cancel-requested"] {
+        lines.push(format!(
+            "temporal workflow describe -w {id} --time-format iso"
+        ));
+    }
     for id in ["plain", "signalled", "cancel-requested", "ended", "crafted"] {
         lines.push(format!("temporal workflow show -w {id} -o json"));
         lines.push(format!("temporal workflow show -w {id} -o jsonl"));
@@ -298,6 +306,7 @@ fn reads_are_byte_identical_to_the_cli() {
     // through a Go map), relative times, GROUP BY counts, untranslated commands and flags.
     for line in [
         "temporal workflow describe -w ended -o json",
+        "temporal workflow describe -w memo --time-format iso",
         "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain",

@@ -26,9 +26,26 @@ pub fn free_port() -> u16 {
 }
 
 impl DevServer {
-    /// Starts a server with the extra namespaces given (besides `default`).
+    /// Starts a server with the extra namespaces given (besides `default`). A server that exits
+    /// while starting (a port taken between choosing and binding it) is started again on new
+    /// ports, at most three times; its log is in the failure message.
     pub fn start(namespaces: &[&str]) -> DevServer {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match DevServer::attempt(namespaces) {
+                Ok(server) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!(
+            "the dev server did not start:\n{}",
+            failures.join("\n---\n")
+        );
+    }
+
+    fn attempt(namespaces: &[&str]) -> Result<DevServer, String> {
         let home = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(home.path().join("server.log")).unwrap();
         let port = free_port();
         let mut cmd = Command::new(temporal_bin());
         cmd.args([
@@ -58,7 +75,7 @@ impl DevServer {
         .env("PATH", "/usr/bin:/bin")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(log);
         for ns in namespaces {
             cmd.args(["--namespace", ns]);
         }
@@ -68,6 +85,7 @@ impl DevServer {
             address: format!("127.0.0.1:{port}"),
             home,
         };
+        let mut server = server;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ok = server
@@ -75,13 +93,21 @@ impl DevServer {
                 .status
                 .success();
             if ok {
-                return server;
+                return Ok(server);
             }
-            assert!(
-                Instant::now() < deadline,
-                "dev server on {} did not become healthy in 60 s",
-                server.address
-            );
+            let exited = server.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() >= deadline {
+                let log = std::fs::read_to_string(server.home.path().join("server.log"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "dev server on {} {}; its log:\n{log}",
+                    server.address,
+                    match exited {
+                        Some(status) => format!("exited ({status})"),
+                        None => "did not become healthy in 60 s".to_owned(),
+                    }
+                ));
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }

@@ -99,7 +99,7 @@ impl Handler {
     fn spec(self) -> (&'static [&'static str], Option<bool>) {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], Some(true)),
-            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], None),
+            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], Some(true)),
             Handler::WorkflowShow => (&["workflow-id", "run-id"], None),
             Handler::WorkflowCount => (&["query"], Some(false)),
             Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], Some(false)),
@@ -164,16 +164,20 @@ impl Handler {
 
 /// How an RPC error ends the command. A status the server itself answered with is the CLI's
 /// `Error: <context>: <message>` (the SDK prints a service error as its message); anything else
-/// (transport failures) is left to the CLI for reads, whose messages it owns. A write never falls
+/// (transport failures, refused credentials) is left to the CLI for reads, whose messages it owns. A write never falls
 /// back after its RPC was sent: the CLI would send it again.
 fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> Stop {
+    // Credentials refused: the CLI fails already when it connects (its eager GetSystemInfo) and
+    // prints its connection diagnostics, which only it can: reads fall back to it.
+    let refused = matches!(
+        status.code(),
+        Code::Unauthenticated | Code::PermissionDenied
+    );
     let answered = matches!(
         status.code(),
         Code::InvalidArgument
             | Code::NotFound
             | Code::AlreadyExists
-            | Code::PermissionDenied
-            | Code::Unauthenticated
             | Code::FailedPrecondition
             | Code::ResourceExhausted
             | Code::OutOfRange
@@ -184,7 +188,7 @@ fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> Stop {
     } else {
         format!("{context}: {}", status.message())
     };
-    if answered {
+    if answered || (refused && write) {
         Stop::Failed(message)
     } else if write {
         Stop::Failed(format!(
@@ -336,11 +340,121 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     if !running {
         return Err(Stop::fallback("closed workflows are described by the CLI"));
     }
+    if ctx.format == Format::Text {
+        let text = describe_text(&ctx.namespace, &resp)?;
+        return ctx.out.write(&text);
+    }
     ctx.print_message(
         "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
         &resp,
         true,
     )
+}
+
+/// `workflow describe` text of a running workflow (`--time-format iso`): the "Execution Info" and
+/// "Extended Execution Info" cards and the pending counts. What the CLI prints through Go's
+/// prototext (memo, search attributes: its spacing is deliberately unstable) or in sections not
+/// reproduced here (pending activities, children, Nexus operations, pause, versioning, metadata,
+/// callbacks) makes it fall back.
+fn describe_text(
+    namespace: &str,
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+) -> Result<String, Stop> {
+    let info = resp.workflow_execution_info.clone().unwrap_or_default();
+    let ext = resp.workflow_extended_info.clone();
+    let unsupported = info.memo.as_ref().is_some_and(|m| !m.fields.is_empty())
+        || info
+            .search_attributes
+            .as_ref()
+            .is_some_and(|s| !s.indexed_fields.is_empty())
+        || !resp.pending_activities.is_empty()
+        || !resp.pending_children.is_empty()
+        || !resp.pending_nexus_operations.is_empty()
+        || !resp.callbacks.is_empty()
+        || info.versioning_info.is_some()
+        || ext.as_ref().is_some_and(|e| e.pause_info.is_some())
+        || resp
+            .execution_config
+            .as_ref()
+            .and_then(|c| c.user_metadata.as_ref())
+            .is_some_and(|m| {
+                m.summary.as_ref().is_some_and(|p| !p.data.is_empty())
+                    || m.details.as_ref().is_some_and(|p| !p.data.is_empty())
+            });
+    if unsupported {
+        return Err(Stop::fallback(
+            "this description has sections the CLI renders (memo, search attributes, pending work, ...)",
+        ));
+    }
+    let time = |t: &Option<prost_wkt_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| text::iso_time(t.seconds, t.nanos))
+            .unwrap_or_default()
+    };
+    let exec = info.execution.clone().unwrap_or_default();
+    let parent = info.parent_execution.clone().unwrap_or_default();
+    let root = info.root_execution.clone().unwrap_or_default();
+    let mut rows: Vec<(&str, String)> = vec![
+        ("WorkflowId", exec.workflow_id),
+        ("RunId", exec.run_id),
+        (
+            "Type",
+            info.r#type.clone().map(|t| t.name).unwrap_or_default(),
+        ),
+        ("Namespace", namespace.to_owned()),
+        ("TaskQueue", info.task_queue.clone()),
+        // Deprecated in the API, still printed by the CLI (`GetAssignedBuildId`).
+        #[allow(deprecated)]
+        ("AssignedBuildId", info.assigned_build_id.clone()),
+        ("StartTime", time(&info.start_time)),
+    ];
+    // `cardOmitEmpty` fields: left out when zero.
+    let optional = |rows: &mut Vec<(&'static str, String)>, name: &'static str, v: String| {
+        if !v.is_empty() {
+            rows.push((name, v));
+        }
+    };
+    optional(&mut rows, "CloseTime", time(&info.close_time));
+    optional(&mut rows, "ExecutionTime", time(&info.execution_time));
+    rows.push((
+        "StateTransitionCount",
+        info.state_transition_count.to_string(),
+    ));
+    rows.push(("HistoryLength", info.history_length.to_string()));
+    rows.push(("HistorySize", info.history_size_bytes.to_string()));
+    optional(&mut rows, "ParentWorkflowId", parent.workflow_id);
+    optional(&mut rows, "ParentRunId", parent.run_id);
+    optional(&mut rows, "RootWorkflowId", root.workflow_id);
+    optional(&mut rows, "RootRunId", root.run_id);
+    let plain = || Stop::fallback("text that is not plain ASCII");
+    let mut out = String::from("Execution Info:\n");
+    out.push_str(&text::card(&rows).ok_or_else(plain)?);
+    if let Some(ext) = ext {
+        let mut rows: Vec<(&str, String)> =
+            vec![("CancelRequested", ext.cancel_requested.to_string())];
+        optional(
+            &mut rows,
+            "ExecutionExpirationTime",
+            time(&ext.execution_expiration_time),
+        );
+        optional(
+            &mut rows,
+            "RunExpirationTime",
+            time(&ext.run_expiration_time),
+        );
+        optional(&mut rows, "LastResetTime", time(&ext.last_reset_time));
+        optional(
+            &mut rows,
+            "OriginalStartTime",
+            time(&ext.original_start_time),
+        );
+        out.push_str("Extended Execution Info:\n");
+        out.push_str(&text::card(&rows).ok_or_else(plain)?);
+    }
+    out.push_str(
+        "\nPending Activities: 0\nPending Child Workflows: 0\nPending Nexus Operations: 0\n",
+    );
+    Ok(out)
 }
 
 /// `workflow show -o json|jsonl`: the whole history (every page) as one `History`, never in
