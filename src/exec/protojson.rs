@@ -29,9 +29,24 @@ fn pool_for(full_name: &str) -> Option<&'static DescriptorPool> {
     }))
 }
 
-/// Decodes the descriptors of the root message `full_name` now, so a later [`decode`] need not.
-pub fn warm(full_name: &str) {
-    let _ = pool_for(full_name);
+/// Starts decoding the descriptors of the root message `full_name` on a side thread (once per
+/// root), so a later [`decode`] finds them ready or waits only for the rest.
+pub fn warm_in_background(full_name: &'static str) {
+    static STARTED: OnceLock<Vec<std::sync::atomic::AtomicBool>> = OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        ROOT_SETS
+            .iter()
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect()
+    });
+    let Some(i) = ROOT_SETS.iter().position(|(root, _)| *root == full_name) else {
+        return;
+    };
+    if !started[i].swap(true, std::sync::atomic::Ordering::AcqRel) {
+        std::thread::spawn(move || {
+            let _ = pool_for(full_name);
+        });
+    }
 }
 
 /// Decodes `bytes` as the message `full_name` of the Temporal API (a root listed in build.rs).

@@ -207,17 +207,24 @@ pub fn try_native(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Native {
-    let (handler, _) = match translation(cmd) {
-        Ok(t) => t,
-        Err(why) => return Native::Fallback(why),
-    };
-    // Decoding the output's descriptors takes about as long as connecting and calling: overlap.
-    if let Some(root) = handler.root() {
-        std::thread::spawn(move || protojson::warm(root));
+    if let Err(why) = translation(cmd) {
+        return Native::Fallback(why);
     }
+    prewarm(cmd);
     match Session::connect(integration) {
         Ok(mut session) => session.run(cmd, identity, limits, out, err),
         Err(e) => Native::Fallback(e),
+    }
+}
+
+/// Starts decoding, on a side thread, the descriptors `cmd`'s native output will need, if it is
+/// translated. Decoding takes about as long as connecting and calling: the two overlap. Cheap to
+/// call again (the decode happens once).
+pub fn prewarm(cmd: &Command) {
+    if let Ok((handler, _)) = translation(cmd)
+        && let Some(root) = handler.root()
+    {
+        protojson::warm_in_background(root);
     }
 }
 
