@@ -169,6 +169,25 @@ fn reads_are_byte_identical_to_the_cli() {
         &server,
         &["workflow", "terminate", "-w", "ended", "--reason", "test"],
     );
+    // A custom search attribute, set on one workflow; and one that times out (closed, TimedOut).
+    seed(
+        &server,
+        &[
+            "operator",
+            "search-attribute",
+            "create",
+            "--name",
+            "Ticket",
+            "--type",
+            "Keyword",
+        ],
+    );
+    start(
+        &server,
+        "searchable",
+        &["--search-attribute", "Ticket=\"INC-9\""],
+    );
+    start(&server, "timed-out", &["--run-timeout", "1s"]);
     let plain = [("encoding", "json/plain")];
     start_with_memo(
         &server,
@@ -223,9 +242,29 @@ fn reads_are_byte_identical_to_the_cli() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
+    // Wait (bounded) until the timed-out workflow is closed and visible as such.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = server.cli(&["workflow", "count", "-q", "ExecutionStatus = \"TimedOut\""]);
+        if text(&out.stdout) == "Total: 1\n" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed-out never timed out"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     let mut lines: Vec<String> = Vec::new();
-    for id in ["plain", "memo", "signalled", "cancel-requested", "crafted"] {
+    for id in [
+        "plain",
+        "memo",
+        "signalled",
+        "cancel-requested",
+        "crafted",
+        "searchable",
+    ] {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
                 lines.push(format!(
@@ -239,7 +278,15 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal workflow describe -w {id} --time-format iso"
         ));
     }
-    for id in ["plain", "signalled", "cancel-requested", "ended", "crafted"] {
+    for id in [
+        "plain",
+        "signalled",
+        "cancel-requested",
+        "ended",
+        "crafted",
+        "searchable",
+        "timed-out",
+    ] {
         lines.push(format!("temporal workflow show -w {id} -o json"));
         lines.push(format!("temporal workflow show -w {id} -o jsonl"));
     }
@@ -251,6 +298,8 @@ fn reads_are_byte_identical_to_the_cli() {
         " -q 'WorkflowId = \"plain\"'",
         " -q 'WorkflowId = \"nothing\"'",
         " -q 'ExecutionStatus = \"Running\"' --page-size 2",
+        " -q 'Ticket = \"INC-9\"'",
+        " -q 'ExecutionStatus = \"TimedOut\"'",
     ] {
         for output in ["json", "jsonl", "text --time-format iso"] {
             lines.push(format!("temporal workflow list -o {output}{flags}"));
@@ -263,6 +312,9 @@ fn reads_are_byte_identical_to_the_cli() {
         lines.push(format!("temporal workflow count -o {output}"));
         lines.push(format!(
             "temporal workflow count -o {output} -q 'ExecutionStatus = \"Running\"'"
+        ));
+        lines.push(format!(
+            "temporal workflow count -o {output} -q 'Ticket = \"INC-9\"'"
         ));
         lines.push(format!(
             "temporal operator namespace describe -n default -o {output}"
@@ -307,6 +359,8 @@ fn reads_are_byte_identical_to_the_cli() {
     for line in [
         "temporal workflow describe -w ended -o json",
         "temporal workflow describe -w memo --time-format iso",
+        "temporal workflow describe -w searchable --time-format iso",
+        "temporal workflow describe -w timed-out -o json",
         "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain",
