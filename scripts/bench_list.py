@@ -75,9 +75,14 @@ try:
         sys.exit(f"visibility did not reach {upto}")
 
     cfg = os.path.join(home, "tgate.yaml")
+    # The built-in policy caps lists at 1,000 (a max_limit obligation): this one allows reads uncapped.
+    policy = os.path.join(home, "reads.yaml")
+    with open(policy, "w") as f:
+        f.write("version: 1\nnamespaces: [$default]\nrules:\n  - {id: reads, decision: allow, reason: bench, when: {classes: [read]}}\n")
     with open(cfg, "w") as f:
-        f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n"
-                "limits: {max_output_bytes: 1073741824}\n")
+        f.write(f"version: 1\ntemporal: {TEMPORAL}\npolicies: [{policy}]\n"
+                f"integrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n"
+                "limits: {max_output_bytes: 1073741824, timeout: 600s}\n")
     forms = [("-o jsonl", ["-o", "jsonl"]), ("-o json", ["-o", "json"]), ("text --time-format iso", ["--time-format", "iso"])]
     print(f"workflow list over a local dev server (each workflow has a memo)")
     print(f"{'workflows':>9} {'output':24} {'CLI ms':>8} {'CLI MiB':>8} {'tgate ms':>9} {'tgate MiB':>10} {'output MiB':>11}")
@@ -91,7 +96,13 @@ try:
             cli_ms, cli_out = run(cli_argv, env)
             tg_ms, tg_out = run(tg_argv, env)
             if cli_out != tg_out:
-                sys.exit(f"output differs for {line} at {count} workflows")
+                _, again = run(cli_argv, env)
+                for name_, data in (("cli", cli_out), ("tgate", tg_out), ("cli-again", again)):
+                    with open(f"/tmp/bench_list_{name_}.out", "wb") as f:
+                        f.write(data)
+                sys.exit(f"output differs for {line} at {count} workflows "
+                         f"(the CLI run again {'agrees with itself' if again == cli_out else 'differs from itself too'}; "
+                         "outputs in /tmp/bench_list_*.out)")
             cli_rss, tg_rss = peak_rss(cli_argv, env), peak_rss(tg_argv, env)
             print(f"{count:9} {name:24} {cli_ms:8.0f} {cli_rss:8.1f} {tg_ms:9.0f} {tg_rss:10.1f} {len(tg_out) / 2**20:11.1f}")
 finally:

@@ -289,6 +289,7 @@ fn reads_are_byte_identical_to_the_cli() {
     ] {
         lines.push(format!("temporal workflow show -w {id} -o json"));
         lines.push(format!("temporal workflow show -w {id} -o jsonl"));
+        lines.push(format!("temporal workflow show -w {id}"));
     }
     for flags in [
         "",
@@ -333,6 +334,7 @@ fn reads_are_byte_identical_to_the_cli() {
         [
             "temporal workflow describe -w nothing -o json",
             "temporal workflow show -w nothing -o json",
+            "temporal workflow show -w nothing",
             "temporal workflow list -o json -q 'bad='",
             "temporal workflow list -o jsonl -q 'bad='",
             "temporal workflow list -o text --time-format iso -q 'bad='",
@@ -363,7 +365,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w timed-out -o json",
         "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
-        "temporal workflow show -w plain",
+        "temporal workflow show -w plain --detailed",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q -o json",
     ] {

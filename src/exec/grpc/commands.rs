@@ -2,10 +2,12 @@
 //! and its output (FACTS §4). A flag not listed for a command makes it fall back to the CLI, so a
 //! translation never silently ignores something the caller asked for.
 
+use std::fmt::Write as _;
 use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
+
 use temporalio_protos::protos::temporal::api::enums::v1::{
-    ArchivalState, HistoryEventFilterType, IndexedValueType, NamespaceState, ReplicationState,
-    WorkflowExecutionStatus,
+    ArchivalState, EventType, HistoryEventFilterType, IndexedValueType, NamespaceState,
+    ReplicationState, WorkflowExecutionStatus,
 };
 use temporalio_protos::protos::temporal::api::history::v1::History;
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
@@ -100,7 +102,7 @@ impl Handler {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], Some(true)),
             Handler::WorkflowDescribe => (&["workflow-id", "run-id"], Some(true)),
-            Handler::WorkflowShow => (&["workflow-id", "run-id"], None),
+            Handler::WorkflowShow => (&["workflow-id", "run-id"], Some(false)),
             Handler::WorkflowCount => (&["query"], Some(false)),
             Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], Some(false)),
             Handler::WorkflowCancel => (&["workflow-id", "run-id"], Some(false)),
@@ -460,6 +462,12 @@ fn describe_text(
 /// `workflow show -o json|jsonl`: the whole history (every page) as one `History`, never in
 /// payload shorthand (it must stay replayable).
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let text = ctx.format == Format::Text;
+    let context = if text {
+        "displaying history failed"
+    } else {
+        "failed getting next history event"
+    };
     let mut history = History { events: Vec::new() };
     let mut token = Vec::new();
     loop {
@@ -477,7 +485,11 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             .wf
             .get_workflow_execution_history(req)
             .await
-            .map_err(|s| rpc_error(&s, "failed getting next history event", false))?
+            .map_err(|s| match rpc_error(&s, context, false) {
+                // The CLI has printed its progress header before the call failed.
+                Stop::Failed(m) if text => Stop::FailedAfter(SHOW_HEADER.to_owned(), m),
+                other => other,
+            })?
             .into_inner();
         if !resp.raw_history.is_empty() {
             return Err(Stop::fallback("raw history pages are rendered by the CLI"));
@@ -490,7 +502,50 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         }
         token = resp.next_page_token;
     }
+    if text {
+        let out = show_text(&history)?;
+        return ctx.out.write(&out);
+    }
     ctx.print_message("temporal.api.history.v1.History", &history, false)
+}
+
+/// `workflow show`'s progress header (fixed widths: ID 3, Time 20, Type 26; headers centred).
+const SHOW_HEADER: &str = "Progress:\n  ID           Time                     Type           \n";
+
+/// `workflow show` text: the progress table (ID right-aligned to 3, the event time in RFC 3339 UTC
+/// whatever `--time-format`, the event type padded to 26 and never cut), a blank line, and the
+/// results card the CLI prints for some endings. Terminated ends with the blank line, timed out adds
+/// `Status  TIMEOUT`; a completed, failed, canceled or continued-as-new run (results, failures,
+/// following the next run) is left to the CLI.
+fn show_text(history: &History) -> Result<String, Stop> {
+    let mut out = String::from(SHOW_HEADER);
+    let mut results = "";
+    for e in &history.events {
+        let ty = EventType::try_from(e.event_type)
+            .map_err(|_| Stop::fallback("an event type this build does not know"))?;
+        match ty {
+            EventType::WorkflowExecutionTimedOut => results = "Results:\n  Status  TIMEOUT\n",
+            EventType::WorkflowExecutionCompleted
+            | EventType::WorkflowExecutionFailed
+            | EventType::WorkflowExecutionCanceled
+            | EventType::WorkflowExecutionContinuedAsNew => {
+                return Err(Stop::fallback(
+                    "a run's results are shown by the CLI (`workflow show` text)",
+                ));
+            }
+            _ => {}
+        }
+        let time = e
+            .event_time
+            .as_ref()
+            .map(|t| text::iso_time(t.seconds, t.nanos))
+            .unwrap_or_default();
+        let name = text::shorthand(ty.as_str_name(), "EVENT_TYPE_");
+        let _ = writeln!(out, "  {:>3}  {time:<20}  {name:<26}", e.event_id);
+    }
+    out.push('\n');
+    out.push_str(results);
+    Ok(out)
 }
 
 /// `workflow count`: JSON, or `Total: N`. GROUP BY results (whose values the CLI rewrites) are

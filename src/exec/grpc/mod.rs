@@ -45,6 +45,8 @@ pub(crate) enum Stop {
     Fallback(String),
     /// The command failed as the CLI's would: `Error: <message>` on stderr, exit 1.
     Failed(String),
+    /// As `Failed`, after the CLI had already printed this to stdout.
+    FailedAfter(String, String),
 }
 
 impl Stop {
@@ -184,6 +186,14 @@ impl Session {
                 // A translation found something it cannot reproduce after output began: say so
                 // rather than run the command twice.
                 let _ = writeln!(err, "tgate: output stopped: {why}");
+                Native::Ran { exit_code: 1 }
+            }
+            Err(Stop::FailedAfter(printed, message)) => {
+                if ctx.out.write(&printed).is_err() {
+                    return Native::Ran { exit_code: 1 };
+                }
+                let _ = ctx.out.w.flush();
+                let _ = writeln!(err, "Error: {message}");
                 Native::Ran { exit_code: 1 }
             }
             Err(Stop::Failed(message)) => {
