@@ -4,9 +4,9 @@
 //! value it does not reproduce exactly — is reported as [`Native::Fallback`] before anything is
 //! written, and the caller runs the CLI instead.
 //!
-//! Translated (see [`commands`] for the flags each accepts):
-//! - `workflow list`, `describe` (running workflows), `show`, `count`: `-o json|jsonl`; `list`
-//!   and `count` also as text with `--time-format iso`.
+//! Translated (see [`commands`] for the flags each accepts, and docs/executors.md):
+//! - `workflow list`, `describe` (running workflows), `show`, `count`: JSON, and text (times with
+//!   `--time-format iso`).
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list`, `schedule describe`: `-o json|jsonl`.
