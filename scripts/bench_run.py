@@ -6,7 +6,7 @@ interleaved; reports median and p90 wall time and peak RSS (GNU time) of each.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
 """
-import json, os, socket, statistics, subprocess, sys, tempfile, time
+import json, os, statistics, subprocess, sys, tempfile, time
 
 from benchlib import free_port, peak_rss_mib
 
