@@ -15,6 +15,7 @@ const ROOTS: &[&str] = &[
     ".temporal.api.workflow.v1.WorkflowExecutionInfo",
     ".temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse",
     ".temporal.api.history.v1.History",
+    ".temporal.api.history.v1.HistoryEvent",
     ".temporal.api.workflowservice.v1.DescribeNamespaceResponse",
     ".temporal.api.operatorservice.v1.ListSearchAttributesResponse",
     ".temporal.api.schedule.v1.ScheduleListEntry",

@@ -259,6 +259,8 @@ fn reads_are_byte_identical_to_the_cli() {
     let mut lines: Vec<String> = Vec::new();
     for id in [
         "plain",
+        "ended",
+        "timed-out",
         "memo",
         "signalled",
         "cancel-requested",
@@ -359,10 +361,9 @@ fn reads_are_byte_identical_to_the_cli() {
     // Steps aside, and the CLI prints it: a closed workflow's description (its close event goes
     // through a Go map), relative times, GROUP BY counts, untranslated commands and flags.
     for line in [
-        "temporal workflow describe -w ended -o json",
+        "temporal workflow describe -w ended --time-format iso",
         "temporal workflow describe -w memo --time-format iso",
         "temporal workflow describe -w searchable --time-format iso",
-        "temporal workflow describe -w timed-out -o json",
         "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain --detailed",

@@ -1,5 +1,6 @@
 //! JSON read the way Go's `encoding/json` reads it into an `interface{}`, for the payload
-//! shorthand (FACTS §4.1): every number becomes a float64 (so `12345678901234567890` prints as
+//! shorthand (FACTS §4.1), and written back the way it writes a `map[string]any` (a closed
+//! workflow's description goes through that round trip in the CLI): every number becomes a float64 (so `12345678901234567890` prints as
 //! `12345678901234567000` and `-0` keeps its sign), objects are maps (sorted keys, the last
 //! duplicate wins), lone surrogates in strings become U+FFFD. serde_json differs on the last
 //! three points, hence this small reader. Invalid UTF-8 is refused (Go would substitute).
@@ -267,6 +268,176 @@ impl Parser<'_> {
     }
 }
 
+/// Writes `v` as Go's `encoding/json` does (`json.Marshal`, or `json.MarshalIndent(v, "", "  ")`
+/// when `indent`): map keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped, numbers as float64.
+/// `raw` entries (a `json.RawMessage` at a top-level key) are copied through Go's compaction and
+/// re-indentation: their key order is kept and the same characters escaped.
+pub fn write_go(v: &Json, indent: bool, out: &mut String) {
+    write_value(v, indent, 0, out);
+}
+
+/// A top-level object with some members given as raw JSON text (Go: `map[string]any` holding
+/// `json.RawMessage` values), written as `encoding/json` writes it.
+pub fn write_go_object_with_raw(
+    members: &BTreeMap<String, Json>,
+    raw: &BTreeMap<String, String>,
+    indent: bool,
+    out: &mut String,
+) {
+    let mut keys: Vec<&String> = members.keys().chain(raw.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    out.push('{');
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(indent, 1, out);
+        go_string(k, out);
+        out.push_str(if indent { ": " } else { ":" });
+        match raw.get(*k) {
+            Some(text) => reindent(text, indent, 1, out),
+            None => write_value(&members[*k], indent, 1, out),
+        }
+    }
+    newline(indent, 0, out);
+    out.push('}');
+}
+
+fn newline(indent: bool, level: usize, out: &mut String) {
+    if indent {
+        out.push('\n');
+        for _ in 0..level {
+            out.push_str("  ");
+        }
+    }
+}
+
+fn write_value(v: &Json, indent: bool, level: usize, out: &mut String) {
+    match v {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Num(n) => super::protojson::go_float(out, *n),
+        Json::Str(t) => go_string(t, out),
+        Json::Arr(items) if items.is_empty() => out.push_str("[]"),
+        Json::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(indent, level + 1, out);
+                write_value(item, indent, level + 1, out);
+            }
+            newline(indent, level, out);
+            out.push(']');
+        }
+        Json::Obj(map) if map.is_empty() => out.push_str("{}"),
+        Json::Obj(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(indent, level + 1, out);
+                go_string(k, out);
+                out.push_str(if indent { ": " } else { ":" });
+                write_value(item, indent, level + 1, out);
+            }
+            newline(indent, level, out);
+            out.push('}');
+        }
+    }
+}
+
+/// A string as `encoding/json` writes it (HTML-safe).
+fn go_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Compact JSON text (protojson's, valid) re-indented as Go's `json.Indent` does inside
+/// `MarshalIndent`, with `compact`'s HTML escaping; `level` is the depth it starts at.
+fn reindent(raw: &str, indent: bool, level: usize, out: &mut String) {
+    let mut depth = level;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                _ if escaped => {
+                    escaped = false;
+                    out.push(c);
+                }
+                '\\' => {
+                    escaped = true;
+                    out.push(c);
+                }
+                '"' => {
+                    in_string = false;
+                    out.push(c);
+                }
+                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c => out.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                let close = if c == '{' { '}' } else { ']' };
+                if chars.peek() == Some(&close) {
+                    // Go keeps an empty object or array on one line.
+                    out.push(close);
+                    chars.next();
+                } else {
+                    depth += 1;
+                    newline(indent, depth, out);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(indent, depth, out);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(indent, depth, out);
+            }
+            ':' => out.push_str(if indent { ": " } else { ":" }),
+            ' ' | '\n' | '\t' | '\r' => {}
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +486,44 @@ mod tests {
         }
         let deep = "[".repeat(600) + &"]".repeat(600);
         assert!(parse(deep.as_bytes()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod encode_tests {
+    use super::*;
+
+    #[test]
+    fn writes_as_go_encoding_json() {
+        let v = parse(br#"{"b":[],"a":{"x":"<&>\u2028","n":-0,"e":{}},"c":[1e21,0.5]}"#).unwrap();
+        let mut out = String::new();
+        write_go(&v, false, &mut out);
+        assert_eq!(
+            out,
+            r#"{"a":{"e":{},"n":-0,"x":"\u003c\u0026\u003e\u2028"},"b":[],"c":[1e+21,0.5]}"#
+        );
+        let mut out = String::new();
+        write_go(&parse(br#"{"a":[1,{"b":null}]}"#).unwrap(), true, &mut out);
+        assert_eq!(
+            out,
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ]\n}"
+        );
+    }
+
+    #[test]
+    fn raw_members_keep_their_order_and_are_reindented() {
+        let Json::Obj(members) = parse(br#"{"z":1,"a":true}"#).unwrap() else {
+            panic!()
+        };
+        let raw = BTreeMap::from([(
+            "m".to_owned(),
+            r#"{"y":"<","x":[],"w":{"v":[1,2]}}"#.to_owned(),
+        )]);
+        let mut out = String::new();
+        write_go_object_with_raw(&members, &raw, true, &mut out);
+        assert_eq!(
+            out,
+            "{\n  \"a\": true,\n  \"m\": {\n    \"y\": \"\\u003c\",\n    \"x\": [],\n    \"w\": {\n      \"v\": [\n        1,\n        2\n      ]\n    }\n  },\n  \"z\": 1\n}"
+        );
     }
 }

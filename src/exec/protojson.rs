@@ -417,6 +417,11 @@ fn map_key_text(k: &MapKey) -> String {
     }
 }
 
+/// A float64 as Go prints it in JSON (protojson and `encoding/json` agree).
+pub(crate) fn go_float(out: &mut String, v: f64) {
+    float(out, v, false);
+}
+
 /// Go protojson's number formatting: shortest round-trip digits, `e` notation below 1e-6 and
 /// from 1e21 (exponent `e+21`, `e-7`), `NaN`/`Infinity` as strings.
 fn float(out: &mut String, v: f64, is32: bool) {

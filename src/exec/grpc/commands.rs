@@ -340,7 +340,7 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         .as_ref()
         .is_some_and(|i| i.status == WorkflowExecutionStatus::Running as i32);
     if !running {
-        return Err(Stop::fallback("closed workflows are described by the CLI"));
+        return describe_closed(ctx, &resp).await;
     }
     if ctx.format == Format::Text {
         let text = describe_text(&ctx.namespace, &resp)?;
@@ -351,6 +351,68 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         &resp,
         true,
     )
+}
+
+/// `workflow describe -o json|jsonl` of a closed workflow: the CLI fetches the close event and
+/// re-serialises the response through a Go `map[string]any` with `"closeEvent"` added (FACTS
+/// §4.1): every key sorted, `encoding/json` escaping, numbers through float64, the close event kept
+/// in protojson order. A completed run adds its result as "friendly payloads": left to the CLI, as
+/// is the text form (its results card).
+async fn describe_closed(
+    ctx: &mut Ctx<'_, '_>,
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+) -> Result<(), Stop> {
+    if ctx.format == Format::Text {
+        return Err(Stop::fallback(
+            "a closed workflow's text description is rendered by the CLI",
+        ));
+    }
+    let req = GetWorkflowExecutionHistoryRequest {
+        namespace: ctx.namespace.clone(),
+        execution: resp
+            .workflow_execution_info
+            .as_ref()
+            .and_then(|i| i.execution.clone()),
+        maximum_page_size: 0,
+        next_page_token: Vec::new(),
+        wait_new_event: false,
+        history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+        skip_archival: false,
+    };
+    let req = ctx.request(req, Some(&ctx.namespace.clone()));
+    let history = ctx
+        .wf
+        .get_workflow_execution_history(req)
+        .await
+        .map_err(|s| rpc_error(&s, "failed getting close event", false))?
+        .into_inner();
+    let Some(event) = history.history.and_then(|h| h.events.into_iter().next()) else {
+        return Err(Stop::fallback("no close event returned"));
+    };
+    if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
+        return Err(Stop::fallback(
+            "a completed run's result is rendered by the CLI",
+        ));
+    }
+    let compact = super::protojson::Options {
+        indent: false,
+        ..ctx.json_options(true)
+    };
+    let described = render(
+        "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+        resp,
+        compact,
+    )?;
+    let gojson::Json::Obj(members) = gojson::parse(described.as_bytes()).map_err(Stop::Fallback)?
+    else {
+        return Err(Stop::fallback("the description is not an object"));
+    };
+    let close = render("temporal.api.history.v1.HistoryEvent", &event, compact)?;
+    let raw = std::collections::BTreeMap::from([("closeEvent".to_owned(), close)]);
+    let mut out = String::new();
+    gojson::write_go_object_with_raw(&members, &raw, ctx.format == Format::Json, &mut out);
+    out.push('\n');
+    ctx.out.write(&out)
 }
 
 /// `workflow describe` text of a running workflow (`--time-format iso`): the "Execution Info" and
