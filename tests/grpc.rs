@@ -327,6 +327,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal operator search-attribute list -o {output}"
         ));
     }
+    lines.push("temporal schedule list --time-format iso".to_owned());
+    lines.push("temporal schedule list --time-format iso -q 'ScheduleId = \"none\"'".to_owned());
     for output in ["json", "jsonl"] {
         lines.push(format!("temporal schedule list -o {output}"));
         lines.push(format!("temporal schedule describe -s nightly -o {output}"));

@@ -109,7 +109,7 @@ impl Handler {
             Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], Some(false)),
             Handler::NamespaceDescribe => (&["namespace-id"], Some(false)),
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], Some(false)),
-            Handler::ScheduleList => (&["query"], None),
+            Handler::ScheduleList => (&["query"], Some(true)),
             Handler::ScheduleDescribe => (&["schedule-id"], None),
         }
     }
@@ -945,6 +945,9 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 
 /// `schedule list -o json|jsonl`: `ScheduleListEntry` items, never in shorthand.
 async fn schedule_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    if ctx.format == Format::Text {
+        return schedule_list_text(ctx).await;
+    }
     let mut list = JsonList::new(ctx.format);
     let result = schedule_list_pages(ctx, &mut list).await;
     list.end(ctx, result)
@@ -977,6 +980,73 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
         token = resp.next_page_token;
     }
     Ok(())
+}
+
+/// `schedule list` text (`--time-format iso`): one table, header even when empty, columns
+/// ScheduleId, Action (the Go struct `{"Workflow": type}` as JSON), Paused, NextRunTime (the
+/// first future action) and LastRunTime (the last recent action's schedule time). The CLI cuts
+/// its table every 100 schedules; more than 100 are left to it.
+async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    let mut token = Vec::new();
+    loop {
+        let req = ListSchedulesRequest {
+            namespace: ctx.namespace.clone(),
+            maximum_page_size: 0,
+            next_page_token: token,
+            query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
+        };
+        let req = ctx.request(req, Some(&ctx.namespace.clone()));
+        let resp = ctx
+            .wf
+            .list_schedules(req)
+            .await
+            .map_err(|s| rpc_error(&s, "", false))?
+            .into_inner();
+        for entry in &resp.schedules {
+            let info = entry.info.clone().unwrap_or_default();
+            let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
+                "Workflow".to_owned(),
+                gojson::Json::Str(info.workflow_type.map(|t| t.name).unwrap_or_default()),
+            )]));
+            let mut action_text = String::new();
+            gojson::write_go(&action, false, &mut action_text);
+            let time = |t: Option<&prost_wkt_types::Timestamp>| {
+                t.map(|t| text::iso_time(t.seconds, t.nanos))
+                    .unwrap_or_default()
+            };
+            let last = info
+                .recent_actions
+                .last()
+                .and_then(|a| a.schedule_time.as_ref());
+            rows.push(vec![
+                Cell::left(entry.schedule_id.clone()),
+                Cell::left(action_text),
+                Cell::left(info.paused.to_string()),
+                Cell::left(time(info.future_action_times.first())),
+                Cell::left(time(last)),
+            ]);
+        }
+        if resp.next_page_token.is_empty() {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    if rows.len() > 100 {
+        return Err(Stop::fallback(
+            "more than 100 schedules are listed by the CLI",
+        ));
+    }
+    let headers = [
+        "ScheduleId",
+        "Action",
+        "Paused",
+        "NextRunTime",
+        "LastRunTime",
+    ];
+    let table = text::table(&headers, true, &rows)
+        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+    ctx.out.write(&table)
 }
 
 /// `schedule describe -o json|jsonl`: the response, never in shorthand.

@@ -5,11 +5,11 @@
 //! written, and the caller runs the CLI instead.
 //!
 //! Translated (see [`commands`] for the flags each accepts, and docs/executors.md):
-//! - `workflow list`, `describe` (running workflows), `show`, `count`: JSON, and text (times with
+//! - `workflow list`, `describe`, `show`, `count`: JSON, and text (times with
 //!   `--time-format iso`).
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
-//! - `schedule list`, `schedule describe`: `-o json|jsonl`.
+//! - `schedule list` (JSON, and text with `--time-format iso`), `schedule describe` (JSON).
 
 mod commands;
 
