@@ -11,7 +11,7 @@ Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: target/release/tga
 """
 import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import free_port, peak_rss_mib
+from benchlib import free_port, peak_rss_mib, wait_healthy
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,10 +46,7 @@ server = subprocess.Popen(
     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     addr = f"127.0.0.1:{port}"
-    for _ in range(150):
-        if subprocess.run([TEMPORAL, "operator", "cluster", "health", "--address", addr], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.2)
+    wait_healthy(TEMPORAL, addr, env)
 
     def start(i):
         body = json.dumps({"workflowType": {"name": "Payment"}, "taskQueue": {"name": "q"},

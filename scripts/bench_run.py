@@ -8,7 +8,7 @@ Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import free_port, peak_rss_mib
+from benchlib import free_port, peak_rss_mib, wait_healthy
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,10 +47,7 @@ server = subprocess.Popen([TEMPORAL, "server", "start-dev", "--headless", "--ip"
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     addr = f"127.0.0.1:{port}"
-    for _ in range(150):
-        if subprocess.run([TEMPORAL, "operator", "cluster", "health", "--address", addr], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.2)
+    wait_healthy(TEMPORAL, addr, env)
     subprocess.run([TEMPORAL, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"], env=env, check=True, capture_output=True)
     cfg = os.path.join(home, "tgate.yaml")
     with open(cfg, "w") as f:

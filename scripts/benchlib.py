@@ -1,5 +1,5 @@
 """Helpers shared by the benchmark scripts (bench_run.py, bench_list.py)."""
-import shutil, socket, subprocess, sys, tempfile
+import shutil, socket, subprocess, sys, tempfile, time
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin") or sys.exit("GNU time (/usr/bin/time, Debian package `time`) is needed to measure peak RSS")
 
@@ -17,3 +17,13 @@ def peak_rss_mib(argv, env):
         if p.returncode != 0:
             sys.exit(f"{argv[0]} failed ({p.returncode}): {p.stderr.decode()[:500]}")
         return int(report.read().split()[-1]) / 1024
+
+
+def wait_healthy(temporal, addr, env):
+    """Waits (at most 30 s) until the dev server at `addr` answers `operator cluster health`."""
+    for _ in range(150):
+        if subprocess.run([temporal, "operator", "cluster", "health", "--address", addr], env=env, capture_output=True).returncode == 0:
+            return
+        time.sleep(0.2)
+    sys.exit(f"the dev server at {addr} did not become healthy")
+

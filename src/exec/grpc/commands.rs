@@ -164,6 +164,20 @@ impl Handler {
     }
 }
 
+/// Sends `req` with the CLI's headers (naming the command's namespace) through the `wf` or `op`
+/// client and returns the response; an error ends the command as [`rpc_error`] says.
+macro_rules! call {
+    ($ctx:expr, $client:ident . $method:ident ($req:expr), $context:expr, $write:expr) => {{
+        let namespace = $ctx.namespace.clone();
+        let req = $ctx.request($req, Some(&namespace));
+        $ctx.$client
+            .$method(req)
+            .await
+            .map_err(|s| rpc_error(&s, $context, $write))?
+            .into_inner()
+    }};
+}
+
 /// How an RPC error ends the command. A status the server itself answered with is the CLI's
 /// `Error: <context>: <message>` (the SDK prints a service error as its message); anything else
 /// (transport failures, refused credentials) is left to the CLI for reads, whose messages it owns. A write never falls
@@ -247,13 +261,12 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: query.clone(),
         };
-        let req = ctx.request(req, Some(&ctx.namespace.clone()));
-        let resp = ctx
-            .wf
-            .list_workflow_executions(req)
-            .await
-            .map_err(|s| rpc_error(&s, "failed listing workflows", false))?
-            .into_inner();
+        let resp = call!(
+            ctx,
+            wf.list_workflow_executions(req),
+            "failed listing workflows",
+            false
+        );
         let take = if limit > 0 {
             usize::try_from(limit - count)
                 .unwrap_or(0)
@@ -328,13 +341,12 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         execution: execution(ctx.cmd),
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    let resp = ctx
-        .wf
-        .describe_workflow_execution(req)
-        .await
-        .map_err(|s| rpc_error(&s, "failed describing workflow", false))?
-        .into_inner();
+    let resp = call!(
+        ctx,
+        wf.describe_workflow_execution(req),
+        "failed describing workflow",
+        false
+    );
     let running = resp
         .workflow_execution_info
         .as_ref()
@@ -379,13 +391,12 @@ async fn describe_closed(
         history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
         skip_archival: false,
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    let history = ctx
-        .wf
-        .get_workflow_execution_history(req)
-        .await
-        .map_err(|s| rpc_error(&s, "failed getting close event", false))?
-        .into_inner();
+    let history = call!(
+        ctx,
+        wf.get_workflow_execution_history(req),
+        "failed getting close event",
+        false
+    );
     let Some(event) = history.history.and_then(|h| h.events.into_iter().next()) else {
         return Err(Stop::fallback("no close event returned"));
     };
@@ -617,13 +628,7 @@ async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    let resp = ctx
-        .wf
-        .count_workflow_executions(req)
-        .await
-        .map_err(|s| rpc_error(&s, "", false))?
-        .into_inner();
+    let resp = call!(ctx, wf.count_workflow_executions(req), "", false);
     if !resp.groups.is_empty() {
         return Err(Stop::fallback("GROUP BY counts are rendered by the CLI"));
     }
@@ -663,11 +668,12 @@ async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    ctx.wf
-        .signal_workflow_execution(req)
-        .await
-        .map_err(|s| rpc_error(&s, "failed signalling workflow", true))?;
+    call!(
+        ctx,
+        wf.signal_workflow_execution(req),
+        "failed signalling workflow",
+        true
+    );
     done(ctx, "Signal workflow succeeded")
 }
 
@@ -680,11 +686,12 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    ctx.wf
-        .request_cancel_workflow_execution(req)
-        .await
-        .map_err(|s| rpc_error(&s, "failed to cancel workflow", true))?;
+    call!(
+        ctx,
+        wf.request_cancel_workflow_execution(req),
+        "failed to cancel workflow",
+        true
+    );
     done(ctx, "Canceled workflow")
 }
 
@@ -697,11 +704,12 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    ctx.wf
-        .terminate_workflow_execution(req)
-        .await
-        .map_err(|s| rpc_error(&s, "failed to terminate workflow", true))?;
+    call!(
+        ctx,
+        wf.terminate_workflow_execution(req),
+        "failed to terminate workflow",
+        true
+    );
     done(ctx, "Workflow terminated")
 }
 
@@ -908,13 +916,12 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = ListSearchAttributesRequest {
         namespace: ctx.namespace.clone(),
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    let resp = ctx
-        .op
-        .list_search_attributes(req)
-        .await
-        .map_err(|s| rpc_error(&s, "unable to list search attributes", false))?
-        .into_inner();
+    let resp = call!(
+        ctx,
+        op.list_search_attributes(req),
+        "unable to list search attributes",
+        false
+    );
     if ctx.format != Format::Text {
         return ctx.print_message(
             "temporal.api.operatorservice.v1.ListSearchAttributesResponse",
@@ -963,13 +970,7 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let req = ctx.request(req, Some(&ctx.namespace.clone()));
-        let resp = ctx
-            .wf
-            .list_schedules(req)
-            .await
-            .map_err(|s| rpc_error(&s, "", false))?
-            .into_inner();
+        let resp = call!(ctx, wf.list_schedules(req), "", false);
         for entry in &resp.schedules {
             let item = render("temporal.api.schedule.v1.ScheduleListEntry", entry, opts)?;
             list.item(ctx, &item)?;
@@ -996,13 +997,7 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let req = ctx.request(req, Some(&ctx.namespace.clone()));
-        let resp = ctx
-            .wf
-            .list_schedules(req)
-            .await
-            .map_err(|s| rpc_error(&s, "", false))?
-            .into_inner();
+        let resp = call!(ctx, wf.list_schedules(req), "", false);
         for entry in &resp.schedules {
             let info = entry.info.clone().unwrap_or_default();
             let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
@@ -1059,13 +1054,7 @@ async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             .unwrap_or_default()
             .to_owned(),
     };
-    let req = ctx.request(req, Some(&ctx.namespace.clone()));
-    let resp = ctx
-        .wf
-        .describe_schedule(req)
-        .await
-        .map_err(|s| rpc_error(&s, "", false))?
-        .into_inner();
+    let resp = call!(ctx, wf.describe_schedule(req), "", false);
     ctx.print_message(
         "temporal.api.workflowservice.v1.DescribeScheduleResponse",
         &resp,
