@@ -21,6 +21,8 @@ const ROOTS: &[&str] = &[
     ".temporal.api.schedule.v1.ScheduleListEntry",
     ".temporal.api.workflowservice.v1.DescribeScheduleResponse",
     ".temporal.api.replication.v1.ClusterReplicationConfig",
+    ".temporal.api.workflowservice.v1.QueryWorkflowResponse",
+    ".temporal.api.common.v1.Payload",
 ];
 
 /// Fully qualified names of a message and its nested types, with the message itself.

@@ -240,6 +240,9 @@ fn reads_are_byte_identical_to_the_cli() {
             "nightly-wf",
         ],
     );
+    // A workflow a stand-in worker answers queries for.
+    start(&server, "queried", &["-t", "queried"]);
+    common::worker::spawn(&server.address, "queried");
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
     // Wait (bounded) until the timed-out workflow is closed and visible as such.
@@ -333,12 +336,29 @@ fn reads_are_byte_identical_to_the_cli() {
         lines.push(format!("temporal schedule list -o {output}"));
         lines.push(format!("temporal schedule describe -s nightly -o {output}"));
     }
+    for output in ["json", "jsonl", "text"] {
+        for query in [
+            "--name state",
+            "--name two",
+            "--name echo -i '{\"a\":[1]}' -i 2",
+        ] {
+            lines.push(format!(
+                "temporal workflow query -w queried {query} -o {output}"
+            ));
+        }
+        lines.push(format!("temporal workflow stack -w queried -o {output}"));
+    }
+    lines.push(
+        "temporal workflow query -w queried --name binary -o json --no-json-shorthand-payloads"
+            .to_owned(),
+    );
     // Errors: the CLI's message and exit code.
     lines.extend(
         [
             "temporal workflow describe -w nothing -o json",
             "temporal workflow show -w nothing -o json",
             "temporal workflow show -w nothing",
+            "temporal workflow query -w nothing --name state",
             "temporal workflow list -o json -q 'bad='",
             "temporal workflow list -o jsonl -q 'bad='",
             "temporal workflow list -o text --time-format iso -q 'bad='",
@@ -369,6 +389,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain --detailed",
+        "temporal workflow query -w queried --name binary",
+        "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q -o json",
     ] {

@@ -11,6 +11,7 @@
 pub mod argv;
 pub mod devserver;
 pub mod tlsproxy;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -11,11 +11,12 @@ use temporalio_protos::protos::temporal::api::enums::v1::{
 };
 use temporalio_protos::protos::temporal::api::history::v1::History;
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
+use temporalio_protos::protos::temporal::api::query::v1::WorkflowQuery;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
     DescribeScheduleRequest, DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest,
     ListNamespacesRequest, ListSchedulesRequest, ListWorkflowExecutionsRequest,
-    RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
+    QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
 };
 use tonic::Code;
@@ -41,6 +42,8 @@ pub(crate) enum Handler {
     WorkflowDescribe,
     WorkflowShow,
     WorkflowCount,
+    WorkflowQuery,
+    WorkflowStack,
     WorkflowSignal,
     WorkflowCancel,
     WorkflowTerminate,
@@ -58,6 +61,8 @@ impl Handler {
             CommandPath::WorkflowDescribe => Handler::WorkflowDescribe,
             CommandPath::WorkflowShow => Handler::WorkflowShow,
             CommandPath::WorkflowCount => Handler::WorkflowCount,
+            CommandPath::WorkflowQuery => Handler::WorkflowQuery,
+            CommandPath::WorkflowStack => Handler::WorkflowStack,
             CommandPath::WorkflowSignal => Handler::WorkflowSignal,
             CommandPath::WorkflowCancel => Handler::WorkflowCancel,
             CommandPath::WorkflowTerminate => Handler::WorkflowTerminate,
@@ -92,6 +97,9 @@ impl Handler {
             Handler::ScheduleDescribe => {
                 Some("temporal.api.workflowservice.v1.DescribeScheduleResponse")
             }
+            Handler::WorkflowQuery | Handler::WorkflowStack => {
+                Some("temporal.api.workflowservice.v1.QueryWorkflowResponse")
+            }
             Handler::WorkflowSignal | Handler::WorkflowCancel | Handler::WorkflowTerminate => None,
         }
     }
@@ -104,6 +112,8 @@ impl Handler {
             Handler::WorkflowDescribe => (&["workflow-id", "run-id"], Some(true)),
             Handler::WorkflowShow => (&["workflow-id", "run-id"], Some(false)),
             Handler::WorkflowCount => (&["query"], Some(false)),
+            Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], Some(false)),
+            Handler::WorkflowStack => (&["workflow-id", "run-id"], Some(false)),
             Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], Some(false)),
             Handler::WorkflowCancel => (&["workflow-id", "run-id"], Some(false)),
             Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], Some(false)),
@@ -152,6 +162,11 @@ impl Handler {
             Handler::WorkflowDescribe => workflow_describe(ctx).await,
             Handler::WorkflowShow => workflow_show(ctx).await,
             Handler::WorkflowCount => workflow_count(ctx).await,
+            Handler::WorkflowQuery => {
+                let name = ctx.cmd.flag_str("name").unwrap_or_default().to_owned();
+                workflow_query(ctx, &name).await
+            }
+            Handler::WorkflowStack => workflow_query(ctx, "__stack_trace").await,
             Handler::WorkflowSignal => workflow_signal(ctx).await,
             Handler::WorkflowCancel => workflow_cancel(ctx).await,
             Handler::WorkflowTerminate => workflow_terminate(ctx).await,
@@ -642,24 +657,95 @@ async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     )
 }
 
-/// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)
-/// sent as `json/plain` payloads; no input is an empty `Payloads`, as the CLI sends.
-async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let inputs = match ctx.cmd.flag("input") {
+/// The `--input` values as payloads: JSON (checked as the CLI checks it), `json/plain`. What this
+/// reader refuses, Go's json.Valid may accept (numbers beyond float64): the CLI decides those.
+fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
+    let inputs = match cmd.flag("input") {
         Some(Value::StrArray(v)) => v.clone(),
         _ => Vec::new(),
     };
-    let mut payloads = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        // What this reader refuses, Go's json.Valid may accept (numbers beyond float64): the
-        // CLI decides those.
-        gojson::parse(input.as_bytes()).map_err(Stop::Fallback)?;
-        payloads.push(Payload {
-            metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
-            data: input.into_bytes(),
-            external_payloads: Vec::new(),
-        });
+    inputs
+        .into_iter()
+        .map(|input| {
+            gojson::parse(input.as_bytes()).map_err(Stop::Fallback)?;
+            Ok(Payload {
+                metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
+                data: input.into_bytes(),
+                external_payloads: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// `workflow query` (`--name`, `--input`) and `workflow stack` (the `__stack_trace` query): the
+/// response as JSON, or the "Query result:" card whose value is the result in shorthand as
+/// `encoding/json` prints it (one payload alone, several as an array). A rejected query, or a
+/// result not in shorthand, is left to the CLI.
+async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
+    let args = json_inputs(ctx.cmd)?;
+    let req = QueryWorkflowRequest {
+        namespace: ctx.namespace.clone(),
+        execution: execution(ctx.cmd),
+        query: Some(WorkflowQuery {
+            query_type: query_type.to_owned(),
+            query_args: (!args.is_empty()).then_some(Payloads { payloads: args }),
+            header: None,
+        }),
+        query_reject_condition: 0,
+    };
+    let resp = call!(
+        ctx,
+        wf.query_workflow(req),
+        "querying workflow failed",
+        false
+    );
+    if resp.query_rejected.is_some() {
+        return Err(Stop::fallback("a rejected query is rendered by the CLI"));
     }
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.workflowservice.v1.QueryWorkflowResponse",
+            &resp,
+            true,
+        );
+    }
+    let payloads = resp.query_result.map(|p| p.payloads).unwrap_or_default();
+    let mut values = Vec::with_capacity(payloads.len());
+    for p in &payloads {
+        let dynamic = super::protojson::decode(
+            "temporal.api.common.v1.Payload",
+            &prost::Message::encode_to_vec(p),
+        )
+        .map_err(Stop::Fallback)?;
+        match super::protojson::shorthand(&dynamic).map_err(Stop::Fallback)? {
+            Some(v) => values.push(v),
+            None => {
+                return Err(Stop::fallback(
+                    "a query result not in shorthand is rendered by the CLI",
+                ));
+            }
+        }
+    }
+    let value = match values.len() {
+        0 => {
+            return Err(Stop::fallback(
+                "an empty query result is rendered by the CLI",
+            ));
+        }
+        1 => values.remove(0),
+        _ => gojson::Json::Arr(values),
+    };
+    let mut shown = String::new();
+    gojson::write_go(&value, false, &mut shown);
+    let card = text::card(&[("QueryResult", shown)])
+        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+    ctx.out.write(&format!("Query result:\n{card}"))
+}
+
+/// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)
+/// sent as `json/plain` payloads; no input is an empty `Payloads`, as the CLI sends.
+async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let payloads = json_inputs(ctx.cmd)?;
     let req = SignalWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
         workflow_execution: execution(ctx.cmd),

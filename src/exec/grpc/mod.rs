@@ -7,6 +7,7 @@
 //! Translated (see [`commands`] for the flags each accepts, and docs/executors.md):
 //! - `workflow list`, `describe`, `show`, `count`: JSON, and text (times with
 //!   `--time-format iso`).
+//! - `workflow query`, `stack`: JSON and text.
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list` (JSON, and text with `--time-format iso`), `schedule describe` (JSON).
