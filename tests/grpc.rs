@@ -243,20 +243,27 @@ fn reads_are_byte_identical_to_the_cli() {
     // A workflow a stand-in worker answers queries for.
     start(&server, "queried", &["-t", "queried"]);
     common::worker::spawn(&server.address, "queried");
+    // Runs the stand-in worker completes (with a result) and fails.
+    for (id, ty) in [("done", "Completes"), ("failed", "Fails")] {
+        seed(
+            &server,
+            &["workflow", "start", "--type", ty, "-t", "queried", "-w", id],
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
-    // Wait (bounded) until the timed-out workflow is closed and visible as such.
+    // Wait (bounded) until the timed-out, completed and failed runs are closed and visible.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let out = server.cli(&["workflow", "count", "-q", "ExecutionStatus = \"TimedOut\""]);
-        if text(&out.stdout) == "Total: 1\n" {
-            break;
+    for status in ["TimedOut", "Completed", "Failed"] {
+        loop {
+            let query = format!("ExecutionStatus = \"{status}\"");
+            let out = server.cli(&["workflow", "count", "-q", &query]);
+            if text(&out.stdout) == "Total: 1\n" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no {status} run");
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed-out never timed out"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
     let mut lines: Vec<String> = Vec::new();
@@ -264,6 +271,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "plain",
         "ended",
         "timed-out",
+        "done",
+        "failed",
         "memo",
         "signalled",
         "cancel-requested",
@@ -272,6 +281,10 @@ fn reads_are_byte_identical_to_the_cli() {
     ] {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
+                // A completed run's result without shorthand: left to the CLI (checked below).
+                if id == "done" && !extra.is_empty() {
+                    continue;
+                }
                 lines.push(format!(
                     "temporal workflow describe -w {id} -o {output}{extra}"
                 ));
@@ -352,6 +365,12 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow query -w queried --name binary -o json --no-json-shorthand-payloads"
             .to_owned(),
     );
+    lines.push("temporal workflow show -w done".to_owned());
+    for output in ["json", "jsonl"] {
+        for id in ["done", "failed"] {
+            lines.push(format!("temporal workflow show -w {id} -o {output}"));
+        }
+    }
     // Errors: the CLI's message and exit code.
     lines.extend(
         [
@@ -390,6 +409,9 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain --detailed",
         "temporal workflow query -w queried --name binary",
+        "temporal workflow show -w failed",
+        "temporal workflow describe -w done --time-format iso",
+        "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q -o json",

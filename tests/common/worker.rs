@@ -1,9 +1,17 @@
 //! A stand-in worker for query tests: it polls one task queue of a real dev server over gRPC,
-//! completes workflow tasks with no commands (the workflow stays open), and answers query tasks:
+//! completes workflow tasks (a `Completes` workflow completes with a result, a `Fails` one fails,
+//! any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
+use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
+use temporalio_protos::protos::temporal::api::command::v1::{
+    Command, CompleteWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
+};
 use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads};
+use temporalio_protos::protos::temporal::api::enums::v1::CommandType;
+use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
+use temporalio_protos::protos::temporal::api::failure::v1::{ApplicationFailureInfo, Failure};
 use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
@@ -17,6 +25,48 @@ fn payload(encoding: &str, data: &str) -> Payload {
         data: data.as_bytes().to_vec(),
         external_payloads: Vec::new(),
     }
+}
+
+/// What a workflow of type `ty` does on its first task: `Completes` completes with a result,
+/// `Fails` fails with an application error; anything else stays open.
+fn ending(ty: &str) -> Vec<Command> {
+    let attributes = match ty {
+        "Completes" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("json/plain", r#"{"charged":42.5,"note":"a<b"}"#)],
+                }),
+            },
+        ),
+        "Fails" => Attributes::FailWorkflowExecutionCommandAttributes(
+            FailWorkflowExecutionCommandAttributes {
+                failure: Some(Failure {
+                    message: "card declined".to_owned(),
+                    source: "stand-in-worker".to_owned(),
+                    failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                        ApplicationFailureInfo {
+                            r#type: "PaymentError".to_owned(),
+                            non_retryable: true,
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                }),
+            },
+        ),
+        _ => return Vec::new(),
+    };
+    let command_type = match &attributes {
+        Attributes::CompleteWorkflowExecutionCommandAttributes(_) => {
+            CommandType::CompleteWorkflowExecution
+        }
+        _ => CommandType::FailWorkflowExecution,
+    };
+    vec![Command {
+        command_type: command_type as i32,
+        attributes: Some(attributes),
+        ..Default::default()
+    }]
 }
 
 /// Starts the worker on `task_queue` of the server at `address` (namespace `default`).
@@ -53,11 +103,13 @@ pub fn spawn(address: &str, task_queue: &str) {
                     continue;
                 }
                 let Some(query) = task.query else {
+                    let ty = task.workflow_type.map(|t| t.name).unwrap_or_default();
                     let _ = client
                         .respond_workflow_task_completed(RespondWorkflowTaskCompletedRequest {
                             task_token: task.task_token,
                             identity: "stand-in-worker".to_owned(),
                             namespace: "default".to_owned(),
+                            commands: ending(&ty),
                             ..Default::default()
                         })
                         .await;

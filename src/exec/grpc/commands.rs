@@ -9,7 +9,7 @@ use temporalio_protos::protos::temporal::api::enums::v1::{
     ArchivalState, EventType, HistoryEventFilterType, IndexedValueType, NamespaceState,
     ReplicationState, WorkflowExecutionStatus,
 };
-use temporalio_protos::protos::temporal::api::history::v1::History;
+use temporalio_protos::protos::temporal::api::history::v1::{History, HistoryEvent, history_event};
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
 use temporalio_protos::protos::temporal::api::query::v1::WorkflowQuery;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
@@ -415,11 +415,17 @@ async fn describe_closed(
     let Some(event) = history.history.and_then(|h| h.events.into_iter().next()) else {
         return Err(Stop::fallback("no close event returned"));
     };
-    if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
-        return Err(Stop::fallback(
-            "a completed run's result is rendered by the CLI",
-        ));
-    }
+    // A completed run adds its result, "friendly": one payload alone, decoded.
+    let result = if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
+        if !ctx.json_options(true).shorthand {
+            return Err(Stop::fallback(
+                "a completed run's result without shorthand is rendered by the CLI",
+            ));
+        }
+        Some(completed_result(&event)?.0)
+    } else {
+        None
+    };
     let compact = super::protojson::Options {
         indent: false,
         ..ctx.json_options(true)
@@ -429,16 +435,50 @@ async fn describe_closed(
         resp,
         compact,
     )?;
-    let gojson::Json::Obj(members) = gojson::parse(described.as_bytes()).map_err(Stop::Fallback)?
+    let gojson::Json::Obj(mut members) =
+        gojson::parse(described.as_bytes()).map_err(Stop::Fallback)?
     else {
         return Err(Stop::fallback("the description is not an object"));
     };
+    if let Some(result) = result {
+        members.insert("result".to_owned(), result);
+    }
     let close = render("temporal.api.history.v1.HistoryEvent", &event, compact)?;
     let raw = std::collections::BTreeMap::from([("closeEvent".to_owned(), close)]);
     let mut out = String::new();
     gojson::write_go_object_with_raw(&members, &raw, ctx.format == Format::Json, &mut out);
     out.push('\n');
     ctx.out.write(&out)
+}
+
+/// A completed run's result as the CLI shows it: the one payload's shorthand value and its
+/// encoding. Several payloads, none, or one not in shorthand are left to the CLI.
+fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop> {
+    let Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) =
+        &event.attributes
+    else {
+        return Err(Stop::fallback("a completed event without its attributes"));
+    };
+    let payloads = attrs.result.clone().map(|p| p.payloads).unwrap_or_default();
+    let [payload] = payloads.as_slice() else {
+        return Err(Stop::fallback(
+            "a result of other than one payload is rendered by the CLI",
+        ));
+    };
+    let dynamic = super::protojson::decode(
+        "temporal.api.common.v1.Payload",
+        &prost::Message::encode_to_vec(payload),
+    )
+    .map_err(Stop::Fallback)?;
+    let value = super::protojson::shorthand(&dynamic)
+        .map_err(Stop::Fallback)?
+        .ok_or_else(|| Stop::fallback("a result not in shorthand is rendered by the CLI"))?;
+    let encoding = payload
+        .metadata
+        .get("encoding")
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .unwrap_or_default();
+    Ok((value, encoding))
 }
 
 /// `workflow describe` text of a running workflow (`--time-format iso`): the "Execution Info" and
@@ -603,18 +643,30 @@ const SHOW_HEADER: &str = "Progress:\n  ID           Time                     Ty
 /// `workflow show` text: the progress table (ID right-aligned to 3, the event time in RFC 3339 UTC
 /// whatever `--time-format`, the event type padded to 26 and never cut), a blank line, and the
 /// results card the CLI prints for some endings. Terminated ends with the blank line, timed out adds
-/// `Status  TIMEOUT`; a completed, failed, canceled or continued-as-new run (results, failures,
-/// following the next run) is left to the CLI.
+/// `Status  TIMEOUT`, completed its status, result and encoding; a failed, canceled or
+/// continued-as-new run (failure details, following the next run) is left to the CLI.
 fn show_text(history: &History) -> Result<String, Stop> {
     let mut out = String::from(SHOW_HEADER);
     let mut results = "";
+    let mut completed = String::new();
     for e in &history.events {
         let ty = EventType::try_from(e.event_type)
             .map_err(|_| Stop::fallback("an event type this build does not know"))?;
         match ty {
             EventType::WorkflowExecutionTimedOut => results = "Results:\n  Status  TIMEOUT\n",
-            EventType::WorkflowExecutionCompleted
-            | EventType::WorkflowExecutionFailed
+            EventType::WorkflowExecutionCompleted => {
+                let (value, encoding) = completed_result(e)?;
+                let mut shown = String::new();
+                gojson::write_go(&value, false, &mut shown);
+                let card = text::card(&[
+                    ("Status", "COMPLETED".to_owned()),
+                    ("Result", shown),
+                    ("ResultEncoding", encoding),
+                ])
+                .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+                completed = format!("Results:\n{card}");
+            }
+            EventType::WorkflowExecutionFailed
             | EventType::WorkflowExecutionCanceled
             | EventType::WorkflowExecutionContinuedAsNew => {
                 return Err(Stop::fallback(
@@ -633,6 +685,7 @@ fn show_text(history: &History) -> Result<String, Stop> {
     }
     out.push('\n');
     out.push_str(results);
+    out.push_str(&completed);
     Ok(out)
 }
 
