@@ -273,7 +273,17 @@ impl Parser<'_> {
 /// `raw` entries (a `json.RawMessage` at a top-level key) are copied through Go's compaction and
 /// re-indentation: their key order is kept and the same characters escaped.
 pub fn write_go(v: &Json, indent: bool, out: &mut String) {
-    write_value(v, indent, 0, out);
+    write_value(v, Flavour::EncodingJson, indent, 0, out);
+}
+
+/// Which of Go's two JSON writers to match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// api-go's protojson (payload shorthand values): only `"`, `\` and control characters
+    /// escaped; an empty array prints as `null`.
+    Protojson,
+    /// `encoding/json`: HTML-safe (`<`, `>`, `&`, U+2028, U+2029 escaped too); `[]` stays `[]`.
+    EncodingJson,
 }
 
 /// A top-level object with some members given as raw JSON text (Go: `map[string]any` holding
@@ -297,18 +307,19 @@ pub fn write_go_object_with_raw(
             out.push(',');
         }
         newline(indent, 1, out);
-        go_string(k, out);
+        write_string(k, Flavour::EncodingJson, out);
         out.push_str(if indent { ": " } else { ":" });
         match raw.get(*k) {
             Some(text) => reindent(text, indent, 1, out),
-            None => write_value(&members[*k], indent, 1, out),
+            None => write_value(&members[*k], Flavour::EncodingJson, indent, 1, out),
         }
     }
     newline(indent, 0, out);
     out.push('}');
 }
 
-fn newline(indent: bool, level: usize, out: &mut String) {
+/// A line break and `level` two-space indents, when indenting.
+pub(crate) fn newline(indent: bool, level: usize, out: &mut String) {
     if indent {
         out.push('\n');
         for _ in 0..level {
@@ -317,13 +328,23 @@ fn newline(indent: bool, level: usize, out: &mut String) {
     }
 }
 
-fn write_value(v: &Json, indent: bool, level: usize, out: &mut String) {
+/// `v` in `flavour`, starting at depth `level` (for a value nested in a document being written).
+pub(crate) fn write_value(
+    v: &Json,
+    flavour: Flavour,
+    indent: bool,
+    level: usize,
+    out: &mut String,
+) {
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Json::Num(n) => super::protojson::go_float(out, *n),
-        Json::Str(t) => go_string(t, out),
-        Json::Arr(items) if items.is_empty() => out.push_str("[]"),
+        Json::Str(t) => write_string(t, flavour, out),
+        Json::Arr(items) if items.is_empty() => out.push_str(match flavour {
+            Flavour::Protojson => "null",
+            Flavour::EncodingJson => "[]",
+        }),
         Json::Arr(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -331,7 +352,7 @@ fn write_value(v: &Json, indent: bool, level: usize, out: &mut String) {
                     out.push(',');
                 }
                 newline(indent, level + 1, out);
-                write_value(item, indent, level + 1, out);
+                write_value(item, flavour, indent, level + 1, out);
             }
             newline(indent, level, out);
             out.push(']');
@@ -344,9 +365,9 @@ fn write_value(v: &Json, indent: bool, level: usize, out: &mut String) {
                     out.push(',');
                 }
                 newline(indent, level + 1, out);
-                go_string(k, out);
+                write_string(k, flavour, out);
                 out.push_str(if indent { ": " } else { ":" });
-                write_value(item, indent, level + 1, out);
+                write_value(item, flavour, indent, level + 1, out);
             }
             newline(indent, level, out);
             out.push('}');
@@ -354,8 +375,8 @@ fn write_value(v: &Json, indent: bool, level: usize, out: &mut String) {
     }
 }
 
-/// A string as `encoding/json` writes it (HTML-safe).
-fn go_string(s: &str, out: &mut String) {
+/// A JSON string as `flavour` writes it.
+pub(crate) fn write_string(s: &str, flavour: Flavour, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -366,7 +387,7 @@ fn go_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' if flavour == Flavour::EncodingJson => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),

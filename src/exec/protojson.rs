@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use super::gojson::{self, Json};
+use super::gojson::{self, Flavour, Json};
 
 use base64::Engine as _;
 use prost_reflect::{
@@ -84,12 +84,7 @@ struct Writer {
 
 impl Writer {
     fn newline(&mut self, level: usize) {
-        if self.opts.indent {
-            self.out.push('\n');
-            for _ in 0..level {
-                self.out.push_str("  ");
-            }
-        }
+        gojson::newline(self.opts.indent, level, &mut self.out);
     }
 
     fn key(&mut self, k: &str) {
@@ -114,7 +109,13 @@ impl Writer {
             }
             "temporal.api.common.v1.Payload" if self.opts.shorthand => {
                 if let Some(v) = shorthand(msg)? {
-                    self.json(&v, level);
+                    gojson::write_value(
+                        &v,
+                        Flavour::Protojson,
+                        self.opts.indent,
+                        level,
+                        &mut self.out,
+                    );
                     return Ok(());
                 }
             }
@@ -137,7 +138,14 @@ impl Writer {
                         "Payloads that are not all shorthand are not rendered natively".to_owned(),
                     );
                 }
-                self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
+                let values = Json::Arr(values.into_iter().flatten().collect());
+                gojson::write_value(
+                    &values,
+                    Flavour::Protojson,
+                    self.opts.indent,
+                    level,
+                    &mut self.out,
+                );
                 return Ok(());
             }
             _ => {}
@@ -231,44 +239,6 @@ impl Writer {
             Value::List(_) | Value::Map(_) => return Err("nested list or map".to_owned()),
         }
         Ok(())
-    }
-
-    /// A shorthand payload value, laid out as protojson lays out its own values (an empty array
-    /// prints as `null`, as api-go's encoder writes it).
-    fn json(&mut self, v: &Json, level: usize) {
-        match v {
-            Json::Null => self.out.push_str("null"),
-            Json::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) => float(&mut self.out, *n, false),
-            Json::Str(t) => string(&mut self.out, t),
-            Json::Arr(items) if items.is_empty() => self.out.push_str("null"),
-            Json::Arr(items) => {
-                self.out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    self.newline(level + 1);
-                    self.json(item, level + 1);
-                }
-                self.newline(level);
-                self.out.push(']');
-            }
-            Json::Obj(map) if map.is_empty() => self.out.push_str("{}"),
-            Json::Obj(map) => {
-                self.out.push('{');
-                for (i, (k, item)) in map.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    self.newline(level + 1);
-                    self.key(k);
-                    self.json(item, level + 1);
-                }
-                self.newline(level);
-                self.out.push('}');
-            }
-        }
     }
 
     fn timestamp(&mut self, msg: &DynamicMessage) -> Result<(), String> {
@@ -459,23 +429,7 @@ fn float(out: &mut String, v: f64, is32: bool) {
 
 /// A JSON string as Go's protojson writes it: `"` `\` and control characters escaped, nothing else.
 fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    gojson::write_string(s, Flavour::Protojson, out);
 }
 
 #[cfg(test)]
