@@ -7,8 +7,6 @@
 
 use std::fmt::Write as _;
 
-use prost_reflect::{DynamicMessage, EnumDescriptor, ReflectMessage, Value};
-
 /// One table cell.
 #[derive(Clone, Debug)]
 pub struct Cell {
@@ -98,16 +96,6 @@ pub fn card(rows: &[(&str, String)]) -> Option<String> {
     Some(out)
 }
 
-/// An enum value as Go's `String()` shorthand prints it: the value name without the enum's
-/// prefix, in CamelCase (`WORKFLOW_EXECUTION_STATUS_RUNNING` → `Running`).
-pub fn enum_shorthand(e: &EnumDescriptor, number: i32) -> String {
-    let Some(v) = e.get_value(number) else {
-        return number.to_string();
-    };
-    let prefix = screaming_snake(e.name()) + "_";
-    shorthand(v.name(), &prefix)
-}
-
 /// A prost enum's proto name in shorthand: `shorthand("NAMESPACE_STATE_REGISTERED",
 /// "NAMESPACE_STATE_")` → `Registered`.
 pub fn shorthand(name: &str, prefix: &str) -> String {
@@ -125,29 +113,6 @@ fn camel(words: &str) -> String {
             })
         })
         .collect()
-}
-
-/// `WorkflowExecutionStatus` → `WORKFLOW_EXECUTION_STATUS`.
-fn screaming_snake(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
-/// The enum field `name` of `msg`, in shorthand.
-pub fn enum_field(msg: &DynamicMessage, name: &str) -> String {
-    let Some(f) = msg.descriptor().get_field_by_name(name) else {
-        return String::new();
-    };
-    match (msg.get_field(&f).as_ref(), f.kind()) {
-        (Value::EnumNumber(n), prost_reflect::Kind::Enum(e)) => enum_shorthand(&e, *n),
-        _ => String::new(),
-    }
 }
 
 /// A `google.protobuf.Duration` as Go's `time.Duration.String()` prints it: `24h0m0s`,
