@@ -492,12 +492,13 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
     let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
+    let config = load_config(a.config.as_deref())?;
+    let backend = a.backend.unwrap_or(config.backend);
     // Decoding the output's descriptors takes as long as loading the policies, connecting and
     // calling together: start it now, on a side thread (nothing is sent before the decision).
-    if a.backend != Some(crate::connect::Backend::Cli) {
+    if backend != crate::connect::Backend::Cli {
         crate::exec::grpc::prewarm(&cmd);
     }
-    let config = load_config(a.config.as_deref())?;
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?
@@ -551,7 +552,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let effective = ev
         .effective
         .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
-    let backend = a.backend.unwrap_or(config.backend);
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
         match crate::exec::grpc::try_native(

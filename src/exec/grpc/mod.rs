@@ -218,10 +218,11 @@ pub fn try_native(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Native {
-    if let Err(why) = translation(cmd) {
-        return Native::Fallback(why);
-    }
-    prewarm(cmd);
+    let handler = match translation(cmd) {
+        Ok((handler, _)) => handler,
+        Err(why) => return Native::Fallback(why),
+    };
+    warm(handler);
     match Session::connect(integration) {
         Ok(mut session) => session.run(cmd, identity, limits, out, err),
         Err(e) => Native::Fallback(e),
@@ -232,9 +233,13 @@ pub fn try_native(
 /// translated. Decoding takes about as long as connecting and calling: the two overlap. Cheap to
 /// call again (the decode happens once).
 pub fn prewarm(cmd: &Command) {
-    if let Ok((handler, _)) = translation(cmd)
-        && let Some(root) = handler.root()
-    {
+    if let Ok((handler, _)) = translation(cmd) {
+        warm(handler);
+    }
+}
+
+fn warm(handler: commands::Handler) {
+    if let Some(root) = handler.root() {
         protojson::warm_in_background(root);
     }
 }
