@@ -956,7 +956,6 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
     let info = ns.namespace_info.clone().unwrap_or_default();
     let config = ns.config.clone().unwrap_or_default();
     let repl = ns.replication_config.clone().unwrap_or_default();
-    let compact = |name: &str, items: Vec<String>| format!("{name}[{}]", items.join(" "));
     let clusters = repl
         .clusters
         .iter()
@@ -977,7 +976,8 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
     let go_map = |m: &std::collections::HashMap<String, String>| {
         let mut kv: Vec<_> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         kv.sort();
-        compact("map", kv)
+        // Go's `%v` of a map.
+        format!("map[{}]", kv.join(" "))
     };
     let retention = config
         .workflow_execution_retention_ttl
