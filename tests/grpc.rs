@@ -414,7 +414,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
-        "temporal task-queue describe -t q -o json",
+        "temporal task-queue describe -t q --legacy-mode -o json",
+        "temporal task-queue describe -t q --report-reachability -o json",
     ] {
         // (Relative times move between two runs, so `auto` is checked for success only.)
         let native = tgate(&config, "grpc", line);
@@ -520,4 +521,196 @@ fn writes_match_the_cli() {
         last_event("no-reason")["eventType"],
         "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED"
     );
+}
+
+/// `task-queue describe` reports live figures (poll times, rates, the backlog's age), so the
+/// CLI's own output moves between two runs. tgate's output must equal the CLI's taken just
+/// before and just after it, whenever those two agree (retried until they do); `normal` maps
+/// each output to the form compared.
+fn settles(server: &DevServer, config: &Path, line: &str, normal: &dyn Fn(&str) -> String) {
+    let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    for _ in 0..40 {
+        let before = server.cli(&args);
+        let ours = tgate(config, "grpc", line);
+        let after = server.cli(&args);
+        assert_ne!(
+            ours.status.code(),
+            Some(2),
+            "{line}: {}",
+            text(&ours.stderr)
+        );
+        assert!(before.status.success(), "{line}: {}", text(&before.stderr));
+        let (b, a) = (normal(&text(&before.stdout)), normal(&text(&after.stdout)));
+        if b == a {
+            assert_eq!(normal(&text(&ours.stdout)), b, "{line}");
+            assert_eq!(text(&ours.stderr), text(&before.stderr), "{line}");
+            assert!(ours.status.success(), "{line}");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!("the CLI's output of `{line}` never held still between two runs");
+}
+
+/// Text and JSON forms with the rows of each table or list in a fixed order: the CLI walks the
+/// server's map of task queue types in Go's random order when several types are reported.
+fn rows_sorted(out: &str) -> String {
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out) {
+        for key in ["stats", "pollers"] {
+            if let Some(items) = v.get_mut(key).and_then(|x| x.as_array_mut()) {
+                items.sort_by_key(|i| i.to_string());
+            }
+        }
+        return v.to_string();
+    }
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in out.lines() {
+        if !line.starts_with(' ') || blocks.is_empty() {
+            blocks.push(vec![line]);
+        } else {
+            blocks.last_mut().unwrap().push(line);
+        }
+    }
+    blocks
+        .into_iter()
+        .map(|mut b| {
+            // Title, header, then the rows.
+            if b.len() > 2 {
+                b[2..].sort_unstable();
+            }
+            b.join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A backlog age as the CLI prints it (`1m 2.5s`, `812.3m s`), in nanoseconds.
+fn age_nanos(age: &str) -> f64 {
+    let compact: String = age.chars().filter(|c| *c != ' ').collect();
+    let mut total = 0.0;
+    let mut num = String::new();
+    let mut chars = compact.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(n) = chars.peek().filter(|n| !n.is_ascii_digit()) {
+            unit.push(*n);
+            chars.next();
+        }
+        let scale = match unit.as_str() {
+            "d" => 86_400e9,
+            "h" => 3_600e9,
+            "m" => 60e9,
+            "s" => 1e9,
+            "ms" => 1e6,
+            "µs" => 1e3,
+            "ns" => 1.0,
+            other => panic!("unit {other} in {age}"),
+        };
+        total += num.parse::<f64>().unwrap() * scale;
+        num.clear();
+    }
+    total
+}
+
+#[test]
+fn task_queue_describe_matches_the_cli() {
+    let server = DevServer::start(&[]);
+    // A queue nobody polls, with a backlog of two workflow tasks; one the stand-in worker polls.
+    for id in ["waiting-1", "waiting-2"] {
+        seed(
+            &server,
+            &[
+                "workflow", "start", "--type", "Payment", "-t", "backlog", "-w", id,
+            ],
+        );
+    }
+    common::worker::spawn(&server.address, "polled");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    // Wait (bounded) until the worker's poll is registered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !text(
+        &server
+            .cli(&["task-queue", "describe", "-t", "polled"])
+            .stdout,
+    )
+    .contains("stand-in-worker")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never polled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let same = |s: &str| s.to_owned();
+    for line in [
+        "temporal task-queue describe -t polled --task-queue-type workflow --time-format iso",
+        "temporal task-queue describe -t polled --task-queue-type workflow -o json",
+        "temporal task-queue describe -t polled --task-queue-type workflow -o jsonl",
+        "temporal task-queue describe -t polled --task-queue-type activity -o json",
+        "temporal task-queue describe -t polled --task-queue-type workflow --disable-stats --time-format iso",
+        "temporal task-queue describe -t polled --task-queue-type workflow --disable-stats -o json",
+        "temporal task-queue describe -t nobody --task-queue-type workflow --time-format iso",
+        "temporal task-queue describe -t nobody --task-queue-type nexus -o json",
+    ] {
+        settles(&server, &config, line, &same);
+    }
+    // Several types: the CLI's row order varies, the rows do not.
+    for line in [
+        "temporal task-queue describe -t polled --time-format iso",
+        "temporal task-queue describe -t polled -o json",
+        "temporal task-queue describe -t polled --task-queue-type workflow --task-queue-type activity -o jsonl",
+        "temporal task-queue describe -t nobody --disable-stats --time-format iso",
+    ] {
+        settles(&server, &config, line, &rows_sorted);
+    }
+    // The backlog's age grows by the nanosecond: compared apart from it, and tgate's age must
+    // lie between the CLI's just before and just after.
+    let line = "temporal task-queue describe -t backlog --task-queue-type workflow -o json";
+    let age = |out: &str| {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["stats"][0]["approximateBacklogAge"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let masked = |out: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["stats"][0]["approximateBacklogAge"] = "<age>".into();
+        v.to_string()
+    };
+    settles(&server, &config, line, &masked);
+    let before = server.cli(&[
+        "task-queue",
+        "describe",
+        "-t",
+        "backlog",
+        "--task-queue-type",
+        "workflow",
+        "-o",
+        "json",
+    ]);
+    let ours = tgate(&config, "grpc", line);
+    let after = server.cli(&[
+        "task-queue",
+        "describe",
+        "-t",
+        "backlog",
+        "--task-queue-type",
+        "workflow",
+        "-o",
+        "json",
+    ]);
+    let (b, o, a) = (
+        age_nanos(&age(&text(&before.stdout))),
+        age_nanos(&age(&text(&ours.stdout))),
+        age_nanos(&age(&text(&after.stdout))),
+    );
+    assert!(b > 0.0 && b <= o && o <= a, "ages {b} {o} {a}");
+    assert!(text(&ours.stdout).contains("\"approximateBacklogCount\": 2"));
 }

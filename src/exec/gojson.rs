@@ -399,7 +399,7 @@ pub(crate) fn write_string(s: &str, flavour: Flavour, out: &mut String) {
 
 /// Compact JSON text (protojson's, valid) re-indented as Go's `json.Indent` does inside
 /// `MarshalIndent`, with `compact`'s HTML escaping; `level` is the depth it starts at.
-fn reindent(raw: &str, indent: bool, level: usize, out: &mut String) {
+pub(crate) fn reindent(raw: &str, indent: bool, level: usize, out: &mut String) {
     let mut depth = level;
     let mut in_string = false;
     let mut escaped = false;

@@ -392,6 +392,11 @@ pub(crate) fn go_float(out: &mut String, v: f64) {
     float(out, v, false);
 }
 
+/// A float32 as Go's `encoding/json` writes it (shortest digits at 32 bits).
+pub(crate) fn go_float32(out: &mut String, v: f32) {
+    float(out, f64::from(v), true);
+}
+
 /// Go protojson's number formatting: shortest round-trip digits, `e` notation below 1e-6 and
 /// from 1e21 (exponent `e+21`, `e-7`), `NaN`/`Infinity` as strings.
 fn float(out: &mut String, v: f64, is32: bool) {

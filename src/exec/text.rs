@@ -150,6 +150,88 @@ pub fn go_duration(seconds: i64, nanos: i32) -> String {
     out
 }
 
+/// The CLI's `formatDuration` (task queue backlog age, schedule intervals): Go's
+/// `time.Duration.String()` with whole days split out of 24 hours or more and a space after each
+/// unit letter: `2m 7.636755928s`, `3d 1h 0m 0s`, and (faithfully) `500m s` for 500ms.
+pub fn format_duration(seconds: i64, nanos: i32) -> String {
+    let go = go_duration(seconds, nanos);
+    // `\d+h` → `Nd Mh` when N ≥ 24; only the hours field can match (it is the only `h`).
+    let go = match go.split_once('h') {
+        Some((hours, rest)) => {
+            let digits = hours.trim_start_matches('-');
+            match digits.parse::<u64>() {
+                Ok(h) if h >= 24 => {
+                    format!(
+                        "{}{}d{}h{rest}",
+                        &hours[..hours.len() - digits.len()],
+                        h / 24,
+                        h % 24
+                    )
+                }
+                _ => go.clone(),
+            }
+        }
+        None => go.clone(),
+    };
+    let mut out = String::with_capacity(go.len() + 4);
+    for c in go.chars() {
+        out.push(c);
+        if c.is_ascii_lowercase() {
+            out.push(' ');
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// A float as Go's `fmt` prints it with `%v` (table cells): the shortest digits that round-trip
+/// at the value's own size, `e` notation when the exponent is below -4 or from 6 up
+/// (`1e+06`, `1.5e-05`).
+pub fn go_v_float(v: f64, is32: bool) -> String {
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    let sci = if is32 {
+        format!("{:e}", v as f32)
+    } else {
+        format!("{v:e}")
+    };
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if v != 0.0 && !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mant}e{sign}{:02}", exp.unsigned_abs());
+    }
+    if is32 {
+        format!("{}", v as f32)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A timestamp as Go's `time.Time` marshals to JSON (RFC 3339 with nanoseconds, trailing zeros
+/// dropped, UTC as `Z`).
+pub fn rfc3339_nano(seconds: i64, nanos: i32) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rem = seconds.rem_euclid(86_400);
+    let (y, m, d) = super::protojson::civil_from_days(days);
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
+    if nanos > 0 {
+        let f = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
 /// `v / scale` with the fraction's trailing zeros dropped.
 fn decimal(v: u128, scale: u128) -> String {
     let (int, frac) = (v / scale, v % scale);
@@ -236,6 +318,38 @@ mod tests {
         assert_eq!(go_duration(0, 1_500), "1.5µs");
         assert_eq!(go_duration(3_600, 0), "1h0m0s");
         assert_eq!(go_duration(-90, 0), "-1m30s");
+    }
+
+    #[test]
+    fn cli_format_duration() {
+        assert_eq!(format_duration(127, 636_755_928), "2m 7.636755928s");
+        assert_eq!(format_duration(0, 0), "0s");
+        assert_eq!(format_duration(5, 0), "5s");
+        assert_eq!(format_duration(3600, 0), "1h 0m 0s");
+        assert_eq!(format_duration(73 * 3600 + 61, 0), "3d 1h 1m 1s");
+        assert_eq!(format_duration(24 * 3600, 0), "1d 0h 0m 0s");
+        assert_eq!(format_duration(0, 500_000_000), "500m s");
+        assert_eq!(format_duration(0, 1_500), "1.5µs");
+    }
+
+    #[test]
+    fn go_v_floats() {
+        assert_eq!(go_v_float(0.0, true), "0");
+        assert_eq!(go_v_float(f64::from(1.0f32 / 30.0), true), "0.033333335");
+        assert_eq!(go_v_float(0.1, false), "0.1");
+        assert_eq!(go_v_float(123_456.0, false), "123456");
+        assert_eq!(go_v_float(1_000_000.0, false), "1e+06");
+        assert_eq!(go_v_float(1_234_567.0, false), "1.234567e+06");
+        assert_eq!(go_v_float(0.0001, false), "0.0001");
+        assert_eq!(go_v_float(0.000_015, false), "1.5e-05");
+        assert_eq!(go_v_float(-2.5, false), "-2.5");
+    }
+
+    #[test]
+    fn rfc3339_nanos() {
+        assert_eq!(rfc3339_nano(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_nano(1, 120_000_000), "1970-01-01T00:00:01.12Z");
+        assert_eq!(rfc3339_nano(-62_135_596_800, 0), "0001-01-01T00:00:00Z");
     }
 
     #[test]

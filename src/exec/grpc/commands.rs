@@ -12,12 +12,15 @@ use temporalio_protos::protos::temporal::api::enums::v1::{
 use temporalio_protos::protos::temporal::api::history::v1::{History, HistoryEvent, history_event};
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
 use temporalio_protos::protos::temporal::api::query::v1::WorkflowQuery;
+use temporalio_protos::protos::temporal::api::taskqueue::v1::{
+    TaskQueue, TaskQueueTypeInfo, TaskQueueVersionInfo,
+};
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
-    DescribeScheduleRequest, DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest,
-    ListNamespacesRequest, ListSchedulesRequest, ListWorkflowExecutionsRequest,
-    QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
-    TerminateWorkflowExecutionRequest,
+    DescribeScheduleRequest, DescribeTaskQueueRequest, DescribeWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest, ListNamespacesRequest, ListSchedulesRequest,
+    ListWorkflowExecutionsRequest, QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest, TerminateWorkflowExecutionRequest,
 };
 use tonic::Code;
 
@@ -52,6 +55,7 @@ pub(crate) enum Handler {
     SearchAttributeList,
     ScheduleList,
     ScheduleDescribe,
+    TaskQueueDescribe,
 }
 
 impl Handler {
@@ -71,6 +75,7 @@ impl Handler {
             CommandPath::OperatorSearchAttributeList => Handler::SearchAttributeList,
             CommandPath::ScheduleList => Handler::ScheduleList,
             CommandPath::ScheduleDescribe => Handler::ScheduleDescribe,
+            CommandPath::TaskQueueDescribe => Handler::TaskQueueDescribe,
             _ => return None,
         })
     }
@@ -100,7 +105,10 @@ impl Handler {
             Handler::WorkflowQuery | Handler::WorkflowStack => {
                 Some("temporal.api.workflowservice.v1.QueryWorkflowResponse")
             }
-            Handler::WorkflowSignal | Handler::WorkflowCancel | Handler::WorkflowTerminate => None,
+            Handler::WorkflowSignal
+            | Handler::WorkflowCancel
+            | Handler::WorkflowTerminate
+            | Handler::TaskQueueDescribe => None,
         }
     }
 
@@ -121,6 +129,12 @@ impl Handler {
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], Some(false)),
             Handler::ScheduleList => (&["query"], Some(true)),
             Handler::ScheduleDescribe => (&["schedule-id"], None),
+            // Enhanced mode, the default version selection: no `--select-*`, reachability,
+            // config or legacy mode.
+            Handler::TaskQueueDescribe => (
+                &["task-queue", "task-queue-type", "disable-stats"],
+                Some(true),
+            ),
         }
     }
 
@@ -175,6 +189,7 @@ impl Handler {
             Handler::SearchAttributeList => search_attribute_list(ctx).await,
             Handler::ScheduleList => schedule_list(ctx).await,
             Handler::ScheduleDescribe => schedule_describe(ctx).await,
+            Handler::TaskQueueDescribe => task_queue_describe(ctx).await,
         }
     }
 }
@@ -1199,4 +1214,271 @@ async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         &resp,
         false,
     )
+}
+
+/// A stats row of `task-queue describe` (the CLI's `statsRowType`).
+struct StatsRow {
+    build_id: String,
+    task_queue_type: &'static str,
+    backlog_count: i64,
+    backlog_age: String,
+    increase_rate: f32,
+    add_rate: f32,
+    dispatch_rate: f32,
+}
+
+/// A poller row of `task-queue describe` (the CLI's `pollerRowType`).
+struct PollerRow {
+    build_id: String,
+    task_queue_type: &'static str,
+    identity: String,
+    /// `None`: the zero `time.Time` (the server sent no access time).
+    last_access: Option<(i64, i32)>,
+    rate: f64,
+}
+
+/// `task-queue describe` in its default (enhanced) mode: one `DescribeTaskQueue` call
+/// (FACTS §5), rows per version and task queue type, as the CLI lays them out (§4.1, §4.2).
+///
+/// The CLI walks the response's maps in Go's random order: the unversioned queue first, then the
+/// other versions, and the types of each in any order, so its own output varies from run to run
+/// whenever more than one type or version is reported. This translation prints one of those
+/// orders, fixed: versions by build id, types by their number (workflow, activity, nexus).
+async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let types: Vec<i32> = match ctx.cmd.flag("task-queue-type") {
+        Some(Value::EnumArray(items)) => items
+            .iter()
+            .map(|t| match *t {
+                "workflow" => Ok(1),
+                "activity" => Ok(2),
+                "nexus" => Ok(3),
+                other => Err(Stop::fallback(format!("task queue type `{other}`"))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(Stop::fallback("`--task-queue-type` of an unexpected kind")),
+        None => Vec::new(),
+    };
+    let stats = !matches!(ctx.cmd.flag("disable-stats"), Some(Value::Bool(true)));
+    #[expect(
+        deprecated,
+        reason = "the CLI 1.9.1 sends the enhanced-mode fields (FACTS §5)"
+    )]
+    let req = DescribeTaskQueueRequest {
+        namespace: ctx.namespace.clone(),
+        task_queue: Some(TaskQueue {
+            name: ctx
+                .cmd
+                .flag_str("task-queue")
+                .unwrap_or_default()
+                .to_owned(),
+            ..Default::default()
+        }),
+        api_mode: 1,
+        task_queue_types: types,
+        report_pollers: true,
+        report_stats: stats,
+        ..Default::default()
+    };
+    let resp = call!(
+        ctx,
+        wf.describe_task_queue(req),
+        "unable to describe task queue",
+        false
+    );
+    let mut versions: Vec<(&String, &TaskQueueVersionInfo)> = resp.versions_info.iter().collect();
+    // Unversioned (`""`) first, as the CLI puts it; the rest in one of the CLI's orders.
+    versions.sort_by(|a, b| (!a.0.is_empty(), a.0).cmp(&(!b.0.is_empty(), b.0)));
+    let mut stats_rows = Vec::new();
+    let mut poller_rows = Vec::new();
+    for (build_id, version) in versions {
+        let build_id = if build_id.is_empty() {
+            "UNVERSIONED".to_owned()
+        } else {
+            build_id.clone()
+        };
+        let mut types: Vec<(&i32, &TaskQueueTypeInfo)> = version.types_info.iter().collect();
+        types.sort_by_key(|(t, _)| **t);
+        for (ty, info) in types {
+            let ty_name = match ty {
+                0 => "unspecified",
+                1 => "workflow",
+                2 => "activity",
+                3 => "nexus",
+                // The CLI fails on a type it does not know; let it say so.
+                _ => return Err(Stop::fallback(format!("task queue type {ty}"))),
+            };
+            if stats {
+                // The CLI reads the stats without checking they are there.
+                let s = info
+                    .stats
+                    .as_ref()
+                    .ok_or_else(|| Stop::fallback("a task queue type without stats"))?;
+                let age = s
+                    .approximate_backlog_age
+                    .as_ref()
+                    .map_or((0, 0), |d| (d.seconds, d.nanos));
+                stats_rows.push(StatsRow {
+                    build_id: build_id.clone(),
+                    task_queue_type: ty_name,
+                    backlog_count: s.approximate_backlog_count,
+                    backlog_age: text::format_duration(age.0, age.1),
+                    increase_rate: s.tasks_add_rate - s.tasks_dispatch_rate,
+                    add_rate: s.tasks_add_rate,
+                    dispatch_rate: s.tasks_dispatch_rate,
+                });
+            }
+            for p in &info.pollers {
+                poller_rows.push(PollerRow {
+                    build_id: build_id.clone(),
+                    task_queue_type: ty_name,
+                    identity: p.identity.clone(),
+                    last_access: p.last_access_time.as_ref().map(|t| (t.seconds, t.nanos)),
+                    rate: p.rate_per_second,
+                });
+            }
+        }
+    }
+    let out = match ctx.format {
+        Format::Json | Format::Jsonl => {
+            task_queue_json(&stats_rows, &poller_rows, ctx.format == Format::Json)
+        }
+        Format::Text => task_queue_text(stats.then_some(&stats_rows[..]), &poller_rows)?,
+    };
+    ctx.out.write(&out)
+}
+
+/// The CLI's `taskQueueDescriptionType` through `encoding/json` (struct field order; a list with
+/// no rows is `null`, as a nil Go slice is).
+fn task_queue_json(stats: &[StatsRow], pollers: &[PollerRow], indent: bool) -> String {
+    let str_ =
+        |s: &str, out: &mut String| gojson::write_string(s, gojson::Flavour::EncodingJson, out);
+    let mut c = String::from("{\"reachability\":null,\"pollers\":");
+    if pollers.is_empty() {
+        c.push_str("null");
+    } else {
+        c.push('[');
+        for (i, p) in pollers.iter().enumerate() {
+            if i > 0 {
+                c.push(',');
+            }
+            c.push_str("{\"buildId\":");
+            str_(&p.build_id, &mut c);
+            c.push_str(",\"taskQueueType\":");
+            str_(p.task_queue_type, &mut c);
+            c.push_str(",\"identity\":");
+            str_(&p.identity, &mut c);
+            c.push_str(",\"lastAccessTime\":");
+            let (secs, nanos) = p.last_access.unwrap_or((-62_135_596_800, 0));
+            str_(&text::rfc3339_nano(secs, nanos), &mut c);
+            c.push_str(",\"ratePerSecond\":");
+            crate::exec::protojson::go_float(&mut c, p.rate);
+            c.push('}');
+        }
+        c.push(']');
+    }
+    c.push_str(",\"stats\":");
+    if stats.is_empty() {
+        c.push_str("null");
+    } else {
+        c.push('[');
+        for (i, s) in stats.iter().enumerate() {
+            if i > 0 {
+                c.push(',');
+            }
+            c.push_str("{\"buildId\":");
+            str_(&s.build_id, &mut c);
+            c.push_str(",\"taskQueueType\":");
+            str_(s.task_queue_type, &mut c);
+            let _ = write!(c, ",\"approximateBacklogCount\":{}", s.backlog_count);
+            c.push_str(",\"approximateBacklogAge\":");
+            str_(&s.backlog_age, &mut c);
+            for (key, v) in [
+                ("backlogIncreaseRate", s.increase_rate),
+                ("tasksAddRate", s.add_rate),
+                ("tasksDispatchRate", s.dispatch_rate),
+            ] {
+                let _ = write!(c, ",\"{key}\":");
+                crate::exec::protojson::go_float32(&mut c, v);
+            }
+            c.push('}');
+        }
+        c.push(']');
+    }
+    c.push('}');
+    let mut out = String::with_capacity(c.len() * 2);
+    gojson::reindent(&c, indent, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+/// The text form: "Task Queue Statistics:" (unless disabled) and "Pollers:", each a table
+/// printed with its header even when empty; numbers right-aligned, `%v` floats, iso times.
+fn task_queue_text(stats: Option<&[StatsRow]>, pollers: &[PollerRow]) -> Result<String, Stop> {
+    let not_plain = || Stop::fallback("text that is not plain ASCII");
+    let mut out = String::new();
+    if let Some(stats) = stats {
+        let rows: Vec<Vec<Cell>> = stats
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::left(s.build_id.clone()),
+                    Cell::left(s.task_queue_type),
+                    Cell::right(s.backlog_count.to_string()),
+                    Cell::left(s.backlog_age.clone()),
+                    Cell::right(text::go_v_float(f64::from(s.increase_rate), true)),
+                    Cell::right(text::go_v_float(f64::from(s.add_rate), true)),
+                    Cell::right(text::go_v_float(f64::from(s.dispatch_rate), true)),
+                ]
+            })
+            .collect();
+        out.push_str("Task Queue Statistics:\n");
+        out.push_str(
+            &text::table(
+                &[
+                    "BuildID",
+                    "TaskQueueType",
+                    "ApproximateBacklogCount",
+                    "ApproximateBacklogAge",
+                    "BacklogIncreaseRate",
+                    "TasksAddRate",
+                    "TasksDispatchRate",
+                ],
+                true,
+                &rows,
+            )
+            .ok_or_else(not_plain)?,
+        );
+    }
+    let rows: Vec<Vec<Cell>> = pollers
+        .iter()
+        .map(|p| {
+            vec![
+                Cell::left(p.build_id.clone()),
+                Cell::left(p.task_queue_type),
+                Cell::left(p.identity.clone()),
+                Cell::left(
+                    p.last_access
+                        .map(|(s, n)| text::iso_time(s, n))
+                        .unwrap_or_default(),
+                ),
+                Cell::right(text::go_v_float(p.rate, false)),
+            ]
+        })
+        .collect();
+    out.push_str("Pollers:\n");
+    out.push_str(
+        &text::table(
+            &[
+                "BuildID",
+                "TaskQueueType",
+                "Identity",
+                "LastAccessTime",
+                "RatePerSecond",
+            ],
+            true,
+            &rows,
+        )
+        .ok_or_else(not_plain)?,
+    );
+    Ok(out)
 }
