@@ -91,8 +91,11 @@ integrations:
     address: 127.0.0.1:$PORT
     namespace: payments
 policies: [$PWD/policies/oncall.yaml]
+audit:
+  path: $WORK/audit.jsonl
 YAML
-echo "configuration: integration 'Local Temporal' (direct, namespace payments), policy policies/oncall.yaml"
+echo "configuration: integration 'Local Temporal' (direct, namespace payments), policy policies/oncall.yaml,"
+echo "               audit log $WORK/audit.jsonl"
 run() { show run --config "$WORK/tgate.yaml" --caller incident-agent "$@"; }
 
 step "The agent lists workflows (allowed; the namespace comes from the integration)"
@@ -113,3 +116,8 @@ step "It tries to point the CLI at another cluster (denied, exit 3)"
 run "temporal workflow list --address evil.example:7233"
 step "All three workflows are still running"
 run "temporal workflow list --time-format iso"
+
+step "The audit log: each decision was on disk before anything ran; each run's result follows it"
+show audit tail --config "$WORK/tgate.yaml" -n 20
+step "The records form a SHA-256 hash chain: verify proves nothing was edited, removed or reordered"
+show audit verify --config "$WORK/tgate.yaml"

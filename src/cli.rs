@@ -74,6 +74,123 @@ enum Sub {
     /// Work with policy files: lint, test, schema.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Read the audit log: verify its hash chain, export records, follow it.
+    ///
+    /// `tgate run` records every decision (durably, before anything runs) and every result in a
+    /// hash-chained JSON Lines log; see docs/audit.md.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// Which audit log.
+#[derive(Args, Debug)]
+struct LogArgs {
+    /// The audit log's active file (rotated files beside it are read too). Default:
+    /// `TGATE_AUDIT`, else the configuration's `audit.path`, else
+    /// `$XDG_STATE_HOME/tgate/audit.jsonl` or `~/.local/state/tgate/audit.jsonl`.
+    #[arg(value_name = "PATH", env = "TGATE_AUDIT")]
+    path: Option<std::path::PathBuf>,
+    /// Configuration file whose `audit.path` to use. Default: `TGATE_CONFIG`.
+    #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Check the hash chain across rotated files.
+    ///
+    /// Exit 0 when intact (prints the head: last sequence number and hash; keep it elsewhere to
+    /// detect truncation later), 1 when damaged (prints the first broken sequence number and the
+    /// kind of damage: edited, deleted, reordered, inserted, torn-tail), 2 when the log cannot be
+    /// read.
+    Verify {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Cut off a torn last line (a write cut short by a crash; never acknowledged), then
+        /// verify. No other damage is repaired.
+        #[arg(long = "repair")]
+        repair: bool,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Stream matching records, oldest first, from the rotated (also gzip-compressed) files and
+    /// the active one. Does not check the chain: use `verify`.
+    Export {
+        #[command(flatten)]
+        log: LogArgs,
+        /// `jsonl`: the records as stored; `csv`: one row per record, stable columns
+        /// (docs/audit.md); `ocsf`: OCSF 1.1 API Activity events, one per line.
+        #[arg(long = "format", value_enum, default_value_t = crate::audit::export::Format::Jsonl)]
+        format: crate::audit::export::Format,
+        /// Records at or after this time: RFC 3339 (2026-05-01T10:00:00Z) or a duration ago (2h).
+        #[arg(long = "since", value_name = "TIME")]
+        since: Option<String>,
+        /// Records before this time: RFC 3339 or a duration ago.
+        #[arg(long = "until", value_name = "TIME")]
+        until: Option<String>,
+        /// Only this caller.
+        #[arg(long = "caller", value_name = "ID")]
+        caller: Option<String>,
+        /// Only this namespace.
+        #[arg(long = "namespace", value_name = "NS")]
+        namespace: Option<String>,
+        /// Only this decision (both records of matching requests).
+        #[arg(long = "decision", value_enum)]
+        decision: Option<DecisionArg>,
+        /// Only this command path (`workflow terminate`) or group (`workflow`).
+        #[arg(long = "command", value_name = "PATH")]
+        command: Option<String>,
+    },
+    /// Show the last records in a readable form; with -f, keep showing new ones.
+    Tail {
+        #[command(flatten)]
+        log: LogArgs,
+        /// How many records to show first.
+        #[arg(short = 'n', long = "lines", default_value_t = 10)]
+        lines: usize,
+        /// Follow: wait for new records (across rotation) until interrupted.
+        #[arg(short = 'f', long = "follow")]
+        follow: bool,
+    },
+    /// Append synthetic records from many threads (tests and benchmarks only).
+    #[command(hide = true)]
+    Stress {
+        /// The log to write (required: never the default log).
+        #[arg(value_name = "PATH")]
+        path: std::path::PathBuf,
+        /// Writer threads.
+        #[arg(long = "threads", default_value_t = 8)]
+        threads: usize,
+        /// Records per thread.
+        #[arg(long = "records", default_value_t = 1000)]
+        records: usize,
+        /// Print each acknowledged sequence number on its own line, once its append returned.
+        #[arg(long = "acks")]
+        acks: bool,
+        /// Rotate at this size.
+        #[arg(long = "max-file-bytes", default_value_t = crate::audit::log::DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+    },
+}
+
+/// A decision, as `--decision` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DecisionArg {
+    Allow,
+    #[value(name = "require_approval", alias = "require-approval")]
+    RequireApproval,
+    Deny,
+}
+
+impl From<DecisionArg> for Decision {
+    fn from(d: DecisionArg) -> Decision {
+        match d {
+            DecisionArg::Allow => Decision::Allow,
+            DecisionArg::RequireApproval => Decision::RequireApproval,
+            DecisionArg::Deny => Decision::Deny,
+        }
+    }
 }
 
 /// Who is asking.
@@ -136,6 +253,11 @@ struct RunArgs {
     /// Policy file, replacing the configuration's policies. Repeatable.
     #[arg(long = "policy", value_name = "FILE")]
     policy: Vec<std::path::PathBuf>,
+    /// Audit log file, replacing the configuration's `audit.path` (default:
+    /// `$XDG_STATE_HOME/tgate/audit.jsonl`, else `~/.local/state/tgate/audit.jsonl`). If the
+    /// decision cannot be recorded there, nothing runs (exit 2).
+    #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
+    audit: Option<std::path::PathBuf>,
     #[command(flatten)]
     caller: CallerArgs,
     /// The command line: one string, or the words of an argv (after `--`).
@@ -225,6 +347,7 @@ where
             let text = serde_json::to_string_pretty(&policy::schema()).unwrap_or_default();
             write_out(out, &format!("{text}\n")).map(|()| ExitCode::Ok)
         }
+        Sub::Audit(cmd) => audit_cmd(cmd, out, err),
     };
     match result {
         Ok(code) => code,
@@ -490,19 +613,59 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
         })
 }
 
-fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let cmd = read_command(&a.line, &Program::default()).map_err(Failure)?;
-    let config = load_config(a.config.as_deref())?;
-    let backend = a.backend.unwrap_or(config.backend);
+/// The audit log's path: given explicitly, else the configuration's, else the state directory.
+fn audit_path(
+    explicit: Option<&std::path::Path>,
+    config: &crate::connect::Config,
+) -> Result<std::path::PathBuf, crate::audit::AuditError> {
+    match explicit.or(config.audit.path.as_deref()) {
+        Some(p) => Ok(p.to_path_buf()),
+        None => crate::audit::default_path(&|k| std::env::var(k).ok()),
+    }
+}
+
+/// What `tgate run` decided, and what it needs to run an allowed command.
+struct Decided {
+    ev: Evaluation,
+    /// Set when the request failed before the policy could judge it (a line that does not parse,
+    /// an unknown integration, a policy that does not load): denied, exit 2, this message.
+    error: Option<String>,
+    integration: Option<crate::connect::Integration>,
+    target: Option<crate::command::Target>,
+}
+
+impl Decided {
+    fn failed(rule: &str, message: String) -> Decided {
+        let mut ev = Evaluation::unparsed(message.clone());
+        ev.rules = vec![rule.to_owned()];
+        Decided {
+            ev,
+            error: Some(message),
+            integration: None,
+            target: None,
+        }
+    }
+}
+
+fn decide(
+    a: &RunArgs,
+    config: &crate::connect::Config,
+    caller: &Caller,
+    backend: crate::connect::Backend,
+) -> Decided {
+    let cmd = match read_command(&a.line, &Program::default()) {
+        Ok(c) => c,
+        Err(e) => return Decided::failed("tgate:parse-error", e),
+    };
     // Decoding the output's descriptors takes as long as loading the policies, connecting and
     // calling together: start it now, on a side thread (nothing is sent before the decision).
     if backend != crate::connect::Backend::Cli {
         crate::exec::grpc::prewarm(&cmd);
     }
-    let integration = config
-        .integration(a.integration.as_deref())
-        .map_err(Failure)?
-        .clone();
+    let integration = match config.integration(a.integration.as_deref()) {
+        Ok(i) => i.clone(),
+        Err(e) => return Decided::failed("tgate:config-error", e),
+    };
     let ctx = Context {
         default_namespace: integration.namespace.clone(),
     };
@@ -511,8 +674,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     } else {
         &a.policy
     };
-    let set = load_policies(policy_paths, &ctx).map_err(Failure)?;
-    let caller = Caller::from(a.caller);
+    let set = match load_policies(policy_paths, &ctx) {
+        Ok(s) => s,
+        Err(e) => return Decided::failed("tgate:config-error", e),
+    };
     // A command that names no namespace runs in the integration's default namespace: make that
     // explicit before judging, so the policy sees the namespace that will be used.
     // (Not with the deprecated namespace positional: the CLI refuses it together with `-n`.)
@@ -522,12 +687,94 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         && !cmd.is_help()
         && !positional_ns
     {
-        cmd.with_flags(&[("namespace", Value::Str(integration.namespace.clone()))])
-            .map_err(|e| Failure(e.to_string()))?
+        match cmd.with_flags(&[("namespace", Value::Str(integration.namespace.clone()))]) {
+            Ok(c) => c,
+            Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
+        }
     } else {
         cmd
     };
-    let ev = set.evaluate(&cmd, &caller, false);
+    let ev = set.evaluate(&cmd, caller, false);
+    Decided {
+        target: Some(cmd.target()),
+        ev,
+        error: None,
+        integration: Some(integration),
+    }
+}
+
+/// How an allowed command ended.
+enum Ran {
+    /// It ran: the Temporal command's exit code, and its stderr when it failed.
+    Exited {
+        code: i32,
+        backend: crate::audit::Executor,
+    },
+    /// It could not be run: why.
+    NotRun(String),
+}
+
+fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
+    use crate::audit::{AuditLog, Channel, Entry, Kind};
+    let config = load_config(a.config.as_deref())?;
+    let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
+    let log = audit_path(a.audit.as_deref(), &config)
+        .and_then(|p| AuditLog::open(&p, config.audit.max_file_bytes))
+        .map_err(unavailable)?;
+    let backend = a.backend.unwrap_or(config.backend);
+    let caller = Caller {
+        id: a.caller.caller.clone(),
+        groups: a.caller.group.clone(),
+    };
+    let redacted = crate::audit::redact::redact(&a.line);
+    let decided = decide(&a, &config, &caller, backend);
+    // The integration, also when the request failed before resolving it (a line that does not
+    // parse still names the integration it was meant for).
+    let integration = decided
+        .integration
+        .as_ref()
+        .or_else(|| config.integration(a.integration.as_deref()).ok());
+    let mut secrets = redacted.secrets.clone();
+    if let Some(key) = integration.and_then(|i| i.api_key()) {
+        secrets.push(key.expose().to_owned());
+    }
+    let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
+    let ev = &decided.ev;
+    let decision = Entry {
+        time: crate::audit::record::now(),
+        kind: Kind::Decision,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        caller: caller.id.clone(),
+        groups: caller.groups.clone(),
+        channel: Channel::Cli,
+        integration: integration.map(|i| i.name.clone()),
+        raw: Some(redacted.raw.clone()),
+        argv: ev.argv.clone(),
+        command: ev.command.clone(),
+        class: ev.class,
+        namespace: ev.namespace.clone(),
+        target: decided
+            .target
+            .as_ref()
+            .map(crate::audit::record::AuditTarget::from),
+        decision: Some(ev.decision),
+        rules: ev.rules.clone(),
+        reason: Some(scrub(&ev.reason)),
+        approval_id: None,
+        backend: None,
+        exit_code: None,
+        grpc_status: None,
+        duration_ns: None,
+        output_bytes: None,
+        output_sha256: None,
+        error: None,
+    };
+    // Fail closed: nothing runs unless the decision is on disk.
+    log.append(&decision).map_err(unavailable)?;
+    if let Some(message) = &decided.error {
+        let _ = writeln!(err, "tgate: {message}");
+        return Ok(ExitCode::Usage);
+    }
     match ev.decision {
         Decision::Deny => {
             let _ = writeln!(
@@ -549,43 +796,151 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         }
         Decision::Allow => {}
     }
-    let effective = ev
-        .effective
-        .ok_or_else(|| Failure("allowed without a command to run".to_owned()))?;
+    let mut out = Tee::new(out, false);
+    let mut err = Tee::new(err, true);
+    let start = std::time::Instant::now();
+    let ran = execute(&config, &decided, &caller, backend, &mut out, &mut err);
+    let duration = start.elapsed();
+    let (code, result) = match ran {
+        Ran::Exited { code, backend } => (
+            exit_status(code),
+            Entry {
+                backend: Some(backend),
+                exit_code: Some(code),
+                error: (code != 0).then(|| scrub(&String::from_utf8_lossy(&err.kept))),
+                ..decision.clone()
+            },
+        ),
+        Ran::NotRun(why) => {
+            let _ = writeln!(err, "tgate: {why}");
+            (
+                ExitCode::Usage,
+                Entry {
+                    error: Some(scrub(&why)),
+                    ..decision.clone()
+                },
+            )
+        }
+    };
+    let result = Entry {
+        time: crate::audit::record::now(),
+        kind: Kind::Result,
+        raw: None,
+        rules: Vec::new(),
+        reason: None,
+        duration_ns: Some(duration.as_nanos() as u64),
+        output_bytes: Some(out.bytes),
+        output_sha256: Some(crate::audit::record::hex(out.sha.clone().finish().as_ref())),
+        ..result
+    };
+    if let Err(e) = log.append(&result) {
+        let _ = writeln!(
+            err,
+            "tgate: audit log unavailable: the command ran, but its result was not recorded: {e}"
+        );
+    }
+    Ok(code)
+}
+
+/// Runs an allowed command: natively where translated (unless `--backend cli`), else the CLI.
+fn execute(
+    config: &crate::connect::Config,
+    decided: &Decided,
+    caller: &Caller,
+    backend: crate::connect::Backend,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Ran {
+    use crate::audit::Executor;
+    let (Some(effective), Some(integration)) = (&decided.ev.effective, &decided.integration) else {
+        return Ran::NotRun("allowed without a command to run".to_owned());
+    };
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
         match crate::exec::grpc::try_native(
-            &effective,
-            &integration,
+            effective,
+            integration,
             &identity,
             &config.limits,
             out,
             err,
         ) {
-            crate::exec::grpc::Native::Ran { exit_code } => return Ok(exit_status(exit_code)),
+            crate::exec::grpc::Native::Ran { exit_code } => {
+                return Ran::Exited {
+                    code: exit_code,
+                    backend: Executor::Grpc,
+                };
+            }
             crate::exec::grpc::Native::Fallback(why)
                 if backend == crate::connect::Backend::Grpc =>
             {
-                return Err(Failure(format!(
+                return Ran::NotRun(format!(
                     "not run natively ({why}); use --backend auto or cli"
-                )));
+                ));
             }
             crate::exec::grpc::Native::Fallback(_) => {}
         }
     }
-    let binary = temporal_binary(&config).map_err(Failure)?;
-    let run = crate::exec::run_cli(
-        &binary,
-        &effective,
-        &integration,
-        &caller.id,
-        &config.limits,
-    )
-    .map_err(|e| Failure(e.to_string()))?;
-    let _ = out.write_all(&run.stdout);
-    let _ = out.flush();
-    let _ = err.write_all(&run.stderr);
-    Ok(exit_status(run.exit_code))
+    let binary = match temporal_binary(config) {
+        Ok(b) => b,
+        Err(e) => return Ran::NotRun(e),
+    };
+    match crate::exec::run_cli(&binary, effective, integration, &caller.id, &config.limits) {
+        Ok(run) => {
+            let _ = out.write_all(&run.stdout);
+            let _ = out.flush();
+            let _ = err.write_all(&run.stderr);
+            Ran::Exited {
+                code: run.exit_code,
+                backend: Executor::Cli,
+            }
+        }
+        Err(e) => Ran::NotRun(e.to_string()),
+    }
+}
+
+/// A writer that passes everything on and keeps what the audit records of it: the byte count and
+/// SHA-256 (stdout), or the first 4 KiB (stderr, for the error text).
+struct Tee<'a> {
+    inner: &'a mut dyn Write,
+    sha: ring::digest::Context,
+    bytes: u64,
+    keep: bool,
+    kept: Vec<u8>,
+}
+
+/// How much of stderr a result record keeps.
+const KEPT_STDERR: usize = 4096;
+
+impl<'a> Tee<'a> {
+    fn new(inner: &'a mut dyn Write, keep: bool) -> Tee<'a> {
+        Tee {
+            inner,
+            sha: ring::digest::Context::new(&ring::digest::SHA256),
+            bytes: 0,
+            keep,
+            kept: Vec::new(),
+        }
+    }
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // What was delivered is what is recorded.
+        let n = self.inner.write(buf)?;
+        let done = &buf[..n];
+        self.sha.update(done);
+        self.bytes += n as u64;
+        if self.keep && self.kept.len() < KEPT_STDERR {
+            let room = KEPT_STDERR - self.kept.len();
+            self.kept.extend_from_slice(&done[..n.min(room)]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The command's own exit status as tgate's.
@@ -634,4 +989,346 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
         ));
     }
     s
+}
+
+/// The audit log a reading subcommand works on.
+fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
+    if let Some(p) = &a.path {
+        return Ok(p.clone());
+    }
+    let config = load_config(a.config.as_deref())?;
+    audit_path(None, &config).map_err(|e| Failure(e.to_string()))
+}
+
+fn audit_cmd(cmd: AuditCmd, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
+    use crate::audit::{export, verify};
+    match cmd {
+        AuditCmd::Verify {
+            log,
+            repair,
+            output,
+        } => {
+            let path = log_path(&log)?;
+            let fail = |e: crate::audit::AuditError| Failure(e.to_string());
+            let repaired = if repair {
+                verify::repair(&path).map_err(fail)?
+            } else {
+                None
+            };
+            let report = verify::verify(&path).map_err(fail)?;
+            let text = match output {
+                Format::Json => {
+                    let v = serde_json::json!({
+                        "intact": report.damage.is_none(),
+                        "repaired": repaired,
+                        "report": report,
+                    });
+                    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+                }
+                Format::Text => describe_verify(&report, repaired.as_ref()),
+            };
+            write_out(out, &text)?;
+            Ok(if report.damage.is_none() {
+                ExitCode::Ok
+            } else {
+                ExitCode::CommandFailed
+            })
+        }
+        AuditCmd::Export {
+            log,
+            format,
+            since,
+            until,
+            caller,
+            namespace,
+            decision,
+            command,
+        } => {
+            let path = log_path(&log)?;
+            let bound = |t: Option<String>, flag: &str| {
+                t.map(|t| export::parse_time_bound(&t))
+                    .transpose()
+                    .map_err(|e| Failure(format!("--{flag}: {e}")))
+            };
+            let filter = export::Filter {
+                since: bound(since, "since")?,
+                until: bound(until, "until")?,
+                caller,
+                namespace,
+                decision: decision.map(Decision::from),
+                command,
+            };
+            match export::export(&path, format, &filter, out) {
+                Ok(summary) => {
+                    for s in &summary.skipped {
+                        let _ = writeln!(err, "tgate: skipped {s}");
+                    }
+                    Ok(if summary.skipped.is_empty() {
+                        ExitCode::Ok
+                    } else {
+                        ExitCode::CommandFailed
+                    })
+                }
+                Err(export::ExportError::Output(e))
+                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(ExitCode::Ok)
+                }
+                Err(e) => Err(Failure(e.to_string())),
+            }
+        }
+        AuditCmd::Tail { log, lines, follow } => {
+            let path = log_path(&log)?;
+            tail(&path, lines, follow, out).map_err(|e| Failure(e.to_string()))?;
+            Ok(ExitCode::Ok)
+        }
+        AuditCmd::Stress {
+            path,
+            threads,
+            records,
+            acks,
+            max_file_bytes,
+        } => stress(&path, threads, records, acks, max_file_bytes, out),
+    }
+}
+
+fn describe_verify(
+    report: &crate::audit::verify::Report,
+    repaired: Option<&crate::audit::verify::Repair>,
+) -> String {
+    let mut s = String::new();
+    if let Some(r) = repaired {
+        s.push_str(&format!(
+            "repaired: cut a torn last line ({} bytes) off `{}`\n",
+            r.removed_bytes,
+            r.file.display()
+        ));
+    }
+    let files = report.files.len();
+    match &report.damage {
+        None => {
+            s.push_str(&format!(
+                "intact: {} records in {files} file(s)\n",
+                report.records
+            ));
+            if let Some((seq, hash)) = &report.head {
+                s.push_str(&format!("head:   seq {seq} hash {hash}\n"));
+            }
+        }
+        Some(d) => {
+            s.push_str(&format!(
+                "damaged: {} at seq {} (`{}` line {}): {}\n",
+                d.kind.as_str(),
+                d.seq,
+                d.file.display(),
+                d.line,
+                d.detail
+            ));
+            s.push_str(&format!("intact before it: {} records\n", report.records));
+        }
+    }
+    s
+}
+
+/// `tgate audit tail`: the last `n` records, then (with `follow`) new ones as they come.
+fn tail(
+    path: &std::path::Path,
+    n: usize,
+    follow: bool,
+    out: &mut dyn Write,
+) -> Result<(), crate::audit::AuditError> {
+    use std::io::{BufRead, Read, Seek};
+    use std::os::unix::fs::MetadataExt;
+    let io = |p: &std::path::Path, e: std::io::Error| crate::audit::AuditError::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let show = |out: &mut dyn Write, line: &[u8]| -> bool {
+        let text = match serde_json::from_slice::<crate::audit::Record>(line) {
+            Ok(r) => crate::audit::export::human(&r),
+            Err(e) => format!("(not an audit record: {e})"),
+        };
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .is_ok()
+    };
+    // The last n complete lines of the chain.
+    let mut last: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let files = if follow {
+        crate::audit::chain_files(path)?
+    } else {
+        crate::audit::existing_chain_files(path)?
+    };
+    for file in files {
+        let reader = crate::audit::open_reader(&file).map_err(|e| io(&file, e))?;
+        for line in std::io::BufReader::new(reader).split(b'\n') {
+            let line = line.map_err(|e| io(&file, e))?;
+            if n > 0 {
+                if last.len() == n {
+                    last.pop_front();
+                }
+                last.push_back(line);
+            }
+        }
+    }
+    for line in &last {
+        if !show(out, line) {
+            return Ok(());
+        }
+    }
+    if !follow {
+        return Ok(());
+    }
+    // Follow the active file from its end; when it is rotated, finish the old one, then switch.
+    let open = || -> Result<(std::fs::File, u64), crate::audit::AuditError> {
+        loop {
+            match std::fs::File::open(path) {
+                Ok(f) => {
+                    let ino = f.metadata().map_err(|e| io(path, e))?.ino();
+                    return Ok((f, ino));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => return Err(io(path, e)),
+            }
+        }
+    };
+    let (mut file, mut ino) = open()?;
+    file.seek(std::io::SeekFrom::End(0))
+        .map_err(|e| io(path, e))?;
+    let mut pending = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let got = file.read(&mut buf).map_err(|e| io(path, e))?;
+        if got > 0 {
+            pending.extend_from_slice(&buf[..got]);
+            while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=i).collect();
+                if !show(out, &line[..line.len() - 1]) {
+                    return Ok(());
+                }
+            }
+            continue;
+        }
+        let rotated = std::fs::metadata(path)
+            .map(|m| m.ino() != ino)
+            .unwrap_or(true);
+        if rotated {
+            (file, ino) = open()?;
+            pending.clear();
+            continue;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `tgate audit stress`: `threads` × `records` synthetic appends; reports throughput and latency.
+fn stress(
+    path: &std::path::Path,
+    threads: usize,
+    records: usize,
+    acks: bool,
+    max_file_bytes: u64,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
+    use crate::audit::{AuditLog, Channel, Entry, Kind};
+    let log = AuditLog::open(path, max_file_bytes)
+        .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let start = std::time::Instant::now();
+    let mut latencies: Vec<u64> = Vec::with_capacity(threads * records);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| -> Result<(), Failure> {
+        let mut handles = Vec::new();
+        for t in 0..threads {
+            let tx = tx.clone();
+            let (log, failed) = (&log, &failed);
+            handles.push(s.spawn(move || {
+                let mut lat = Vec::with_capacity(records);
+                for i in 0..records {
+                    let entry = Entry {
+                        time: crate::audit::record::now(),
+                        kind: Kind::Decision,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        caller: format!("stress-{t}"),
+                        groups: Vec::new(),
+                        channel: Channel::Cli,
+                        integration: None,
+                        raw: Some(format!("temporal workflow describe -w stress-{t}-{i}")),
+                        argv: vec![
+                            "temporal".into(),
+                            "workflow".into(),
+                            "describe".into(),
+                            "--namespace=default".into(),
+                            format!("--workflow-id=stress-{t}-{i}"),
+                        ],
+                        command: Some("workflow describe".to_owned()),
+                        class: Some(crate::command::EffectClass::Read),
+                        namespace: Some("default".to_owned()),
+                        target: None,
+                        decision: Some(Decision::Allow),
+                        rules: vec!["tgate:stress".to_owned()],
+                        reason: Some("synthetic record of `tgate audit stress`".to_owned()),
+                        approval_id: None,
+                        backend: None,
+                        exit_code: None,
+                        grpc_status: None,
+                        duration_ns: None,
+                        output_bytes: None,
+                        output_sha256: None,
+                        error: None,
+                    };
+                    let t0 = std::time::Instant::now();
+                    match log.append(&entry) {
+                        Ok(c) => {
+                            lat.push(t0.elapsed().as_nanos() as u64);
+                            if acks {
+                                let _ = tx.send(c.seq);
+                            }
+                        }
+                        Err(_) => {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                lat
+            }));
+        }
+        drop(tx);
+        for seq in rx {
+            out.write_all(format!("{seq}\n").as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure(e.to_string()))?;
+        }
+        for h in handles {
+            latencies.extend(h.join().unwrap_or_default());
+        }
+        Ok(())
+    })?;
+    let elapsed = start.elapsed().as_secs_f64();
+    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Failure(
+            "audit log unavailable: an append failed".to_owned(),
+        ));
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |ns| *ns as f64 / 1000.0)
+    };
+    let report = serde_json::json!({
+        "records": latencies.len(),
+        "threads": threads,
+        "seconds": elapsed,
+        "records_per_second": latencies.len() as f64 / elapsed,
+        "p50_us": pct(0.50),
+        "p99_us": pct(0.99),
+        "max_us": latencies.last().map_or(0.0, |ns| *ns as f64 / 1000.0),
+    });
+    write_out(out, &format!("{report}\n"))?;
+    Ok(ExitCode::Ok)
 }

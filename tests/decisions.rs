@@ -1,5 +1,7 @@
 //! Golden decisions: `tests/data/decisions.yaml` lists (policy, command line, caller, expected
 //! decision, deciding rule ids), evasion attempts included. Every case must decide exactly so.
+//! A case may give the caller's justification and check the gates the evaluation hands on (the
+//! approvals needed and the rules whose rate limits apply).
 
 use serde::Deserialize;
 use tgate::policy::{Caller, Context, Decision, Policy, PolicySet};
@@ -19,6 +21,14 @@ struct Case {
     groups: Vec<String>,
     expect: String,
     rules: Vec<String>,
+    #[serde(default)]
+    justification: Option<String>,
+    /// Approvals needed (checked when given).
+    #[serde(default)]
+    approvals: Option<u32>,
+    /// Ids of the rules whose rate limits apply (checked when given).
+    #[serde(default)]
+    rates: Option<Vec<String>>,
 }
 
 fn load(name: &str) -> PolicySet {
@@ -47,7 +57,7 @@ fn golden_decisions() {
                 id: c.caller.clone().unwrap_or_else(|| "agent".to_owned()),
                 groups: c.groups.clone(),
             };
-            let ev = set.check_line(&c.line, &caller);
+            let ev = set.check_line_justified(&c.line, &caller, c.justification.as_deref());
             let mut got_rules = ev.rules.clone();
             got_rules.sort();
             let mut want_rules = c.rules.clone();
@@ -56,6 +66,22 @@ fn golden_decisions() {
                 failures.push(format!(
                     "[{}] `{}`: expected {} {:?}, got {} {:?} ({})",
                     g.policy, c.line, c.expect, want_rules, ev.decision, got_rules, ev.reason
+                ));
+            }
+            let approvals = ev.requires.approval.as_ref().map(|a| a.approvals);
+            if c.approvals.is_some() && approvals != c.approvals {
+                failures.push(format!(
+                    "[{}] `{}`: expected {:?} approvals, got {approvals:?}",
+                    g.policy, c.line, c.approvals
+                ));
+            }
+            let rates: Vec<String> = ev.requires.rates.iter().map(|r| r.rule.clone()).collect();
+            if let Some(want) = &c.rates
+                && *want != rates
+            {
+                failures.push(format!(
+                    "[{}] `{}`: expected rate limits of {want:?}, got {rates:?}",
+                    g.policy, c.line
                 ));
             }
         }

@@ -91,6 +91,54 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: allow, reason: '  '}",
             "`reason` is empty",
         ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, approval: {ttl: 5m}}",
+            "`approval` applies only to require_approval rules",
+        ),
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {ttl: 0s}}",
+            "approval.ttl `0s` must be positive",
+        ),
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {ttl: 8d}}",
+            "longer than the maximum of 7d",
+        ),
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {ttl: soon}}",
+            "approval.ttl",
+        ),
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {approvals: 0}}",
+            "approval.approvals must be at least 1",
+        ),
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {approvers: []}}",
+            "approval.approvers is empty",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, rate: 5/week}",
+            "rate `5/week`: write COUNT/PERIOD",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, rate: 0/hour}",
+            "the count must be at least 1",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, rate: 5/hour}",
+            "`rate` applies only to allow and require_approval rules",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, rate_per: rule}",
+            "`rate_per` needs a `rate`",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: '(INC'}}",
+            "justification: invalid regex `(INC`",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, justification: {pattern: x}}",
+            "`justification` applies only to allow and require_approval rules",
+        ),
     ] {
         let e = err(&format!("{HEAD}{body}\n"));
         assert!(e.contains(want), "{body}\n=> {e}");
@@ -98,6 +146,116 @@ fn invalid_content_is_named() {
     }
     assert!(err("version: 2\nnamespaces: [a]\n").contains("unsupported version 2"));
     assert!(err("version: 1\nnamespaces: []\n").contains("`namespaces` is empty"));
+}
+
+#[test]
+fn gate_fields_reject_unknown_keys() {
+    for (body, want) in [
+        (
+            "rules:\n  - {id: a, decision: require_approval, reason: r, approval: {tll: 5m}}",
+            "unknown field `tll`",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, justification: {regex: x}}",
+            "unknown field `regex`",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, rate: 5/hour, rate_per: team}",
+            "unknown variant `team`",
+        ),
+    ] {
+        let e = err(&format!("{HEAD}{body}\n"));
+        assert!(e.contains(want), "{body}\n=> {e}");
+    }
+}
+
+#[test]
+fn evaluations_hand_on_approvals_and_rate_limits() {
+    let s = set(concat!(
+        "  - {id: sig, decision: require_approval, reason: r, when: {commands: [workflow signal]},\n",
+        "     approval: {ttl: 10m, approvals: 2, approvers: [sre, dba]}, rate: 5/hour}\n",
+        "  - {id: sig-team, decision: require_approval, reason: r, when: {commands: [workflow signal]},\n",
+        "     approval: {ttl: 1h, approvers: [payments]}, rate: 20/day, rate_per: rule}\n",
+        "  - {id: can, decision: require_approval, reason: r, when: {commands: [workflow cancel]}}\n",
+        "  - {id: list, decision: allow, reason: r, when: {commands: [workflow list]},\n",
+        "     justification: {pattern: '^INC-[0-9]+$'}}\n",
+    ));
+    let agent = Caller::new("agent-7");
+    let ev = s.evaluate(
+        &cmd("temporal workflow signal -w a --name x"),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::RequireApproval);
+    let approval = ev.requires.approval.clone().expect("approval");
+    assert_eq!(approval.ttl, std::time::Duration::from_secs(600));
+    assert_eq!(approval.approvals, 2);
+    assert_eq!(
+        approval.approver_groups,
+        vec![
+            vec!["sre".to_owned(), "dba".to_owned()],
+            vec!["payments".to_owned()]
+        ]
+    );
+    assert!(approval.may_approve(&["dba".to_owned(), "payments".to_owned()]));
+    assert!(!approval.may_approve(&["dba".to_owned()]));
+    let keys: Vec<(&str, u32, &str)> = ev
+        .requires
+        .rates
+        .iter()
+        .map(|r| (r.rule.as_str(), r.limit, r.key.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("sig", 5, r#"["rate","sig","caller","agent-7"]"#),
+            ("sig-team", 20, r#"["rate","sig-team"]"#)
+        ]
+    );
+    let json = serde_json::to_value(&ev).unwrap();
+    assert_eq!(json["requires"]["approval"]["ttl"], "10m0s");
+    assert_eq!(json["requires"]["rates"][0]["window"], "hour");
+    assert_eq!(json["requires"]["rates"][1]["per"], "rule");
+
+    // Defaults: 15 minutes, one approver, anyone but the requester.
+    let ev = s.evaluate(&cmd("temporal workflow cancel -w a"), &agent, false);
+    let approval = ev.requires.approval.clone().expect("approval");
+    assert_eq!(approval.ttl, tgate::policy::DEFAULT_APPROVAL_TTL);
+    assert_eq!(approval.approvals, 1);
+    assert!(approval.approver_groups.is_empty());
+    assert!(ev.requires.rates.is_empty());
+
+    // Justification: checked in the evaluation, a deny when missing or not matching.
+    let list = cmd("temporal workflow list");
+    let ev = s.evaluate(&list, &agent, false);
+    assert_eq!(
+        (ev.decision, ev.rules.clone()),
+        (Decision::Deny, vec!["tgate:justification".to_owned()])
+    );
+    assert!(
+        ev.reason
+            .contains("requires a justification matching `^INC-[0-9]+$`"),
+        "{}",
+        ev.reason
+    );
+    let ev = s.evaluate_justified(&list, &agent, Some("INC-12 and more"), false);
+    assert_eq!(ev.decision, Decision::Deny);
+    assert!(ev.reason.contains("does not match"), "{}", ev.reason);
+    let ev = s.evaluate_justified(&list, &agent, Some("INC-12"), false);
+    assert_eq!(ev.decision, Decision::Allow);
+    assert!(ev.requires.is_empty());
+    assert!(serde_json::to_value(&ev).unwrap().get("requires").is_none());
+
+    // What the caller enforces after evaluating turns into a deny the same way.
+    let ev = s
+        .evaluate(
+            &cmd("temporal workflow signal -w a --name x"),
+            &agent,
+            false,
+        )
+        .denied("tgate:rate-limit", "used up".to_owned());
+    assert_eq!(ev.decision, Decision::Deny);
+    assert!(ev.effective.is_none() && ev.requires.is_empty());
 }
 
 #[test]
@@ -333,6 +491,9 @@ fn schema_describes_the_format() {
         "max_limit",
         "not_matches",
         "require_approval",
+        "approvers",
+        "rate_per",
+        "justification",
     ] {
         assert!(text.contains(key), "schema lacks {key}");
     }

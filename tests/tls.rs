@@ -452,7 +452,7 @@ fn secrets_never_leak() {
         dir.path(),
         "recorded.yaml",
         &format!(
-            "version: 1\ntemporal: {}\nintegrations:\n{}",
+            "version: 1\ntemporal: {}\naudit: {{path: audit.jsonl}}\nintegrations:\n{}",
             fake.display(),
             integration("good", &proxy.address, &fields("TEST_API_KEY"))
         ),
@@ -600,10 +600,12 @@ fn secrets_never_leak() {
         assert_eq!(holding, [format!("TEMPORAL_API_KEY={api_key}")], "{env}");
     }
 
-    // No file under the configuration's directory holds a secret (tgate writes none there), and
-    // nothing was left in the temporary directory. An audit log does not exist yet (README status:
-    // "audit: tamper-evident log — planned"); when the audit stage lands, its records must be
-    // searched here too.
+    // No file under the configuration's directory holds a secret, the audit log among them (every
+    // run above, the smuggled keys included, was recorded there), and nothing was left in the
+    // temporary directory.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.lines().count() >= 9, "{audit}");
+    assert!(audit.contains("--api-key <redacted>"), "{audit}");
     for (path, bytes) in files_under(dir.path()) {
         if path != dir.path().join("record") {
             leaks(&path.display().to_string(), &bytes);

@@ -4,12 +4,12 @@
 //! Every `match` here is exhaustive over [`CommandPath`], so a command added to the table cannot be
 //! left unclassified: the build fails until someone decides.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::table::CommandPath;
 
 /// What a command does to the cluster (or the machine).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EffectClass {
     /// Reads cluster state; changes nothing.

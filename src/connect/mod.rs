@@ -62,6 +62,17 @@ struct ConfigFile {
     temporal: Option<PathBuf>,
     #[serde(default)]
     limits: LimitsFile,
+    #[serde(default)]
+    audit: AuditFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditFile {
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    max_file_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +215,28 @@ impl Default for Limits {
     }
 }
 
+/// Where the audit log goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The active log file; `None`: the user's state directory
+    /// ([`crate::audit::default_path`]).
+    pub path: Option<PathBuf>,
+    /// The active file is rotated before a write would take it past this size.
+    pub max_file_bytes: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            path: None,
+            max_file_bytes: crate::audit::log::DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// Smallest accepted `audit.max_file_bytes`.
+pub const MIN_AUDIT_FILE_BYTES: u64 = 4096;
+
 /// The loaded configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -219,6 +252,8 @@ pub struct Config {
     pub temporal: Option<PathBuf>,
     /// Execution limits.
     pub limits: Limits,
+    /// The audit log.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -231,6 +266,7 @@ impl Default for Config {
             backend: Backend::Auto,
             temporal: None,
             limits: Limits::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -353,7 +389,21 @@ impl Config {
         if let Some(m) = file.limits.max_output_bytes {
             limits.max_output_bytes = m;
         }
+        let mut audit = AuditConfig {
+            path: file.audit.path.as_deref().map(resolve),
+            ..AuditConfig::default()
+        };
+        if let Some(m) = file.audit.max_file_bytes {
+            if m < MIN_AUDIT_FILE_BYTES {
+                return Err(invalid(
+                    "audit.max_file_bytes",
+                    format!("must be at least {MIN_AUDIT_FILE_BYTES}"),
+                ));
+            }
+            audit.max_file_bytes = m;
+        }
         Ok(Config {
+            audit,
             integrations,
             default_integration,
             policies: file.policies.iter().map(|p| resolve(p)).collect(),

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::gate::{ApprovalRequirement, RateLimit, Requirements, check_justification_text};
 use super::{Decision, PolicySet};
 use crate::command::{Command, EffectClass, FlagRole, GoDuration, Target, Value, flag_role};
 use crate::lex::{Program, lex_str};
@@ -156,6 +157,10 @@ pub struct Evaluation {
     /// The command to run (obligations applied); `None` unless allowed or pending approval.
     #[serde(skip)]
     pub effective: Option<Command>,
+    /// What must happen before it runs: the approval a `require_approval` decision needs, and
+    /// the rate limits of the deciding rules. Empty for a deny.
+    #[serde(skip_serializing_if = "Requirements::is_empty")]
+    pub requires: Requirements,
 }
 
 impl Evaluation {
@@ -172,6 +177,7 @@ impl Evaluation {
             argv: cmd.render_redacted(),
             explain: Vec::new(),
             effective: None,
+            requires: Requirements::default(),
         }
     }
 
@@ -189,24 +195,65 @@ impl Evaluation {
             argv: Vec::new(),
             explain: Vec::new(),
             effective: None,
+            requires: Requirements::default(),
         }
+    }
+
+    /// This evaluation turned into a deny by `rule` (a `tgate:` id) for `reason`: for what the
+    /// caller enforces after evaluating, e.g. a rate limit that is used up
+    /// (`ev.denied("tgate:rate-limit", err.to_string())`). Nothing runs.
+    pub fn denied(mut self, rule: &str, reason: String) -> Evaluation {
+        self.decision = Decision::Deny;
+        self.rules = vec![rule.to_owned()];
+        self.reason = reason;
+        self.obligations = Obligations::default();
+        self.effective = None;
+        self.requires = Requirements::default();
+        self
     }
 }
 
 impl PolicySet {
     /// Lexes, parses and judges a command line (a parse error is a deny).
     pub fn check_line(&self, line: &str, caller: &Caller) -> Evaluation {
+        self.check_line_justified(line, caller, None)
+    }
+
+    /// [`PolicySet::check_line`] with the caller's justification (see
+    /// [`PolicySet::evaluate_justified`]).
+    pub fn check_line_justified(
+        &self,
+        line: &str,
+        caller: &Caller,
+        justification: Option<&str>,
+    ) -> Evaluation {
         match lex_str(line, &Program::default())
             .map_err(|e| e.to_string())
             .and_then(|argv| Command::parse(&argv).map_err(|e| e.to_string()))
         {
-            Ok(cmd) => self.evaluate(&cmd, caller, false),
+            Ok(cmd) => self.evaluate_justified(&cmd, caller, justification, false),
             Err(e) => Evaluation::unparsed(e),
         }
     }
 
-    /// Judges a command. With `explain`, every rule says why it matched or not.
+    /// Judges a command given without a justification. With `explain`, every rule says why it
+    /// matched or not.
     pub fn evaluate(&self, cmd: &Command, caller: &Caller, explain: bool) -> Evaluation {
+        self.evaluate_justified(cmd, caller, None, explain)
+    }
+
+    /// Judges a command with the justification the caller gave tgate (`--justification TEXT`;
+    /// it is not a Temporal flag and never reaches the cluster). When a deciding rule requires a
+    /// justification that is missing or does not match its pattern, the command is denied
+    /// (`tgate:justification`); so is any justification that is empty, too long or holds a
+    /// control character.
+    pub fn evaluate_justified(
+        &self,
+        cmd: &Command,
+        caller: &Caller,
+        justification: Option<&str>,
+        explain: bool,
+    ) -> Evaluation {
         // Invariants no policy can lift.
         if cmd.class() == EffectClass::Local {
             let what = if cmd.is_help() {
@@ -331,6 +378,11 @@ impl PolicySet {
             denied.explain = ev.explain;
             return denied;
         }
+        if let Some(reason) = justification_problem(&deciding, justification) {
+            let mut denied = Evaluation::invariant(cmd, "tgate:justification", reason);
+            denied.explain = ev.explain;
+            return denied;
+        }
         let mut obligations = Obligations::default();
         for r in &deciding {
             obligations.tighten(&r.obligations);
@@ -341,6 +393,17 @@ impl PolicySet {
                 ev.argv = effective.render_redacted();
                 ev.effective = Some(effective);
                 ev.obligations = obligations;
+                ev.requires = Requirements {
+                    approval: (decision == Decision::RequireApproval).then(|| {
+                        ApprovalRequirement::combine(
+                            deciding.iter().filter_map(|r| r.approval.as_ref()),
+                        )
+                    }),
+                    rates: deciding
+                        .iter()
+                        .filter_map(|r| r.rate.map(|rate| RateLimit::new(&r.id, rate, &caller.id)))
+                        .collect(),
+                };
                 ev
             }
             Err(e) => {
@@ -354,6 +417,36 @@ impl PolicySet {
             }
         }
     }
+}
+
+/// Why the justification does not satisfy the deciding rules, if it does not.
+fn justification_problem(deciding: &[&super::Rule], justification: Option<&str>) -> Option<String> {
+    if let Some(text) = justification
+        && let Err(e) = check_justification_text(text)
+    {
+        return Some(e);
+    }
+    for rule in deciding {
+        let Some(re) = &rule.justification else {
+            continue;
+        };
+        match justification {
+            None => {
+                return Some(format!(
+                    "rule `{}` requires a justification matching `{re}`: give one with `--justification TEXT`",
+                    rule.id
+                ));
+            }
+            Some(text) if !re.is_match(text) => {
+                return Some(format!(
+                    "the justification `{text}` does not match `{re}`, which rule `{}` requires",
+                    rule.id
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 fn display_path(cmd: &Command) -> String {

@@ -52,6 +52,55 @@ pub struct RuleSpec {
     /// Conditions attached to an allow.
     #[serde(default)]
     pub obligations: ObligationsSpec,
+    /// How the approval works (`require_approval` rules only): how long it stays valid, how many
+    /// people must approve, and which groups they must be in.
+    #[serde(default)]
+    pub approval: Option<ApprovalSpec>,
+    /// How often the rule may let a command through, e.g. `5/hour` (also `/minute`, `/day`).
+    /// Allow and require_approval rules only.
+    #[serde(default)]
+    pub rate: Option<String>,
+    /// Whom the rate counts: each caller separately (the default) or everyone under the rule.
+    #[serde(default)]
+    pub rate_per: Option<RatePerSpec>,
+    /// The caller must give a justification (`tgate run --justification TEXT`) matching a pattern.
+    /// Allow and require_approval rules only.
+    #[serde(default)]
+    pub justification: Option<JustificationSpec>,
+}
+
+/// How an approval works.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSpec {
+    /// How long a request stays valid, from when it is made until the approved command runs
+    /// (default `15m`, at most `7d`).
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// How many distinct people must approve (default 1). The requester never counts.
+    #[serde(default)]
+    pub approvals: Option<u32>,
+    /// Groups an approver must be in (at least one of them); omitted: anyone but the requester.
+    #[serde(default)]
+    pub approvers: Option<Vec<String>>,
+}
+
+/// Whom a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatePerSpec {
+    /// Each caller has their own budget.
+    Caller,
+    /// All callers share the rule's budget.
+    Rule,
+}
+
+/// A required justification.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JustificationSpec {
+    /// A regex the justification must match (unanchored: use `^…$`), e.g. `^INC-[0-9]+`.
+    pub pattern: String,
 }
 
 /// Conditions of a rule.
@@ -174,6 +223,9 @@ pub struct TestSpec {
     /// Caller groups.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The justification the caller gives (`--justification`).
+    #[serde(default)]
+    pub justification: Option<String>,
     /// Expected decision.
     pub expect: DecisionSpec,
     /// Expected deciding rule id (one of them).

@@ -18,6 +18,7 @@
 
 mod eval;
 mod file;
+mod gate;
 mod lint;
 
 use std::fmt;
@@ -29,12 +30,18 @@ use serde::Serialize;
 use crate::command::{Command, CommandPath, EffectClass, FlagType, Value};
 pub use eval::{Caller, Evaluation, Explanation, Obligations};
 pub use file::PolicyFile;
+pub use gate::{
+    ApprovalRequirement, DEFAULT_APPROVAL_TTL, MAX_JUSTIFICATION_CHARS, RateLimit, RatePer,
+    RateWindow, Requirements, check_justification_text,
+};
 pub use lint::{Finding, Severity, lint};
 
 /// What happens to a command. Ordered from most to least permissive, so the strictest of several
 /// decisions is their `max`. Deliberately not `#[non_exhaustive]`: a new kind of decision must
 /// break every `match`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Run it.
@@ -319,6 +326,10 @@ pub struct Rule {
     pub(crate) flags: Vec<FlagConstraint>,
     pub(crate) allow_file_flags: Vec<String>,
     pub(crate) obligations: Obligations,
+    /// `require_approval` rules only (defaults filled in).
+    pub(crate) approval: Option<gate::ApprovalRule>,
+    pub(crate) rate: Option<gate::RateRule>,
+    pub(crate) justification: Option<Regex>,
 }
 
 impl Rule {
@@ -467,7 +478,7 @@ impl Policy {
                 id: t.caller.clone().unwrap_or_else(|| "agent".to_owned()),
                 groups: t.groups.clone(),
             };
-            let ev = set.check_line(&t.command, &caller);
+            let ev = set.check_line_justified(&t.command, &caller, t.justification.as_deref());
             let want = Decision::from(t.expect);
             let rule_ok = t.rule.as_ref().is_none_or(|r| ev.rules.contains(r));
             if ev.decision != want || !rule_ok {
@@ -759,6 +770,46 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     if spec.reason.trim().is_empty() {
         errs.push("`reason` is empty".to_owned());
     }
+    let approval = match (&spec.approval, decision) {
+        (Some(a), Decision::RequireApproval) => Some(gate::compile_approval(a, &mut errs)),
+        (None, Decision::RequireApproval) => Some(gate::ApprovalRule::default()),
+        (Some(_), Decision::Allow | Decision::Deny) => {
+            errs.push("`approval` applies only to require_approval rules".to_owned());
+            None
+        }
+        (None, Decision::Allow | Decision::Deny) => None,
+    };
+    let gated = decision != Decision::Deny;
+    let rate = match spec.rate.as_deref().map(gate::parse_rate) {
+        None => None,
+        Some(_) if !gated => {
+            errs.push("`rate` applies only to allow and require_approval rules".to_owned());
+            None
+        }
+        Some(Ok((limit, window))) => Some(gate::RateRule {
+            limit,
+            window,
+            per: spec
+                .rate_per
+                .map_or(gate::RatePer::Caller, gate::RatePer::from),
+        }),
+        Some(Err(e)) => {
+            errs.push(e);
+            None
+        }
+    };
+    if spec.rate_per.is_some() && spec.rate.is_none() {
+        errs.push("`rate_per` needs a `rate`".to_owned());
+    }
+    let justification = spec.justification.as_ref().and_then(|j| {
+        if !gated {
+            errs.push(
+                "`justification` applies only to allow and require_approval rules".to_owned(),
+            );
+            return None;
+        }
+        gate::compile_justification(j, &mut errs)
+    });
     if !errs.is_empty() {
         return Err(errs);
     }
@@ -779,6 +830,9 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             max_page_size: o.max_page_size.map(i64::from),
             max_command_timeout,
         },
+        approval,
+        rate,
+        justification,
     })
 }
 

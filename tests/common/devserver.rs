@@ -125,14 +125,16 @@ impl DevServer {
             .expect("run temporal")
     }
 
-    /// A tgate configuration file for this server, in a temporary directory.
+    /// A tgate configuration file for this server, in a temporary directory (with the audit log
+    /// beside it: the tests run tgate with an empty environment, so no state directory).
     pub fn config(&self, dir: &std::path::Path, namespace: &str, extra: &str) -> PathBuf {
         let path = dir.join("tgate.yaml");
         std::fs::write(
             &path,
             format!(
-                "version: 1\ntemporal: {}\nintegrations:\n  - name: dev\n    auth: direct\n    address: {}\n    namespace: {namespace}\n{extra}",
+                "version: 1\ntemporal: {}\naudit: {{path: {}}}\nintegrations:\n  - name: dev\n    auth: direct\n    address: {}\n    namespace: {namespace}\n{extra}",
                 temporal_bin().display(),
+                dir.join("audit.jsonl").display(),
                 self.address
             ),
         )

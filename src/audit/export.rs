@@ -1,0 +1,770 @@
+//! Reading the log back: filters, and the export formats (JSON Lines, CSV, OCSF) and the
+//! human-readable view of `tgate audit tail`.
+//!
+//! Export streams: records are read file after file (rotated and gzip-compressed ones included,
+//! oldest first) and written as they match, in constant memory. JSON Lines export writes each
+//! matching line exactly as stored, so exported records still verify against their hashes.
+//! Export does not check the chain (`tgate audit verify` does); a line that is not a record is
+//! reported and skipped.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use super::AuditError;
+use super::record::{Kind, Record};
+use crate::command::EffectClass;
+use crate::policy::Decision;
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The records as stored, one per line.
+    Jsonl,
+    /// CSV with a header row; columns as in [`CSV_COLUMNS`].
+    Csv,
+    /// OCSF 1.1 API Activity events (class 6003), one JSON object per line.
+    Ocsf,
+}
+
+/// Which records to export. Every given criterion must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Records at or after this time (RFC 3339 text in the records' own form).
+    pub since: Option<String>,
+    /// Records before this time.
+    pub until: Option<String>,
+    /// Caller identity.
+    pub caller: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Decision.
+    pub decision: Option<Decision>,
+    /// Command path, or a group of commands (`workflow` matches `workflow list`).
+    pub command: Option<String>,
+}
+
+/// The members a [`Filter`] looks at, read without copying where the JSON allows.
+#[derive(serde::Deserialize)]
+struct Keys<'a> {
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    caller: std::borrow::Cow<'a, str>,
+    namespace: Option<std::borrow::Cow<'a, str>>,
+    decision: Option<Decision>,
+    command: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl Filter {
+    /// Whether no criterion is given.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.caller.is_none()
+            && self.namespace.is_none()
+            && self.decision.is_none()
+            && self.command.is_none()
+    }
+
+    /// Whether `rec` matches.
+    pub fn matches(&self, rec: &Record) -> bool {
+        self.matches_keys(
+            &rec.time,
+            &rec.caller,
+            rec.namespace.as_deref(),
+            rec.decision,
+            rec.command.as_deref(),
+        )
+    }
+
+    fn matches_keys(
+        &self,
+        time: &str,
+        caller: &str,
+        namespace: Option<&str>,
+        decision: Option<Decision>,
+        command: Option<&str>,
+    ) -> bool {
+        self.since.as_ref().is_none_or(|s| time >= s.as_str())
+            && self.until.as_ref().is_none_or(|u| time < u.as_str())
+            && self.caller.as_ref().is_none_or(|c| caller == c)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|n| namespace == Some(n.as_str()))
+            && self.decision.is_none_or(|d| decision == Some(d))
+            && self.command.as_ref().is_none_or(|want| {
+                command.is_some_and(|c| {
+                    c == want
+                        || c.strip_prefix(want.as_str())
+                            .is_some_and(|rest| rest.starts_with(' '))
+                })
+            })
+    }
+}
+
+/// A time bound given on the command line: RFC 3339, or a duration before now (`90m`, `2h`,
+/// `7d`). Returns it in the records' form.
+pub fn parse_time_bound(text: &str) -> Result<String, String> {
+    if let Ok(ns) = crate::command::parse_duration(text) {
+        let now = std::time::SystemTime::now();
+        let ago = std::time::Duration::from_nanos(ns.max(0) as u64);
+        return Ok(super::record::rfc3339(
+            now.checked_sub(ago).unwrap_or(std::time::UNIX_EPOCH),
+        ));
+    }
+    let (secs, nanos) = super::record::parse_rfc3339(text)?;
+    Ok(super::record::format_utc(secs, nanos))
+}
+
+/// The CSV columns, in order. Stable: new columns are only ever added at the end.
+pub const CSV_COLUMNS: &[&str] = &[
+    "seq",
+    "time",
+    "kind",
+    "request_id",
+    "caller",
+    "groups",
+    "channel",
+    "integration",
+    "command",
+    "class",
+    "namespace",
+    "target",
+    "decision",
+    "rules",
+    "reason",
+    "approval_id",
+    "backend",
+    "exit_code",
+    "grpc_status",
+    "duration_ns",
+    "output_bytes",
+    "output_sha256",
+    "error",
+    "raw",
+    "argv",
+    "prev_hash",
+    "hash",
+    "v",
+];
+
+/// What an export did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records written.
+    pub written: u64,
+    /// Lines skipped because they are not records: `file:line: why`.
+    pub skipped: Vec<String>,
+}
+
+/// Streams the records of the chain whose active file is `log` that match `filter` to `out`.
+pub fn export(
+    log: &Path,
+    format: Format,
+    filter: &Filter,
+    out: &mut dyn Write,
+) -> Result<Summary, ExportError> {
+    let files = super::existing_chain_files(log)?;
+    let mut summary = Summary::default();
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, out);
+    if format == Format::Csv {
+        write!(w, "{}\r\n", CSV_COLUMNS.join(","))?;
+    }
+    let mut line = Vec::new();
+    let mut text = String::new();
+    for file in files {
+        let err = |e: std::io::Error| AuditError::Io {
+            path: file.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut reader = std::io::BufReader::new(super::open_reader(&file).map_err(err)?);
+        let mut no = 0u64;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(err)? == 0 {
+                break;
+            }
+            no += 1;
+            let bytes = line.strip_suffix(b"\n").unwrap_or(&line);
+            let mut skip = |why: String| {
+                summary.skipped.push(format!(
+                    "{}:{no}: not an audit record: {why}",
+                    file.display()
+                ));
+            };
+            match format {
+                Format::Jsonl if filter.is_empty() => {
+                    // Passed on as stored; only the shape is checked (verify checks the rest).
+                    if !(bytes.starts_with(b"{\"v\":") && bytes.ends_with(b"\"}")) {
+                        skip("not a JSON record line".to_owned());
+                        continue;
+                    }
+                    w.write_all(bytes)?;
+                    w.write_all(b"\n")?;
+                }
+                Format::Jsonl => {
+                    let k: Keys = match serde_json::from_slice(bytes) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            skip(e.to_string());
+                            continue;
+                        }
+                    };
+                    let keep = filter.matches_keys(
+                        &k.time,
+                        &k.caller,
+                        k.namespace.as_deref(),
+                        k.decision,
+                        k.command.as_deref(),
+                    );
+                    if !keep {
+                        continue;
+                    }
+                    w.write_all(bytes)?;
+                    w.write_all(b"\n")?;
+                }
+                Format::Csv | Format::Ocsf => {
+                    let rec: Record = match serde_json::from_slice(bytes) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            skip(e.to_string());
+                            continue;
+                        }
+                    };
+                    if !filter.matches(&rec) {
+                        continue;
+                    }
+                    text.clear();
+                    if format == Format::Csv {
+                        csv_row(&rec, &mut text);
+                    } else {
+                        text.push_str(
+                            &serde_json::to_string(&ocsf(&rec)).map_err(std::io::Error::other)?,
+                        );
+                        text.push('\n');
+                    }
+                    w.write_all(text.as_bytes())?;
+                }
+            }
+            summary.written += 1;
+        }
+    }
+    w.flush()?;
+    Ok(summary)
+}
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The log could not be read.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The output could not be written (a closed pipe among them).
+    #[error("cannot write the export: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// One CSV row (with its line end). Text cells that a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`.
+fn csv_row(r: &Record, out: &mut String) {
+    use std::fmt::Write as _;
+    fn text(out: &mut String, cell: &str) {
+        out.push(',');
+        let guarded = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        if !guarded && !cell.contains([',', '"', '\n', '\r']) {
+            out.push_str(cell);
+            return;
+        }
+        out.push('"');
+        if guarded {
+            out.push('\'');
+        }
+        for c in cell.chars() {
+            if c == '"' {
+                out.push('"');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    fn opt(out: &mut String, cell: Option<&str>) {
+        text(out, cell.unwrap_or_default());
+    }
+    fn num<N: std::fmt::Display>(out: &mut String, n: Option<N>) {
+        out.push(',');
+        if let Some(n) = n {
+            let _ = write!(out, "{n}");
+        }
+    }
+    let _ = write!(out, "{}", r.seq);
+    text(out, &r.time);
+    text(out, kind_str(r.kind));
+    text(out, &r.request_id);
+    text(out, &r.caller);
+    text(out, &r.groups.join(";"));
+    text(out, r.channel.as_str());
+    opt(out, r.integration.as_deref());
+    opt(out, r.command.as_deref());
+    opt(out, r.class.map(EffectClass::as_str));
+    opt(out, r.namespace.as_deref());
+    opt(out, r.target.as_ref().map(|t| t.to_string()).as_deref());
+    opt(out, r.decision.map(Decision::as_str));
+    text(out, &r.rules.join(";"));
+    opt(out, r.reason.as_deref());
+    opt(out, r.approval_id.as_deref());
+    opt(out, r.backend.map(|b| b.as_str()));
+    num(out, r.exit_code);
+    opt(out, r.grpc_status.as_deref());
+    num(out, r.duration_ns);
+    num(out, r.output_bytes);
+    opt(out, r.output_sha256.as_deref());
+    opt(out, r.error.as_deref());
+    opt(out, r.raw.as_deref());
+    text(out, &super::redact::join(&r.argv));
+    text(out, &r.prev_hash);
+    text(out, &r.hash);
+    num(out, Some(r.v));
+    out.push_str("\r\n");
+}
+
+fn kind_str(k: Kind) -> &'static str {
+    match k {
+        Kind::Decision => "decision",
+        Kind::Result => "result",
+    }
+}
+
+/// The OCSF 1.1.0 API Activity (class 6003) event of a record.
+pub fn ocsf(r: &Record) -> Ocsf<'_> {
+    // Activity from the command's effect class.
+    let (activity_id, activity_name) = match r.class {
+        Some(EffectClass::Read) => (2, "Read"),
+        Some(EffectClass::Write | EffectClass::Admin) => (3, "Update"),
+        Some(EffectClass::Destructive) => (4, "Delete"),
+        Some(EffectClass::Local) | None => (99, "Other"),
+    };
+    let (status_id, status) = match (r.kind, r.decision, r.exit_code) {
+        (Kind::Decision, Some(Decision::Allow), _) => (1, "Success"),
+        (Kind::Decision, Some(Decision::Deny | Decision::RequireApproval) | None, _) => {
+            (2, "Failure")
+        }
+        (Kind::Result, _, Some(0)) => (1, "Success"),
+        (Kind::Result, _, _) => (2, "Failure"),
+    };
+    let (disposition_id, disposition, severity_id) = match r.decision {
+        Some(Decision::Allow) => (1, "Allowed", 1),
+        Some(Decision::RequireApproval) => (99, "Approval required", 2),
+        Some(Decision::Deny) | None => (2, "Blocked", 3),
+    };
+    let (secs, nanos) = super::record::parse_rfc3339(&r.time).unwrap_or((0, 0));
+    let mut resources = Vec::new();
+    if let Some(ns) = &r.namespace {
+        resources.push(OcsfResource {
+            r#type: "temporal.namespace".to_owned(),
+            uid: None,
+            name: ns.clone(),
+        });
+    }
+    if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
+        resources.push(OcsfResource {
+            r#type: format!("temporal.{}", t.kind),
+            uid: t
+                .workflow_id
+                .as_deref()
+                .or(t.schedule_id.as_deref())
+                .or(t.activity_id.as_deref())
+                .or(t.task_queue.as_deref())
+                .or(t.job_id.as_deref())
+                .or(t.namespace_id.as_deref()),
+            name: t.to_string(),
+        });
+    }
+    Ocsf {
+        class_uid: 6003,
+        class_name: "API Activity",
+        category_uid: 6,
+        category_name: "Application Activity",
+        activity_id,
+        activity_name,
+        type_uid: 6003 * 100 + activity_id,
+        type_name: format!("API Activity: {activity_name}"),
+        time: secs * 1000 + i64::from(nanos / 1_000_000),
+        duration: r.duration_ns.map(|ns| ns / 1_000_000),
+        severity_id,
+        status_id,
+        status,
+        disposition_id,
+        disposition,
+        message: r.reason.as_deref().or(r.error.as_deref()),
+        metadata: OcsfMetadata {
+            version: "1.1.0",
+            product: OcsfProduct {
+                name: "tgate",
+                vendor_name: "tgate",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            log_name: "tgate-audit",
+            uid: format!("{}:{}", r.request_id, kind_str(r.kind)),
+            correlation_uid: &r.request_id,
+            sequence: r.seq,
+            original_time: &r.time,
+        },
+        actor: OcsfActor {
+            user: OcsfUser {
+                name: &r.caller,
+                uid: &r.caller,
+                groups: r.groups.iter().map(|g| OcsfGroup { name: g }).collect(),
+            },
+        },
+        src_endpoint: OcsfEndpoint {
+            name: r.channel.as_str(),
+        },
+        api: OcsfApi {
+            operation: r.command.as_deref().unwrap_or_default(),
+            service: OcsfService { name: "temporal" },
+            request: OcsfRequest { uid: &r.request_id },
+            response: OcsfResponse {
+                code: r.exit_code,
+                error: r.grpc_status.as_deref(),
+                error_message: r.error.as_deref(),
+            },
+        },
+        resources,
+        unmapped: OcsfUnmapped {
+            kind: kind_str(r.kind),
+            integration: r.integration.as_deref(),
+            raw: r.raw.as_deref(),
+            argv: &r.argv,
+            class: r.class.map(EffectClass::as_str),
+            decision: r.decision.map(Decision::as_str),
+            rules: &r.rules,
+            approval_id: r.approval_id.as_deref(),
+            backend: r.backend.map(|b| b.as_str()),
+            output_bytes: r.output_bytes,
+            output_sha256: r.output_sha256.as_deref(),
+            prev_hash: &r.prev_hash,
+            hash: &r.hash,
+        },
+    }
+}
+
+/// An OCSF API Activity event: the attributes tgate fills, named as in OCSF 1.1 (mapping in
+/// docs/audit.md).
+#[derive(Debug, serde::Serialize)]
+pub struct Ocsf<'a> {
+    pub class_uid: u32,
+    pub class_name: &'static str,
+    pub category_uid: u32,
+    pub category_name: &'static str,
+    pub activity_id: u32,
+    pub activity_name: &'static str,
+    pub type_uid: u32,
+    pub type_name: String,
+    pub time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+    pub severity_id: u32,
+    pub status_id: u32,
+    pub status: &'static str,
+    pub disposition_id: u32,
+    pub disposition: &'static str,
+    pub message: Option<&'a str>,
+    pub metadata: OcsfMetadata<'a>,
+    pub actor: OcsfActor<'a>,
+    pub src_endpoint: OcsfEndpoint,
+    pub api: OcsfApi<'a>,
+    pub resources: Vec<OcsfResource<'a>>,
+    pub unmapped: OcsfUnmapped<'a>,
+}
+
+/// OCSF `metadata` (fields named as in OCSF 1.1).
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfMetadata<'a> {
+    pub version: &'static str,
+    pub product: OcsfProduct,
+    pub log_name: &'static str,
+    pub uid: String,
+    pub correlation_uid: &'a str,
+    pub sequence: u64,
+    pub original_time: &'a str,
+}
+
+/// OCSF `metadata.product`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfProduct {
+    pub name: &'static str,
+    pub vendor_name: &'static str,
+    pub version: &'static str,
+}
+
+/// OCSF `actor`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfActor<'a> {
+    pub user: OcsfUser<'a>,
+}
+
+/// OCSF `actor.user`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfUser<'a> {
+    pub name: &'a str,
+    pub uid: &'a str,
+    pub groups: Vec<OcsfGroup<'a>>,
+}
+
+/// OCSF group.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfGroup<'a> {
+    pub name: &'a str,
+}
+
+/// OCSF `src_endpoint`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfEndpoint {
+    pub name: &'static str,
+}
+
+/// OCSF `api`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfApi<'a> {
+    pub operation: &'a str,
+    pub service: OcsfService,
+    pub request: OcsfRequest<'a>,
+    pub response: OcsfResponse<'a>,
+}
+
+/// OCSF `api.service`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfService {
+    pub name: &'static str,
+}
+
+/// OCSF `api.request`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfRequest<'a> {
+    pub uid: &'a str,
+}
+
+/// OCSF `api.response`.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfResponse<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<&'a str>,
+}
+
+/// OCSF resource details.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfResource<'a> {
+    pub r#type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<&'a str>,
+    pub name: String,
+}
+
+/// OCSF `unmapped`: tgate's record fields that OCSF has no attribute for.
+#[derive(Debug, serde::Serialize)]
+pub struct OcsfUnmapped<'a> {
+    pub kind: &'static str,
+    pub integration: Option<&'a str>,
+    pub raw: Option<&'a str>,
+    pub argv: &'a [String],
+    pub class: Option<&'static str>,
+    pub decision: Option<&'static str>,
+    pub rules: &'a [String],
+    pub approval_id: Option<&'a str>,
+    pub backend: Option<&'static str>,
+    pub output_bytes: Option<u64>,
+    pub output_sha256: Option<&'a str>,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+/// One record as a line of `tgate audit tail`.
+pub fn human(r: &Record) -> String {
+    let time = r.time.get(..23).map_or(r.time.clone(), |t| format!("{t}Z"));
+    let what = r.command.as_deref().unwrap_or("(unparsed)");
+    let mut s = format!("{time} #{:<6} ", r.seq);
+    match r.kind {
+        Kind::Decision => {
+            let d = r.decision.map_or("-", Decision::as_str);
+            s.push_str(&format!(
+                "{d:<16} {} ({}) {what}",
+                r.caller,
+                r.channel.as_str()
+            ));
+            if let Some(ns) = &r.namespace {
+                s.push_str(&format!(" -n {ns}"));
+            }
+            if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
+                s.push_str(&format!(" [{t}]"));
+            }
+            if !r.rules.is_empty() {
+                s.push_str(&format!(" rules={}", r.rules.join(",")));
+            }
+            if let Some(reason) = &r.reason {
+                s.push_str(&format!(": {reason}"));
+            }
+        }
+        Kind::Result => {
+            let exit = r
+                .exit_code
+                .map_or("not run".to_owned(), |c| format!("exit {c}"));
+            s.push_str(&format!(
+                "{:<16} {} ({}) {what}",
+                format!("result {exit}"),
+                r.caller,
+                r.channel.as_str()
+            ));
+            if let Some(b) = r.backend {
+                s.push_str(&format!(" via {}", b.as_str()));
+            }
+            if let Some(ns) = r.duration_ns {
+                s.push_str(&format!(" {:.1} ms", ns as f64 / 1e6));
+            }
+            if let (Some(n), Some(h)) = (r.output_bytes, &r.output_sha256) {
+                s.push_str(&format!(" {n} B sha256:{}", &h[..h.len().min(12)]));
+            }
+            if let Some(e) = &r.error {
+                let first = e.lines().next().unwrap_or_default();
+                s.push_str(&format!(": {first}"));
+            }
+        }
+    }
+    s.push_str(&format!(
+        " req={}",
+        &r.request_id[..r.request_id.len().min(8)]
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::log::{AuditLog, DEFAULT_MAX_FILE_BYTES};
+    use crate::audit::record::tests::entry;
+
+    #[test]
+    fn filters_and_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let mut e = entry("alice");
+        e.reason = Some("=HYPERLINK(\"x\"), \"quoted\"".to_owned());
+        log.append(&e).unwrap();
+        let mut e = entry("bob");
+        e.decision = Some(Decision::Deny);
+        e.command = Some("workflow terminate".to_owned());
+        e.time = "2026-06-01T00:00:00.000000000Z".to_owned();
+        log.append(&e).unwrap();
+        let run = |format, filter: &Filter| {
+            let mut out = Vec::new();
+            let s = export(&path, format, filter, &mut out).unwrap();
+            (s.written, String::from_utf8(out).unwrap())
+        };
+        let (n, all) = run(Format::Jsonl, &Filter::default());
+        assert_eq!(n, 2);
+        assert_eq!(all, std::fs::read_to_string(&path).unwrap());
+        let by = |f: Filter| run(Format::Jsonl, &f).0;
+        assert_eq!(
+            by(Filter {
+                caller: Some("bob".into()),
+                ..Filter::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                decision: Some(Decision::Deny),
+                ..Filter::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                command: Some("workflow".into()),
+                ..Filter::default()
+            }),
+            2
+        );
+        assert_eq!(
+            by(Filter {
+                command: Some("work".into()),
+                ..Filter::default()
+            }),
+            0
+        );
+        assert_eq!(
+            by(Filter {
+                namespace: Some("payments".into()),
+                ..Filter::default()
+            }),
+            2
+        );
+        let since = parse_time_bound("2026-05-15T00:00:00+00:00").unwrap();
+        assert_eq!(
+            by(Filter {
+                since: Some(since.clone()),
+                ..Filter::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                until: Some(since),
+                ..Filter::default()
+            }),
+            1
+        );
+
+        let (_, csv) = run(Format::Csv, &Filter::default());
+        let rows: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(rows[0], CSV_COLUMNS.join(","));
+        assert!(
+            rows[1].contains(",\"'=HYPERLINK(\"\"x\"\"), \"\"quoted\"\"\","),
+            "{}",
+            rows[1]
+        );
+        assert!(rows[1].starts_with("1,2026-05-01T10:00:00.000000001Z,decision,"));
+
+        let (_, ocsf) = run(Format::Ocsf, &Filter::default());
+        let ev: serde_json::Value = serde_json::from_str(ocsf.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(ev["class_uid"], 6003);
+        assert_eq!(ev["type_uid"], 600302);
+        assert_eq!(ev["disposition"], "Blocked");
+        assert_eq!(ev["actor"]["user"]["name"], "bob");
+        assert_eq!(ev["api"]["operation"], "workflow terminate");
+        assert_eq!(ev["metadata"]["sequence"], 2);
+        assert_eq!(ev["time"], 1_780_272_000_000_i64);
+    }
+
+    #[test]
+    fn reads_gzip_rotated_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, 1500).unwrap();
+        for _ in 0..6 {
+            log.append(&entry("gz")).unwrap();
+        }
+        let first = dir.path().join("audit.jsonl.000001");
+        let plain = std::fs::read(&first).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).unwrap();
+        std::fs::write(
+            dir.path().join("audit.jsonl.000001.gz"),
+            gz.finish().unwrap(),
+        )
+        .unwrap();
+        std::fs::remove_file(&first).unwrap();
+        let mut out = Vec::new();
+        let s = export(&path, Format::Jsonl, &Filter::default(), &mut out).unwrap();
+        assert_eq!(s.written, 6);
+        let report = crate::audit::verify::verify(&path).unwrap();
+        assert_eq!(report.damage, None);
+        assert_eq!(report.records, 6);
+    }
+}

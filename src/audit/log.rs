@@ -1,0 +1,599 @@
+//! The writer: appends records to the chain, durably, from many threads and many processes.
+//!
+//! Guarantees:
+//! - [`AuditLog::append`] returns only once its record is on disk (`fdatasync`); a record whose
+//!   append returned `Ok` survives any crash. Appenders hand their records to one committer
+//!   thread, which writes everything queued as one batch with one `write` and one `fdatasync`
+//!   (group commit), then wakes exactly the appenders of that batch.
+//! - Every batch is written under an exclusive lock on `<log>.lock` (`flock`), held only around
+//!   "read the tail, write, fsync". Under the lock the committer re-reads the last record of the
+//!   active file (unless the file is unchanged since its own last write), so processes sharing a
+//!   log continue one chain and never fork it.
+//! - A line left incomplete by a crash (a torn tail: never acknowledged, since its write had not
+//!   been synced) is cut off, under the lock, before the next batch is written. Any other damage
+//!   to the last record stops the writer: appends fail and nothing runs.
+//! - A failed write or sync is rolled back (the file is cut to its length before the batch) and
+//!   every appender of the batch gets the error.
+//! - When a batch would take the active file past the size limit, the file is renamed to
+//!   `<log>.NNNNNN` (the next number) and a new file is started; its first record chains to the
+//!   last record of the renamed one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+
+use super::AuditError;
+use super::record::{self, Entry, GENESIS};
+
+/// Default size at which the active file is rotated: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Where an appended record landed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// An open audit log. Share it between threads (`&AuditLog` or `Arc`).
+pub struct AuditLog {
+    inner: Arc<Inner>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// What the appenders and the committer share.
+struct Inner {
+    path: PathBuf,
+    max_file_bytes: u64,
+    queue: Mutex<Queue>,
+    /// Signals the committer that records are queued (or that the log is closing).
+    wake: Condvar,
+    io: Mutex<Io>,
+}
+
+/// One appender waiting for its record: the result, and the thread to wake when it is set.
+struct Waiter {
+    result: OnceLock<Result<Committed, AuditError>>,
+    thread: std::thread::Thread,
+}
+
+type Slot = Arc<Waiter>;
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<(String, Slot)>,
+    closing: bool,
+}
+
+struct Io {
+    lock: File,
+    active: Option<Active>,
+}
+
+/// The open active file and what this process last knew of it.
+struct Active {
+    file: File,
+    dev: u64,
+    ino: u64,
+    /// Last sequence number, hash and file length after this process's last write: valid while
+    /// the file still has that length.
+    known: Option<(u64, String, u64)>,
+}
+
+/// The last record of a chain (seq 0 and [`GENESIS`] for an empty one).
+struct Tail {
+    seq: u64,
+    hash: String,
+}
+
+impl AuditLog {
+    /// Opens (creating if needed, mode 0600 in a 0700 directory) the log at `path`.
+    pub fn open(path: &Path, max_file_bytes: u64) -> Result<AuditLog, AuditError> {
+        let io = |e: std::io::Error| AuditError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| AuditError::Io {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+        }
+        let lock_path = lock_path(path);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| AuditError::Io {
+                path: lock_path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        // Open the active file now, so that an unwritable log is reported before anything else.
+        let active = Some(open_active(path).map_err(io)?);
+        Ok(AuditLog {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                max_file_bytes: max_file_bytes.max(1),
+                queue: Mutex::new(Queue::default()),
+                wake: Condvar::new(),
+                io: Mutex::new(Io { lock, active }),
+            }),
+            committer: Mutex::new(None),
+        })
+    }
+
+    /// The active file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Starts the committer thread if it is not running.
+    fn start_committer(&self) -> Result<(), AuditError> {
+        let mut committer = lock_ignoring_poison(&self.committer);
+        if committer.is_none() {
+            let inner = Arc::clone(&self.inner);
+            let handle = std::thread::Builder::new()
+                .name("tgate-audit-commit".to_owned())
+                .spawn(move || inner.run_committer())
+                .map_err(|e| AuditError::Io {
+                    path: self.inner.path.display().to_string(),
+                    message: format!("cannot start the committer thread: {e}"),
+                })?;
+            *committer = Some(handle);
+        }
+        Ok(())
+    }
+
+    /// Appends one record and returns once it is durable.
+    pub fn append(&self, entry: &Entry) -> Result<Committed, AuditError> {
+        let members = entry
+            .members()
+            .map_err(|e| AuditError::Encode(e.to_string()))?;
+        self.start_committer()?;
+        let slot: Slot = Arc::new(Waiter {
+            result: OnceLock::new(),
+            thread: std::thread::current(),
+        });
+        let mut queue = lock_ignoring_poison(&self.inner.queue);
+        queue.pending.push((members, Arc::clone(&slot)));
+        if queue.pending.len() == 1 {
+            self.inner.wake.notify_one();
+        }
+        drop(queue);
+        loop {
+            if let Some(result) = slot.result.get() {
+                return result.clone();
+            }
+            // A wake-up may be spurious: check again.
+            std::thread::park();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        lock_ignoring_poison(&self.inner.queue).closing = true;
+        self.inner.wake.notify_one();
+        if let Some(handle) = lock_ignoring_poison(&self.committer).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Inner {
+    /// The committer: takes everything queued, commits it as one batch, wakes its appenders.
+    fn run_committer(&self) {
+        loop {
+            let batch = {
+                let mut queue = lock_ignoring_poison(&self.queue);
+                while queue.pending.is_empty() && !queue.closing {
+                    queue = self
+                        .wake
+                        .wait(queue)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                if queue.pending.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut queue.pending)
+            };
+            let results = self.commit(&batch);
+            for ((_, waiter), r) in batch.iter().zip(results) {
+                let _ = waiter.result.set(r);
+                waiter.thread.unpark();
+            }
+        }
+    }
+
+    /// Writes one batch under the file lock. One result per member string.
+    fn commit(&self, batch: &[(String, Slot)]) -> Vec<Result<Committed, AuditError>> {
+        let mut io = lock_ignoring_poison(&self.io);
+        let result = self.commit_locked(&mut io, batch);
+        match result {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            Err(e) => {
+                // What this process knew of the file may be wrong now: read it again next time.
+                if let Some(a) = io.active.as_mut() {
+                    a.known = None;
+                }
+                batch.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
+    }
+
+    fn commit_locked(
+        &self,
+        io: &mut Io,
+        batch: &[(String, Slot)],
+    ) -> Result<Vec<Committed>, AuditError> {
+        let path_err = |p: &Path, e: std::io::Error| AuditError::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        };
+        io.lock
+            .lock()
+            .map_err(|e| path_err(&lock_path(&self.path), e))?;
+        let result = (|| {
+            // Another process may have rotated the file since: follow the path.
+            let current = match std::fs::metadata(&self.path) {
+                Ok(m) => Some((m.dev(), m.ino())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(path_err(&self.path, e)),
+            };
+            let stale = match (&io.active, current) {
+                (Some(a), Some((dev, ino))) => a.dev != dev || a.ino != ino,
+                _ => true,
+            };
+            if stale {
+                io.active = Some(open_active(&self.path).map_err(|e| path_err(&self.path, e))?);
+            }
+            let Some(active) = io.active.as_mut() else {
+                unreachable!("opened above")
+            };
+            let mut len = active
+                .file
+                .metadata()
+                .map_err(|e| path_err(&self.path, e))?
+                .len();
+            let tail = match &active.known {
+                Some((seq, hash, known_len)) if *known_len == len => Tail {
+                    seq: *seq,
+                    hash: hash.clone(),
+                },
+                _ => {
+                    len = cut_torn_tail(&active.file, len).map_err(|e| path_err(&self.path, e))?;
+                    match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
+                        Some(line) => tail_of(&self.path, &line)?,
+                        None => previous_tail(&self.path)?,
+                    }
+                }
+            };
+            // Seal the batch.
+            let mut buf = String::new();
+            let mut done = Vec::with_capacity(batch.len());
+            let (mut seq, mut prev) = (tail.seq, tail.hash);
+            for (members, _) in batch {
+                seq += 1;
+                let (line, hash) = record::seal(seq, members, &prev);
+                buf.push_str(&line);
+                done.push(Committed {
+                    seq,
+                    hash: hash.clone(),
+                });
+                prev = hash;
+            }
+            if len > 0 && len + buf.len() as u64 > self.max_file_bytes {
+                rotate(&self.path)?;
+                *active = open_active(&self.path).map_err(|e| path_err(&self.path, e))?;
+                len = 0;
+            }
+            let written = active
+                .file
+                .write_all(buf.as_bytes())
+                .and_then(|()| active.file.sync_data());
+            if let Err(e) = written {
+                // Roll back: leave no record that was not acknowledged.
+                let _ = active
+                    .file
+                    .set_len(len)
+                    .and_then(|()| active.file.sync_data());
+                return Err(path_err(&self.path, e));
+            }
+            active.known = Some((seq, prev, len + buf.len() as u64));
+            Ok(done)
+        })();
+        let _ = io.lock.unlock();
+        result
+    }
+}
+
+fn lock_ignoring_poison<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `<log>.lock`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Opens (or creates, syncing the directory so the new name is durable) the active file.
+fn open_active(path: &Path) -> std::io::Result<Active> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)?;
+    if !existed {
+        sync_dir(path)?;
+    }
+    let m = file.metadata()?;
+    if !m.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(Active {
+        file,
+        dev: m.dev(),
+        ino: m.ino(),
+        known: None,
+    })
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Cuts an incomplete last line off (a crash mid-write). Returns the new length.
+pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    if last[0] == b'\n' {
+        return Ok(len);
+    }
+    let keep = match find_last_newline(file, len)? {
+        Some(p) => p + 1,
+        None => 0,
+    };
+    file.set_len(keep)?;
+    file.sync_data()?;
+    Ok(keep)
+}
+
+/// Offset of the last `\n` before `end`.
+fn find_last_newline(file: &File, end: u64) -> std::io::Result<Option<u64>> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut hi = end;
+    while hi > 0 {
+        let lo = hi.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(hi - lo) as usize];
+        file.read_exact_at(chunk, lo)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(lo + i as u64));
+        }
+        hi = lo;
+    }
+    Ok(None)
+}
+
+/// The last line (without its newline) of a file that is empty or ends with a newline.
+fn last_line(file: &File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    let start = find_last_newline(file, len - 1)?.map_or(0, |p| p + 1);
+    let mut line = vec![0u8; (len - 1 - start) as usize];
+    file.read_exact_at(&mut line, start)?;
+    Ok(Some(line))
+}
+
+/// The chain position after `line`, which must be a sound record.
+fn tail_of(path: &Path, line: &[u8]) -> Result<Tail, AuditError> {
+    let damaged = |detail: String| AuditError::Damaged {
+        path: path.display().to_string(),
+        detail,
+    };
+    match record::check_line(line) {
+        Ok((rec, true)) => Ok(Tail {
+            seq: rec.seq,
+            hash: rec.hash,
+        }),
+        Ok((rec, false)) => Err(damaged(format!(
+            "the last record (seq {}) does not match its hash",
+            rec.seq
+        ))),
+        Err(e) => Err(damaged(format!("the last line is {e}"))),
+    }
+}
+
+/// The tail of the newest rotated file, or the genesis when there is none.
+fn previous_tail(path: &Path) -> Result<Tail, AuditError> {
+    let files = super::chain_files(path)?;
+    let Some(prev) = files.iter().rev().find(|f| f.as_path() != path) else {
+        return Ok(Tail {
+            seq: 0,
+            hash: GENESIS.to_owned(),
+        });
+    };
+    let err = |e: std::io::Error| AuditError::Io {
+        path: prev.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    super::open_reader(prev)
+        .map_err(err)?
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    let text = bytes
+        .strip_suffix(b"\n")
+        .ok_or_else(|| AuditError::Damaged {
+            path: prev.display().to_string(),
+            detail: "a rotated file does not end with a complete line".to_owned(),
+        })?;
+    let start = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    tail_of(prev, &text[start..])
+}
+
+/// Renames the active file to the next `<log>.NNNNNN` and syncs the directory.
+fn rotate(path: &Path) -> Result<(), AuditError> {
+    let next = super::chain_files(path)?
+        .iter()
+        .filter_map(|f| super::rotation_number(path, f))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{next:06}"));
+    let target = path.with_file_name(name);
+    let err = |e: std::io::Error| AuditError::Io {
+        path: target.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::rename(path, &target).map_err(err)?;
+    sync_dir(path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::tests::entry;
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn appends_chain_and_continue_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let c1 = log.append(&entry("one")).unwrap();
+        let c2 = log.append(&entry("two")).unwrap();
+        assert_eq!((c1.seq, c2.seq), (1, 2));
+        drop(log);
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("three")).unwrap().seq, 3);
+        let recs: Vec<_> = lines(&path)
+            .iter()
+            .map(|l| record::check_line(l.as_bytes()).unwrap())
+            .collect();
+        assert!(recs.iter().all(|(_, ok)| *ok));
+        assert_eq!(recs[0].0.prev_hash, GENESIS);
+        assert_eq!(recs[1].0.prev_hash, c1.hash);
+        assert_eq!(recs[2].0.prev_hash, c2.hash);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn two_handles_on_one_file_never_fork() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let a = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let b = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        std::thread::scope(|s| {
+            for log in [&a, &b] {
+                for _ in 0..4 {
+                    s.spawn(move || {
+                        for _ in 0..50 {
+                            log.append(&entry("x")).unwrap();
+                        }
+                    });
+                }
+            }
+        });
+        let report = crate::audit::verify::verify(&path).unwrap();
+        assert_eq!(report.damage, None);
+        assert_eq!(report.records, 400);
+    }
+
+    #[test]
+    fn torn_tail_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        log.append(&entry("one")).unwrap();
+        drop(log);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"v\":1,\"seq\":2,\"ti").unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("two")).unwrap().seq, 2);
+        assert_eq!(lines(&path).len(), 2);
+        assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    #[test]
+    fn a_damaged_last_record_stops_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        log.append(&entry("one")).unwrap();
+        drop(log);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("one", "uno");
+        std::fs::write(&path, text).unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let err = log.append(&entry("two")).unwrap_err();
+        assert!(matches!(err, AuditError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("does not match its hash"), "{err}");
+    }
+
+    #[test]
+    fn rotation_continues_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, 2000).unwrap();
+        for _ in 0..20 {
+            log.append(&entry("rotating")).unwrap();
+        }
+        let files = crate::audit::chain_files(&path).unwrap();
+        assert!(files.len() > 3, "{files:?}");
+        assert!(files[0].to_string_lossy().ends_with("audit.jsonl.000001"));
+        assert_eq!(files.last().unwrap(), &path);
+        let report = crate::audit::verify::verify(&path).unwrap();
+        assert_eq!(report.damage, None);
+        assert_eq!(report.records, 20);
+        // A new handle on an empty active file continues from the newest rotated file.
+        drop(log);
+        std::fs::rename(&path, dir.path().join("audit.jsonl.000099")).unwrap();
+        let log = AuditLog::open(&path, 2000).unwrap();
+        assert_eq!(log.append(&entry("after")).unwrap().seq, 21);
+        assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    #[test]
+    fn an_unwritable_path_fails_to_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        let err = AuditLog::open(&dir.path().join("file/audit.jsonl"), 1000)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("file"), "{err}");
+    }
+}

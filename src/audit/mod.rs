@@ -1,0 +1,178 @@
+//! The audit log: a tamper-evident, append-only record of every decision and every execution.
+//!
+//! Each request that reaches a decision gets a decision record, durable on disk before anything
+//! runs, and each allowed request a result record when execution ends; both carry the request id.
+//! Records are JSON Lines ([`record`]), chained by SHA-256 (`prev_hash` → `hash`), written by
+//! [`log::AuditLog`] with group commit and a file lock, rotated by size with the chain continuing
+//! across files. [`verify`] proves a log intact or names the first damage; [`export`] streams
+//! records as JSON Lines, CSV or OCSF; [`redact`] keeps secrets out of what is recorded.
+//!
+//! Fail closed: if the decision record cannot be written, the command does not run.
+//! The format is documented in `docs/audit.md`.
+
+pub mod export;
+pub mod log;
+pub mod record;
+pub mod redact;
+pub mod verify;
+
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub use log::{AuditLog, Committed};
+pub use record::{Channel, Entry, Executor, Kind, Record};
+
+/// Why the audit log could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// A file or directory could not be read or written.
+    #[error("`{path}`: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The log's last record is damaged: appending would extend a broken chain.
+    #[error(
+        "`{path}`: {detail}; run `tgate audit verify` (to start a new chain, move the damaged files aside)"
+    )]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No path is configured and no state directory is known.
+    #[error(
+        "no audit path: neither `XDG_STATE_HOME` nor `HOME` is set; set `audit.path` in the configuration, `--audit` or `TGATE_AUDIT`"
+    )]
+    NoStateDir,
+    /// A record could not be encoded.
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
+}
+
+/// The embedded default path: `$XDG_STATE_HOME/tgate/audit.jsonl`, else
+/// `$HOME/.local/state/tgate/audit.jsonl` (relative values are ignored, as XDG requires).
+pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, AuditError> {
+    let absolute = |k: &str| env(k).map(PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(state) = absolute("XDG_STATE_HOME") {
+        return Ok(state.join("tgate/audit.jsonl"));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok(home.join(".local/state/tgate/audit.jsonl"));
+    }
+    Err(AuditError::NoStateDir)
+}
+
+/// The number of a rotated file `<log>.NNNNNN` or `<log>.NNNNNN.gz`.
+pub fn rotation_number(log: &Path, file: &Path) -> Option<u64> {
+    let base = log.file_name()?.to_str()?;
+    let name = file.file_name()?.to_str()?;
+    let rest = name.strip_prefix(base)?.strip_prefix('.')?;
+    let digits = rest.strip_suffix(".gz").unwrap_or(rest);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The files of the chain whose active file is `log`, oldest first: the rotated files
+/// `<log>.NNNNNN` (or `.gz`) by number, then `log` itself when it exists.
+pub fn chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    let dir = match log.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let err = |e: std::io::Error| AuditError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut rotated = Vec::new();
+    for item in std::fs::read_dir(dir).map_err(err)? {
+        let path = item.map_err(err)?.path();
+        if let Some(n) = rotation_number(log, &path) {
+            rotated.push((n, path));
+        }
+    }
+    rotated.sort();
+    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    if log.exists() {
+        files.push(log.to_path_buf());
+    }
+    Ok(files)
+}
+
+/// [`chain_files`], or an error when there are none.
+pub fn existing_chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    let files = chain_files(log)?;
+    if files.is_empty() {
+        return Err(AuditError::Io {
+            path: log.display().to_string(),
+            message: "no such audit log".to_owned(),
+        });
+    }
+    Ok(files)
+}
+
+/// A buffered reader of a chain file, decompressing `.gz` files.
+pub fn open_reader(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
+    let file = std::fs::File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        Ok(Box::new(BufReader::with_capacity(
+            256 * 1024,
+            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+        )))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_path_follows_xdg() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            default_path(&env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])).unwrap(),
+            PathBuf::from("/s/tgate/audit.jsonl")
+        );
+        assert_eq!(
+            default_path(&env(&[("XDG_STATE_HOME", "rel"), ("HOME", "/h")])).unwrap(),
+            PathBuf::from("/h/.local/state/tgate/audit.jsonl")
+        );
+        assert_eq!(default_path(&env(&[])), Err(AuditError::NoStateDir));
+    }
+
+    #[test]
+    fn rotated_names() {
+        let log = Path::new("/x/audit.jsonl");
+        assert_eq!(
+            rotation_number(log, Path::new("/x/audit.jsonl.000012")),
+            Some(12)
+        );
+        assert_eq!(
+            rotation_number(log, Path::new("/x/audit.jsonl.3.gz")),
+            Some(3)
+        );
+        for other in [
+            "/x/audit.jsonl",
+            "/x/audit.jsonl.lock",
+            "/x/audit.jsonl.",
+            "/x/b.1",
+        ] {
+            assert_eq!(rotation_number(log, Path::new(other)), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! Verification: walks the chain across rotated files and names the first damage.
+//!
+//! A chain is intact when every line is a record whose content matches its `hash`, the first has
+//! `seq` 1 and the genesis `prev_hash`, and each next one has `seq + 1` and the previous `hash` as
+//! its `prev_hash`. Otherwise the first break is classified:
+//! - `edited`: a record's content does not match its hash, a line is not a record, or an intact
+//!   record's `prev_hash` no longer names its predecessor (the predecessor was edited and re-hashed);
+//! - `deleted`: sequence numbers jump and the missing ones appear nowhere later;
+//! - `reordered`: sequence numbers jump and the missing one appears later;
+//! - `inserted`: an extra line sits before a record that links to the last intact one, or a
+//!   record repeats an earlier sequence number;
+//! - `torn-tail`: the last line of the newest file is incomplete (a crash mid-write; never
+//!   acknowledged). `--repair` cuts it off.
+//!
+//! What this cannot see: records cut off the end as whole lines, or a chain rewritten and re-hashed
+//! from the damage onwards. Keep the head (`seq` and `hash`, printed on success) elsewhere to catch
+//! those.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::AuditError;
+use super::record::{self, GENESIS};
+
+/// The kind of damage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DamageKind {
+    /// Content changed.
+    Edited,
+    /// Records missing.
+    Deleted,
+    /// Records out of order.
+    Reordered,
+    /// A line that does not belong.
+    Inserted,
+    /// An incomplete last line.
+    TornTail,
+}
+
+impl DamageKind {
+    /// As printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DamageKind::Edited => "edited",
+            DamageKind::Deleted => "deleted",
+            DamageKind::Reordered => "reordered",
+            DamageKind::Inserted => "inserted",
+            DamageKind::TornTail => "torn-tail",
+        }
+    }
+}
+
+/// The first break in the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// What kind.
+    pub kind: DamageKind,
+    /// The first sequence number that is not intact.
+    pub seq: u64,
+    /// The file where the break was found.
+    pub file: PathBuf,
+    /// Its 1-based line number there.
+    pub line: u64,
+    /// What is wrong, in words.
+    pub detail: String,
+}
+
+/// What [`verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The chain's files, oldest first.
+    pub files: Vec<PathBuf>,
+    /// Intact records before the first damage (all of them when intact).
+    pub records: u64,
+    /// The last intact record: `seq` and `hash`.
+    pub head: Option<(u64, String)>,
+    /// The first damage, if any.
+    pub damage: Option<Damage>,
+}
+
+/// One physical line of the chain.
+struct Line {
+    file: usize,
+    no: u64,
+    terminated: bool,
+    parsed: Parsed,
+}
+
+enum Parsed {
+    Bad(String),
+    Rec {
+        seq: u64,
+        prev: String,
+        hash: String,
+        sound: bool,
+    },
+}
+
+impl Parsed {
+    fn of(bytes: &[u8]) -> Parsed {
+        match record::check_line(bytes) {
+            Ok((r, sound)) => Parsed::Rec {
+                seq: r.seq,
+                prev: r.prev_hash,
+                hash: r.hash,
+                sound,
+            },
+            Err(e) => Parsed::Bad(e.to_string()),
+        }
+    }
+
+    /// Whether this is the sound record `seq` linking to `prev`.
+    fn links(&self, want_seq: u64, want_prev: &str) -> bool {
+        matches!(self, Parsed::Rec { seq, prev, sound: true, .. } if *seq == want_seq && prev == want_prev)
+    }
+}
+
+/// Reads the chain's lines in order, file after file.
+struct Lines {
+    files: Vec<PathBuf>,
+    index: usize,
+    reader: Option<Box<dyn BufRead + Send>>,
+    no: u64,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn new(files: Vec<PathBuf>) -> Lines {
+        Lines {
+            files,
+            index: 0,
+            reader: None,
+            no: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<Line>, AuditError> {
+        loop {
+            if self.index >= self.files.len() {
+                return Ok(None);
+            }
+            let path = &self.files[self.index];
+            let err = |e: std::io::Error| AuditError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            };
+            if self.reader.is_none() {
+                let r = super::open_reader(path).map_err(err)?;
+                self.reader = Some(Box::new(std::io::BufReader::with_capacity(256 * 1024, r)));
+                self.no = 0;
+            }
+            let Some(reader) = self.reader.as_mut() else {
+                unreachable!("opened above")
+            };
+            self.buf.clear();
+            let n = reader.read_until(b'\n', &mut self.buf).map_err(err)?;
+            if n == 0 {
+                self.reader = None;
+                self.index += 1;
+                continue;
+            }
+            self.no += 1;
+            let terminated = self.buf.last() == Some(&b'\n');
+            let bytes = if terminated {
+                &self.buf[..self.buf.len() - 1]
+            } else {
+                &self.buf[..]
+            };
+            return Ok(Some(Line {
+                file: self.index,
+                no: self.no,
+                terminated,
+                parsed: Parsed::of(bytes),
+            }));
+        }
+    }
+}
+
+/// Verifies the chain whose active file is `log` (with its rotated files).
+pub fn verify(log: &Path) -> Result<Report, AuditError> {
+    let files = super::existing_chain_files(log)?;
+    let mut lines = Lines::new(files.clone());
+    let mut last: (u64, String) = (0, GENESIS.to_owned());
+    let mut records = 0u64;
+    while let Some(line) = lines.next()? {
+        if line.terminated && line.parsed.links(last.0 + 1, &last.1) {
+            if let Parsed::Rec { seq, hash, .. } = line.parsed {
+                last = (seq, hash);
+                records += 1;
+            }
+            continue;
+        }
+        let newest_file = line.file + 1 == files.len();
+        let mut rest = Vec::new();
+        while let Some(l) = lines.next()? {
+            rest.push(l.parsed);
+        }
+        let (kind, seq, detail) = classify(&line, newest_file, &rest, &last);
+        return Ok(Report {
+            damage: Some(Damage {
+                kind,
+                seq,
+                file: files[line.file].clone(),
+                line: line.no,
+                detail,
+            }),
+            files,
+            records,
+            head: (last.0 > 0).then_some(last),
+        });
+    }
+    Ok(Report {
+        files,
+        records,
+        head: (last.0 > 0).then_some(last),
+        damage: None,
+    })
+}
+
+/// Names the damage at `line`, given the last intact record and the lines after it.
+fn classify(
+    line: &Line,
+    newest_file: bool,
+    rest: &[Parsed],
+    last: &(u64, String),
+) -> (DamageKind, u64, String) {
+    let e = last.0 + 1;
+    if !line.terminated && newest_file && rest.is_empty() {
+        return (
+            DamageKind::TornTail,
+            e,
+            "the last line is incomplete (a write cut short); `--repair` removes it".to_owned(),
+        );
+    }
+    let next_links = rest.first().is_some_and(|n| n.links(e, &last.1));
+    // A sound record whose predecessor comes later in the file was moved, not forged.
+    let moved = match &line.parsed {
+        Parsed::Rec {
+            seq,
+            prev,
+            sound: true,
+            ..
+        } if *seq > e => rest.iter().any(
+            |p| matches!(p, Parsed::Rec { seq: s, hash, .. } if *s + 1 == *seq && hash == prev),
+        ),
+        Parsed::Rec { .. } | Parsed::Bad(_) => false,
+    };
+    match &line.parsed {
+        Parsed::Rec { seq, .. } if moved => (
+            DamageKind::Reordered,
+            e,
+            format!("seq {seq} comes where seq {e} should be, and seq {e} comes later"),
+        ),
+        Parsed::Bad(why) if next_links => (
+            DamageKind::Inserted,
+            e,
+            format!("a line that is not a record sits before seq {e} ({why})"),
+        ),
+        Parsed::Bad(why) => (
+            DamageKind::Edited,
+            e,
+            format!("where seq {e} should be, the line is {why}"),
+        ),
+        Parsed::Rec { seq, .. } if next_links => (
+            DamageKind::Inserted,
+            e,
+            format!(
+                "a record claiming seq {seq} sits before seq {e}, which links to seq {}",
+                last.0
+            ),
+        ),
+        Parsed::Rec { sound: false, .. } => (
+            DamageKind::Edited,
+            e,
+            "the record's content does not match its hash".to_owned(),
+        ),
+        Parsed::Rec { seq, .. } if *seq == e && last.0 == 0 => (
+            DamageKind::Edited,
+            e,
+            "the first record does not start from the genesis hash".to_owned(),
+        ),
+        Parsed::Rec { seq, .. } if *seq == e => (
+            DamageKind::Edited,
+            last.0,
+            format!(
+                "seq {e} names another hash for seq {}: that record was changed and re-hashed",
+                last.0
+            ),
+        ),
+        Parsed::Rec { seq, .. } if *seq > e => {
+            let later = rest
+                .iter()
+                .any(|p| matches!(p, Parsed::Rec { seq: s, .. } if *s == e));
+            if later {
+                (
+                    DamageKind::Reordered,
+                    e,
+                    format!("seq {seq} comes where seq {e} should be, and seq {e} comes later"),
+                )
+            } else {
+                (
+                    DamageKind::Deleted,
+                    e,
+                    if *seq == e + 1 {
+                        format!("seq {e} is missing")
+                    } else {
+                        format!("seq {e} to {} are missing", seq - 1)
+                    },
+                )
+            }
+        }
+        Parsed::Rec { seq, .. } => (
+            DamageKind::Inserted,
+            if *seq == last.0 { *seq } else { e },
+            format!("a second record claims seq {seq}"),
+        ),
+    }
+}
+
+/// What `--repair` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Repair {
+    /// The file cut.
+    pub file: PathBuf,
+    /// Bytes removed.
+    pub removed_bytes: u64,
+}
+
+/// Cuts a torn tail off the newest file, under the log's lock. Only a torn tail is repaired;
+/// returns `None` when there was none.
+pub fn repair(log: &Path) -> Result<Option<Repair>, AuditError> {
+    let report = verify(log)?;
+    let Some(Damage {
+        kind: DamageKind::TornTail,
+        file,
+        ..
+    }) = report.damage
+    else {
+        return Ok(None);
+    };
+    let err = |p: &Path, e: std::io::Error| AuditError::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let lock_path = super::log::lock_path(log);
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| err(&lock_path, e))?;
+    lock.lock().map_err(|e| err(&lock_path, e))?;
+    let result = (|| {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&file)
+            .map_err(|e| err(&file, e))?;
+        let len = f.metadata().map_err(|e| err(&file, e))?.len();
+        let kept = super::log::cut_torn_tail(&f, len).map_err(|e| err(&file, e))?;
+        Ok(Some(Repair {
+            file: file.clone(),
+            removed_bytes: len - kept,
+        }))
+    })();
+    let _ = lock.unlock();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::log::{AuditLog, DEFAULT_MAX_FILE_BYTES};
+    use crate::audit::record::tests::entry;
+
+    /// A log of `n` records; returns its path and lines.
+    fn log_of(dir: &Path, n: usize) -> (PathBuf, Vec<String>) {
+        let path = dir.join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        for i in 0..n {
+            log.append(&entry(&format!("caller-{i}"))).unwrap();
+        }
+        let lines = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        (path, lines)
+    }
+
+    fn damage_after(path: &Path, lines: &[String]) -> (DamageKind, u64) {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(path, text).unwrap();
+        let d = verify(path).unwrap().damage.expect("damage");
+        (d.kind, d.seq)
+    }
+
+    #[test]
+    fn intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = log_of(dir.path(), 5);
+        let r = verify(&path).unwrap();
+        assert_eq!(r.damage, None);
+        assert_eq!(r.records, 5);
+        assert_eq!(r.head.unwrap().0, 5);
+    }
+
+    #[test]
+    fn each_kind_of_damage_is_named_with_its_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, lines) = log_of(dir.path(), 8);
+        // Edited field.
+        let mut l = lines.clone();
+        l[3] = l[3].replace("caller-3", "caller-X");
+        assert_eq!(damage_after(&path, &l), (DamageKind::Edited, 4));
+        // Edited and re-hashed: the successor no longer links.
+        let mut l = lines.clone();
+        let rec: record::Record = serde_json::from_str(&l[3]).unwrap();
+        let mut e = entry("caller-X");
+        e.time = rec.time.clone();
+        let (forged, _) = record::seal(4, &e.members().unwrap(), &rec.prev_hash);
+        l[3] = forged.trim_end().to_owned();
+        assert_eq!(damage_after(&path, &l), (DamageKind::Edited, 4));
+        // Deleted line.
+        let mut l = lines.clone();
+        l.remove(5);
+        assert_eq!(damage_after(&path, &l), (DamageKind::Deleted, 6));
+        // Deleted first line.
+        assert_eq!(damage_after(&path, &lines[1..]), (DamageKind::Deleted, 1));
+        // Swapped lines.
+        let mut l = lines.clone();
+        l.swap(2, 3);
+        assert_eq!(damage_after(&path, &l), (DamageKind::Reordered, 3));
+        // Inserted forged line (a copy of seq 5 with another caller, placed before it).
+        let mut l = lines.clone();
+        l.insert(4, l[4].replace("caller-4", "caller-X"));
+        assert_eq!(damage_after(&path, &l), (DamageKind::Inserted, 5));
+        // Inserted perfect forgery: correct hash and link, so the real seq 5 is the duplicate.
+        let mut l = lines.clone();
+        let prev: record::Record = serde_json::from_str(&l[3]).unwrap();
+        let (forged, _) = record::seal(5, &entry("forger").members().unwrap(), &prev.hash);
+        l.insert(4, forged.trim_end().to_owned());
+        assert_eq!(damage_after(&path, &l), (DamageKind::Inserted, 5));
+        // Inserted garbage.
+        let mut l = lines.clone();
+        l.insert(2, "hello".to_owned());
+        assert_eq!(damage_after(&path, &l), (DamageKind::Inserted, 3));
+        // Torn tail.
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text.push_str(&lines[0][..40]);
+        std::fs::write(&path, &text).unwrap();
+        let d = verify(&path).unwrap().damage.unwrap();
+        assert_eq!((d.kind, d.seq, d.line), (DamageKind::TornTail, 9, 9));
+        let fixed = repair(&path).unwrap().unwrap();
+        assert_eq!(fixed.removed_bytes, 40);
+        assert_eq!(verify(&path).unwrap().damage, None);
+        assert_eq!(repair(&path).unwrap(), None);
+    }
+}

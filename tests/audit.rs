@@ -1,0 +1,587 @@
+//! The audit log through the real `tgate` binary: tampering is detected with its kind and sequence
+//! number, a writer killed with SIGKILL loses no acknowledged record, two processes of eight
+//! threads keep one chain, an unwritable log stops `tgate run` before anything executes, and what
+//! `tgate run` records (decision, result, output hash, redaction).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run tgate")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `tgate audit stress PATH --threads T --records N`.
+fn stress(path: &Path, threads: usize, records: usize) {
+    let out = tgate(&[
+        "audit",
+        "stress",
+        p(path),
+        "--threads",
+        &threads.to_string(),
+        "--records",
+        &records.to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `tgate audit verify PATH -o json`: exit code and report.
+fn verify(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["audit", "verify", p(path), "-o", "json"];
+    args.extend(extra);
+    let out = tgate(&args);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify output: {} {}", text(&out.stdout), text(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// Kind and seq of the damage `verify` reports (exit 1), or panics when intact.
+fn damage(path: &Path) -> (String, u64) {
+    let (code, v) = verify(path, &[]);
+    assert_eq!(code, 1, "{v}");
+    let d = &v["report"]["damage"];
+    (
+        d["kind"].as_str().unwrap().to_owned(),
+        d["seq"].as_u64().unwrap(),
+    )
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    std::fs::write(path, s).unwrap();
+}
+
+fn all_records(path: &Path) -> Vec<serde_json::Value> {
+    let out = tgate(&["audit", "export", p(path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn tampering_is_detected_with_its_kind_and_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    stress(&path, 1, 12);
+    let (code, v) = verify(&path, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["report"]["records"], 12);
+    let original: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+
+    // Edit a field (seq 4's caller).
+    let mut l = original.clone();
+    l[3] = l[3].replace("\"caller\":\"stress-0\"", "\"caller\":\"someone-else\"");
+    assert_ne!(l[3], original[3]);
+    write_lines(&path, &l);
+    assert_eq!(damage(&path), ("edited".to_owned(), 4));
+
+    // Delete a line (seq 6).
+    let mut l = original.clone();
+    l.remove(5);
+    write_lines(&path, &l);
+    assert_eq!(damage(&path), ("deleted".to_owned(), 6));
+
+    // Swap two lines (seq 3 and 4).
+    let mut l = original.clone();
+    l.swap(2, 3);
+    write_lines(&path, &l);
+    assert_eq!(damage(&path), ("reordered".to_owned(), 3));
+
+    // Insert a forged line before seq 5: a copy of it that clears someone.
+    let mut l = original.clone();
+    let forged = l[4].replace("\"decision\":\"allow\"", "\"decision\":\"deny\"");
+    assert_ne!(forged, l[4]);
+    l.insert(4, forged);
+    write_lines(&path, &l);
+    assert_eq!(damage(&path), ("inserted".to_owned(), 5));
+
+    // Truncate mid-line: a torn tail after seq 11, which --repair cuts off.
+    let mut s = original[..11].join("\n");
+    s.push('\n');
+    s.push_str(&original[11][..original[11].len() / 2]);
+    std::fs::write(&path, s).unwrap();
+    assert_eq!(damage(&path), ("torn-tail".to_owned(), 12));
+    let out = tgate(&["audit", "verify", p(&path)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("damaged: torn-tail at seq 12"),
+        "{}",
+        text(&out.stdout)
+    );
+    let (code, v) = verify(&path, &["--repair"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["report"]["records"], 11);
+    assert!(v["repaired"]["removed_bytes"].as_u64().unwrap() > 0);
+
+    // Any other damage is not repaired.
+    write_lines(&path, &{
+        let mut l = original.clone();
+        l.remove(2);
+        l
+    });
+    assert_eq!(verify(&path, &["--repair"]).0, 1);
+}
+
+#[test]
+fn damage_in_a_rotated_file_is_found_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let out = tgate(&[
+        "audit",
+        "stress",
+        p(&path),
+        "--threads",
+        "2",
+        "--records",
+        "100",
+        "--max-file-bytes",
+        "20000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (code, v) = verify(&path, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["report"]["records"], 200);
+    let files = v["report"]["files"].as_array().unwrap().clone();
+    assert!(files.len() >= 5, "{files:?}");
+    // Export reads the rotated files, in order.
+    let seqs: Vec<u64> = all_records(&path)
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    // Edit the first record of the second file.
+    let second = PathBuf::from(files[1].as_str().unwrap());
+    let content = std::fs::read_to_string(&second).unwrap();
+    let first_seq = serde_json::from_str::<serde_json::Value>(content.lines().next().unwrap())
+        .unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    std::fs::write(&second, content.replacen("stress-", "strass-", 1)).unwrap();
+    let (code, v) = verify(&path, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["report"]["damage"]["kind"], "edited");
+    assert_eq!(v["report"]["damage"]["seq"], first_seq);
+    assert_eq!(v["report"]["damage"]["file"], files[1]);
+    assert_eq!(v["report"]["damage"]["line"], 1);
+}
+
+#[test]
+fn a_writer_killed_with_sigkill_loses_no_acknowledged_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut acked: Vec<u64> = Vec::new();
+    for round in 0..8 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["audit", "stress", p(&path), "--threads", "4"])
+            .args([
+                "--records",
+                "1000000",
+                "--acks",
+                "--max-file-bytes",
+                "300000",
+            ])
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // Kill it at a different point each round, while it writes.
+        let want = 200 + round * 150;
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let mut got = 0;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while got < want && Instant::now() < deadline {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if let Some(seq) = line.strip_suffix('\n') {
+                acked.push(seq.parse().unwrap());
+                got += 1;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        // Acknowledgements already in the pipe count too: each was printed after its append.
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+        acked.extend(rest.lines().filter_map(|l| l.parse::<u64>().ok()));
+        child.wait().unwrap();
+        assert!(got >= want, "round {round}: only {got} acknowledgements");
+        if round == 3 {
+            // A crash mid-write (what a power cut can leave): the next writer cuts it off.
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"{\"v\":1,\"seq\":99999,\"time\":\"2026")
+                .unwrap();
+        }
+    }
+    // A torn tail after the last crash: verify names it, --repair cuts it.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"{\"v\":1,\"seq\":").unwrap();
+    drop(f);
+    assert_eq!(damage(&path).0, "torn-tail");
+    let (code, v) = verify(&path, &["--repair"]);
+    assert_eq!(code, 0, "{v}");
+    let records = all_records(&path);
+    let seqs: std::collections::BTreeSet<u64> =
+        records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs.len(), records.len(), "a sequence number repeats");
+    assert_eq!(
+        v["report"]["records"].as_u64().unwrap(),
+        records.len() as u64
+    );
+    let missing: Vec<&u64> = acked.iter().filter(|s| !seqs.contains(s)).collect();
+    assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    assert!(acked.len() >= 8 * 200, "{}", acked.len());
+    assert!(v["report"]["files"].as_array().unwrap().len() > 1);
+}
+
+#[test]
+fn two_processes_of_eight_threads_keep_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["audit", "stress", p(&path), "--threads", "8"])
+            .args(["--records", "10000", "--max-file-bytes", "16000000"])
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["records"], 80_000);
+    }
+    let (code, v) = verify(&path, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["report"]["records"], 160_000);
+    assert_eq!(v["report"]["head"][0], 160_000);
+    assert!(v["report"]["files"].as_array().unwrap().len() > 2, "{v}");
+}
+
+/// A stand-in `temporal` that leaves a marker when it runs, and copies the audit log as it was at
+/// that moment.
+fn marker_binary(dir: &Path, audit: &Path) -> (PathBuf, PathBuf) {
+    let bin = dir.join("fake-temporal");
+    let marker = dir.join("ran");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\n/bin/cat {} > {} 2>/dev/null\n/usr/bin/touch {}\necho listed\n",
+            audit.display(),
+            dir.join("audit-at-run").display(),
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, marker)
+}
+
+fn config(dir: &Path, bin: &Path, audit: &Path) -> PathBuf {
+    let cfg = dir.join("tgate.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 1\ntemporal: {}\nbackend: cli\naudit: {{path: {}}}\nintegrations:\n  - {{name: local, auth: direct, address: '127.0.0.1:1', namespace: default}}\n",
+            bin.display(),
+            audit.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn nothing_runs_when_the_decision_cannot_be_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("log/audit.jsonl");
+    let (bin, marker) = marker_binary(dir.path(), &good);
+
+    // An audit path under a regular file (unwritable even for root).
+    std::fs::write(dir.path().join("plain-file"), "x").unwrap();
+    let bad = dir.path().join("plain-file/audit.jsonl");
+    let cfg = config(dir.path(), &bin, &bad);
+    let out = tgate(&["run", "--config", p(&cfg), "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("tgate: audit log unavailable: "), "{err}");
+    assert!(err.contains("plain-file"), "{err}");
+    assert!(text(&out.stdout).is_empty());
+    assert!(!marker.exists(), "the command ran without an audit record");
+    // `--audit` overrides the configuration, in both directions.
+    let out = tgate(&[
+        "run",
+        "--config",
+        p(&cfg),
+        "--audit",
+        p(&good),
+        "temporal workflow list",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "listed\n");
+    assert!(marker.exists());
+    // The decision record was on disk before the command ran.
+    let at_run = std::fs::read_to_string(dir.path().join("audit-at-run")).unwrap();
+    assert_eq!(at_run.lines().count(), 1, "{at_run}");
+    assert!(at_run.contains("\"kind\":\"decision\""), "{at_run}");
+    std::fs::remove_file(&marker).unwrap();
+
+    // A full disk: the file may not grow (RLIMIT_FSIZE, with SIGXFSZ ignored so writes fail with
+    // EFBIG). The log already holds two records, more than the limit.
+    let cfg = config(dir.path(), &bin, &good);
+    let before = std::fs::read(&good).unwrap();
+    assert!(before.len() > 1024);
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("tgate: audit log unavailable: "), "{err}");
+    assert!(!marker.exists(), "the command ran without an audit record");
+    // Nothing half-written was left behind.
+    assert_eq!(std::fs::read(&good).unwrap(), before);
+    assert_eq!(verify(&good, &[]).0, 0);
+}
+
+#[test]
+fn run_records_decisions_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (bin, _) = marker_binary(dir.path(), &audit);
+    let cfg = config(dir.path(), &bin, &audit);
+    let run = |caller: &str, line: &str| {
+        tgate(&[
+            "run",
+            "--config",
+            p(&cfg),
+            "--caller",
+            caller,
+            "--group",
+            "sre",
+            line,
+        ])
+    };
+    // A line that does not parse, with a secret in it: an audited deny, the secret redacted.
+    let out = run(
+        "agent-1",
+        "temporal workflow list --api-key sk-live-SECRET; rm -rf ~",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("command separator"));
+    // A policy deny.
+    let out = run("agent-1", "temporal workflow terminate -w pay-1");
+    assert_eq!(out.status.code(), Some(3));
+    // An allowed command that runs.
+    let out = run("agent-2", "temporal workflow list -w x");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = run(
+        "agent-2",
+        "temporal workflow list --query 'WorkflowId = \"a\"'",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "listed\n");
+
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!log.contains("SECRET"), "{log}");
+    let recs = all_records(&audit);
+    assert_eq!(recs.len(), 5, "{log}");
+    let seq: Vec<u64> = recs.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seq, [1, 2, 3, 4, 5]);
+
+    let parse = &recs[0];
+    assert_eq!(parse["kind"], "decision");
+    assert_eq!(parse["decision"], "deny");
+    assert_eq!(parse["rules"][0], "tgate:parse-error");
+    assert_eq!(
+        parse["raw"],
+        "temporal workflow list --api-key <redacted> rm -rf ~"
+    );
+    assert_eq!(parse["caller"], "agent-1");
+    assert_eq!(parse["groups"][0], "sre");
+    assert_eq!(parse["channel"], "cli");
+    assert_eq!(parse["integration"], "local");
+    assert_eq!(parse["command"], serde_json::Value::Null);
+
+    let deny = &recs[1];
+    assert_eq!(deny["decision"], "deny");
+    assert_eq!(deny["command"], "workflow terminate");
+    assert_eq!(deny["class"], "destructive");
+    assert_eq!(deny["namespace"], "default");
+    assert_eq!(deny["target"]["kind"], "workflow");
+    assert_eq!(deny["target"]["workflow_id"], "pay-1");
+    assert!(deny["reason"].as_str().unwrap().contains("no rule allows"));
+
+    let (decision, result) = (&recs[3], &recs[4]);
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["rules"][0], "read-only");
+    assert_eq!(
+        decision["raw"],
+        "temporal workflow list --query 'WorkflowId = \"a\"'"
+    );
+    // The canonical argv, with the policy's --limit obligation applied.
+    let argv: Vec<&str> = decision["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        argv,
+        [
+            "temporal",
+            "workflow",
+            "list",
+            "--limit=1000",
+            "--namespace=default",
+            "--query=WorkflowId = \"a\""
+        ]
+    );
+    assert_eq!(result["kind"], "result");
+    assert_eq!(result["request_id"], decision["request_id"]);
+    assert_ne!(recs[1]["request_id"], decision["request_id"]);
+    assert_eq!(result["backend"], "cli");
+    assert_eq!(result["exit_code"], 0);
+    assert_eq!(result["output_bytes"], 7);
+    // sha256("listed\n")
+    assert_eq!(result["output_sha256"], sha256_hex(b"listed\n"));
+    assert!(result["duration_ns"].as_u64().unwrap() > 0);
+    assert_eq!(result["raw"], serde_json::Value::Null);
+    assert_eq!(result["prev_hash"], decision["hash"]);
+
+    // Export filters and formats through the binary.
+    let count = |args: &[&str]| {
+        let mut all = vec!["audit", "export", p(&audit)];
+        all.extend(args);
+        let out = tgate(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout).lines().count()
+    };
+    assert_eq!(count(&["--decision", "deny"]), 3);
+    assert_eq!(count(&["--caller", "agent-2"]), 3);
+    assert_eq!(count(&["--command", "workflow"]), 3);
+    assert_eq!(count(&["--command", "workflow list"]), 2);
+    assert_eq!(count(&["--since", "1h"]), 5);
+    assert_eq!(count(&["--until", "2000-01-01T00:00:00Z"]), 0);
+    assert_eq!(count(&["--format", "csv"]), 6);
+    assert_eq!(count(&["--format", "ocsf", "--decision", "allow"]), 2);
+    let out = tgate(&["audit", "export", p(&audit), "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--since: `yesterday` is not an RFC 3339 time"));
+
+    // Tail shows the last records readably.
+    let out = tgate(&["audit", "tail", p(&audit), "-n", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    assert!(shown.contains("allow"), "{shown}");
+    assert!(shown.contains("result exit 0"), "{shown}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    tgate::audit::record::sha256_hex(bytes)
+}
+
+#[test]
+fn tail_follows_new_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    stress(&path, 1, 3);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["audit", "tail", "-f", "-n", "1", p(&path)])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("#3 "), "{line}");
+    stress(&path, 1, 2);
+    for want in ["#4 ", "#5 "] {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.contains(want), "{line}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn audit_configuration_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    for (yaml, want) in [
+        (
+            "audit: {max_file_bytes: 100}\n",
+            "audit.max_file_bytes: must be at least 4096",
+        ),
+        ("audit: {pth: x}\n", "unknown field `pth`"),
+    ] {
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 1\nintegrations:\n  - {{name: a, auth: direct, namespace: n, address: 'h:1'}}\n{yaml}"
+            ),
+        )
+        .unwrap();
+        let out = tgate(&["run", "--config", p(&cfg), "temporal workflow list"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
+    }
+    // Without any configured path and no state directory (empty environment): fail closed.
+    let out = tgate(&["run", "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("audit log unavailable: no audit path"),
+        "{}",
+        text(&out.stderr)
+    );
+    // With HOME, the state directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "temporal workflow terminate -w x"])
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(dir.path().join(".local/state/tgate/audit.jsonl").exists());
+}
