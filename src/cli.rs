@@ -80,6 +80,76 @@ enum Sub {
     /// hash-chained JSON Lines log; see docs/audit.md.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// List the approvals of gated commands (pending by default).
+    #[command(subcommand)]
+    Approvals(ApprovalsCmd),
+    /// Approve a gated command's request, as a second person (docs/approvals.md).
+    ///
+    /// Your identity is `--as` (or `TGATE_APPROVER`) and must differ from the requester's; your
+    /// groups come from the configuration's `approvers:` list. Exit 0 when recorded, 3 when
+    /// refused (your own request, not an approver, expired, rejected, used), 2 on an error.
+    Approve(ApproveArgs),
+    /// Reject a gated command's request (the requester may withdraw their own).
+    ///
+    /// Exit 0 when recorded, 3 when refused, 2 on an error.
+    Reject(RejectArgs),
+}
+
+/// Where the approval state is, and who is acting.
+#[derive(Args, Debug)]
+struct ApproverArgs {
+    /// Configuration file (YAML): its `approvers:` list and `audit.path`. Default: `TGATE_CONFIG`.
+    #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Audit log file; the approval store is `approvals.sqlite3` beside it. Default: as `tgate run`.
+    #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
+    audit: Option<std::path::PathBuf>,
+    /// Your identity (must not be the requester's).
+    #[arg(long = "as", value_name = "ID", env = "TGATE_APPROVER")]
+    who: String,
+}
+
+#[derive(Args, Debug)]
+struct ApproveArgs {
+    /// The approval id tgate printed (all 26 characters).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// A comment, recorded with your approval.
+    #[arg(long = "comment", value_name = "TEXT")]
+    comment: Option<String>,
+    #[command(flatten)]
+    approver: ApproverArgs,
+}
+
+#[derive(Args, Debug)]
+struct RejectArgs {
+    /// The approval id tgate printed (all 26 characters).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// Why (required).
+    #[arg(long = "comment", value_name = "TEXT", required = true)]
+    comment: String,
+    #[command(flatten)]
+    approver: ApproverArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ApprovalsCmd {
+    /// Approvals: pending ones by default.
+    List {
+        /// Every approval kept (approved, used, rejected, expired too).
+        #[arg(long = "all")]
+        all: bool,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// Configuration file (YAML), for `audit.path`. Default: `TGATE_CONFIG`.
+        #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// Audit log file; the approval store is beside it. Default: as `tgate run`.
+        #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
+        audit: Option<std::path::PathBuf>,
+    },
 }
 
 /// Which audit log.
@@ -233,6 +303,9 @@ struct CheckArgs {
     /// List every rule with why it matched or not.
     #[arg(long = "explain")]
     explain: bool,
+    /// The justification `tgate run --justification` would carry (for rules that require one).
+    #[arg(long = "justification", value_name = "TEXT")]
+    justification: Option<String>,
     /// The command line: one string, or the words of an argv (after `--`).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
@@ -258,6 +331,15 @@ struct RunArgs {
     /// decision cannot be recorded there, nothing runs (exit 2).
     #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
     audit: Option<std::path::PathBuf>,
+    /// Why you run this (e.g. an incident ticket), for rules that require a justification;
+    /// shown to approvers and recorded.
+    #[arg(long = "justification", value_name = "TEXT")]
+    justification: Option<String>,
+    /// Run a gated command under this approval (the same command, caller, integration and
+    /// namespace that were approved). Without it, an approved request for the identical command
+    /// is found and used.
+    #[arg(long = "approval", value_name = "ID")]
+    approval: Option<String>,
     #[command(flatten)]
     caller: CallerArgs,
     /// The command line: one string, or the words of an argv (after `--`).
@@ -348,6 +430,20 @@ where
             write_out(out, &format!("{text}\n")).map(|()| ExitCode::Ok)
         }
         Sub::Audit(cmd) => audit_cmd(cmd, out, err),
+        Sub::Approvals(ApprovalsCmd::List {
+            all,
+            output,
+            config,
+            audit,
+        }) => approvals_list(all, output, config.as_deref(), audit.as_deref(), out),
+        Sub::Approve(a) => act_cmd(
+            &a.approver,
+            &a.id,
+            Act::Approve(a.comment.as_deref()),
+            out,
+            err,
+        ),
+        Sub::Reject(a) => act_cmd(&a.approver, &a.id, Act::Reject(&a.comment), out, err),
     };
     match result {
         Ok(code) => code,
@@ -459,7 +555,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let caller = Caller::from(a.caller);
     let (ev, code) = match read_command(&a.line, &Program::default()) {
         Ok(cmd) => {
-            let ev = set.evaluate(&cmd, &caller, a.explain);
+            let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
             let code = match ev.decision {
                 Decision::Allow => ExitCode::Ok,
                 Decision::RequireApproval => ExitCode::ApprovalRequired,
@@ -694,13 +790,349 @@ fn decide(
     } else {
         cmd
     };
-    let ev = set.evaluate(&cmd, caller, false);
+    let ev = set.evaluate_justified(&cmd, caller, a.justification.as_deref(), false);
     Decided {
         target: Some(cmd.target()),
         ev,
         error: None,
         integration: Some(integration),
     }
+}
+
+/// What the approval store did for one `tgate run`.
+#[derive(Default)]
+struct Gate {
+    /// Approvals found past their expiry (each reported once, by whichever process saw it).
+    expired: Vec<crate::approval::Approval>,
+    /// The request this run created.
+    requested: Option<crate::approval::Approval>,
+    /// The approval this run waits on (created now or earlier).
+    pending: Option<crate::approval::Approval>,
+    /// The approval this run claimed: its command runs now, once.
+    used: Option<crate::approval::Approval>,
+}
+
+/// The approval store of the audit log at `audit`: `approvals.sqlite3` beside it.
+fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
+    audit
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(crate::approval::STORE_FILE)
+}
+
+/// Applies the deciding rules' approval and rate limits to `decided`: a `require_approval`
+/// command runs (becomes allowed) only by claiming an approval of exactly this command; without
+/// one, a request is created (or the open one named). A used-up rate limit, or an approval that
+/// cannot be used, turns the decision into a deny. `Err`: the store failed (fail closed).
+fn gate(
+    a: &RunArgs,
+    store_path: Result<std::path::PathBuf, String>,
+    caller: &Caller,
+    decided: &mut Decided,
+) -> Result<Gate, String> {
+    use crate::approval::{
+        ApprovalError, ApprovalId, CanonicalCommand, NewApproval, SqliteStore, State, Store,
+    };
+    let ev = &decided.ev;
+    let gated = matches!(ev.decision, Decision::RequireApproval);
+    let limited = matches!(ev.decision, Decision::Allow) && !ev.requires.rates.is_empty();
+    if a.approval.is_some() && !gated {
+        if matches!(ev.decision, Decision::Allow) {
+            // Nothing to approve: refuse rather than silently ignore the id.
+            decided.ev = ev.clone().denied(
+                "tgate:approval",
+                "this command needs no approval; run it without --approval".to_owned(),
+            );
+        }
+        return Ok(Gate::default());
+    }
+    if !gated && !limited {
+        return Ok(Gate::default());
+    }
+    let store = SqliteStore::open(&store_path?).map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now();
+    let mut g = Gate {
+        expired: store.expire(now).map_err(|e| e.to_string())?,
+        ..Gate::default()
+    };
+    let deny =
+        |ev: &Evaluation, rule: &str, e: ApprovalError| ev.clone().denied(rule, e.to_string());
+    if limited {
+        match store.try_acquire(&ev.requires.rates, now) {
+            Ok(()) => {}
+            Err(e @ ApprovalError::RateLimited(_)) => decided.ev = deny(ev, "tgate:rate-limit", e),
+            Err(e) => return Err(e.to_string()),
+        }
+        return Ok(g);
+    }
+    let (Some(cmd), Some(integration), Some(namespace)) =
+        (&ev.effective, &decided.integration, &ev.namespace)
+    else {
+        return Err("a gated command without a command, integration or namespace".to_owned());
+    };
+    let canonical = CanonicalCommand::new(&caller.id, &integration.name, namespace, cmd);
+    let claimed = match &a.approval {
+        Some(text) => {
+            let claim = ApprovalId::parse(text).and_then(|id| {
+                store.claim(&id, &canonical, now).map_err(|e| match e {
+                    ApprovalError::NotApproved { .. } => {
+                        g.pending = store.get(&id, now).ok();
+                        e
+                    }
+                    other => other,
+                })
+            });
+            match claim {
+                Ok(ap) => Some(ap),
+                Err(ApprovalError::NotApproved { .. }) => None,
+                Err(e @ ApprovalError::Storage { .. }) => return Err(e.to_string()),
+                Err(e) => {
+                    decided.ev = deny(ev, "tgate:approval", e);
+                    return Ok(g);
+                }
+            }
+        }
+        None => store
+            .claim_matching(&canonical, now)
+            .map_err(|e| e.to_string())?,
+    };
+    if let Some(ap) = claimed {
+        let by: Vec<&str> = ap.approvals.iter().map(|v| v.by.as_str()).collect();
+        let mut ev = ev.clone();
+        ev.decision = Decision::Allow;
+        ev.reason = format!("approved by {} ({})", by.join(", "), ev.reason);
+        decided.ev = ev;
+        g.used = Some(ap);
+        return Ok(g);
+    }
+    if g.pending.is_none() {
+        g.pending = store
+            .matching(&canonical, now)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|ap| ap.state == State::Pending);
+    }
+    if g.pending.is_none() {
+        // A new request counts against the rule's rate limit.
+        match store.try_acquire(&ev.requires.rates, now) {
+            Ok(()) => {}
+            Err(e @ ApprovalError::RateLimited(_)) => {
+                decided.ev = deny(ev, "tgate:rate-limit", e);
+                return Ok(g);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+        let new = NewApproval::from_evaluation(
+            ev,
+            &caller.id,
+            &integration.name,
+            namespace,
+            a.justification.as_deref(),
+        )
+        .ok_or_else(|| "a gated command without an approval requirement".to_owned())?;
+        let created = store.create(new, now).map_err(|e| e.to_string())?;
+        g.pending = Some(created.clone());
+        g.requested = Some(created);
+    }
+    Ok(g)
+}
+
+/// What the caller of a gated command is told: the approval's id and how it is approved.
+fn pending_text(ap: &crate::approval::Approval, new: bool) -> String {
+    let groups = if ap.approver_groups.is_empty() {
+        String::new()
+    } else {
+        let lists: Vec<String> = ap.approver_groups.iter().map(|g| g.join(" or ")).collect();
+        format!(" from {}", lists.join(", and "))
+    };
+    format!(
+        "tgate: {} approval {} ({} of {} approvals{groups}; expires {})\n\
+         tgate: a second person approves with `tgate approve {}`; then run the same command again \
+         (or with --approval {})\n",
+        if new { "requested" } else { "waiting for" },
+        ap.id,
+        ap.approvals.len(),
+        ap.approvals_required,
+        crate::approval::utc(ap.expires_at),
+        ap.id,
+        ap.id,
+    )
+}
+
+/// An audit record of an approval step: `who` acted (the requester, or an approver).
+fn approval_entry(
+    kind: crate::audit::Kind,
+    ap: &crate::approval::Approval,
+    who: &str,
+    comment: Option<&str>,
+    channel: crate::audit::Channel,
+) -> crate::audit::Entry {
+    crate::audit::Entry {
+        time: crate::audit::record::now(),
+        kind,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        caller: who.to_owned(),
+        groups: Vec::new(),
+        channel,
+        integration: Some(ap.command.integration.clone()),
+        raw: None,
+        argv: ap.command.argv.clone(),
+        command: crate::cli::read_command(&ap.command.argv, &Program::default())
+            .ok()
+            .map(|c| c.path().name().to_owned()),
+        class: None,
+        namespace: Some(ap.command.namespace.clone()),
+        target: None,
+        decision: Some(Decision::RequireApproval),
+        rules: ap.rules.clone(),
+        reason: comment.map(str::to_owned),
+        approval_id: Some(ap.id.to_string()),
+        backend: None,
+        exit_code: None,
+        grpc_status: None,
+        duration_ns: None,
+        output_bytes: None,
+        output_sha256: None,
+        error: None,
+    }
+}
+
+/// What an approver does.
+enum Act<'a> {
+    Approve(Option<&'a str>),
+    Reject(&'a str),
+}
+
+/// `tgate approve` / `tgate reject`: records the step in the store and the audit log (the log is
+/// opened first: if it cannot record, nothing changes).
+fn act_cmd(
+    args: &ApproverArgs,
+    id: &str,
+    act: Act<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
+    use crate::approval::{ApprovalError, ApprovalId, SqliteStore, State, Store};
+    use crate::audit::{AuditLog, Channel, Kind};
+    let config = load_config(args.config.as_deref())?;
+    let path = audit_path(args.audit.as_deref(), &config).map_err(|e| Failure(e.to_string()))?;
+    let log = AuditLog::open(&path, config.audit.max_file_bytes)
+        .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
+    let store =
+        SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
+    let who = Caller {
+        id: args.who.clone(),
+        groups: config
+            .approvers
+            .iter()
+            .find(|p| p.id.trim().eq_ignore_ascii_case(args.who.trim()))
+            .map(|p| p.groups.clone())
+            .unwrap_or_default(),
+    };
+    let now = std::time::SystemTime::now();
+    let id = match ApprovalId::parse(id) {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = writeln!(err, "tgate: {e}");
+            return Ok(ExitCode::Usage);
+        }
+    };
+    let (result, kind, comment) = match act {
+        Act::Approve(c) => (store.approve(&id, &who, c, now), Kind::ApprovalApproved, c),
+        Act::Reject(c) => (
+            store.reject(&id, &who, c, now),
+            Kind::ApprovalRejected,
+            Some(c),
+        ),
+    };
+    match result {
+        Ok(ap) => {
+            let mut entry = approval_entry(kind, &ap, &who.id, comment, Channel::Cli);
+            entry.groups = who.groups.clone();
+            log.append(&entry).map_err(|e| {
+                Failure(format!(
+                    "audit log unavailable: the {} was stored but not recorded: {e}",
+                    kind.as_str()
+                ))
+            })?;
+            let line = match ap.state {
+                State::Approved => format!(
+                    "approval {} approved ({} of {}); {} may now run it once\n",
+                    ap.id,
+                    ap.approvals.len(),
+                    ap.approvals_required,
+                    display_word(&ap.command.caller)
+                ),
+                State::Pending => format!(
+                    "approval {} has {} of {} approvals; it needs another approver\n",
+                    ap.id,
+                    ap.approvals.len(),
+                    ap.approvals_required
+                ),
+                State::Rejected | State::Used | State::Expired => {
+                    format!("approval {} is {}\n", ap.id, ap.state.as_str())
+                }
+            };
+            write_out(out, &line)?;
+            Ok(ExitCode::Ok)
+        }
+        Err(e @ ApprovalError::Storage { .. }) => Err(Failure(e.to_string())),
+        Err(e) => {
+            let _ = writeln!(err, "tgate: refused: {e}");
+            Ok(ExitCode::Denied)
+        }
+    }
+}
+
+/// `tgate approvals list`.
+fn approvals_list(
+    all: bool,
+    output: Format,
+    config: Option<&std::path::Path>,
+    audit: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
+    use crate::approval::{Listing, SqliteStore, Store};
+    let config = load_config(config)?;
+    let path = audit_path(audit, &config).map_err(|e| Failure(e.to_string()))?;
+    let store =
+        SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
+    let which = if all { Listing::All } else { Listing::Open };
+    let list = store
+        .list(which, std::time::SystemTime::now())
+        .map_err(|e| Failure(e.to_string()))?;
+    let text = match output {
+        Format::Json => {
+            serde_json::to_string_pretty(&list).map_err(|e| Failure(e.to_string()))? + "\n"
+        }
+        Format::Text => {
+            use std::fmt::Write as _;
+            let mut t = String::new();
+            if list.is_empty() {
+                t.push_str("no approvals\n");
+            }
+            for ap in &list {
+                let argv: Vec<String> = ap.command.argv.iter().map(|w| display_word(w)).collect();
+                let _ = writeln!(
+                    t,
+                    "{}  {:<8}  {} of {}  expires {}  caller {}  {}",
+                    ap.id,
+                    ap.state.as_str(),
+                    ap.approvals.len(),
+                    ap.approvals_required,
+                    crate::approval::utc(ap.expires_at),
+                    display_word(&ap.command.caller),
+                    argv.join(" ")
+                );
+                if let Some(j) = &ap.justification {
+                    let _ = writeln!(t, "    justification: {}", display_word(j));
+                }
+            }
+            t
+        }
+    };
+    write_out(out, &text)?;
+    Ok(ExitCode::Ok)
 }
 
 /// How an allowed command ended.
@@ -727,7 +1159,26 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         groups: a.caller.group.clone(),
     };
     let redacted = crate::audit::redact::redact(&a.line);
-    let decided = decide(&a, &config, &caller, backend);
+    let mut decided = decide(&a, &config, &caller, backend);
+    // Approvals and rate limits: claim an approval, request one, or count against a limit.
+    let gated = if decided.error.is_none() {
+        let store = audit_path(a.audit.as_deref(), &config)
+            .map(|p| approval_store_path(&p))
+            .map_err(|e| e.to_string());
+        match gate(&a, store, &caller, &mut decided) {
+            Ok(g) => g,
+            Err(message) => {
+                decided = Decided {
+                    integration: decided.integration,
+                    target: decided.target,
+                    ..Decided::failed("tgate:approval-store", message)
+                };
+                Gate::default()
+            }
+        }
+    } else {
+        Gate::default()
+    };
     // The integration, also when the request failed before resolving it (a line that does not
     // parse still names the integration it was meant for).
     let integration = decided
@@ -769,6 +1220,34 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         output_sha256: None,
         error: None,
     };
+    let decision = Entry {
+        approval_id: gated
+            .used
+            .as_ref()
+            .or(gated.pending.as_ref())
+            .map(|ap| ap.id.to_string()),
+        ..decision
+    };
+    // The approval steps this request took, then its decision.
+    for (kind, ap) in gated
+        .expired
+        .iter()
+        .map(|ap| (Kind::ApprovalExpired, ap))
+        .chain(
+            gated
+                .requested
+                .iter()
+                .map(|ap| (Kind::ApprovalRequested, ap)),
+        )
+        .chain(gated.used.iter().map(|ap| (Kind::ApprovalUsed, ap)))
+    {
+        let step = approval_entry(kind, ap, &ap.command.caller, None, Channel::Cli);
+        log.append(&Entry {
+            request_id: decision.request_id.clone(),
+            ..step
+        })
+        .map_err(unavailable)?;
+    }
     // Fail closed: nothing runs unless the decision is on disk.
     log.append(&decision).map_err(unavailable)?;
     if let Some(message) = &decided.error {
@@ -792,6 +1271,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 ev.rules.join(", "),
                 ev.reason
             );
+            if let Some(ap) = &gated.pending {
+                let _ = write!(err, "{}", pending_text(ap, gated.requested.is_some()));
+            }
             return Ok(ExitCode::ApprovalRequired);
         }
         Decision::Allow => {}

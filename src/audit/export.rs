@@ -330,10 +330,7 @@ fn csv_row(r: &Record, out: &mut String) {
 }
 
 fn kind_str(k: Kind) -> &'static str {
-    match k {
-        Kind::Decision => "decision",
-        Kind::Result => "result",
-    }
+    k.as_str()
 }
 
 /// The OCSF 1.1.0 API Activity (class 6003) event of a record.
@@ -352,6 +349,15 @@ pub fn ocsf(r: &Record) -> Ocsf<'_> {
         }
         (Kind::Result, _, Some(0)) => (1, "Success"),
         (Kind::Result, _, _) => (2, "Failure"),
+        (
+            Kind::ApprovalRequested
+            | Kind::ApprovalApproved
+            | Kind::ApprovalRejected
+            | Kind::ApprovalExpired
+            | Kind::ApprovalUsed,
+            _,
+            _,
+        ) => (1, "Success"),
     };
     let (disposition_id, disposition, severity_id) = match r.decision {
         Some(Decision::Allow) => (1, "Allowed", 1),
@@ -632,6 +638,28 @@ pub fn human(r: &Record) -> String {
             if let Some(e) = &r.error {
                 let first = e.lines().next().unwrap_or_default();
                 s.push_str(&format!(": {first}"));
+            }
+        }
+        Kind::ApprovalRequested
+        | Kind::ApprovalApproved
+        | Kind::ApprovalRejected
+        | Kind::ApprovalExpired
+        | Kind::ApprovalUsed => {
+            let step = r.kind.as_str().trim_start_matches("approval_");
+            s.push_str(&format!(
+                "{:<16} {} ({}) {what}",
+                format!("approval {step}"),
+                r.caller,
+                r.channel.as_str()
+            ));
+            if let Some(id) = &r.approval_id {
+                s.push_str(&format!(" id={id}"));
+            }
+            if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
+                s.push_str(&format!(" [{t}]"));
+            }
+            if let Some(reason) = &r.reason {
+                s.push_str(&format!(": {reason}"));
             }
         }
     }

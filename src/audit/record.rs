@@ -19,7 +19,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// `prev_hash` of the first record of a chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Which of a request's two records this is.
+/// What a record is about: one of a request's two records, or a step of an approval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -27,6 +27,31 @@ pub enum Kind {
     Decision,
     /// Written when execution ends (allowed requests only).
     Result,
+    /// A gated command's approval was requested (`approval_id`; `caller` is the requester).
+    ApprovalRequested,
+    /// An approver approved (`caller` is the approver, `reason` their comment).
+    ApprovalApproved,
+    /// Someone rejected or withdrew the request (`caller` who, `reason` their comment).
+    ApprovalRejected,
+    /// The approval ran out before it was used.
+    ApprovalExpired,
+    /// The approved command was claimed to run, exactly once (the decision record follows).
+    ApprovalUsed,
+}
+
+impl Kind {
+    /// The name in the log and in exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Decision => "decision",
+            Kind::Result => "result",
+            Kind::ApprovalRequested => "approval_requested",
+            Kind::ApprovalApproved => "approval_approved",
+            Kind::ApprovalRejected => "approval_rejected",
+            Kind::ApprovalExpired => "approval_expired",
+            Kind::ApprovalUsed => "approval_used",
+        }
+    }
 }
 
 /// How the request reached tgate.

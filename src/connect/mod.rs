@@ -64,6 +64,16 @@ struct ConfigFile {
     limits: LimitsFile,
     #[serde(default)]
     audit: AuditFile,
+    #[serde(default)]
+    approvers: Vec<ApproverFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproverFile {
+    id: String,
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,6 +264,18 @@ pub struct Config {
     pub limits: Limits,
     /// The audit log.
     pub audit: AuditConfig,
+    /// People who may approve gated commands, with their groups (docs/approvals.md). An approver
+    /// names themselves (`--as` / `TGATE_APPROVER`); their groups come only from here.
+    pub approvers: Vec<Approver>,
+}
+
+/// A person who may approve, and the groups an approval rule's `approvers:` can name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approver {
+    /// Identity.
+    pub id: String,
+    /// Groups.
+    pub groups: Vec<String>,
 }
 
 impl Default for Config {
@@ -267,6 +289,7 @@ impl Default for Config {
             temporal: None,
             limits: Limits::default(),
             audit: AuditConfig::default(),
+            approvers: Vec::new(),
         }
     }
 }
@@ -402,8 +425,29 @@ impl Config {
             }
             audit.max_file_bytes = m;
         }
+        let mut approvers: Vec<Approver> = Vec::new();
+        for (i, a) in file.approvers.iter().enumerate() {
+            let field = format!("approvers[{i}].id");
+            if a.id.trim().is_empty() || a.id.chars().any(char::is_control) {
+                return Err(invalid(
+                    &field,
+                    "must be a non-empty printable name".to_owned(),
+                ));
+            }
+            if approvers
+                .iter()
+                .any(|b| b.id.trim().eq_ignore_ascii_case(a.id.trim()))
+            {
+                return Err(invalid(&field, format!("`{}` is listed twice", a.id)));
+            }
+            approvers.push(Approver {
+                id: a.id.clone(),
+                groups: a.groups.clone(),
+            });
+        }
         Ok(Config {
             audit,
+            approvers,
             integrations,
             default_integration,
             policies: file.policies.iter().map(|p| resolve(p)).collect(),

@@ -1,0 +1,286 @@
+//! Gated commands end to end, against a real `temporal server start-dev`: a signal needs a second
+//! person's approval, then runs exactly once; self-approval, outsiders, expired approvals and
+//! changed commands are refused; rate limits and justifications deny; two processes racing to use
+//! one approval run it once; every step is in the audit log, whose chain verifies. Each `tgate`
+//! call is a new process, so state surviving between them is the store's, on disk.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::devserver::DevServer;
+
+const POLICY: &str = r#"version: 1
+namespaces: [$default]
+rules:
+  - id: reads
+    decision: allow
+    reason: reads
+    when: {classes: [read], commands: [workflow show, workflow list]}
+  - id: describes
+    decision: allow
+    reason: describes, a few an hour
+    when: {commands: [workflow describe]}
+    rate: 2/hour
+  - id: signal-gated
+    decision: require_approval
+    reason: signals need an SRE's approval
+    when: {commands: [workflow signal], batch: false}
+    approval: {ttl: 15m, approvers: [sre]}
+  - id: cancel-gated
+    decision: require_approval
+    reason: cancels need a ticket and a quick approval
+    when: {commands: [workflow cancel], batch: false}
+    approval: {ttl: 1s}
+    justification: {pattern: "^INC-[0-9]+$"}
+"#;
+
+struct Env {
+    server: DevServer,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn setup() -> Env {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("gated.yaml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let config = server.config(
+        dir.path(),
+        "default",
+        &format!(
+            "policies: [{}]\napprovers:\n  - {{id: alice, groups: [sre]}}\n  - {{id: bob, groups: [sre]}}\n  - {{id: mallory, groups: [dev]}}\n",
+            policy.display()
+        ),
+    );
+    Env {
+        server,
+        dir,
+        config,
+    }
+}
+
+fn tgate(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(args)
+        .env_clear()
+        .env("TGATE_CONFIG", config)
+        .output()
+        .expect("run tgate")
+}
+
+fn run(env: &Env, extra: &[&str], line: &str) -> Output {
+    let mut args = vec!["run", "--caller", "agent"];
+    args.extend_from_slice(extra);
+    args.push(line);
+    tgate(&env.config, &args)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The approval id a gated run printed.
+fn approval_id(out: &Output) -> String {
+    let err = text(&out.stderr);
+    let at = err
+        .find("approval ")
+        .and_then(|_| {
+            err.split_whitespace()
+                .find(|w| w.len() == 26 && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        })
+        .unwrap_or_else(|| panic!("no approval id in: {err}"));
+    at.to_owned()
+}
+
+fn signals(env: &Env, id: &str) -> usize {
+    let out = env
+        .server
+        .cli(&["workflow", "show", "-w", id, "-o", "json"]);
+    text(&out.stdout)
+        .matches("EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED")
+        .count()
+}
+
+fn approve(env: &Env, id: &str, who: &str) -> Output {
+    tgate(
+        &env.config,
+        &["approve", id, "--as", who, "--comment", "ok"],
+    )
+}
+
+#[test]
+fn a_gated_signal_runs_once_after_a_second_person_approves() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-1"]);
+    let line = "temporal workflow signal -w pay-1 --name go -i 1";
+
+    // Requested: exit 4, nothing runs, an id to approve.
+    let first = run(&env, &[], line);
+    assert_eq!(first.status.code(), Some(4), "{}", text(&first.stderr));
+    let id = approval_id(&first);
+    assert!(text(&first.stderr).contains(&format!("tgate approve {id}")));
+    assert_eq!(signals(&env, "pay-1"), 0);
+    // Asking again names the same request instead of making another.
+    let again = run(&env, &[], line);
+    assert_eq!(again.status.code(), Some(4));
+    assert_eq!(approval_id(&again), id);
+
+    let listed = tgate(&env.config, &["approvals", "list"]);
+    assert!(
+        text(&listed.stdout).contains(&id),
+        "{}",
+        text(&listed.stdout)
+    );
+
+    // The requester cannot approve; nor can someone outside the approver group.
+    let own = approve(&env, &id, "agent");
+    assert_eq!(own.status.code(), Some(3));
+    assert!(
+        text(&own.stderr).contains("a second person must approve"),
+        "{}",
+        text(&own.stderr)
+    );
+    let outsider = approve(&env, &id, "mallory");
+    assert_eq!(
+        outsider.status.code(),
+        Some(3),
+        "{}",
+        text(&outsider.stderr)
+    );
+    assert_eq!(approve(&env, "not-an-id", "alice").status.code(), Some(2));
+
+    let ok = approve(&env, &id, "alice");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("approved"));
+
+    // A different command (another input) is not covered: a new request, nothing runs.
+    let changed = run(
+        &env,
+        &[],
+        "temporal workflow signal -w pay-1 --name go -i 2",
+    );
+    assert_eq!(changed.status.code(), Some(4));
+    assert_ne!(approval_id(&changed), id);
+    // Nor is the same command from another caller.
+    let other = tgate(&env.config, &["run", "--caller", "other-agent", line]);
+    assert_eq!(other.status.code(), Some(4));
+    assert_eq!(signals(&env, "pay-1"), 0);
+
+    // The identical command runs, once.
+    let runs = run(&env, &[], line);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    assert_eq!(signals(&env, "pay-1"), 1);
+    let used = run(&env, &["--approval", &id], line);
+    assert_eq!(used.status.code(), Some(3));
+    assert!(
+        text(&used.stderr).contains("already used"),
+        "{}",
+        text(&used.stderr)
+    );
+    let new_request = run(&env, &[], line);
+    assert_eq!(new_request.status.code(), Some(4));
+    assert_eq!(signals(&env, "pay-1"), 1);
+
+    // Every step is recorded, and the chain verifies.
+    let export = tgate(&env.config, &["audit", "export"]);
+    let records = text(&export.stdout);
+    for kind in ["approval_requested", "approval_approved", "approval_used"] {
+        assert!(records.contains(&format!("\"kind\":\"{kind}\"")), "{kind}");
+    }
+    assert!(records.contains(&format!("\"approval_id\":\"{id}\"")));
+    let verify = tgate(&env.config, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn two_processes_racing_for_one_approval_run_it_once() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "race"]);
+    let line = "temporal workflow signal -w race --name go";
+    let id = approval_id(&run(&env, &[], line));
+    assert_eq!(approve(&env, &id, "bob").status.code(), Some(0));
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--caller", "agent", "--approval", &id, line])
+            .env_clear()
+            .env("TGATE_CONFIG", &env.config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let codes: Vec<Option<i32>> = [a, b]
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![Some(0), Some(3)], "{codes:?}");
+    assert_eq!(signals(&env, "race"), 1);
+    drop(env.dir);
+}
+
+#[test]
+fn expiry_rate_limits_and_justifications_refuse() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "slow"]);
+    // Cancel needs a ticket as the justification.
+    let line = "temporal workflow cancel -w slow";
+    let bare = run(&env, &[], line);
+    assert_eq!(bare.status.code(), Some(3));
+    assert!(
+        text(&bare.stderr).contains("justification"),
+        "{}",
+        text(&bare.stderr)
+    );
+    let wrong = run(&env, &["--justification", "because"], line);
+    assert_eq!(wrong.status.code(), Some(3));
+    // With one, a request; its approval expires after a second.
+    let asked = run(&env, &["--justification", "INC-42"], line);
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let id = approval_id(&asked);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let late = approve(&env, &id, "alice");
+    assert_eq!(late.status.code(), Some(3));
+    assert!(
+        text(&late.stderr).contains("expired"),
+        "{}",
+        text(&late.stderr)
+    );
+    let expired = run(
+        &env,
+        &["--justification", "INC-42", "--approval", &id],
+        line,
+    );
+    assert_eq!(expired.status.code(), Some(3));
+    assert!(
+        text(&expired.stderr).contains("expired"),
+        "{}",
+        text(&expired.stderr)
+    );
+
+    // Describes: two an hour, the third denied.
+    let describe = "temporal workflow describe -w slow -o json";
+    for _ in 0..2 {
+        let ok = run(&env, &[], describe);
+        assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    }
+    let third = run(&env, &[], describe);
+    assert_eq!(third.status.code(), Some(3));
+    assert!(
+        text(&third.stderr).contains("tgate:rate-limit"),
+        "{}",
+        text(&third.stderr)
+    );
+    assert!(third.stdout.is_empty());
+    // A command that needs no approval refuses an approval id rather than ignoring it.
+    let stray = run(&env, &["--approval", &id], "temporal workflow list");
+    assert_eq!(stray.status.code(), Some(3));
+}
