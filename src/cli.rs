@@ -80,7 +80,7 @@ enum Sub {
     /// hash-chained JSON Lines log; see docs/audit.md.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// List the approvals of gated commands (pending by default).
+    /// List the approvals of gated commands: open ones by default (pending, or approved and not yet used).
     #[command(subcommand)]
     Approvals(ApprovalsCmd),
     /// Approve a gated command's request, as a second person (docs/approvals.md).
@@ -105,7 +105,7 @@ struct ApproverArgs {
     #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
     audit: Option<std::path::PathBuf>,
     /// Your identity (must not be the requester's).
-    #[arg(long = "as", value_name = "ID", env = "TGATE_APPROVER")]
+    #[arg(long = "as", value_name = "APPROVER", env = "TGATE_APPROVER")]
     who: String,
 }
 
@@ -135,7 +135,7 @@ struct RejectArgs {
 
 #[derive(Subcommand, Debug)]
 enum ApprovalsCmd {
-    /// Approvals: pending ones by default.
+    /// Approvals: open ones by default (pending, or approved and not yet used).
     List {
         /// Every approval kept (approved, used, rejected, expired too).
         #[arg(long = "all")]
