@@ -227,7 +227,7 @@ fn two_processes_racing_for_one_approval_run_it_once() {
 }
 
 #[test]
-fn expiry_rate_limits_and_justifications_refuse() {
+fn expiry_rejection_rate_limits_and_justifications_refuse() {
     let env = setup();
     env.server
         .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "slow"]);
@@ -280,6 +280,29 @@ fn expiry_rate_limits_and_justifications_refuse() {
         text(&third.stderr)
     );
     assert!(third.stdout.is_empty());
+    // A rejected request cannot run, and the rejection is recorded.
+    let signal = "temporal workflow signal -w slow --name go -i 9";
+    let id = approval_id(&run(&env, &[], signal));
+    let reject = tgate(
+        &env.config,
+        &["reject", &id, "--as", "bob", "--comment", "wrong workflow"],
+    );
+    assert_eq!(reject.status.code(), Some(0), "{}", text(&reject.stderr));
+    let rejected = run(&env, &["--approval", &id], signal);
+    assert_eq!(rejected.status.code(), Some(3));
+    assert!(
+        text(&rejected.stderr).contains("rejected by `bob`: wrong workflow"),
+        "{}",
+        text(&rejected.stderr)
+    );
+    assert_eq!(approve(&env, &id, "alice").status.code(), Some(3));
+    assert_eq!(signals(&env, "slow"), 0);
+    let export = text(&tgate(&env.config, &["audit", "export"]).stdout);
+    for kind in ["approval_rejected", "approval_expired"] {
+        assert!(export.contains(&format!("\"kind\":\"{kind}\"")), "{kind}");
+    }
+    assert!(export.contains("tgate:rate-limit"));
+
     // A command that needs no approval refuses an approval id rather than ignoring it.
     let stray = run(&env, &["--approval", &id], "temporal workflow list");
     assert_eq!(stray.status.code(), Some(3));
