@@ -968,32 +968,17 @@ fn approval_entry(
     channel: crate::audit::Channel,
 ) -> crate::audit::Entry {
     crate::audit::Entry {
-        time: crate::audit::record::now(),
-        kind,
-        request_id: uuid::Uuid::new_v4().to_string(),
-        caller: who.to_owned(),
-        groups: Vec::new(),
-        channel,
         integration: Some(ap.command.integration.clone()),
-        raw: None,
         argv: ap.command.argv.clone(),
         command: crate::cli::read_command(&ap.command.argv, &Program::default())
             .ok()
             .map(|c| c.path().name().to_owned()),
-        class: None,
         namespace: Some(ap.command.namespace.clone()),
-        target: None,
         decision: Some(Decision::RequireApproval),
         rules: ap.rules.clone(),
         reason: comment.map(str::to_owned),
         approval_id: Some(ap.id.to_string()),
-        backend: None,
-        exit_code: None,
-        grpc_status: None,
-        duration_ns: None,
-        output_bytes: None,
-        output_sha256: None,
-        error: None,
+        ..crate::audit::Entry::new(kind, who, channel)
     }
 }
 
@@ -1025,7 +1010,7 @@ fn act_cmd(
         groups: config
             .approvers
             .iter()
-            .find(|p| p.id.trim().eq_ignore_ascii_case(args.who.trim()))
+            .find(|p| crate::approval::person(&p.id) == crate::approval::person(&args.who))
             .map(|p| p.groups.clone())
             .unwrap_or_default(),
     };
@@ -1192,12 +1177,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
     let ev = &decided.ev;
     let decision = Entry {
-        time: crate::audit::record::now(),
-        kind: Kind::Decision,
-        request_id: uuid::Uuid::new_v4().to_string(),
-        caller: caller.id.clone(),
         groups: caller.groups.clone(),
-        channel: Channel::Cli,
         integration: integration.map(|i| i.name.clone()),
         raw: Some(redacted.raw.clone()),
         argv: ev.argv.clone(),
@@ -1211,14 +1191,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         decision: Some(ev.decision),
         rules: ev.rules.clone(),
         reason: Some(scrub(&ev.reason)),
-        approval_id: None,
-        backend: None,
-        exit_code: None,
-        grpc_status: None,
-        duration_ns: None,
-        output_bytes: None,
-        output_sha256: None,
-        error: None,
+        ..Entry::new(Kind::Decision, &caller.id, Channel::Cli)
     };
     let decision = Entry {
         approval_id: gated
@@ -1731,13 +1704,6 @@ fn stress(
                 let mut lat = Vec::with_capacity(records);
                 for i in 0..records {
                     let entry = Entry {
-                        time: crate::audit::record::now(),
-                        kind: Kind::Decision,
-                        request_id: uuid::Uuid::new_v4().to_string(),
-                        caller: format!("stress-{t}"),
-                        groups: Vec::new(),
-                        channel: Channel::Cli,
-                        integration: None,
                         raw: Some(format!("temporal workflow describe -w stress-{t}-{i}")),
                         argv: vec![
                             "temporal".into(),
@@ -1749,18 +1715,10 @@ fn stress(
                         command: Some("workflow describe".to_owned()),
                         class: Some(crate::command::EffectClass::Read),
                         namespace: Some("default".to_owned()),
-                        target: None,
                         decision: Some(Decision::Allow),
                         rules: vec!["tgate:stress".to_owned()],
                         reason: Some("synthetic record of `tgate audit stress`".to_owned()),
-                        approval_id: None,
-                        backend: None,
-                        exit_code: None,
-                        grpc_status: None,
-                        duration_ns: None,
-                        output_bytes: None,
-                        output_sha256: None,
-                        error: None,
+                        ..Entry::new(Kind::Decision, &format!("stress-{t}"), Channel::Cli)
                     };
                     let t0 = std::time::Instant::now();
                     match log.append(&entry) {

@@ -685,7 +685,7 @@ fn task_queue_describe_matches_the_cli() {
         v.to_string()
     };
     settles(&server, &config, line, &masked);
-    let before = server.cli(&[
+    let args = [
         "task-queue",
         "describe",
         "-t",
@@ -694,18 +694,10 @@ fn task_queue_describe_matches_the_cli() {
         "workflow",
         "-o",
         "json",
-    ]);
+    ];
+    let before = server.cli(&args);
     let ours = tgate(&config, "grpc", line);
-    let after = server.cli(&[
-        "task-queue",
-        "describe",
-        "-t",
-        "backlog",
-        "--task-queue-type",
-        "workflow",
-        "-o",
-        "json",
-    ]);
+    let after = server.cli(&args);
     let (b, o, a) = (
         age_nanos(&age(&text(&before.stdout))),
         age_nanos(&age(&text(&ours.stdout))),

@@ -178,21 +178,22 @@ impl SqliteStore {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled
     /// back otherwise.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Fail>) -> Result<T, ApprovalError> {
-        let run = || -> Result<T, Fail> {
-            let mut conn = self.lock()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        };
-        run().map_err(|e| self.error(e))
+        self.transaction(TransactionBehavior::Immediate, f)
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Fail>) -> Result<T, ApprovalError> {
+        self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Connection) -> Result<T, Fail>,
+    ) -> Result<T, ApprovalError> {
         let run = || -> Result<T, Fail> {
             let mut conn = self.lock()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = conn.transaction_with_behavior(behavior)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)

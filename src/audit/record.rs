@@ -327,6 +327,37 @@ pub struct Record {
 const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
 
 impl Entry {
+    /// A record of `kind` made now by `caller` through `channel`, with a fresh request id and
+    /// every optional field empty: writers set what applies with struct update syntax.
+    pub fn new(kind: Kind, caller: &str, channel: Channel) -> Entry {
+        Entry {
+            time: now(),
+            kind,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            caller: caller.to_owned(),
+            groups: Vec::new(),
+            channel,
+            integration: None,
+            raw: None,
+            argv: Vec::new(),
+            command: None,
+            class: None,
+            namespace: None,
+            target: None,
+            decision: None,
+            rules: Vec::new(),
+            reason: None,
+            approval_id: None,
+            backend: None,
+            exit_code: None,
+            grpc_status: None,
+            duration_ns: None,
+            output_bytes: None,
+            output_sha256: None,
+            error: None,
+        }
+    }
+
     /// The entry's members as JSON, without the enclosing braces: what the log splices between
     /// `seq` and `prev_hash`.
     pub fn members(&self) -> Result<String, serde_json::Error> {
@@ -527,11 +558,8 @@ pub(crate) mod tests {
     pub(crate) fn entry(caller: &str) -> Entry {
         Entry {
             time: "2026-05-01T10:00:00.000000001Z".to_owned(),
-            kind: Kind::Decision,
             request_id: "9b2f6d0e-0000-4000-8000-000000000001".to_owned(),
-            caller: caller.to_owned(),
             groups: vec!["sre".to_owned()],
-            channel: Channel::Cli,
             integration: Some("local".to_owned()),
             raw: Some("temporal workflow describe -w \"pay 1\"".to_owned()),
             argv: vec!["temporal".into(), "workflow".into(), "describe".into()],
@@ -546,14 +574,7 @@ pub(crate) mod tests {
             decision: Some(Decision::Allow),
             rules: vec!["reads".to_owned()],
             reason: Some("reads are fine".to_owned()),
-            approval_id: None,
-            backend: None,
-            exit_code: None,
-            grpc_status: None,
-            duration_ns: None,
-            output_bytes: None,
-            output_sha256: None,
-            error: None,
+            ..Entry::new(Kind::Decision, caller, Channel::Cli)
         }
     }
 

@@ -436,7 +436,7 @@ impl Config {
             }
             if approvers
                 .iter()
-                .any(|b| b.id.trim().eq_ignore_ascii_case(a.id.trim()))
+                .any(|b| crate::approval::person(&b.id) == crate::approval::person(&a.id))
             {
                 return Err(invalid(&field, format!("`{}` is listed twice", a.id)));
             }
