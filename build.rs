@@ -1,14 +1,20 @@
-//! Embeds the part of the Temporal API descriptor set (built by `temporalio-protos`) that the
-//! protojson renderer needs: one small set per message it decodes (`ROOTS`), holding that message
-//! and every message and enum it reaches, without source comments or services. Decoding the full
-//! set at start-up took ~38 ms, and one set for every root ~3 ms; a command now decodes only its
-//! own (`workflow describe`: ~1 ms). A translated command that decodes a new message adds it to
-//! `ROOTS`.
+//! Generates the protojson renderer's schema: for every message the native executor renders
+//! (`ROOTS`) and every message and enum they reach, static tables of fields (number, JSON name,
+//! type, cardinality, presence) and enum value names, read from the Temporal API descriptor set
+//! that `temporalio-protos` builds. The renderer reads responses' wire bytes against these
+//! tables, so a command decodes no descriptors at run time (decoding them with `prost-reflect`
+//! took longer than the RPC itself in a one-shot `tgate run`). A translated command that renders
+//! a new message adds it to `ROOTS`.
+//!
+//! The full descriptor set is also copied to `OUT_DIR` for the tests, which check the renderer
+//! against `prost-reflect` on random messages.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 
 use prost::Message;
-use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
 
 const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
@@ -25,17 +31,44 @@ const ROOTS: &[&str] = &[
     ".temporal.api.common.v1.Payload",
 ];
 
-/// Fully qualified names of a message and its nested types, with the message itself.
-fn names(prefix: &str, m: &DescriptorProto, out: &mut Vec<(String, Vec<String>)>) {
-    let name = format!("{prefix}.{}", m.name());
-    let refs: Vec<String> = m.field.iter().filter_map(|f| f.type_name.clone()).collect();
-    out.push((name.clone(), refs));
-    for e in &m.enum_type {
-        out.push((format!("{name}.{}", e.name()), Vec::new()));
+/// Every message and enum of the set by fully qualified name (with the leading dot).
+#[derive(Default)]
+struct Types<'a> {
+    messages: BTreeMap<String, &'a DescriptorProto>,
+    enums: BTreeMap<String, &'a EnumDescriptorProto>,
+}
+
+impl<'a> Types<'a> {
+    fn add_message(&mut self, prefix: &str, m: &'a DescriptorProto) {
+        let name = format!("{prefix}.{}", m.name());
+        for e in &m.enum_type {
+            self.enums.insert(format!("{name}.{}", e.name()), e);
+        }
+        for n in &m.nested_type {
+            self.add_message(&name, n);
+        }
+        self.messages.insert(name, m);
     }
-    for n in &m.nested_type {
-        names(&name, n, out);
+}
+
+/// protoc's default JSON name: lowerCamelCase from snake_case.
+fn json_name(f: &FieldDescriptorProto) -> String {
+    if let Some(j) = &f.json_name {
+        return j.clone();
     }
+    let mut out = String::new();
+    let mut upper = false;
+    for c in f.name().chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn main() {
@@ -46,80 +79,144 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let bytes = std::fs::read(&src).expect("read descriptor set");
     let set = FileDescriptorSet::decode(&bytes[..]).expect("decode descriptor set");
-
-    // Every type: name → (file index, top-level type name, referenced type names).
-    let mut types = Types::new();
-    for (fi, f) in set.file.iter().enumerate() {
-        let pkg = format!(".{}", f.package());
-        for m in &f.message_type {
-            let top = format!("{pkg}.{}", m.name());
-            let mut all = Vec::new();
-            names(&pkg, m, &mut all);
-            for (n, refs) in all {
-                types.insert(n, (fi, top.clone(), refs));
-            }
-        }
-        for e in &f.enum_type {
-            let n = format!("{pkg}.{}", e.name());
-            types.insert(n.clone(), (fi, n, Vec::new()));
-        }
-    }
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let mut index = String::from(
-        "/// Each root message with its own trimmed descriptor set.\npub(crate) const ROOT_SETS: &[(&str, &[u8])] = &[\n",
-    );
-    for (i, root) in ROOTS.iter().enumerate() {
-        let file = format!("descriptors_{i}.bin");
-        std::fs::write(out.join(&file), trimmed(&set, &types, root)).expect("write descriptor set");
-        index.push_str(&format!(
-            "    (\"{}\", include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"))),\n",
-            root.trim_start_matches('.')
-        ));
-    }
-    index.push_str("];\n");
-    std::fs::write(out.join("descriptors.rs"), index).expect("write descriptor index");
-}
+    std::fs::write(out.join("temporal_descriptors.bin"), &bytes).expect("copy descriptor set");
 
-/// Type name → (file index, top-level type name, referenced type names).
-type Types = std::collections::HashMap<String, (usize, String, Vec<String>)>;
-
-/// The descriptor set of `root` and every type it reaches, without comments or services.
-fn trimmed(set: &FileDescriptorSet, types: &Types, root: &str) -> Vec<u8> {
-    // Reachable top-level types. A kept top-level message keeps all its nested types, so their
-    // references are followed too.
-    let mut keep_top = BTreeSet::new();
-    let mut queue: VecDeque<String> = VecDeque::from([root.to_owned()]);
-    while let Some(t) = queue.pop_front() {
-        let (_, top, _) = types.get(&t).unwrap_or_else(|| panic!("unknown type {t}"));
-        if !keep_top.insert(top.clone()) {
-            continue;
-        }
-        for (owner, refs) in types.values().map(|(_, o, r)| (o, r)) {
-            if owner == top {
-                queue.extend(refs.iter().cloned());
-            }
-        }
-    }
-    let mut kept_files = BTreeSet::new();
-    let mut files: Vec<FileDescriptorProto> = Vec::new();
+    let mut types = Types::default();
     for f in &set.file {
         let pkg = format!(".{}", f.package());
-        let mut g = f.clone();
-        g.source_code_info = None;
-        g.service.clear();
-        g.message_type
-            .retain(|m| keep_top.contains(&format!("{pkg}.{}", m.name())));
-        g.enum_type
-            .retain(|e| keep_top.contains(&format!("{pkg}.{}", e.name())));
-        if !g.message_type.is_empty() || !g.enum_type.is_empty() {
-            kept_files.insert(g.name().to_owned());
-            files.push(g);
+        for m in &f.message_type {
+            types.add_message(&pkg, m);
+        }
+        for e in &f.enum_type {
+            types.enums.insert(format!("{pkg}.{}", e.name()), e);
         }
     }
-    for f in &mut files {
-        f.dependency.retain(|d| kept_files.contains(d));
-        f.public_dependency.clear();
-        f.weak_dependency.clear();
+
+    // The messages and enums reachable from the roots, numbered in the order they are met.
+    let mut messages: Vec<String> = Vec::new();
+    let mut enums: Vec<String> = Vec::new();
+    let mut queue: VecDeque<String> = ROOTS.iter().map(|r| (*r).to_owned()).collect();
+    while let Some(name) = queue.pop_front() {
+        if messages.contains(&name) {
+            continue;
+        }
+        let m = types
+            .messages
+            .get(&name)
+            .unwrap_or_else(|| panic!("unknown message {name}"));
+        messages.push(name);
+        for f in &m.field {
+            match f.r#type() {
+                Type::Message | Type::Group => queue.push_back(f.type_name().to_owned()),
+                Type::Enum if !enums.iter().any(|e| e == f.type_name()) => {
+                    enums.push(f.type_name().to_owned());
+                }
+                _ => {}
+            }
+        }
     }
-    FileDescriptorSet { file: files }.encode_to_vec()
+    let index = |list: &[String], name: &str| {
+        list.iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("unreached type {name}"))
+    };
+
+    let mut code = String::from("// Generated by build.rs from the Temporal API descriptors.\n\n");
+    let _ = writeln!(
+        code,
+        "/// The first `ROOT_COUNT` messages are the roots.\n#[cfg(test)]\npub(crate) const ROOT_COUNT: usize = {};\n",
+        ROOTS.len()
+    );
+    code.push_str("static MESSAGES: &[Msg] = &[\n");
+    for name in &messages {
+        let m = types.messages[name];
+        let mut fields: Vec<&FieldDescriptorProto> = m.field.iter().collect();
+        fields.sort_by_key(|f| f.number());
+        let full = name.trim_start_matches('.');
+        let special = match full {
+            "google.protobuf.Timestamp" => "Special::Timestamp",
+            "google.protobuf.Duration" => "Special::Duration",
+            "temporal.api.common.v1.Payload" => "Special::Payload",
+            "temporal.api.common.v1.Payloads" => "Special::Payloads",
+            "google.protobuf.Any"
+            | "google.protobuf.Struct"
+            | "google.protobuf.Value"
+            | "google.protobuf.ListValue"
+            | "google.protobuf.FieldMask" => "Special::Unsupported",
+            n if n.starts_with("google.protobuf.") && n.ends_with("Value") => {
+                "Special::Unsupported"
+            }
+            _ => "Special::None",
+        };
+        let _ = writeln!(
+            code,
+            "    Msg {{ name: {full:?}, special: {special}, fields: &[",
+        );
+        for f in fields {
+            let ty = match f.r#type() {
+                Type::Double => "Ty::F64".to_owned(),
+                Type::Float => "Ty::F32".to_owned(),
+                Type::Int64 => "Ty::I64".to_owned(),
+                Type::Uint64 => "Ty::U64".to_owned(),
+                Type::Int32 => "Ty::I32".to_owned(),
+                Type::Fixed64 => "Ty::Fixed64".to_owned(),
+                Type::Fixed32 => "Ty::Fixed32".to_owned(),
+                Type::Bool => "Ty::Bool".to_owned(),
+                Type::String => "Ty::Str".to_owned(),
+                Type::Bytes => "Ty::Bytes".to_owned(),
+                Type::Uint32 => "Ty::U32".to_owned(),
+                Type::Sfixed32 => "Ty::SFixed32".to_owned(),
+                Type::Sfixed64 => "Ty::SFixed64".to_owned(),
+                Type::Sint32 => "Ty::SInt32".to_owned(),
+                Type::Sint64 => "Ty::SInt64".to_owned(),
+                Type::Enum => format!("Ty::Enum({})", index(&enums, f.type_name())),
+                Type::Message => format!("Ty::Msg({})", index(&messages, f.type_name())),
+                Type::Group => panic!("groups are not used by the Temporal API"),
+            };
+            let is_map = f.r#type() == Type::Message
+                && f.label() == Label::Repeated
+                && types.messages[f.type_name()]
+                    .options
+                    .as_ref()
+                    .is_some_and(|o| o.map_entry());
+            let card = if is_map {
+                "Card::Map"
+            } else if f.label() == Label::Repeated {
+                "Card::Repeated"
+            } else if f.r#type() == Type::Message || f.oneof_index.is_some() || f.proto3_optional()
+            {
+                "Card::Explicit"
+            } else {
+                "Card::Implicit"
+            };
+            let _ = writeln!(
+                code,
+                "        F {{ number: {}, json: {:?}, ty: {ty}, card: {card}, oneof: {} }},",
+                f.number(),
+                json_name(f),
+                f.oneof_index.map_or(0, |o| o + 1)
+            );
+        }
+        code.push_str("    ] },\n");
+    }
+    code.push_str("];\n\nstatic ENUMS: &[Enum] = &[\n");
+    for name in &enums {
+        let e = types
+            .enums
+            .get(name)
+            .unwrap_or_else(|| panic!("unknown enum {name}"));
+        let mut values: Vec<(i32, &str)> = e.value.iter().map(|v| (v.number(), v.name())).collect();
+        // By number; for aliases (one number, several names) the first declared, as protobuf
+        // runtimes print them.
+        values.sort_by_key(|(n, _)| *n);
+        values.dedup_by_key(|(n, _)| *n);
+        let _ = write!(code, "    Enum {{ values: &[");
+        for (n, v) in values {
+            let _ = write!(code, "({n}, {v:?}), ");
+        }
+        code.push_str("] },\n");
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("schema.rs"), code).expect("write schema");
 }

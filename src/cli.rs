@@ -743,21 +743,11 @@ impl Decided {
     }
 }
 
-fn decide(
-    a: &RunArgs,
-    config: &crate::connect::Config,
-    caller: &Caller,
-    backend: crate::connect::Backend,
-) -> Decided {
+fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Decided {
     let cmd = match read_command(&a.line, &Program::default()) {
         Ok(c) => c,
         Err(e) => return Decided::failed("tgate:parse-error", e),
     };
-    // Decoding the output's descriptors takes as long as loading the policies, connecting and
-    // calling together: start it now, on a side thread (nothing is sent before the decision).
-    if backend != crate::connect::Backend::Cli {
-        crate::exec::grpc::prewarm(&cmd);
-    }
     let integration = match config.integration(a.integration.as_deref()) {
         Ok(i) => i.clone(),
         Err(e) => return Decided::failed("tgate:config-error", e),
@@ -1126,6 +1116,8 @@ enum Ran {
     Exited {
         code: i32,
         backend: crate::audit::Executor,
+        /// The last call's gRPC status (native runs).
+        grpc_status: Option<&'static str>,
     },
     /// It could not be run: why.
     NotRun(String),
@@ -1144,7 +1136,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         groups: a.caller.group.clone(),
     };
     let redacted = crate::audit::redact::redact(&a.line);
-    let mut decided = decide(&a, &config, &caller, backend);
+    let mut decided = decide(&a, &config, &caller);
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
         let store = audit_path(a.audit.as_deref(), &config)
@@ -1221,6 +1213,20 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         })
         .map_err(unavailable)?;
     }
+    // An allowed command that will run natively connects while its decision is being made
+    // durable: the TCP, TLS and HTTP/2 handshakes overlap the sync, and no request is sent
+    // before the record is on disk. The connection is dropped if the record cannot be written.
+    let connecting = match (&decided.error, ev.decision, &ev.effective, integration) {
+        (None, Decision::Allow, Some(cmd), Some(integration))
+            if backend != crate::connect::Backend::Cli && crate::exec::grpc::is_translated(cmd) =>
+        {
+            let integration = integration.clone();
+            Some(std::thread::spawn(move || {
+                crate::exec::grpc::Session::connect(&integration)
+            }))
+        }
+        _ => None,
+    };
     // Fail closed: nothing runs unless the decision is on disk.
     log.append(&decision).map_err(unavailable)?;
     if let Some(message) = &decided.error {
@@ -1254,14 +1260,21 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let mut out = Tee::new(out, false);
     let mut err = Tee::new(err, true);
     let start = std::time::Instant::now();
-    let ran = execute(&config, &decided, &caller, backend, &mut out, &mut err);
+    let ran = execute(
+        &config, &decided, &caller, backend, connecting, &mut out, &mut err,
+    );
     let duration = start.elapsed();
     let (code, result) = match ran {
-        Ran::Exited { code, backend } => (
+        Ran::Exited {
+            code,
+            backend,
+            grpc_status,
+        } => (
             exit_status(code),
             Entry {
                 backend: Some(backend),
                 exit_code: Some(code),
+                grpc_status: grpc_status.map(str::to_owned),
                 error: (code != 0).then(|| scrub(&String::from_utf8_lossy(&err.kept))),
                 ..decision.clone()
             },
@@ -1303,6 +1316,7 @@ fn execute(
     decided: &Decided,
     caller: &Caller,
     backend: crate::connect::Backend,
+    connecting: Option<std::thread::JoinHandle<Result<crate::exec::grpc::Session, String>>>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Ran {
@@ -1312,18 +1326,35 @@ fn execute(
     };
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
-        match crate::exec::grpc::try_native(
-            effective,
-            integration,
-            &identity,
-            &config.limits,
-            out,
-            err,
-        ) {
-            crate::exec::grpc::Native::Ran { exit_code } => {
+        let native = match connecting {
+            Some(handle) => crate::exec::grpc::run_connected(
+                effective,
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("the connecting thread failed".to_owned())),
+                &identity,
+                &config.limits,
+                out,
+                err,
+            ),
+            None => crate::exec::grpc::try_native(
+                effective,
+                integration,
+                &identity,
+                &config.limits,
+                out,
+                err,
+            ),
+        };
+        match native {
+            crate::exec::grpc::Native::Ran {
+                exit_code,
+                grpc_status,
+            } => {
                 return Ran::Exited {
                     code: exit_code,
                     backend: Executor::Grpc,
+                    grpc_status,
                 };
             }
             crate::exec::grpc::Native::Fallback(why)
@@ -1348,6 +1379,7 @@ fn execute(
             Ran::Exited {
                 code: run.exit_code,
                 backend: Executor::Cli,
+                grpc_status: None,
             }
         }
         Err(e) => Ran::NotRun(e.to_string()),

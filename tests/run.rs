@@ -164,4 +164,81 @@ fn run_through_tgate_against_a_real_server() {
         "{}",
         text(&out.stderr)
     );
+
+    // The result records name the executor and, for native runs, the gRPC status.
+    let out = tgate(
+        &config,
+        &["temporal workflow describe -w no-such-workflow -o json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = tgate(
+        &config,
+        &[
+            "--backend",
+            "cli",
+            "temporal workflow describe -w pay-1 -o json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let results: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "result")
+        .collect();
+    let status = |r: &serde_json::Value| {
+        (
+            r["argv"][2].as_str().unwrap_or_default().to_owned(),
+            r["backend"].clone(),
+            r["exit_code"].clone(),
+            r["grpc_status"].clone(),
+        )
+    };
+    let first = status(&results[0]);
+    assert_eq!(first.0, "describe");
+    assert_eq!(
+        (first.1, first.2, first.3),
+        ("grpc".into(), 0.into(), "OK".into())
+    );
+    let n = results.len();
+    let missing = status(&results[n - 2]);
+    assert_eq!(
+        (missing.1, missing.2, missing.3),
+        ("grpc".into(), 1.into(), "NOT_FOUND".into())
+    );
+    let through_cli = status(&results[n - 1]);
+    assert_eq!(
+        (through_cli.1, through_cli.2, through_cli.3),
+        ("cli".into(), 0.into(), serde_json::Value::Null)
+    );
+
+    // Fail closed on the native path, which connects while the decision record syncs: with the
+    // log unable to grow (a full disk: RLIMIT_FSIZE, SIGXFSZ ignored), an allowed signal is
+    // refused and never reaches the server.
+    let before = std::fs::read(dir.path().join("audit.jsonl")).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--backend", "grpc", "--config"])
+        .arg(&config)
+        .arg("temporal workflow signal -w pay-2 --name unrecorded")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("tgate: audit log unavailable: "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("audit.jsonl")).unwrap(),
+        before
+    );
+    let history = server.cli(&[
+        "workflow", "show", "-w", "pay-2", "-n", "payments", "-o", "json",
+    ]);
+    assert!(history.status.success());
+    assert!(!text(&history.stdout).contains("unrecorded"));
 }

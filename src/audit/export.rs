@@ -433,7 +433,7 @@ pub fn ocsf(r: &Record) -> Ocsf<'_> {
             request: OcsfRequest { uid: &r.request_id },
             response: OcsfResponse {
                 code: r.exit_code,
-                error: r.grpc_status.as_deref(),
+                error: r.grpc_status.as_deref().filter(|s| *s != "OK"),
                 error_message: r.error.as_deref(),
             },
         },

@@ -249,7 +249,7 @@ pub struct Entry {
     pub backend: Option<Executor>,
     /// tgate's exit code for the command (result records).
     pub exit_code: Option<i32>,
-    /// gRPC status of a native call, when the executor reports one.
+    /// Native runs: the gRPC status of the command's last call (`OK`, `NOT_FOUND`…).
     pub grpc_status: Option<String>,
     /// Execution time in nanoseconds (result records).
     pub duration_ns: Option<u64>,

@@ -80,38 +80,6 @@ impl Handler {
         })
     }
 
-    /// The message whose descriptors the output needs (decoded on a side thread while the
-    /// connection and the call proceed), if any.
-    pub(crate) fn root(self) -> Option<&'static str> {
-        match self {
-            Handler::WorkflowList => Some("temporal.api.workflow.v1.WorkflowExecutionInfo"),
-            Handler::WorkflowDescribe => {
-                Some("temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse")
-            }
-            Handler::WorkflowShow => Some("temporal.api.history.v1.History"),
-            Handler::WorkflowCount => {
-                Some("temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse")
-            }
-            Handler::NamespaceDescribe | Handler::NamespaceList => {
-                Some("temporal.api.workflowservice.v1.DescribeNamespaceResponse")
-            }
-            Handler::SearchAttributeList => {
-                Some("temporal.api.operatorservice.v1.ListSearchAttributesResponse")
-            }
-            Handler::ScheduleList => Some("temporal.api.schedule.v1.ScheduleListEntry"),
-            Handler::ScheduleDescribe => {
-                Some("temporal.api.workflowservice.v1.DescribeScheduleResponse")
-            }
-            Handler::WorkflowQuery | Handler::WorkflowStack => {
-                Some("temporal.api.workflowservice.v1.QueryWorkflowResponse")
-            }
-            Handler::WorkflowSignal
-            | Handler::WorkflowCancel
-            | Handler::WorkflowTerminate
-            | Handler::TaskQueueDescribe => None,
-        }
-    }
-
     /// The command's own flags this translation reproduces, and whether its text output is
     /// translated (`Some(true)`: with times, so only with `--time-format iso`).
     fn spec(self) -> (&'static [&'static str], Option<bool>) {
@@ -200,11 +168,8 @@ macro_rules! call {
     ($ctx:expr, $client:ident . $method:ident ($req:expr), $context:expr, $write:expr) => {{
         let namespace = $ctx.namespace.clone();
         let req = $ctx.request($req, Some(&namespace));
-        $ctx.$client
-            .$method(req)
-            .await
-            .map_err(|s| rpc_error(&s, $context, $write))?
-            .into_inner()
+        let result = $ctx.$client.$method(req).await;
+        $ctx.answered(result, $context, $write)?
     }};
 }
 
@@ -212,7 +177,7 @@ macro_rules! call {
 /// `Error: <context>: <message>` (the SDK prints a service error as its message); anything else
 /// (transport failures, refused credentials) is left to the CLI for reads, whose messages it owns. A write never falls
 /// back after its RPC was sent: the CLI would send it again.
-fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> Stop {
+pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> Stop {
     // Credentials refused: the CLI fails already when it connects (its eager GetSystemInfo) and
     // prints its connection diagnostics, which only it can: reads fall back to it.
     let refused = matches!(
@@ -480,12 +445,7 @@ fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop
             "a result of other than one payload is rendered by the CLI",
         ));
     };
-    let dynamic = super::protojson::decode(
-        "temporal.api.common.v1.Payload",
-        &prost::Message::encode_to_vec(payload),
-    )
-    .map_err(Stop::Fallback)?;
-    let value = super::protojson::shorthand(&dynamic)
+    let value = super::protojson::shorthand(payload)
         .map_err(Stop::Fallback)?
         .ok_or_else(|| Stop::fallback("a result not in shorthand is rendered by the CLI"))?;
     let encoding = payload
@@ -624,16 +584,14 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             skip_archival: false,
         };
         let req = ctx.request(req, Some(&ctx.namespace.clone()));
+        let result = ctx.wf.get_workflow_execution_history(req).await;
         let resp = ctx
-            .wf
-            .get_workflow_execution_history(req)
-            .await
-            .map_err(|s| match rpc_error(&s, context, false) {
+            .answered(result, context, false)
+            .map_err(|stop| match stop {
                 // The CLI has printed its progress header before the call failed.
                 Stop::Failed(m) if text => Stop::FailedAfter(SHOW_HEADER.to_owned(), m),
                 other => other,
-            })?
-            .into_inner();
+            })?;
         if !resp.raw_history.is_empty() {
             return Err(Stop::fallback("raw history pages are rendered by the CLI"));
         }
@@ -780,12 +738,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     let payloads = resp.query_result.map(|p| p.payloads).unwrap_or_default();
     let mut values = Vec::with_capacity(payloads.len());
     for p in &payloads {
-        let dynamic = super::protojson::decode(
-            "temporal.api.common.v1.Payload",
-            &prost::Message::encode_to_vec(p),
-        )
-        .map_err(Stop::Fallback)?;
-        match super::protojson::shorthand(&dynamic).map_err(Stop::Fallback)? {
+        match super::protojson::shorthand(p).map_err(Stop::Fallback)? {
             Some(v) => values.push(v),
             None => {
                 return Err(Stop::fallback(
@@ -893,12 +846,12 @@ async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         weak_consistency: false,
     };
     let req = ctx.request(req, Some(&name));
-    let resp = ctx
-        .wf
-        .describe_namespace(req)
-        .await
-        .map_err(|s| rpc_error(&s, &format!("unable to describe namespace {name}"), false))?
-        .into_inner();
+    let result = ctx.wf.describe_namespace(req).await;
+    let resp = ctx.answered(
+        result,
+        &format!("unable to describe namespace {name}"),
+        false,
+    )?;
     if ctx.format == Format::Text {
         let card = namespace_card(&resp)?;
         return ctx.out.write(&card);
@@ -932,12 +885,8 @@ async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Res
             namespace_filter: None,
         };
         let req = ctx.request(req, None);
-        let resp = ctx
-            .wf
-            .list_namespaces(req)
-            .await
-            .map_err(|s| rpc_error(&s, "", false))?
-            .into_inner();
+        let result = ctx.wf.list_namespaces(req).await;
+        let resp = ctx.answered(result, "", false)?;
         for ns in &resp.namespaces {
             match ctx.format {
                 Format::Json | Format::Jsonl => {

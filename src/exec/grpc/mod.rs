@@ -33,6 +33,10 @@ pub enum Native {
     Ran {
         /// Exit code.
         exit_code: i32,
+        /// The gRPC status of the command's last call (`OK`, `NOT_FOUND`…, as gRPC names
+        /// codes); `DEADLINE_EXCEEDED` when tgate's timeout stopped it; `None` when it stopped
+        /// before any call answered.
+        grpc_status: Option<&'static str>,
     },
     /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
     /// reason is for logs and `--backend grpc` errors.
@@ -169,33 +173,45 @@ impl Session {
                 written: 0,
                 cap: limits.max_output_bytes,
             },
+            status: None,
         };
         let result = self.runtime.block_on(async {
             match tokio::time::timeout(limits.timeout, handler.run(&mut ctx)).await {
                 Ok(r) => r,
-                Err(_) => Err(Stop::Failed(format!(
-                    "tgate: stopped after the {:?} timeout",
-                    limits.timeout
-                ))),
+                Err(_) => {
+                    ctx.status = Some(tonic::Code::DeadlineExceeded);
+                    Err(Stop::Failed(format!(
+                        "tgate: stopped after the {:?} timeout",
+                        limits.timeout
+                    )))
+                }
             }
         });
         let _ = ctx.out.w.flush();
+        let grpc_status = ctx.status.map(code_name);
+        let failed = Native::Ran {
+            exit_code: 1,
+            grpc_status,
+        };
         match result {
-            Ok(()) => Native::Ran { exit_code: 0 },
+            Ok(()) => Native::Ran {
+                exit_code: 0,
+                grpc_status,
+            },
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
             Err(Stop::Fallback(why)) => {
                 // A translation found something it cannot reproduce after output began: say so
                 // rather than run the command twice.
                 let _ = writeln!(err, "tgate: output stopped: {why}");
-                Native::Ran { exit_code: 1 }
+                failed
             }
             Err(Stop::FailedAfter(printed, message)) => {
                 if ctx.out.write(&printed).is_err() {
-                    return Native::Ran { exit_code: 1 };
+                    return failed;
                 }
                 let _ = ctx.out.w.flush();
                 let _ = writeln!(err, "Error: {message}");
-                Native::Ran { exit_code: 1 }
+                failed
             }
             Err(Stop::Failed(message)) => {
                 if message.starts_with("tgate: ") {
@@ -203,9 +219,33 @@ impl Session {
                 } else {
                     let _ = writeln!(err, "Error: {message}");
                 }
-                Native::Ran { exit_code: 1 }
+                failed
             }
         }
+    }
+}
+
+/// A status code as gRPC names it (`OK`, `NOT_FOUND`, `PERMISSION_DENIED`…).
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -218,30 +258,38 @@ pub fn try_native(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Native {
-    let handler = match translation(cmd) {
-        Ok((handler, _)) => handler,
-        Err(why) => return Native::Fallback(why),
-    };
-    warm(handler);
-    match Session::connect(integration) {
+    if let Err(why) = translation(cmd) {
+        return Native::Fallback(why);
+    }
+    run_connected(
+        cmd,
+        Session::connect(integration),
+        identity,
+        limits,
+        out,
+        err,
+    )
+}
+
+/// Runs `cmd` natively if it is translated, over a connection made beforehand (or the error
+/// that connecting gave, which makes it fall back).
+pub fn run_connected(
+    cmd: &Command,
+    session: Result<Session, String>,
+    identity: &str,
+    limits: &Limits,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Native {
+    match session {
         Ok(mut session) => session.run(cmd, identity, limits, out, err),
         Err(e) => Native::Fallback(e),
     }
 }
 
-/// Starts decoding, on a side thread, the descriptors `cmd`'s native output will need, if it is
-/// translated. Decoding takes about as long as connecting and calling: the two overlap. Cheap to
-/// call again (the decode happens once).
-pub fn prewarm(cmd: &Command) {
-    if let Ok((handler, _)) = translation(cmd) {
-        warm(handler);
-    }
-}
-
-fn warm(handler: commands::Handler) {
-    if let Some(root) = handler.root() {
-        protojson::warm_in_background(root);
-    }
+/// Whether `cmd` would run natively (it is translated, flags and output format included).
+pub fn is_translated(cmd: &Command) -> bool {
+    translation(cmd).is_ok()
 }
 
 /// Whether `cmd` is translated: its handler and output format.
@@ -302,9 +350,31 @@ pub(crate) struct Ctx<'a, 'w> {
     namespace: String,
     format: Format,
     out: Sink<'w>,
+    /// The status of the last call that answered.
+    status: Option<tonic::Code>,
 }
 
 impl Ctx<'_, '_> {
+    /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
+    /// `rpc_error`). Either way, its status is kept for the audit record.
+    pub(crate) fn answered<T>(
+        &mut self,
+        result: Result<tonic::Response<T>, tonic::Status>,
+        context: &str,
+        write: bool,
+    ) -> Result<T, Stop> {
+        match result {
+            Ok(r) => {
+                self.status = Some(tonic::Code::Ok);
+                Ok(r.into_inner())
+            }
+            Err(s) => {
+                self.status = Some(s.code());
+                Err(commands::rpc_error(&s, context, write))
+            }
+        }
+    }
+
     /// A request with the headers the CLI sends (FACTS §5): its fixed client headers,
     /// `temporal-namespace` when the request names one, `authorization` for an API key.
     fn request<T>(&self, msg: T, namespace: Option<&str>) -> tonic::Request<T> {
@@ -353,8 +423,7 @@ impl Ctx<'_, '_> {
 
 /// A message rendered as protojson; anything not reproducible is a fallback.
 fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<String, Stop> {
-    let dynamic = protojson::decode(full_name, &msg.encode_to_vec()).map_err(Stop::Fallback)?;
-    protojson::to_json(&dynamic, opts).map_err(Stop::Fallback)
+    protojson::render(full_name, &msg.encode_to_vec(), opts).map_err(Stop::Fallback)
 }
 
 /// The CLI's list framing (`Printer.StartList`/`EndList`, FACTS §4.1): `-o json` writes `[`,
