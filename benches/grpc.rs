@@ -1,6 +1,6 @@
 //! Inside a long-running tgate: a guarded `workflow describe -o json` over a warm gRPC channel
-//! (lex, parse, decide, call, render) against the raw tonic call it makes. Target: tgate's own
-//! overhead ≤ 100 µs over the raw call. Starts its own `temporal server start-dev` on a free
+//! (lex, parse, decide, call, render; then with the two durable audit records) against the raw
+//! tonic call it makes. Target: tgate's own overhead ≤ 100 µs over the raw call. Starts its own `temporal server start-dev` on a free
 //! loopback port with the test harness (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
 //! Run: `cargo bench --bench grpc`. Figures: docs/benchmarks.md.
 
@@ -92,6 +92,38 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    // The protojson renderer alone, on the response of the call above.
+    let response = runtime.block_on(async {
+        let req = DescribeWorkflowExecutionRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: "bench".into(),
+                run_id: String::new(),
+            }),
+        };
+        prost::Message::encode_to_vec(
+            &raw.describe_workflow_execution(req)
+                .await
+                .unwrap()
+                .into_inner(),
+        )
+    });
+    group.bench_function("render_only", |b| {
+        let opts = tgate::exec::protojson::Options {
+            indent: true,
+            shorthand: true,
+        };
+        b.iter(|| {
+            black_box(
+                tgate::exec::protojson::render(
+                    "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+                    &response,
+                    opts,
+                )
+                .unwrap(),
+            )
+        })
+    });
     let limits = tgate::connect::Limits::default();
     group.bench_function("tgate_guarded", |b| {
         b.iter(|| {
@@ -101,9 +133,65 @@ fn bench(c: &mut Criterion) {
             let effective = ev.effective.expect("allowed");
             let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
             match session.run(&effective, "tgate:bench", &limits, &mut out, &mut err) {
-                Native::Ran { exit_code: 0 } => black_box(out),
+                Native::Ran { exit_code: 0, .. } => black_box(out),
                 other => panic!("{other:?}: {}", String::from_utf8_lossy(&err)),
             }
+        })
+    });
+    // The same, with what a long-running tgate also does per request: a decision record durable
+    // before the call and a result record durable after it (on the disk that holds the temporary
+    // directory; one `fdatasync` each).
+    let dir = tempfile::tempdir().unwrap();
+    let log = tgate::audit::AuditLog::open(
+        &dir.path().join("audit.jsonl"),
+        tgate::audit::log::DEFAULT_MAX_FILE_BYTES,
+    )
+    .unwrap();
+    group.bench_function("tgate_guarded_audited", |b| {
+        b.iter(|| {
+            use tgate::audit::{Channel, Entry, Executor, Kind};
+            let line = "temporal workflow describe -w bench -o json";
+            let argv = lex_str(line, &program).unwrap();
+            let cmd = Command::parse(&argv).unwrap();
+            let ev = policies.evaluate(&cmd, &caller, false);
+            let decision = Entry {
+                raw: Some(line.to_owned()),
+                argv: ev.argv.clone(),
+                command: ev.command.clone(),
+                class: ev.class,
+                namespace: ev.namespace.clone(),
+                decision: Some(ev.decision),
+                rules: ev.rules.clone(),
+                reason: Some(ev.reason.clone()),
+                ..Entry::new(Kind::Decision, "agent", Channel::Http)
+            };
+            log.append(&decision).unwrap();
+            let effective = ev.effective.expect("allowed");
+            let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
+            let start = std::time::Instant::now();
+            let Native::Ran {
+                exit_code: 0,
+                grpc_status,
+            } = session.run(&effective, "tgate:bench", &limits, &mut out, &mut err)
+            else {
+                panic!("{}", String::from_utf8_lossy(&err))
+            };
+            let result = Entry {
+                time: tgate::audit::record::now(),
+                kind: Kind::Result,
+                raw: None,
+                rules: Vec::new(),
+                reason: None,
+                backend: Some(Executor::Grpc),
+                exit_code: Some(0),
+                grpc_status: grpc_status.map(str::to_owned),
+                duration_ns: Some(start.elapsed().as_nanos() as u64),
+                output_bytes: Some(out.len() as u64),
+                output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
+                ..decision
+            };
+            log.append(&result).unwrap();
+            black_box(out)
         })
     });
     group.finish();

@@ -60,12 +60,16 @@ impl DevServer {
         .args(["--port", &port.to_string()])
         .args(["--http-port", &free_port().to_string()])
         .args(["--metrics-port", &free_port().to_string()])
-        // The tests and benchmarks list far faster than the dev server's default visibility rate
-        // limit allows ("namespace rate limit exceeded"); raise it for them.
+        // The tests and benchmarks list and call far faster than the dev server's default rate
+        // limits allow ("namespace rate limit exceeded"); raise them.
         .args([
             "--dynamic-config-value",
             "frontend.namespaceRPS.visibility=10000",
         ])
+        .args(["--dynamic-config-value", "frontend.namespaceRPS=100000"])
+        .args(["--dynamic-config-value", "frontend.rps=100000"])
+        // Requests with `caller-type: operator` (as the CLI sends) get this share of the rate.
+        .args(["--dynamic-config-value", "system.operatorRPSRatio=1"])
         .args([
             "--dynamic-config-value",
             "frontend.namespaceBurstRatio.visibility=10",
