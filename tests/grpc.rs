@@ -1,7 +1,8 @@
 //! The native gRPC executor against a real dev server: for every translated command and output
 //! format, its stdout, stderr and exit code are the real CLI's, byte for byte (text with
-//! `--time-format iso`); writes leave the same history events; anything else steps aside (`auto`
-//! runs the CLI, `grpc` refuses with exit 2).
+//! `--time-format iso` and `raw`; relative times equal the CLI's taken just before and just
+//! after); writes leave the same history events; anything else steps aside (`auto` runs the CLI,
+//! `grpc` refuses with exit 2).
 
 mod common;
 
@@ -292,9 +293,11 @@ fn reads_are_byte_identical_to_the_cli() {
         }
     }
     for id in ["plain", "signalled", "cancel-requested"] {
-        lines.push(format!(
-            "temporal workflow describe -w {id} --time-format iso"
-        ));
+        for format in ["iso", "raw"] {
+            lines.push(format!(
+                "temporal workflow describe -w {id} --time-format {format}"
+            ));
+        }
     }
     for id in [
         "plain",
@@ -320,7 +323,12 @@ fn reads_are_byte_identical_to_the_cli() {
         " -q 'Ticket = \"INC-9\"'",
         " -q 'ExecutionStatus = \"TimedOut\"'",
     ] {
-        for output in ["json", "jsonl", "text --time-format iso"] {
+        for output in [
+            "json",
+            "jsonl",
+            "text --time-format iso",
+            "text --time-format raw",
+        ] {
             lines.push(format!("temporal workflow list -o {output}{flags}"));
         }
         lines.push(format!(
@@ -343,8 +351,12 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal operator search-attribute list -o {output}"
         ));
     }
-    lines.push("temporal schedule list --time-format iso".to_owned());
-    lines.push("temporal schedule list --time-format iso -q 'ScheduleId = \"none\"'".to_owned());
+    for format in ["iso", "raw"] {
+        lines.push(format!("temporal schedule list --time-format {format}"));
+        lines.push(format!(
+            "temporal schedule list --time-format {format} -q 'ScheduleId = \"none\"'"
+        ));
+    }
     for output in ["json", "jsonl"] {
         lines.push(format!("temporal schedule list -o {output}"));
         lines.push(format!("temporal schedule describe -s nightly -o {output}"));
@@ -399,13 +411,26 @@ fn reads_are_byte_identical_to_the_cli() {
         lines.len()
     );
 
+    // Relative times (the CLI's default) move as the clock does: tgate's text must equal the
+    // CLI's taken just before and just after it.
+    for line in [
+        "temporal workflow list",
+        "temporal workflow list --limit 2",
+        "temporal workflow list -q 'ExecutionStatus = \"Running\"' --page-size 2",
+        "temporal workflow describe -w plain",
+        "temporal workflow describe -w signalled --time-format relative",
+        "temporal workflow describe -w cancel-requested",
+        "temporal schedule list",
+    ] {
+        settles(&server, &config, line, &|out| out.to_owned());
+    }
+
     // Steps aside, and the CLI prints it: a closed workflow's description (its close event goes
-    // through a Go map), relative times, GROUP BY counts, untranslated commands and flags.
+    // through a Go map), GROUP BY counts, untranslated commands and flags.
     for line in [
         "temporal workflow describe -w ended --time-format iso",
         "temporal workflow describe -w memo --time-format iso",
         "temporal workflow describe -w searchable --time-format iso",
-        "temporal workflow list",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain --detailed",
         "temporal workflow query -w queried --name binary",
@@ -657,6 +682,9 @@ fn task_queue_describe_matches_the_cli() {
         "temporal task-queue describe -t polled --task-queue-type workflow --disable-stats -o json",
         "temporal task-queue describe -t nobody --task-queue-type workflow --time-format iso",
         "temporal task-queue describe -t nobody --task-queue-type nexus -o json",
+        // The poller's last access in the CLI's default relative form, and raw.
+        "temporal task-queue describe -t polled --task-queue-type workflow",
+        "temporal task-queue describe -t polled --task-queue-type workflow --time-format raw",
     ] {
         settles(&server, &config, line, &same);
     }

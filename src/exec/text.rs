@@ -1,5 +1,5 @@
 //! Text output as the CLI's printer lays it out (FACTS §4.2): tables with centred headers, cards,
-//! and the value-to-text rules (enum shorthand, Go durations, `--time-format iso`).
+//! and the value-to-text rules (enum shorthand, Go durations, `--time-format relative|iso|raw`).
 //!
 //! Display width is counted in characters; text that is not plain ASCII is refused (`None`), so
 //! the caller lets the CLI print it rather than risk a width rule (East Asian wide, combining
@@ -243,10 +243,145 @@ fn decimal(v: u128, scale: u128) -> String {
     format!("{int}.{}", f.trim_end_matches('0'))
 }
 
+/// `--time-format`: how the CLI's text output prints a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// go-humanize's `Time`: `5 minutes ago`, `9 hours from now` (the default).
+    Relative,
+    /// RFC 3339 in UTC, whole seconds.
+    Iso,
+    /// Go's `Time.String()`: `2026-11-22 02:46:18.807106 +0000 UTC`.
+    Raw,
+}
+
+impl TimeFormat {
+    /// The format a `--time-format` value names (`None` for another value).
+    pub fn parse(value: Option<&str>) -> Option<TimeFormat> {
+        match value.unwrap_or("relative") {
+            "relative" => Some(TimeFormat::Relative),
+            "iso" => Some(TimeFormat::Iso),
+            "raw" => Some(TimeFormat::Raw),
+            _ => None,
+        }
+    }
+}
+
+/// Times printed in one format, relative ones against one moment (the CLI reads its clock as it
+/// prints each value; tgate once, when it starts printing).
+#[derive(Clone, Copy, Debug)]
+pub struct Times {
+    format: TimeFormat,
+    /// Now, in nanoseconds since the Unix epoch.
+    now: i128,
+}
+
+impl Times {
+    /// `format`, against the current time.
+    pub fn now(format: TimeFormat) -> Times {
+        let now = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        Times { format, now }
+    }
+
+    /// `format` against a given moment (seconds and nanoseconds since the epoch).
+    pub fn at(format: TimeFormat, seconds: i64, nanos: i32) -> Times {
+        Times {
+            format,
+            now: i128::from(seconds) * 1_000_000_000 + i128::from(nanos),
+        }
+    }
+
+    /// A `google.protobuf.Timestamp` as the CLI prints it; the zero time prints as nothing.
+    pub fn format(&self, seconds: i64, nanos: i32) -> String {
+        if seconds == ZERO_TIME && nanos == 0 {
+            return String::new();
+        }
+        match self.format {
+            TimeFormat::Iso => iso_time(seconds, nanos),
+            TimeFormat::Raw => raw_time(seconds, nanos),
+            TimeFormat::Relative => {
+                let then = i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+                relative_time(then, self.now)
+            }
+        }
+    }
+}
+
+/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in seconds since the Unix epoch.
+const ZERO_TIME: i64 = -62_135_596_800;
+
+/// go-humanize's `RelTime(then, now, "ago", "from now")` with its default magnitudes: the first
+/// row whose bound exceeds the distance (Go's `time.Sub`, saturating at ~292 years) decides.
+fn relative_time(then: i128, now: i128) -> String {
+    const S: i64 = 1_000_000_000;
+    const MIN: i64 = 60 * S;
+    const HOUR: i64 = 60 * MIN;
+    const DAY: i64 = 24 * HOUR;
+    const WEEK: i64 = 7 * DAY;
+    const MONTH: i64 = 30 * DAY;
+    const YEAR: i64 = 12 * MONTH;
+    const LONG_TIME: i64 = 37 * YEAR;
+    // (bound, text before the number, divisor: 0 for a fixed text)
+    const MAGNITUDES: &[(i64, &str, i64)] = &[
+        (S, "now", 0),
+        (2 * S, "1 second", 0),
+        (MIN, "seconds", S),
+        (2 * MIN, "1 minute", 0),
+        (HOUR, "minutes", MIN),
+        (2 * HOUR, "1 hour", 0),
+        (DAY, "hours", HOUR),
+        (2 * DAY, "1 day", 0),
+        (WEEK, "days", DAY),
+        (2 * WEEK, "1 week", 0),
+        (MONTH, "weeks", WEEK),
+        (2 * MONTH, "1 month", 0),
+        (YEAR, "months", MONTH),
+        (18 * MONTH, "1 year", 0),
+        (2 * YEAR, "2 years", 0),
+        (LONG_TIME, "years", YEAR),
+        (i64::MAX, "a long while", 0),
+    ];
+    let (label, diff) = if then > now {
+        ("from now", then - now)
+    } else {
+        ("ago", now - then)
+    };
+    let diff = i64::try_from(diff).unwrap_or(i64::MAX);
+    let i = MAGNITUDES.partition_point(|(bound, _, _)| *bound <= diff);
+    let (_, text, div) = MAGNITUDES[i.min(MAGNITUDES.len() - 1)];
+    match (text, div) {
+        ("now", _) => "now".to_owned(),
+        (_, 0) => format!("{text} {label}"),
+        _ => format!("{} {text} {label}", diff / div),
+    }
+}
+
+/// Go's `Time.String()` of a UTC time: `2006-01-02 15:04:05.999999999 -0700 MST` (the fraction's
+/// trailing zeros dropped, none when whole).
+fn raw_time(seconds: i64, nanos: i32) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rem = seconds.rem_euclid(86_400);
+    let (y, m, d) = super::protojson::civil_from_days(days);
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
+    if nanos > 0 {
+        out.push('.');
+        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
+    }
+    out.push_str(" +0000 UTC");
+    out
+}
+
 /// A `google.protobuf.Timestamp` with `--time-format iso`: RFC 3339 in UTC, whole seconds; the
 /// zero time prints as nothing.
 pub fn iso_time(seconds: i64, nanos: i32) -> String {
-    if seconds == -62_135_596_800 && nanos == 0 {
+    if seconds == ZERO_TIME && nanos == 0 {
         return String::new();
     }
     let days = seconds.div_euclid(86_400);
@@ -350,6 +485,67 @@ mod tests {
         assert_eq!(rfc3339_nano(0, 0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_nano(1, 120_000_000), "1970-01-01T00:00:01.12Z");
         assert_eq!(rfc3339_nano(-62_135_596_800, 0), "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn raw_times() {
+        let raw = Times::at(TimeFormat::Raw, 0, 0);
+        assert_eq!(
+            raw.format(1_795_834_978, 807_106_000),
+            "2026-11-28 03:02:58.807106 +0000 UTC"
+        );
+        assert_eq!(
+            raw.format(1_795_834_978, 0),
+            "2026-11-28 03:02:58 +0000 UTC"
+        );
+        assert_eq!(
+            raw.format(1_795_834_978, 1),
+            "2026-11-28 03:02:58.000000001 +0000 UTC"
+        );
+        assert_eq!(raw.format(ZERO_TIME, 0), "");
+    }
+
+    #[test]
+    fn relative_times_follow_go_humanize() {
+        let now = 1_795_834_978;
+        let rel = Times::at(TimeFormat::Relative, now, 500_000_000);
+        let ago = |secs: i64| rel.format(now - secs, 500_000_000);
+        let ahead = |secs: i64| rel.format(now + secs, 500_000_000);
+        let (hour, day) = (3600, 86_400);
+        for (secs, want) in [
+            (0, "now"),
+            (1, "1 second ago"),
+            (59, "59 seconds ago"),
+            (60, "1 minute ago"),
+            (119, "1 minute ago"),
+            (120, "2 minutes ago"),
+            (hour - 1, "59 minutes ago"),
+            (hour, "1 hour ago"),
+            (2 * hour, "2 hours ago"),
+            (day - 1, "23 hours ago"),
+            (day, "1 day ago"),
+            (2 * day, "2 days ago"),
+            (7 * day, "1 week ago"),
+            (14 * day, "2 weeks ago"),
+            (29 * day, "4 weeks ago"),
+            (30 * day, "1 month ago"),
+            (60 * day, "2 months ago"),
+            (359 * day, "11 months ago"),
+            (360 * day, "1 year ago"),
+            (540 * day, "2 years ago"),
+            (720 * day, "2 years ago"),
+            (1080 * day, "3 years ago"),
+            (37 * 360 * day, "a long while ago"),
+            (300 * 365 * day, "a long while ago"),
+        ] {
+            assert_eq!(ago(secs), want, "{secs} s");
+        }
+        assert_eq!(ahead(9 * hour + 5), "9 hours from now");
+        assert_eq!(ahead(1), "1 second from now");
+        // Under a second either way is "now"; the zero time prints as nothing.
+        assert_eq!(rel.format(now, 900_000_000), "now");
+        assert_eq!(rel.format(now, 0), "now");
+        assert_eq!(rel.format(ZERO_TIME, 0), "");
     }
 
     #[test]

@@ -81,34 +81,33 @@ impl Handler {
     }
 
     /// The command's own flags this translation reproduces, and whether its text output is
-    /// translated (`Some(true)`: with times, so only with `--time-format iso`).
-    fn spec(self) -> (&'static [&'static str], Option<bool>) {
+    /// translated (with every `--time-format`).
+    fn spec(self) -> (&'static [&'static str], bool) {
         match self {
-            Handler::WorkflowList => (&["limit", "page-size", "query"], Some(true)),
-            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], Some(true)),
-            Handler::WorkflowShow => (&["workflow-id", "run-id"], Some(false)),
-            Handler::WorkflowCount => (&["query"], Some(false)),
-            Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], Some(false)),
-            Handler::WorkflowStack => (&["workflow-id", "run-id"], Some(false)),
-            Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], Some(false)),
-            Handler::WorkflowCancel => (&["workflow-id", "run-id"], Some(false)),
-            Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], Some(false)),
-            Handler::NamespaceDescribe => (&["namespace-id"], Some(false)),
-            Handler::NamespaceList | Handler::SearchAttributeList => (&[], Some(false)),
-            Handler::ScheduleList => (&["query"], Some(true)),
-            Handler::ScheduleDescribe => (&["schedule-id"], None),
+            Handler::WorkflowList => (&["limit", "page-size", "query"], true),
+            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowShow => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowCount => (&["query"], true),
+            Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], true),
+            Handler::WorkflowStack => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], true),
+            Handler::WorkflowCancel => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], true),
+            Handler::NamespaceDescribe => (&["namespace-id"], true),
+            Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
+            Handler::ScheduleList => (&["query"], true),
+            Handler::ScheduleDescribe => (&["schedule-id"], false),
             // Enhanced mode, the default version selection: no `--select-*`, reachability,
             // config or legacy mode.
-            Handler::TaskQueueDescribe => (
-                &["task-queue", "task-queue-type", "disable-stats"],
-                Some(true),
-            ),
+            Handler::TaskQueueDescribe => {
+                (&["task-queue", "task-queue-type", "disable-stats"], true)
+            }
         }
     }
 
     /// `Ok` when this translation reproduces `cmd` in `format`.
     pub(crate) fn accepts(self, cmd: &Command, format: Format) -> Result<(), String> {
-        let (own, text) = self.spec();
+        let (own, text_translated) = self.spec();
         if let Some(flag) = cmd
             .flags()
             .keys()
@@ -122,14 +121,11 @@ impl Handler {
         if !cmd.args().is_empty() {
             return Err("positional arguments are not translated".to_owned());
         }
-        if format == Format::Text {
-            match text {
-                None => return Err("text output of this command is rendered by the CLI".to_owned()),
-                Some(true) if cmd.flag_str("time-format") != Some("iso") => {
-                    return Err("text output is translated with --time-format iso".to_owned());
-                }
-                Some(_) => {}
-            }
+        if format == Format::Text && !text_translated {
+            return Err("text output of this command is rendered by the CLI".to_owned());
+        }
+        if text::TimeFormat::parse(cmd.flag_str("time-format")).is_none() {
+            return Err("an unknown --time-format".to_owned());
         }
         if matches!(self, Handler::WorkflowTerminate) && cmd.flag_str("reason").is_none() {
             // The CLI's default reason names the local OS user.
@@ -279,6 +275,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
                 }
             }
             Format::Text if !page.is_empty() => {
+                let times = ctx.times();
                 let rows: Vec<Vec<Cell>> = page
                     .iter()
                     .map(|i| {
@@ -299,7 +296,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
                             Cell::left(
                                 i.start_time
                                     .as_ref()
-                                    .map(|t| text::iso_time(t.seconds, t.nanos))
+                                    .map(|t| times.format(t.seconds, t.nanos))
                                     .unwrap_or_default(),
                             ),
                         ]
@@ -350,7 +347,7 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         return describe_closed(ctx, &resp).await;
     }
     if ctx.format == Format::Text {
-        let text = describe_text(&ctx.namespace, &resp)?;
+        let text = describe_text(&ctx.namespace, &resp, ctx.times())?;
         return ctx.out.write(&text);
     }
     ctx.print_message(
@@ -456,7 +453,7 @@ fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop
     Ok((value, encoding))
 }
 
-/// `workflow describe` text of a running workflow (`--time-format iso`): the "Execution Info" and
+/// `workflow describe` text of a running workflow (times in the command's `--time-format`): the "Execution Info" and
 /// "Extended Execution Info" cards and the pending counts. What the CLI prints through Go's
 /// prototext (memo, search attributes: its spacing is deliberately unstable) or in sections not
 /// reproduced here (pending activities, children, Nexus operations, pause, versioning, metadata,
@@ -464,6 +461,7 @@ fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop
 fn describe_text(
     namespace: &str,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+    times: text::Times,
 ) -> Result<String, Stop> {
     let info = resp.workflow_execution_info.clone().unwrap_or_default();
     let ext = resp.workflow_extended_info.clone();
@@ -493,7 +491,7 @@ fn describe_text(
     }
     let time = |t: &Option<prost_wkt_types::Timestamp>| {
         t.as_ref()
-            .map(|t| text::iso_time(t.seconds, t.nanos))
+            .map(|t| times.format(t.seconds, t.nanos))
             .unwrap_or_default()
     };
     let exec = info.execution.clone().unwrap_or_default();
@@ -1086,7 +1084,7 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
     Ok(())
 }
 
-/// `schedule list` text (`--time-format iso`): one table, header even when empty, columns
+/// `schedule list` text (times in the command's `--time-format`): one table, header even when empty, columns
 /// ScheduleId, Action (the Go struct `{"Workflow": type}` as JSON), Paused, NextRunTime (the
 /// first future action) and LastRunTime (the last recent action's schedule time). The CLI cuts
 /// its table every 100 schedules; more than 100 are left to it.
@@ -1109,8 +1107,9 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             )]));
             let mut action_text = String::new();
             gojson::write_go(&action, false, &mut action_text);
+            let times = ctx.times();
             let time = |t: Option<&prost_wkt_types::Timestamp>| {
-                t.map(|t| text::iso_time(t.seconds, t.nanos))
+                t.map(|t| times.format(t.seconds, t.nanos))
                     .unwrap_or_default()
             };
             let last = info
@@ -1291,7 +1290,9 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         Format::Json | Format::Jsonl => {
             task_queue_json(&stats_rows, &poller_rows, ctx.format == Format::Json)
         }
-        Format::Text => task_queue_text(stats.then_some(&stats_rows[..]), &poller_rows)?,
+        Format::Text => {
+            task_queue_text(stats.then_some(&stats_rows[..]), &poller_rows, ctx.times())?
+        }
     };
     ctx.out.write(&out)
 }
@@ -1361,8 +1362,12 @@ fn task_queue_json(stats: &[StatsRow], pollers: &[PollerRow], indent: bool) -> S
 }
 
 /// The text form: "Task Queue Statistics:" (unless disabled) and "Pollers:", each a table
-/// printed with its header even when empty; numbers right-aligned, `%v` floats, iso times.
-fn task_queue_text(stats: Option<&[StatsRow]>, pollers: &[PollerRow]) -> Result<String, Stop> {
+/// printed with its header even when empty; numbers right-aligned, `%v` floats, times in the command's format.
+fn task_queue_text(
+    stats: Option<&[StatsRow]>,
+    pollers: &[PollerRow],
+    times: text::Times,
+) -> Result<String, Stop> {
     let not_plain = || Stop::fallback("text that is not plain ASCII");
     let mut out = String::new();
     if let Some(stats) = stats {
@@ -1407,7 +1412,7 @@ fn task_queue_text(stats: Option<&[StatsRow]>, pollers: &[PollerRow]) -> Result<
                 Cell::left(p.identity.clone()),
                 Cell::left(
                     p.last_access
-                        .map(|(s, n)| text::iso_time(s, n))
+                        .map(|(s, n)| times.format(s, n))
                         .unwrap_or_default(),
                 ),
                 Cell::right(text::go_v_float(p.rate, false)),

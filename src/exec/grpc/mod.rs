@@ -5,12 +5,11 @@
 //! written, and the caller runs the CLI instead.
 //!
 //! Translated (see [`commands`] for the flags each accepts, and docs/executors.md):
-//! - `workflow list`, `describe`, `show`, `count`: JSON, and text (times with
-//!   `--time-format iso`).
+//! - `workflow list`, `describe`, `show`, `count`: JSON and text (every `--time-format`).
 //! - `workflow query`, `stack`: JSON and text.
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
-//! - `schedule list` (JSON, and text with `--time-format iso`), `schedule describe` (JSON).
+//! - `schedule list` (JSON and text), `schedule describe` (JSON).
 
 mod commands;
 
@@ -355,6 +354,14 @@ pub(crate) struct Ctx<'a, 'w> {
 }
 
 impl Ctx<'_, '_> {
+    /// How text output prints times (`--time-format`, relative by default), against now.
+    pub(crate) fn times(&self) -> super::text::Times {
+        super::text::Times::now(
+            super::text::TimeFormat::parse(self.cmd.flag_str("time-format"))
+                .unwrap_or(super::text::TimeFormat::Relative),
+        )
+    }
+
     /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
     /// `rpc_error`). Either way, its status is kept for the audit record.
     pub(crate) fn answered<T>(
