@@ -383,6 +383,15 @@ fn reads_are_byte_identical_to_the_cli() {
             lines.push(format!("temporal workflow show -w {id} -o {output}"));
         }
     }
+    // A --command-timeout that does not expire (policies may insert one as an obligation).
+    lines.extend(
+        [
+            "temporal workflow list -o json --command-timeout 1m",
+            "temporal workflow describe -w plain --time-format iso --command-timeout 30s",
+            "temporal workflow count --command-timeout 1m",
+        ]
+        .map(str::to_owned),
+    );
     // Errors: the CLI's message and exit code.
     lines.extend(
         [
@@ -409,6 +418,29 @@ fn reads_are_byte_identical_to_the_cli() {
     println!(
         "{native} of {} read lines ran natively, byte-identical",
         lines.len()
+    );
+
+    // A --command-timeout that expires ends the run as the CLI's expired context does: a query
+    // of a workflow no worker serves waits until then. (The CLI itself prints this, or the
+    // call's context error, depending on which it notices first.)
+    let line = "temporal workflow query -w plain --name state --command-timeout 1s";
+    let start = std::time::Instant::now();
+    let ours = tgate(&config, "grpc", line);
+    let took = start.elapsed();
+    assert_eq!(ours.status.code(), Some(1), "{}", text(&ours.stderr));
+    assert_eq!(text(&ours.stderr), "Error: program interrupted\n");
+    assert!(ours.stdout.is_empty());
+    assert!(
+        took >= std::time::Duration::from_secs(1) && took < std::time::Duration::from_secs(8),
+        "{took:?}"
+    );
+    let args: Vec<&str> = line.split(' ').skip(1).collect();
+    let cli = server.cli(&args);
+    assert_eq!(cli.status.code(), Some(1));
+    assert!(
+        text(&cli.stderr).starts_with("Error: "),
+        "{}",
+        text(&cli.stderr)
     );
 
     // Relative times (the CLI's default) move as the clock does: tgate's text must equal the

@@ -30,12 +30,14 @@ use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
 
 /// Flags every translation understands: they select the namespace and the output form.
+/// `--command-timeout` bounds the run as the CLI's context deadline does.
 const COMMON: &[&str] = &[
     "namespace",
     "output",
     "time-format",
     "color",
     "no-json-shorthand-payloads",
+    "command-timeout",
 ];
 
 /// A translated command.
@@ -126,6 +128,11 @@ impl Handler {
         }
         if text::TimeFormat::parse(cmd.flag_str("time-format")).is_none() {
             return Err("an unknown --time-format".to_owned());
+        }
+        if let Some(Value::Duration(d)) = cmd.flag("command-timeout")
+            && d.0 <= 0
+        {
+            return Err("a --command-timeout that is not positive".to_owned());
         }
         if matches!(self, Handler::WorkflowTerminate) && cmd.flag_str("reason").is_none() {
             // The CLI's default reason names the local OS user.

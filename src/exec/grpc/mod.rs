@@ -33,7 +33,7 @@ pub enum Native {
         /// Exit code.
         exit_code: i32,
         /// The gRPC status of the command's last call (`OK`, `NOT_FOUND`…, as gRPC names
-        /// codes); `DEADLINE_EXCEEDED` when tgate's timeout stopped it; `None` when it stopped
+        /// codes); `DEADLINE_EXCEEDED` when a timeout stopped it; `None` when it stopped
         /// before any call answered.
         grpc_status: Option<&'static str>,
     },
@@ -174,15 +174,24 @@ impl Session {
             },
             status: None,
         };
+        // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
+        // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
+        // says that it stopped the command.
+        let command_timeout = match cmd.flag("command-timeout") {
+            Some(Value::Duration(d)) if d.0 > 0 => Some(Duration::from_nanos(d.0 as u64)),
+            _ => None,
+        };
+        let own = command_timeout.filter(|t| *t < limits.timeout);
         let result = self.runtime.block_on(async {
-            match tokio::time::timeout(limits.timeout, handler.run(&mut ctx)).await {
+            let bound = own.unwrap_or(limits.timeout);
+            match tokio::time::timeout(bound, handler.run(&mut ctx)).await {
                 Ok(r) => r,
                 Err(_) => {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
-                    Err(Stop::Failed(format!(
-                        "tgate: stopped after the {:?} timeout",
-                        limits.timeout
-                    )))
+                    Err(Stop::Failed(match own {
+                        Some(_) => "program interrupted".to_owned(),
+                        None => format!("tgate: stopped after the {:?} timeout", limits.timeout),
+                    }))
                 }
             }
         });
