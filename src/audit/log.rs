@@ -7,8 +7,8 @@
 //!   (group commit), then wakes exactly the appenders of that batch.
 //! - Every batch is written under an exclusive lock on `<log>.lock` (`flock`), held only around
 //!   "read the tail, write, fsync". Under the lock the committer re-reads the last record of the
-//!   active file (unless the file is unchanged since its own last write), so processes sharing a
-//!   log continue one chain and never fork it.
+//!   active file (unless the file is unchanged since its own last write or its first read, made
+//!   as the log opens), so processes sharing a log continue one chain and never fork it.
 //! - A line left incomplete by a crash (a torn tail: never acknowledged, since its write had not
 //!   been synced) is cut off, under the lock, before the next batch is written. Any other damage
 //!   to the last record stops the writer: appends fail and nothing runs.
@@ -121,7 +121,7 @@ impl AuditLog {
             })?;
         // Open the active file now, so that an unwritable log is reported before anything else.
         let active = Some(open_active(path).map_err(io)?);
-        Ok(AuditLog {
+        let log = AuditLog {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 max_file_bytes: max_file_bytes.max(1),
@@ -130,7 +130,11 @@ impl AuditLog {
                 io: Mutex::new(Io { lock, active }),
             }),
             committer: Mutex::new(None),
-        })
+        };
+        // The committer starts now and reads the chain's tail while the caller goes on (a
+        // one-shot `tgate run` decides meanwhile), so the first append finds it ready.
+        log.start_committer()?;
+        Ok(log)
     }
 
     /// The active file's path.
@@ -192,8 +196,10 @@ impl Drop for AuditLog {
 }
 
 impl Inner {
-    /// The committer: takes everything queued, commits it as one batch, wakes its appenders.
+    /// The committer: reads the chain's tail, then takes everything queued, commits it as one
+    /// batch, wakes its appenders.
     fn run_committer(&self) {
+        self.prime();
         loop {
             let batch = {
                 let mut queue = lock_ignoring_poison(&self.queue);
@@ -232,6 +238,68 @@ impl Inner {
         }
     }
 
+    /// Reads the chain's tail ahead of the first batch (under the file lock, as a commit does),
+    /// so that the batch finds it known unless another process writes in between. A failure is
+    /// left for the first batch to meet and report.
+    fn prime(&self) {
+        let mut io = lock_ignoring_poison(&self.io);
+        if io.lock.lock().is_err() {
+            return;
+        }
+        if let Ok((len, tail)) = self.tail_locked(&mut io)
+            && let Some(active) = io.active.as_mut()
+        {
+            active.known = Some((tail.seq, tail.hash, len));
+        }
+        let _ = io.lock.unlock();
+    }
+
+    /// Under the file lock: follows a rotation by another process, cuts a torn tail, and returns
+    /// the active file's length and the chain's last record (what this process knows of it
+    /// while the file still has the length it left).
+    fn tail_locked(&self, io: &mut Io) -> Result<(u64, Tail), AuditError> {
+        let path_err = |p: &Path, e: std::io::Error| AuditError::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        };
+        // Another process may have rotated the file since: follow the path.
+        let current = match std::fs::metadata(&self.path) {
+            Ok(m) => Some((m.dev(), m.ino())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(path_err(&self.path, e)),
+        };
+        let stale = match (&io.active, current) {
+            (Some(a), Some((dev, ino))) => a.dev != dev || a.ino != ino,
+            _ => true,
+        };
+        if stale {
+            io.active = Some(open_active(&self.path).map_err(|e| path_err(&self.path, e))?);
+        }
+        let Some(active) = io.active.as_mut() else {
+            unreachable!("opened above")
+        };
+        let len = active
+            .file
+            .metadata()
+            .map_err(|e| path_err(&self.path, e))?
+            .len();
+        if let Some((seq, hash, known_len)) = &active.known
+            && *known_len == len
+        {
+            let tail = Tail {
+                seq: *seq,
+                hash: hash.clone(),
+            };
+            return Ok((len, tail));
+        }
+        let len = cut_torn_tail(&active.file, len).map_err(|e| path_err(&self.path, e))?;
+        let tail = match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
+            Some(line) => tail_of(&self.path, &line)?,
+            None => previous_tail(&self.path)?,
+        };
+        Ok((len, tail))
+    }
+
     fn commit_locked(
         &self,
         io: &mut Io,
@@ -245,39 +313,9 @@ impl Inner {
             .lock()
             .map_err(|e| path_err(&lock_path(&self.path), e))?;
         let result = (|| {
-            // Another process may have rotated the file since: follow the path.
-            let current = match std::fs::metadata(&self.path) {
-                Ok(m) => Some((m.dev(), m.ino())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(path_err(&self.path, e)),
-            };
-            let stale = match (&io.active, current) {
-                (Some(a), Some((dev, ino))) => a.dev != dev || a.ino != ino,
-                _ => true,
-            };
-            if stale {
-                io.active = Some(open_active(&self.path).map_err(|e| path_err(&self.path, e))?);
-            }
+            let (mut len, tail) = self.tail_locked(io)?;
             let Some(active) = io.active.as_mut() else {
-                unreachable!("opened above")
-            };
-            let mut len = active
-                .file
-                .metadata()
-                .map_err(|e| path_err(&self.path, e))?
-                .len();
-            let tail = match &active.known {
-                Some((seq, hash, known_len)) if *known_len == len => Tail {
-                    seq: *seq,
-                    hash: hash.clone(),
-                },
-                _ => {
-                    len = cut_torn_tail(&active.file, len).map_err(|e| path_err(&self.path, e))?;
-                    match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
-                        Some(line) => tail_of(&self.path, &line)?,
-                        None => previous_tail(&self.path)?,
-                    }
-                }
+                unreachable!("opened by tail_locked")
             };
             // Seal the batch.
             let mut buf = String::new();
