@@ -398,8 +398,17 @@ impl Writer {
             Special::Timestamp => return self.timestamp(msg, parts),
             Special::Duration => return self.duration(msg, parts),
             Special::Unsupported => return Err(format!("{} is not rendered natively", msg.name)),
-            Special::Payload if self.opts.shorthand && parts.len() == 1 => {
-                if let Some(v) = shorthand_wire(parts[0])? {
+            Special::Payload if self.opts.shorthand => {
+                // A payload given in several parts is their merge, which is their concatenation.
+                let merged;
+                let bytes = match parts {
+                    [one] => *one,
+                    _ => {
+                        merged = parts.concat();
+                        &merged[..]
+                    }
+                };
+                if let Some(v) = shorthand_wire(bytes)? {
                     self.json(&v, level);
                     return Ok(());
                 }
@@ -1112,6 +1121,32 @@ mod differential {
             opts,
         );
         assert_eq!(json.unwrap(), r#"{"coreUsedFlags":[1,3,300,4]}"#);
+    }
+
+    #[test]
+    fn a_payload_in_two_parts_is_merged_before_its_shorthand() {
+        // UserMetadata.summary (field 1, a Payload) given twice: the metadata (one map entry of
+        // 22 bytes: key "encoding", value "json/plain"), then the data.
+        let metadata = [0x0a, 0x16, 0x0a, 0x08]
+            .into_iter()
+            .chain(*b"encoding")
+            .chain([0x12, 0x0a])
+            .chain(*b"json/plain");
+        let first: Vec<u8> = metadata.collect();
+        let second = [0x12, 0x01, b'7'];
+        let bytes = [
+            &[0x0a, first.len() as u8][..],
+            &first,
+            &[0x0a, second.len() as u8],
+            &second,
+        ]
+        .concat();
+        let opts = Options {
+            indent: false,
+            shorthand: true,
+        };
+        let json = render("temporal.api.sdk.v1.UserMetadata", &bytes, opts).unwrap();
+        assert_eq!(json, r#"{"summary":7}"#);
     }
 
     #[test]
