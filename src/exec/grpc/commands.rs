@@ -513,8 +513,10 @@ fn describe_text(
         ),
         ("Namespace", namespace.to_owned()),
         ("TaskQueue", info.task_queue.clone()),
-        // Deprecated in the API, still printed by the CLI (`GetAssignedBuildId`).
-        #[allow(deprecated)]
+        #[expect(
+            deprecated,
+            reason = "deprecated in the API, still printed by the CLI (`GetAssignedBuildId`)"
+        )]
         ("AssignedBuildId", info.assigned_build_id.clone()),
         ("StartTime", time(&info.start_time)),
     ];
