@@ -253,6 +253,31 @@ fn reads_are_byte_identical_to_the_cli() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
+    // A query no worker takes up: the server answers DEADLINE_EXCEEDED after its own timeout
+    // (~30 s), an error the CLI prints; tgate must print it too, not run the CLI after it. Run
+    // the two side by side, in the background of the checks below, each on its own twin
+    // workflow (the server buffers very few queries per workflow).
+    start(&server, "stuck-a", &[]);
+    start(&server, "stuck-b", &[]);
+    let stuck = "temporal workflow stack -w stuck-a";
+    let stuck_runs = {
+        let (address, config, home) = (
+            server.address.clone(),
+            config.clone(),
+            dir.path().to_path_buf(),
+        );
+        let ours = std::thread::spawn(move || tgate(&config, "grpc", stuck));
+        let theirs = std::thread::spawn(move || {
+            Command::new(common::temporal_bin())
+                .args(["workflow", "stack", "-w", "stuck-b", "--address", &address])
+                .env_clear()
+                .env("HOME", home)
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap()
+        });
+        (ours, theirs)
+    };
     // Wait (bounded) until the timed-out, completed and failed runs are closed and visible.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     for status in ["TimedOut", "Completed", "Failed"] {
@@ -441,6 +466,18 @@ fn reads_are_byte_identical_to_the_cli() {
         text(&cli.stderr).starts_with("Error: "),
         "{}",
         text(&cli.stderr)
+    );
+
+    let (ours, theirs) = (stuck_runs.0.join().unwrap(), stuck_runs.1.join().unwrap());
+    assert_eq!(theirs.status.code(), Some(1), "{}", text(&theirs.stderr));
+    assert_eq!(
+        (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+        (
+            theirs.status.code(),
+            text(&theirs.stdout),
+            text(&theirs.stderr)
+        ),
+        "{stuck}"
     );
 
     // Relative times (the CLI's default) move as the clock does: tgate's text must equal the
@@ -720,6 +757,18 @@ fn task_queue_describe_matches_the_cli() {
     ] {
         settles(&server, &config, line, &same);
     }
+    // An empty name: the CLI's request draws its own message from the server; left to it.
+    let line = "temporal task-queue describe -t '' -o json";
+    let native = tgate(&config, "grpc", line);
+    assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
+    assert!(text(&native.stderr).contains("not run natively"));
+    let auto = tgate(&config, "auto", line);
+    let cli = server.cli(&["task-queue", "describe", "-t", "", "-o", "json"]);
+    assert_eq!(cli.status.code(), Some(1));
+    assert_eq!(
+        (auto.status.code(), text(&auto.stderr)),
+        (cli.status.code(), text(&cli.stderr))
+    );
     // Several types: the CLI's row order varies, the rows do not.
     for line in [
         "temporal task-queue describe -t polled --time-format iso",

@@ -187,6 +187,9 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
         status.code(),
         Code::Unauthenticated | Code::PermissionDenied
     );
+    // tgate sets no deadline on its calls (its timeouts drop the call instead), so
+    // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
+    // read that is the CLI's error; a write it leaves uncertain (below).
     let answered = matches!(
         status.code(),
         Code::InvalidArgument
@@ -196,7 +199,7 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
             | Code::ResourceExhausted
             | Code::OutOfRange
             | Code::Unimplemented
-    );
+    ) || (status.code() == Code::DeadlineExceeded && !write);
     let message = if context.is_empty() {
         status.message().to_owned()
     } else {
@@ -1202,6 +1205,12 @@ struct PollerRow {
 /// whenever more than one type or version is reported. This translation prints one of those
 /// orders, fixed: versions by build id, types by their number (workflow, activity, nexus).
 async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    // The CLI's request for an empty name draws another message from the server than tgate's.
+    if ctx.cmd.flag_str("task-queue").is_none_or(str::is_empty) {
+        return Err(Stop::fallback(
+            "an empty task queue name is left to the CLI",
+        ));
+    }
     let types: Vec<i32> = match ctx.cmd.flag("task-queue-type") {
         Some(Value::EnumArray(items)) => items
             .iter()
