@@ -593,13 +593,16 @@ fn writes_match_the_cli() {
                 "{identity}"
             );
         }
-        // A workflow that does not exist: the same error and exit code.
-        let line = format!("temporal workflow {verb} -w nothing{args}");
-        let (cli, native) = (tgate(&config, "cli", &line), tgate(&config, "grpc", &line));
-        assert_eq!(cli.status.code(), Some(1), "{line}");
-        assert_eq!(native.status.code(), Some(1), "{line}");
-        assert_eq!(text(&native.stderr), text(&cli.stderr), "{line}");
-        assert_eq!(native.stdout, cli.stdout, "{line}");
+        // A workflow that does not exist, and an empty workflow id (which the CLI refuses
+        // before sending anything): the same error and exit code.
+        for id in ["nothing", "''"] {
+            let line = format!("temporal workflow {verb} -w {id}{args}");
+            let (cli, native) = (tgate(&config, "cli", &line), tgate(&config, "grpc", &line));
+            assert_eq!(cli.status.code(), Some(1), "{line}");
+            assert_eq!(native.status.code(), Some(1), "{line}");
+            assert_eq!(text(&native.stderr), text(&cli.stderr), "{line}");
+            assert_eq!(native.stdout, cli.stdout, "{line}");
+        }
     }
     // Terminating an ended workflow fails the same way through both.
     let line = "temporal workflow terminate -w terminate-text-cli-15 --reason again";

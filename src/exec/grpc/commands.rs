@@ -218,6 +218,17 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
     }
 }
 
+/// The one workflow a signal, cancel or terminate acts on. An empty `--workflow-id` is, to the
+/// CLI, neither a workflow nor a batch `--query`: it refuses before sending anything.
+fn one_workflow(cmd: &Command) -> Result<Option<WorkflowExecution>, Stop> {
+    if cmd.flag_str("workflow-id").is_none_or(str::is_empty) {
+        return Err(Stop::Failed(
+            "must set either workflow ID or query".to_owned(),
+        ));
+    }
+    Ok(execution(cmd))
+}
+
 fn execution(cmd: &Command) -> Option<WorkflowExecution> {
     Some(WorkflowExecution {
         workflow_id: cmd.flag_str("workflow-id").unwrap_or_default().to_owned(),
@@ -776,10 +787,11 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
 /// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)
 /// sent as `json/plain` payloads; no input is an empty `Payloads`, as the CLI sends.
 async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let workflow_execution = one_workflow(ctx.cmd)?;
     let payloads = json_inputs(ctx.cmd)?;
     let req = SignalWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
-        workflow_execution: execution(ctx.cmd),
+        workflow_execution,
         signal_name: ctx.cmd.flag_str("name").unwrap_or_default().to_owned(),
         input: Some(Payloads { payloads }),
         identity: ctx.identity.clone(),
@@ -798,7 +810,7 @@ async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = RequestCancelWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
-        workflow_execution: execution(ctx.cmd),
+        workflow_execution: one_workflow(ctx.cmd)?,
         identity: ctx.identity.clone(),
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
@@ -816,7 +828,7 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = TerminateWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
-        workflow_execution: execution(ctx.cmd),
+        workflow_execution: one_workflow(ctx.cmd)?,
         reason: ctx.cmd.flag_str("reason").unwrap_or_default().to_owned(),
         identity: ctx.identity.clone(),
         ..Default::default()
