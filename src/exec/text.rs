@@ -214,21 +214,25 @@ pub fn go_v_float(v: f64, is32: bool) -> String {
 /// A timestamp as Go's `time.Time` marshals to JSON (RFC 3339 with nanoseconds, trailing zeros
 /// dropped, UTC as `Z`).
 pub fn rfc3339_nano(seconds: i64, nanos: i32) -> String {
+    utc(seconds, nanos, 'T', true) + "Z"
+}
+
+/// `YYYY-MM-DD<sep>hh:mm:ss` in UTC, then, with `fraction`, the nanoseconds as `.123` with their
+/// trailing zeros dropped (nothing when whole).
+fn utc(seconds: i64, nanos: i32, sep: char, fraction: bool) -> String {
     let days = seconds.div_euclid(86_400);
     let rem = seconds.rem_euclid(86_400);
     let (y, m, d) = super::protojson::civil_from_days(days);
     let mut out = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        "{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}",
         rem / 3600,
         (rem / 60) % 60,
         rem % 60
     );
-    if nanos > 0 {
-        let f = format!("{nanos:09}");
+    if fraction && nanos > 0 {
         out.push('.');
-        out.push_str(f.trim_end_matches('0'));
+        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
     }
-    out.push('Z');
     out
 }
 
@@ -361,21 +365,7 @@ fn relative_time(then: i128, now: i128) -> String {
 /// Go's `Time.String()` of a UTC time: `2006-01-02 15:04:05.999999999 -0700 MST` (the fraction's
 /// trailing zeros dropped, none when whole).
 fn raw_time(seconds: i64, nanos: i32) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rem = seconds.rem_euclid(86_400);
-    let (y, m, d) = super::protojson::civil_from_days(days);
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
-    if nanos > 0 {
-        out.push('.');
-        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
-    }
-    out.push_str(" +0000 UTC");
-    out
+    utc(seconds, nanos, ' ', true) + " +0000 UTC"
 }
 
 /// A `google.protobuf.Timestamp` with `--time-format iso`: RFC 3339 in UTC, whole seconds; the
@@ -384,15 +374,7 @@ pub fn iso_time(seconds: i64, nanos: i32) -> String {
     if seconds == ZERO_TIME && nanos == 0 {
         return String::new();
     }
-    let days = seconds.div_euclid(86_400);
-    let rem = seconds.rem_euclid(86_400);
-    let (y, m, d) = super::protojson::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    utc(seconds, nanos, 'T', false) + "Z"
 }
 
 #[cfg(test)]
