@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -76,10 +78,6 @@ fn run(env: &Env, extra: &[&str], line: &str) -> Output {
     args.extend_from_slice(extra);
     args.push(line);
     tgate(&env.config, &args)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The approval id a gated run printed.

@@ -3,23 +3,14 @@
 //! threads keep one chain, an unwritable log stops `tgate run` before anything executes, and what
 //! `tgate run` records (decision, result, output hash, redaction).
 
+mod common;
+
+use common::{text, tgate};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn tgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("run tgate")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -1,14 +1,9 @@
 //! The `tgate` binary as callers use it: `tgate parse`, its output forms and exit codes.
 
-use std::process::{Command, Output};
+mod common;
 
-fn tgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("run tgate")
-}
+use common::tgate;
+use std::process::Output;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()

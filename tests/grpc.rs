@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::text;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -24,10 +26,6 @@ fn tgate(config: &Path, backend: &str, line: &str) -> Output {
         .env_clear()
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Runs `line` through the real CLI and through tgate with `--backend auto` and `grpc`. Both must

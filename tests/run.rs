@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::text;
+
 use std::process::{Command, Output};
 
 use common::devserver::DevServer;
@@ -16,10 +18,6 @@ fn tgate(config: &std::path::Path, args: &[&str]) -> Output {
         .env_clear()
         .output()
         .expect("run tgate")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn status_of(server: &DevServer, id: &str, ns: &str) -> String {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::text;
+
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::path::Path;
@@ -51,10 +53,6 @@ fn doctor(config: &Path, integration: &str) -> (i32, serde_json::Value) {
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A dev server with one running workflow, `wf-tls`.

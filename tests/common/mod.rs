@@ -17,6 +17,20 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs the `tgate` binary under test with `args` and an empty environment.
+pub fn tgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run tgate")
+}
+
+/// Output bytes as text (lossy: a test failure message must still print).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// The pinned `temporal` binary.
 pub fn temporal_bin() -> PathBuf {
     let path = std::env::var_os("TGATE_TEMPORAL_BIN")
