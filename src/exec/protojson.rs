@@ -404,28 +404,27 @@ impl Writer {
             Special::Duration => return self.duration(msg, parts),
             Special::Unsupported => return Err(format!("{} is not rendered natively", msg.name)),
             Special::Payload if self.opts.shorthand => {
-                // A payload given in several parts is their merge, which is their concatenation.
-                let merged;
-                let bytes = match parts {
-                    [one] => *one,
-                    _ => {
-                        merged = parts.concat();
-                        &merged[..]
-                    }
-                };
-                if let Some(v) = shorthand_wire(bytes)? {
+                // A payload given in several parts is their merge (as `collect` reads them).
+                if let Some(v) = shorthand_wire(msg, parts)? {
                     self.json(&v, level);
                     return Ok(());
                 }
             }
             Special::Payloads if self.opts.shorthand => {
+                // Payloads: payloads = 1 (repeated Payload).
                 let slots = collect(msg, parts)?;
-                let mut values = Vec::new();
-                for w in slots.values.first().map_or(&[][..], Vec::as_slice) {
+                let (Some(field), Some(items)) = (msg.fields.first(), slots.values.first()) else {
+                    return Err(malformed());
+                };
+                let Ty::Msg(payload) = field.ty else {
+                    return Err(malformed());
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for w in items {
                     let Wire::Len(item) = *w else {
                         return Err(malformed());
                     };
-                    values.push(shorthand_wire(item)?);
+                    values.push(shorthand_wire(&MESSAGES[payload], &[item])?);
                 }
                 // Go's encoder has already opened the array when it meets a payload it cannot
                 // shorten, and an empty list writes nothing: neither is reproduced.
@@ -642,12 +641,11 @@ fn seconds_nanos(msg: &Msg, parts: &[&[u8]]) -> Result<(i64, i32), String> {
     Ok((secs, nanos))
 }
 
-/// The shorthand value of a `Payload` given as wire bytes (see [`shorthand`]).
-fn shorthand_wire(bytes: &[u8]) -> Result<Option<Json>, String> {
+/// The shorthand value of the `Payload` (`msg`, its table) whose wire bytes are the
+/// concatenation of `parts` (see [`shorthand`]).
+fn shorthand_wire(msg: &Msg, parts: &[&[u8]]) -> Result<Option<Json>, String> {
     // Payload: metadata = 1 (map<string, bytes>), data = 2.
-    let index = message_index("temporal.api.common.v1.Payload").ok_or_else(malformed)?;
-    let msg = &MESSAGES[index];
-    let slots = collect(msg, &[bytes])?;
+    let slots = collect(msg, parts)?;
     let (Some(meta_field), Some(data_field)) = (msg.fields.first(), msg.fields.get(1)) else {
         return Err(malformed());
     };
