@@ -1326,12 +1326,14 @@ fn execute(
     };
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
+        let cli = temporal_binary(config).ok();
         let native = match connecting {
             Some(handle) => crate::exec::grpc::run_connected(
                 effective,
                 handle
                     .join()
                     .unwrap_or_else(|_| Err("the connecting thread failed".to_owned())),
+                cli,
                 &identity,
                 &config.limits,
                 out,
@@ -1340,6 +1342,7 @@ fn execute(
             None => crate::exec::grpc::try_native(
                 effective,
                 integration,
+                cli,
                 &identity,
                 &config.limits,
                 out,

@@ -242,13 +242,34 @@ fn reads_are_byte_identical_to_the_cli() {
     // A workflow a stand-in worker answers queries for.
     start(&server, "queried", &["-t", "queried"]);
     common::worker::spawn(&server.address, "queried");
-    // Runs the stand-in worker completes (with a result) and fails.
-    for (id, ty) in [("done", "Completes"), ("failed", "Fails")] {
+    // Runs the stand-in worker completes (with a result), fails, cancels on request, and
+    // continues as new (into a run it completes).
+    for (id, ty) in [
+        ("done", "Completes"),
+        ("failed", "Fails"),
+        ("canceled", "Cancels"),
+    ] {
         seed(
             &server,
             &["workflow", "start", "--type", ty, "-t", "queried", "-w", id],
         );
     }
+    seed(&server, &["workflow", "cancel", "-w", "canceled"]);
+    let started = server.cli(&[
+        "workflow",
+        "start",
+        "--type",
+        "ContinuesAsNew",
+        "-t",
+        "queried",
+        "-w",
+        "renewed",
+        "-o",
+        "json",
+    ]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let first_run: serde_json::Value = serde_json::from_slice(&started.stdout).unwrap();
+    let first_run = first_run["runId"].as_str().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
     // A query no worker takes up: the server answers DEADLINE_EXCEEDED after its own timeout
@@ -276,13 +297,20 @@ fn reads_are_byte_identical_to_the_cli() {
         });
         (ours, theirs)
     };
-    // Wait (bounded) until the timed-out, completed and failed runs are closed and visible.
+    // Wait (bounded) until the closed runs are closed and visible (two completed: `done` and
+    // the run `renewed` continued into).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    for status in ["TimedOut", "Completed", "Failed"] {
+    for (status, n) in [
+        ("TimedOut", 1),
+        ("Completed", 2),
+        ("Failed", 1),
+        ("Canceled", 1),
+        ("ContinuedAsNew", 1),
+    ] {
         loop {
             let query = format!("ExecutionStatus = \"{status}\"");
             let out = server.cli(&["workflow", "count", "-q", &query]);
-            if text(&out.stdout) == "Total: 1\n" {
+            if text(&out.stdout) == format!("Total: {n}\n") {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "no {status} run");
@@ -291,12 +319,16 @@ fn reads_are_byte_identical_to_the_cli() {
     }
 
     let mut lines: Vec<String> = Vec::new();
+    let renewed_first = format!("renewed -r {first_run}");
     for id in [
         "plain",
         "ended",
         "timed-out",
         "done",
         "failed",
+        "canceled",
+        "renewed",
+        &renewed_first,
         "memo",
         "signalled",
         "cancel-requested",
@@ -306,7 +338,7 @@ fn reads_are_byte_identical_to_the_cli() {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
                 // A completed run's result without shorthand: left to the CLI (checked below).
-                if id == "done" && !extra.is_empty() {
+                if (id == "done" || id == "renewed") && !extra.is_empty() {
                     continue;
                 }
                 lines.push(format!(
@@ -315,13 +347,33 @@ fn reads_are_byte_identical_to_the_cli() {
             }
         }
     }
-    for id in ["plain", "signalled", "cancel-requested"] {
+    // Text descriptions: running, closed every way (a results card), with a memo and search
+    // attributes (Go prototext, spaced as the pinned binary spaces it).
+    for id in [
+        "plain",
+        "signalled",
+        "cancel-requested",
+        "ended",
+        "timed-out",
+        "done",
+        "failed",
+        "canceled",
+        "renewed",
+        &renewed_first,
+        "memo",
+        "searchable",
+        "crafted",
+    ] {
         for format in ["iso", "raw"] {
             lines.push(format!(
                 "temporal workflow describe -w {id} --time-format {format}"
             ));
         }
     }
+    lines.push(
+        "temporal workflow describe -w done --no-json-shorthand-payloads --time-format iso"
+            .to_owned(),
+    );
     for id in [
         "plain",
         "signalled",
@@ -400,9 +452,13 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow query -w queried --name binary -o json --no-json-shorthand-payloads"
             .to_owned(),
     );
-    lines.push("temporal workflow show -w done".to_owned());
+    // Text shows every ending; from a continued run's first run, text follows into the next.
+    for id in ["done", "failed", "canceled", "renewed", &renewed_first] {
+        lines.push(format!("temporal workflow show -w {id}"));
+    }
+    lines.push("temporal workflow show -w done --no-json-shorthand-payloads".to_owned());
     for output in ["json", "jsonl"] {
-        for id in ["done", "failed"] {
+        for id in ["done", "failed", "canceled", &renewed_first] {
             lines.push(format!("temporal workflow show -w {id} -o {output}"));
         }
     }
@@ -442,6 +498,82 @@ fn reads_are_byte_identical_to_the_cli() {
         "{native} of {} read lines ran natively, byte-identical",
         lines.len()
     );
+    // The seeds did what the lines above mean to cover (the CLI's own output says so).
+    for (line, marks) in [
+        (
+            format!("workflow show -w renewed -r {first_run}"),
+            &[
+                "WorkflowExecutionContinuedAsNew",
+                "WorkflowExecutionCompleted",
+                "Status          COMPLETED",
+            ][..],
+        ),
+        (
+            "workflow describe -w failed".to_owned(),
+            &["Status   FAILED", "StackTrace:", "Cause:"][..],
+        ),
+        (
+            "workflow describe -w canceled".to_owned(),
+            &["Status   CANCELED"][..],
+        ),
+        (
+            "workflow describe -w ended".to_owned(),
+            &["Status    \n"][..],
+        ),
+        (
+            "workflow describe -w memo".to_owned(),
+            &["  Memo  ", "metadata:{key:\"encoding\""][..],
+        ),
+        (
+            "workflow describe -w searchable".to_owned(),
+            &["  SearchAttributes  ", "Ticket:"][..],
+        ),
+    ] {
+        let args: Vec<&str> = line.split(' ').collect();
+        let out = text(&server.cli(&args).stdout);
+        for mark in marks {
+            assert!(out.contains(mark), "{line}: no {mark:?} in\n{out}");
+        }
+    }
+
+    // Prototext spacing follows the pinned binary: a copy of the CLI grown byte by byte until
+    // its detrand bit differs prints the memo the other way, and tgate pinned to it does too.
+    let original = common::temporal_bin();
+    let copy = dir.path().join("temporal-copy");
+    std::fs::copy(&original, &copy).unwrap();
+    let bit = tgate::exec::prototext::extra_space(&original).unwrap();
+    let mut grown = std::fs::OpenOptions::new().append(true).open(&copy).unwrap();
+    for _ in 0..64 {
+        if tgate::exec::prototext::extra_space(&copy).unwrap() != bit {
+            break;
+        }
+        std::io::Write::write_all(&mut grown, b"\0").unwrap();
+    }
+    drop(grown);
+    assert_ne!(tgate::exec::prototext::extra_space(&copy).unwrap(), bit);
+    let copy_config = dir.path().join("copy.yaml");
+    std::fs::write(
+        &copy_config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&original.display().to_string(), &copy.display().to_string()),
+    )
+    .unwrap();
+    let line = "temporal workflow describe -w memo --time-format iso";
+    let theirs = Command::new(&copy)
+        .args(["workflow", "describe", "-w", "memo", "--time-format", "iso"])
+        .args(["--address", &server.address])
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{}", text(&theirs.stderr));
+    let ours = tgate(&copy_config, "grpc", line);
+    assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{line}");
+    let before = tgate(&config, "grpc", line);
+    assert_ne!(text(&before.stdout), text(&ours.stdout), "{line}");
+    let spaced = |out: &Output| text(&out.stdout).contains("\"  value:");
+    assert_eq!((spaced(&before), spaced(&ours)), (bit, !bit));
 
     // A --command-timeout that expires ends the run as the CLI's expired context does: a query
     // of a workflow no worker serves waits until then. (The CLI itself prints this, or the
@@ -487,22 +619,19 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w plain",
         "temporal workflow describe -w signalled --time-format relative",
         "temporal workflow describe -w cancel-requested",
+        "temporal workflow describe -w failed",
+        "temporal workflow describe -w memo",
         "temporal schedule list",
     ] {
         settles(&server, &config, line, &|out| out.to_owned());
     }
 
-    // Steps aside, and the CLI prints it: a closed workflow's description (its close event goes
-    // through a Go map), GROUP BY counts, untranslated commands and flags.
+    // Steps aside, and the CLI prints it: GROUP BY counts, a completed run's JSON description
+    // without shorthand, untranslated commands and flags.
     for line in [
-        "temporal workflow describe -w ended --time-format iso",
-        "temporal workflow describe -w memo --time-format iso",
-        "temporal workflow describe -w searchable --time-format iso",
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
         "temporal workflow show -w plain --detailed",
         "temporal workflow query -w queried --name binary",
-        "temporal workflow show -w failed",
-        "temporal workflow describe -w done --time-format iso",
         "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod gojson;
 pub mod grpc;
 pub mod protojson;
+pub mod prototext;
 pub mod text;
 
 pub use cli::{ExecError, Execution, run_cli};

@@ -83,12 +83,16 @@ pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option
 }
 
 /// A card: `"  " + name padded to the widest name + "  " + value padded to one character`.
-/// `None` when a name or value is not plain ASCII.
+/// Only an empty value is padded (to one space), so a value may hold any text whose display
+/// width is surely at least one: it has a printable ASCII character and no escape sequence
+/// (which the CLI's width would not count). `None` when a name is not plain ASCII or a value
+/// does not qualify.
 pub fn card(rows: &[(&str, String)]) -> Option<String> {
     let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (name, value) in rows {
-        if !plain(name) || !plain(value) {
+        let wide = value.bytes().any(|b| (0x20..0x7f).contains(&b)) && !value.contains('\x1b');
+        if !plain(name) || !(value.is_empty() || wide) {
             return None;
         }
         let _ = writeln!(out, "  {name:<width$}  {value:<1}");
@@ -422,6 +426,19 @@ mod tests {
             .unwrap(),
             "  Name         default\n  Description   \n"
         );
+        // Values are not measured: multi-line and non-ASCII text print as they are.
+        assert_eq!(
+            card(&[
+                ("Status", "FAILED".to_owned()),
+                ("Failure", "\n    Message: carte refusée".to_owned())
+            ])
+            .unwrap(),
+            "  Status   FAILED\n  Failure  \n    Message: carte refusée\n"
+        );
+        // Unless their width could be zero: the CLI would pad those.
+        assert!(card(&[("A", "é".to_owned())]).is_none());
+        assert!(card(&[("A", "\x1b[31m".to_owned())]).is_none());
+        assert!(card(&[("é", "x".to_owned())]).is_none());
     }
 
     #[test]

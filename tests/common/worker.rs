@@ -1,17 +1,20 @@
 //! A stand-in worker for query tests: it polls one task queue of a real dev server over gRPC,
 //! completes workflow tasks (a `Completes` workflow completes with a result, a `Fails` one fails,
-//! any other stays open), and answers query tasks:
+//! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
+//! as a `Completes` run; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
 use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
 use temporalio_protos::protos::temporal::api::command::v1::{
-    Command, CompleteWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes, Command, CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
 };
-use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads};
-use temporalio_protos::protos::temporal::api::enums::v1::CommandType;
+use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowType};
+use temporalio_protos::protos::temporal::api::enums::v1::{CommandType, EventType};
 use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_protos::protos::temporal::api::failure::v1::{ApplicationFailureInfo, Failure};
+use temporalio_protos::protos::temporal::api::history::v1::History;
 use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
@@ -27,9 +30,16 @@ fn payload(encoding: &str, data: &str) -> Payload {
     }
 }
 
-/// What a workflow of type `ty` does on its first task: `Completes` completes with a result,
-/// `Fails` fails with an application error; anything else stays open.
-fn ending(ty: &str) -> Vec<Command> {
+/// What a workflow of type `ty` does on a task, given its history so far: `Completes` completes
+/// with a result, `Fails` fails with an application error (a stack trace and a cause),
+/// `Cancels` accepts a requested cancellation, `ContinuesAsNew` continues as a `Completes` run on
+/// `task_queue`; anything else stays open.
+fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command> {
+    let cancel_requested = history.is_some_and(|h| {
+        h.events
+            .iter()
+            .any(|e| e.event_type == EventType::WorkflowExecutionCancelRequested as i32)
+    });
     let attributes = match ty {
         "Completes" => Attributes::CompleteWorkflowExecutionCommandAttributes(
             CompleteWorkflowExecutionCommandAttributes {
@@ -43,6 +53,12 @@ fn ending(ty: &str) -> Vec<Command> {
                 failure: Some(Failure {
                     message: "card declined".to_owned(),
                     source: "stand-in-worker".to_owned(),
+                    stack_trace: "at charge (pay.ts:10)\nat pay (pay.ts:3)".to_owned(),
+                    cause: Some(Box::new(Failure {
+                        message: "gateway timed out".to_owned(),
+                        stack_trace: "at gateway (gw.ts:7)".to_owned(),
+                        ..Default::default()
+                    })),
                     failure_info: Some(FailureInfo::ApplicationFailureInfo(
                         ApplicationFailureInfo {
                             r#type: "PaymentError".to_owned(),
@@ -54,11 +70,33 @@ fn ending(ty: &str) -> Vec<Command> {
                 }),
             },
         ),
+        "Cancels" if cancel_requested => Attributes::CancelWorkflowExecutionCommandAttributes(
+            CancelWorkflowExecutionCommandAttributes { details: None },
+        ),
+        "ContinuesAsNew" => Attributes::ContinueAsNewWorkflowExecutionCommandAttributes(
+            ContinueAsNewWorkflowExecutionCommandAttributes {
+                workflow_type: Some(WorkflowType {
+                    name: "Completes".to_owned(),
+                }),
+                task_queue: Some(TaskQueue {
+                    name: task_queue.to_owned(),
+                    kind: 1,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ),
         _ => return Vec::new(),
     };
     let command_type = match &attributes {
         Attributes::CompleteWorkflowExecutionCommandAttributes(_) => {
             CommandType::CompleteWorkflowExecution
+        }
+        Attributes::CancelWorkflowExecutionCommandAttributes(_) => {
+            CommandType::CancelWorkflowExecution
+        }
+        Attributes::ContinueAsNewWorkflowExecutionCommandAttributes(_) => {
+            CommandType::ContinueAsNewWorkflowExecution
         }
         _ => CommandType::FailWorkflowExecution,
     };
@@ -109,7 +147,7 @@ pub fn spawn(address: &str, task_queue: &str) {
                             task_token: task.task_token,
                             identity: "stand-in-worker".to_owned(),
                             namespace: "default".to_owned(),
-                            commands: ending(&ty),
+                            commands: ending(&ty, task.history.as_ref(), &task_queue),
                             ..Default::default()
                         })
                         .await;

@@ -347,8 +347,8 @@ fn status_text(status: i32) -> String {
         .unwrap_or_else(|_| status.to_string())
 }
 
-/// `workflow describe -o json|jsonl` of a running workflow. A closed workflow's output adds its
-/// close event and result through a Go map round trip (FACTS §4.1): the CLI renders it.
+/// `workflow describe`. A closed workflow's output adds its close event: in JSON, with its
+/// result, through a Go map round trip (FACTS §4.1); in text, as a results card.
 async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = DescribeWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
@@ -364,34 +364,46 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         .workflow_execution_info
         .as_ref()
         .is_some_and(|i| i.status == WorkflowExecutionStatus::Running as i32);
-    if !running {
-        return describe_closed(ctx, &resp).await;
-    }
+    let close = if running {
+        None
+    } else {
+        Some(close_event(ctx, &resp).await?)
+    };
     if ctx.format == Format::Text {
-        let text = describe_text(&ctx.namespace, &resp, ctx.times())?;
+        let extra_space = if has_payload_maps(&resp) {
+            ctx.prototext_extra_space()?
+        } else {
+            false
+        };
+        let results = match &close {
+            Some(event) => Some(results_card(ctx, &resp, event)?),
+            None => None,
+        };
+        let text = describe_text(
+            &ctx.namespace,
+            &resp,
+            ctx.times(),
+            extra_space,
+            results.as_deref(),
+        )?;
         return ctx.out.write(&text);
     }
-    ctx.print_message(
-        "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
-        &resp,
-        true,
-    )
+    match close {
+        Some(event) => describe_closed(ctx, &resp, event),
+        None => ctx.print_message(
+            "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
+            &resp,
+            true,
+        ),
+    }
 }
 
-/// `workflow describe -o json|jsonl` of a closed workflow: the CLI fetches the close event and
-/// re-serialises the response through a Go `map[string]any` with `"closeEvent"` added (FACTS
-/// §4.1): every key sorted, `encoding/json` escaping, numbers through float64, the close event kept
-/// in protojson order. A completed run adds its result as "friendly payloads": left to the CLI, as
-/// is the text form (its results card).
-async fn describe_closed(
+/// The close event of a described run that is not running (the CLI asks for it by the run id
+/// the description gave).
+async fn close_event(
     ctx: &mut Ctx<'_, '_>,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
-) -> Result<(), Stop> {
-    if ctx.format == Format::Text {
-        return Err(Stop::fallback(
-            "a closed workflow's text description is rendered by the CLI",
-        ));
-    }
+) -> Result<HistoryEvent, Stop> {
     let req = GetWorkflowExecutionHistoryRequest {
         namespace: ctx.namespace.clone(),
         execution: resp
@@ -410,10 +422,21 @@ async fn describe_closed(
         "failed getting close event",
         false
     );
-    let Some(event) = history.history.and_then(|h| h.events.into_iter().next()) else {
-        return Err(Stop::fallback("no close event returned"));
-    };
-    // A completed run adds its result, "friendly": one payload alone, decoded.
+    history
+        .history
+        .and_then(|h| h.events.into_iter().next())
+        .ok_or_else(|| Stop::fallback("no close event returned"))
+}
+
+/// `workflow describe -o json|jsonl` of a closed workflow: the CLI re-serialises the response
+/// through a Go `map[string]any` with `"closeEvent"` added (FACTS §4.1): every key sorted,
+/// `encoding/json` escaping, numbers through float64, the close event kept in protojson order. A
+/// completed run adds its result as "friendly payloads" (one payload alone, decoded).
+fn describe_closed(
+    ctx: &mut Ctx<'_, '_>,
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+    event: HistoryEvent,
+) -> Result<(), Stop> {
     let result = if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
         if !ctx.json_options(true).shorthand {
             return Err(Stop::fallback(
@@ -474,24 +497,153 @@ fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop
     Ok((value, encoding))
 }
 
-/// `workflow describe` text of a running workflow (times in the command's `--time-format`): the "Execution Info" and
-/// "Extended Execution Info" cards and the pending counts. What the CLI prints through Go's
-/// prototext (memo, search attributes: its spacing is deliberately unstable) or in sections not
-/// reproduced here (pending activities, children, Nexus operations, pause, versioning, metadata,
-/// callbacks) makes it fall back.
+/// The CLI's results card (`printTextResult`) for a run's close event, after `"Results:"`:
+/// RunTime (when `run_time` is given: close − start, cut to 10 ms, as a Go duration), Status
+/// (empty for a terminated run), and for a completed run its result (friendly payloads: one
+/// payload alone, as `json.Marshal` prints a `json.RawMessage`) and the first payload's
+/// encoding; for a failed one the failure chain (`MarshalFriendlyFailureBodyText`).
+fn results_rows(
+    ctx: &Ctx<'_, '_>,
+    event: &HistoryEvent,
+    run_time: Option<String>,
+) -> Result<Vec<(&'static str, String)>, Stop> {
+    let mut rows: Vec<(&'static str, String)> = Vec::new();
+    if let Some(run_time) = run_time {
+        rows.push(("RunTime", run_time));
+    }
+    let status = match EventType::try_from(event.event_type) {
+        Ok(EventType::WorkflowExecutionCompleted) => "COMPLETED",
+        Ok(EventType::WorkflowExecutionFailed) => "FAILED",
+        Ok(EventType::WorkflowExecutionTimedOut) => "TIMEOUT",
+        Ok(EventType::WorkflowExecutionCanceled) => "CANCELED",
+        _ => "",
+    };
+    rows.push(("Status", status.to_owned()));
+    match &event.attributes {
+        Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) => {
+            let opts = super::protojson::Options {
+                indent: false,
+                ..ctx.json_options(true)
+            };
+            let raw = match &attrs.result {
+                None => "null".to_owned(),
+                Some(p) if p.payloads.len() == 1 => {
+                    render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
+                }
+                Some(p) => render("temporal.api.common.v1.Payloads", p, opts)?,
+            };
+            let mut shown = String::new();
+            gojson::reindent(&raw, false, 0, &mut shown);
+            rows.push(("Result", shown));
+            let encoding = attrs
+                .result
+                .as_ref()
+                .and_then(|p| p.payloads.first())
+                .and_then(|p| p.metadata.get("encoding"))
+                .map(|e| String::from_utf8(e.clone()))
+                .transpose()
+                .map_err(|_| Stop::fallback("a result encoding that is not UTF-8"))?;
+            if let Some(encoding) = encoding.filter(|e| !e.is_empty()) {
+                rows.push(("ResultEncoding", encoding));
+            }
+        }
+        Some(history_event::Attributes::WorkflowExecutionFailedEventAttributes(attrs)) => {
+            let failure = failure_text(attrs.failure.as_ref(), "    ");
+            if !failure.is_empty() {
+                rows.push(("Failure", failure));
+            }
+        }
+        _ => {}
+    }
+    Ok(rows)
+}
+
+/// `"Results:\n"` and the results card of a described closed run ([`results_rows`], with its run
+/// time).
+fn results_card(
+    ctx: &Ctx<'_, '_>,
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+    event: &HistoryEvent,
+) -> Result<String, Stop> {
+    let info = resp.workflow_execution_info.as_ref();
+    let run_time = match (
+        info.and_then(|i| i.start_time.as_ref()),
+        info.and_then(|i| i.close_time.as_ref()),
+    ) {
+        (Some(start), Some(close)) => {
+            let nanos = (i128::from(close.seconds) - i128::from(start.seconds)) * 1_000_000_000
+                + i128::from(close.nanos)
+                - i128::from(start.nanos);
+            // Go: `duration.Truncate(10 * time.Millisecond).String()` when duration > 0.
+            (nanos > 0).then(|| {
+                let cut = nanos - nanos % 10_000_000;
+                text::go_duration((cut / 1_000_000_000) as i64, (cut % 1_000_000_000) as i32)
+            })
+        }
+        _ => None,
+    };
+    let rows = results_rows(ctx, event, run_time)?;
+    let card = text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?;
+    Ok(format!("Results:\n{card}"))
+}
+
+/// The CLI's `MarshalFriendlyFailureBodyText`: for the failure and each cause, a line
+/// `Message: …`, the stack trace indented below `StackTrace:`, and `Cause:` before the next, each
+/// cause four spaces deeper; every line starts with a newline.
+fn failure_text(
+    failure: Option<&temporalio_protos::protos::temporal::api::failure::v1::Failure>,
+    indent: &str,
+) -> String {
+    let mut out = String::new();
+    let mut indent = indent.to_owned();
+    let mut next = failure;
+    while let Some(f) = next {
+        let _ = write!(out, "\n{indent}Message: {}", f.message);
+        if !f.stack_trace.is_empty() {
+            let _ = write!(
+                out,
+                "\n{indent}StackTrace:\n{indent}    {}",
+                f.stack_trace.replace('\n', &format!("\n{indent}    "))
+            );
+        }
+        next = f.cause.as_deref();
+        if next.is_some() {
+            let _ = write!(out, "\n{indent}Cause:");
+            indent.push_str("    ");
+        }
+    }
+    out
+}
+
+/// Whether a description has a memo or search attributes (printed as Go prints a payload map).
+fn has_payload_maps(
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+) -> bool {
+    resp.workflow_execution_info.as_ref().is_some_and(|info| {
+        info.memo.as_ref().is_some_and(|m| !m.fields.is_empty())
+            || info
+                .search_attributes
+                .as_ref()
+                .is_some_and(|s| !s.indexed_fields.is_empty())
+    })
+}
+
+/// `workflow describe` text (times in the command's `--time-format`): the "Execution Info" and
+/// "Extended Execution Info" cards, then the pending counts of a running workflow or the results
+/// card of a closed one (`results`). Memo and search attributes print as Go's `%v` of a payload
+/// map, one-line prototext whose spacing comes from the pinned binary (`extra_space`). Sections
+/// not reproduced here (pending activities, children, Nexus operations, pause, versioning,
+/// metadata, callbacks) make it fall back.
 fn describe_text(
     namespace: &str,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
     times: text::Times,
+    extra_space: bool,
+    results: Option<&str>,
 ) -> Result<String, Stop> {
     let info = resp.workflow_execution_info.clone().unwrap_or_default();
     let ext = resp.workflow_extended_info.clone();
-    let unsupported = info.memo.as_ref().is_some_and(|m| !m.fields.is_empty())
-        || info
-            .search_attributes
-            .as_ref()
-            .is_some_and(|s| !s.indexed_fields.is_empty())
-        || !resp.pending_activities.is_empty()
+    let unsupported = !resp.pending_activities.is_empty()
         || !resp.pending_children.is_empty()
         || !resp.pending_nexus_operations.is_empty()
         || !resp.callbacks.is_empty()
@@ -507,7 +659,7 @@ fn describe_text(
             });
     if unsupported {
         return Err(Stop::fallback(
-            "this description has sections the CLI renders (memo, search attributes, pending work, ...)",
+            "this description has sections the CLI renders (pending work, callbacks, ...)",
         ));
     }
     let time = |t: &Option<prost_wkt_types::Timestamp>| {
@@ -515,6 +667,16 @@ fn describe_text(
             .map(|t| times.format(t.seconds, t.nanos))
             .unwrap_or_default()
     };
+    let payload_map = |fields: Option<&std::collections::HashMap<String, Payload>>| match fields
+        .filter(|f| !f.is_empty())
+    {
+        None => Ok(String::new()),
+        Some(f) => super::super::prototext::payload_map(f, extra_space)
+            .ok_or_else(|| Stop::fallback("a payload with external details")),
+    };
+    let memo = payload_map(info.memo.as_ref().map(|m| &m.fields))?;
+    let search_attributes =
+        payload_map(info.search_attributes.as_ref().map(|s| &s.indexed_fields))?;
     let exec = info.execution.clone().unwrap_or_default();
     let parent = info.parent_execution.clone().unwrap_or_default();
     let root = info.root_execution.clone().unwrap_or_default();
@@ -542,6 +704,8 @@ fn describe_text(
     };
     optional(&mut rows, "CloseTime", time(&info.close_time));
     optional(&mut rows, "ExecutionTime", time(&info.execution_time));
+    optional(&mut rows, "Memo", memo);
+    optional(&mut rows, "SearchAttributes", search_attributes);
     rows.push((
         "StateTransitionCount",
         info.state_transition_count.to_string(),
@@ -552,9 +716,9 @@ fn describe_text(
     optional(&mut rows, "ParentRunId", parent.run_id);
     optional(&mut rows, "RootWorkflowId", root.workflow_id);
     optional(&mut rows, "RootRunId", root.run_id);
-    let plain = || Stop::fallback("text that is not plain ASCII");
+    let padded = || Stop::fallback("text the CLI would pad");
     let mut out = String::from("Execution Info:\n");
-    out.push_str(&text::card(&rows).ok_or_else(plain)?);
+    out.push_str(&text::card(&rows).ok_or_else(padded)?);
     if let Some(ext) = ext {
         let mut rows: Vec<(&str, String)> =
             vec![("CancelRequested", ext.cancel_requested.to_string())];
@@ -575,16 +739,23 @@ fn describe_text(
             time(&ext.original_start_time),
         );
         out.push_str("Extended Execution Info:\n");
-        out.push_str(&text::card(&rows).ok_or_else(plain)?);
+        out.push_str(&text::card(&rows).ok_or_else(padded)?);
     }
-    out.push_str(
-        "\nPending Activities: 0\nPending Child Workflows: 0\nPending Nexus Operations: 0\n",
-    );
+    match results {
+        Some(results) => {
+            out.push('\n');
+            out.push_str(results);
+        }
+        None => out.push_str(
+            "\nPending Activities: 0\nPending Child Workflows: 0\nPending Nexus Operations: 0\n",
+        ),
+    }
     Ok(out)
 }
 
-/// `workflow show -o json|jsonl`: the whole history (every page) as one `History`, never in
-/// payload shorthand (it must stay replayable).
+/// `workflow show`. `-o json|jsonl`: the whole history (every page) as one `History`, never in
+/// payload shorthand (it must stay replayable). Text: the progress table, following
+/// continue-as-new into the next run as the CLI's table iterator does, then the results card.
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let text = ctx.format == Format::Text;
     let context = if text {
@@ -593,11 +764,12 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         "failed getting next history event"
     };
     let mut history = History { events: Vec::new() };
+    let mut run = execution(ctx.cmd);
     let mut token = Vec::new();
     loop {
         let req = GetWorkflowExecutionHistoryRequest {
             namespace: ctx.namespace.clone(),
-            execution: execution(ctx.cmd),
+            execution: run.clone(),
             maximum_page_size: 0,
             next_page_token: token,
             wait_new_event: false,
@@ -606,26 +778,57 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         };
         let req = ctx.request(req, Some(&ctx.namespace.clone()));
         let result = ctx.wf.get_workflow_execution_history(req).await;
-        let resp = ctx
-            .answered(result, context, false)
-            .map_err(|stop| match stop {
-                // The CLI has printed its progress header before the call failed.
-                Stop::Failed(m) if text => Stop::FailedAfter(SHOW_HEADER.to_owned(), m),
-                other => other,
-            })?;
+        let resp = match ctx.answered(result, context, false) {
+            Ok(resp) => resp,
+            // The CLI has printed its progress header, and every event before the failed page.
+            Err(Stop::Failed(m)) if text => {
+                return Err(Stop::FailedAfter(progress(&history.events)?, m));
+            }
+            Err(other) => return Err(other),
+        };
         if !resp.raw_history.is_empty() {
             return Err(Stop::fallback("raw history pages are rendered by the CLI"));
         }
         history
             .events
             .extend(resp.history.map(|h| h.events).unwrap_or_default());
-        if resp.next_page_token.is_empty() {
-            break;
-        }
         token = resp.next_page_token;
+        if !token.is_empty() {
+            continue;
+        }
+        // Text follows a continue-as-new (its last event) into the new run.
+        let next_run =
+            match history.events.last().and_then(|e| e.attributes.as_ref()) {
+                Some(
+                    history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(a),
+                ) if text => a.new_execution_run_id.clone(),
+                _ => break,
+            };
+        run = run.map(|r| WorkflowExecution {
+            run_id: next_run,
+            ..r
+        });
     }
     if text {
-        let out = show_text(&history)?;
+        let mut out = progress(&history.events)?;
+        out.push('\n');
+        // The last event that ended a run (a termination or a continue-as-new does not count).
+        let ended = history.events.iter().rev().find(|e| {
+            matches!(
+                EventType::try_from(e.event_type),
+                Ok(EventType::WorkflowExecutionCompleted
+                    | EventType::WorkflowExecutionFailed
+                    | EventType::WorkflowExecutionTimedOut
+                    | EventType::WorkflowExecutionCanceled)
+            )
+        });
+        if let Some(event) = ended {
+            let rows = results_rows(ctx, event, None)?;
+            out.push_str("Results:\n");
+            out.push_str(
+                &text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?,
+            );
+        }
         return ctx.out.write(&out);
     }
     ctx.print_message("temporal.api.history.v1.History", &history, false)
@@ -634,41 +837,13 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// `workflow show`'s progress header (fixed widths: ID 3, Time 20, Type 26; headers centred).
 const SHOW_HEADER: &str = "Progress:\n  ID           Time                     Type           \n";
 
-/// `workflow show` text: the progress table (ID right-aligned to 3, the event time in RFC 3339 UTC
-/// whatever `--time-format`, the event type padded to 26 and never cut), a blank line, and the
-/// results card the CLI prints for some endings. Terminated ends with the blank line, timed out adds
-/// `Status  TIMEOUT`, completed its status, result and encoding; a failed, canceled or
-/// continued-as-new run (failure details, following the next run) is left to the CLI.
-fn show_text(history: &History) -> Result<String, Stop> {
+/// `workflow show`'s progress table: the header, then per event its ID right-aligned to 3, its
+/// time in RFC 3339 UTC whatever `--time-format`, its type padded to 26 and never cut.
+fn progress(events: &[HistoryEvent]) -> Result<String, Stop> {
     let mut out = String::from(SHOW_HEADER);
-    let mut results = "";
-    let mut completed = String::new();
-    for e in &history.events {
+    for e in events {
         let ty = EventType::try_from(e.event_type)
             .map_err(|_| Stop::fallback("an event type this build does not know"))?;
-        match ty {
-            EventType::WorkflowExecutionTimedOut => results = "Results:\n  Status  TIMEOUT\n",
-            EventType::WorkflowExecutionCompleted => {
-                let (value, encoding) = completed_result(e)?;
-                let mut shown = String::new();
-                gojson::write_go(&value, false, &mut shown);
-                let card = text::card(&[
-                    ("Status", "COMPLETED".to_owned()),
-                    ("Result", shown),
-                    ("ResultEncoding", encoding),
-                ])
-                .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
-                completed = format!("Results:\n{card}");
-            }
-            EventType::WorkflowExecutionFailed
-            | EventType::WorkflowExecutionCanceled
-            | EventType::WorkflowExecutionContinuedAsNew => {
-                return Err(Stop::fallback(
-                    "a run's results are shown by the CLI (`workflow show` text)",
-                ));
-            }
-            _ => {}
-        }
         let time = e
             .event_time
             .as_ref()
@@ -677,9 +852,6 @@ fn show_text(history: &History) -> Result<String, Stop> {
         let name = text::shorthand(ty.as_str_name(), "EVENT_TYPE_");
         let _ = writeln!(out, "  {:>3}  {time:<20}  {name:<26}", e.event_id);
     }
-    out.push('\n');
-    out.push_str(results);
-    out.push_str(&completed);
     Ok(out)
 }
 

@@ -14,6 +14,7 @@
 mod commands;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use temporalio_protos::protos::temporal::api::operatorservice::v1::operator_service_client::OperatorServiceClient;
@@ -117,6 +118,9 @@ pub struct Session {
     runtime: tokio::runtime::Runtime,
     channel: Channel,
     auth: Option<Bearer>,
+    /// The pinned `temporal` binary whose output this session reproduces: the one text detail
+    /// that depends on the binary itself is read from it ([`crate::exec::prototext`]).
+    cli: Option<PathBuf>,
 }
 
 impl Session {
@@ -139,7 +143,14 @@ impl Session {
             runtime,
             channel,
             auth,
+            cli: None,
         })
+    }
+
+    /// Sets the pinned `temporal` binary whose output is reproduced. Without one, output that
+    /// depends on the binary (a description's memo and search attributes in text) falls back.
+    pub fn reproducing(&mut self, cli: Option<PathBuf>) {
+        self.cli = cli;
     }
 
     /// Runs `cmd` natively if it is translated, writing its output to `out` and `err`.
@@ -173,6 +184,7 @@ impl Session {
                 cap: limits.max_output_bytes,
             },
             status: None,
+            cli: self.cli.clone(),
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
@@ -261,6 +273,7 @@ pub fn code_name(code: tonic::Code) -> &'static str {
 pub fn try_native(
     cmd: &Command,
     integration: &Integration,
+    cli: Option<PathBuf>,
     identity: &str,
     limits: &Limits,
     out: &mut dyn Write,
@@ -272,6 +285,7 @@ pub fn try_native(
     run_connected(
         cmd,
         Session::connect(integration),
+        cli,
         identity,
         limits,
         out,
@@ -284,13 +298,17 @@ pub fn try_native(
 pub fn run_connected(
     cmd: &Command,
     session: Result<Session, String>,
+    cli: Option<PathBuf>,
     identity: &str,
     limits: &Limits,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Native {
     match session {
-        Ok(mut session) => session.run(cmd, identity, limits, out, err),
+        Ok(mut session) => {
+            session.reproducing(cli);
+            session.run(cmd, identity, limits, out, err)
+        }
         Err(e) => Native::Fallback(e),
     }
 }
@@ -360,9 +378,21 @@ pub(crate) struct Ctx<'a, 'w> {
     out: Sink<'w>,
     /// The status of the last call that answered.
     status: Option<tonic::Code>,
+    /// The pinned `temporal` binary ([`Session::reproducing`]).
+    cli: Option<PathBuf>,
 }
 
 impl Ctx<'_, '_> {
+    /// Whether the pinned CLI writes two spaces between one-line prototext fields
+    /// ([`crate::exec::prototext::extra_space`]).
+    pub(crate) fn prototext_extra_space(&self) -> Result<bool, Stop> {
+        let binary = self.cli.as_deref().ok_or_else(|| {
+            Stop::fallback("prototext spacing: no pinned `temporal` binary to read it from")
+        })?;
+        crate::exec::prototext::extra_space(binary)
+            .map_err(|e| Stop::fallback(format!("prototext spacing of the pinned binary: {e}")))
+    }
+
     /// How text output prints times (`--time-format`, relative by default), against now.
     pub(crate) fn times(&self) -> super::text::Times {
         super::text::Times::now(
