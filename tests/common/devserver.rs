@@ -1,16 +1,22 @@
 //! A real `temporal server start-dev` for tests: free ports on 127.0.0.1, an empty HOME, SQLite in
-//! memory, stopped when dropped. Startup failure fails the test loudly.
+//! memory, stopped when dropped. Startup failure fails the test loudly; so does a server that
+//! exits later (its log in the message).
+//!
+//! Several test binaries start servers at once, and a port is chosen by binding and releasing it,
+//! so two servers can pick the same one. A server counts as started only when its own process
+//! listens on the frontend port (a health check alone could be answered by another test's server).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::temporal_bin;
 
 /// A running dev server.
 pub struct DevServer {
-    child: Child,
+    child: Mutex<Child>,
     /// `127.0.0.1:port` of the frontend.
     pub address: String,
     home: tempfile::TempDir,
@@ -84,41 +90,61 @@ impl DevServer {
             cmd.args(["--namespace", ns]);
         }
         let child = cmd.spawn().expect("start temporal server start-dev");
+        let pid = child.id();
         let server = DevServer {
-            child,
+            child: Mutex::new(child),
             address: format!("127.0.0.1:{port}"),
             home,
         };
-        let mut server = server;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ok = server
-                .cli(&["operator", "cluster", "health"])
-                .status
-                .success();
-            if ok {
+            let healthy = Command::new(temporal_bin())
+                .args([
+                    "operator",
+                    "cluster",
+                    "health",
+                    "--address",
+                    &server.address,
+                ])
+                .env_clear()
+                .env("HOME", server.home.path())
+                .stdin(Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if healthy && listens(pid, port) {
                 return Ok(server);
             }
-            let exited = server.child.try_wait().ok().flatten();
-            if exited.is_some() || Instant::now() >= deadline {
-                let log = std::fs::read_to_string(server.home.path().join("server.log"))
-                    .unwrap_or_default();
+            let exited = server.exited();
+            let taken = healthy && exited.is_none();
+            if exited.is_some() || taken || Instant::now() >= deadline {
                 return Err(format!(
-                    "dev server on {} {}; its log:\n{log}",
+                    "dev server on {} {}; its log:\n{}",
                     server.address,
                     match exited {
                         Some(status) => format!("exited ({status})"),
+                        None if taken => "lost its port to another process".to_owned(),
                         None => "did not become healthy in 60 s".to_owned(),
-                    }
+                    },
+                    server.log()
                 ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
+    /// The server's exit status, if it has exited.
+    fn exited(&self) -> Option<std::process::ExitStatus> {
+        self.child.lock().unwrap().try_wait().ok().flatten()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
+    }
+
     /// Runs the real CLI directly against this server (for seeding and comparison).
+    /// Panics, with the server's log, if the server has exited.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(temporal_bin())
+        let out = Command::new(temporal_bin())
             .args(args)
             .args(["--address", &self.address])
             .env_clear()
@@ -126,7 +152,18 @@ impl DevServer {
             .env("PATH", "/usr/bin:/bin")
             .stdin(Stdio::null())
             .output()
-            .expect("run temporal")
+            .expect("run temporal");
+        if !out.status.success()
+            && let Some(status) = self.exited()
+        {
+            panic!(
+                "the dev server on {} exited ({status}) before `temporal {}`; its log:\n{}",
+                self.address,
+                args.join(" "),
+                self.log()
+            );
+        }
+        out
     }
 
     /// A tgate configuration file for this server, in a temporary directory (with the audit log
@@ -149,7 +186,34 @@ impl DevServer {
 
 impl Drop for DevServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
+}
+
+/// Whether process `pid` has a socket listening on 127.0.0.1:`port` (from /proc: the listening
+/// socket's inode in /proc/net/tcp, among the process's open file descriptors).
+fn listens(pid: u32, port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl, local_address, rem_address, st (0A = LISTEN), ..., inode (column 10).
+            (cols.len() > 9 && cols[1] == local && cols[3] == "0A")
+                .then(|| format!("socket:[{}]", cols[9]))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+    })
 }
