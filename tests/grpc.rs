@@ -542,7 +542,10 @@ fn reads_are_byte_identical_to_the_cli() {
     let copy = dir.path().join("temporal-copy");
     std::fs::copy(&original, &copy).unwrap();
     let bit = tgate::exec::prototext::extra_space(&original).unwrap();
-    let mut grown = std::fs::OpenOptions::new().append(true).open(&copy).unwrap();
+    let mut grown = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&copy)
+        .unwrap();
     for _ in 0..64 {
         if tgate::exec::prototext::extra_space(&copy).unwrap() != bit {
             break;
