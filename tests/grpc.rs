@@ -248,6 +248,7 @@ fn reads_are_byte_identical_to_the_cli() {
         ("done", "Completes"),
         ("failed", "Fails"),
         ("canceled", "Cancels"),
+        ("scheduler", "Schedules"),
     ] {
         seed(
             &server,
@@ -318,6 +319,29 @@ fn reads_are_byte_identical_to_the_cli() {
         }
     }
 
+    // ... and until `scheduler` has its pending activity and a started child (a description
+    // that changed between the CLI's run and tgate's would differ).
+    loop {
+        let out = server.cli(&["workflow", "describe", "-w", "scheduler", "-o", "json"]);
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let child_run = d["pendingChildren"][0]["runId"]
+            .as_str()
+            .unwrap_or_default();
+        if d["pendingActivities"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+            && !child_run.is_empty()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pending work: {}",
+            text(&out.stdout)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     let mut lines: Vec<String> = Vec::new();
     let renewed_first = format!("renewed -r {first_run}");
     for id in [
@@ -363,6 +387,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "memo",
         "searchable",
         "crafted",
+        "scheduler",
+        "a-child",
     ] {
         for format in ["iso", "raw"] {
             lines.push(format!(
@@ -511,6 +537,15 @@ fn reads_are_byte_identical_to_the_cli() {
         (
             "workflow describe -w failed".to_owned(),
             &["Status   FAILED", "StackTrace:", "Cause:"][..],
+        ),
+        (
+            "workflow describe -w scheduler".to_owned(),
+            &[
+                "Pending Activities: 1",
+                "ActivityId",
+                "Pending Child Workflows: 1",
+                "WorkflowTypeName",
+            ][..],
         ),
         (
             "workflow describe -w canceled".to_owned(),

@@ -1,7 +1,8 @@
 //! A stand-in worker for query tests: it polls one task queue of a real dev server over gRPC,
 //! completes workflow tasks (a `Completes` workflow completes with a result, a `Fails` one fails,
 //! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
-//! as a `Completes` run; any other stays open), and answers query tasks:
+//! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
+//! child; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
@@ -9,8 +10,11 @@ use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
 use temporalio_protos::protos::temporal::api::command::v1::{
     CancelWorkflowExecutionCommandAttributes, Command, CompleteWorkflowExecutionCommandAttributes,
     ContinueAsNewWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes, StartChildWorkflowExecutionCommandAttributes,
 };
-use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowType};
+use temporalio_protos::protos::temporal::api::common::v1::{
+    ActivityType, Payload, Payloads, WorkflowType,
+};
 use temporalio_protos::protos::temporal::api::enums::v1::{CommandType, EventType};
 use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_protos::protos::temporal::api::failure::v1::{ApplicationFailureInfo, Failure};
@@ -40,6 +44,58 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
             .iter()
             .any(|e| e.event_type == EventType::WorkflowExecutionCancelRequested as i32)
     });
+    if ty == "Schedules" {
+        let scheduled = history.is_some_and(|h| {
+            h.events
+                .iter()
+                .any(|e| e.event_type == EventType::ActivityTaskScheduled as i32)
+        });
+        if scheduled {
+            return Vec::new();
+        }
+        return vec![
+            Command {
+                command_type: CommandType::ScheduleActivityTask as i32,
+                attributes: Some(Attributes::ScheduleActivityTaskCommandAttributes(
+                    ScheduleActivityTaskCommandAttributes {
+                        activity_id: "charge".to_owned(),
+                        activity_type: Some(ActivityType {
+                            name: "Charge".to_owned(),
+                        }),
+                        task_queue: Some(TaskQueue {
+                            name: "nobody-polls".to_owned(),
+                            kind: 1,
+                            ..Default::default()
+                        }),
+                        start_to_close_timeout: Some(prost_wkt_types::Duration {
+                            seconds: 3600,
+                            nanos: 0,
+                        }),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+            Command {
+                command_type: CommandType::StartChildWorkflowExecution as i32,
+                attributes: Some(Attributes::StartChildWorkflowExecutionCommandAttributes(
+                    StartChildWorkflowExecutionCommandAttributes {
+                        workflow_id: "a-child".to_owned(),
+                        workflow_type: Some(WorkflowType {
+                            name: "Payment".to_owned(),
+                        }),
+                        task_queue: Some(TaskQueue {
+                            name: "nobody-polls".to_owned(),
+                            kind: 1,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            },
+        ];
+    }
     let attributes = match ty {
         "Completes" => Attributes::CompleteWorkflowExecutionCommandAttributes(
             CompleteWorkflowExecutionCommandAttributes {

@@ -643,9 +643,7 @@ fn describe_text(
 ) -> Result<String, Stop> {
     let info = resp.workflow_execution_info.clone().unwrap_or_default();
     let ext = resp.workflow_extended_info.clone();
-    let unsupported = !resp.pending_activities.is_empty()
-        || !resp.pending_children.is_empty()
-        || !resp.pending_nexus_operations.is_empty()
+    let unsupported = !resp.pending_nexus_operations.is_empty()
         || !resp.callbacks.is_empty()
         || info.versioning_info.is_some()
         || ext.as_ref().is_some_and(|e| e.pause_info.is_some())
@@ -746,10 +744,132 @@ fn describe_text(
             out.push('\n');
             out.push_str(results);
         }
-        None => out.push_str(
-            "\nPending Activities: 0\nPending Child Workflows: 0\nPending Nexus Operations: 0\n",
-        ),
+        None => out.push_str(&pending_work(resp, &times)?),
     }
+    Ok(out)
+}
+
+/// The pending-work sections of a running workflow's text description: "Pending Activities: N"
+/// and a card per activity (blank lines around them), "Pending Child Workflows: N" and a card per
+/// child (the CLI prints the proto struct itself: its fields in order, zero values left out),
+/// "Pending Nexus Operations: 0". Failures and heartbeat details print as the CLI's printer
+/// prints any proto: compact protojson with payload shorthand.
+fn pending_work(
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+    times: &text::Times,
+) -> Result<String, Stop> {
+    use temporalio_protos::protos::temporal::api::enums::v1::{
+        ParentClosePolicy, PendingActivityState,
+    };
+    let padded = || Stop::fallback("text the CLI would pad");
+    let proto = super::protojson::Options {
+        indent: false,
+        shorthand: true,
+    };
+    let time = |t: &Option<prost_wkt_types::Timestamp>| {
+        t.as_ref()
+            .map(|t| times.format(t.seconds, t.nanos))
+            .unwrap_or_default()
+    };
+    let mut out = format!("\nPending Activities: {}\n", resp.pending_activities.len());
+    if !resp.pending_activities.is_empty() {
+        out.push('\n');
+        for (i, a) in resp.pending_activities.iter().enumerate() {
+            if a.paused || a.last_attempt_complete_time.is_some() {
+                return Err(Stop::fallback(
+                    "a paused or retried pending activity is rendered by the CLI",
+                ));
+            }
+            let state = PendingActivityState::try_from(a.state)
+                .map(|s| text::shorthand(s.as_str_name(), "PENDING_ACTIVITY_STATE_"))
+                .map_err(|_| Stop::fallback("a pending activity state this build does not know"))?;
+            let mut rows: Vec<(&str, String)> = vec![
+                ("ActivityId", a.activity_id.clone()),
+                (
+                    "Type",
+                    a.activity_type
+                        .as_ref()
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                ),
+                ("State", state),
+                ("Attempt", a.attempt.to_string()),
+                ("MaximumAttempts", a.maximum_attempts.to_string()),
+                ("ScheduledTime", time(&a.scheduled_time)),
+            ];
+            let mut optional = |name: &'static str, v: String| {
+                if !v.is_empty() {
+                    rows.push((name, v));
+                }
+            };
+            optional("LastStartedTime", time(&a.last_started_time));
+            optional("LastHeartbeatTime", time(&a.last_heartbeat_time));
+            optional("ExpirationTime", time(&a.expiration_time));
+            if let Some(f) = &a.last_failure {
+                optional(
+                    "LastFailure",
+                    render("temporal.api.failure.v1.Failure", f, proto)?,
+                );
+            }
+            optional("LastWorkerIdentity", a.last_worker_identity.clone());
+            let details = a
+                .heartbeat_details
+                .as_ref()
+                .map(|d| d.payloads.as_slice())
+                .unwrap_or_default();
+            if !details.is_empty() {
+                let shown = details
+                    .iter()
+                    .map(|p| render("temporal.api.common.v1.Payload", p, proto))
+                    .collect::<Result<Vec<_>, _>>()?;
+                optional("LastHeartbeatDetails", format!("[{}]", shown.join(", ")));
+            }
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&text::card(&rows).ok_or_else(padded)?);
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Pending Child Workflows: {}",
+        resp.pending_children.len()
+    );
+    if !resp.pending_children.is_empty() {
+        out.push('\n');
+        for (i, c) in resp.pending_children.iter().enumerate() {
+            let policy = match ParentClosePolicy::try_from(c.parent_close_policy) {
+                Ok(ParentClosePolicy::Unspecified) => String::new(),
+                Ok(p) => text::shorthand(p.as_str_name(), "PARENT_CLOSE_POLICY_"),
+                Err(_) => {
+                    return Err(Stop::fallback(
+                        "a parent close policy this build does not know",
+                    ));
+                }
+            };
+            let initiated = if c.initiated_id == 0 {
+                String::new()
+            } else {
+                c.initiated_id.to_string()
+            };
+            let rows: Vec<(&str, String)> = [
+                ("WorkflowId", c.workflow_id.clone()),
+                ("RunId", c.run_id.clone()),
+                ("WorkflowTypeName", c.workflow_type_name.clone()),
+                ("InitiatedId", initiated),
+                ("ParentClosePolicy", policy),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&text::card(&rows).ok_or_else(padded)?);
+        }
+    }
+    out.push_str("Pending Nexus Operations: 0\n");
     Ok(out)
 }
 
