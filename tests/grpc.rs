@@ -483,6 +483,25 @@ fn reads_are_byte_identical_to_the_cli() {
         lines.push(format!("temporal workflow show -w {id}"));
     }
     lines.push("temporal workflow show -w done --no-json-shorthand-payloads".to_owned());
+    // Every event's fields, flattened (a detailed show does not follow a continued run).
+    for id in [
+        "plain",
+        "signalled",
+        "cancel-requested",
+        "ended",
+        "timed-out",
+        "done",
+        "failed",
+        "canceled",
+        "crafted",
+        &renewed_first,
+        "scheduler",
+    ] {
+        lines.push(format!("temporal workflow show -w {id} --detailed"));
+    }
+    lines.push(
+        "temporal workflow show -w signalled --detailed --no-json-shorthand-payloads".to_owned(),
+    );
     for output in ["json", "jsonl"] {
         for id in ["done", "failed", "canceled", &renewed_first] {
             lines.push(format!("temporal workflow show -w {id} -o {output}"));
@@ -668,7 +687,9 @@ fn reads_are_byte_identical_to_the_cli() {
     // without shorthand, untranslated commands and flags.
     for line in [
         "temporal workflow count -q 'GROUP BY ExecutionStatus'",
-        "temporal workflow show -w plain --detailed",
+        // The CLI lifts `searchAttributes` out of the started event's attributes, or not, at
+        // random (it adds keys to a Go map while ranging over it).
+        "temporal workflow show -w searchable --detailed",
         "temporal workflow query -w queried --name binary",
         "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",

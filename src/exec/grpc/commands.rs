@@ -88,7 +88,7 @@ impl Handler {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], true),
             Handler::WorkflowDescribe => (&["workflow-id", "run-id"], true),
-            Handler::WorkflowShow => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowShow => (&["workflow-id", "run-id", "detailed"], true),
             Handler::WorkflowCount => (&["query"], true),
             Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], true),
             Handler::WorkflowStack => (&["workflow-id", "run-id"], true),
@@ -875,9 +875,19 @@ fn pending_work(
 
 /// `workflow show`. `-o json|jsonl`: the whole history (every page) as one `History`, never in
 /// payload shorthand (it must stay replayable). Text: the progress table, following
-/// continue-as-new into the next run as the CLI's table iterator does, then the results card.
+/// continue-as-new into the next run as the CLI's table iterator does, or with `--detailed` a
+/// section per event (the CLI's raw event iterator, which does not follow); then the results card.
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let text = ctx.format == Format::Text;
+    let detailed = text && matches!(ctx.cmd.flag("detailed"), Some(Value::Bool(true)));
+    let shorthand = ctx.json_options(true).shorthand;
+    let printed = |events: &[HistoryEvent]| {
+        if detailed {
+            sections(events, shorthand)
+        } else {
+            progress(events)
+        }
+    };
     let context = if text {
         "displaying history failed"
     } else {
@@ -902,7 +912,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             Ok(resp) => resp,
             // The CLI has printed its progress header, and every event before the failed page.
             Err(Stop::Failed(m)) if text => {
-                return Err(Stop::FailedAfter(progress(&history.events)?, m));
+                return Err(Stop::FailedAfter(printed(&history.events)?, m));
             }
             Err(other) => return Err(other),
         };
@@ -921,7 +931,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             match history.events.last().and_then(|e| e.attributes.as_ref()) {
                 Some(
                     history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(a),
-                ) if text => a.new_execution_run_id.clone(),
+                ) if text && !detailed => a.new_execution_run_id.clone(),
                 _ => break,
             };
         run = run.map(|r| WorkflowExecution {
@@ -930,7 +940,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         });
     }
     if text {
-        let mut out = progress(&history.events)?;
+        let mut out = printed(&history.events)?;
         out.push('\n');
         // The last event that ended a run (a termination or a continue-as-new does not count).
         let ended = history.events.iter().rev().find(|e| {
@@ -952,6 +962,98 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         return ctx.out.write(&out);
     }
     ctx.print_message("temporal.api.history.v1.History", &history, false)
+}
+
+/// `workflow show --detailed`: after `Progress:`, per event (a blank line between two) a heading
+/// `--------------- [ID] Type ---------------` and the event's fields as the CLI flattens them:
+/// the event in compact protojson (payload shorthand as the command asks), without `eventId` and
+/// `eventType`, its `…Attributes` object lifted to the top, then every leaf as `dotted.path: value`
+/// (`name[i]` in arrays, `<nil>` for null), sorted. The CLI lifts while it ranges over a Go map,
+/// so a lifted key that itself ends in `Attributes` (`searchAttributes`) is lifted again or not
+/// at random: such an event falls back.
+fn sections(events: &[HistoryEvent], shorthand: bool) -> Result<String, Stop> {
+    let opts = super::protojson::Options {
+        indent: false,
+        shorthand,
+    };
+    let mut out = String::from("Progress:\n");
+    for (i, e) in events.iter().enumerate() {
+        let ty = EventType::try_from(e.event_type)
+            .map_err(|_| Stop::fallback("an event type this build does not know"))?;
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "--------------- [{}] {} ---------------",
+            e.event_id,
+            text::shorthand(ty.as_str_name(), "EVENT_TYPE_")
+        );
+        let rendered = render("temporal.api.history.v1.HistoryEvent", e, opts)?;
+        let gojson::Json::Obj(mut fields) =
+            gojson::parse(rendered.as_bytes()).map_err(Stop::Fallback)?
+        else {
+            return Err(Stop::fallback("an event that is not an object"));
+        };
+        fields.remove("eventId");
+        fields.remove("eventType");
+        let lifted: Vec<String> = fields
+            .keys()
+            .filter(|k| k.ends_with("Attributes"))
+            .cloned()
+            .collect();
+        for key in lifted {
+            let Some(gojson::Json::Obj(inner)) = fields.remove(&key) else {
+                return Err(Stop::fallback("event attributes that are not an object"));
+            };
+            for (k, v) in inner {
+                if k.ends_with("Attributes") {
+                    return Err(Stop::fallback(
+                        "the CLI flattens this event's details in random order",
+                    ));
+                }
+                fields.insert(k, v);
+            }
+        }
+        let mut leaves = Vec::new();
+        flatten(String::new(), &gojson::Json::Obj(fields), &mut leaves);
+        leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, value) in leaves {
+            let _ = writeln!(out, "{path}: {value}");
+        }
+    }
+    Ok(out)
+}
+
+/// The CLI's `flattenJSONValue`: each leaf of `value` under `path` as (`dotted.path`, its `%v`).
+fn flatten(path: String, value: &gojson::Json, out: &mut Vec<(String, String)>) {
+    use gojson::Json;
+    match value {
+        Json::Obj(members) => {
+            for (k, v) in members {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                flatten(sub, v, out);
+            }
+        }
+        Json::Arr(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(format!("{path}[{i}]"), v, out);
+            }
+        }
+        Json::Null => out.push((path, "<nil>".to_owned())),
+        Json::Bool(b) => out.push((path, b.to_string())),
+        Json::Str(s) => out.push((path, s.clone())),
+        // json.Number keeps the text protojson wrote, which for a number is Go's float64 form.
+        Json::Num(_) => {
+            let mut text = String::new();
+            gojson::write_go(value, false, &mut text);
+            out.push((path, text));
+        }
+    }
 }
 
 /// `workflow show`'s progress header (fixed widths: ID 3, Time 20, Type 26; headers centred).
