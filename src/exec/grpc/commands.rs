@@ -1077,25 +1077,59 @@ fn progress(events: &[HistoryEvent]) -> Result<String, Stop> {
     Ok(out)
 }
 
-/// `workflow count`: JSON, or `Total: N`. GROUP BY results (whose values the CLI rewrites) are
-/// rendered by the CLI.
+/// `workflow count`: JSON, or `Total: N` and for GROUP BY a line per group, `Group total: N,
+/// values: v1, v2`. In JSON the CLI first deletes the group values' `type` metadata, so that
+/// they print in payload shorthand.
 async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = CountWorkflowExecutionsRequest {
         namespace: ctx.namespace.clone(),
         query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
     };
-    let resp = call!(ctx, wf.count_workflow_executions(req), "", false);
-    if !resp.groups.is_empty() {
-        return Err(Stop::fallback("GROUP BY counts are rendered by the CLI"));
-    }
+    let mut resp = call!(ctx, wf.count_workflow_executions(req), "", false);
     if ctx.format == Format::Text {
-        return ctx.out.write(&format!("Total: {}\n", resp.count));
+        let mut out = format!("Total: {}\n", resp.count);
+        for group in &resp.groups {
+            // The CLI joins with ", " only after a non-empty text.
+            let mut values = String::new();
+            for payload in &group.group_values {
+                if !values.is_empty() {
+                    values.push_str(", ");
+                }
+                values.push_str(&group_value(payload)?);
+            }
+            let _ = writeln!(out, "Group total: {}, values: {values}", group.count);
+        }
+        return ctx.out.write(&out);
+    }
+    for group in &mut resp.groups {
+        for payload in &mut group.group_values {
+            payload.metadata.remove("type");
+        }
     }
     ctx.print_message(
         "temporal.api.workflowservice.v1.CountWorkflowExecutionsResponse",
         &resp,
         true,
     )
+}
+
+/// A GROUP BY value as the CLI prints it: the SDK's default data converter decodes the payload
+/// into a Go `any`, printed with `%v`. Strings (what grouping by `ExecutionStatus` gives) and
+/// null are reproduced; other values fall back.
+fn group_value(payload: &Payload) -> Result<String, Stop> {
+    match payload.metadata.get("encoding").map(Vec::as_slice) {
+        Some(b"binary/null") => Ok("<nil>".to_owned()),
+        Some(b"json/plain") => match gojson::parse(&payload.data).map_err(Stop::Fallback)? {
+            gojson::Json::Str(s) => Ok(s),
+            gojson::Json::Null => Ok("<nil>".to_owned()),
+            _ => Err(Stop::fallback(
+                "a GROUP BY value that is not a string is rendered by the CLI",
+            )),
+        },
+        _ => Err(Stop::fallback(
+            "a GROUP BY value in another encoding is rendered by the CLI",
+        )),
+    }
 }
 
 /// The `--input` values as payloads: JSON (checked as the CLI checks it), `json/plain`. What this
