@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Measure one `workflow describe` as an agent would run it: the real CLI process vs a one-shot
 `tgate run` process (decide + native gRPC, or decide + CLI), and the floor: the bare gRPC call from
-a fresh process (scripts/rawcall). Starts its own dev server on a free loopback port. Runs are
-interleaved; reports median and p90 wall time and peak RSS (GNU time) of each.
+a fresh process (scripts/rawcall). Starts its own dev server on a free loopback port. Reports
+median and p90 wall time and peak RSS (GNU time) of each, measured two ways that share the
+machine's conditions:
+  - interleaved by run: one run of each process per round, N rounds;
+  - alternating blocks: 10 consecutive runs of each process per round, N/10 rounds (what an agent
+    does: its commands run one after another through the same tool). A run right after a CLI
+    process shares the machine with that process's aftermath (its exit, the dev server closing its
+    connection), which interleaving by run charges to whichever process comes next.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
        scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE
@@ -24,19 +30,20 @@ TGATE = os.path.join(ROOT, "target/release/tgate")
 RAWCALL = os.path.join(ROOT, "target/rawcall/release/rawcall")
 
 
-def measure(rows, env):
-    """Runs every row N times, interleaved (one of each per round), so they share the machine's
-    conditions; then the peak RSS of each over 5 more runs. Returns {name: (median ms, p90 ms, peak
-    RSS MiB)}."""
+def measure(rows, env, block=1):
+    """Runs every row N times, `block` runs at a time, the rows taking turns (so they share the
+    machine's conditions); then the peak RSS of each over 5 more runs. Returns {name: (median ms,
+    p90 ms, peak RSS MiB)}."""
     walls = {name: [] for name, _ in rows}
-    for _ in range(N):
+    for _ in range(max(N // block, 1)):
         for name, argv in rows:
-            t = time.perf_counter()
-            p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-            _, err = p.communicate()
-            walls[name].append((time.perf_counter() - t) * 1000)
-            if p.returncode != 0:
-                sys.exit(f"{name} failed: {err.decode()[:300]}")
+            for _ in range(block):
+                t = time.perf_counter()
+                p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                _, err = p.communicate()
+                walls[name].append((time.perf_counter() - t) * 1000)
+                if p.returncode != 0:
+                    sys.exit(f"{name} failed: {err.decode()[:300]}")
     out = {}
     for name, argv in rows:
         w = sorted(walls[name])
@@ -69,16 +76,19 @@ try:
                 (f"B {AB[1]}", [AB[1], "run", "--backend", "grpc", "--config", cfg, line])]
     if os.path.exists(RAWCALL):
         rows.append(("raw tonic call (no gateway)", [RAWCALL, addr]))
-    results = measure(rows, env)
     if AB:
+        results = measure(rows, env)
         print(f"{N} interleaved runs each, workflow describe -o json on a local dev server")
         for name, (med, p90, rss) in results.items():
             print(f"{name:40} median {med:6.2f} ms  p90 {p90:6.2f} ms")
         sys.exit(0)
-    base = results["temporal CLI process"][0]
-    print(f"{N} runs each, workflow describe -o json on a local dev server")
-    print(f"{'':28} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13} {'vs CLI':>7}")
-    for name, (med, p90, rss) in results.items():
-        print(f"{name:28} {med:10.1f} {p90:8.1f} {rss:13.1f} {base / med:6.1f}x")
+    for block, how in [(1, "interleaved by run"), (10, "alternating blocks of 10 runs"), (30, "alternating blocks of 30 runs")]:
+        results = measure(rows, env, block)
+        base = results["temporal CLI process"][0]
+        print(f"{N} runs each, {how}; workflow describe -o json on a local dev server")
+        print(f"{'':28} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13} {'vs CLI':>7}")
+        for name, (med, p90, rss) in results.items():
+            print(f"{name:28} {med:10.1f} {p90:8.1f} {rss:13.1f} {base / med:6.1f}x")
+        print()
 finally:
     server.kill(); server.wait()

@@ -1213,22 +1213,25 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         })
         .map_err(unavailable)?;
     }
-    // An allowed command that will run natively connects while its decision is being made
-    // durable: the TCP, TLS and HTTP/2 handshakes overlap the sync, and no request is sent
-    // before the record is on disk. The connection is dropped if the record cannot be written.
-    let connecting = match (&decided.error, ev.decision, &ev.effective, integration) {
+    // Fail closed: nothing runs unless the decision is on disk. An allowed command that will
+    // run natively connects while its decision is being made durable (the committer thread
+    // writes and syncs it): the TCP, TLS and HTTP/2 handshakes overlap the sync, and no request
+    // is sent before the record is on disk. The connection is dropped if the record cannot be
+    // written.
+    let connected = match (&decided.error, ev.decision, &ev.effective, integration) {
         (None, Decision::Allow, Some(cmd), Some(integration))
             if backend != crate::connect::Backend::Cli && crate::exec::grpc::is_translated(cmd) =>
         {
-            let integration = integration.clone();
-            Some(std::thread::spawn(move || {
-                crate::exec::grpc::Session::connect(&integration)
-            }))
+            let pending = log.submit(&decision).map_err(unavailable)?;
+            let session = crate::exec::grpc::Session::connect(integration);
+            pending.wait().map_err(unavailable)?;
+            Some(session)
         }
-        _ => None,
+        _ => {
+            log.append(&decision).map_err(unavailable)?;
+            None
+        }
     };
-    // Fail closed: nothing runs unless the decision is on disk.
-    log.append(&decision).map_err(unavailable)?;
     if let Some(message) = &decided.error {
         let _ = writeln!(err, "tgate: {message}");
         return Ok(ExitCode::Usage);
@@ -1261,7 +1264,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let mut err = Tee::new(err, true);
     let start = std::time::Instant::now();
     let ran = execute(
-        &config, &decided, &caller, backend, connecting, &mut out, &mut err,
+        &config, &decided, &caller, backend, connected, &mut out, &mut err,
     );
     let duration = start.elapsed();
     let (code, result) = match ran {
@@ -1316,7 +1319,7 @@ fn execute(
     decided: &Decided,
     caller: &Caller,
     backend: crate::connect::Backend,
-    connecting: Option<std::thread::JoinHandle<Result<crate::exec::grpc::Session, String>>>,
+    connected: Option<Result<crate::exec::grpc::Session, String>>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Ran {
@@ -1327,12 +1330,10 @@ fn execute(
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
         let cli = temporal_binary(config).ok();
-        let native = match connecting {
-            Some(handle) => crate::exec::grpc::run_connected(
+        let native = match connected {
+            Some(session) => crate::exec::grpc::run_connected(
                 effective,
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("the connecting thread failed".to_owned())),
+                session,
                 cli,
                 &identity,
                 &config.limits,

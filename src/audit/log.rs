@@ -161,6 +161,13 @@ impl AuditLog {
 
     /// Appends one record and returns once it is durable.
     pub fn append(&self, entry: &Entry) -> Result<Committed, AuditError> {
+        self.submit(entry)?.wait()
+    }
+
+    /// Hands one record to the committer and returns at once; [`Pending::wait`] returns once it
+    /// is durable (or failed). Work done in between overlaps the write and its sync; nothing
+    /// the record must precede may be done before `wait` returns `Ok`.
+    pub fn submit(&self, entry: &Entry) -> Result<Pending, AuditError> {
         let members = entry
             .members()
             .map_err(|e| AuditError::Encode(e.to_string()))?;
@@ -175,8 +182,22 @@ impl AuditLog {
             self.inner.wake.notify_one();
         }
         drop(queue);
+        Ok(Pending { slot })
+    }
+}
+
+/// A record handed to the committer ([`AuditLog::submit`]). Wait on the thread that submitted
+/// it: the committer wakes that thread.
+#[must_use = "a submitted record is not known to be durable until `wait` returns Ok"]
+pub struct Pending {
+    slot: Slot,
+}
+
+impl Pending {
+    /// Returns once the record is durable, or the error that kept it from being so.
+    pub fn wait(self) -> Result<Committed, AuditError> {
         loop {
-            if let Some(result) = slot.result.get() {
+            if let Some(result) = self.slot.result.get() {
                 return result.clone();
             }
             // A wake-up may be spurious: check again.
@@ -546,6 +567,25 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_submitted_record_is_on_disk_when_wait_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let first = log.submit(&entry("one")).unwrap();
+        let second = log.submit(&entry("two")).unwrap();
+        let (c1, c2) = (first.wait().unwrap(), second.wait().unwrap());
+        assert_eq!((c1.seq, c2.seq), (1, 2));
+        // Read back without closing the log: both records are in the file, chained.
+        let recs: Vec<_> = lines(&path)
+            .iter()
+            .map(|l| record::check_line(l.as_bytes()).unwrap())
+            .collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].0.prev_hash, c1.hash);
+        assert_eq!(recs[1].0.hash, c2.hash);
     }
 
     #[test]
