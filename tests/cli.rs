@@ -309,3 +309,35 @@ fn policy_test_lint_and_schema() {
     let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(schema["title"], "PolicyFile");
 }
+
+/// With no policy configured, the built-in read-only policy judges in the integration's own
+/// default namespace (it once panicked when that was not `default`: its embedded tests assume it).
+#[test]
+fn the_builtin_policy_follows_the_integrations_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\naudit: {{path: {}}}\nintegrations:\n  - {{name: prod, auth: direct, address: '127.0.0.1:9', namespace: prod}}\n",
+            dir.path().join("audit.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for (line, denied_by) in [
+        (
+            "temporal workflow list -n default",
+            "tgate:namespace-allowlist",
+        ),
+        ("temporal workflow signal -w a --name go", "tgate:no-rule"),
+    ] {
+        let out = common::tgate(&["run", "--config", config, line]);
+        assert_eq!(out.status.code(), Some(3), "{line}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("tgate: denied ({denied_by})")),
+            "{line}: {}",
+            stderr(&out)
+        );
+    }
+}

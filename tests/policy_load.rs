@@ -498,3 +498,44 @@ fn schema_describes_the_format() {
         assert!(text.contains(key), "schema lacks {key}");
     }
 }
+
+/// The built-in policy is loaded without running its embedded tests (it ships inside the
+/// binary): they run here instead. They are written for an integration whose default namespace
+/// is `default`; with another, the policy follows that namespace (`$default`).
+#[test]
+fn the_builtin_policy_passes_its_tests() {
+    let ctx = Context::default();
+    assert_eq!(ctx.default_namespace, "default");
+    let (count, failures) =
+        tgate::policy::test_file(tgate::policy::BUILTIN_READ_ONLY, "builtin", &ctx).unwrap();
+    assert!(count >= 9, "{count} tests");
+    assert!(failures.is_empty(), "{failures:?}");
+    // The policy `builtin` gives is the one those tests judged.
+    let loaded = Policy::builtin(&ctx);
+    let tested = Policy::load(tgate::policy::BUILTIN_READ_ONLY, "builtin", &ctx).unwrap();
+    assert_eq!(
+        format!("{:?}", loaded.rules()),
+        format!("{:?}", tested.rules())
+    );
+
+    // An integration whose default namespace is `prod`: reads there, nothing in `default`.
+    let prod = Context {
+        default_namespace: "prod".to_owned(),
+    };
+    let set = PolicySet::new(vec![Policy::builtin(&prod)]);
+    let caller = Caller {
+        id: "agent".to_owned(),
+        groups: Vec::new(),
+    };
+    for (line, want) in [
+        ("temporal workflow list -n prod", Decision::Allow),
+        ("temporal workflow describe -w a -n prod", Decision::Allow),
+        ("temporal workflow list -n default", Decision::Deny),
+        (
+            "temporal workflow terminate -w a -n prod --reason r",
+            Decision::Deny,
+        ),
+    ] {
+        assert_eq!(set.check_line(line, &caller).decision, want, "{line}");
+    }
+}
