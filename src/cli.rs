@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::command::{Command, Value};
 use crate::lex::{self, Program};
@@ -404,7 +404,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(a) = run_args_alone(&args) {
+        return finish(run_cmd(a, out, err), err);
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -445,6 +449,11 @@ where
         ),
         Sub::Reject(a) => act_cmd(&a.approver, &a.id, Act::Reject(&a.comment), out, err),
     };
+    finish(result, err)
+}
+
+/// A subcommand's exit code, or its failure reported (exit 2).
+fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
@@ -452,6 +461,31 @@ where
             ExitCode::Usage
         }
     }
+}
+
+/// `tgate run …` parsed with the `run` arguments alone: clap builds every subcommand's arguments
+/// (their help texts included) to parse any one, ~0.1 ms of a one-shot run's start. `None` when
+/// the words are not `run` followed by a parse that succeeds without help or version: the full
+/// parser then takes them, with its own messages (an error here is never reported).
+fn run_args_alone(args: &[std::ffi::OsString]) -> Option<RunArgs> {
+    if args.get(1).and_then(|a| a.to_str()) != Some("run") {
+        return None;
+    }
+    let asks_help = |a: &std::ffi::OsString| {
+        matches!(
+            a.to_str(),
+            Some("-h" | "--help" | "-V" | "--version" | "help") | None
+        )
+    };
+    if args[2..].iter().any(asks_help) {
+        return None;
+    }
+    let run = RunArgs::augment_args(clap::Command::new("run"));
+    let matches = clap::Command::new("tgate")
+        .subcommand(run)
+        .try_get_matches_from(args)
+        .ok()?;
+    RunArgs::from_arg_matches(matches.subcommand_matches("run")?).ok()
 }
 
 /// An error that ends the subcommand with exit 2 and a message on stderr.
@@ -1807,4 +1841,132 @@ fn stress(
     });
     write_out(out, &format!("{report}\n"))?;
     Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<std::ffi::OsString> {
+        words.iter().map(Into::into).collect()
+    }
+
+    /// The `run` fast path reads exactly what the full parser reads, and takes nothing the full
+    /// parser refuses (nor help or version, which the full parser prints).
+    #[test]
+    fn run_arguments_alone_parse_as_the_full_parser_does() {
+        let accepted: &[&[&str]] = &[
+            &["tgate", "run", "temporal workflow list"],
+            &[
+                "tgate",
+                "run",
+                "--config",
+                "c.yaml",
+                "--backend",
+                "grpc",
+                "temporal workflow list",
+            ],
+            &[
+                "tgate", "run", "--", "temporal", "workflow", "list", "-n", "x",
+            ],
+            &[
+                "tgate", "run", "temporal", "workflow", "list", "--limit", "2",
+            ],
+            &[
+                "tgate",
+                "run",
+                "--caller",
+                "bob",
+                "--group",
+                "sre",
+                "--group",
+                "oncall",
+                "--justification",
+                "INC-1",
+                "--",
+                "temporal",
+                "workflow",
+                "signal",
+                "-w",
+                "a",
+                "--name",
+                "b",
+            ],
+            &[
+                "tgate",
+                "run",
+                "--policy",
+                "a.yaml",
+                "--policy",
+                "b.yaml",
+                "--audit",
+                "x.jsonl",
+                "--integration",
+                "prod",
+                "--approval",
+                "ap-1",
+                "--backend=cli",
+                "temporal workflow terminate -w a",
+            ],
+        ];
+        for words in accepted {
+            let fast = run_args_alone(&argv(words)).unwrap_or_else(|| panic!("{words:?}"));
+            let Ok(Cli {
+                command: Sub::Run(full),
+            }) = Cli::try_parse_from(argv(words))
+            else {
+                panic!("the full parser refused {words:?}");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{words:?}");
+        }
+        // Whatever the fast path takes, the full parser takes the same way; what it leaves
+        // (errors, help, version, other subcommands), the full parser handles.
+        let others: &[&[&str]] = &[
+            &["tgate", "run"],
+            &[
+                "tgate",
+                "run",
+                "--backend",
+                "bogus",
+                "temporal workflow list",
+            ],
+            &["tgate", "run", "--nope", "temporal workflow list"],
+            &["tgate", "run", "temporal workflow list", "--nope"],
+            &["tgate", "run", "--config"],
+            &["tgate", "run", "--help"],
+            &["tgate", "run", "-h", "temporal workflow list"],
+            &["tgate", "run", "--", "temporal", "workflow", "list", "-h"],
+            &["tgate", "check", "temporal workflow list"],
+            &["tgate", "--version"],
+        ];
+        for words in others {
+            let full = Cli::try_parse_from(argv(words));
+            match run_args_alone(&argv(words)) {
+                Some(fast) => {
+                    let Ok(Cli {
+                        command: Sub::Run(full),
+                    }) = full
+                    else {
+                        panic!("the fast path took {words:?}, the full parser did not");
+                    };
+                    assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{words:?}");
+                }
+                None => assert!(
+                    !matches!(
+                        full,
+                        Ok(Cli {
+                            command: Sub::Run(_)
+                        })
+                    ) || words.contains(&"-h"),
+                    "{words:?}: left to the full parser, which runs it"
+                ),
+            }
+        }
+        for words in [
+            &["tgate", "run", "--help"][..],
+            &["tgate", "run", "-h", "x"][..],
+        ] {
+            assert!(run_args_alone(&argv(words)).is_none(), "{words:?}");
+        }
+    }
 }
