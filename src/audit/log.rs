@@ -206,13 +206,17 @@ impl Pending {
     }
 }
 
+/// Dropping the log tells the committer to stop once its queue is empty, and does not wait for
+/// it: every append that returned is already durable, and a record submitted but not waited for
+/// is still written unless the process ends first (then nobody was told it is durable). Waiting
+/// cost a one-shot `tgate run` ~0.3 ms here: the exiting thread releases its stack with
+/// `madvise`, whose TLB shootdown is slow on a virtual machine.
 impl Drop for AuditLog {
     fn drop(&mut self) {
         lock_ignoring_poison(&self.inner.queue).closing = true;
         self.inner.wake.notify_one();
-        if let Some(handle) = lock_ignoring_poison(&self.committer).take() {
-            let _ = handle.join();
-        }
+        // Detach the committer (its handle is dropped, not joined).
+        drop(lock_ignoring_poison(&self.committer).take());
     }
 }
 
@@ -586,6 +590,20 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[1].0.prev_hash, c1.hash);
         assert_eq!(recs[1].0.hash, c2.hash);
+    }
+
+    #[test]
+    fn a_record_submitted_before_the_log_is_dropped_is_still_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let pending = log.submit(&entry("late")).unwrap();
+        drop(log);
+        assert_eq!(pending.wait().unwrap().seq, 1);
+        assert_eq!(lines(&path).len(), 1);
+        // The next handle continues the chain.
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("next")).unwrap().seq, 2);
     }
 
     #[test]
