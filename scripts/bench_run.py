@@ -5,10 +5,12 @@ a fresh process (scripts/rawcall). Starts its own dev server on a free loopback 
 median and p90 wall time and peak RSS (GNU time) of each, measured two ways that share the
 machine's conditions:
   - interleaved by run: one run of each process per round, N rounds;
-  - alternating blocks: 10 consecutive runs of each process per round, N/10 rounds (what an agent
-    does: its commands run one after another through the same tool). A run right after a CLI
-    process shares the machine with that process's aftermath (its exit, the dev server closing its
-    connection), which interleaving by run charges to whichever process comes next.
+  - alternating blocks: 10 (then 30) consecutive runs of each process per round (back to back, as
+    a script or a busy agent loop runs commands through one tool);
+  - paced: one run of each per round, each after 300 ms idle (as an agent that thinks between
+    commands). A process started after an idle gap is slower whatever it does (`tgate --version`
+    too: the machine wakes up), and its first request meets a dev server that went idle as well;
+    interleaving by run gives each process a gap of the others' length.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
        scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE
@@ -30,14 +32,15 @@ TGATE = os.path.join(ROOT, "target/release/tgate")
 RAWCALL = os.path.join(ROOT, "target/rawcall/release/rawcall")
 
 
-def measure(rows, env, block=1):
+def measure(rows, env, block=1, gap=0.0):
     """Runs every row N times, `block` runs at a time, the rows taking turns (so they share the
-    machine's conditions); then the peak RSS of each over 5 more runs. Returns {name: (median ms,
-    p90 ms, peak RSS MiB)}."""
+    machine's conditions), each run after `gap` seconds idle; then the peak RSS of each over 5 more
+    runs. Returns {name: (median ms, p90 ms, peak RSS MiB)}."""
     walls = {name: [] for name, _ in rows}
     for _ in range(max(N // block, 1)):
         for name, argv in rows:
             for _ in range(block):
+                time.sleep(gap)
                 t = time.perf_counter()
                 p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
                 _, err = p.communicate()
@@ -82,8 +85,9 @@ try:
         for name, (med, p90, rss) in results.items():
             print(f"{name:40} median {med:6.2f} ms  p90 {p90:6.2f} ms")
         sys.exit(0)
-    for block, how in [(1, "interleaved by run"), (10, "alternating blocks of 10 runs"), (30, "alternating blocks of 30 runs")]:
-        results = measure(rows, env, block)
+    for block, gap, how in [(1, 0.0, "interleaved by run"), (10, 0.0, "alternating blocks of 10 runs"),
+                            (30, 0.0, "alternating blocks of 30 runs"), (1, 0.3, "paced: 300 ms idle before each run")]:
+        results = measure(rows, env, block, gap)
         base = results["temporal CLI process"][0]
         print(f"{N} runs each, {how}; workflow describe -o json on a local dev server")
         print(f"{'':28} {'median ms':>10} {'p90 ms':>8} {'peak RSS MiB':>13} {'vs CLI':>7}")
