@@ -187,6 +187,34 @@ fn reads_are_byte_identical_to_the_cli() {
         &["--search-attribute", "Ticket=\"INC-9\""],
     );
     start(&server, "timed-out", &["--run-timeout", "1s"]);
+    // User metadata: a static summary and details (non-ASCII, a newline), or a summary alone
+    // (the missing details print as Go's nil); the second closed.
+    start(
+        &server,
+        "annotated",
+        &[
+            "--static-summary",
+            "Charge **card** for café",
+            "--static-details",
+            "line 1\nline <2>",
+        ],
+    );
+    start(
+        &server,
+        "summarised",
+        &["--static-summary", "only a summary"],
+    );
+    seed(
+        &server,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "summarised",
+            "--reason",
+            "done",
+        ],
+    );
     let plain = [("encoding", "json/plain")];
     start_with_memo(
         &server,
@@ -389,6 +417,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "crafted",
         "scheduler",
         "a-child",
+        "annotated",
+        "summarised",
     ] {
         for format in ["iso", "raw"] {
             lines.push(format!(
@@ -571,6 +601,10 @@ fn reads_are_byte_identical_to_the_cli() {
                 "Pending Child Workflows: 1",
                 "WorkflowTypeName",
             ][..],
+        ),
+        (
+            "workflow describe -w summarised".to_owned(),
+            &["Metadata:", "StaticDetails  <nil>", "Results:"][..],
         ),
         (
             "workflow describe -w canceled".to_owned(),

@@ -646,15 +646,7 @@ fn describe_text(
     let unsupported = !resp.pending_nexus_operations.is_empty()
         || !resp.callbacks.is_empty()
         || info.versioning_info.is_some()
-        || ext.as_ref().is_some_and(|e| e.pause_info.is_some())
-        || resp
-            .execution_config
-            .as_ref()
-            .and_then(|c| c.user_metadata.as_ref())
-            .is_some_and(|m| {
-                m.summary.as_ref().is_some_and(|p| !p.data.is_empty())
-                    || m.details.as_ref().is_some_and(|p| !p.data.is_empty())
-            });
+        || ext.as_ref().is_some_and(|e| e.pause_info.is_some());
     if unsupported {
         return Err(Stop::fallback(
             "this description has sections the CLI renders (pending work, callbacks, ...)",
@@ -739,6 +731,7 @@ fn describe_text(
         out.push_str("Extended Execution Info:\n");
         out.push_str(&text::card(&rows).ok_or_else(padded)?);
     }
+    out.push_str(&user_metadata(resp)?);
     match results {
         Some(results) => {
             out.push('\n');
@@ -747,6 +740,41 @@ fn describe_text(
         None => out.push_str(&pending_work(resp, &times)?),
     }
     Ok(out)
+}
+
+/// The "Metadata:" section of a text description, when the workflow has a static summary or
+/// details (data in either): both payloads, as the CLI's printer prints any proto (compact
+/// protojson, payload shorthand always on), a missing one as Go prints a nil pointer, `<nil>`.
+fn user_metadata(
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+) -> Result<String, Stop> {
+    let metadata = resp
+        .execution_config
+        .as_ref()
+        .and_then(|c| c.user_metadata.as_ref());
+    let summary = metadata.and_then(|m| m.summary.as_ref());
+    let details = metadata.and_then(|m| m.details.as_ref());
+    let has_data = |p: Option<&Payload>| p.is_some_and(|p| !p.data.is_empty());
+    if !has_data(summary) && !has_data(details) {
+        return Ok(String::new());
+    }
+    let proto = super::protojson::Options {
+        indent: false,
+        shorthand: true,
+    };
+    let shown = |p: Option<&Payload>| match p {
+        None => Ok("<nil>".to_owned()),
+        Some(p) if p.data.is_empty() => Err(Stop::fallback(
+            "a static summary or details payload without data",
+        )),
+        Some(p) => render("temporal.api.common.v1.Payload", p, proto),
+    };
+    let rows = [
+        ("StaticSummary", shown(summary)?),
+        ("StaticDetails", shown(details)?),
+    ];
+    let card = text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?;
+    Ok(format!("\nMetadata:\n{card}"))
 }
 
 /// The pending-work sections of a running workflow's text description: "Pending Activities: N"
