@@ -417,8 +417,21 @@ where
                 ExitCode::Ok
             };
             let text = e.render();
+            // Styled (bold, colours) only for a person at a terminal, as clap does by itself;
+            // an agent reading the stream gets plain text.
+            use std::io::IsTerminal as _;
+            let terminal = if e.use_stderr() {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            let styled = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             let target: &mut dyn Write = if e.use_stderr() { err } else { out };
-            let _ = write!(target, "{}", text.ansi());
+            let _ = if styled {
+                write!(target, "{}", text.ansi())
+            } else {
+                write!(target, "{text}")
+            };
             return code;
         }
     };

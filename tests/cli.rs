@@ -341,3 +341,24 @@ fn the_builtin_policy_follows_the_integrations_namespace() {
         );
     }
 }
+
+/// Help and usage errors read by a program (a pipe, not a terminal) are plain text: no escape
+/// sequences for an agent to strip.
+#[test]
+fn help_and_usage_errors_are_plain_text_in_a_pipe() {
+    for args in [
+        &["run", "--help"][..],
+        &["--help"][..],
+        &["run", "--backend", "nope", "temporal workflow list"][..],
+        &["check"][..],
+    ] {
+        let out = tgate(args);
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        assert!(!all.is_empty(), "{args:?}");
+        assert!(
+            !all.contains(&0x1b),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&all)
+        );
+    }
+}
