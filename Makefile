@@ -25,13 +25,16 @@ tools:
 build:
 	cargo build
 
+# A test that hangs (a deadlock) fails the run after this long instead of holding CI to its limit.
+TEST_TIMEOUT ?= 30m
+
 test: tools
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	# Benchmarks run once each in test mode (the gRPC one starts its own dev server); the test
 	# suites run last so their summary closes the output.
-	cargo test --benches
-	cargo test --lib --bins --tests
+	timeout $(TEST_TIMEOUT) cargo test --benches
+	timeout $(TEST_TIMEOUT) cargo test --lib --bins --tests
 
 demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
