@@ -131,8 +131,12 @@ fn main() {
     code.push_str("static MESSAGES: &[Msg] = &[\n");
     for name in &messages {
         let m = types.messages[name];
-        let mut fields: Vec<&FieldDescriptorProto> = m.field.iter().collect();
-        fields.sort_by_key(|f| f.number());
+        // Declaration order, the order Go's protojson writes fields in (fields added later to a
+        // message are often declared beside related ones with a higher number); `by_number`
+        // indexes them by number for the wire reader.
+        let fields: Vec<&FieldDescriptorProto> = m.field.iter().collect();
+        let mut by_number: Vec<usize> = (0..fields.len()).collect();
+        by_number.sort_by_key(|&i| fields[i].number());
         let full = name.trim_start_matches('.');
         let special = match full {
             "google.protobuf.Timestamp" => "Special::Timestamp",
@@ -198,7 +202,7 @@ fn main() {
                 f.oneof_index.map_or(0, |o| o + 1)
             );
         }
-        code.push_str("    ] },\n");
+        let _ = writeln!(code, "    ], by_number: &{by_number:?} }},");
     }
     code.push_str("];\n\nstatic ENUMS: &[Enum] = &[\n");
     for name in &enums {

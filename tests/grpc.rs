@@ -538,8 +538,32 @@ fn reads_are_byte_identical_to_the_cli() {
     lines.push(
         "temporal workflow show -w signalled --detailed --no-json-shorthand-payloads".to_owned(),
     );
+    // Newest first (GetWorkflowExecutionHistoryReverse), in every output.
+    for id in [
+        "signalled",
+        "ended",
+        "done",
+        "failed",
+        "scheduler",
+        &renewed_first,
+    ] {
+        for output in ["json", "jsonl"] {
+            lines.push(format!(
+                "temporal workflow show -w {id} --reverse -o {output}"
+            ));
+        }
+        if id != renewed_first {
+            lines.push(format!("temporal workflow show -w {id} --reverse"));
+            lines.push(format!(
+                "temporal workflow show -w {id} --reverse --detailed"
+            ));
+        }
+    }
+    lines.push("temporal workflow show -w nothing --reverse".to_owned());
     for output in ["json", "jsonl"] {
-        for id in ["done", "failed", "canceled", &renewed_first] {
+        // (`scheduler`'s child events declare `namespaceId` after `namespace`, out of number
+        // order: Go writes fields in declaration order.)
+        for id in ["done", "failed", "canceled", "scheduler", &renewed_first] {
             lines.push(format!("temporal workflow show -w {id} -o {output}"));
         }
     }
@@ -735,7 +759,15 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q --legacy-mode -o json",
         "temporal task-queue describe -t q --report-reachability -o json",
-    ] {
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    // Newest first, a continued run's history starts with its continue-as-new: where the CLI's
+    // table goes from there is not reproduced.
+    .chain([format!(
+        "temporal workflow show -w renewed -r {first_run} --reverse"
+    )]) {
+        let line = line.as_str();
         // (Relative times move between two runs, so `auto` is checked for success only.)
         let native = tgate(&config, "grpc", line);
         assert_eq!(native.status.code(), Some(2), "{line}");

@@ -20,12 +20,15 @@ use super::gojson::{self, Flavour, Json};
 
 use base64::Engine as _;
 
-/// A message's fields (by number) and what it is rendered as.
+/// A message's fields (in declaration order, the order Go's protojson writes them in) and what
+/// it is rendered as.
 #[derive(Debug)]
 pub(crate) struct Msg {
     pub(crate) name: &'static str,
     special: Special,
     fields: &'static [F],
+    /// Indexes into `fields`, sorted by field number (for the wire reader's lookup).
+    by_number: &'static [usize],
 }
 
 /// Messages rendered other than field by field.
@@ -199,10 +202,11 @@ fn collect<'a>(msg: &Msg, parts: &[&'a [u8]]) -> Result<Slots<'a>, String> {
         while !buf.is_empty() {
             let (number, value) = next_field(&mut buf)?;
             position += 1;
-            if let Ok(i) = msg
-                .fields
-                .binary_search_by_key(&number, |f| u64::from(f.number))
+            if let Ok(p) = msg
+                .by_number
+                .binary_search_by_key(&number, |&i| u64::from(msg.fields[i].number))
             {
+                let i = msg.by_number[p];
                 slots.values[i].push(value);
                 slots.last[i] = position;
             }
@@ -1067,6 +1071,32 @@ mod differential {
             }
         }
         assert_eq!(compared, ROOT_COUNT * 600);
+    }
+
+    /// Go writes fields in declaration order, not number order: `namespace_id` (6) is declared
+    /// right after `namespace` (1) in a child workflow's started event.
+    #[test]
+    fn fields_are_written_in_declaration_order() {
+        use temporalio_protos::protos::temporal::api::history::v1::ChildWorkflowExecutionStartedEventAttributes;
+        let attrs = ChildWorkflowExecutionStartedEventAttributes {
+            namespace: "ns".to_owned(),
+            namespace_id: "id".to_owned(),
+            initiated_event_id: 6,
+            ..Default::default()
+        };
+        let json = render(
+            "temporal.api.history.v1.ChildWorkflowExecutionStartedEventAttributes",
+            &prost::Message::encode_to_vec(&attrs),
+            Options {
+                indent: false,
+                shorthand: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"namespace":"ns","namespaceId":"id","initiatedEventId":"6"}"#
+        );
     }
 
     #[test]

@@ -18,9 +18,10 @@ use temporalio_protos::protos::temporal::api::taskqueue::v1::{
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
     DescribeScheduleRequest, DescribeTaskQueueRequest, DescribeWorkflowExecutionRequest,
-    GetWorkflowExecutionHistoryRequest, ListNamespacesRequest, ListSchedulesRequest,
-    ListWorkflowExecutionsRequest, QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest,
-    SignalWorkflowExecutionRequest, TerminateWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest, GetWorkflowExecutionHistoryReverseRequest,
+    ListNamespacesRequest, ListSchedulesRequest, ListWorkflowExecutionsRequest,
+    QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
 };
 use tonic::Code;
 
@@ -88,7 +89,7 @@ impl Handler {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], true),
             Handler::WorkflowDescribe => (&["workflow-id", "run-id"], true),
-            Handler::WorkflowShow => (&["workflow-id", "run-id", "detailed"], true),
+            Handler::WorkflowShow => (&["workflow-id", "run-id", "detailed", "reverse"], true),
             Handler::WorkflowCount => (&["query"], true),
             Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], true),
             Handler::WorkflowStack => (&["workflow-id", "run-id"], true),
@@ -908,6 +909,7 @@ fn pending_work(
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let text = ctx.format == Format::Text;
     let detailed = text && matches!(ctx.cmd.flag("detailed"), Some(Value::Bool(true)));
+    let reverse = matches!(ctx.cmd.flag("reverse"), Some(Value::Bool(true)));
     let shorthand = ctx.json_options(true).shorthand;
     let printed = |events: &[HistoryEvent]| {
         if detailed {
@@ -925,34 +927,65 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let mut run = execution(ctx.cmd);
     let mut token = Vec::new();
     loop {
-        let req = GetWorkflowExecutionHistoryRequest {
-            namespace: ctx.namespace.clone(),
-            execution: run.clone(),
-            maximum_page_size: 0,
-            next_page_token: token,
-            wait_new_event: false,
-            history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
-            skip_archival: false,
+        let namespace = ctx.namespace.clone();
+        // (history, next page token, raw history pages)
+        let page = if reverse {
+            let req = GetWorkflowExecutionHistoryReverseRequest {
+                namespace: namespace.clone(),
+                execution: run.clone(),
+                maximum_page_size: 0,
+                next_page_token: token,
+            };
+            let req = ctx.request(req, Some(&namespace));
+            let result = ctx.wf.get_workflow_execution_history_reverse(req).await;
+            ctx.answered(result, context, false)
+                .map(|r| (r.history, r.next_page_token, Vec::new()))
+        } else {
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: namespace.clone(),
+                execution: run.clone(),
+                maximum_page_size: 0,
+                next_page_token: token,
+                wait_new_event: false,
+                history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
+                skip_archival: false,
+            };
+            let req = ctx.request(req, Some(&namespace));
+            let result = ctx.wf.get_workflow_execution_history(req).await;
+            ctx.answered(result, context, false)
+                .map(|r| (r.history, r.next_page_token, r.raw_history))
         };
-        let req = ctx.request(req, Some(&ctx.namespace.clone()));
-        let result = ctx.wf.get_workflow_execution_history(req).await;
-        let resp = match ctx.answered(result, context, false) {
-            Ok(resp) => resp,
+        let (page, next, raw) = match page {
+            Ok(page) => page,
             // The CLI has printed its progress header, and every event before the failed page.
             Err(Stop::Failed(m)) if text => {
                 return Err(Stop::FailedAfter(printed(&history.events)?, m));
             }
             Err(other) => return Err(other),
         };
-        if !resp.raw_history.is_empty() {
+        if !raw.is_empty() {
             return Err(Stop::fallback("raw history pages are rendered by the CLI"));
         }
         history
             .events
-            .extend(resp.history.map(|h| h.events).unwrap_or_default());
-        token = resp.next_page_token;
+            .extend(page.map(|h| h.events).unwrap_or_default());
+        token = next;
         if !token.is_empty() {
             continue;
+        }
+        if reverse {
+            // Newest first, the continue-as-new that ends a run comes first: where the CLI's
+            // table would follow it is not pinned down here.
+            let continued = history
+                .events
+                .iter()
+                .any(|e| e.event_type == EventType::WorkflowExecutionContinuedAsNew as i32);
+            if text && continued {
+                return Err(Stop::fallback(
+                    "a continued run's history in reverse is rendered by the CLI",
+                ));
+            }
+            break;
         }
         // Text follows a continue-as-new (its last event) into the new run.
         let next_run =
