@@ -440,8 +440,7 @@ pub const BUILTIN_READ_ONLY: &str = include_str!("../../policies/read-only.yaml"
 impl Policy {
     /// Loads a policy from YAML text, compiles it, and runs its embedded tests.
     pub fn load(text: &str, source: &str, ctx: &Context) -> Result<Policy, PolicyError> {
-        let file = parse_file(text, source)?;
-        let policy = compile(&file, source, ctx).map_err(|mut errs| errs.remove(0))?;
+        let (file, policy) = parse_and_compile(text, source, ctx)?;
         policy.run_tests(&file, source)?;
         Ok(policy)
     }
@@ -450,11 +449,9 @@ impl Policy {
     /// policy's are): it is part of this binary, and the test suite runs them
     /// (`the_builtin_policy_passes_its_tests`). That saves a one-shot `tgate run` ~0.1 ms.
     pub fn builtin(ctx: &Context) -> Policy {
-        const SOURCE: &str = "builtin:read-only.yaml";
-        let file = parse_file(BUILTIN_READ_ONLY, SOURCE).expect("the built-in policy parses");
-        compile(&file, SOURCE, ctx)
-            .map_err(|mut errs| errs.remove(0))
-            .expect("the built-in policy compiles")
+        parse_and_compile(BUILTIN_READ_ONLY, "builtin:read-only.yaml", ctx)
+            .expect("the built-in policy parses and compiles")
+            .1
     }
 
     /// Where the policy came from.
@@ -515,10 +512,21 @@ pub fn test_file(
     source: &str,
     ctx: &Context,
 ) -> Result<(usize, Vec<PolicyError>), PolicyError> {
-    let file = parse_file(text, source)?;
-    let policy = compile(&file, source, ctx).map_err(|mut errs| errs.remove(0))?;
+    let (file, policy) = parse_and_compile(text, source, ctx)?;
     let failures = policy.test_failures(&file, source);
     Ok((file.tests.len(), failures))
+}
+
+/// Parses and compiles a policy (its embedded tests not run): the file, for its tests, and the
+/// policy. The first compile error, if any.
+fn parse_and_compile(
+    text: &str,
+    source: &str,
+    ctx: &Context,
+) -> Result<(PolicyFile, Policy), PolicyError> {
+    let file = parse_file(text, source)?;
+    let policy = compile(&file, source, ctx).map_err(|mut errs| errs.remove(0))?;
+    Ok((file, policy))
 }
 
 /// Parses the YAML into the file shape, with line and column on error.
