@@ -179,13 +179,7 @@ impl AuditLog {
     /// thread writes the queue (its record and any queued before it) itself; otherwise its record
     /// goes with the committer thread's next batch.
     pub fn append(&self, entry: &Entry) -> Result<Committed, AuditError> {
-        let members = entry
-            .members()
-            .map_err(|e| AuditError::Encode(e.to_string()))?;
-        self.start_committer()?;
-        let slot = Waiter::new();
-        let mut queue = lock_ignoring_poison(&self.inner.queue);
-        queue.pending.push((members, Arc::clone(&slot)));
+        let (slot, mut queue) = self.enqueue(entry)?;
         if !queue.committing {
             queue.committing = true;
             let batch = std::mem::take(&mut queue.pending);
@@ -208,6 +202,18 @@ impl AuditLog {
     /// is durable (or failed). Work done in between overlaps the write and its sync; nothing
     /// the record must precede may be done before `wait` returns `Ok`.
     pub fn submit(&self, entry: &Entry) -> Result<Pending, AuditError> {
+        let (slot, queue) = self.enqueue(entry)?;
+        if !queue.committing {
+            // (While a batch is written, whoever writes it wakes the committer after.)
+            self.inner.wake.notify_one();
+        }
+        drop(queue);
+        Ok(Pending { slot })
+    }
+
+    /// Encodes `entry` and queues it for the current thread: its slot, and the queue, still
+    /// locked, for the caller to decide who writes it.
+    fn enqueue(&self, entry: &Entry) -> Result<(Slot, MutexGuard<'_, Queue>), AuditError> {
         let members = entry
             .members()
             .map_err(|e| AuditError::Encode(e.to_string()))?;
@@ -215,12 +221,7 @@ impl AuditLog {
         let slot = Waiter::new();
         let mut queue = lock_ignoring_poison(&self.inner.queue);
         queue.pending.push((members, Arc::clone(&slot)));
-        if !queue.committing {
-            // (While a batch is written, whoever writes it wakes the committer after.)
-            self.inner.wake.notify_one();
-        }
-        drop(queue);
-        Ok(Pending { slot })
+        Ok((slot, queue))
     }
 }
 
