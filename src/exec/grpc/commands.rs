@@ -244,6 +244,13 @@ fn int_flag(cmd: &Command, name: &str) -> i64 {
     }
 }
 
+/// How the CLI's printer shows a proto inside text (a card value, a list element): compact
+/// protojson, payload shorthand always on, whatever `--no-json-shorthand-payloads` says.
+const IN_TEXT: super::protojson::Options = super::protojson::Options {
+    indent: false,
+    shorthand: true,
+};
+
 /// `workflow list`: pages until no token or `--limit`; each page is written as it arrives
 /// (JSON items, or a table per page with the header on the first).
 async fn workflow_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
@@ -315,12 +322,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
                                     .map(|t| t.name.clone())
                                     .unwrap_or_default(),
                             ),
-                            Cell::left(
-                                i.start_time
-                                    .as_ref()
-                                    .map(|t| times.format(t.seconds, t.nanos))
-                                    .unwrap_or_default(),
-                            ),
+                            Cell::left(times.timestamp(i.start_time.as_ref())),
                         ]
                     })
                     .collect();
@@ -653,11 +655,7 @@ fn describe_text(
             "this description has sections the CLI renders (pending work, callbacks, ...)",
         ));
     }
-    let time = |t: &Option<prost_wkt_types::Timestamp>| {
-        t.as_ref()
-            .map(|t| times.format(t.seconds, t.nanos))
-            .unwrap_or_default()
-    };
+    let time = |t: &Option<prost_wkt_types::Timestamp>| times.timestamp(t.as_ref());
     let payload_map = |fields: Option<&std::collections::HashMap<String, Payload>>| match fields
         .filter(|f| !f.is_empty())
     {
@@ -759,16 +757,12 @@ fn user_metadata(
     if !has_data(summary) && !has_data(details) {
         return Ok(String::new());
     }
-    let proto = super::protojson::Options {
-        indent: false,
-        shorthand: true,
-    };
     let shown = |p: Option<&Payload>| match p {
         None => Ok("<nil>".to_owned()),
         Some(p) if p.data.is_empty() => Err(Stop::fallback(
             "a static summary or details payload without data",
         )),
-        Some(p) => render("temporal.api.common.v1.Payload", p, proto),
+        Some(p) => render("temporal.api.common.v1.Payload", p, IN_TEXT),
     };
     let rows = [
         ("StaticSummary", shown(summary)?),
@@ -791,15 +785,7 @@ fn pending_work(
         ParentClosePolicy, PendingActivityState,
     };
     let padded = || Stop::fallback("text the CLI would pad");
-    let proto = super::protojson::Options {
-        indent: false,
-        shorthand: true,
-    };
-    let time = |t: &Option<prost_wkt_types::Timestamp>| {
-        t.as_ref()
-            .map(|t| times.format(t.seconds, t.nanos))
-            .unwrap_or_default()
-    };
+    let time = |t: &Option<prost_wkt_types::Timestamp>| times.timestamp(t.as_ref());
     let mut out = format!("\nPending Activities: {}\n", resp.pending_activities.len());
     if !resp.pending_activities.is_empty() {
         out.push('\n');
@@ -837,7 +823,7 @@ fn pending_work(
             if let Some(f) = &a.last_failure {
                 optional(
                     "LastFailure",
-                    render("temporal.api.failure.v1.Failure", f, proto)?,
+                    render("temporal.api.failure.v1.Failure", f, IN_TEXT)?,
                 );
             }
             optional("LastWorkerIdentity", a.last_worker_identity.clone());
@@ -849,7 +835,7 @@ fn pending_work(
             if !details.is_empty() {
                 let shown = details
                     .iter()
-                    .map(|p| render("temporal.api.common.v1.Payload", p, proto))
+                    .map(|p| render("temporal.api.common.v1.Payload", p, IN_TEXT))
                     .collect::<Result<Vec<_>, _>>()?;
                 optional("LastHeartbeatDetails", format!("[{}]", shown.join(", ")));
             }
@@ -1438,10 +1424,7 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
             render(
                 "temporal.api.replication.v1.ClusterReplicationConfig",
                 c,
-                super::protojson::Options {
-                    indent: false,
-                    shorthand: true,
-                },
+                IN_TEXT,
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -1621,10 +1604,7 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             let mut action_text = String::new();
             gojson::write_go(&action, false, &mut action_text);
             let times = ctx.times();
-            let time = |t: Option<&prost_wkt_types::Timestamp>| {
-                t.map(|t| times.format(t.seconds, t.nanos))
-                    .unwrap_or_default()
-            };
+            let time = |t: Option<&prost_wkt_types::Timestamp>| times.timestamp(t);
             let last = info
                 .recent_actions
                 .last()
