@@ -13,10 +13,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::devserver::DevServer;
-use temporalio_protos::protos::temporal::api::common::v1::{Memo, Payload, WorkflowType};
+use temporalio_protos::protos::temporal::api::common::v1::{
+    Memo, Payload, Priority, RetryPolicy, WorkflowType,
+};
+use temporalio_protos::protos::temporal::api::schedule::v1::{
+    IntervalSpec, Schedule, ScheduleAction, ScheduleSpec, schedule_action,
+};
+use temporalio_protos::protos::temporal::api::sdk::v1::UserMetadata;
 use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
-use temporalio_protos::protos::temporal::api::workflowservice::v1::StartWorkflowExecutionRequest;
+use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::{
+    CreateScheduleRequest, StartWorkflowExecutionRequest,
+};
 
 fn tgate(config: &Path, backend: &str, line: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tgate"))
@@ -102,6 +111,64 @@ fn start_with_memo(server: &DevServer, id: &str, memo: &[MemoField<'_>]) {
             .await
             .unwrap();
     });
+}
+
+/// Creates an hourly schedule starting `action` through the API: the CLI cannot set a retry
+/// policy, a priority or static details on a scheduled workflow.
+fn create_schedule(server: &DevServer, id: &str, action: NewWorkflowExecutionInfo) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = WorkflowServiceClient::connect(format!("http://{}", server.address))
+            .await
+            .unwrap();
+        let action = NewWorkflowExecutionInfo {
+            workflow_id: format!("{id}-wf"),
+            workflow_type: Some(WorkflowType {
+                name: "Report".to_owned(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: "scheduled".to_owned(),
+                ..Default::default()
+            }),
+            ..action
+        };
+        client
+            .create_schedule(CreateScheduleRequest {
+                namespace: "default".to_owned(),
+                schedule_id: id.to_owned(),
+                schedule: Some(Schedule {
+                    spec: Some(ScheduleSpec {
+                        interval: vec![IntervalSpec {
+                            interval: Some(prost_wkt_types::Duration {
+                                seconds: 3600,
+                                nanos: 0,
+                            }),
+                            phase: None,
+                        }],
+                        ..Default::default()
+                    }),
+                    action: Some(ScheduleAction {
+                        action: Some(schedule_action::Action::StartWorkflow(action)),
+                    }),
+                    ..Default::default()
+                }),
+                request_id: format!("seed-{id}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+}
+
+fn json_payload(json: &str) -> Payload {
+    Payload {
+        metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
+        data: json.as_bytes().to_vec(),
+        external_payloads: Vec::new(),
+    }
 }
 
 fn seed(server: &DevServer, args: &[&str]) {
@@ -267,6 +334,136 @@ fn reads_are_byte_identical_to_the_cli() {
             "nightly-wf",
         ],
     );
+    // Schedules whose text description fills every row the CLI prints: calendar (from a cron
+    // string and from a JSON calendar with a comment the printer must not HTML-escape), interval
+    // with an offset, start and end, jitter, time zone, every policy and state field, inputs,
+    // workflow memo, a typed workflow search attribute, a static summary, schedule memo and
+    // search attributes; and one triggered, so it has a last run and a running workflow.
+    seed(
+        &server,
+        &[
+            "schedule",
+            "create",
+            "-s",
+            "weekly",
+            "--cron",
+            "0 12 * * MON",
+            "--cron",
+            "*/15 9-17 * * MON-FRI,SUN",
+            "--interval",
+            "90m/5m",
+            "-w",
+            "weekly-wf",
+            "-t",
+            "scheduled",
+            "--type",
+            "Report",
+            "--input",
+            "{\"a\":1}",
+            "--notes",
+            "hello",
+            "--schedule-memo",
+            "k=\"v\"",
+            "--jitter",
+            "1m",
+            "--catchup-window",
+            "2h",
+            "--overlap-policy",
+            "BufferOne",
+            "--pause-on-failure",
+            "--remaining-actions",
+            "5",
+            "--start-time",
+            "2026-01-01T00:00:00Z",
+            "--time-zone",
+            "America/New_York",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "schedule",
+            "create",
+            "-s",
+            "fridays",
+            "--calendar",
+            "{\"dayOfWeek\":\"Fri\",\"hour\":\"5-7\",\"comment\":\"a <b> & c\"}",
+            "--end-time",
+            "2030-01-01T00:00:00Z",
+            "--paused",
+            "--notes",
+            "x\"y",
+            "-w",
+            "fridays-wf",
+            "-t",
+            "scheduled",
+            "--type",
+            "Report",
+            "--memo",
+            "wm=1",
+            "--search-attribute",
+            "Ticket=\"INC-7\"",
+            "--schedule-search-attribute",
+            "Ticket=\"INC-8\"",
+            "--execution-timeout",
+            "1h",
+            "--run-timeout",
+            "30m",
+            "--task-timeout",
+            "20s",
+            "--input",
+            "\"a\"",
+            "--input",
+            "2",
+            "--static-summary",
+            "sum <1>",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "schedule",
+            "create",
+            "-s",
+            "triggered",
+            "--interval",
+            "1h",
+            "-w",
+            "triggered-wf",
+            "-t",
+            "scheduled",
+            "--type",
+            "Report",
+        ],
+    );
+    seed(&server, &["schedule", "trigger", "-s", "triggered"]);
+    create_schedule(
+        &server,
+        "prioritised",
+        NewWorkflowExecutionInfo {
+            priority: Some(Priority {
+                priority_key: 2,
+                fairness_key: "tenant <a>".to_owned(),
+                fairness_weight: 1.7,
+            }),
+            user_metadata: Some(UserMetadata {
+                summary: None,
+                details: Some(json_payload(r#""d\u2028 \ud800 \u00e9""#)),
+            }),
+            ..Default::default()
+        },
+    );
+    create_schedule(
+        &server,
+        "retried",
+        NewWorkflowExecutionInfo {
+            retry_policy: Some(RetryPolicy {
+                maximum_attempts: 3,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    );
     // A workflow a stand-in worker answers queries for.
     start(&server, "queried", &["-t", "queried"]);
     common::worker::spawn(&server.address, "queried");
@@ -365,6 +562,21 @@ fn reads_are_byte_identical_to_the_cli() {
         assert!(
             std::time::Instant::now() < deadline,
             "no pending work: {}",
+            text(&out.stdout)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // ... and until the triggered schedule has started its workflow.
+    loop {
+        let out = server.cli(&["schedule", "describe", "-s", "triggered", "-o", "json"]);
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let started = |key: &str| d["info"][key].as_array().is_some_and(|a| a.len() == 1);
+        if started("runningWorkflows") && started("recentActions") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not start: {}",
             text(&out.stdout)
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -496,7 +708,16 @@ fn reads_are_byte_identical_to_the_cli() {
     }
     for output in ["json", "jsonl"] {
         lines.push(format!("temporal schedule list -o {output}"));
-        lines.push(format!("temporal schedule describe -s nightly -o {output}"));
+    }
+    for id in ["nightly", "weekly", "fridays", "triggered", "prioritised"] {
+        for output in ["json", "jsonl"] {
+            lines.push(format!("temporal schedule describe -s {id} -o {output}"));
+        }
+        for format in ["iso", "raw"] {
+            lines.push(format!(
+                "temporal schedule describe -s {id} --time-format {format}"
+            ));
+        }
     }
     for output in ["json", "jsonl", "text"] {
         for query in [
@@ -588,6 +809,7 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal workflow list -o text --time-format iso -q 'bad='",
             "temporal workflow count -q 'bad='",
             "temporal schedule describe -s nothing -o json",
+            "temporal schedule describe -s nothing",
         ]
         .map(str::to_owned),
     );
@@ -645,6 +867,45 @@ fn reads_are_byte_identical_to_the_cli() {
         (
             "workflow describe -w searchable".to_owned(),
             &["  SearchAttributes  ", "Ticket:"][..],
+        ),
+        (
+            "schedule describe -s weekly".to_owned(),
+            &[
+                r#""dayOfWeek":"1"}, {"second":"0","minute":"0-59/15","hour":"9-17","#,
+                r#""dayOfWeek":"1-5,0"}, {"every":"1h 30m 0s","offset":"5m 0s"}]"#,
+                "  StartAt ",
+                "  TimeZoneName ",
+                "  OverlapPolicy     BufferOne",
+                "  RemainingActions  5",
+                r#"  Memo              {"fields":{"k":"v"}}"#,
+            ][..],
+        ),
+        (
+            "schedule describe -s fridays".to_owned(),
+            &[
+                r#""comment":"a <b> & c"}]"#,
+                r#""Memo":{"wm":{"metadata""#,
+                r#""StaticSummary":"sum \u003c1\u003e""#,
+                "  EndAt ",
+                "  Paused            true",
+                r#"  SearchAttributes  {"indexedFields":{"Ticket":"#,
+            ][..],
+        ),
+        (
+            "schedule describe -s prioritised".to_owned(),
+            &[
+                // Go escapes U+2028 and HTML; a lone surrogate became U+FFFD, written as is.
+                "\"StaticDetails\":\"d\\u2028 \u{fffd} é\"",
+                r#""Priority":{"PriorityKey":2,"FairnessKey":"tenant \u003ca\u003e","FairnessWeight":1.7}"#,
+            ][..],
+        ),
+        (
+            "schedule describe -s retried".to_owned(),
+            &[r#""RetryPolicy":{"#][..],
+        ),
+        (
+            "schedule describe -s triggered".to_owned(),
+            &["  RunningWorkflows  [triggered-wf-", r#"{"Total":1,"#][..],
         ),
     ] {
         let args: Vec<&str> = line.split(' ').collect();
@@ -743,6 +1004,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w failed",
         "temporal workflow describe -w memo",
         "temporal schedule list",
+        "temporal schedule describe -s triggered",
     ] {
         settles(&server, &config, line, &|out| out.to_owned());
     }
@@ -757,6 +1019,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
+        // The SDK's RetryPolicy struct (a float64 coefficient, durations) is not reproduced.
+        "temporal schedule describe -s retried --time-format iso",
         "temporal task-queue describe -t q --legacy-mode -o json",
         "temporal task-queue describe -t q --report-reachability -o json",
     ]

@@ -301,13 +301,13 @@ impl Times {
         }
     }
 
-    /// A `google.protobuf.Timestamp` as the CLI prints it; the zero time prints as nothing.
     /// An optional protobuf timestamp, as [`Times::format`]; absent prints as "".
     pub fn timestamp(&self, t: Option<&prost_wkt_types::Timestamp>) -> String {
         t.map(|t| self.format(t.seconds, t.nanos))
             .unwrap_or_default()
     }
 
+    /// A `google.protobuf.Timestamp` as the CLI prints it; Go's zero time prints as nothing.
     pub fn format(&self, seconds: i64, nanos: i32) -> String {
         if seconds == ZERO_TIME && nanos == 0 {
             return String::new();

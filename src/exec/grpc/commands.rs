@@ -99,7 +99,7 @@ impl Handler {
             Handler::NamespaceDescribe => (&["namespace-id"], true),
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
             Handler::ScheduleList => (&["query"], true),
-            Handler::ScheduleDescribe => (&["schedule-id"], false),
+            Handler::ScheduleDescribe => (&["schedule-id"], true),
             // Enhanced mode, the default version selection: no `--select-*`, reachability,
             // config or legacy mode.
             Handler::TaskQueueDescribe => {
@@ -246,7 +246,7 @@ fn int_flag(cmd: &Command, name: &str) -> i64 {
 
 /// How the CLI's printer shows a proto inside text (a card value, a list element): compact
 /// protojson, payload shorthand always on, whatever `--no-json-shorthand-payloads` says.
-const IN_TEXT: super::protojson::Options = super::protojson::Options {
+pub(super) const IN_TEXT: super::protojson::Options = super::protojson::Options {
     indent: false,
     shorthand: true,
 };
@@ -1639,17 +1639,23 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     ctx.out.write(&table)
 }
 
-/// `schedule describe -o json|jsonl`: the response, never in shorthand.
+/// `schedule describe`: with `-o json|jsonl` the response, never in shorthand; in text the card
+/// of [`super::schedule::describe_card`].
 async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let id = ctx
+        .cmd
+        .flag_str("schedule-id")
+        .unwrap_or_default()
+        .to_owned();
     let req = DescribeScheduleRequest {
         namespace: ctx.namespace.clone(),
-        schedule_id: ctx
-            .cmd
-            .flag_str("schedule-id")
-            .unwrap_or_default()
-            .to_owned(),
+        schedule_id: id.clone(),
     };
     let resp = call!(ctx, wf.describe_schedule(req), "", false);
+    if ctx.format == Format::Text {
+        let card = super::schedule::describe_card(&id, &resp, &ctx.times())?;
+        return ctx.out.write(&card);
+    }
     ctx.print_message(
         "temporal.api.workflowservice.v1.DescribeScheduleResponse",
         &resp,

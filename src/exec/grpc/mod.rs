@@ -9,9 +9,10 @@
 //! - `workflow query`, `stack`: JSON and text.
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
-//! - `schedule list` (JSON and text), `schedule describe` (JSON).
+//! - `schedule list`, `schedule describe`: JSON and text.
 
 mod commands;
+mod schedule;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,0 +1,398 @@
+//! `schedule describe` text. The CLI reads the schedule through the Go SDK
+//! (`ScheduleHandle.Describe`), copies the SDK's structs into its own `printableSchedule` and
+//! prints that as a card: Go values by the printer's `textVal` rules (structs as
+//! `encoding/json`, protos as compact protojson with payload shorthand, slices as `[a, b]`,
+//! the zero time as nothing), fields tagged `cardOmitEmpty` left out when zero.
+//!
+//! What this module does not reproduce is a fallback, so the CLI prints it: an action other
+//! than starting a workflow, a retry policy or versioning override on it, search attributes the
+//! SDK would not type, a static summary or details that is not a JSON string, a spec written as
+//! cron strings or unstructured calendars (the server compiles those into structured ones).
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use temporalio_protos::protos::temporal::api::common::v1::Payload;
+use temporalio_protos::protos::temporal::api::enums::v1::ScheduleOverlapPolicy;
+use temporalio_protos::protos::temporal::api::schedule::v1::{
+    CalendarSpec, IntervalSpec, Range, StructuredCalendarSpec, schedule_action,
+};
+use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeScheduleResponse;
+
+use super::commands::IN_TEXT;
+use super::{Stop, render};
+use crate::exec::gojson::{self, Flavour};
+use crate::exec::text::{self, Times};
+
+/// The card `schedule describe` prints for schedule `id` (the flag's value, as the CLI takes it).
+pub(super) fn describe_card(
+    id: &str,
+    resp: &DescribeScheduleResponse,
+    times: &Times,
+) -> Result<String, Stop> {
+    let schedule = resp
+        .schedule
+        .as_ref()
+        .ok_or_else(|| Stop::fallback("a schedule description without its schedule"))?;
+    // The SDK hands the CLI a nil spec or action for these, and the CLI dereferences it.
+    let spec = schedule
+        .spec
+        .as_ref()
+        .ok_or_else(|| Stop::fallback("a schedule without a spec"))?;
+    let action = match schedule.action.as_ref().and_then(|a| a.action.as_ref()) {
+        Some(schedule_action::Action::StartWorkflow(w)) => workflow_action(w)?,
+        None => return Err(Stop::fallback("a schedule without an action")),
+    };
+    // `exclude_calendar` is deprecated in the API, but a server may still return it.
+    #[allow(deprecated)]
+    let unstructured_skip = !spec.exclude_calendar.is_empty();
+    if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
+        return Err(Stop::fallback(
+            "a schedule spec with cron strings or unstructured calendars",
+        ));
+    }
+    let policies = schedule.policies.unwrap_or_default();
+    let state = schedule.state.clone().unwrap_or_default();
+    let info = resp.info.clone().unwrap_or_default();
+
+    // Every row of `printableSchedule`, in its order; `None` is a `cardOmitEmpty` field left out.
+    let time = |t: Option<&prost_wkt_types::Timestamp>| {
+        // The SDK's `AsTime()` of a missing timestamp is the Unix epoch, not Go's zero time.
+        let t = t.cloned().unwrap_or_default();
+        times.format(t.seconds, t.nanos)
+    };
+    let omit_empty = |s: String| (!s.is_empty()).then_some(s);
+    let overlap = ScheduleOverlapPolicy::try_from(policies.overlap_policy)
+        .map_err(|_| Stop::fallback("an overlap policy this build does not know"))?;
+    let specs = spec_list(&spec.structured_calendar, &spec.interval)?;
+    let skips = spec_list(&spec.exclude_structured_calendar, &[])?;
+    let last_run = info
+        .recent_actions
+        .last()
+        .map(|a| time(a.schedule_time.as_ref()))
+        .unwrap_or_default();
+    let running: Vec<&str> = info
+        .running_workflows
+        .iter()
+        .map(|w| w.workflow_id.as_str())
+        .collect();
+    let counts = format!(
+        r#"{{"Total":{},"MissedCatchupWindow":{},"SkippedOverlap":{}}}"#,
+        info.action_count, info.missed_catchup_window, info.overlap_skipped
+    );
+    let rows: [(&str, Option<String>); 23] = [
+        ("ScheduleId", Some(id.to_owned())),
+        ("Action", Some(action)),
+        ("Spec", specs),
+        ("SkipSpec", skips),
+        (
+            "StartAt",
+            spec.start_time
+                .as_ref()
+                .and_then(|t| omit_empty(time(Some(t)))),
+        ),
+        (
+            "EndAt",
+            spec.end_time
+                .as_ref()
+                .and_then(|t| omit_empty(time(Some(t)))),
+        ),
+        ("Jitter", Some(duration_text(spec.jitter.as_ref()))),
+        ("TimeZoneName", omit_empty(spec.timezone_name.clone())),
+        (
+            "OverlapPolicy",
+            Some(text::shorthand(
+                overlap.as_str_name(),
+                "SCHEDULE_OVERLAP_POLICY_",
+            )),
+        ),
+        (
+            "CatchupWindow",
+            Some(duration_text(policies.catchup_window.as_ref())),
+        ),
+        (
+            "PauseOnFailure",
+            Some(policies.pause_on_failure.to_string()),
+        ),
+        ("Notes", omit_empty(state.notes.clone())),
+        ("Paused", Some(state.paused.to_string())),
+        (
+            "LimitedActions",
+            state.limited_actions.then(|| "true".to_owned()),
+        ),
+        (
+            "RemainingActions",
+            state
+                .limited_actions
+                .then(|| state.remaining_actions.to_string()),
+        ),
+        (
+            "NextRunTime",
+            Some(
+                info.future_action_times
+                    .first()
+                    .map(|t| time(Some(t)))
+                    .unwrap_or_default(),
+            ),
+        ),
+        ("LastRunTime", Some(last_run)),
+        (
+            "RunningWorkflows",
+            Some(format!("[{}]", running.join(", "))),
+        ),
+        ("CreatedAt", omit_empty(time(info.create_time.as_ref()))),
+        ("LastUpdateAt", omit_empty(time(info.update_time.as_ref()))),
+        ("ActionCounts", Some(counts)),
+        (
+            "SearchAttributes",
+            resp.search_attributes
+                .as_ref()
+                .map(|sa| render("temporal.api.common.v1.SearchAttributes", sa, IN_TEXT))
+                .transpose()?,
+        ),
+        (
+            "Memo",
+            resp.memo
+                .as_ref()
+                .map(|m| render("temporal.api.common.v1.Memo", m, IN_TEXT))
+                .transpose()?,
+        ),
+    ];
+    let shown: Vec<(&str, String)> = rows
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect();
+    text::card(&shown).ok_or_else(|| Stop::fallback("text the CLI would pad"))
+}
+
+/// The CLI's `formatDuration` of a protobuf duration (missing = 0s).
+fn duration_text(d: Option<&prost_wkt_types::Duration>) -> String {
+    let d = d.cloned().unwrap_or_default();
+    text::format_duration(d.seconds, d.nanos)
+}
+
+/// Go's `Duration.AsDuration()` in nanoseconds: saturating at the ends of an int64.
+fn nanos(d: Option<&prost_wkt_types::Duration>) -> i64 {
+    let d = d.cloned().unwrap_or_default();
+    let n = i128::from(d.seconds) * 1_000_000_000 + i128::from(d.nanos);
+    n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// The `Spec` (or `SkipSpec`) row: calendars as the CLI's `CalendarSpec` protos (compact
+/// protojson), then intervals as its `printableInterval` struct; `None` when there are none (the
+/// field is `cardOmitEmpty` and the slice nil).
+fn spec_list(
+    calendars: &[StructuredCalendarSpec],
+    intervals: &[IntervalSpec],
+) -> Result<Option<String>, Stop> {
+    if calendars.is_empty() && intervals.is_empty() {
+        return Ok(None);
+    }
+    let mut items = Vec::with_capacity(calendars.len() + intervals.len());
+    for c in calendars {
+        let spec = CalendarSpec {
+            second: ranges(&c.second),
+            minute: ranges(&c.minute),
+            hour: ranges(&c.hour),
+            day_of_month: ranges(&c.day_of_month),
+            month: ranges(&c.month),
+            year: ranges(&c.year),
+            day_of_week: ranges(&c.day_of_week),
+            comment: c.comment.clone(),
+        };
+        items.push(render(
+            "temporal.api.schedule.v1.CalendarSpec",
+            &spec,
+            IN_TEXT,
+        )?);
+    }
+    for i in intervals {
+        let mut item = String::from(r#"{"every":"#);
+        gojson::write_string(
+            &duration_text(i.interval.as_ref()),
+            Flavour::EncodingJson,
+            &mut item,
+        );
+        if nanos(i.phase.as_ref()) > 0 {
+            item.push_str(r#","offset":"#);
+            gojson::write_string(
+                &duration_text(i.phase.as_ref()),
+                Flavour::EncodingJson,
+                &mut item,
+            );
+        }
+        item.push('}');
+        items.push(item);
+    }
+    Ok(Some(format!("[{}]", items.join(", "))))
+}
+
+/// The CLI's `formatCalendarSpec` of one field: `start[-end][/step]` per range, comma-joined.
+fn ranges(rs: &[Range]) -> String {
+    let mut out = String::new();
+    for (i, r) in rs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", r.start);
+        if r.end > r.start {
+            let _ = write!(out, "-{}", r.end);
+        }
+        if r.step > 1 {
+            let _ = write!(out, "/{}", r.step);
+        }
+    }
+    out
+}
+
+/// The names the SDK types a search attribute by (its payload's `type` metadata).
+const TYPED: &[&[u8]] = &[
+    b"Text",
+    b"Keyword",
+    b"Int",
+    b"Double",
+    b"Bool",
+    b"Datetime",
+    b"KeywordList",
+];
+
+/// The SDK's `ScheduleWorkflowAction` for a start-workflow action, as `encoding/json` writes it
+/// (fields in declaration order; payloads are Go proto structs there, so their `json` tags and
+/// base64 bytes, not protojson).
+fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
+    if w.retry_policy.is_some() {
+        return Err(Stop::fallback("a scheduled workflow with a retry policy"));
+    }
+    if w.versioning_override.is_some() {
+        return Err(Stop::fallback(
+            "a scheduled workflow with a versioning override",
+        ));
+    }
+    // Attributes whose payload names its type become the SDK's typed attributes, which
+    // `encoding/json` prints as `{}` (unexported fields); others stay untyped and would print.
+    let search_attributes = w.search_attributes.as_ref().map(|s| &s.indexed_fields);
+    if search_attributes.is_some_and(|fields| {
+        fields.values().any(|p| {
+            !p.metadata
+                .get("type")
+                .is_some_and(|t| TYPED.contains(&t.as_slice()))
+        })
+    }) {
+        return Err(Stop::fallback(
+            "a scheduled workflow search attribute without a known type",
+        ));
+    }
+    let mut out = String::from(r#"{"ID":"#);
+    gojson::write_string(&w.workflow_id, Flavour::EncodingJson, &mut out);
+    out.push_str(r#","Workflow":"#);
+    let name = w.workflow_type.as_ref().map(|t| t.name.as_str());
+    gojson::write_string(name.unwrap_or_default(), Flavour::EncodingJson, &mut out);
+    out.push_str(r#","Args":["#);
+    let args = w
+        .input
+        .as_ref()
+        .map(|i| i.payloads.as_slice())
+        .unwrap_or_default();
+    for (i, p) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        go_payload(p, &mut out)?;
+    }
+    out.push_str(r#"],"TaskQueue":"#);
+    let queue = w.task_queue.as_ref().map(|q| q.name.as_str());
+    gojson::write_string(queue.unwrap_or_default(), Flavour::EncodingJson, &mut out);
+    let _ = write!(
+        out,
+        r#","WorkflowExecutionTimeout":{},"WorkflowRunTimeout":{},"WorkflowTaskTimeout":{},"RetryPolicy":null,"Memo":{{"#,
+        nanos(w.workflow_execution_timeout.as_ref()),
+        nanos(w.workflow_run_timeout.as_ref()),
+        nanos(w.workflow_task_timeout.as_ref()),
+    );
+    let mut memo: Vec<(&String, &Payload)> = w
+        .memo
+        .as_ref()
+        .map(|m| m.fields.iter().collect())
+        .unwrap_or_default();
+    memo.sort_by(|a, b| a.0.cmp(b.0));
+    for (i, (key, p)) in memo.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        gojson::write_string(key, Flavour::EncodingJson, &mut out);
+        out.push(':');
+        go_payload(p, &mut out)?;
+    }
+    out.push_str(
+        r#"},"TypedSearchAttributes":{},"UntypedSearchAttributes":{},"VersioningOverride":null,"StaticSummary":"#,
+    );
+    let metadata = w.user_metadata.as_ref();
+    let summary = json_string(metadata.and_then(|m| m.summary.as_ref()))?;
+    gojson::write_string(&summary, Flavour::EncodingJson, &mut out);
+    out.push_str(r#","StaticDetails":"#);
+    let details = json_string(metadata.and_then(|m| m.details.as_ref()))?;
+    gojson::write_string(&details, Flavour::EncodingJson, &mut out);
+    let priority = w.priority.clone().unwrap_or_default();
+    let _ = write!(
+        out,
+        r#","Priority":{{"PriorityKey":{},"FairnessKey":"#,
+        priority.priority_key
+    );
+    gojson::write_string(&priority.fairness_key, Flavour::EncodingJson, &mut out);
+    out.push_str(r#","FairnessWeight":"#);
+    crate::exec::protojson::go_float32(&mut out, priority.fairness_weight);
+    out.push_str("}}");
+    Ok(out)
+}
+
+/// A `commonpb.Payload` as `encoding/json` writes the Go struct: `metadata` (sorted keys, base64
+/// values) and `data` (base64), each left out when empty.
+fn go_payload(p: &Payload, out: &mut String) -> Result<(), Stop> {
+    if !p.external_payloads.is_empty() {
+        return Err(Stop::fallback("a payload stored externally"));
+    }
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    out.push('{');
+    if !p.metadata.is_empty() {
+        out.push_str(r#""metadata":{"#);
+        let mut keys: Vec<&String> = p.metadata.keys().collect();
+        keys.sort();
+        for (i, k) in keys.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            gojson::write_string(k, Flavour::EncodingJson, out);
+            let _ = write!(out, r#":"{}""#, b64(&p.metadata[k]));
+        }
+        out.push('}');
+    }
+    if !p.data.is_empty() {
+        if !p.metadata.is_empty() {
+            out.push(',');
+        }
+        let _ = write!(out, r#""data":"{}""#, b64(&p.data));
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// The SDK's default data converter decoding a payload into a Go string: a `json/plain` JSON
+/// string; a missing payload is "". Anything else the CLI reports as an error (or decodes by a
+/// rule not reproduced here), so the CLI prints it.
+fn json_string(p: Option<&Payload>) -> Result<String, Stop> {
+    let Some(p) = p else {
+        return Ok(String::new());
+    };
+    if p.metadata.get("encoding").map(Vec::as_slice) != Some(b"json/plain".as_slice()) {
+        return Err(Stop::fallback(
+            "a static summary or details not encoded as json/plain",
+        ));
+    }
+    match gojson::parse(&p.data) {
+        Ok(gojson::Json::Str(s)) => Ok(s),
+        _ => Err(Stop::fallback(
+            "a static summary or details that is not a JSON string",
+        )),
+    }
+}
