@@ -29,6 +29,13 @@ const ROOTS: &[&str] = &[
     ".temporal.api.replication.v1.ClusterReplicationConfig",
     ".temporal.api.workflowservice.v1.QueryWorkflowResponse",
     ".temporal.api.common.v1.Payload",
+    // Every response the native executor reads, for the check that it holds nothing unknown.
+    ".temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse",
+    ".temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse",
+    ".temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse",
+    ".temporal.api.workflowservice.v1.ListNamespacesResponse",
+    ".temporal.api.workflowservice.v1.ListSchedulesResponse",
+    ".temporal.api.workflowservice.v1.DescribeTaskQueueResponse",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).
@@ -215,7 +222,11 @@ fn main() {
         // runtimes print them.
         values.sort_by_key(|(n, _)| *n);
         values.dedup_by_key(|(n, _)| *n);
-        let _ = write!(code, "    Enum {{ values: &[");
+        let _ = write!(
+            code,
+            "    Enum {{ name: {:?}, values: &[",
+            name.trim_start_matches('.')
+        );
         for (n, v) in values {
             let _ = write!(code, "({n}, {v:?}), ");
         }

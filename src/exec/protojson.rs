@@ -9,7 +9,8 @@
 //!
 //! The renderer reads a message's protobuf wire bytes against static tables generated at build
 //! time from the Temporal API descriptors (build.rs): no descriptor is decoded at run time.
-//! Decoding follows protobuf's rules: unknown fields skipped, the last value of a singular field
+//! Decoding follows protobuf's rules (the native executor first checks that a response holds
+//! nothing these tables lack, [`unknown_value`]): unknown fields skipped, the last value of a singular field
 //! wins (a repeated sub-message is merged), packed and unpacked repeated scalars both read, the
 //! last member of a oneof set wins, a map entry's missing key or value is its default.
 
@@ -41,10 +42,6 @@ enum Special {
     Payloads,
     /// Well-known types this renderer does not reproduce (`Any`, `Struct`, wrappers…): the
     /// command falls back to the CLI.
-    #[expect(
-        dead_code,
-        reason = "no rendered message reaches one today; build.rs marks any that a new root does"
-    )]
     Unsupported,
 }
 
@@ -99,6 +96,7 @@ enum Card {
 /// An enum's values by number.
 #[derive(Debug)]
 struct Enum {
+    name: &'static str,
     values: &'static [(i32, &'static str)],
 }
 
@@ -129,6 +127,63 @@ pub fn render(full_name: &str, bytes: &[u8], opts: Options) -> Result<String, St
     };
     w.message(index, &[bytes], 0)?;
     Ok(w.out)
+}
+
+/// The first thing in `bytes` (a `full_name` message in wire format) that these tables do not
+/// know: a field number a message does not declare, or an enum number an enum does not name, as
+/// `Message#number` or `Enum=number`. Go's protojson writes what its own (newer) schema knows, so
+/// a response holding such a value is left to the CLI rather than printed without it. `Err` when
+/// the message is not in the tables or the bytes are not protobuf.
+pub fn unknown_value(full_name: &str, bytes: &[u8]) -> Result<Option<String>, String> {
+    let index = message_index(full_name).ok_or_else(|| format!("unknown message `{full_name}`"))?;
+    unknown_in(index, bytes, 0)
+}
+
+fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<String>, String> {
+    // Go's protobuf stops at 10,000 levels; this tree walk goes no deeper than the renderer.
+    if depth > 100 {
+        return Err("the response nests too deeply".to_owned());
+    }
+    let msg = &MESSAGES[index];
+    if msg.special == Special::Unsupported {
+        return Ok(None);
+    }
+    while !buf.is_empty() {
+        let (number, value) = next_field(&mut buf)?;
+        let Ok(p) = msg
+            .by_number
+            .binary_search_by_key(&number, |&i| u64::from(msg.fields[i].number))
+        else {
+            return Ok(Some(format!("{}#{number}", msg.name)));
+        };
+        let f = &msg.fields[msg.by_number[p]];
+        let found = match (f.ty, value) {
+            (Ty::Msg(sub), Wire::Len(b)) => unknown_in(sub, b, depth + 1)?,
+            (Ty::Enum(e), Wire::Varint(v)) => unknown_enum(e, v),
+            (Ty::Enum(e), Wire::Len(mut packed)) => {
+                let mut found = None;
+                while found.is_none() && !packed.is_empty() {
+                    found = unknown_enum(e, varint(&mut packed)?);
+                }
+                found
+            }
+            _ => None,
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+fn unknown_enum(e: usize, v: u64) -> Option<String> {
+    // An enum is an int32 on the wire, sign-extended to 64 bits when negative.
+    let n = v as i64 as i32;
+    let known = ENUMS[e]
+        .values
+        .binary_search_by_key(&n, |&(k, _)| k)
+        .is_ok();
+    (!known).then(|| format!("{}={n}", ENUMS[e].name))
 }
 
 /// One value as it appears on the wire.
@@ -821,6 +876,44 @@ mod tests {
         assert_eq!(f(1.5e-7), "1.5e-7");
         assert_eq!(f(100.0), "100");
         assert_eq!(f(0.0), "0");
+    }
+
+    #[test]
+    fn unknown_fields_and_enum_values_are_found_at_any_depth() {
+        let describe = "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse";
+        // DescribeWorkflowExecutionResponse.workflow_execution_info (2) holding `inner`.
+        let wrap = |inner: &[u8]| {
+            let mut b = vec![0x12, inner.len() as u8];
+            b.extend_from_slice(inner);
+            b
+        };
+        // WorkflowExecutionInfo: status (5) = 2, history_length (6) = 9: all known.
+        let known = [0x28, 2, 0x30, 9];
+        assert_eq!(unknown_value(describe, &wrap(&known)), Ok(None));
+        assert_eq!(unknown_value(describe, &[]), Ok(None));
+        // A field number WorkflowExecutionInfo does not declare (999, varint 7).
+        let field = [0x28, 2, 0xb8, 0x3e, 7];
+        assert_eq!(
+            unknown_value(describe, &wrap(&field)),
+            Ok(Some(
+                "temporal.api.workflow.v1.WorkflowExecutionInfo#999".to_owned()
+            ))
+        );
+        // A status number WorkflowExecutionStatus does not name.
+        let status = [0x28, 99];
+        assert_eq!(
+            unknown_value(describe, &wrap(&status)),
+            Ok(Some(
+                "temporal.api.enums.v1.WorkflowExecutionStatus=99".to_owned()
+            ))
+        );
+        // At the top level too, and bytes that are not protobuf are an error.
+        assert_eq!(
+            unknown_value(describe, &[0xb8, 0x3e, 7]),
+            Ok(Some(format!("{describe}#999")))
+        );
+        assert!(unknown_value(describe, &[0x12, 9, 1]).is_err());
+        assert!(unknown_value("no.Such", &[]).is_err());
     }
 }
 

@@ -166,13 +166,14 @@ impl Handler {
     }
 }
 
-/// Sends `req` with the CLI's headers (naming the command's namespace) through the `wf` or `op`
-/// client and returns the response; an error ends the command as [`rpc_error`] says.
+/// Sends `req` with the CLI's headers (naming the command's namespace) and returns the response;
+/// an error ends the command as [`rpc_error`] says, a read's response holding something this
+/// build's schema does not know falls back ([`Ctx::answered`]).
 macro_rules! call {
-    ($ctx:expr, $client:ident . $method:ident ($req:expr), $context:expr, $write:expr) => {{
+    ($ctx:expr, $req:expr, $context:expr, $write:expr) => {{
         let namespace = $ctx.namespace.clone();
         let req = $ctx.request($req, Some(&namespace));
-        let result = $ctx.$client.$method(req).await;
+        let result = $ctx.unary(req).await;
         $ctx.answered(result, $context, $write)?
     }};
 }
@@ -281,12 +282,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: query.clone(),
         };
-        let resp = call!(
-            ctx,
-            wf.list_workflow_executions(req),
-            "failed listing workflows",
-            false
-        );
+        let resp = call!(ctx, req, "failed listing workflows", false);
         let take = if limit > 0 {
             usize::try_from(limit - count)
                 .unwrap_or(0)
@@ -357,12 +353,7 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         execution: execution(ctx.cmd),
     };
-    let resp = call!(
-        ctx,
-        wf.describe_workflow_execution(req),
-        "failed describing workflow",
-        false
-    );
+    let resp = call!(ctx, req, "failed describing workflow", false);
     let running = resp
         .workflow_execution_info
         .as_ref()
@@ -419,12 +410,7 @@ async fn close_event(
         history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
         skip_archival: false,
     };
-    let history = call!(
-        ctx,
-        wf.get_workflow_execution_history(req),
-        "failed getting close event",
-        false
-    );
+    let history = call!(ctx, req, "failed getting close event", false);
     history
         .history
         .and_then(|h| h.events.into_iter().next())
@@ -923,7 +909,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
                 next_page_token: token,
             };
             let req = ctx.request(req, Some(&namespace));
-            let result = ctx.wf.get_workflow_execution_history_reverse(req).await;
+            let result = ctx.unary(req).await;
             ctx.answered(result, context, false)
                 .map(|r| (r.history, r.next_page_token, Vec::new()))
         } else {
@@ -937,7 +923,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
                 skip_archival: false,
             };
             let req = ctx.request(req, Some(&namespace));
-            let result = ctx.wf.get_workflow_execution_history(req).await;
+            let result = ctx.unary(req).await;
             ctx.answered(result, context, false)
                 .map(|r| (r.history, r.next_page_token, r.raw_history))
         };
@@ -1132,7 +1118,7 @@ async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
     };
-    let mut resp = call!(ctx, wf.count_workflow_executions(req), "", false);
+    let mut resp = call!(ctx, req, "", false);
     if ctx.format == Format::Text {
         let mut out = format!("Total: {}\n", resp.count);
         for group in &resp.groups {
@@ -1215,12 +1201,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
         }),
         query_reject_condition: 0,
     };
-    let resp = call!(
-        ctx,
-        wf.query_workflow(req),
-        "querying workflow failed",
-        false
-    );
+    let resp = call!(ctx, req, "querying workflow failed", false);
     if resp.query_rejected.is_some() {
         return Err(Stop::fallback("a rejected query is rendered by the CLI"));
     }
@@ -1272,12 +1253,7 @@ async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    call!(
-        ctx,
-        wf.signal_workflow_execution(req),
-        "failed signalling workflow",
-        true
-    );
+    call!(ctx, req, "failed signalling workflow", true);
     done(ctx, "Signal workflow succeeded")
 }
 
@@ -1290,12 +1266,7 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    call!(
-        ctx,
-        wf.request_cancel_workflow_execution(req),
-        "failed to cancel workflow",
-        true
-    );
+    call!(ctx, req, "failed to cancel workflow", true);
     done(ctx, "Canceled workflow")
 }
 
@@ -1308,12 +1279,7 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    call!(
-        ctx,
-        wf.terminate_workflow_execution(req),
-        "failed to terminate workflow",
-        true
-    );
+    call!(ctx, req, "failed to terminate workflow", true);
     done(ctx, "Workflow terminated")
 }
 
@@ -1343,7 +1309,7 @@ async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         weak_consistency: false,
     };
     let req = ctx.request(req, Some(&name));
-    let result = ctx.wf.describe_namespace(req).await;
+    let result = ctx.unary(req).await;
     let resp = ctx.answered(
         result,
         &format!("unable to describe namespace {name}"),
@@ -1382,7 +1348,7 @@ async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Res
             namespace_filter: None,
         };
         let req = ctx.request(req, None);
-        let result = ctx.wf.list_namespaces(req).await;
+        let result = ctx.unary(req).await;
         let resp = ctx.answered(result, "", false)?;
         for ns in &resp.namespaces {
             match ctx.format {
@@ -1513,12 +1479,7 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = ListSearchAttributesRequest {
         namespace: ctx.namespace.clone(),
     };
-    let resp = call!(
-        ctx,
-        op.list_search_attributes(req),
-        "unable to list search attributes",
-        false
-    );
+    let resp = call!(ctx, req, "unable to list search attributes", false);
     if ctx.format != Format::Text {
         return ctx.print_message(
             "temporal.api.operatorservice.v1.ListSearchAttributesResponse",
@@ -1567,7 +1528,7 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let resp = call!(ctx, wf.list_schedules(req), "", false);
+        let resp = call!(ctx, req, "", false);
         for entry in &resp.schedules {
             let item = render("temporal.api.schedule.v1.ScheduleListEntry", entry, opts)?;
             list.item(ctx, &item)?;
@@ -1594,7 +1555,7 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let resp = call!(ctx, wf.list_schedules(req), "", false);
+        let resp = call!(ctx, req, "", false);
         for entry in &resp.schedules {
             let info = entry.info.clone().unwrap_or_default();
             let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
@@ -1651,7 +1612,7 @@ async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         schedule_id: id.clone(),
     };
-    let resp = call!(ctx, wf.describe_schedule(req), "", false);
+    let resp = call!(ctx, req, "", false);
     if ctx.format == Format::Text {
         let card = super::schedule::describe_card(&id, &resp, &ctx.times())?;
         return ctx.out.write(&card);
@@ -1732,12 +1693,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         report_stats: stats,
         ..Default::default()
     };
-    let resp = call!(
-        ctx,
-        wf.describe_task_queue(req),
-        "unable to describe task queue",
-        false
-    );
+    let resp = call!(ctx, req, "unable to describe task queue", false);
     let mut versions: Vec<(&String, &TaskQueueVersionInfo)> = resp.versions_info.iter().collect();
     // Unversioned (`""`) first, as the CLI puts it; the rest in one of the CLI's orders.
     versions.sort_by(|a, b| (!a.0.is_empty(), a.0).cmp(&(!b.0.is_empty(), b.0)));

@@ -18,8 +18,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use temporalio_protos::protos::temporal::api::operatorservice::v1::operator_service_client::OperatorServiceClient;
-use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use std::marker::PhantomData;
+
+use prost::bytes::{Buf as _, Bytes};
+use temporalio_protos::protos::temporal::api::operatorservice::v1 as ops;
+use temporalio_protos::protos::temporal::api::workflowservice::v1 as wfs;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -169,8 +173,7 @@ impl Session {
             Err(why) => return Native::Fallback(why),
         };
         let mut ctx = Ctx {
-            wf: WorkflowServiceClient::new(self.channel.clone()),
-            op: OperatorServiceClient::new(self.channel.clone()),
+            grpc: tonic::client::Grpc::new(self.channel.clone()),
             auth: self.auth.clone(),
             cmd,
             identity: identity.to_owned(),
@@ -369,8 +372,7 @@ impl Sink<'_> {
 
 /// What a translated command works with.
 pub(crate) struct Ctx<'a, 'w> {
-    wf: WorkflowServiceClient<Channel>,
-    op: OperatorServiceClient<Channel>,
+    grpc: tonic::client::Grpc<Channel>,
     auth: Option<Bearer>,
     cmd: &'a Command,
     identity: String,
@@ -402,18 +404,48 @@ impl Ctx<'_, '_> {
         )
     }
 
-    /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
-    /// `rpc_error`). Either way, its status is kept for the audit record.
-    pub(crate) fn answered<T>(
+    /// Sends one unary request (made by [`Ctx::request`]); the response keeps its wire bytes.
+    pub(crate) async fn unary<R: Rpc>(
         &mut self,
-        result: Result<tonic::Response<T>, tonic::Status>,
+        req: tonic::Request<R>,
+    ) -> Result<tonic::Response<Wire<R::Response>>, tonic::Status> {
+        self.grpc
+            .ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
+        self.grpc
+            .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
+            .await
+    }
+
+    /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
+    /// `rpc_error`). Either way, its status is kept for the audit record. A read whose response
+    /// holds a field or enum value this build's API schema does not know falls back: the CLI's
+    /// newer schema may print it (`protojson::unknown_value`). A write's response is not
+    /// checked: its request went out, and the CLI would send it again.
+    pub(crate) fn answered<T: prost::Name>(
+        &mut self,
+        result: Result<tonic::Response<Wire<T>>, tonic::Status>,
         context: &str,
         write: bool,
     ) -> Result<T, Stop> {
         match result {
             Ok(r) => {
                 self.status = Some(tonic::Code::Ok);
-                Ok(r.into_inner())
+                let Wire { msg, bytes } = r.into_inner();
+                if !write {
+                    match protojson::unknown_value(&T::full_name(), &bytes) {
+                        Ok(None) => {}
+                        Ok(Some(what)) => {
+                            return Err(Stop::fallback(format!(
+                                "the response holds {what}, which this build's API schema does not know"
+                            )));
+                        }
+                        Err(e) => return Err(Stop::Fallback(e)),
+                    }
+                }
+                Ok(msg)
             }
             Err(s) => {
                 self.status = Some(s.code());
@@ -465,6 +497,96 @@ impl Ctx<'_, '_> {
         let mut text = render(full_name, msg, self.json_options(shorthand_allowed))?;
         text.push('\n');
         self.out.write(&text)
+    }
+}
+
+/// A response and the wire bytes it was decoded from.
+pub(crate) struct Wire<T> {
+    msg: T,
+    bytes: Bytes,
+}
+
+/// A request tgate sends natively: its method's path and its response.
+pub(crate) trait Rpc: prost::Message + Send + Sync + 'static {
+    type Response: prost::Message + prost::Name + Default + Send + Sync + 'static;
+    const PATH: &'static str;
+}
+
+/// `Rpc` for each method: `service path { Method: module }` implements it for
+/// `module::MethodRequest` with `module::MethodResponse`.
+macro_rules! rpcs {
+    ($($service:literal { $($method:literal: $req:ty => $resp:ty,)* })*) => {
+        $($(impl Rpc for $req {
+            type Response = $resp;
+            const PATH: &'static str = concat!("/", $service, "/", $method);
+        })*)*
+    };
+}
+
+rpcs! {
+    "temporal.api.workflowservice.v1.WorkflowService" {
+        "ListWorkflowExecutions": wfs::ListWorkflowExecutionsRequest => wfs::ListWorkflowExecutionsResponse,
+        "DescribeWorkflowExecution": wfs::DescribeWorkflowExecutionRequest => wfs::DescribeWorkflowExecutionResponse,
+        "GetWorkflowExecutionHistory": wfs::GetWorkflowExecutionHistoryRequest => wfs::GetWorkflowExecutionHistoryResponse,
+        "GetWorkflowExecutionHistoryReverse": wfs::GetWorkflowExecutionHistoryReverseRequest => wfs::GetWorkflowExecutionHistoryReverseResponse,
+        "CountWorkflowExecutions": wfs::CountWorkflowExecutionsRequest => wfs::CountWorkflowExecutionsResponse,
+        "QueryWorkflow": wfs::QueryWorkflowRequest => wfs::QueryWorkflowResponse,
+        "SignalWorkflowExecution": wfs::SignalWorkflowExecutionRequest => wfs::SignalWorkflowExecutionResponse,
+        "RequestCancelWorkflowExecution": wfs::RequestCancelWorkflowExecutionRequest => wfs::RequestCancelWorkflowExecutionResponse,
+        "TerminateWorkflowExecution": wfs::TerminateWorkflowExecutionRequest => wfs::TerminateWorkflowExecutionResponse,
+        "DescribeNamespace": wfs::DescribeNamespaceRequest => wfs::DescribeNamespaceResponse,
+        "ListNamespaces": wfs::ListNamespacesRequest => wfs::ListNamespacesResponse,
+        "ListSchedules": wfs::ListSchedulesRequest => wfs::ListSchedulesResponse,
+        "DescribeSchedule": wfs::DescribeScheduleRequest => wfs::DescribeScheduleResponse,
+        "DescribeTaskQueue": wfs::DescribeTaskQueueRequest => wfs::DescribeTaskQueueResponse,
+    }
+    "temporal.api.operatorservice.v1.OperatorService" {
+        "ListSearchAttributes": ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
+    }
+}
+
+/// prost's codec, keeping each response's wire bytes (for [`Ctx::answered`]'s check).
+struct WireCodec<T, U>(PhantomData<(T, U)>);
+
+struct WireEncoder<T>(PhantomData<T>);
+
+struct WireDecoder<U>(PhantomData<U>);
+
+impl<T: prost::Message + Send + 'static, U: prost::Message + Default + Send + 'static> Codec
+    for WireCodec<T, U>
+{
+    type Encode = T;
+    type Decode = Wire<U>;
+    type Encoder = WireEncoder<T>;
+    type Decoder = WireDecoder<U>;
+
+    fn encoder(&mut self) -> WireEncoder<T> {
+        WireEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> WireDecoder<U> {
+        WireDecoder(PhantomData)
+    }
+}
+
+impl<T: prost::Message> Encoder for WireEncoder<T> {
+    type Item = T;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        item.encode(buf)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl<U: prost::Message + Default> Decoder for WireDecoder<U> {
+    type Item = Wire<U>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Wire<U>>, tonic::Status> {
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        let msg = U::decode(bytes.clone()).map_err(|e| tonic::Status::internal(e.to_string()))?;
+        Ok(Some(Wire { msg, bytes }))
     }
 }
 
