@@ -85,82 +85,85 @@ fn start_with_memo(server: &DevServer, id: &str, memo: &[MemoField<'_>]) {
             )
         })
         .collect();
+    let (rt, mut client) = api(server);
+    rt.block_on(
+        client.start_workflow_execution(StartWorkflowExecutionRequest {
+            namespace: "default".to_owned(),
+            workflow_id: id.to_owned(),
+            workflow_type: Some(WorkflowType {
+                name: "Payment".to_owned(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: "q".to_owned(),
+                ..Default::default()
+            }),
+            memo: Some(Memo { fields }),
+            request_id: format!("seed-{id}"),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+}
+
+/// A runtime and a client of the dev server's API, for seeds the CLI cannot make.
+fn api(
+    server: &DevServer,
+) -> (
+    tokio::runtime::Runtime,
+    WorkflowServiceClient<tonic::transport::Channel>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let mut client = WorkflowServiceClient::connect(format!("http://{}", server.address))
-            .await
-            .unwrap();
-        client
-            .start_workflow_execution(StartWorkflowExecutionRequest {
-                namespace: "default".to_owned(),
-                workflow_id: id.to_owned(),
-                workflow_type: Some(WorkflowType {
-                    name: "Payment".to_owned(),
-                }),
-                task_queue: Some(TaskQueue {
-                    name: "q".to_owned(),
-                    ..Default::default()
-                }),
-                memo: Some(Memo { fields }),
-                request_id: format!("seed-{id}"),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    });
+    let client = rt
+        .block_on(WorkflowServiceClient::connect(format!(
+            "http://{}",
+            server.address
+        )))
+        .unwrap();
+    (rt, client)
 }
 
 /// Creates an hourly schedule starting `action` through the API: the CLI cannot set a retry
 /// policy, a priority or static details on a scheduled workflow.
 fn create_schedule(server: &DevServer, id: &str, action: NewWorkflowExecutionInfo) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut client = WorkflowServiceClient::connect(format!("http://{}", server.address))
-            .await
-            .unwrap();
-        let action = NewWorkflowExecutionInfo {
-            workflow_id: format!("{id}-wf"),
-            workflow_type: Some(WorkflowType {
-                name: "Report".to_owned(),
-            }),
-            task_queue: Some(TaskQueue {
-                name: "scheduled".to_owned(),
+    let action = NewWorkflowExecutionInfo {
+        workflow_id: format!("{id}-wf"),
+        workflow_type: Some(WorkflowType {
+            name: "Report".to_owned(),
+        }),
+        task_queue: Some(TaskQueue {
+            name: "scheduled".to_owned(),
+            ..Default::default()
+        }),
+        ..action
+    };
+    let hourly = IntervalSpec {
+        interval: Some(prost_wkt_types::Duration {
+            seconds: 3600,
+            nanos: 0,
+        }),
+        phase: None,
+    };
+    let (rt, mut client) = api(server);
+    rt.block_on(client.create_schedule(CreateScheduleRequest {
+        namespace: "default".to_owned(),
+        schedule_id: id.to_owned(),
+        schedule: Some(Schedule {
+            spec: Some(ScheduleSpec {
+                interval: vec![hourly],
                 ..Default::default()
             }),
-            ..action
-        };
-        client
-            .create_schedule(CreateScheduleRequest {
-                namespace: "default".to_owned(),
-                schedule_id: id.to_owned(),
-                schedule: Some(Schedule {
-                    spec: Some(ScheduleSpec {
-                        interval: vec![IntervalSpec {
-                            interval: Some(prost_wkt_types::Duration {
-                                seconds: 3600,
-                                nanos: 0,
-                            }),
-                            phase: None,
-                        }],
-                        ..Default::default()
-                    }),
-                    action: Some(ScheduleAction {
-                        action: Some(schedule_action::Action::StartWorkflow(action)),
-                    }),
-                    ..Default::default()
-                }),
-                request_id: format!("seed-{id}"),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    });
+            action: Some(ScheduleAction {
+                action: Some(schedule_action::Action::StartWorkflow(action)),
+            }),
+            ..Default::default()
+        }),
+        request_id: format!("seed-{id}"),
+        ..Default::default()
+    }))
+    .unwrap();
 }
 
 fn json_payload(json: &str) -> Payload {
