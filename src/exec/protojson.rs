@@ -140,7 +140,7 @@ pub fn unknown_value(full_name: &str, bytes: &[u8]) -> Result<Option<String>, St
 }
 
 fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<String>, String> {
-    // Go's protobuf stops at 10,000 levels; this tree walk goes no deeper than the renderer.
+    // prost refuses a message nested more than 100 levels before this walk sees it.
     if depth > 100 {
         return Err("the response nests too deeply".to_owned());
     }
@@ -825,7 +825,13 @@ fn float(out: &mut String, v: f64, is32: bool) {
         return;
     }
     let abs = v.abs();
-    let exp_form = abs != 0.0 && !(1e-6..1e21).contains(&abs);
+    // Go compares at the value's own size: a float32 against float32(1e-6) and float32(1e21).
+    let exp_form = abs != 0.0
+        && if is32 {
+            !(1e-6f32..1e21f32).contains(&(abs as f32))
+        } else {
+            !(1e-6..1e21).contains(&abs)
+        };
     let text = match (exp_form, is32) {
         (false, true) => format!("{}", v as f32),
         (false, false) => format!("{v}"),
@@ -876,6 +882,15 @@ mod tests {
         assert_eq!(f(1.5e-7), "1.5e-7");
         assert_eq!(f(100.0), "100");
         assert_eq!(f(0.0), "0");
+        // A float32 meets the `e` threshold at its own size, as Go compares it.
+        let f32 = |v: f32| {
+            let mut s = String::new();
+            go_float32(&mut s, v);
+            s
+        };
+        assert_eq!(f32(1e-6), "0.000001");
+        assert_eq!(f32(9e-7), "9e-7");
+        assert_eq!(f32(1.7), "1.7");
     }
 
     #[test]
