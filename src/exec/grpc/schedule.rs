@@ -54,7 +54,11 @@ pub(super) fn describe_card(
     }
     let policies = schedule.policies.unwrap_or_default();
     let state = schedule.state.clone().unwrap_or_default();
-    let info = resp.info.clone().unwrap_or_default();
+    // The SDK reads the info's counts through a nil pointer without one.
+    let info = resp
+        .info
+        .clone()
+        .ok_or_else(|| Stop::fallback("a schedule description without its info"))?;
 
     // Every row of `printableSchedule`, in its order; `None` is a `cardOmitEmpty` field left out.
     let time = |t: Option<&prost_wkt_types::Timestamp>| {
@@ -166,10 +170,11 @@ pub(super) fn describe_card(
     text::card(&shown).ok_or_else(|| Stop::fallback("text the CLI would pad"))
 }
 
-/// The CLI's `formatDuration` of a protobuf duration (missing = 0s).
+/// The CLI's `formatDuration` of a protobuf duration (missing = 0s), saturated as Go's
+/// `AsDuration()` saturates it.
 fn duration_text(d: Option<&prost_wkt_types::Duration>) -> String {
-    let d = d.cloned().unwrap_or_default();
-    text::format_duration(d.seconds, d.nanos)
+    let n = nanos(d);
+    text::format_duration(n / 1_000_000_000, (n % 1_000_000_000) as i32)
 }
 
 /// Go's `Duration.AsDuration()` in nanoseconds: saturating at the ends of an int64.
@@ -269,14 +274,17 @@ fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
             "a scheduled workflow with a versioning override",
         ));
     }
-    // Attributes whose payload names its type become the SDK's typed attributes, which
-    // `encoding/json` prints as `{}` (unexported fields); others stay untyped and would print.
+    // Attributes whose payload names its type and holds a value become the SDK's typed
+    // attributes, which `encoding/json` prints as `{}` (unexported fields); others stay untyped
+    // and would print (the SDK skips an empty one as untyped).
     let search_attributes = w.search_attributes.as_ref().map(|s| &s.indexed_fields);
     if search_attributes.is_some_and(|fields| {
         fields.values().any(|p| {
-            !p.metadata
-                .get("type")
-                .is_some_and(|t| TYPED.contains(&t.as_slice()))
+            p.data.is_empty()
+                || !p
+                    .metadata
+                    .get("type")
+                    .is_some_and(|t| TYPED.contains(&t.as_slice()))
         })
     }) {
         return Err(Stop::fallback(
@@ -334,6 +342,12 @@ fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
     let details = json_string(metadata.and_then(|m| m.details.as_ref()))?;
     gojson::write_string(&details, Flavour::EncodingJson, &mut out);
     let priority = w.priority.clone().unwrap_or_default();
+    if !priority.fairness_weight.is_finite() {
+        // `encoding/json` refuses it, and the CLI prints its error in place of the action.
+        return Err(Stop::fallback(
+            "a fairness weight that is not a finite number",
+        ));
+    }
     let _ = write!(
         out,
         r#","Priority":{{"PriorityKey":{},"FairnessKey":"#,
