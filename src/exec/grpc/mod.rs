@@ -414,9 +414,12 @@ impl Ctx<'_, '_> {
             .await
             .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
-        self.grpc
+        let mut resp = self
+            .grpc
             .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
-            .await
+            .await?;
+        resp.get_mut().write = R::WRITE;
+        Ok(resp)
     }
 
     /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
@@ -433,8 +436,12 @@ impl Ctx<'_, '_> {
         match result {
             Ok(r) => {
                 self.status = Some(tonic::Code::Ok);
-                let Wire { msg, bytes } = r.into_inner();
-                if !write {
+                let Wire {
+                    msg,
+                    bytes,
+                    write: sent_a_write,
+                } = r.into_inner();
+                if !write && !sent_a_write {
                     match protojson::unknown_value(&T::full_name(), &bytes) {
                         Ok(None) => {}
                         Ok(Some(what)) => {
@@ -504,44 +511,50 @@ impl Ctx<'_, '_> {
 pub(crate) struct Wire<T> {
     msg: T,
     bytes: Bytes,
+    /// The response of a write ([`Rpc::WRITE`]).
+    write: bool,
 }
 
 /// A request tgate sends natively: its method's path and its response.
 pub(crate) trait Rpc: prost::Message + Send + Sync + 'static {
     type Response: prost::Message + prost::Name + Default + Send + Sync + 'static;
     const PATH: &'static str;
+    /// Whether the method changes the cluster (its response is never a reason to fall back).
+    const WRITE: bool;
 }
 
-/// `Rpc` for each method: `service path { Method: module }` implements it for
-/// `module::MethodRequest` with `module::MethodResponse`.
+/// `Rpc` for each method: `service { "Method" read|write: Request => Response, }`.
 macro_rules! rpcs {
-    ($($service:literal { $($method:literal: $req:ty => $resp:ty,)* })*) => {
+    ($($service:literal { $($method:literal $kind:ident: $req:ty => $resp:ty,)* })*) => {
         $($(impl Rpc for $req {
             type Response = $resp;
             const PATH: &'static str = concat!("/", $service, "/", $method);
+            const WRITE: bool = rpcs!(@write $kind);
         })*)*
     };
+    (@write read) => { false };
+    (@write write) => { true };
 }
 
 rpcs! {
     "temporal.api.workflowservice.v1.WorkflowService" {
-        "ListWorkflowExecutions": wfs::ListWorkflowExecutionsRequest => wfs::ListWorkflowExecutionsResponse,
-        "DescribeWorkflowExecution": wfs::DescribeWorkflowExecutionRequest => wfs::DescribeWorkflowExecutionResponse,
-        "GetWorkflowExecutionHistory": wfs::GetWorkflowExecutionHistoryRequest => wfs::GetWorkflowExecutionHistoryResponse,
-        "GetWorkflowExecutionHistoryReverse": wfs::GetWorkflowExecutionHistoryReverseRequest => wfs::GetWorkflowExecutionHistoryReverseResponse,
-        "CountWorkflowExecutions": wfs::CountWorkflowExecutionsRequest => wfs::CountWorkflowExecutionsResponse,
-        "QueryWorkflow": wfs::QueryWorkflowRequest => wfs::QueryWorkflowResponse,
-        "SignalWorkflowExecution": wfs::SignalWorkflowExecutionRequest => wfs::SignalWorkflowExecutionResponse,
-        "RequestCancelWorkflowExecution": wfs::RequestCancelWorkflowExecutionRequest => wfs::RequestCancelWorkflowExecutionResponse,
-        "TerminateWorkflowExecution": wfs::TerminateWorkflowExecutionRequest => wfs::TerminateWorkflowExecutionResponse,
-        "DescribeNamespace": wfs::DescribeNamespaceRequest => wfs::DescribeNamespaceResponse,
-        "ListNamespaces": wfs::ListNamespacesRequest => wfs::ListNamespacesResponse,
-        "ListSchedules": wfs::ListSchedulesRequest => wfs::ListSchedulesResponse,
-        "DescribeSchedule": wfs::DescribeScheduleRequest => wfs::DescribeScheduleResponse,
-        "DescribeTaskQueue": wfs::DescribeTaskQueueRequest => wfs::DescribeTaskQueueResponse,
+        "ListWorkflowExecutions" read: wfs::ListWorkflowExecutionsRequest => wfs::ListWorkflowExecutionsResponse,
+        "DescribeWorkflowExecution" read: wfs::DescribeWorkflowExecutionRequest => wfs::DescribeWorkflowExecutionResponse,
+        "GetWorkflowExecutionHistory" read: wfs::GetWorkflowExecutionHistoryRequest => wfs::GetWorkflowExecutionHistoryResponse,
+        "GetWorkflowExecutionHistoryReverse" read: wfs::GetWorkflowExecutionHistoryReverseRequest => wfs::GetWorkflowExecutionHistoryReverseResponse,
+        "CountWorkflowExecutions" read: wfs::CountWorkflowExecutionsRequest => wfs::CountWorkflowExecutionsResponse,
+        "QueryWorkflow" read: wfs::QueryWorkflowRequest => wfs::QueryWorkflowResponse,
+        "SignalWorkflowExecution" write: wfs::SignalWorkflowExecutionRequest => wfs::SignalWorkflowExecutionResponse,
+        "RequestCancelWorkflowExecution" write: wfs::RequestCancelWorkflowExecutionRequest => wfs::RequestCancelWorkflowExecutionResponse,
+        "TerminateWorkflowExecution" write: wfs::TerminateWorkflowExecutionRequest => wfs::TerminateWorkflowExecutionResponse,
+        "DescribeNamespace" read: wfs::DescribeNamespaceRequest => wfs::DescribeNamespaceResponse,
+        "ListNamespaces" read: wfs::ListNamespacesRequest => wfs::ListNamespacesResponse,
+        "ListSchedules" read: wfs::ListSchedulesRequest => wfs::ListSchedulesResponse,
+        "DescribeSchedule" read: wfs::DescribeScheduleRequest => wfs::DescribeScheduleResponse,
+        "DescribeTaskQueue" read: wfs::DescribeTaskQueueRequest => wfs::DescribeTaskQueueResponse,
     }
     "temporal.api.operatorservice.v1.OperatorService" {
-        "ListSearchAttributes": ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
+        "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
     }
 }
 
@@ -586,7 +599,11 @@ impl<U: prost::Message + Default> Decoder for WireDecoder<U> {
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Wire<U>>, tonic::Status> {
         let bytes = buf.copy_to_bytes(buf.remaining());
         let msg = U::decode(bytes.clone()).map_err(|e| tonic::Status::internal(e.to_string()))?;
-        Ok(Some(Wire { msg, bytes }))
+        Ok(Some(Wire {
+            msg,
+            bytes,
+            write: false,
+        }))
     }
 }
 
