@@ -153,6 +153,10 @@ fn create_schedule(server: &DevServer, id: &str, action: NewWorkflowExecutionInf
         schedule: Some(Schedule {
             spec: Some(ScheduleSpec {
                 interval: vec![hourly],
+                start_time: Some(prost_wkt_types::Timestamp {
+                    seconds: 4_070_908_800, // FAR_OFF
+                    nanos: 0,
+                }),
                 ..Default::default()
             }),
             action: Some(ScheduleAction {
@@ -173,6 +177,9 @@ fn json_payload(json: &str) -> Payload {
         external_payloads: Vec::new(),
     }
 }
+
+/// When the seeded schedules start acting: never during a test.
+const FAR_OFF: &str = "2099-01-01T00:00:00Z";
 
 fn seed(server: &DevServer, args: &[&str]) {
     let out = server.cli(args);
@@ -329,6 +336,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "nightly",
             "--interval",
             "1h",
+            "--start-time",
+            FAR_OFF,
             "-t",
             "q",
             "--type",
@@ -337,6 +346,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "nightly-wf",
         ],
     );
+    // No seeded schedule acts by itself while the test runs (each starts at FAR_OFF, or is
+    // paused): an action would change its description between the CLI's run and tgate's.
     // Schedules whose text description fills every row the CLI prints: calendar (from a cron
     // string and from a JSON calendar with a comment the printer must not HTML-escape), interval
     // with an offset, start and end, jitter, time zone, every policy and state field, inputs,
@@ -377,7 +388,7 @@ fn reads_are_byte_identical_to_the_cli() {
             "--remaining-actions",
             "5",
             "--start-time",
-            "2026-01-01T00:00:00Z",
+            FAR_OFF,
             "--time-zone",
             "America/New_York",
         ],
@@ -431,6 +442,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "triggered",
             "--interval",
             "1h",
+            "--start-time",
+            FAR_OFF,
             "-w",
             "triggered-wf",
             "-t",
