@@ -474,7 +474,13 @@ fn reads_are_byte_identical_to_the_cli() {
         "retried",
         NewWorkflowExecutionInfo {
             retry_policy: Some(RetryPolicy {
+                initial_interval: Some(prost_wkt_types::Duration {
+                    seconds: 2,
+                    nanos: 0,
+                }),
+                backoff_coefficient: 1.5,
                 maximum_attempts: 3,
+                non_retryable_error_types: vec!["Bad<Err>".to_owned(), "Other".to_owned()],
                 ..Default::default()
             }),
             ..Default::default()
@@ -725,7 +731,14 @@ fn reads_are_byte_identical_to_the_cli() {
     for output in ["json", "jsonl"] {
         lines.push(format!("temporal schedule list -o {output}"));
     }
-    for id in ["nightly", "weekly", "fridays", "triggered", "prioritised"] {
+    for id in [
+        "nightly",
+        "weekly",
+        "fridays",
+        "triggered",
+        "prioritised",
+        "retried",
+    ] {
         for output in ["json", "jsonl"] {
             lines.push(format!("temporal schedule describe -s {id} -o {output}"));
         }
@@ -917,7 +930,10 @@ fn reads_are_byte_identical_to_the_cli() {
         ),
         (
             "schedule describe -s retried".to_owned(),
-            &[r#""RetryPolicy":{"#][..],
+            &[
+                r#""RetryPolicy":{"InitialInterval":2000000000,"BackoffCoefficient":1.5,"#,
+                r#""MaximumAttempts":3,"NonRetryableErrorTypes":["Bad\u003cErr\u003e","Other"]},"#,
+            ][..],
         ),
         (
             "schedule describe -s triggered".to_owned(),
@@ -1035,8 +1051,6 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w done -o json --no-json-shorthand-payloads",
         "temporal workflow query -w queried --name binary -o json",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
-        // The SDK's RetryPolicy struct (a float64 coefficient, durations) is not reproduced.
-        "temporal schedule describe -s retried --time-format iso",
         "temporal task-queue describe -t q --legacy-mode -o json",
         "temporal task-queue describe -t q --report-reachability -o json",
     ]

@@ -5,7 +5,7 @@
 //! the zero time as nothing), fields tagged `cardOmitEmpty` left out when zero.
 //!
 //! What this module does not reproduce is a fallback, so the CLI prints it: an action other
-//! than starting a workflow, a retry policy or versioning override on it, search attributes the
+//! than starting a workflow, a versioning override on it, search attributes the
 //! SDK would not type, a static summary or details that is not a JSON string, a spec written as
 //! cron strings or unstructured calendars (the server compiles those into structured ones).
 
@@ -266,9 +266,6 @@ const TYPED: &[&[u8]] = &[
 /// (fields in declaration order; payloads are Go proto structs there, so their `json` tags and
 /// base64 bytes, not protojson).
 fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
-    if w.retry_policy.is_some() {
-        return Err(Stop::fallback("a scheduled workflow with a retry policy"));
-    }
     if w.versioning_override.is_some() {
         return Err(Stop::fallback(
             "a scheduled workflow with a versioning override",
@@ -313,11 +310,13 @@ fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
     gojson::write_string(queue.unwrap_or_default(), Flavour::EncodingJson, &mut out);
     let _ = write!(
         out,
-        r#","WorkflowExecutionTimeout":{},"WorkflowRunTimeout":{},"WorkflowTaskTimeout":{},"RetryPolicy":null,"Memo":{{"#,
+        r#","WorkflowExecutionTimeout":{},"WorkflowRunTimeout":{},"WorkflowTaskTimeout":{},"RetryPolicy":"#,
         nanos(w.workflow_execution_timeout.as_ref()),
         nanos(w.workflow_run_timeout.as_ref()),
         nanos(w.workflow_task_timeout.as_ref()),
     );
+    retry_policy(w.retry_policy.as_ref(), &mut out)?;
+    out.push_str(r#","Memo":{"#);
     let mut memo: Vec<(&String, &Payload)> = w
         .memo
         .as_ref()
@@ -358,6 +357,52 @@ fn workflow_action(w: &NewWorkflowExecutionInfo) -> Result<String, Stop> {
     crate::exec::protojson::go_float32(&mut out, priority.fairness_weight);
     out.push_str("}}");
     Ok(out)
+}
+
+/// The SDK's `RetryPolicy` (`convertFromPBRetryPolicy`) as `encoding/json` writes it: `null`
+/// when there is none, durations in nanoseconds, a float64 coefficient, a nil error-type list as
+/// `null`.
+fn retry_policy(
+    p: Option<&temporalio_protos::protos::temporal::api::common::v1::RetryPolicy>,
+    out: &mut String,
+) -> Result<(), Stop> {
+    let Some(p) = p else {
+        out.push_str("null");
+        return Ok(());
+    };
+    if !p.backoff_coefficient.is_finite() {
+        // `encoding/json` refuses it, and the CLI prints its error in place of the action.
+        return Err(Stop::fallback(
+            "a backoff coefficient that is not a finite number",
+        ));
+    }
+    let _ = write!(
+        out,
+        r#"{{"InitialInterval":{},"BackoffCoefficient":"#,
+        nanos(p.initial_interval.as_ref())
+    );
+    crate::exec::protojson::go_float(out, p.backoff_coefficient);
+    let _ = write!(
+        out,
+        r#","MaximumInterval":{},"MaximumAttempts":{},"NonRetryableErrorTypes":"#,
+        nanos(p.maximum_interval.as_ref()),
+        p.maximum_attempts
+    );
+    if p.non_retryable_error_types.is_empty() {
+        // A decoded empty repeated field is nil in Go.
+        out.push_str("null");
+    } else {
+        out.push('[');
+        for (i, t) in p.non_retryable_error_types.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            gojson::write_string(t, Flavour::EncodingJson, out);
+        }
+        out.push(']');
+    }
+    out.push('}');
+    Ok(())
 }
 
 /// A `commonpb.Payload` as `encoding/json` writes the Go struct: `metadata` (sorted keys, base64
