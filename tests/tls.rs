@@ -354,6 +354,56 @@ fn api_key_is_checked_by_a_cloud_like_proxy() {
     assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), forwarded);
 }
 
+/// A server newer than both schemas adds a field to a description: the native executor will not
+/// print the response without it (`grpc` refuses, naming the field), `auto` lets the CLI print
+/// it, and the CLI skips the field as Go's protobuf does. Writes never fall back this way (their
+/// request has gone out); reads not touched by the proxy stay native.
+#[test]
+fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
+    let server = seeded_server();
+    let ca = Ca::new("tgate test CA");
+    let key = "tgk-newer-server-0003";
+    let proxy = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::NewerServer(key.to_owned()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "ca.pem", &ca.pem());
+    put(dir.path(), "key", key);
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration(
+            "newer",
+            &proxy.address,
+            ", server_ca: {file: ca.pem}, api_key: {file: key}",
+        ),
+    );
+    let line = "temporal workflow describe -w wf-tls -o json";
+    let native = run(&config, "newer", "grpc", line);
+    assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
+    assert!(native.stdout.is_empty());
+    assert!(
+        text(&native.stderr).contains(
+            "the response holds temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse#999, \
+             which this build's API schema does not know"
+        ),
+        "{}",
+        text(&native.stderr)
+    );
+    let auto = run(&config, "newer", "auto", line);
+    assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
+    let through_proxy = cli_with_api_key(&proxy.address, &dir.path().join("ca.pem"), key, line);
+    assert!(through_proxy.status.success());
+    assert_eq!(text(&auto.stdout), text(&through_proxy.stdout));
+    assert_eq!(text(&auto.stdout), text(&direct_cli(&server, line).stdout));
+    // The list is not rewritten by the proxy: it stays native.
+    let list = run(&config, "newer", "grpc", "temporal workflow list -o json");
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+}
+
 /// 128 random bits, hex.
 fn random_hex() -> String {
     let a = RandomState::new().hash_one(std::time::SystemTime::now());

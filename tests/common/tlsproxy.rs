@@ -8,6 +8,9 @@
 //! - [`Mode::ApiKey`] speaks HTTP/2 itself and emulates Temporal Cloud's API-key check: a request
 //!   whose `authorization` is not `Bearer <key>` gets a trailers-only gRPC `Unauthenticated`
 //!   response; the others are forwarded, bodies and trailers streamed, to the dev server.
+//! - [`Mode::NewerServer`] does what `ApiKey` does and also appends a field numbered 999 to every
+//!   `DescribeWorkflowExecution` response: what a server whose API is newer than both tgate's and
+//!   the CLI's sends (a fault injected into real traffic, the rest of the response untouched).
 //!
 //! The proxy listens on 127.0.0.1 (port chosen by the OS, known when [`TlsProxy::start`] returns),
 //! runs on its own tokio runtime thread, and stops when dropped. It records what it saw
@@ -19,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
@@ -119,6 +122,8 @@ pub enum Mode {
     /// Speak HTTP/2; forward requests carrying `authorization: Bearer <key>`, refuse the others
     /// as Temporal Cloud does.
     ApiKey(String),
+    /// `ApiKey`, with field 999 added to each `DescribeWorkflowExecution` response.
+    NewerServer(String),
 }
 
 /// What the proxy saw.
@@ -272,6 +277,7 @@ async fn serve(
                 }
             };
             stats.handshakes.fetch_add(1, Ordering::SeqCst);
+            let newer = matches!(mode, Mode::NewerServer(_));
             match mode {
                 Mode::Relay => {
                     let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
@@ -280,12 +286,17 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::ApiKey(key) => {
+                Mode::ApiKey(key) | Mode::NewerServer(key) => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
-                        check_and_forward(req, expected.clone(), upstream, client.clone(), {
-                            stats.clone()
-                        })
+                        check_and_forward(
+                            req,
+                            expected.clone(),
+                            upstream,
+                            client.clone(),
+                            stats.clone(),
+                            newer,
+                        )
                     });
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
@@ -315,6 +326,7 @@ async fn check_and_forward(
     upstream: SocketAddr,
     client: Client<HttpConnector, Incoming>,
     stats: Arc<Stats>,
+    newer: bool,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let authorized = req
         .headers()
@@ -330,11 +342,71 @@ async fn check_and_forward(
         .map_or("/", |p| p.as_str())
         .to_owned();
     *req.uri_mut() = format!("http://{upstream}{path}").parse().unwrap();
+    let grows = newer && path.ends_with("/DescribeWorkflowExecution");
     Ok(match client.request(req).await {
+        Ok(resp) if grows => {
+            stats.forwarded.fetch_add(1, Ordering::SeqCst);
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(collected) => {
+                    let trailers = collected.trailers().cloned();
+                    let grown = with_field_999(&collected.to_bytes());
+                    let body = Full::new(grown)
+                        .map_err(|never| match never {})
+                        .with_trailers(std::future::ready(trailers.map(Ok)))
+                        .boxed();
+                    Response::from_parts(parts, body)
+                }
+                Err(e) => grpc_status(14, &format!("proxy: upstream failed: {e}")),
+            }
+        }
         Ok(resp) => {
             stats.forwarded.fetch_add(1, Ordering::SeqCst);
             resp.map(BodyExt::boxed)
         }
         Err(e) => grpc_status(14, &format!("proxy: upstream failed: {e}")),
     })
+}
+
+/// One gRPC message (flag, big-endian length, protobuf) with field 999 (a varint, 7) appended:
+/// protobuf readers skip a field their schema lacks, or report it. The server gzips its answer
+/// to the CLI, which sends gzip: there the field goes in a second gzip member (a stored block),
+/// which gzip readers decompress as a continuation of the first.
+fn with_field_999(frame: &[u8]) -> Bytes {
+    const FIELD: [u8; 3] = [0xb8, 0x3e, 7];
+    let len = u32::from_be_bytes(frame[1..5].try_into().unwrap()) as usize;
+    assert_eq!(frame.len(), 5 + len, "one gRPC message");
+    let mut message = frame[5..].to_vec();
+    match frame[0] {
+        0 => message.extend_from_slice(&FIELD),
+        1 => {
+            // Header (no name, no time), one final stored block, CRC-32 and length.
+            message.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+            message.extend_from_slice(&[1, 3, 0, !3, !0]);
+            message.extend_from_slice(&FIELD);
+            message.extend_from_slice(&crc32(&FIELD).to_le_bytes());
+            message.extend_from_slice(&(FIELD.len() as u32).to_le_bytes());
+        }
+        flag => panic!("gRPC frame flag {flag}"),
+    }
+    let mut out = vec![frame[0]];
+    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    out.extend_from_slice(&message);
+    Bytes::from(out)
+}
+
+/// CRC-32 (IEEE), as gzip checks it.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
