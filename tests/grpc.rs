@@ -489,13 +489,16 @@ fn reads_are_byte_identical_to_the_cli() {
     // A workflow a stand-in worker answers queries for.
     start(&server, "queried", &["-t", "queried"]);
     common::worker::spawn(&server.address, "queried");
+    common::worker::spawn_failing_activities(&server.address);
     // Runs the stand-in worker completes (with a result), fails, cancels on request, and
-    // continues as new (into a run it completes).
+    // continues as new (into a run it completes); and one whose activity failed once and waits
+    // an hour for its second attempt.
     for (id, ty) in [
         ("done", "Completes"),
         ("failed", "Fails"),
         ("canceled", "Cancels"),
         ("scheduler", "Schedules"),
+        ("retrying", "Retries"),
     ] {
         seed(
             &server,
@@ -588,6 +591,21 @@ fn reads_are_byte_identical_to_the_cli() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    // ... and until `retrying`'s activity has failed its first attempt.
+    loop {
+        let out = server.cli(&["workflow", "describe", "-w", "retrying", "-o", "json"]);
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let activity = &d["pendingActivities"][0];
+        if activity["attempt"] == 2 && activity["lastFailure"].is_object() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retried activity: {}",
+            text(&out.stdout)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     // ... and until the triggered schedule has started its workflow.
     loop {
         let out = server.cli(&["schedule", "describe", "-s", "triggered", "-o", "json"]);
@@ -650,6 +668,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "searchable",
         "crafted",
         "scheduler",
+        "retrying",
         "a-child",
         "annotated",
         "summarised",
@@ -878,6 +897,15 @@ fn reads_are_byte_identical_to_the_cli() {
             ][..],
         ),
         (
+            "workflow describe -w retrying".to_owned(),
+            &[
+                "  State                 Scheduled\n  Attempt               2\n",
+                r#"  LastFailure           {"message":"refund service <unavailable>","#,
+                "  LastWorkerIdentity    stand-in-activity-worker",
+                r#"  LastHeartbeatDetails  [{"of":7,"refunded":3}]"#,
+            ][..],
+        ),
+        (
             "workflow describe -w summarised".to_owned(),
             &["Metadata:", "StaticDetails  <nil>", "Results:"][..],
         ),
@@ -1037,6 +1065,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w memo",
         "temporal schedule list",
         "temporal schedule describe -s triggered",
+        "temporal workflow describe -w retrying",
     ] {
         settles(&server, &config, line, &|out| out.to_owned());
     }

@@ -2,7 +2,8 @@
 //! completes workflow tasks (a `Completes` workflow completes with a result, a `Fails` one fails,
 //! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
 //! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
-//! child; any other stays open), and answers query tasks:
+//! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
+//! retry waits an hour); any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
@@ -13,7 +14,7 @@ use temporalio_protos::protos::temporal::api::command::v1::{
     ScheduleActivityTaskCommandAttributes, StartChildWorkflowExecutionCommandAttributes,
 };
 use temporalio_protos::protos::temporal::api::common::v1::{
-    ActivityType, Payload, Payloads, WorkflowType,
+    ActivityType, Payload, Payloads, RetryPolicy, WorkflowType,
 };
 use temporalio_protos::protos::temporal::api::enums::v1::{CommandType, EventType};
 use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
@@ -22,9 +23,13 @@ use temporalio_protos::protos::temporal::api::history::v1::History;
 use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    PollWorkflowTaskQueueRequest, RespondQueryTaskCompletedRequest,
+    PollActivityTaskQueueRequest, PollWorkflowTaskQueueRequest, RecordActivityTaskHeartbeatRequest,
+    RespondActivityTaskFailedRequest, RespondQueryTaskCompletedRequest,
     RespondWorkflowTaskCompletedRequest,
 };
+
+/// The task queue [`spawn_failing_activities`] polls.
+pub const FLAKY_ACTIVITIES: &str = "flaky-activities";
 
 fn payload(encoding: &str, data: &str) -> Payload {
     Payload {
@@ -44,12 +49,48 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
             .iter()
             .any(|e| e.event_type == EventType::WorkflowExecutionCancelRequested as i32)
     });
+    let scheduled = history.is_some_and(|h| {
+        h.events
+            .iter()
+            .any(|e| e.event_type == EventType::ActivityTaskScheduled as i32)
+    });
+    if ty == "Retries" {
+        if scheduled {
+            return Vec::new();
+        }
+        return vec![Command {
+            command_type: CommandType::ScheduleActivityTask as i32,
+            attributes: Some(Attributes::ScheduleActivityTaskCommandAttributes(
+                ScheduleActivityTaskCommandAttributes {
+                    activity_id: "refund".to_owned(),
+                    activity_type: Some(ActivityType {
+                        name: "Refund".to_owned(),
+                    }),
+                    task_queue: Some(TaskQueue {
+                        name: FLAKY_ACTIVITIES.to_owned(),
+                        kind: 1,
+                        ..Default::default()
+                    }),
+                    start_to_close_timeout: Some(prost_wkt_types::Duration {
+                        seconds: 3600,
+                        nanos: 0,
+                    }),
+                    retry_policy: Some(RetryPolicy {
+                        initial_interval: Some(prost_wkt_types::Duration {
+                            seconds: 3600,
+                            nanos: 0,
+                        }),
+                        backoff_coefficient: 2.0,
+                        maximum_attempts: 5,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }];
+    }
     if ty == "Schedules" {
-        let scheduled = history.is_some_and(|h| {
-            h.events
-                .iter()
-                .any(|e| e.event_type == EventType::ActivityTaskScheduled as i32)
-        });
         if scheduled {
             return Vec::new();
         }
@@ -227,6 +268,76 @@ pub fn spawn(address: &str, task_queue: &str) {
                         task_token: task.task_token,
                         completed_type: 1,
                         query_result: Some(Payloads { payloads }),
+                        namespace: "default".to_owned(),
+                        ..Default::default()
+                    })
+                    .await;
+            }
+        });
+    });
+}
+
+/// Polls [`FLAKY_ACTIVITIES`] on the server at `address` and fails every activity task it gets,
+/// after one heartbeat with details: a pending activity then shows its last failure, worker,
+/// heartbeat and second attempt. It stops when the server goes away.
+pub fn spawn_failing_activities(address: &str) {
+    let address = address.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let Ok(mut client) = WorkflowServiceClient::connect(format!("http://{address}")).await
+            else {
+                return;
+            };
+            loop {
+                let mut poll = tonic::Request::new(PollActivityTaskQueueRequest {
+                    namespace: "default".to_owned(),
+                    task_queue: Some(TaskQueue {
+                        name: FLAKY_ACTIVITIES.to_owned(),
+                        kind: 1,
+                        ..Default::default()
+                    }),
+                    identity: "stand-in-activity-worker".to_owned(),
+                    ..Default::default()
+                });
+                poll.set_timeout(std::time::Duration::from_secs(20));
+                let Ok(task) = client.poll_activity_task_queue(poll).await else {
+                    return;
+                };
+                let task = task.into_inner();
+                if task.task_token.is_empty() {
+                    continue;
+                }
+                let _ = client
+                    .record_activity_task_heartbeat(RecordActivityTaskHeartbeatRequest {
+                        task_token: task.task_token.clone(),
+                        details: Some(Payloads {
+                            payloads: vec![payload("json/plain", r#"{"refunded":3,"of":7}"#)],
+                        }),
+                        identity: "stand-in-activity-worker".to_owned(),
+                        namespace: "default".to_owned(),
+                        ..Default::default()
+                    })
+                    .await;
+                let _ = client
+                    .respond_activity_task_failed(RespondActivityTaskFailedRequest {
+                        task_token: task.task_token,
+                        failure: Some(Failure {
+                            message: "refund service <unavailable>".to_owned(),
+                            source: "stand-in-activity-worker".to_owned(),
+                            stack_trace: "at refund (refund.ts:12)".to_owned(),
+                            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                                ApplicationFailureInfo {
+                                    r#type: "Unavailable".to_owned(),
+                                    ..Default::default()
+                                },
+                            )),
+                            ..Default::default()
+                        }),
+                        identity: "stand-in-activity-worker".to_owned(),
                         namespace: "default".to_owned(),
                         ..Default::default()
                     })

@@ -776,9 +776,9 @@ fn pending_work(
     if !resp.pending_activities.is_empty() {
         out.push('\n');
         for (i, a) in resp.pending_activities.iter().enumerate() {
-            if a.paused || a.last_attempt_complete_time.is_some() {
+            if a.paused {
                 return Err(Stop::fallback(
-                    "a paused or retried pending activity is rendered by the CLI",
+                    "a paused pending activity is rendered by the CLI",
                 ));
             }
             let state = PendingActivityState::try_from(a.state)
