@@ -499,6 +499,7 @@ fn reads_are_byte_identical_to_the_cli() {
         ("canceled", "Cancels"),
         ("scheduler", "Schedules"),
         ("retrying", "Retries"),
+        ("paused", "Retries"),
     ] {
         seed(
             &server,
@@ -591,18 +592,47 @@ fn reads_are_byte_identical_to_the_cli() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    // ... and until `retrying`'s activity has failed its first attempt.
-    loop {
-        let out = server.cli(&["workflow", "describe", "-w", "retrying", "-o", "json"]);
+    // ... and until `retrying`'s and `paused`'s activities have failed their first attempt; then
+    // `paused`'s is paused (as an operator does while investigating), until it shows.
+    let activity_of = |id: &str| -> serde_json::Value {
+        let out = server.cli(&["workflow", "describe", "-w", id, "-o", "json"]);
         let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let activity = &d["pendingActivities"][0];
-        if activity["attempt"] == 2 && activity["lastFailure"].is_object() {
+        d["pendingActivities"][0].clone()
+    };
+    for id in ["retrying", "paused"] {
+        loop {
+            let activity = activity_of(id);
+            if activity["attempt"] == 2 && activity["lastFailure"].is_object() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no retried activity in {id}: {activity}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    seed(
+        &server,
+        &[
+            "activity",
+            "pause",
+            "-w",
+            "paused",
+            "--activity-id",
+            "refund",
+            "--reason",
+            "investigating INC-9",
+        ],
+    );
+    loop {
+        let activity = activity_of("paused");
+        if activity["paused"] == true && activity["state"] == "PENDING_ACTIVITY_STATE_PAUSED" {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no retried activity: {}",
-            text(&out.stdout)
+            "no paused activity: {activity}"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -638,6 +668,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "cancel-requested",
         "crafted",
         "searchable",
+        "retrying",
+        "paused",
     ] {
         for output in ["json", "jsonl"] {
             for extra in ["", " --no-json-shorthand-payloads"] {
@@ -669,6 +701,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "crafted",
         "scheduler",
         "retrying",
+        "paused",
         "a-child",
         "annotated",
         "summarised",
@@ -906,6 +939,10 @@ fn reads_are_byte_identical_to_the_cli() {
             ][..],
         ),
         (
+            "workflow describe -w paused".to_owned(),
+            &["  State                 Paused\n  Attempt               2\n"][..],
+        ),
+        (
             "workflow describe -w summarised".to_owned(),
             &["Metadata:", "StaticDetails  <nil>", "Results:"][..],
         ),
@@ -1066,6 +1103,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal schedule list",
         "temporal schedule describe -s triggered",
         "temporal workflow describe -w retrying",
+        "temporal workflow describe -w paused",
     ] {
         settles(&server, &config, line, &|out| out.to_owned());
     }

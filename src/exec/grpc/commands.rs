@@ -621,8 +621,8 @@ fn has_payload_maps(
 /// "Extended Execution Info" cards, then the pending counts of a running workflow or the results
 /// card of a closed one (`results`). Memo and search attributes print as Go's `%v` of a payload
 /// map, one-line prototext whose spacing comes from the pinned binary (`extra_space`). Sections
-/// not reproduced here (pending activities, children, Nexus operations, pause, versioning,
-/// metadata, callbacks) make it fall back.
+/// not reproduced here (pending Nexus operations, a paused workflow, versioning, callbacks) make
+/// it fall back.
 fn describe_text(
     namespace: &str,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
@@ -776,11 +776,6 @@ fn pending_work(
     if !resp.pending_activities.is_empty() {
         out.push('\n');
         for (i, a) in resp.pending_activities.iter().enumerate() {
-            if a.paused {
-                return Err(Stop::fallback(
-                    "a paused pending activity is rendered by the CLI",
-                ));
-            }
             let state = PendingActivityState::try_from(a.state)
                 .map(|s| text::shorthand(s.as_str_name(), "PENDING_ACTIVITY_STATE_"))
                 .map_err(|_| Stop::fallback("a pending activity state this build does not know"))?;
