@@ -204,83 +204,13 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
     }]
 }
 
-/// Starts the worker on `task_queue` of the server at `address` (namespace `default`).
-pub fn spawn(address: &str, task_queue: &str) {
-    let (address, task_queue) = (address.to_owned(), task_queue.to_owned());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let Ok(mut client) = WorkflowServiceClient::connect(format!("http://{address}")).await
-            else {
-                return;
-            };
-            loop {
-                let mut poll = tonic::Request::new(PollWorkflowTaskQueueRequest {
-                    namespace: "default".to_owned(),
-                    task_queue: Some(TaskQueue {
-                        name: task_queue.clone(),
-                        kind: 1,
-                        ..Default::default()
-                    }),
-                    identity: "stand-in-worker".to_owned(),
-                    ..Default::default()
-                });
-                // The server refuses a long poll without a deadline.
-                poll.set_timeout(std::time::Duration::from_secs(20));
-                let Ok(task) = client.poll_workflow_task_queue(poll).await else {
-                    return;
-                };
-                let task = task.into_inner();
-                if task.task_token.is_empty() {
-                    continue;
-                }
-                let Some(query) = task.query else {
-                    let ty = task.workflow_type.map(|t| t.name).unwrap_or_default();
-                    let _ = client
-                        .respond_workflow_task_completed(RespondWorkflowTaskCompletedRequest {
-                            task_token: task.task_token,
-                            identity: "stand-in-worker".to_owned(),
-                            namespace: "default".to_owned(),
-                            commands: ending(&ty, task.history.as_ref(), &task_queue),
-                            ..Default::default()
-                        })
-                        .await;
-                    continue;
-                };
-                let payloads = match query.query_type.as_str() {
-                    "state" => vec![payload(
-                        "json/plain",
-                        r#"{"state":"x<y&z","n":[1,2.50,1e21],"b":{}}"#,
-                    )],
-                    "two" => vec![payload("json/plain", "1"), payload("json/plain", "\"b\"")],
-                    "binary" => vec![payload("binary/plain", "raw")],
-                    "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
-                    _ => vec![payload(
-                        "json/plain",
-                        "\"goroutine 1 [running]:\\nmain.Payment()\"",
-                    )],
-                };
-                let _ = client
-                    .respond_query_task_completed(RespondQueryTaskCompletedRequest {
-                        task_token: task.task_token,
-                        completed_type: 1,
-                        query_result: Some(Payloads { payloads }),
-                        namespace: "default".to_owned(),
-                        ..Default::default()
-                    })
-                    .await;
-            }
-        });
-    });
-}
-
-/// Polls [`FLAKY_ACTIVITIES`] on the server at `address` and fails every activity task it gets,
-/// after one heartbeat with details: a pending activity then shows its last failure, worker,
-/// heartbeat and second attempt. It stops when the server goes away.
-pub fn spawn_failing_activities(address: &str) {
+/// Runs `work` with a client of the server at `address` on a thread of its own (nothing when the
+/// server cannot be reached).
+fn in_background<F, Fut>(address: &str, work: F)
+where
+    F: FnOnce(WorkflowServiceClient<tonic::transport::Channel>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let address = address.to_owned();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -288,61 +218,131 @@ pub fn spawn_failing_activities(address: &str) {
             .build()
             .unwrap();
         rt.block_on(async {
-            let Ok(mut client) = WorkflowServiceClient::connect(format!("http://{address}")).await
-            else {
+            if let Ok(client) = WorkflowServiceClient::connect(format!("http://{address}")).await {
+                work(client).await;
+            }
+        });
+    });
+}
+
+/// Starts the worker on `task_queue` of the server at `address` (namespace `default`).
+pub fn spawn(address: &str, task_queue: &str) {
+    let task_queue = task_queue.to_owned();
+    in_background(address, |mut client| async move {
+        loop {
+            let mut poll = tonic::Request::new(PollWorkflowTaskQueueRequest {
+                namespace: "default".to_owned(),
+                task_queue: Some(TaskQueue {
+                    name: task_queue.clone(),
+                    kind: 1,
+                    ..Default::default()
+                }),
+                identity: "stand-in-worker".to_owned(),
+                ..Default::default()
+            });
+            // The server refuses a long poll without a deadline.
+            poll.set_timeout(std::time::Duration::from_secs(20));
+            let Ok(task) = client.poll_workflow_task_queue(poll).await else {
                 return;
             };
-            loop {
-                let mut poll = tonic::Request::new(PollActivityTaskQueueRequest {
+            let task = task.into_inner();
+            if task.task_token.is_empty() {
+                continue;
+            }
+            let Some(query) = task.query else {
+                let ty = task.workflow_type.map(|t| t.name).unwrap_or_default();
+                let _ = client
+                    .respond_workflow_task_completed(RespondWorkflowTaskCompletedRequest {
+                        task_token: task.task_token,
+                        identity: "stand-in-worker".to_owned(),
+                        namespace: "default".to_owned(),
+                        commands: ending(&ty, task.history.as_ref(), &task_queue),
+                        ..Default::default()
+                    })
+                    .await;
+                continue;
+            };
+            let payloads = match query.query_type.as_str() {
+                "state" => vec![payload(
+                    "json/plain",
+                    r#"{"state":"x<y&z","n":[1,2.50,1e21],"b":{}}"#,
+                )],
+                "two" => vec![payload("json/plain", "1"), payload("json/plain", "\"b\"")],
+                "binary" => vec![payload("binary/plain", "raw")],
+                "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
+                _ => vec![payload(
+                    "json/plain",
+                    "\"goroutine 1 [running]:\\nmain.Payment()\"",
+                )],
+            };
+            let _ = client
+                .respond_query_task_completed(RespondQueryTaskCompletedRequest {
+                    task_token: task.task_token,
+                    completed_type: 1,
+                    query_result: Some(Payloads { payloads }),
                     namespace: "default".to_owned(),
-                    task_queue: Some(TaskQueue {
-                        name: FLAKY_ACTIVITIES.to_owned(),
-                        kind: 1,
+                    ..Default::default()
+                })
+                .await;
+        }
+    });
+}
+
+/// Polls [`FLAKY_ACTIVITIES`] on the server at `address` and fails every activity task it gets,
+/// after one heartbeat with details: a pending activity then shows its last failure, worker,
+/// heartbeat and second attempt. It stops when the server goes away.
+pub fn spawn_failing_activities(address: &str) {
+    in_background(address, |mut client| async move {
+        loop {
+            let mut poll = tonic::Request::new(PollActivityTaskQueueRequest {
+                namespace: "default".to_owned(),
+                task_queue: Some(TaskQueue {
+                    name: FLAKY_ACTIVITIES.to_owned(),
+                    kind: 1,
+                    ..Default::default()
+                }),
+                identity: "stand-in-activity-worker".to_owned(),
+                ..Default::default()
+            });
+            poll.set_timeout(std::time::Duration::from_secs(20));
+            let Ok(task) = client.poll_activity_task_queue(poll).await else {
+                return;
+            };
+            let task = task.into_inner();
+            if task.task_token.is_empty() {
+                continue;
+            }
+            let _ = client
+                .record_activity_task_heartbeat(RecordActivityTaskHeartbeatRequest {
+                    task_token: task.task_token.clone(),
+                    details: Some(Payloads {
+                        payloads: vec![payload("json/plain", r#"{"refunded":3,"of":7}"#)],
+                    }),
+                    identity: "stand-in-activity-worker".to_owned(),
+                    namespace: "default".to_owned(),
+                    ..Default::default()
+                })
+                .await;
+            let _ = client
+                .respond_activity_task_failed(RespondActivityTaskFailedRequest {
+                    task_token: task.task_token,
+                    failure: Some(Failure {
+                        message: "refund service <unavailable>".to_owned(),
+                        source: "stand-in-activity-worker".to_owned(),
+                        stack_trace: "at refund (refund.ts:12)".to_owned(),
+                        failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                            ApplicationFailureInfo {
+                                r#type: "Unavailable".to_owned(),
+                                ..Default::default()
+                            },
+                        )),
                         ..Default::default()
                     }),
                     identity: "stand-in-activity-worker".to_owned(),
+                    namespace: "default".to_owned(),
                     ..Default::default()
-                });
-                poll.set_timeout(std::time::Duration::from_secs(20));
-                let Ok(task) = client.poll_activity_task_queue(poll).await else {
-                    return;
-                };
-                let task = task.into_inner();
-                if task.task_token.is_empty() {
-                    continue;
-                }
-                let _ = client
-                    .record_activity_task_heartbeat(RecordActivityTaskHeartbeatRequest {
-                        task_token: task.task_token.clone(),
-                        details: Some(Payloads {
-                            payloads: vec![payload("json/plain", r#"{"refunded":3,"of":7}"#)],
-                        }),
-                        identity: "stand-in-activity-worker".to_owned(),
-                        namespace: "default".to_owned(),
-                        ..Default::default()
-                    })
-                    .await;
-                let _ = client
-                    .respond_activity_task_failed(RespondActivityTaskFailedRequest {
-                        task_token: task.task_token,
-                        failure: Some(Failure {
-                            message: "refund service <unavailable>".to_owned(),
-                            source: "stand-in-activity-worker".to_owned(),
-                            stack_trace: "at refund (refund.ts:12)".to_owned(),
-                            failure_info: Some(FailureInfo::ApplicationFailureInfo(
-                                ApplicationFailureInfo {
-                                    r#type: "Unavailable".to_owned(),
-                                    ..Default::default()
-                                },
-                            )),
-                            ..Default::default()
-                        }),
-                        identity: "stand-in-activity-worker".to_owned(),
-                        namespace: "default".to_owned(),
-                        ..Default::default()
-                    })
-                    .await;
-            }
-        });
+                })
+                .await;
+        }
     });
 }
