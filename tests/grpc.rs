@@ -24,7 +24,7 @@ use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    CreateScheduleRequest, StartWorkflowExecutionRequest,
+    CreateScheduleRequest, SignalWorkflowExecutionRequest, StartWorkflowExecutionRequest,
 };
 
 fn tgate(config: &Path, backend: &str, line: &str) -> Output {
@@ -1435,4 +1435,59 @@ fn task_queue_describe_matches_the_cli() {
     );
     assert!(b > 0.0 && b <= o && o <= a, "ages {b} {o} {a}");
     assert!(text(&ours.stdout).contains("\"approximateBacklogCount\": 2"));
+}
+
+/// A history page over gRPC's default 4 MiB message limit (three signals of 1.5 MB each): the
+/// CLI reads it (the Go SDK accepts 128 MiB), and so must the native executor, not refuse it as
+/// if the server had.
+#[test]
+fn a_history_page_over_4_mib_is_read_like_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    start(&server, "big", &[]);
+    let data = format!("\"{}\"", "x".repeat(1_500_000));
+    let (rt, mut client) = api(&server);
+    for i in 0..3 {
+        rt.block_on(
+            client.signal_workflow_execution(SignalWorkflowExecutionRequest {
+                namespace: "default".to_owned(),
+                workflow_execution: Some(
+                    temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+                        workflow_id: "big".to_owned(),
+                        run_id: String::new(),
+                    },
+                ),
+                signal_name: "load".to_owned(),
+                input: Some(
+                    temporalio_protos::protos::temporal::api::common::v1::Payloads {
+                        payloads: vec![json_payload(&data)],
+                    },
+                ),
+                request_id: format!("big-{i}"),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    }
+    let out = server.cli(&["workflow", "show", "-w", "big", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.len() > 6_000_000, "{} bytes", out.stdout.len());
+    for line in [
+        "temporal workflow show -w big -o json",
+        "temporal workflow show -w big -o jsonl",
+    ] {
+        let args: Vec<&str> = line.split(' ').skip(1).collect();
+        let want = server.cli(&args);
+        assert!(want.status.success(), "{}", text(&want.stderr));
+        // (Compared without printing megabytes when they differ.)
+        let got = tgate(&config, "grpc", line);
+        assert_eq!(got.status.code(), Some(0), "{line}: {}", text(&got.stderr));
+        assert!(
+            got.stdout == want.stdout,
+            "{line}: {} bytes, the CLI printed {}",
+            got.stdout.len(),
+            want.stdout.len()
+        );
+    }
 }

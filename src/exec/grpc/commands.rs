@@ -192,16 +192,24 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
     // tgate sets no deadline on its calls (its timeouts drop the call instead), so
     // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
     // read that is the CLI's error; a write it leaves uncertain (below).
-    let answered = matches!(
-        status.code(),
-        Code::InvalidArgument
-            | Code::NotFound
-            | Code::AlreadyExists
-            | Code::FailedPrecondition
-            | Code::ResourceExhausted
-            | Code::OutOfRange
-            | Code::Unimplemented
-    ) || (status.code() == Code::DeadlineExceeded && !write);
+    // A response beyond tgate's message limit (the Go SDK's, [`super::MAX_MESSAGE_BYTES`]) is
+    // refused by tonic itself with `OutOfRange`: not the server's answer, and the CLI words its
+    // own refusal differently.
+    let too_large = status.code() == Code::OutOfRange
+        && status
+            .message()
+            .starts_with("Error, decoded message length too large");
+    let answered = !too_large
+        && (matches!(
+            status.code(),
+            Code::InvalidArgument
+                | Code::NotFound
+                | Code::AlreadyExists
+                | Code::FailedPrecondition
+                | Code::ResourceExhausted
+                | Code::OutOfRange
+                | Code::Unimplemented
+        ) || (status.code() == Code::DeadlineExceeded && !write));
     let message = if context.is_empty() {
         status.message().to_owned()
     } else {

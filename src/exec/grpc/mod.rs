@@ -173,7 +173,8 @@ impl Session {
             Err(why) => return Native::Fallback(why),
         };
         let mut ctx = Ctx {
-            grpc: tonic::client::Grpc::new(self.channel.clone()),
+            grpc: tonic::client::Grpc::new(self.channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
             auth: self.auth.clone(),
             cmd,
             identity: identity.to_owned(),
@@ -506,6 +507,10 @@ impl Ctx<'_, '_> {
         self.out.write(&text)
     }
 }
+
+/// The largest response tgate reads: the Go SDK's (and so the CLI's) 128 MiB, not tonic's
+/// default 4 MiB, which a history page of large payloads passes.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 128 * 1024 * 1024;
 
 /// A response and the wire bytes it was decoded from.
 pub(crate) struct Wire<T> {
