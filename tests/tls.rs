@@ -404,6 +404,47 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
     assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
 }
 
+/// A rate-limited read (`ResourceExhausted`) is not printed as an error: the CLI's SDK retries it,
+/// so the read goes to the CLI (here its request is the next one, which the proxy lets through),
+/// and what is printed is the description.
+#[test]
+fn a_rate_limited_read_goes_to_the_cli() {
+    let server = seeded_server();
+    let ca = Ca::new("tgate test CA");
+    let key = "tgk-rate-limited-0004";
+    let proxy = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::RateLimitedOnce(key.to_owned()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "ca.pem", &ca.pem());
+    put(dir.path(), "key", key);
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration(
+            "limited",
+            &proxy.address,
+            ", server_ca: {file: ca.pem}, api_key: {file: key}",
+        ),
+    );
+    let line = "temporal workflow describe -w wf-tls -o json";
+    let auto = run(&config, "limited", "auto", line);
+    assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
+    assert_eq!(proxy.stats.limited.load(Ordering::SeqCst), 1);
+    assert_eq!(text(&auto.stdout), text(&direct_cli(&server, line).stdout));
+    assert_eq!(text(&auto.stderr), "");
+    // The audit trail says the CLI printed it.
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(r#""kind":"result""#) && l.contains(r#""backend":"cli""#)),
+        "{log}"
+    );
+}
+
 /// 128 random bits, hex.
 fn random_hex() -> String {
     let a = RandomState::new().hash_one(std::time::SystemTime::now());

@@ -11,6 +11,8 @@
 //! - [`Mode::NewerServer`] does what `ApiKey` does and also appends a field numbered 999 to every
 //!   `DescribeWorkflowExecution` response: what a server whose API is newer than both tgate's and
 //!   the CLI's sends (a fault injected into real traffic, the rest of the response untouched).
+//! - [`Mode::RateLimitedOnce`] does what `ApiKey` does, but answers the first
+//!   `DescribeWorkflowExecution` with `ResourceExhausted`, as a rate-limited server does.
 //!
 //! The proxy listens on 127.0.0.1 (port chosen by the OS, known when [`TlsProxy::start`] returns),
 //! runs on its own tokio runtime thread, and stops when dropped. It records what it saw
@@ -124,6 +126,16 @@ pub enum Mode {
     ApiKey(String),
     /// `ApiKey`, with field 999 added to each `DescribeWorkflowExecution` response.
     NewerServer(String),
+    /// `ApiKey`, the first `DescribeWorkflowExecution` refused with `ResourceExhausted`.
+    RateLimitedOnce(String),
+}
+
+/// What [`check_and_forward`] does to the traffic besides forwarding it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    Field999,
+    RateLimitOnce,
 }
 
 /// What the proxy saw.
@@ -137,6 +149,8 @@ pub struct Stats {
     pub forwarded: AtomicUsize,
     /// Requests refused as unauthenticated (API-key mode).
     pub refused: AtomicUsize,
+    /// Requests refused as rate-limited (`RateLimitedOnce` mode).
+    pub limited: AtomicUsize,
     /// Failed handshakes, as rustls reported them.
     failures: Mutex<Vec<String>>,
     failed: Condvar,
@@ -277,7 +291,11 @@ async fn serve(
                 }
             };
             stats.handshakes.fetch_add(1, Ordering::SeqCst);
-            let newer = matches!(mode, Mode::NewerServer(_));
+            let fault = match mode {
+                Mode::NewerServer(_) => Fault::Field999,
+                Mode::RateLimitedOnce(_) => Fault::RateLimitOnce,
+                _ => Fault::None,
+            };
             match mode {
                 Mode::Relay => {
                     let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
@@ -286,7 +304,7 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::ApiKey(key) | Mode::NewerServer(key) => {
+                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimitedOnce(key) => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
                         check_and_forward(
@@ -295,7 +313,7 @@ async fn serve(
                             upstream,
                             client.clone(),
                             stats.clone(),
-                            newer,
+                            fault,
                         )
                     });
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
@@ -326,7 +344,7 @@ async fn check_and_forward(
     upstream: SocketAddr,
     client: Client<HttpConnector, Incoming>,
     stats: Arc<Stats>,
-    newer: bool,
+    fault: Fault,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let authorized = req
         .headers()
@@ -342,7 +360,17 @@ async fn check_and_forward(
         .map_or("/", |p| p.as_str())
         .to_owned();
     *req.uri_mut() = format!("http://{upstream}{path}").parse().unwrap();
-    let grows = newer && path.ends_with("/DescribeWorkflowExecution");
+    let describe = path.ends_with("/DescribeWorkflowExecution");
+    if fault == Fault::RateLimitOnce
+        && describe
+        && stats
+            .limited
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        return Ok(grpc_status(8, "namespace rate limit exceeded"));
+    }
+    let grows = fault == Fault::Field999 && describe;
     Ok(match client.request(req).await {
         Ok(resp) if grows => {
             stats.forwarded.fetch_add(1, Ordering::SeqCst);

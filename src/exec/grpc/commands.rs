@@ -189,9 +189,6 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
         status.code(),
         Code::Unauthenticated | Code::PermissionDenied
     );
-    // tgate sets no deadline on its calls (its timeouts drop the call instead), so
-    // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
-    // read that is the CLI's error; a write it leaves uncertain (below).
     // A response beyond tgate's message limit (the Go SDK's, [`super::MAX_MESSAGE_BYTES`]) is
     // refused by tonic itself with `OutOfRange`: not the server's answer, and the CLI words its
     // own refusal differently.
@@ -199,6 +196,12 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
         && status
             .message()
             .starts_with("Error, decoded message length too large");
+    // tgate sets no deadline on its calls (its timeouts drop the call instead), so
+    // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
+    // read that is the CLI's error; a write it leaves uncertain (below). `ResourceExhausted` (a
+    // rate limit) is an answer too, but the Go SDK retries it for up to a minute where the CLI
+    // calls through the SDK: a read goes to the CLI, which does what it does; a write was refused
+    // before it ran, and says so.
     let answered = !too_large
         && (matches!(
             status.code(),
@@ -206,10 +209,10 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
                 | Code::NotFound
                 | Code::AlreadyExists
                 | Code::FailedPrecondition
-                | Code::ResourceExhausted
                 | Code::OutOfRange
                 | Code::Unimplemented
-        ) || (status.code() == Code::DeadlineExceeded && !write));
+        ) || (status.code() == Code::DeadlineExceeded && !write)
+            || (status.code() == Code::ResourceExhausted && write));
     let message = if context.is_empty() {
         status.message().to_owned()
     } else {
