@@ -189,20 +189,23 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
         status.code(),
         Code::Unauthenticated | Code::PermissionDenied
     );
-    // A response beyond tgate's message limit (the Go SDK's, [`super::MAX_MESSAGE_BYTES`]) is
-    // refused by tonic itself with `OutOfRange`: not the server's answer, and the CLI words its
-    // own refusal differently.
-    let too_large = status.code() == Code::OutOfRange
+    // tonic's own refusals of a response, not the server's answers (and the CLI words its own
+    // differently, or reads the response): one beyond tgate's message limit (the Go SDK's,
+    // [`super::MAX_MESSAGE_BYTES`]), `OutOfRange`; one compressed in a way tonic is not built
+    // for (servers compress only for clients that ask), `Unimplemented`.
+    let local = (status.code() == Code::OutOfRange
         && status
             .message()
-            .starts_with("Error, decoded message length too large");
+            .starts_with("Error, decoded message length too large"))
+        || (status.code() == Code::Unimplemented
+            && status.message().starts_with("Content is compressed with"));
     // tgate sets no deadline on its calls (its timeouts drop the call instead), so
     // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
     // read that is the CLI's error; a write it leaves uncertain (below). `ResourceExhausted` (a
     // rate limit) is an answer too, but the Go SDK retries it for up to a minute where the CLI
     // calls through the SDK: a read goes to the CLI, which does what it does; a write was refused
     // before it ran, and says so.
-    let answered = !too_large
+    let answered = !local
         && (matches!(
             status.code(),
             Code::InvalidArgument
@@ -1902,4 +1905,51 @@ fn task_queue_text(
         .ok_or_else(not_plain)?,
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn falls_back(code: Code, message: &str, write: bool) -> bool {
+        matches!(
+            rpc_error(&tonic::Status::new(code, message), "ctx", write),
+            Stop::Fallback(_)
+        )
+    }
+
+    #[test]
+    fn tonics_own_refusals_and_rate_limited_reads_go_to_the_cli() {
+        // The server's answers: the CLI's error.
+        assert!(!falls_back(Code::NotFound, "workflow not found", false));
+        assert!(!falls_back(
+            Code::OutOfRange,
+            "page token out of range",
+            false
+        ));
+        assert!(!falls_back(
+            Code::Unimplemented,
+            "method not implemented",
+            false
+        ));
+        // tonic refusing a response: not the server's answer.
+        let large =
+            "Error, decoded message length too large: found 200 bytes, the limit is: 100 bytes";
+        assert!(falls_back(Code::OutOfRange, large, false));
+        let gzip = "Content is compressed with `gzip` which isn't supported";
+        assert!(falls_back(Code::Unimplemented, gzip, false));
+        // A rate limit: the CLI's SDK retries a read; a write was refused and says so.
+        assert!(falls_back(Code::ResourceExhausted, "rate limit", false));
+        match rpc_error(
+            &tonic::Status::new(Code::ResourceExhausted, "rate limit"),
+            "ctx",
+            true,
+        ) {
+            Stop::Failed(m) => assert_eq!(m, "ctx: rate limit"),
+            other => panic!("{other:?}"),
+        }
+        // A write never falls back once its request went out.
+        assert!(!falls_back(Code::OutOfRange, large, true));
+        assert!(!falls_back(Code::Unavailable, "gone", true));
+    }
 }
