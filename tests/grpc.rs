@@ -1491,3 +1491,49 @@ fn a_history_page_over_4_mib_is_read_like_the_cli() {
         );
     }
 }
+
+/// A history longer than one page (the server pages at most 1,000 events): every output of
+/// `workflow show`, forward and reverse, is read page by page as the CLI reads it.
+#[test]
+fn a_history_of_several_pages_is_shown_like_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    start(&server, "long", &[]);
+    let (rt, mut client) = api(&server);
+    for i in 0..1_100 {
+        rt.block_on(
+            client.signal_workflow_execution(SignalWorkflowExecutionRequest {
+                namespace: "default".to_owned(),
+                workflow_execution: Some(
+                    temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+                        workflow_id: "long".to_owned(),
+                        run_id: String::new(),
+                    },
+                ),
+                signal_name: "tick".to_owned(),
+                input: Some(
+                    temporalio_protos::protos::temporal::api::common::v1::Payloads {
+                        payloads: vec![json_payload(&i.to_string())],
+                    },
+                ),
+                request_id: format!("long-{i}"),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    }
+    let out = server.cli(&["workflow", "show", "-w", "long", "-o", "jsonl"]);
+    let events = text(&out.stdout).matches("\"eventId\"").count();
+    assert!(events > 1_000, "{events} events");
+    for line in [
+        "temporal workflow show -w long -o json",
+        "temporal workflow show -w long -o jsonl",
+        "temporal workflow show -w long",
+        "temporal workflow show -w long --reverse",
+        "temporal workflow show -w long --reverse -o json",
+        "temporal workflow describe -w long --time-format iso",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+}
