@@ -168,13 +168,12 @@ impl Handler {
 
 /// Sends `req` with the CLI's headers (naming the command's namespace) and returns the response;
 /// an error ends the command as [`rpc_error`] says, a read's response holding something this
-/// build's schema does not know falls back ([`Ctx::answered`]).
+/// build's schema does not know falls back ([`Ctx::call`]).
 macro_rules! call {
-    ($ctx:expr, $req:expr, $context:expr, $write:expr) => {{
+    ($ctx:expr, $req:expr, $context:expr) => {{
         let namespace = $ctx.namespace.clone();
         let req = $ctx.request($req, Some(&namespace));
-        let result = $ctx.unary(req).await;
-        $ctx.answered(result, $context, $write)?
+        $ctx.call(req, $context).await?
     }};
 }
 
@@ -296,7 +295,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: query.clone(),
         };
-        let resp = call!(ctx, req, "failed listing workflows", false);
+        let resp = call!(ctx, req, "failed listing workflows");
         let take = if limit > 0 {
             usize::try_from(limit - count)
                 .unwrap_or(0)
@@ -367,7 +366,7 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         execution: execution(ctx.cmd),
     };
-    let resp = call!(ctx, req, "failed describing workflow", false);
+    let resp = call!(ctx, req, "failed describing workflow");
     let running = resp
         .workflow_execution_info
         .as_ref()
@@ -424,7 +423,7 @@ async fn close_event(
         history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
         skip_archival: false,
     };
-    let history = call!(ctx, req, "failed getting close event", false);
+    let history = call!(ctx, req, "failed getting close event");
     history
         .history
         .and_then(|h| h.events.into_iter().next())
@@ -918,8 +917,8 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
                 next_page_token: token,
             };
             let req = ctx.request(req, Some(&namespace));
-            let result = ctx.unary(req).await;
-            ctx.answered(result, context, false)
+            ctx.call(req, context)
+                .await
                 .map(|r| (r.history, r.next_page_token, Vec::new()))
         } else {
             let req = GetWorkflowExecutionHistoryRequest {
@@ -932,8 +931,8 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
                 skip_archival: false,
             };
             let req = ctx.request(req, Some(&namespace));
-            let result = ctx.unary(req).await;
-            ctx.answered(result, context, false)
+            ctx.call(req, context)
+                .await
                 .map(|r| (r.history, r.next_page_token, r.raw_history))
         };
         let (page, next, raw) = match page {
@@ -1127,7 +1126,7 @@ async fn workflow_count(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
     };
-    let mut resp = call!(ctx, req, "", false);
+    let mut resp = call!(ctx, req, "");
     if ctx.format == Format::Text {
         let mut out = format!("Total: {}\n", resp.count);
         for group in &resp.groups {
@@ -1210,7 +1209,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
         }),
         query_reject_condition: 0,
     };
-    let resp = call!(ctx, req, "querying workflow failed", false);
+    let resp = call!(ctx, req, "querying workflow failed");
     if resp.query_rejected.is_some() {
         return Err(Stop::fallback("a rejected query is rendered by the CLI"));
     }
@@ -1262,7 +1261,7 @@ async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    call!(ctx, req, "failed signalling workflow", true);
+    call!(ctx, req, "failed signalling workflow");
     done(ctx, "Signal workflow succeeded")
 }
 
@@ -1275,7 +1274,7 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    call!(ctx, req, "failed to cancel workflow", true);
+    call!(ctx, req, "failed to cancel workflow");
     done(ctx, "Canceled workflow")
 }
 
@@ -1288,7 +1287,7 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    call!(ctx, req, "failed to terminate workflow", true);
+    call!(ctx, req, "failed to terminate workflow");
     done(ctx, "Workflow terminated")
 }
 
@@ -1318,12 +1317,9 @@ async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         weak_consistency: false,
     };
     let req = ctx.request(req, Some(&name));
-    let result = ctx.unary(req).await;
-    let resp = ctx.answered(
-        result,
-        &format!("unable to describe namespace {name}"),
-        false,
-    )?;
+    let resp = ctx
+        .call(req, &format!("unable to describe namespace {name}"))
+        .await?;
     if ctx.format == Format::Text {
         let card = namespace_card(&resp)?;
         return ctx.out.write(&card);
@@ -1357,8 +1353,7 @@ async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Res
             namespace_filter: None,
         };
         let req = ctx.request(req, None);
-        let result = ctx.unary(req).await;
-        let resp = ctx.answered(result, "", false)?;
+        let resp = ctx.call(req, "").await?;
         for ns in &resp.namespaces {
             match ctx.format {
                 Format::Json | Format::Jsonl => {
@@ -1488,7 +1483,7 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = ListSearchAttributesRequest {
         namespace: ctx.namespace.clone(),
     };
-    let resp = call!(ctx, req, "unable to list search attributes", false);
+    let resp = call!(ctx, req, "unable to list search attributes");
     if ctx.format != Format::Text {
         return ctx.print_message(
             "temporal.api.operatorservice.v1.ListSearchAttributesResponse",
@@ -1537,7 +1532,7 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let resp = call!(ctx, req, "", false);
+        let resp = call!(ctx, req, "");
         for entry in &resp.schedules {
             let item = render("temporal.api.schedule.v1.ScheduleListEntry", entry, opts)?;
             list.item(ctx, &item)?;
@@ -1564,7 +1559,7 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             next_page_token: token,
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
-        let resp = call!(ctx, req, "", false);
+        let resp = call!(ctx, req, "");
         for entry in &resp.schedules {
             let info = entry.info.clone().unwrap_or_default();
             let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
@@ -1621,7 +1616,7 @@ async fn schedule_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         schedule_id: id.clone(),
     };
-    let resp = call!(ctx, req, "", false);
+    let resp = call!(ctx, req, "");
     if ctx.format == Format::Text {
         let card = super::schedule::describe_card(&id, &resp, &ctx.times())?;
         return ctx.out.write(&card);
@@ -1702,7 +1697,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         report_stats: stats,
         ..Default::default()
     };
-    let resp = call!(ctx, req, "unable to describe task queue", false);
+    let resp = call!(ctx, req, "unable to describe task queue");
     let mut versions: Vec<(&String, &TaskQueueVersionInfo)> = resp.versions_info.iter().collect();
     // Unversioned (`""`) first, as the CLI puts it; the rest in one of the CLI's orders.
     versions.sort_by(|a, b| (!a.0.is_empty(), a.0).cmp(&(!b.0.is_empty(), b.0)));

@@ -405,61 +405,50 @@ impl Ctx<'_, '_> {
         )
     }
 
-    /// Sends one unary request (made by [`Ctx::request`]); the response keeps its wire bytes.
-    pub(crate) async fn unary<R: Rpc>(
+    /// Sends one request (made by [`Ctx::request`]) and returns its response, or the error that
+    /// ends the command ([`commands`]'s `rpc_error`, `context` before its message); either way
+    /// the status is kept for the audit record. Whether the method writes comes from the RPC
+    /// table ([`Rpc::WRITE`]). A read whose response holds a field or enum value this build's
+    /// API schema does not know falls back: the CLI's newer schema may print it
+    /// (`protojson::unknown_value`). A write's response is not checked: its request went out,
+    /// and the CLI would send it again.
+    pub(crate) async fn call<R: Rpc>(
         &mut self,
         req: tonic::Request<R>,
-    ) -> Result<tonic::Response<Wire<R::Response>>, tonic::Status> {
-        self.grpc
-            .ready()
-            .await
-            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
-        let mut resp = self
-            .grpc
-            .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
-            .await?;
-        resp.get_mut().write = R::WRITE;
-        Ok(resp)
-    }
-
-    /// A call's outcome: its message, or the error that ends the command ([`commands`]'s
-    /// `rpc_error`). Either way, its status is kept for the audit record. A read whose response
-    /// holds a field or enum value this build's API schema does not know falls back: the CLI's
-    /// newer schema may print it (`protojson::unknown_value`). A write's response is not
-    /// checked: its request went out, and the CLI would send it again.
-    pub(crate) fn answered<T: prost::Name>(
-        &mut self,
-        result: Result<tonic::Response<Wire<T>>, tonic::Status>,
         context: &str,
-        write: bool,
-    ) -> Result<T, Stop> {
-        match result {
-            Ok(r) => {
-                self.status = Some(tonic::Code::Ok);
-                let Wire {
-                    msg,
-                    bytes,
-                    write: sent_a_write,
-                } = r.into_inner();
-                if !write && !sent_a_write {
-                    match protojson::unknown_value(&T::full_name(), &bytes) {
-                        Ok(None) => {}
-                        Ok(Some(what)) => {
-                            return Err(Stop::fallback(format!(
-                                "the response holds {what}, which this build's API schema does not know"
-                            )));
-                        }
-                        Err(e) => return Err(Stop::Fallback(e)),
-                    }
-                }
-                Ok(msg)
+    ) -> Result<R::Response, Stop> {
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
+        let result = match self.grpc.ready().await {
+            Ok(()) => {
+                self.grpc
+                    .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
+                    .await
             }
-            Err(s) => {
-                self.status = Some(s.code());
-                Err(commands::rpc_error(&s, context, write))
+            Err(e) => Err(tonic::Status::unknown(format!(
+                "Service was not ready: {e}"
+            ))),
+        };
+        let wire = match result {
+            Ok(r) => r.into_inner(),
+            Err(status) => {
+                self.status = Some(status.code());
+                return Err(commands::rpc_error(&status, context, R::WRITE));
+            }
+        };
+        self.status = Some(tonic::Code::Ok);
+        if !R::WRITE {
+            let name = <R::Response as prost::Name>::full_name();
+            match protojson::unknown_value(&name, &wire.bytes) {
+                Ok(None) => {}
+                Ok(Some(what)) => {
+                    return Err(Stop::fallback(format!(
+                        "the response holds {what}, which this build's API schema does not know"
+                    )));
+                }
+                Err(e) => return Err(Stop::Fallback(e)),
             }
         }
+        Ok(wire.msg)
     }
 
     /// A request with the headers the CLI sends (FACTS §5): its fixed client headers,
@@ -516,8 +505,6 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 128 * 1024 * 1024;
 pub(crate) struct Wire<T> {
     msg: T,
     bytes: Bytes,
-    /// The response of a write ([`Rpc::WRITE`]).
-    write: bool,
 }
 
 /// A request tgate sends natively: its method's path and its response.
@@ -563,7 +550,7 @@ rpcs! {
     }
 }
 
-/// prost's codec, keeping each response's wire bytes (for [`Ctx::answered`]'s check).
+/// prost's codec, keeping each response's wire bytes (for [`Ctx::call`]'s check).
 struct WireCodec<T, U>(PhantomData<(T, U)>);
 
 struct WireEncoder<T>(PhantomData<T>);
@@ -604,11 +591,7 @@ impl<U: prost::Message + Default> Decoder for WireDecoder<U> {
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Wire<U>>, tonic::Status> {
         let bytes = buf.copy_to_bytes(buf.remaining());
         let msg = U::decode(bytes.clone()).map_err(|e| tonic::Status::internal(e.to_string()))?;
-        Ok(Some(Wire {
-            msg,
-            bytes,
-            write: false,
-        }))
+        Ok(Some(Wire { msg, bytes }))
     }
 }
 
