@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use common::devserver::DevServer;
 use temporalio_protos::protos::temporal::api::common::v1::{
-    Memo, Payload, Priority, RetryPolicy, WorkflowType,
+    Memo, Payload, Payloads, Priority, RetryPolicy, WorkflowExecution, WorkflowType,
 };
 use temporalio_protos::protos::temporal::api::schedule::v1::{
     IntervalSpec, Schedule, ScheduleAction, ScheduleSpec, schedule_action,
@@ -168,6 +168,30 @@ fn create_schedule(server: &DevServer, id: &str, action: NewWorkflowExecutionInf
         ..Default::default()
     }))
     .unwrap();
+}
+
+/// Signals workflow `id` with `name` once per input (JSON text), over the API: inputs the CLI
+/// would have to take on its command line.
+fn signal(server: &DevServer, id: &str, name: &str, inputs: &[String]) {
+    let (rt, mut client) = api(server);
+    for (i, input) in inputs.iter().enumerate() {
+        rt.block_on(
+            client.signal_workflow_execution(SignalWorkflowExecutionRequest {
+                namespace: "default".to_owned(),
+                workflow_execution: Some(WorkflowExecution {
+                    workflow_id: id.to_owned(),
+                    run_id: String::new(),
+                }),
+                signal_name: name.to_owned(),
+                input: Some(Payloads {
+                    payloads: vec![json_payload(input)],
+                }),
+                request_id: format!("{id}-{i}"),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    }
 }
 
 fn json_payload(json: &str) -> Payload {
@@ -1447,29 +1471,7 @@ fn a_history_page_over_4_mib_is_read_like_the_cli() {
     let config = config(&server, dir.path());
     start(&server, "big", &[]);
     let data = format!("\"{}\"", "x".repeat(1_500_000));
-    let (rt, mut client) = api(&server);
-    for i in 0..3 {
-        rt.block_on(
-            client.signal_workflow_execution(SignalWorkflowExecutionRequest {
-                namespace: "default".to_owned(),
-                workflow_execution: Some(
-                    temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
-                        workflow_id: "big".to_owned(),
-                        run_id: String::new(),
-                    },
-                ),
-                signal_name: "load".to_owned(),
-                input: Some(
-                    temporalio_protos::protos::temporal::api::common::v1::Payloads {
-                        payloads: vec![json_payload(&data)],
-                    },
-                ),
-                request_id: format!("big-{i}"),
-                ..Default::default()
-            }),
-        )
-        .unwrap();
-    }
+    signal(&server, "big", "load", &vec![data; 3]);
     let out = server.cli(&["workflow", "show", "-w", "big", "-o", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stdout.len() > 6_000_000, "{} bytes", out.stdout.len());
@@ -1500,29 +1502,8 @@ fn a_history_of_several_pages_is_shown_like_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
     start(&server, "long", &[]);
-    let (rt, mut client) = api(&server);
-    for i in 0..1_100 {
-        rt.block_on(
-            client.signal_workflow_execution(SignalWorkflowExecutionRequest {
-                namespace: "default".to_owned(),
-                workflow_execution: Some(
-                    temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
-                        workflow_id: "long".to_owned(),
-                        run_id: String::new(),
-                    },
-                ),
-                signal_name: "tick".to_owned(),
-                input: Some(
-                    temporalio_protos::protos::temporal::api::common::v1::Payloads {
-                        payloads: vec![json_payload(&i.to_string())],
-                    },
-                ),
-                request_id: format!("long-{i}"),
-                ..Default::default()
-            }),
-        )
-        .unwrap();
-    }
+    let ticks: Vec<String> = (0..1_100).map(|i| i.to_string()).collect();
+    signal(&server, "long", "tick", &ticks);
     let out = server.cli(&["workflow", "show", "-w", "long", "-o", "jsonl"]);
     let events = text(&out.stdout).matches("\"eventId\"").count();
     assert!(events > 1_000, "{events} events");

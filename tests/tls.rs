@@ -354,21 +354,16 @@ fn api_key_is_checked_by_a_cloud_like_proxy() {
     assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), forwarded);
 }
 
-/// A server newer than both schemas adds a field to a description: the native executor will not
-/// print the response without it (`grpc` refuses, naming the field), `auto` lets the CLI print
-/// it, and the CLI skips the field as Go's protobuf does. Writes never fall back this way (their
-/// request has gone out); reads not touched by the proxy stay native.
-#[test]
-fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
+/// A seeded server behind a proxy in `mode` (an API-key mode for `key`), and a configuration
+/// whose integration `faulty` trusts the proxy's CA and sends the key. (Bound in this order, they
+/// drop the proxy before the server.)
+fn behind_faulty_proxy(
+    mode: Mode,
+    key: &str,
+) -> (DevServer, TlsProxy, tempfile::TempDir, std::path::PathBuf) {
     let server = seeded_server();
     let ca = Ca::new("tgate test CA");
-    let key = "tgk-newer-server-0003";
-    let proxy = TlsProxy::start(
-        &server.address,
-        &ca.server(),
-        None,
-        Mode::NewerServer(key.to_owned()),
-    );
+    let proxy = TlsProxy::start(&server.address, &ca.server(), None, mode);
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "ca.pem", &ca.pem());
     put(dir.path(), "key", key);
@@ -376,13 +371,24 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
         dir.path(),
         "default",
         &integration(
-            "newer",
+            "faulty",
             &proxy.address,
             ", server_ca: {file: ca.pem}, api_key: {file: key}",
         ),
     );
+    (server, proxy, dir, config)
+}
+
+/// A server newer than both schemas adds a field to a description: the native executor will not
+/// print the response without it (`grpc` refuses, naming the field), `auto` lets the CLI print
+/// it, and the CLI skips the field as Go's protobuf does. Writes never fall back this way (their
+/// request has gone out); reads not touched by the proxy stay native.
+#[test]
+fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
+    let key = "tgk-newer-server-0003";
+    let (server, proxy, dir, config) = behind_faulty_proxy(Mode::NewerServer(key.to_owned()), key);
     let line = "temporal workflow describe -w wf-tls -o json";
-    let native = run(&config, "newer", "grpc", line);
+    let native = run(&config, "faulty", "grpc", line);
     assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
     assert!(native.stdout.is_empty());
     assert!(
@@ -393,14 +399,14 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
         "{}",
         text(&native.stderr)
     );
-    let auto = run(&config, "newer", "auto", line);
+    let auto = run(&config, "faulty", "auto", line);
     assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
     let through_proxy = cli_with_api_key(&proxy.address, &dir.path().join("ca.pem"), key, line);
     assert!(through_proxy.status.success());
     assert_eq!(text(&auto.stdout), text(&through_proxy.stdout));
     assert_eq!(text(&auto.stdout), text(&direct_cli(&server, line).stdout));
     // The list is not rewritten by the proxy: it stays native.
-    let list = run(&config, "newer", "grpc", "temporal workflow list -o json");
+    let list = run(&config, "faulty", "grpc", "temporal workflow list -o json");
     assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
 }
 
@@ -409,35 +415,17 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
 /// and what is printed is the description.
 #[test]
 fn a_rate_limited_read_goes_to_the_cli() {
-    let server = seeded_server();
-    let ca = Ca::new("tgate test CA");
     let key = "tgk-rate-limited-0004";
-    let proxy = TlsProxy::start(
-        &server.address,
-        &ca.server(),
-        None,
-        Mode::RateLimitedOnce(key.to_owned()),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    put(dir.path(), "ca.pem", &ca.pem());
-    put(dir.path(), "key", key);
-    let config = server.config(
-        dir.path(),
-        "default",
-        &integration(
-            "limited",
-            &proxy.address,
-            ", server_ca: {file: ca.pem}, api_key: {file: key}",
-        ),
-    );
+    let (server, proxy, _dir, config) =
+        behind_faulty_proxy(Mode::RateLimitedOnce(key.to_owned()), key);
     let line = "temporal workflow describe -w wf-tls -o json";
-    let auto = run(&config, "limited", "auto", line);
+    let auto = run(&config, "faulty", "auto", line);
     assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
     assert_eq!(proxy.stats.limited.load(Ordering::SeqCst), 1);
     assert_eq!(text(&auto.stdout), text(&direct_cli(&server, line).stdout));
     assert_eq!(text(&auto.stderr), "");
     // The audit trail says the CLI printed it.
-    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let log = std::fs::read_to_string(config.with_file_name("audit.jsonl")).unwrap();
     assert!(
         log.lines()
             .any(|l| l.contains(r#""kind":"result""#) && l.contains(r#""backend":"cli""#)),
