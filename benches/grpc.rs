@@ -1,6 +1,7 @@
 //! Inside a long-running tgate: a guarded `workflow describe -o json` over a warm gRPC channel
-//! (lex, parse, decide, call, render; then with the two durable audit records, on disk and on
-//! tmpfs) against the raw tonic call it makes. Target: tgate's own overhead ≤ 100 µs over the
+//! (lex, parse, decide, call, render; then with the two durable audit records, in the orders a
+//! long-running tgate may make them durable, on disk and on tmpfs) against the raw tonic call it
+//! makes. Target: tgate's own overhead ≤ 100 µs over the
 //! raw call. Starts its own `temporal server start-dev` on a free loopback port with the test
 //! harness (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
 //! Run: `cargo bench --bench grpc`. Figures: docs/benchmarks.md.
@@ -143,28 +144,64 @@ fn bench(c: &mut Criterion) {
             let ev = policies.evaluate(&cmd, &caller, false);
             let effective = ev.effective.expect("allowed");
             let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
-            match session.run(&effective, "tgate:bench", &limits, &mut out, &mut err) {
+            let mut decided = tgate::audit::Barrier::passed();
+            match session.run(
+                &effective,
+                "tgate:bench",
+                &limits,
+                &mut decided,
+                &mut out,
+                &mut err,
+            ) {
                 Native::Ran { exit_code: 0, .. } => black_box(out),
                 other => panic!("{other:?}: {}", String::from_utf8_lossy(&err)),
             }
         })
     });
-    // The same, with what a long-running tgate also does per request: a decision record durable
-    // before the call and a result record durable after it (one `fdatasync` each): on the disk
-    // that holds the temporary directory, then on tmpfs (`/dev/shm`, where a sync returns at
-    // once), which leaves tgate's own audit work (encoding, hashing, the hand-off to the
-    // committer thread, the writes) without the disk's wait.
+    // The same, with what a long-running tgate also does per request: a decision record and a
+    // result record, each made durable (`fdatasync`) by the audit log. The decision record syncs
+    // while the read's request is on its way (the executor's barrier shows nothing before it is
+    // on disk; a write would wait for it before sending); the result record is durable before
+    // the answer. Cases: on the disk that holds the temporary directory; the same with the
+    // decision durable before the request is sent (as for a write); the same with the answer
+    // given before the result record's sync (the committer thread writes and syncs it right
+    // after, with the next request's decision at the latest); and on tmpfs (`/dev/shm`, where a
+    // sync returns at once), which leaves tgate's own audit work (encoding, hashing, the
+    // hand-off to the committer thread, the writes) without the disk's wait.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Order {
+        Overlapped,
+        DecisionFirst,
+        AnswerFirst,
+    }
     let disk = tempfile::tempdir().unwrap();
     let shm = std::path::Path::new("/dev/shm");
-    let logs = [
-        ("tgate_guarded_audited", Some(disk.path().to_path_buf())),
+    let tmpfs = shm
+        .is_dir()
+        .then(|| tempfile::tempdir_in(shm).unwrap().keep());
+    let cases = [
+        (
+            "tgate_guarded_audited",
+            Some(disk.path().join("a")),
+            Order::Overlapped,
+        ),
+        (
+            "tgate_guarded_audited_decision_first",
+            Some(disk.path().join("b")),
+            Order::DecisionFirst,
+        ),
+        (
+            "tgate_guarded_audited_answer_first",
+            Some(disk.path().join("c")),
+            Order::AnswerFirst,
+        ),
         (
             "tgate_guarded_audited_tmpfs",
-            shm.is_dir()
-                .then(|| tempfile::tempdir_in(shm).unwrap().keep()),
+            tmpfs.clone(),
+            Order::Overlapped,
         ),
     ];
-    for (name, dir) in logs {
+    for (name, dir, order) in cases {
         let Some(dir) = dir else {
             eprintln!("{name}: not measured, there is no /dev/shm here");
             continue;
@@ -176,7 +213,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
-                use tgate::audit::{Channel, Entry, Executor, Kind};
+                use tgate::audit::{Barrier, Channel, Entry, Executor, Kind};
                 let line = "temporal workflow describe -w bench -o json";
                 let argv = lex_str(line, &program).unwrap();
                 let cmd = Command::parse(&argv).unwrap();
@@ -192,17 +229,31 @@ fn bench(c: &mut Criterion) {
                     reason: Some(ev.reason.clone()),
                     ..Entry::new(Kind::Decision, "agent", Channel::Http)
                 };
-                log.append(&decision).unwrap();
+                let mut decided = match order {
+                    Order::DecisionFirst => {
+                        log.append(&decision).unwrap();
+                        Barrier::passed()
+                    }
+                    _ => Barrier::until(log.submit(&decision).unwrap()),
+                };
                 let effective = ev.effective.expect("allowed");
                 let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
                 let start = std::time::Instant::now();
                 let Native::Ran {
                     exit_code: 0,
                     grpc_status,
-                } = session.run(&effective, "tgate:bench", &limits, &mut out, &mut err)
+                } = session.run(
+                    &effective,
+                    "tgate:bench",
+                    &limits,
+                    &mut decided,
+                    &mut out,
+                    &mut err,
+                )
                 else {
                     panic!("{}", String::from_utf8_lossy(&err))
                 };
+                assert!(decided.is_passed());
                 let result = Entry {
                     time: tgate::audit::record::now(),
                     kind: Kind::Result,
@@ -217,13 +268,17 @@ fn bench(c: &mut Criterion) {
                     output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
                     ..decision
                 };
-                log.append(&result).unwrap();
+                if order == Order::AnswerFirst {
+                    drop(log.submit(&result).unwrap());
+                } else {
+                    log.append(&result).unwrap();
+                }
                 black_box(out)
             })
         });
-        if dir.starts_with(shm) {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
+    }
+    if let Some(dir) = tmpfs {
+        let _ = std::fs::remove_dir_all(&dir);
     }
     group.finish();
 }

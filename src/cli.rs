@@ -1168,6 +1168,8 @@ enum Ran {
     },
     /// It could not be run: why.
     NotRun(String),
+    /// Its decision record could not be made durable: nothing was sent or shown.
+    Unrecorded(crate::audit::AuditError),
 }
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
@@ -1262,21 +1264,27 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     }
     // Fail closed: nothing runs unless the decision is on disk. An allowed command that will
     // run natively connects while its decision is being made durable (the committer thread
-    // writes and syncs it): the TCP, TLS and HTTP/2 handshakes overlap the sync, and no request
-    // is sent before the record is on disk. The connection is dropped if the record cannot be
-    // written.
-    let connected = match (&decided.error, ev.decision, &ev.effective, integration) {
+    // writes and syncs it): the TCP, TLS and HTTP/2 handshakes overlap the sync, and so does a
+    // read's first request. No write is sent, and nothing at all is shown, before the record is
+    // on disk (`Barrier`); if it cannot be written, the connection is dropped and whatever a
+    // read brought back is never shown.
+    let mut prepared = match (&decided.error, ev.decision, &ev.effective, integration) {
         (None, Decision::Allow, Some(cmd), Some(integration))
-            if backend != crate::connect::Backend::Cli && crate::exec::grpc::is_translated(cmd) =>
+            if backend != crate::connect::Backend::Cli
+                && crate::exec::grpc::translated(cmd).is_ok() =>
         {
             let pending = log.submit(&decision).map_err(unavailable)?;
-            let session = crate::exec::grpc::Session::connect(integration);
-            pending.wait().map_err(unavailable)?;
-            Some(session)
+            Prepared {
+                connected: Some(crate::exec::grpc::Session::connect(integration)),
+                decided: crate::audit::Barrier::until(pending),
+            }
         }
         _ => {
             log.append(&decision).map_err(unavailable)?;
-            None
+            Prepared {
+                connected: None,
+                decided: crate::audit::Barrier::passed(),
+            }
         }
     };
     if let Some(message) = &decided.error {
@@ -1311,9 +1319,18 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let mut err = Tee::new(err, true);
     let start = std::time::Instant::now();
     let ran = execute(
-        &config, &decided, &caller, backend, connected, &mut out, &mut err,
+        &config,
+        &decided,
+        &caller,
+        backend,
+        &mut prepared,
+        &mut out,
+        &mut err,
     );
     let duration = start.elapsed();
+    // Whatever happened, nothing is reported before the decision is durable; if it cannot be,
+    // nothing ran (the barrier held back every write and all output) and there is no result.
+    prepared.decided.pass().map_err(unavailable)?;
     let (code, result) = match ran {
         Ran::Exited {
             code,
@@ -1329,6 +1346,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 ..decision.clone()
             },
         ),
+        Ran::Unrecorded(e) => return Err(unavailable(e)),
         Ran::NotRun(why) => {
             let _ = writeln!(err, "tgate: {why}");
             (
@@ -1360,13 +1378,22 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     Ok(code)
 }
 
+/// What a run prepares while its decision record syncs.
+struct Prepared {
+    /// The connection for a command that runs natively (or the error connecting gave).
+    connected: Option<Result<crate::exec::grpc::Session, String>>,
+    /// Opens once the decision record is durable: the native executor passes it before any
+    /// write or output, the CLI is started only after it.
+    decided: crate::audit::Barrier,
+}
+
 /// Runs an allowed command: natively where translated (unless `--backend cli`), else the CLI.
 fn execute(
     config: &crate::connect::Config,
     decided: &Decided,
     caller: &Caller,
     backend: crate::connect::Backend,
-    connected: Option<Result<crate::exec::grpc::Session, String>>,
+    prepared: &mut Prepared,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Ran {
@@ -1377,25 +1404,25 @@ fn execute(
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
         let cli = temporal_binary(config).ok();
-        let native = match connected {
-            Some(session) => crate::exec::grpc::run_connected(
-                effective,
-                session,
-                cli,
-                &identity,
-                &config.limits,
-                out,
-                err,
-            ),
-            None => crate::exec::grpc::try_native(
-                effective,
-                integration,
-                cli,
-                &identity,
-                &config.limits,
-                out,
-                err,
-            ),
+        // The connection made while the decision synced, else a fresh one.
+        let session = match prepared.connected.take() {
+            Some(connected) => Ok(connected),
+            None => crate::exec::grpc::translated(effective)
+                .map(|()| crate::exec::grpc::Session::connect(integration)),
+        };
+        let native = match session {
+            Ok(Ok(mut session)) => {
+                session.reproducing(cli);
+                session.run(
+                    effective,
+                    &identity,
+                    &config.limits,
+                    &mut prepared.decided,
+                    out,
+                    err,
+                )
+            }
+            Ok(Err(why)) | Err(why) => crate::exec::grpc::Native::Fallback(why),
         };
         match native {
             crate::exec::grpc::Native::Ran {
@@ -1416,7 +1443,11 @@ fn execute(
                 ));
             }
             crate::exec::grpc::Native::Fallback(_) => {}
+            crate::exec::grpc::Native::Unrecorded(e) => return Ran::Unrecorded(e),
         }
+    }
+    if let Err(e) = prepared.decided.pass() {
+        return Ran::Unrecorded(e);
     }
     let binary = match temporal_binary(config) {
         Ok(b) => b,

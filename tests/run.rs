@@ -239,4 +239,42 @@ fn run_through_tgate_against_a_real_server() {
     ]);
     assert!(history.status.success());
     assert!(!text(&history.stdout).contains("unrecorded"));
+
+    // A read may be sent while its decision record syncs, but nothing it brings back is shown
+    // unless the record reaches the disk: with the log unable to grow, a description, a list, a
+    // description the server refuses (its error is not shown either) and a command that goes to
+    // the CLI all end with the audit log's error and print nothing else.
+    for (backend, line) in [
+        ("grpc", "temporal workflow describe -w pay-1 -o json"),
+        ("grpc", "temporal workflow list"),
+        ("grpc", "temporal workflow describe -w no-such-workflow"),
+        ("auto", "temporal task-queue list-partition -t pay"),
+    ] {
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--backend", backend, "--config"])
+            .arg(&config)
+            .arg(line)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{line}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "", "{line}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("tgate: audit log unavailable: ") && err.lines().count() == 1,
+            "{line}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("audit.jsonl")).unwrap(),
+            before,
+            "{line}"
+        );
+    }
+    // The same reads with room on the disk show what they brought back.
+    let out = tgate(&config, &["temporal workflow describe -w pay-1 -o json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"workflowId\": \"pay-1\""));
 }

@@ -245,6 +245,52 @@ impl Pending {
     }
 }
 
+/// Holds back what a record must precede until the record is durable: the executor passes it
+/// before a write's request is sent and before any output of a read is released
+/// ([`crate::exec::grpc::Session::run`]). A read's request may be on its way meanwhile: it
+/// changes nothing, and what it brings back is not shown until the record is on disk, so the
+/// disk's sync overlaps the network's round trip.
+pub struct Barrier(BarrierState);
+
+enum BarrierState {
+    Passed,
+    Waiting(Pending),
+    Failed(AuditError),
+}
+
+impl Barrier {
+    /// A barrier with nothing to wait for (the record was appended durably already, or there
+    /// is none).
+    pub fn passed() -> Barrier {
+        Barrier(BarrierState::Passed)
+    }
+
+    /// A barrier that opens once `record` is durable.
+    pub fn until(record: Pending) -> Barrier {
+        Barrier(BarrierState::Waiting(record))
+    }
+
+    /// Waits until the record is durable (at once if it already is). An error is kept: the
+    /// barrier never opens after it.
+    pub fn pass(&mut self) -> Result<(), AuditError> {
+        let state = std::mem::replace(&mut self.0, BarrierState::Passed);
+        let result = match state {
+            BarrierState::Passed => Ok(()),
+            BarrierState::Waiting(record) => record.wait().map(drop),
+            BarrierState::Failed(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.0 = BarrierState::Failed(e.clone());
+        }
+        result
+    }
+
+    /// Whether the barrier is known to be open (without waiting).
+    pub fn is_passed(&self) -> bool {
+        matches!(self.0, BarrierState::Passed)
+    }
+}
+
 /// Dropping the log tells the committer to stop once its queue is empty, and does not wait for
 /// it: every append that returned is already durable, and a record submitted but not waited for
 /// is still written unless the process ends first (then nobody was told it is durable). Waiting
@@ -704,6 +750,33 @@ mod tests {
         let err = log.append(&entry("two")).unwrap_err();
         assert!(matches!(err, AuditError::Damaged { .. }), "{err}");
         assert!(err.to_string().contains("does not match its hash"), "{err}");
+    }
+
+    #[test]
+    fn a_barrier_opens_once_its_record_is_durable_and_never_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let mut barrier = Barrier::until(log.submit(&entry("one")).unwrap());
+        assert!(!barrier.is_passed());
+        barrier.pass().unwrap();
+        assert!(barrier.is_passed());
+        assert_eq!(lines(&path).len(), 1, "open before the record was on disk");
+        barrier.pass().unwrap();
+        assert!(Barrier::passed().pass().is_ok());
+        drop(log);
+        // A record that cannot be written (the chain's last record was altered): the barrier
+        // stays shut, however often it is tried.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("one", "uno");
+        std::fs::write(&path, text).unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let mut barrier = Barrier::until(log.submit(&entry("two")).unwrap());
+        let err = barrier.pass().unwrap_err();
+        assert!(matches!(err, AuditError::Damaged { .. }), "{err}");
+        assert_eq!(barrier.pass().unwrap_err(), err);
+        assert!(!barrier.is_passed());
     }
 
     #[test]

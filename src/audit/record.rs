@@ -23,7 +23,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// Written when the decision is made, durable before anything runs.
+    /// Written when the decision is made, durable before any write is sent, the CLI started or
+    /// any output shown.
     Decision,
     /// Written when execution ends (allowed requests only).
     Result,

@@ -28,6 +28,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::protojson::{self, Options};
+use crate::audit::{AuditError, Barrier};
 use crate::command::{Command, Value};
 use crate::connect::{Auth, Integration, Limits};
 
@@ -46,6 +47,9 @@ pub enum Native {
     /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
     /// reason is for logs and `--backend grpc` errors.
     Fallback(String),
+    /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
+    /// write was sent, and nothing may run.
+    Unrecorded(AuditError),
 }
 
 /// Why a translated command stopped early.
@@ -57,6 +61,8 @@ pub(crate) enum Stop {
     Failed(String),
     /// As `Failed`, after the CLI had already printed this to stdout.
     FailedAfter(String, String),
+    /// The decision record could not be made durable: nothing may be shown or sent.
+    Unrecorded(AuditError),
 }
 
 impl Stop {
@@ -159,12 +165,15 @@ impl Session {
     }
 
     /// Runs `cmd` natively if it is translated, writing its output to `out` and `err`.
-    /// `identity` is what Temporal records as the actor (`tgate:<caller>`).
+    /// `identity` is what Temporal records as the actor (`tgate:<caller>`). `decided` holds back
+    /// what the command's decision record must precede: every request of a command that
+    /// writes, and any output at all. A read's first request is sent while the record syncs.
     pub fn run(
         &mut self,
         cmd: &Command,
         identity: &str,
         limits: &Limits,
+        decided: &mut Barrier,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Native {
@@ -187,6 +196,7 @@ impl Session {
                 w: out,
                 written: 0,
                 cap: limits.max_output_bytes,
+                decided,
             },
             status: None,
             cli: self.cli.clone(),
@@ -212,6 +222,10 @@ impl Session {
                 }
             }
         });
+        // Whatever ended the run, nothing is said of it before the decision is durable.
+        if let Err(e) = ctx.out.decided.pass() {
+            return Native::Unrecorded(e);
+        }
         let _ = ctx.out.w.flush();
         let grpc_status = ctx.status.map(code_name);
         let failed = Native::Ran {
@@ -223,6 +237,7 @@ impl Session {
                 exit_code: 0,
                 grpc_status,
             },
+            Err(Stop::Unrecorded(e)) => Native::Unrecorded(e),
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
             Err(Stop::Fallback(why)) => {
                 // A translation found something it cannot reproduce after output began: say so
@@ -274,53 +289,10 @@ pub fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Runs `cmd` natively if it is translated, over a fresh connection.
-pub fn try_native(
-    cmd: &Command,
-    integration: &Integration,
-    cli: Option<PathBuf>,
-    identity: &str,
-    limits: &Limits,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Native {
-    if let Err(why) = translation(cmd) {
-        return Native::Fallback(why);
-    }
-    run_connected(
-        cmd,
-        Session::connect(integration),
-        cli,
-        identity,
-        limits,
-        out,
-        err,
-    )
-}
-
-/// Runs `cmd` natively if it is translated, over a connection made beforehand (or the error
-/// that connecting gave, which makes it fall back).
-pub fn run_connected(
-    cmd: &Command,
-    session: Result<Session, String>,
-    cli: Option<PathBuf>,
-    identity: &str,
-    limits: &Limits,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Native {
-    match session {
-        Ok(mut session) => {
-            session.reproducing(cli);
-            session.run(cmd, identity, limits, out, err)
-        }
-        Err(e) => Native::Fallback(e),
-    }
-}
-
-/// Whether `cmd` would run natively (it is translated, flags and output format included).
-pub fn is_translated(cmd: &Command) -> bool {
-    translation(cmd).is_ok()
+/// Whether `cmd` would run natively (it is translated, flags and output format included), or
+/// why not.
+pub fn translated(cmd: &Command) -> Result<(), String> {
+    translation(cmd).map(drop)
 }
 
 /// Whether `cmd` is translated: its handler and output format.
@@ -350,10 +322,13 @@ struct Sink<'a> {
     w: &'a mut dyn Write,
     written: usize,
     cap: usize,
+    /// The decision record's barrier: no byte is written before it opens.
+    decided: &'a mut Barrier,
 }
 
 impl Sink<'_> {
     fn write(&mut self, s: &str) -> Result<(), Stop> {
+        self.decided.pass().map_err(Stop::Unrecorded)?;
         let room = self.cap.saturating_sub(self.written);
         let bytes = s.as_bytes();
         let take = bytes.len().min(room);
@@ -418,6 +393,11 @@ impl Ctx<'_, '_> {
         context: &str,
     ) -> Result<R::Response, Stop> {
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
+        // A write goes out only once its decision is durable; a read goes now, and what it
+        // brings back waits for the record below.
+        if R::WRITE {
+            self.out.decided.pass().map_err(Stop::Unrecorded)?;
+        }
         let result = match self.grpc.ready().await {
             Ok(()) => {
                 self.grpc
@@ -428,6 +408,7 @@ impl Ctx<'_, '_> {
                 "Service was not ready: {e}"
             ))),
         };
+        self.out.decided.pass().map_err(Stop::Unrecorded)?;
         let wire = match result {
             Ok(r) => r.into_inner(),
             Err(status) => {
