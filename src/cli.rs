@@ -1404,14 +1404,16 @@ fn execute(
     let identity = format!("tgate:{}", caller.id);
     if backend != crate::connect::Backend::Cli {
         let cli = temporal_binary(config).ok();
-        // The connection made while the decision synced, else a fresh one.
-        let session = match prepared.connected.take() {
-            Some(connected) => Ok(connected),
-            None => crate::exec::grpc::translated(effective)
-                .map(|()| crate::exec::grpc::Session::connect(integration)),
-        };
-        let native = match session {
-            Ok(Ok(mut session)) => {
+        // The connection made while the decision synced, else a fresh one. It is kept in
+        // `prepared` and closed after the result record, not before.
+        if prepared.connected.is_none() {
+            prepared.connected = Some(
+                crate::exec::grpc::translated(effective)
+                    .and_then(|()| crate::exec::grpc::Session::connect(integration)),
+            );
+        }
+        let native = match prepared.connected.as_mut() {
+            Some(Ok(session)) => {
                 session.reproducing(cli);
                 session.run(
                     effective,
@@ -1422,7 +1424,8 @@ fn execute(
                     err,
                 )
             }
-            Ok(Err(why)) | Err(why) => crate::exec::grpc::Native::Fallback(why),
+            Some(Err(why)) => crate::exec::grpc::Native::Fallback(why.clone()),
+            None => unreachable!("set above"),
         };
         match native {
             crate::exec::grpc::Native::Ran {
