@@ -76,8 +76,8 @@ enum Sub {
     Policy(PolicyCmd),
     /// Read the audit log: verify its hash chain, export records, follow it.
     ///
-    /// `tgate run` records every decision (durably, before anything runs) and every result in a
-    /// hash-chained JSON Lines log; see docs/audit.md.
+    /// `tgate run` records every decision (durably, before any write is sent or any output
+    /// shown) and every result in a hash-chained JSON Lines log; see docs/audit.md.
     #[command(subcommand)]
     Audit(AuditCmd),
     /// List the approvals of gated commands: open ones by default (pending, or approved and not yet used).
@@ -1445,7 +1445,8 @@ fn execute(
                     "not run natively ({why}); use --backend auto or cli"
                 ));
             }
-            crate::exec::grpc::Native::Fallback(_) => {}
+            // The CLI runs it: the native connection is not kept open meanwhile.
+            crate::exec::grpc::Native::Fallback(_) => prepared.connected = None,
             crate::exec::grpc::Native::Unrecorded(e) => return Ran::Unrecorded(e),
         }
     }

@@ -374,6 +374,57 @@ fn nothing_runs_when_the_decision_cannot_be_recorded() {
 }
 
 #[test]
+fn a_native_run_that_falls_back_starts_the_cli_only_once_the_decision_is_durable() {
+    // `auto` with a translated command whose connection is refused: the native executor falls
+    // back to the CLI. The decision record was only submitted (the connection is made while it
+    // syncs), so the fallback must wait for it, and must not start the CLI when it fails.
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (bin, marker) = marker_binary(dir.path(), &audit);
+    let cfg = dir.path().join("auto.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 1\ntemporal: {}\nbackend: auto\naudit: {{path: {}}}\nintegrations:\n  - {{name: local, auth: direct, address: '127.0.0.1:1', namespace: default}}\n",
+            bin.display(),
+            audit.display()
+        ),
+    )
+    .unwrap();
+    let line = "temporal workflow describe -w w1 -o json";
+    // With room on the disk: the CLI runs after the native attempt, the decision already on disk.
+    let out = tgate(&["run", "--config", p(&cfg), line]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "listed\n");
+    let at_run = std::fs::read_to_string(dir.path().join("audit-at-run")).unwrap();
+    assert_eq!(at_run.lines().count(), 1, "{at_run}");
+    assert!(at_run.contains("\"kind\":\"decision\""), "{at_run}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("\"backend\":\"cli\""), "{log}");
+    std::fs::remove_file(&marker).unwrap();
+    // A full disk (RLIMIT_FSIZE, SIGXFSZ ignored): the decision cannot be written, and the CLI
+    // is never started.
+    let before = std::fs::read(&audit).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), line])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("tgate: audit log unavailable: ") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty());
+    assert!(!marker.exists(), "the CLI ran without a durable decision");
+    assert_eq!(std::fs::read(&audit).unwrap(), before);
+}
+
+#[test]
 fn run_records_decisions_and_results() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");

@@ -249,7 +249,8 @@ impl Pending {
 /// before a write's request is sent and before any output of a read is released
 /// ([`crate::exec::grpc::Session::run`]). A read's request may be on its way meanwhile: it
 /// changes nothing, and what it brings back is not shown until the record is on disk, so the
-/// disk's sync overlaps the network's round trip.
+/// disk's sync overlaps the network's round trip. Like [`Pending`], pass it on the thread that
+/// submitted the record: the committer wakes that thread.
 pub struct Barrier(BarrierState);
 
 enum BarrierState {

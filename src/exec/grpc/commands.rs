@@ -62,6 +62,16 @@ pub(crate) enum Handler {
 }
 
 impl Handler {
+    /// Whether the command sends a write (signal, cancel, terminate). Used to wait for the
+    /// decision record before the command's timeout starts; [`super::Ctx::call`] enforces the
+    /// order itself from the RPC table, whatever this says.
+    pub(crate) fn writes(self) -> bool {
+        matches!(
+            self,
+            Handler::WorkflowSignal | Handler::WorkflowCancel | Handler::WorkflowTerminate
+        )
+    }
+
     pub(crate) fn for_command(cmd: &Command) -> Option<Handler> {
         Some(match cmd.path() {
             CommandPath::WorkflowList => Handler::WorkflowList,

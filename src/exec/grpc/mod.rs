@@ -181,6 +181,14 @@ impl Session {
             Ok(t) => t,
             Err(why) => return Native::Fallback(why),
         };
+        // A write gains nothing from the overlap: it waits for its decision record before its
+        // timeout starts, so that a slow disk cannot expire the timeout under a request that is
+        // then sent anyway.
+        if handler.writes()
+            && let Err(e) = decided.pass()
+        {
+            return Native::Unrecorded(e);
+        }
         let mut ctx = Ctx {
             grpc: tonic::client::Grpc::new(self.channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
