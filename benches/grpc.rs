@@ -143,19 +143,10 @@ fn bench(c: &mut Criterion) {
             let cmd = Command::parse(&argv).unwrap();
             let ev = policies.evaluate(&cmd, &caller, false);
             let effective = ev.effective.expect("allowed");
-            let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
+            let mut out = Vec::with_capacity(4096);
             let mut decided = tgate::audit::Barrier::passed();
-            match session.run(
-                &effective,
-                "tgate:bench",
-                &limits,
-                &mut decided,
-                &mut out,
-                &mut err,
-            ) {
-                Native::Ran { exit_code: 0, .. } => black_box(out),
-                other => panic!("{other:?}: {}", String::from_utf8_lossy(&err)),
-            }
+            let status = describe(&mut session, &effective, &limits, &mut decided, &mut out);
+            black_box((out, status))
         })
     });
     // The same, with what a long-running tgate also does per request: a decision record and a
@@ -237,22 +228,10 @@ fn bench(c: &mut Criterion) {
                     _ => Barrier::until(log.submit(&decision).unwrap()),
                 };
                 let effective = ev.effective.expect("allowed");
-                let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
+                let mut out = Vec::with_capacity(4096);
                 let start = std::time::Instant::now();
-                let Native::Ran {
-                    exit_code: 0,
-                    grpc_status,
-                } = session.run(
-                    &effective,
-                    "tgate:bench",
-                    &limits,
-                    &mut decided,
-                    &mut out,
-                    &mut err,
-                )
-                else {
-                    panic!("{}", String::from_utf8_lossy(&err))
-                };
+                let grpc_status =
+                    describe(&mut session, &effective, &limits, &mut decided, &mut out);
                 assert!(decided.is_passed());
                 let result = Entry {
                     time: tgate::audit::record::now(),
@@ -281,6 +260,24 @@ fn bench(c: &mut Criterion) {
         let _ = std::fs::remove_dir_all(&dir);
     }
     group.finish();
+}
+
+/// Runs the guarded describe natively into `out`; its gRPC status (it must succeed).
+fn describe(
+    session: &mut Session,
+    cmd: &Command,
+    limits: &tgate::connect::Limits,
+    decided: &mut tgate::audit::Barrier,
+    out: &mut Vec<u8>,
+) -> Option<&'static str> {
+    let mut err = Vec::new();
+    match session.run(cmd, "tgate:bench", limits, decided, out, &mut err) {
+        Native::Ran {
+            exit_code: 0,
+            grpc_status,
+        } => grpc_status,
+        other => panic!("{other:?}: {}", String::from_utf8_lossy(&err)),
+    }
 }
 
 criterion_group!(benches, bench);

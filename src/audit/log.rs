@@ -736,6 +736,12 @@ mod tests {
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
     }
 
+    /// Alters the record written as `entry("one")` in place, breaking its hash.
+    fn alter_record_one(path: &Path) {
+        let text = std::fs::read_to_string(path).unwrap().replace("one", "uno");
+        std::fs::write(path, text).unwrap();
+    }
+
     #[test]
     fn a_damaged_last_record_stops_the_writer() {
         let dir = tempfile::tempdir().unwrap();
@@ -743,10 +749,7 @@ mod tests {
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         log.append(&entry("one")).unwrap();
         drop(log);
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("one", "uno");
-        std::fs::write(&path, text).unwrap();
+        alter_record_one(&path);
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         let err = log.append(&entry("two")).unwrap_err();
         assert!(matches!(err, AuditError::Damaged { .. }), "{err}");
@@ -768,10 +771,7 @@ mod tests {
         drop(log);
         // A record that cannot be written (the chain's last record was altered): the barrier
         // stays shut, however often it is tried.
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("one", "uno");
-        std::fs::write(&path, text).unwrap();
+        alter_record_one(&path);
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         let mut barrier = Barrier::until(log.submit(&entry("two")).unwrap());
         let err = barrier.pass().unwrap_err();
