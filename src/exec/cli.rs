@@ -185,15 +185,11 @@ pub fn run_cli(
         message: e.to_string(),
     })?;
     let cap = limits.max_output_bytes;
-    let out = reader(child.stdout.take(), cap);
-    let err = reader(child.stderr.take(), cap);
-    let timed_out = wait_with_timeout(&mut child, limits.timeout);
+    let deadline = start + limits.timeout;
+    let (stdout, mut stderr, truncated, timed_out) = collect(&mut child, cap, deadline);
     let status = child
         .wait()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
-    let (stdout, cut_out) = out.join().unwrap_or_default();
-    let (mut stderr, cut_err) = err.join().unwrap_or_default();
-    let truncated = cut_out || cut_err;
     let mut exit_code = status.code().unwrap_or(1);
     if timed_out {
         stderr.extend_from_slice(
@@ -214,49 +210,95 @@ pub fn run_cli(
     })
 }
 
-/// Waits for the child to exit, killing its process group at the deadline. Returns whether it
-/// had to. A thread blocks in `waitid` with `WNOWAIT`, which leaves the child unreaped: only
-/// `child.wait()` reaps it, after this returns, so its pid and process group cannot be reused
-/// by another process while they may still be killed here. (Polling `try_wait` every 2 ms, as
-/// before, added ~1 ms on average to every CLI run.)
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
-    use nix::sys::wait::{Id, WaitPidFlag, waitid};
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (exited, waited) = std::sync::mpsc::channel();
-    let waiter = std::thread::Builder::new()
-        .name("tgate-cli-wait".to_owned())
-        .spawn(move || {
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
-            let result = loop {
-                match waitid(Id::Pid(pid), flags) {
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    other => break other.map(drop),
-                }
+/// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`
+/// bytes of each (and draining the rest so that the child never blocks), then waits for it to
+/// exit; at `deadline` it kills the child's process group. Returns stdout, stderr, whether
+/// anything was cut, and whether the deadline killed it. No thread is started: reader threads
+/// and a waiting thread cost a run ~1–2 ms here (their start, and their exit's stack release).
+/// The child is left unreaped for the caller's `child.wait()`, so its pid and process group stay
+/// its own while they may still be killed here.
+fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8>, bool, bool) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let mut pipes: [Option<Box<dyn ReadFd>>; 2] = [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+    ];
+    let mut kept = [Vec::new(), Vec::new()];
+    let mut cut = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    while pipes.iter().any(Option::is_some) {
+        let now = Instant::now();
+        if now >= deadline {
+            kill_group(child);
+            return (take(&mut kept[0]), take(&mut kept[1]), cut, true);
+        }
+        let wait = (deadline - now)
+            .max(Duration::from_millis(1))
+            .min(Duration::from_secs(3600));
+        let ready: Vec<usize> = {
+            let open: Vec<(usize, std::os::fd::BorrowedFd<'_>)> = pipes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.as_ref().map(|p| (i, p.as_fd())))
+                .collect();
+            let mut fds: Vec<PollFd<'_>> = open
+                .iter()
+                .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
+                .collect();
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                // Cannot wait on the pipes: stop reading them (the child is still timed below).
+                Err(_) => break,
+            }
+            open.iter()
+                .zip(&fds)
+                .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+                .map(|((i, _), _)| *i)
+                .collect()
+        };
+        for i in ready {
+            let Some(pipe) = pipes[i].as_mut() else {
+                continue;
             };
-            let _ = exited.send(result);
-        });
-    let deadline = Instant::now() + timeout;
-    // Without the thread, or if `waitid` failed, poll instead.
-    if waiter.is_ok() {
-        match waited.recv_timeout(timeout) {
-            Ok(Ok(())) => return false,
-            Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                kill_group(child);
-                return true;
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => pipes[i] = None,
+                Ok(n) => {
+                    let room = cap.saturating_sub(kept[i].len());
+                    kept[i].extend_from_slice(&buf[..n.min(room)]);
+                    cut |= n > room;
+                }
             }
         }
     }
+    // Both pipes ended: the child is exiting (its descriptors close just before it becomes a
+    // zombie), unless it closed them and went on; the deadline still holds.
+    let mut pause = Duration::from_micros(20);
     loop {
         match child.try_wait() {
-            Ok(Some(_)) | Err(_) => return false,
+            Ok(Some(_)) | Err(_) => break,
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child);
-                return true;
+                return (take(&mut kept[0]), take(&mut kept[1]), cut, true);
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(2));
+            }
         }
     }
+    (take(&mut kept[0]), take(&mut kept[1]), cut, false)
+}
+
+/// A pipe from the child: readable, and pollable by its descriptor.
+trait ReadFd: Read + std::os::fd::AsFd {}
+impl<T: Read + std::os::fd::AsFd> ReadFd for T {}
+
+fn take(v: &mut Vec<u8>) -> Vec<u8> {
+    std::mem::take(v)
 }
 
 /// Kills the (unreaped) child's process group, or the child alone if that fails.
@@ -265,33 +307,6 @@ fn kill_group(child: &mut Child) {
     if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_err() {
         let _ = child.kill();
     }
-}
-
-/// Reads a pipe on a thread, keeping at most `cap` bytes (and draining the rest so the child
-/// never blocks). Returns the bytes and whether anything was cut.
-fn reader<R: Read + Send + 'static>(
-    pipe: Option<R>,
-    cap: usize,
-) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
-    std::thread::spawn(move || {
-        let Some(mut pipe) = pipe else {
-            return (Vec::new(), false);
-        };
-        let mut kept = Vec::new();
-        let mut cut = false;
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = cap.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                    cut |= n > room;
-                }
-            }
-        }
-        (kept, cut)
-    })
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
