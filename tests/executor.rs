@@ -233,9 +233,14 @@ fn both_streams_are_read_at_once_and_the_deadline_holds_after_they_close() {
     assert!(start.elapsed() < Duration::from_secs(10));
 
     // A grandchild that keeps the streams open holds the run until the deadline kills the whole
-    // process group; then the run ends.
+    // process group; then the run ends (before, it waited for the grandchild: 30 s). The
+    // deadline leaves the stand-in time to print under load.
     let dir3 = tempfile::tempdir().unwrap();
     let forker = recorder(dir3.path(), "/bin/sleep 30 & echo started");
+    let limits = Limits {
+        timeout: Duration::from_secs(3),
+        max_output_bytes: 1 << 20,
+    };
     let start = std::time::Instant::now();
     let run = run_cli(
         &forker,

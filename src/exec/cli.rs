@@ -186,12 +186,23 @@ pub fn run_cli(
     })?;
     let cap = limits.max_output_bytes;
     let deadline = start + limits.timeout;
-    let (stdout, mut stderr, truncated, timed_out) = collect(&mut child, cap, deadline);
+    let Collected {
+        stdout,
+        mut stderr,
+        truncated,
+        timed_out,
+        unread,
+    } = collect(&mut child, cap, deadline);
     let status = child
         .wait()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
-    if timed_out {
+    if let Some(why) = unread {
+        stderr.extend_from_slice(
+            format!("tgate: the command's output could not be read: {why}\n").as_bytes(),
+        );
+        exit_code = 1;
+    } else if timed_out {
         stderr.extend_from_slice(
             format!("tgate: killed after the {:?} timeout\n", limits.timeout).as_bytes(),
         );
@@ -210,14 +221,25 @@ pub fn run_cli(
     })
 }
 
+/// What [`collect`] read, and how it ended.
+struct Collected {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// A stream went beyond the cap: the rest was read and dropped.
+    truncated: bool,
+    /// The deadline came first: the process group was killed.
+    timed_out: bool,
+    /// The pipes could not be read to their end (the process group was killed): why.
+    unread: Option<String>,
+}
+
 /// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`
 /// bytes of each (and draining the rest so that the child never blocks), then waits for it to
-/// exit; at `deadline` it kills the child's process group. Returns stdout, stderr, whether
-/// anything was cut, and whether the deadline killed it. No thread is started: reader threads
-/// and a waiting thread cost a run ~1–2 ms here (their start, and their exit's stack release).
-/// The child is left unreaped for the caller's `child.wait()`, so its pid and process group stay
-/// its own while they may still be killed here.
-fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8>, bool, bool) {
+/// exit; at `deadline` it kills the child's process group. No thread is started (two pipe
+/// readers and a waiter before; no measurable difference in speed). The child is left unreaped
+/// for the caller's `child.wait()`, so its pid and process group stay its own while they may
+/// still be killed here.
+fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
     let mut pipes: [Option<Box<dyn ReadFd>>; 2] = [
@@ -225,18 +247,26 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8
         child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
     ];
     let mut kept = [Vec::new(), Vec::new()];
-    let mut cut = false;
+    let mut truncated = false;
     let mut buf = vec![0u8; 64 * 1024];
+    let ended = |kept: &mut [Vec<u8>; 2], truncated, timed_out, unread| Collected {
+        stdout: std::mem::take(&mut kept[0]),
+        stderr: std::mem::take(&mut kept[1]),
+        truncated,
+        timed_out,
+        unread,
+    };
     while pipes.iter().any(Option::is_some) {
         let now = Instant::now();
         if now >= deadline {
             kill_group(child);
-            return (take(&mut kept[0]), take(&mut kept[1]), cut, true);
+            return ended(&mut kept, truncated, true, None);
         }
+        // At least 1 ms: the conversion rounds down, and 0 would make `poll` return at once.
         let wait = (deadline - now)
             .max(Duration::from_millis(1))
             .min(Duration::from_secs(3600));
-        let ready: Vec<usize> = {
+        let polled = {
             let open: Vec<(usize, std::os::fd::BorrowedFd<'_>)> = pipes
                 .iter()
                 .enumerate()
@@ -250,26 +280,37 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8
                 &mut fds,
                 PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX),
             ) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                // Cannot wait on the pipes: stop reading them (the child is still timed below).
-                Err(_) => break,
+                Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(open
+                    .iter()
+                    .zip(&fds)
+                    .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+                    .map(|((i, _), _)| *i)
+                    .collect::<Vec<usize>>()),
+                Err(e) => Err(format!("poll: {e}")),
             }
-            open.iter()
-                .zip(&fds)
-                .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
-                .map(|((i, _), _)| *i)
-                .collect()
+        };
+        let ready = match polled {
+            Ok(ready) => ready,
+            Err(why) => {
+                kill_group(child);
+                return ended(&mut kept, truncated, false, Some(why));
+            }
         };
         for i in ready {
             let Some(pipe) = pipes[i].as_mut() else {
                 continue;
             };
             match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => pipes[i] = None,
+                Ok(0) => pipes[i] = None,
                 Ok(n) => {
                     let room = cap.saturating_sub(kept[i].len());
                     kept[i].extend_from_slice(&buf[..n.min(room)]);
-                    cut |= n > room;
+                    truncated |= n > room;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    kill_group(child);
+                    return ended(&mut kept, truncated, false, Some(format!("read: {e}")));
                 }
             }
         }
@@ -282,7 +323,7 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8
             Ok(Some(_)) | Err(_) => break,
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child);
-                return (take(&mut kept[0]), take(&mut kept[1]), cut, true);
+                return ended(&mut kept, truncated, true, None);
             }
             Ok(None) => {
                 std::thread::sleep(pause);
@@ -290,23 +331,18 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> (Vec<u8>, Vec<u8
             }
         }
     }
-    (take(&mut kept[0]), take(&mut kept[1]), cut, false)
+    ended(&mut kept, truncated, false, None)
 }
 
 /// A pipe from the child: readable, and pollable by its descriptor.
 trait ReadFd: Read + std::os::fd::AsFd {}
 impl<T: Read + std::os::fd::AsFd> ReadFd for T {}
 
-fn take(v: &mut Vec<u8>) -> Vec<u8> {
-    std::mem::take(v)
-}
-
-/// Kills the (unreaped) child's process group, or the child alone if that fails.
+/// Kills the (unreaped) child's process group, and the child itself in case it left the group.
 fn kill_group(child: &mut Child) {
     let group = nix::unistd::Pid::from_raw(child.id() as i32);
-    if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_err() {
-        let _ = child.kill();
-    }
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    let _ = child.kill();
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
