@@ -10,9 +10,10 @@
 //! The renderer reads a message's protobuf wire bytes against static tables generated at build
 //! time from the Temporal API descriptors (build.rs): no descriptor is decoded at run time.
 //! Decoding follows protobuf's rules (the native executor first checks that a response holds
-//! nothing these tables lack, [`unknown_value`]): unknown fields skipped, the last value of a singular field
-//! wins (a repeated sub-message is merged), packed and unpacked repeated scalars both read, the
-//! last member of a oneof set wins, a map entry's missing key or value is its default.
+//! nothing these tables lack, [`unknown_value`]): unknown fields skipped, the last value of a
+//! singular field wins (a repeated sub-message is merged), packed and unpacked repeated scalars
+//! both read, the last member of a oneof set wins, a map entry's missing key or value is its
+//! default.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,6 +31,16 @@ pub(crate) struct Msg {
     fields: &'static [F],
     /// Indexes into `fields`, sorted by field number (for the wire reader's lookup).
     by_number: &'static [usize],
+}
+
+impl Msg {
+    /// The index into `fields` of the field numbered `number`, if the message declares it.
+    fn field_index(&self, number: u64) -> Option<usize> {
+        self.by_number
+            .binary_search_by_key(&number, |&i| u64::from(self.fields[i].number))
+            .ok()
+            .map(|p| self.by_number[p])
+    }
 }
 
 /// Messages rendered other than field by field.
@@ -150,13 +161,10 @@ fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<Strin
     }
     while !buf.is_empty() {
         let (number, value) = next_field(&mut buf)?;
-        let Ok(p) = msg
-            .by_number
-            .binary_search_by_key(&number, |&i| u64::from(msg.fields[i].number))
-        else {
+        let Some(i) = msg.field_index(number) else {
             return Ok(Some(format!("{}#{number}", msg.name)));
         };
-        let f = &msg.fields[msg.by_number[p]];
+        let f = &msg.fields[i];
         let found = match (f.ty, value) {
             (Ty::Msg(sub), Wire::Len(b)) => unknown_in(sub, b, depth + 1)?,
             (Ty::Enum(e), Wire::Varint(v)) => unknown_enum(e, v),
@@ -257,11 +265,7 @@ fn collect<'a>(msg: &Msg, parts: &[&'a [u8]]) -> Result<Slots<'a>, String> {
         while !buf.is_empty() {
             let (number, value) = next_field(&mut buf)?;
             position += 1;
-            if let Ok(p) = msg
-                .by_number
-                .binary_search_by_key(&number, |&i| u64::from(msg.fields[i].number))
-            {
-                let i = msg.by_number[p];
+            if let Some(i) = msg.field_index(number) {
                 slots.values[i].push(value);
                 slots.last[i] = position;
             }
