@@ -1168,8 +1168,6 @@ enum Ran {
     },
     /// It could not be run: why.
     NotRun(String),
-    /// Its decision record could not be made durable: nothing was sent or shown.
-    Unrecorded(crate::audit::AuditError),
 }
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
@@ -1346,7 +1344,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 ..decision.clone()
             },
         ),
-        Ran::Unrecorded(e) => return Err(unavailable(e)),
         Ran::NotRun(why) => {
             let _ = writeln!(err, "tgate: {why}");
             (
@@ -1406,14 +1403,12 @@ fn execute(
         let cli = temporal_binary(config).ok();
         // The connection made while the decision synced, else a fresh one. It is kept in
         // `prepared` and closed after the result record, not before.
-        if prepared.connected.is_none() {
-            prepared.connected = Some(
-                crate::exec::grpc::translated(effective)
-                    .and_then(|()| crate::exec::grpc::Session::connect(integration)),
-            );
-        }
-        let native = match prepared.connected.as_mut() {
-            Some(Ok(session)) => {
+        let connected = prepared.connected.get_or_insert_with(|| {
+            crate::exec::grpc::translated(effective)
+                .and_then(|()| crate::exec::grpc::Session::connect(integration))
+        });
+        let native = match connected {
+            Ok(session) => {
                 session.reproducing(cli);
                 session.run(
                     effective,
@@ -1424,8 +1419,7 @@ fn execute(
                     err,
                 )
             }
-            Some(Err(why)) => crate::exec::grpc::Native::Fallback(why.clone()),
-            None => unreachable!("set above"),
+            Err(why) => crate::exec::grpc::Native::Fallback(why.clone()),
         };
         match native {
             crate::exec::grpc::Native::Ran {
@@ -1447,11 +1441,12 @@ fn execute(
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
             crate::exec::grpc::Native::Fallback(_) => prepared.connected = None,
-            crate::exec::grpc::Native::Unrecorded(e) => return Ran::Unrecorded(e),
+            // The barrier keeps the error: `run_cmd` reports it, and nothing else.
+            crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
         }
     }
     if let Err(e) = prepared.decided.pass() {
-        return Ran::Unrecorded(e);
+        return Ran::NotRun(e.to_string());
     }
     let binary = match temporal_binary(config) {
         Ok(b) => b,
