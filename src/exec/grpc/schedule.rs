@@ -44,8 +44,10 @@ pub(super) fn describe_card(
         Some(schedule_action::Action::StartWorkflow(w)) => workflow_action(w)?,
         None => return Err(Stop::fallback("a schedule without an action")),
     };
-    // `exclude_calendar` is deprecated in the API, but a server may still return it.
-    #[allow(deprecated)]
+    #[expect(
+        deprecated,
+        reason = "`exclude_calendar` is deprecated in the API, but a server may still return it"
+    )]
     let unstructured_skip = !spec.exclude_calendar.is_empty();
     if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
         return Err(Stop::fallback(
@@ -57,7 +59,7 @@ pub(super) fn describe_card(
     // The SDK reads the info's counts through a nil pointer without one.
     let info = resp
         .info
-        .clone()
+        .as_ref()
         .ok_or_else(|| Stop::fallback("a schedule description without its info"))?;
 
     // Every row of `printableSchedule`, in its order; `None` is a `cardOmitEmpty` field left out.
