@@ -218,6 +218,19 @@ fn start(server: &DevServer, id: &str, extra: &[&str]) {
     seed(server, &args);
 }
 
+/// Checks `ready` every 200 ms until it holds; at `deadline` the test fails with what `ready`
+/// last said was missing.
+fn wait_until(deadline: std::time::Instant, mut ready: impl FnMut() -> Result<(), String>) {
+    loop {
+        let missing = match ready() {
+            Ok(()) => return,
+            Err(missing) => missing,
+        };
+        assert!(std::time::Instant::now() < deadline, "{missing}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn config(server: &DevServer, dir: &Path) -> std::path::PathBuf {
     let policy = dir.join("p.yaml");
     std::fs::write(
@@ -583,39 +596,30 @@ fn reads_are_byte_identical_to_the_cli() {
         ("Canceled", 1),
         ("ContinuedAsNew", 1),
     ] {
-        loop {
+        wait_until(deadline, || {
             let query = format!("ExecutionStatus = \"{status}\"");
             let out = server.cli(&["workflow", "count", "-q", &query]);
-            if text(&out.stdout) == format!("Total: {n}\n") {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "no {status} run");
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+            (text(&out.stdout) == format!("Total: {n}\n"))
+                .then_some(())
+                .ok_or(format!("no {status} run"))
+        });
     }
 
     // ... and until `scheduler` has its pending activity and a started child (a description
     // that changed between the CLI's run and tgate's would differ).
-    loop {
+    wait_until(deadline, || {
         let out = server.cli(&["workflow", "describe", "-w", "scheduler", "-o", "json"]);
         let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let child_run = d["pendingChildren"][0]["runId"]
             .as_str()
             .unwrap_or_default();
-        if d["pendingActivities"]
+        (d["pendingActivities"]
             .as_array()
             .is_some_and(|a| a.len() == 1)
-            && !child_run.is_empty()
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no pending work: {}",
-            text(&out.stdout)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+            && !child_run.is_empty())
+        .then_some(())
+        .ok_or_else(|| format!("no pending work: {}", text(&out.stdout)))
+    });
     // ... and until `retrying`'s and `paused`'s activities have failed their first attempt; then
     // `paused`'s is paused (as an operator does while investigating), until it shows.
     let activity_of = |id: &str| -> serde_json::Value {
@@ -624,17 +628,12 @@ fn reads_are_byte_identical_to_the_cli() {
         d["pendingActivities"][0].clone()
     };
     for id in ["retrying", "paused"] {
-        loop {
+        wait_until(deadline, || {
             let activity = activity_of(id);
-            if activity["attempt"] == 2 && activity["lastFailure"].is_object() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no retried activity in {id}: {activity}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+            (activity["attempt"] == 2 && activity["lastFailure"].is_object())
+                .then_some(())
+                .ok_or_else(|| format!("no retried activity in {id}: {activity}"))
+        });
     }
     seed(
         &server,
@@ -649,32 +648,21 @@ fn reads_are_byte_identical_to_the_cli() {
             "investigating INC-9",
         ],
     );
-    loop {
+    wait_until(deadline, || {
         let activity = activity_of("paused");
-        if activity["paused"] == true && activity["state"] == "PENDING_ACTIVITY_STATE_PAUSED" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no paused activity: {activity}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+        (activity["paused"] == true && activity["state"] == "PENDING_ACTIVITY_STATE_PAUSED")
+            .then_some(())
+            .ok_or_else(|| format!("no paused activity: {activity}"))
+    });
     // ... and until the triggered schedule has started its workflow.
-    loop {
+    wait_until(deadline, || {
         let out = server.cli(&["schedule", "describe", "-s", "triggered", "-o", "json"]);
         let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let started = |key: &str| d["info"][key].as_array().is_some_and(|a| a.len() == 1);
-        if started("runningWorkflows") && started("recentActions") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the schedule did not start: {}",
-            text(&out.stdout)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+        (started("runningWorkflows") && started("recentActions"))
+            .then_some(())
+            .ok_or_else(|| format!("the schedule did not start: {}", text(&out.stdout)))
+    });
 
     let mut lines: Vec<String> = Vec::new();
     let renewed_first = format!("renewed -r {first_run}");
@@ -1373,19 +1361,13 @@ fn task_queue_describe_matches_the_cli() {
     let config = config(&server, dir.path());
     // Wait (bounded) until the worker's poll is registered.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !text(
-        &server
-            .cli(&["task-queue", "describe", "-t", "polled"])
-            .stdout,
-    )
-    .contains("stand-in-worker")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never polled"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until(deadline, || {
+        let out = server.cli(&["task-queue", "describe", "-t", "polled"]);
+        text(&out.stdout)
+            .contains("stand-in-worker")
+            .then_some(())
+            .ok_or_else(|| "the worker never polled".to_owned())
+    });
     let same = |s: &str| s.to_owned();
     for line in [
         "temporal task-queue describe -t polled --task-queue-type workflow --time-format iso",
