@@ -4,9 +4,9 @@
 //! (refusing anything a shell would interpret), [`command`] reads the argv exactly as the Temporal CLI
 //! 1.9.1 does and yields a typed [`Command`], [`policy`] decides on the typed command, and [`exec`]
 //! runs an allowed command against the cluster of a [`connect`] integration; [`audit`] records the
-//! decision (durably, before any write is sent or any output shown) and the result in a hash-chained log; [`approval`]
-//! keeps the state of gated commands (pending approvals, the two-person rule, run-once claims and
-//! rate limits). Nothing
+//! decision (durably, before any write is sent or any output shown) and the result in a
+//! hash-chained log; [`approval`] keeps the state of gated commands (pending approvals, the
+//! two-person rule, run-once claims and rate limits). Nothing
 //! downstream of [`command`] ever looks at the raw text again.
 
 pub mod approval;

@@ -1,7 +1,8 @@
 //! The audit log: a tamper-evident, append-only record of every decision and every execution.
 //!
 //! Each request that reaches a decision gets a decision record, durable on disk before any write
-//! is sent, the CLI started or any output shown, and each allowed request a result record when execution ends; both carry the request id.
+//! is sent, the CLI started or any output shown, and each allowed request a result record when
+//! execution ends; both carry the request id.
 //! Records are JSON Lines ([`record`]), chained by SHA-256 (`prev_hash` → `hash`), written by
 //! [`log::AuditLog`] with group commit and a file lock, rotated by size with the chain continuing
 //! across files. [`verify`] proves a log intact or names the first damage; [`export`] streams
