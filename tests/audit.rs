@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{text, tgate};
+use common::{text, tgate, tgate_on_full_disk};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -356,14 +356,7 @@ fn nothing_runs_when_the_decision_cannot_be_recorded() {
     let cfg = config(dir.path(), &bin, &good);
     let before = std::fs::read(&good).unwrap();
     assert!(before.len() > 1024);
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config", p(&cfg), "temporal workflow list"])
-        .env_clear()
-        .output()
-        .unwrap();
+    let out = tgate_on_full_disk(&["run", "--config", p(&cfg), "temporal workflow list"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(err.starts_with("tgate: audit log unavailable: "), "{err}");
@@ -405,14 +398,7 @@ fn a_native_run_that_falls_back_starts_the_cli_only_once_the_decision_is_durable
     // A full disk (RLIMIT_FSIZE, SIGXFSZ ignored): the decision cannot be written, and the CLI
     // is never started.
     let before = std::fs::read(&audit).unwrap();
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config", p(&cfg), line])
-        .env_clear()
-        .output()
-        .unwrap();
+    let out = tgate_on_full_disk(&["run", "--config", p(&cfg), line]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(

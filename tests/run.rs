@@ -214,16 +214,14 @@ fn run_through_tgate_against_a_real_server() {
     // log unable to grow (a full disk: RLIMIT_FSIZE, SIGXFSZ ignored), an allowed signal is
     // refused and never reaches the server.
     let before = std::fs::read(dir.path().join("audit.jsonl")).unwrap();
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--backend", "grpc", "--config"])
-        .arg(&config)
-        .arg("temporal workflow signal -w pay-2 --name unrecorded")
-        .env_clear()
-        .output()
-        .unwrap();
+    let out = common::tgate_on_full_disk(&[
+        "run",
+        "--backend",
+        "grpc",
+        "--config",
+        config.to_str().unwrap(),
+        "temporal workflow signal -w pay-2 --name unrecorded",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).starts_with("tgate: audit log unavailable: "),
@@ -250,16 +248,14 @@ fn run_through_tgate_against_a_real_server() {
         ("grpc", "temporal workflow describe -w no-such-workflow"),
         ("auto", "temporal task-queue list-partition -t pay"),
     ] {
-        let out = Command::new("/bin/sh")
-            .arg("-c")
-            .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_tgate"))
-            .args(["run", "--backend", backend, "--config"])
-            .arg(&config)
-            .arg(line)
-            .env_clear()
-            .output()
-            .unwrap();
+        let out = common::tgate_on_full_disk(&[
+            "run",
+            "--backend",
+            backend,
+            "--config",
+            config.to_str().unwrap(),
+            line,
+        ]);
         assert_eq!(out.status.code(), Some(2), "{line}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), "", "{line}");
         let err = text(&out.stderr);

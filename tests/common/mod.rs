@@ -26,6 +26,19 @@ pub fn tgate(args: &[&str]) -> Output {
         .expect("run tgate")
 }
 
+/// Runs `tgate` as [`tgate`] does, on a full disk: no file it writes may grow past 1 KiB
+/// (`RLIMIT_FSIZE`), and `SIGXFSZ` is ignored so that such a write fails with `EFBIG`.
+pub fn tgate_on_full_disk(args: &[&str]) -> Output {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run tgate")
+}
+
 /// Output bytes as text (lossy: a test failure message must still print).
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
