@@ -398,8 +398,8 @@ async fn check_and_forward(
 
 /// One gRPC message (flag, big-endian length, protobuf) with field 999 (a varint, 7) appended:
 /// protobuf readers skip a field their schema lacks, or report it. The server gzips its answer
-/// to the CLI, which sends gzip: there the field goes in a second gzip member (a stored block),
-/// which gzip readers decompress as a continuation of the first.
+/// to the CLI, which sends gzip: there the field goes in a second gzip member, which gzip readers
+/// decompress as a continuation of the first.
 fn with_field_999(frame: &[u8]) -> Bytes {
     const FIELD: [u8; 3] = [0xb8, 0x3e, 7];
     let len = u32::from_be_bytes(frame[1..5].try_into().unwrap()) as usize;
@@ -408,12 +408,10 @@ fn with_field_999(frame: &[u8]) -> Bytes {
     match frame[0] {
         0 => message.extend_from_slice(&FIELD),
         1 => {
-            // Header (no name, no time), one final stored block, CRC-32 and length.
-            message.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-            message.extend_from_slice(&[1, 3, 0, !3, !0]);
-            message.extend_from_slice(&FIELD);
-            message.extend_from_slice(&crc32(&FIELD).to_le_bytes());
-            message.extend_from_slice(&(FIELD.len() as u32).to_le_bytes());
+            use std::io::Write as _;
+            let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+            member.write_all(&FIELD).unwrap();
+            message.extend_from_slice(&member.finish().unwrap());
         }
         flag => panic!("gRPC frame flag {flag}"),
     }
@@ -421,20 +419,4 @@ fn with_field_999(frame: &[u8]) -> Bytes {
     out.extend_from_slice(&(message.len() as u32).to_be_bytes());
     out.extend_from_slice(&message);
     Bytes::from(out)
-}
-
-/// CRC-32 (IEEE), as gzip checks it.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
