@@ -43,6 +43,34 @@ fn payload(encoding: &str, data: &str) -> Payload {
 /// with a result, `Fails` fails with an application error (a stack trace and a cause),
 /// `Cancels` accepts a requested cancellation, `ContinuesAsNew` continues as a `Completes` run on
 /// `task_queue`; anything else stays open.
+/// A command scheduling activity `id` of type `ty` on `task_queue` (an hour to run), with
+/// `retry` as its retry policy (the server's default when `None`).
+fn schedule_activity(id: &str, ty: &str, task_queue: &str, retry: Option<RetryPolicy>) -> Command {
+    Command {
+        command_type: CommandType::ScheduleActivityTask as i32,
+        attributes: Some(Attributes::ScheduleActivityTaskCommandAttributes(
+            ScheduleActivityTaskCommandAttributes {
+                activity_id: id.to_owned(),
+                activity_type: Some(ActivityType {
+                    name: ty.to_owned(),
+                }),
+                task_queue: Some(TaskQueue {
+                    name: task_queue.to_owned(),
+                    kind: 1,
+                    ..Default::default()
+                }),
+                start_to_close_timeout: Some(prost_wkt_types::Duration {
+                    seconds: 3600,
+                    nanos: 0,
+                }),
+                retry_policy: retry,
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
 fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command> {
     let cancel_requested = history.is_some_and(|h| {
         h.events
@@ -58,65 +86,27 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
         if scheduled {
             return Vec::new();
         }
-        return vec![Command {
-            command_type: CommandType::ScheduleActivityTask as i32,
-            attributes: Some(Attributes::ScheduleActivityTaskCommandAttributes(
-                ScheduleActivityTaskCommandAttributes {
-                    activity_id: "refund".to_owned(),
-                    activity_type: Some(ActivityType {
-                        name: "Refund".to_owned(),
-                    }),
-                    task_queue: Some(TaskQueue {
-                        name: FLAKY_ACTIVITIES.to_owned(),
-                        kind: 1,
-                        ..Default::default()
-                    }),
-                    start_to_close_timeout: Some(prost_wkt_types::Duration {
-                        seconds: 3600,
-                        nanos: 0,
-                    }),
-                    retry_policy: Some(RetryPolicy {
-                        initial_interval: Some(prost_wkt_types::Duration {
-                            seconds: 3600,
-                            nanos: 0,
-                        }),
-                        backoff_coefficient: 2.0,
-                        maximum_attempts: 5,
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-            )),
-            ..Default::default()
-        }];
+        return vec![schedule_activity(
+            "refund",
+            "Refund",
+            FLAKY_ACTIVITIES,
+            Some(RetryPolicy {
+                initial_interval: Some(prost_wkt_types::Duration {
+                    seconds: 3600,
+                    nanos: 0,
+                }),
+                backoff_coefficient: 2.0,
+                maximum_attempts: 5,
+                ..Default::default()
+            }),
+        )];
     }
     if ty == "Schedules" {
         if scheduled {
             return Vec::new();
         }
         return vec![
-            Command {
-                command_type: CommandType::ScheduleActivityTask as i32,
-                attributes: Some(Attributes::ScheduleActivityTaskCommandAttributes(
-                    ScheduleActivityTaskCommandAttributes {
-                        activity_id: "charge".to_owned(),
-                        activity_type: Some(ActivityType {
-                            name: "Charge".to_owned(),
-                        }),
-                        task_queue: Some(TaskQueue {
-                            name: "nobody-polls".to_owned(),
-                            kind: 1,
-                            ..Default::default()
-                        }),
-                        start_to_close_timeout: Some(prost_wkt_types::Duration {
-                            seconds: 3600,
-                            nanos: 0,
-                        }),
-                        ..Default::default()
-                    },
-                )),
-                ..Default::default()
-            },
+            schedule_activity("charge", "Charge", "nobody-polls", None),
             Command {
                 command_type: CommandType::StartChildWorkflowExecution as i32,
                 attributes: Some(Attributes::StartChildWorkflowExecutionCommandAttributes(
