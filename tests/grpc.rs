@@ -1500,3 +1500,305 @@ fn a_history_of_several_pages_is_shown_like_the_cli() {
         against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
     }
 }
+
+/// The sections only some descriptions have, each produced for real: a paused workflow ("Pause
+/// Info", and results with no status: the CLI's close-event lookup returns the pause event), a
+/// run pinned by a versioned worker, operators' pinned and auto-upgrade overrides ("Versioning
+/// Info"), completion callbacks waiting for the close and backing off after it ("Callbacks"), and
+/// Nexus operations nobody serves, one waiting and one backing off ("Pending Nexus
+/// Operations"). Text in every time format and
+/// JSON are the CLI's, byte for byte (a callback's links, which this CLI does not print,
+/// included).
+#[test]
+fn describe_sections_match_the_cli() {
+    use temporalio_protos::protos::temporal::api::common::v1::{Callback, Link, callback, link};
+    use temporalio_protos::protos::temporal::api::enums::v1::EventType;
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let describe = |id: &str| -> serde_json::Value {
+        let out = server.cli(&["workflow", "describe", "-w", id, "-o", "json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+
+    // A Nexus operation on an endpoint whose task queue nobody polls.
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            common::worker::NEXUS_ENDPOINT,
+            "--target-namespace",
+            "default",
+            "--target-task-queue",
+            "nobody-serves",
+        ],
+    );
+    // ... and one on an endpoint whose URL refuses connections: its attempts fail and back off.
+    let away = format!("{}away", common::worker::NEXUS_ENDPOINT);
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            &away,
+            "--target-url",
+            "http://127.0.0.1:1/nexus",
+        ],
+    );
+    common::worker::spawn(&server.address, "sections");
+    for (id, ty) in [("caller", "CallsNexus"), ("caller-away", "CallsNexusAway")] {
+        seed(
+            &server,
+            &[
+                "workflow", "start", "--type", ty, "-t", "sections", "-w", id,
+            ],
+        );
+    }
+
+    // Worker Versioning: a versioned worker's version made current, a run it pins, a run an
+    // operator pins to it, and one an operator lets auto-upgrade.
+    common::worker::spawn_versioned(&server.address, "versioned", "payments", "v1");
+    wait_until(deadline, || {
+        let out = server.cli(&[
+            "worker",
+            "deployment",
+            "set-current-version",
+            "--deployment-name",
+            "payments",
+            "--build-id",
+            "v1",
+            "--yes",
+        ]);
+        out.status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("version not registered: {}", text(&out.stderr)))
+    });
+    for id in ["pinned-run", "pinned-override"] {
+        seed(
+            &server,
+            &[
+                "workflow",
+                "start",
+                "--type",
+                "Stays",
+                "-t",
+                "versioned",
+                "-w",
+                id,
+            ],
+        );
+    }
+    seed(
+        &server,
+        &[
+            "workflow",
+            "update-options",
+            "-w",
+            "pinned-override",
+            "--versioning-override-behavior",
+            "pinned",
+            "--versioning-override-deployment-name",
+            "payments",
+            "--versioning-override-build-id",
+            "v1",
+        ],
+    );
+    start(&server, "upgraded", &[]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "update-options",
+            "-w",
+            "upgraded",
+            "--versioning-override-behavior",
+            "auto_upgrade",
+        ],
+    );
+
+    // A workflow paused while an operator investigates.
+    start(&server, "held", &[]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "pause",
+            "-w",
+            "held",
+            "--reason",
+            "INC-7 investigating",
+        ],
+    );
+
+    // Completion callbacks (the CLI cannot register them) to a port nothing listens on: one
+    // waiting for its workflow to close, one whose workflow closed, one with links (to workflow
+    // events, plain and by event or request id, and to a batch job the CLI does not show).
+    let (rt, mut client) = api(&server);
+    for (id, linked) in [("awaited", false), ("notified", false), ("linked", true)] {
+        let links = if linked {
+            let run = describe("caller")["workflowExecutionInfo"]["execution"]["runId"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let to_event = |workflow_id: &str, reference| Link {
+                variant: Some(link::Variant::WorkflowEvent(link::WorkflowEvent {
+                    namespace: "default".to_owned(),
+                    workflow_id: workflow_id.to_owned(),
+                    run_id: run.clone(),
+                    reference,
+                })),
+            };
+            vec![
+                to_event("caller", None),
+                to_event(
+                    "caller",
+                    Some(link::workflow_event::Reference::EventRef(
+                        link::workflow_event::EventReference {
+                            event_id: 5,
+                            event_type: EventType::NexusOperationScheduled as i32,
+                        },
+                    )),
+                ),
+                to_event(
+                    "order/7 a+b",
+                    Some(link::workflow_event::Reference::RequestIdRef(
+                        link::workflow_event::RequestIdReference {
+                            request_id: "req 1/2".to_owned(),
+                            event_type: EventType::WorkflowExecutionStarted as i32,
+                        },
+                    )),
+                ),
+                Link {
+                    variant: Some(link::Variant::BatchJob(link::BatchJob {
+                        job_id: "job-1".to_owned(),
+                    })),
+                },
+            ]
+        } else {
+            Vec::new()
+        };
+        rt.block_on(
+            client.start_workflow_execution(StartWorkflowExecutionRequest {
+                namespace: "default".to_owned(),
+                workflow_id: id.to_owned(),
+                workflow_type: Some(WorkflowType {
+                    name: "Payment".to_owned(),
+                }),
+                task_queue: Some(TaskQueue {
+                    name: "q".to_owned(),
+                    ..Default::default()
+                }),
+                request_id: format!("seed-{id}"),
+                completion_callbacks: vec![Callback {
+                    variant: Some(callback::Variant::Nexus(callback::Nexus {
+                        url: format!("http://127.0.0.1:1/callbacks/{id}"),
+                        header: HashMap::new(),
+                    })),
+                    links,
+                }],
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    }
+    drop((rt, client));
+    seed(
+        &server,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "notified",
+            "--reason",
+            "done",
+        ],
+    );
+
+    // Until every section is there.
+    wait_until(deadline, || {
+        let ready = [
+            (
+                "caller",
+                describe("caller")["pendingNexusOperations"][0]["endpoint"]
+                    == common::worker::NEXUS_ENDPOINT,
+            ),
+            (
+                "pinned-run",
+                describe("pinned-run")["workflowExecutionInfo"]["versioningInfo"]["behavior"]
+                    == "VERSIONING_BEHAVIOR_PINNED",
+            ),
+            (
+                "caller-away",
+                describe("caller-away")["pendingNexusOperations"][0]["lastAttemptFailure"]
+                    .is_object(),
+            ),
+            (
+                "notified",
+                describe("notified")["callbacks"][0]["lastAttemptFailure"].is_object(),
+            ),
+        ];
+        match ready.iter().find(|(_, ok)| !ok) {
+            None => Ok(()),
+            Some((id, _)) => Err(format!("{id} not ready: {}", describe(id))),
+        }
+    });
+
+    // (Each section is there for real: the CLI prints it.)
+    for (id, shown) in [
+        ("held", "Pause Info:\n  Identity"),
+        (
+            "pinned-run",
+            "Behavior        Pinned\n  DeploymentName  payments\n",
+        ),
+        (
+            "pinned-override",
+            "OverridePinnedVersionBuildId         v1\n",
+        ),
+        ("upgraded", "OverrideBehavior  AutoUpgrade\n"),
+        ("awaited", "State             Standby\n"),
+        (
+            "linked",
+            "eventID=5&eventType=NexusOperationScheduled&referenceType=EventReference",
+        ),
+        ("caller", "Pending Nexus Operations: 1\n"),
+        ("caller-away", "{\"message\":"),
+        ("notified", "LastAttemptFailure       \n    Message: "),
+    ] {
+        let out = server.cli(&["workflow", "describe", "-w", id, "--time-format", "iso"]);
+        assert!(
+            text(&out.stdout).contains(shown),
+            "{id}: {}",
+            text(&out.stdout)
+        );
+    }
+    for id in [
+        "held",
+        "pinned-run",
+        "pinned-override",
+        "upgraded",
+        "awaited",
+        "linked",
+    ] {
+        for opts in ["--time-format iso", "--time-format raw", "-o json"] {
+            let line = format!("temporal workflow describe -w {id} {opts}");
+            against_cli(&server, &config, &line).unwrap_or_else(|why| panic!("{line}: {why}"));
+        }
+    }
+    // Attempts and their times move on (a Nexus operation nobody serves times out and backs
+    // off, a callback retries): compared when the CLI's output holds still around tgate's.
+    for id in ["caller", "caller-away", "notified"] {
+        for opts in ["--time-format iso", "-o json"] {
+            let line = format!("temporal workflow describe -w {id} {opts}");
+            settles(&server, &config, &line, &|out| out.to_owned());
+        }
+    }
+}

@@ -53,6 +53,7 @@ impl DevServer {
         let home = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(home.path().join("server.log")).unwrap();
         let port = free_port();
+        let http_port = free_port();
         let mut cmd = Command::new(temporal_bin());
         cmd.args([
             "server",
@@ -64,7 +65,7 @@ impl DevServer {
             "error",
         ])
         .args(["--port", &port.to_string()])
-        .args(["--http-port", &free_port().to_string()])
+        .args(["--http-port", &http_port.to_string()])
         .args(["--metrics-port", &free_port().to_string()])
         // The tests and benchmarks list and call far faster than the dev server's default rate
         // limits allow ("namespace rate limit exceeded"); raise them.
@@ -74,6 +75,27 @@ impl DevServer {
         ])
         .args(["--dynamic-config-value", "frontend.namespaceRPS=100000"])
         .args(["--dynamic-config-value", "frontend.rps=100000"])
+        // Features some descriptions show: pausing a workflow (experimental, off by default) and
+        // completion callbacks to any address (the test's own unreachable URL; this server
+        // reads the key `callback.`, older ones `component.callbacks.`).
+        .args([
+            "--dynamic-config-value",
+            "frontend.WorkflowPauseEnabled=true",
+        ])
+        .args([
+            "--dynamic-config-value",
+            r#"callback.allowedAddresses=[{"Pattern":"*","AllowInsecure":true}]"#,
+        ])
+        // Nexus operations: an endpoint is served as soon as it is created (the default waits
+        // for a refresh), and operations are dispatched (not without a callback URL template).
+        .args([
+            "--dynamic-config-value",
+            r#"system.refreshNexusEndpointsMinWait="0s""#,
+        ])
+        .arg("--dynamic-config-value")
+        .arg(format!(
+            r#"component.nexusoperations.callback.endpoint.template="http://127.0.0.1:{http_port}/namespaces/{{{{.NamespaceName}}}}/nexus/callback""#
+        ))
         // Requests with `caller-type: operator` (as the CLI sends) get this share of the rate.
         .args(["--dynamic-config-value", "system.operatorRPSRatio=1"])
         .args([

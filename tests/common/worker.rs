@@ -3,7 +3,8 @@
 //! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
 //! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
 //! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
-//! retry waits an hour); any other stays open), and answers query tasks:
+//! retry waits an hour), a `CallsNexus` one schedules an operation on [`NEXUS_ENDPOINT`]
+//! (`CallsNexusAway` on that name + `away`); any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
@@ -11,12 +12,16 @@ use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
 use temporalio_protos::protos::temporal::api::command::v1::{
     CancelWorkflowExecutionCommandAttributes, Command, CompleteWorkflowExecutionCommandAttributes,
     ContinueAsNewWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
-    ScheduleActivityTaskCommandAttributes, StartChildWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes, ScheduleNexusOperationCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
 };
 use temporalio_protos::protos::temporal::api::common::v1::{
     ActivityType, Payload, Payloads, RetryPolicy, WorkflowType,
 };
-use temporalio_protos::protos::temporal::api::enums::v1::{CommandType, EventType};
+use temporalio_protos::protos::temporal::api::deployment::v1::WorkerDeploymentOptions;
+use temporalio_protos::protos::temporal::api::enums::v1::{
+    CommandType, EventType, VersioningBehavior, WorkerVersioningMode,
+};
 use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_protos::protos::temporal::api::failure::v1::{ApplicationFailureInfo, Failure};
 use temporalio_protos::protos::temporal::api::history::v1::History;
@@ -31,6 +36,10 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 /// The task queue [`spawn_failing_activities`] polls.
 pub const FLAKY_ACTIVITIES: &str = "flaky-activities";
 
+/// The Nexus endpoint a `CallsNexus` workflow calls (create it before starting one); a
+/// `CallsNexusAway` one calls this name with `away` after it.
+pub const NEXUS_ENDPOINT: &str = "refunds";
+
 fn payload(encoding: &str, data: &str) -> Payload {
     Payload {
         metadata: [("encoding".to_owned(), encoding.as_bytes().to_vec())].into(),
@@ -39,10 +48,6 @@ fn payload(encoding: &str, data: &str) -> Payload {
     }
 }
 
-/// What a workflow of type `ty` does on a task, given its history so far: `Completes` completes
-/// with a result, `Fails` fails with an application error (a stack trace and a cause),
-/// `Cancels` accepts a requested cancellation, `ContinuesAsNew` continues as a `Completes` run on
-/// `task_queue`; anything else stays open.
 /// A command scheduling activity `id` of type `ty` on `task_queue` (an hour to run), with
 /// `retry` as its retry policy (the server's default when `None`).
 fn schedule_activity(id: &str, ty: &str, task_queue: &str, retry: Option<RetryPolicy>) -> Command {
@@ -71,6 +76,11 @@ fn schedule_activity(id: &str, ty: &str, task_queue: &str, retry: Option<RetryPo
     }
 }
 
+/// What a workflow of type `ty` does on a task, given its history so far: `Completes` completes
+/// with a result, `Fails` fails with an application error (a stack trace and a cause),
+/// `Cancels` accepts a requested cancellation, `ContinuesAsNew` continues as a `Completes` run on
+/// `task_queue`, `Retries`, `Schedules` and `CallsNexus` start their work once; anything else
+/// stays open.
 fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command> {
     let cancel_requested = history.is_some_and(|h| {
         h.events
@@ -100,6 +110,33 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 ..Default::default()
             }),
         )];
+    }
+    if let Some(away) = ty.strip_prefix("CallsNexus") {
+        let called = history.is_some_and(|h| {
+            h.events
+                .iter()
+                .any(|e| e.event_type == EventType::NexusOperationScheduled as i32)
+        });
+        if called {
+            return Vec::new();
+        }
+        return vec![Command {
+            command_type: CommandType::ScheduleNexusOperation as i32,
+            attributes: Some(Attributes::ScheduleNexusOperationCommandAttributes(
+                ScheduleNexusOperationCommandAttributes {
+                    endpoint: format!("{NEXUS_ENDPOINT}{}", away.to_lowercase()),
+                    service: "payments".to_owned(),
+                    operation: "refund".to_owned(),
+                    input: Some(payload("json/plain", r#"{"order":7}"#)),
+                    schedule_to_close_timeout: Some(prost_wkt_types::Duration {
+                        seconds: 7200,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }];
     }
     if ty == "Schedules" {
         if scheduled {
@@ -217,8 +254,28 @@ where
 
 /// Starts the worker on `task_queue` of the server at `address` (namespace `default`).
 pub fn spawn(address: &str, task_queue: &str) {
+    run(address, task_queue, None);
+}
+
+/// Starts the worker on `task_queue` as version `build_id` of Worker Deployment `deployment`
+/// (Worker Versioning): its polls register the version, and every workflow task it completes
+/// pins the workflow to it.
+pub fn spawn_versioned(address: &str, task_queue: &str, deployment: &str, build_id: &str) {
+    let options = WorkerDeploymentOptions {
+        deployment_name: deployment.to_owned(),
+        build_id: build_id.to_owned(),
+        worker_versioning_mode: WorkerVersioningMode::Versioned as i32,
+    };
+    run(address, task_queue, Some(options));
+}
+
+fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptions>) {
     let task_queue = task_queue.to_owned();
-    in_background(address, |mut client| async move {
+    let behavior = match deployment {
+        Some(_) => VersioningBehavior::Pinned,
+        None => VersioningBehavior::Unspecified,
+    };
+    in_background(address, move |mut client| async move {
         loop {
             let mut poll = tonic::Request::new(PollWorkflowTaskQueueRequest {
                 namespace: "default".to_owned(),
@@ -228,6 +285,7 @@ pub fn spawn(address: &str, task_queue: &str) {
                     ..Default::default()
                 }),
                 identity: "stand-in-worker".to_owned(),
+                deployment_options: deployment.clone(),
                 ..Default::default()
             });
             // The server refuses a long poll without a deadline.
@@ -247,6 +305,8 @@ pub fn spawn(address: &str, task_queue: &str) {
                         identity: "stand-in-worker".to_owned(),
                         namespace: "default".to_owned(),
                         commands: ending(&ty, task.history.as_ref(), &task_queue),
+                        versioning_behavior: behavior as i32,
+                        deployment_options: deployment.clone(),
                         ..Default::default()
                     })
                     .await;

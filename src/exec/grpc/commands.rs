@@ -25,6 +25,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 use tonic::Code;
 
+use super::describe;
 use super::{Ctx, Format, JsonList, Stop, render};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
@@ -602,7 +603,7 @@ fn results_card(
 /// The CLI's `MarshalFriendlyFailureBodyText`: for the failure and each cause, a line
 /// `Message: …`, the stack trace indented below `StackTrace:`, and `Cause:` before the next, each
 /// cause four spaces deeper; every line starts with a newline.
-fn failure_text(
+pub(super) fn failure_text(
     failure: Option<&temporalio_protos::protos::temporal::api::failure::v1::Failure>,
     indent: &str,
 ) -> String {
@@ -641,11 +642,11 @@ fn has_payload_maps(
 }
 
 /// `workflow describe` text (times in the command's `--time-format`): the "Execution Info" and
-/// "Extended Execution Info" cards, then the pending counts of a running workflow or the results
-/// card of a closed one (`results`). Memo and search attributes print as Go's `%v` of a payload
-/// map, one-line prototext whose spacing comes from the pinned binary (`extra_space`). Sections
-/// not reproduced here (pending Nexus operations, a paused workflow, versioning, callbacks) make
-/// it fall back.
+/// "Extended Execution Info" cards (with "Pause Info" after it), "Metadata", "Versioning Info"
+/// and "Callbacks" when the workflow has them ([`describe`]), then the pending work of a running
+/// workflow or the results card of one that is not (`results`). Memo and search attributes print
+/// as Go's `%v` of a payload map, one-line prototext whose spacing comes from the pinned binary
+/// (`extra_space`).
 fn describe_text(
     namespace: &str,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
@@ -655,15 +656,6 @@ fn describe_text(
 ) -> Result<String, Stop> {
     let info = resp.workflow_execution_info.clone().unwrap_or_default();
     let ext = resp.workflow_extended_info.clone();
-    let unsupported = !resp.pending_nexus_operations.is_empty()
-        || !resp.callbacks.is_empty()
-        || info.versioning_info.is_some()
-        || ext.as_ref().is_some_and(|e| e.pause_info.is_some());
-    if unsupported {
-        return Err(Stop::fallback(
-            "this description has sections the CLI renders (pending work, callbacks, ...)",
-        ));
-    }
     let time = |t: &Option<prost_wkt_types::Timestamp>| times.timestamp(t.as_ref());
     let payload_map = |fields: Option<&std::collections::HashMap<String, Payload>>| match fields
         .filter(|f| !f.is_empty())
@@ -738,8 +730,17 @@ fn describe_text(
         );
         out.push_str("Extended Execution Info:\n");
         out.push_str(&text::card(&rows).ok_or_else(padded)?);
+        if let Some(pause) = &ext.pause_info {
+            out.push_str(&describe::pause_info(pause, &times)?);
+        }
     }
     out.push_str(&user_metadata(resp)?);
+    if let Some(versioning) = &info.versioning_info {
+        out.push_str(&describe::versioning_info(versioning)?);
+    }
+    if !resp.callbacks.is_empty() {
+        out.push_str(&describe::callbacks(&resp.callbacks, &times)?);
+    }
     match results {
         Some(results) => {
             out.push('\n');
@@ -784,7 +785,7 @@ fn user_metadata(
 /// The pending-work sections of a running workflow's text description: "Pending Activities: N"
 /// and a card per activity (blank lines around them), "Pending Child Workflows: N" and a card per
 /// child (the CLI prints the proto struct itself: its fields in order, zero values left out),
-/// "Pending Nexus Operations: 0". Failures and heartbeat details print as the CLI's printer
+/// "Pending Nexus Operations: N" and a card per operation ([`describe::nexus_operations`]). Failures and heartbeat details print as the CLI's printer
 /// prints any proto: compact protojson with payload shorthand.
 fn pending_work(
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
@@ -888,7 +889,17 @@ fn pending_work(
             out.push_str(&text::card(&rows).ok_or_else(padded)?);
         }
     }
-    out.push_str("Pending Nexus Operations: 0\n");
+    let _ = writeln!(
+        out,
+        "Pending Nexus Operations: {}",
+        resp.pending_nexus_operations.len()
+    );
+    if !resp.pending_nexus_operations.is_empty() {
+        out.push_str(&describe::nexus_operations(
+            &resp.pending_nexus_operations,
+            times,
+        )?);
+    }
     Ok(out)
 }
 

@@ -12,6 +12,7 @@
 //! - `schedule list`, `schedule describe`: JSON and text.
 
 mod commands;
+mod describe;
 mod schedule;
 
 use std::io::Write;
