@@ -1802,3 +1802,182 @@ fn describe_sections_match_the_cli() {
         }
     }
 }
+
+/// A command running in the background whose stdout is read as it comes.
+struct Follower {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Follower {
+    fn start(mut cmd: Command) -> Follower {
+        use std::io::Read as _;
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stdout.take().unwrap();
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Follower {
+            child,
+            stdout,
+            reader,
+        }
+    }
+
+    /// What it has printed so far.
+    fn seen(&self) -> String {
+        text(&self.stdout.lock().unwrap())
+    }
+
+    /// Waits (bounded by the test's own deadline) for it to end: stdout, stderr, success.
+    fn finish(mut self) -> (String, String, bool) {
+        use std::io::Read as _;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still following after 60 s: {}", self.seen());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        self.reader.join().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (text(&self.stdout.lock().unwrap()), stderr, status.success())
+    }
+}
+
+/// `workflow show --follow` long-polls until the run closes: started on running workflows, tgate
+/// (`--backend grpc`) prints what the CLI prints in every output form, including the runs a
+/// workflow continues as (text), across long polls that expire with no new event, and writes the
+/// text as events come, before the run has closed.
+#[test]
+fn show_follow_matches_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    // One that is signalled and then terminated, one that continues as new into a run that
+    // completes (once a worker polls its task queue).
+    start(&server, "followed", &[]);
+    start(&server, "open", &[]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "ContinuesAsNew",
+            "-t",
+            "later",
+            "-w",
+            "continuing",
+        ],
+    );
+    let forms: [&[&str]; 4] = [&[], &["--detailed"], &["-o", "json"], &["-o", "jsonl"]];
+    let mut followers = Vec::new();
+    for id in ["followed", "continuing"] {
+        for form in forms {
+            let mut args = vec!["workflow", "show", "-w", id, "--follow"];
+            args.extend_from_slice(form);
+            let line = format!("temporal {}", args.join(" "));
+            let mut ours = Command::new(env!("CARGO_BIN_EXE_tgate"));
+            ours.args(["run", "--backend", "grpc", "--config"])
+                .arg(&config)
+                .arg(&line)
+                .env_clear();
+            followers.push((
+                line,
+                Follower::start(server.cli_command(&args)),
+                Follower::start(ours),
+            ));
+        }
+    }
+    // The text is written as the events come: the first ones show while the runs are open.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for (line, _, ours) in &followers {
+        if line.contains("-o json") {
+            continue;
+        }
+        wait_until(deadline, || {
+            ours.seen()
+                .contains("WorkflowTaskScheduled")
+                .then_some(())
+                .ok_or_else(|| format!("{line}: nothing yet: {:?}", ours.seen()))
+        });
+    }
+    // Long polls that expire with no new event (after 1 s on the test servers) return an empty
+    // page: the followers go on.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    signal(&server, "followed", "go", &["{\"a\":1}".to_owned()]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "followed",
+            "--reason",
+            "done",
+        ],
+    );
+    common::worker::spawn(&server.address, "later");
+    for (line, theirs, ours) in followers {
+        let (theirs, ours) = (theirs.finish(), ours.finish());
+        assert!(theirs.2, "{line}: {}", theirs.1);
+        // (What the CLI followed is really there: the close, and in text the next run.)
+        let json = line.contains("-o json");
+        let closed = match (line.contains("followed"), json) {
+            (true, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
+            (true, false) => "WorkflowExecutionTerminated",
+            (false, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+            (false, false) if line.ends_with("--follow") => "Status          COMPLETED",
+            (false, false) => "WorkflowExecutionContinuedAsNew",
+        };
+        assert!(theirs.0.contains(closed), "{line}: {}", theirs.0);
+        assert_eq!(ours, theirs, "{line}");
+    }
+    // A run that stays open: tgate's timeout ends the follow, after the text it has written.
+    let limited_dir = dir.path().join("limited");
+    std::fs::create_dir(&limited_dir).unwrap();
+    let limited = server.config(
+        &limited_dir,
+        "default",
+        &format!(
+            "policies: [{}]\nlimits: {{timeout: 2s}}\n",
+            dir.path().join("p.yaml").display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = tgate(&limited, "grpc", "temporal workflow show -w open --follow");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "tgate: stopped after the 2s timeout\n");
+    assert!(
+        text(&out.stdout).starts_with("Progress:\n")
+            && text(&out.stdout).contains("WorkflowTaskScheduled"),
+        "{}",
+        text(&out.stdout)
+    );
+}

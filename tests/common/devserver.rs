@@ -86,6 +86,12 @@ impl DevServer {
             "--dynamic-config-value",
             r#"callback.allowedAddresses=[{"Pattern":"*","AllowInsecure":true}]"#,
         ])
+        // A history long poll (`show --follow`) that sees no new event returns after 1 s (not
+        // 20): followers see empty pages within a test's time.
+        .args([
+            "--dynamic-config-value",
+            r#"history.longPollExpirationInterval="1s""#,
+        ])
         // Nexus operations: an endpoint is served as soon as it is created (the default waits
         // for a refresh), and operations are dispatched (not without a callback URL template).
         .args([
@@ -166,15 +172,7 @@ impl DevServer {
     /// Runs the real CLI directly against this server (for seeding and comparison).
     /// Panics, with the server's log, if the server has exited.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new(temporal_bin())
-            .args(args)
-            .args(["--address", &self.address])
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("PATH", "/usr/bin:/bin")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run temporal");
+        let out = self.cli_command(args).output().expect("run temporal");
         if !out.status.success()
             && let Some(status) = self.exited()
         {
@@ -186,6 +184,19 @@ impl DevServer {
             );
         }
         out
+    }
+
+    /// The real CLI with `args` against this server (a clean environment, no stdin), to run in
+    /// the background.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(temporal_bin());
+        cmd.args(args)
+            .args(["--address", &self.address])
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::null());
+        cmd
     }
 
     /// A tgate configuration file for this server, in a temporary directory (with the audit log

@@ -100,7 +100,10 @@ impl Handler {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], true),
             Handler::WorkflowDescribe => (&["workflow-id", "run-id"], true),
-            Handler::WorkflowShow => (&["workflow-id", "run-id", "detailed", "reverse"], true),
+            Handler::WorkflowShow => (
+                &["workflow-id", "run-id", "detailed", "reverse", "follow"],
+                true,
+            ),
             Handler::WorkflowCount => (&["query"], true),
             Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], true),
             Handler::WorkflowStack => (&["workflow-id", "run-id"], true),
@@ -907,18 +910,32 @@ fn pending_work(
 /// payload shorthand (it must stay replayable). Text: the progress table, following
 /// continue-as-new into the next run as the CLI's table iterator does, or with `--detailed` a
 /// section per event (the CLI's raw event iterator, which does not follow); then the results card.
+/// `--follow` long-polls for new events until the run closes (in text, into the runs it continues
+/// as), writing text as it comes.
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let text = ctx.format == Format::Text;
     let detailed = text && matches!(ctx.cmd.flag("detailed"), Some(Value::Bool(true)));
     let reverse = matches!(ctx.cmd.flag("reverse"), Some(Value::Bool(true)));
+    let follow = matches!(ctx.cmd.flag("follow"), Some(Value::Bool(true)));
+    if follow && reverse {
+        return Err(Stop::fallback(
+            "`--follow` with `--reverse` is run by the CLI",
+        ));
+    }
+    // Followed text is written page by page, as the events come (the CLI prints them as its
+    // iterator yields them); otherwise all at once, so that anything not reproduced can still
+    // fall back to the CLI before a byte is written.
+    let stream = text && follow;
     let shorthand = ctx.json_options(true).shorthand;
-    let printed = |events: &[HistoryEvent]| {
+    // The text of `events[from..]` (with the header when `from` is 0).
+    let printed = |events: &[HistoryEvent], from: usize| {
         if detailed {
-            sections(events, shorthand)
+            sections(events, from, shorthand)
         } else {
-            progress(events)
+            progress(&events[from..], from == 0)
         }
     };
+    let mut shown = 0;
     let context = if text {
         "displaying history failed"
     } else {
@@ -947,9 +964,12 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
                 execution: run.clone(),
                 maximum_page_size: 0,
                 next_page_token: token,
-                wait_new_event: false,
+                // Following, as the Go SDK's long-polling history iterator asks: each call
+                // returns when there are new events (or the server's long poll expires, with an
+                // empty page and a token), until the run has closed.
+                wait_new_event: follow,
                 history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
-                skip_archival: false,
+                skip_archival: follow,
             };
             let req = ctx.request(req, Some(&namespace));
             ctx.call(req, context)
@@ -960,7 +980,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             Ok(page) => page,
             // The CLI has printed its progress header, and every event before the failed page.
             Err(Stop::Failed(m)) if text => {
-                return Err(Stop::FailedAfter(printed(&history.events)?, m));
+                return Err(Stop::FailedAfter(printed(&history.events, shown)?, m));
             }
             Err(other) => return Err(other),
         };
@@ -970,6 +990,11 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         history
             .events
             .extend(page.map(|h| h.events).unwrap_or_default());
+        if stream && history.events.len() > shown {
+            ctx.out.write(&printed(&history.events, shown)?)?;
+            ctx.out.flush()?;
+            shown = history.events.len();
+        }
         token = next;
         if !token.is_empty() {
             continue;
@@ -1002,7 +1027,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         });
     }
     if text {
-        let mut out = printed(&history.events)?;
+        let mut out = printed(&history.events, shown)?;
         out.push('\n');
         // The last event that ended a run (a termination or a continue-as-new does not count).
         let ended = history.events.iter().rev().find(|e| {
@@ -1026,20 +1051,24 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     ctx.print_message("temporal.api.history.v1.History", &history, false)
 }
 
-/// `workflow show --detailed`: after `Progress:`, per event (a blank line between two) a heading
+/// `workflow show --detailed` of `events[from..]`: after `Progress:` (when `from` is 0), per event
+/// (a blank line between two) a heading
 /// `--------------- [ID] Type ---------------` and the event's fields as the CLI flattens them:
 /// the event in compact protojson (payload shorthand as the command asks), without `eventId` and
 /// `eventType`, its `…Attributes` object lifted to the top, then every leaf as `dotted.path: value`
 /// (`name[i]` in arrays, `<nil>` for null), sorted. The CLI lifts while it ranges over a Go map,
 /// so a lifted key that itself ends in `Attributes` (`searchAttributes`) is lifted again or not
 /// at random: such an event falls back.
-fn sections(events: &[HistoryEvent], shorthand: bool) -> Result<String, Stop> {
+fn sections(events: &[HistoryEvent], from: usize, shorthand: bool) -> Result<String, Stop> {
     let opts = super::protojson::Options {
         indent: false,
         shorthand,
     };
-    let mut out = String::from("Progress:\n");
-    for (i, e) in events.iter().enumerate() {
+    let mut out = String::new();
+    if from == 0 {
+        out.push_str("Progress:\n");
+    }
+    for (i, e) in events.iter().enumerate().skip(from) {
         let ty = EventType::try_from(e.event_type)
             .map_err(|_| Stop::fallback("an event type this build does not know"))?;
         if i > 0 {
@@ -1121,10 +1150,14 @@ fn flatten(path: String, value: &gojson::Json, out: &mut Vec<(String, String)>) 
 /// `workflow show`'s progress header (fixed widths: ID 3, Time 20, Type 26; headers centred).
 const SHOW_HEADER: &str = "Progress:\n  ID           Time                     Type           \n";
 
-/// `workflow show`'s progress table: the header, then per event its ID right-aligned to 3, its
-/// time in RFC 3339 UTC whatever `--time-format`, its type padded to 26 and never cut.
-fn progress(events: &[HistoryEvent]) -> Result<String, Stop> {
-    let mut out = String::from(SHOW_HEADER);
+/// `workflow show`'s progress table: the header (when `header`), then per event its ID
+/// right-aligned to 3, its time in RFC 3339 UTC whatever `--time-format`, its type padded to 26
+/// and never cut.
+fn progress(events: &[HistoryEvent], header: bool) -> Result<String, Stop> {
+    let mut out = String::new();
+    if header {
+        out.push_str(SHOW_HEADER);
+    }
     for e in events {
         let ty = EventType::try_from(e.event_type)
             .map_err(|_| Stop::fallback("an event type this build does not know"))?;

@@ -336,6 +336,13 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Hands what was written on (output that streams: followed history).
+    fn flush(&mut self) -> Result<(), Stop> {
+        self.w
+            .flush()
+            .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))
+    }
+
     fn write(&mut self, s: &str) -> Result<(), Stop> {
         self.decided.pass().map_err(Stop::Unrecorded)?;
         let room = self.cap.saturating_sub(self.written);
