@@ -1801,6 +1801,20 @@ fn describe_sections_match_the_cli() {
             settles(&server, &config, &line, &|out| out.to_owned());
         }
     }
+    // The list of them all (a paused status included), once visibility has caught up.
+    for line in [
+        "temporal workflow list --time-format iso",
+        "temporal workflow list -o json",
+        "temporal workflow count -q 'ExecutionStatus=\"Paused\"'",
+    ] {
+        settles(&server, &config, line, &|out| out.to_owned());
+    }
+    let paused = server.cli(&["workflow", "list", "--time-format", "iso"]);
+    assert!(
+        text(&paused.stdout).contains("  Paused      held  "),
+        "{}",
+        text(&paused.stdout)
+    );
 }
 
 /// A command running in the background whose stdout is read as it comes.
