@@ -24,7 +24,8 @@ use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    CreateScheduleRequest, SignalWorkflowExecutionRequest, StartWorkflowExecutionRequest,
+    CreateScheduleRequest, GetWorkflowExecutionHistoryRequest, SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
 };
 
 fn tgate(config: &Path, backend: &str, line: &str) -> Output {
@@ -88,21 +89,28 @@ fn start_with_memo(server: &DevServer, id: &str, memo: &[MemoField<'_>]) {
     let (rt, mut client) = api(server);
     rt.block_on(
         client.start_workflow_execution(StartWorkflowExecutionRequest {
-            namespace: "default".to_owned(),
-            workflow_id: id.to_owned(),
-            workflow_type: Some(WorkflowType {
-                name: "Payment".to_owned(),
-            }),
-            task_queue: Some(TaskQueue {
-                name: "q".to_owned(),
-                ..Default::default()
-            }),
             memo: Some(Memo { fields }),
-            request_id: format!("seed-{id}"),
-            ..Default::default()
+            ..start_request(id)
         }),
     )
     .unwrap();
+}
+
+/// Starting workflow `id` of type `Payment` on task queue `q` (as [`start`] does), over the API.
+fn start_request(id: &str) -> StartWorkflowExecutionRequest {
+    StartWorkflowExecutionRequest {
+        namespace: "default".to_owned(),
+        workflow_id: id.to_owned(),
+        workflow_type: Some(WorkflowType {
+            name: "Payment".to_owned(),
+        }),
+        task_queue: Some(TaskQueue {
+            name: "q".to_owned(),
+            ..Default::default()
+        }),
+        request_id: format!("seed-{id}"),
+        ..Default::default()
+    }
 }
 
 /// A runtime and a client of the dev server's API, for seeds the CLI cannot make.
@@ -1506,9 +1514,7 @@ fn a_history_of_several_pages_is_shown_like_the_cli() {
 /// run pinned by a versioned worker, operators' pinned and auto-upgrade overrides ("Versioning
 /// Info"), completion callbacks waiting for the close and backing off after it ("Callbacks"), and
 /// Nexus operations nobody serves, one waiting and one backing off ("Pending Nexus
-/// Operations"). Text in every time format and
-/// JSON are the CLI's, byte for byte (a callback's links, which this CLI does not print,
-/// included).
+/// Operations"). Text (iso and raw times) and JSON are the CLI's, byte for byte.
 #[test]
 fn describe_sections_match_the_cli() {
     use temporalio_protos::protos::temporal::api::common::v1::{Callback, Link, callback, link};
@@ -1641,7 +1647,8 @@ fn describe_sections_match_the_cli() {
 
     // Completion callbacks (the CLI cannot register them) to a port nothing listens on: one
     // waiting for its workflow to close, one whose workflow closed, one with links (to workflow
-    // events, plain and by event or request id, and to a batch job the CLI does not show).
+    // events, plain and by event or request id, and to a batch job, which the CLI does not
+    // show; this server refuses the other kinds on a callback).
     let (rt, mut client) = api(&server);
     for (id, linked) in [("awaited", false), ("notified", false), ("linked", true)] {
         let links = if linked {
@@ -1688,16 +1695,6 @@ fn describe_sections_match_the_cli() {
         };
         rt.block_on(
             client.start_workflow_execution(StartWorkflowExecutionRequest {
-                namespace: "default".to_owned(),
-                workflow_id: id.to_owned(),
-                workflow_type: Some(WorkflowType {
-                    name: "Payment".to_owned(),
-                }),
-                task_queue: Some(TaskQueue {
-                    name: "q".to_owned(),
-                    ..Default::default()
-                }),
-                request_id: format!("seed-{id}"),
                 completion_callbacks: vec![Callback {
                     variant: Some(callback::Variant::Nexus(callback::Nexus {
                         url: format!("http://127.0.0.1:1/callbacks/{id}"),
@@ -1705,7 +1702,7 @@ fn describe_sections_match_the_cli() {
                     })),
                     links,
                 }],
-                ..Default::default()
+                ..start_request(id)
             }),
         )
         .unwrap();
@@ -1905,7 +1902,7 @@ fn show_follow_matches_the_cli() {
             "continuing",
         ],
     );
-    let forms: [&[&str]; 4] = [&[], &["--detailed"], &["-o", "json"], &["-o", "jsonl"]];
+    let forms: [&[&str]; 3] = [&[], &["-o", "json"], &["-o", "jsonl"]];
     let mut followers = Vec::new();
     for id in ["followed", "continuing"] {
         for form in forms {
@@ -1938,8 +1935,36 @@ fn show_follow_matches_the_cli() {
         });
     }
     // Long polls that expire with no new event (after 1 s on the test servers) return an empty
-    // page: the followers go on.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // page and a token: the followers go on.
+    let (rt, mut client) = api(&server);
+    let poll = |token: Vec<u8>| GetWorkflowExecutionHistoryRequest {
+        namespace: "default".to_owned(),
+        execution: Some(WorkflowExecution {
+            workflow_id: "open".to_owned(),
+            run_id: String::new(),
+        }),
+        next_page_token: token,
+        wait_new_event: true,
+        ..Default::default()
+    };
+    let first = rt
+        .block_on(client.get_workflow_execution_history(poll(Vec::new())))
+        .unwrap()
+        .into_inner();
+    let polled = std::time::Instant::now();
+    let expired = rt
+        .block_on(client.get_workflow_execution_history(poll(first.next_page_token)))
+        .unwrap()
+        .into_inner();
+    assert!(
+        polled.elapsed() < std::time::Duration::from_secs(5)
+            && expired.history.is_none_or(|h| h.events.is_empty())
+            && !expired.next_page_token.is_empty(),
+        "a long poll did not expire empty within 5 s ({:?})",
+        polled.elapsed()
+    );
+    drop((rt, client));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     signal(&server, "followed", "go", &["{\"a\":1}".to_owned()]);
     seed(
         &server,
@@ -1962,11 +1987,23 @@ fn show_follow_matches_the_cli() {
             (true, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
             (true, false) => "WorkflowExecutionTerminated",
             (false, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
-            (false, false) if line.ends_with("--follow") => "Status          COMPLETED",
-            (false, false) => "WorkflowExecutionContinuedAsNew",
+            (false, false) => "Status          COMPLETED",
         };
         assert!(theirs.0.contains(closed), "{line}: {}", theirs.0);
         assert_eq!(ours, theirs, "{line}");
+    }
+    // Followed text is written as it comes: what could stop it midway is left to the CLI.
+    for line in [
+        "temporal workflow show -w open --follow --detailed",
+        "temporal workflow show -w open --follow --reverse",
+    ] {
+        let out = tgate(&config, "grpc", line);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        assert!(
+            text(&out.stderr).contains("`--follow` with `--reverse` or `--detailed`"),
+            "{line}: {}",
+            text(&out.stderr)
+        );
     }
     // A run that stays open: tgate's timeout ends the follow, after the text it has written.
     let limited_dir = dir.path().join("limited");

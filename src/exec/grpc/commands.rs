@@ -149,6 +149,16 @@ impl Handler {
         {
             return Err("a --command-timeout that is not positive".to_owned());
         }
+        let set = |flag: &str| matches!(cmd.flag(flag), Some(Value::Bool(true)));
+        if matches!(self, Handler::WorkflowShow)
+            && set("follow")
+            && (set("reverse") || set("detailed"))
+        {
+            // Followed text is written as it comes, so that what cannot be reproduced could
+            // only stop it midway; `--detailed` is the likely case (the CLI prints an event
+            // with search attributes at random), `--reverse` is not pinned down.
+            return Err("`--follow` with `--reverse` or `--detailed` is run by the CLI".to_owned());
+        }
         if matches!(self, Handler::WorkflowTerminate) && cmd.flag_str("reason").is_none() {
             // The CLI's default reason names the local OS user.
             return Err("terminate without --reason is run by the CLI".to_owned());
@@ -788,8 +798,9 @@ fn user_metadata(
 /// The pending-work sections of a running workflow's text description: "Pending Activities: N"
 /// and a card per activity (blank lines around them), "Pending Child Workflows: N" and a card per
 /// child (the CLI prints the proto struct itself: its fields in order, zero values left out),
-/// "Pending Nexus Operations: N" and a card per operation ([`describe::nexus_operations`]). Failures and heartbeat details print as the CLI's printer
-/// prints any proto: compact protojson with payload shorthand.
+/// "Pending Nexus Operations: N" and a card per operation ([`describe::nexus_operations`]).
+/// Failures and heartbeat details print as the CLI's printer prints any proto: compact protojson
+/// with payload shorthand.
 fn pending_work(
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
     times: &text::Times,
@@ -898,6 +909,11 @@ fn pending_work(
         resp.pending_nexus_operations.len()
     );
     if !resp.pending_nexus_operations.is_empty() {
+        describe::no_system_operations(
+            resp.pending_nexus_operations
+                .iter()
+                .map(|op| op.endpoint.as_str()),
+        )?;
         out.push_str(&describe::nexus_operations(
             &resp.pending_nexus_operations,
             times,
@@ -917,11 +933,6 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let detailed = text && matches!(ctx.cmd.flag("detailed"), Some(Value::Bool(true)));
     let reverse = matches!(ctx.cmd.flag("reverse"), Some(Value::Bool(true)));
     let follow = matches!(ctx.cmd.flag("follow"), Some(Value::Bool(true)));
-    if follow && reverse {
-        return Err(Stop::fallback(
-            "`--follow` with `--reverse` is run by the CLI",
-        ));
-    }
     // Followed text is written page by page, as the events come (the CLI prints them as its
     // iterator yields them); otherwise all at once, so that anything not reproduced can still
     // fall back to the CLI before a byte is written.
@@ -987,9 +998,14 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         if !raw.is_empty() {
             return Err(Stop::fallback("raw history pages are rendered by the CLI"));
         }
-        history
-            .events
-            .extend(page.map(|h| h.events).unwrap_or_default());
+        let events = page.map(|h| h.events).unwrap_or_default();
+        describe::no_system_operations(events.iter().filter_map(|e| match &e.attributes {
+            Some(history_event::Attributes::NexusOperationScheduledEventAttributes(a)) => {
+                Some(a.endpoint.as_str())
+            }
+            _ => None,
+        }))?;
+        history.events.extend(events);
         if stream && history.events.len() > shown {
             ctx.out.write(&printed(&history.events, shown)?)?;
             ctx.out.flush()?;

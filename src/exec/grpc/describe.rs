@@ -4,12 +4,12 @@
 //! Nexus Operations: N". Each prints as the pinned CLI's `workflow describe` prints it: a card of
 //! `cardOmitEmpty` rows, enums in shorthand, a Nexus operation's failures as compact protojson
 //! with payload shorthand and a callback's as friendly text, durations through the CLI's
-//! `formatDuration`, links as the Go SDK's Nexus link URLs. What that code would print in a way
-//! not reproduced here (a versioning transition, a one-time override, an enum value this build
-//! does not know) makes the command fall back to the CLI. `tests/grpc.rs` produces each section
+//! `formatDuration`, links to workflow events as Nexus link URLs. What that code would print in a way
+//! not reproduced here (a versioning transition, a one-time override, the server's own Nexus
+//! operations, an enum value this build does not know) makes the command fall back to the CLI. `tests/grpc.rs` produces each section
 //! on a real dev server and compares it with the CLI's.
 
-use temporalio_protos::protos::temporal::api::common::v1::{callback, link};
+use temporalio_protos::protos::temporal::api::common::v1::{Link, callback, link};
 use temporalio_protos::protos::temporal::api::enums::v1::{
     CallbackState, EventType, NexusOperationCancellationState, PendingNexusOperationState,
     VersioningBehavior,
@@ -44,12 +44,6 @@ fn failure_json(f: Option<&Failure>) -> Result<String, Stop> {
     f.map_or(Ok(String::new()), |f| {
         render("temporal.api.failure.v1.Failure", f, IN_TEXT)
     })
-}
-
-/// A failure as the CLI's friendly text (`Message:` lines, four spaces in), as it shows a
-/// callback's last attempt; none prints as nothing.
-fn failure_friendly(f: Option<&Failure>) -> String {
-    failure_text(f, "    ")
 }
 
 /// An enum value in the shorthand Go's generated `String()` gives (`BackingOff`); a value this
@@ -121,7 +115,8 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
             ("AutoUpgrade".to_owned(), String::new(), String::new())
         }
         Some(versioning_override::Override::Pinned(pinned)) => {
-            // The CLI reads the pinned version's fields through a pointer it does not check.
+            // The server does not set one without its version; what the CLI prints then is not
+            // pinned down here.
             let version = pinned.version.as_ref().ok_or_else(|| {
                 Stop::fallback("a pinned override without its version is rendered by the CLI")
             })?;
@@ -131,6 +126,7 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
                 version.build_id.clone(),
             )
         }
+        // A one-time override (the CLI prints its target version under rows of their own).
         Some(_) => {
             return Err(Stop::fallback(
                 "a one-time versioning override is rendered by the CLI",
@@ -160,8 +156,8 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
 }
 
 /// "\nCallbacks: N\n\n" and a card per callback (blank lines between): the Nexus URL (empty for
-/// another kind of callback), its links to workflow events when it has any, trigger, state,
-/// attempt, and the times, failure and blocked reason when set.
+/// another kind of callback), its links when it has any, trigger, state, attempt, and the times,
+/// blocked reason and last failure (friendly text, four spaces in) when set.
 pub(super) fn callbacks(callbacks: &[CallbackInfo], times: &Times) -> Result<String, Stop> {
     let mut out = format!("\nCallbacks: {}\n\n", callbacks.len());
     for (i, cb) in callbacks.iter().enumerate() {
@@ -170,16 +166,12 @@ pub(super) fn callbacks(callbacks: &[CallbackInfo], times: &Times) -> Result<Str
             Some(callback::Variant::Nexus(nexus)) => nexus.url.clone(),
             _ => String::new(),
         };
-        // Links to workflow events, as the Nexus links the CLI converts them to; others are
-        // not shown.
+        // Links as the CLI shows them ([`nexus_link`]).
         let links = callback
             .map(|c| c.links.as_slice())
             .unwrap_or_default()
             .iter()
-            .filter_map(|l| match &l.variant {
-                Some(link::Variant::WorkflowEvent(event)) => Some(workflow_event_link(event)),
-                _ => None,
-            })
+            .filter_map(nexus_link)
             .collect::<Result<Vec<_>, _>>()?;
         let trigger = match cb.trigger.as_ref().and_then(|t| t.variant.as_ref()) {
             Some(callback_info::trigger::Variant::WorkflowClosed(_)) => "WorkflowClosed",
@@ -212,12 +204,13 @@ pub(super) fn callbacks(callbacks: &[CallbackInfo], times: &Times) -> Result<Str
             "LastAttemptCompleteTime",
             times.timestamp(cb.last_attempt_complete_time.as_ref()),
         );
+        // (In this order in the CLI's struct, unlike a Nexus operation's rows.)
+        optional(&mut rows, "BlockedReason", cb.blocked_reason.clone());
         optional(
             &mut rows,
             "LastAttemptFailure",
-            failure_friendly(cb.last_attempt_failure.as_ref()),
+            failure_text(cb.last_attempt_failure.as_ref(), "    "),
         );
-        optional(&mut rows, "BlockedReason", cb.blocked_reason.clone());
         if i > 0 {
             out.push('\n');
         }
@@ -339,17 +332,49 @@ pub(super) fn nexus_operations(
     Ok(out)
 }
 
-/// A link to a workflow event as the Nexus link URL the CLI shows (the Go SDK's
-/// `ConvertLinkWorkflowEventToNexusLink`): `temporal:///namespaces/NS/workflows/ID/RUN/history`,
-/// each segment path-escaped, and for a reference the query Go's `url.Values.Encode` writes (keys
-/// sorted): `referenceType` with `eventID` (when positive) or `requestID`, and `eventType`.
-fn workflow_event_link(event: &link::WorkflowEvent) -> Result<String, Stop> {
-    let mut url = format!(
-        "temporal:///namespaces/{}/workflows/{}/{}/history",
-        go_escape(&event.namespace, false),
-        go_escape(&event.workflow_id, false),
-        go_escape(&event.run_id, false),
-    );
+/// The endpoint of the server's own Nexus operations (a workflow's signal-with-start of another):
+/// the CLI leaves them out of a description's pending operations and shows their events in a
+/// history its own way.
+const SYSTEM_ENDPOINT: &str = "__temporal_system";
+
+/// Falls back when any of `endpoints` is the system endpoint: those are left to the CLI.
+pub(super) fn no_system_operations<'a>(
+    mut endpoints: impl Iterator<Item = &'a str>,
+) -> Result<(), Stop> {
+    if endpoints.any(|e| e == SYSTEM_ENDPOINT) {
+        return Err(Stop::fallback(
+            "the server's own Nexus operations are rendered by the CLI",
+        ));
+    }
+    Ok(())
+}
+
+/// A link as the CLI shows it: a link to a workflow event as its Nexus link URL
+/// (`temporal:///namespaces/NS/workflows/ID/RUN/history`, each segment path-escaped, and its
+/// reference's query); `None` for a batch job's, which the CLI leaves out. The API converts a few
+/// more kinds (a workflow, a Nexus operation, an activity), which this server refuses on a
+/// callback, so that their output could not be checked: those fall back.
+fn nexus_link(link: &Link) -> Option<Result<String, Stop>> {
+    match link.variant.as_ref()? {
+        link::Variant::WorkflowEvent(event) => Some(workflow_event_query(event).map(|query| {
+            format!(
+                "temporal:///namespaces/{}/workflows/{}/{}/history{query}",
+                go_escape(&event.namespace, false),
+                go_escape(&event.workflow_id, false),
+                go_escape(&event.run_id, false),
+            )
+        })),
+        link::Variant::BatchJob(_) => None,
+        _ => Some(Err(Stop::fallback(
+            "a callback's link of this kind is rendered by the CLI",
+        ))),
+    }
+}
+
+/// A workflow event link's query (with its `?`; empty without a reference): Go's
+/// `url.Values.Encode` (keys sorted) of `referenceType` with `eventID` (when positive) or
+/// `requestID`, and `eventType`.
+fn workflow_event_query(event: &link::WorkflowEvent) -> Result<String, Stop> {
     let event_type = |t: i32| shorthand(t, "EVENT_TYPE_", EventType::as_str_name);
     let mut query: Vec<(&str, String)> = match &event.reference {
         None => Vec::new(),
@@ -369,16 +394,15 @@ fn workflow_event_link(event: &link::WorkflowEvent) -> Result<String, Stop> {
             ("eventType", event_type(r.event_type)?),
         ],
     };
-    if !query.is_empty() {
-        query.sort_by_key(|(k, _)| *k);
-        let pairs: Vec<String> = query
-            .iter()
-            .map(|(k, v)| format!("{k}={}", go_escape(v, true)))
-            .collect();
-        url.push('?');
-        url.push_str(&pairs.join("&"));
+    if query.is_empty() {
+        return Ok(String::new());
     }
-    Ok(url)
+    query.sort_by_key(|(k, _)| *k);
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", go_escape(v, true)))
+        .collect();
+    Ok(format!("?{}", pairs.join("&")))
 }
 
 /// Go's `url.PathEscape` (`query` false: a path segment keeps `$&+:=@`) or `url.QueryEscape`
@@ -418,16 +442,60 @@ mod tests {
         assert_eq!(go_escape("é!", false), "%C3%A9%21");
     }
 
+    /// A blocked callback after a failed attempt (the circuit breaker open): its reason comes
+    /// before the failure, in the CLI's struct order (read from the pinned binary; a dev server
+    /// does not block a callback within a test).
     #[test]
-    fn links_a_workflow_event_as_the_sdk_does() {
-        let event = |reference| link::WorkflowEvent {
-            namespace: "pay ments".to_owned(),
-            workflow_id: "order/7".to_owned(),
-            run_id: "r1".to_owned(),
-            reference,
+    fn a_blocked_callback_shows_its_reason_before_its_failure() {
+        let cb = CallbackInfo {
+            state: CallbackState::Blocked as i32,
+            attempt: 3,
+            blocked_reason: "circuit breaker open".to_owned(),
+            last_attempt_failure: Some(Failure {
+                message: "refused".to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let times = Times::at(text::TimeFormat::Iso, 0, 0);
+        assert_eq!(
+            callbacks(&[cb], &times).unwrap(),
+            "\nCallbacks: 1\n\n  URL                  \n  Trigger             Unknown\n  \
+             State               Blocked\n  Attempt             3\n  \
+             BlockedReason       circuit breaker open\n  LastAttemptFailure  \n    \
+             Message: refused\n"
+        );
+    }
+
+    #[test]
+    fn the_servers_own_nexus_operations_are_left_to_the_cli() {
+        assert!(no_system_operations(["refunds", "payments"].into_iter()).is_ok());
+        assert!(matches!(
+            no_system_operations(["refunds", "__temporal_system"].into_iter()),
+            Err(Stop::Fallback(_))
+        ));
+    }
+
+    fn link(variant: link::Variant) -> String {
+        nexus_link(&Link {
+            variant: Some(variant),
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn links_as_the_api_converts_them() {
+        let event = |reference| {
+            link::Variant::WorkflowEvent(link::WorkflowEvent {
+                namespace: "pay ments".to_owned(),
+                workflow_id: "order/7".to_owned(),
+                run_id: "r1".to_owned(),
+                reference,
+            })
         };
         assert_eq!(
-            workflow_event_link(&event(None)).unwrap(),
+            link(event(None)),
             "temporal:///namespaces/pay%20ments/workflows/order%2F7/r1/history"
         );
         let by_event =
@@ -436,9 +504,22 @@ mod tests {
                 event_type: EventType::WorkflowExecutionStarted as i32,
             });
         assert_eq!(
-            workflow_event_link(&event(Some(by_event))).unwrap(),
+            link(event(Some(by_event))),
             "temporal:///namespaces/pay%20ments/workflows/order%2F7/r1/history\
              ?eventID=5&eventType=WorkflowExecutionStarted&referenceType=EventReference"
         );
+        let batch = Link {
+            variant: Some(link::Variant::BatchJob(link::BatchJob {
+                job_id: "j".to_owned(),
+            })),
+        };
+        assert!(nexus_link(&batch).is_none());
+        let workflow = Link {
+            variant: Some(link::Variant::Workflow(link::Workflow::default())),
+        };
+        assert!(matches!(
+            nexus_link(&workflow),
+            Some(Err(Stop::Fallback(_)))
+        ));
     }
 }
