@@ -1559,8 +1559,32 @@ fn describe_sections_match_the_cli() {
             "http://127.0.0.1:1/nexus",
         ],
     );
+    // ... and one a handler serves: the operation starts (asynchronously, with a token); the
+    // caller is then canceled, asks the operation to cancel, and the handler refuses, so the
+    // cancellation backs off.
+    let served = format!("{}served", common::worker::NEXUS_ENDPOINT);
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            &served,
+            "--target-namespace",
+            "default",
+            "--target-task-queue",
+            "nexus-handler",
+        ],
+    );
+    common::worker::spawn_nexus_handler(&server.address, "nexus-handler");
     common::worker::spawn(&server.address, "sections");
-    for (id, ty) in [("caller", "CallsNexus"), ("caller-away", "CallsNexusAway")] {
+    for (id, ty) in [
+        ("caller", "CallsNexus"),
+        ("caller-away", "CallsNexusAway"),
+        ("caller-served", "CallsNexusServed"),
+    ] {
         seed(
             &server,
             &[
@@ -1630,6 +1654,14 @@ fn describe_sections_match_the_cli() {
             "auto_upgrade",
         ],
     );
+
+    wait_until(deadline, || {
+        let op = &describe("caller-served")["pendingNexusOperations"][0];
+        (op["operationToken"] == common::worker::NEXUS_TOKEN)
+            .then_some(())
+            .ok_or_else(|| format!("the served operation has not started: {op}"))
+    });
+    seed(&server, &["workflow", "cancel", "-w", "caller-served"]);
 
     // A workflow paused while an operator investigates.
     start(&server, "held", &[]);
@@ -1739,6 +1771,12 @@ fn describe_sections_match_the_cli() {
                     .is_object(),
             ),
             (
+                "caller-served",
+                describe("caller-served")["pendingNexusOperations"][0]["cancellationInfo"]
+                    ["lastAttemptFailure"]
+                    .is_object(),
+            ),
+            (
                 "notified",
                 describe("notified")["callbacks"][0]["lastAttemptFailure"].is_object(),
             ),
@@ -1767,6 +1805,11 @@ fn describe_sections_match_the_cli() {
             "eventID=5&eventType=NexusOperationScheduled&referenceType=EventReference",
         ),
         ("caller", "Pending Nexus Operations: 1\n"),
+        (
+            "caller-served",
+            "State                               Started\n",
+        ),
+        ("caller-served", "CancelationLastAttemptFailure       {"),
         ("caller-away", "{\"message\":"),
         ("notified", "LastAttemptFailure       \n    Message: "),
     ] {
@@ -1792,7 +1835,7 @@ fn describe_sections_match_the_cli() {
     }
     // Attempts and their times move on (a Nexus operation nobody serves times out and backs
     // off, a callback retries): compared when the CLI's output holds still around tgate's.
-    for id in ["caller", "caller-away", "notified"] {
+    for id in ["caller", "caller-away", "caller-served", "notified"] {
         for opts in ["--time-format iso", "-o json"] {
             let line = format!("temporal workflow describe -w {id} {opts}");
             settles(&server, &config, &line, &|out| out.to_owned());

@@ -4,7 +4,8 @@
 //! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
 //! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
 //! retry waits an hour), a `CallsNexus` one schedules an operation on [`NEXUS_ENDPOINT`]
-//! (`CallsNexusAway` on that name + `away`); any other stays open), and answers query tasks:
+//! (`CallsNexusAway` on that name + `away`) and asks it to cancel when it is asked to; any other
+//! stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
@@ -12,8 +13,8 @@ use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
 use temporalio_protos::protos::temporal::api::command::v1::{
     CancelWorkflowExecutionCommandAttributes, Command, CompleteWorkflowExecutionCommandAttributes,
     ContinueAsNewWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
-    ScheduleActivityTaskCommandAttributes, ScheduleNexusOperationCommandAttributes,
-    StartChildWorkflowExecutionCommandAttributes,
+    RequestCancelNexusOperationCommandAttributes, ScheduleActivityTaskCommandAttributes,
+    ScheduleNexusOperationCommandAttributes, StartChildWorkflowExecutionCommandAttributes,
 };
 use temporalio_protos::protos::temporal::api::common::v1::{
     ActivityType, Payload, Payloads, RetryPolicy, WorkflowType,
@@ -23,14 +24,21 @@ use temporalio_protos::protos::temporal::api::enums::v1::{
     CommandType, EventType, VersioningBehavior, WorkerVersioningMode,
 };
 use temporalio_protos::protos::temporal::api::failure::v1::failure::FailureInfo;
-use temporalio_protos::protos::temporal::api::failure::v1::{ApplicationFailureInfo, Failure};
+use temporalio_protos::protos::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, NexusHandlerFailureInfo,
+};
 use temporalio_protos::protos::temporal::api::history::v1::History;
+use temporalio_protos::protos::temporal::api::nexus;
+use temporalio_protos::protos::temporal::api::nexus::v1::request as nexus_request;
+use temporalio_protos::protos::temporal::api::nexus::v1::response as nexus_response;
+use temporalio_protos::protos::temporal::api::nexus::v1::start_operation_response;
 use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    PollActivityTaskQueueRequest, PollWorkflowTaskQueueRequest, RecordActivityTaskHeartbeatRequest,
-    RespondActivityTaskFailedRequest, RespondQueryTaskCompletedRequest,
-    RespondWorkflowTaskCompletedRequest,
+    PollActivityTaskQueueRequest, PollNexusTaskQueueRequest, PollWorkflowTaskQueueRequest,
+    RecordActivityTaskHeartbeatRequest, RespondActivityTaskFailedRequest,
+    RespondNexusTaskCompletedRequest, RespondNexusTaskFailedRequest,
+    RespondQueryTaskCompletedRequest, RespondWorkflowTaskCompletedRequest,
 };
 
 /// The task queue [`spawn_failing_activities`] polls.
@@ -112,13 +120,23 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
         )];
     }
     if let Some(away) = ty.strip_prefix("CallsNexus") {
-        let called = history.is_some_and(|h| {
-            h.events
-                .iter()
-                .any(|e| e.event_type == EventType::NexusOperationScheduled as i32)
-        });
-        if called {
-            return Vec::new();
+        let event_of = |ty: EventType| {
+            history.and_then(|h| h.events.iter().find(|e| e.event_type == ty as i32))
+        };
+        if let Some(scheduled) = event_of(EventType::NexusOperationScheduled) {
+            // Asked to cancel: it asks the operation to cancel, once.
+            if !cancel_requested || event_of(EventType::NexusOperationCancelRequested).is_some() {
+                return Vec::new();
+            }
+            return vec![Command {
+                command_type: CommandType::RequestCancelNexusOperation as i32,
+                attributes: Some(Attributes::RequestCancelNexusOperationCommandAttributes(
+                    RequestCancelNexusOperationCommandAttributes {
+                        scheduled_event_id: scheduled.event_id,
+                    },
+                )),
+                ..Default::default()
+            }];
         }
         return vec![Command {
             command_type: CommandType::ScheduleNexusOperation as i32,
@@ -334,6 +352,84 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                     ..Default::default()
                 })
                 .await;
+        }
+    });
+}
+
+/// The operation token [`spawn_nexus_handler`] starts every operation with.
+pub const NEXUS_TOKEN: &str = "refund-7";
+
+/// Serves Nexus tasks on `task_queue` of the server at `address`: every operation starts
+/// asynchronously (token [`NEXUS_TOKEN`]) and never completes; every cancellation fails, with a
+/// retryable error, so it backs off. It stops when the server goes away.
+pub fn spawn_nexus_handler(address: &str, task_queue: &str) {
+    let task_queue = task_queue.to_owned();
+    in_background(address, move |mut client| async move {
+        loop {
+            let mut poll = tonic::Request::new(PollNexusTaskQueueRequest {
+                namespace: "default".to_owned(),
+                identity: "stand-in-nexus-handler".to_owned(),
+                task_queue: Some(TaskQueue {
+                    name: task_queue.clone(),
+                    kind: 1,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            poll.set_timeout(std::time::Duration::from_secs(20));
+            let Ok(task) = client.poll_nexus_task_queue(poll).await else {
+                return;
+            };
+            let task = task.into_inner();
+            if task.task_token.is_empty() {
+                continue;
+            }
+            match task.request.and_then(|r| r.variant) {
+                Some(nexus_request::Variant::StartOperation(_)) => {
+                    let _ = client
+                        .respond_nexus_task_completed(RespondNexusTaskCompletedRequest {
+                            namespace: "default".to_owned(),
+                            identity: "stand-in-nexus-handler".to_owned(),
+                            task_token: task.task_token,
+                            response: Some(nexus::v1::Response {
+                                variant: Some(nexus_response::Variant::StartOperation(
+                                    nexus::v1::StartOperationResponse {
+                                        variant: Some(
+                                            start_operation_response::Variant::AsyncSuccess(
+                                                start_operation_response::Async {
+                                                    operation_token: NEXUS_TOKEN.to_owned(),
+                                                    ..Default::default()
+                                                },
+                                            ),
+                                        ),
+                                    },
+                                )),
+                            }),
+                            ..Default::default()
+                        })
+                        .await;
+                }
+                _ => {
+                    let _ = client
+                        .respond_nexus_task_failed(RespondNexusTaskFailedRequest {
+                            namespace: "default".to_owned(),
+                            identity: "stand-in-nexus-handler".to_owned(),
+                            task_token: task.task_token,
+                            failure: Some(Failure {
+                                message: "refunds cannot be cancelled".to_owned(),
+                                failure_info: Some(FailureInfo::NexusHandlerFailureInfo(
+                                    NexusHandlerFailureInfo {
+                                        r#type: "INTERNAL".to_owned(),
+                                        ..Default::default()
+                                    },
+                                )),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        })
+                        .await;
+                }
+            }
         }
     });
 }
