@@ -1835,6 +1835,24 @@ fn describe_sections_match_the_cli() {
     }
     // Attempts and their times move on (a Nexus operation nobody serves times out and backs
     // off, a callback retries): compared when the CLI's output holds still around tgate's.
+    // Reset points (a point per build the stand-in worker completed a task as), and none.
+    for line in [
+        "temporal workflow describe -w pinned-run --reset-points --time-format iso",
+        "temporal workflow describe -w upgraded --reset-points --time-format raw",
+        "temporal workflow describe -w caller --reset-points -o json",
+        "temporal workflow describe -w caller --reset-points -o jsonl",
+        "temporal workflow describe -w upgraded --reset-points -o json",
+        "temporal workflow describe -w caller --raw --time-format iso",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+    // (Relative times move on: compared when the CLI's output holds still.)
+    settles(
+        &server,
+        &config,
+        "temporal workflow describe -w caller --reset-points",
+        &|out| out.to_owned(),
+    );
     for id in ["caller", "caller-away", "caller-served", "notified"] {
         for opts in ["--time-format iso", "-o json"] {
             let line = format!("temporal workflow describe -w {id} {opts}");

@@ -99,7 +99,7 @@ impl Handler {
     fn spec(self) -> (&'static [&'static str], bool) {
         match self {
             Handler::WorkflowList => (&["limit", "page-size", "query"], true),
-            Handler::WorkflowDescribe => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowDescribe => (&["workflow-id", "run-id", "reset-points", "raw"], true),
             Handler::WorkflowShow => (
                 &["workflow-id", "run-id", "detailed", "reverse", "follow"],
                 true,
@@ -391,6 +391,9 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         execution: execution(ctx.cmd),
     };
     let resp = call!(ctx, req, "failed describing workflow");
+    if matches!(ctx.cmd.flag("reset-points"), Some(Value::Bool(true))) {
+        return reset_points(ctx, &resp);
+    }
     let running = resp
         .workflow_execution_info
         .as_ref()
@@ -427,6 +430,75 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             true,
         ),
     }
+}
+
+/// `workflow describe --reset-points`: only the workflow's reset points, each its binary checksum,
+/// creation time, run id and the id of the first workflow task completed after it. Text: "Auto
+/// Reset Points: N" and a card per point (blank lines between; times in the command's
+/// `--time-format`). JSON: the CLI's struct slice through `encoding/json` (field order kept, times
+/// as `time.Time` marshals them, `[]` when there are none), with no heading.
+fn reset_points(
+    ctx: &mut Ctx<'_, '_>,
+    resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
+) -> Result<(), Stop> {
+    #[expect(
+        deprecated,
+        reason = "deprecated in the API (build ids replace it), still printed by the CLI"
+    )]
+    fn checksum(
+        p: &temporalio_protos::protos::temporal::api::workflow::v1::ResetPointInfo,
+    ) -> &str {
+        &p.binary_checksum
+    }
+    let points = resp
+        .workflow_execution_info
+        .as_ref()
+        .and_then(|i| i.auto_reset_points.as_ref())
+        .map(|p| p.points.as_slice())
+        .unwrap_or_default();
+    if ctx.format != Format::Text {
+        let str_ = |s: &str, out: &mut String| {
+            gojson::write_string(s, gojson::Flavour::EncodingJson, out);
+        };
+        let mut c = String::from("[");
+        for (i, p) in points.iter().enumerate() {
+            if i > 0 {
+                c.push(',');
+            }
+            c.push_str("{\"BinaryChecksum\":");
+            str_(checksum(p), &mut c);
+            c.push_str(",\"CreateTime\":");
+            // A missing time is Go's zero `time.Time`.
+            let (secs, nanos) = p
+                .create_time
+                .as_ref()
+                .map_or((-62_135_596_800, 0), |t| (t.seconds, t.nanos));
+            str_(&text::rfc3339_nano(secs, nanos), &mut c);
+            c.push_str(",\"RunId\":");
+            str_(&p.run_id, &mut c);
+            let _ = write!(c, ",\"EventId\":{}}}", p.first_workflow_task_completed_id);
+        }
+        c.push(']');
+        let mut out = String::with_capacity(c.len() * 2);
+        gojson::reindent(&c, ctx.format == Format::Json, 0, &mut out);
+        out.push('\n');
+        return ctx.out.write(&out);
+    }
+    let times = ctx.times();
+    let mut out = format!("Auto Reset Points: {}\n", points.len());
+    for (i, p) in points.iter().enumerate() {
+        let rows = [
+            ("BinaryChecksum", checksum(p).to_owned()),
+            ("CreateTime", times.timestamp(p.create_time.as_ref())),
+            ("RunId", p.run_id.clone()),
+            ("EventId", p.first_workflow_task_completed_id.to_string()),
+        ];
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?);
+    }
+    ctx.out.write(&out)
 }
 
 /// The close event of a described run that is not running (the CLI asks for it by the run id
