@@ -796,6 +796,10 @@ fn reads_are_byte_identical_to_the_cli() {
     }
     for format in ["iso", "raw"] {
         lines.push(format!("temporal schedule list --time-format {format}"));
+        lines.push(format!("temporal schedule list -l --time-format {format}"));
+        lines.push(format!(
+            "temporal schedule list --really-long --time-format {format}"
+        ));
         lines.push(format!(
             "temporal schedule list --time-format {format} -q 'ScheduleId = \"none\"'"
         ));

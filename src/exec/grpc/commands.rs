@@ -112,7 +112,7 @@ impl Handler {
             Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], true),
             Handler::NamespaceDescribe => (&["namespace-id"], true),
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
-            Handler::ScheduleList => (&["query"], true),
+            Handler::ScheduleList => (&["query", "long", "really-long"], true),
             Handler::ScheduleDescribe => (&["schedule-id"], true),
             // Enhanced mode, the default version selection: no `--select-*`, reachability,
             // config or legacy mode.
@@ -1692,6 +1692,14 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
 /// first future action) and LastRunTime (the last recent action's schedule time). The CLI cuts
 /// its table every 100 schedules; more than 100 are left to it.
 async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let set = |flag: &str| matches!(ctx.cmd.flag(flag), Some(Value::Bool(true)));
+    let detail = if set("really-long") {
+        super::schedule::Detail::ReallyLong
+    } else if set("long") {
+        super::schedule::Detail::Long
+    } else {
+        super::schedule::Detail::Short
+    };
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut token = Vec::new();
     loop {
@@ -1702,27 +1710,10 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
         let resp = call!(ctx, req, "");
+        let times = ctx.times();
         for entry in &resp.schedules {
-            let info = entry.info.clone().unwrap_or_default();
-            let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
-                "Workflow".to_owned(),
-                gojson::Json::Str(info.workflow_type.map(|t| t.name).unwrap_or_default()),
-            )]));
-            let mut action_text = String::new();
-            gojson::write_go(&action, false, &mut action_text);
-            let times = ctx.times();
-            let time = |t: Option<&prost_wkt_types::Timestamp>| times.timestamp(t);
-            let last = info
-                .recent_actions
-                .last()
-                .and_then(|a| a.schedule_time.as_ref());
-            rows.push(vec![
-                Cell::left(entry.schedule_id.clone()),
-                Cell::left(action_text),
-                Cell::left(info.paused.to_string()),
-                Cell::left(time(info.future_action_times.first())),
-                Cell::left(time(last)),
-            ]);
+            let row = super::schedule::list_row(entry, detail, &times)?;
+            rows.push(row.into_iter().map(Cell::left).collect());
         }
         if resp.next_page_token.is_empty() {
             break;
@@ -1734,13 +1725,7 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             "more than 100 schedules are listed by the CLI",
         ));
     }
-    let headers = [
-        "ScheduleId",
-        "Action",
-        "Paused",
-        "NextRunTime",
-        "LastRunTime",
-    ];
+    let headers = super::schedule::list_headers(detail);
     let table = text::table(&headers, true, &rows)
         .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
     ctx.out.write(&table)

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use temporalio_protos::protos::temporal::api::common::v1::Payload;
 use temporalio_protos::protos::temporal::api::enums::v1::ScheduleOverlapPolicy;
 use temporalio_protos::protos::temporal::api::schedule::v1::{
-    CalendarSpec, IntervalSpec, Range, StructuredCalendarSpec, schedule_action,
+    CalendarSpec, IntervalSpec, Range, ScheduleListEntry, StructuredCalendarSpec, schedule_action,
 };
 use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeScheduleResponse;
@@ -170,6 +170,106 @@ pub(super) fn describe_card(
         .filter_map(|(name, value)| value.map(|v| (name, v)))
         .collect();
     text::card(&shown).ok_or_else(|| Stop::fallback("text the CLI would pad"))
+}
+
+/// How much of each schedule `schedule list` text shows.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Detail {
+    /// ScheduleId, Action, Paused, NextRunTime, LastRunTime.
+    Short,
+    /// `-l`: Spec and Notes too.
+    Long,
+    /// `--really-long`: the skip spec, start and end, jitter, time zone, search attributes and
+    /// memo too.
+    ReallyLong,
+}
+
+/// The columns of `schedule list` text at `detail`: the CLI's `printableSchedule` fields, in its
+/// order, less those it excludes (list results do not carry policies, counts or running
+/// workflows).
+pub(super) fn list_headers(detail: Detail) -> Vec<&'static str> {
+    let mut h = vec!["ScheduleId", "Action"];
+    if detail >= Detail::Long {
+        h.push("Spec");
+    }
+    if detail == Detail::ReallyLong {
+        h.extend(["SkipSpec", "StartAt", "EndAt", "Jitter", "TimeZoneName"]);
+    }
+    if detail >= Detail::Long {
+        h.push("Notes");
+    }
+    h.extend(["Paused", "NextRunTime", "LastRunTime"]);
+    if detail == Detail::ReallyLong {
+        h.extend(["SearchAttributes", "Memo"]);
+    }
+    h
+}
+
+/// The cells of one schedule in `schedule list` text at `detail`, in [`list_headers`]' order.
+pub(super) fn list_row(
+    entry: &ScheduleListEntry,
+    detail: Detail,
+    times: &Times,
+) -> Result<Vec<String>, Stop> {
+    let info = entry.info.clone().unwrap_or_default();
+    let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
+        "Workflow".to_owned(),
+        gojson::Json::Str(info.workflow_type.map(|t| t.name).unwrap_or_default()),
+    )]));
+    let mut action_text = String::new();
+    gojson::write_go(&action, false, &mut action_text);
+    let time = |t: Option<&prost_wkt_types::Timestamp>| times.timestamp(t);
+    let last = info
+        .recent_actions
+        .last()
+        .and_then(|a| a.schedule_time.as_ref());
+    let mut row = vec![entry.schedule_id.clone(), action_text];
+    if detail >= Detail::Long {
+        let spec = info.spec.clone().unwrap_or_default();
+        #[expect(
+            deprecated,
+            reason = "`exclude_calendar` is deprecated in the API, but a server may still return it"
+        )]
+        let unstructured_skip = !spec.exclude_calendar.is_empty();
+        if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
+            return Err(Stop::fallback(
+                "a schedule spec with cron strings or unstructured calendars",
+            ));
+        }
+        // (What the CLI prints for a schedule with no spec at all is not pinned down here.)
+        let specs = spec_list(&spec.structured_calendar, &spec.interval)?
+            .ok_or_else(|| Stop::fallback("a listed schedule without a spec"))?;
+        row.push(specs);
+        if detail == Detail::ReallyLong {
+            row.extend([
+                // The SDK's list conversion makes an empty, not a nil, slice.
+                spec_list(&spec.exclude_structured_calendar, &[])?
+                    .unwrap_or_else(|| "[]".to_owned()),
+                time(spec.start_time.as_ref()),
+                time(spec.end_time.as_ref()),
+                duration_text(spec.jitter.as_ref()),
+                spec.timezone_name.clone(),
+            ]);
+        }
+        row.push(info.notes.clone());
+    }
+    row.extend([
+        info.paused.to_string(),
+        time(info.future_action_times.first()),
+        time(last),
+    ]);
+    if detail == Detail::ReallyLong {
+        // Protos as compact protojson; a missing one as Go prints a nil pointer.
+        row.push(match &entry.search_attributes {
+            Some(sa) => render("temporal.api.common.v1.SearchAttributes", sa, IN_TEXT)?,
+            None => "<nil>".to_owned(),
+        });
+        row.push(match &entry.memo {
+            Some(m) => render("temporal.api.common.v1.Memo", m, IN_TEXT)?,
+            None => "<nil>".to_owned(),
+        });
+    }
+    Ok(row)
 }
 
 /// The CLI's `formatDuration` of a protobuf duration (missing = 0s), saturated as Go's
