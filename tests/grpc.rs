@@ -1369,6 +1369,24 @@ fn task_queue_describe_matches_the_cli() {
         );
     }
     common::worker::spawn(&server.address, "polled");
+    // A rate limit an operator set on the polled queue's activities: in this (enhanced) mode the
+    // CLI does not show it, with or without `--report-config`.
+    seed(
+        &server,
+        &[
+            "task-queue",
+            "config",
+            "set",
+            "--task-queue",
+            "polled",
+            "--task-queue-type",
+            "activity",
+            "--queue-rps-limit",
+            "10",
+            "--queue-rps-limit-reason",
+            "INC-9",
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = config(&server, dir.path());
     // Wait (bounded) until the worker's poll is registered.
@@ -1386,6 +1404,8 @@ fn task_queue_describe_matches_the_cli() {
         "temporal task-queue describe -t polled --task-queue-type workflow -o json",
         "temporal task-queue describe -t polled --task-queue-type workflow -o jsonl",
         "temporal task-queue describe -t polled --task-queue-type activity -o json",
+        "temporal task-queue describe -t polled --task-queue-type activity --report-config -o json",
+        "temporal task-queue describe -t polled --task-queue-type activity --report-config --time-format iso",
         "temporal task-queue describe -t polled --task-queue-type workflow --disable-stats --time-format iso",
         "temporal task-queue describe -t polled --task-queue-type workflow --disable-stats -o json",
         "temporal task-queue describe -t nobody --task-queue-type workflow --time-format iso",

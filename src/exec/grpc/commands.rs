@@ -114,11 +114,18 @@ impl Handler {
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
             Handler::ScheduleList => (&["query", "long", "really-long"], true),
             Handler::ScheduleDescribe => (&["schedule-id"], true),
-            // Enhanced mode, the default version selection: no `--select-*`, reachability,
-            // config or legacy mode.
-            Handler::TaskQueueDescribe => {
-                (&["task-queue", "task-queue-type", "disable-stats"], true)
-            }
+            // Enhanced mode, the default version selection: no `--select-*`, reachability or
+            // legacy mode. `--report-config` changes nothing there (the CLI reports a queue's
+            // configuration in legacy mode only).
+            Handler::TaskQueueDescribe => (
+                &[
+                    "task-queue",
+                    "task-queue-type",
+                    "disable-stats",
+                    "report-config",
+                ],
+                true,
+            ),
         }
     }
 
