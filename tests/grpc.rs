@@ -1552,50 +1552,29 @@ fn describe_sections_match_the_cli() {
         serde_json::from_slice(&out.stdout).unwrap_or_default()
     };
 
-    // A Nexus operation on an endpoint whose task queue nobody polls.
-    seed(
-        &server,
+    // A Nexus operation on an endpoint whose task queue nobody polls; one on an endpoint whose
+    // URL refuses connections (its attempts fail and back off); one a handler serves: the
+    // operation starts (asynchronously, with a token); the caller is then canceled, asks the
+    // operation to cancel, and the handler refuses, so the cancellation backs off.
+    let endpoint = |suffix: &str, target: &[&str]| {
+        let name = format!("{}{suffix}", common::worker::NEXUS_ENDPOINT);
+        let mut args = vec!["operator", "nexus", "endpoint", "create", "--name", &name];
+        args.extend_from_slice(target);
+        seed(&server, &args);
+    };
+    endpoint(
+        "",
         &[
-            "operator",
-            "nexus",
-            "endpoint",
-            "create",
-            "--name",
-            common::worker::NEXUS_ENDPOINT,
             "--target-namespace",
             "default",
             "--target-task-queue",
             "nobody-serves",
         ],
     );
-    // ... and one on an endpoint whose URL refuses connections: its attempts fail and back off.
-    let away = format!("{}away", common::worker::NEXUS_ENDPOINT);
-    seed(
-        &server,
+    endpoint("away", &["--target-url", "http://127.0.0.1:1/nexus"]);
+    endpoint(
+        "served",
         &[
-            "operator",
-            "nexus",
-            "endpoint",
-            "create",
-            "--name",
-            &away,
-            "--target-url",
-            "http://127.0.0.1:1/nexus",
-        ],
-    );
-    // ... and one a handler serves: the operation starts (asynchronously, with a token); the
-    // caller is then canceled, asks the operation to cancel, and the handler refuses, so the
-    // cancellation backs off.
-    let served = format!("{}served", common::worker::NEXUS_ENDPOINT);
-    seed(
-        &server,
-        &[
-            "operator",
-            "nexus",
-            "endpoint",
-            "create",
-            "--name",
-            &served,
             "--target-namespace",
             "default",
             "--target-task-queue",
@@ -1796,9 +1775,11 @@ fn describe_sections_match_the_cli() {
             ),
             (
                 "caller-served",
+                // (The handler's own refusal, not a timeout.)
                 describe("caller-served")["pendingNexusOperations"][0]["cancellationInfo"]
-                    ["lastAttemptFailure"]
-                    .is_object(),
+                    ["lastAttemptFailure"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("refunds cannot be cancelled")),
             ),
             (
                 "notified",
@@ -1857,16 +1838,23 @@ fn describe_sections_match_the_cli() {
             against_cli(&server, &config, &line).unwrap_or_else(|why| panic!("{line}: {why}"));
         }
     }
-    // Attempts and their times move on (a Nexus operation nobody serves times out and backs
-    // off, a callback retries): compared when the CLI's output holds still around tgate's.
-    // Reset points (a point per build the stand-in worker completed a task as), and none.
+    // Reset points (one where the stand-in worker completed a task, on a running and a closed
+    // run), and none; `--raw`, which the CLI accepts and ignores.
+    let points = server.cli(&["workflow", "describe", "-w", "pinned-run", "--reset-points"]);
+    assert!(
+        text(&points.stdout).starts_with("Auto Reset Points: 1\n"),
+        "{}",
+        text(&points.stdout)
+    );
     for line in [
         "temporal workflow describe -w pinned-run --reset-points --time-format iso",
         "temporal workflow describe -w upgraded --reset-points --time-format raw",
         "temporal workflow describe -w caller --reset-points -o json",
         "temporal workflow describe -w caller --reset-points -o jsonl",
         "temporal workflow describe -w upgraded --reset-points -o json",
-        "temporal workflow describe -w caller --raw --time-format iso",
+        "temporal workflow describe -w notified --reset-points --time-format iso",
+        "temporal workflow describe -w pinned-run --raw --time-format iso",
+        "temporal workflow describe -w held --raw -o json",
     ] {
         against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
     }
@@ -1877,6 +1865,8 @@ fn describe_sections_match_the_cli() {
         "temporal workflow describe -w caller --reset-points",
         &|out| out.to_owned(),
     );
+    // Attempts and their times move on (a Nexus operation nobody serves times out and backs
+    // off, a callback retries): compared when the CLI's output holds still around tgate's.
     for id in ["caller", "caller-away", "caller-served", "notified"] {
         for opts in ["--time-format iso", "-o json"] {
             let line = format!("temporal workflow describe -w {id} {opts}");

@@ -361,6 +361,11 @@ impl Command {
         self.flags.get(name)
     }
 
+    /// Whether boolean flag `name` is set (given, and not `=false`).
+    pub fn flag_set(&self, name: &str) -> bool {
+        matches!(self.flags.get(name), Some(Value::Bool(true)))
+    }
+
     /// A string flag's value (string, enum or timestamp).
     pub fn flag_str(&self, name: &str) -> Option<&str> {
         self.flags.get(name).and_then(Value::as_str)
@@ -395,8 +400,7 @@ impl Command {
 
     /// Whether this invocation only prints help (or the version).
     pub fn is_help(&self) -> bool {
-        matches!(self.flags.get("help"), Some(Value::Bool(true)))
-            || matches!(self.flags.get("version"), Some(Value::Bool(true)))
+        self.flag_set("help") || self.flag_set("version")
     }
 
     /// The effect class of what this invocation does. Printing help is local whatever the command.

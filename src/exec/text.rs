@@ -324,7 +324,7 @@ impl Times {
 }
 
 /// Go's zero `time.Time` (0001-01-01T00:00:00Z) in seconds since the Unix epoch.
-const ZERO_TIME: i64 = -62_135_596_800;
+pub(crate) const ZERO_TIME: i64 = -62_135_596_800;
 
 /// go-humanize's `RelTime(then, now, "ago", "from now")` with its default magnitudes: the first
 /// row whose bound exceeds the distance (Go's `time.Sub`, saturating at ~292 years) decides.

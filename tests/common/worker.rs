@@ -3,9 +3,9 @@
 //! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
 //! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
 //! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
-//! retry waits an hour), a `CallsNexus` one schedules an operation on [`NEXUS_ENDPOINT`]
-//! (`CallsNexusAway` on that name + `away`) and asks it to cancel when it is asked to; any other
-//! stays open), and answers query tasks:
+//! retry waits an hour), a `CallsNexus…` one schedules an operation on [`NEXUS_ENDPOINT`] plus
+//! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
+//! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
 //! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
 
@@ -45,7 +45,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 pub const FLAKY_ACTIVITIES: &str = "flaky-activities";
 
 /// The Nexus endpoint a `CallsNexus` workflow calls (create it before starting one); a
-/// `CallsNexusAway` one calls this name with `away` after it.
+/// `CallsNexus<Suffix>` one calls this name with the suffix in lower case after it.
 pub const NEXUS_ENDPOINT: &str = "refunds";
 
 fn payload(encoding: &str, data: &str) -> Payload {
@@ -87,8 +87,8 @@ fn schedule_activity(id: &str, ty: &str, task_queue: &str, retry: Option<RetryPo
 /// What a workflow of type `ty` does on a task, given its history so far: `Completes` completes
 /// with a result, `Fails` fails with an application error (a stack trace and a cause),
 /// `Cancels` accepts a requested cancellation, `ContinuesAsNew` continues as a `Completes` run on
-/// `task_queue`, `Retries`, `Schedules` and `CallsNexus` start their work once; anything else
-/// stays open.
+/// `task_queue`, `Retries`, `Schedules` and `CallsNexus…` start their work once (the last asks
+/// its operation to cancel once the workflow is asked to); anything else stays open.
 fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command> {
     let cancel_requested = history.is_some_and(|h| {
         h.events
@@ -123,7 +123,7 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
         let event_of = |ty: EventType| {
             history.and_then(|h| h.events.iter().find(|e| e.event_type == ty as i32))
         };
-        if let Some(scheduled) = event_of(EventType::NexusOperationScheduled) {
+        if let Some(operation) = event_of(EventType::NexusOperationScheduled) {
             // Asked to cancel: it asks the operation to cancel, once.
             if !cancel_requested || event_of(EventType::NexusOperationCancelRequested).is_some() {
                 return Vec::new();
@@ -132,7 +132,7 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 command_type: CommandType::RequestCancelNexusOperation as i32,
                 attributes: Some(Attributes::RequestCancelNexusOperationCommandAttributes(
                     RequestCancelNexusOperationCommandAttributes {
-                        scheduled_event_id: scheduled.event_id,
+                        scheduled_event_id: operation.event_id,
                     },
                 )),
                 ..Default::default()
@@ -384,6 +384,7 @@ pub fn spawn_nexus_handler(address: &str, task_queue: &str) {
             if task.task_token.is_empty() {
                 continue;
             }
+            let group = task.poller_group_id;
             match task.request.and_then(|r| r.variant) {
                 Some(nexus_request::Variant::StartOperation(_)) => {
                     let _ = client
@@ -405,11 +406,11 @@ pub fn spawn_nexus_handler(address: &str, task_queue: &str) {
                                     },
                                 )),
                             }),
-                            ..Default::default()
+                            poller_group_id: group,
                         })
                         .await;
                 }
-                _ => {
+                Some(nexus_request::Variant::CancelOperation(_)) => {
                     let _ = client
                         .respond_nexus_task_failed(RespondNexusTaskFailedRequest {
                             namespace: "default".to_owned(),
@@ -425,10 +426,12 @@ pub fn spawn_nexus_handler(address: &str, task_queue: &str) {
                                 )),
                                 ..Default::default()
                             }),
+                            poller_group_id: group,
                             ..Default::default()
                         })
                         .await;
                 }
+                None => {}
             }
         }
     });

@@ -156,10 +156,9 @@ impl Handler {
         {
             return Err("a --command-timeout that is not positive".to_owned());
         }
-        let set = |flag: &str| matches!(cmd.flag(flag), Some(Value::Bool(true)));
         if matches!(self, Handler::WorkflowShow)
-            && set("follow")
-            && (set("reverse") || set("detailed"))
+            && cmd.flag_set("follow")
+            && (cmd.flag_set("reverse") || cmd.flag_set("detailed"))
         {
             // Followed text is written as it comes, so that what cannot be reproduced could
             // only stop it midway; `--detailed` is the likely case (the CLI prints an event
@@ -398,7 +397,7 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         execution: execution(ctx.cmd),
     };
     let resp = call!(ctx, req, "failed describing workflow");
-    if matches!(ctx.cmd.flag("reset-points"), Some(Value::Bool(true))) {
+    if ctx.cmd.flag_set("reset-points") {
         return reset_points(ctx, &resp);
     }
     let running = resp
@@ -439,15 +438,36 @@ async fn workflow_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     }
 }
 
-/// `workflow describe --reset-points`: only the workflow's reset points, each its binary checksum,
-/// creation time, run id and the id of the first workflow task completed after it. Text: "Auto
-/// Reset Points: N" and a card per point (blank lines between; times in the command's
-/// `--time-format`). JSON: the CLI's struct slice through `encoding/json` (field order kept, times
-/// as `time.Time` marshals them, `[]` when there are none), with no heading.
+/// `workflow describe --reset-points`: only the workflow's reset points ([`reset_points_text`]).
 fn reset_points(
     ctx: &mut Ctx<'_, '_>,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
 ) -> Result<(), Stop> {
+    // (The CLI reads the points through the execution info without checking it is there.)
+    let info = resp
+        .workflow_execution_info
+        .as_ref()
+        .ok_or_else(|| Stop::fallback("a description without its execution info"))?;
+    let points = info
+        .auto_reset_points
+        .as_ref()
+        .map(|p| p.points.as_slice())
+        .unwrap_or_default();
+    let out = reset_points_text(points, ctx.format, &ctx.times())?;
+    ctx.out.write(&out)
+}
+
+/// Reset points as `workflow describe --reset-points` prints them, each its binary checksum,
+/// creation time, run id and the event id of the first workflow task completed with that build.
+/// Text: "Auto Reset Points: N" and a card per point (blank lines between; times in the
+/// command's `--time-format`). JSON: the CLI's struct slice through `encoding/json` (field order
+/// kept, `<>&` escaped, times as `time.Time` marshals them, a missing one Go's zero time, `[]`
+/// when there are none), with no heading.
+fn reset_points_text(
+    points: &[temporalio_protos::protos::temporal::api::workflow::v1::ResetPointInfo],
+    format: Format,
+    times: &text::Times,
+) -> Result<String, Stop> {
     #[expect(
         deprecated,
         reason = "deprecated in the API (build ids replace it), still printed by the CLI"
@@ -457,13 +477,7 @@ fn reset_points(
     ) -> &str {
         &p.binary_checksum
     }
-    let points = resp
-        .workflow_execution_info
-        .as_ref()
-        .and_then(|i| i.auto_reset_points.as_ref())
-        .map(|p| p.points.as_slice())
-        .unwrap_or_default();
-    if ctx.format != Format::Text {
+    if format != Format::Text {
         let str_ = |s: &str, out: &mut String| {
             gojson::write_string(s, gojson::Flavour::EncodingJson, out);
         };
@@ -475,11 +489,10 @@ fn reset_points(
             c.push_str("{\"BinaryChecksum\":");
             str_(checksum(p), &mut c);
             c.push_str(",\"CreateTime\":");
-            // A missing time is Go's zero `time.Time`.
             let (secs, nanos) = p
                 .create_time
                 .as_ref()
-                .map_or((-62_135_596_800, 0), |t| (t.seconds, t.nanos));
+                .map_or((text::ZERO_TIME, 0), |t| (t.seconds, t.nanos));
             str_(&text::rfc3339_nano(secs, nanos), &mut c);
             c.push_str(",\"RunId\":");
             str_(&p.run_id, &mut c);
@@ -487,11 +500,10 @@ fn reset_points(
         }
         c.push(']');
         let mut out = String::with_capacity(c.len() * 2);
-        gojson::reindent(&c, ctx.format == Format::Json, 0, &mut out);
+        gojson::reindent(&c, format == Format::Json, 0, &mut out);
         out.push('\n');
-        return ctx.out.write(&out);
+        return Ok(out);
     }
-    let times = ctx.times();
     let mut out = format!("Auto Reset Points: {}\n", points.len());
     for (i, p) in points.iter().enumerate() {
         let rows = [
@@ -505,7 +517,7 @@ fn reset_points(
         }
         out.push_str(&text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?);
     }
-    ctx.out.write(&out)
+    Ok(out)
 }
 
 /// The close event of a described run that is not running (the CLI asks for it by the run id
@@ -1009,9 +1021,9 @@ fn pending_work(
 /// as), writing text as it comes.
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let text = ctx.format == Format::Text;
-    let detailed = text && matches!(ctx.cmd.flag("detailed"), Some(Value::Bool(true)));
-    let reverse = matches!(ctx.cmd.flag("reverse"), Some(Value::Bool(true)));
-    let follow = matches!(ctx.cmd.flag("follow"), Some(Value::Bool(true)));
+    let detailed = text && ctx.cmd.flag_set("detailed");
+    let reverse = ctx.cmd.flag_set("reverse");
+    let follow = ctx.cmd.flag_set("follow");
     // Followed text is written page by page, as the events come (the CLI prints them as its
     // iterator yields them); otherwise all at once, so that anything not reproduced can still
     // fall back to the CLI before a byte is written.
@@ -1699,10 +1711,9 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
 /// first future action) and LastRunTime (the last recent action's schedule time). The CLI cuts
 /// its table every 100 schedules; more than 100 are left to it.
 async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let set = |flag: &str| matches!(ctx.cmd.flag(flag), Some(Value::Bool(true)));
-    let detail = if set("really-long") {
+    let detail = if ctx.cmd.flag_set("really-long") {
         super::schedule::Detail::ReallyLong
-    } else if set("long") {
+    } else if ctx.cmd.flag_set("long") {
         super::schedule::Detail::Long
     } else {
         super::schedule::Detail::Short
@@ -1810,7 +1821,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         Some(_) => return Err(Stop::fallback("`--task-queue-type` of an unexpected kind")),
         None => Vec::new(),
     };
-    let stats = !matches!(ctx.cmd.flag("disable-stats"), Some(Value::Bool(true)));
+    let stats = !ctx.cmd.flag_set("disable-stats");
     #[expect(
         deprecated,
         reason = "the CLI 1.9.1 sends the enhanced-mode fields (FACTS §5)"
@@ -1917,7 +1928,7 @@ fn task_queue_json(stats: &[StatsRow], pollers: &[PollerRow], indent: bool) -> S
             c.push_str(",\"identity\":");
             str_(&p.identity, &mut c);
             c.push_str(",\"lastAccessTime\":");
-            let (secs, nanos) = p.last_access.unwrap_or((-62_135_596_800, 0));
+            let (secs, nanos) = p.last_access.unwrap_or((text::ZERO_TIME, 0));
             str_(&text::rfc3339_nano(secs, nanos), &mut c);
             c.push_str(",\"ratePerSecond\":");
             crate::exec::protojson::go_float(&mut c, p.rate);
@@ -2039,6 +2050,52 @@ fn task_queue_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reset points with a checksum JSON escapes, a missing creation time and two cards: as the
+    /// CLI's struct slice through `encoding/json`, and as cards (the dev server's points have no
+    /// checksum and always a time, so `tests/grpc.rs` cannot show these).
+    #[test]
+    fn reset_points_print_as_the_cli_prints_them() {
+        use temporalio_protos::protos::temporal::api::workflow::v1::ResetPointInfo;
+        #[expect(
+            deprecated,
+            reason = "the checksum the CLI prints is deprecated in the API"
+        )]
+        let points = [
+            ResetPointInfo {
+                binary_checksum: "a<b>&c".to_owned(),
+                create_time: Some(prost_wkt_types::Timestamp {
+                    seconds: 1_764_000_000,
+                    nanos: 120_000_000,
+                }),
+                run_id: "r1".to_owned(),
+                first_workflow_task_completed_id: 4,
+                ..Default::default()
+            },
+            ResetPointInfo {
+                run_id: "r2".to_owned(),
+                first_workflow_task_completed_id: 9,
+                ..Default::default()
+            },
+        ];
+        let times = text::Times::at(text::TimeFormat::Iso, 1_764_000_100, 0);
+        assert_eq!(
+            reset_points_text(&points, Format::Jsonl, &times).unwrap(),
+            "[{\"BinaryChecksum\":\"a\\u003cb\\u003e\\u0026c\",\"CreateTime\":\"2025-11-24T16:00:00.12Z\",\
+             \"RunId\":\"r1\",\"EventId\":4},{\"BinaryChecksum\":\"\",\
+             \"CreateTime\":\"0001-01-01T00:00:00Z\",\"RunId\":\"r2\",\"EventId\":9}]\n"
+        );
+        assert_eq!(
+            reset_points_text(&points[..0], Format::Json, &times).unwrap(),
+            "[]\n"
+        );
+        assert_eq!(
+            reset_points_text(&points, Format::Text, &times).unwrap(),
+            "Auto Reset Points: 2\n  BinaryChecksum  a<b>&c\n  CreateTime      2025-11-24T16:00:00Z\n  \
+             RunId           r1\n  EventId         4\n\n  BinaryChecksum   \n  CreateTime       \n  \
+             RunId           r2\n  EventId         9\n"
+        );
+    }
 
     fn falls_back(code: Code, message: &str, write: bool) -> bool {
         matches!(

@@ -1,8 +1,9 @@
-//! `schedule describe` text. The CLI reads the schedule through the Go SDK
-//! (`ScheduleHandle.Describe`), copies the SDK's structs into its own `printableSchedule` and
-//! prints that as a card: Go values by the printer's `textVal` rules (structs as
-//! `encoding/json`, protos as compact protojson with payload shorthand, slices as `[a, b]`,
-//! the zero time as nothing), fields tagged `cardOmitEmpty` left out when zero.
+//! `schedule describe` and `schedule list` text. The CLI reads schedules through the Go SDK
+//! (`ScheduleHandle.Describe`, `ScheduleClient.List`), copies the SDK's structs into its own
+//! `printableSchedule` and prints that as a card (describe) or a table row (list, less the fields
+//! list results do not carry): Go values by the printer's `textVal` rules (structs as
+//! `encoding/json`, protos as compact protojson with payload shorthand, slices as `[a, b]`, the
+//! zero time as nothing), fields tagged `cardOmitEmpty` left out of a card when zero.
 //!
 //! What this module does not reproduce is a fallback, so the CLI prints it: an action other
 //! than starting a workflow, a versioning override on it, search attributes the
@@ -15,7 +16,8 @@ use base64::Engine as _;
 use temporalio_protos::protos::temporal::api::common::v1::Payload;
 use temporalio_protos::protos::temporal::api::enums::v1::ScheduleOverlapPolicy;
 use temporalio_protos::protos::temporal::api::schedule::v1::{
-    CalendarSpec, IntervalSpec, Range, ScheduleListEntry, StructuredCalendarSpec, schedule_action,
+    CalendarSpec, IntervalSpec, Range, ScheduleListEntry, ScheduleSpec, StructuredCalendarSpec,
+    schedule_action,
 };
 use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeScheduleResponse;
@@ -44,16 +46,7 @@ pub(super) fn describe_card(
         Some(schedule_action::Action::StartWorkflow(w)) => workflow_action(w)?,
         None => return Err(Stop::fallback("a schedule without an action")),
     };
-    #[expect(
-        deprecated,
-        reason = "`exclude_calendar` is deprecated in the API, but a server may still return it"
-    )]
-    let unstructured_skip = !spec.exclude_calendar.is_empty();
-    if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
-        return Err(Stop::fallback(
-            "a schedule spec with cron strings or unstructured calendars",
-        ));
-    }
+    structured_only(spec)?;
     let policies = schedule.policies.unwrap_or_default();
     let state = schedule.state.clone().unwrap_or_default();
     // The SDK reads the info's counts through a nil pointer without one.
@@ -172,6 +165,22 @@ pub(super) fn describe_card(
     text::card(&shown).ok_or_else(|| Stop::fallback("text the CLI would pad"))
 }
 
+/// Falls back for a spec with cron strings or unstructured calendars (the server compiles those
+/// into structured ones, so a schedule does not normally carry them).
+fn structured_only(spec: &ScheduleSpec) -> Result<(), Stop> {
+    #[expect(
+        deprecated,
+        reason = "`exclude_calendar` is deprecated in the API, but a server may still return it"
+    )]
+    let unstructured_skip = !spec.exclude_calendar.is_empty();
+    if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
+        return Err(Stop::fallback(
+            "a schedule spec with cron strings or unstructured calendars",
+        ));
+    }
+    Ok(())
+}
+
 /// How much of each schedule `schedule list` text shows.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Detail {
@@ -211,38 +220,36 @@ pub(super) fn list_row(
     detail: Detail,
     times: &Times,
 ) -> Result<Vec<String>, Stop> {
-    let info = entry.info.clone().unwrap_or_default();
+    let info = entry.info.as_ref().cloned().unwrap_or_default();
     let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
         "Workflow".to_owned(),
-        gojson::Json::Str(info.workflow_type.map(|t| t.name).unwrap_or_default()),
+        gojson::Json::Str(
+            info.workflow_type
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+        ),
     )]));
     let mut action_text = String::new();
     gojson::write_go(&action, false, &mut action_text);
     let time = |t: Option<&prost_wkt_types::Timestamp>| times.timestamp(t);
-    let last = info
-        .recent_actions
-        .last()
-        .and_then(|a| a.schedule_time.as_ref());
+    // The last recent action's time; the SDK's `AsTime()` of a missing one is the Unix epoch.
+    let last = info.recent_actions.last().map(|a| {
+        let t = a.schedule_time.unwrap_or_default();
+        times.format(t.seconds, t.nanos)
+    });
     let mut row = vec![entry.schedule_id.clone(), action_text];
     if detail >= Detail::Long {
-        let spec = info.spec.clone().unwrap_or_default();
-        #[expect(
-            deprecated,
-            reason = "`exclude_calendar` is deprecated in the API, but a server may still return it"
-        )]
-        let unstructured_skip = !spec.exclude_calendar.is_empty();
-        if !spec.cron_string.is_empty() || !spec.calendar.is_empty() || unstructured_skip {
-            return Err(Stop::fallback(
-                "a schedule spec with cron strings or unstructured calendars",
-            ));
-        }
-        // (What the CLI prints for a schedule with no spec at all is not pinned down here.)
+        let spec = info.spec.as_ref().cloned().unwrap_or_default();
+        structured_only(&spec)?;
+        // The CLI dereferences a missing spec, and prints `[]` for one without calendars or
+        // intervals: neither is reproduced here.
         let specs = spec_list(&spec.structured_calendar, &spec.interval)?
-            .ok_or_else(|| Stop::fallback("a listed schedule without a spec"))?;
+            .ok_or_else(|| Stop::fallback("a listed schedule without calendars or intervals"))?;
         row.push(specs);
         if detail == Detail::ReallyLong {
             row.extend([
-                // The SDK's list conversion makes an empty, not a nil, slice.
+                // A table cell prints a nil slice as `[]` too.
                 spec_list(&spec.exclude_structured_calendar, &[])?
                     .unwrap_or_else(|| "[]".to_owned()),
                 time(spec.start_time.as_ref()),
@@ -256,7 +263,7 @@ pub(super) fn list_row(
     row.extend([
         info.paused.to_string(),
         time(info.future_action_times.first()),
-        time(last),
+        last.unwrap_or_default(),
     ]);
     if detail == Detail::ReallyLong {
         // Protos as compact protojson; a missing one as Go prints a nil pointer.
