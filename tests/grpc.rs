@@ -1838,6 +1838,26 @@ fn describe_sections_match_the_cli() {
             against_cli(&server, &config, &line).unwrap_or_else(|why| panic!("{line}: {why}"));
         }
     }
+    // Queries the server rejects: on a paused workflow, and by `--reject-condition` on a closed
+    // one; a condition that holds lets the query through (the versioned worker answers).
+    for line in [
+        "temporal workflow query -w held --name state",
+        "temporal workflow query -w held --name state -o json",
+        "temporal workflow stack -w held",
+        "temporal workflow query -w notified --name state --reject-condition not_open",
+        "temporal workflow query -w notified --name state --reject-condition not_completed_cleanly -o json",
+        "temporal workflow stack -w notified --reject-condition not_open",
+        "temporal workflow query -w pinned-run --name state --reject-condition not_open",
+        "temporal workflow query -w pinned-run --name state --reject-condition not_completed_cleanly -o json",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+    let rejected = server.cli(&["workflow", "stack", "-w", "held"]);
+    assert!(
+        text(&rejected.stderr).contains("query was rejected, workflow has status: Paused"),
+        "{}",
+        text(&rejected.stderr)
+    );
     // Reset points (one where the stand-in worker completed a task, on a running and a closed
     // run), and none; `--raw`, which the CLI accepts and ignores.
     let points = server.cli(&["workflow", "describe", "-w", "pinned-run", "--reset-points"]);

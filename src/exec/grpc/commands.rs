@@ -7,7 +7,7 @@ use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, Wo
 
 use temporalio_protos::protos::temporal::api::enums::v1::{
     ArchivalState, EventType, HistoryEventFilterType, IndexedValueType, NamespaceState,
-    ReplicationState, WorkflowExecutionStatus,
+    QueryRejectCondition, ReplicationState, WorkflowExecutionStatus,
 };
 use temporalio_protos::protos::temporal::api::history::v1::{History, HistoryEvent, history_event};
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
@@ -105,8 +105,11 @@ impl Handler {
                 true,
             ),
             Handler::WorkflowCount => (&["query"], true),
-            Handler::WorkflowQuery => (&["workflow-id", "run-id", "name", "input"], true),
-            Handler::WorkflowStack => (&["workflow-id", "run-id"], true),
+            Handler::WorkflowQuery => (
+                &["workflow-id", "run-id", "name", "input", "reject-condition"],
+                true,
+            ),
+            Handler::WorkflowStack => (&["workflow-id", "run-id", "reject-condition"], true),
             Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], true),
             Handler::WorkflowCancel => (&["workflow-id", "run-id"], true),
             Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], true),
@@ -1360,6 +1363,17 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 /// result not in shorthand, is left to the CLI.
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
     let args = json_inputs(ctx.cmd)?;
+    let reject = match ctx.cmd.flag_str("reject-condition").unwrap_or_default() {
+        "" => QueryRejectCondition::None,
+        "not_open" => QueryRejectCondition::NotOpen,
+        "not_completed_cleanly" => QueryRejectCondition::NotCompletedCleanly,
+        // (The parser admits only those, as the CLI's enum flag does.)
+        _ => {
+            return Err(Stop::fallback(
+                "a --reject-condition this translation does not know",
+            ));
+        }
+    };
     let req = QueryWorkflowRequest {
         namespace: ctx.namespace.clone(),
         execution: execution(ctx.cmd),
@@ -1368,11 +1382,18 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
             query_args: (!args.is_empty()).then_some(Payloads { payloads: args }),
             header: None,
         }),
-        query_reject_condition: 0,
+        query_reject_condition: reject as i32,
     };
     let resp = call!(ctx, req, "querying workflow failed");
-    if resp.query_rejected.is_some() {
-        return Err(Stop::fallback("a rejected query is rendered by the CLI"));
+    // Rejected (by `--reject-condition`, or by the server, e.g. for a paused workflow): the
+    // CLI's error, naming the workflow's status in shorthand.
+    if let Some(rejected) = &resp.query_rejected {
+        let status = WorkflowExecutionStatus::try_from(rejected.status)
+            .map_err(|_| Stop::fallback("a workflow status this build does not know"))?;
+        return Err(Stop::Failed(format!(
+            "query was rejected, workflow has status: {}",
+            text::shorthand(status.as_str_name(), "WORKFLOW_EXECUTION_STATUS_")
+        )));
     }
     if ctx.format != Format::Text {
         return ctx.print_message(
