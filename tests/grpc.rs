@@ -2127,3 +2127,43 @@ fn show_follow_matches_the_cli() {
         text(&out.stdout)
     );
 }
+
+/// `schedule list` text of more than 100 schedules: the CLI prints a table per 100, each with its
+/// own column widths (a long id on the second page widens only that one), the header on the
+/// first only. 150 schedules created over the API, compared in every width.
+#[test]
+fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    let ids: Vec<String> = (0..150)
+        .map(|i| match i {
+            120 => "s-120-with-a-much-longer-schedule-id".to_owned(),
+            _ => format!("s-{i:03}"),
+        })
+        .collect();
+    for id in &ids {
+        create_schedule(&server, id, NewWorkflowExecutionInfo::default());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    wait_until(deadline, || {
+        let out = server.cli(&["schedule", "list", "-o", "jsonl"]);
+        let listed = text(&out.stdout).lines().count();
+        (listed == ids.len())
+            .then_some(())
+            .ok_or_else(|| format!("{listed} of {} schedules listed", ids.len()))
+    });
+    let listed = server.cli(&["schedule", "list", "--time-format", "iso"]);
+    let listed = text(&listed.stdout);
+    assert_eq!(listed.matches("ScheduleId").count(), 1, "{listed}");
+    // (Two pages, two widths: the long id widens only its own page's rows.)
+    let widths: std::collections::BTreeSet<usize> = listed.lines().map(str::len).collect();
+    assert_eq!(widths.len(), 2, "{listed}");
+    for line in [
+        "temporal schedule list --time-format iso",
+        "temporal schedule list -l --time-format raw",
+        "temporal schedule list --really-long --time-format iso",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+}

@@ -1727,10 +1727,11 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
     Ok(())
 }
 
-/// `schedule list` text (times in the command's `--time-format`): one table, header even when empty, columns
-/// ScheduleId, Action (the Go struct `{"Workflow": type}` as JSON), Paused, NextRunTime (the
-/// first future action) and LastRunTime (the last recent action's schedule time). The CLI cuts
-/// its table every 100 schedules; more than 100 are left to it.
+/// `schedule list` text (times in the command's `--time-format`): a table per 100 schedules,
+/// header on the first (even when empty), columns ScheduleId, Action (the Go struct
+/// `{"Workflow": type}` as JSON), Paused, NextRunTime (the first future action) and LastRunTime
+/// (the last recent action's schedule time), more with `-l` or `--really-long`
+/// ([`super::schedule::list_headers`]).
 async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let detail = if ctx.cmd.flag_set("really-long") {
         super::schedule::Detail::ReallyLong
@@ -1759,15 +1760,20 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         }
         token = resp.next_page_token;
     }
-    if rows.len() > 100 {
-        return Err(Stop::fallback(
-            "more than 100 schedules are listed by the CLI",
-        ));
-    }
+    // The CLI prints a table per 100 schedules, each with its own column widths, the header on
+    // the first only (printed even when there are none).
     let headers = super::schedule::list_headers(detail);
-    let table = text::table(&headers, true, &rows)
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
-    ctx.out.write(&table)
+    let mut out = String::new();
+    for (i, page) in rows.chunks(100).enumerate() {
+        let table = text::table(&headers, i == 0, page)
+            .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+        out.push_str(&table);
+    }
+    if rows.is_empty() {
+        out = text::table(&headers, true, &[])
+            .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+    }
+    ctx.out.write(&out)
 }
 
 /// `schedule describe`: with `-o json|jsonl` the response, never in shorthand; in text the card
