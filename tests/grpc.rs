@@ -1369,6 +1369,9 @@ fn task_queue_describe_matches_the_cli() {
         );
     }
     common::worker::spawn(&server.address, "polled");
+    // And one a versioned worker polls (Worker Deployment `payments`, build `v1`), for the
+    // version selections.
+    common::worker::spawn_versioned(&server.address, "polled", "payments", "v1");
     // A rate limit an operator set on the polled queue's activities: in this (enhanced) mode the
     // CLI does not show it, with or without `--report-config`.
     seed(
@@ -1430,6 +1433,10 @@ fn task_queue_describe_matches_the_cli() {
     );
     // Several types: the CLI's row order varies, the rows do not.
     for line in [
+        "temporal task-queue describe -t polled --select-all-active -o json",
+        "temporal task-queue describe -t polled --select-all-active --time-format iso",
+        "temporal task-queue describe -t polled --select-unversioned --select-build-id v1 -o json",
+        "temporal task-queue describe -t polled --select-build-id v1 --select-build-id v2 --time-format iso",
         "temporal task-queue describe -t polled --time-format iso",
         "temporal task-queue describe -t polled -o json",
         "temporal task-queue describe -t polled --task-queue-type workflow --task-queue-type activity -o jsonl",

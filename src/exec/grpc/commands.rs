@@ -13,7 +13,7 @@ use temporalio_protos::protos::temporal::api::history::v1::{History, HistoryEven
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
 use temporalio_protos::protos::temporal::api::query::v1::WorkflowQuery;
 use temporalio_protos::protos::temporal::api::taskqueue::v1::{
-    TaskQueue, TaskQueueTypeInfo, TaskQueueVersionInfo,
+    TaskQueue, TaskQueueTypeInfo, TaskQueueVersionInfo, TaskQueueVersionSelection,
 };
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
@@ -117,15 +117,17 @@ impl Handler {
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
             Handler::ScheduleList => (&["query", "long", "really-long"], true),
             Handler::ScheduleDescribe => (&["schedule-id"], true),
-            // Enhanced mode, the default version selection: no `--select-*`, reachability or
-            // legacy mode. `--report-config` changes nothing there (the CLI reports a queue's
-            // configuration in legacy mode only).
+            // Enhanced mode: no reachability or legacy mode. `--report-config` changes nothing
+            // there (the CLI reports a queue's configuration in legacy mode only).
             Handler::TaskQueueDescribe => (
                 &[
                     "task-queue",
                     "task-queue-type",
                     "disable-stats",
                     "report-config",
+                    "select-build-id",
+                    "select-unversioned",
+                    "select-all-active",
                 ],
                 true,
             ),
@@ -1849,6 +1851,22 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         None => Vec::new(),
     };
     let stats = !ctx.cmd.flag_set("disable-stats");
+    // The versions to report: the SDK sends a selection only when one is asked for.
+    let build_ids: Vec<String> = match ctx.cmd.flag("select-build-id") {
+        Some(Value::StrArray(ids)) => ids.clone(),
+        Some(_) => return Err(Stop::fallback("`--select-build-id` of an unexpected kind")),
+        None => Vec::new(),
+    };
+    let (unversioned, all_active) = (
+        ctx.cmd.flag_set("select-unversioned"),
+        ctx.cmd.flag_set("select-all-active"),
+    );
+    let selected = !build_ids.is_empty() || unversioned || all_active;
+    let versions = selected.then_some(TaskQueueVersionSelection {
+        build_ids,
+        unversioned,
+        all_active,
+    });
     #[expect(
         deprecated,
         reason = "the CLI 1.9.1 sends the enhanced-mode fields (FACTS §5)"
@@ -1864,6 +1882,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             ..Default::default()
         }),
         api_mode: 1,
+        versions,
         task_queue_types: types,
         report_pollers: true,
         report_stats: stats,
