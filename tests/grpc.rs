@@ -1305,7 +1305,7 @@ fn settles(server: &DevServer, config: &Path, line: &str, normal: &dyn Fn(&str) 
 /// server's map of task queue types in Go's random order when several types are reported.
 fn rows_sorted(out: &str) -> String {
     if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out) {
-        for key in ["stats", "pollers"] {
+        for key in ["reachability", "stats", "pollers"] {
             if let Some(items) = v.get_mut(key).and_then(|x| x.as_array_mut()) {
                 items.sort_by_key(|i| i.to_string());
             }
@@ -1442,6 +1442,9 @@ fn task_queue_describe_matches_the_cli() {
     );
     // Several types: the CLI's row order varies, the rows do not.
     for line in [
+        "temporal task-queue describe -t polled --report-reachability -o json",
+        "temporal task-queue describe -t polled --report-reachability --select-build-id v1 --time-format iso",
+        "temporal task-queue describe -t nobody --report-reachability --disable-stats -o jsonl",
         "temporal task-queue describe -t polled --select-all-active -o json",
         "temporal task-queue describe -t polled --select-all-active --time-format iso",
         "temporal task-queue describe -t polled --select-unversioned --select-build-id v1 -o json",

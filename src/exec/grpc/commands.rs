@@ -117,14 +117,15 @@ impl Handler {
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
             Handler::ScheduleList => (&["query", "long", "really-long"], true),
             Handler::ScheduleDescribe => (&["schedule-id"], true),
-            // Enhanced mode: no reachability or legacy mode. `--report-config` changes nothing
-            // there (the CLI reports a queue's configuration in legacy mode only).
+            // Enhanced mode, not legacy mode. `--report-config` changes nothing there (the CLI
+            // reports a queue's configuration in legacy mode only).
             Handler::TaskQueueDescribe => (
                 &[
                     "task-queue",
                     "task-queue-type",
                     "disable-stats",
                     "report-config",
+                    "report-reachability",
                     "select-build-id",
                     "select-unversioned",
                     "select-all-active",
@@ -1851,6 +1852,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         None => Vec::new(),
     };
     let stats = !ctx.cmd.flag_set("disable-stats");
+    let reachability = ctx.cmd.flag_set("report-reachability");
     // The versions to report: the SDK sends a selection only when one is asked for.
     let build_ids: Vec<String> = match ctx.cmd.flag("select-build-id") {
         Some(Value::StrArray(ids)) => ids.clone(),
@@ -1886,6 +1888,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         task_queue_types: types,
         report_pollers: true,
         report_stats: stats,
+        report_task_reachability: reachability,
         ..Default::default()
     };
     let resp = call!(ctx, req, "unable to describe task queue");
@@ -1894,12 +1897,25 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     versions.sort_by(|a, b| (!a.0.is_empty(), a.0).cmp(&(!b.0.is_empty(), b.0)));
     let mut stats_rows = Vec::new();
     let mut poller_rows = Vec::new();
+    let mut reach_rows = Vec::new();
     for (build_id, version) in versions {
         let build_id = if build_id.is_empty() {
             "UNVERSIONED".to_owned()
         } else {
             build_id.clone()
         };
+        if reachability {
+            // The SDK's names, as the CLI's `reachabilityToStr` prints them.
+            let reach = match version.task_reachability {
+                0 => "unspecified",
+                1 => "reachable",
+                2 => "closedWorkflowsOnly",
+                3 => "unreachable",
+                // The CLI fails on a value it does not know; let it say so.
+                other => return Err(Stop::fallback(format!("task reachability {other}"))),
+            };
+            reach_rows.push((build_id.clone(), reach));
+        }
         let mut types: Vec<(&i32, &TaskQueueTypeInfo)> = version.types_info.iter().collect();
         types.sort_by_key(|(t, _)| **t);
         for (ty, info) in types {
@@ -1942,23 +1958,50 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             }
         }
     }
+    let reach = reachability.then_some(&reach_rows[..]);
     let out = match ctx.format {
         Format::Json | Format::Jsonl => {
-            task_queue_json(&stats_rows, &poller_rows, ctx.format == Format::Json)
+            task_queue_json(reach, &stats_rows, &poller_rows, ctx.format == Format::Json)
         }
-        Format::Text => {
-            task_queue_text(stats.then_some(&stats_rows[..]), &poller_rows, ctx.times())?
-        }
+        Format::Text => task_queue_text(
+            reach,
+            stats.then_some(&stats_rows[..]),
+            &poller_rows,
+            ctx.times(),
+        )?,
     };
     ctx.out.write(&out)
 }
 
 /// The CLI's `taskQueueDescriptionType` through `encoding/json` (struct field order; a list with
 /// no rows is `null`, as a nil Go slice is).
-fn task_queue_json(stats: &[StatsRow], pollers: &[PollerRow], indent: bool) -> String {
+fn task_queue_json(
+    reachability: Option<&[(String, &str)]>,
+    stats: &[StatsRow],
+    pollers: &[PollerRow],
+    indent: bool,
+) -> String {
     let str_ =
         |s: &str, out: &mut String| gojson::write_string(s, gojson::Flavour::EncodingJson, out);
-    let mut c = String::from("{\"reachability\":null,\"pollers\":");
+    let mut c = String::from("{\"reachability\":");
+    match reachability {
+        Some(rows) if !rows.is_empty() => {
+            c.push('[');
+            for (i, (build_id, reach)) in rows.iter().enumerate() {
+                if i > 0 {
+                    c.push(',');
+                }
+                c.push_str("{\"buildId\":");
+                str_(build_id, &mut c);
+                c.push_str(",\"reachability\":");
+                str_(reach, &mut c);
+                c.push('}');
+            }
+            c.push(']');
+        }
+        _ => c.push_str("null"),
+    }
+    c.push_str(",\"pollers\":");
     if pollers.is_empty() {
         c.push_str("null");
     } else {
@@ -2017,15 +2060,27 @@ fn task_queue_json(stats: &[StatsRow], pollers: &[PollerRow], indent: bool) -> S
     out
 }
 
-/// The text form: "Task Queue Statistics:" (unless disabled) and "Pollers:", each a table
-/// printed with its header even when empty; numbers right-aligned, `%v` floats, times in the command's format.
+/// The text form: "Task Reachability:" (when asked for), "Task Queue Statistics:" (unless
+/// disabled) and "Pollers:", each a table printed with its header even when empty; numbers
+/// right-aligned, `%v` floats, times in the command's format.
 fn task_queue_text(
+    reachability: Option<&[(String, &str)]>,
     stats: Option<&[StatsRow]>,
     pollers: &[PollerRow],
     times: text::Times,
 ) -> Result<String, Stop> {
     let not_plain = || Stop::fallback("text that is not plain ASCII");
     let mut out = String::new();
+    if let Some(rows) = reachability {
+        let rows: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|(build_id, reach)| vec![Cell::left(build_id.clone()), Cell::left(*reach)])
+            .collect();
+        out.push_str("Task Reachability:\n");
+        out.push_str(
+            &text::table(&["BuildID", "Reachability"], true, &rows).ok_or_else(not_plain)?,
+        );
+    }
     if let Some(stats) = stats {
         let rows: Vec<Vec<Cell>> = stats
             .iter()
