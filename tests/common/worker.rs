@@ -7,7 +7,8 @@
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
 //! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
-//! `echo` with its arguments, `__stack_trace` with a string. It stops when the server goes away.
+//! `echo` with its arguments, `__temporal_workflow_metadata` with its handlers, `__stack_trace`
+//! with a string. It stops when the server goes away.
 
 use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
 use temporalio_protos::protos::temporal::api::command::v1::{
@@ -338,6 +339,11 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 "two" => vec![payload("json/plain", "1"), payload("json/plain", "\"b\"")],
                 "binary" => vec![payload("binary/plain", "raw")],
                 "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
+                // What an SDK answers: the workflow's type and handlers.
+                "__temporal_workflow_metadata" => vec![payload(
+                    "json/plain",
+                    r#"{"definition":{"type":"Payment","queryDefinitions":[{"name":"state","description":"The payment's state"}],"signalDefinitions":[{"name":"refund"}]},"currentDetails":"waiting for <approval>"}"#,
+                )],
                 _ => vec![payload(
                     "json/plain",
                     "\"goroutine 1 [running]:\\nmain.Payment()\"",

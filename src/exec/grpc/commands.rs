@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use temporalio_protos::protos::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
 
 use temporalio_protos::protos::temporal::api::enums::v1::{
-    ArchivalState, EventType, HistoryEventFilterType, IndexedValueType, NamespaceState,
-    QueryRejectCondition, ReplicationState, WorkflowExecutionStatus,
+    ArchivalState, BuildIdTaskReachability, EventType, HistoryEventFilterType, IndexedValueType,
+    NamespaceState, QueryRejectCondition, ReplicationState, WorkflowExecutionStatus,
 };
 use temporalio_protos::protos::temporal::api::history::v1::{History, HistoryEvent, history_event};
 use temporalio_protos::protos::temporal::api::operatorservice::v1::ListSearchAttributesRequest;
@@ -1360,14 +1360,21 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
         .collect()
 }
 
-/// `workflow query` (`--name`, `--input`) and `workflow stack` (the `__stack_trace` query): the
-/// response as JSON, or the "Query result:" card whose value is the result in shorthand as
-/// `encoding/json` prints it (one payload alone, several as an array). A rejected query, or a
-/// result not in shorthand, is left to the CLI.
+/// `workflow query` (`--name`, `--input`, `--reject-condition`) and `workflow stack` (the
+/// `__stack_trace` query): the response as JSON, or the "Query result:" card whose value is the
+/// result in shorthand as `encoding/json` prints it (one payload alone, several as an array); a
+/// rejected query as the CLI's error. A result not in shorthand, and the text of the workflow
+/// metadata query (which the CLI lays out as definitions), are left to the CLI.
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
+    if query_type == "__temporal_workflow_metadata" && ctx.format == Format::Text {
+        return Err(Stop::fallback(
+            "the workflow metadata query's text is rendered by the CLI",
+        ));
+    }
     let args = json_inputs(ctx.cmd)?;
     let reject = match ctx.cmd.flag_str("reject-condition").unwrap_or_default() {
-        "" => QueryRejectCondition::None,
+        // (Unspecified, as the CLI sends it: not `None`, which the server reads alike.)
+        "" => QueryRejectCondition::Unspecified,
         "not_open" => QueryRejectCondition::NotOpen,
         "not_completed_cleanly" => QueryRejectCondition::NotCompletedCleanly,
         // (The parser admits only those, as the CLI's enum flag does.)
@@ -1391,11 +1398,13 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     // Rejected (by `--reject-condition`, or by the server, e.g. for a paused workflow): the
     // CLI's error, naming the workflow's status in shorthand.
     if let Some(rejected) = &resp.query_rejected {
-        let status = WorkflowExecutionStatus::try_from(rejected.status)
-            .map_err(|_| Stop::fallback("a workflow status this build does not know"))?;
+        let status = describe::shorthand(
+            rejected.status,
+            "WORKFLOW_EXECUTION_STATUS_",
+            WorkflowExecutionStatus::as_str_name,
+        )?;
         return Err(Stop::Failed(format!(
-            "query was rejected, workflow has status: {}",
-            text::shorthand(status.as_str_name(), "WORKFLOW_EXECUTION_STATUS_")
+            "query was rejected, workflow has status: {status}"
         )));
     }
     if ctx.format != Format::Text {
@@ -1766,15 +1775,14 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     // The CLI prints a table per 100 schedules, each with its own column widths, the header on
     // the first only (printed even when there are none).
     let headers = super::schedule::list_headers(detail);
+    let not_plain = || Stop::fallback("text that is not plain ASCII");
     let mut out = String::new();
-    for (i, page) in rows.chunks(100).enumerate() {
-        let table = text::table(&headers, i == 0, page)
-            .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
-        out.push_str(&table);
-    }
     if rows.is_empty() {
-        out = text::table(&headers, true, &[])
-            .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+        out = text::table(&headers, true, &[]).ok_or_else(not_plain)?;
+    } else {
+        for (i, page) in rows.chunks(100).enumerate() {
+            out.push_str(&text::table(&headers, i == 0, page).ok_or_else(not_plain)?);
+        }
     }
     ctx.out.write(&out)
 }
@@ -1864,7 +1872,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         ctx.cmd.flag_set("select-all-active"),
     );
     let selected = !build_ids.is_empty() || unversioned || all_active;
-    let versions = selected.then_some(TaskQueueVersionSelection {
+    let selection = selected.then_some(TaskQueueVersionSelection {
         build_ids,
         unversioned,
         all_active,
@@ -1884,7 +1892,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             ..Default::default()
         }),
         api_mode: 1,
-        versions,
+        versions: selection,
         task_queue_types: types,
         report_pollers: true,
         report_stats: stats,
@@ -1906,13 +1914,18 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         };
         if reachability {
             // The SDK's names, as the CLI's `reachabilityToStr` prints them.
-            let reach = match version.task_reachability {
-                0 => "unspecified",
-                1 => "reachable",
-                2 => "closedWorkflowsOnly",
-                3 => "unreachable",
-                // The CLI fails on a value it does not know; let it say so.
-                other => return Err(Stop::fallback(format!("task reachability {other}"))),
+            let reach = match BuildIdTaskReachability::try_from(version.task_reachability) {
+                Ok(BuildIdTaskReachability::Unspecified) => "unspecified",
+                Ok(BuildIdTaskReachability::Reachable) => "reachable",
+                Ok(BuildIdTaskReachability::ClosedWorkflowsOnly) => "closedWorkflowsOnly",
+                Ok(BuildIdTaskReachability::Unreachable) => "unreachable",
+                // The SDK panics on a value it does not know; let the CLI do what it does.
+                Err(_) => {
+                    return Err(Stop::fallback(format!(
+                        "task reachability {}",
+                        version.task_reachability
+                    )));
+                }
             };
             reach_rows.push((build_id.clone(), reach));
         }
@@ -1958,13 +1971,15 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             }
         }
     }
-    let reach = reachability.then_some(&reach_rows[..]);
     let out = match ctx.format {
-        Format::Json | Format::Jsonl => {
-            task_queue_json(reach, &stats_rows, &poller_rows, ctx.format == Format::Json)
-        }
+        Format::Json | Format::Jsonl => task_queue_json(
+            &reach_rows,
+            &stats_rows,
+            &poller_rows,
+            ctx.format == Format::Json,
+        ),
         Format::Text => task_queue_text(
-            reach,
+            reachability.then_some(&reach_rows[..]),
             stats.then_some(&stats_rows[..]),
             &poller_rows,
             ctx.times(),
@@ -1976,7 +1991,7 @@ async fn task_queue_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// The CLI's `taskQueueDescriptionType` through `encoding/json` (struct field order; a list with
 /// no rows is `null`, as a nil Go slice is).
 fn task_queue_json(
-    reachability: Option<&[(String, &str)]>,
+    reachability: &[(String, &str)],
     stats: &[StatsRow],
     pollers: &[PollerRow],
     indent: bool,
@@ -1985,7 +2000,8 @@ fn task_queue_json(
         |s: &str, out: &mut String| gojson::write_string(s, gojson::Flavour::EncodingJson, out);
     let mut c = String::from("{\"reachability\":");
     match reachability {
-        Some(rows) if !rows.is_empty() => {
+        [] => c.push_str("null"),
+        rows => {
             c.push('[');
             for (i, (build_id, reach)) in rows.iter().enumerate() {
                 if i > 0 {
@@ -1999,7 +2015,6 @@ fn task_queue_json(
             }
             c.push(']');
         }
-        _ => c.push_str("null"),
     }
     c.push_str(",\"pollers\":");
     if pollers.is_empty() {

@@ -48,7 +48,11 @@ fn failure_json(f: Option<&Failure>) -> Result<String, Stop> {
 
 /// An enum value in the shorthand Go's generated `String()` gives (`BackingOff`); a value this
 /// build does not know falls back (Go would print its number).
-fn shorthand<E>(value: i32, prefix: &str, name: fn(&E) -> &'static str) -> Result<String, Stop>
+pub(super) fn shorthand<E>(
+    value: i32,
+    prefix: &str,
+    name: fn(&E) -> &'static str,
+) -> Result<String, Stop>
 where
     E: TryFrom<i32>,
 {
