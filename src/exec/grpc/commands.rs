@@ -171,10 +171,6 @@ impl Handler {
             // with search attributes at random), `--reverse` is not pinned down.
             return Err("`--follow` with `--reverse` or `--detailed` is run by the CLI".to_owned());
         }
-        if matches!(self, Handler::WorkflowTerminate) && cmd.flag_str("reason").is_none() {
-            // The CLI's default reason names the local OS user.
-            return Err("terminate without --reason is run by the CLI".to_owned());
-        }
         Ok(())
     }
 
@@ -1477,12 +1473,40 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = TerminateWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
         workflow_execution: one_workflow(ctx.cmd)?,
-        reason: ctx.cmd.flag_str("reason").unwrap_or_default().to_owned(),
+        reason: ctx
+            .cmd
+            .flag_str("reason")
+            .map_or_else(default_reason, str::to_owned),
         identity: ctx.identity.clone(),
         ..Default::default()
     };
     call!(ctx, req, "failed to terminate workflow");
     done(ctx, "Workflow terminated")
+}
+
+/// The reason the CLI gives a termination without `--reason`: `Requested from CLI by <user>`, the
+/// user named by `/etc/passwd` for the process's user id, as the statically linked Go binary
+/// looks it up (the CLI executor's child, run as tgate's user, has no `$USER` to fall back on),
+/// else `<unknown-user>`.
+fn default_reason() -> String {
+    let uid = nix::unistd::getuid().to_string();
+    let user = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                // Go's `lookupUserId`: the first line whose third field is the id, with a name
+                // that is not a NIS `+`/`-` entry.
+                let fields: Vec<&str> = line.splitn(7, ':').collect();
+                let name = fields.first().copied().unwrap_or_default();
+                (fields.len() >= 6
+                    && fields[2] == uid
+                    && !name.is_empty()
+                    && !name.starts_with(['+', '-']))
+                .then(|| name.to_owned())
+            })
+        })
+        .unwrap_or_else(|| "<unknown-user>".to_owned());
+    format!("Requested from CLI by {user}")
 }
 
 /// A write's confirmation: one line in text, nothing in JSON.
