@@ -1495,11 +1495,12 @@ fn default_reason() -> String {
         .and_then(|passwd| {
             passwd.lines().find_map(|line| {
                 // Go's `lookupUserId`: the first line whose third field is the id, with a name
-                // that is not a NIS `+`/`-` entry.
+                // that is not a NIS `+`/`-` entry and a numeric group id.
                 let fields: Vec<&str> = line.splitn(7, ':').collect();
                 let name = fields.first().copied().unwrap_or_default();
                 (fields.len() >= 6
                     && fields[2] == uid
+                    && fields[3].parse::<i64>().is_ok()
                     && !name.is_empty()
                     && !name.starts_with(['+', '-']))
                 .then(|| name.to_owned())
