@@ -1017,8 +1017,9 @@ fn pending_work(
 
 /// `workflow show`. `-o json|jsonl`: the whole history (every page) as one `History`, never in
 /// payload shorthand (it must stay replayable). Text: the progress table, following
-/// continue-as-new into the next run as the CLI's table iterator does, or with `--detailed` a
-/// section per event (the CLI's raw event iterator, which does not follow); then the results card.
+/// continue-as-new into the next run as the CLI's table iterator does (not newest first), or with
+/// `--detailed` a section per event (the CLI's raw event iterator, which does not follow); then
+/// the results card.
 /// `--follow` long-polls for new events until the run closes (in text, into the runs it continues
 /// as), writing text as it comes.
 async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
@@ -1108,18 +1109,9 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         if !token.is_empty() {
             continue;
         }
+        // Newest first, the CLI's reverse iterator stays in the run, a continue-as-new included
+        // (checked against the CLI: it does not follow it as the forward table does).
         if reverse {
-            // Newest first, the continue-as-new that ends a run comes first: where the CLI's
-            // table would follow it is not pinned down here.
-            let continued = history
-                .events
-                .iter()
-                .any(|e| e.event_type == EventType::WorkflowExecutionContinuedAsNew as i32);
-            if text && continued {
-                return Err(Stop::fallback(
-                    "a continued run's history in reverse is rendered by the CLI",
-                ));
-            }
             break;
         }
         // Text follows a continue-as-new (its last event) into the new run.
