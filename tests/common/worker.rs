@@ -191,6 +191,38 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 }),
             },
         ),
+        // Results the friendly form shows otherwise: none, two payloads, one not in JSON, and
+        // a big number with keys out of order.
+        "CompletesEmpty" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes { result: None },
+        ),
+        "CompletesTwice" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![
+                        payload("json/plain", "1"),
+                        payload("json/plain", r#""two""#),
+                    ],
+                }),
+            },
+        ),
+        "CompletesBinary" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("binary/plain", "raw <bytes>")],
+                }),
+            },
+        ),
+        "CompletesBig" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload(
+                        "json/plain",
+                        r#"{"z":12345678901234567890,"a":[1.50,2]}"#,
+                    )],
+                }),
+            },
+        ),
         "Fails" => Attributes::FailWorkflowExecutionCommandAttributes(
             FailWorkflowExecutionCommandAttributes {
                 failure: Some(Failure {

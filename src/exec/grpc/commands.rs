@@ -550,70 +550,53 @@ async fn close_event(
 /// `workflow describe -o json|jsonl` of a closed workflow: the CLI re-serialises the response
 /// through a Go `map[string]any` with `"closeEvent"` added (FACTS §4.1): every key sorted,
 /// `encoding/json` escaping, numbers through float64, the close event kept in protojson order. A
-/// completed run adds its result as "friendly payloads" (one payload alone, decoded).
+/// completed run adds its result as "friendly payloads" (one payload alone), kept in its order
+/// too.
 fn describe_closed(
     ctx: &mut Ctx<'_, '_>,
     resp: &temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse,
     event: HistoryEvent,
 ) -> Result<(), Stop> {
-    let result = if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
-        if !ctx.json_options(true).shorthand {
-            return Err(Stop::fallback(
-                "a completed run's result without shorthand is rendered by the CLI",
-            ));
-        }
-        Some(completed_result(&event)?.0)
-    } else {
-        None
-    };
     let compact = super::protojson::Options {
         indent: false,
         ..ctx.json_options(true)
+    };
+    // A completed run's result as the CLI's `MarshalFriendlyJSONPayloads` gives it: `null`
+    // without one, the one payload alone, or the whole `Payloads`, as protojson (payload
+    // shorthand as the command asks), kept as a `json.RawMessage`.
+    let result = match &event.attributes {
+        Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) => {
+            Some(match &attrs.result {
+                None => "null".to_owned(),
+                Some(p) if p.payloads.len() == 1 => {
+                    render("temporal.api.common.v1.Payload", &p.payloads[0], compact)?
+                }
+                Some(p) => render("temporal.api.common.v1.Payloads", p, compact)?,
+            })
+        }
+        _ if event.event_type == EventType::WorkflowExecutionCompleted as i32 => {
+            return Err(Stop::fallback("a completed event without its attributes"));
+        }
+        _ => None,
     };
     let described = render(
         "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
         resp,
         compact,
     )?;
-    let gojson::Json::Obj(mut members) =
-        gojson::parse(described.as_bytes()).map_err(Stop::Fallback)?
+    let gojson::Json::Obj(members) = gojson::parse(described.as_bytes()).map_err(Stop::Fallback)?
     else {
         return Err(Stop::fallback("the description is not an object"));
     };
-    if let Some(result) = result {
-        members.insert("result".to_owned(), result);
-    }
     let close = render("temporal.api.history.v1.HistoryEvent", &event, compact)?;
-    let raw = std::collections::BTreeMap::from([("closeEvent".to_owned(), close)]);
+    let mut raw = std::collections::BTreeMap::from([("closeEvent".to_owned(), close)]);
+    if let Some(result) = result {
+        raw.insert("result".to_owned(), result);
+    }
     let mut out = String::new();
     gojson::write_go_object_with_raw(&members, &raw, ctx.format == Format::Json, &mut out);
     out.push('\n');
     ctx.out.write(&out)
-}
-
-/// A completed run's result as the CLI shows it: the one payload's shorthand value and its
-/// encoding. Several payloads, none, or one not in shorthand are left to the CLI.
-fn completed_result(event: &HistoryEvent) -> Result<(gojson::Json, String), Stop> {
-    let Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) =
-        &event.attributes
-    else {
-        return Err(Stop::fallback("a completed event without its attributes"));
-    };
-    let payloads = attrs.result.clone().map(|p| p.payloads).unwrap_or_default();
-    let [payload] = payloads.as_slice() else {
-        return Err(Stop::fallback(
-            "a result of other than one payload is rendered by the CLI",
-        ));
-    };
-    let value = super::protojson::shorthand(payload)
-        .map_err(Stop::Fallback)?
-        .ok_or_else(|| Stop::fallback("a result not in shorthand is rendered by the CLI"))?;
-    let encoding = payload
-        .metadata
-        .get("encoding")
-        .map(|e| String::from_utf8_lossy(e).into_owned())
-        .unwrap_or_default();
-    Ok((value, encoding))
 }
 
 /// The CLI's results card (`printTextResult`) for a run's close event, after `"Results:"`:
