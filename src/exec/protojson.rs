@@ -489,15 +489,30 @@ impl Writer {
                     };
                     values.push(shorthand_wire(&MESSAGES[payload], &[item])?);
                 }
-                // Go's encoder has already opened the array when it meets a payload it cannot
-                // shorten, and an empty list writes nothing: neither is reproduced.
-                if values.is_empty() || values.iter().any(Option::is_none) {
-                    return Err(
-                        "Payloads that are not all shorthand are not rendered natively".to_owned(),
-                    );
+                match values.as_slice() {
+                    // One payload that cannot be shortened: the normal form, as the CLI prints
+                    // it (checked: a completed run's binary result, a binary query result).
+                    [None] => {}
+                    // Go's encoder has already opened the array when it meets a later payload
+                    // it cannot shorten, and an empty list writes nothing: neither is
+                    // reproduced.
+                    [] => {
+                        return Err(
+                            "Payloads that are not all shorthand are not rendered natively"
+                                .to_owned(),
+                        );
+                    }
+                    v if v.iter().any(Option::is_none) => {
+                        return Err(
+                            "Payloads that are not all shorthand are not rendered natively"
+                                .to_owned(),
+                        );
+                    }
+                    _ => {
+                        self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
+                        return Ok(());
+                    }
                 }
-                self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
-                return Ok(());
             }
             _ => {}
         }
