@@ -844,8 +844,22 @@ fn reads_are_byte_identical_to_the_cli() {
         }
         lines.push(format!("temporal workflow stack -w queried -o {output}"));
     }
-    // (One binary payload: the normal form, in shorthand too.)
-    lines.push("temporal workflow query -w queried --name binary -o json".to_owned());
+    // Payloads not all in shorthand: their normal form, each payload shortened where it can be;
+    // none: an empty array.
+    for query in ["binary", "mixed", "none"] {
+        for output in ["json", "jsonl"] {
+            lines.push(format!(
+                "temporal workflow query -w queried --name {query} -o {output}"
+            ));
+        }
+    }
+    for query in [
+        "--name binary",
+        "--name mixed",
+        "--name state --no-json-shorthand-payloads",
+    ] {
+        lines.push(format!("temporal workflow query -w queried {query}"));
+    }
     lines.push(
         "temporal workflow query -w queried --name binary -o json --no-json-shorthand-payloads"
             .to_owned(),
@@ -1146,13 +1160,14 @@ fn reads_are_byte_identical_to_the_cli() {
         settles(&server, &config, line, &|out| out.to_owned());
     }
 
-    // Steps aside, and the CLI prints it: a query result card not in shorthand, untranslated
-    // commands and flags.
+    // Steps aside, and the CLI prints it: an empty query result's card, untranslated commands
+    // and flags.
     for line in [
         // The CLI lifts `searchAttributes` out of the started event's attributes, or not, at
         // random (it adds keys to a Go map while ranging over it).
         "temporal workflow show -w searchable --detailed",
-        "temporal workflow query -w queried --name binary",
+        // What the CLI's card shows for an empty result is not pinned down.
+        "temporal workflow query -w queried --name none",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q --legacy-mode -o json",
         // The CLI lays the workflow metadata query's text out as definitions.

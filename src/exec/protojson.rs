@@ -489,29 +489,17 @@ impl Writer {
                     };
                     values.push(shorthand_wire(&MESSAGES[payload], &[item])?);
                 }
-                match values.as_slice() {
-                    // One payload that cannot be shortened: the normal form, as the CLI prints
-                    // it (checked: a completed run's binary result, a binary query result).
-                    [None] => {}
-                    // Go's encoder has already opened the array when it meets a later payload
-                    // it cannot shorten, and an empty list writes nothing: neither is
-                    // reproduced.
-                    [] => {
-                        return Err(
-                            "Payloads that are not all shorthand are not rendered natively"
-                                .to_owned(),
-                        );
-                    }
-                    v if v.iter().any(Option::is_none) => {
-                        return Err(
-                            "Payloads that are not all shorthand are not rendered natively"
-                                .to_owned(),
-                        );
-                    }
-                    _ => {
-                        self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
-                        return Ok(());
-                    }
+                // All in shorthand (none included): an array of their values. Otherwise the
+                // normal form, each payload in shorthand where it can be (checked against the
+                // CLI: `[1, binary]` prints `{"payloads":[1,{"metadata":…,"data":…}]}`).
+                if values.is_empty() {
+                    // (Not `null`, which an empty array inside a payload's value becomes.)
+                    self.out.push_str("[]");
+                    return Ok(());
+                }
+                if values.iter().all(Option::is_some) {
+                    self.json(&Json::Arr(values.into_iter().flatten().collect()), level);
+                    return Ok(());
                 }
             }
             _ => {}

@@ -7,7 +7,7 @@
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
 //! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
-//! `echo` with its arguments, `__temporal_workflow_metadata` with its handlers, `__stack_trace`
+//! `mixed` with a JSON and a binary one, `none` with none, `echo` with its arguments, `__temporal_workflow_metadata` with its handlers, `__stack_trace`
 //! with a string. It stops when the server goes away.
 
 use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
@@ -370,6 +370,8 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 )],
                 "two" => vec![payload("json/plain", "1"), payload("json/plain", "\"b\"")],
                 "binary" => vec![payload("binary/plain", "raw")],
+                "mixed" => vec![payload("json/plain", "1"), payload("binary/plain", "raw")],
+                "none" => Vec::new(),
                 "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
                 // What an SDK answers: the workflow's type and handlers.
                 "__temporal_workflow_metadata" => vec![payload(

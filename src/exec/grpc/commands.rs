@@ -1333,9 +1333,9 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 
 /// `workflow query` (`--name`, `--input`, `--reject-condition`) and `workflow stack` (the
 /// `__stack_trace` query): the response as JSON, or the "Query result:" card whose value is the
-/// result in shorthand as `encoding/json` prints it (one payload alone, several as an array); a
-/// rejected query as the CLI's error. A result not in shorthand, and the text of the workflow
-/// metadata query (which the CLI lays out as definitions), are left to the CLI.
+/// result as the CLI's friendly payloads (one payload alone, several as their `Payloads`); a
+/// rejected query as the CLI's error. An empty result, and the text of the workflow metadata
+/// query (which the CLI lays out as definitions), are left to the CLI.
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
     if query_type == "__temporal_workflow_metadata" && ctx.format == Format::Text {
         return Err(Stop::fallback(
@@ -1385,29 +1385,26 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
             true,
         );
     }
-    let payloads = resp.query_result.map(|p| p.payloads).unwrap_or_default();
-    let mut values = Vec::with_capacity(payloads.len());
-    for p in &payloads {
-        match super::protojson::shorthand(p).map_err(Stop::Fallback)? {
-            Some(v) => values.push(v),
-            None => {
-                return Err(Stop::fallback(
-                    "a query result not in shorthand is rendered by the CLI",
-                ));
-            }
+    // The card's value is the CLI's `MarshalFriendlyJSONPayloads`: the one payload alone, or
+    // the whole `Payloads` (shorthand as the command asks), compacted as `encoding/json` writes
+    // a `json.RawMessage`. What it prints for no result, or an empty one, is left to it.
+    let opts = super::protojson::Options {
+        indent: false,
+        ..ctx.json_options(true)
+    };
+    let raw = match &resp.query_result {
+        Some(p) if p.payloads.len() == 1 => {
+            render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
         }
-    }
-    let value = match values.len() {
-        0 => {
+        Some(p) if !p.payloads.is_empty() => render("temporal.api.common.v1.Payloads", p, opts)?,
+        _ => {
             return Err(Stop::fallback(
                 "an empty query result is rendered by the CLI",
             ));
         }
-        1 => values.remove(0),
-        _ => gojson::Json::Arr(values),
     };
     let mut shown = String::new();
-    gojson::write_go(&value, false, &mut shown);
+    gojson::reindent(&raw, false, 0, &mut shown);
     let card = text::card(&[("QueryResult", shown)])
         .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
     ctx.out.write(&format!("Query result:\n{card}"))
