@@ -856,6 +856,7 @@ fn reads_are_byte_identical_to_the_cli() {
     for query in [
         "--name binary",
         "--name mixed",
+        "--name none",
         "--name state --no-json-shorthand-payloads",
     ] {
         lines.push(format!("temporal workflow query -w queried {query}"));
@@ -1160,14 +1161,11 @@ fn reads_are_byte_identical_to_the_cli() {
         settles(&server, &config, line, &|out| out.to_owned());
     }
 
-    // Steps aside, and the CLI prints it: an empty query result's card, untranslated commands
-    // and flags.
+    // Steps aside, and the CLI prints it: untranslated commands and flags.
     for line in [
         // The CLI lifts `searchAttributes` out of the started event's attributes, or not, at
         // random (it adds keys to a Go map while ranging over it).
         "temporal workflow show -w searchable --detailed",
-        // What the CLI's card shows for an empty result is not pinned down.
-        "temporal workflow query -w queried --name none",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q --legacy-mode -o json",
         // The CLI lays the workflow metadata query's text out as definitions.
@@ -1667,7 +1665,7 @@ fn describe_sections_match_the_cli() {
             .then_some(())
             .ok_or_else(|| format!("version not registered: {}", text(&out.stderr)))
     });
-    for id in ["pinned-run", "pinned-override"] {
+    for id in ["pinned-run", "pinned-override", "once"] {
         seed(
             &server,
             &[
@@ -1691,6 +1689,21 @@ fn describe_sections_match_the_cli() {
             "pinned-override",
             "--versioning-override-behavior",
             "pinned",
+            "--versioning-override-deployment-name",
+            "payments",
+            "--versioning-override-build-id",
+            "v1",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "workflow",
+            "update-options",
+            "-w",
+            "once",
+            "--versioning-override-behavior",
+            "one_time",
             "--versioning-override-deployment-name",
             "payments",
             "--versioning-override-build-id",
@@ -1856,6 +1869,7 @@ fn describe_sections_match_the_cli() {
             "OverridePinnedVersionBuildId         v1\n",
         ),
         ("upgraded", "OverrideBehavior  AutoUpgrade\n"),
+        ("once", "OverrideTargetVersionBuildId         v1\n"),
         ("awaited", "State             Standby\n"),
         (
             "linked",
@@ -1881,6 +1895,7 @@ fn describe_sections_match_the_cli() {
         "held",
         "pinned-run",
         "pinned-override",
+        "once",
         "upgraded",
         "awaited",
         "linked",

@@ -1334,8 +1334,8 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 /// `workflow query` (`--name`, `--input`, `--reject-condition`) and `workflow stack` (the
 /// `__stack_trace` query): the response as JSON, or the "Query result:" card whose value is the
 /// result as the CLI's friendly payloads (one payload alone, several as their `Payloads`); a
-/// rejected query as the CLI's error. An empty result, and the text of the workflow metadata
-/// query (which the CLI lays out as definitions), are left to the CLI.
+/// rejected query as the CLI's error. A response without a result, and the text of the workflow
+/// metadata query (which the CLI lays out as definitions), are left to the CLI.
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
     if query_type == "__temporal_workflow_metadata" && ctx.format == Format::Text {
         return Err(Stop::fallback(
@@ -1387,7 +1387,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     }
     // The card's value is the CLI's `MarshalFriendlyJSONPayloads`: the one payload alone, or
     // the whole `Payloads` (shorthand as the command asks), compacted as `encoding/json` writes
-    // a `json.RawMessage`. What it prints for no result, or an empty one, is left to it.
+    // a `json.RawMessage`. What it prints without a result at all is left to it.
     let opts = super::protojson::Options {
         indent: false,
         ..ctx.json_options(true)
@@ -1396,10 +1396,10 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
         Some(p) if p.payloads.len() == 1 => {
             render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
         }
-        Some(p) if !p.payloads.is_empty() => render("temporal.api.common.v1.Payloads", p, opts)?,
-        _ => {
+        Some(p) => render("temporal.api.common.v1.Payloads", p, opts)?,
+        None => {
             return Err(Stop::fallback(
-                "an empty query result is rendered by the CLI",
+                "a query answered without a result is rendered by the CLI",
             ));
         }
     };

@@ -5,8 +5,8 @@
 //! `cardOmitEmpty` rows, enums in shorthand, a Nexus operation's failures as compact protojson
 //! with payload shorthand and a callback's as friendly text, durations through the CLI's
 //! `formatDuration`, links to workflow events as Nexus link URLs. What that code would print in a way
-//! not reproduced here (a versioning transition, a one-time override, the server's own Nexus
-//! operations, an enum value this build does not know) makes the command fall back to the CLI. `tests/grpc.rs` produces each section
+//! not reproduced here (a versioning transition, the server's own Nexus operations, an enum
+//! value this build does not know) makes the command fall back to the CLI. `tests/grpc.rs` produces each section
 //! on a real dev server and compares it with the CLI's.
 
 use temporalio_protos::protos::temporal::api::common::v1::{Link, callback, link};
@@ -87,7 +87,7 @@ pub(super) fn pause_info(
 
 /// "\nVersioning Info:\n\n" and its card: the behavior, the deployment version (its own fields,
 /// or the deprecated `version` string split at the first dot when they give no name), and an
-/// override's behavior and pinned version when there is one.
+/// override's behavior and its pinned or one-time target version when there is one.
 pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<String, Stop> {
     #[expect(
         deprecated,
@@ -109,15 +109,18 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
     {
         (name, build) = (n.to_owned(), b.to_owned());
     }
-    let (override_behavior, pinned_name, pinned_build) = match info
+    // (behavior, pinned version's name and build, one-time target's name and build)
+    let (override_behavior, pinned, target) = match info
         .versioning_override
         .as_ref()
         .and_then(|o| o.r#override.as_ref())
     {
         None => Default::default(),
-        Some(versioning_override::Override::AutoUpgrade(_)) => {
-            ("AutoUpgrade".to_owned(), String::new(), String::new())
-        }
+        Some(versioning_override::Override::AutoUpgrade(_)) => (
+            "AutoUpgrade".to_owned(),
+            Default::default(),
+            Default::default(),
+        ),
         Some(versioning_override::Override::Pinned(pinned)) => {
             // The server does not set one without its version; what the CLI prints then is not
             // pinned down here.
@@ -126,15 +129,20 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
             })?;
             (
                 "Pinned".to_owned(),
-                version.deployment_name.clone(),
-                version.build_id.clone(),
+                (version.deployment_name.clone(), version.build_id.clone()),
+                Default::default(),
             )
         }
-        // A one-time override (the CLI prints its target version under rows of their own).
-        Some(_) => {
-            return Err(Stop::fallback(
-                "a one-time versioning override is rendered by the CLI",
-            ));
+        // A one-time override: its target version, under rows of its own.
+        Some(versioning_override::Override::OneTime(once)) => {
+            let version = once.target_deployment_version.as_ref().ok_or_else(|| {
+                Stop::fallback("a one-time override without its version is rendered by the CLI")
+            })?;
+            (
+                "OneTime".to_owned(),
+                Default::default(),
+                (version.deployment_name.clone(), version.build_id.clone()),
+            )
         }
     };
     let mut rows: Rows = vec![
@@ -150,12 +158,10 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
         ("BuildId", build),
     ];
     optional(&mut rows, "OverrideBehavior", override_behavior);
-    optional(
-        &mut rows,
-        "OverridePinnedVersionDeploymentName",
-        pinned_name,
-    );
-    optional(&mut rows, "OverridePinnedVersionBuildId", pinned_build);
+    optional(&mut rows, "OverridePinnedVersionDeploymentName", pinned.0);
+    optional(&mut rows, "OverridePinnedVersionBuildId", pinned.1);
+    optional(&mut rows, "OverrideTargetVersionDeploymentName", target.0);
+    optional(&mut rows, "OverrideTargetVersionBuildId", target.1);
     Ok(format!("\nVersioning Info:\n\n{}", card(&rows)?))
 }
 
