@@ -26,7 +26,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::describe;
-use super::{Ctx, Format, JsonList, Stop, render};
+use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
@@ -517,7 +517,7 @@ fn reset_points_text(
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?);
+        out.push_str(&card(&rows)?);
     }
     Ok(out)
 }
@@ -608,8 +608,8 @@ fn results_rows(
     ctx: &Ctx<'_, '_>,
     event: &HistoryEvent,
     run_time: Option<String>,
-) -> Result<Vec<(&'static str, String)>, Stop> {
-    let mut rows: Vec<(&'static str, String)> = Vec::new();
+) -> Result<Rows, Stop> {
+    let mut rows = Rows::new();
     if let Some(run_time) = run_time {
         rows.push(("RunTime", run_time));
     }
@@ -685,7 +685,7 @@ fn results_card(
         _ => None,
     };
     let rows = results_rows(ctx, event, run_time)?;
-    let card = text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?;
+    let card = card(&rows)?;
     Ok(format!("Results:\n{card}"))
 }
 
@@ -759,7 +759,7 @@ fn describe_text(
     let exec = info.execution.clone().unwrap_or_default();
     let parent = info.parent_execution.clone().unwrap_or_default();
     let root = info.root_execution.clone().unwrap_or_default();
-    let mut rows: Vec<(&str, String)> = vec![
+    let mut rows: Rows = vec![
         ("WorkflowId", exec.workflow_id),
         ("RunId", exec.run_id),
         (
@@ -776,11 +776,6 @@ fn describe_text(
         ("StartTime", time(&info.start_time)),
     ];
     // `cardOmitEmpty` fields: left out when zero.
-    let optional = |rows: &mut Vec<(&'static str, String)>, name: &'static str, v: String| {
-        if !v.is_empty() {
-            rows.push((name, v));
-        }
-    };
     optional(&mut rows, "CloseTime", time(&info.close_time));
     optional(&mut rows, "ExecutionTime", time(&info.execution_time));
     optional(&mut rows, "Memo", memo);
@@ -795,12 +790,10 @@ fn describe_text(
     optional(&mut rows, "ParentRunId", parent.run_id);
     optional(&mut rows, "RootWorkflowId", root.workflow_id);
     optional(&mut rows, "RootRunId", root.run_id);
-    let padded = || Stop::fallback("text the CLI would pad");
     let mut out = String::from("Execution Info:\n");
-    out.push_str(&text::card(&rows).ok_or_else(padded)?);
+    out.push_str(&card(&rows)?);
     if let Some(ext) = ext {
-        let mut rows: Vec<(&str, String)> =
-            vec![("CancelRequested", ext.cancel_requested.to_string())];
+        let mut rows: Rows = vec![("CancelRequested", ext.cancel_requested.to_string())];
         optional(
             &mut rows,
             "ExecutionExpirationTime",
@@ -818,7 +811,7 @@ fn describe_text(
             time(&ext.original_start_time),
         );
         out.push_str("Extended Execution Info:\n");
-        out.push_str(&text::card(&rows).ok_or_else(padded)?);
+        out.push_str(&card(&rows)?);
         if let Some(pause) = &ext.pause_info {
             out.push_str(&describe::pause_info(pause, &times)?);
         }
@@ -867,7 +860,7 @@ fn user_metadata(
         ("StaticSummary", shown(summary)?),
         ("StaticDetails", shown(details)?),
     ];
-    let card = text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?;
+    let card = card(&rows)?;
     Ok(format!("\nMetadata:\n{card}"))
 }
 
@@ -884,7 +877,6 @@ fn pending_work(
     use temporalio_protos::protos::temporal::api::enums::v1::{
         ParentClosePolicy, PendingActivityState,
     };
-    let padded = || Stop::fallback("text the CLI would pad");
     let time = |t: &Option<prost_wkt_types::Timestamp>| times.timestamp(t.as_ref());
     let mut out = format!("\nPending Activities: {}\n", resp.pending_activities.len());
     if !resp.pending_activities.is_empty() {
@@ -893,7 +885,7 @@ fn pending_work(
             let state = PendingActivityState::try_from(a.state)
                 .map(|s| text::shorthand(s.as_str_name(), "PENDING_ACTIVITY_STATE_"))
                 .map_err(|_| Stop::fallback("a pending activity state this build does not know"))?;
-            let mut rows: Vec<(&str, String)> = vec![
+            let mut rows: Rows = vec![
                 ("ActivityId", a.activity_id.clone()),
                 (
                     "Type",
@@ -907,21 +899,21 @@ fn pending_work(
                 ("MaximumAttempts", a.maximum_attempts.to_string()),
                 ("ScheduledTime", time(&a.scheduled_time)),
             ];
-            let mut optional = |name: &'static str, v: String| {
-                if !v.is_empty() {
-                    rows.push((name, v));
-                }
-            };
-            optional("LastStartedTime", time(&a.last_started_time));
-            optional("LastHeartbeatTime", time(&a.last_heartbeat_time));
-            optional("ExpirationTime", time(&a.expiration_time));
+            optional(&mut rows, "LastStartedTime", time(&a.last_started_time));
+            optional(&mut rows, "LastHeartbeatTime", time(&a.last_heartbeat_time));
+            optional(&mut rows, "ExpirationTime", time(&a.expiration_time));
             if let Some(f) = &a.last_failure {
                 optional(
+                    &mut rows,
                     "LastFailure",
                     render("temporal.api.failure.v1.Failure", f, IN_TEXT)?,
                 );
             }
-            optional("LastWorkerIdentity", a.last_worker_identity.clone());
+            optional(
+                &mut rows,
+                "LastWorkerIdentity",
+                a.last_worker_identity.clone(),
+            );
             let details = a
                 .heartbeat_details
                 .as_ref()
@@ -932,12 +924,16 @@ fn pending_work(
                     .iter()
                     .map(|p| render("temporal.api.common.v1.Payload", p, IN_TEXT))
                     .collect::<Result<Vec<_>, _>>()?;
-                optional("LastHeartbeatDetails", format!("[{}]", shown.join(", ")));
+                optional(
+                    &mut rows,
+                    "LastHeartbeatDetails",
+                    format!("[{}]", shown.join(", ")),
+                );
             }
             if i > 0 {
                 out.push('\n');
             }
-            out.push_str(&text::card(&rows).ok_or_else(padded)?);
+            out.push_str(&card(&rows)?);
         }
         out.push('\n');
     }
@@ -976,7 +972,7 @@ fn pending_work(
             if i > 0 {
                 out.push('\n');
             }
-            out.push_str(&text::card(&rows).ok_or_else(padded)?);
+            out.push_str(&card(&rows)?);
         }
     }
     let _ = writeln!(
@@ -1126,9 +1122,7 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         if let Some(event) = ended {
             let rows = results_rows(ctx, event, None)?;
             out.push_str("Results:\n");
-            out.push_str(
-                &text::card(&rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))?,
-            );
+            out.push_str(&card(&rows)?);
         }
         return ctx.out.write(&out);
     }

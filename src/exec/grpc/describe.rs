@@ -21,22 +21,8 @@ use temporalio_protos::protos::temporal::api::workflow::v1::{
 };
 
 use super::commands::{IN_TEXT, failure_text};
-use super::{Stop, render};
+use super::{Rows, Stop, card, optional, render};
 use crate::exec::text::{self, Times};
-
-/// Rows of a card, in the order the CLI's struct declares them.
-type Rows = Vec<(&'static str, String)>;
-
-/// Pushes a `cardOmitEmpty` row: left out when its value prints as nothing.
-fn optional(rows: &mut Rows, name: &'static str, value: String) {
-    if !value.is_empty() {
-        rows.push((name, value));
-    }
-}
-
-fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
-    text::card(rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))
-}
 
 /// A failure as the CLI's printer shows a `*failure.Failure` field: compact protojson; nil prints
 /// as nothing (the rows that hold one are `cardOmitEmpty`).

@@ -592,6 +592,22 @@ impl<U: prost::Message + Default> Decoder for WireDecoder<U> {
     }
 }
 
+/// Rows of a text card, in the order the CLI's struct declares them.
+type Rows = Vec<(&'static str, String)>;
+
+/// Pushes a `cardOmitEmpty` row: left out when its value prints as nothing.
+fn optional(rows: &mut Rows, name: &'static str, value: String) {
+    if !value.is_empty() {
+        rows.push((name, value));
+    }
+}
+
+/// A text card ([`text::card`]); one the CLI would pad (an empty or escape-sequence value) is a
+/// fallback.
+fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
+    crate::exec::text::card(rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))
+}
+
 /// A message rendered as protojson; anything not reproducible is a fallback.
 fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<String, Stop> {
     protojson::render(full_name, &msg.encode_to_vec(), opts).map_err(Stop::Fallback)

@@ -23,7 +23,7 @@ use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecution
 use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeScheduleResponse;
 
 use super::commands::IN_TEXT;
-use super::{Stop, render};
+use super::{Stop, card, render};
 use crate::exec::gojson::{self, Flavour};
 use crate::exec::text::{self, Times};
 
@@ -162,7 +162,7 @@ pub(super) fn describe_card(
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
         .collect();
-    text::card(&shown).ok_or_else(|| Stop::fallback("text the CLI would pad"))
+    card(&shown)
 }
 
 /// Falls back for a spec with cron strings or unstructured calendars (the server compiles those
