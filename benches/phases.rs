@@ -68,17 +68,7 @@ fn main() {
             let t0 = Instant::now();
             let cmd = Command::parse(&lex_str(line, &program).unwrap()).unwrap();
             let ev = policies.evaluate(&cmd, &caller, false);
-            let decision = Entry {
-                raw: Some(line.to_owned()),
-                argv: ev.argv.clone(),
-                command: ev.command.clone(),
-                class: ev.class,
-                namespace: ev.namespace.clone(),
-                decision: Some(ev.decision),
-                rules: ev.rules.clone(),
-                reason: Some(ev.reason.clone()),
-                ..Entry::new(Kind::Decision, "agent", Channel::Http)
-            };
+            let decision = Entry::decision(&ev, line.to_owned(), "agent", Channel::Http);
             let mut decided = match order {
                 Order::None => Barrier::passed(),
                 Order::First => {

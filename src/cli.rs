@@ -1218,19 +1218,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let decision = Entry {
         groups: caller.groups.clone(),
         integration: integration.map(|i| i.name.clone()),
-        raw: Some(redacted.raw.clone()),
-        argv: ev.argv.clone(),
-        command: ev.command.clone(),
-        class: ev.class,
-        namespace: ev.namespace.clone(),
         target: decided
             .target
             .as_ref()
             .map(crate::audit::record::AuditTarget::from),
-        decision: Some(ev.decision),
-        rules: ev.rules.clone(),
         reason: Some(scrub(&ev.reason)),
-        ..Entry::new(Kind::Decision, &caller.id, Channel::Cli)
+        ..Entry::decision(ev, redacted.raw.clone(), &caller.id, Channel::Cli)
     };
     let decision = Entry {
         approval_id: gated

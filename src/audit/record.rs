@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{EffectClass, Target};
-use crate::policy::Decision;
+use crate::policy::{Decision, Evaluation};
 
 /// The record format version this tgate writes and reads (`v`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -356,6 +356,24 @@ impl Entry {
             output_bytes: None,
             output_sha256: None,
             error: None,
+        }
+    }
+
+    /// The decision record of `ev`, the policy's answer to the command line `raw` (already
+    /// redacted) from `caller` through `channel`: the command as read, its class and namespace,
+    /// the decision, its rules and reason. Writers add what else they know (groups, integration,
+    /// target, a scrubbed reason) with struct update syntax.
+    pub fn decision(ev: &Evaluation, raw: String, caller: &str, channel: Channel) -> Entry {
+        Entry {
+            raw: Some(raw),
+            argv: ev.argv.clone(),
+            command: ev.command.clone(),
+            class: ev.class,
+            namespace: ev.namespace.clone(),
+            decision: Some(ev.decision),
+            rules: ev.rules.clone(),
+            reason: Some(ev.reason.clone()),
+            ..Entry::new(Kind::Decision, caller, channel)
         }
     }
 
