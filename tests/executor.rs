@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tgate::command::Command;
-use tgate::connect::{Config, Limits};
-use tgate::exec::run_cli;
+use tgate::connect::{Config, Integration, Limits};
+use tgate::exec::{Execution, run_cli};
 
 const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY: &str = "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n";
@@ -32,6 +32,32 @@ fn recorder(dir: &Path, tail: &str) -> PathBuf {
 fn cmd(line: &str) -> Command {
     let argv: Vec<&str> = line.split(' ').collect();
     Command::parse(&argv).unwrap()
+}
+
+/// `temporal workflow list` through a stand-in that runs `tail` (in a directory of its own),
+/// under `timeout` and an output cap of `max_output_bytes`: the run, and how long it took.
+fn run_stand_in(
+    integration: &Integration,
+    tail: &str,
+    timeout: Duration,
+    max_output_bytes: usize,
+) -> (Execution, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = recorder(dir.path(), tail);
+    let limits = Limits {
+        timeout,
+        max_output_bytes,
+    };
+    let start = std::time::Instant::now();
+    let run = run_cli(
+        &binary,
+        &cmd("temporal workflow list"),
+        integration,
+        "a",
+        &limits,
+    )
+    .unwrap();
+    (run, start.elapsed())
 }
 
 fn config(dir: &Path, yaml: &str) -> Config {
@@ -145,38 +171,22 @@ fn timeout_kills_and_output_is_capped() {
         "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'localhost:7233', namespace: default}\n",
     );
     let integration = cfg.integration(None).unwrap();
-    let sleeper = recorder(dir.path(), "/bin/sleep 30");
-    let limits = Limits {
-        timeout: Duration::from_millis(300),
-        max_output_bytes: 1 << 20,
-    };
-    let start = std::time::Instant::now();
-    let run = run_cli(
-        &sleeper,
-        &cmd("temporal workflow list"),
+    let (run, took) = run_stand_in(
         integration,
-        "a",
-        &limits,
-    )
-    .unwrap();
+        "/bin/sleep 30",
+        Duration::from_millis(300),
+        1 << 20,
+    );
     assert!(run.timed_out && run.exit_code == 1);
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(took < Duration::from_secs(10));
     assert!(String::from_utf8_lossy(&run.stderr).contains("killed after"));
 
-    let dir2 = tempfile::tempdir().unwrap();
-    let chatty = recorder(dir2.path(), "/usr/bin/head -c 100000 /dev/zero");
-    let limits = Limits {
-        timeout: Duration::from_secs(30),
-        max_output_bytes: 1000,
-    };
-    let run = run_cli(
-        &chatty,
-        &cmd("temporal workflow list"),
+    let (run, _) = run_stand_in(
         integration,
-        "a",
-        &limits,
-    )
-    .unwrap();
+        "/usr/bin/head -c 100000 /dev/zero",
+        Duration::from_secs(30),
+        1000,
+    );
     assert!(run.truncated && run.exit_code == 1);
     assert_eq!(run.stdout.len(), 1000);
 }
@@ -191,22 +201,12 @@ fn both_streams_are_read_at_once_and_the_deadline_holds_after_they_close() {
     let integration = cfg.integration(None).unwrap();
     // 300 KB on each stream, written alternately: more than a pipe holds, so reading one stream
     // to its end before the other would block the child forever.
-    let both = recorder(
-        dir.path(),
-        "i=0; while [ $i -lt 300 ]; do /usr/bin/head -c 1000 /dev/zero; /usr/bin/head -c 1000 /dev/zero >&2; i=$((i+1)); done; exit 7",
-    );
-    let limits = Limits {
-        timeout: Duration::from_secs(60),
-        max_output_bytes: 1 << 20,
-    };
-    let run = run_cli(
-        &both,
-        &cmd("temporal workflow list"),
+    let (run, _) = run_stand_in(
         integration,
-        "a",
-        &limits,
-    )
-    .unwrap();
+        "i=0; while [ $i -lt 300 ]; do /usr/bin/head -c 1000 /dev/zero; /usr/bin/head -c 1000 /dev/zero >&2; i=$((i+1)); done; exit 7",
+        Duration::from_secs(60),
+        1 << 20,
+    );
     assert_eq!(
         (run.stdout.len(), run.stderr.len(), run.exit_code),
         (300_000, 300_000, 7)
@@ -214,45 +214,27 @@ fn both_streams_are_read_at_once_and_the_deadline_holds_after_they_close() {
     assert!(!run.timed_out && !run.truncated);
 
     // A child that closes both streams and goes on running is still killed at the deadline.
-    let dir2 = tempfile::tempdir().unwrap();
-    let closer = recorder(dir2.path(), "exec >&- 2>&-; /bin/sleep 30");
-    let limits = Limits {
-        timeout: Duration::from_millis(300),
-        max_output_bytes: 1 << 20,
-    };
-    let start = std::time::Instant::now();
-    let run = run_cli(
-        &closer,
-        &cmd("temporal workflow list"),
+    let (run, took) = run_stand_in(
         integration,
-        "a",
-        &limits,
-    )
-    .unwrap();
+        "exec >&- 2>&-; /bin/sleep 30",
+        Duration::from_millis(300),
+        1 << 20,
+    );
     assert!(run.timed_out && run.exit_code == 1, "{run:?}");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(took < Duration::from_secs(10));
 
     // A grandchild that keeps the streams open holds the run until the deadline kills the whole
     // process group; then the run ends (before, it waited for the grandchild: 30 s). The
     // deadline leaves the stand-in time to print under load.
-    let dir3 = tempfile::tempdir().unwrap();
-    let forker = recorder(dir3.path(), "/bin/sleep 30 & echo started");
-    let limits = Limits {
-        timeout: Duration::from_secs(3),
-        max_output_bytes: 1 << 20,
-    };
-    let start = std::time::Instant::now();
-    let run = run_cli(
-        &forker,
-        &cmd("temporal workflow list"),
+    let (run, took) = run_stand_in(
         integration,
-        "a",
-        &limits,
-    )
-    .unwrap();
+        "/bin/sleep 30 & echo started",
+        Duration::from_secs(3),
+        1 << 20,
+    );
     assert!(run.timed_out, "{run:?}");
     assert_eq!(String::from_utf8_lossy(&run.stdout), "started\n");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(took < Duration::from_secs(10));
 }
 
 #[test]
