@@ -16,8 +16,8 @@ use base64::Engine as _;
 use temporalio_protos::protos::temporal::api::common::v1::Payload;
 use temporalio_protos::protos::temporal::api::enums::v1::ScheduleOverlapPolicy;
 use temporalio_protos::protos::temporal::api::schedule::v1::{
-    CalendarSpec, IntervalSpec, Range, ScheduleListEntry, ScheduleSpec, StructuredCalendarSpec,
-    schedule_action,
+    CalendarSpec, IntervalSpec, Range, ScheduleListEntry, ScheduleListInfo, ScheduleSpec,
+    StructuredCalendarSpec, schedule_action,
 };
 use temporalio_protos::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeScheduleResponse;
@@ -220,7 +220,8 @@ pub(super) fn list_row(
     detail: Detail,
     times: &Times,
 ) -> Result<Vec<String>, Stop> {
-    let info = entry.info.as_ref().cloned().unwrap_or_default();
+    let no_info = ScheduleListInfo::default();
+    let info = entry.info.as_ref().unwrap_or(&no_info);
     let action = gojson::Json::Obj(std::collections::BTreeMap::from([(
         "Workflow".to_owned(),
         gojson::Json::Str(
@@ -240,8 +241,9 @@ pub(super) fn list_row(
     });
     let mut row = vec![entry.schedule_id.clone(), action_text];
     if detail >= Detail::Long {
-        let spec = info.spec.as_ref().cloned().unwrap_or_default();
-        structured_only(&spec)?;
+        let no_spec = ScheduleSpec::default();
+        let spec = info.spec.as_ref().unwrap_or(&no_spec);
+        structured_only(spec)?;
         // The CLI dereferences a missing spec, and prints `[]` for one without calendars or
         // intervals: neither is reproduced here.
         let specs = spec_list(&spec.structured_calendar, &spec.interval)?
