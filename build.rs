@@ -36,6 +36,12 @@ const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.ListNamespacesResponse",
     ".temporal.api.workflowservice.v1.ListSchedulesResponse",
     ".temporal.api.workflowservice.v1.DescribeTaskQueueResponse",
+    ".temporal.api.workflowservice.v1.ListTaskQueuePartitionsResponse",
+    ".temporal.api.workflowservice.v1.GetSystemInfoResponse",
+    ".temporal.api.workflowservice.v1.GetClusterInfoResponse",
+    ".temporal.api.operatorservice.v1.ListClustersResponse",
+    ".temporal.api.workflowservice.v1.ListBatchOperationsResponse",
+    ".temporal.api.workflowservice.v1.DescribeBatchOperationResponse",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).

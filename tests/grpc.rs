@@ -2224,3 +2224,278 @@ fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
         against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
     }
 }
+
+/// The reads an investigation starts with beyond workflows — cluster health, system and
+/// description, the cluster list, batch jobs, a task queue's partitions — and `workflow result`
+/// of every way a run closes (a continue-as-new followed, a run still open waited for), each in
+/// every output format, natively and byte for byte as the CLI prints them.
+#[test]
+fn cluster_batch_partition_and_result_reads_match_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    common::worker::spawn(&server.address, "results");
+    let on_worker = |id: &str, ty: &str| {
+        seed(
+            &server,
+            &["workflow", "start", "--type", ty, "-t", "results", "-w", id],
+        );
+    };
+    on_worker("done", "Completes");
+    on_worker("failed", "Fails");
+    on_worker("renewed", "ContinuesAsNew");
+    on_worker("cancelled", "Cancels");
+    on_worker("waiter", "Cancels");
+    on_worker("waiter-json", "Cancels");
+    start(&server, "open", &[]);
+    start(&server, "ended", &[]);
+    start(&server, "timed-out", &["--execution-timeout", "2s"]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "ended",
+            "--reason",
+            "<done> & dusted",
+        ],
+    );
+    seed(&server, &["workflow", "cancel", "-w", "cancelled"]);
+    let status = |id: &str| -> String {
+        let out = server.cli(&["workflow", "describe", "-w", id, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["workflowExecutionInfo"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    wait_until(deadline, || {
+        for (id, want) in [
+            ("done", "WORKFLOW_EXECUTION_STATUS_COMPLETED"),
+            ("failed", "WORKFLOW_EXECUTION_STATUS_FAILED"),
+            ("renewed", "WORKFLOW_EXECUTION_STATUS_COMPLETED"),
+            ("cancelled", "WORKFLOW_EXECUTION_STATUS_CANCELED"),
+            ("timed-out", "WORKFLOW_EXECUTION_STATUS_TIMED_OUT"),
+        ] {
+            let got = status(id);
+            if got != want {
+                return Err(format!("{id} is {got:?}, not {want}"));
+            }
+        }
+        Ok(())
+    });
+    // The first run of the chain that continued as new.
+    let first_run = {
+        let out = server.cli(&[
+            "workflow",
+            "list",
+            "-q",
+            "WorkflowId = 'renewed'",
+            "-o",
+            "json",
+        ]);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let runs = runs.as_array().unwrap();
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        runs.iter()
+            .find(|r| r["status"] == "WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW")
+            .unwrap()["execution"]["runId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Two batch jobs: a termination and a signal.
+    for id in ["b1", "b2", "b3"] {
+        start(&server, id, &[]);
+    }
+    let batch = |args: &[&str]| -> String {
+        let out = server.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let terminated = batch(&[
+        "workflow",
+        "terminate",
+        "-q",
+        "WorkflowId = 'b1' OR WorkflowId = 'b2'",
+        "--reason",
+        "batch <1>",
+        "--yes",
+    ]);
+    let signalled = batch(&[
+        "workflow",
+        "signal",
+        "-q",
+        "WorkflowId = 'b3'",
+        "--name",
+        "poke",
+        "--reason",
+        "batch 2",
+        "--yes",
+    ]);
+    wait_until(deadline, || {
+        let out = text(&server.cli(&["batch", "list"]).stdout);
+        (out.matches("Completed").count() == 2)
+            .then_some(())
+            .ok_or_else(|| format!("batch jobs not both completed:\n{out}"))
+    });
+
+    // `workflow result` of runs still open: the CLI's and tgate's wait side by side until the
+    // runs are canceled.
+    let waiting = |line: &'static str| {
+        let config = config.clone();
+        let args: Vec<String> = line.split(' ').skip(1).map(str::to_owned).collect();
+        let cli = server.cli_command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        (
+            std::thread::spawn(move || tgate(&config, "grpc", line)),
+            std::thread::spawn(move || {
+                let mut cli = cli;
+                cli.output().unwrap()
+            }),
+        )
+    };
+    let waiters = [
+        waiting("temporal workflow result -w waiter"),
+        waiting("temporal workflow result -w waiter-json -o json"),
+    ];
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for (ours, theirs) in &waiters {
+        assert!(!ours.is_finished() && !theirs.is_finished());
+    }
+    seed(&server, &["workflow", "cancel", "-w", "waiter"]);
+    seed(&server, &["workflow", "cancel", "-w", "waiter-json"]);
+    for (ours, theirs) in waiters {
+        let (ours, theirs) = (ours.join().unwrap(), theirs.join().unwrap());
+        assert_eq!(theirs.status.code(), Some(1), "{}", text(&theirs.stderr));
+        assert!(text(&theirs.stdout).contains("CANCELED"));
+        assert_eq!(
+            (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+            (
+                theirs.status.code(),
+                text(&theirs.stdout),
+                text(&theirs.stderr)
+            )
+        );
+    }
+
+    let mut lines = Vec::new();
+    for format in ["text", "json", "jsonl"] {
+        for line in [
+            "operator cluster health".to_owned(),
+            "operator cluster system".to_owned(),
+            "operator cluster describe".to_owned(),
+            "operator cluster describe --detail".to_owned(),
+            "operator cluster list".to_owned(),
+            "operator cluster list --limit 1".to_owned(),
+            "batch list --time-format iso".to_owned(),
+            "batch list --limit 1 --time-format raw".to_owned(),
+            format!("batch describe --job-id {terminated} --time-format iso"),
+            format!("batch describe --job-id {signalled} --time-format raw"),
+            "batch describe --job-id no-such-job".to_owned(),
+            "task-queue list-partition -t results".to_owned(),
+            "task-queue list-partition --task-queue nobody-polls".to_owned(),
+            "workflow result -w done".to_owned(),
+            "workflow result -w done --no-json-shorthand-payloads".to_owned(),
+            "workflow result -w failed".to_owned(),
+            "workflow result -w cancelled".to_owned(),
+            "workflow result -w timed-out".to_owned(),
+            "workflow result -w ended".to_owned(),
+            "workflow result -w renewed".to_owned(),
+            format!("workflow result -w renewed -r {first_run}"),
+            "workflow result -w no-such-workflow".to_owned(),
+        ] {
+            lines.push(format!("temporal {line} -o {format}"));
+        }
+    }
+    for line in &lines {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+    // What the lines above print, so that none of them passes by printing nothing or the
+    // wrong thing on both sides.
+    for (line, marks) in [
+        ("operator cluster health", &["SERVING\n"][..]),
+        ("operator cluster system", &["ServerVersion", "true"][..]),
+        (
+            "operator cluster describe --detail",
+            &["HistoryShardCount", "<nil>"][..],
+        ),
+        (
+            "operator cluster list",
+            &["IsReplicationEnabled", &server.address][..],
+        ),
+        ("batch list", &["Completed", &terminated, &signalled][..]),
+        (
+            &format!("batch describe --job-id {terminated}"),
+            &["Type            TerminateWorkflow", "CompletedCount  2/2"][..],
+        ),
+        (
+            "task-queue list-partition -t results",
+            &["Activity Task Queue Partitions\n\n"][..],
+        ),
+        (
+            "workflow result -w done",
+            &["Status          COMPLETED", "ResultEncoding"][..],
+        ),
+        (
+            "workflow result -w failed",
+            &["Status   FAILED", "Failure"][..],
+        ),
+        ("workflow result -w timed-out", &["Status  TIMEOUT"][..]),
+        (
+            "workflow result -w ended -o json",
+            &[
+                r#""status": "\u003cunknown\u003e""#,
+                r#"\u003cdone\u003e \u0026 dusted"#,
+            ][..],
+        ),
+        (
+            &format!("workflow result -w renewed -r {first_run} -o json"),
+            &[
+                &format!(r#""runId": "{first_run}""#),
+                r#""status": "COMPLETED""#,
+            ][..],
+        ),
+    ] {
+        let args: Vec<&str> = line.split(' ').collect();
+        let out = server.cli(&args);
+        let out = text(&out.stdout);
+        for mark in marks {
+            assert!(out.contains(mark), "{line}: no {mark:?} in\n{out}");
+        }
+    }
+    // Without a run id the JSON names the current run (the SDK describes the workflow for it).
+    let out = tgate(
+        &config,
+        "grpc",
+        "temporal workflow result -w renewed -o json",
+    );
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = out["runId"].as_str().unwrap();
+    assert!(!run.is_empty() && run != first_run, "{out}");
+
+    // Relative times move as the clock does ([`settles`]).
+    for line in [
+        "temporal batch list".to_owned(),
+        format!("temporal batch describe --job-id {terminated}"),
+    ] {
+        settles(&server, &config, &line, &|out| out.to_owned());
+    }
+
+    // A run that stays open, under a --command-timeout, ends as the CLI's expired context does.
+    let ours = tgate(
+        &config,
+        "grpc",
+        "temporal workflow result -w open --command-timeout 1s",
+    );
+    assert_eq!(ours.status.code(), Some(1), "{}", text(&ours.stderr));
+    assert_eq!(text(&ours.stderr), "Error: program interrupted\n");
+    assert!(ours.stdout.is_empty());
+}

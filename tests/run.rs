@@ -246,7 +246,7 @@ fn run_through_tgate_against_a_real_server() {
         ("grpc", "temporal workflow describe -w pay-1 -o json"),
         ("grpc", "temporal workflow list"),
         ("grpc", "temporal workflow describe -w no-such-workflow"),
-        ("auto", "temporal task-queue list-partition -t pay"),
+        ("auto", "temporal worker deployment list"),
     ] {
         let out = common::tgate_on_full_disk(&[
             "run",
@@ -269,8 +269,18 @@ fn run_through_tgate_against_a_real_server() {
             "{line}"
         );
     }
-    // The same reads with room on the disk show what they brought back.
+    // The same reads with room on the disk show what they brought back; the last one through
+    // the CLI.
     let out = tgate(&config, &["temporal workflow describe -w pay-1 -o json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("\"workflowId\": \"pay-1\""));
+    let out = tgate(
+        &config,
+        &["--backend", "auto", "temporal worker deployment list -o json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "[\n]\n");
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(last.contains(r#""backend":"cli""#), "{last}");
 }

@@ -25,8 +25,8 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 use tonic::Code;
 
-use super::describe;
 use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render};
+use super::{admin, describe};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
@@ -60,6 +60,14 @@ pub(crate) enum Handler {
     ScheduleList,
     ScheduleDescribe,
     TaskQueueDescribe,
+    TaskQueueListPartition,
+    WorkflowResult,
+    BatchList,
+    BatchDescribe,
+    ClusterHealth,
+    ClusterSystem,
+    ClusterDescribe,
+    ClusterList,
 }
 
 impl Handler {
@@ -90,6 +98,14 @@ impl Handler {
             CommandPath::ScheduleList => Handler::ScheduleList,
             CommandPath::ScheduleDescribe => Handler::ScheduleDescribe,
             CommandPath::TaskQueueDescribe => Handler::TaskQueueDescribe,
+            CommandPath::TaskQueueListPartition => Handler::TaskQueueListPartition,
+            CommandPath::WorkflowResult => Handler::WorkflowResult,
+            CommandPath::BatchList => Handler::BatchList,
+            CommandPath::BatchDescribe => Handler::BatchDescribe,
+            CommandPath::OperatorClusterHealth => Handler::ClusterHealth,
+            CommandPath::OperatorClusterSystem => Handler::ClusterSystem,
+            CommandPath::OperatorClusterDescribe => Handler::ClusterDescribe,
+            CommandPath::OperatorClusterList => Handler::ClusterList,
             _ => return None,
         })
     }
@@ -132,6 +148,12 @@ impl Handler {
                 ],
                 true,
             ),
+            Handler::TaskQueueListPartition => (&["task-queue"], true),
+            Handler::WorkflowResult => (&["workflow-id", "run-id"], true),
+            Handler::BatchList | Handler::ClusterList => (&["limit"], true),
+            Handler::BatchDescribe => (&["job-id"], true),
+            Handler::ClusterHealth | Handler::ClusterSystem => (&[], true),
+            Handler::ClusterDescribe => (&["detail"], true),
         }
     }
 
@@ -194,6 +216,14 @@ impl Handler {
             Handler::ScheduleList => schedule_list(ctx).await,
             Handler::ScheduleDescribe => schedule_describe(ctx).await,
             Handler::TaskQueueDescribe => task_queue_describe(ctx).await,
+            Handler::TaskQueueListPartition => admin::task_queue_list_partition(ctx).await,
+            Handler::WorkflowResult => workflow_result(ctx).await,
+            Handler::BatchList => admin::batch_list(ctx).await,
+            Handler::BatchDescribe => admin::batch_describe(ctx).await,
+            Handler::ClusterHealth => admin::cluster_health(ctx).await,
+            Handler::ClusterSystem => admin::cluster_system(ctx).await,
+            Handler::ClusterDescribe => admin::cluster_describe(ctx).await,
+            Handler::ClusterList => admin::cluster_list(ctx).await,
         }
     }
 }
@@ -283,7 +313,7 @@ fn execution(cmd: &Command) -> Option<WorkflowExecution> {
     })
 }
 
-fn int_flag(cmd: &Command, name: &str) -> i64 {
+pub(super) fn int_flag(cmd: &Command, name: &str) -> i64 {
     match cmd.flag(name) {
         Some(Value::Int(i)) => *i,
         _ => 0,
@@ -561,24 +591,7 @@ fn describe_closed(
         indent: false,
         ..ctx.json_options(true)
     };
-    // A completed run's result as the CLI's `MarshalFriendlyJSONPayloads` gives it: `null`
-    // without one, the one payload alone, or the whole `Payloads`, as protojson (payload
-    // shorthand as the command asks), kept as a `json.RawMessage`.
-    let result = match &event.attributes {
-        Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) => {
-            Some(match &attrs.result {
-                None => "null".to_owned(),
-                Some(p) if p.payloads.len() == 1 => {
-                    render("temporal.api.common.v1.Payload", &p.payloads[0], compact)?
-                }
-                Some(p) => render("temporal.api.common.v1.Payloads", p, compact)?,
-            })
-        }
-        _ if event.event_type == EventType::WorkflowExecutionCompleted as i32 => {
-            return Err(Stop::fallback("a completed event without its attributes"));
-        }
-        _ => None,
-    };
+    let result = completed_result(&event, compact)?;
     let described = render(
         "temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse",
         resp,
@@ -597,6 +610,158 @@ fn describe_closed(
     gojson::write_go_object_with_raw(&members, &raw, ctx.format == Format::Json, &mut out);
     out.push('\n');
     ctx.out.write(&out)
+}
+
+/// A completed run's result as the CLI's `MarshalFriendlyJSONPayloads` gives it (`None` for
+/// another close event): `null` without one, the one payload alone, or the whole `Payloads`, as
+/// compact protojson (payload shorthand as `opts` says), for a `json.RawMessage`.
+fn completed_result(
+    event: &HistoryEvent,
+    opts: super::protojson::Options,
+) -> Result<Option<String>, Stop> {
+    Ok(match &event.attributes {
+        Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) => {
+            Some(match &attrs.result {
+                None => "null".to_owned(),
+                Some(p) if p.payloads.len() == 1 => {
+                    render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
+                }
+                Some(p) => render("temporal.api.common.v1.Payloads", p, opts)?,
+            })
+        }
+        _ if event.event_type == EventType::WorkflowExecutionCompleted as i32 => {
+            return Err(Stop::fallback("a completed event without its attributes"));
+        }
+        _ => None,
+    })
+}
+
+/// `workflow result`: waits for the run's close event as the Go SDK's history iterator does
+/// (long polls for the close event alone, an expired poll's empty page followed by the next),
+/// following continue-as-new into the next run; then prints it as the CLI does. Text: the
+/// results card. JSON: the CLI's `workflowJSONResult` through `encoding/json` (`workflowId`,
+/// `runId` (the given one, else the current run's, from a description, `""` when that fails),
+/// `namespace`, `status` (`COMPLETED`, `FAILED`, `TIMEOUT`, `CANCELED`, else `<unknown>`),
+/// `closeEvent`, a completed run's `result`). A run that did not complete then ends with the
+/// CLI's `workflow failed`.
+async fn workflow_result(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut run = execution(ctx.cmd);
+    let event = 'runs: loop {
+        let mut token = Vec::new();
+        let event = loop {
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: ctx.namespace.clone(),
+                execution: run.clone(),
+                maximum_page_size: 0,
+                next_page_token: token,
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+                skip_archival: true,
+            };
+            let resp = call!(ctx, req, "failed getting close event");
+            if !resp.raw_history.is_empty() {
+                return Err(Stop::fallback("raw history pages are read by the CLI"));
+            }
+            if let Some(event) = resp.history.and_then(|h| h.events.into_iter().next()) {
+                break event;
+            }
+            if resp.next_page_token.is_empty() {
+                return Err(Stop::Failed("missing close event".to_owned()));
+            }
+            token = resp.next_page_token;
+        };
+        match &event.attributes {
+            Some(history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(a)) => {
+                run = run.map(|r| WorkflowExecution {
+                    run_id: a.new_execution_run_id.clone(),
+                    ..r
+                });
+            }
+            _ => break 'runs event,
+        }
+    };
+    let out = if ctx.format == Format::Text {
+        let mut out = "Results:\n".to_owned();
+        out.push_str(&card(&results_rows(ctx, &event, None)?)?);
+        out
+    } else {
+        workflow_result_json(ctx, &event).await?
+    };
+    if event.event_type == EventType::WorkflowExecutionCompleted as i32 {
+        ctx.out.write(&out)
+    } else {
+        Err(Stop::FailedAfter(out, "workflow failed".to_owned()))
+    }
+}
+
+/// `workflow result -o json|jsonl` of a close event ([`workflow_result`]).
+async fn workflow_result_json(ctx: &mut Ctx<'_, '_>, event: &HistoryEvent) -> Result<String, Stop> {
+    let compact = super::protojson::Options {
+        indent: false,
+        ..ctx.json_options(true)
+    };
+    let close = render("temporal.api.history.v1.HistoryEvent", event, compact)?;
+    let result = completed_result(event, compact)?;
+    let status = match EventType::try_from(event.event_type) {
+        Ok(EventType::WorkflowExecutionCompleted) => "COMPLETED",
+        Ok(EventType::WorkflowExecutionFailed) => "FAILED",
+        Ok(EventType::WorkflowExecutionTimedOut) => "TIMEOUT",
+        Ok(EventType::WorkflowExecutionCanceled) => "CANCELED",
+        _ => "<unknown>",
+    };
+    // The SDK's run handle: the run id given, else the current run's, which it asks for with a
+    // description (its error leaves the id empty).
+    let mut run_id = ctx.cmd.flag_str("run-id").unwrap_or_default().to_owned();
+    if run_id.is_empty() {
+        let req = DescribeWorkflowExecutionRequest {
+            namespace: ctx.namespace.clone(),
+            execution: Some(WorkflowExecution {
+                workflow_id: ctx
+                    .cmd
+                    .flag_str("workflow-id")
+                    .unwrap_or_default()
+                    .to_owned(),
+                run_id: String::new(),
+            }),
+        };
+        let namespace = ctx.namespace.clone();
+        let req = ctx.request(req, Some(&namespace));
+        match ctx.call(req, "").await {
+            Ok(resp) => {
+                run_id = resp
+                    .workflow_execution_info
+                    .and_then(|i| i.execution)
+                    .map(|e| e.run_id)
+                    .unwrap_or_default();
+            }
+            Err(Stop::Failed(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let str_ = |s: &str, out: &mut String| {
+        gojson::write_string(s, gojson::Flavour::EncodingJson, out);
+    };
+    let mut c = String::from("{\"workflowId\":");
+    str_(ctx.cmd.flag_str("workflow-id").unwrap_or_default(), &mut c);
+    c.push_str(",\"runId\":");
+    str_(&run_id, &mut c);
+    if !ctx.namespace.is_empty() {
+        c.push_str(",\"namespace\":");
+        str_(&ctx.namespace, &mut c);
+    }
+    c.push_str(",\"status\":");
+    str_(status, &mut c);
+    c.push_str(",\"closeEvent\":");
+    c.push_str(&close);
+    if let Some(result) = result {
+        c.push_str(",\"result\":");
+        c.push_str(&result);
+    }
+    c.push('}');
+    let mut out = String::with_capacity(c.len() * 2);
+    gojson::reindent(&c, ctx.format == Format::Json, 0, &mut out);
+    out.push('\n');
+    Ok(out)
 }
 
 /// The CLI's results card (`printTextResult`) for a run's close event, after `"Results:"`:

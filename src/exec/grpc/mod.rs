@@ -10,7 +10,11 @@
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list`, `schedule describe`: JSON and text.
+//! - `task-queue describe`, `task-queue list-partition`: JSON and text.
+//! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`
+//!   ([`admin`]): JSON and text.
 
+mod admin;
 mod commands;
 mod describe;
 mod schedule;
@@ -433,8 +437,7 @@ impl Ctx<'_, '_> {
             }
         };
         self.status = Some(tonic::Code::Ok);
-        if !R::WRITE {
-            let name = <R::Response as prost::Name>::full_name();
+        if let Some(name) = R::schema().filter(|_| !R::WRITE) {
             match protojson::unknown_value(&name, &wire.bytes) {
                 Ok(None) => {}
                 Ok(Some(what)) => {
@@ -506,10 +509,14 @@ pub(crate) struct Wire<T> {
 
 /// A request tgate sends natively: its method's path and its response.
 pub(crate) trait Rpc: prost::Message + Send + Sync + 'static {
-    type Response: prost::Message + prost::Name + Default + Send + Sync + 'static;
+    type Response: prost::Message + Default + Send + Sync + 'static;
     const PATH: &'static str;
     /// Whether the method changes the cluster (its response is never a reason to fall back).
     const WRITE: bool;
+    /// The response's full name in the Temporal API schema, for a read's check that it holds
+    /// nothing this build does not know; `None` outside that API (the gRPC health check, whose
+    /// one field its command reads itself).
+    fn schema() -> Option<String>;
 }
 
 /// `Rpc` for each method: `service { "Method" read|write: Request => Response, }`.
@@ -519,6 +526,9 @@ macro_rules! rpcs {
             type Response = $resp;
             const PATH: &'static str = concat!("/", $service, "/", $method);
             const WRITE: bool = rpcs!(@write $kind);
+            fn schema() -> Option<String> {
+                Some(<$resp as prost::Name>::full_name())
+            }
         })*)*
     };
     (@write read) => { false };
@@ -541,9 +551,25 @@ rpcs! {
         "ListSchedules" read: wfs::ListSchedulesRequest => wfs::ListSchedulesResponse,
         "DescribeSchedule" read: wfs::DescribeScheduleRequest => wfs::DescribeScheduleResponse,
         "DescribeTaskQueue" read: wfs::DescribeTaskQueueRequest => wfs::DescribeTaskQueueResponse,
+        "ListTaskQueuePartitions" read: wfs::ListTaskQueuePartitionsRequest => wfs::ListTaskQueuePartitionsResponse,
+        "GetSystemInfo" read: wfs::GetSystemInfoRequest => wfs::GetSystemInfoResponse,
+        "GetClusterInfo" read: wfs::GetClusterInfoRequest => wfs::GetClusterInfoResponse,
+        "ListBatchOperations" read: wfs::ListBatchOperationsRequest => wfs::ListBatchOperationsResponse,
+        "DescribeBatchOperation" read: wfs::DescribeBatchOperationRequest => wfs::DescribeBatchOperationResponse,
     }
     "temporal.api.operatorservice.v1.OperatorService" {
         "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
+        "ListClusters" read: ops::ListClustersRequest => ops::ListClustersResponse,
+    }
+}
+
+/// The gRPC health check (`operator cluster health`, as the Go SDK's `CheckHealth` calls it).
+impl Rpc for tonic_health::pb::HealthCheckRequest {
+    type Response = tonic_health::pb::HealthCheckResponse;
+    const PATH: &'static str = "/grpc.health.v1.Health/Check";
+    const WRITE: bool = false;
+    fn schema() -> Option<String> {
+        None
     }
 }
 

@@ -1,0 +1,375 @@
+//! The cluster, batch-job and task-queue-partition reads an investigation starts with:
+//! `operator cluster health|system|describe|list`, `batch list|describe` and `task-queue
+//! list-partition`. Each prints what the CLI 1.9.1 prints (its structs and tables read from the
+//! pinned binary's output, `tests/grpc.rs` compares them byte for byte); whatever they would show
+//! that was not checked against the CLI falls back to it.
+
+use temporalio_protos::protos::temporal::api::enums::v1::{
+    BatchOperationState, BatchOperationType, TaskQueueKind,
+};
+use temporalio_protos::protos::temporal::api::operatorservice::v1::ListClustersRequest;
+use temporalio_protos::protos::temporal::api::taskqueue::v1::{
+    TaskQueue, TaskQueuePartitionMetadata,
+};
+use temporalio_protos::protos::temporal::api::workflowservice::v1::{
+    DescribeBatchOperationRequest, GetClusterInfoRequest, GetSystemInfoRequest,
+    ListBatchOperationsRequest, ListTaskQueuePartitionsRequest,
+};
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use super::commands::int_flag;
+use super::{Ctx, Format, JsonList, Stop, card, optional, render};
+use crate::exec::text::{self, Cell};
+
+/// A table, or the fallback for text the CLI's width rules might lay out otherwise.
+fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Result<String, Stop> {
+    text::table(headers, print_header, rows)
+        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
+}
+
+/// An api-go enum as its `String()` prints it (`BATCH_OPERATION_STATE_COMPLETED` →
+/// `Completed`); the call has already refused a value the schema does not know.
+fn shorthand<E>(name: Result<&str, E>, prefix: &str) -> String {
+    name.map(|n| text::shorthand(n, prefix)).unwrap_or_default()
+}
+
+/// `operator cluster health`: the gRPC health check of the workflow service, as the Go SDK's
+/// `CheckHealth` asks it. The CLI prints `SERVING` (`{"status": "SERVING"}` in JSON); a service
+/// not serving, or a check that fails, is the CLI's to word.
+pub(super) async fn cluster_health(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = ctx.request(
+        HealthCheckRequest {
+            service: "temporal.api.workflowservice.v1.WorkflowService".to_owned(),
+        },
+        None,
+    );
+    let resp = match ctx.call(req, "").await {
+        Err(Stop::Failed(_)) => {
+            return Err(Stop::fallback("a failed health check is worded by the CLI"));
+        }
+        other => other?,
+    };
+    if resp.status != ServingStatus::Serving as i32 {
+        return Err(Stop::fallback(
+            "a service that is not serving is reported by the CLI",
+        ));
+    }
+    ctx.out.write(match ctx.format {
+        Format::Text => "SERVING\n",
+        Format::Json => "{\n  \"status\": \"SERVING\"\n}\n",
+        Format::Jsonl => "{\"status\":\"SERVING\"}\n",
+    })
+}
+
+/// `operator cluster system`: `GetSystemInfo` as JSON, or a one-row table of the server version
+/// and three of its capabilities.
+pub(super) async fn cluster_system(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = ctx.request(GetSystemInfoRequest {}, None);
+    let resp = ctx.call(req, "unable to get system information").await?;
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.workflowservice.v1.GetSystemInfoResponse",
+            &resp,
+            true,
+        );
+    }
+    // (The CLI reads the capabilities without checking they are there.)
+    let caps = resp
+        .capabilities
+        .as_ref()
+        .ok_or_else(|| Stop::fallback("system information without capabilities"))?;
+    let row = vec![
+        Cell::left(resp.server_version.clone()),
+        Cell::left(caps.supports_schedules.to_string()),
+        Cell::left(caps.upsert_memo.to_string()),
+        Cell::left(caps.eager_workflow_start.to_string()),
+    ];
+    let headers = [
+        "ServerVersion",
+        "SupportsSchedules",
+        "UpsertMemo",
+        "EagerWorkflowStart",
+    ];
+    let out = table(&headers, true, &[row])?;
+    ctx.out.write(&out)
+}
+
+/// `operator cluster describe [--detail]`: `GetClusterInfo` as JSON, or a one-row table of the
+/// cluster's name and stores (`--detail`: its shard count and version info, `<nil>` when the
+/// server sends none; version info it does send is left to the CLI).
+pub(super) async fn cluster_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let req = ctx.request(GetClusterInfoRequest {}, None);
+    let resp = ctx.call(req, "unable to get cluster information").await?;
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.workflowservice.v1.GetClusterInfoResponse",
+            &resp,
+            true,
+        );
+    }
+    let mut headers = vec!["ClusterName", "PersistenceStore", "VisibilityStore"];
+    let mut row = vec![
+        Cell::left(resp.cluster_name.clone()),
+        Cell::left(resp.persistence_store.clone()),
+        Cell::left(resp.visibility_store.clone()),
+    ];
+    if ctx.cmd.flag_set("detail") {
+        if resp.version_info.is_some() {
+            return Err(Stop::fallback("version info is printed by the CLI"));
+        }
+        headers.extend(["HistoryShardCount", "VersionInfo"]);
+        row.extend([
+            Cell::left(resp.history_shard_count.to_string()),
+            Cell::left("<nil>"),
+        ]);
+    }
+    let out = table(&headers, true, &[row])?;
+    ctx.out.write(&out)
+}
+
+/// `operator cluster list [--limit N]`: the clusters page by page (JSON items, or a table per
+/// page, the header on the first page's only).
+pub(super) async fn cluster_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = cluster_list_pages(ctx, &mut list).await;
+    if ctx.format == Format::Text {
+        return result;
+    }
+    list.end(ctx, result)
+}
+
+async fn cluster_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let limit = int_flag(ctx.cmd, "limit");
+    let opts = ctx.json_options(true);
+    let mut listed = 0i64;
+    let mut token = Vec::new();
+    for page_index in 0.. {
+        let req = ctx.request(
+            ListClustersRequest {
+                page_size: 0,
+                next_page_token: token,
+            },
+            None,
+        );
+        let resp = ctx.call(req, "failed listing clusters").await?;
+        let mut rows = Vec::new();
+        for cluster in &resp.clusters {
+            if limit > 0 && listed >= limit {
+                break;
+            }
+            listed += 1;
+            if ctx.format == Format::Text {
+                rows.push(vec![
+                    Cell::left(cluster.cluster_name.clone()),
+                    Cell::left(cluster.cluster_id.clone()),
+                    Cell::left(cluster.address.clone()),
+                    Cell::left(cluster.history_shard_count.to_string()),
+                    Cell::left(cluster.initial_failover_version.to_string()),
+                    Cell::left(cluster.is_connection_enabled.to_string()),
+                    Cell::left(cluster.is_replication_enabled.to_string()),
+                ]);
+            } else {
+                let item = render(
+                    "temporal.api.operatorservice.v1.ClusterMetadata",
+                    cluster,
+                    opts,
+                )?;
+                list.item(ctx, &item)?;
+            }
+        }
+        if !rows.is_empty() {
+            let headers = [
+                "Name",
+                "ClusterId",
+                "Address",
+                "HistoryShardCount",
+                "InitialFailoverVersion",
+                "IsConnectionEnabled",
+                "IsReplicationEnabled",
+            ];
+            let out = table(&headers, page_index == 0, &rows)?;
+            ctx.out.write(&out)?;
+        }
+        if resp.next_page_token.is_empty() || (limit > 0 && listed >= limit) {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    Ok(())
+}
+
+/// `batch list [--limit N]`: the namespace's batch jobs page by page (JSON items, or a table per
+/// page of job id, state, start and close time, the header on the first page's only; nothing when
+/// there are none).
+pub(super) async fn batch_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = batch_list_pages(ctx, &mut list).await;
+    if ctx.format == Format::Text {
+        return result;
+    }
+    list.end(ctx, result)
+}
+
+async fn batch_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let limit = int_flag(ctx.cmd, "limit");
+    let opts = ctx.json_options(true);
+    let times = ctx.times();
+    let mut listed = 0i64;
+    let mut token = Vec::new();
+    for page_index in 0.. {
+        let namespace = ctx.namespace.clone();
+        let req = ctx.request(
+            ListBatchOperationsRequest {
+                namespace: namespace.clone(),
+                page_size: 0,
+                next_page_token: token,
+            },
+            Some(&namespace),
+        );
+        let resp = ctx.call(req, "failed to list batch jobs").await?;
+        if page_index == 0 && resp.operation_info.is_empty() {
+            break;
+        }
+        let mut rows = Vec::new();
+        for job in &resp.operation_info {
+            if limit > 0 && listed >= limit {
+                break;
+            }
+            listed += 1;
+            if ctx.format == Format::Text {
+                rows.push(vec![
+                    Cell::left(job.job_id.clone()),
+                    Cell::left(shorthand(
+                        BatchOperationState::try_from(job.state).map(|s| s.as_str_name()),
+                        "BATCH_OPERATION_STATE_",
+                    )),
+                    Cell::left(times.timestamp(job.start_time.as_ref())),
+                    Cell::left(times.timestamp(job.close_time.as_ref())),
+                ]);
+            } else {
+                let item = render("temporal.api.batch.v1.BatchOperationInfo", job, opts)?;
+                list.item(ctx, &item)?;
+            }
+        }
+        if !rows.is_empty() {
+            let headers = ["JobId", "State", "StartTime", "CloseTime"];
+            let out = table(&headers, page_index == 0, &rows)?;
+            ctx.out.write(&out)?;
+        }
+        if resp.next_page_token.is_empty() || (limit > 0 && listed >= limit) {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    Ok(())
+}
+
+/// `batch describe --job-id ID`: the job as JSON, or a card of its state, type, times (the close
+/// time left out while it runs) and counts. An unknown job is the CLI's `could not find Batch
+/// Job 'ID'`.
+pub(super) async fn batch_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let job_id = ctx.cmd.flag_str("job-id").unwrap_or_default().to_owned();
+    let namespace = ctx.namespace.clone();
+    let req = ctx.request(
+        DescribeBatchOperationRequest {
+            namespace: namespace.clone(),
+            job_id: job_id.clone(),
+        },
+        Some(&namespace),
+    );
+    let resp = match ctx.call(req, "failed to describe batch job").await {
+        Err(Stop::Failed(_)) if ctx.status == Some(Code::NotFound) => {
+            return Err(Stop::Failed(format!("could not find Batch Job '{job_id}'")));
+        }
+        other => other?,
+    };
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.workflowservice.v1.DescribeBatchOperationResponse",
+            &resp,
+            true,
+        );
+    }
+    let times = ctx.times();
+    let count = |done: i64| format!("{done}/{}", resp.total_operation_count);
+    let mut rows = vec![
+        (
+            "State",
+            shorthand(
+                BatchOperationState::try_from(resp.state).map(|s| s.as_str_name()),
+                "BATCH_OPERATION_STATE_",
+            ),
+        ),
+        (
+            "Type",
+            shorthand(
+                BatchOperationType::try_from(resp.operation_type).map(|t| t.as_str_name()),
+                "BATCH_OPERATION_TYPE_",
+            ),
+        ),
+        ("StartTime", times.timestamp(resp.start_time.as_ref())),
+    ];
+    optional(
+        &mut rows,
+        "CloseTime",
+        times.timestamp(resp.close_time.as_ref()),
+    );
+    rows.push(("CompletedCount", count(resp.complete_operation_count)));
+    rows.push(("FailureCount", count(resp.failure_operation_count)));
+    let out = card(&rows)?;
+    ctx.out.write(&out)
+}
+
+/// `task-queue list-partition -t NAME`: the queue's partitions and their owners, as JSON, or a
+/// table for the workflow partitions and one for the activity partitions under their headings.
+pub(super) async fn task_queue_list_partition(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let namespace = ctx.namespace.clone();
+    let req = ctx.request(
+        ListTaskQueuePartitionsRequest {
+            namespace: namespace.clone(),
+            task_queue: Some(TaskQueue {
+                name: ctx
+                    .cmd
+                    .flag_str("task-queue")
+                    .unwrap_or_default()
+                    .to_owned(),
+                kind: TaskQueueKind::Normal as i32,
+                normal_name: String::new(),
+            }),
+        },
+        Some(&namespace),
+    );
+    let resp = ctx.call(req, "unable to list task queues").await?;
+    if ctx.format != Format::Text {
+        return ctx.print_message(
+            "temporal.api.workflowservice.v1.ListTaskQueuePartitionsResponse",
+            &resp,
+            true,
+        );
+    }
+    let partitions = |ps: &[TaskQueuePartitionMetadata]| -> Result<String, Stop> {
+        // (How the CLI prints a kind with no partitions was not seen: a server lists at least
+        // the root partition.)
+        if ps.is_empty() {
+            return Err(Stop::fallback("a task queue kind without partitions"));
+        }
+        let rows: Vec<Vec<Cell>> = ps
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::left(p.key.clone()),
+                    Cell::left(p.owner_host_name.clone()),
+                ]
+            })
+            .collect();
+        table(&["Key", "OwnerHostName"], true, &rows)
+    };
+    let out = format!(
+        "Workflow Task Queue Partitions\n\n{}\nActivity Task Queue Partitions\n\n{}",
+        partitions(&resp.workflow_task_queue_partitions)?,
+        partitions(&resp.activity_task_queue_partitions)?
+    );
+    ctx.out.write(&out)
+}
