@@ -42,6 +42,7 @@ const ROOTS: &[&str] = &[
     ".temporal.api.operatorservice.v1.ListClustersResponse",
     ".temporal.api.workflowservice.v1.ListBatchOperationsResponse",
     ".temporal.api.workflowservice.v1.DescribeBatchOperationResponse",
+    ".temporal.api.operatorservice.v1.ListNexusEndpointsResponse",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).

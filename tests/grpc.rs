@@ -2226,7 +2226,8 @@ fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
 }
 
 /// The reads an investigation starts with beyond workflows — cluster health, system and
-/// description, the cluster list, batch jobs, a task queue's partitions — and `workflow result`
+/// description, the cluster list, batch jobs, Nexus endpoints, a task queue's partitions — and
+/// `workflow result`
 /// of every way a run closes (a continue-as-new followed, a run still open waited for), each in
 /// every output format, natively and byte for byte as the CLI prints them.
 #[test]
@@ -2348,6 +2349,70 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             .ok_or_else(|| format!("batch jobs not both completed:\n{out}"))
     });
 
+    // Nexus endpoints: a worker target with a description that needs escaping in JSON and runs
+    // over two lines, an external one later updated (its modification time set), one with a
+    // description beyond ASCII.
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            "refunds",
+            "--target-namespace",
+            "default",
+            "--target-task-queue",
+            "results",
+            "--description",
+            "Refunds <team> & \"ops\"\nsecond line",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            "outside",
+            "--target-url",
+            "http://127.0.0.1:1/nexus",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "update",
+            "--name",
+            "outside",
+            "--description",
+            "moved",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            "accents",
+            "--target-namespace",
+            "default",
+            "--target-task-queue",
+            "q",
+            "--description",
+            "café",
+        ],
+    );
+
     // `workflow result` of runs still open: the CLI's and tgate's wait side by side until the
     // runs are canceled.
     let waiting = |line: &'static str| {
@@ -2400,6 +2465,12 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             format!("batch describe --job-id {terminated} --time-format iso"),
             format!("batch describe --job-id {signalled} --time-format raw"),
             "batch describe --job-id no-such-job".to_owned(),
+            "operator nexus endpoint list".to_owned(),
+            "operator nexus endpoint get --name refunds".to_owned(),
+            "operator nexus endpoint get --name outside".to_owned(),
+            "operator nexus endpoint get --name accents".to_owned(),
+            "operator nexus endpoint get --name no-such-endpoint".to_owned(),
+            "operator nexus endpoint get --name 'no\"such'".to_owned(),
             "task-queue list-partition -t results".to_owned(),
             "task-queue list-partition --task-queue nobody-polls".to_owned(),
             "workflow result -w done".to_owned(),
@@ -2439,6 +2510,16 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         (
             "task-queue list-partition -t results",
             &["Activity Task Queue Partitions\n\n"][..],
+        ),
+        (
+            "operator nexus endpoint list",
+            &[
+                "Description              Refunds <team> & \"ops\"\nsecond line\n",
+                "Description              café",
+                "Target.External.URL      http://127.0.0.1:1/nexus",
+                "LastModifiedTime         <nil>",
+                "LastModifiedTime         \"20",
+            ][..],
         ),
         (
             "workflow result -w done",

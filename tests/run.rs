@@ -276,7 +276,11 @@ fn run_through_tgate_against_a_real_server() {
     assert!(text(&out.stdout).contains("\"workflowId\": \"pay-1\""));
     let out = tgate(
         &config,
-        &["--backend", "auto", "temporal worker deployment list -o json"],
+        &[
+            "--backend",
+            "auto",
+            "temporal worker deployment list -o json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "[\n]\n");

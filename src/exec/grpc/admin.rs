@@ -1,13 +1,16 @@
-//! The cluster, batch-job and task-queue-partition reads an investigation starts with:
-//! `operator cluster health|system|describe|list`, `batch list|describe` and `task-queue
-//! list-partition`. Each prints what the CLI 1.9.1 prints (its structs and tables read from the
+//! The cluster, batch-job, Nexus-endpoint and task-queue-partition reads an investigation starts
+//! with: `operator cluster health|system|describe|list`, `batch list|describe`, `operator nexus
+//! endpoint list|get` and `task-queue list-partition`. Each prints what the CLI 1.9.1 prints (its structs and tables read from the
 //! pinned binary's output, `tests/grpc.rs` compares them byte for byte); whatever they would show
 //! that was not checked against the CLI falls back to it.
 
 use temporalio_protos::protos::temporal::api::enums::v1::{
     BatchOperationState, BatchOperationType, TaskQueueKind,
 };
-use temporalio_protos::protos::temporal::api::operatorservice::v1::ListClustersRequest;
+use temporalio_protos::protos::temporal::api::nexus::v1::{Endpoint, endpoint_target};
+use temporalio_protos::protos::temporal::api::operatorservice::v1::{
+    ListClustersRequest, ListNexusEndpointsRequest,
+};
 use temporalio_protos::protos::temporal::api::taskqueue::v1::{
     TaskQueue, TaskQueuePartitionMetadata,
 };
@@ -19,8 +22,9 @@ use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use super::commands::int_flag;
+use super::commands::{IN_TEXT, int_flag};
 use super::{Ctx, Format, JsonList, Stop, card, optional, render};
+use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
 
 /// A table, or the fallback for text the CLI's width rules might lay out otherwise.
@@ -372,4 +376,138 @@ pub(super) async fn task_queue_list_partition(ctx: &mut Ctx<'_, '_>) -> Result<(
         partitions(&resp.activity_task_queue_partitions)?
     );
     ctx.out.write(&out)
+}
+
+/// `operator nexus endpoint list`: the endpoints as JSON items (every page), or as cards
+/// ([`endpoint_cards`]) of the first page only, as the CLI prints them.
+pub(super) async fn nexus_endpoint_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let mut list = JsonList::new(ctx.format);
+    let result = nexus_endpoint_pages(ctx, &mut list).await;
+    if ctx.format == Format::Text {
+        return result;
+    }
+    list.end(ctx, result)
+}
+
+async fn nexus_endpoint_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+    let opts = ctx.json_options(true);
+    let mut token = Vec::new();
+    loop {
+        let req = ctx.request(
+            ListNexusEndpointsRequest {
+                page_size: 0,
+                next_page_token: token,
+                name: String::new(),
+            },
+            None,
+        );
+        let resp = ctx.call(req, "unable to list endpoints").await?;
+        if ctx.format == Format::Text {
+            let out = endpoint_cards(&resp.endpoints)?;
+            return ctx.out.write(&out);
+        }
+        for endpoint in &resp.endpoints {
+            let item = render("temporal.api.nexus.v1.Endpoint", endpoint, opts)?;
+            list.item(ctx, &item)?;
+        }
+        if resp.next_page_token.is_empty() {
+            return Ok(());
+        }
+        token = resp.next_page_token;
+    }
+}
+
+/// `operator nexus endpoint get --name NAME`: the endpoint of that name (the CLI lists the
+/// endpoints filtered by name), as JSON or as its card; none is the CLI's `endpoint not found:
+/// "NAME"`.
+pub(super) async fn nexus_endpoint_get(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let name = ctx.cmd.flag_str("name").unwrap_or_default().to_owned();
+    // The CLI quotes the name Go's way (`%q`); plain ASCII is quoted here the same.
+    let quoted =
+        go_quote(&name).ok_or_else(|| Stop::fallback("a name Go would quote with escapes"))?;
+    let req = ctx.request(
+        ListNexusEndpointsRequest {
+            page_size: 0,
+            next_page_token: Vec::new(),
+            name,
+        },
+        None,
+    );
+    let resp = ctx
+        .call(req, &format!("unable to get endpoint {quoted}"))
+        .await?;
+    let Some(endpoint) = resp.endpoints.first() else {
+        return Err(Stop::Failed(format!("endpoint not found: {quoted}")));
+    };
+    if ctx.format != Format::Text {
+        return ctx.print_message("temporal.api.nexus.v1.Endpoint", endpoint, true);
+    }
+    let out = endpoint_cards(std::slice::from_ref(endpoint))?;
+    ctx.out.write(&out)
+}
+
+/// Go's `%q` of a string of printable ASCII (`"` and `\` escaped); `None` for anything else,
+/// which Go escapes by rules not reproduced here.
+fn go_quote(s: &str) -> Option<String> {
+    if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    Some(format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// The CLI's endpoint cards (`printNexusEndpoints`), a blank line between two: id, name, the
+/// creation and modification times as the printer shows a message in text (compact protojson: a
+/// quoted RFC 3339 time, `<nil>` when absent), the target's URL or worker namespace and task
+/// queue, and a `json/plain` description decoded to its string (line breaks printed as they are).
+/// A description that is not a JSON string (the CLI's error), or holds other control characters,
+/// is left to the CLI.
+fn endpoint_cards(endpoints: &[Endpoint]) -> Result<String, Stop> {
+    let time = |t: Option<&prost_wkt_types::Timestamp>| match t {
+        Some(t) => render("google.protobuf.Timestamp", t, IN_TEXT),
+        None => Ok("<nil>".to_owned()),
+    };
+    let mut out = String::new();
+    for (i, ep) in endpoints.iter().enumerate() {
+        let spec = ep.spec.as_ref();
+        let target = spec
+            .and_then(|s| s.target.as_ref())
+            .and_then(|t| t.variant.as_ref());
+        let (url, namespace, task_queue) = match target {
+            Some(endpoint_target::Variant::External(e)) => (e.url.clone(), "", ""),
+            Some(endpoint_target::Variant::Worker(w)) => {
+                (String::new(), w.namespace.as_str(), w.task_queue.as_str())
+            }
+            None => (String::new(), "", ""),
+        };
+        let description = match spec.and_then(|s| s.description.as_ref()) {
+            Some(d) if d.metadata.get("encoding").map(Vec::as_slice) == Some(b"json/plain") => {
+                match gojson::parse(&d.data) {
+                    Ok(gojson::Json::Str(s)) if !s.chars().any(|c| c.is_control() && c != '\n') => {
+                        s
+                    }
+                    Ok(gojson::Json::Null) => String::new(),
+                    _ => return Err(Stop::fallback("a description the CLI reports or escapes")),
+                }
+            }
+            _ => String::new(),
+        };
+        let rows = [
+            ("ID", ep.id.clone()),
+            ("Name", spec.map(|s| s.name.clone()).unwrap_or_default()),
+            ("CreatedTime", time(ep.created_time.as_ref())?),
+            ("LastModifiedTime", time(ep.last_modified_time.as_ref())?),
+            ("Target.External.URL", url),
+            ("Target.Worker.Namespace", namespace.to_owned()),
+            ("Target.Worker.TaskQueue", task_queue.to_owned()),
+            ("Description", description),
+        ];
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&card(&rows)?);
+    }
+    Ok(out)
 }

@@ -68,6 +68,8 @@ pub(crate) enum Handler {
     ClusterSystem,
     ClusterDescribe,
     ClusterList,
+    NexusEndpointList,
+    NexusEndpointGet,
 }
 
 impl Handler {
@@ -106,6 +108,8 @@ impl Handler {
             CommandPath::OperatorClusterSystem => Handler::ClusterSystem,
             CommandPath::OperatorClusterDescribe => Handler::ClusterDescribe,
             CommandPath::OperatorClusterList => Handler::ClusterList,
+            CommandPath::OperatorNexusEndpointList => Handler::NexusEndpointList,
+            CommandPath::OperatorNexusEndpointGet => Handler::NexusEndpointGet,
             _ => return None,
         })
     }
@@ -154,6 +158,8 @@ impl Handler {
             Handler::BatchDescribe => (&["job-id"], true),
             Handler::ClusterHealth | Handler::ClusterSystem => (&[], true),
             Handler::ClusterDescribe => (&["detail"], true),
+            Handler::NexusEndpointList => (&[], true),
+            Handler::NexusEndpointGet => (&["name"], true),
         }
     }
 
@@ -224,6 +230,8 @@ impl Handler {
             Handler::ClusterSystem => admin::cluster_system(ctx).await,
             Handler::ClusterDescribe => admin::cluster_describe(ctx).await,
             Handler::ClusterList => admin::cluster_list(ctx).await,
+            Handler::NexusEndpointList => admin::nexus_endpoint_list(ctx).await,
+            Handler::NexusEndpointGet => admin::nexus_endpoint_get(ctx).await,
         }
     }
 }

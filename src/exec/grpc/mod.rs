@@ -11,8 +11,8 @@
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list`, `schedule describe`: JSON and text.
 //! - `task-queue describe`, `task-queue list-partition`: JSON and text.
-//! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`
-//!   ([`admin`]): JSON and text.
+//! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
+//!   `operator nexus endpoint list|get` ([`admin`]): JSON and text.
 
 mod admin;
 mod commands;
@@ -560,6 +560,7 @@ rpcs! {
     "temporal.api.operatorservice.v1.OperatorService" {
         "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
         "ListClusters" read: ops::ListClustersRequest => ops::ListClustersResponse,
+        "ListNexusEndpoints" read: ops::ListNexusEndpointsRequest => ops::ListNexusEndpointsResponse,
     }
 }
 
