@@ -33,7 +33,7 @@ test: tools
 	cargo clippy --all-targets -- -D warnings
 	# Benchmarks run once each in test mode (the gRPC one starts its own dev server); the test
 	# suites run last so their summary closes the output.
-	timeout $(TEST_TIMEOUT) cargo test --benches
+	timeout $(TEST_TIMEOUT) cargo test --bench '*'
 	timeout $(TEST_TIMEOUT) cargo test --lib --bins --tests
 
 demo: tools build
