@@ -416,8 +416,10 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
 #[test]
 fn a_rate_limited_read_goes_to_the_cli() {
     let key = "tgk-rate-limited-0004";
-    let (server, proxy, _dir, config) =
-        behind_faulty_proxy(Mode::RateLimitedOnce(key.to_owned()), key);
+    let (server, proxy, _dir, config) = behind_faulty_proxy(
+        Mode::RateLimitedOnce(key.to_owned(), "DescribeWorkflowExecution"),
+        key,
+    );
     let line = "temporal workflow describe -w wf-tls -o json";
     let auto = run(&config, "faulty", "auto", line);
     assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
@@ -689,4 +691,97 @@ fn secrets_never_leak() {
         }
     }
     assert!(files_under(tmp.path()).is_empty());
+}
+
+/// A write the server refuses as rate-limited (`ResourceExhausted`, answered before anything
+/// took effect) is sent again where the CLI sends it again (cancel and terminate go through the
+/// Go SDK, which retries them), and printed as the CLI's error where the CLI makes a raw call
+/// (signal): both executors print what the CLI prints through the same proxy, and the workflow
+/// ends as the CLI leaves it.
+#[test]
+fn a_rate_limited_write_is_sent_again_where_the_cli_sends_it_again() {
+    let key = "tgk-rate-limited-0005";
+    for (method, verb, want_retry) in [
+        (
+            "TerminateWorkflowExecution",
+            "terminate --reason limited",
+            true,
+        ),
+        ("RequestCancelWorkflowExecution", "cancel", true),
+        ("SignalWorkflowExecution", "signal --name poke", false),
+    ] {
+        let (server, proxy, dir, config) =
+            behind_faulty_proxy(Mode::RateLimitedOnce(key.to_owned(), method), key);
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            "version: 1\nnamespaces: [$default]\nrules:\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow signal, workflow cancel, workflow terminate]}}\n",
+        )
+        .unwrap();
+        let mut yaml = std::fs::read_to_string(&config).unwrap();
+        yaml.push_str(&format!(
+            "policies: [{}]\n",
+            dir.path().join("p.yaml").display()
+        ));
+        std::fs::write(&config, yaml).unwrap();
+        for id in ["by-cli", "by-grpc", "by-cli-backend"] {
+            let out = server.cli(&[
+                "workflow", "start", "--type", "Payment", "-t", "q", "-w", id,
+            ]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        let theirs = cli_with_api_key(
+            &proxy.address,
+            &dir.path().join("ca.pem"),
+            key,
+            &format!("temporal workflow {verb} -w by-cli"),
+        );
+        assert_eq!(proxy.stats.limited.swap(0, Ordering::SeqCst), 1, "{method}");
+        assert_eq!(
+            theirs.status.success(),
+            want_retry,
+            "{}",
+            text(&theirs.stderr)
+        );
+        for (backend, id) in [("grpc", "by-grpc"), ("cli", "by-cli-backend")] {
+            let ours = run(
+                &config,
+                "faulty",
+                backend,
+                &format!("temporal workflow {verb} -w {id}"),
+            );
+            assert_eq!(
+                proxy.stats.limited.swap(0, Ordering::SeqCst),
+                1,
+                "{method} {backend}"
+            );
+            assert_eq!(
+                (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+                (
+                    theirs.status.code(),
+                    text(&theirs.stdout),
+                    text(&theirs.stderr)
+                ),
+                "{method} {backend}"
+            );
+        }
+        // The write took effect once, or not at all, as the CLI's did.
+        let events = |id: &str| -> Vec<String> {
+            let out = server.cli(&["workflow", "show", "-w", id, "-o", "json"]);
+            let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            history["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["eventType"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(events("by-grpc"), events("by-cli"), "{method}");
+        assert_eq!(events("by-cli-backend"), events("by-cli"), "{method}");
+        let acted = events("by-grpc").iter().any(|t| {
+            t.ends_with("_TERMINATED")
+                || t.ends_with("_CANCEL_REQUESTED")
+                || t.ends_with("_SIGNALED")
+        });
+        assert_eq!(acted, want_retry, "{method}: {:?}", events("by-grpc"));
+    }
 }

@@ -11,8 +11,9 @@
 //! - [`Mode::NewerServer`] does what `ApiKey` does and also appends a field numbered 999 to every
 //!   `DescribeWorkflowExecution` response: what a server whose API is newer than both tgate's and
 //!   the CLI's sends (a fault injected into real traffic, the rest of the response untouched).
-//! - [`Mode::RateLimitedOnce`] does what `ApiKey` does, but answers the first
-//!   `DescribeWorkflowExecution` with `ResourceExhausted`, as a rate-limited server does.
+//! - [`Mode::RateLimitedOnce`] does what `ApiKey` does, but answers the first request for one
+//!   method with `ResourceExhausted`, as a rate-limited server does (re-armed by setting
+//!   [`Stats::limited`] back to 0).
 //!
 //! The proxy listens on 127.0.0.1 (port chosen by the OS, known when [`TlsProxy::start`] returns),
 //! runs on its own tokio runtime thread, and stops when dropped. It records what it saw
@@ -126,8 +127,9 @@ pub enum Mode {
     ApiKey(String),
     /// `ApiKey`, with field 999 added to each `DescribeWorkflowExecution` response.
     NewerServer(String),
-    /// `ApiKey`, the first `DescribeWorkflowExecution` refused with `ResourceExhausted`.
-    RateLimitedOnce(String),
+    /// `ApiKey`, the first request for the method named second (`DescribeWorkflowExecution`)
+    /// refused with `ResourceExhausted`.
+    RateLimitedOnce(String, &'static str),
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -135,7 +137,7 @@ pub enum Mode {
 enum Fault {
     None,
     Field999,
-    RateLimitOnce,
+    RateLimitOnce(&'static str),
 }
 
 /// What the proxy saw.
@@ -149,7 +151,8 @@ pub struct Stats {
     pub forwarded: AtomicUsize,
     /// Requests refused as unauthenticated (API-key mode).
     pub refused: AtomicUsize,
-    /// Requests refused as rate-limited (`RateLimitedOnce` mode).
+    /// Requests refused as rate-limited (`RateLimitedOnce` mode); set to 0 to refuse the next
+    /// one too.
     pub limited: AtomicUsize,
     /// Failed handshakes, as rustls reported them.
     failures: Mutex<Vec<String>>,
@@ -293,7 +296,7 @@ async fn serve(
             stats.handshakes.fetch_add(1, Ordering::SeqCst);
             let fault = match mode {
                 Mode::NewerServer(_) => Fault::Field999,
-                Mode::RateLimitedOnce(_) => Fault::RateLimitOnce,
+                Mode::RateLimitedOnce(_, method) => Fault::RateLimitOnce(method),
                 _ => Fault::None,
             };
             match mode {
@@ -304,7 +307,7 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimitedOnce(key) => {
+                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimitedOnce(key, _) => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
                         check_and_forward(
@@ -361,8 +364,11 @@ async fn check_and_forward(
         .to_owned();
     *req.uri_mut() = format!("http://{upstream}{path}").parse().unwrap();
     let describe = path.ends_with("/DescribeWorkflowExecution");
-    if fault == Fault::RateLimitOnce
-        && describe
+    let limited = match fault {
+        Fault::RateLimitOnce(method) => path.rsplit('/').next() == Some(method),
+        _ => false,
+    };
+    if limited
         && stats
             .limited
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)

@@ -273,7 +273,8 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
     // read that is the CLI's error; a write it leaves uncertain (below). `ResourceExhausted` (a
     // rate limit) is an answer too, but the Go SDK retries it for up to a minute where the CLI
     // calls through the SDK: a read goes to the CLI, which does what it does; a write was refused
-    // before it ran, and says so.
+    // before it ran (cancel and terminate, which the CLI sends through the SDK, are sent again
+    // first: `sdk_write`), and says so.
     let answered = !local
         && (matches!(
             status.code(),
@@ -1603,7 +1604,7 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    call!(ctx, req, "failed to cancel workflow");
+    sdk_write(ctx, req, "failed to cancel workflow").await?;
     done(ctx, "Canceled workflow")
 }
 
@@ -1619,8 +1620,42 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         identity: ctx.identity.clone(),
         ..Default::default()
     };
-    call!(ctx, req, "failed to terminate workflow");
+    sdk_write(ctx, req, "failed to terminate workflow").await?;
     done(ctx, "Workflow terminated")
+}
+
+/// Sends a write the CLI makes through the Go SDK, which sends it again while the server answers
+/// `ResourceExhausted`: a rate limit refuses a request before it takes effect. The SDK's backoff:
+/// 200 ms, doubling up to 10 s, ±20% jitter, for at most a minute (then the last refusal is the
+/// error). Any other failure ends the command as [`rpc_error`] says; an outcome left uncertain
+/// (the SDK would retry `Unavailable` too) is never sent again, since a termination without a run
+/// id sent twice could end a run that started in between. (`workflow signal` is a raw call in
+/// the CLI: refused once, it fails.)
+async fn sdk_write<R: super::Rpc + Clone>(
+    ctx: &mut Ctx<'_, '_>,
+    req: R,
+    context: &str,
+) -> Result<R::Response, Stop> {
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(200);
+    loop {
+        let namespace = ctx.namespace.clone();
+        let sent = ctx.request(req.clone(), Some(&namespace));
+        match ctx.call(sent, context).await {
+            Err(Stop::Failed(refused)) if ctx.status == Some(Code::ResourceExhausted) => {
+                // Jitter up, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
+                let unit = (uuid::Uuid::new_v4().as_u128() % 1_000_001) as f64 / 1_000_000.0;
+                let wait = delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0));
+                if start.elapsed() + wait >= WINDOW {
+                    return Err(Stop::Failed(refused));
+                }
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The reason the CLI gives a termination without `--reason`: `Requested from CLI by <user>`, the
