@@ -2226,7 +2226,8 @@ fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
 }
 
 /// The reads an investigation starts with beyond workflows — cluster health, system and
-/// description, the cluster list, batch jobs, Nexus endpoints, a task queue's partitions — and
+/// description, the cluster list, batch jobs, Nexus endpoints, a task queue's partitions and
+/// rate limits — and
 /// `workflow result`
 /// of every way a run closes (a continue-as-new followed, a run still open waited for), each in
 /// every output format, natively and byte for byte as the CLI prints them.
@@ -2413,6 +2414,43 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         ],
     );
 
+    // Rate limits on the activity queue (a limit that rounds half to even, a reason over the
+    // 50 bytes the text table keeps, its cut falling before a character beyond ASCII), and a
+    // fairness default of 0 on the Nexus queue ("Not Set").
+    let reason = format!("{}é and the rest of the reason", "r".repeat(49));
+    seed(
+        &server,
+        &[
+            "task-queue",
+            "config",
+            "set",
+            "-t",
+            "results",
+            "--task-queue-type",
+            "activity",
+            "--queue-rps-limit",
+            "0.125",
+            "--queue-rps-limit-reason",
+            &reason,
+            "--fairness-key-rps-limit-default",
+            "2.5",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "task-queue",
+            "config",
+            "set",
+            "-t",
+            "results",
+            "--task-queue-type",
+            "nexus",
+            "--fairness-key-rps-limit-default",
+            "0",
+        ],
+    );
+
     // `workflow result` of runs still open: the CLI's and tgate's wait side by side until the
     // runs are canceled.
     let waiting = |line: &'static str| {
@@ -2472,6 +2510,9 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             "operator nexus endpoint get --name no-such-endpoint".to_owned(),
             "operator nexus endpoint get --name 'no\"such'".to_owned(),
             "task-queue list-partition -t results".to_owned(),
+            "task-queue config get -t results --task-queue-type activity".to_owned(),
+            "task-queue config get -t results --task-queue-type nexus".to_owned(),
+            "task-queue config get -t results --task-queue-type workflow".to_owned(),
             "task-queue list-partition --task-queue nobody-polls".to_owned(),
             "workflow result -w done".to_owned(),
             "workflow result -w done --no-json-shorthand-payloads".to_owned(),
@@ -2510,6 +2551,22 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         (
             "task-queue list-partition -t results",
             &["Activity Task Queue Partitions\n\n"][..],
+        ),
+        (
+            "task-queue config get -t results --task-queue-type activity",
+            &[
+                "Note: Long content may be truncated.",
+                "0.12 rps  rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr...  ",
+                "2.50 rps",
+            ][..],
+        ),
+        (
+            "task-queue config get -t results --task-queue-type nexus",
+            &["Fairness Key Rate Limit Default  Not Set"][..],
+        ),
+        (
+            "task-queue config get -t results --task-queue-type workflow",
+            &["No configuration found for task queue\n"][..],
         ),
         (
             "operator nexus endpoint list",

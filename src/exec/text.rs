@@ -221,6 +221,11 @@ pub fn rfc3339_nano(seconds: i64, nanos: i32) -> String {
     utc(seconds, nanos, 'T', true) + "Z"
 }
 
+/// A time as Go's `Format(time.RFC3339)` writes a UTC time: whole seconds, `Z`.
+pub fn rfc3339(seconds: i64) -> String {
+    utc(seconds, 0, 'T', false) + "Z"
+}
+
 /// `YYYY-MM-DD<sep>hh:mm:ss` in UTC, then, with `fraction`, the nanoseconds as `.123` with their
 /// trailing zeros dropped (nothing when whole).
 fn utc(seconds: i64, nanos: i32, sep: char, fraction: bool) -> String {

@@ -1,22 +1,22 @@
 //! The cluster, batch-job, Nexus-endpoint and task-queue-partition reads an investigation starts
 //! with: `operator cluster health|system|describe|list`, `batch list|describe`, `operator nexus
-//! endpoint list|get` and `task-queue list-partition`. Each prints what the CLI 1.9.1 prints (its structs and tables read from the
+//! endpoint list|get`, `task-queue list-partition` and `task-queue config get`. Each prints what the CLI 1.9.1 prints (its structs and tables read from the
 //! pinned binary's output, `tests/grpc.rs` compares them byte for byte); whatever they would show
 //! that was not checked against the CLI falls back to it.
 
 use temporalio_protos::protos::temporal::api::enums::v1::{
-    BatchOperationState, BatchOperationType, TaskQueueKind,
+    BatchOperationState, BatchOperationType, TaskQueueKind, TaskQueueType,
 };
 use temporalio_protos::protos::temporal::api::nexus::v1::{Endpoint, endpoint_target};
 use temporalio_protos::protos::temporal::api::operatorservice::v1::{
     ListClustersRequest, ListNexusEndpointsRequest,
 };
 use temporalio_protos::protos::temporal::api::taskqueue::v1::{
-    TaskQueue, TaskQueuePartitionMetadata,
+    RateLimitConfig, TaskQueue, TaskQueuePartitionMetadata,
 };
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    DescribeBatchOperationRequest, GetClusterInfoRequest, GetSystemInfoRequest,
-    ListBatchOperationsRequest, ListTaskQueuePartitionsRequest,
+    DescribeBatchOperationRequest, DescribeTaskQueueRequest, GetClusterInfoRequest,
+    GetSystemInfoRequest, ListBatchOperationsRequest, ListTaskQueuePartitionsRequest,
 };
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
@@ -510,4 +510,113 @@ fn endpoint_cards(endpoints: &[Endpoint]) -> Result<String, Stop> {
         out.push_str(&card(&rows)?);
     }
     Ok(out)
+}
+
+/// `task-queue config get -t NAME --task-queue-type TYPE`: the queue's configuration
+/// (`DescribeTaskQueue` with `report_config`) as JSON, or the CLI's table of its rate limits
+/// under a note that long content may be cut; `No configuration found for task queue` (in text;
+/// nothing in JSON) without one.
+pub(super) async fn task_queue_config_get(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let name = ctx
+        .cmd
+        .flag_str("task-queue")
+        .unwrap_or_default()
+        .to_owned();
+    // (The CLI refuses these itself, before it connects.)
+    if name.is_empty() || ctx.namespace.is_empty() {
+        return Err(Stop::fallback(
+            "an empty task queue or namespace name is refused by the CLI",
+        ));
+    }
+    let task_queue_type = match ctx.cmd.flag_str("task-queue-type") {
+        Some("workflow") => TaskQueueType::Workflow,
+        Some("activity") => TaskQueueType::Activity,
+        Some("nexus") => TaskQueueType::Nexus,
+        _ => return Err(Stop::fallback("a task queue type the CLI reads")),
+    };
+    let namespace = ctx.namespace.clone();
+    let req = ctx.request(
+        DescribeTaskQueueRequest {
+            namespace: namespace.clone(),
+            task_queue: Some(TaskQueue {
+                name,
+                kind: TaskQueueKind::Normal as i32,
+                normal_name: String::new(),
+            }),
+            task_queue_type: task_queue_type as i32,
+            report_config: true,
+            ..Default::default()
+        },
+        Some(&namespace),
+    );
+    let resp = ctx.call(req, "error getting task queue config").await?;
+    let Some(config) = resp.config else {
+        return match ctx.format {
+            Format::Text => ctx.out.write("No configuration found for task queue\n"),
+            Format::Json | Format::Jsonl => Ok(()),
+        };
+    };
+    if ctx.format != Format::Text {
+        return ctx.print_message("temporal.api.taskqueue.v1.TaskQueueConfig", &config, true);
+    }
+    let mut rows = Vec::new();
+    for (setting, limit) in [
+        ("Queue Rate Limit", config.queue_rate_limit.as_ref()),
+        (
+            "Fairness Key Rate Limit Default",
+            config.fairness_keys_rate_limit_default.as_ref(),
+        ),
+    ] {
+        if let Some(limit) = limit {
+            rows.push(rate_limit_row(setting, limit)?);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let headers = ["Setting", "Value", "Reason", "UpdatedBy", "UpdatedTime"];
+    let out = format!(
+        "Note: Long content may be truncated. Use --output json for full details.\n{}",
+        table(&headers, true, &rows)?
+    );
+    ctx.out.write(&out)
+}
+
+/// One row of the CLI's rate limit table (`buildRateLimitConfigRow`): the limit as `%.2f rps`
+/// (`Not Set` without a positive one), the reason and who set it cut to 50 bytes (47 and
+/// `...`), the time of the change in RFC 3339 (UTC, whole seconds, whatever the time format).
+fn rate_limit_row(setting: &str, limit: &RateLimitConfig) -> Result<Vec<Cell>, Stop> {
+    // Go cuts bytes; what is kept must be ASCII (a cut could split a character, and the table
+    // measures ASCII only).
+    let cut = |s: &str| -> Result<String, Stop> {
+        let (kept, tail) = if s.len() > 50 {
+            (&s.as_bytes()[..47], "...")
+        } else {
+            (s.as_bytes(), "")
+        };
+        if !kept.is_ascii() {
+            return Err(Stop::fallback("text that is not plain ASCII"));
+        }
+        Ok(String::from_utf8_lossy(kept).into_owned() + tail)
+    };
+    let value = match &limit.rate_limit {
+        Some(r) if r.requests_per_second > 0.0 => {
+            format!("{:.2} rps", f64::from(r.requests_per_second))
+        }
+        _ => "Not Set".to_owned(),
+    };
+    let meta = limit.metadata.as_ref();
+    let reason = cut(meta.map(|m| m.reason.as_str()).unwrap_or_default())?;
+    let updated_by = cut(meta.map(|m| m.update_identity.as_str()).unwrap_or_default())?;
+    let updated = meta
+        .and_then(|m| m.update_time.as_ref())
+        .map(|t| text::rfc3339(t.seconds))
+        .unwrap_or_default();
+    Ok(vec![
+        Cell::left(setting),
+        Cell::left(value),
+        Cell::left(reason),
+        Cell::left(updated_by),
+        Cell::left(updated),
+    ])
 }

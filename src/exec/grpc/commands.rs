@@ -70,6 +70,7 @@ pub(crate) enum Handler {
     ClusterList,
     NexusEndpointList,
     NexusEndpointGet,
+    TaskQueueConfigGet,
 }
 
 impl Handler {
@@ -110,6 +111,7 @@ impl Handler {
             CommandPath::OperatorClusterList => Handler::ClusterList,
             CommandPath::OperatorNexusEndpointList => Handler::NexusEndpointList,
             CommandPath::OperatorNexusEndpointGet => Handler::NexusEndpointGet,
+            CommandPath::TaskQueueConfigGet => Handler::TaskQueueConfigGet,
             _ => return None,
         })
     }
@@ -160,6 +162,7 @@ impl Handler {
             Handler::ClusterDescribe => (&["detail"], true),
             Handler::NexusEndpointList => (&[], true),
             Handler::NexusEndpointGet => (&["name"], true),
+            Handler::TaskQueueConfigGet => (&["task-queue", "task-queue-type"], true),
         }
     }
 
@@ -232,6 +235,7 @@ impl Handler {
             Handler::ClusterList => admin::cluster_list(ctx).await,
             Handler::NexusEndpointList => admin::nexus_endpoint_list(ctx).await,
             Handler::NexusEndpointGet => admin::nexus_endpoint_get(ctx).await,
+            Handler::TaskQueueConfigGet => admin::task_queue_config_get(ctx).await,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list`, `schedule describe`: JSON and text.
-//! - `task-queue describe`, `task-queue list-partition`: JSON and text.
+//! - `task-queue describe`, `list-partition`, `config get`: JSON and text.
 //! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
 //!   `operator nexus endpoint list|get` ([`admin`]): JSON and text.
 
