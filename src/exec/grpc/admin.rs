@@ -135,16 +135,10 @@ pub(super) async fn cluster_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
 
 /// `operator cluster list [--limit N]`: the clusters page by page (JSON items, or a table per
 /// page, the header on the first page's only).
-pub(super) async fn cluster_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut list = JsonList::new(ctx.format);
-    let result = cluster_list_pages(ctx, &mut list).await;
-    if ctx.format == Format::Text {
-        return result;
-    }
-    list.end(ctx, result)
-}
-
-async fn cluster_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+pub(super) async fn cluster_list_pages(
+    ctx: &mut Ctx<'_, '_>,
+    list: &mut JsonList,
+) -> Result<(), Stop> {
     let limit = int_flag(ctx.cmd, "limit");
     let opts = ctx.json_options(true);
     let mut listed = 0i64;
@@ -207,16 +201,10 @@ async fn cluster_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resul
 /// `batch list [--limit N]`: the namespace's batch jobs page by page (JSON items, or a table per
 /// page of job id, state, start and close time, the header on the first page's only; nothing when
 /// there are none).
-pub(super) async fn batch_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut list = JsonList::new(ctx.format);
-    let result = batch_list_pages(ctx, &mut list).await;
-    if ctx.format == Format::Text {
-        return result;
-    }
-    list.end(ctx, result)
-}
-
-async fn batch_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+pub(super) async fn batch_list_pages(
+    ctx: &mut Ctx<'_, '_>,
+    list: &mut JsonList,
+) -> Result<(), Stop> {
     let limit = int_flag(ctx.cmd, "limit");
     let opts = ctx.json_options(true);
     let times = ctx.times();
@@ -380,16 +368,10 @@ pub(super) async fn task_queue_list_partition(ctx: &mut Ctx<'_, '_>) -> Result<(
 
 /// `operator nexus endpoint list`: the endpoints as JSON items (every page), or as cards
 /// ([`endpoint_cards`]) of the first page only, as the CLI prints them.
-pub(super) async fn nexus_endpoint_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut list = JsonList::new(ctx.format);
-    let result = nexus_endpoint_pages(ctx, &mut list).await;
-    if ctx.format == Format::Text {
-        return result;
-    }
-    list.end(ctx, result)
-}
-
-async fn nexus_endpoint_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
+pub(super) async fn nexus_endpoint_pages(
+    ctx: &mut Ctx<'_, '_>,
+    list: &mut JsonList,
+) -> Result<(), Stop> {
     let opts = ctx.json_options(true);
     let mut token = Vec::new();
     loop {

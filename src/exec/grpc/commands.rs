@@ -207,7 +207,7 @@ impl Handler {
 
     pub(crate) async fn run(self, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         match self {
-            Handler::WorkflowList => workflow_list(ctx).await,
+            Handler::WorkflowList => JsonList::around(ctx, workflow_list_pages).await,
             Handler::WorkflowDescribe => workflow_describe(ctx).await,
             Handler::WorkflowShow => workflow_show(ctx).await,
             Handler::WorkflowCount => workflow_count(ctx).await,
@@ -220,20 +220,20 @@ impl Handler {
             Handler::WorkflowCancel => workflow_cancel(ctx).await,
             Handler::WorkflowTerminate => workflow_terminate(ctx).await,
             Handler::NamespaceDescribe => namespace_describe(ctx).await,
-            Handler::NamespaceList => namespace_list(ctx).await,
+            Handler::NamespaceList => JsonList::around(ctx, namespace_list_pages).await,
             Handler::SearchAttributeList => search_attribute_list(ctx).await,
             Handler::ScheduleList => schedule_list(ctx).await,
             Handler::ScheduleDescribe => schedule_describe(ctx).await,
             Handler::TaskQueueDescribe => task_queue_describe(ctx).await,
             Handler::TaskQueueListPartition => admin::task_queue_list_partition(ctx).await,
             Handler::WorkflowResult => workflow_result(ctx).await,
-            Handler::BatchList => admin::batch_list(ctx).await,
+            Handler::BatchList => JsonList::around(ctx, admin::batch_list_pages).await,
             Handler::BatchDescribe => admin::batch_describe(ctx).await,
             Handler::ClusterHealth => admin::cluster_health(ctx).await,
             Handler::ClusterSystem => admin::cluster_system(ctx).await,
             Handler::ClusterDescribe => admin::cluster_describe(ctx).await,
-            Handler::ClusterList => admin::cluster_list(ctx).await,
-            Handler::NexusEndpointList => admin::nexus_endpoint_list(ctx).await,
+            Handler::ClusterList => JsonList::around(ctx, admin::cluster_list_pages).await,
+            Handler::NexusEndpointList => JsonList::around(ctx, admin::nexus_endpoint_pages).await,
             Handler::NexusEndpointGet => admin::nexus_endpoint_get(ctx).await,
             Handler::TaskQueueConfigGet => admin::task_queue_config_get(ctx).await,
         }
@@ -342,15 +342,6 @@ pub(super) const IN_TEXT: super::protojson::Options = super::protojson::Options 
 
 /// `workflow list`: pages until no token or `--limit`; each page is written as it arrives
 /// (JSON items, or a table per page with the header on the first).
-async fn workflow_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut list = JsonList::new(ctx.format);
-    let result = workflow_list_pages(ctx, &mut list).await;
-    if ctx.format == Format::Text {
-        return result;
-    }
-    list.end(ctx, result)
-}
-
 async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
     let limit = int_flag(ctx.cmd, "limit");
     let mut page_size = int_flag(ctx.cmd, "page-size");
@@ -1730,15 +1721,6 @@ async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 
 /// `operator namespace list`: pages of 100; JSON list framing, or one card per namespace with a
 /// blank line between cards.
-async fn namespace_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let mut list = JsonList::new(ctx.format);
-    let result = namespace_list_pages(ctx, &mut list).await;
-    if ctx.format == Format::Text {
-        return result;
-    }
-    list.end(ctx, result)
-}
-
 async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
     let opts = ctx.json_options(true);
     let mut token = Vec::new();
@@ -1914,9 +1896,7 @@ async fn schedule_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     if ctx.format == Format::Text {
         return schedule_list_text(ctx).await;
     }
-    let mut list = JsonList::new(ctx.format);
-    let result = schedule_list_pages(ctx, &mut list).await;
-    list.end(ctx, result)
+    JsonList::around(ctx, schedule_list_pages).await
 }
 
 async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {

@@ -657,6 +657,20 @@ impl JsonList {
         }
     }
 
+    /// Runs a listing command's `pages` (which write JSON items into the list, or their text)
+    /// and, for JSON, closes the list after them ([`JsonList::end`]).
+    pub(crate) async fn around(
+        ctx: &mut Ctx<'_, '_>,
+        pages: impl AsyncFnOnce(&mut Ctx<'_, '_>, &mut JsonList) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let mut list = JsonList::new(ctx.format);
+        let result = pages(ctx, &mut list).await;
+        if ctx.format == Format::Text {
+            return result;
+        }
+        list.end(ctx, result)
+    }
+
     fn item(&mut self, ctx: &mut Ctx<'_, '_>, text: &str) -> Result<(), Stop> {
         if self.indent {
             ctx.out.write(if self.count == 0 { "[\n" } else { ",\n" })?;
