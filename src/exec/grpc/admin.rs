@@ -22,7 +22,7 @@ use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use super::commands::{IN_TEXT, int_flag};
+use super::commands::{IN_TEXT, enum_text, int_flag};
 use super::{Ctx, Format, JsonList, Stop, card, optional, render};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
@@ -31,12 +31,6 @@ use crate::exec::text::{self, Cell};
 fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Result<String, Stop> {
     text::table(headers, print_header, rows)
         .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
-}
-
-/// An api-go enum as its `String()` prints it (`BATCH_OPERATION_STATE_COMPLETED` →
-/// `Completed`); the call has already refused a value the schema does not know.
-fn shorthand<E>(name: Result<&str, E>, prefix: &str) -> String {
-    name.map(|n| text::shorthand(n, prefix)).unwrap_or_default()
 }
 
 /// `operator cluster health`: the gRPC health check of the workflow service, as the Go SDK's
@@ -133,6 +127,51 @@ pub(super) async fn cluster_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
     ctx.out.write(&out)
 }
 
+/// One server page of a listing the CLI cuts at `--limit` (`batch list`, `operator cluster
+/// list`): its items up to the limit as JSON (`message`), or as one table whose header only the
+/// first page prints.
+struct Page<'h> {
+    message: &'static str,
+    headers: &'h [&'h str],
+    first: bool,
+    /// `--limit` (0 or less: none).
+    limit: i64,
+}
+
+impl Page<'_> {
+    /// Writes `items` (`listed` counts them across pages; `row` lays one out in text) and says
+    /// whether the limit is reached.
+    fn write<T: prost::Message>(
+        &self,
+        ctx: &mut Ctx<'_, '_>,
+        list: &mut JsonList,
+        items: &[T],
+        listed: &mut i64,
+        row: impl Fn(&T) -> Vec<Cell>,
+    ) -> Result<bool, Stop> {
+        let full = |listed: i64| self.limit > 0 && listed >= self.limit;
+        let opts = ctx.json_options(true);
+        let mut rows = Vec::new();
+        for item in items {
+            if full(*listed) {
+                break;
+            }
+            *listed += 1;
+            if ctx.format == Format::Text {
+                rows.push(row(item));
+            } else {
+                let item = render(self.message, item, opts)?;
+                list.item(ctx, &item)?;
+            }
+        }
+        if !rows.is_empty() {
+            let out = table(self.headers, self.first, &rows)?;
+            ctx.out.write(&out)?;
+        }
+        Ok(full(*listed))
+    }
+}
+
 /// `operator cluster list [--limit N]`: the clusters page by page (JSON items, or a table per
 /// page, the header on the first page's only).
 pub(super) async fn cluster_list_pages(
@@ -140,7 +179,6 @@ pub(super) async fn cluster_list_pages(
     list: &mut JsonList,
 ) -> Result<(), Stop> {
     let limit = int_flag(ctx.cmd, "limit");
-    let opts = ctx.json_options(true);
     let mut listed = 0i64;
     let mut token = Vec::new();
     for page_index in 0.. {
@@ -152,45 +190,33 @@ pub(super) async fn cluster_list_pages(
             None,
         );
         let resp = ctx.call(req, "failed listing clusters").await?;
-        let mut rows = Vec::new();
-        for cluster in &resp.clusters {
-            if limit > 0 && listed >= limit {
-                break;
-            }
-            listed += 1;
-            if ctx.format == Format::Text {
-                rows.push(vec![
-                    Cell::left(cluster.cluster_name.clone()),
-                    Cell::left(cluster.cluster_id.clone()),
-                    Cell::left(cluster.address.clone()),
-                    Cell::left(cluster.history_shard_count.to_string()),
-                    Cell::left(cluster.initial_failover_version.to_string()),
-                    Cell::left(cluster.is_connection_enabled.to_string()),
-                    Cell::left(cluster.is_replication_enabled.to_string()),
-                ]);
-            } else {
-                let item = render(
-                    "temporal.api.operatorservice.v1.ClusterMetadata",
-                    cluster,
-                    opts,
-                )?;
-                list.item(ctx, &item)?;
-            }
-        }
-        if !rows.is_empty() {
-            let headers = [
-                "Name",
-                "ClusterId",
-                "Address",
-                "HistoryShardCount",
-                "InitialFailoverVersion",
-                "IsConnectionEnabled",
-                "IsReplicationEnabled",
-            ];
-            let out = table(&headers, page_index == 0, &rows)?;
-            ctx.out.write(&out)?;
-        }
-        if resp.next_page_token.is_empty() || (limit > 0 && listed >= limit) {
+        let headers = [
+            "Name",
+            "ClusterId",
+            "Address",
+            "HistoryShardCount",
+            "InitialFailoverVersion",
+            "IsConnectionEnabled",
+            "IsReplicationEnabled",
+        ];
+        let page = Page {
+            message: "temporal.api.operatorservice.v1.ClusterMetadata",
+            headers: &headers,
+            first: page_index == 0,
+            limit,
+        };
+        let full = page.write(ctx, list, &resp.clusters, &mut listed, |c| {
+            vec![
+                Cell::left(c.cluster_name.clone()),
+                Cell::left(c.cluster_id.clone()),
+                Cell::left(c.address.clone()),
+                Cell::left(c.history_shard_count.to_string()),
+                Cell::left(c.initial_failover_version.to_string()),
+                Cell::left(c.is_connection_enabled.to_string()),
+                Cell::left(c.is_replication_enabled.to_string()),
+            ]
+        })?;
+        if resp.next_page_token.is_empty() || full {
             break;
         }
         token = resp.next_page_token;
@@ -206,7 +232,6 @@ pub(super) async fn batch_list_pages(
     list: &mut JsonList,
 ) -> Result<(), Stop> {
     let limit = int_flag(ctx.cmd, "limit");
-    let opts = ctx.json_options(true);
     let times = ctx.times();
     let mut listed = 0i64;
     let mut token = Vec::new();
@@ -224,33 +249,24 @@ pub(super) async fn batch_list_pages(
         if page_index == 0 && resp.operation_info.is_empty() {
             break;
         }
-        let mut rows = Vec::new();
-        for job in &resp.operation_info {
-            if limit > 0 && listed >= limit {
-                break;
-            }
-            listed += 1;
-            if ctx.format == Format::Text {
-                rows.push(vec![
-                    Cell::left(job.job_id.clone()),
-                    Cell::left(shorthand(
-                        BatchOperationState::try_from(job.state).map(|s| s.as_str_name()),
-                        "BATCH_OPERATION_STATE_",
-                    )),
-                    Cell::left(times.timestamp(job.start_time.as_ref())),
-                    Cell::left(times.timestamp(job.close_time.as_ref())),
-                ]);
-            } else {
-                let item = render("temporal.api.batch.v1.BatchOperationInfo", job, opts)?;
-                list.item(ctx, &item)?;
-            }
-        }
-        if !rows.is_empty() {
-            let headers = ["JobId", "State", "StartTime", "CloseTime"];
-            let out = table(&headers, page_index == 0, &rows)?;
-            ctx.out.write(&out)?;
-        }
-        if resp.next_page_token.is_empty() || (limit > 0 && listed >= limit) {
+        let page = Page {
+            message: "temporal.api.batch.v1.BatchOperationInfo",
+            headers: &["JobId", "State", "StartTime", "CloseTime"],
+            first: page_index == 0,
+            limit,
+        };
+        let full = page.write(ctx, list, &resp.operation_info, &mut listed, |job| {
+            vec![
+                Cell::left(job.job_id.clone()),
+                Cell::left(enum_text(
+                    BatchOperationState::try_from(job.state).map(|s| s.as_str_name()),
+                    "BATCH_OPERATION_STATE_",
+                )),
+                Cell::left(times.timestamp(job.start_time.as_ref())),
+                Cell::left(times.timestamp(job.close_time.as_ref())),
+            ]
+        })?;
+        if resp.next_page_token.is_empty() || full {
             break;
         }
         token = resp.next_page_token;
@@ -289,14 +305,14 @@ pub(super) async fn batch_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let mut rows = vec![
         (
             "State",
-            shorthand(
+            enum_text(
                 BatchOperationState::try_from(resp.state).map(|s| s.as_str_name()),
                 "BATCH_OPERATION_STATE_",
             ),
         ),
         (
             "Type",
-            shorthand(
+            enum_text(
                 BatchOperationType::try_from(resp.operation_type).map(|t| t.as_str_name()),
                 "BATCH_OPERATION_TYPE_",
             ),

@@ -1852,7 +1852,10 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
     text::card(&rows).ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
 }
 
-fn enum_text<E>(name: Result<&str, E>, prefix: &str) -> String {
+/// A proto enum as api-go's `String()` prints it (`BATCH_OPERATION_STATE_COMPLETED` →
+/// `Completed`); empty for a value this build does not know (a read's response holding one
+/// has already fallen back).
+pub(super) fn enum_text<E>(name: Result<&str, E>, prefix: &str) -> String {
     name.map(|n| text::shorthand(n, prefix)).unwrap_or_default()
 }
 
