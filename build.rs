@@ -43,6 +43,8 @@ const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.ListBatchOperationsResponse",
     ".temporal.api.workflowservice.v1.DescribeBatchOperationResponse",
     ".temporal.api.operatorservice.v1.ListNexusEndpointsResponse",
+    ".temporal.api.workflowservice.v1.ListWorkerDeploymentsResponse",
+    ".temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).

@@ -2637,3 +2637,111 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
     assert_eq!(text(&ours.stderr), "Error: program interrupted\n");
     assert!(ours.stdout.is_empty());
 }
+
+/// Worker Deployments as Worker Versioning leaves them: one with a current version and another
+/// ramping at 12.5%, one whose only version is not routed to. `worker deployment list` and
+/// `describe` print what the CLI prints in every output format and time format.
+#[test]
+fn worker_deployments_match_the_cli() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    common::worker::spawn_versioned(&server.address, "versioned", "payments", "v1");
+    common::worker::spawn_versioned(&server.address, "versioned", "payments", "v2");
+    common::worker::spawn_versioned(&server.address, "billing-q", "billing", "b1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for (verb, build, extra) in [
+        ("set-current-version", "v1", &[][..]),
+        ("set-ramping-version", "v2", &["--percentage", "12.5"][..]),
+    ] {
+        wait_until(deadline, || {
+            let mut args = vec![
+                "worker",
+                "deployment",
+                verb,
+                "--deployment-name",
+                "payments",
+                "--build-id",
+                build,
+                "--yes",
+            ];
+            args.extend_from_slice(extra);
+            let out = server.cli(&args);
+            out.status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("{verb} {build}: {}", text(&out.stderr)))
+        });
+    }
+    wait_until(deadline, || {
+        let out = text(&server.cli(&["worker", "deployment", "list"]).stdout);
+        (out.contains("billing") && out.contains("12.5"))
+            .then_some(())
+            .ok_or_else(|| format!("deployments not listed yet:\n{out}"))
+    });
+
+    let mut lines = Vec::new();
+    for format in ["text", "json", "jsonl"] {
+        for line in [
+            "worker deployment list --time-format iso",
+            "worker deployment list --time-format raw",
+            "worker deployment describe --name payments --time-format iso",
+            "worker deployment describe -d payments --time-format raw",
+            "worker deployment describe --name billing --time-format iso",
+            "worker deployment describe --name no-such-deployment",
+        ] {
+            lines.push(format!("temporal {line} -o {format}"));
+        }
+    }
+    for line in &lines {
+        against_cli(&server, &config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    }
+    for (line, marks) in [
+        (
+            "worker deployment list --time-format iso",
+            &[
+                "RampingVersionPercentage\n",
+                "payments                      v2                                         12.5\n",
+                "  billing ",
+            ][..],
+        ),
+        (
+            "worker deployment describe --name payments --time-format iso",
+            &[
+                "Worker Deployment:\n",
+                "  RampingVersionPercentage             12.5\n",
+                "  LastModifierIdentity                 ",
+                "\nVersion Summaries:\n",
+                "  payments        v1       unspecified  ",
+            ][..],
+        ),
+        (
+            "worker deployment describe --name billing -o json",
+            &[
+                r#""rampingVersionPercentage": 0,"#,
+                r#""currentVersionChangedTime": "0001-01-01T00:00:00Z""#,
+                r#""BuildID": "b1""#,
+            ][..],
+        ),
+        (
+            "worker deployment list -o json",
+            &[
+                r#""versionSummaries": null"#,
+                r#""rampingVersionPercentage": 12.5"#,
+            ][..],
+        ),
+    ] {
+        let args: Vec<&str> = line.split(' ').collect();
+        let out = text(&server.cli(&args).stdout);
+        for mark in marks {
+            assert!(out.contains(mark), "{line}: no {mark:?} in\n{out}");
+        }
+    }
+    // Relative times move as the clock does ([`settles`]).
+    for line in [
+        "temporal worker deployment list",
+        "temporal worker deployment describe --name payments",
+    ] {
+        settles(&server, &config, line, &|out| out.to_owned());
+    }
+}

@@ -246,7 +246,7 @@ fn run_through_tgate_against_a_real_server() {
         ("grpc", "temporal workflow describe -w pay-1 -o json"),
         ("grpc", "temporal workflow list"),
         ("grpc", "temporal workflow describe -w no-such-workflow"),
-        ("auto", "temporal worker deployment list"),
+        ("auto", "temporal worker list"),
     ] {
         let out = common::tgate_on_full_disk(&[
             "run",
@@ -276,11 +276,7 @@ fn run_through_tgate_against_a_real_server() {
     assert!(text(&out.stdout).contains("\"workflowId\": \"pay-1\""));
     let out = tgate(
         &config,
-        &[
-            "--backend",
-            "auto",
-            "temporal worker deployment list -o json",
-        ],
+        &["--backend", "auto", "temporal worker list -o json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "[\n]\n");

@@ -26,7 +26,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render};
-use super::{admin, describe};
+use super::{admin, deployment, describe};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
@@ -71,6 +71,8 @@ pub(crate) enum Handler {
     NexusEndpointList,
     NexusEndpointGet,
     TaskQueueConfigGet,
+    WorkerDeploymentList,
+    WorkerDeploymentDescribe,
 }
 
 impl Handler {
@@ -112,6 +114,8 @@ impl Handler {
             CommandPath::OperatorNexusEndpointList => Handler::NexusEndpointList,
             CommandPath::OperatorNexusEndpointGet => Handler::NexusEndpointGet,
             CommandPath::TaskQueueConfigGet => Handler::TaskQueueConfigGet,
+            CommandPath::WorkerDeploymentList => Handler::WorkerDeploymentList,
+            CommandPath::WorkerDeploymentDescribe => Handler::WorkerDeploymentDescribe,
             _ => return None,
         })
     }
@@ -163,6 +167,8 @@ impl Handler {
             Handler::NexusEndpointList => (&[], true),
             Handler::NexusEndpointGet => (&["name"], true),
             Handler::TaskQueueConfigGet => (&["task-queue", "task-queue-type"], true),
+            Handler::WorkerDeploymentList => (&[], true),
+            Handler::WorkerDeploymentDescribe => (&["name"], true),
         }
     }
 
@@ -236,6 +242,8 @@ impl Handler {
             Handler::NexusEndpointList => JsonList::around(ctx, admin::nexus_endpoint_pages).await,
             Handler::NexusEndpointGet => admin::nexus_endpoint_get(ctx).await,
             Handler::TaskQueueConfigGet => admin::task_queue_config_get(ctx).await,
+            Handler::WorkerDeploymentList => JsonList::around(ctx, deployment::list_pages).await,
+            Handler::WorkerDeploymentDescribe => deployment::describe(ctx).await,
         }
     }
 }

@@ -12,10 +12,12 @@
 //! - `schedule list`, `schedule describe`: JSON and text.
 //! - `task-queue describe`, `list-partition`, `config get`: JSON and text.
 //! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
-//!   `operator nexus endpoint list|get` ([`admin`]): JSON and text.
+//!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe`
+//!   ([`deployment`]): JSON and text.
 
 mod admin;
 mod commands;
+mod deployment;
 mod describe;
 mod schedule;
 
@@ -556,6 +558,8 @@ rpcs! {
         "GetClusterInfo" read: wfs::GetClusterInfoRequest => wfs::GetClusterInfoResponse,
         "ListBatchOperations" read: wfs::ListBatchOperationsRequest => wfs::ListBatchOperationsResponse,
         "DescribeBatchOperation" read: wfs::DescribeBatchOperationRequest => wfs::DescribeBatchOperationResponse,
+        "ListWorkerDeployments" read: wfs::ListWorkerDeploymentsRequest => wfs::ListWorkerDeploymentsResponse,
+        "DescribeWorkerDeployment" read: wfs::DescribeWorkerDeploymentRequest => wfs::DescribeWorkerDeploymentResponse,
     }
     "temporal.api.operatorservice.v1.OperatorService" {
         "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
