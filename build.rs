@@ -45,6 +45,7 @@ const ROOTS: &[&str] = &[
     ".temporal.api.operatorservice.v1.ListNexusEndpointsResponse",
     ".temporal.api.workflowservice.v1.ListWorkerDeploymentsResponse",
     ".temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse",
+    ".temporal.api.workflowservice.v1.DescribeWorkerDeploymentVersionResponse",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).

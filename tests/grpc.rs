@@ -2639,8 +2639,9 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
 }
 
 /// Worker Deployments as Worker Versioning leaves them: one with a current version and another
-/// ramping at 12.5%, one whose only version is not routed to. `worker deployment list` and
-/// `describe` print what the CLI prints in every output format and time format.
+/// ramping at 12.5%, one whose only version is not routed to. `worker deployment list`,
+/// `describe` and `describe-version` (task queue stats too) print what the CLI prints in every
+/// output format and time format.
 #[test]
 fn worker_deployments_match_the_cli() {
     let server = DevServer::start(&[]);
@@ -2689,6 +2690,11 @@ fn worker_deployments_match_the_cli() {
             "worker deployment describe -d payments --time-format raw",
             "worker deployment describe --name billing --time-format iso",
             "worker deployment describe --name no-such-deployment",
+            "worker deployment describe-version --deployment-name payments --build-id v1 --time-format iso",
+            "worker deployment describe-version --deployment-name payments --build-id v2 --time-format raw",
+            "worker deployment describe-version --deployment-name payments --build-id v2 --report-task-queue-stats --time-format iso",
+            "worker deployment describe-version --deployment-name billing --build-id b1 --report-task-queue-stats --time-format iso",
+            "worker deployment describe-version --deployment-name payments --build-id v9",
         ] {
             lines.push(format!("temporal {line} -o {format}"));
         }
@@ -2730,6 +2736,27 @@ fn worker_deployments_match_the_cli() {
                 r#""rampingVersionPercentage": 12.5"#,
             ][..],
         ),
+        (
+            "worker deployment describe-version --deployment-name payments --build-id v2 --report-task-queue-stats --time-format iso",
+            &[
+                "Worker Deployment Version:\n",
+                "  CurrentSinceTime    1970-01-01T00:00:00Z\n",
+                "  RampPercentage      12.5\n",
+                "\nTask Queues:\n",
+                "ApproximateBacklogAge",
+                "  versioned  workflow  ",
+            ][..],
+        ),
+        (
+            "worker deployment describe-version --deployment-name payments --build-id v1 --report-task-queue-stats -o json",
+            &[
+                r#""drainageStatus": """#,
+                r#""lastChangedTime": "0001-01-01T00:00:00Z""#,
+                r#""statsByPriorityKey": {"#,
+                r#""approximateBacklogAge": 0,"#,
+                r#""metadata": null"#,
+            ][..],
+        ),
     ] {
         let args: Vec<&str> = line.split(' ').collect();
         let out = text(&server.cli(&args).stdout);
@@ -2741,6 +2768,7 @@ fn worker_deployments_match_the_cli() {
     for line in [
         "temporal worker deployment list",
         "temporal worker deployment describe --name payments",
+        "temporal worker deployment describe-version --deployment-name payments --build-id v2",
     ] {
         settles(&server, &config, line, &|out| out.to_owned());
     }

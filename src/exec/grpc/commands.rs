@@ -73,6 +73,7 @@ pub(crate) enum Handler {
     TaskQueueConfigGet,
     WorkerDeploymentList,
     WorkerDeploymentDescribe,
+    WorkerDeploymentDescribeVersion,
 }
 
 impl Handler {
@@ -116,6 +117,9 @@ impl Handler {
             CommandPath::TaskQueueConfigGet => Handler::TaskQueueConfigGet,
             CommandPath::WorkerDeploymentList => Handler::WorkerDeploymentList,
             CommandPath::WorkerDeploymentDescribe => Handler::WorkerDeploymentDescribe,
+            CommandPath::WorkerDeploymentDescribeVersion => {
+                Handler::WorkerDeploymentDescribeVersion
+            }
             _ => return None,
         })
     }
@@ -169,6 +173,10 @@ impl Handler {
             Handler::TaskQueueConfigGet => (&["task-queue", "task-queue-type"], true),
             Handler::WorkerDeploymentList => (&[], true),
             Handler::WorkerDeploymentDescribe => (&["name"], true),
+            Handler::WorkerDeploymentDescribeVersion => (
+                &["deployment-name", "build-id", "report-task-queue-stats"],
+                true,
+            ),
         }
     }
 
@@ -244,6 +252,7 @@ impl Handler {
             Handler::TaskQueueConfigGet => admin::task_queue_config_get(ctx).await,
             Handler::WorkerDeploymentList => JsonList::around(ctx, deployment::list_pages).await,
             Handler::WorkerDeploymentDescribe => deployment::describe(ctx).await,
+            Handler::WorkerDeploymentDescribeVersion => deployment::describe_version(ctx).await,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `worker deployment list` and `worker deployment describe`: what Worker Versioning routes where,
+//! `worker deployment list`, `describe` and `describe-version`: what Worker Versioning routes where,
 //! the first thing to read when runs are stuck on an old build. The CLI prints both through the
 //! Go SDK's deployment client: JSON is the CLI's own structs through `encoding/json` (times as
 //! `time.Time` marshals them, Go's zero time for a change that never happened, the ramp as a
@@ -12,8 +12,10 @@ use temporalio_protos::protos::temporal::api::deployment::v1::{
     RoutingConfig, WorkerDeploymentInfo, WorkerDeploymentVersion,
     worker_deployment_info::WorkerDeploymentVersionSummary,
 };
+use temporalio_protos::protos::temporal::api::taskqueue::v1::TaskQueueStats;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
-    DescribeWorkerDeploymentRequest, ListWorkerDeploymentsRequest,
+    DescribeWorkerDeploymentRequest, DescribeWorkerDeploymentVersionRequest,
+    ListWorkerDeploymentsRequest,
 };
 
 use super::{Ctx, Format, JsonList, Stop, card, optional};
@@ -107,10 +109,7 @@ impl Routing {
         out.push_str(",\"rampingVersionBuildID\":");
         str_(&self.ramping.1, out);
         out.push_str(",\"rampingVersionPercentage\":");
-        if !self.percentage.is_finite() {
-            return Err(Stop::fallback("a ramp percentage encoding/json refuses"));
-        }
-        go_float32(out, self.percentage);
+        json_float32(self.percentage, out)?;
         out.push_str(",\"currentVersionChangedTime\":");
         json_time(self.current_changed, out);
         out.push_str(",\"rampingVersionChangedTime\":");
@@ -383,4 +382,281 @@ pub(super) async fn describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         );
     }
     ctx.out.write(&out)
+}
+
+/// `worker deployment describe-version --deployment-name D --build-id B
+/// [--report-task-queue-stats]`: the version as the CLI reads it from the raw response. JSON: the
+/// CLI's struct through `encoding/json` (times the proto's `AsTime`, so one the server did not
+/// send is the Unix epoch; drainage as Go's zero values when there is none; each task queue with
+/// its stats when asked, the rate of backlog increase being add minus dispatch). Text: `Worker
+/// Deployment Version:` and its card, then `Task Queues:` and their table (with the stats when
+/// asked). Version metadata is left to the CLI.
+pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let stats = ctx.cmd.flag_set("report-task-queue-stats");
+    let namespace = ctx.namespace.clone();
+    let req = ctx.request(
+        DescribeWorkerDeploymentVersionRequest {
+            namespace: namespace.clone(),
+            deployment_version: Some(WorkerDeploymentVersion {
+                deployment_name: ctx
+                    .cmd
+                    .flag_str("deployment-name")
+                    .unwrap_or_default()
+                    .to_owned(),
+                build_id: ctx.cmd.flag_str("build-id").unwrap_or_default().to_owned(),
+            }),
+            report_task_queue_stats: stats,
+            ..Default::default()
+        },
+        Some(&namespace),
+    );
+    let resp = ctx
+        .call(req, "error describing worker deployment version")
+        .await?;
+    let info = resp.worker_deployment_version_info.unwrap_or_default();
+    if info
+        .metadata
+        .as_ref()
+        .is_some_and(|m| !m.entries.is_empty())
+    {
+        return Err(Stop::fallback("version metadata is printed by the CLI"));
+    }
+    // `AsTime` of a timestamp the server did not send: the Unix epoch.
+    let at = |t: Option<&prost_wkt_types::Timestamp>| t.map_or((0, 0), |t| (t.seconds, t.nanos));
+    let (deployment, build) = info
+        .deployment_version
+        .as_ref()
+        .map(|v| (v.deployment_name.clone(), v.build_id.clone()))
+        .unwrap_or_default();
+    let drainage = match &info.drainage_info {
+        None => None,
+        Some(d) => Some((
+            match d.status {
+                0 => "unspecified",
+                1 => "draining",
+                2 => "drained",
+                _ => return Err(Stop::fallback("a drainage status the CLI reports")),
+            },
+            at(d.last_changed_time.as_ref()),
+            at(d.last_checked_time.as_ref()),
+        )),
+    };
+    let queues = resp
+        .version_task_queues
+        .iter()
+        .map(|q| {
+            let kind = match q.r#type {
+                0 => "unspecified",
+                1 => "workflow",
+                2 => "activity",
+                3 => "nexus",
+                _ => return Err(Stop::fallback("a task queue type the CLI reports")),
+            };
+            Ok((q, kind))
+        })
+        .collect::<Result<Vec<_>, Stop>>()?;
+    let create = at(info.create_time.as_ref());
+    let routing_changed = at(info.routing_changed_time.as_ref());
+    let current_since = at(info.current_since_time.as_ref());
+    let ramping_since = at(info.ramping_since_time.as_ref());
+    if ctx.format != Format::Text {
+        let str_ = |s: &str, out: &mut String| gojson::write_string(s, Flavour::EncodingJson, out);
+        let mut c = String::from("{\"deploymentName\":");
+        str_(&deployment, &mut c);
+        c.push_str(",\"BuildID\":");
+        str_(&build, &mut c);
+        for (key, t) in [
+            ("createTime", create),
+            ("routingChangedTime", routing_changed),
+            ("currentSinceTime", current_since),
+            ("rampingSinceTime", ramping_since),
+        ] {
+            let _ = write!(c, ",\"{key}\":");
+            json_time(Some(t), &mut c);
+        }
+        c.push_str(",\"rampPercentage\":");
+        json_float32(info.ramp_percentage, &mut c)?;
+        c.push_str(",\"drainageInfo\":{\"drainageStatus\":");
+        str_(drainage.map_or("", |d| d.0), &mut c);
+        c.push_str(",\"lastChangedTime\":");
+        json_time(drainage.map(|d| d.1), &mut c);
+        c.push_str(",\"lastCheckedTime\":");
+        json_time(drainage.map(|d| d.2), &mut c);
+        c.push_str("},\"taskQueuesInfos\":");
+        if queues.is_empty() {
+            c.push_str("null");
+        } else {
+            c.push('[');
+            for (i, (q, kind)) in queues.iter().enumerate() {
+                if i > 0 {
+                    c.push(',');
+                }
+                c.push_str("{\"name\":");
+                str_(&q.name, &mut c);
+                c.push_str(",\"type\":");
+                str_(kind, &mut c);
+                if stats {
+                    c.push_str(",\"stats\":");
+                    stats_json(q.stats.as_ref(), &mut c)?;
+                    if !q.stats_by_priority_key.is_empty() {
+                        // `encoding/json` sorts a map's keys as text ("10" before "3").
+                        let mut keys: Vec<(String, &TaskQueueStats)> = q
+                            .stats_by_priority_key
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect();
+                        keys.sort_by(|a, b| a.0.cmp(&b.0));
+                        c.push_str(",\"statsByPriorityKey\":{");
+                        for (j, (k, v)) in keys.iter().enumerate() {
+                            if j > 0 {
+                                c.push(',');
+                            }
+                            let _ = write!(c, "\"{k}\":");
+                            stats_json(Some(v), &mut c)?;
+                        }
+                        c.push('}');
+                    }
+                }
+                c.push('}');
+            }
+            c.push(']');
+        }
+        c.push_str(",\"metadata\":null}");
+        let mut out = String::with_capacity(c.len() * 2);
+        gojson::reindent(&c, ctx.format == Format::Json, 0, &mut out);
+        out.push('\n');
+        return ctx.out.write(&out);
+    }
+    let times = ctx.times();
+    let shown = |t: (i64, i32)| times.format(t.0, t.1);
+    let mut rows = vec![
+        ("DeploymentName", deployment),
+        ("BuildID", build),
+        ("CreateTime", shown(create)),
+    ];
+    optional(&mut rows, "RoutingChangedTime", shown(routing_changed));
+    optional(&mut rows, "CurrentSinceTime", shown(current_since));
+    optional(&mut rows, "RampingSinceTime", shown(ramping_since));
+    rows.push((
+        "RampPercentage",
+        text::go_v_float(f64::from(info.ramp_percentage), true),
+    ));
+    if let Some((status, changed, checked)) = drainage {
+        optional(&mut rows, "DrainageStatus", status.to_owned());
+        optional(&mut rows, "DrainageLastChangedTime", shown(changed));
+        optional(&mut rows, "DrainageLastCheckedTime", shown(checked));
+    }
+    let mut out = String::from("Worker Deployment Version:\n");
+    out.push_str(&card(&rows)?);
+    if !queues.is_empty() {
+        out.push_str("\nTask Queues:\n");
+        let table = if stats {
+            let rows = queues
+                .iter()
+                .map(|(q, kind)| {
+                    let s = Stats::of(q.stats.as_ref())?;
+                    Ok(vec![
+                        Cell::left(q.name.clone()),
+                        Cell::left(*kind),
+                        Cell::right(s.backlog_count.to_string()),
+                        Cell::right(if s.backlog_age_nanos == 0 {
+                            "0s".to_owned()
+                        } else {
+                            // Go's `Duration.Truncate(time.Millisecond).String()`.
+                            let ms = s.backlog_age_nanos - s.backlog_age_nanos % 1_000_000;
+                            text::go_duration(ms / 1_000_000_000, (ms % 1_000_000_000) as i32)
+                        }),
+                        Cell::right(text::go_v_float(f64::from(s.increase_rate), true)),
+                        Cell::right(text::go_v_float(f64::from(s.add_rate), true)),
+                        Cell::right(text::go_v_float(f64::from(s.dispatch_rate), true)),
+                    ])
+                })
+                .collect::<Result<Vec<_>, Stop>>()?;
+            let headers = [
+                "Name",
+                "Type",
+                "ApproximateBacklogCount",
+                "ApproximateBacklogAge",
+                "BacklogIncreaseRate",
+                "TasksAddRate",
+                "TasksDispatchRate",
+            ];
+            table(&headers, true, &rows)?
+        } else {
+            let rows: Vec<Vec<Cell>> = queues
+                .iter()
+                .map(|(q, kind)| vec![Cell::left(q.name.clone()), Cell::left(*kind)])
+                .collect();
+            table(&["Name", "Type"], true, &rows)?
+        };
+        out.push_str(&table);
+    }
+    ctx.out.write(&out)
+}
+
+/// A float32 as `encoding/json` writes it (which refuses NaN and the infinities: the CLI's
+/// error, left to it).
+fn json_float32(v: f32, out: &mut String) -> Result<(), Stop> {
+    if !v.is_finite() {
+        return Err(Stop::fallback("a number encoding/json refuses"));
+    }
+    go_float32(out, v);
+    Ok(())
+}
+
+/// A task queue's stats as the CLI's `formattedVersionStatsRowType` holds them (zeros for none).
+struct Stats {
+    backlog_count: i64,
+    backlog_age_nanos: i64,
+    increase_rate: f32,
+    add_rate: f32,
+    dispatch_rate: f32,
+}
+
+impl Stats {
+    fn of(s: Option<&TaskQueueStats>) -> Result<Stats, Stop> {
+        let Some(s) = s else {
+            return Ok(Stats {
+                backlog_count: 0,
+                backlog_age_nanos: 0,
+                increase_rate: 0.0,
+                add_rate: 0.0,
+                dispatch_rate: 0.0,
+            });
+        };
+        // `AsDuration`, which saturates; an age that would need it is left to the CLI.
+        let backlog_age_nanos = s
+            .approximate_backlog_age
+            .as_ref()
+            .map_or(Some(0), |d| {
+                d.seconds
+                    .checked_mul(1_000_000_000)
+                    .and_then(|n| n.checked_add(i64::from(d.nanos)))
+            })
+            .ok_or_else(|| Stop::fallback("a backlog age beyond a Go duration"))?;
+        Ok(Stats {
+            backlog_count: s.approximate_backlog_count,
+            backlog_age_nanos,
+            increase_rate: s.tasks_add_rate - s.tasks_dispatch_rate,
+            add_rate: s.tasks_add_rate,
+            dispatch_rate: s.tasks_dispatch_rate,
+        })
+    }
+}
+
+/// `formattedVersionStatsRowType` through `encoding/json` (the age in nanoseconds).
+fn stats_json(s: Option<&TaskQueueStats>, out: &mut String) -> Result<(), Stop> {
+    let s = Stats::of(s)?;
+    let _ = write!(
+        out,
+        "{{\"approximateBacklogCount\":{},\"approximateBacklogAge\":{},\"backlogIncreaseRate\":",
+        s.backlog_count, s.backlog_age_nanos
+    );
+    json_float32(s.increase_rate, out)?;
+    out.push_str(",\"tasksAddRate\":");
+    json_float32(s.add_rate, out)?;
+    out.push_str(",\"tasksDispatchRate\":");
+    json_float32(s.dispatch_rate, out)?;
+    out.push('}');
+    Ok(())
 }

@@ -12,7 +12,7 @@
 //! - `schedule list`, `schedule describe`: JSON and text.
 //! - `task-queue describe`, `list-partition`, `config get`: JSON and text.
 //! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
-//!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe`
+//!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe|describe-version`
 //!   ([`deployment`]): JSON and text.
 
 mod admin;
@@ -560,6 +560,7 @@ rpcs! {
         "DescribeBatchOperation" read: wfs::DescribeBatchOperationRequest => wfs::DescribeBatchOperationResponse,
         "ListWorkerDeployments" read: wfs::ListWorkerDeploymentsRequest => wfs::ListWorkerDeploymentsResponse,
         "DescribeWorkerDeployment" read: wfs::DescribeWorkerDeploymentRequest => wfs::DescribeWorkerDeploymentResponse,
+        "DescribeWorkerDeploymentVersion" read: wfs::DescribeWorkerDeploymentVersionRequest => wfs::DescribeWorkerDeploymentVersionResponse,
     }
     "temporal.api.operatorservice.v1.OperatorService" {
         "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
