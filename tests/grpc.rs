@@ -2332,6 +2332,17 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         "batch <1>",
         "--yes",
     ]);
+    // (A dev server runs one batch job per namespace at a time.)
+    wait_until(deadline, || {
+        let out = text(
+            &server
+                .cli(&["batch", "describe", "--job-id", &terminated])
+                .stdout,
+        );
+        out.contains("Completed")
+            .then_some(())
+            .ok_or_else(|| format!("the first batch job has not completed:\n{out}"))
+    });
     let signalled = batch(&[
         "workflow",
         "signal",
@@ -2609,6 +2620,38 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             assert!(out.contains(mark), "{line}: no {mark:?} in\n{out}");
         }
     }
+    // A job looked for in a namespace that does not exist: the server's NotFound names the
+    // namespace (its details say so), and the CLI keeps its message rather than its own
+    // "could not find Batch Job".
+    let anywhere = dir.path().join("anywhere");
+    std::fs::create_dir(&anywhere).unwrap();
+    std::fs::write(
+        anywhere.join("p.yaml"),
+        "version: 1\nnamespaces: [\"*\"]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n",
+    )
+    .unwrap();
+    let anywhere_config = server.config(
+        &anywhere,
+        "default",
+        &format!("policies: [{}]\n", anywhere.join("p.yaml").display()),
+    );
+    let line = "temporal batch describe --job-id no-such-job -n no-such-namespace";
+    against_cli(&server, &anywhere_config, line).unwrap_or_else(|why| panic!("{line}: {why}"));
+    let out = server.cli(&[
+        "batch",
+        "describe",
+        "--job-id",
+        "x",
+        "-n",
+        "no-such-namespace",
+    ]);
+    assert!(
+        text(&out.stderr)
+            .contains("failed to describe batch job: Namespace no-such-namespace is not found"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Without a run id the JSON names the current run (the SDK describes the workflow for it).
     let out = tgate(
         &config,

@@ -417,7 +417,7 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
 fn a_rate_limited_read_goes_to_the_cli() {
     let key = "tgk-rate-limited-0004";
     let (server, proxy, _dir, config) = behind_faulty_proxy(
-        Mode::RateLimitedOnce(key.to_owned(), "DescribeWorkflowExecution"),
+        rate_limited(key, "DescribeWorkflowExecution", false, true),
         key,
     );
     let line = "temporal workflow describe -w wf-tls -o json";
@@ -711,18 +711,8 @@ fn a_rate_limited_write_is_sent_again_where_the_cli_sends_it_again() {
         ("SignalWorkflowExecution", "signal --name poke", false),
     ] {
         let (server, proxy, dir, config) =
-            behind_faulty_proxy(Mode::RateLimitedOnce(key.to_owned(), method), key);
-        std::fs::write(
-            dir.path().join("p.yaml"),
-            "version: 1\nnamespaces: [$default]\nrules:\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow signal, workflow cancel, workflow terminate]}}\n",
-        )
-        .unwrap();
-        let mut yaml = std::fs::read_to_string(&config).unwrap();
-        yaml.push_str(&format!(
-            "policies: [{}]\n",
-            dir.path().join("p.yaml").display()
-        ));
-        std::fs::write(&config, yaml).unwrap();
+            behind_faulty_proxy(rate_limited(key, method, false, true), key);
+        allow_writes(dir.path(), &config);
         for id in ["by-cli", "by-grpc", "by-cli-backend"] {
             let out = server.cli(&[
                 "workflow", "start", "--type", "Payment", "-t", "q", "-w", id,
@@ -784,4 +774,108 @@ fn a_rate_limited_write_is_sent_again_where_the_cli_sends_it_again() {
         });
         assert_eq!(acted, want_retry, "{method}: {:?}", events("by-grpc"));
     }
+}
+
+fn rate_limited(key: &str, method: &'static str, always: bool, details: bool) -> Mode {
+    Mode::RateLimited {
+        key: key.to_owned(),
+        method,
+        always,
+        details,
+    }
+}
+
+/// Adds a policy allowing single-workflow signal, cancel and terminate to `config`.
+fn allow_writes(dir: &Path, config: &Path) {
+    std::fs::write(
+        dir.join("p.yaml"),
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow signal, workflow cancel, workflow terminate]}}\n",
+    )
+    .unwrap();
+    let mut yaml = std::fs::read_to_string(config).unwrap();
+    yaml.push_str(&format!("policies: [{}]\n", dir.join("p.yaml").display()));
+    std::fs::write(config, yaml).unwrap();
+}
+
+/// Under a rate limit that lasts, the SDK gives up at the call's deadline (10 s; half the
+/// `--command-timeout`, within 1 to 10 s) with `context deadline exceeded`: both executors end
+/// as the CLI does, at the same moment, the workflow left running.
+#[test]
+fn a_lasting_rate_limit_ends_a_write_at_the_sdks_deadline() {
+    let key = "tgk-rate-limited-0006";
+    let (server, proxy, dir, config) = behind_faulty_proxy(
+        rate_limited(key, "TerminateWorkflowExecution", true, true),
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    for (line, at_least) in [
+        ("temporal workflow terminate -w wf-tls", 9.5),
+        (
+            "temporal workflow terminate -w wf-tls --command-timeout 4s",
+            1.9,
+        ),
+    ] {
+        let ca = dir.path().join("ca.pem");
+        let address = proxy.address.clone();
+        let cli = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let out = cli_with_api_key(&address, &ca, key, line);
+            (out, start.elapsed())
+        });
+        let start = std::time::Instant::now();
+        let ours = run(&config, "faulty", "grpc", line);
+        let took = start.elapsed();
+        let (theirs, they_took) = cli.join().unwrap();
+        assert_eq!(
+            text(&theirs.stderr),
+            "Error: failed to terminate workflow: context deadline exceeded\n",
+            "{line}"
+        );
+        assert_eq!(
+            (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+            (
+                theirs.status.code(),
+                text(&theirs.stdout),
+                text(&theirs.stderr)
+            ),
+            "{line}"
+        );
+        for elapsed in [took, they_took] {
+            assert!(
+                elapsed.as_secs_f64() >= at_least && elapsed.as_secs_f64() < at_least + 4.0,
+                "{line}: {elapsed:?}"
+            );
+        }
+    }
+    assert!(proxy.stats.limited.load(Ordering::SeqCst) >= 8);
+    let out = server.cli(&["workflow", "describe", "-w", "wf-tls", "-o", "json"]);
+    assert!(text(&out.stdout).contains("WORKFLOW_EXECUTION_STATUS_RUNNING"));
+}
+
+/// `ResourceExhausted` without the server's `ResourceExhaustedFailure` (what a proxy, or an
+/// HTTP/2 `ENHANCE_YOUR_CALM` reset, gives) does not say the request was refused before it took
+/// effect: tgate does not send the write again and says its outcome is unknown (the CLI would
+/// retry it).
+#[test]
+fn a_write_refused_without_the_servers_details_is_not_sent_again() {
+    let key = "tgk-rate-limited-0007";
+    let (server, proxy, dir, config) = behind_faulty_proxy(
+        rate_limited(key, "TerminateWorkflowExecution", false, false),
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    let ours = run(
+        &config,
+        "faulty",
+        "grpc",
+        "temporal workflow terminate -w wf-tls",
+    );
+    assert_eq!(ours.status.code(), Some(1), "{}", text(&ours.stderr));
+    assert_eq!(
+        text(&ours.stderr),
+        "tgate: the request may or may not have taken effect: ResourceExhausted: namespace rate limit exceeded\n"
+    );
+    assert_eq!(proxy.stats.limited.load(Ordering::SeqCst), 1);
+    let out = server.cli(&["workflow", "describe", "-w", "wf-tls", "-o", "json"]);
+    assert!(text(&out.stdout).contains("WORKFLOW_EXECUTION_STATUS_RUNNING"));
 }

@@ -11,8 +11,9 @@
 //! - [`Mode::NewerServer`] does what `ApiKey` does and also appends a field numbered 999 to every
 //!   `DescribeWorkflowExecution` response: what a server whose API is newer than both tgate's and
 //!   the CLI's sends (a fault injected into real traffic, the rest of the response untouched).
-//! - [`Mode::RateLimitedOnce`] does what `ApiKey` does, but answers the first request for one
-//!   method with `ResourceExhausted`, as a rate-limited server does (re-armed by setting
+//! - [`Mode::RateLimited`] does what `ApiKey` does, but answers the first request for one
+//!   method (or every one) with `ResourceExhausted` and the `ResourceExhaustedFailure` a
+//!   rate-limited Temporal server attaches, or without it, as a proxy would (re-armed by setting
 //!   [`Stats::limited`] back to 0).
 //!
 //! The proxy listens on 127.0.0.1 (port chosen by the OS, known when [`TlsProxy::start`] returns),
@@ -127,9 +128,16 @@ pub enum Mode {
     ApiKey(String),
     /// `ApiKey`, with field 999 added to each `DescribeWorkflowExecution` response.
     NewerServer(String),
-    /// `ApiKey`, the first request for the method named second (`DescribeWorkflowExecution`)
-    /// refused with `ResourceExhausted`.
-    RateLimitedOnce(String, &'static str),
+    /// `ApiKey`, requests for `method` (`DescribeWorkflowExecution`) refused with
+    /// `ResourceExhausted`.
+    RateLimited {
+        key: String,
+        method: &'static str,
+        /// Every one, not only the first.
+        always: bool,
+        /// With the server's `ResourceExhaustedFailure` detail.
+        details: bool,
+    },
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -137,7 +145,11 @@ pub enum Mode {
 enum Fault {
     None,
     Field999,
-    RateLimitOnce(&'static str),
+    RateLimit {
+        method: &'static str,
+        always: bool,
+        details: bool,
+    },
 }
 
 /// What the proxy saw.
@@ -296,7 +308,16 @@ async fn serve(
             stats.handshakes.fetch_add(1, Ordering::SeqCst);
             let fault = match mode {
                 Mode::NewerServer(_) => Fault::Field999,
-                Mode::RateLimitedOnce(_, method) => Fault::RateLimitOnce(method),
+                Mode::RateLimited {
+                    method,
+                    always,
+                    details,
+                    ..
+                } => Fault::RateLimit {
+                    method,
+                    always,
+                    details,
+                },
                 _ => Fault::None,
             };
             match mode {
@@ -307,7 +328,7 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimitedOnce(key, _) => {
+                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimited { key, .. } => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
                         check_and_forward(
@@ -329,6 +350,25 @@ async fn serve(
 }
 
 type Body = BoxBody<Bytes, hyper::Error>;
+
+/// `grpc-status-details-bin` as a rate-limited Temporal server sends it: a `google.rpc.Status`
+/// holding a `ResourceExhaustedFailure` (cause: the RPS limit, scope: the namespace).
+fn rate_limit_details() -> hyper::header::HeaderValue {
+    use base64::Engine as _;
+    use prost::Message as _;
+    use temporalio_protos::protos::temporal::api::errordetails::v1::ResourceExhaustedFailure;
+    let failure = ResourceExhaustedFailure { cause: 1, scope: 1 };
+    let mut status = temporalio_protos::protos::google::rpc::Status {
+        code: 8,
+        message: "namespace rate limit exceeded".to_owned(),
+        details: vec![Default::default()],
+    };
+    status.details[0].type_url =
+        "type.googleapis.com/temporal.api.errordetails.v1.ResourceExhaustedFailure".to_owned();
+    status.details[0].value = failure.encode_to_vec();
+    let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(status.encode_to_vec());
+    hyper::header::HeaderValue::from_str(&encoded).unwrap()
+}
 
 /// A trailers-only gRPC response: HEADERS with END_STREAM, the status in them.
 fn grpc_status(code: u32, message: &str) -> Response<Body> {
@@ -364,17 +404,28 @@ async fn check_and_forward(
         .to_owned();
     *req.uri_mut() = format!("http://{upstream}{path}").parse().unwrap();
     let describe = path.ends_with("/DescribeWorkflowExecution");
-    let limited = match fault {
-        Fault::RateLimitOnce(method) => path.rsplit('/').next() == Some(method),
-        _ => false,
-    };
-    if limited
-        && stats
-            .limited
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+    if let Fault::RateLimit {
+        method,
+        always,
+        details,
+    } = fault
+        && path.rsplit('/').next() == Some(method)
+        && (always
+            || stats
+                .limited
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok())
     {
-        return Ok(grpc_status(8, "namespace rate limit exceeded"));
+        if always {
+            stats.limited.fetch_add(1, Ordering::SeqCst);
+        }
+        let mut response = grpc_status(8, "namespace rate limit exceeded");
+        if details {
+            response
+                .headers_mut()
+                .insert("grpc-status-details-bin", rate_limit_details());
+        }
+        return Ok(response);
     }
     let grows = fault == Fault::Field999 && describe;
     Ok(match client.request(req).await {

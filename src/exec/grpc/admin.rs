@@ -4,6 +4,8 @@
 //! pinned binary's output, `tests/grpc.rs` compares them byte for byte); whatever they would show
 //! that was not checked against the CLI falls back to it.
 
+use temporalio_protos::protos::grpc::health::v1::HealthCheckRequest;
+use temporalio_protos::protos::grpc::health::v1::health_check_response::ServingStatus;
 use temporalio_protos::protos::temporal::api::enums::v1::{
     BatchOperationState, BatchOperationType, TaskQueueKind, TaskQueueType,
 };
@@ -19,8 +21,6 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     GetSystemInfoRequest, ListBatchOperationsRequest, ListTaskQueuePartitionsRequest,
 };
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
 
 use super::commands::{IN_TEXT, enum_text, int_flag};
 use super::{Ctx, Format, JsonList, Stop, card, optional, render};
@@ -287,8 +287,18 @@ pub(super) async fn batch_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         },
         Some(&namespace),
     );
+    // The CLI's own words are for the SDK's `NotFound` error, which a status without details or
+    // with a `NotFoundFailure` becomes; a namespace that does not exist (`NamespaceNotFound`,
+    // the same code) keeps the server's message.
     let resp = match ctx.call(req, "failed to describe batch job").await {
-        Err(Stop::Failed(_)) if ctx.status == Some(Code::NotFound) => {
+        Err(Stop::Failed(_))
+            if ctx.status == Some(Code::NotFound)
+                && (ctx.details.is_empty()
+                    || ctx
+                        .details
+                        .iter()
+                        .any(|t| t == "temporal.api.errordetails.v1.NotFoundFailure")) =>
+        {
             return Err(Stop::Failed(format!("could not find Batch Job '{job_id}'")));
         }
         other => other?,

@@ -268,6 +268,33 @@ macro_rules! call {
     }};
 }
 
+/// The type names of a status's details (the `google.rpc.Status` a server sends in
+/// `grpc-status-details-bin`): a Temporal server names the failure it answers with
+/// (`temporal.api.errordetails.v1.NotFoundFailure`, `NamespaceNotFoundFailure`,
+/// `ResourceExhaustedFailure`…). A status no Temporal server sent (a proxy's, or one tonic makes
+/// of an HTTP/2 reset) has none.
+pub(super) fn detail_types(status: &tonic::Status) -> Vec<String> {
+    use prost::Message as _;
+    temporalio_protos::protos::google::rpc::Status::decode(status.details())
+        .map(|s| {
+            s.details
+                .into_iter()
+                .map(|d| d.type_url.rsplit('/').next().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `status` is a Temporal server's rate limit: `ResourceExhausted` with its
+/// `ResourceExhaustedFailure`, sent before the server acts on the request.
+fn server_rate_limit(status: &tonic::Status) -> bool {
+    status.code() == Code::ResourceExhausted
+        && detail_types(status).iter().any(|t| t == RATE_LIMITED)
+}
+
+/// The detail a Temporal server's rate limit carries.
+const RATE_LIMITED: &str = "temporal.api.errordetails.v1.ResourceExhaustedFailure";
+
 /// How an RPC error ends the command. A status the server itself answered with is the CLI's
 /// `Error: <context>: <message>` (the SDK prints a service error as its message); anything else
 /// (transport failures, refused credentials) is left to the CLI for reads, whose messages it owns. A write never falls
@@ -293,9 +320,11 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
     // `DeadlineExceeded` is the server's own answer, e.g. a query no worker took up in time. For a
     // read that is the CLI's error; a write it leaves uncertain (below). `ResourceExhausted` (a
     // rate limit) is an answer too, but the Go SDK retries it for up to a minute where the CLI
-    // calls through the SDK: a read goes to the CLI, which does what it does; a write was refused
-    // before it ran (cancel and terminate, which the CLI sends through the SDK, are sent again
-    // first: `sdk_write`), and says so.
+    // calls through the SDK: a read goes to the CLI, which does what it does; a write the server
+    // refused as rate-limited was refused before it ran (cancel and terminate, which the CLI
+    // sends through the SDK, are sent again first: `sdk_write`), and says so. The same code
+    // without the server's details (a proxy's, or an HTTP/2 reset tonic reports with it) leaves
+    // a write uncertain.
     let answered = !local
         && (matches!(
             status.code(),
@@ -306,7 +335,7 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
                 | Code::OutOfRange
                 | Code::Unimplemented
         ) || (status.code() == Code::DeadlineExceeded && !write)
-            || (status.code() == Code::ResourceExhausted && write));
+            || (write && server_rate_limit(status)));
     let message = if context.is_empty() {
         status.message().to_owned()
     } else {
@@ -1637,33 +1666,47 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 }
 
 /// Sends a write the CLI makes through the Go SDK, which sends it again while the server answers
-/// `ResourceExhausted`: a rate limit refuses a request before it takes effect. The SDK's backoff:
-/// 200 ms, doubling up to 10 s, ±20% jitter, for at most a minute (then the last refusal is the
-/// error). Any other failure ends the command as [`rpc_error`] says; an outcome left uncertain
-/// (the SDK would retry `Unavailable` too) is never sent again, since a termination without a run
-/// id sent twice could end a run that started in between. (`workflow signal` is a raw call in
-/// the CLI: refused once, it fails.)
+/// with its rate limit (`ResourceExhausted` and its `ResourceExhaustedFailure`, given before the
+/// request takes effect), as the SDK's retry interceptor does: waits of 400 ms doubling up to
+/// 6 s, ±20% jitter, within the call's deadline (10 s; half the `--command-timeout`, kept within
+/// 1 to 10 s), after which the CLI says `context deadline exceeded`. Any other failure ends the
+/// command as [`rpc_error`] says; an outcome left uncertain (the SDK would retry `Unavailable`
+/// too) is never sent again, since a termination without a run id sent twice could end a run
+/// that started in between. (`workflow signal` is a raw call in the CLI: refused once, it fails.)
 async fn sdk_write<R: super::Rpc + Clone>(
     ctx: &mut Ctx<'_, '_>,
     req: R,
     context: &str,
 ) -> Result<R::Response, Stop> {
-    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+    use std::time::Duration;
+    let deadline = match ctx.cmd.flag("command-timeout") {
+        Some(Value::Duration(d)) if d.0 > 0 => Duration::from_nanos(d.0 as u64 / 2)
+            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
+        _ => Duration::from_secs(10),
+    };
     let start = std::time::Instant::now();
-    let mut delay = std::time::Duration::from_millis(200);
+    let mut delay = Duration::from_millis(400);
     loop {
         let namespace = ctx.namespace.clone();
         let sent = ctx.request(req.clone(), Some(&namespace));
         match ctx.call(sent, context).await {
-            Err(Stop::Failed(refused)) if ctx.status == Some(Code::ResourceExhausted) => {
+            Err(Stop::Failed(_))
+                if ctx.status == Some(Code::ResourceExhausted)
+                    && ctx.details.iter().any(|t| t == RATE_LIMITED) =>
+            {
                 // Jitter up, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
                 let unit = (uuid::Uuid::new_v4().as_u128() % 1_000_001) as f64 / 1_000_000.0;
                 let wait = delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0));
-                if start.elapsed() + wait >= WINDOW {
-                    return Err(Stop::Failed(refused));
+                let left = deadline.saturating_sub(start.elapsed());
+                if wait >= left {
+                    tokio::time::sleep(left).await;
+                    ctx.status = Some(Code::DeadlineExceeded);
+                    return Err(Stop::Failed(format!(
+                        "{context}: context deadline exceeded"
+                    )));
                 }
                 tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                delay = (delay * 2).min(Duration::from_secs(6));
             }
             other => return other,
         }
@@ -2443,14 +2486,35 @@ mod tests {
         assert!(falls_back(Code::OutOfRange, large, false));
         let gzip = "Content is compressed with `gzip` which isn't supported";
         assert!(falls_back(Code::Unimplemented, gzip, false));
-        // A rate limit: the CLI's SDK retries a read; a write was refused and says so.
+        // A rate limit: the CLI's SDK retries a read; a write the server refused with its
+        // `ResourceExhaustedFailure` was refused before it ran and says so; the same code
+        // without it (a proxy's, an HTTP/2 reset) leaves the write uncertain.
         assert!(falls_back(Code::ResourceExhausted, "rate limit", false));
+        let mut status = temporalio_protos::protos::google::rpc::Status {
+            code: 8,
+            message: "rate limit".to_owned(),
+            details: vec![Default::default()],
+        };
+        status.details[0].type_url = format!("type.googleapis.com/{RATE_LIMITED}");
+        let from_server = tonic::Status::with_details(
+            Code::ResourceExhausted,
+            "rate limit",
+            prost::Message::encode_to_vec(&status).into(),
+        );
+        assert_eq!(detail_types(&from_server), [RATE_LIMITED]);
+        match rpc_error(&from_server, "ctx", true) {
+            Stop::Failed(m) => assert_eq!(m, "ctx: rate limit"),
+            other => panic!("{other:?}"),
+        }
         match rpc_error(
             &tonic::Status::new(Code::ResourceExhausted, "rate limit"),
             "ctx",
             true,
         ) {
-            Stop::Failed(m) => assert_eq!(m, "ctx: rate limit"),
+            Stop::Failed(m) => assert_eq!(
+                m,
+                "tgate: the request may or may not have taken effect: ResourceExhausted: rate limit"
+            ),
             other => panic!("{other:?}"),
         }
         // A write never falls back once its request went out.

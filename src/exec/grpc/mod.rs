@@ -214,6 +214,7 @@ impl Session {
                 decided,
             },
             status: None,
+            details: Vec::new(),
             cli: self.cli.clone(),
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
@@ -379,6 +380,8 @@ pub(crate) struct Ctx<'a, 'w> {
     out: Sink<'w>,
     /// The status of the last call that answered.
     status: Option<tonic::Code>,
+    /// The type names of the last failed call's status details ([`commands::detail_types`]).
+    details: Vec<String>,
     /// The pinned `temporal` binary ([`Session::reproducing`]).
     cli: Option<PathBuf>,
 }
@@ -435,6 +438,7 @@ impl Ctx<'_, '_> {
             Ok(r) => r.into_inner(),
             Err(status) => {
                 self.status = Some(status.code());
+                self.details = commands::detail_types(&status);
                 return Err(commands::rpc_error(&status, context, R::WRITE));
             }
         };
@@ -570,8 +574,8 @@ rpcs! {
 }
 
 /// The gRPC health check (`operator cluster health`, as the Go SDK's `CheckHealth` calls it).
-impl Rpc for tonic_health::pb::HealthCheckRequest {
-    type Response = tonic_health::pb::HealthCheckResponse;
+impl Rpc for temporalio_protos::protos::grpc::health::v1::HealthCheckRequest {
+    type Response = temporalio_protos::protos::grpc::health::v1::HealthCheckResponse;
     const PATH: &'static str = "/grpc.health.v1.Health/Check";
     const WRITE: bool = false;
     fn schema() -> Option<String> {
