@@ -63,6 +63,29 @@ fn against_cli(server: &DevServer, config: &Path, line: &str) -> Result<(), Stri
     Ok(())
 }
 
+/// `line` is not run natively (`grpc` refuses it, exit 2, nothing printed) and `auto` prints
+/// what the CLI prints (stdout, stderr, exit code).
+fn left_to_the_cli(server: &DevServer, config: &Path, line: &str) {
+    let native = tgate(config, "grpc", line);
+    assert_eq!(
+        native.status.code(),
+        Some(2),
+        "{line}: {}",
+        text(&native.stderr)
+    );
+    assert!(text(&native.stderr).contains("not run natively"), "{line}");
+    assert!(native.stdout.is_empty(), "{line}");
+    let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let cli = server.cli(&args);
+    let auto = tgate(config, "auto", line);
+    assert_eq!(
+        (auto.status.code(), text(&auto.stdout), text(&auto.stderr)),
+        (cli.status.code(), text(&cli.stdout), text(&cli.stderr)),
+        "{line}"
+    );
+}
+
 /// Starts a workflow whose memo holds payloads the CLI cannot write (it re-encodes `--memo`):
 /// raw JSON exactly as given, other encodings, extra metadata.
 /// A memo field: name, metadata entries, data.
@@ -2461,6 +2484,20 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             "0",
         ],
     );
+    seed(
+        &server,
+        &[
+            "task-queue",
+            "config",
+            "set",
+            "-t",
+            "unbounded",
+            "--task-queue-type",
+            "activity",
+            "--queue-rps-limit",
+            "inf",
+        ],
+    );
 
     // `workflow result` of runs still open: the CLI's and tgate's wait side by side until the
     // runs are canceled.
@@ -2652,6 +2689,17 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         text(&out.stderr)
     );
 
+    // Left to the CLI: an unbounded rate limit (it prints `+Inf rps`); an empty `--namespace`,
+    // which the client reads as `default` but the CLI's raw calls send as it is (`config get`
+    // refuses it itself).
+    for line in [
+        "temporal task-queue config get -t unbounded --task-queue-type activity",
+        "temporal task-queue config get -t results --task-queue-type activity -n ''",
+        "temporal batch list -n ''",
+    ] {
+        left_to_the_cli(&server, &config, line);
+    }
+
     // Without a run id the JSON names the current run (the SDK describes the workflow for it).
     let out = tgate(
         &config,
@@ -2806,6 +2854,13 @@ fn worker_deployments_match_the_cli() {
         for mark in marks {
             assert!(out.contains(mark), "{line}: no {mark:?} in\n{out}");
         }
+    }
+    // Names the Go SDK refuses before sending anything, in its own words.
+    for line in [
+        "temporal worker deployment describe --name ''",
+        "temporal worker deployment describe --name payments.v1",
+    ] {
+        left_to_the_cli(&server, &config, line);
     }
     // Relative times move as the clock does ([`settles`]).
     for line in [

@@ -150,23 +150,32 @@ impl Page<'_> {
         row: impl Fn(&T) -> Vec<Cell>,
     ) -> Result<bool, Stop> {
         let full = |listed: i64| self.limit > 0 && listed >= self.limit;
-        let opts = ctx.json_options(true);
-        let mut rows = Vec::new();
-        for item in items {
-            if full(*listed) {
-                break;
+        let take = if self.limit > 0 {
+            usize::try_from(self.limit - *listed)
+                .unwrap_or(0)
+                .min(items.len())
+        } else {
+            items.len()
+        };
+        let items = &items[..take];
+        *listed += take as i64;
+        // The whole page is laid out before any of it is written: what it cannot reproduce
+        // falls back, or stops a later page, with nothing of this page printed.
+        if ctx.format == Format::Text {
+            let rows: Vec<Vec<Cell>> = items.iter().map(row).collect();
+            if !rows.is_empty() {
+                let out = table(self.headers, self.first, &rows)?;
+                ctx.out.write(&out)?;
             }
-            *listed += 1;
-            if ctx.format == Format::Text {
-                rows.push(row(item));
-            } else {
-                let item = render(self.message, item, opts)?;
+        } else {
+            let opts = ctx.json_options(true);
+            let rendered = items
+                .iter()
+                .map(|item| render(self.message, item, opts))
+                .collect::<Result<Vec<_>, _>>()?;
+            for item in rendered {
                 list.item(ctx, &item)?;
             }
-        }
-        if !rows.is_empty() {
-            let out = table(self.headers, self.first, &rows)?;
-            ctx.out.write(&out)?;
         }
         Ok(full(*listed))
     }
@@ -530,10 +539,10 @@ pub(super) async fn task_queue_config_get(ctx: &mut Ctx<'_, '_>) -> Result<(), S
         .flag_str("task-queue")
         .unwrap_or_default()
         .to_owned();
-    // (The CLI refuses these itself, before it connects.)
-    if name.is_empty() || ctx.namespace.is_empty() {
+    // (The CLI refuses it itself, before it connects; an empty `--namespace` never gets here.)
+    if name.is_empty() {
         return Err(Stop::fallback(
-            "an empty task queue or namespace name is refused by the CLI",
+            "an empty task queue name is refused by the CLI",
         ));
     }
     let task_queue_type = match ctx.cmd.flag_str("task-queue-type") {
@@ -608,6 +617,11 @@ fn rate_limit_row(setting: &str, limit: &RateLimitConfig) -> Result<Vec<Cell>, S
         Ok(String::from_utf8_lossy(kept).into_owned() + tail)
     };
     let value = match &limit.rate_limit {
+        Some(r) if r.requests_per_second.is_infinite() => {
+            return Err(Stop::fallback(
+                "an unbounded rate limit is printed by the CLI",
+            ));
+        }
         Some(r) if r.requests_per_second > 0.0 => {
             format!("{:.2} rps", f64::from(r.requests_per_second))
         }

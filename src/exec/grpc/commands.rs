@@ -190,6 +190,11 @@ impl Handler {
         {
             return Err(format!("`--{flag}` is not translated"));
         }
+        if cmd.flag_str("namespace") == Some("") {
+            // The client connects to `default`, but the CLI's raw calls send the empty name
+            // (`task-queue config get` refuses it itself): command by command, the CLI's to run.
+            return Err("an empty --namespace is read differently by each CLI command".to_owned());
+        }
         if cmd.flag_str("color") == Some("always") {
             return Err("coloured output is rendered by the CLI".to_owned());
         }
@@ -1668,8 +1673,9 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// Sends a write the CLI makes through the Go SDK, which sends it again while the server answers
 /// with its rate limit (`ResourceExhausted` and its `ResourceExhaustedFailure`, given before the
 /// request takes effect), as the SDK's retry interceptor does: waits of 400 ms doubling up to
-/// 6 s, ±20% jitter, within the call's deadline (10 s; half the `--command-timeout`, kept within
-/// 1 to 10 s), after which the CLI says `context deadline exceeded`. Any other failure ends the
+/// 6 s (a tenth of the `--command-timeout` when one is given), ±20% jitter, within the call's
+/// deadline (10 s; half the `--command-timeout`, kept within 1 to 10 s), after which the CLI
+/// says `context deadline exceeded`. Any other failure ends the
 /// command as [`rpc_error`] says; an outcome left uncertain (the SDK would retry `Unavailable`
 /// too) is never sent again, since a termination without a run id sent twice could end a run
 /// that started in between. (`workflow signal` is a raw call in the CLI: refused once, it fails.)
@@ -1679,10 +1685,17 @@ async fn sdk_write<R: super::Rpc + Clone>(
     context: &str,
 ) -> Result<R::Response, Stop> {
     use std::time::Duration;
-    let deadline = match ctx.cmd.flag("command-timeout") {
-        Some(Value::Duration(d)) if d.0 > 0 => Duration::from_nanos(d.0 as u64 / 2)
-            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
-        _ => Duration::from_secs(10),
+    // The call's deadline, and the longest wait (a tenth of the outer timeout: the SDK's
+    // expiration, a minute without one).
+    let (deadline, longest) = match ctx.cmd.flag("command-timeout") {
+        Some(Value::Duration(d)) if d.0 > 0 => {
+            let outer = Duration::from_nanos(d.0 as u64);
+            (
+                (outer / 2).clamp(Duration::from_secs(1), Duration::from_secs(10)),
+                outer / 10,
+            )
+        }
+        _ => (Duration::from_secs(10), Duration::from_secs(6)),
     };
     let start = std::time::Instant::now();
     let mut delay = Duration::from_millis(400);
@@ -1706,7 +1719,7 @@ async fn sdk_write<R: super::Rpc + Clone>(
                     )));
                 }
                 tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(Duration::from_secs(6));
+                delay = (delay * 2).min(longest);
             }
             other => return other,
         }

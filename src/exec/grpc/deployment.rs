@@ -203,30 +203,47 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
             Some(&namespace),
         );
         let resp = ctx.call(req, "").await?;
-        for d in &resp.worker_deployments {
-            let routing = Routing::of(d.routing_config.as_ref())?;
-            let create = created(d.create_time.as_ref())?;
-            if ctx.format != Format::Text {
-                let item = deployment_json(&d.name, create, "", &routing, None, "")?;
-                let mut shown = String::with_capacity(item.len() * 2);
-                gojson::reindent(&item, ctx.format == Format::Json, 0, &mut shown);
-                list.item(ctx, &shown)?;
-                continue;
-            }
-            rows.push(vec![
-                Cell::left(d.name.clone()),
-                Cell::left(times.format(create.0, create.1)),
-                Cell::left(routing.current.0),
-                Cell::left(routing.current.1),
-                Cell::left(routing.ramping.0),
-                Cell::left(routing.ramping.1),
-                Cell::right(text::go_v_float(f64::from(routing.percentage), true)),
-            ]);
-            if rows.len() == 100 {
-                let out = table(&HEADERS, tables == 0, &rows)?;
-                ctx.out.write(&out)?;
-                rows.clear();
-                tables += 1;
+        // The whole page is laid out before any of it is written: what it cannot reproduce
+        // falls back, or stops a later page, with nothing of this page printed.
+        let json = ctx.format != Format::Text;
+        let indent = ctx.format == Format::Json;
+        let page = resp
+            .worker_deployments
+            .iter()
+            .map(|d| {
+                let routing = Routing::of(d.routing_config.as_ref())?;
+                let create = created(d.create_time.as_ref())?;
+                if json {
+                    let item = deployment_json(&d.name, create, "", &routing, None, "")?;
+                    let mut shown = String::with_capacity(item.len() * 2);
+                    gojson::reindent(&item, indent, 0, &mut shown);
+                    return Ok(Listed::Json(shown));
+                }
+                let row = vec![
+                    Cell::left(d.name.clone()),
+                    Cell::left(times.format(create.0, create.1)),
+                    Cell::left(routing.current.0),
+                    Cell::left(routing.current.1),
+                    Cell::left(routing.ramping.0),
+                    Cell::left(routing.ramping.1),
+                    Cell::right(text::go_v_float(f64::from(routing.percentage), true)),
+                ];
+                table(&HEADERS, false, std::slice::from_ref(&row))?;
+                Ok(Listed::Row(row))
+            })
+            .collect::<Result<Vec<_>, Stop>>()?;
+        for listed in page {
+            match listed {
+                Listed::Json(item) => list.item(ctx, &item)?,
+                Listed::Row(row) => {
+                    rows.push(row);
+                    if rows.len() == 100 {
+                        let out = table(&HEADERS, tables == 0, &rows)?;
+                        ctx.out.write(&out)?;
+                        rows.clear();
+                        tables += 1;
+                    }
+                }
             }
         }
         if resp.next_page_token.is_empty() {
@@ -239,6 +256,12 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
         ctx.out.write(&out)?;
     }
     Ok(())
+}
+
+/// One deployment of a list, laid out.
+enum Listed {
+    Json(String),
+    Row(Vec<Cell>),
 }
 
 fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Result<String, Stop> {
@@ -291,11 +314,18 @@ impl Summary {
 /// text `Worker Deployment:` and its card (identities, versions, a ramp and change times only
 /// when set), then `Version Summaries:` and their table when it has versions.
 pub(super) async fn describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    let name = ctx.cmd.flag_str("name").unwrap_or_default().to_owned();
+    // The SDK refuses these names itself, in its own words.
+    if name.is_empty() || name.contains('.') {
+        return Err(Stop::fallback(
+            "a deployment name the Go SDK refuses before sending it",
+        ));
+    }
     let namespace = ctx.namespace.clone();
     let req = ctx.request(
         DescribeWorkerDeploymentRequest {
             namespace: namespace.clone(),
-            deployment_name: ctx.cmd.flag_str("name").unwrap_or_default().to_owned(),
+            deployment_name: name,
         },
         Some(&namespace),
     );
