@@ -879,3 +879,58 @@ fn a_write_refused_without_the_servers_details_is_not_sent_again() {
     let out = server.cli(&["workflow", "describe", "-w", "wf-tls", "-o", "json"]);
     assert!(text(&out.stdout).contains("WORKFLOW_EXECUTION_STATUS_RUNNING"));
 }
+
+/// A server slow to answer a termination: the SDK's deadline (10 s; half a 4 s
+/// `--command-timeout`) ends the call, and tgate ends it at the same moment with the CLI's words.
+#[test]
+fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
+    let key = "tgk-slow-0008";
+    let (_server, proxy, dir, config) = behind_faulty_proxy(
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "TerminateWorkflowExecution",
+            secs: 14,
+        },
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    for (line, at_least) in [
+        ("temporal workflow terminate -w wf-tls", 9.5),
+        (
+            "temporal workflow terminate -w wf-tls --command-timeout 4s",
+            1.9,
+        ),
+    ] {
+        let ca = dir.path().join("ca.pem");
+        let address = proxy.address.clone();
+        let cli = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let out = cli_with_api_key(&address, &ca, key, line);
+            (out, start.elapsed())
+        });
+        let start = std::time::Instant::now();
+        let ours = run(&config, "faulty", "grpc", line);
+        let took = start.elapsed();
+        let (theirs, they_took) = cli.join().unwrap();
+        assert_eq!(
+            text(&theirs.stderr),
+            "Error: failed to terminate workflow: context deadline exceeded\n",
+            "{line}"
+        );
+        assert_eq!(
+            (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+            (
+                theirs.status.code(),
+                text(&theirs.stdout),
+                text(&theirs.stderr)
+            ),
+            "{line}"
+        );
+        for elapsed in [took, they_took] {
+            assert!(
+                elapsed.as_secs_f64() >= at_least && elapsed.as_secs_f64() < at_least + 4.0,
+                "{line}: {elapsed:?}"
+            );
+        }
+    }
+}

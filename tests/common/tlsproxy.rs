@@ -138,6 +138,13 @@ pub enum Mode {
         /// With the server's `ResourceExhaustedFailure` detail.
         details: bool,
     },
+    /// `ApiKey`, requests for `method` held for `secs` seconds before they are forwarded (a
+    /// server slow to answer).
+    Slow {
+        key: String,
+        method: &'static str,
+        secs: u64,
+    },
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -149,6 +156,10 @@ enum Fault {
         method: &'static str,
         always: bool,
         details: bool,
+    },
+    Slow {
+        method: &'static str,
+        secs: u64,
     },
 }
 
@@ -318,6 +329,7 @@ async fn serve(
                     always,
                     details,
                 },
+                Mode::Slow { method, secs, .. } => Fault::Slow { method, secs },
                 _ => Fault::None,
             };
             match mode {
@@ -328,7 +340,10 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::ApiKey(key) | Mode::NewerServer(key) | Mode::RateLimited { key, .. } => {
+                Mode::ApiKey(key)
+                | Mode::NewerServer(key)
+                | Mode::RateLimited { key, .. }
+                | Mode::Slow { key, .. } => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
                         check_and_forward(
@@ -426,6 +441,11 @@ async fn check_and_forward(
                 .insert("grpc-status-details-bin", rate_limit_details());
         }
         return Ok(response);
+    }
+    if let Fault::Slow { method, secs } = fault
+        && path.rsplit('/').next() == Some(method)
+    {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
     }
     let grows = fault == Fault::Field999 && describe;
     Ok(match client.request(req).await {

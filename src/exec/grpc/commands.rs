@@ -1675,7 +1675,8 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// request takes effect), as the SDK's retry interceptor does: waits of 400 ms doubling up to
 /// 6 s (a tenth of the `--command-timeout` when one is given), ±20% jitter, within the call's
 /// deadline (10 s; half the `--command-timeout`, kept within 1 to 10 s), after which the CLI
-/// says `context deadline exceeded`. Any other failure ends the
+/// says `context deadline exceeded` (also when an attempt is still unanswered then: the SDK's
+/// deadline bounds each call). Any other failure ends the
 /// command as [`rpc_error`] says; an outcome left uncertain (the SDK would retry `Unavailable`
 /// too) is never sent again, since a termination without a run id sent twice could end a run
 /// that started in between. (`workflow signal` is a raw call in the CLI: refused once, it fails.)
@@ -1702,7 +1703,16 @@ async fn sdk_write<R: super::Rpc + Clone>(
     loop {
         let namespace = ctx.namespace.clone();
         let sent = ctx.request(req.clone(), Some(&namespace));
-        match ctx.call(sent, context).await {
+        // Each attempt within the call's deadline, as the SDK's context bounds it: one still
+        // unanswered then ends as the CLI's does (its outcome unknown to both).
+        let left = deadline.saturating_sub(start.elapsed());
+        let Ok(answer) = tokio::time::timeout(left, ctx.call(sent, context)).await else {
+            ctx.status = Some(Code::DeadlineExceeded);
+            return Err(Stop::Failed(format!(
+                "{context}: context deadline exceeded"
+            )));
+        };
+        match answer {
             Err(Stop::Failed(_))
                 if ctx.status == Some(Code::ResourceExhausted)
                     && ctx.details.iter().any(|t| t == RATE_LIMITED) =>
