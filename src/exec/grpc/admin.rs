@@ -23,15 +23,9 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::commands::{IN_TEXT, enum_text, int_flag};
-use super::{Ctx, Format, JsonList, Stop, card, optional, render};
+use super::{Ctx, Format, JsonList, Stop, card, optional, render, table};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
-
-/// A table, or the fallback for text the CLI's width rules might lay out otherwise.
-fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Result<String, Stop> {
-    text::table(headers, print_header, rows)
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
-}
 
 /// `operator cluster health`: the gRPC health check of the workflow service, as the Go SDK's
 /// `CheckHealth` asks it. The CLI prints `SERVING` (`{"status": "SERVING"}` in JSON); a service

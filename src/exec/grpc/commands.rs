@@ -25,7 +25,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 use tonic::Code;
 
-use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render};
+use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render, table};
 use super::{admin, deployment, describe};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
@@ -455,8 +455,7 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
                 // Each page is its own table (widths include the header), and only the first
                 // prints the header.
                 let headers = ["Status", "WorkflowId", "Type", "StartTime"];
-                let table = text::table(&headers, count == 0, &rows)
-                    .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+                let table = table(&headers, count == 0, &rows)?;
                 ctx.out.write(&table)?;
             }
             Format::Text => {}
@@ -1972,8 +1971,7 @@ async fn search_attribute_list(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             vec![Cell::left(name), Cell::left(ty)]
         })
         .collect();
-    let table = text::table(&["Name", "Type"], true, &rows)
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+    let table = table(&["Name", "Type"], true, &rows)?;
     ctx.out.write(&table)
 }
 
@@ -2044,13 +2042,12 @@ async fn schedule_list_text(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     // The CLI prints a table per 100 schedules, each with its own column widths, the header on
     // the first only (printed even when there are none).
     let headers = super::schedule::list_headers(detail);
-    let not_plain = || Stop::fallback("text that is not plain ASCII");
     let mut out = String::new();
     if rows.is_empty() {
-        out = text::table(&headers, true, &[]).ok_or_else(not_plain)?;
+        out = table(&headers, true, &[])?;
     } else {
         for (i, page) in rows.chunks(100).enumerate() {
-            out.push_str(&text::table(&headers, i == 0, page).ok_or_else(not_plain)?);
+            out.push_str(&table(&headers, i == 0, page)?);
         }
     }
     ctx.out.write(&out)
@@ -2353,7 +2350,6 @@ fn task_queue_text(
     pollers: &[PollerRow],
     times: text::Times,
 ) -> Result<String, Stop> {
-    let not_plain = || Stop::fallback("text that is not plain ASCII");
     let mut out = String::new();
     if let Some(rows) = reachability {
         let rows: Vec<Vec<Cell>> = rows
@@ -2361,9 +2357,7 @@ fn task_queue_text(
             .map(|(build_id, reach)| vec![Cell::left(build_id.clone()), Cell::left(*reach)])
             .collect();
         out.push_str("Task Reachability:\n");
-        out.push_str(
-            &text::table(&["BuildID", "Reachability"], true, &rows).ok_or_else(not_plain)?,
-        );
+        out.push_str(&table(&["BuildID", "Reachability"], true, &rows)?);
     }
     if let Some(stats) = stats {
         let rows: Vec<Vec<Cell>> = stats
@@ -2381,22 +2375,19 @@ fn task_queue_text(
             })
             .collect();
         out.push_str("Task Queue Statistics:\n");
-        out.push_str(
-            &text::table(
-                &[
-                    "BuildID",
-                    "TaskQueueType",
-                    "ApproximateBacklogCount",
-                    "ApproximateBacklogAge",
-                    "BacklogIncreaseRate",
-                    "TasksAddRate",
-                    "TasksDispatchRate",
-                ],
-                true,
-                &rows,
-            )
-            .ok_or_else(not_plain)?,
-        );
+        out.push_str(&table(
+            &[
+                "BuildID",
+                "TaskQueueType",
+                "ApproximateBacklogCount",
+                "ApproximateBacklogAge",
+                "BacklogIncreaseRate",
+                "TasksAddRate",
+                "TasksDispatchRate",
+            ],
+            true,
+            &rows,
+        )?);
     }
     let rows: Vec<Vec<Cell>> = pollers
         .iter()
@@ -2415,20 +2406,17 @@ fn task_queue_text(
         })
         .collect();
     out.push_str("Pollers:\n");
-    out.push_str(
-        &text::table(
-            &[
-                "BuildID",
-                "TaskQueueType",
-                "Identity",
-                "LastAccessTime",
-                "RatePerSecond",
-            ],
-            true,
-            &rows,
-        )
-        .ok_or_else(not_plain)?,
-    );
+    out.push_str(&table(
+        &[
+            "BuildID",
+            "TaskQueueType",
+            "Identity",
+            "LastAccessTime",
+            "RatePerSecond",
+        ],
+        true,
+        &rows,
+    )?);
     Ok(out)
 }
 

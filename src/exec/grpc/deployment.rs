@@ -18,7 +18,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     ListWorkerDeploymentsRequest,
 };
 
-use super::{Ctx, Format, JsonList, Stop, card, optional};
+use super::{Ctx, Format, JsonList, Stop, card, optional, table};
 use crate::exec::gojson::{self, Flavour};
 use crate::exec::protojson::go_float32;
 use crate::exec::text::{self, Cell, Times};
@@ -262,11 +262,6 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
 enum Listed {
     Json(String),
     Row(Vec<Cell>),
-}
-
-fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Result<String, Stop> {
-    text::table(headers, print_header, rows)
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
 }
 
 /// A version summary as the SDK hands it to the CLI.

@@ -644,6 +644,16 @@ fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
     crate::exec::text::card(rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))
 }
 
+/// A text table ([`super::text::table`]); one with text that is not plain ASCII is a fallback.
+fn table(
+    headers: &[&str],
+    print_header: bool,
+    rows: &[Vec<super::text::Cell>],
+) -> Result<String, Stop> {
+    super::text::table(headers, print_header, rows)
+        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
+}
+
 /// A message rendered as protojson; anything not reproducible is a fallback.
 fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<String, Stop> {
     protojson::render(full_name, &msg.encode_to_vec(), opts).map_err(Stop::Fallback)
