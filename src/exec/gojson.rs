@@ -375,6 +375,11 @@ pub(crate) fn write_value(
     }
 }
 
+/// A JSON string as Go's `encoding/json` writes it (HTML-safe).
+pub(crate) fn write_go_string(s: &str, out: &mut String) {
+    write_string(s, Flavour::EncodingJson, out);
+}
+
 /// A JSON string as `flavour` writes it.
 pub(crate) fn write_string(s: &str, flavour: Flavour, out: &mut String) {
     out.push('"');

@@ -564,24 +564,21 @@ fn reset_points_text(
         &p.binary_checksum
     }
     if format != Format::Text {
-        let str_ = |s: &str, out: &mut String| {
-            gojson::write_string(s, gojson::Flavour::EncodingJson, out);
-        };
         let mut c = String::from("[");
         for (i, p) in points.iter().enumerate() {
             if i > 0 {
                 c.push(',');
             }
             c.push_str("{\"BinaryChecksum\":");
-            str_(checksum(p), &mut c);
+            gojson::write_go_string(checksum(p), &mut c);
             c.push_str(",\"CreateTime\":");
             let (secs, nanos) = p
                 .create_time
                 .as_ref()
                 .map_or((text::ZERO_TIME, 0), |t| (t.seconds, t.nanos));
-            str_(&text::rfc3339_nano(secs, nanos), &mut c);
+            gojson::write_go_string(&text::rfc3339_nano(secs, nanos), &mut c);
             c.push_str(",\"RunId\":");
-            str_(&p.run_id, &mut c);
+            gojson::write_go_string(&p.run_id, &mut c);
             let _ = write!(c, ",\"EventId\":{}}}", p.first_workflow_task_completed_id);
         }
         c.push(']');
@@ -792,19 +789,16 @@ async fn workflow_result_json(ctx: &mut Ctx<'_, '_>, event: &HistoryEvent) -> Re
             Err(other) => return Err(other),
         }
     }
-    let str_ = |s: &str, out: &mut String| {
-        gojson::write_string(s, gojson::Flavour::EncodingJson, out);
-    };
     let mut c = String::from("{\"workflowId\":");
-    str_(ctx.cmd.flag_str("workflow-id").unwrap_or_default(), &mut c);
+    gojson::write_go_string(ctx.cmd.flag_str("workflow-id").unwrap_or_default(), &mut c);
     c.push_str(",\"runId\":");
-    str_(&run_id, &mut c);
+    gojson::write_go_string(&run_id, &mut c);
     if !ctx.namespace.is_empty() {
         c.push_str(",\"namespace\":");
-        str_(&ctx.namespace, &mut c);
+        gojson::write_go_string(&ctx.namespace, &mut c);
     }
     c.push_str(",\"status\":");
-    str_(status, &mut c);
+    gojson::write_go_string(status, &mut c);
     c.push_str(",\"closeEvent\":");
     c.push_str(&close);
     if let Some(result) = result {
@@ -2262,8 +2256,6 @@ fn task_queue_json(
     pollers: &[PollerRow],
     indent: bool,
 ) -> String {
-    let str_ =
-        |s: &str, out: &mut String| gojson::write_string(s, gojson::Flavour::EncodingJson, out);
     let mut c = String::from("{\"reachability\":");
     match reachability {
         [] => c.push_str("null"),
@@ -2274,9 +2266,9 @@ fn task_queue_json(
                     c.push(',');
                 }
                 c.push_str("{\"buildId\":");
-                str_(build_id, &mut c);
+                gojson::write_go_string(build_id, &mut c);
                 c.push_str(",\"reachability\":");
-                str_(reach, &mut c);
+                gojson::write_go_string(reach, &mut c);
                 c.push('}');
             }
             c.push(']');
@@ -2292,14 +2284,14 @@ fn task_queue_json(
                 c.push(',');
             }
             c.push_str("{\"buildId\":");
-            str_(&p.build_id, &mut c);
+            gojson::write_go_string(&p.build_id, &mut c);
             c.push_str(",\"taskQueueType\":");
-            str_(p.task_queue_type, &mut c);
+            gojson::write_go_string(p.task_queue_type, &mut c);
             c.push_str(",\"identity\":");
-            str_(&p.identity, &mut c);
+            gojson::write_go_string(&p.identity, &mut c);
             c.push_str(",\"lastAccessTime\":");
             let (secs, nanos) = p.last_access.unwrap_or((text::ZERO_TIME, 0));
-            str_(&text::rfc3339_nano(secs, nanos), &mut c);
+            gojson::write_go_string(&text::rfc3339_nano(secs, nanos), &mut c);
             c.push_str(",\"ratePerSecond\":");
             crate::exec::protojson::go_float(&mut c, p.rate);
             c.push('}');
@@ -2316,12 +2308,12 @@ fn task_queue_json(
                 c.push(',');
             }
             c.push_str("{\"buildId\":");
-            str_(&s.build_id, &mut c);
+            gojson::write_go_string(&s.build_id, &mut c);
             c.push_str(",\"taskQueueType\":");
-            str_(s.task_queue_type, &mut c);
+            gojson::write_go_string(s.task_queue_type, &mut c);
             let _ = write!(c, ",\"approximateBacklogCount\":{}", s.backlog_count);
             c.push_str(",\"approximateBacklogAge\":");
-            str_(&s.backlog_age, &mut c);
+            gojson::write_go_string(&s.backlog_age, &mut c);
             for (key, v) in [
                 ("backlogIncreaseRate", s.increase_rate),
                 ("tasksAddRate", s.add_rate),

@@ -19,7 +19,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 
 use super::{Ctx, Format, JsonList, Stop, card, optional, table};
-use crate::exec::gojson::{self, Flavour};
+use crate::exec::gojson;
 use crate::exec::protojson::go_float32;
 use crate::exec::text::{self, Cell, Times};
 
@@ -33,7 +33,7 @@ fn time(t: Option<&prost_wkt_types::Timestamp>) -> Time {
 /// A time as `encoding/json` writes a `time.Time` (the zero time for `None`).
 fn json_time(t: Time, out: &mut String) {
     let (s, n) = t.unwrap_or((text::ZERO_TIME, 0));
-    gojson::write_string(&text::rfc3339_nano(s, n), Flavour::EncodingJson, out);
+    gojson::write_go_string(&text::rfc3339_nano(s, n), out);
 }
 
 /// A time in text, in the command's time format (`None`, the zero time, prints as nothing).
@@ -99,15 +99,14 @@ impl Routing {
 
     /// `"routingConfig":{…}` as `encoding/json` writes the CLI's struct.
     fn json(&self, out: &mut String) -> Result<(), Stop> {
-        let str_ = |s: &str, out: &mut String| gojson::write_string(s, Flavour::EncodingJson, out);
         out.push_str("\"routingConfig\":{\"currentVersionDeploymentName\":");
-        str_(&self.current.0, out);
+        gojson::write_go_string(&self.current.0, out);
         out.push_str(",\"currentVersionBuildID\":");
-        str_(&self.current.1, out);
+        gojson::write_go_string(&self.current.1, out);
         out.push_str(",\"rampingVersionDeploymentName\":");
-        str_(&self.ramping.0, out);
+        gojson::write_go_string(&self.ramping.0, out);
         out.push_str(",\"rampingVersionBuildID\":");
-        str_(&self.ramping.1, out);
+        gojson::write_go_string(&self.ramping.1, out);
         out.push_str(",\"rampingVersionPercentage\":");
         json_float32(self.percentage, out)?;
         out.push_str(",\"currentVersionChangedTime\":");
@@ -136,13 +135,12 @@ fn deployment_json(
     summaries: Option<&[Summary]>,
     manager: &str,
 ) -> Result<String, Stop> {
-    let str_ = |s: &str, out: &mut String| gojson::write_string(s, Flavour::EncodingJson, out);
     let mut c = String::from("{\"name\":");
-    str_(name, &mut c);
+    gojson::write_go_string(name, &mut c);
     c.push_str(",\"createTime\":");
     json_time(Some(create), &mut c);
     c.push_str(",\"lastModifierIdentity\":");
-    str_(last_modifier, &mut c);
+    gojson::write_go_string(last_modifier, &mut c);
     c.push(',');
     routing.json(&mut c)?;
     c.push_str(",\"versionSummaries\":");
@@ -156,11 +154,11 @@ fn deployment_json(
                     c.push(',');
                 }
                 c.push_str("{\"deploymentName\":");
-                str_(&s.version.0, &mut c);
+                gojson::write_go_string(&s.version.0, &mut c);
                 c.push_str(",\"BuildID\":");
-                str_(&s.version.1, &mut c);
+                gojson::write_go_string(&s.version.1, &mut c);
                 c.push_str(",\"drainageStatus\":");
-                str_(s.drainage, &mut c);
+                gojson::write_go_string(s.drainage, &mut c);
                 c.push_str(",\"createTime\":");
                 json_time(Some(s.created), &mut c);
                 c.push('}');
@@ -169,7 +167,7 @@ fn deployment_json(
         }
     }
     c.push_str(",\"managerIdentity\":");
-    str_(manager, &mut c);
+    gojson::write_go_string(manager, &mut c);
     c.push('}');
     Ok(c)
 }
@@ -485,11 +483,10 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
     let current_since = at(info.current_since_time.as_ref());
     let ramping_since = at(info.ramping_since_time.as_ref());
     if ctx.format != Format::Text {
-        let str_ = |s: &str, out: &mut String| gojson::write_string(s, Flavour::EncodingJson, out);
         let mut c = String::from("{\"deploymentName\":");
-        str_(&deployment, &mut c);
+        gojson::write_go_string(&deployment, &mut c);
         c.push_str(",\"BuildID\":");
-        str_(&build, &mut c);
+        gojson::write_go_string(&build, &mut c);
         for (key, t) in [
             ("createTime", create),
             ("routingChangedTime", routing_changed),
@@ -502,7 +499,7 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
         c.push_str(",\"rampPercentage\":");
         json_float32(info.ramp_percentage, &mut c)?;
         c.push_str(",\"drainageInfo\":{\"drainageStatus\":");
-        str_(drainage.map_or("", |d| d.0), &mut c);
+        gojson::write_go_string(drainage.map_or("", |d| d.0), &mut c);
         c.push_str(",\"lastChangedTime\":");
         json_time(drainage.map(|d| d.1), &mut c);
         c.push_str(",\"lastCheckedTime\":");
@@ -517,9 +514,9 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
                     c.push(',');
                 }
                 c.push_str("{\"name\":");
-                str_(&q.name, &mut c);
+                gojson::write_go_string(&q.name, &mut c);
                 c.push_str(",\"type\":");
-                str_(kind, &mut c);
+                gojson::write_go_string(kind, &mut c);
                 if stats {
                     c.push_str(",\"stats\":");
                     stats_json(q.stats.as_ref(), &mut c)?;
