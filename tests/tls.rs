@@ -808,45 +808,7 @@ fn a_lasting_rate_limit_ends_a_write_at_the_sdks_deadline() {
         key,
     );
     allow_writes(dir.path(), &config);
-    for (line, at_least) in [
-        ("temporal workflow terminate -w wf-tls", 9.5),
-        (
-            "temporal workflow terminate -w wf-tls --command-timeout 4s",
-            1.9,
-        ),
-    ] {
-        let ca = dir.path().join("ca.pem");
-        let address = proxy.address.clone();
-        let cli = std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            let out = cli_with_api_key(&address, &ca, key, line);
-            (out, start.elapsed())
-        });
-        let start = std::time::Instant::now();
-        let ours = run(&config, "faulty", "grpc", line);
-        let took = start.elapsed();
-        let (theirs, they_took) = cli.join().unwrap();
-        assert_eq!(
-            text(&theirs.stderr),
-            "Error: failed to terminate workflow: context deadline exceeded\n",
-            "{line}"
-        );
-        assert_eq!(
-            (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
-            (
-                theirs.status.code(),
-                text(&theirs.stdout),
-                text(&theirs.stderr)
-            ),
-            "{line}"
-        );
-        for elapsed in [took, they_took] {
-            assert!(
-                elapsed.as_secs_f64() >= at_least && elapsed.as_secs_f64() < at_least + 4.0,
-                "{line}: {elapsed:?}"
-            );
-        }
-    }
+    terminations_end_at_the_sdks_deadline(&proxy, dir.path(), &config, key);
     assert!(proxy.stats.limited.load(Ordering::SeqCst) >= 8);
     let out = server.cli(&["workflow", "describe", "-w", "wf-tls", "-o", "json"]);
     assert!(text(&out.stdout).contains("WORKFLOW_EXECUTION_STATUS_RUNNING"));
@@ -894,6 +856,18 @@ fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
         key,
     );
     allow_writes(dir.path(), &config);
+    terminations_end_at_the_sdks_deadline(&proxy, dir.path(), &config, key);
+}
+
+/// A termination, with and without a 4 s `--command-timeout`, through `proxy` (which keeps it
+/// from being answered) by the CLI and by tgate side by side: both end at the SDK's deadline (10 s;
+/// half the command timeout) with the CLI's `context deadline exceeded`, at the same moment.
+fn terminations_end_at_the_sdks_deadline(
+    proxy: &TlsProxy,
+    dir: &Path,
+    config: &Path,
+    key: &'static str,
+) {
     for (line, at_least) in [
         ("temporal workflow terminate -w wf-tls", 9.5),
         (
@@ -901,7 +875,7 @@ fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
             1.9,
         ),
     ] {
-        let ca = dir.path().join("ca.pem");
+        let ca = dir.join("ca.pem");
         let address = proxy.address.clone();
         let cli = std::thread::spawn(move || {
             let start = std::time::Instant::now();
@@ -909,7 +883,7 @@ fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
             (out, start.elapsed())
         });
         let start = std::time::Instant::now();
-        let ours = run(&config, "faulty", "grpc", line);
+        let ours = run(config, "faulty", "grpc", line);
         let took = start.elapsed();
         let (theirs, they_took) = cli.join().unwrap();
         assert_eq!(
