@@ -239,16 +239,15 @@ pub(super) async fn batch_list_pages(
     let mut listed = 0i64;
     let mut token = Vec::new();
     for page_index in 0.. {
-        let namespace = ctx.namespace.clone();
-        let req = ctx.request(
+        let resp = call!(
+            ctx,
             ListBatchOperationsRequest {
-                namespace: namespace.clone(),
+                namespace: ctx.namespace.clone(),
                 page_size: 0,
                 next_page_token: token,
             },
-            Some(&namespace),
+            "failed to list batch jobs"
         );
-        let resp = ctx.call(req, "failed to list batch jobs").await?;
         if page_index == 0 && resp.operation_info.is_empty() {
             break;
         }
@@ -346,10 +345,10 @@ pub(super) async fn batch_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// `task-queue list-partition -t NAME`: the queue's partitions and their owners, as JSON, or a
 /// table for the workflow partitions and one for the activity partitions under their headings.
 pub(super) async fn task_queue_list_partition(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
-    let namespace = ctx.namespace.clone();
-    let req = ctx.request(
+    let resp = call!(
+        ctx,
         ListTaskQueuePartitionsRequest {
-            namespace: namespace.clone(),
+            namespace: ctx.namespace.clone(),
             task_queue: Some(TaskQueue {
                 name: ctx
                     .cmd
@@ -360,9 +359,8 @@ pub(super) async fn task_queue_list_partition(ctx: &mut Ctx<'_, '_>) -> Result<(
                 normal_name: String::new(),
             }),
         },
-        Some(&namespace),
+        "unable to list task queues"
     );
-    let resp = ctx.call(req, "unable to list task queues").await?;
     if ctx.format != Format::Text {
         return ctx.print_message(
             "temporal.api.workflowservice.v1.ListTaskQueuePartitionsResponse",
@@ -545,10 +543,10 @@ pub(super) async fn task_queue_config_get(ctx: &mut Ctx<'_, '_>) -> Result<(), S
         Some("nexus") => TaskQueueType::Nexus,
         _ => return Err(Stop::fallback("a task queue type the CLI reads")),
     };
-    let namespace = ctx.namespace.clone();
-    let req = ctx.request(
+    let resp = call!(
+        ctx,
         DescribeTaskQueueRequest {
-            namespace: namespace.clone(),
+            namespace: ctx.namespace.clone(),
             task_queue: Some(TaskQueue {
                 name,
                 kind: TaskQueueKind::Normal as i32,
@@ -558,9 +556,8 @@ pub(super) async fn task_queue_config_get(ctx: &mut Ctx<'_, '_>) -> Result<(), S
             report_config: true,
             ..Default::default()
         },
-        Some(&namespace),
+        "error getting task queue config"
     );
-    let resp = ctx.call(req, "error getting task queue config").await?;
     let Some(config) = resp.config else {
         return match ctx.format {
             Format::Text => ctx.out.write("No configuration found for task queue\n"),

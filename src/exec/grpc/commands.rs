@@ -262,17 +262,6 @@ impl Handler {
     }
 }
 
-/// Sends `req` with the CLI's headers (naming the command's namespace) and returns the response;
-/// an error ends the command as [`rpc_error`] says, a read's response holding something this
-/// build's schema does not know falls back ([`Ctx::call`]).
-macro_rules! call {
-    ($ctx:expr, $req:expr, $context:expr) => {{
-        let namespace = $ctx.namespace.clone();
-        let req = $ctx.request($req, Some(&namespace));
-        $ctx.call(req, $context).await?
-    }};
-}
-
 /// The type names of a status's details (the `google.rpc.Status` a server sends in
 /// `grpc-status-details-bin`): a Temporal server names the failure it answers with
 /// (`temporal.api.errordetails.v1.NotFoundFailure`, `NamespaceNotFoundFailure`,

@@ -191,16 +191,15 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
     let mut tables = 0;
     let mut token = Vec::new();
     loop {
-        let namespace = ctx.namespace.clone();
-        let req = ctx.request(
+        let resp = call!(
+            ctx,
             ListWorkerDeploymentsRequest {
-                namespace: namespace.clone(),
+                namespace: ctx.namespace.clone(),
                 page_size: 0,
                 next_page_token: token,
             },
-            Some(&namespace),
+            ""
         );
-        let resp = ctx.call(req, "").await?;
         // The whole page is laid out before any of it is written: what it cannot reproduce
         // falls back, or stops a later page, with nothing of this page printed.
         let json = ctx.format != Format::Text;
@@ -314,15 +313,14 @@ pub(super) async fn describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             "a deployment name the Go SDK refuses before sending it",
         ));
     }
-    let namespace = ctx.namespace.clone();
-    let req = ctx.request(
+    let resp = call!(
+        ctx,
         DescribeWorkerDeploymentRequest {
-            namespace: namespace.clone(),
+            namespace: ctx.namespace.clone(),
             deployment_name: name,
         },
-        Some(&namespace),
+        "error describing worker deployment"
     );
-    let resp = ctx.call(req, "error describing worker deployment").await?;
     let info = resp
         .worker_deployment_info
         .unwrap_or_else(WorkerDeploymentInfo::default);
@@ -416,10 +414,10 @@ pub(super) async fn describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 /// asked). Version metadata is left to the CLI.
 pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let stats = ctx.cmd.flag_set("report-task-queue-stats");
-    let namespace = ctx.namespace.clone();
-    let req = ctx.request(
+    let resp = call!(
+        ctx,
         DescribeWorkerDeploymentVersionRequest {
-            namespace: namespace.clone(),
+            namespace: ctx.namespace.clone(),
             deployment_version: Some(WorkerDeploymentVersion {
                 deployment_name: ctx
                     .cmd
@@ -431,11 +429,8 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
             report_task_queue_stats: stats,
             ..Default::default()
         },
-        Some(&namespace),
+        "error describing worker deployment version"
     );
-    let resp = ctx
-        .call(req, "error describing worker deployment version")
-        .await?;
     let info = resp.worker_deployment_version_info.unwrap_or_default();
     if info
         .metadata

@@ -15,6 +15,17 @@
 //!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe|describe-version`
 //!   ([`deployment`]): JSON and text.
 
+/// Sends `req` with the CLI's headers (naming the command's namespace) and returns the response;
+/// an error ends the command as [`commands::rpc_error`] says, a read's response holding something this
+/// build's schema does not know falls back ([`Ctx::call`]).
+macro_rules! call {
+    ($ctx:expr, $req:expr, $context:expr) => {{
+        let namespace = $ctx.namespace.clone();
+        let req = $ctx.request($req, Some(&namespace));
+        $ctx.call(req, $context).await?
+    }};
+}
+
 mod admin;
 mod commands;
 mod deployment;
