@@ -676,6 +676,18 @@ fn completed_result(
     })
 }
 
+/// How the CLI names the way a run closed (`COMPLETED`, `FAILED`, `TIMEOUT`, `CANCELED`); `None`
+/// for another close event (a termination, a continue-as-new).
+fn close_status(event: &HistoryEvent) -> Option<&'static str> {
+    match EventType::try_from(event.event_type) {
+        Ok(EventType::WorkflowExecutionCompleted) => Some("COMPLETED"),
+        Ok(EventType::WorkflowExecutionFailed) => Some("FAILED"),
+        Ok(EventType::WorkflowExecutionTimedOut) => Some("TIMEOUT"),
+        Ok(EventType::WorkflowExecutionCanceled) => Some("CANCELED"),
+        _ => None,
+    }
+}
+
 /// `workflow result`: waits for the run's close event as the Go SDK's history iterator does
 /// (long polls for the close event alone, an expired poll's empty page followed by the next),
 /// following continue-as-new into the next run; then prints it as the CLI does. Text: the
@@ -742,13 +754,7 @@ async fn workflow_result_json(ctx: &mut Ctx<'_, '_>, event: &HistoryEvent) -> Re
     };
     let close = render("temporal.api.history.v1.HistoryEvent", event, compact)?;
     let result = completed_result(event, compact)?;
-    let status = match EventType::try_from(event.event_type) {
-        Ok(EventType::WorkflowExecutionCompleted) => "COMPLETED",
-        Ok(EventType::WorkflowExecutionFailed) => "FAILED",
-        Ok(EventType::WorkflowExecutionTimedOut) => "TIMEOUT",
-        Ok(EventType::WorkflowExecutionCanceled) => "CANCELED",
-        _ => "<unknown>",
-    };
+    let status = close_status(event).unwrap_or("<unknown>");
     // The SDK's run handle: the run id given, else the current run's, which it asks for with a
     // description (its error leaves the id empty).
     let mut run_id = ctx.cmd.flag_str("run-id").unwrap_or_default().to_owned();
@@ -815,27 +821,15 @@ fn results_rows(
     if let Some(run_time) = run_time {
         rows.push(("RunTime", run_time));
     }
-    let status = match EventType::try_from(event.event_type) {
-        Ok(EventType::WorkflowExecutionCompleted) => "COMPLETED",
-        Ok(EventType::WorkflowExecutionFailed) => "FAILED",
-        Ok(EventType::WorkflowExecutionTimedOut) => "TIMEOUT",
-        Ok(EventType::WorkflowExecutionCanceled) => "CANCELED",
-        _ => "",
-    };
-    rows.push(("Status", status.to_owned()));
+    rows.push(("Status", close_status(event).unwrap_or_default().to_owned()));
     match &event.attributes {
         Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(attrs)) => {
             let opts = super::protojson::Options {
                 indent: false,
                 ..ctx.json_options(true)
             };
-            let raw = match &attrs.result {
-                None => "null".to_owned(),
-                Some(p) if p.payloads.len() == 1 => {
-                    render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
-                }
-                Some(p) => render("temporal.api.common.v1.Payloads", p, opts)?,
-            };
+            // (Always there for a completed event's attributes.)
+            let raw = completed_result(event, opts)?.unwrap_or_default();
             let mut shown = String::new();
             gojson::reindent(&raw, false, 0, &mut shown);
             rows.push(("Result", shown));
