@@ -35,6 +35,7 @@ const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse",
     ".temporal.api.workflowservice.v1.ListNamespacesResponse",
     ".temporal.api.workflowservice.v1.ListSchedulesResponse",
+    ".temporal.api.workflowservice.v1.ListScheduleMatchingTimesResponse",
     ".temporal.api.workflowservice.v1.DescribeTaskQueueResponse",
     ".temporal.api.workflowservice.v1.ListTaskQueuePartitionsResponse",
     ".temporal.api.workflowservice.v1.GetSystemInfoResponse",

@@ -855,6 +855,29 @@ fn reads_are_byte_identical_to_the_cli() {
             ));
         }
     }
+    // The times each seeded spec matches: an interval, cron strings and an interval with an
+    // offset and jitter (random, but the same for each call) in a time zone, a JSON calendar;
+    // bounds with an offset and with a fraction. A range that matches nothing; in text the
+    // CLI writes RFC 3339 whatever `--time-format` says.
+    let range = "--start-time 2099-01-01T00:00:00Z --end-time 2099-01-15T00:00:00.5+05:30";
+    for id in ["nightly", "weekly", "fridays"] {
+        for output in ["json", "jsonl"] {
+            lines.push(format!(
+                "temporal schedule list-matching-times -s {id} {range} -o {output}"
+            ));
+        }
+        for format in ["iso", "relative"] {
+            lines.push(format!(
+                "temporal schedule list-matching-times -s {id} {range} --time-format {format}"
+            ));
+        }
+    }
+    for output in ["json", "text"] {
+        lines.push(format!(
+            "temporal schedule list-matching-times -s nightly --start-time 2099-01-02T00:00:00Z \
+             --end-time 2099-01-01T00:00:00Z -o {output}"
+        ));
+    }
     for output in ["json", "jsonl", "text"] {
         for query in [
             "--name state",
@@ -958,6 +981,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal workflow count -q 'bad='",
             "temporal schedule describe -s nothing -o json",
             "temporal schedule describe -s nothing",
+            "temporal schedule list-matching-times -s nothing --start-time 2099-01-01T00:00:00Z \
+             --end-time 2099-01-02T00:00:00Z",
         ]
         .map(str::to_owned),
     );

@@ -352,9 +352,10 @@ fn go_parse_duration(s: &str) -> Result<i64, String> {
 }
 
 /// `time.Parse(time.RFC3339, s)`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`. Go also accepts a fraction
-/// here although the layout has none, a lower-case `t`/`z` is refused, and the field ranges are
-/// checked (day against the month's length).
-pub fn parse_timestamp(s: &str) -> Result<(), String> {
+/// here although the layout has none (its first nine digits count, the rest are dropped), a
+/// lower-case `t`/`z` is refused, and the field ranges are checked (day against the month's
+/// length). The instant as Unix seconds and nanoseconds, as Go's `Unix()` and `Nanosecond()`.
+pub fn parse_timestamp(s: &str) -> Result<(i64, i32), String> {
     let err = |rest: &str, elem: &str| {
         format!(
             "parsing time {} as \"2006-01-02T15:04:05Z07:00\": cannot parse {} as {}",
@@ -395,15 +396,20 @@ pub fn parse_timestamp(s: &str) -> Result<(), String> {
     }
     let sec = digits(17, 2).ok_or_else(|| err(rest(17), "05"))?;
     let mut i = 19;
+    let mut nanos = 0i32;
     if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
         i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
+        let mut scale = 100_000_000;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            nanos += i32::from(d - b'0') * scale;
+            scale /= 10;
             i += 1;
         }
     }
+    let mut offset = 0i64;
     match b.get(i) {
         Some(b'Z') => i += 1,
-        Some(b'+' | b'-') => {
+        Some(sign @ (b'+' | b'-')) => {
             let oh = digits(i + 1, 2).ok_or_else(|| err(rest(i), "Z07:00"))?;
             if b.get(i + 3) != Some(&b':') {
                 return Err(err(rest(i), "Z07:00"));
@@ -415,6 +421,7 @@ pub fn parse_timestamp(s: &str) -> Result<(), String> {
                     quote(s)
                 ));
             }
+            offset = i64::from(oh * 3600 + om * 60) * if *sign == b'-' { -1 } else { 1 };
             i += 6;
         }
         _ => return Err(err(rest(i), "Z07:00")),
@@ -457,7 +464,20 @@ pub fn parse_timestamp(s: &str) -> Result<(), String> {
     if sec > 59 {
         return Err(range("second"));
     }
-    Ok(())
+    let local = days_from_civil(i64::from(year), month, day) * 86_400
+        + i64::from(hour * 3600 + min * 60 + sec);
+    Ok((local - offset, nanos))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -573,7 +593,24 @@ mod tests {
             "2024-02-29T23:59:59+05:30",
             "2024-01-01T00:00:00-07:00",
         ] {
-            assert_eq!(parse_timestamp(ok), Ok(()), "{ok}");
+            assert!(parse_timestamp(ok).is_ok(), "{ok}");
+        }
+        // The instant, against `date -u -d ... +%s`.
+        for (text, want) in [
+            ("1970-01-01T00:00:00Z", (0, 0)),
+            ("2024-02-29T23:59:59+05:30", (1_709_231_399, 0)),
+            ("2024-01-01T00:00:00-07:00", (1_704_092_400, 0)),
+            ("1969-12-31T23:59:59.5Z", (-1, 500_000_000)),
+            ("0001-01-01T00:00:00Z", (-62_135_596_800, 0)),
+            ("9999-12-31T23:59:59Z", (253_402_300_799, 0)),
+            // Nine digits count; a tenth is dropped, not rounded.
+            (
+                "2024-01-01T00:00:00.1234567899Z",
+                (1_704_067_200, 123_456_789),
+            ),
+            ("2024-01-01T00:00:00,25Z", (1_704_067_200, 250_000_000)),
+        ] {
+            assert_eq!(parse_timestamp(text), Ok(want), "{text}");
         }
         assert_eq!(
             parse_timestamp("2024-01-01").unwrap_err(),

@@ -26,6 +26,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 pub use error::ParseError;
 pub use facts::{EffectClass, FlagRole, flag_role};
+pub(crate) use goparse::parse_timestamp;
 pub use spec::{Arity, CommandSpec, FlagSpec, FlagType, HELP_FLAG, VERSION_FLAG};
 pub use table::CommandPath;
 

@@ -641,7 +641,7 @@ impl Writer {
     fn timestamp(&mut self, msg: &Msg, parts: &[&[u8]]) -> Result<(), String> {
         let (secs, nanos) = seconds_nanos(msg, parts)?;
         // Go refuses what is outside 0001-01-01..=9999-12-31 or not a nanosecond count.
-        if !(-62_135_596_800..=253_402_300_799).contains(&secs)
+        if !(super::text::ZERO_TIME..=super::text::LAST_TIME).contains(&secs)
             || !(0..1_000_000_000).contains(&nanos)
         {
             return Err(format!("invalid Timestamp ({secs} s, {nanos} ns)"));

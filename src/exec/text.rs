@@ -331,6 +331,10 @@ impl Times {
 /// Go's zero `time.Time` (0001-01-01T00:00:00Z) in seconds since the Unix epoch.
 pub(crate) const ZERO_TIME: i64 = -62_135_596_800;
 
+/// 9999-12-31T23:59:59Z in seconds since the Unix epoch: the last second protobuf's `Timestamp`
+/// (and Go's four-digit years) allow.
+pub(crate) const LAST_TIME: i64 = 253_402_300_799;
+
 /// go-humanize's `RelTime(then, now, "ago", "from now")` with its default magnitudes: the first
 /// row whose bound exceeds the distance (Go's `time.Sub`, saturating at ~292 years) decides.
 fn relative_time(then: i128, now: i128) -> String {

@@ -59,6 +59,7 @@ pub(crate) enum Handler {
     SearchAttributeList,
     ScheduleList,
     ScheduleDescribe,
+    ScheduleListMatchingTimes,
     TaskQueueDescribe,
     TaskQueueListPartition,
     WorkflowResult,
@@ -103,6 +104,7 @@ impl Handler {
             CommandPath::OperatorSearchAttributeList => Handler::SearchAttributeList,
             CommandPath::ScheduleList => Handler::ScheduleList,
             CommandPath::ScheduleDescribe => Handler::ScheduleDescribe,
+            CommandPath::ScheduleListMatchingTimes => Handler::ScheduleListMatchingTimes,
             CommandPath::TaskQueueDescribe => Handler::TaskQueueDescribe,
             CommandPath::TaskQueueListPartition => Handler::TaskQueueListPartition,
             CommandPath::WorkflowResult => Handler::WorkflowResult,
@@ -147,6 +149,9 @@ impl Handler {
             Handler::NamespaceList | Handler::SearchAttributeList => (&[], true),
             Handler::ScheduleList => (&["query", "long", "really-long"], true),
             Handler::ScheduleDescribe => (&["schedule-id"], true),
+            Handler::ScheduleListMatchingTimes => {
+                (&["schedule-id", "start-time", "end-time"], true)
+            }
             // Enhanced mode, not legacy mode. `--report-config` changes nothing there (the CLI
             // reports a queue's configuration in legacy mode only).
             Handler::TaskQueueDescribe => (
@@ -243,6 +248,7 @@ impl Handler {
             Handler::SearchAttributeList => search_attribute_list(ctx).await,
             Handler::ScheduleList => schedule_list(ctx).await,
             Handler::ScheduleDescribe => schedule_describe(ctx).await,
+            Handler::ScheduleListMatchingTimes => super::schedule::list_matching_times(ctx).await,
             Handler::TaskQueueDescribe => task_queue_describe(ctx).await,
             Handler::TaskQueueListPartition => admin::task_queue_list_partition(ctx).await,
             Handler::WorkflowResult => workflow_result(ctx).await,

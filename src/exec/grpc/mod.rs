@@ -9,7 +9,7 @@
 //! - `workflow query`, `stack`: JSON and text.
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
-//! - `schedule list`, `schedule describe`: JSON and text.
+//! - `schedule list`, `schedule describe`, `schedule list-matching-times`: JSON and text.
 //! - `task-queue describe`, `list-partition`, `config get`: JSON and text.
 //! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
 //!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe|describe-version`
@@ -567,6 +567,7 @@ rpcs! {
         "ListNamespaces" read: wfs::ListNamespacesRequest => wfs::ListNamespacesResponse,
         "ListSchedules" read: wfs::ListSchedulesRequest => wfs::ListSchedulesResponse,
         "DescribeSchedule" read: wfs::DescribeScheduleRequest => wfs::DescribeScheduleResponse,
+        "ListScheduleMatchingTimes" read: wfs::ListScheduleMatchingTimesRequest => wfs::ListScheduleMatchingTimesResponse,
         "DescribeTaskQueue" read: wfs::DescribeTaskQueueRequest => wfs::DescribeTaskQueueResponse,
         "ListTaskQueuePartitions" read: wfs::ListTaskQueuePartitionsRequest => wfs::ListTaskQueuePartitionsResponse,
         "GetSystemInfo" read: wfs::GetSystemInfoRequest => wfs::GetSystemInfoResponse,
