@@ -20,7 +20,7 @@ fn recorder(dir: &Path, tail: &str) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\n{{\n  echo ARGV; for a in \"$@\"; do echo \"[$a]\"; done\n  echo ENV; /usr/bin/env\n  echo PATHDIR; /bin/ls -A \"$PATH\"\n  echo HOMEDIR; /bin/ls -A \"$HOME\"\n  echo TLS; for f in \"$(/usr/bin/dirname \"$HOME\")\"/tls/*; do /usr/bin/stat -c '%a %n' \"$f\"; /bin/cat \"$f\"; done\n  echo STDIN; /bin/cat\n}} > {} 2>&1\n{tail}\n",
+            "#!/bin/sh\n{{\n  echo ARGV; for a in \"$@\"; do echo \"[$a]\"; done\n  echo ENV; /usr/bin/env\n  echo PATHDIR; /bin/ls -A \"$PATH\"\n  echo HOMEDIR; /bin/ls -A \"$HOME\"\n  echo PRIVATE; cd \"$(/usr/bin/dirname \"$HOME\")\" && /usr/bin/find . -mindepth 1 | /usr/bin/sort\n  echo STDIN; /bin/cat\n}} > {} 2>&1\n{tail}\n",
             record.display()
         ),
     )
@@ -109,7 +109,7 @@ fn api_key_goes_only_through_the_environment() {
         pathdir, "",
         "PATH must hold no executables (no CLI extensions)"
     );
-    let (homedir, rest) = rest.split_once("TLS\n").unwrap();
+    let (homedir, rest) = rest.split_once("PRIVATE\n").unwrap();
     assert_eq!(homedir, "", "HOME must be empty (no config or env files)");
     let (_, stdin) = rest.split_once("STDIN\n").unwrap();
     assert_eq!(stdin, "", "stdin is closed");
@@ -118,7 +118,7 @@ fn api_key_goes_only_through_the_environment() {
 }
 
 #[test]
-fn mtls_material_is_written_private_and_removed() {
+fn mtls_material_reaches_the_cli_through_its_environment_only() {
     let dir = tempfile::tempdir().unwrap();
     let fake = recorder(dir.path(), "echo \"$HOME\"");
     let cfg = config(
@@ -135,15 +135,7 @@ fn mtls_material_is_written_private_and_removed() {
     .unwrap();
     assert_eq!(run.exit_code, 0, "{}", String::from_utf8_lossy(&run.stderr));
     let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
-    for want in [
-        "[--tls]",
-        "[--tls-cert-path=",
-        "client.pem]",
-        "[--tls-key-path=",
-        "client.key]",
-        "[--tls-ca-path=",
-        "[--tls-server-name=temporal]",
-    ] {
+    for want in ["[--tls]", "[--tls-server-name=temporal]"] {
         assert!(record.contains(want), "missing {want} in\n{record}");
     }
     let argv = record.split("ENV\n").next().unwrap();
@@ -151,13 +143,32 @@ fn mtls_material_is_written_private_and_removed() {
         !argv.contains("SECRETKEYMATERIAL"),
         "key material must not be in argv"
     );
-    let tls = record.split("TLS\n").nth(1).unwrap();
-    assert_eq!(
-        tls.lines().filter(|l| l.starts_with("600 ")).count(),
-        3,
-        "{tls}"
+    assert!(
+        !argv.contains("-path="),
+        "no TLS file named in argv:\n{argv}"
     );
-    assert!(tls.contains("SECRETKEYMATERIAL"));
+    // The certificate, key and CA in the CLI's own variables; the private directory holds
+    // nothing but the two empty directories (no key file a relative or allowed path could name).
+    let env = record
+        .split("ENV\n")
+        .nth(1)
+        .unwrap()
+        .split("PATHDIR\n")
+        .next()
+        .unwrap();
+    for (var, body) in [
+        ("TEMPORAL_TLS_CLIENT_CERT_DATA", CERT),
+        ("TEMPORAL_TLS_CLIENT_KEY_DATA", KEY),
+        ("TEMPORAL_TLS_SERVER_CA_CERT_DATA", CERT),
+    ] {
+        assert!(
+            env.contains(&format!("{var}={body}")),
+            "{var} missing in\n{env}"
+        );
+    }
+    let private = record.split("PRIVATE\n").nth(1).unwrap();
+    let private = private.split("STDIN\n").next().unwrap();
+    assert_eq!(private, "./bin\n./home\n", "{private}");
     // The private directory is gone after the run.
     let home = String::from_utf8(run.stdout).unwrap();
     assert!(!Path::new(home.trim()).exists(), "{home} still exists");

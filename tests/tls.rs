@@ -442,8 +442,7 @@ fn random_hex() -> String {
     format!("{a:016x}{b:016x}")
 }
 
-/// A stand-in `temporal` that records its argv, its environment and the mode and content of the
-/// private key file it was given into `record`, then fails.
+/// A stand-in `temporal` that records its argv and its environment into `record`, then fails.
 fn recorder(dir: &Path, record: &Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("fake-temporal");
@@ -454,8 +453,6 @@ fn recorder(dir: &Path, record: &Path) -> std::path::PathBuf {
                 "#!/bin/sh\n{{\n",
                 "  echo ARGV; for a in \"$@\"; do echo \"[$a]\"; done\n",
                 "  echo ENV; /usr/bin/env\n",
-                "  echo KEYFILE; for a in \"$@\"; do case \"$a\" in --tls-key-path=*)\n",
-                "    f=\"${{a#--tls-key-path=}}\"; /usr/bin/stat -c %a \"$f\"; /bin/cat \"$f\";; esac; done\n",
                 "}} >> {}\necho 'Error: recorded' >&2\nexit 1\n",
             ),
             record.display()
@@ -659,24 +656,29 @@ fn secrets_never_leak() {
     assert!(proxy.stats.refused.load(Ordering::SeqCst) > 0);
 
     // What the child was given (`tgate run` and doctor's probe): the key only as TEMPORAL_API_KEY,
-    // the private key only as a path to a 0600 file (removed since: `tmp` is empty).
+    // the private key only as TEMPORAL_TLS_CLIENT_KEY_DATA, no file named in argv (and none left
+    // behind: `tmp` is empty).
     let record = std::fs::read_to_string(&record).unwrap();
     let runs: Vec<&str> = record.split("ARGV\n").skip(1).collect();
     assert_eq!(runs.len(), 2, "{record}");
     for r in runs {
         let (argv, rest) = r.split_once("ENV\n").unwrap();
-        let (env, key_file) = rest.split_once("KEYFILE\n").unwrap();
-        assert!(key_file.starts_with("600\n"), "{key_file}");
-        assert!(key_body.iter().all(|l| key_file.contains(l)), "{key_file}");
+        let env = rest;
         for n in &needles {
             assert!(!argv.contains(n), "argv leaks a secret:\n{argv}");
         }
-        assert!(argv.contains("[--tls-key-path="), "{argv}");
-        let holding: Vec<&str> = env
-            .lines()
-            .filter(|l| needles.iter().any(|n| l.contains(n)))
-            .collect();
-        assert_eq!(holding, [format!("TEMPORAL_API_KEY={api_key}")], "{env}");
+        assert!(
+            !argv.contains("-path="),
+            "a TLS file named in argv:\n{argv}"
+        );
+        let api_var = format!("TEMPORAL_API_KEY={api_key}\n");
+        let key_var = format!("TEMPORAL_TLS_CLIENT_KEY_DATA={}", client.key);
+        assert!(env.contains(&api_var) && env.contains(&key_var), "{env}");
+        let others = env.replace(&api_var, "").replace(&key_var, "");
+        assert!(
+            !needles.iter().any(|n| others.contains(n)),
+            "a secret elsewhere in the environment:\n{others}"
+        );
     }
 
     // No file under the configuration's directory holds a secret, the audit log among them (every

@@ -21,7 +21,7 @@ use serde::Deserialize;
 pub struct Secret(String);
 
 impl Secret {
-    /// The value, for the one place that must hand it on (the child's environment, a 0600 file).
+    /// The value, for the places that must hand it on (the child's environment, the TLS config).
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -6,14 +6,15 @@
 //!   runs: what runs is what was judged.
 //! - The environment is cleared. `PATH` is a private empty directory (so the CLI finds no
 //!   `temporal-*` extension), `HOME` a private empty directory (no config or env files), and the
-//!   config file is disabled. The only variable passed through is `TEMPORAL_API_KEY`, for
-//!   integrations with an API key (Cloud, or Direct Connect's): the key never appears in argv.
-//! - TLS material is written to files (mode 0600) in the private directory, removed afterwards.
+//!   config file is disabled. The only variables set besides are the credentials ([`ChildEnv`]):
+//!   `TEMPORAL_API_KEY` for integrations with an API key (Cloud, or Direct Connect's) and the TLS
+//!   client certificate, key and server CA as the CLI's `TEMPORAL_TLS_*_DATA`. They never appear
+//!   in argv and are never written to disk (no key file an allowed `--input-file` could name).
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,17 +58,37 @@ pub enum ExecError {
     },
 }
 
-/// Files to write before a run: path and content.
-pub type PrivateFiles = Vec<(PathBuf, String)>;
+/// The credentials a run hands the CLI through its environment: the API key and the TLS
+/// material (as the CLI's `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA`,
+/// `TEMPORAL_TLS_CLIENT_KEY_DATA` and `TEMPORAL_TLS_SERVER_CA_CERT_DATA`, which it reads with
+/// `--disable-config-file`). Nothing is written to disk, so no file flag the policy allows, and no
+/// path relative to the child's working directory, reaches a key file. `Debug` names the
+/// variables, never their values.
+pub struct ChildEnv(Vec<(&'static str, String)>);
+
+impl ChildEnv {
+    /// The variables and their values, for the spawn.
+    pub fn vars(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+impl std::fmt::Debug for ChildEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| format!("{k}=<redacted>")))
+            .finish()
+    }
+}
 
 /// The argv tgate runs (without the program): the command's canonical words plus the injected
-/// connection, inserted before any `--` and positionals; and the TLS files it names.
+/// connection, inserted before any `--` and positionals; and the credentials for the child's
+/// environment.
 pub fn injected_argv(
     cmd: &Command,
     integration: &Integration,
     caller: &str,
-    tls_dir: &Path,
-) -> Result<(Vec<String>, PrivateFiles), ExecError> {
+) -> Result<(Vec<String>, ChildEnv), ExecError> {
     if !cmd.path().connects() {
         return Err(ExecError::Refused(format!(
             "`{}` does not connect to a cluster",
@@ -92,20 +113,18 @@ pub fn injected_argv(
     if cmd.path() != crate::command::CommandPath::ActivityPause {
         inject.push(format!("--identity=tgate:{caller}"));
     }
-    let mut files = Vec::new();
+    let mut env = Vec::new();
+    if let Some(api_key) = integration.api_key() {
+        env.push(("TEMPORAL_API_KEY", api_key.expose().to_owned()));
+    }
     let mut tls = |t: &Tls, inject: &mut Vec<String>| {
         inject.push("--tls".to_owned());
         if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
-            let (c, k) = (tls_dir.join("client.pem"), tls_dir.join("client.key"));
-            inject.push(format!("--tls-cert-path={}", c.display()));
-            inject.push(format!("--tls-key-path={}", k.display()));
-            files.push((c, cert.clone()));
-            files.push((k, key.expose().to_owned()));
+            env.push(("TEMPORAL_TLS_CLIENT_CERT_DATA", cert.clone()));
+            env.push(("TEMPORAL_TLS_CLIENT_KEY_DATA", key.expose().to_owned()));
         }
         if let Some(ca) = &t.server_ca {
-            let p = tls_dir.join("ca.pem");
-            inject.push(format!("--tls-ca-path={}", p.display()));
-            files.push((p, ca.clone()));
+            env.push(("TEMPORAL_TLS_SERVER_CA_CERT_DATA", ca.clone()));
         }
         if let Some(name) = &t.server_name {
             inject.push(format!("--tls-server-name={name}"));
@@ -136,7 +155,7 @@ pub fn injected_argv(
             )));
         }
     }
-    Ok((argv, files))
+    Ok((argv, ChildEnv(env)))
 }
 
 /// Runs `cmd` through the `temporal` binary at `binary`.
@@ -151,34 +170,24 @@ pub fn run_cli(
         .prefix("tgate-run-")
         .tempdir()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
-    let (home, bin, tls_dir) = (
-        private.path().join("home"),
-        private.path().join("bin"),
-        private.path().join("tls"),
-    );
-    for d in [&home, &bin, &tls_dir] {
+    let (home, bin) = (private.path().join("home"), private.path().join("bin"));
+    for d in [&home, &bin] {
         create_private_dir(d).map_err(|e| ExecError::Prepare(format!("{}: {e}", d.display())))?;
     }
-    let (argv, files) = injected_argv(cmd, integration, caller, &tls_dir)?;
-    for (path, content) in &files {
-        write_private_file(path, content)
-            .map_err(|e| ExecError::Prepare(format!("{}: {e}", path.display())))?;
-    }
+    let (argv, env) = injected_argv(cmd, integration, caller)?;
     let mut child_cmd = std::process::Command::new(binary);
     child_cmd
         .args(&argv)
         .env_clear()
         .env("PATH", &bin)
         .env("HOME", &home)
+        .envs(env.vars())
         .current_dir(&home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // Its own process group, so a timeout kills everything it started.
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
-    if let Some(api_key) = integration.api_key() {
-        child_cmd.env("TEMPORAL_API_KEY", api_key.expose());
-    }
     let start = Instant::now();
     let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
         binary: binary.display().to_string(),
@@ -348,19 +357,4 @@ fn kill_group(child: &mut Child) {
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().mode(0o700).create(path)
-}
-
-fn write_private_file(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(content.as_bytes())?;
-    if !content.ends_with('\n') {
-        f.write_all(b"\n")?;
-    }
-    Ok(())
 }
