@@ -333,3 +333,62 @@ fn configuration_errors_name_the_field() {
         assert!(e.starts_with("t.yaml"), "{e}");
     }
 }
+
+/// A file the command makes the CLI read must be the one the policy judged: an absolute path of
+/// plain names that resolves through no symbolic link (a link in an allowed directory could point
+/// at a credential). Anything else is refused before the CLI starts.
+#[test]
+fn file_flags_must_name_the_file_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = recorder(dir.path(), "");
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'localhost:7233', namespace: default}\n",
+    );
+    let inputs = dir.path().canonicalize().unwrap().join("inputs");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::write(inputs.join("in.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("key.pem"), inputs.join("link.json")).unwrap();
+    let run = |path: &str| {
+        let line = format!("temporal workflow start --type P -t q -w a --input-file {path}");
+        run_cli(
+            &fake,
+            &cmd(&line),
+            cfg.integration(None).unwrap(),
+            "bot",
+            &Limits::default(),
+        )
+    };
+    let real = inputs.join("in.json");
+    let ok = run(real.to_str().unwrap()).expect("the file itself runs");
+    assert_eq!(ok.exit_code, 0);
+    let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
+    assert!(
+        record.contains(&format!("[--input-file={}]", real.display())),
+        "{record}"
+    );
+    std::fs::remove_file(dir.path().join("record")).unwrap();
+    for (path, why) in [
+        (
+            inputs.join("link.json").display().to_string(),
+            "resolves through a symbolic link",
+        ),
+        (
+            format!("{}/../key.pem", inputs.display()),
+            "not an absolute path of plain names",
+        ),
+        ("in.json".to_owned(), "not an absolute path of plain names"),
+        (
+            inputs.join("missing.json").display().to_string(),
+            "No such file",
+        ),
+    ] {
+        let err = run(&path).expect_err(&path).to_string();
+        assert!(err.contains(why), "{path}: {err}");
+        assert!(!err.contains("SECRETKEYMATERIAL"));
+    }
+    assert!(
+        !dir.path().join("record").exists(),
+        "the CLI ran for a refused path"
+    );
+}

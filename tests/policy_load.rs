@@ -84,8 +84,32 @@ fn invalid_content_is_named() {
             "obligations apply only",
         ),
         (
-            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: [query]}",
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {query: [/srv/in]}}",
             "not a local-file flag",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: [input-file]}",
+            "a flag allowed by name alone lets the command read any file",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: []}}",
+            "`input-file` names no directory",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: [in]}}",
+            "`in` is not an absolute path",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: [/srv/../etc]}}",
+            "`/srv/../etc` is not an absolute path",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: [/]}}",
+            "is the root directory",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: [/proc/self]}}",
+            "is in /proc, /sys or /dev",
         ),
         (
             "rules:\n  - {id: a, decision: allow, reason: '  '}",

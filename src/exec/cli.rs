@@ -45,7 +45,7 @@ pub enum ExecError {
     /// The command sets something tgate must control, or does not connect.
     #[error("refusing to run: {0}")]
     Refused(String),
-    /// The private directory or TLS files could not be prepared.
+    /// The private directory could not be prepared.
     #[error("cannot prepare the run: {0}")]
     Prepare(String),
     /// The binary could not be started.
@@ -175,6 +175,7 @@ pub fn run_cli(
         create_private_dir(d).map_err(|e| ExecError::Prepare(format!("{}: {e}", d.display())))?;
     }
     let (argv, env) = injected_argv(cmd, integration, caller)?;
+    local_files_are_their_own(cmd)?;
     let mut child_cmd = std::process::Command::new(binary);
     child_cmd
         .args(&argv)
@@ -352,6 +353,45 @@ fn kill_group(child: &mut Child) {
     let group = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     let _ = child.kill();
+}
+
+/// The files the command makes the CLI read are the ones the policy judged: each path is
+/// absolute, of plain names, and resolves through no symbolic link (the policy checks paths as
+/// written; a link inside an allowed directory could point anywhere). A command that would make
+/// the CLI write a local file is refused outright.
+fn local_files_are_their_own(cmd: &Command) -> Result<(), ExecError> {
+    for (name, value) in cmd.flags() {
+        match flag_role(cmd.path(), name) {
+            FlagRole::ReadsFile => {}
+            FlagRole::WritesFile => {
+                return Err(ExecError::Refused(format!(
+                    "`--{name}` would make the CLI write a local file"
+                )));
+            }
+            _ => continue,
+        }
+        let paths: Vec<&str> = match value {
+            crate::command::Value::StrArray(items) => items.iter().map(String::as_str).collect(),
+            other => other.as_str().into_iter().collect(),
+        };
+        for path in paths {
+            let refuse = |why: String| Err(ExecError::Refused(format!("`--{name} {path}`: {why}")));
+            if !crate::policy::plain_absolute(path) {
+                return refuse("not an absolute path of plain names".to_owned());
+            }
+            match std::fs::canonicalize(path) {
+                Ok(real) if real == Path::new(path) => {}
+                Ok(real) => {
+                    return refuse(format!(
+                        "resolves through a symbolic link (to {}); give the file's own path",
+                        real.display()
+                    ));
+                }
+                Err(e) => return refuse(e.to_string()),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {

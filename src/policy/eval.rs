@@ -359,22 +359,9 @@ impl PolicySet {
         if decision == Decision::Deny {
             return ev;
         }
-        // Local-file flags need a deciding rule that allows them by name.
-        if let Some(name) = cmd.flags().keys().find(|n| {
-            matches!(
-                flag_role(cmd.path(), n),
-                FlagRole::ReadsFile | FlagRole::WritesFile
-            ) && !deciding
-                .iter()
-                .any(|r| r.allow_file_flags.iter().any(|a| a == *n))
-        }) {
-            let mut denied = Evaluation::invariant(
-                cmd,
-                "tgate:local-files",
-                format!(
-                    "`--{name}` makes the CLI touch a local file, and no deciding rule allows it"
-                ),
-            );
+        // Local-file flags need a deciding rule that allows each of their paths.
+        if let Some(reason) = local_file_problem(cmd, &deciding) {
+            let mut denied = Evaluation::invariant(cmd, "tgate:local-files", reason);
             denied.explain = ev.explain;
             return denied;
         }
@@ -456,4 +443,49 @@ fn display_path(cmd: &Command) -> String {
     } else {
         format!("temporal {n}")
     }
+}
+
+/// Why a local-file flag of `cmd` is not allowed, if one is not: each path it gives must be an
+/// absolute path of plain names inside a directory one of the deciding rules lists for that flag.
+/// (The CLI executor then refuses a path that resolves through a symbolic link, so the file read
+/// is the one judged.)
+fn local_file_problem(cmd: &Command, deciding: &[&super::Rule]) -> Option<String> {
+    for (name, value) in cmd.flags() {
+        if !matches!(
+            flag_role(cmd.path(), name),
+            FlagRole::ReadsFile | FlagRole::WritesFile
+        ) {
+            continue;
+        }
+        let dirs: Vec<&std::path::PathBuf> = deciding
+            .iter()
+            .flat_map(|r| r.allow_file_flags.iter())
+            .filter(|(f, _)| f == name)
+            .flat_map(|(_, d)| d)
+            .collect();
+        if dirs.is_empty() {
+            return Some(format!(
+                "`--{name}` makes the CLI touch a local file, and no deciding rule allows it"
+            ));
+        }
+        let paths: Vec<&str> = match value {
+            Value::StrArray(items) => items.iter().map(String::as_str).collect(),
+            other => other.as_str().into_iter().collect(),
+        };
+        for path in paths {
+            let inside = super::plain_absolute(path)
+                && dirs.iter().any(|d| {
+                    let p = std::path::Path::new(path);
+                    p.starts_with(d) && p != d.as_path()
+                });
+            if !inside {
+                let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                return Some(format!(
+                    "`--{name} {path}` is not an absolute path (without `.` or `..`) inside {}",
+                    list.join(", ")
+                ));
+            }
+        }
+    }
+    None
 }

@@ -6,6 +6,24 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// `allow_file_flags`: each flag with its directories. The list form of earlier versions (flag
+/// names alone, any path) is read only to be refused with a message saying why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FileFlagsSpec {
+    /// Flag name → directories its paths must lie in.
+    Directories(BTreeMap<String, Vec<String>>),
+    /// Refused: flag names without directories.
+    #[schemars(skip)]
+    Names(Vec<String>),
+}
+
+impl Default for FileFlagsSpec {
+    fn default() -> Self {
+        FileFlagsSpec::Directories(BTreeMap::new())
+    }
+}
+
 /// A policy file.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,10 +63,11 @@ pub struct RuleSpec {
     pub decision: DecisionSpec,
     /// The reason shown to the caller.
     pub reason: String,
-    /// Local-file flags (e.g. `input-file`) this rule allows. Without it any flag that makes the CLI
-    /// read or write a local file is denied.
+    /// Local-file flags (e.g. `input-file`) this rule allows, each with the directories its paths
+    /// must lie in (absolute paths without `.` or `..`, resolved through no symbolic link). Without
+    /// it any flag that makes the CLI read or write a local file is denied.
     #[serde(default)]
-    pub allow_file_flags: Vec<String>,
+    pub allow_file_flags: FileFlagsSpec,
     /// Conditions attached to an allow.
     #[serde(default)]
     pub obligations: ObligationsSpec,

@@ -324,7 +324,8 @@ pub struct Rule {
     pub(crate) callers: Option<NameSet>,
     pub(crate) groups: Option<Vec<String>>,
     pub(crate) flags: Vec<FlagConstraint>,
-    pub(crate) allow_file_flags: Vec<String>,
+    /// Local-file flags this rule allows, each with the directories its paths must lie in.
+    pub(crate) allow_file_flags: Vec<(String, Vec<std::path::PathBuf>)>,
     pub(crate) obligations: Obligations,
     /// `require_approval` rules only (defaults filled in).
     pub(crate) approval: Option<gate::ApprovalRule>,
@@ -743,7 +744,31 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             max: bound(&c.max, &mut errs),
         });
     }
-    for f in &spec.allow_file_flags {
+    let mut allow_file_flags = Vec::new();
+    let file_flags = match &spec.allow_file_flags {
+        file::FileFlagsSpec::Directories(map) => map.iter().collect(),
+        file::FileFlagsSpec::Names(_) => {
+            errs.push(
+                "allow_file_flags: give each flag the directories its files may be in \
+                 (`{input-file: [/srv/agent-inputs]}`): a flag allowed by name alone lets the \
+                 command read any file tgate's user can, credentials included"
+                    .to_owned(),
+            );
+            Vec::new()
+        }
+    };
+    for (f, dirs) in file_flags {
+        if dirs.is_empty() {
+            errs.push(format!("allow_file_flags: `{f}` names no directory"));
+        }
+        let mut checked = Vec::new();
+        for d in dirs {
+            match allowed_directory(d) {
+                Ok(p) => checked.push(p),
+                Err(why) => errs.push(format!("allow_file_flags: `{f}`: `{d}` {why}")),
+            }
+        }
+        allow_file_flags.push((f.clone(), checked));
         let known = scope.iter().any(|c| {
             c.flags().any(|fl| {
                 fl.name == f
@@ -837,7 +862,7 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
         callers,
         groups: w.groups.clone(),
         flags,
-        allow_file_flags: spec.allow_file_flags.clone(),
+        allow_file_flags,
         obligations: Obligations {
             max_limit: o.max_limit.map(i64::from),
             max_page_size: o.max_page_size.map(i64::from),
@@ -872,4 +897,35 @@ impl PolicySet {
 pub fn schema() -> serde_json::Value {
     let schema = schemars::schema_for!(PolicyFile);
     serde_json::to_value(schema).unwrap_or_default()
+}
+
+/// A directory `allow_file_flags` may name: an absolute path of plain components (no `.`, `..`
+/// or empty ones), not `/` and not in the kernel's `/proc`, `/sys` or `/dev` (where a process's
+/// environment, the CLI's own credentials included, can be read as a file).
+fn allowed_directory(dir: &str) -> Result<std::path::PathBuf, &'static str> {
+    let path = std::path::Path::new(dir);
+    if !plain_absolute(dir) {
+        return Err("is not an absolute path of plain names (no `.` or `..`)");
+    }
+    if path.parent().is_none() {
+        return Err("is the root directory: every file would be allowed");
+    }
+    if ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|k| path.starts_with(k))
+    {
+        return Err("is in /proc, /sys or /dev, where files expose processes and devices");
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Whether `path` is absolute and made only of plain names: no `.`, `..` or empty components
+/// (`a//b`), so that its meaning does not depend on where it is read from.
+pub(crate) fn plain_absolute(path: &str) -> bool {
+    path.starts_with('/')
+        && path
+            .trim_end_matches('/')
+            .split('/')
+            .skip(1)
+            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
