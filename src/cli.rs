@@ -868,7 +868,7 @@ fn gate(
     decided: &mut Decided,
 ) -> Result<Gate, String> {
     use crate::approval::{
-        ApprovalError, ApprovalId, CanonicalCommand, NewApproval, SqliteStore, State, Store,
+        ApprovalError, ApprovalId, CanonicalCommand, NewApproval, SqliteStore, State, Store, Terms,
     };
     let ev = &decided.ev;
     let gated = matches!(ev.decision, Decision::RequireApproval);
@@ -908,16 +908,23 @@ fn gate(
         return Err("a gated command without a command, integration or namespace".to_owned());
     };
     let canonical = CanonicalCommand::new(&caller.id, &integration.name, namespace, cmd);
+    let Some(requirement) = &ev.requires.approval else {
+        return Err("a gated command without an approval requirement".to_owned());
+    };
+    // What an approval must cover now: the policy may have tightened since it was requested.
+    let terms = Terms::new(requirement, a.justification.as_deref());
     let claimed = match &a.approval {
         Some(text) => {
             let claim = ApprovalId::parse(text).and_then(|id| {
-                store.claim(&id, &canonical, now).map_err(|e| match e {
-                    ApprovalError::NotApproved { .. } => {
-                        g.pending = store.get(&id, now).ok();
-                        e
-                    }
-                    other => other,
-                })
+                store
+                    .claim(&id, &canonical, &terms, now)
+                    .map_err(|e| match e {
+                        ApprovalError::NotApproved { .. } => {
+                            g.pending = store.get(&id, now).ok();
+                            e
+                        }
+                        other => other,
+                    })
             });
             match claim {
                 Ok(ap) => Some(ap),
@@ -930,7 +937,7 @@ fn gate(
             }
         }
         None => store
-            .claim_matching(&canonical, now)
+            .claim_matching(&canonical, &terms, now)
             .map_err(|e| e.to_string())?,
     };
     if let Some(ap) = claimed {
@@ -947,7 +954,7 @@ fn gate(
             .matching(&canonical, now)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .find(|ap| ap.state == State::Pending);
+            .find(|ap| ap.state == State::Pending && ap.short_of(&terms).is_none());
     }
     if g.pending.is_none() {
         // A new request counts against the rule's rate limit.

@@ -305,3 +305,59 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
     let stray = run(&env, &["--approval", &id], "temporal workflow list");
     assert_eq!(stray.status.code(), Some(3));
 }
+
+/// An approval covers the terms it was granted on and no more: once the policy asks for more
+/// approvals, the approved request does not run the command (a new request is made, and naming
+/// the old one is refused), and a run that gives another justification than the approvers saw
+/// is not covered either. Back on the old terms, the approval is still there, unused.
+#[test]
+fn an_approval_covers_only_the_terms_it_was_granted_on() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-9"]);
+    let line = "temporal workflow signal -w pay-9 --name go";
+    let asked = run(&env, &["--justification", "INC-7"], line);
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let id = approval_id(&asked);
+    let ok = approve(&env, &id, "alice");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+
+    // The policy now wants two SRE approvals for a signal.
+    let policy = env.dir.path().join("gated.yaml");
+    let strict = POLICY.replace(
+        "approval: {ttl: 15m, approvers: [sre]}",
+        "approval: {ttl: 15m, approvals: 2, approvers: [sre]}",
+    );
+    assert_ne!(strict, POLICY);
+    std::fs::write(&policy, &strict).unwrap();
+    let named = run(
+        &env,
+        &["--justification", "INC-7", "--approval", &id],
+        line,
+    );
+    assert_eq!(named.status.code(), Some(3), "{}", text(&named.stderr));
+    assert!(
+        text(&named.stderr).contains("granted on other terms: the number of approvals differs"),
+        "{}",
+        text(&named.stderr)
+    );
+    let again = run(&env, &["--justification", "INC-7"], line);
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
+    assert_ne!(approval_id(&again), id);
+    assert_eq!(signals(&env, "pay-9"), 0);
+
+    // Back to one approval: another justification than the approved one is not covered ...
+    std::fs::write(&policy, POLICY).unwrap();
+    let other = run(&env, &["--justification", "INC-8", "--approval", &id], line);
+    assert_eq!(other.status.code(), Some(3), "{}", text(&other.stderr));
+    assert!(
+        text(&other.stderr).contains("the justification differs"),
+        "{}",
+        text(&other.stderr)
+    );
+    assert_eq!(signals(&env, "pay-9"), 0);
+    // ... and the approved one runs, once.
+    let runs = run(&env, &["--justification", "INC-7"], line);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    assert_eq!(signals(&env, "pay-9"), 1);
+}

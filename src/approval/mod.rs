@@ -123,6 +123,64 @@ impl NewApproval {
     }
 }
 
+/// What an approval must still cover when its command runs: the approval the policy requires at
+/// that moment, and the justification the run gives.
+#[derive(Clone, Debug)]
+pub struct Terms {
+    /// Distinct approvals the policy requires now.
+    pub approvals: u32,
+    /// The approver group lists the policy requires now.
+    pub approver_groups: Vec<Vec<String>>,
+    /// The run's justification, if it gives one.
+    pub justification: Option<String>,
+}
+
+impl Terms {
+    /// The terms of `requirement` for a run justified by `justification`.
+    pub fn new(requirement: &ApprovalRequirement, justification: Option<&str>) -> Terms {
+        Terms {
+            approvals: requirement.approvals,
+            approver_groups: requirement.approver_groups.clone(),
+            justification: justification.map(str::to_owned),
+        }
+    }
+}
+
+impl Approval {
+    /// What of `terms` this approval does not cover, if anything: at least as many approvals
+    /// as the policy requires now, the same approver groups (order aside: approvers were checked
+    /// against the groups stored with the request), and, when the run gives a justification,
+    /// the one the approvers saw.
+    pub fn short_of(&self, terms: &Terms) -> Option<&'static str> {
+        fn sorted(groups: &[Vec<String>]) -> Vec<Vec<String>> {
+            let mut out: Vec<Vec<String>> = groups
+                .iter()
+                .map(|g| {
+                    let mut g = g.clone();
+                    g.sort();
+                    g.dedup();
+                    g
+                })
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        }
+        if self.approvals_required < terms.approvals {
+            return Some("number of approvals");
+        }
+        if sorted(&self.approver_groups) != sorted(&terms.approver_groups) {
+            return Some("approver groups");
+        }
+        if let Some(j) = &terms.justification
+            && self.justification.as_ref() != Some(j)
+        {
+            return Some("justification");
+        }
+        None
+    }
+}
+
 /// Where an approval stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -292,19 +350,22 @@ pub trait Store: Send + Sync {
     ) -> Result<Approval, ApprovalError>;
 
     /// Marks the approval used so its command runs now, exactly once: only when it is approved,
-    /// not expired, not used, and `command` is byte for byte the approved one.
+    /// not expired, not used, `command` is byte for byte the approved one, and the approval
+    /// covers `terms` ([`Approval::short_of`]).
     fn claim(
         &self,
         id: &ApprovalId,
         command: &CanonicalCommand,
+        terms: &Terms,
         now: SystemTime,
     ) -> Result<Approval, ApprovalError>;
 
-    /// [`Store::claim`] of the oldest approved, unexpired, unused approval for exactly this
+    /// [`Store::claim`] of the oldest approved, unexpired, unused approval covering `terms` for exactly this
     /// command, if there is one (`None`: nothing to claim).
     fn claim_matching(
         &self,
         command: &CanonicalCommand,
+        terms: &Terms,
         now: SystemTime,
     ) -> Result<Option<Approval>, ApprovalError>;
 
@@ -439,6 +500,19 @@ pub enum ApprovalError {
         /// The id.
         id: String,
         /// Which part differs: `caller`, `integration`, `namespace` or the command.
+        what: &'static str,
+    },
+    /// The approval was granted on terms the run does not meet now: the policy asks for more
+    /// approvals or other approver groups than when it was requested (a tightened policy, or
+    /// another policy file), or the run gives another justification than the approvers saw.
+    #[error(
+        "approval `{id}` was granted on other terms: the {what} differs from what the policy now \
+         requires or the run gives, so this needs a new approval (run it again without --approval)"
+    )]
+    DifferentTerms {
+        /// The id.
+        id: String,
+        /// `number of approvals`, `approver groups` or `justification`.
         what: &'static str,
     },
     /// A rate limit is used up.

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Approval, ApprovalError, ApprovalId, CanonicalCommand, Listing, NewApproval, RateLimited,
-    State, Store, Vote, check_text, from_ms, person, to_ms,
+    State, Store, Terms, Vote, check_text, from_ms, person, to_ms,
 };
 use crate::policy::{ApprovalRequirement, Caller, RateLimit, check_justification_text};
 
@@ -396,6 +396,7 @@ fn claim_loaded(
     tx: &Connection,
     loaded: Loaded,
     command: &CanonicalCommand,
+    terms: &Terms,
     now_ms: i64,
 ) -> Result<Approval, Fail> {
     let a = &loaded.approval;
@@ -422,6 +423,9 @@ fn claim_loaded(
         State::Rejected | State::Used | State::Expired => {
             return Err(Fail::Corrupt(format!("approval `{id}` is not open")));
         }
+    }
+    if let Some(what) = a.short_of(terms) {
+        return Err(Fail::Refused(ApprovalError::DifferentTerms { id, what }));
     }
     let changed = tx
         .prepare_cached(
@@ -615,33 +619,40 @@ impl Store for SqliteStore {
         &self,
         id: &ApprovalId,
         command: &CanonicalCommand,
+        terms: &Terms,
         now: SystemTime,
     ) -> Result<Approval, ApprovalError> {
         let now_ms = to_ms(now);
         self.write(|tx| {
             let loaded = load_existing(tx, id, now_ms)?;
-            claim_loaded(tx, loaded, command, now_ms)
+            claim_loaded(tx, loaded, command, terms, now_ms)
         })
     }
 
     fn claim_matching(
         &self,
         command: &CanonicalCommand,
+        terms: &Terms,
         now: SystemTime,
     ) -> Result<Option<Approval>, ApprovalError> {
         let now_ms = to_ms(now);
         self.write(|tx| {
-            let id: Option<String> = tx
+            let ids: Vec<String> = tx
                 .prepare_cached(
                     "SELECT id FROM approvals WHERE command_key = ?1 AND state = 'approved' \
-                     AND expires_ms > ?2 ORDER BY created_ms, id LIMIT 1",
+                     AND expires_ms > ?2 ORDER BY created_ms, id",
                 )?
-                .query_row(params![command.key(), now_ms], |r| r.get(0))
-                .optional()?;
-            let Some(id) = id else { return Ok(None) };
-            let loaded = load(tx, &id, now_ms)?
-                .ok_or_else(|| Fail::Corrupt(format!("approval `{id}` vanished")))?;
-            claim_loaded(tx, loaded, command, now_ms).map(Some)
+                .query_map(params![command.key(), now_ms], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            // The oldest that covers the terms; one granted on other terms stays unused.
+            for id in ids {
+                let loaded = load(tx, &id, now_ms)?
+                    .ok_or_else(|| Fail::Corrupt(format!("approval `{id}` vanished")))?;
+                if loaded.approval.short_of(terms).is_none() {
+                    return claim_loaded(tx, loaded, command, terms, now_ms).map(Some);
+                }
+            }
+            Ok(None)
         })
     }
 
@@ -783,10 +794,57 @@ mod tests {
         }
     }
 
+    /// What `request(approvals, groups)` requires, for a run that gives no justification.
+    fn terms(approvals: u32, groups: &[&str]) -> Terms {
+        Terms::new(&request(approvals, groups).requirement, None)
+    }
+
+    /// The terms `a` was requested on.
+    fn terms_of(a: &Approval) -> Terms {
+        Terms::new(&a.requirement(), None)
+    }
+
     fn open() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("state/approvals.sqlite3")).expect("open");
         (dir, store)
+    }
+
+    #[test]
+    fn a_claim_needs_the_terms_the_approval_was_granted_on() {
+        let (_dir, s) = open();
+        let a = s.create(request(1, &["sre", "oncall"]), t(0)).expect("create");
+        s.approve(&a.id, &person_in("alice", &["sre"]), None, t(1))
+            .expect("approve");
+        let cmd = command("agent", "payments", "pay-1");
+        for (terms, what) in [
+            (terms(2, &["sre", "oncall"]), "number of approvals"),
+            (terms(1, &["sre"]), "approver groups"),
+            (terms(1, &[]), "approver groups"),
+            (
+                Terms::new(&request(1, &["sre", "oncall"]).requirement, Some("INC-43")),
+                "justification",
+            ),
+        ] {
+            assert_eq!(
+                s.claim(&a.id, &cmd, &terms, t(2)),
+                Err(ApprovalError::DifferentTerms {
+                    id: a.id.to_string(),
+                    what
+                })
+            );
+            assert_eq!(s.claim_matching(&cmd, &terms, t(2)), Ok(None));
+        }
+        assert_eq!(s.get(&a.id, t(2)).expect("get").state, State::Approved);
+        // Fewer approvals than granted, the groups in another order, the approved justification.
+        let covered = Terms::new(
+            &request(1, &["oncall", "sre"]).requirement,
+            Some("INC-42 stuck payment"),
+        );
+        assert_eq!(
+            s.claim_matching(&cmd, &covered, t(3)).expect("claim").map(|x| x.id),
+            Some(a.id)
+        );
     }
 
     #[test]
@@ -798,7 +856,7 @@ mod tests {
         assert_eq!(a.justification.as_deref(), Some("INC-42 stuck payment"));
         let cmd = command("agent", "payments", "pay-1");
         assert_eq!(
-            s.claim(&a.id, &cmd, t(1)),
+            s.claim(&a.id, &cmd, &terms_of(&a), t(1)),
             Err(ApprovalError::NotApproved {
                 id: a.id.to_string(),
                 have: 0,
@@ -811,10 +869,10 @@ mod tests {
         assert_eq!(approved.state, State::Approved);
         assert_eq!(approved.approvals[0].by, "alice");
         assert_eq!(approved.approvals[0].comment.as_deref(), Some("ok"));
-        let used = s.claim(&a.id, &cmd, t(20)).expect("claim");
+        let used = s.claim(&a.id, &cmd, &terms_of(&a), t(20)).expect("claim");
         assert_eq!(used.state, State::Used);
         assert_eq!(used.used_at, Some(t(20)));
-        let again = s.claim(&a.id, &cmd, t(21)).unwrap_err();
+        let again = s.claim(&a.id, &cmd, &terms_of(&a), t(21)).unwrap_err();
         assert_eq!(
             again,
             ApprovalError::Used {
@@ -823,7 +881,7 @@ mod tests {
             }
         );
         assert!(again.to_string().contains("already used"), "{again}");
-        assert_eq!(s.claim_matching(&cmd, t(22)), Ok(None));
+        assert_eq!(s.claim_matching(&cmd, &terms_of(&a), t(22)), Ok(None));
         assert!(matches!(
             s.approve(&a.id, &person_in("bob", &[]), None, t(23)),
             Err(ApprovalError::Used { .. })
@@ -894,7 +952,7 @@ mod tests {
             }
         );
         assert_eq!(
-            s.claim(&a.id, &cmd, t(3)),
+            s.claim(&a.id, &cmd, &terms_of(&a), t(3)),
             Err(ApprovalError::NotApproved {
                 id: a.id.to_string(),
                 have: 1,
@@ -914,7 +972,9 @@ mod tests {
             })
         );
         assert_eq!(
-            s.claim(&a.id, &cmd, t(6)).expect("claim").state,
+            s.claim(&a.id, &cmd, &terms_of(&a), t(6))
+                .expect("claim")
+                .state,
             State::Used
         );
     }
@@ -942,10 +1002,10 @@ mod tests {
             "{expired}"
         );
         assert!(matches!(
-            s.claim(&b.id, &cmd, t(900)),
+            s.claim(&b.id, &cmd, &terms_of(&b), t(900)),
             Err(ApprovalError::Expired { .. })
         ));
-        assert_eq!(s.claim_matching(&cmd, t(900)), Ok(None));
+        assert_eq!(s.claim_matching(&cmd, &terms_of(&a), t(900)), Ok(None));
         assert_eq!(s.get(&a.id, t(900)).expect("get").state, State::Expired);
         assert_eq!(s.list(Listing::Open, t(900)).expect("list"), Vec::new());
         let gone = s.expire(t(901)).expect("expire");
@@ -979,7 +1039,10 @@ mod tests {
             comment: "wrong workflow".to_owned(),
         };
         let cmd = command("agent", "payments", "pay-1");
-        assert_eq!(s.claim(&a.id, &cmd, t(3)), Err(refused.clone()));
+        assert_eq!(
+            s.claim(&a.id, &cmd, &terms_of(&a), t(3)),
+            Err(refused.clone())
+        );
         assert_eq!(
             s.approve(&a.id, &person_in("carol", &[]), None, t(3)),
             Err(refused)
@@ -1013,17 +1076,19 @@ mod tests {
             (extra_flag, "command (target, flags or arguments)"),
         ] {
             assert_eq!(
-                s.claim(&a.id, &cmd, t(2)),
+                s.claim(&a.id, &cmd, &terms_of(&a), t(2)),
                 Err(ApprovalError::DifferentCommand {
                     id: a.id.to_string(),
                     what
                 })
             );
-            assert_eq!(s.claim_matching(&cmd, t(2)), Ok(None));
+            assert_eq!(s.claim_matching(&cmd, &terms_of(&a), t(2)), Ok(None));
         }
         let cmd = command("agent", "payments", "pay-1");
         assert_eq!(
-            s.claim_matching(&cmd, t(3)).expect("claim").map(|x| x.id),
+            s.claim_matching(&cmd, &terms_of(&a), t(3))
+                .expect("claim")
+                .map(|x| x.id),
             Some(a.id)
         );
     }
@@ -1164,7 +1229,12 @@ mod tests {
                         None => shared.as_ref(),
                     };
                     barrier.wait();
-                    store.claim(&a.id, &command("agent", "payments", "pay-1"), t(2))
+                    store.claim(
+                        &a.id,
+                        &command("agent", "payments", "pay-1"),
+                        &terms(1, &[]),
+                        t(2),
+                    )
                 })
             })
             .collect();
@@ -1206,7 +1276,12 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no start signal");
             std::thread::sleep(Duration::from_millis(2));
         }
-        match s.claim(&id, &command("agent", "payments", "pay-1"), t(2)) {
+        match s.claim(
+            &id,
+            &command("agent", "payments", "pay-1"),
+            &terms(1, &[]),
+            t(2),
+        ) {
             Ok(_) => println!("RESULT=claimed"),
             Err(ApprovalError::Used { .. }) => println!("RESULT=used"),
             Err(e) => println!("RESULT=error {e}"),
@@ -1286,11 +1361,16 @@ mod tests {
             s.try_acquire(&[limit("r", "k", 1, RateWindow::Hour)], t(2))
                 .is_err()
         );
-        assert_eq!(s.claim(&id, &cmd, t(3)).expect("claim").state, State::Used);
+        assert_eq!(
+            s.claim(&id, &cmd, &terms(1, &[]), t(3))
+                .expect("claim")
+                .state,
+            State::Used
+        );
         drop(s);
         let s = SqliteStore::open(&path).expect("reopen");
         assert!(matches!(
-            s.claim(&id, &cmd, t(4)),
+            s.claim(&id, &cmd, &terms(1, &[]), t(4)),
             Err(ApprovalError::Used { .. })
         ));
         #[cfg(unix)]
