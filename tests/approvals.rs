@@ -330,11 +330,7 @@ fn an_approval_covers_only_the_terms_it_was_granted_on() {
     );
     assert_ne!(strict, POLICY);
     std::fs::write(&policy, &strict).unwrap();
-    let named = run(
-        &env,
-        &["--justification", "INC-7", "--approval", &id],
-        line,
-    );
+    let named = run(&env, &["--justification", "INC-7", "--approval", &id], line);
     assert_eq!(named.status.code(), Some(3), "{}", text(&named.stderr));
     assert!(
         text(&named.stderr).contains("granted on other terms: the number of approvals differs"),

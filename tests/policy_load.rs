@@ -306,6 +306,7 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: local, decision: allow, reason: r, when: {{classes: [local]}}}}
   - {{id: empty, decision: allow, reason: r, when: {{commands: [workflow list], classes: [admin]}}}}
   - {{id: fine, decision: allow, reason: r, when: {{commands: [schedule list]}}}}
+  - {{id: ending-starts, decision: deny, reason: r, when: {{commands: [workflow start], classes: [destructive]}}}}
 "
     );
     let findings = lint(&text, "p.yaml", &Context::default());
@@ -332,7 +333,9 @@ fn lint_reports_shadowed_and_dead_rules() {
     );
     assert!(has("empty", "no command has both"), "{messages:#?}");
     assert!(
-        !messages.iter().any(|m| m.contains("`fine`")),
+        !messages
+            .iter()
+            .any(|m| m.contains("`fine`") || m.contains("`ending-starts`")),
         "{messages:#?}"
     );
     assert!(findings.iter().all(|f| f.severity == Severity::Warning));
@@ -561,5 +564,62 @@ fn the_builtin_policy_passes_its_tests() {
         ),
     ] {
         assert_eq!(set.check_line(line, &caller).decision, want, "{line}");
+    }
+}
+
+/// A start, update-with-start or schedule command whose flags make it end other executions is
+/// `destructive`, not `write`: a policy allowing writes does not let the agent terminate a
+/// workflow by starting another under its id, or by a schedule that terminates its last run.
+#[test]
+fn writes_that_end_other_executions_are_destructive() {
+    let s = set("  - {id: writes, decision: allow, reason: r, when: {classes: [read, write]}}\n");
+    let agent = Caller::new("agent");
+    for (line, class) in [
+        ("temporal workflow start --type P -t q -w a", "write"),
+        (
+            "temporal workflow start --type P -t q -w a --id-conflict-policy UseExisting",
+            "write",
+        ),
+        (
+            "temporal workflow start --type P -t q -w a --id-conflict-policy TerminateExisting",
+            "destructive",
+        ),
+        (
+            "temporal workflow execute --type P -t q -w a --id-reuse-policy TerminateIfRunning",
+            "destructive",
+        ),
+        (
+            "temporal workflow signal-with-start --type P -t q -w a --signal-name s --id-conflict-policy TerminateExisting",
+            "destructive",
+        ),
+        (
+            "temporal workflow start-update-with-start --type P -t q -w a --update-name u --update-wait-for-stage accepted --id-conflict-policy TerminateExisting",
+            "destructive",
+        ),
+        (
+            "temporal schedule trigger -s s --overlap-policy TerminateOther",
+            "destructive",
+        ),
+        (
+            "temporal schedule trigger -s s --overlap-policy CancelOther",
+            "destructive",
+        ),
+        (
+            "temporal schedule trigger -s s --overlap-policy BufferAll",
+            "write",
+        ),
+        (
+            "temporal schedule backfill -s s --start-time 2026-01-01T00:00:00Z --end-time 2026-01-02T00:00:00Z --overlap-policy TerminateOther",
+            "destructive",
+        ),
+    ] {
+        let c = cmd(line);
+        assert_eq!(c.class().as_str(), class, "{line}");
+        let want = if class == "write" {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        assert_eq!(s.evaluate(&c, &agent, false).decision, want, "{line}");
     }
 }

@@ -813,7 +813,9 @@ mod tests {
     #[test]
     fn a_claim_needs_the_terms_the_approval_was_granted_on() {
         let (_dir, s) = open();
-        let a = s.create(request(1, &["sre", "oncall"]), t(0)).expect("create");
+        let a = s
+            .create(request(1, &["sre", "oncall"]), t(0))
+            .expect("create");
         s.approve(&a.id, &person_in("alice", &["sre"]), None, t(1))
             .expect("approve");
         let cmd = command("agent", "payments", "pay-1");
@@ -842,7 +844,9 @@ mod tests {
             Some("INC-42 stuck payment"),
         );
         assert_eq!(
-            s.claim_matching(&cmd, &covered, t(3)).expect("claim").map(|x| x.id),
+            s.claim_matching(&cmd, &covered, t(3))
+                .expect("claim")
+                .map(|x| x.id),
             Some(a.id)
         );
     }

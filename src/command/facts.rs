@@ -212,6 +212,16 @@ impl CommandPath {
         }
     }
 
+    /// The classes a run of this command can have: its own, and `destructive` too for a write
+    /// that has a flag able to end other executions ([`ends_others`]).
+    pub fn classes(self) -> impl Iterator<Item = EffectClass> {
+        let own = self.class();
+        let also = (own == EffectClass::Write
+            && self.flags().any(|f| ENDING_FLAGS.contains(&f.name)))
+        .then_some(EffectClass::Destructive);
+        std::iter::once(own).chain(also)
+    }
+
     /// Whether `--query` turns this command into a batch job over every matching execution
     /// (StartBatchOperation). On list and count commands `--query` is only a filter.
     pub fn batch_capable(self) -> bool {
@@ -261,6 +271,25 @@ impl CommandPath {
                 | CommandPath::OperatorNamespaceUpdate
         )
     }
+}
+
+/// Flags whose choice can make a start, update or schedule command end other executions.
+const ENDING_FLAGS: [&str; 3] = ["id-conflict-policy", "id-reuse-policy", "overlap-policy"];
+
+/// Whether flag `name` set to `value` makes a write end or cancel other executions: a start (of a
+/// workflow, activity or Nexus operation) that terminates the one running under its id
+/// (`--id-conflict-policy TerminateExisting`, `--id-reuse-policy TerminateIfRunning`), or a
+/// schedule that terminates or cancels its running workflow when the next action comes
+/// (`--overlap-policy TerminateOther|CancelOther`, on create, update, trigger and backfill).
+/// Such a run is classed `destructive`, as `workflow terminate` is: a policy allowing `write`
+/// must not allow terminating through a start. (Enum values are case-sensitive in the CLI.)
+pub fn ends_others(name: &str, value: &str) -> bool {
+    matches!(
+        (name, value),
+        ("id-conflict-policy", "TerminateExisting")
+            | ("id-reuse-policy", "TerminateIfRunning")
+            | ("overlap-policy", "TerminateOther" | "CancelOther")
+    )
 }
 
 /// What tgate makes of a flag beyond its value.

@@ -404,12 +404,21 @@ impl Command {
         self.flag_set("help") || self.flag_set("version")
     }
 
-    /// The effect class of what this invocation does. Printing help is local whatever the command.
+    /// The effect class of what this invocation does. Printing help is local whatever the command;
+    /// a write whose flags make it end other executions is destructive ([`facts::ends_others`]).
     pub fn class(&self) -> EffectClass {
         if self.is_help() {
-            EffectClass::Local
+            return EffectClass::Local;
+        }
+        let class = self.path.class();
+        let ends_others = self
+            .flags
+            .iter()
+            .any(|(name, v)| v.as_str().is_some_and(|v| facts::ends_others(name, v)));
+        if class == EffectClass::Write && ends_others {
+            EffectClass::Destructive
         } else {
-            self.path.class()
+            class
         }
     }
 

@@ -98,7 +98,7 @@ fn reachable(rule: &Rule) -> Vec<CommandPath> {
         .filter(|c| {
             rule.classes
                 .as_ref()
-                .is_none_or(|cl| cl.contains(&c.class()))
+                .is_none_or(|cl| c.classes().any(|k| cl.contains(&k)))
         })
         .collect()
 }
