@@ -274,12 +274,34 @@ struct CallerArgs {
     group: Vec<String>,
 }
 
-impl From<CallerArgs> for Caller {
-    fn from(a: CallerArgs) -> Caller {
-        Caller {
-            id: a.caller,
-            groups: a.group,
+impl CallerArgs {
+    /// The caller, once its id and groups are names a person can read: not empty, at most 200
+    /// characters, none of the characters the lexer refuses (controls, bidirectional controls,
+    /// line separators, invisible ones). They go into the audit log, the approval store, approval
+    /// prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
+    /// forge lines or make one name look like another.
+    fn checked(&self) -> Result<Caller, Failure> {
+        let name = |what: &str, s: &str| -> Result<(), Failure> {
+            let bad = |why: String| Err(Failure(format!("{what} {s:?}: {why}")));
+            if s.trim().is_empty() {
+                return bad("is empty".to_owned());
+            }
+            if s.chars().count() > 200 {
+                return bad("is longer than 200 characters".to_owned());
+            }
+            match s.chars().find_map(lex::control_name) {
+                Some(kind) => bad(format!("holds a {kind}")),
+                None => Ok(()),
+            }
+        };
+        name("--caller", &self.caller)?;
+        for g in &self.group {
+            name("--group", g)?;
         }
+        Ok(Caller {
+            id: self.caller.clone(),
+            groups: self.group.clone(),
+        })
     }
 }
 
@@ -598,8 +620,8 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let ctx = Context {
         default_namespace: a.default_namespace,
     };
+    let caller = a.caller.checked()?;
     let set = load_policies(&a.policy, &ctx).map_err(Failure)?;
-    let caller = Caller::from(a.caller);
     let (ev, code) = match read_command(&a.line, &Program::default()) {
         Ok(cmd) => {
             let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
@@ -1179,16 +1201,13 @@ enum Ran {
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
     use crate::audit::{AuditLog, Channel, Entry, Kind};
+    let caller = a.caller.checked()?;
     let config = load_config(a.config.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
         .and_then(|p| AuditLog::open(&p, config.audit.max_file_bytes))
         .map_err(unavailable)?;
     let backend = a.backend.unwrap_or(config.backend);
-    let caller = Caller {
-        id: a.caller.caller.clone(),
-        groups: a.caller.group.clone(),
-    };
     let redacted = crate::audit::redact::redact(&a.line);
     let mut decided = decide(&a, &config, &caller);
     // Approvals and rate limits: claim an approval, request one, or count against a limit.

@@ -153,7 +153,12 @@ impl Program {
     }
 }
 
-fn control_name(c: char) -> Option<&'static str> {
+/// What kind of character `c` is, when tgate refuses it in command lines, caller ids and groups,
+/// and escapes it in what it prints for people: control characters, Unicode bidirectional
+/// controls, line and paragraph separators (which some viewers break lines at), and invisible
+/// format characters (zero-width spaces and joiners, the byte-order mark, the soft hyphen, tag
+/// characters), any of which can make a name look like another in a log or an approval prompt.
+pub fn control_name(c: char) -> Option<&'static str> {
     Some(match c {
         '\n' => "newline",
         '\r' => "carriage return",
@@ -162,11 +167,37 @@ fn control_name(c: char) -> Option<&'static str> {
         '\x1b' => "escape",
         '\x7f' => "delete",
         c if c.is_control() => "control character",
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
-            "bidirectional control"
-        }
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => "bidirectional control",
+        '\u{2028}' | '\u{2029}' => "line separator",
+        '\u{200B}'..='\u{200D}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{180E}'
+        | '\u{E0000}'..='\u{E007F}' => "invisible format character",
         _ => return None,
     })
+}
+
+/// `s` with each character [`control_name`] names written as a `\u{...}` escape, for text shown
+/// to people (audit views, approval listings).
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| control_name(c).is_some()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if control_name(c).is_some() {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexError> {
@@ -461,6 +492,11 @@ mod tests {
             ("temporal\tworkflow", 9),
             ("temporal '\x1b[31m'", 0x1b),
             ("temporal 'a\u{202E}b'", 0x202e),
+            ("temporal 'a\u{061C}b'", 0x061c),
+            ("temporal 'a\u{2028}b'", 0x2028),
+            ("temporal 'a\u{200B}b'", 0x200b),
+            ("temporal 'a\u{FEFF}b'", 0xfeff),
+            ("temporal 'a\u{E0041}b'", 0xe0041),
         ] {
             match lex(line) {
                 Err(LexError::ControlChar { code: c, .. }) => assert_eq!(c, code, "{line:?}"),

@@ -362,3 +362,50 @@ fn help_and_usage_errors_are_plain_text_in_a_pipe() {
         );
     }
 }
+
+/// A caller id or group that could forge an audit line or pass for another name (a newline, an
+/// escape, a bidirectional control, a line separator, a zero-width space) is refused before
+/// anything is decided or run: exit 2, naming the flag and the character's kind.
+#[test]
+fn caller_ids_and_groups_must_be_plain_names() {
+    let oncall = policy("oncall.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    for (flag, value, kind) in [
+        (
+            "--caller",
+            "agent\n2026-12-01T21:40:00.000Z #99 allow dana",
+            "newline",
+        ),
+        ("--caller", "agent\u{1b}[2K", "escape"),
+        ("--caller", "dana\u{202e}", "bidirectional control"),
+        ("--caller", "da\u{2028}na", "line separator"),
+        ("--group", "s\u{200b}re", "invisible format character"),
+        ("--caller", " ", "is empty"),
+    ] {
+        let line = "temporal workflow list -n payments";
+        for sub in ["check", "run"] {
+            let mut args = vec![sub, flag, value];
+            if sub == "check" {
+                args.extend(["--policy", oncall.as_str()]);
+            } else {
+                args.extend(["--audit", audit.to_str().unwrap()]);
+            }
+            args.push(line);
+            let o = tgate(&args);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{sub} {flag} {value:?}: {}",
+                stderr(&o)
+            );
+            assert!(
+                stderr(&o).contains(flag) && stderr(&o).contains(kind),
+                "{sub} {flag} {value:?}: {}",
+                stderr(&o)
+            );
+            assert!(stdout(&o).is_empty());
+        }
+    }
+    assert!(!audit.exists(), "nothing is recorded for a refused caller");
+}

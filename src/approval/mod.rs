@@ -547,12 +547,12 @@ pub(crate) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(),
             "the {what} is longer than {max_chars} characters"
         )));
     }
-    if text.chars().any(char::is_control) {
-        return Err(ApprovalError::Invalid(format!(
-            "the {what} contains a control character"
-        )));
+    match text.chars().find_map(crate::lex::control_name) {
+        Some(kind) => Err(ApprovalError::Invalid(format!(
+            "the {what} contains a {kind}"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Milliseconds since the epoch (negative before it).

@@ -667,7 +667,9 @@ pub fn human(r: &Record) -> String {
         " req={}",
         &r.request_id[..r.request_id.len().min(8)]
     ));
-    s
+    // A record written before tgate refused such characters, or by hand, cannot forge a line or
+    // move the cursor here.
+    crate::lex::escape_controls(&s).into_owned()
 }
 
 #[cfg(test)]
@@ -675,6 +677,30 @@ mod tests {
     use super::*;
     use crate::audit::log::{AuditLog, DEFAULT_MAX_FILE_BYTES};
     use crate::audit::record::tests::entry;
+
+    #[test]
+    fn human_lines_escape_what_could_forge_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let mut e = entry("agent\n2026-12-01T21:40:00.000Z #99 allow dana\u{1b}[2K\u{202e}");
+        e.reason = Some("a\u{2028}b".to_owned());
+        log.append(&e).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (record, _) = crate::audit::record::check_line(text.trim_end().as_bytes()).unwrap();
+        let line = human(&record);
+        assert!(
+            !line.chars().any(|c| crate::lex::control_name(c).is_some()),
+            "{line:?}"
+        );
+        assert!(
+            line.contains(
+                "agent\\u{000a}2026-12-01T21:40:00.000Z #99 allow dana\\u{001b}[2K\\u{202e}"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("a\\u{2028}b"), "{line}");
+    }
 
     #[test]
     fn filters_and_formats() {

@@ -199,10 +199,10 @@ pub fn check_justification_text(text: &str) -> Result<(), String> {
             "the justification is longer than {MAX_JUSTIFICATION_CHARS} characters"
         ));
     }
-    if text.chars().any(char::is_control) {
-        return Err("the justification contains a control character".to_owned());
+    match text.chars().find_map(crate::lex::control_name) {
+        Some(kind) => Err(format!("the justification contains a {kind}")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What must happen before an evaluated command runs, beyond its decision. Empty for a deny.
