@@ -613,3 +613,83 @@ fn audit_configuration_is_validated() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(dir.path().join(".local/state/tgate/audit.jsonl").exists());
 }
+
+/// tgate asked to stop while the CLI runs (SIGTERM, as a supervisor sends it; SIGINT, as Ctrl-C
+/// does) kills the command's process group instead of leaving it running unwatched, and still
+/// records the run's result before it exits.
+#[test]
+fn a_stopped_run_kills_the_command_and_records_its_end() {
+    for signal in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let pid_file = dir.path().join("child.pid");
+        let bin = dir.path().join("fake-temporal");
+        std::fs::write(
+            &bin,
+            format!(
+                "#!/bin/sh\necho $$ > {}.tmp && /bin/mv {}.tmp {}\nexec /bin/sleep 60\n",
+                pid_file.display(),
+                pid_file.display(),
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cfg = config(dir.path(), &bin, &audit);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--config", p(&cfg), "temporal workflow list"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !pid_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the command never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let command_pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let started = std::time::Instant::now();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{signal}: tgate took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{signal}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "tgate: stopped by {signal}; the command was killed"
+            )),
+            "{}",
+            text(&out.stderr)
+        );
+        // The command is gone (reaped by tgate: not even a zombie is left to signal).
+        assert_eq!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(command_pid), None),
+            Err(nix::errno::Errno::ESRCH),
+            "{signal}: the command outlived tgate"
+        );
+        let records = all_records(&audit);
+        let result = records
+            .iter()
+            .find(|r| r["kind"] == "result")
+            .expect("a result record");
+        assert_eq!(result["exit_code"], 1, "{result}");
+    }
+}

@@ -12,10 +12,14 @@
 //!   in argv and are never written to disk (no key file an allowed `--input-file` could name).
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
+//! - Asked to stop (SIGTERM, SIGINT, SIGHUP) while the child runs, tgate kills its process group
+//!   and ends the run as failed (the result is recorded), so no command outlives the gateway.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::command::{Command, FlagRole, flag_role};
@@ -189,6 +193,8 @@ pub fn run_cli(
         .stderr(Stdio::piped());
     // Its own process group, so a timeout kills everything it started.
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
+    // Before the spawn: from here a stop signal kills the child instead of ending tgate alone.
+    stop_flag().map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
     let start = Instant::now();
     let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
         binary: binary.display().to_string(),
@@ -202,12 +208,18 @@ pub fn run_cli(
         truncated,
         timed_out,
         unread,
+        stopped,
     } = collect(&mut child, cap, deadline);
     let status = child
         .wait()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
-    if let Some(why) = unread {
+    if let Some(signal) = stopped {
+        stderr.extend_from_slice(
+            format!("tgate: stopped by {signal}; the command was killed\n").as_bytes(),
+        );
+        exit_code = 1;
+    } else if let Some(why) = unread {
         stderr.extend_from_slice(
             format!("tgate: the command's output could not be read: {why}\n").as_bytes(),
         );
@@ -241,6 +253,43 @@ struct Collected {
     timed_out: bool,
     /// The pipes could not be read to their end (the process group was killed): why.
     unread: Option<String>,
+    /// tgate was asked to stop (SIGTERM, SIGINT, SIGHUP) while the child ran: the process group
+    /// was killed. The signal's name.
+    stopped: Option<&'static str>,
+}
+
+/// The signal tgate was asked to stop by while a CLI child runs (0: none). Registered once, the
+/// first time a child is started: from then on those signals no longer end tgate at once (its
+/// run ends with the child killed, the result recorded, within ~50 ms); before that, a signal
+/// ends tgate when no child exists to outlive it. SIGKILL cannot be caught: a child started
+/// before one outlives tgate, as does one that leaves its process group.
+fn stop_flag() -> Result<&'static Arc<AtomicUsize>, std::io::Error> {
+    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(f);
+    }
+    let flag = Arc::new(AtomicUsize::new(0));
+    for sig in STOP_SIGNALS {
+        signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize)?;
+    }
+    Ok(FLAG.get_or_init(|| flag))
+}
+
+const STOP_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGHUP,
+];
+
+/// The name of the signal tgate was asked to stop by, if any.
+fn stop_requested() -> Option<&'static str> {
+    let sig = stop_flag().ok()?.load(Ordering::SeqCst) as i32;
+    match sig {
+        0 => None,
+        s if s == signal_hook::consts::SIGTERM => Some("SIGTERM"),
+        s if s == signal_hook::consts::SIGINT => Some("SIGINT"),
+        _ => Some("SIGHUP"),
+    }
 }
 
 /// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`
@@ -265,17 +314,23 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
         truncated,
         timed_out,
         unread,
+        stopped: stop_requested(),
     };
     while pipes.iter().any(Option::is_some) {
         let now = Instant::now();
+        if stop_requested().is_some() {
+            kill_group(child);
+            return ended(&mut kept, truncated, false, None);
+        }
         if now >= deadline {
             kill_group(child);
             return ended(&mut kept, truncated, true, None);
         }
-        // At least 1 ms: the conversion rounds down, and 0 would make `poll` return at once.
+        // At least 1 ms: the conversion rounds down, and 0 would make `poll` return at once. At
+        // most 50 ms, so that a stop signal handled on another thread is seen soon.
         let wait = (deadline - now)
             .max(Duration::from_millis(1))
-            .min(Duration::from_secs(3600));
+            .min(Duration::from_millis(50));
         let polled = {
             let open: Vec<(usize, std::os::fd::BorrowedFd<'_>)> = pipes
                 .iter()
@@ -334,6 +389,10 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child);
                 return ended(&mut kept, truncated, true, None);
+            }
+            Ok(None) if stop_requested().is_some() => {
+                kill_group(child);
+                return ended(&mut kept, truncated, false, None);
             }
             Ok(None) => {
                 std::thread::sleep(pause);
