@@ -556,6 +556,19 @@ fn reads_are_byte_identical_to_the_cli() {
     );
     // A workflow a stand-in worker answers queries for.
     start(&server, "queried", &["-t", "queried"]);
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Described",
+            "-t",
+            "queried",
+            "-w",
+            "described",
+        ],
+    );
     common::worker::spawn(&server.address, "queried");
     common::worker::spawn_failing_activities(&server.address);
     // Runs the stand-in worker completes (with a result), fails, cancels on request, and
@@ -907,6 +920,16 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal workflow query -w queried --name __temporal_workflow_metadata -o {output}"
         ));
     }
+    // `workflow metadata` (the same query) in every format; its text lays the handlers out.
+    for id in ["queried", "described"] {
+        for output in ["json", "jsonl", "text"] {
+            lines.push(format!("temporal workflow metadata -w {id} -o {output}"));
+        }
+        lines.push(format!(
+            "temporal workflow query -w {id} --name __temporal_workflow_metadata"
+        ));
+    }
+    lines.push("temporal workflow metadata -w queried --reject-condition not_open".to_owned());
     // Text shows every ending; from a continued run's first run, text follows into the next.
     for id in ["done", "failed", "canceled", "renewed", &renewed_first] {
         lines.push(format!("temporal workflow show -w {id}"));
@@ -975,6 +998,7 @@ fn reads_are_byte_identical_to_the_cli() {
             "temporal workflow show -w nothing -o json",
             "temporal workflow show -w nothing",
             "temporal workflow query -w nothing --name state",
+            "temporal workflow metadata -w nothing",
             "temporal workflow list -o json -q 'bad='",
             "temporal workflow list -o jsonl -q 'bad='",
             "temporal workflow list -o text --time-format iso -q 'bad='",
@@ -1207,8 +1231,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow show -w searchable --detailed",
         "temporal workflow list -o json -q 'WorkflowId = \"plain\"' --limit 1 --log-level error",
         "temporal task-queue describe -t q --legacy-mode -o json",
-        // The CLI lays the workflow metadata query's text out as definitions.
-        "temporal workflow query -w queried --name __temporal_workflow_metadata",
+        // Workflow headers on the metadata query are not translated.
+        "temporal workflow metadata -w queried --headers k=1",
     ]
     .map(str::to_owned)
     .into_iter()

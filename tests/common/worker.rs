@@ -7,7 +7,8 @@
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
 //! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
-//! `mixed` with a JSON and a binary one, `none` with none, `echo` with its arguments, `__temporal_workflow_metadata` with its handlers, `__stack_trace`
+//! `mixed` with a JSON and a binary one, `none` with none, `echo` with its arguments, `__temporal_workflow_metadata` with its handlers (a `Described`
+//! workflow's in every shape the CLI's layout meets), `__stack_trace`
 //! with a string. It stops when the server goes away.
 
 use temporalio_protos::protos::temporal::api::command::v1::command::Attributes;
@@ -363,6 +364,10 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                     .await;
                 continue;
             };
+            let described = task
+                .workflow_type
+                .as_ref()
+                .is_some_and(|t| t.name == "Described");
             let payloads = match query.query_type.as_str() {
                 "state" => vec![payload(
                     "json/plain",
@@ -373,7 +378,14 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 "mixed" => vec![payload("json/plain", "1"), payload("binary/plain", "raw")],
                 "none" => Vec::new(),
                 "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
-                // What an SDK answers: the workflow's type and handlers.
+                // What an SDK answers: the workflow's type and handlers. A `Described` workflow
+                // answers with what the CLI's layout must cope with: handlers out of order,
+                // wider than the headers, without a name or description, in proto field names,
+                // nulls, and details with leading spaces, a newline inside and one at the end.
+                "__temporal_workflow_metadata" if described => vec![payload(
+                    "json/plain",
+                    r#"{"definition":{"type":"Described","query_definitions":[{"name":"zeta","description":"last of all"},{"name":"a-much-longer-query","description":null},{"description":"nameless"}],"signalDefinitions":null,"updateDefinitions":[{"name":"u"}]},"current_details":"  step 2 of 3\nwaiting\n"}"#,
+                )],
                 "__temporal_workflow_metadata" => vec![payload(
                     "json/plain",
                     r#"{"definition":{"type":"Payment","queryDefinitions":[{"name":"state","description":"The payment's state"}],"signalDefinitions":[{"name":"refund"}]},"currentDetails":"waiting for <approval>"}"#,

@@ -51,6 +51,7 @@ pub(crate) enum Handler {
     WorkflowCount,
     WorkflowQuery,
     WorkflowStack,
+    WorkflowMetadata,
     WorkflowSignal,
     WorkflowCancel,
     WorkflowTerminate,
@@ -96,6 +97,7 @@ impl Handler {
             CommandPath::WorkflowCount => Handler::WorkflowCount,
             CommandPath::WorkflowQuery => Handler::WorkflowQuery,
             CommandPath::WorkflowStack => Handler::WorkflowStack,
+            CommandPath::WorkflowMetadata => Handler::WorkflowMetadata,
             CommandPath::WorkflowSignal => Handler::WorkflowSignal,
             CommandPath::WorkflowCancel => Handler::WorkflowCancel,
             CommandPath::WorkflowTerminate => Handler::WorkflowTerminate,
@@ -141,7 +143,9 @@ impl Handler {
                 &["workflow-id", "run-id", "name", "input", "reject-condition"],
                 true,
             ),
-            Handler::WorkflowStack => (&["workflow-id", "run-id", "reject-condition"], true),
+            Handler::WorkflowStack | Handler::WorkflowMetadata => {
+                (&["workflow-id", "run-id", "reject-condition"], true)
+            }
             Handler::WorkflowSignal => (&["workflow-id", "run-id", "name", "input"], true),
             Handler::WorkflowCancel => (&["workflow-id", "run-id"], true),
             Handler::WorkflowTerminate => (&["workflow-id", "run-id", "reason"], true),
@@ -240,6 +244,7 @@ impl Handler {
                 workflow_query(ctx, &name).await
             }
             Handler::WorkflowStack => workflow_query(ctx, "__stack_trace").await,
+            Handler::WorkflowMetadata => workflow_query(ctx, METADATA_QUERY).await,
             Handler::WorkflowSignal => workflow_signal(ctx).await,
             Handler::WorkflowCancel => workflow_cancel(ctx).await,
             Handler::WorkflowTerminate => workflow_terminate(ctx).await,
@@ -1533,11 +1538,6 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 /// rejected query as the CLI's error. A response without a result, and the text of the workflow
 /// metadata query (which the CLI lays out as definitions), are left to the CLI.
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
-    if query_type == "__temporal_workflow_metadata" && ctx.format == Format::Text {
-        return Err(Stop::fallback(
-            "the workflow metadata query's text is rendered by the CLI",
-        ));
-    }
     let args = json_inputs(ctx.cmd)?;
     let reject = match ctx.cmd.flag_str("reject-condition").unwrap_or_default() {
         // (Unspecified, as the CLI sends it: not `None`, which the server reads alike.)
@@ -1581,6 +1581,10 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
             true,
         );
     }
+    if query_type == METADATA_QUERY {
+        let text = metadata_text(resp.query_result.as_ref())?;
+        return ctx.out.write(&text);
+    }
     // The card's value is the CLI's `MarshalFriendlyJSONPayloads`: the one payload alone, or
     // the whole `Payloads` (shorthand as the command asks), compacted as `encoding/json` writes
     // a `json.RawMessage`. What it prints without a result at all is left to it.
@@ -1604,6 +1608,116 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     let card = text::card(&[("QueryResult", shown)])
         .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
     ctx.out.write(&format!("Query result:\n{card}"))
+}
+
+/// The built-in query `workflow metadata` sends (`query --name` may send it too).
+const METADATA_QUERY: &str = "__temporal_workflow_metadata";
+
+/// The `temporal.api.sdk.v1.WorkflowMetadata` an SDK answers the metadata query with, as the
+/// CLI reads it (protojson: camelCase or proto names, `null` as absent, a repeated field at most
+/// once). A key this does not know, though the CLI would skip it, falls back.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkflowMetadata {
+    #[serde(default)]
+    definition: Option<WorkflowDefinition>,
+    #[serde(default, rename = "currentDetails", alias = "current_details")]
+    current_details: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkflowDefinition {
+    #[serde(default, rename = "type")]
+    _type: Option<String>,
+    #[serde(default, rename = "queryDefinitions", alias = "query_definitions")]
+    queries: Option<Vec<InteractionDefinition>>,
+    #[serde(default, rename = "signalDefinitions", alias = "signal_definitions")]
+    signals: Option<Vec<InteractionDefinition>>,
+    #[serde(default, rename = "updateDefinitions", alias = "update_definitions")]
+    updates: Option<Vec<InteractionDefinition>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InteractionDefinition {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// The text the CLI prints for the metadata query's answer: `Metadata:`, then for each kind of
+/// handler that has any, `  Query Definitions:` (then Signal, Update) and a row per handler in
+/// the order given, `    ` + name padded to at least 4 + `    ` + description padded to at least
+/// 11 (the widths of the unprinted headers `Name` and `Description`), then `  Current Details:`
+/// and the details after four spaces, as they are (a newline in them printed raw). Anything but
+/// one `json/plain` payload, or text that is not printable ASCII (newlines in the details
+/// aside), falls back.
+fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
+    let fallback = |why: &str| Stop::fallback(format!("workflow metadata text: {why}"));
+    let payload = match result.map(|p| p.payloads.as_slice()) {
+        Some([p]) => p,
+        _ => return Err(fallback("not one payload")),
+    };
+    if payload.metadata.len() != 1
+        || payload.metadata.get("encoding").map(Vec::as_slice) != Some(b"json/plain")
+    {
+        return Err(fallback("not a json/plain payload"));
+    }
+    let meta: WorkflowMetadata = serde_json::from_slice(&payload.data)
+        .map_err(|e| fallback(&format!("an answer this reader does not take ({e})")))?;
+    let printable = |s: &str, newlines: bool| {
+        s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) || (newlines && b == b'\n'))
+    };
+    let mut out = String::from("Metadata:\n");
+    let definition = meta.definition.unwrap_or(WorkflowDefinition {
+        _type: None,
+        queries: None,
+        signals: None,
+        updates: None,
+    });
+    for (title, defs) in [
+        ("Query", definition.queries),
+        ("Signal", definition.signals),
+        ("Update", definition.updates),
+    ] {
+        let defs = defs.unwrap_or_default();
+        if defs.is_empty() {
+            continue;
+        }
+        let rows: Vec<(String, String)> = defs
+            .into_iter()
+            .map(|d| {
+                (
+                    d.name.unwrap_or_default(),
+                    d.description.unwrap_or_default(),
+                )
+            })
+            .collect();
+        if !rows
+            .iter()
+            .all(|(n, d)| printable(n, false) && printable(d, false))
+        {
+            return Err(fallback(
+                "a name or description that is not printable ASCII",
+            ));
+        }
+        let name_w = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(4);
+        let desc_w = rows.iter().map(|(_, d)| d.len()).max().unwrap_or(0).max(11);
+        let _ = writeln!(out, "  {title} Definitions:");
+        for (name, desc) in rows {
+            let _ = writeln!(out, "    {name:<name_w$}    {desc:<desc_w$}");
+        }
+    }
+    if let Some(details) = meta.current_details.filter(|d| !d.is_empty()) {
+        if !printable(&details, true) {
+            return Err(fallback("details that are not printable ASCII"));
+        }
+        let _ = writeln!(out, "  Current Details:\n    {details}");
+    }
+    Ok(out)
 }
 
 /// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)

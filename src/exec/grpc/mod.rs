@@ -6,7 +6,7 @@
 //!
 //! Translated (see [`commands`] for the flags each accepts, and docs/executors.md):
 //! - `workflow list`, `describe`, `show`, `count`: JSON and text (every `--time-format`).
-//! - `workflow query`, `stack`: JSON and text.
+//! - `workflow query`, `stack`, `metadata`: JSON and text.
 //! - `workflow signal`, `cancel`, `terminate` of one workflow (text and JSON).
 //! - `operator namespace describe|list`, `operator search-attribute list`: JSON and text.
 //! - `schedule list`, `schedule describe`, `schedule list-matching-times`: JSON and text.
