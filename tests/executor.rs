@@ -135,7 +135,7 @@ fn mtls_material_reaches_the_cli_through_its_environment_only() {
     .unwrap();
     assert_eq!(run.exit_code, 0, "{}", String::from_utf8_lossy(&run.stderr));
     let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
-    for want in ["[--tls]", "[--tls-server-name=temporal]"] {
+    for want in ["[--tls]", "[--tls-server-name=temporal]", "/ca/ca.pem]"] {
         assert!(record.contains(want), "missing {want} in\n{record}");
     }
     let argv = record.split("ENV\n").next().unwrap();
@@ -144,11 +144,12 @@ fn mtls_material_reaches_the_cli_through_its_environment_only() {
         "key material must not be in argv"
     );
     assert!(
-        !argv.contains("-path="),
-        "no TLS file named in argv:\n{argv}"
+        !argv.contains("-cert-path=") && !argv.contains("-key-path="),
+        "no client certificate or key file named in argv:\n{argv}"
     );
-    // The certificate, key and CA in the CLI's own variables; the private directory holds
-    // nothing but the two empty directories (no key file a relative or allowed path could name).
+    // The certificate and key in the CLI's own variables; the private directory holds nothing
+    // but the two empty directories and the (public) CA's file: no key file a relative or
+    // allowed path could name.
     let env = record
         .split("ENV\n")
         .nth(1)
@@ -159,7 +160,6 @@ fn mtls_material_reaches_the_cli_through_its_environment_only() {
     for (var, body) in [
         ("TEMPORAL_TLS_CLIENT_CERT_DATA", CERT),
         ("TEMPORAL_TLS_CLIENT_KEY_DATA", KEY),
-        ("TEMPORAL_TLS_SERVER_CA_CERT_DATA", CERT),
     ] {
         assert!(
             env.contains(&format!("{var}={body}")),
@@ -168,7 +168,7 @@ fn mtls_material_reaches_the_cli_through_its_environment_only() {
     }
     let private = record.split("PRIVATE\n").nth(1).unwrap();
     let private = private.split("STDIN\n").next().unwrap();
-    assert_eq!(private, "./bin\n./home\n", "{private}");
+    assert_eq!(private, "./bin\n./ca\n./ca/ca.pem\n./home\n", "{private}");
     // The private directory is gone after the run.
     let home = String::from_utf8(run.stdout).unwrap();
     assert!(!Path::new(home.trim()).exists(), "{home} still exists");
@@ -275,6 +275,16 @@ fn pinned_flags_and_local_commands_are_refused_even_if_allowed() {
 fn configuration_errors_name_the_field() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notpem.txt"), "hello").unwrap();
+    // A certificate with a bundle after it, too large for the environment variable that hands it
+    // to the CLI (a large CA bundle as `server_ca` is fine: it goes in a file).
+    let bundle = format!("{CERT}{}", CERT.repeat(130 * 1024 / CERT.len()));
+    std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
+    std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
+    let big_ca = "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: bundle.pem}}\n";
+    assert!(
+        Config::from_yaml(big_ca, "t.yaml", dir.path(), &|_: &str| None).is_ok(),
+        "a large CA bundle loads"
+    );
     let env = |_: &str| None;
     for (yaml, want) in [
         (
@@ -304,6 +314,10 @@ fn configuration_errors_name_the_field() {
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: missing.pem}}\n",
             "server_ca: cannot read",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: bundle.pem}, client_key: {file: key.pem}}\n",
+            "bytes, more than the 122880 tgate can hand the CLI",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: nohostport}\n",

@@ -668,8 +668,8 @@ fn secrets_never_leak() {
             assert!(!argv.contains(n), "argv leaks a secret:\n{argv}");
         }
         assert!(
-            !argv.contains("-path="),
-            "a TLS file named in argv:\n{argv}"
+            !argv.contains("-cert-path=") && !argv.contains("-key-path="),
+            "a client certificate or key file named in argv:\n{argv}"
         );
         let api_var = format!("TEMPORAL_API_KEY={api_key}\n");
         let key_var = format!("TEMPORAL_TLS_CLIENT_KEY_DATA={}", client.key);

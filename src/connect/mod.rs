@@ -493,6 +493,10 @@ fn read_source(
     .map(|v| v.trim().to_owned())
 }
 
+/// The largest client certificate or key tgate takes: it reaches the CLI as an environment
+/// variable (`TEMPORAL_TLS_CLIENT_KEY_DATA=...`), capped at 128 KiB by Linux.
+const MAX_PEM_IN_ENV: usize = 120 * 1024;
+
 fn pem(text: String, label: &str, what: &str) -> Result<String, String> {
     let begin = format!("-----BEGIN {label}");
     if text.contains(&begin) {
@@ -522,6 +526,21 @@ fn integration(
         let ca = read(&i.server_ca, "server_ca", "CERTIFICATE")?;
         if cert.is_some() != key.is_some() {
             return Err("give both `client_cert` and `client_key`, or neither".to_owned());
+        }
+        // The CLI executor hands the certificate and key to the CLI in environment variables,
+        // each of which Linux caps at 128 KiB (`MAX_ARG_STRLEN`, name included).
+        for (field, v) in [
+            ("client_cert", cert.as_deref()),
+            ("client_key", key.as_deref()),
+        ] {
+            if let Some(v) = v.filter(|v| v.len() > MAX_PEM_IN_ENV) {
+                return Err(format!(
+                    "{field}: {} bytes, more than the {MAX_PEM_IN_ENV} tgate can hand the CLI \
+                     (in an environment variable); give the certificate and key alone, without \
+                     other blocks",
+                    v.len()
+                ));
+            }
         }
         if required && cert.is_none() {
             return Err("cloud-mtls needs `client_cert` and `client_key`".to_owned());

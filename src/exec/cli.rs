@@ -8,8 +8,9 @@
 //!   `temporal-*` extension), `HOME` a private empty directory (no config or env files), and the
 //!   config file is disabled. The only variables set besides are the credentials ([`ChildEnv`]):
 //!   `TEMPORAL_API_KEY` for integrations with an API key (Cloud, or Direct Connect's) and the TLS
-//!   client certificate, key and server CA as the CLI's `TEMPORAL_TLS_*_DATA`. They never appear
-//!   in argv and are never written to disk (no key file an allowed `--input-file` could name).
+//!   client certificate and key as the CLI's `TEMPORAL_TLS_CLIENT_*_DATA`. They never appear in
+//!   argv and are never written to disk (no key file an allowed `--input-file` could name); the
+//!   server CA, which is public, is a file in the private directory.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
 //! - Asked to stop (SIGTERM, SIGINT, SIGHUP) while the child runs, tgate kills its process group
@@ -62,11 +63,12 @@ pub enum ExecError {
     },
 }
 
-/// The credentials a run hands the CLI through its environment: the API key and the TLS
-/// material (as the CLI's `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA`,
-/// `TEMPORAL_TLS_CLIENT_KEY_DATA` and `TEMPORAL_TLS_SERVER_CA_CERT_DATA`, which it reads with
-/// `--disable-config-file`). Nothing is written to disk, so no file flag the policy allows, and no
-/// path relative to the child's working directory, reaches a key file. `Debug` names the
+/// The credentials a run hands the CLI through its environment: the API key and the client
+/// certificate and key (as the CLI's `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA` and
+/// `TEMPORAL_TLS_CLIENT_KEY_DATA`, which it reads with `--disable-config-file`). No secret is
+/// written to disk, so no file flag the policy allows, and no path relative to the child's
+/// working directory, reaches a key file. (The server CA, public and possibly a bundle larger
+/// than an environment variable may be, goes in a file: [`injected_argv`].) `Debug` names the
 /// variables, never their values.
 pub struct ChildEnv(Vec<(&'static str, String)>);
 
@@ -85,14 +87,18 @@ impl std::fmt::Debug for ChildEnv {
     }
 }
 
+/// Public files to write before a run: path and content.
+pub type PublicFiles = Vec<(std::path::PathBuf, String)>;
+
 /// The argv tgate runs (without the program): the command's canonical words plus the injected
-/// connection, inserted before any `--` and positionals; and the credentials for the child's
-/// environment.
+/// connection, inserted before any `--` and positionals; the credentials for the child's
+/// environment; and the server CA's file in `ca_dir`, when the integration has one.
 pub fn injected_argv(
     cmd: &Command,
     integration: &Integration,
     caller: &str,
-) -> Result<(Vec<String>, ChildEnv), ExecError> {
+    ca_dir: &Path,
+) -> Result<(Vec<String>, ChildEnv, PublicFiles), ExecError> {
     if !cmd.path().connects() {
         return Err(ExecError::Refused(format!(
             "`{}` does not connect to a cluster",
@@ -118,6 +124,7 @@ pub fn injected_argv(
         inject.push(format!("--identity=tgate:{caller}"));
     }
     let mut env = Vec::new();
+    let mut files = Vec::new();
     if let Some(api_key) = integration.api_key() {
         env.push(("TEMPORAL_API_KEY", api_key.expose().to_owned()));
     }
@@ -128,7 +135,9 @@ pub fn injected_argv(
             env.push(("TEMPORAL_TLS_CLIENT_KEY_DATA", key.expose().to_owned()));
         }
         if let Some(ca) = &t.server_ca {
-            env.push(("TEMPORAL_TLS_SERVER_CA_CERT_DATA", ca.clone()));
+            let path = ca_dir.join("ca.pem");
+            inject.push(format!("--tls-ca-path={}", path.display()));
+            files.push((path, ca.clone()));
         }
         if let Some(name) = &t.server_name {
             inject.push(format!("--tls-server-name={name}"));
@@ -159,7 +168,7 @@ pub fn injected_argv(
             )));
         }
     }
-    Ok((argv, ChildEnv(env)))
+    Ok((argv, ChildEnv(env), files))
 }
 
 /// Runs `cmd` through the `temporal` binary at `binary`.
@@ -174,11 +183,19 @@ pub fn run_cli(
         .prefix("tgate-run-")
         .tempdir()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
-    let (home, bin) = (private.path().join("home"), private.path().join("bin"));
-    for d in [&home, &bin] {
+    let (home, bin, ca_dir) = (
+        private.path().join("home"),
+        private.path().join("bin"),
+        private.path().join("ca"),
+    );
+    for d in [&home, &bin, &ca_dir] {
         create_private_dir(d).map_err(|e| ExecError::Prepare(format!("{}: {e}", d.display())))?;
     }
-    let (argv, env) = injected_argv(cmd, integration, caller)?;
+    let (argv, env, files) = injected_argv(cmd, integration, caller, &ca_dir)?;
+    for (path, content) in &files {
+        std::fs::write(path, content)
+            .map_err(|e| ExecError::Prepare(format!("{}: {e}", path.display())))?;
+    }
     local_files_are_their_own(cmd)?;
     let mut child_cmd = std::process::Command::new(binary);
     child_cmd
