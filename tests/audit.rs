@@ -619,9 +619,12 @@ fn audit_configuration_is_validated() {
 /// records the run's result before it exits.
 #[test]
 fn a_stopped_run_kills_the_command_and_records_its_end() {
+    use nix::sys::signal::Signal;
     for signal in [
-        nix::sys::signal::Signal::SIGTERM,
-        nix::sys::signal::Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let audit = dir.path().join("audit.jsonl");
@@ -692,4 +695,106 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
             .expect("a result record");
         assert_eq!(result["exit_code"], 1, "{result}");
     }
+}
+
+/// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while
+/// tgate writes output nobody reads (the child done) ends it; SIGHUP, which `nohup` makes tgate
+/// ignore, is still ignored while the child runs (the command completes).
+#[test]
+fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
+    use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let bin = dir.path().join("fake-temporal");
+    let finished = dir.path().join("finished");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\n/usr/bin/head -c 3000000 /dev/zero\n/usr/bin/touch {}\n",
+            finished.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = config(dir.path(), &bin, &audit);
+    // Its stdout is a pipe nobody reads: after the child, tgate blocks writing 3 MB.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !finished.exists() {
+        assert!(Instant::now() < deadline, "the command never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Until tgate sleeps in the pipe's write (as the kernel names the wait), at most 10 s.
+    let wchan = format!("/proc/{}/wchan", child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("pipe_write"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM after the run was swallowed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+
+    // Under nohup, a SIGHUP during the run changes nothing: the command runs to its end.
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let started = dir.path().join("started");
+    let bin = dir.path().join("fake-temporal");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\n/usr/bin/touch {}\n/bin/sleep 1\necho done\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = config(dir.path(), &bin, &audit);
+    let child = Command::new("/usr/bin/nohup")
+        .args([
+            env!("CARGO_BIN_EXE_tgate"),
+            "run",
+            "--config",
+            p(&cfg),
+            "temporal workflow list",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // (nohup execs tgate: the same process.)
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGHUP,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "done\n");
 }

@@ -13,13 +13,14 @@
 //!   server CA, which is public, is a file in the private directory.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
-//! - Asked to stop (SIGTERM, SIGINT, SIGHUP) while the child runs, tgate kills its process group
-//!   and ends the run as failed (the result is recorded), so no command outlives the gateway.
+//! - Asked to stop ([`STOP_SIGNALS`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
+//!   tgate kills its process group and ends the run as failed (the result is recorded), so no
+//!   command outlives the gateway; outside the child's run those signals act as they always do.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -210,13 +211,22 @@ pub fn run_cli(
         .stderr(Stdio::piped());
     // Its own process group, so a timeout kills everything it started.
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
-    // Before the spawn: from here a stop signal kills the child instead of ending tgate alone.
-    stop_flag().map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
+    // Before the spawn: from here until the child is reaped a stop signal kills the child and
+    // ends the run, instead of ending tgate alone and leaving the child running.
+    let signals = stop_signals()
+        .map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
+    signals.idle.store(false, Ordering::SeqCst);
     let start = Instant::now();
-    let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
-        binary: binary.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let mut child = match child_cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            signals.idle.store(true, Ordering::SeqCst);
+            return Err(ExecError::Spawn {
+                binary: binary.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
     let cap = limits.max_output_bytes;
     let deadline = start + limits.timeout;
     let Collected {
@@ -227,9 +237,11 @@ pub fn run_cli(
         unread,
         stopped,
     } = collect(&mut child, cap, deadline);
-    let status = child
-        .wait()
-        .map_err(|e| ExecError::Prepare(e.to_string()))?;
+    let status = child.wait();
+    // The child is reaped: a stop signal now ends tgate as usual (after one during the run, the
+    // caller records the result and exits).
+    signals.idle.store(true, Ordering::SeqCst);
+    let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
     if let Some(signal) = stopped {
         stderr.extend_from_slice(
@@ -275,38 +287,72 @@ struct Collected {
     stopped: Option<&'static str>,
 }
 
-/// The signal tgate was asked to stop by while a CLI child runs (0: none). Registered once, the
-/// first time a child is started: from then on those signals no longer end tgate at once (its
-/// run ends with the child killed, the result recorded, within ~50 ms); before that, a signal
-/// ends tgate when no child exists to outlive it. SIGKILL cannot be caught: a child started
-/// before one outlives tgate, as does one that leaves its process group.
-fn stop_flag() -> Result<&'static Arc<AtomicUsize>, std::io::Error> {
-    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
-    if let Some(f) = FLAG.get() {
-        return Ok(f);
-    }
-    let flag = Arc::new(AtomicUsize::new(0));
-    for sig in STOP_SIGNALS {
-        signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize)?;
-    }
-    Ok(FLAG.get_or_init(|| flag))
+/// Stop signals while a CLI child runs: the signal tgate was asked to stop by (0: none), and
+/// whether no child is running (then a stop signal acts as it always would: tgate ends).
+struct StopSignals {
+    received: Arc<AtomicUsize>,
+    idle: Arc<AtomicBool>,
 }
 
-const STOP_SIGNALS: [i32; 3] = [
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGHUP,
+/// The signals that end tgate by default and that a caller sends to stop it: terminate,
+/// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm. While a child
+/// runs, each makes tgate kill the child's process group and end the run (the result recorded,
+/// within ~50 ms); otherwise each ends tgate as it would without tgate handling it. A signal
+/// tgate was started with ignored (`nohup`, a background job of a script) stays ignored.
+/// SIGKILL cannot be caught: a child started before one outlives tgate, as does one that leaves
+/// its process group.
+const STOP_SIGNALS: [(i32, &str); 7] = [
+    (signal_hook::consts::SIGTERM, "SIGTERM"),
+    (signal_hook::consts::SIGINT, "SIGINT"),
+    (signal_hook::consts::SIGHUP, "SIGHUP"),
+    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
+    (signal_hook::consts::SIGUSR1, "SIGUSR1"),
+    (signal_hook::consts::SIGUSR2, "SIGUSR2"),
+    (signal_hook::consts::SIGALRM, "SIGALRM"),
 ];
 
-/// The name of the signal tgate was asked to stop by, if any.
-fn stop_requested() -> Option<&'static str> {
-    let sig = stop_flag().ok()?.load(Ordering::SeqCst) as i32;
-    match sig {
-        0 => None,
-        s if s == signal_hook::consts::SIGTERM => Some("SIGTERM"),
-        s if s == signal_hook::consts::SIGINT => Some("SIGINT"),
-        _ => Some("SIGHUP"),
+/// The handlers, registered once, the first time a child is started.
+fn stop_signals() -> Result<&'static StopSignals, std::io::Error> {
+    static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
+    if let Some(s) = SIGNALS.get() {
+        return Ok(s);
     }
+    let signals = StopSignals {
+        received: Arc::new(AtomicUsize::new(0)),
+        idle: Arc::new(AtomicBool::new(true)),
+    };
+    let ignored = ignored_signals();
+    for (sig, _) in STOP_SIGNALS {
+        if ignored & (1u64 << (sig - 1)) != 0 {
+            continue;
+        }
+        // With no child running, the default action (tgate ends); with one, only the flag.
+        signal_hook::flag::register_conditional_default(sig, Arc::clone(&signals.idle))?;
+        signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
+    }
+    Ok(SIGNALS.get_or_init(|| signals))
+}
+
+/// The signals this process was started with ignored (`SigIgn` of `/proc/self/status`, bit
+/// `n - 1` for signal `n`); none when that cannot be read.
+fn ignored_signals() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The name of the signal tgate was asked to stop by while the child ran, if any.
+fn stop_requested() -> Option<&'static str> {
+    let sig = stop_signals().ok()?.received.load(Ordering::SeqCst) as i32;
+    STOP_SIGNALS
+        .iter()
+        .find(|(s, _)| *s == sig)
+        .map(|(_, name)| *name)
 }
 
 /// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`
