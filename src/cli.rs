@@ -976,7 +976,7 @@ fn gate(
             .matching(&canonical, now)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .find(|ap| ap.state == State::Pending && ap.short_of(&terms).is_none());
+            .find(|ap| ap.state == State::Pending && ap.short_of(&terms, now).is_none());
     }
     if g.pending.is_none() {
         // A new request counts against the rule's rate limit.

@@ -127,6 +127,8 @@ impl NewApproval {
 /// that moment, and the justification the run gives.
 #[derive(Clone, Debug)]
 pub struct Terms {
+    /// How long the policy lets an approval stand now, from its request.
+    pub ttl: Duration,
     /// Distinct approvals the policy requires now.
     pub approvals: u32,
     /// The approver group lists the policy requires now.
@@ -139,6 +141,7 @@ impl Terms {
     /// The terms of `requirement` for a run justified by `justification`.
     pub fn new(requirement: &ApprovalRequirement, justification: Option<&str>) -> Terms {
         Terms {
+            ttl: requirement.ttl,
             approvals: requirement.approvals,
             approver_groups: requirement.approver_groups.clone(),
             justification: justification.map(str::to_owned),
@@ -147,11 +150,12 @@ impl Terms {
 }
 
 impl Approval {
-    /// What of `terms` this approval does not cover, if anything: at least as many approvals
-    /// as the policy requires now, the same approver groups (order aside: approvers were checked
-    /// against the groups stored with the request), and, when the run gives a justification,
-    /// the one the approvers saw.
-    pub fn short_of(&self, terms: &Terms) -> Option<&'static str> {
+    /// What of `terms` this approval does not cover at `now`, if anything: requested within the
+    /// time to live the policy sets now (a shortened one shortens standing approvals), at least
+    /// as many approvals as the policy requires now, the same approver groups (order aside:
+    /// approvers were checked against the groups stored with the request), and, when the run
+    /// gives a justification, the one the approvers saw.
+    pub fn short_of(&self, terms: &Terms, now: SystemTime) -> Option<&'static str> {
         fn sorted(groups: &[Vec<String>]) -> Vec<Vec<String>> {
             let mut out: Vec<Vec<String>> = groups
                 .iter()
@@ -165,6 +169,9 @@ impl Approval {
             out.sort();
             out.dedup();
             out
+        }
+        if self.created_at + terms.ttl <= now {
+            return Some("time to live");
         }
         if self.approvals_required < terms.approvals {
             return Some("number of approvals");

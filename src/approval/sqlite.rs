@@ -424,7 +424,7 @@ fn claim_loaded(
             return Err(Fail::Corrupt(format!("approval `{id}` is not open")));
         }
     }
-    if let Some(what) = a.short_of(terms) {
+    if let Some(what) = a.short_of(terms, from_ms(now_ms)) {
         return Err(Fail::Refused(ApprovalError::DifferentTerms { id, what }));
     }
     let changed = tx
@@ -648,7 +648,7 @@ impl Store for SqliteStore {
             for id in ids {
                 let loaded = load(tx, &id, now_ms)?
                     .ok_or_else(|| Fail::Corrupt(format!("approval `{id}` vanished")))?;
-                if loaded.approval.short_of(terms).is_none() {
+                if loaded.approval.short_of(terms, from_ms(now_ms)).is_none() {
                     return claim_loaded(tx, loaded, command, terms, now_ms).map(Some);
                 }
             }
@@ -819,7 +819,12 @@ mod tests {
         s.approve(&a.id, &person_in("alice", &["sre"]), None, t(1))
             .expect("approve");
         let cmd = command("agent", "payments", "pay-1");
+        let shortened = Terms {
+            ttl: Duration::from_secs(2),
+            ..terms(1, &["sre", "oncall"])
+        };
         for (terms, what) in [
+            (shortened, "time to live"),
             (terms(2, &["sre", "oncall"]), "number of approvals"),
             (terms(1, &["sre"]), "approver groups"),
             (terms(1, &[]), "approver groups"),
