@@ -155,9 +155,13 @@ impl Program {
 
 /// What kind of character `c` is, when tgate refuses it in command lines, caller ids and groups,
 /// and escapes it in what it prints for people: control characters, Unicode bidirectional
-/// controls, line and paragraph separators (which some viewers break lines at), and invisible
-/// format characters (zero-width spaces and joiners, the byte-order mark, the soft hyphen, tag
-/// characters), any of which can make a name look like another in a log or an approval prompt.
+/// controls, line and paragraph separators (which some viewers break lines at), characters that
+/// show nothing (every `Default_Ignorable_Code_Point` of Unicode's DerivedCoreProperties.txt:
+/// zero-width spaces and joiners, the byte-order mark, the soft hyphen, variation selectors,
+/// Hangul fillers, tags; and the other format characters: Arabic number signs, interlinear
+/// annotations, Egyptian hieroglyph format controls), and spaces other than the ASCII one (a
+/// no-break space, the braille blank), any of which can make a name look like another in a log or
+/// an approval prompt.
 pub fn control_name(c: char) -> Option<&'static str> {
     Some(match c {
         '\n' => "newline",
@@ -173,12 +177,39 @@ pub fn control_name(c: char) -> Option<&'static str> {
         | '\u{200F}'
         | '\u{061C}' => "bidirectional control",
         '\u{2028}' | '\u{2029}' => "line separator",
-        '\u{200B}'..='\u{200D}'
-        | '\u{2060}'..='\u{2064}'
+        // Default_Ignorable_Code_Point (less the bidi controls above), then the other Cf.
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{115F}'..='\u{1160}'
+        | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200D}'
+        | '\u{2060}'..='\u{2065}'
+        | '\u{206A}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
         | '\u{FEFF}'
-        | '\u{00AD}'
-        | '\u{180E}'
-        | '\u{E0000}'..='\u{E007F}' => "invisible format character",
+        | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}'
+        | '\u{0600}'..='\u{0605}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}'
+        | '\u{110BD}'
+        | '\u{110CD}'
+        | '\u{13430}'..='\u{1345F}'
+        | '\u{FFF9}'..='\u{FFFB}' => "invisible format character",
+        '\u{00A0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200A}'
+        | '\u{202F}'
+        | '\u{205F}'
+        | '\u{3000}'
+        | '\u{2800}' => "space other than the ASCII space",
         _ => return None,
     })
 }
@@ -497,6 +528,13 @@ mod tests {
             ("temporal 'a\u{200B}b'", 0x200b),
             ("temporal 'a\u{FEFF}b'", 0xfeff),
             ("temporal 'a\u{E0041}b'", 0xe0041),
+            ("temporal 'a\u{3164}b'", 0x3164),
+            ("temporal 'a\u{FE0F}b'", 0xfe0f),
+            ("temporal 'a\u{FFF9}b'", 0xfff9),
+            ("temporal 'a\u{034F}b'", 0x034f),
+            ("temporal 'a\u{00A0}b'", 0xa0),
+            ("temporal 'a\u{2800}b'", 0x2800),
+            ("temporal 'a\u{13430}b'", 0x13430),
         ] {
             match lex(line) {
                 Err(LexError::ControlChar { code: c, .. }) => assert_eq!(c, code, "{line:?}"),

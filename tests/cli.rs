@@ -381,6 +381,8 @@ fn caller_ids_and_groups_must_be_plain_names() {
         ("--caller", "dana\u{202e}", "bidirectional control"),
         ("--caller", "da\u{2028}na", "line separator"),
         ("--group", "s\u{200b}re", "invisible format character"),
+        ("--caller", "agent\u{3164}", "invisible format character"),
+        ("--caller", "da\u{a0}na", "space other than the ASCII space"),
         ("--caller", " ", "is empty"),
     ] {
         let line = "temporal workflow list -n payments";
