@@ -47,6 +47,9 @@ const ROOTS: &[&str] = &[
     ".temporal.api.workflowservice.v1.ListWorkerDeploymentsResponse",
     ".temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse",
     ".temporal.api.workflowservice.v1.DescribeWorkerDeploymentVersionResponse",
+    ".temporal.api.workflowservice.v1.ListWorkersResponse",
+    ".temporal.api.workflowservice.v1.DescribeWorkerResponse",
+    ".temporal.api.worker.v1.WorkerInfo",
 ];
 
 /// Every message and enum of the set by fully qualified name (with the leading dot).

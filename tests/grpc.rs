@@ -2920,3 +2920,216 @@ fn worker_deployments_match_the_cli() {
         settles(&server, &config, line, &|out| out.to_owned());
     }
 }
+
+/// `worker list` and `worker describe` against heartbeats recorded through the API (an SDK
+/// with worker heartbeating sends these): every field the CLI prints, the cards' omissions (no
+/// deployment, host info with nothing set, idle slots, pollers with nothing set), an unknown
+/// worker. The server lists workers in no fixed order, so a whole list is compared with its rows
+/// (or items) sorted, and the exact comparisons filter to one worker each.
+#[test]
+fn workers_match_the_cli() {
+    use temporalio_protos::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
+    use temporalio_protos::protos::temporal::api::worker::v1::{
+        WorkerHeartbeat, WorkerHostInfo, WorkerPollerInfo, WorkerSlotsInfo,
+    };
+    use temporalio_protos::protos::temporal::api::workflowservice::v1::RecordWorkerHeartbeatRequest;
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |seconds: i64, nanos: i32| Some(prost_wkt_types::Timestamp { seconds, nanos });
+    let slots = |kind: &str, used: i32| WorkerSlotsInfo {
+        current_available_slots: 10 - used,
+        current_used_slots: used,
+        slot_supplier_kind: kind.to_owned(),
+        total_processed_tasks: 100 * used,
+        total_failed_tasks: used / 2,
+        last_interval_processed_tasks: used,
+        last_interval_failure_tasks: 0,
+    };
+    let full = WorkerHeartbeat {
+        worker_instance_key: "w-1".into(),
+        worker_identity: "1234@host-a@".into(),
+        host_info: Some(WorkerHostInfo {
+            host_name: "host-a".into(),
+            process_id: "1234".into(),
+            worker_grouping_key: "group <a>".into(),
+            current_host_cpu_usage: 0.25,
+            current_host_mem_usage: 0.1,
+        }),
+        task_queue: "tq-1".into(),
+        sdk_name: "temporal-go".into(),
+        sdk_version: "1.30.0".into(),
+        status: 1,
+        start_time: at(now - 3600, 0),
+        heartbeat_time: at(now, 123_456_789),
+        elapsed_since_last_heartbeat: Some(prost_wkt_types::Duration {
+            seconds: 5,
+            nanos: 0,
+        }),
+        workflow_task_slots_info: Some(slots("Fixed", 2)),
+        activity_task_slots_info: Some(slots("ResourceBased", 3)),
+        workflow_poller_info: Some(WorkerPollerInfo {
+            current_pollers: 2,
+            last_successful_poll_time: at(now - 1, 500_000_000),
+            is_autoscaling: false,
+        }),
+        total_sticky_cache_hit: 7,
+        total_sticky_cache_miss: 2,
+        current_sticky_cache_size: 40,
+        ..Default::default()
+    };
+    let shutting_down = WorkerHeartbeat {
+        worker_instance_key: "w-2".into(),
+        task_queue: "tq-2".into(),
+        status: 2,
+        deployment_version: Some(WorkerDeploymentVersion {
+            deployment_name: "payments".into(),
+            build_id: "b1".into(),
+        }),
+        host_info: None,
+        heartbeat_time: None,
+        elapsed_since_last_heartbeat: Some(prost_wkt_types::Duration {
+            seconds: 90,
+            nanos: 500_000_000,
+        }),
+        ..full.clone()
+    };
+    let sparse = WorkerHeartbeat {
+        worker_instance_key: "w-3".into(),
+        task_queue: "tq-3".into(),
+        deployment_version: Some(WorkerDeploymentVersion {
+            deployment_name: String::new(),
+            build_id: "b9".into(),
+        }),
+        host_info: Some(WorkerHostInfo::default()),
+        elapsed_since_last_heartbeat: None,
+        workflow_task_slots_info: Some(slots("Fixed", 0)),
+        activity_task_slots_info: None,
+        nexus_task_slots_info: Some(slots("", 0)),
+        local_activity_slots_info: Some(WorkerSlotsInfo {
+            slot_supplier_kind: "Fixed".into(),
+            ..Default::default()
+        }),
+        workflow_poller_info: Some(WorkerPollerInfo::default()),
+        activity_poller_info: Some(WorkerPollerInfo {
+            is_autoscaling: true,
+            ..Default::default()
+        }),
+        ..full.clone()
+    };
+    let (rt, mut client) = api(&server);
+    rt.block_on(
+        client.record_worker_heartbeat(RecordWorkerHeartbeatRequest {
+            namespace: "default".into(),
+            identity: "test".into(),
+            worker_heartbeat: vec![full, shutting_down, sparse],
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+
+    for n in 1..=3 {
+        for format in ["iso", "raw"] {
+            against_cli(
+                &server,
+                &config,
+                &format!(
+                    "temporal worker describe --worker-instance-key w-{n} --time-format {format}"
+                ),
+            )
+            .unwrap();
+            against_cli(
+                &server,
+                &config,
+                &format!("temporal worker list -q 'TaskQueue=\"tq-{n}\"' --time-format {format}"),
+            )
+            .unwrap();
+        }
+        for output in ["json", "jsonl"] {
+            against_cli(
+                &server,
+                &config,
+                &format!("temporal worker describe --worker-instance-key w-{n} -o {output}"),
+            )
+            .unwrap();
+            against_cli(
+                &server,
+                &config,
+                &format!("temporal worker list -q 'TaskQueue=\"tq-{n}\"' -o {output}"),
+            )
+            .unwrap();
+        }
+    }
+    against_cli(
+        &server,
+        &config,
+        "temporal worker describe --worker-instance-key nobody",
+    )
+    .unwrap();
+    against_cli(
+        &server,
+        &config,
+        "temporal worker list -q 'TaskQueue=\"none\"'",
+    )
+    .unwrap();
+
+    // The whole list, in the server's order of the moment: the same rows or items.
+    let sorted = |out: &str| -> String {
+        if let Ok(serde_json::Value::Array(mut items)) = serde_json::from_str(out) {
+            items.sort_by_key(|i| i.to_string());
+            return serde_json::Value::Array(items).to_string();
+        }
+        let mut lines: Vec<&str> = out.lines().collect();
+        let header_rows = usize::from(out.starts_with("  WorkerInstanceKey"));
+        lines[header_rows..].sort_unstable();
+        lines.join("\n")
+    };
+    for line in [
+        "temporal worker list --time-format iso",
+        "temporal worker list",
+        "temporal worker list -o json",
+        "temporal worker list -o jsonl",
+    ] {
+        settles(&server, &config, line, &sorted);
+    }
+    // Relative times (`1 hour ago`, `4 seconds ago`) move between two runs.
+    settles(
+        &server,
+        &config,
+        "temporal worker describe --worker-instance-key w-1",
+        &|out| out.to_owned(),
+    );
+    // `--limit` cuts what is printed (which worker comes first is the server's choice).
+    for (line, lines) in [
+        ("temporal worker list --limit 2 --time-format iso", 3),
+        ("temporal worker list --limit 1 -o jsonl", 1),
+    ] {
+        let out = tgate(&config, "grpc", line);
+        assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), lines, "{line}");
+    }
+    // System workers are the CLI's to ask for (the order is the server's: compared sorted).
+    let line = "temporal worker list --include-system-workers --time-format iso";
+    let native = tgate(&config, "grpc", line);
+    assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
+    assert!(text(&native.stderr).contains("not run natively"));
+    let auto = tgate(&config, "auto", line);
+    let cli = server.cli(&[
+        "worker",
+        "list",
+        "--include-system-workers",
+        "--time-format",
+        "iso",
+    ]);
+    assert!(auto.status.success() && cli.status.success());
+    assert_eq!(sorted(&text(&auto.stdout)), sorted(&text(&cli.stdout)));
+    assert!(
+        text(&cli.stdout).contains("temporal-sys-"),
+        "{}",
+        text(&cli.stdout)
+    );
+}

@@ -76,6 +76,8 @@ pub(crate) enum Handler {
     WorkerDeploymentList,
     WorkerDeploymentDescribe,
     WorkerDeploymentDescribeVersion,
+    WorkerList,
+    WorkerDescribe,
 }
 
 impl Handler {
@@ -124,6 +126,8 @@ impl Handler {
             CommandPath::WorkerDeploymentDescribeVersion => {
                 Handler::WorkerDeploymentDescribeVersion
             }
+            CommandPath::WorkerList => Handler::WorkerList,
+            CommandPath::WorkerDescribe => Handler::WorkerDescribe,
             _ => return None,
         })
     }
@@ -186,6 +190,9 @@ impl Handler {
                 &["deployment-name", "build-id", "report-task-queue-stats"],
                 true,
             ),
+            // (`--include-system-workers` is the CLI's to send.)
+            Handler::WorkerList => (&["limit", "query"], true),
+            Handler::WorkerDescribe => (&["worker-instance-key"], true),
         }
     }
 
@@ -269,6 +276,8 @@ impl Handler {
             Handler::WorkerDeploymentList => JsonList::around(ctx, deployment::list_pages).await,
             Handler::WorkerDeploymentDescribe => deployment::describe(ctx).await,
             Handler::WorkerDeploymentDescribeVersion => deployment::describe_version(ctx).await,
+            Handler::WorkerList => JsonList::around(ctx, super::worker::list_pages).await,
+            Handler::WorkerDescribe => super::worker::describe(ctx).await,
         }
     }
 }

@@ -13,7 +13,7 @@
 //! - `task-queue describe`, `list-partition`, `config get`: JSON and text.
 //! - `workflow result`, `batch list|describe`, `operator cluster health|system|describe|list`,
 //!   `operator nexus endpoint list|get` ([`admin`]), `worker deployment list|describe|describe-version`
-//!   ([`deployment`]): JSON and text.
+//!   ([`deployment`]), `worker list|describe` ([`worker`]): JSON and text.
 
 /// Sends `req` with the CLI's headers (naming the command's namespace) and returns the response;
 /// an error ends the command as [`commands::rpc_error`] says, a read's response holding something this
@@ -31,6 +31,7 @@ mod commands;
 mod deployment;
 mod describe;
 mod schedule;
+mod worker;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -577,6 +578,8 @@ rpcs! {
         "ListWorkerDeployments" read: wfs::ListWorkerDeploymentsRequest => wfs::ListWorkerDeploymentsResponse,
         "DescribeWorkerDeployment" read: wfs::DescribeWorkerDeploymentRequest => wfs::DescribeWorkerDeploymentResponse,
         "DescribeWorkerDeploymentVersion" read: wfs::DescribeWorkerDeploymentVersionRequest => wfs::DescribeWorkerDeploymentVersionResponse,
+        "ListWorkers" read: wfs::ListWorkersRequest => wfs::ListWorkersResponse,
+        "DescribeWorker" read: wfs::DescribeWorkerRequest => wfs::DescribeWorkerResponse,
     }
     "temporal.api.operatorservice.v1.OperatorService" {
         "ListSearchAttributes" read: ops::ListSearchAttributesRequest => ops::ListSearchAttributesResponse,
