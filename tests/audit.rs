@@ -798,3 +798,57 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "done\n");
 }
+
+/// Ctrl-C while `tgate doctor` waits for its probe through the CLI kills the probe and ends
+/// doctor as the signal ends a program, instead of reporting an unreachable server.
+#[test]
+fn an_interrupted_doctor_ends_by_the_signal() {
+    use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("probe.pid");
+    let bin = dir.path().join("fake-temporal");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\necho $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
+            p = pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = config(dir.path(), &bin, &dir.path().join("audit.jsonl"));
+    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["doctor", "--config", p(&cfg)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !pid_file.exists() {
+        assert!(Instant::now() < deadline, "the probe never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let probe: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(Signal::SIGINT as i32), "{out:?}");
+    assert!(
+        !text(&out.stdout).contains("unreachable"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(probe), None),
+        Err(nix::errno::Errno::ESRCH),
+        "the probe outlived doctor"
+    );
+}

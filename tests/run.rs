@@ -246,7 +246,8 @@ fn run_through_tgate_against_a_real_server() {
         ("grpc", "temporal workflow describe -w pay-1 -o json"),
         ("grpc", "temporal workflow list"),
         ("grpc", "temporal workflow describe -w no-such-workflow"),
-        ("auto", "temporal worker list"),
+        // (`--include-system-workers` is not translated: the CLI runs it.)
+        ("auto", "temporal worker list --include-system-workers"),
     ] {
         let out = common::tgate_on_full_disk(&[
             "run",
@@ -276,10 +277,15 @@ fn run_through_tgate_against_a_real_server() {
     assert!(text(&out.stdout).contains("\"workflowId\": \"pay-1\""));
     let out = tgate(
         &config,
-        &["--backend", "auto", "temporal worker list -o json"],
+        &[
+            "--backend",
+            "auto",
+            "temporal worker list --include-system-workers -o json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "[\n]\n");
+    let listed: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert!(listed.is_array(), "{listed}");
     let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     let last = log.lines().last().unwrap();
     assert!(last.contains(r#""backend":"cli""#), "{last}");

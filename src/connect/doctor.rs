@@ -267,6 +267,17 @@ pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Re
                 .map_err(|e| e.to_string())
         }) {
             Ok(run) if run.exit_code == 0 => {}
+            // Asked to stop mid-probe: nothing to diagnose; tgate ends as the signal would end
+            // it (Ctrl-C during `tgate doctor` is not an unreachable server).
+            Ok(run) if run.stopped.is_some() => {
+                let signal = run.stopped.unwrap_or_default();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                problems.push(problem(
+                    Class::Unreachable,
+                    format!("interrupted by signal {signal}"),
+                    "run `tgate doctor` again",
+                ));
+            }
             Ok(run) => problems.push(classify(&String::from_utf8_lossy(&run.stderr), integration)),
             Err(e) => problems.push(problem(
                 Class::Unreachable,

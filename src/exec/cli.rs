@@ -42,6 +42,8 @@ pub struct Execution {
     pub timed_out: bool,
     /// Output cut at the cap.
     pub truncated: bool,
+    /// tgate was asked to stop while the child ran (the process group was killed): the signal.
+    pub stopped: Option<i32>,
 }
 
 /// Why a command could not be run (nothing ran).
@@ -243,9 +245,9 @@ pub fn run_cli(
     signals.idle.store(true, Ordering::SeqCst);
     let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
-    if let Some(signal) = stopped {
+    if let Some((_, name)) = stopped {
         stderr.extend_from_slice(
-            format!("tgate: stopped by {signal}; the command was killed\n").as_bytes(),
+            format!("tgate: stopped by {name}; the command was killed\n").as_bytes(),
         );
         exit_code = 1;
     } else if let Some(why) = unread {
@@ -269,6 +271,7 @@ pub fn run_cli(
         duration: start.elapsed(),
         timed_out,
         truncated,
+        stopped: stopped.map(|(sig, _)| sig),
     })
 }
 
@@ -284,7 +287,7 @@ struct Collected {
     unread: Option<String>,
     /// tgate was asked to stop (SIGTERM, SIGINT, SIGHUP) while the child ran: the process group
     /// was killed. The signal's name.
-    stopped: Option<&'static str>,
+    stopped: Option<(i32, &'static str)>,
 }
 
 /// Stop signals while a CLI child runs: the signal tgate was asked to stop by (0: none), and
@@ -346,13 +349,10 @@ fn ignored_signals() -> u64 {
         .unwrap_or(0)
 }
 
-/// The name of the signal tgate was asked to stop by while the child ran, if any.
-fn stop_requested() -> Option<&'static str> {
+/// The signal tgate was asked to stop by while the child ran, and its name, if any.
+fn stop_requested() -> Option<(i32, &'static str)> {
     let sig = stop_signals().ok()?.received.load(Ordering::SeqCst) as i32;
-    STOP_SIGNALS
-        .iter()
-        .find(|(s, _)| *s == sig)
-        .map(|(_, name)| *name)
+    STOP_SIGNALS.iter().find(|(s, _)| *s == sig).copied()
 }
 
 /// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`

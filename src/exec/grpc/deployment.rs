@@ -18,7 +18,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     ListWorkerDeploymentsRequest,
 };
 
-use super::{Ctx, Format, JsonList, Stop, card, optional, table};
+use super::{Chunked, Ctx, Format, JsonList, Listed, Stop, card, optional, table};
 use crate::exec::gojson;
 use crate::exec::protojson::go_float32;
 use crate::exec::text::{self, Cell, Times};
@@ -187,8 +187,7 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
         "RampingVersionPercentage",
     ];
     let times = ctx.times();
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    let mut tables = 0;
+    let mut chunked = Chunked::new(&HEADERS);
     let mut token = Vec::new();
     loop {
         let resp = call!(
@@ -200,8 +199,6 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
             },
             ""
         );
-        // The whole page is laid out before any of it is written: what it cannot reproduce
-        // falls back, or stops a later page, with nothing of this page printed.
         let json = ctx.format != Format::Text;
         let indent = ctx.format == Format::Json;
         let page = resp
@@ -229,36 +226,13 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
                 Ok(Listed::Row(row))
             })
             .collect::<Result<Vec<_>, Stop>>()?;
-        for listed in page {
-            match listed {
-                Listed::Json(item) => list.item(ctx, &item)?,
-                Listed::Row(row) => {
-                    rows.push(row);
-                    if rows.len() == 100 {
-                        let out = table(&HEADERS, tables == 0, &rows)?;
-                        ctx.out.write(&out)?;
-                        rows.clear();
-                        tables += 1;
-                    }
-                }
-            }
-        }
+        chunked.page(ctx, list, page)?;
         if resp.next_page_token.is_empty() {
             break;
         }
         token = resp.next_page_token;
     }
-    if ctx.format == Format::Text {
-        let out = table(&HEADERS, tables == 0, &rows)?;
-        ctx.out.write(&out)?;
-    }
-    Ok(())
-}
-
-/// One deployment of a list, laid out.
-enum Listed {
-    Json(String),
-    Row(Vec<Cell>),
+    chunked.finish(ctx)
 }
 
 /// A version summary as the SDK hands it to the CLI.

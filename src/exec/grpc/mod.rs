@@ -674,6 +674,65 @@ fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<
     protojson::render(full_name, &msg.encode_to_vec(), opts).map_err(Stop::Fallback)
 }
 
+/// One item of a listing, laid out before any of its server page is written: what cannot be
+/// reproduced falls back, or stops a later page, with nothing of that page printed.
+pub(super) enum Listed {
+    Json(String),
+    Row(Vec<super::text::Cell>),
+}
+
+/// A listing the CLI prints as it cuts its own pages: tables of 100 rows, each with its own
+/// widths, the header on the first only (an empty listing prints the header alone); JSON items
+/// go to the list as they come.
+pub(super) struct Chunked<'h> {
+    headers: &'h [&'h str],
+    rows: Vec<Vec<super::text::Cell>>,
+    tables: usize,
+}
+
+impl<'h> Chunked<'h> {
+    pub(super) fn new(headers: &'h [&'h str]) -> Self {
+        Chunked {
+            headers,
+            rows: Vec::new(),
+            tables: 0,
+        }
+    }
+
+    /// Writes one server page's items.
+    pub(super) fn page(
+        &mut self,
+        ctx: &mut Ctx<'_, '_>,
+        list: &mut JsonList,
+        page: Vec<Listed>,
+    ) -> Result<(), Stop> {
+        for listed in page {
+            match listed {
+                Listed::Json(item) => list.item(ctx, &item)?,
+                Listed::Row(row) => {
+                    self.rows.push(row);
+                    if self.rows.len() == 100 {
+                        let out = table(self.headers, self.tables == 0, &self.rows)?;
+                        ctx.out.write(&out)?;
+                        self.rows.clear();
+                        self.tables += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the last table (text only).
+    pub(super) fn finish(self, ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+        if ctx.format != Format::Text {
+            return Ok(());
+        }
+        let out = table(self.headers, self.tables == 0, &self.rows)?;
+        ctx.out.write(&out)
+    }
+}
+
 /// The CLI's list framing (`Printer.StartList`/`EndList`, FACTS §4.1): `-o json` writes `[`,
 /// each item at column 0 after `\n` or `,\n`, then `\n]\n`; `-o jsonl` one item per line. The
 /// CLI closes the list even when a later page fails (`[\n]\n`, then the error); the opening `[`

@@ -12,7 +12,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 
 use super::commands::{enum_text, int_flag};
-use super::{Ctx, Format, JsonList, Stop, card, render, table};
+use super::{Chunked, Ctx, Format, JsonList, Listed, Stop, card, render, table};
 use crate::exec::gojson;
 use crate::exec::protojson::go_float32;
 use crate::exec::text::{self, Cell, Times};
@@ -88,8 +88,7 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
     let opts = ctx.json_options(false);
     let times = ctx.times();
     let mut printed = 0i64;
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
-    let mut tables = 0;
+    let mut chunked = Chunked::new(&HEADERS);
     let mut token = Vec::new();
     loop {
         let req = ListWorkersRequest {
@@ -99,8 +98,6 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
             ..Default::default()
         };
         let resp = call!(ctx, req, "");
-        // The page is laid out before any of it is written: what cannot be reproduced falls
-        // back, or stops a later page, with nothing of this page printed.
         let mut page: Vec<Listed> = Vec::new();
         #[expect(
             deprecated,
@@ -143,36 +140,13 @@ pub(super) async fn list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Re
             page.push(Listed::Row(row));
             printed += 1;
         }
-        for listed in page {
-            match listed {
-                Listed::Json(item) => list.item(ctx, &item)?,
-                Listed::Row(row) => {
-                    rows.push(row);
-                    if rows.len() == 100 {
-                        let out = table(&HEADERS, tables == 0, &rows)?;
-                        ctx.out.write(&out)?;
-                        rows.clear();
-                        tables += 1;
-                    }
-                }
-            }
-        }
+        chunked.page(ctx, list, page)?;
         if (limit > 0 && printed >= limit) || resp.next_page_token.is_empty() {
             break;
         }
         token = resp.next_page_token;
     }
-    if ctx.format == Format::Text {
-        let out = table(&HEADERS, tables == 0, &rows)?;
-        ctx.out.write(&out)?;
-    }
-    Ok(())
-}
-
-/// One worker of a list, laid out.
-enum Listed {
-    Json(String),
-    Row(Vec<Cell>),
+    chunked.finish(ctx)
 }
 
 /// `worker describe`: JSON, the `WorkerInfo`; text, the CLI's `workerDescribeDetail` card.
