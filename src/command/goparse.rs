@@ -351,86 +351,126 @@ fn go_parse_duration(s: &str) -> Result<i64, String> {
     Ok(if neg { (-t) as i64 } else { t as i64 })
 }
 
-/// `time.Parse(time.RFC3339, s)`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`. Go also accepts a fraction
-/// here although the layout has none (its first nine digits count, the rest are dropped), a
-/// lower-case `t`/`z` is refused, and the field ranges are checked (day against the month's
-/// length). The instant as Unix seconds and nanoseconds, as Go's `Unix()` and `Nanosecond()`.
+/// `time.Parse(time.RFC3339, s)`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, read as Go reads it:
+/// element by element, each range checked as soon as it is read (month, hour, minute, second, the
+/// offset's hour then minute), the day against its month's length only at the end. The hour may
+/// have one digit (Go reads layout element `15` without a fixed width); a fraction is accepted
+/// although the layout has none (its first nine digits count, the rest are dropped); a
+/// lower-case `t`/`z` is refused. The instant as Unix seconds and nanoseconds, as Go's `Unix()`
+/// and `Nanosecond()`; the error in Go's words.
 pub fn parse_timestamp(s: &str) -> Result<(i64, i32), String> {
-    let err = |rest: &str, elem: &str| {
+    let b = s.as_bytes();
+    let mut at = 0usize;
+    let rest = |at: usize| s.get(at..).unwrap_or("");
+    let syntax = |at: usize, elem: &str| {
         format!(
             "parsing time {} as \"2006-01-02T15:04:05Z07:00\": cannot parse {} as {}",
             quote(s),
-            quote(rest),
+            quote(rest(at)),
             quote(elem)
         )
     };
-    let b = s.as_bytes();
-    let digits = |at: usize, n: usize| -> Option<u32> {
-        let part = b.get(at..at + n)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
+    let range = |what: &str| format!("parsing time {}: {what} out of range", quote(s));
+    let digit = |i: usize| {
+        b.get(i)
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| u32::from(c - b'0'))
+    };
+    // Go's `getnum`: two digits, or (not `fixed`) one when the next is not a digit.
+    let num = |at: &mut usize, fixed: bool, elem: &str| -> Result<u32, String> {
+        let first = digit(*at).ok_or_else(|| syntax(*at, elem))?;
+        match digit(*at + 1) {
+            Some(second) => {
+                *at += 2;
+                Ok(first * 10 + second)
+            }
+            None if fixed => Err(syntax(*at, elem)),
+            None => {
+                *at += 1;
+                Ok(first)
+            }
         }
     };
-    let rest = |at: usize| s.get(at..).unwrap_or("");
-    let year = digits(0, 4).ok_or_else(|| err(s, "2006"))?;
-    if b.get(4) != Some(&b'-') {
-        return Err(err(rest(4), "-"));
+    let lit = |at: &mut usize, c: u8, elem: &str| -> Result<(), String> {
+        if b.get(*at) == Some(&c) {
+            *at += 1;
+            Ok(())
+        } else {
+            Err(syntax(*at, elem))
+        }
+    };
+    let year = match (0..4).map(digit).collect::<Option<Vec<u32>>>() {
+        Some(d) => d.iter().fold(0, |y, d| y * 10 + d),
+        None => return Err(syntax(0, "2006")),
+    };
+    at += 4;
+    lit(&mut at, b'-', "-")?;
+    let month = num(&mut at, true, "01")?;
+    if !(1..=12).contains(&month) {
+        return Err(range("month"));
     }
-    let month = digits(5, 2).ok_or_else(|| err(rest(5), "01"))?;
-    if b.get(7) != Some(&b'-') {
-        return Err(err(rest(7), "-"));
+    lit(&mut at, b'-', "-")?;
+    let day = num(&mut at, true, "02")?;
+    lit(&mut at, b'T', "T")?;
+    let hour = num(&mut at, false, "15")?;
+    if hour >= 24 {
+        return Err(range("hour"));
     }
-    let day = digits(8, 2).ok_or_else(|| err(rest(8), "02"))?;
-    if b.get(10) != Some(&b'T') {
-        return Err(err(rest(10), "T"));
+    lit(&mut at, b':', ":")?;
+    let min = num(&mut at, true, "04")?;
+    if min >= 60 {
+        return Err(range("minute"));
     }
-    let hour = digits(11, 2).ok_or_else(|| err(rest(11), "15"))?;
-    if b.get(13) != Some(&b':') {
-        return Err(err(rest(13), ":"));
+    lit(&mut at, b':', ":")?;
+    let sec = num(&mut at, true, "05")?;
+    if sec >= 60 {
+        return Err(range("second"));
     }
-    let min = digits(14, 2).ok_or_else(|| err(rest(14), "04"))?;
-    if b.get(16) != Some(&b':') {
-        return Err(err(rest(16), ":"));
-    }
-    let sec = digits(17, 2).ok_or_else(|| err(rest(17), "05"))?;
-    let mut i = 19;
     let mut nanos = 0i32;
-    if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
+    if matches!(b.get(at), Some(b'.' | b',')) && digit(at + 1).is_some() {
+        at += 1;
         let mut scale = 100_000_000;
-        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            nanos += i32::from(d - b'0') * scale;
+        while let Some(d) = digit(at) {
+            nanos += d as i32 * scale;
             scale /= 10;
-            i += 1;
+            at += 1;
         }
     }
     let mut offset = 0i64;
-    match b.get(i) {
-        Some(b'Z') => i += 1,
+    match b.get(at) {
+        Some(b'Z') => at += 1,
         Some(sign @ (b'+' | b'-')) => {
-            let oh = digits(i + 1, 2).ok_or_else(|| err(rest(i), "Z07:00"))?;
-            if b.get(i + 3) != Some(&b':') {
-                return Err(err(rest(i), "Z07:00"));
+            let sign = if *sign == b'-' { -1 } else { 1 };
+            let bad = || syntax(at, "Z07:00");
+            let (oh, om) = match (
+                digit(at + 1),
+                digit(at + 2),
+                b.get(at + 3),
+                digit(at + 4),
+                digit(at + 5),
+            ) {
+                (Some(h1), Some(h2), Some(b':'), Some(m1), Some(m2)) => {
+                    (h1 * 10 + h2, m1 * 10 + m2)
+                }
+                _ => return Err(bad()),
+            };
+            // Go names the last field out of range: the minute when both are.
+            if om > 60 {
+                return Err(range("time zone offset minute"));
             }
-            let om = digits(i + 4, 2).ok_or_else(|| err(rest(i), "Z07:00"))?;
-            if oh > 24 || om > 60 {
-                return Err(format!(
-                    "parsing time {}: time zone offset out of range",
-                    quote(s)
-                ));
+            if oh > 24 {
+                return Err(range("time zone offset hour"));
             }
-            offset = i64::from(oh * 3600 + om * 60) * if *sign == b'-' { -1 } else { 1 };
-            i += 6;
+            offset = i64::from(oh * 3600 + om * 60) * sign;
+            at += 6;
         }
-        _ => return Err(err(rest(i), "Z07:00")),
+        _ => return Err(syntax(at, "Z07:00")),
     }
-    if i != b.len() {
+    if at != b.len() {
         return Err(format!(
             "parsing time {}: extra text: {}",
             quote(s),
-            quote(rest(i))
+            quote(rest(at))
         ));
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -448,21 +488,8 @@ pub fn parse_timestamp(s: &str) -> Result<(i64, i32), String> {
         30,
         31,
     ];
-    let range = |what: &str| format!("parsing time {}: {what} out of range", quote(s));
-    if !(1..=12).contains(&month) {
-        return Err(range("month"));
-    }
     if day < 1 || day > mdays[month as usize - 1] {
         return Err(range("day"));
-    }
-    if hour > 23 {
-        return Err(range("hour"));
-    }
-    if min > 59 {
-        return Err(range("minute"));
-    }
-    if sec > 59 {
-        return Err(range("second"));
     }
     let local = days_from_civil(i64::from(year), month, day) * 86_400
         + i64::from(hour * 3600 + min * 60 + sec);
@@ -609,8 +636,35 @@ mod tests {
                 (1_704_067_200, 123_456_789),
             ),
             ("2024-01-01T00:00:00,25Z", (1_704_067_200, 250_000_000)),
+            // A one-digit hour, as Go reads layout element `15`.
+            ("2024-01-01T1:00:00Z", (1_704_070_800, 0)),
         ] {
             assert_eq!(parse_timestamp(text), Ok(want), "{text}");
+        }
+        // Each range is checked as its field is read, as Go does (messages from the CLI 1.9.1).
+        for (text, error) in [
+            (
+                "2026-01-01T00:00:00+25:00",
+                "time zone offset hour out of range",
+            ),
+            (
+                "2026-01-01T00:00:00+01:61",
+                "time zone offset minute out of range",
+            ),
+            (
+                "2026-01-01T00:00:00+25:61",
+                "time zone offset minute out of range",
+            ),
+            ("2026-13-01T00:00:00+0100", "month out of range"),
+            ("2026-01-01T25:00:00+0100", "hour out of range"),
+            ("2026-01-01T00:60:00+0100", "minute out of range"),
+            ("2026-13-01T00:00:00Zjunk", "month out of range"),
+            ("2026-01-01T24:00:00+25:00", "hour out of range"),
+            ("2026-01-01T1:0:00Z", "cannot parse \"0:00Z\" as \"04\""),
+            ("2026-02-30T00:00:00Zjunk", "extra text: \"junk\""),
+        ] {
+            let got = parse_timestamp(text).unwrap_err();
+            assert!(got.ends_with(error), "{text}: {got}");
         }
         assert_eq!(
             parse_timestamp("2024-01-01").unwrap_err(),
