@@ -1656,6 +1656,31 @@ struct InteractionDefinition {
     description: Option<String>,
 }
 
+/// Whether `v` has objects where `WorkflowMetadata`'s protojson has messages: the whole answer,
+/// its `definition`, and each handler definition (a message field may also be `null`; an element
+/// of a repeated one may not).
+fn objects_where_protojson_wants_them(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let Value::Object(top) = v else {
+        return false;
+    };
+    let definition = match top.get("definition") {
+        None | Some(Value::Null) => return true,
+        Some(Value::Object(d)) => d,
+        Some(_) => return false,
+    };
+    definition.iter().all(|(key, list)| {
+        if !key.ends_with("Definitions") && !key.ends_with("_definitions") {
+            return true;
+        }
+        match list {
+            Value::Null => true,
+            Value::Array(items) => items.iter().all(Value::is_object),
+            _ => false,
+        }
+    })
+}
+
 /// The text the CLI prints for the metadata query's answer: `Metadata:`, then for each kind of
 /// handler that has any, `  Query Definitions:` (then Signal, Update) and a row per handler in
 /// the order given, `    ` + name padded to at least 4 + `    ` + description padded to at least
@@ -1673,6 +1698,12 @@ fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
         || payload.metadata.get("encoding").map(Vec::as_slice) != Some(b"json/plain")
     {
         return Err(fallback("not a json/plain payload"));
+    }
+    // serde would also fill a struct from an array, by position; protojson wants objects.
+    let value: serde_json::Value = serde_json::from_slice(&payload.data)
+        .map_err(|e| fallback(&format!("an answer that is not JSON ({e})")))?;
+    if !objects_where_protojson_wants_them(&value) {
+        return Err(fallback("an answer shaped otherwise than WorkflowMetadata"));
     }
     let meta: WorkflowMetadata = serde_json::from_slice(&payload.data)
         .map_err(|e| fallback(&format!("an answer this reader does not take ({e})")))?;
@@ -2527,6 +2558,45 @@ fn task_queue_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn metadata(json: &str) -> Result<String, Stop> {
+        let payloads = Payloads {
+            payloads: vec![Payload {
+                metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
+                data: json.as_bytes().to_vec(),
+                ..Default::default()
+            }],
+        };
+        metadata_text(Some(&payloads))
+    }
+
+    /// Arrays where protojson wants messages make the CLI fail; serde alone would read them by
+    /// position (second review), so they fall back.
+    #[test]
+    fn metadata_answers_shaped_otherwise_fall_back() {
+        assert_eq!(
+            metadata(r#"{"definition":{"queryDefinitions":[{"name":"q","description":"d"}]}}"#)
+                .ok()
+                .as_deref(),
+            Some("Metadata:\n  Query Definitions:\n    q       d          \n")
+        );
+        for answer in [
+            r#"{"definition":[]}"#,
+            "[]",
+            r#"[null,"details"]"#,
+            r#"[{"queryDefinitions":[{"name":"q"}]},"d"]"#,
+            r#"{"definition":["wf",[{"name":"q","description":"d"}]]}"#,
+            r#"{"definition":{"queryDefinitions":[["q","d"]]}}"#,
+            r#"{"definition":{"queryDefinitions":[[]]}}"#,
+            r#"{"definition":{"queryDefinitions":[null]}}"#,
+            r#"{"definition":{"query_definitions":{"name":"q"}}}"#,
+        ] {
+            assert!(
+                matches!(metadata(answer), Err(Stop::Fallback(_))),
+                "{answer}"
+            );
+        }
+    }
 
     /// Reset points with a checksum JSON escapes, a missing creation time and two cards: as the
     /// CLI's struct slice through `encoding/json`, and as cards (the dev server's points have no
