@@ -163,6 +163,10 @@ impl Program {
 /// no-break space, the braille blank), any of which can make a name look like another in a log or
 /// an approval prompt.
 pub fn control_name(c: char) -> Option<&'static str> {
+    // Printable ASCII, nearly every character of a command line, first.
+    if (' '..='~').contains(&c) {
+        return None;
+    }
     Some(match c {
         '\n' => "newline",
         '\r' => "carriage return",
