@@ -394,7 +394,7 @@ fn a_response_with_a_field_tgate_does_not_know_goes_to_the_cli() {
     assert!(
         text(&native.stderr).contains(
             "the response holds temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse#999, \
-             which this build's API schema does not know"
+             which tgate does not reproduce"
         ),
         "{}",
         text(&native.stderr)
@@ -909,4 +909,73 @@ fn terminations_end_at_the_sdks_deadline(
             );
         }
     }
+}
+
+/// A native write in flight (the proxy holds the termination) when tgate is asked to stop: the
+/// run ends at once with its outcome unknown, and the result is recorded, rather than tgate
+/// ending with an allowed termination and no result.
+#[test]
+fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
+    let key = "tgk-stopped-0009";
+    let (_server, _proxy, dir, config) = behind_faulty_proxy(
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "TerminateWorkflowExecution",
+            secs: 14,
+        },
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    let audit = config.with_file_name("audit.jsonl");
+    let records = |kind: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["kind"] == kind && r["command"] == "workflow terminate")
+            .collect()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args([
+            "run",
+            "--integration",
+            "faulty",
+            "--backend",
+            "grpc",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("temporal workflow terminate -w wf-tls")
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The termination is sent once its decision is on disk; the proxy holds it for 14 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while records("decision").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no decision recorded");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let stopped_at = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        stopped_at.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        stopped_at.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "tgate: stopped by SIGTERM; the request may or may not have taken effect\n"
+    );
+    let results = records("result");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["exit_code"], 1);
 }

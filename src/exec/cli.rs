@@ -13,15 +13,13 @@
 //!   server CA, which is public, is a file in the private directory.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
-//! - Asked to stop ([`STOP_SIGNALS`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
+//! - Asked to stop ([`super::stop::STOP_SIGNALS`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
 //!   tgate kills its process group and ends the run as failed (the result is recorded), so no
 //!   command outlives the gateway; outside the child's run those signals act as they always do.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::command::{Command, FlagRole, flag_role};
@@ -215,20 +213,13 @@ pub fn run_cli(
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
     // Before the spawn: from here until the child is reaped a stop signal kills the child and
     // ends the run, instead of ending tgate alone and leaving the child running.
-    let signals = stop_signals()
+    let watch = super::stop::watch()
         .map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
-    signals.idle.store(false, Ordering::SeqCst);
     let start = Instant::now();
-    let mut child = match child_cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            signals.idle.store(true, Ordering::SeqCst);
-            return Err(ExecError::Spawn {
-                binary: binary.display().to_string(),
-                message: e.to_string(),
-            });
-        }
-    };
+    let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
+        binary: binary.display().to_string(),
+        message: e.to_string(),
+    })?;
     let cap = limits.max_output_bytes;
     let deadline = start + limits.timeout;
     let Collected {
@@ -242,7 +233,7 @@ pub fn run_cli(
     let status = child.wait();
     // The child is reaped: a stop signal now ends tgate as usual (after one during the run, the
     // caller records the result and exits).
-    signals.idle.store(true, Ordering::SeqCst);
+    drop(watch);
     let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
     if let Some((_, name)) = stopped {
@@ -290,71 +281,6 @@ struct Collected {
     stopped: Option<(i32, &'static str)>,
 }
 
-/// Stop signals while a CLI child runs: the signal tgate was asked to stop by (0: none), and
-/// whether no child is running (then a stop signal acts as it always would: tgate ends).
-struct StopSignals {
-    received: Arc<AtomicUsize>,
-    idle: Arc<AtomicBool>,
-}
-
-/// The signals that end tgate by default and that a caller sends to stop it: terminate,
-/// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm. While a child
-/// runs, each makes tgate kill the child's process group and end the run (the result recorded,
-/// within ~50 ms); otherwise each ends tgate as it would without tgate handling it. A signal
-/// tgate was started with ignored (`nohup`, a background job of a script) stays ignored.
-/// SIGKILL cannot be caught: a child started before one outlives tgate, as does one that leaves
-/// its process group.
-const STOP_SIGNALS: [(i32, &str); 7] = [
-    (signal_hook::consts::SIGTERM, "SIGTERM"),
-    (signal_hook::consts::SIGINT, "SIGINT"),
-    (signal_hook::consts::SIGHUP, "SIGHUP"),
-    (signal_hook::consts::SIGQUIT, "SIGQUIT"),
-    (signal_hook::consts::SIGUSR1, "SIGUSR1"),
-    (signal_hook::consts::SIGUSR2, "SIGUSR2"),
-    (signal_hook::consts::SIGALRM, "SIGALRM"),
-];
-
-/// The handlers, registered once, the first time a child is started.
-fn stop_signals() -> Result<&'static StopSignals, std::io::Error> {
-    static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
-    if let Some(s) = SIGNALS.get() {
-        return Ok(s);
-    }
-    let signals = StopSignals {
-        received: Arc::new(AtomicUsize::new(0)),
-        idle: Arc::new(AtomicBool::new(true)),
-    };
-    let ignored = ignored_signals();
-    for (sig, _) in STOP_SIGNALS {
-        if ignored & (1u64 << (sig - 1)) != 0 {
-            continue;
-        }
-        // With no child running, the default action (tgate ends); with one, only the flag.
-        signal_hook::flag::register_conditional_default(sig, Arc::clone(&signals.idle))?;
-        signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
-    }
-    Ok(SIGNALS.get_or_init(|| signals))
-}
-
-/// The signals this process was started with ignored (`SigIgn` of `/proc/self/status`, bit
-/// `n - 1` for signal `n`); none when that cannot be read.
-fn ignored_signals() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("SigIgn:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(0)
-}
-
-/// The signal tgate was asked to stop by while the child ran, and its name, if any.
-fn stop_requested() -> Option<(i32, &'static str)> {
-    let sig = stop_signals().ok()?.received.load(Ordering::SeqCst) as i32;
-    STOP_SIGNALS.iter().find(|(s, _)| *s == sig).copied()
-}
-
 /// Reads the child's stdout and stderr on this thread until both end, keeping at most `cap`
 /// bytes of each (and draining the rest so that the child never blocks), then waits for it to
 /// exit; at `deadline` it kills the child's process group. No thread is started (two pipe
@@ -377,11 +303,11 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
         truncated,
         timed_out,
         unread,
-        stopped: stop_requested(),
+        stopped: super::stop::requested(),
     };
     while pipes.iter().any(Option::is_some) {
         let now = Instant::now();
-        if stop_requested().is_some() {
+        if super::stop::requested().is_some() {
             kill_group(child);
             return ended(&mut kept, truncated, false, None);
         }
@@ -453,7 +379,7 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
                 kill_group(child);
                 return ended(&mut kept, truncated, true, None);
             }
-            Ok(None) if stop_requested().is_some() => {
+            Ok(None) if super::stop::requested().is_some() => {
                 kill_group(child);
                 return ended(&mut kept, truncated, false, None);
             }

@@ -9,6 +9,7 @@ pub mod gojson;
 pub mod grpc;
 pub mod protojson;
 pub mod prototext;
+pub mod stop;
 pub mod text;
 
 pub use cli::{ExecError, Execution, run_cli};

@@ -141,8 +141,9 @@ pub fn render(full_name: &str, bytes: &[u8], opts: Options) -> Result<String, St
 }
 
 /// The first thing in `bytes` (a `full_name` message in wire format) that these tables do not
-/// know: a field number a message does not declare, or an enum number an enum does not name, as
-/// `Message#number` or `Enum=number`. Go's protojson writes what its own (newer) schema knows, so
+/// know, or that tgate would not print as Go does: a field number a message does not declare, or
+/// an enum number an enum does not name, as `Message#number` or `Enum=number`; a negative zero in
+/// a float field without presence (which prost drops on decoding). Go's protojson writes what its own (newer) schema knows, so
 /// a response holding such a value is left to the CLI rather than printed without it. `Err` when
 /// the message is not in the tables or the bytes are not protobuf.
 pub fn unknown_value(full_name: &str, bytes: &[u8]) -> Result<Option<String>, String> {
@@ -167,6 +168,14 @@ fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<Strin
         let f = &msg.fields[i];
         let found = match (f.ty, value) {
             (Ty::Msg(sub), Wire::Len(b)) => unknown_in(sub, b, depth + 1)?,
+            // A negative zero in a field without presence: Go writes it (`-0`: its bits are not
+            // zero), while prost, which decodes it for tgate, drops it as the default value.
+            (Ty::F32, Wire::Fixed32(0x8000_0000))
+            | (Ty::F64, Wire::Fixed64(0x8000_0000_0000_0000))
+                if f.card == Card::Implicit =>
+            {
+                Some(format!("a negative zero in {}#{number}", msg.name))
+            }
             (Ty::Enum(e), Wire::Varint(v)) => unknown_enum(e, v),
             (Ty::Enum(e), Wire::Len(mut packed)) => {
                 let mut found = None;
@@ -936,6 +945,26 @@ mod tests {
         );
         assert!(unknown_value(describe, &[0x12, 9, 1]).is_err());
         assert!(unknown_value("no.Such", &[]).is_err());
+        // WorkerInfo.worker_heartbeat (1) . host_info (3) . current_host_cpu_usage (3, float):
+        // a negative zero (which Go prints, prost drops) is found; a positive one is not.
+        let worker = |bits: [u8; 4]| {
+            let mut b = vec![0x0a, 7, 0x1a, 5, 0x1d];
+            b.extend_from_slice(&bits);
+            b
+        };
+        assert_eq!(
+            unknown_value(
+                "temporal.api.worker.v1.WorkerInfo",
+                &worker([0, 0, 0, 0x80])
+            ),
+            Ok(Some(
+                "a negative zero in temporal.api.worker.v1.WorkerHostInfo#3".to_owned()
+            ))
+        );
+        assert_eq!(
+            unknown_value("temporal.api.worker.v1.WorkerInfo", &worker([0, 0, 0, 0])),
+            Ok(None)
+        );
     }
 }
 

@@ -237,19 +237,56 @@ impl Session {
             _ => None,
         };
         let own = command_timeout.filter(|t| *t < limits.timeout);
+        // A write asked to stop (SIGTERM, Ctrl-C...) mid-flight ends the run with its outcome
+        // unknown, and so recorded, rather than ending tgate with no result at all. (A read
+        // changes nothing: a stop signal ends tgate at once, as it always has.)
+        let watch = match handler.writes() {
+            true => match crate::exec::stop::watch() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
+                    return Native::Ran {
+                        exit_code: 1,
+                        grpc_status: None,
+                    };
+                }
+            },
+            false => None,
+        };
+        let stopped = async {
+            loop {
+                if let Some((_, name)) = crate::exec::stop::requested() {
+                    return name;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
         let result = self.runtime.block_on(async {
             let bound = own.unwrap_or(limits.timeout);
-            match tokio::time::timeout(bound, handler.run(&mut ctx)).await {
-                Ok(r) => r,
-                Err(_) => {
+            let run = tokio::time::timeout(bound, handler.run(&mut ctx));
+            let ended = if watch.is_some() {
+                tokio::select! {
+                    r = run => Ok(r),
+                    name = stopped => Err(name),
+                }
+            } else {
+                Ok(run.await)
+            };
+            match ended {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
                     Err(Stop::Failed(match own {
                         Some(_) => "program interrupted".to_owned(),
                         None => format!("tgate: stopped after the {:?} timeout", limits.timeout),
                     }))
                 }
+                Err(name) => Err(Stop::Failed(format!(
+                    "tgate: stopped by {name}; the request may or may not have taken effect"
+                ))),
             }
         });
+        drop(watch);
         // Whatever ended the run, nothing is said of it before the decision is durable.
         if let Err(e) = ctx.out.decided.pass() {
             return Native::Unrecorded(e);
@@ -460,7 +497,7 @@ impl Ctx<'_, '_> {
                 Ok(None) => {}
                 Ok(Some(what)) => {
                     return Err(Stop::fallback(format!(
-                        "the response holds {what}, which this build's API schema does not know"
+                        "the response holds {what}, which tgate does not reproduce"
                     )));
                 }
                 Err(e) => return Err(Stop::Fallback(e)),
