@@ -286,20 +286,56 @@ fn two_processes_of_eight_threads_keep_one_chain() {
 /// A stand-in `temporal` that leaves a marker when it runs, and copies the audit log as it was at
 /// that moment.
 fn marker_binary(dir: &Path, audit: &Path) -> (PathBuf, PathBuf) {
-    let bin = dir.join("fake-temporal");
     let marker = dir.join("ran");
-    std::fs::write(
-        &bin,
-        format!(
-            "#!/bin/sh\n/bin/cat {} > {} 2>/dev/null\n/usr/bin/touch {}\necho listed\n",
+    let bin = stand_in(
+        dir,
+        &format!(
+            "/bin/cat {} > {} 2>/dev/null\n/usr/bin/touch {}\necho listed\n",
             audit.display(),
             dir.join("audit-at-run").display(),
             marker.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     (bin, marker)
+}
+
+/// A stand-in `temporal` at `dir/fake-temporal` running the shell `body`.
+fn stand_in(dir: &Path, body: &str) -> PathBuf {
+    let bin = dir.join("fake-temporal");
+    std::fs::write(&bin, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// A stand-in that writes its pid to `pid_file` (whole, by a rename), then sleeps a minute.
+fn sleeping_stand_in(dir: &Path, pid_file: &Path) -> PathBuf {
+    stand_in(
+        dir,
+        &format!(
+            "echo $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
+            p = pid_file.display()
+        ),
+    )
+}
+
+/// Waits until `path` exists: at most 30 s, then fails saying `what` did not happen.
+fn wait_for(path: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pid written in `path`.
+fn pid_in(path: &Path) -> nix::unistd::Pid {
+    nix::unistd::Pid::from_raw(
+        std::fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap(),
+    )
 }
 
 fn config(dir: &Path, bin: &Path, audit: &Path) -> PathBuf {
@@ -629,18 +665,7 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         let dir = tempfile::tempdir().unwrap();
         let audit = dir.path().join("audit.jsonl");
         let pid_file = dir.path().join("child.pid");
-        let bin = dir.path().join("fake-temporal");
-        std::fs::write(
-            &bin,
-            format!(
-                "#!/bin/sh\necho $$ > {}.tmp && /bin/mv {}.tmp {}\nexec /bin/sleep 60\n",
-                pid_file.display(),
-                pid_file.display(),
-                pid_file.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = sleeping_stand_in(dir.path(), &pid_file);
         let cfg = config(dir.path(), &bin, &audit);
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
             .args(["run", "--config", p(&cfg), "temporal workflow list"])
@@ -648,19 +673,8 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while !pid_file.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the command never started"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let command_pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        wait_for(&pid_file, "the command never started");
+        let command_pid = pid_in(&pid_file);
         let started = std::time::Instant::now();
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -684,7 +698,7 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         );
         // The command is gone (reaped by tgate: not even a zombie is left to signal).
         assert_eq!(
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(command_pid), None),
+            nix::sys::signal::kill(command_pid, None),
             Err(nix::errno::Errno::ESRCH),
             "{signal}: the command outlived tgate"
         );
@@ -706,17 +720,14 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let bin = dir.path().join("fake-temporal");
     let finished = dir.path().join("finished");
-    std::fs::write(
-        &bin,
-        format!(
-            "#!/bin/sh\n/usr/bin/head -c 3000000 /dev/zero\n/usr/bin/touch {}\n",
+    let bin = stand_in(
+        dir.path(),
+        &format!(
+            "/usr/bin/head -c 3000000 /dev/zero\n/usr/bin/touch {}\n",
             finished.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let cfg = config(dir.path(), &bin, &audit);
     // Its stdout is a pipe nobody reads: after the child, tgate blocks writing 3 MB.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
@@ -725,11 +736,7 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !finished.exists() {
-        assert!(Instant::now() < deadline, "the command never finished");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(&finished, "the command never finished");
     // Until tgate sleeps in the pipe's write (as the kernel names the wait), at most 10 s.
     let wchan = format!("/proc/{}/wchan", child.id());
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -760,16 +767,13 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let started = dir.path().join("started");
-    let bin = dir.path().join("fake-temporal");
-    std::fs::write(
-        &bin,
-        format!(
-            "#!/bin/sh\n/usr/bin/touch {}\n/bin/sleep 1\necho done\n",
+    let bin = stand_in(
+        dir.path(),
+        &format!(
+            "/usr/bin/touch {}\n/bin/sleep 1\necho done\n",
             started.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let cfg = config(dir.path(), &bin, &audit);
     let child = Command::new("/usr/bin/nohup")
         .args([
@@ -783,11 +787,7 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the command never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(&started, "the command never started");
     // (nohup execs tgate: the same process.)
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -807,16 +807,7 @@ fn an_interrupted_doctor_ends_by_the_signal() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("probe.pid");
-    let bin = dir.path().join("fake-temporal");
-    std::fs::write(
-        &bin,
-        format!(
-            "#!/bin/sh\necho $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
-            p = pid_file.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = sleeping_stand_in(dir.path(), &pid_file);
     let cfg = config(dir.path(), &bin, &dir.path().join("audit.jsonl"));
     let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(["doctor", "--config", p(&cfg)])
@@ -824,16 +815,8 @@ fn an_interrupted_doctor_ends_by_the_signal() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !pid_file.exists() {
-        assert!(Instant::now() < deadline, "the probe never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let probe: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    wait_for(&pid_file, "the probe never started");
+    let probe = pid_in(&pid_file);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         Signal::SIGINT,
@@ -847,7 +830,7 @@ fn an_interrupted_doctor_ends_by_the_signal() {
         text(&out.stdout)
     );
     assert_eq!(
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(probe), None),
+        nix::sys::signal::kill(probe, None),
         Err(nix::errno::Errno::ESRCH),
         "the probe outlived doctor"
     );

@@ -844,12 +844,12 @@ fn a_write_refused_without_the_servers_details_is_not_sent_again() {
     assert!(text(&out.stdout).contains("WORKFLOW_EXECUTION_STATUS_RUNNING"));
 }
 
-/// A server slow to answer a termination: the SDK's deadline (10 s; half a 4 s
-/// `--command-timeout`) ends the call, and tgate ends it at the same moment with the CLI's words.
-#[test]
-fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
-    let key = "tgk-slow-0008";
-    let (_server, proxy, dir, config) = behind_faulty_proxy(
+/// A dev server behind a proxy that holds each termination 14 s before passing it on, with a
+/// configuration whose policy allows writes.
+fn holding_terminations(
+    key: &'static str,
+) -> (DevServer, TlsProxy, tempfile::TempDir, std::path::PathBuf) {
+    let (server, proxy, dir, config) = behind_faulty_proxy(
         Mode::Slow {
             key: key.to_owned(),
             method: "TerminateWorkflowExecution",
@@ -858,6 +858,15 @@ fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
         key,
     );
     allow_writes(dir.path(), &config);
+    (server, proxy, dir, config)
+}
+
+/// A server slow to answer a termination: the SDK's deadline (10 s; half a 4 s
+/// `--command-timeout`) ends the call, and tgate ends it at the same moment with the CLI's words.
+#[test]
+fn a_write_still_unanswered_at_the_sdks_deadline_ends_as_the_cli_does() {
+    let key = "tgk-slow-0008";
+    let (_server, proxy, dir, config) = holding_terminations(key);
     terminations_end_at_the_sdks_deadline(&proxy, dir.path(), &config, key);
 }
 
@@ -916,16 +925,7 @@ fn terminations_end_at_the_sdks_deadline(
 /// ending with an allowed termination and no result.
 #[test]
 fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
-    let key = "tgk-stopped-0009";
-    let (_server, _proxy, dir, config) = behind_faulty_proxy(
-        Mode::Slow {
-            key: key.to_owned(),
-            method: "TerminateWorkflowExecution",
-            secs: 14,
-        },
-        key,
-    );
-    allow_writes(dir.path(), &config);
+    let (_server, _proxy, _dir, config) = holding_terminations("tgk-stopped-0009");
     let audit = config.with_file_name("audit.jsonl");
     let records = |kind: &str| -> Vec<serde_json::Value> {
         std::fs::read_to_string(&audit)
