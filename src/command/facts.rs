@@ -217,7 +217,9 @@ impl CommandPath {
     pub fn classes(self) -> impl Iterator<Item = EffectClass> {
         let own = self.class();
         let also = (own == EffectClass::Write
-            && self.flags().any(|f| ENDING_FLAGS.contains(&f.name)))
+            && self
+                .flags()
+                .any(|f| ENDING.iter().any(|(name, _)| *name == f.name)))
         .then_some(EffectClass::Destructive);
         std::iter::once(own).chain(also)
     }
@@ -273,8 +275,13 @@ impl CommandPath {
     }
 }
 
-/// Flags whose choice can make a start, update or schedule command end other executions.
-const ENDING_FLAGS: [&str; 3] = ["id-conflict-policy", "id-reuse-policy", "overlap-policy"];
+/// The flags whose choice can make a start, update or schedule command end other executions,
+/// with the values that do ([`ends_others`]).
+const ENDING: [(&str, &[&str]); 3] = [
+    ("id-conflict-policy", &["TerminateExisting"]),
+    ("id-reuse-policy", &["TerminateIfRunning"]),
+    ("overlap-policy", &["TerminateOther", "CancelOther"]),
+];
 
 /// Whether flag `name` set to `value` makes a write end or cancel other executions: a start (of a
 /// workflow, activity or Nexus operation) that terminates the one running under its id
@@ -284,12 +291,9 @@ const ENDING_FLAGS: [&str; 3] = ["id-conflict-policy", "id-reuse-policy", "overl
 /// Such a run is classed `destructive`, as `workflow terminate` is: a policy allowing `write`
 /// must not allow terminating through a start. (Enum values are case-sensitive in the CLI.)
 pub fn ends_others(name: &str, value: &str) -> bool {
-    matches!(
-        (name, value),
-        ("id-conflict-policy", "TerminateExisting")
-            | ("id-reuse-policy", "TerminateIfRunning")
-            | ("overlap-policy", "TerminateOther" | "CancelOther")
-    )
+    ENDING
+        .iter()
+        .any(|(flag, values)| *flag == name && values.contains(&value))
 }
 
 /// What tgate makes of a flag beyond its value.

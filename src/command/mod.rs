@@ -148,6 +148,16 @@ impl Value {
         }
     }
 
+    /// Every string the value holds: one for `Str`, `Enum` and `Timestamp`, each element of
+    /// `StrArray` and `EnumArray`, none for the others.
+    pub fn strs(&self) -> Vec<&str> {
+        match self {
+            Value::StrArray(items) => items.iter().map(String::as_str).collect(),
+            Value::EnumArray(items) => items.clone(),
+            other => other.as_str().into_iter().collect(),
+        }
+    }
+
     /// The string value, for `Str`, `Enum` and `Timestamp`.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -418,11 +418,7 @@ fn local_files_are_their_own(cmd: &Command) -> Result<(), ExecError> {
             }
             _ => continue,
         }
-        let paths: Vec<&str> = match value {
-            crate::command::Value::StrArray(items) => items.iter().map(String::as_str).collect(),
-            other => other.as_str().into_iter().collect(),
-        };
-        for path in paths {
+        for path in value.strs() {
             let refuse = |why: String| Err(ExecError::Refused(format!("`--{name} {path}`: {why}")));
             if !crate::policy::plain_absolute(path) {
                 return refuse("not an absolute path of plain names".to_owned());

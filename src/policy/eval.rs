@@ -468,11 +468,7 @@ fn local_file_problem(cmd: &Command, deciding: &[&super::Rule]) -> Option<String
                 "`--{name}` makes the CLI touch a local file, and no deciding rule allows it"
             ));
         }
-        let paths: Vec<&str> = match value {
-            Value::StrArray(items) => items.iter().map(String::as_str).collect(),
-            other => other.as_str().into_iter().collect(),
-        };
-        for path in paths {
+        for path in value.strs() {
             let inside = super::plain_absolute(path)
                 && dirs.iter().any(|d| {
                     let p = std::path::Path::new(path);
