@@ -281,22 +281,9 @@ impl CallerArgs {
     /// prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
     /// forge lines or make one name look like another.
     fn checked(&self) -> Result<Caller, Failure> {
-        let name = |what: &str, s: &str| -> Result<(), Failure> {
-            let bad = |why: String| Err(Failure(format!("{what} {s:?}: {why}")));
-            if s.trim().is_empty() {
-                return bad("is empty".to_owned());
-            }
-            if s.chars().count() > 200 {
-                return bad("is longer than 200 characters".to_owned());
-            }
-            match s.chars().find_map(lex::control_name) {
-                Some(kind) => bad(format!("holds a {kind}")),
-                None => Ok(()),
-            }
-        };
-        name("--caller", &self.caller)?;
+        lex::check_readable("--caller", &self.caller, 200).map_err(Failure)?;
         for g in &self.group {
-            name("--group", g)?;
+            lex::check_readable("--group", g, 200).map_err(Failure)?;
         }
         Ok(Caller {
             id: self.caller.clone(),

@@ -218,6 +218,23 @@ pub fn control_name(c: char) -> Option<&'static str> {
     })
 }
 
+/// Why `text`, a name or note people will read (a caller id, a group, a justification, an
+/// approval comment), is unacceptable, if it is: empty, longer than `max_chars` characters, or
+/// holding a character [`control_name`] names. `what` names it in the message
+/// (`the justification is empty`).
+pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("the {what} is longer than {max_chars} characters"));
+    }
+    match text.chars().find_map(control_name) {
+        Some(kind) => Err(format!("the {what} contains a {kind}")),
+        None => Ok(()),
+    }
+}
+
 /// `s` with each character [`control_name`] names written as a `\u{...}` escape, for text shown
 /// to people (audit views, approval listings).
 pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {

@@ -546,20 +546,7 @@ pub(crate) fn person(id: &str) -> String {
 
 /// A comment or identity must be printable: approvers read these in a terminal.
 pub(crate) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<(), ApprovalError> {
-    if text.trim().is_empty() {
-        return Err(ApprovalError::Invalid(format!("the {what} is empty")));
-    }
-    if text.chars().count() > max_chars {
-        return Err(ApprovalError::Invalid(format!(
-            "the {what} is longer than {max_chars} characters"
-        )));
-    }
-    match text.chars().find_map(crate::lex::control_name) {
-        Some(kind) => Err(ApprovalError::Invalid(format!(
-            "the {what} contains a {kind}"
-        ))),
-        None => Ok(()),
-    }
+    crate::lex::check_readable(what, text, max_chars).map_err(ApprovalError::Invalid)
 }
 
 /// Milliseconds since the epoch (negative before it).

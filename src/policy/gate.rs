@@ -191,18 +191,7 @@ pub(crate) fn compile_justification(
 /// Why a justification text is unacceptable whatever the rule: too long, or a control character
 /// (approvers read it in a terminal, where control characters could disguise it).
 pub fn check_justification_text(text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err("the justification is empty".to_owned());
-    }
-    if text.chars().count() > MAX_JUSTIFICATION_CHARS {
-        return Err(format!(
-            "the justification is longer than {MAX_JUSTIFICATION_CHARS} characters"
-        ));
-    }
-    match text.chars().find_map(crate::lex::control_name) {
-        Some(kind) => Err(format!("the justification contains a {kind}")),
-        None => Ok(()),
-    }
+    crate::lex::check_readable("justification", text, MAX_JUSTIFICATION_CHARS)
 }
 
 /// What must happen before an evaluated command runs, beyond its decision. Empty for a deny.
