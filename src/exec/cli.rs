@@ -316,10 +316,10 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
             return ended(&mut kept, truncated, true, None);
         }
         // At least 1 ms: the conversion rounds down, and 0 would make `poll` return at once. At
-        // most 50 ms, so that a stop signal handled on another thread is seen soon.
+        // most `CHECK_EVERY`, so that a stop signal handled on another thread is seen soon.
         let wait = (deadline - now)
             .max(Duration::from_millis(1))
-            .min(Duration::from_millis(50));
+            .min(super::stop::CHECK_EVERY);
         let polled = {
             let open: Vec<(usize, std::os::fd::BorrowedFd<'_>)> = pipes
                 .iter()

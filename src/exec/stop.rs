@@ -70,6 +70,21 @@ pub(crate) fn requested() -> Option<(i32, &'static str)> {
     STOP_SIGNALS.iter().find(|(s, _)| *s == sig).copied()
 }
 
+/// How often a run waiting on something else looks for a stop signal (noted on another
+/// thread): a stop is acted on within this long.
+pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Resolves, with the signal's name, once a stop signal has been noted (looking every
+/// [`CHECK_EVERY`]); never otherwise.
+pub(crate) async fn requested_soon() -> &'static str {
+    loop {
+        if let Some((_, name)) = requested() {
+            return name;
+        }
+        tokio::time::sleep(CHECK_EVERY).await;
+    }
+}
+
 /// While alive, a stop signal is noted (see [`requested`]) instead of ending tgate. Dropped, the
 /// signals act as usual again.
 pub(crate) struct Watch(&'static StopSignals);

@@ -240,8 +240,8 @@ impl Session {
         // A write asked to stop (SIGTERM, Ctrl-C...) mid-flight ends the run with its outcome
         // unknown, and so recorded, rather than ending tgate with no result at all. (A read
         // changes nothing: a stop signal ends tgate at once, as it always has.)
-        let watch = match handler.writes() {
-            true => match crate::exec::stop::watch() {
+        let watch = if handler.writes() {
+            match crate::exec::stop::watch() {
                 Ok(w) => Some(w),
                 Err(e) => {
                     let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
@@ -250,16 +250,9 @@ impl Session {
                         grpc_status: None,
                     };
                 }
-            },
-            false => None,
-        };
-        let stopped = async {
-            loop {
-                if let Some((_, name)) = crate::exec::stop::requested() {
-                    return name;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+        } else {
+            None
         };
         let result = self.runtime.block_on(async {
             let bound = own.unwrap_or(limits.timeout);
@@ -267,7 +260,7 @@ impl Session {
             let ended = if watch.is_some() {
                 tokio::select! {
                     r = run => Ok(r),
-                    name = stopped => Err(name),
+                    name = crate::exec::stop::requested_soon() => Err(name),
                 }
             } else {
                 Ok(run.await)
