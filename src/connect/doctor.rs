@@ -269,8 +269,10 @@ pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Re
             Ok(run) if run.exit_code == 0 => {}
             // Asked to stop mid-probe: nothing to diagnose; tgate ends as the signal would end
             // it (Ctrl-C during `tgate doctor` is not an unreachable server).
-            Ok(run) if run.stopped.is_some() => {
-                let signal = run.stopped.unwrap_or_default();
+            Ok(crate::exec::Execution {
+                stopped: Some(signal),
+                ..
+            }) => {
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
                 problems.push(problem(
                     Class::Unreachable,

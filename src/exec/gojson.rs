@@ -375,6 +375,13 @@ pub(crate) fn write_value(
     }
 }
 
+/// A `time.Time` as Go's `encoding/json` writes it (see [`crate::exec::text::rfc3339_nano`]);
+/// `None` is Go's zero time, as the SDK's conversions give it for a timestamp not sent.
+pub(crate) fn write_go_time(t: Option<(i64, i32)>, out: &mut String) {
+    let (secs, nanos) = t.unwrap_or((crate::exec::text::ZERO_TIME, 0));
+    write_go_string(&crate::exec::text::rfc3339_nano(secs, nanos), out);
+}
+
 /// A JSON string as Go's `encoding/json` writes it (HTML-safe).
 pub(crate) fn write_go_string(s: &str, out: &mut String) {
     write_string(s, Flavour::EncodingJson, out);

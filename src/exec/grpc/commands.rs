@@ -581,11 +581,7 @@ fn reset_points_text(
             c.push_str("{\"BinaryChecksum\":");
             gojson::write_go_string(checksum(p), &mut c);
             c.push_str(",\"CreateTime\":");
-            let (secs, nanos) = p
-                .create_time
-                .as_ref()
-                .map_or((text::ZERO_TIME, 0), |t| (t.seconds, t.nanos));
-            gojson::write_go_string(&text::rfc3339_nano(secs, nanos), &mut c);
+            gojson::write_go_time(p.create_time.as_ref().map(|t| (t.seconds, t.nanos)), &mut c);
             c.push_str(",\"RunId\":");
             gojson::write_go_string(&p.run_id, &mut c);
             let _ = write!(c, ",\"EventId\":{}}}", p.first_workflow_task_completed_id);
@@ -2433,8 +2429,7 @@ fn task_queue_json(
             c.push_str(",\"identity\":");
             gojson::write_go_string(&p.identity, &mut c);
             c.push_str(",\"lastAccessTime\":");
-            let (secs, nanos) = p.last_access.unwrap_or((text::ZERO_TIME, 0));
-            gojson::write_go_string(&text::rfc3339_nano(secs, nanos), &mut c);
+            gojson::write_go_time(p.last_access, &mut c);
             c.push_str(",\"ratePerSecond\":");
             crate::exec::protojson::go_float(&mut c, p.rate);
             c.push('}');

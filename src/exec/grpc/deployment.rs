@@ -30,12 +30,6 @@ fn time(t: Option<&prost_wkt_types::Timestamp>) -> Time {
     t.map(|t| (t.seconds, t.nanos))
 }
 
-/// A time as `encoding/json` writes a `time.Time` (the zero time for `None`).
-fn json_time(t: Time, out: &mut String) {
-    let (s, n) = t.unwrap_or((text::ZERO_TIME, 0));
-    gojson::write_go_string(&text::rfc3339_nano(s, n), out);
-}
-
 /// A time in text, in the command's time format (`None`, the zero time, prints as nothing).
 fn text_time(times: &Times, t: Time) -> String {
     t.map(|(s, n)| times.format(s, n)).unwrap_or_default()
@@ -110,11 +104,11 @@ impl Routing {
         out.push_str(",\"rampingVersionPercentage\":");
         json_float32(self.percentage, out)?;
         out.push_str(",\"currentVersionChangedTime\":");
-        json_time(self.current_changed, out);
+        gojson::write_go_time(self.current_changed, out);
         out.push_str(",\"rampingVersionChangedTime\":");
-        json_time(self.ramping_changed, out);
+        gojson::write_go_time(self.ramping_changed, out);
         out.push_str(",\"rampingVersionPercentageChangedTime\":");
-        json_time(self.percentage_changed, out);
+        gojson::write_go_time(self.percentage_changed, out);
         out.push('}');
         Ok(())
     }
@@ -138,7 +132,7 @@ fn deployment_json(
     let mut c = String::from("{\"name\":");
     gojson::write_go_string(name, &mut c);
     c.push_str(",\"createTime\":");
-    json_time(Some(create), &mut c);
+    gojson::write_go_time(Some(create), &mut c);
     c.push_str(",\"lastModifierIdentity\":");
     gojson::write_go_string(last_modifier, &mut c);
     c.push(',');
@@ -160,7 +154,7 @@ fn deployment_json(
                 c.push_str(",\"drainageStatus\":");
                 gojson::write_go_string(s.drainage, &mut c);
                 c.push_str(",\"createTime\":");
-                json_time(Some(s.created), &mut c);
+                gojson::write_go_time(Some(s.created), &mut c);
                 c.push('}');
             }
             c.push(']');
@@ -463,16 +457,16 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
             ("rampingSinceTime", ramping_since),
         ] {
             let _ = write!(c, ",\"{key}\":");
-            json_time(Some(t), &mut c);
+            gojson::write_go_time(Some(t), &mut c);
         }
         c.push_str(",\"rampPercentage\":");
         json_float32(info.ramp_percentage, &mut c)?;
         c.push_str(",\"drainageInfo\":{\"drainageStatus\":");
         gojson::write_go_string(drainage.map_or("", |d| d.0), &mut c);
         c.push_str(",\"lastChangedTime\":");
-        json_time(drainage.map(|d| d.1), &mut c);
+        gojson::write_go_time(drainage.map(|d| d.1), &mut c);
         c.push_str(",\"lastCheckedTime\":");
-        json_time(drainage.map(|d| d.2), &mut c);
+        gojson::write_go_time(drainage.map(|d| d.2), &mut c);
         c.push_str("},\"taskQueuesInfos\":");
         if queues.is_empty() {
             c.push_str("null");

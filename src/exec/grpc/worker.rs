@@ -11,7 +11,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     DescribeWorkerRequest, ListWorkersRequest,
 };
 
-use super::commands::{enum_text, int_flag};
+use super::commands::int_flag;
 use super::{Chunked, Ctx, Format, JsonList, Listed, Stop, card, render, table};
 use crate::exec::gojson;
 use crate::exec::protojson::go_float32;
@@ -51,10 +51,7 @@ fn duration(d: Option<&prost_wkt_types::Duration>) -> Result<String, Stop> {
 fn status(hb: &WorkerHeartbeat) -> Result<String, Stop> {
     let known = WorkerStatus::try_from(hb.status)
         .map_err(|_| Stop::fallback("a worker status this build does not know"))?;
-    Ok(enum_text(
-        Ok::<_, ()>(known.as_str_name()),
-        "WORKER_STATUS_",
-    ))
+    Ok(text::shorthand(known.as_str_name(), "WORKER_STATUS_"))
 }
 
 /// The CLI's `formatDeploymentVersion`: `name@build`, or whichever of the two is set.
@@ -318,7 +315,7 @@ fn poller_json(p: Option<&WorkerPollerInfo>) -> Result<Option<String>, Stop> {
         "{{\"CurrentPollers\":{},\"LastSuccessfulPollTime\":",
         p.current_pollers
     );
-    gojson::write_go_string(&text::rfc3339_nano(last.0, last.1), &mut j);
+    gojson::write_go_time(Some(last), &mut j);
     j.push_str(&format!(",\"IsAutoscaling\":{}}}", p.is_autoscaling));
     Ok(Some(j))
 }
