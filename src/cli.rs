@@ -1181,6 +1181,9 @@ enum Ran {
         backend: crate::audit::Executor,
         /// The last call's gRPC status (native runs).
         grpc_status: Option<&'static str>,
+        /// The CLI's stdout and stderr, passed on only once the result record is durable (a
+        /// native run's output has already gone to the writers).
+        undelivered: Option<(Vec<u8>, Vec<u8>)>,
     },
     /// It could not be run: why.
     NotRun(String),
@@ -1321,6 +1324,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     }
     let mut out = Tee::new(out, false);
     let mut err = Tee::new(err, true);
+    // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
+    // its result is recorded; tgate ends by it after that.
+    let held = crate::exec::stop::hold();
     let start = std::time::Instant::now();
     let ran = execute(
         &config,
@@ -1335,21 +1341,31 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // Whatever happened, nothing is reported before the decision is durable; if it cannot be,
     // nothing ran (the barrier held back every write and all output) and there is no result.
     prepared.decided.pass().map_err(unavailable)?;
+    let mut undelivered = None;
     let (code, result) = match ran {
         Ran::Exited {
             code,
             backend,
             grpc_status,
-        } => (
-            exit_status(code),
-            Entry {
-                backend: Some(backend),
-                exit_code: Some(code),
-                grpc_status: grpc_status.map(str::to_owned),
-                error: (code != 0).then(|| scrub(&String::from_utf8_lossy(&err.kept))),
-                ..decision.clone()
-            },
-        ),
+            undelivered: output,
+        } => {
+            // The CLI's output is recorded as passed on before it is: the record comes first.
+            if let Some((stdout, stderr)) = output {
+                out.account(&stdout);
+                err.account(&stderr);
+                undelivered = Some((stdout, stderr));
+            }
+            (
+                exit_status(code),
+                Entry {
+                    backend: Some(backend),
+                    exit_code: Some(code),
+                    grpc_status: grpc_status.map(str::to_owned),
+                    error: (code != 0).then(|| scrub(&String::from_utf8_lossy(&err.kept))),
+                    ..decision.clone()
+                },
+            )
+        }
         Ran::NotRun(why) => {
             let _ = writeln!(err, "tgate: {why}");
             (
@@ -1372,12 +1388,25 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         output_sha256: Some(crate::audit::record::hex(out.sha.clone().finish().as_ref())),
         ..result
     };
-    if let Err(e) = log.append(&result) {
+    let recorded = log.append(&result);
+    // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
+    // while the CLI's output waits for a reader ends tgate, with the result already on disk.
+    drop(held);
+    if let Some((stdout, stderr)) = undelivered {
+        let _ = out.inner.write_all(&stdout);
+        let _ = out.inner.flush();
+        let _ = err.inner.write_all(&stderr);
+    }
+    if let Err(e) = recorded {
         let _ = writeln!(
-            err,
+            err.inner,
             "tgate: audit log unavailable: the command ran, but its result was not recorded: {e}"
         );
     }
+    crate::exec::stop::end_if_requested(|| {
+        let _ = out.inner.flush();
+        let _ = err.inner.flush();
+    });
     Ok(code)
 }
 
@@ -1436,6 +1465,7 @@ fn execute(
                     code: exit_code,
                     backend: Executor::Grpc,
                     grpc_status,
+                    undelivered: None,
                 };
             }
             crate::exec::grpc::Native::Fallback(why)
@@ -1459,16 +1489,12 @@ fn execute(
         Err(e) => return Ran::NotRun(e),
     };
     match crate::exec::run_cli(&binary, effective, integration, &caller.id, &config.limits) {
-        Ok(run) => {
-            let _ = out.write_all(&run.stdout);
-            let _ = out.flush();
-            let _ = err.write_all(&run.stderr);
-            Ran::Exited {
-                code: run.exit_code,
-                backend: Executor::Cli,
-                grpc_status: None,
-            }
-        }
+        Ok(run) => Ran::Exited {
+            code: run.exit_code,
+            backend: Executor::Cli,
+            grpc_status: None,
+            undelivered: Some((run.stdout, run.stderr)),
+        },
         Err(e) => Ran::NotRun(e.to_string()),
     }
 }
@@ -1498,17 +1524,23 @@ impl<'a> Tee<'a> {
     }
 }
 
+impl Tee<'_> {
+    /// Counts `done` as passed on (written, or to be written to `inner` directly).
+    fn account(&mut self, done: &[u8]) {
+        self.sha.update(done);
+        self.bytes += done.len() as u64;
+        if self.keep && self.kept.len() < KEPT_STDERR {
+            let room = KEPT_STDERR - self.kept.len();
+            self.kept.extend_from_slice(&done[..done.len().min(room)]);
+        }
+    }
+}
+
 impl Write for Tee<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         // What was delivered is what is recorded.
         let n = self.inner.write(buf)?;
-        let done = &buf[..n];
-        self.sha.update(done);
-        self.bytes += n as u64;
-        if self.keep && self.kept.len() < KEPT_STDERR {
-            let room = KEPT_STDERR - self.kept.len();
-            self.kept.extend_from_slice(&done[..n.min(room)]);
-        }
+        self.account(&buf[..n]);
         Ok(n)
     }
 

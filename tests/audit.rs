@@ -651,11 +651,12 @@ fn audit_configuration_is_validated() {
 }
 
 /// tgate asked to stop while the CLI runs (SIGTERM, as a supervisor sends it; SIGINT, as Ctrl-C
-/// does) kills the command's process group instead of leaving it running unwatched, and still
-/// records the run's result before it exits.
+/// does) kills the command's process group instead of leaving it running unwatched, records the
+/// run's result, and then ends by the signal.
 #[test]
 fn a_stopped_run_kills_the_command_and_records_its_end() {
     use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt;
     for signal in [
         Signal::SIGTERM,
         Signal::SIGINT,
@@ -669,6 +670,8 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         let cfg = config(dir.path(), &bin, &audit);
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
             .args(["run", "--config", p(&cfg), "temporal workflow list"])
+            // SIGQUIT's default dumps core, where the core limit allows: in `dir`, if anywhere.
+            .current_dir(dir.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -684,9 +687,10 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
             started.elapsed()
         );
         assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{signal}: {}",
+            out.status.signal(),
+            Some(signal as i32),
+            "{signal}: {:?} {}",
+            out.status,
             text(&out.stderr)
         );
         assert!(
@@ -712,8 +716,9 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
 }
 
 /// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while
-/// tgate writes output nobody reads (the child done) ends it; SIGHUP, which `nohup` makes tgate
-/// ignore, is still ignored while the child runs (the command completes).
+/// tgate writes output nobody reads (the child done, its result already recorded) ends it;
+/// SIGHUP, which `nohup` makes tgate ignore, is still ignored while the child runs (the command
+/// completes).
 #[test]
 fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     use nix::sys::signal::Signal;
@@ -762,6 +767,15 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+    // The result was recorded before the output was passed on: all 3 MB of it, not what the
+    // reader took.
+    let records = all_records(&audit);
+    let result = records
+        .iter()
+        .find(|r| r["kind"] == "result")
+        .expect("a result record before the output");
+    assert_eq!(result["exit_code"], 0, "{result}");
+    assert_eq!(result["output_bytes"], 3_000_000, "{result}");
 
     // Under nohup, a SIGHUP during the run changes nothing: the command runs to its end.
     let dir = tempfile::tempdir().unwrap();

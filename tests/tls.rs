@@ -920,12 +920,28 @@ fn terminations_end_at_the_sdks_deadline(
     }
 }
 
-/// A native write in flight (the proxy holds the termination) when tgate is asked to stop: the
-/// run ends at once with its outcome unknown, and the result is recorded, rather than tgate
-/// ending with an allowed termination and no result.
+/// A native write in flight when tgate is asked to stop: the run ends at once with its outcome
+/// unknown, the result recorded, and then tgate ends by the signal, rather than ending with an
+/// allowed termination and no result. Once with the termination held by the proxy, once between
+/// attempts the server refused with its rate limit: the record then carries no gRPC status (not
+/// the earlier attempt's RESOURCE_EXHAUSTED, which would say the write was refused).
 #[test]
 fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
     let (_server, _proxy, _dir, config) = holding_terminations("tgk-stopped-0009");
+    stop_a_termination(&config);
+    let key = "tgk-stopped-limited-0010";
+    let (_server, _proxy, dir, config) = behind_faulty_proxy(
+        rate_limited(key, "TerminateWorkflowExecution", true, true),
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    stop_a_termination(&config);
+}
+
+/// `tgate run … workflow terminate` through `config`'s `faulty` integration, sent SIGTERM 0.7 s
+/// after its decision is on disk (the termination held or being retried by then).
+fn stop_a_termination(config: &Path) {
+    use std::os::unix::process::ExitStatusExt;
     let audit = config.with_file_name("audit.jsonl");
     let records = |kind: &str| -> Vec<serde_json::Value> {
         std::fs::read_to_string(&audit)
@@ -944,14 +960,14 @@ fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
             "grpc",
             "--config",
         ])
-        .arg(&config)
+        .arg(config)
         .arg("temporal workflow terminate -w wf-tls")
         .env_clear()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The termination is sent once its decision is on disk; the proxy holds it for 14 s.
+    // The termination is sent once its decision is on disk.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while records("decision").is_empty() {
         assert!(std::time::Instant::now() < deadline, "no decision recorded");
@@ -970,7 +986,13 @@ fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
         "{:?}",
         stopped_at.elapsed()
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{:?} {}",
+        out.status,
+        text(&out.stderr)
+    );
     assert_eq!(
         text(&out.stderr),
         "tgate: stopped by SIGTERM; the request may or may not have taken effect\n"
@@ -978,4 +1000,9 @@ fn a_write_in_flight_when_tgate_is_stopped_is_recorded_as_unknown() {
     let results = records("result");
     assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0]["exit_code"], 1);
+    assert_eq!(
+        results[0]["grpc_status"],
+        serde_json::Value::Null,
+        "{results:?}"
+    );
 }

@@ -1,21 +1,30 @@
 //! Stop signals (SIGTERM, SIGINT, ...) while tgate runs a command that must not go on unwatched:
 //! a CLI child, or a native write. Outside such a run they act as they always do (tgate ends);
-//! inside one, tgate notes the signal, stops the command and records how the run ended.
+//! inside one, tgate notes the signal, stops the command and records how the run ended, then
+//! ends by the signal. A caller that records the run ([`hold`]) keeps them noted until its
+//! result record is durable, so that no signal, however late or repeated, ends tgate between a
+//! watched command's end and its record.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// Stop signals while a CLI child runs: the signal tgate was asked to stop by (0: none), and
-/// whether no child is running (then a stop signal acts as it always would: tgate ends).
+/// Stop signals while a watched command runs: the signal tgate was asked to stop by (0: none),
+/// and whether none is watched nor held (then a stop signal acts as it always would: tgate ends).
 struct StopSignals {
     received: Arc<AtomicUsize>,
     idle: Arc<AtomicBool>,
+    /// Live [`Watch`]es.
+    watches: AtomicUsize,
 }
+
+/// Live [`Hold`]s.
+static HOLDS: AtomicUsize = AtomicUsize::new(0);
 
 /// The signals that end tgate by default and that a caller sends to stop it: terminate,
 /// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm. While a child
 /// runs, each makes tgate kill the child's process group and end the run (the result recorded,
-/// within ~50 ms); otherwise each ends tgate as it would without tgate handling it. A signal
+/// within ~50 ms), and a native write ends with its outcome unknown; tgate then ends by the
+/// signal. Otherwise each ends tgate as it would without tgate handling it. A signal
 /// tgate was started with ignored (`nohup`, a background job of a script) stays ignored.
 /// SIGKILL cannot be caught: a child started before one outlives tgate, as does one that leaves
 /// its process group.
@@ -29,15 +38,17 @@ pub const STOP_SIGNALS: [(i32, &str); 7] = [
     (signal_hook::consts::SIGALRM, "SIGALRM"),
 ];
 
+static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
+
 /// The handlers, registered once, the first time a child is started.
 fn signals() -> Result<&'static StopSignals, std::io::Error> {
-    static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
     if let Some(s) = SIGNALS.get() {
         return Ok(s);
     }
     let signals = StopSignals {
         received: Arc::new(AtomicUsize::new(0)),
         idle: Arc::new(AtomicBool::new(true)),
+        watches: AtomicUsize::new(0),
     };
     let ignored = ignored_signals();
     for (sig, _) in STOP_SIGNALS {
@@ -64,9 +75,10 @@ fn ignored_signals() -> u64 {
         .unwrap_or(0)
 }
 
-/// The signal tgate was asked to stop by while the child ran, and its name, if any.
+/// The signal tgate was asked to stop by while a command was watched, and its name, if any.
 pub(crate) fn requested() -> Option<(i32, &'static str)> {
-    let sig = signals().ok()?.received.load(Ordering::SeqCst) as i32;
+    // None before the handlers are registered (nothing was ever watched).
+    let sig = SIGNALS.get()?.received.load(Ordering::SeqCst) as i32;
     STOP_SIGNALS.iter().find(|(s, _)| *s == sig).copied()
 }
 
@@ -85,19 +97,54 @@ pub(crate) async fn requested_soon() -> &'static str {
     }
 }
 
-/// While alive, a stop signal is noted (see [`requested`]) instead of ending tgate. Dropped, the
-/// signals act as usual again.
+/// While alive, a stop signal is noted (see [`requested`]) instead of ending tgate. When the
+/// last is dropped, the signals act as usual again, unless a [`Hold`] keeps them noted.
 pub(crate) struct Watch(&'static StopSignals);
 
 /// Starts watching (registering the handlers the first time).
 pub(crate) fn watch() -> Result<Watch, std::io::Error> {
     let s = signals()?;
+    s.watches.fetch_add(1, Ordering::SeqCst);
     s.idle.store(false, Ordering::SeqCst);
     Ok(Watch(s))
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.0.idle.store(true, Ordering::SeqCst);
+        if self.0.watches.fetch_sub(1, Ordering::SeqCst) == 1 && HOLDS.load(Ordering::SeqCst) == 0 {
+            self.0.idle.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// While alive, a [`Watch`] that ends keeps the stop signals noted, as if it went on: a command
+/// that was watched stays so until its caller has recorded how it ended. A run that watched
+/// nothing (a native read) is not affected: its signals act as usual throughout.
+pub(crate) struct Hold(());
+
+/// Starts holding (see [`Hold`]).
+pub(crate) fn hold() -> Hold {
+    HOLDS.fetch_add(1, Ordering::SeqCst);
+    Hold(())
+}
+
+/// Once a run is recorded and its hold dropped: if a stop signal was noted while a command was
+/// watched or held, ends tgate by it as the signal would have ended it then (`flush` runs just
+/// before). Returns if none was noted, or if the signal's default action cannot be emulated.
+pub(crate) fn end_if_requested(flush: impl FnOnce()) {
+    if let Some((sig, _)) = requested() {
+        flush();
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if HOLDS.fetch_sub(1, Ordering::SeqCst) == 1
+            && let Some(s) = SIGNALS.get()
+            && s.watches.load(Ordering::SeqCst) == 0
+        {
+            s.idle.store(true, Ordering::SeqCst);
+        }
     }
 }

@@ -60,7 +60,7 @@ pub enum Native {
         exit_code: i32,
         /// The gRPC status of the command's last call (`OK`, `NOT_FOUND`…, as gRPC names
         /// codes); `DEADLINE_EXCEEDED` when a timeout stopped it; `None` when it stopped
-        /// before any call answered.
+        /// before any call answered, or a stop signal ended its call in flight.
         grpc_status: Option<&'static str>,
     },
     /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
@@ -274,9 +274,14 @@ impl Session {
                         None => format!("tgate: stopped after the {:?} timeout", limits.timeout),
                     }))
                 }
-                Err(name) => Err(Stop::Failed(format!(
-                    "tgate: stopped by {name}; the request may or may not have taken effect"
-                ))),
+                Err(name) => {
+                    // Not the status of an earlier attempt (a rate limit before a retry): this
+                    // one has none, and its outcome is unknown.
+                    ctx.status = None;
+                    Err(Stop::Failed(format!(
+                        "tgate: stopped by {name}; the request may or may not have taken effect"
+                    )))
+                }
             }
         });
         drop(watch);
