@@ -236,3 +236,95 @@ fn random_command_lines_agree() {
         failures.join("\n")
     );
 }
+
+/// A flag value the CLI refuses is refused in the CLI's words: timestamps (Go's `time.Parse` with
+/// RFC 3339: field order, ranges, the offset read before its sign, `time.quote`'s `\xNN` for
+/// bytes beyond ASCII), durations (`time.ParseDuration` plus the CLI's `d`), integers, floats and
+/// booleans (`strconv`, quoted with `%q`, which keeps printable characters).
+#[test]
+fn refused_values_are_refused_in_the_clis_words() {
+    let timestamps = [
+        "2024-01-01",
+        "2024-01-01T00:00:00",
+        "2024-13-01T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T1:0:00Z",
+        "2024-01-01T00:00:00+25:61",
+        "2024-01-01T00:00:00+25:6x",
+        "2024-01-01T00:00:00x25:00",
+        "2024-01-01T00:00:00x12:00",
+        "2024-01-01T00:00:00243:343",
+        "2024-01-01T9:00:00x66:81",
+        "2024-01-01T00:00:00+1:000",
+        "2024-01-01T00:00:00+01:0",
+        "2024-01-01T00:00:00é",
+        "2024-01-01T00:00:00+01:00é",
+        "2024-01-01T00:00:00+é1:00",
+        "2024-01-01T00:00:00\"Z",
+        "2024-01-01T00:00:00\\Z",
+        "2024-01-01T00:00:00Z\u{7f}",
+        "２024-01-01T00:00:00Z",
+    ];
+    let mut lines: Vec<Vec<String>> = timestamps
+        .iter()
+        .map(|t| {
+            [
+                "schedule",
+                "backfill",
+                "-s",
+                "a",
+                "--end-time",
+                "2024-01-02T00:00:00Z",
+                "--start-time",
+                t,
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        })
+        .collect();
+    for (flag, value) in [
+        ("--command-timeout", "1é"),
+        ("--command-timeout", "é"),
+        ("--command-timeout", "1"),
+        ("--command-timeout", "1.5"),
+        ("--command-timeout", "1dé"),
+        ("--command-timeout", "1x\"y"),
+        ("--command-timeout", "9999999999h"),
+        ("--limit", "5é"),
+        ("--limit", "0x1g"),
+        ("--limit", "99999999999999999999"),
+    ] {
+        lines.push(
+            ["workflow", "list", flag, value]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+    }
+    let results = par_map(&lines, |args| {
+        let theirs = run_temporal(args);
+        let stderr = String::from_utf8_lossy(&theirs.stderr).into_owned();
+        let theirs = stderr.lines().next().unwrap_or_default().to_owned();
+        let mut argv = vec!["temporal".to_owned()];
+        argv.extend(args.iter().cloned());
+        let ours = match Command::parse(&argv) {
+            Ok(_) => "accepted".to_owned(),
+            Err(e) => format!("Error: {e}"),
+        };
+        (args.join(" "), ours, theirs)
+    });
+    let differ: Vec<String> = results
+        .iter()
+        .filter(|(_, ours, theirs)| ours != theirs)
+        .map(|(line, ours, theirs)| format!("{line}\n  tgate: {ours}\n  CLI:   {theirs}"))
+        .collect();
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    // Each line is refused by the CLI before it connects (the comparison would be vacuous if
+    // both accepted).
+    for (line, _, theirs) in &results {
+        assert!(
+            theirs.starts_with("Error: invalid argument"),
+            "{line}: {theirs}"
+        );
+    }
+}

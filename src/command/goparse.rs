@@ -15,7 +15,8 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Go's `%q` for the strings we print (ASCII printable stays, the rest is escaped).
+/// Go's `%q` (`strconv.Quote`) for the strings we print: printable characters stay, `"` and `\`
+/// are escaped, and so are controls (which the lexer refuses before any of these messages).
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -28,6 +29,25 @@ pub fn quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `time.quote`, which the `time` package's errors use instead of `%q`: every byte outside
+/// printable ASCII as `\xNN` (`"é"` is `"\xc3\xa9"`), `"` and `\` escaped with a backslash.
+pub fn time_quote(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 2);
+    out.push('"');
+    for &c in b {
+        match c {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(c));
+            }
+            0x20..0x80 => out.push(char::from(c)),
+            _ => out.push_str(&format!("\\x{c:02x}")),
         }
     }
     out.push('"');
@@ -266,7 +286,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 
 /// Go's `time.ParseDuration`: units `ns`, `us`, `µs`, `μs`, `ms`, `s`, `m`, `h`.
 fn go_parse_duration(s: &str) -> Result<i64, String> {
-    let invalid = || format!("time: invalid duration {}", quote(s));
+    let invalid = || format!("time: invalid duration {}", time_quote(s.as_bytes()));
     let orig = s;
     let mut s = s;
     let mut neg = false;
@@ -309,7 +329,10 @@ fn go_parse_duration(s: &str) -> Result<i64, String> {
         let unit = &s[..unit_len];
         s = &s[unit_len..];
         if unit.is_empty() {
-            return Err(format!("time: missing unit in duration {}", quote(orig)));
+            return Err(format!(
+                "time: missing unit in duration {}",
+                time_quote(orig.as_bytes())
+            ));
         }
         let per: u128 = match unit {
             "ns" => 1,
@@ -321,8 +344,8 @@ fn go_parse_duration(s: &str) -> Result<i64, String> {
             _ => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
-                    quote(unit),
-                    quote(orig)
+                    time_quote(unit.as_bytes()),
+                    time_quote(orig.as_bytes())
                 ));
             }
         };
@@ -361,16 +384,16 @@ fn go_parse_duration(s: &str) -> Result<i64, String> {
 pub fn parse_timestamp(s: &str) -> Result<(i64, i32), String> {
     let b = s.as_bytes();
     let mut at = 0usize;
-    let rest = |at: usize| s.get(at..).unwrap_or("");
+    let rest = |at: usize| b.get(at..).unwrap_or_default();
     let syntax = |at: usize, elem: &str| {
         format!(
             "parsing time {} as \"2006-01-02T15:04:05Z07:00\": cannot parse {} as {}",
-            quote(s),
-            quote(rest(at)),
-            quote(elem)
+            time_quote(b),
+            time_quote(rest(at)),
+            time_quote(elem.as_bytes())
         )
     };
-    let range = |what: &str| format!("parsing time {}: {what} out of range", quote(s));
+    let range = |what: &str| format!("parsing time {}: {what} out of range", time_quote(b));
     let digit = |i: usize| {
         b.get(i)
             .filter(|c| c.is_ascii_digit())
@@ -437,40 +460,43 @@ pub fn parse_timestamp(s: &str) -> Result<(i64, i32), String> {
         }
     }
     let mut offset = 0i64;
-    match b.get(at) {
-        Some(b'Z') => at += 1,
-        Some(sign @ (b'+' | b'-')) => {
-            let sign = if *sign == b'-' { -1 } else { 1 };
-            let bad = || syntax(at, "Z07:00");
-            let (oh, om) = match (
-                digit(at + 1),
-                digit(at + 2),
-                b.get(at + 3),
-                digit(at + 4),
-                digit(at + 5),
-            ) {
-                (Some(h1), Some(h2), Some(b':'), Some(m1), Some(m2)) => {
-                    (h1 * 10 + h2, m1 * 10 + m2)
-                }
-                _ => return Err(bad()),
-            };
-            // Go names the last field out of range: the minute when both are.
-            if om > 60 {
-                return Err(range("time zone offset minute"));
-            }
-            if oh > 24 {
-                return Err(range("time zone offset hour"));
-            }
-            offset = i64::from(oh * 3600 + om * 60) * sign;
-            at += 6;
+    if b.get(at) == Some(&b'Z') {
+        at += 1;
+    } else {
+        // Go's `Z07:00` without a `Z`: six bytes with a `:` fourth, whatever the others; the hour
+        // (bytes 2-3) then the minute (5-6) read as two digits each (the minute only if the hour
+        // was), each range checked, and only then the sign. So a range error wins over a bad sign
+        // or minute (`+25:6x`, `x25:00`), and Go names the last field out of range.
+        let bad = || syntax(at, "Z07:00");
+        if b.len() < at + 6 || b[at + 3] != b':' {
+            return Err(bad());
         }
-        _ => return Err(syntax(at, "Z07:00")),
+        let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+        let hour = two(at + 1);
+        let minute = hour.and(two(at + 4));
+        let (oh, om) = (hour.unwrap_or(0), minute.unwrap_or(0));
+        if om > 60 {
+            return Err(range("time zone offset minute"));
+        }
+        if oh > 24 {
+            return Err(range("time zone offset hour"));
+        }
+        let sign = match b[at] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return Err(bad()),
+        };
+        if minute.is_none() {
+            return Err(bad());
+        }
+        offset = i64::from(oh * 3600 + om * 60) * sign;
+        at += 6;
     }
     if at != b.len() {
         return Err(format!(
             "parsing time {}: extra text: {}",
-            quote(s),
-            quote(rest(at))
+            time_quote(b),
+            time_quote(rest(at))
         ));
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
