@@ -277,13 +277,21 @@ struct CallerArgs {
 impl CallerArgs {
     /// The caller, once its id and groups are names a person can read: not empty, at most 200
     /// characters, none of the characters the lexer refuses (controls, bidirectional controls,
-    /// line separators, invisible ones). They go into the audit log, the approval store, approval
+    /// line separators, invisible ones, towers of combining marks). They go into the audit log, the approval store, approval
     /// prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
     /// forge lines or make one name look like another.
     fn checked(&self) -> Result<Caller, Failure> {
-        lex::check_readable("--caller", &self.caller, 200).map_err(Failure)?;
+        // The message shows which value (escaped, its first 40 characters).
+        let check = |what: &str, value: &str| {
+            lex::check_readable(what, value, 200).map_err(|why| {
+                let shown: String = value.chars().take(40).collect();
+                let more = if shown.len() < value.len() { "..." } else { "" };
+                Failure(format!("{why}: \"{}\"{more}", lex::escape_controls(&shown)))
+            })
+        };
+        check("--caller", &self.caller)?;
         for g in &self.group {
-            lex::check_readable("--group", g, 200).map_err(Failure)?;
+            check("--group", g)?;
         }
         Ok(Caller {
             id: self.caller.clone(),

@@ -44,6 +44,14 @@ pub enum LexError {
         /// "column N" or "argument N".
         place: Place,
     },
+    /// Combining marks piled on one character beyond [`MAX_STACKED_MARKS`].
+    #[error(
+        "more than {MAX_STACKED_MARKS} combining marks in a row at {place} are not allowed in a command line"
+    )]
+    StackedMarks {
+        /// "column N" or "argument N", of the first mark too many.
+        place: Place,
+    },
     /// A quote was opened and never closed.
     #[error("unbalanced {kind} quote opened at column {column}")]
     UnbalancedQuote {
@@ -218,10 +226,55 @@ pub fn control_name(c: char) -> Option<&'static str> {
     })
 }
 
+/// How many combining marks may follow one another: enough for any language's diacritics
+/// (Vietnamese stacks two on a letter), too few for the towers ("Zalgo" text) that spill over the
+/// lines above and below in a terminal, where they could hide part of an approval prompt.
+pub const MAX_STACKED_MARKS: usize = 4;
+
+/// Whether `c` is a combining mark of the blocks such towers are built from: Combining
+/// Diacritical Marks, its Extended and Supplement blocks, the marks for symbols, the half marks,
+/// and the Cyrillic combining and enclosing signs.
+fn stacking_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0300}'..='\u{036F}'
+            | '\u{0483}'..='\u{0489}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}'
+    )
+}
+
+/// Counts the stacking marks in a row as characters are fed to it.
+#[derive(Default)]
+struct MarkRun(usize);
+
+impl MarkRun {
+    /// Whether `c` makes the run too long.
+    fn too_long_with(&mut self, c: char) -> bool {
+        if !c.is_ascii() && stacking_mark(c) {
+            self.0 += 1;
+        } else {
+            self.0 = 0;
+        }
+        self.0 > MAX_STACKED_MARKS
+    }
+}
+
+/// `kind` (a [`control_name`]) with its indefinite article: `an escape`, `a newline`.
+fn with_article(kind: &str) -> String {
+    let article = match kind.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
+        _ => "a",
+    };
+    format!("{article} {kind}")
+}
+
 /// Why `text`, a name or note people will read (a caller id, a group, a justification, an
 /// approval comment), is unacceptable, if it is: empty, longer than `max_chars` characters, or
-/// holding a character [`control_name`] names. `what` names it in the message
-/// (`the justification is empty`).
+/// holding a character [`control_name`] names or more than [`MAX_STACKED_MARKS`] combining marks
+/// in a row. `what` names it in the message (`the justification is empty`).
 pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), String> {
     if text.trim().is_empty() {
         return Err(format!("the {what} is empty"));
@@ -229,21 +282,32 @@ pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), St
     if text.chars().count() > max_chars {
         return Err(format!("the {what} is longer than {max_chars} characters"));
     }
-    match text.chars().find_map(control_name) {
-        Some(kind) => Err(format!("the {what} contains a {kind}")),
-        None => Ok(()),
+    if let Some(kind) = text.chars().find_map(control_name) {
+        return Err(format!("the {what} contains {}", with_article(kind)));
     }
+    let mut marks = MarkRun::default();
+    if text.chars().any(|c| marks.too_long_with(c)) {
+        return Err(format!(
+            "the {what} has more than {MAX_STACKED_MARKS} combining marks in a row"
+        ));
+    }
+    Ok(())
 }
 
 /// `s` with each character [`control_name`] names written as a `\u{...}` escape, for text shown
-/// to people (audit views, approval listings).
+/// to people (audit views, approval listings). A backslash that starts `u{` is escaped too
+/// (`\u{005c}u{202e}`), so every `\u{...}` seen is one of these escapes, never the text itself.
 pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| control_name(c).is_some()) {
+    let looks_escaped = |rest: &str| rest.starts_with("\\u{");
+    if !s
+        .char_indices()
+        .any(|(i, c)| control_name(c).is_some() || looks_escaped(&s[i..]))
+    {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if control_name(c).is_some() {
+    for (i, c) in s.char_indices() {
+        if control_name(c).is_some() || looks_escaped(&s[i..]) {
             out.push_str(&format!("\\u{{{:04x}}}", c as u32));
         } else {
             out.push(c);
@@ -253,6 +317,7 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexError> {
+    let mut marks = MarkRun::default();
     for (i, c) in s.chars().enumerate() {
         if let Some(name) = control_name(c) {
             return Err(LexError::ControlChar {
@@ -260,6 +325,9 @@ fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexErro
                 code: c as u32,
                 place: place(i),
             });
+        }
+        if marks.too_long_with(c) {
+            return Err(LexError::StackedMarks { place: place(i) });
         }
     }
     Ok(())
@@ -569,6 +637,53 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Diacritics as languages use them pass; a tower of combining marks does not, in a command
+    /// line or in a name or note people read.
+    #[test]
+    fn towers_of_combining_marks_are_refused() {
+        let four = "e\u{0301}\u{0302}\u{0303}\u{0304}";
+        for ok in [
+            "temporal workflow list --query 'Name = \"Nguyễn ệ\"'".to_owned(),
+            format!("temporal workflow list --reason '{four}'"),
+            format!("temporal workflow list --reason '{four} {four}'"),
+        ] {
+            assert!(lex(&ok).is_ok(), "{ok}");
+        }
+        let line = format!("temporal workflow list --reason '{four}\u{0305}'");
+        match lex(&line) {
+            Err(e @ LexError::StackedMarks { .. }) => assert_eq!(
+                e.to_string(),
+                "more than 4 combining marks in a row at column 39 are not allowed in a command line"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let zalgo = format!("INC-1234 h{}", "\u{0363}\u{0489}".repeat(30));
+        assert_eq!(
+            check_readable("justification", &zalgo, 500),
+            Err("the justification has more than 4 combining marks in a row".to_owned())
+        );
+        assert_eq!(check_readable("justification", "Nguyễn", 500), Ok(()));
+        assert_eq!(
+            check_readable("--caller", "a\u{1b}", 200),
+            Err("the --caller contains an escape".to_owned())
+        );
+        assert_eq!(
+            check_readable("--caller", "a\n", 200),
+            Err("the --caller contains a newline".to_owned())
+        );
+    }
+
+    /// In what tgate prints for people, `\u{...}` is always an escape of its own: a backslash the
+    /// text holds before `u{` is escaped too.
+    #[test]
+    fn escapes_cannot_be_imitated() {
+        assert_eq!(escape_controls("C:\\dir u{x}"), "C:\\dir u{x}");
+        assert_eq!(
+            escape_controls("dana\\u{202e} \u{202e}"),
+            "dana\\u{005c}u{202e} \\u{202e}"
+        );
     }
 
     #[test]

@@ -384,6 +384,11 @@ fn caller_ids_and_groups_must_be_plain_names() {
         ("--caller", "agent\u{3164}", "invisible format character"),
         ("--caller", "da\u{a0}na", "space other than the ASCII space"),
         ("--caller", " ", "is empty"),
+        (
+            "--caller",
+            "da\u{0363}\u{0363}\u{0363}\u{0363}\u{0363}na",
+            "more than 4 combining marks in a row",
+        ),
     ] {
         let line = "temporal workflow list -n payments";
         for sub in ["check", "run"] {
@@ -407,6 +412,14 @@ fn caller_ids_and_groups_must_be_plain_names() {
                 stderr(&o)
             );
             assert!(stdout(&o).is_empty());
+            // Which value (its first 40 characters), escaped so that the message itself is plain.
+            let head: String = value.chars().take(40).collect();
+            let shown = format!("\"{}\"", tgate::lex::escape_controls(&head));
+            assert!(
+                stderr(&o).contains(&shown),
+                "{sub} {flag} {value:?}: {}",
+                stderr(&o)
+            );
         }
     }
     assert!(!audit.exists(), "nothing is recorded for a refused caller");
