@@ -228,6 +228,7 @@ impl Session {
             status: None,
             details: Vec::new(),
             cli: self.cli.clone(),
+            declared_write: handler.writes(),
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
@@ -431,6 +432,9 @@ pub(crate) struct Ctx<'a, 'w> {
     details: Vec<String>,
     /// The pinned `temporal` binary ([`Session::reproducing`]).
     cli: Option<PathBuf>,
+    /// Whether the handler is declared a write ([`commands::Handler::writes`]): only then is the
+    /// run watched for stop signals, so only then may it send a write ([`Ctx::call`]).
+    declared_write: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -468,6 +472,14 @@ impl Ctx<'_, '_> {
         // A write goes out only once its decision is durable; a read goes now, and what it
         // brings back waits for the record below.
         if R::WRITE {
+            // Fail closed: a handler not declared a write runs unwatched (a stop signal would
+            // end tgate with the write's outcome unrecorded), so its write is never sent.
+            if !self.declared_write {
+                return Err(Stop::Failed(format!(
+                    "tgate: internal error: {} is a write its command is not declared to send",
+                    R::PATH
+                )));
+            }
             self.out.decided.pass().map_err(Stop::Unrecorded)?;
         }
         let result = match self.grpc.ready().await {
@@ -823,5 +835,58 @@ impl JsonList {
                 .write(if self.count == 0 { "[\n]\n" } else { "\n]\n" })?;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write from a handler not declared one (whose run nothing watches for stop signals) is
+    /// refused before it is sent: the channel, to a closed port, is never even connected.
+    #[test]
+    fn a_write_from_a_handler_not_declared_one_is_never_sent() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cmd = Command::parse(&["temporal", "workflow", "describe", "-w", "x"]).unwrap();
+        let mut decided = Barrier::passed();
+        let mut out = Vec::new();
+        runtime.block_on(async {
+            let channel = Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+            let mut ctx = Ctx {
+                grpc: tonic::client::Grpc::new(channel),
+                auth: None,
+                cmd: &cmd,
+                identity: "tgate:test".to_owned(),
+                namespace: "default".to_owned(),
+                format: Format::Json,
+                out: Sink {
+                    w: &mut out,
+                    written: 0,
+                    cap: 1024,
+                    decided: &mut decided,
+                },
+                status: None,
+                details: Vec::new(),
+                cli: None,
+                declared_write: false,
+            };
+            let req = ctx.request(
+                wfs::TerminateWorkflowExecutionRequest::default(),
+                Some("default"),
+            );
+            match ctx.call(req, "unable to terminate workflow").await {
+                Err(Stop::Failed(why)) => assert!(
+                    why.contains(
+                        "TerminateWorkflowExecution is a write its command is not declared to send"
+                    ),
+                    "{why}"
+                ),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(ctx.status, None, "nothing answered: nothing was sent");
+        });
     }
 }
