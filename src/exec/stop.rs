@@ -40,7 +40,7 @@ pub const STOP_SIGNALS: [(i32, &str); 7] = [
 
 static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
 
-/// The handlers, registered once, the first time a child is started.
+/// The handlers, registered once, the first time a command is watched.
 fn signals() -> Result<&'static StopSignals, std::io::Error> {
     if let Some(s) = SIGNALS.get() {
         return Ok(s);
@@ -55,7 +55,7 @@ fn signals() -> Result<&'static StopSignals, std::io::Error> {
         if ignored & (1u64 << (sig - 1)) != 0 {
             continue;
         }
-        // With no child running, the default action (tgate ends); with one, only the flag.
+        // With nothing watched or held, the default action (tgate ends); else only the flag.
         signal_hook::flag::register_conditional_default(sig, Arc::clone(&signals.idle))?;
         signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
     }
@@ -128,16 +128,6 @@ pub(crate) fn hold() -> Hold {
     Hold(())
 }
 
-/// Once a run is recorded and its hold dropped: if a stop signal was noted while a command was
-/// watched or held, ends tgate by it as the signal would have ended it then (`flush` runs just
-/// before). Returns if none was noted, or if the signal's default action cannot be emulated.
-pub(crate) fn end_if_requested(flush: impl FnOnce()) {
-    if let Some((sig, _)) = requested() {
-        flush();
-        let _ = signal_hook::low_level::emulate_default_handler(sig);
-    }
-}
-
 impl Drop for Hold {
     fn drop(&mut self) {
         if HOLDS.fetch_sub(1, Ordering::SeqCst) == 1
@@ -146,5 +136,15 @@ impl Drop for Hold {
         {
             s.idle.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+/// Once a run is recorded and its hold dropped: if a stop signal was noted while a command was
+/// watched or held, ends tgate by it as the signal would have ended it then (`flush` runs just
+/// before). Returns if none was noted, or if the signal's default action cannot be emulated.
+pub(crate) fn end_if_requested(flush: impl FnOnce()) {
+    if let Some((sig, _)) = requested() {
+        flush();
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
     }
 }
