@@ -1358,7 +1358,21 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             undelivered: output,
         } => {
             // The CLI's output is recorded as passed on before it is: the record comes first.
-            if let Some((stdout, stderr)) = output {
+            // Asked to stop (during the run or since), tgate passes on none of its standard
+            // output, which a caller that has stopped reading could otherwise hold up forever,
+            // and ends as soon as the result is recorded.
+            if let Some((mut stdout, mut stderr)) = output {
+                if let Some((_, name)) = crate::exec::stop::requested()
+                    && !stdout.is_empty()
+                {
+                    stdout.clear();
+                    stderr.extend_from_slice(
+                        format!(
+                            "tgate: stopped by {name}; the command's standard output was not passed on\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
                 out.account(&stdout);
                 err.account(&stderr);
                 undelivered = Some((stdout, stderr));

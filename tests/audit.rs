@@ -652,16 +652,21 @@ fn audit_configuration_is_validated() {
 
 /// tgate asked to stop while the CLI runs (SIGTERM, as a supervisor sends it; SIGINT, as Ctrl-C
 /// does) kills the command's process group instead of leaving it running unwatched, records the
-/// run's result, and then ends by the signal.
+/// run's result, and then ends by the signal. So for the signals signal-hook cannot re-raise
+/// (SIGPWR, the real-time ones), but tgate then exits with 128 + the signal's number, as a shell
+/// reports a process the signal ended.
 #[test]
 fn a_stopped_run_kills_the_command_and_records_its_end() {
     use nix::sys::signal::Signal;
     use std::os::unix::process::ExitStatusExt;
-    for signal in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
+    let rtmin3 = nix::libc::SIGRTMIN() + 3;
+    for (number, signal, re_raised) in [
+        (Signal::SIGTERM as i32, "SIGTERM", true),
+        (Signal::SIGINT as i32, "SIGINT", true),
+        (Signal::SIGQUIT as i32, "SIGQUIT", true),
+        (Signal::SIGUSR1 as i32, "SIGUSR1", true),
+        (Signal::SIGPWR as i32, "SIGPWR", false),
+        (rtmin3, "SIGRTMIN+3", false),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let audit = dir.path().join("audit.jsonl");
@@ -679,16 +684,25 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         wait_for(&pid_file, "the command never started");
         let command_pid = pid_in(&pid_file);
         let started = std::time::Instant::now();
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let sent = Command::new("/bin/kill")
+            .args([format!("-{number}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{number}");
         let out = child.wait_with_output().unwrap();
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "{signal}: tgate took {:?}",
             started.elapsed()
         );
+        let ended = if re_raised {
+            out.status.signal()
+        } else {
+            out.status.code().map(|c| c - 128)
+        };
         assert_eq!(
-            out.status.signal(),
-            Some(signal as i32),
+            ended,
+            Some(number),
             "{signal}: {:?} {}",
             out.status,
             text(&out.stderr)
@@ -713,6 +727,69 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
             .expect("a result record");
         assert_eq!(result["exit_code"], 1, "{result}");
     }
+}
+
+/// One stop signal is enough even when nobody reads tgate's output: stopped, tgate passes on
+/// none of the command's standard output (300 kB here, more than a pipe holds), records that it
+/// passed on nothing, and ends by the signal.
+#[test]
+fn a_stopped_run_ends_though_nobody_reads_its_output() {
+    use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let pid_file = dir.path().join("child.pid");
+    let bin = stand_in(
+        dir.path(),
+        &format!(
+            "/usr/bin/head -c 300000 /dev/zero\necho $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
+            p = pid_file.display()
+        ),
+    );
+    let cfg = config(dir.path(), &bin, &audit);
+    // Its stdout is a pipe this test does not read until tgate has ended.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&pid_file, "the command never started");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "one SIGTERM did not end tgate while its output was unread"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "{} bytes passed on",
+        out.stdout.len()
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "tgate: stopped by SIGTERM; the command was killed\n\
+         tgate: stopped by SIGTERM; the command's standard output was not passed on\n"
+    );
+    let records = all_records(&audit);
+    let result = records
+        .iter()
+        .find(|r| r["kind"] == "result")
+        .expect("a result record");
+    assert_eq!(result["exit_code"], 1, "{result}");
+    assert_eq!(result["output_bytes"], 0, "{result}");
 }
 
 /// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while

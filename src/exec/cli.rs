@@ -13,7 +13,7 @@
 //!   server CA, which is public, is a file in the private directory.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
-//! - Asked to stop ([`super::stop::STOP_SIGNALS`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
+//! - Asked to stop ([`super::stop::stop_signals`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
 //!   tgate kills its process group and ends the run as failed (the result is recorded), so no
 //!   command outlives the gateway; outside the child's run those signals act as they always do.
 
@@ -297,23 +297,25 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
     let mut kept = [Vec::new(), Vec::new()];
     let mut truncated = false;
     let mut buf = vec![0u8; 64 * 1024];
-    let ended = |kept: &mut [Vec<u8>; 2], truncated, timed_out, unread| Collected {
+    // `stopped`: only when a stop signal is why the child was killed (one noted after the child
+    // ended on its own changes nothing of how it ended).
+    let ended = |kept: &mut [Vec<u8>; 2], truncated, timed_out, unread, stopped| Collected {
         stdout: std::mem::take(&mut kept[0]),
         stderr: std::mem::take(&mut kept[1]),
         truncated,
         timed_out,
         unread,
-        stopped: super::stop::requested(),
+        stopped,
     };
     while pipes.iter().any(Option::is_some) {
         let now = Instant::now();
-        if super::stop::requested().is_some() {
+        if let Some(stop) = super::stop::requested() {
             kill_group(child);
-            return ended(&mut kept, truncated, false, None);
+            return ended(&mut kept, truncated, false, None, Some(stop));
         }
         if now >= deadline {
             kill_group(child);
-            return ended(&mut kept, truncated, true, None);
+            return ended(&mut kept, truncated, true, None, None);
         }
         // At least 1 ms: the conversion rounds down, and 0 would make `poll` return at once. At
         // most `CHECK_EVERY`, so that a stop signal handled on another thread is seen soon.
@@ -347,7 +349,7 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
             Ok(ready) => ready,
             Err(why) => {
                 kill_group(child);
-                return ended(&mut kept, truncated, false, Some(why));
+                return ended(&mut kept, truncated, false, Some(why), None);
             }
         };
         for i in ready {
@@ -364,7 +366,13 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     kill_group(child);
-                    return ended(&mut kept, truncated, false, Some(format!("read: {e}")));
+                    return ended(
+                        &mut kept,
+                        truncated,
+                        false,
+                        Some(format!("read: {e}")),
+                        None,
+                    );
                 }
             }
         }
@@ -377,11 +385,11 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
             Ok(Some(_)) | Err(_) => break,
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child);
-                return ended(&mut kept, truncated, true, None);
+                return ended(&mut kept, truncated, true, None, None);
             }
             Ok(None) if super::stop::requested().is_some() => {
                 kill_group(child);
-                return ended(&mut kept, truncated, false, None);
+                return ended(&mut kept, truncated, false, None, super::stop::requested());
             }
             Ok(None) => {
                 std::thread::sleep(pause);
@@ -389,7 +397,7 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
             }
         }
     }
-    ended(&mut kept, truncated, false, None)
+    ended(&mut kept, truncated, false, None, None)
 }
 
 /// A pipe from the child: readable, and pollable by its descriptor.

@@ -21,8 +21,9 @@ struct StopSignals {
 static HOLDS: AtomicUsize = AtomicUsize::new(0);
 
 /// The signals that end tgate by default and that a caller sends to stop it: terminate,
-/// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm. While a child
-/// runs, each makes tgate kill the child's process group and end the run (the result recorded,
+/// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm; with the
+/// others whose default also ends a process, [`stop_signals`] lists what tgate watches. While a
+/// child runs, each makes tgate kill the child's process group and end the run (the result recorded,
 /// within ~50 ms), and a native write ends with its outcome unknown; tgate then ends by the
 /// signal. Otherwise each ends tgate as it would without tgate handling it. A signal
 /// tgate was started with ignored (`nohup`, a background job of a script) stays ignored.
@@ -38,6 +39,34 @@ pub const STOP_SIGNALS: [(i32, &str); 7] = [
     (signal_hook::consts::SIGALRM, "SIGALRM"),
 ];
 
+/// Signals beyond [`STOP_SIGNALS`] whose default action also ends a process (timers, resource
+/// limits — SIGXFSZ is raised by a write past `ulimit -f`, the result record's among them —,
+/// power failure, I/O): watched too, so that none ends tgate between a command and its record.
+const OTHER_ENDING_SIGNALS: [(i32, &str); 7] = [
+    (signal_hook::consts::SIGVTALRM, "SIGVTALRM"),
+    (signal_hook::consts::SIGPROF, "SIGPROF"),
+    (signal_hook::consts::SIGXCPU, "SIGXCPU"),
+    (signal_hook::consts::SIGXFSZ, "SIGXFSZ"),
+    (signal_hook::consts::SIGIO, "SIGIO"),
+    (nix::libc::SIGPWR, "SIGPWR"),
+    (nix::libc::SIGSTKFLT, "SIGSTKFLT"),
+];
+
+/// Every signal tgate watches: [`STOP_SIGNALS`], [`OTHER_ENDING_SIGNALS`] and the real-time
+/// signals (`SIGRTMIN+n`, which end a process by default too, and `timeout -s` can send).
+pub fn stop_signals() -> &'static [(i32, String)] {
+    static ALL: OnceLock<Vec<(i32, String)>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let (min, max) = (nix::libc::SIGRTMIN(), nix::libc::SIGRTMAX());
+        STOP_SIGNALS
+            .iter()
+            .chain(OTHER_ENDING_SIGNALS.iter())
+            .map(|(sig, name)| (*sig, (*name).to_owned()))
+            .chain((min..=max).map(|sig| (sig, format!("SIGRTMIN+{}", sig - min))))
+            .collect()
+    })
+}
+
 static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
 
 /// The handlers, registered once, the first time a command is watched.
@@ -51,15 +80,31 @@ fn signals() -> Result<&'static StopSignals, std::io::Error> {
         watches: AtomicUsize::new(0),
     };
     let ignored = ignored_signals();
-    for (sig, _) in STOP_SIGNALS {
-        if ignored & (1u64 << (sig - 1)) != 0 {
+    for &(sig, _) in stop_signals() {
+        if (1..=64).contains(&sig) && ignored & (1u64 << (sig - 1)) != 0 {
             continue;
         }
         // With nothing watched or held, the default action (tgate ends); else only the flag.
-        signal_hook::flag::register_conditional_default(sig, Arc::clone(&signals.idle))?;
+        if re_raisable(sig) {
+            signal_hook::flag::register_conditional_default(sig, Arc::clone(&signals.idle))?;
+        } else {
+            signal_hook::flag::register_conditional_shutdown(
+                sig,
+                128 + sig,
+                Arc::clone(&signals.idle),
+            )?;
+        }
         signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
     }
     Ok(SIGNALS.get_or_init(|| signals))
+}
+
+/// Whether signal-hook can end tgate by `sig` itself (its default re-raised). For the others
+/// (SIGPWR, SIGSTKFLT, the real-time signals, and SIGIO, whose default signal-hook takes for
+/// "ignore" where Linux ends the process) tgate exits with 128 + the signal's number instead, the
+/// status a shell reports for a process the signal ended.
+fn re_raisable(sig: i32) -> bool {
+    sig != signal_hook::consts::SIGIO && signal_hook::low_level::signal_name(sig).is_some()
 }
 
 /// The signals this process was started with ignored (`SigIgn` of `/proc/self/status`, bit
@@ -79,7 +124,10 @@ fn ignored_signals() -> u64 {
 pub(crate) fn requested() -> Option<(i32, &'static str)> {
     // None before the handlers are registered (nothing was ever watched).
     let sig = SIGNALS.get()?.received.load(Ordering::SeqCst) as i32;
-    STOP_SIGNALS.iter().find(|(s, _)| *s == sig).copied()
+    stop_signals()
+        .iter()
+        .find(|(s, _)| *s == sig)
+        .map(|(s, name)| (*s, name.as_str()))
 }
 
 /// How often a run waiting on something else looks for a stop signal (noted on another
@@ -145,6 +193,9 @@ impl Drop for Hold {
 pub(crate) fn end_if_requested(flush: impl FnOnce()) {
     if let Some((sig, _)) = requested() {
         flush();
-        let _ = signal_hook::low_level::emulate_default_handler(sig);
+        if re_raisable(sig) {
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+        }
+        std::process::exit(128 + sig);
     }
 }
