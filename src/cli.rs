@@ -286,7 +286,7 @@ impl CallerArgs {
             lex::check_readable(what, value, 200).map_err(|why| {
                 let shown: String = value.chars().take(40).collect();
                 let more = if shown.len() < value.len() { "..." } else { "" };
-                Failure(format!("{why}: \"{}\"{more}", lex::escape_controls(&shown)))
+                Failure(format!("{why}: {}{more}", lex::quote_for_people(&shown)))
             })
         };
         check("--caller", &self.caller)?;

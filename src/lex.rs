@@ -226,34 +226,22 @@ pub fn control_name(c: char) -> Option<&'static str> {
     })
 }
 
-/// How many combining marks may follow one another: enough for any language's diacritics
-/// (Vietnamese stacks two on a letter), too few for the towers ("Zalgo" text) that spill over the
-/// lines above and below in a terminal, where they could hide part of an approval prompt.
-pub const MAX_STACKED_MARKS: usize = 4;
+/// How many characters that take no cell of their own (combining marks of any script) may follow
+/// one another, piled on the character before them: more than the scripts checked write on one
+/// letter (Vietnamese two; pointed Hebrew with cantillation, Tibetan stacks up to four), too few
+/// for the towers ("Zalgo" text) that spill over the lines above and below in a terminal, where
+/// they could hide part of an approval prompt.
+pub const MAX_STACKED_MARKS: usize = 6;
 
-/// Whether `c` is a combining mark of the blocks such towers are built from: Combining
-/// Diacritical Marks, its Extended and Supplement blocks, the marks for symbols, the half marks,
-/// and the Cyrillic combining and enclosing signs.
-fn stacking_mark(c: char) -> bool {
-    matches!(
-        c,
-        '\u{0300}'..='\u{036F}'
-            | '\u{0483}'..='\u{0489}'
-            | '\u{1AB0}'..='\u{1AFF}'
-            | '\u{1DC0}'..='\u{1DFF}'
-            | '\u{20D0}'..='\u{20FF}'
-            | '\u{FE20}'..='\u{FE2F}'
-    )
-}
-
-/// Counts the stacking marks in a row as characters are fed to it.
+/// Counts the characters of no width in a row (Unicode's combining marks, of every script) as
+/// characters are fed to it.
 #[derive(Default)]
 struct MarkRun(usize);
 
 impl MarkRun {
     /// Whether `c` makes the run too long.
     fn too_long_with(&mut self, c: char) -> bool {
-        if !c.is_ascii() && stacking_mark(c) {
+        if !c.is_ascii() && unicode_width::UnicodeWidthChar::width(c) == Some(0) {
             self.0 += 1;
         } else {
             self.0 = 0;
@@ -294,26 +282,54 @@ pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), St
     Ok(())
 }
 
-/// `s` with each character [`control_name`] names written as a `\u{...}` escape, for text shown
-/// to people (audit views, approval listings). A backslash that starts `u{` is escaped too
-/// (`\u{005c}u{202e}`), so every `\u{...}` seen is one of these escapes, never the text itself.
+/// `s` with each character [`control_name`] names, and each combining mark beyond
+/// [`MAX_STACKED_MARKS`] in a row, written as a `\u{...}` escape, for text shown to people (audit
+/// views, approval listings). A backslash that starts `u{` is escaped too (`\u{005c}u{202e}`), so
+/// every `\u{...}` seen is one of these escapes, never the text itself.
 pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     let looks_escaped = |rest: &str| rest.starts_with("\\u{");
-    if !s
-        .char_indices()
-        .any(|(i, c)| control_name(c).is_some() || looks_escaped(&s[i..]))
-    {
+    let escaped = |marks: &mut MarkRun, i: usize, c: char| {
+        // (The run is fed every character, so that it counts.)
+        let pile = marks.too_long_with(c);
+        pile || control_name(c).is_some() || looks_escaped(&s[i..])
+    };
+    let mut marks = MarkRun::default();
+    if !s.char_indices().any(|(i, c)| escaped(&mut marks, i, c)) {
         return std::borrow::Cow::Borrowed(s);
     }
+    let mut marks = MarkRun::default();
     let mut out = String::with_capacity(s.len() + 8);
     for (i, c) in s.char_indices() {
-        if control_name(c).is_some() || looks_escaped(&s[i..]) {
+        if escaped(&mut marks, i, c) {
             out.push_str(&format!("\\u{{{:04x}}}", c as u32));
         } else {
             out.push(c);
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// `s` in double quotes for a message: `"` and `\` escaped with a backslash, and what
+/// [`escape_controls`] escapes written as `\u{...}`.
+pub fn quote_for_people(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut marks = MarkRun::default();
+    for c in s.chars() {
+        let pile = marks.too_long_with(c);
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if pile || control_name(c).is_some() => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexError> {
@@ -643,26 +659,28 @@ mod tests {
     /// line or in a name or note people read.
     #[test]
     fn towers_of_combining_marks_are_refused() {
-        let four = "e\u{0301}\u{0302}\u{0303}\u{0304}";
+        let six = "e\u{0301}\u{0302}\u{0303}\u{0304}\u{0591}\u{0E49}";
         for ok in [
             "temporal workflow list --query 'Name = \"Nguyễn ệ\"'".to_owned(),
-            format!("temporal workflow list --reason '{four}'"),
-            format!("temporal workflow list --reason '{four} {four}'"),
+            format!("temporal workflow list --reason '{six}'"),
+            format!("temporal workflow list --reason '{six} {six}'"),
+            "temporal workflow list --reason 'בְּרֵאשִׁ֖ית བསྒྲུབས'".to_owned(),
         ] {
             assert!(lex(&ok).is_ok(), "{ok}");
         }
-        let line = format!("temporal workflow list --reason '{four}\u{0305}'");
+        // Marks of other scripts count too: the run is of characters with no width.
+        let line = format!("temporal workflow list --reason '{six}\u{064B}'");
         match lex(&line) {
             Err(e @ LexError::StackedMarks { .. }) => assert_eq!(
                 e.to_string(),
-                "more than 4 combining marks in a row at column 39 are not allowed in a command line"
+                "more than 6 combining marks in a row at column 41 are not allowed in a command line"
             ),
             other => panic!("{other:?}"),
         }
         let zalgo = format!("INC-1234 h{}", "\u{0363}\u{0489}".repeat(30));
         assert_eq!(
             check_readable("justification", &zalgo, 500),
-            Err("the justification has more than 4 combining marks in a row".to_owned())
+            Err("the justification has more than 6 combining marks in a row".to_owned())
         );
         assert_eq!(check_readable("justification", "Nguyễn", 500), Ok(()));
         assert_eq!(
@@ -679,6 +697,24 @@ mod tests {
     /// text holds before `u{` is escaped too.
     #[test]
     fn escapes_cannot_be_imitated() {
+        // A pile of marks of several scripts (the run does not restart at a change of script):
+        // shown as escapes beyond the sixth; refused in a command line.
+        let pile = format!("a{}", "\u{0300}\u{0301}\u{0302}\u{0303}\u{0591}".repeat(10));
+        assert!(matches!(
+            lex(&format!("temporal workflow list --reason '{pile}'")),
+            Err(LexError::StackedMarks { .. })
+        ));
+        let shown = escape_controls(&pile);
+        assert!(
+            shown
+                .starts_with("a\u{0300}\u{0301}\u{0302}\u{0303}\u{0591}\u{0300}\\u{0301}\\u{0302}"),
+            "{shown}"
+        );
+        assert_eq!(shown.matches("\\u{").count(), 44, "{shown}");
+        assert_eq!(
+            quote_for_people("a\"b\u{1b}c\\"),
+            "\"a\\\"b\\u{001b}c\\\\\""
+        );
         assert_eq!(escape_controls("C:\\dir u{x}"), "C:\\dir u{x}");
         assert_eq!(
             escape_controls("dana\\u{202e} \u{202e}"),
