@@ -1190,8 +1190,9 @@ enum Ran {
         /// The last call's gRPC status (native runs).
         grpc_status: Option<&'static str>,
         /// The CLI's stdout and stderr, passed on only once the result record is durable (a
-        /// native run's output has already gone to the writers).
-        undelivered: Option<(Vec<u8>, Vec<u8>)>,
+        /// native run's output has already gone to the writers), and whether a stop signal
+        /// killed the command (its stderr then already cut).
+        undelivered: Option<(Vec<u8>, Vec<u8>, bool)>,
     },
     /// It could not be run: why.
     NotRun(String),
@@ -1350,6 +1351,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // nothing ran (the barrier held back every write and all output) and there is no result.
     prepared.decided.pass().map_err(unavailable)?;
     let mut undelivered = None;
+    let mut stopping = false;
     let (code, result) = match ran {
         Ran::Exited {
             code,
@@ -1361,17 +1363,21 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             // Asked to stop (during the run or since), tgate passes on none of its standard
             // output, which a caller that has stopped reading could otherwise hold up forever,
             // and ends as soon as the result is recorded.
-            if let Some((mut stdout, mut stderr)) = output {
-                if let Some((_, name)) = crate::exec::stop::requested()
-                    && !stdout.is_empty()
-                {
-                    stdout.clear();
-                    stderr.extend_from_slice(
-                        format!(
-                            "tgate: stopped by {name}; the command's standard output was not passed on\n"
-                        )
-                        .as_bytes(),
-                    );
+            if let Some((mut stdout, mut stderr, killed)) = output {
+                if let Some((_, name)) = crate::exec::stop::requested() {
+                    stopping = true;
+                    if !killed {
+                        crate::exec::cut_stopped_stderr(&mut stderr, name);
+                    }
+                    if !stdout.is_empty() {
+                        stdout.clear();
+                        stderr.extend_from_slice(
+                            format!(
+                                "tgate: stopped by {name}; the command's standard output was not passed on\n"
+                            )
+                            .as_bytes(),
+                        );
+                    }
                 }
                 out.account(&stdout);
                 err.account(&stderr);
@@ -1414,6 +1420,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
     // while the CLI's output waits for a reader ends tgate, with the result already on disk.
     drop(held);
+    // A stop noted while the record was being written (it counts the output as passed on): none
+    // of the output is passed on, and tgate ends now.
+    if !stopping && crate::exec::stop::requested().is_some() {
+        undelivered = None;
+    }
     if let Some((stdout, stderr)) = undelivered {
         let _ = out.inner.write_all(&stdout);
         let _ = out.inner.flush();
@@ -1515,7 +1526,7 @@ fn execute(
             code: run.exit_code,
             backend: Executor::Cli,
             grpc_status: None,
-            undelivered: Some((run.stdout, run.stderr)),
+            undelivered: Some((run.stdout, run.stderr, run.stopped.is_some())),
         },
         Err(e) => Ran::NotRun(e.to_string()),
     }

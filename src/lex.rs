@@ -230,7 +230,8 @@ pub fn control_name(c: char) -> Option<&'static str> {
 /// one another, piled on the character before them: more than the scripts checked write on one
 /// letter (Vietnamese two; pointed Hebrew with cantillation, Tibetan stacks up to four), too few
 /// for the towers ("Zalgo" text) that spill over the lines above and below in a terminal, where
-/// they could hide part of an approval prompt.
+/// they could hide part of an approval prompt. (The one text found refused is a symbol: Tibetan's
+/// Kalachakra monogram, nine in a row.)
 pub const MAX_STACKED_MARKS: usize = 6;
 
 /// Counts the characters of no width in a row (Unicode's combining marks, of every script) as

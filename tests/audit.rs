@@ -665,6 +665,7 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         (Signal::SIGINT as i32, "SIGINT", true),
         (Signal::SIGQUIT as i32, "SIGQUIT", true),
         (Signal::SIGUSR1 as i32, "SIGUSR1", true),
+        (Signal::SIGABRT as i32, "SIGABRT", true),
         (Signal::SIGPWR as i32, "SIGPWR", false),
         (rtmin3, "SIGRTMIN+3", false),
     ] {
@@ -730,8 +731,9 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
 }
 
 /// One stop signal is enough even when nobody reads tgate's output: stopped, tgate passes on
-/// none of the command's standard output (300 kB here, more than a pipe holds), records that it
-/// passed on nothing, and ends by the signal.
+/// none of the command's standard output and only the first 4 KiB of its standard error (300 kB
+/// of each here, more than a pipe holds), records that it passed on nothing, and ends by the
+/// signal, the command gone.
 #[test]
 fn a_stopped_run_ends_though_nobody_reads_its_output() {
     use nix::sys::signal::Signal;
@@ -742,12 +744,12 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
     let bin = stand_in(
         dir.path(),
         &format!(
-            "/usr/bin/head -c 300000 /dev/zero\necho $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
+            "/usr/bin/head -c 300000 /dev/zero\n/usr/bin/head -c 300000 /dev/zero | /usr/bin/tr '\\0' e >&2\necho $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nexec /bin/sleep 60\n",
             p = pid_file.display()
         ),
     );
     let cfg = config(dir.path(), &bin, &audit);
-    // Its stdout is a pipe this test does not read until tgate has ended.
+    // Its stdout and stderr are pipes this test does not read until tgate has ended.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(["run", "--config", p(&cfg), "temporal workflow list"])
         .stdout(Stdio::piped())
@@ -755,6 +757,7 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
         .spawn()
         .unwrap();
     wait_for(&pid_file, "the command never started");
+    let command_pid = pid_in(&pid_file);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         Signal::SIGTERM,
@@ -780,8 +783,17 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
     );
     assert_eq!(
         text(&out.stderr),
-        "tgate: stopped by SIGTERM; the command was killed\n\
-         tgate: stopped by SIGTERM; the command's standard output was not passed on\n"
+        format!(
+            "{}\ntgate: stopped by SIGTERM; the command's standard error was cut at 4096 bytes\n\
+             tgate: stopped by SIGTERM; the command was killed\n\
+             tgate: stopped by SIGTERM; the command's standard output was not passed on\n",
+            "e".repeat(4096)
+        )
+    );
+    assert_eq!(
+        nix::sys::signal::kill(command_pid, None),
+        Err(nix::errno::Errno::ESRCH),
+        "the command outlived tgate"
     );
     let records = all_records(&audit);
     let result = records

@@ -237,6 +237,7 @@ pub fn run_cli(
     let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
     let mut exit_code = status.code().unwrap_or(1);
     if let Some((_, name)) = stopped {
+        cut_stopped_stderr(&mut stderr, name);
         stderr.extend_from_slice(
             format!("tgate: stopped by {name}; the command was killed\n").as_bytes(),
         );
@@ -264,6 +265,24 @@ pub fn run_cli(
         truncated,
         stopped: stopped.map(|(sig, _)| sig),
     })
+}
+
+/// Of a command's standard error, how much tgate passes on once it was asked to stop (and what
+/// a result record keeps): far less than a pipe holds, so that writing it cannot keep a stopped
+/// tgate from ending when nobody reads.
+pub const STOPPED_STDERR_BYTES: usize = 4096;
+
+/// Cuts a stopped command's standard error to [`STOPPED_STDERR_BYTES`], saying so.
+pub fn cut_stopped_stderr(stderr: &mut Vec<u8>, signal: &str) {
+    if stderr.len() > STOPPED_STDERR_BYTES {
+        stderr.truncate(STOPPED_STDERR_BYTES);
+        stderr.extend_from_slice(
+            format!(
+                "\ntgate: stopped by {signal}; the command's standard error was cut at {STOPPED_STDERR_BYTES} bytes\n"
+            )
+            .as_bytes(),
+        );
+    }
 }
 
 /// What [`collect`] read, and how it ended.

@@ -12,4 +12,4 @@ pub mod prototext;
 pub mod stop;
 pub mod text;
 
-pub use cli::{ExecError, Execution, run_cli};
+pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli};

@@ -39,10 +39,16 @@ pub const STOP_SIGNALS: [(i32, &str); 7] = [
     (signal_hook::consts::SIGALRM, "SIGALRM"),
 ];
 
-/// Signals beyond [`STOP_SIGNALS`] whose default action also ends a process (timers, resource
-/// limits — SIGXFSZ is raised by a write past `ulimit -f`, the result record's among them —,
-/// power failure, I/O): watched too, so that none ends tgate between a command and its record.
-const OTHER_ENDING_SIGNALS: [(i32, &str); 7] = [
+/// Signals beyond [`STOP_SIGNALS`] whose default action also ends a process (abort — systemd's
+/// watchdog sends it —, timers, resource limits — SIGXFSZ is raised by a write past `ulimit -f`,
+/// the result record's among them —, power failure, I/O, bad system call, trap): watched too, so
+/// that none ends tgate between a command and its record. Not the faults (SIGSEGV, SIGBUS,
+/// SIGILL, SIGFPE), which signal-hook refuses or Rust's runtime handles. A profiler that ticks
+/// with SIGPROF or SIGVTALRM therefore stops a watched run at its first tick.
+const OTHER_ENDING_SIGNALS: [(i32, &str); 10] = [
+    (signal_hook::consts::SIGABRT, "SIGABRT"),
+    (signal_hook::consts::SIGSYS, "SIGSYS"),
+    (signal_hook::consts::SIGTRAP, "SIGTRAP"),
     (signal_hook::consts::SIGVTALRM, "SIGVTALRM"),
     (signal_hook::consts::SIGPROF, "SIGPROF"),
     (signal_hook::consts::SIGXCPU, "SIGXCPU"),
