@@ -20,16 +20,19 @@ struct StopSignals {
 /// Live [`Hold`]s.
 static HOLDS: AtomicUsize = AtomicUsize::new(0);
 
-/// The signals that end tgate by default and that a caller sends to stop it: terminate,
-/// interrupt (Ctrl-C), hang-up, quit (Ctrl-\\), the two user signals and the alarm; with the
-/// others whose default also ends a process, [`stop_signals`] lists what tgate watches. While a
-/// child runs, each makes tgate kill the child's process group and end the run (the result recorded,
-/// within ~50 ms), and a native write ends with its outcome unknown; tgate then ends by the
-/// signal. Otherwise each ends tgate as it would without tgate handling it. A signal
-/// tgate was started with ignored (`nohup`, a background job of a script) stays ignored.
-/// SIGKILL cannot be caught: a child started before one outlives tgate, as does one that leaves
-/// its process group.
-pub const STOP_SIGNALS: [(i32, &str); 7] = [
+/// The signals tgate watches by name: those a caller sends to stop it (terminate, interrupt —
+/// Ctrl-C —, hang-up, quit — Ctrl-\\ —, the two user signals, the alarm), then the others whose
+/// default action also ends a process (abort — systemd's watchdog sends it —, bad system call,
+/// trap, timers, resource limits — SIGXFSZ is raised by a write past `ulimit -f`, the result
+/// record's among them —, I/O, power failure, stack fault). While a child runs, each makes tgate
+/// kill the child's process group and end the run (the result recorded, within ~50 ms), and a
+/// native write ends with its outcome unknown; tgate then ends by the signal. Otherwise each ends
+/// tgate as it would without tgate handling it. A signal tgate was started with ignored (`nohup`,
+/// a background job of a script) stays ignored. Not the faults (SIGSEGV, SIGBUS, SIGILL,
+/// SIGFPE), which signal-hook refuses or Rust's runtime handles; SIGKILL cannot be caught: a
+/// child started before one outlives tgate, as does one that leaves its process group. A
+/// profiler that ticks with SIGPROF or SIGVTALRM stops a watched run at its first tick.
+const NAMED_SIGNALS: [(i32, &str); 17] = [
     (signal_hook::consts::SIGTERM, "SIGTERM"),
     (signal_hook::consts::SIGINT, "SIGINT"),
     (signal_hook::consts::SIGHUP, "SIGHUP"),
@@ -37,15 +40,6 @@ pub const STOP_SIGNALS: [(i32, &str); 7] = [
     (signal_hook::consts::SIGUSR1, "SIGUSR1"),
     (signal_hook::consts::SIGUSR2, "SIGUSR2"),
     (signal_hook::consts::SIGALRM, "SIGALRM"),
-];
-
-/// Signals beyond [`STOP_SIGNALS`] whose default action also ends a process (abort — systemd's
-/// watchdog sends it —, timers, resource limits — SIGXFSZ is raised by a write past `ulimit -f`,
-/// the result record's among them —, power failure, I/O, bad system call, trap): watched too, so
-/// that none ends tgate between a command and its record. Not the faults (SIGSEGV, SIGBUS,
-/// SIGILL, SIGFPE), which signal-hook refuses or Rust's runtime handles. A profiler that ticks
-/// with SIGPROF or SIGVTALRM therefore stops a watched run at its first tick.
-const OTHER_ENDING_SIGNALS: [(i32, &str); 10] = [
     (signal_hook::consts::SIGABRT, "SIGABRT"),
     (signal_hook::consts::SIGSYS, "SIGSYS"),
     (signal_hook::consts::SIGTRAP, "SIGTRAP"),
@@ -58,15 +52,14 @@ const OTHER_ENDING_SIGNALS: [(i32, &str); 10] = [
     (nix::libc::SIGSTKFLT, "SIGSTKFLT"),
 ];
 
-/// Every signal tgate watches: [`STOP_SIGNALS`], [`OTHER_ENDING_SIGNALS`] and the real-time
-/// signals (`SIGRTMIN+n`, which end a process by default too, and `timeout -s` can send).
+/// Every signal tgate watches: [`NAMED_SIGNALS`] and the real-time signals (`SIGRTMIN+n`, which
+/// end a process by default too, and `timeout -s` can send).
 pub fn stop_signals() -> &'static [(i32, String)] {
     static ALL: OnceLock<Vec<(i32, String)>> = OnceLock::new();
     ALL.get_or_init(|| {
         let (min, max) = (nix::libc::SIGRTMIN(), nix::libc::SIGRTMAX());
-        STOP_SIGNALS
+        NAMED_SIGNALS
             .iter()
-            .chain(OTHER_ENDING_SIGNALS.iter())
             .map(|(sig, name)| (*sig, (*name).to_owned()))
             .chain((min..=max).map(|sig| (sig, format!("SIGRTMIN+{}", sig - min))))
             .collect()
