@@ -288,26 +288,12 @@ pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), St
 /// views, approval listings). A backslash that starts `u{` is escaped too (`\u{005c}u{202e}`), so
 /// every `\u{...}` seen is one of these escapes, never the text itself.
 pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
-    let looks_escaped = |rest: &str| rest.starts_with("\\u{");
-    let escaped = |marks: &mut MarkRun, i: usize, c: char| {
-        // (The run is fed every character, so that it counts.)
-        let pile = marks.too_long_with(c);
-        pile || control_name(c).is_some() || looks_escaped(&s[i..])
-    };
-    let mut marks = MarkRun::default();
-    if !s.char_indices().any(|(i, c)| escaped(&mut marks, i, c)) {
-        return std::borrow::Cow::Borrowed(s);
+    let mut out = String::with_capacity(s.len());
+    if escape_for_people(s, false, &mut out) {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
-    let mut marks = MarkRun::default();
-    let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.char_indices() {
-        if escaped(&mut marks, i, c) {
-            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// `s` in double quotes for a message: `"` and `\` escaped with a backslash, and what
@@ -315,22 +301,33 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
 pub fn quote_for_people(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    let mut marks = MarkRun::default();
-    for c in s.chars() {
-        let pile = marks.too_long_with(c);
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if pile || control_name(c).is_some() => {
-                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
+    escape_for_people(s, true, &mut out);
     out.push('"');
     out
+}
+
+/// The one escaping rule of [`escape_controls`] and [`quote_for_people`]: `s` onto `out`, each
+/// character [`control_name`] names and each mark too many as `\u{...}`; `quoted`, `"` and `\`
+/// get a backslash (so no `\u{` of the text survives), else a backslash that starts `u{` is
+/// escaped. Whether anything was escaped.
+fn escape_for_people(s: &str, quoted: bool, out: &mut String) -> bool {
+    let mut marks = MarkRun::default();
+    let mut changed = false;
+    for (i, c) in s.char_indices() {
+        // (The run is fed every character, so that it counts.)
+        let pile = marks.too_long_with(c);
+        if quoted && matches!(c, '"' | '\\') {
+            out.push('\\');
+            out.push(c);
+            changed = true;
+        } else if pile || control_name(c).is_some() || (!quoted && s[i..].starts_with("\\u{")) {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+            changed = true;
+        } else {
+            out.push(c);
+        }
+    }
+    changed
 }
 
 fn check_controls(s: &str, place: impl Fn(usize) -> Place) -> Result<(), LexError> {
