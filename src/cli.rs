@@ -277,8 +277,8 @@ struct CallerArgs {
 impl CallerArgs {
     /// The caller, once its id and groups are names a person can read: not empty, at most 200
     /// characters, none of the characters the lexer refuses (controls, bidirectional controls,
-    /// line separators, invisible ones, towers of combining marks). They go into the audit log, the approval store, approval
-    /// prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
+    /// line separators, invisible ones, towers of combining marks). They go into the audit log,
+    /// the approval store, approval prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
     /// forge lines or make one name look like another.
     fn checked(&self) -> Result<Caller, Failure> {
         // The message shows which value (escaped, its first 40 characters).
@@ -1542,8 +1542,8 @@ struct Tee<'a> {
     kept: Vec<u8>,
 }
 
-/// How much of stderr a result record keeps.
-const KEPT_STDERR: usize = 4096;
+/// How much of stderr a result record keeps: as much as a stopped command passes on.
+const KEPT_STDERR: usize = crate::exec::STOPPED_STDERR_BYTES;
 
 impl<'a> Tee<'a> {
     fn new(inner: &'a mut dyn Write, keep: bool) -> Tee<'a> {

@@ -13,9 +13,10 @@
 //!   server CA, which is public, is a file in the private directory.
 //! - `--identity tgate:<caller>`, so Temporal's history records who acted through tgate.
 //! - Stdin is closed; a timeout kills the child; output beyond a cap is cut and the run fails.
-//! - Asked to stop ([`super::stop::stop_signals`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while the child runs,
-//!   tgate kills its process group and ends the run as failed (the result is recorded), so no
-//!   command outlives the gateway; outside the child's run those signals act as they always do.
+//! - Asked to stop ([`super::stop::stop_signals`]: SIGTERM, SIGINT, SIGHUP, SIGQUIT, ...) while
+//!   the child runs, tgate kills its process group and ends the run as failed (the result is
+//!   recorded), so no command outlives the gateway; outside the child's run those signals act as
+//!   they always do.
 
 use std::io::Read;
 use std::path::Path;
@@ -406,11 +407,11 @@ fn collect(child: &mut Child, cap: usize, deadline: Instant) -> Collected {
                 kill_group(child);
                 return ended(&mut kept, truncated, true, None, None);
             }
-            Ok(None) if super::stop::requested().is_some() => {
-                kill_group(child);
-                return ended(&mut kept, truncated, false, None, super::stop::requested());
-            }
             Ok(None) => {
+                if let Some(stop) = super::stop::requested() {
+                    kill_group(child);
+                    return ended(&mut kept, truncated, false, None, Some(stop));
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(2));
             }

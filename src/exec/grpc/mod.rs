@@ -200,12 +200,11 @@ impl Session {
             Ok(t) => t,
             Err(why) => return Native::Fallback(why),
         };
+        let writes = handler.writes();
         // A write gains nothing from the overlap: it waits for its decision record before its
         // timeout starts, so that a slow disk cannot expire the timeout under a request that is
         // then sent anyway.
-        if handler.writes()
-            && let Err(e) = decided.pass()
-        {
+        if writes && let Err(e) = decided.pass() {
             return Native::Unrecorded(e);
         }
         let mut ctx = Ctx {
@@ -228,7 +227,7 @@ impl Session {
             status: None,
             details: Vec::new(),
             cli: self.cli.clone(),
-            declared_write: handler.writes(),
+            declared_write: writes,
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
@@ -241,7 +240,7 @@ impl Session {
         // A write asked to stop (SIGTERM, Ctrl-C...) mid-flight ends the run with its outcome
         // unknown, and so recorded, rather than ending tgate with no result at all. (A read
         // changes nothing: a stop signal ends tgate at once, as it always has.)
-        let watch = if handler.writes() {
+        let watch = if writes {
             match crate::exec::stop::watch() {
                 Ok(w) => Some(w),
                 Err(e) => {
