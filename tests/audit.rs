@@ -57,6 +57,14 @@ fn write_lines(path: &Path, lines: &[String]) {
     std::fs::write(path, s).unwrap();
 }
 
+/// The log's result record (of its one run): fails saying `missing` if there is none.
+fn result_record(path: &Path, missing: &str) -> serde_json::Value {
+    all_records(path)
+        .into_iter()
+        .find(|r| r["kind"] == "result")
+        .expect(missing)
+}
+
 fn all_records(path: &Path) -> Vec<serde_json::Value> {
     let out = tgate(&["audit", "export", p(path)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -316,6 +324,23 @@ fn sleeping_stand_in(dir: &Path, pid_file: &Path) -> PathBuf {
             p = pid_file.display()
         ),
     )
+}
+
+/// Sends `child` SIGTERM and waits for it to end: at most 10 s, then fails saying `stuck`.
+fn terminate(child: &mut std::process::Child, stuck: &str) -> std::process::ExitStatus {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{stuck}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits until `path` exists: at most 30 s, then fails saying `what` did not happen.
@@ -721,11 +746,7 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
             Err(nix::errno::Errno::ESRCH),
             "{signal}: the command outlived tgate"
         );
-        let records = all_records(&audit);
-        let result = records
-            .iter()
-            .find(|r| r["kind"] == "result")
-            .expect("a result record");
+        let result = result_record(&audit, "a result record");
         assert_eq!(result["exit_code"], 1, "{result}");
     }
 }
@@ -758,22 +779,10 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
         .unwrap();
     wait_for(&pid_file, "the command never started");
     let command_pid = pid_in(&pid_file);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "one SIGTERM did not end tgate while its output was unread"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(
+        &mut child,
+        "one SIGTERM did not end tgate while its output was unread",
+    );
     assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -795,11 +804,7 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
         Err(nix::errno::Errno::ESRCH),
         "the command outlived tgate"
     );
-    let records = all_records(&audit);
-    let result = records
-        .iter()
-        .find(|r| r["kind"] == "result")
-        .expect("a result record");
+    let result = result_record(&audit, "a result record");
     assert_eq!(result["exit_code"], 1, "{result}");
     assert_eq!(result["output_bytes"], 0, "{result}");
 }
@@ -839,30 +844,11 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "SIGTERM after the run was swallowed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut child, "SIGTERM after the run was swallowed");
     assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
     // The result was recorded before the output was passed on: all 3 MB of it, not what the
     // reader took.
-    let records = all_records(&audit);
-    let result = records
-        .iter()
-        .find(|r| r["kind"] == "result")
-        .expect("a result record before the output");
+    let result = result_record(&audit, "a result record before the output");
     assert_eq!(result["exit_code"], 0, "{result}");
     assert_eq!(result["output_bytes"], 3_000_000, "{result}");
 
