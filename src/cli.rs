@@ -39,7 +39,10 @@ impl From<ExitCode> for std::process::ExitCode {
     about = "Policy-enforcing command gateway for the Temporal CLI",
     long_about = "tgate stands between an agent and a Temporal cluster. It reads a `temporal ...` \
 command line exactly as the Temporal CLI 1.9.1 would, judges the typed command, and runs only what \
-policy allows."
+policy allows.",
+    after_long_help = "Diagnostics: TGATE_LOG=error|warn|info|debug|trace writes tgate's own events \
+(configuration, decision, executor, connection, calls, audit batches, with timings) to standard \
+error; off when unset. They never hold a secret or a header (docs/config.md)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -422,6 +425,9 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if let Err(e) = crate::diag::init() {
+        return finish(Err(Failure(e)), err);
+    }
     if let Some(a) = run_args_alone(&args) {
         return finish(run_cmd(a, out, err), err);
     }
@@ -748,10 +754,19 @@ fn test_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCod
 
 /// The configuration file given, or the embedded default.
 fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config, Failure> {
-    match path {
-        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string())),
-        None => Ok(crate::connect::Config::default()),
-    }
+    let config = match path {
+        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
+        None => crate::connect::Config::default(),
+    };
+    tracing::debug!(
+        file = ?path.map_or("-".into(), |p| p.display().to_string()),
+        integrations = config.integrations.len(),
+        default_integration = ?config.default_integration,
+        policies = config.policies.len(),
+        backend = ?config.backend,
+        "configuration loaded"
+    );
+    Ok(config)
 }
 
 /// The `temporal` binary: the configuration's, else `TGATE_TEMPORAL_BIN`, else `temporal` on PATH.
@@ -824,10 +839,17 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
     } else {
         &a.policy
     };
+    let loaded = std::time::Instant::now();
     let set = match load_policies(policy_paths, &ctx) {
         Ok(s) => s,
         Err(e) => return Decided::failed("tgate:config-error", e),
     };
+    tracing::debug!(
+        files = policy_paths.len(),
+        builtin = policy_paths.is_empty(),
+        us = crate::diag::micros(loaded),
+        "policies loaded"
+    );
     // A command that names no namespace runs in the integration's default namespace: make that
     // explicit before judging, so the policy sees the namespace that will be used.
     // (Not with the deprecated namespace positional: the CLI refuses it together with `-n`.)
@@ -1234,6 +1256,22 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         .integration
         .as_ref()
         .or_else(|| config.integration(a.integration.as_deref()).ok());
+    tracing::info!(
+        caller = ?caller.id,
+        integration = ?integration.map_or("-", |i| i.name.as_str()),
+        command = ?decided.ev.command.as_deref().unwrap_or("-"),
+        namespace = ?decided.ev.namespace.as_deref().unwrap_or("-"),
+        target = ?decided.target.as_ref().map_or("-".to_owned(), ToString::to_string),
+        decision = decided.ev.decision.as_str(),
+        rules = ?decided.ev.rules,
+        failed = decided.error.is_some(),
+        approval = %gated
+            .used
+            .as_ref()
+            .or(gated.pending.as_ref())
+            .map_or("-".to_owned(), |ap| ap.id.to_string()),
+        "decided"
+    );
     let mut secrets = redacted.secrets.clone();
     if let Some(key) = integration.and_then(|i| i.api_key()) {
         secrets.push(key.expose().to_owned());
@@ -1417,6 +1455,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..result
     };
     let recorded = log.append(&result);
+    tracing::info!(
+        backend = result.backend.map_or("-", |b| b.as_str()),
+        exit_code = result.exit_code.unwrap_or(-1),
+        grpc_status = result.grpc_status.as_deref().unwrap_or("-"),
+        us = duration.as_micros() as u64,
+        stdout_bytes = out.bytes,
+        stderr_bytes = err.bytes,
+        stopped_by = crate::exec::stop::requested().map_or("-", |(_, name)| name),
+        recorded = recorded.is_ok(),
+        "result"
+    );
     // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
     // while the CLI's output waits for a reader ends tgate, with the result already on disk.
     drop(held);
@@ -1504,12 +1553,16 @@ fn execute(
             crate::exec::grpc::Native::Fallback(why)
                 if backend == crate::connect::Backend::Grpc =>
             {
+                tracing::debug!(why = ?why, "not run natively, and --backend grpc");
                 return Ran::NotRun(format!(
                     "not run natively ({why}); use --backend auto or cli"
                 ));
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
-            crate::exec::grpc::Native::Fallback(_) => prepared.connected = None,
+            crate::exec::grpc::Native::Fallback(why) => {
+                tracing::debug!(why = ?why, "not run natively: the CLI runs it");
+                prepared.connected = None;
+            }
             // The barrier keeps the error: `run_cmd` reports it, and nothing else.
             crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
         }

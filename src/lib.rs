@@ -6,7 +6,8 @@
 //! runs an allowed command against the cluster of a [`connect`] integration; [`audit`] records the
 //! decision (durably, before any write is sent or any output shown) and the result in a
 //! hash-chained log; [`approval`] keeps the state of gated commands (pending approvals, the
-//! two-person rule, run-once claims and rate limits). Nothing
+//! two-person rule, run-once claims and rate limits); [`diag`] writes tgate's own diagnostics
+//! when `TGATE_LOG` asks for them. Nothing
 //! downstream of [`command`] ever looks at the raw text again.
 
 pub mod approval;
@@ -14,6 +15,7 @@ pub mod audit;
 pub mod cli;
 pub mod command;
 pub mod connect;
+pub mod diag;
 pub mod exec;
 pub mod lex;
 pub mod policy;

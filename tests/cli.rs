@@ -424,3 +424,69 @@ fn caller_ids_and_groups_must_be_plain_names() {
     }
     assert!(!audit.exists(), "nothing is recorded for a refused caller");
 }
+
+/// `TGATE_LOG` turns tgate's diagnostics on (standard error, beside the command's own), is off
+/// when unset, and an unknown level is refused before anything is decided or run.
+#[test]
+fn diagnostics_follow_tgate_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let run = |log: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        cmd.args(["run", "--audit"])
+            .arg(&audit)
+            .arg("temporal workflow terminate -w order-42 --reason stuck")
+            .env_clear();
+        if let Some(level) = log {
+            cmd.env("TGATE_LOG", level);
+        }
+        cmd.output().unwrap()
+    };
+    let denial = "tgate: denied (tgate:no-rule): no rule allows `temporal workflow terminate` in namespace `default`\n";
+
+    let quiet = run(None);
+    assert_eq!(quiet.status.code(), Some(3));
+    assert_eq!(stderr(&quiet), denial);
+    assert_eq!(stderr(&run(Some("off"))), denial);
+
+    let logged = run(Some("debug"));
+    assert_eq!(logged.status.code(), Some(3));
+    assert!(logged.stdout.is_empty());
+    let text = stderr(&logged);
+    assert!(text.ends_with(denial), "{text}");
+    let decided = text
+        .lines()
+        .find(|l| l.contains(" INFO tgate::cli: decided "))
+        .unwrap_or_else(|| panic!("no decision logged:\n{text}"));
+    for field in [
+        r#"caller="agent""#,
+        r#"command="workflow terminate""#,
+        r#"namespace="default""#,
+        r#"target="workflow order-42""#,
+        r#"decision="deny""#,
+        r#"rules=["tgate:no-rule"]"#,
+    ] {
+        assert!(decided.contains(field), "{field} missing: {decided}");
+    }
+    assert!(
+        text.contains(" DEBUG tgate::audit::log: audit batch written records=1 "),
+        "{text}"
+    );
+    // The decision names the command, not its flags' values.
+    assert!(!text.contains("stuck"), "{text}");
+    // `info` leaves out the debug events.
+    let info = stderr(&run(Some("INFO")));
+    assert!(info.contains(" INFO tgate::cli: decided "), "{info}");
+    assert!(!info.contains("DEBUG"), "{info}");
+
+    let records = std::fs::read_to_string(&audit).unwrap().lines().count();
+    let bad = run(Some("tgate=debug"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        stderr(&bad),
+        "tgate: TGATE_LOG: \"tgate=debug\" is not a level; use one of off, error, warn, info, debug, trace\n"
+    );
+    assert!(bad.stdout.is_empty());
+    let after = std::fs::read_to_string(&audit).unwrap().lines().count();
+    assert_eq!(after, records, "nothing is decided or recorded");
+}

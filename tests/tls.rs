@@ -463,6 +463,17 @@ fn recorder(dir: &Path, record: &Path) -> std::path::PathBuf {
     path
 }
 
+/// The level and target of a `TGATE_LOG` line (`   0.001234s  INFO tgate::cli: decided ...`).
+fn diagnostic(line: &str) -> Option<(&str, &str)> {
+    let mut words = line.split_whitespace();
+    let uptime = words.next()?.strip_suffix('s')?;
+    uptime.parse::<f64>().ok()?;
+    let level = words
+        .next()
+        .filter(|l| ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(l))?;
+    Some((level, words.next()?.strip_suffix(':')?))
+}
+
 /// Every file under `dir`, with its contents.
 fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -540,7 +551,8 @@ fn secrets_never_leak() {
         ("TEST_API_KEY", api_key.as_str()),
         ("TEST_WRONG_KEY", "tgk-not-the-key"),
         ("TEST_CLIENT_KEY", client.key.as_str()),
-        // tgate installs no tracing subscriber today; if it ever does, this turns everything on.
+        // Every diagnostic tgate writes (checked below to be there, and tgate's own alone).
+        ("TGATE_LOG", "trace"),
         ("RUST_LOG", "trace"),
         ("TMPDIR", tmp_path.as_str()),
     ];
@@ -633,6 +645,18 @@ fn secrets_never_leak() {
         }
         leaks(&format!("{what} stdout"), &out.stdout);
         leaks(&format!("{what} stderr"), &out.stderr);
+        let stderr = text(&out.stderr);
+        let events: Vec<(&str, &str)> = stderr.lines().filter_map(diagnostic).collect();
+        assert!(
+            events.iter().any(|(level, _)| *level == "INFO"),
+            "{what}: no diagnostics with TGATE_LOG=trace:\n{stderr}"
+        );
+        for (_, target) in &events {
+            assert!(
+                target.starts_with("tgate::"),
+                "{what}: a dependency's diagnostics ({target}):\n{stderr}"
+            );
+        }
         let left: Vec<_> = files_under(tmp.path())
             .into_iter()
             .map(|(p, _)| p)

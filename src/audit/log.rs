@@ -427,9 +427,11 @@ impl Inner {
             path: p.display().to_string(),
             message: e.to_string(),
         };
+        let start = std::time::Instant::now();
         io.lock
             .lock()
             .map_err(|e| path_err(&lock_path(&self.path), e))?;
+        let locked = std::time::Instant::now();
         let result = (|| {
             let (mut len, tail) = self.tail_locked(io)?;
             let Some(active) = io.active.as_mut() else {
@@ -458,6 +460,15 @@ impl Inner {
                 .file
                 .write_all(buf.as_bytes())
                 .and_then(|()| active.file.sync_data());
+            tracing::debug!(
+                records = batch.len(),
+                last_seq = seq,
+                bytes = buf.len(),
+                lock_us = locked.duration_since(start).as_micros() as u64,
+                write_and_sync_us = crate::diag::micros(locked),
+                ok = written.is_ok(),
+                "audit batch written"
+            );
             if let Err(e) = written {
                 // Roll back: leave no record that was not acknowledged.
                 let _ = active

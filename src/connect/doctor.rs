@@ -250,6 +250,11 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
 /// Diagnoses `integration`: local checks, then one read-only call through the CLI.
 pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Report {
     let mut problems = check_material(integration);
+    tracing::debug!(
+        integration = ?integration.name,
+        problems = problems.len(),
+        "TLS material checked"
+    );
     if problems.is_empty() {
         let argv = [
             "temporal",
@@ -288,6 +293,13 @@ pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Re
             )),
         }
     }
+    tracing::info!(
+        integration = ?integration.name,
+        address = ?integration.address,
+        namespace = ?integration.namespace,
+        classes = ?problems.iter().map(|p| p.class).collect::<Vec<_>>(),
+        "diagnosed"
+    );
     Report {
         integration: integration.name.clone(),
         address: integration.address.clone(),

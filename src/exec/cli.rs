@@ -216,6 +216,9 @@ pub fn run_cli(
     // ends the run, instead of ending tgate alone and leaving the child running.
     let watch = super::stop::watch()
         .map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
+    // The argv holds no secret (the key and TLS material go through the environment, whose
+    // values `ChildEnv` never shows).
+    tracing::debug!(binary = ?binary, argv = ?argv, env = ?env, "starting the CLI");
     let start = Instant::now();
     let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
         binary: binary.display().to_string(),
@@ -236,6 +239,17 @@ pub fn run_cli(
     // caller records the result and exits).
     drop(watch);
     let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
+    tracing::debug!(
+        exit_code = status.code().unwrap_or(-1),
+        signal = std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0),
+        us = crate::diag::micros(start),
+        stdout_bytes = stdout.len(),
+        stderr_bytes = stderr.len(),
+        truncated,
+        timed_out,
+        stopped_by = stopped.map_or("-", |(_, name)| name),
+        "the CLI ended"
+    );
     let mut exit_code = status.code().unwrap_or(1);
     if let Some((_, name)) = stopped {
         cut_stopped_stderr(&mut stderr, name);

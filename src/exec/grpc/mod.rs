@@ -161,14 +161,34 @@ impl Session {
             .build()
             .map_err(|e| e.to_string())?;
         let auth = Bearer::of(integration)?;
-        let channel = runtime
-            .block_on(endpoint(integration)?.connect())
-            .map_err(|e| {
-                // tonic's transport error hides its cause one level down.
-                let cause =
-                    std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
-                format!("failed connecting to {}: {e}{cause}", integration.address)
-            })?;
+        let start = std::time::Instant::now();
+        let endpoint = endpoint(integration)?;
+        let tls = endpoint.uri().scheme_str() == Some("https");
+        let channel = runtime.block_on(endpoint.connect()).map_err(|e| {
+            // tonic's transport error hides its cause one level down.
+            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+            let message = format!("failed connecting to {}: {e}{cause}", integration.address);
+            tracing::debug!(error = ?message, us = crate::diag::micros(start), "not connected");
+            message
+        })?;
+        tracing::debug!(
+            integration = ?integration.name,
+            address = ?integration.address,
+            tls,
+            client_cert = matches!(
+                &integration.auth,
+                Auth::CloudMtls { .. }
+                    | Auth::Direct {
+                        tls: Some(crate::connect::Tls {
+                            client_cert: Some(_),
+                            ..
+                        })
+                    }
+            ),
+            api_key = auth.is_some(),
+            us = crate::diag::micros(start),
+            "connected"
+        );
         Ok(Session {
             runtime,
             channel,
@@ -481,6 +501,7 @@ impl Ctx<'_, '_> {
             }
             self.out.decided.pass().map_err(Stop::Unrecorded)?;
         }
+        let start = std::time::Instant::now();
         let result = match self.grpc.ready().await {
             Ok(()) => {
                 self.grpc
@@ -491,6 +512,13 @@ impl Ctx<'_, '_> {
                 "Service was not ready: {e}"
             ))),
         };
+        tracing::debug!(
+            method = R::PATH,
+            write = R::WRITE,
+            status = ?result.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok),
+            us = crate::diag::micros(start),
+            "call"
+        );
         self.out.decided.pass().map_err(Stop::Unrecorded)?;
         let wire = match result {
             Ok(r) => r.into_inner(),

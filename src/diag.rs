@@ -1,0 +1,109 @@
+//! tgate's own diagnostics: with `TGATE_LOG=<level>` in its environment, tgate writes what it
+//! does to standard error, one line per event, with the time since it started: the
+//! configuration loaded, the decision, the executor chosen (and why a command is not run
+//! natively), the connection, each gRPC call and its status, the CLI child, the audit log's
+//! batches and their sync. Without it (the default), nothing is installed and nothing is
+//! written.
+//!
+//! Only tgate's own events are ever written, whatever the level: the libraries underneath
+//! (tonic, hyper, h2) log request headers and frames at their trace level, and tgate cannot
+//! vouch that those never carry the API key. tgate's events name commands, namespaces, targets,
+//! rules, addresses and timings, never a header or a secret; at `debug`, the argv the CLI is
+//! started with, which holds none (the flags that could carry one are denied, and tgate's own
+//! credentials reach the CLI through its environment, whose values are never shown). The
+//! secrets test in `tests/tls.rs` runs every command with `TGATE_LOG=trace` and greps the output.
+
+use std::ffi::OsStr;
+
+use tracing::level_filters::LevelFilter;
+
+/// The environment variable that turns diagnostics on.
+pub const ENV: &str = "TGATE_LOG";
+
+/// The levels `TGATE_LOG` takes. `trace` shows what `debug` shows: tgate has no trace events, and
+/// the build compiles the libraries' out (Cargo.toml).
+const LEVELS: [(&str, LevelFilter); 6] = [
+    ("off", LevelFilter::OFF),
+    ("error", LevelFilter::ERROR),
+    ("warn", LevelFilter::WARN),
+    ("info", LevelFilter::INFO),
+    ("debug", LevelFilter::DEBUG),
+    ("trace", LevelFilter::TRACE),
+];
+
+/// Reads `TGATE_LOG` and, unless it is unset, empty or `off`, installs the writer. An
+/// unknown value is an error naming the variable and the levels it takes.
+pub fn init() -> Result<(), String> {
+    let level = match std::env::var_os(ENV) {
+        Some(v) => level(&v)?,
+        None => LevelFilter::OFF,
+    };
+    if level == LevelFilter::OFF {
+        return Ok(());
+    }
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let styled = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // Its own handle on standard error: `std::io::stderr()` is a lock that the main thread holds
+    // while it runs a command (src/main.rs), and the audit log's committer thread logs too.
+    use std::os::fd::AsFd as _;
+    let stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| format!("{ENV}: cannot write to standard error: {e}"))?;
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::sync::Mutex::new(std::fs::File::from(stderr)))
+                .with_timer(tracing_subscriber::fmt::time::Uptime::default())
+                .with_ansi(styled),
+        )
+        .with(tracing_subscriber::filter::Targets::new().with_target("tgate", level));
+    // Installed once per process; a second call (tests calling `main_with` again) keeps the first.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    Ok(())
+}
+
+/// The level a `TGATE_LOG` value names (any case); empty is `off`.
+fn level(value: &OsStr) -> Result<LevelFilter, String> {
+    let text = value.to_str().unwrap_or("\u{fffd}").trim();
+    if text.is_empty() {
+        return Ok(LevelFilter::OFF);
+    }
+    LEVELS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        .map(|(_, l)| *l)
+        .ok_or_else(|| {
+            let names: Vec<&str> = LEVELS.iter().map(|(n, _)| *n).collect();
+            format!(
+                "{ENV}: {} is not a level; use one of {}",
+                crate::lex::quote_for_people(text),
+                names.join(", ")
+            )
+        })
+}
+
+/// Microseconds since `start`, for events' timing fields.
+pub fn micros(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_read_in_any_case_and_others_refused() {
+        assert_eq!(level(OsStr::new("debug")), Ok(LevelFilter::DEBUG));
+        assert_eq!(level(OsStr::new("TRACE")), Ok(LevelFilter::TRACE));
+        assert_eq!(level(OsStr::new(" Info ")), Ok(LevelFilter::INFO));
+        assert_eq!(level(OsStr::new("")), Ok(LevelFilter::OFF));
+        assert_eq!(level(OsStr::new("off")), Ok(LevelFilter::OFF));
+        let e = level(OsStr::new("tgate=debug")).unwrap_err();
+        assert!(e.starts_with("TGATE_LOG: "), "{e}");
+        assert!(e.contains("tgate=debug"), "{e}");
+        assert!(e.ends_with("off, error, warn, info, debug, trace"), "{e}");
+    }
+}
