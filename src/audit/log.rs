@@ -100,6 +100,17 @@ struct Active {
     known: Option<(u64, String, u64)>,
 }
 
+/// What writing one batch took (for `TGATE_LOG=debug`).
+struct Written {
+    last_seq: u64,
+    bytes: usize,
+    /// Waiting for the file lock.
+    lock_us: u64,
+    /// Reading the tail, writing and syncing.
+    write_and_sync_us: u64,
+    ok: bool,
+}
+
 /// The last record of a chain (seq 0 and [`GENESIS`] for an empty one).
 struct Tail {
     seq: u64,
@@ -333,17 +344,36 @@ impl Inner {
 
     /// Commits one batch and hands each appender its result (waking its thread).
     fn write_batch(&self, batch: &[(String, Slot)]) {
-        let results = self.commit(batch);
+        let mut written = None;
+        let results = self.commit(batch, &mut written);
         for ((_, waiter), r) in batch.iter().zip(results) {
             let _ = waiter.result.set(r);
             waiter.thread.unpark();
         }
+        // Once the lock is released and the appenders woken: a diagnostic written to a pipe
+        // nobody reads may block, and must hold up nothing but this thread.
+        if let Some(w) = written {
+            tracing::debug!(
+                records = batch.len(),
+                last_seq = w.last_seq,
+                bytes = w.bytes,
+                lock_us = w.lock_us,
+                write_and_sync_us = w.write_and_sync_us,
+                ok = w.ok,
+                "audit batch written"
+            );
+        }
     }
 
-    /// Writes one batch under the file lock. One result per member string.
-    fn commit(&self, batch: &[(String, Slot)]) -> Vec<Result<Committed, AuditError>> {
+    /// Writes one batch under the file lock. One result per member string; what the write took
+    /// goes to `written`, for the diagnostics.
+    fn commit(
+        &self,
+        batch: &[(String, Slot)],
+        written: &mut Option<Written>,
+    ) -> Vec<Result<Committed, AuditError>> {
         let mut io = lock_ignoring_poison(&self.io);
-        let result = self.commit_locked(&mut io, batch);
+        let result = self.commit_locked(&mut io, batch, written);
         match result {
             Ok(done) => done.into_iter().map(Ok).collect(),
             Err(e) => {
@@ -422,6 +452,7 @@ impl Inner {
         &self,
         io: &mut Io,
         batch: &[(String, Slot)],
+        stats: &mut Option<Written>,
     ) -> Result<Vec<Committed>, AuditError> {
         let path_err = |p: &Path, e: std::io::Error| AuditError::Io {
             path: p.display().to_string(),
@@ -460,15 +491,13 @@ impl Inner {
                 .file
                 .write_all(buf.as_bytes())
                 .and_then(|()| active.file.sync_data());
-            tracing::debug!(
-                records = batch.len(),
-                last_seq = seq,
-                bytes = buf.len(),
-                lock_us = locked.duration_since(start).as_micros() as u64,
-                write_and_sync_us = crate::diag::micros(locked),
-                ok = written.is_ok(),
-                "audit batch written"
-            );
+            *stats = Some(Written {
+                last_seq: seq,
+                bytes: buf.len(),
+                lock_us: locked.duration_since(start).as_micros() as u64,
+                write_and_sync_us: crate::diag::micros(locked),
+                ok: written.is_ok(),
+            });
             if let Err(e) = written {
                 // Roll back: leave no record that was not acknowledged.
                 let _ = active
