@@ -262,6 +262,14 @@ fn wait_until(deadline: std::time::Instant, mut ready: impl FnMut() -> Result<()
     }
 }
 
+/// A dev server of the test's own, a directory, and a configuration there for the server.
+fn fresh_server() -> (DevServer, tempfile::TempDir, std::path::PathBuf) {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    (server, dir, config)
+}
+
 fn config(server: &DevServer, dir: &Path) -> std::path::PathBuf {
     let policy = dir.join("p.yaml");
     std::fs::write(
@@ -1258,9 +1266,7 @@ fn reads_are_byte_identical_to_the_cli() {
 /// output and exit code, and the same event recorded, with tgate's identity.
 #[test]
 fn writes_match_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     let last_event = |id: &str| -> serde_json::Value {
         let out = server.cli(&["workflow", "show", "-w", id, "-o", "json"]);
         let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1593,9 +1599,7 @@ fn task_queue_describe_matches_the_cli() {
 /// if the server had.
 #[test]
 fn a_history_page_over_4_mib_is_read_like_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     start(&server, "big", &[]);
     let data = format!("\"{}\"", "x".repeat(1_500_000));
     signal(&server, "big", "load", &vec![data; 3]);
@@ -1625,9 +1629,7 @@ fn a_history_page_over_4_mib_is_read_like_the_cli() {
 /// `workflow show`, forward and reverse, is read page by page as the CLI reads it.
 #[test]
 fn a_history_of_several_pages_is_shown_like_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     start(&server, "long", &[]);
     let ticks: Vec<String> = (0..1_100).map(|i| i.to_string()).collect();
     signal(&server, "long", "tick", &ticks);
@@ -1656,9 +1658,7 @@ fn a_history_of_several_pages_is_shown_like_the_cli() {
 fn describe_sections_match_the_cli() {
     use temporalio_protos::protos::temporal::api::common::v1::{Callback, Link, callback, link};
     use temporalio_protos::protos::temporal::api::enums::v1::EventType;
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let describe = |id: &str| -> serde_json::Value {
         let out = server.cli(&["workflow", "describe", "-w", id, "-o", "json"]);
@@ -2107,9 +2107,7 @@ impl Follower {
 /// text as events come, before the run has closed.
 #[test]
 fn show_follow_matches_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, dir, config) = fresh_server();
     // One that is signalled and then terminated, one that continues as new into a run that
     // completes (once a worker polls its task queue).
     start(&server, "followed", &[]);
@@ -2262,9 +2260,7 @@ fn show_follow_matches_the_cli() {
 /// own column widths (one long id widens only its own page), the header on the first only. 150 schedules created over the API, compared in every width.
 #[test]
 fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     let ids: Vec<String> = (0..150)
         .map(|i| match i {
             120 => "s-120-with-a-much-longer-schedule-id".to_owned(),
@@ -2305,9 +2301,7 @@ fn a_long_schedule_list_is_printed_in_pages_like_the_cli() {
 /// every output format, natively and byte for byte as the CLI prints them.
 #[test]
 fn cluster_batch_partition_and_result_reads_match_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, dir, config) = fresh_server();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     common::worker::spawn(&server.address, "results");
     let on_worker = |id: &str, ty: &str| {
@@ -2784,9 +2778,7 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
 /// output format and time format.
 #[test]
 fn worker_deployments_match_the_cli() {
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     common::worker::spawn_versioned(&server.address, "versioned", "payments", "v1");
     common::worker::spawn_versioned(&server.address, "versioned", "payments", "v2");
     common::worker::spawn_versioned(&server.address, "billing-q", "billing", "b1");
@@ -2933,9 +2925,7 @@ fn workers_match_the_cli() {
         WorkerHeartbeat, WorkerHostInfo, WorkerPollerInfo, WorkerSlotsInfo,
     };
     use temporalio_protos::protos::temporal::api::workflowservice::v1::RecordWorkerHeartbeatRequest;
-    let server = DevServer::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&server, dir.path());
+    let (server, _dir, config) = fresh_server();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
