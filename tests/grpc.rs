@@ -909,6 +909,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "--name binary",
             "--name mixed",
             "--name none",
+            // No result at all: the CLI's text and JSON of a response without one.
+            "--name absent",
         ] {
             lines.push(format!(
                 "temporal workflow query -w queried {query} -o {output}"

@@ -7,7 +7,8 @@
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
 //! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
-//! `mixed` with a JSON and a binary one, `none` with none, `echo` with its arguments, `__temporal_workflow_metadata` with its handlers (a `Described`
+//! `mixed` with a JSON and a binary one, `none` with none, `absent` with no result at all, `echo`
+//! with its arguments, `__temporal_workflow_metadata` with its handlers (a `Described`
 //! workflow's in every shape the CLI's layout meets), `__stack_trace`
 //! with a string. It stops when the server goes away.
 
@@ -377,6 +378,19 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 "binary" => vec![payload("binary/plain", "raw")],
                 "mixed" => vec![payload("json/plain", "1"), payload("binary/plain", "raw")],
                 "none" => Vec::new(),
+                // Answered with no result at all (not an empty list).
+                "absent" => {
+                    let _ = client
+                        .respond_query_task_completed(RespondQueryTaskCompletedRequest {
+                            task_token: task.task_token,
+                            completed_type: 1,
+                            query_result: None,
+                            namespace: "default".to_owned(),
+                            ..Default::default()
+                        })
+                        .await;
+                    continue;
+                }
                 "echo" => query.query_args.map(|a| a.payloads).unwrap_or_default(),
                 // What an SDK answers: the workflow's type and handlers. A `Described` workflow
                 // answers with what the CLI's layout must cope with: handlers out of order,

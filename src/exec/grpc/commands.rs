@@ -1541,8 +1541,8 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 /// `workflow query` (`--name`, `--input`, `--reject-condition`) and `workflow stack` (the
 /// `__stack_trace` query): the response as JSON, or the "Query result:" card whose value is the
 /// result as the CLI's friendly payloads (one payload alone, several as their `Payloads`); a
-/// rejected query as the CLI's error. A response without a result, and the text of the workflow
-/// metadata query (which the CLI lays out as definitions), are left to the CLI.
+/// rejected query as the CLI's error; a response without a result as `null`. The text of the
+/// workflow metadata query lays out its definitions ([`metadata_text`]).
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
     let args = json_inputs(ctx.cmd)?;
     let reject = match ctx.cmd.flag_str("reject-condition").unwrap_or_default() {
@@ -1593,7 +1593,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     }
     // The card's value is the CLI's `MarshalFriendlyJSONPayloads`: the one payload alone, or
     // the whole `Payloads` (shorthand as the command asks), compacted as `encoding/json` writes
-    // a `json.RawMessage`. What it prints without a result at all is left to it.
+    // a `json.RawMessage`.
     let opts = super::protojson::Options {
         indent: false,
         ..ctx.json_options(true)
@@ -1603,11 +1603,10 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
             render("temporal.api.common.v1.Payload", &p.payloads[0], opts)?
         }
         Some(p) => render("temporal.api.common.v1.Payloads", p, opts)?,
-        None => {
-            return Err(Stop::fallback(
-                "a query answered without a result is rendered by the CLI",
-            ));
-        }
+        // Answered without a result at all (not an empty list): the CLI prints `null` (compared
+        // for `query`; `stack` without a stack is left to the CLI).
+        None if query_type != "__stack_trace" => "null".to_owned(),
+        None => return Err(Stop::fallback("a stack query answered without a result")),
     };
     let mut shown = String::new();
     gojson::reindent(&raw, false, 0, &mut shown);
