@@ -85,6 +85,32 @@ fn level(value: &OsStr) -> Result<LevelFilter, String> {
         })
 }
 
+/// How much of a value an event shows: a value the agent's line sizes (a target, the CLI's argv,
+/// a reason quoting it) is cut, so that a run's diagnostics stay a few KiB, far under what a
+/// pipe holds, and a stopped tgate never waits on a stderr nobody reads.
+pub const MAX_FIELD_CHARS: usize = 300;
+
+/// `value`'s `Debug` text, cut at [`MAX_FIELD_CHARS`] characters (saying how many bytes were
+/// left out), for an event's field.
+pub fn capped(value: &dyn std::fmt::Debug) -> Capped {
+    let mut text = format!("{value:?}");
+    if let Some((at, _)) = text.char_indices().nth(MAX_FIELD_CHARS) {
+        let more = text.len() - at;
+        text.truncate(at);
+        text.push_str(&format!("… ({more} bytes more)"));
+    }
+    Capped(text)
+}
+
+/// A field's text, cut by [`capped`].
+pub struct Capped(String);
+
+impl std::fmt::Debug for Capped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Microseconds since `start`, for events' timing fields.
 pub fn micros(start: std::time::Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
@@ -105,5 +131,21 @@ mod tests {
         assert!(e.starts_with("TGATE_LOG: "), "{e}");
         assert!(e.contains("tgate=debug"), "{e}");
         assert!(e.ends_with("off, error, warn, info, debug, trace"), "{e}");
+    }
+
+    #[test]
+    fn long_fields_are_cut_on_a_character_boundary() {
+        assert_eq!(format!("{:?}", capped(&"order-42")), r#""order-42""#);
+        let long = "é".repeat(400);
+        let shown = format!("{:?}", capped(&long));
+        assert!(shown.starts_with(&format!("\"{}", "é".repeat(MAX_FIELD_CHARS - 1))));
+        // 300 characters shown: the quote and 299 é; 101 é and the closing quote left out.
+        assert!(shown.ends_with("… (203 bytes more)"), "{shown}");
+        let argv = vec!["workflow".to_owned(), "x".repeat(1000)];
+        let shown = format!("{:?}", capped(&argv));
+        assert_eq!(
+            shown.chars().count(),
+            MAX_FIELD_CHARS + "… (717 bytes more)".chars().count()
+        );
     }
 }

@@ -809,6 +809,63 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
     assert_eq!(result["output_bytes"], 0, "{result}");
 }
 
+/// With `TGATE_LOG=debug` too, one SIGTERM ends a run though nobody reads tgate's stderr: the
+/// diagnostics stay short however long the agent's line (a value is cut at 300 characters) and
+/// the CLI's argv is logged before the stop signals are watched. (A 70 kB argv logged whole
+/// under the watch blocked tgate on the full pipe, the signal only noted.)
+#[test]
+fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
+    use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let pid_file = dir.path().join("child.pid");
+    let bin = sleeping_stand_in(dir.path(), &pid_file);
+    let cfg = config(dir.path(), &bin, &audit);
+    let line = format!(
+        "temporal workflow list --query \"WorkflowType = '{}'\"",
+        "a".repeat(70_000)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), &line])
+        .env_clear()
+        .env("TGATE_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&pid_file, "the command never started");
+    let command_pid = pid_in(&pid_file);
+    let status = terminate(
+        &mut child,
+        "one SIGTERM did not end tgate while its diagnostics were unread",
+    );
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.len() < 8192,
+        "{} bytes of diagnostics:\n{stderr}",
+        stderr.len()
+    );
+    let argv = stderr
+        .lines()
+        .find(|l| l.contains(" DEBUG tgate::exec::cli: starting the CLI "))
+        .unwrap_or_else(|| panic!("no argv logged:\n{stderr}"));
+    assert!(
+        argv.contains("aaaa… (") && argv.contains(" bytes more)"),
+        "{argv}"
+    );
+    assert!(stderr.contains("the command was killed"), "{stderr}");
+    assert_eq!(
+        nix::sys::signal::kill(command_pid, None),
+        Err(nix::errno::Errno::ESRCH),
+        "the command outlived tgate"
+    );
+    let result = result_record(&audit, "a result record");
+    assert_eq!(result["exit_code"], 1, "{result}");
+}
+
 /// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while
 /// tgate writes output nobody reads (the child done, its result already recorded) ends it;
 /// SIGHUP, which `nohup` makes tgate ignore, is still ignored while the child runs (the command

@@ -632,6 +632,7 @@ fn secrets_never_leak() {
         ),
         (vec!["doctor"], &recorded, None, 1),
     ];
+    let mut logged = String::new();
     for (args, config, line, want) in &lines {
         let out = tgate_with(args, config, *line, &env);
         let what = format!("tgate {args:?} {line:?}");
@@ -657,11 +658,45 @@ fn secrets_never_leak() {
                 "{what}: a dependency's diagnostics ({target}):\n{stderr}"
             );
         }
+        if args[0] == "run" && *want == 0 {
+            // Both records' batches logged, before the result: none lost at exit.
+            let at = |event: &str| -> Vec<usize> {
+                let lines = stderr.lines().enumerate();
+                lines
+                    .filter(|(_, l)| l.contains(event))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let (batches, result) = (at(" audit batch written "), at(" tgate::cli: result "));
+            assert_eq!(batches.len(), 2, "{what}:\n{stderr}");
+            assert!(
+                result.len() == 1 && batches[1] < result[0],
+                "{what}:\n{stderr}"
+            );
+        }
+        logged.push_str(&stderr);
         let left: Vec<_> = files_under(tmp.path())
             .into_iter()
             .map(|(p, _)| p)
             .collect();
         assert!(left.is_empty(), "{what} left {left:?}");
+    }
+    // Every kind of event was written, and grepped above: those with the CLI's argv and
+    // environment, the connection's and the calls' among them.
+    for event in [
+        "tgate::cli: configuration loaded ",
+        "tgate::cli: policies loaded ",
+        "tgate::cli: decided ",
+        "tgate::exec::grpc: connected ",
+        "tgate::exec::grpc: call ",
+        "tgate::exec::cli: starting the CLI ",
+        "tgate::exec::cli: the CLI ended ",
+        "tgate::audit::log: audit batch written ",
+        "tgate::cli: result ",
+        "tgate::connect::doctor: TLS material checked ",
+        "tgate::connect::doctor: diagnosed ",
+    ] {
+        assert!(logged.contains(event), "no `{event}` event:\n{logged}");
     }
     for line in &smuggled {
         for format in ["text", "json"] {

@@ -346,12 +346,10 @@ impl Inner {
     fn write_batch(&self, batch: &[(String, Slot)]) {
         let mut written = None;
         let results = self.commit(batch, &mut written);
-        for ((_, waiter), r) in batch.iter().zip(results) {
-            let _ = waiter.result.set(r);
-            waiter.thread.unpark();
-        }
-        // Once the lock is released and the appenders woken: a diagnostic written to a pipe
-        // nobody reads may block, and must hold up nothing but this thread.
+        // After the file lock is released (a diagnostic written to a pipe nobody reads may
+        // block, and must not hold up other processes sharing the log) and before the
+        // appenders are woken (so that the line comes before whatever they log next, and is
+        // written before the process can end).
         if let Some(w) = written {
             tracing::debug!(
                 records = batch.len(),
@@ -362,6 +360,10 @@ impl Inner {
                 ok = w.ok,
                 "audit batch written"
             );
+        }
+        for ((_, waiter), r) in batch.iter().zip(results) {
+            let _ = waiter.result.set(r);
+            waiter.thread.unpark();
         }
     }
 

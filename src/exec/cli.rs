@@ -214,11 +214,17 @@ pub fn run_cli(
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
     // Before the spawn: from here until the child is reaped a stop signal kills the child and
     // ends the run, instead of ending tgate alone and leaving the child running.
+    // Before the watch, so that a write blocked on a stderr nobody reads is ended by a stop
+    // signal as usual. The argv holds no secret (the key and TLS material go through the
+    // environment, whose values `ChildEnv` never shows), and is cut (`capped`).
+    tracing::debug!(
+        binary = ?binary,
+        argv = ?crate::diag::capped(&argv),
+        env = ?env,
+        "starting the CLI"
+    );
     let watch = super::stop::watch()
         .map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
-    // The argv holds no secret (the key and TLS material go through the environment, whose
-    // values `ChildEnv` never shows).
-    tracing::debug!(binary = ?binary, argv = ?argv, env = ?env, "starting the CLI");
     let start = Instant::now();
     let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
         binary: binary.display().to_string(),

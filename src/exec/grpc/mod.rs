@@ -168,7 +168,11 @@ impl Session {
             // tonic's transport error hides its cause one level down.
             let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
             let message = format!("failed connecting to {}: {e}{cause}", integration.address);
-            tracing::debug!(error = ?message, us = crate::diag::micros(start), "not connected");
+            tracing::debug!(
+                error = ?crate::diag::capped(&message),
+                us = crate::diag::micros(start),
+                "not connected"
+            );
             message
         })?;
         tracing::debug!(
