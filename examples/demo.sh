@@ -104,6 +104,8 @@ step "It describes one as JSON (allowed)"
 run "temporal workflow describe -w pay-1 -o json" | head -12
 step "It counts running workflows (allowed)"
 run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
+step "The same count with TGATE_LOG=debug: what tgate did, and when, on stderr (for the operator)"
+TGATE_LOG=debug run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
 step "It tries a namespace outside the policy (denied, exit 3)"
 run "temporal workflow list -n default"
 step "It tries to terminate without a ticket (denied, exit 3)"
