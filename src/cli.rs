@@ -1260,7 +1260,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         caller = ?crate::diag::capped(&caller.id),
         integration = ?integration.map_or("-", |i| i.name.as_str()),
         command = ?decided.ev.command.as_deref().unwrap_or("-"),
-        namespace = ?decided.ev.namespace.as_deref().unwrap_or("-"),
+        namespace = ?crate::diag::capped(&decided.ev.namespace.as_deref().unwrap_or("-")),
         target = ?crate::diag::capped(&decided.target.as_ref().map_or("-".to_owned(), ToString::to_string)),
         decision = decided.ev.decision.as_str(),
         rules = ?decided.ev.rules,
@@ -1433,6 +1433,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             )
         }
         Ran::NotRun(why) => {
+            let why = cut_reason(why);
             let _ = writeln!(err, "tgate: {why}");
             (
                 ExitCode::Usage,
@@ -1597,6 +1598,21 @@ struct Tee<'a> {
 
 /// How much of stderr a result record keeps: as much as a stopped command passes on.
 const KEPT_STDERR: usize = crate::exec::STOPPED_STDERR_BYTES;
+
+/// Why a command did not run, cut at [`KEPT_STDERR`] bytes (on a character boundary, saying how
+/// much was left out). A reason can quote the agent's line (a value a translation gave up on),
+/// and it is written while a stop signal may be held (a native write that fell back): it must
+/// stay far under what a pipe holds, so that a stopped tgate ends though nobody reads stderr.
+fn cut_reason(why: String) -> String {
+    if why.len() <= KEPT_STDERR {
+        return why;
+    }
+    let mut at = KEPT_STDERR;
+    while !why.is_char_boundary(at) {
+        at -= 1;
+    }
+    format!("{}… ({} bytes more)", &why[..at], why.len() - at)
+}
 
 impl<'a> Tee<'a> {
     fn new(inner: &'a mut dyn Write, keep: bool) -> Tee<'a> {
@@ -2013,6 +2029,19 @@ fn stress(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_reason_is_cut_on_a_character_boundary() {
+        assert_eq!(cut_reason("short".to_owned()), "short");
+        let long = format!("x{}", "é".repeat(KEPT_STDERR));
+        let cut = cut_reason(long.clone());
+        // 1 + 2 × 2047 bytes kept: the next é would straddle the limit.
+        let kept = 1 + 2 * ((KEPT_STDERR - 1) / 2);
+        assert_eq!(
+            cut,
+            format!("{}… ({} bytes more)", &long[..kept], long.len() - kept)
+        );
+    }
 
     fn argv(words: &[&str]) -> Vec<std::ffi::OsString> {
         words.iter().map(Into::into).collect()

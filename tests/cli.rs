@@ -479,6 +479,24 @@ fn diagnostics_follow_tgate_log() {
     assert!(info.contains(" INFO tgate::cli: decided "), "{info}");
     assert!(!info.contains("DEBUG"), "{info}");
 
+    // A value from the agent's line is cut, however long (a namespace here).
+    let long = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--audit"])
+        .arg(&audit)
+        .arg(format!("temporal workflow list -n {}", "n".repeat(70_000)))
+        .env_clear()
+        .env("TGATE_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(long.status.code(), Some(3));
+    let text = stderr(&long);
+    let decided = text
+        .lines()
+        .find(|l| l.contains(" INFO tgate::cli: decided "))
+        .unwrap_or_else(|| panic!("no decision logged:\n{text}"));
+    assert!(decided.len() < 1024, "{} bytes: {decided}", decided.len());
+    assert!(decided.contains("nnn… (69"), "{decided}");
+
     let records = std::fs::read_to_string(&audit).unwrap().lines().count();
     let bad = run(Some("tgate=debug"));
     assert_eq!(bad.status.code(), Some(2));

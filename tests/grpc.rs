@@ -3125,3 +3125,59 @@ fn workers_match_the_cli() {
         text(&cli.stdout)
     );
 }
+
+/// A native write that falls back once its run was watched keeps the stop signals held until
+/// its result is recorded, and the reason it gives can quote the agent's line (here a
+/// 70,001-digit number, which the signal's JSON reader gives up on): that reason is cut at
+/// 4 KiB, so one SIGTERM still ends tgate though nobody reads its stderr. (Written whole, it
+/// filled the pipe, and tgate waited on it with the signal only noted, the result unrecorded.)
+#[test]
+fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let (_server, dir, config) = fresh_server();
+    let number = format!("1{}", "0".repeat(70_000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--backend", "grpc", "--", "temporal", "workflow", "signal"])
+        .args(["-w", "nobody", "--name", "s", "-i", &number])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Time enough to reach the write to stderr (it ends by itself now; before, it blocked).
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "tgate did not end on SIGTERM while its stderr was unread"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.len() < 8192, "{} bytes:\n{stderr}", stderr.len());
+    assert!(
+        stderr.starts_with("tgate: not run natively (")
+            && stderr.trim_end().ends_with(" bytes more)"),
+        "{stderr}"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let result: serde_json::Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["kind"] == "result")
+        .unwrap_or_else(|| panic!("no result record:\n{audit}"));
+    let error = result["error"].as_str().unwrap();
+    assert!(
+        error.len() < 8192 && error.ends_with(" bytes more)"),
+        "{error}"
+    );
+}

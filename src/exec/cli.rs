@@ -215,8 +215,10 @@ pub fn run_cli(
     // Before the spawn: from here until the child is reaped a stop signal kills the child and
     // ends the run, instead of ending tgate alone and leaving the child running.
     // Before the watch, so that a write blocked on a stderr nobody reads is ended by a stop
-    // signal as usual. The argv holds no secret (the key and TLS material go through the
-    // environment, whose values `ChildEnv` never shows), and is cut (`capped`).
+    // signal as usual (unless a native write that fell back to the CLI was watched before: its
+    // caller then holds the signals, and the line, cut by `capped`, is far under what a pipe
+    // holds). The argv holds no secret (the key and TLS material go through the environment,
+    // whose values `ChildEnv` never shows).
     tracing::debug!(
         binary = ?binary,
         argv = ?crate::diag::capped(&argv),
