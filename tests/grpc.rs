@@ -577,6 +577,19 @@ fn reads_are_byte_identical_to_the_cli() {
             "described",
         ],
     );
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Stackless",
+            "-t",
+            "queried",
+            "-w",
+            "stackless",
+        ],
+    );
     common::worker::spawn(&server.address, "queried");
     common::worker::spawn_failing_activities(&server.address);
     // Runs the stand-in worker completes (with a result), fails, cancels on request, and
@@ -917,6 +930,7 @@ fn reads_are_byte_identical_to_the_cli() {
             ));
         }
         lines.push(format!("temporal workflow stack -w queried -o {output}"));
+        lines.push(format!("temporal workflow stack -w stackless -o {output}"));
     }
     lines.push(
         "temporal workflow query -w queried --name state --no-json-shorthand-payloads".to_owned(),

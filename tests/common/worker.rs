@@ -7,8 +7,8 @@
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
 //! cancel when it is asked to; any other stays open), and answers query tasks:
 //! `state` with a JSON object, `two` with two payloads, `binary` with a `binary/plain` payload,
-//! `mixed` with a JSON and a binary one, `none` with none, `absent` with no result at all, `echo`
-//! with its arguments, `__temporal_workflow_metadata` with its handlers (a `Described`
+//! `mixed` with a JSON and a binary one, `none` with none, `absent` (and a `Stackless` workflow's
+//! `__stack_trace`) with no result at all, `echo` with its arguments, `__temporal_workflow_metadata` with its handlers (a `Described`
 //! workflow's in every shape the CLI's layout meets), `__stack_trace`
 //! with a string. It stops when the server goes away.
 
@@ -365,10 +365,11 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                     .await;
                 continue;
             };
-            let described = task
-                .workflow_type
-                .as_ref()
-                .is_some_and(|t| t.name == "Described");
+            let of_type = |name: &str| task.workflow_type.as_ref().is_some_and(|t| t.name == name);
+            let described = of_type("Described");
+            // A `Stackless` workflow answers the stack query, like `absent`, with no result.
+            let absent = query.query_type == "absent"
+                || (query.query_type == "__stack_trace" && of_type("Stackless"));
             let payloads = match query.query_type.as_str() {
                 "state" => vec![payload(
                     "json/plain",
@@ -379,7 +380,7 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 "mixed" => vec![payload("json/plain", "1"), payload("binary/plain", "raw")],
                 "none" => Vec::new(),
                 // Answered with no result at all (not an empty list).
-                "absent" => {
+                _ if absent => {
                     let _ = client
                         .respond_query_task_completed(RespondQueryTaskCompletedRequest {
                             task_token: task.task_token,
