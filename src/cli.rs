@@ -1261,7 +1261,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         integration = ?integration.map_or("-", |i| i.name.as_str()),
         command = ?decided.ev.command.as_deref().unwrap_or("-"),
         namespace = ?crate::diag::capped(&decided.ev.namespace.as_deref().unwrap_or("-")),
-        target = ?crate::diag::capped(&decided.target.as_ref().map_or("-".to_owned(), ToString::to_string)),
+        target = ?crate::diag::capped(
+            &decided.target.as_ref().map_or("-".to_owned(), ToString::to_string)
+        ),
         decision = decided.ev.decision.as_str(),
         rules = ?decided.ev.rules,
         failed = decided.error.is_some(),
@@ -1554,14 +1556,20 @@ fn execute(
             crate::exec::grpc::Native::Fallback(why)
                 if backend == crate::connect::Backend::Grpc =>
             {
-                tracing::debug!(why = ?crate::diag::capped(&why), "not run natively, and --backend grpc");
+                tracing::debug!(
+                    why = ?crate::diag::capped(&why),
+                    "not run natively, and --backend grpc"
+                );
                 return Ran::NotRun(format!(
                     "not run natively ({why}); use --backend auto or cli"
                 ));
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
             crate::exec::grpc::Native::Fallback(why) => {
-                tracing::debug!(why = ?crate::diag::capped(&why), "not run natively: the CLI runs it");
+                tracing::debug!(
+                    why = ?crate::diag::capped(&why),
+                    "not run natively: the CLI runs it"
+                );
                 prepared.connected = None;
             }
             // The barrier keeps the error: `run_cmd` reports it, and nothing else.
