@@ -6,7 +6,7 @@ TGATE=${1:-target/debug/tgate}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() {
-    printf '$ tgate'
+    printf '$ %stgate' "${SHOW_ENV:+$SHOW_ENV }"
     for a in "$@"; do
         if [[ $a =~ ^[A-Za-z0-9_./=:@-]+$ ]]; then printf ' %s' "$a"
         elif [[ $a != *[\"\$\`\\]* ]]; then printf ' "%s"' "$a"
@@ -105,7 +105,7 @@ run "temporal workflow describe -w pay-1 -o json" | head -12
 step "It counts running workflows (allowed)"
 run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
 step "The same count with TGATE_LOG=debug: what tgate did, and when, on stderr (for the operator)"
-TGATE_LOG=debug run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
+SHOW_ENV=TGATE_LOG=debug TGATE_LOG=debug run "temporal workflow count -q 'ExecutionStatus = \"Running\"'"
 step "It tries a namespace outside the policy (denied, exit 3)"
 run "temporal workflow list -n default"
 step "It tries to terminate without a ticket (denied, exit 3)"
