@@ -91,15 +91,43 @@ fn level(value: &OsStr) -> Result<LevelFilter, String> {
 pub const MAX_FIELD_CHARS: usize = 300;
 
 /// `value`'s `Debug` text, cut at [`MAX_FIELD_CHARS`] characters (saying how many bytes were
-/// left out), for an event's field.
+/// left out), for an event's field. A cut that would split an escape (`\"`, `\u{202e}`) is made
+/// before it.
 pub fn capped(value: &dyn std::fmt::Debug) -> Capped {
     let mut text = format!("{value:?}");
     if let Some((at, _)) = text.char_indices().nth(MAX_FIELD_CHARS) {
+        let at = before_split_escape(&text, at);
         let more = text.len() - at;
         text.truncate(at);
         text.push_str(&format!("… ({more} bytes more)"));
     }
     Capped(text)
+}
+
+/// `at`, or the start of the escape of `Debug` text that `at` falls inside. (Outside quoted
+/// strings, `Debug` text holds no backslash.)
+fn before_split_escape(text: &str, at: usize) -> usize {
+    let mut chars = text[..at].char_indices();
+    while let Some((start, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        let end = match text[start + 1..].chars().next() {
+            Some('u') => text[start..]
+                .find('}')
+                .map_or(text.len(), |i| start + i + 1),
+            Some(n) => start + 1 + n.len_utf8(),
+            None => text.len(),
+        };
+        if end > at {
+            return start;
+        }
+        // Skip the escape's own characters.
+        while chars.offset() < end {
+            chars.next();
+        }
+    }
+    at
 }
 
 /// A field's text, cut by [`capped`].
@@ -146,6 +174,26 @@ mod tests {
         assert_eq!(
             shown.chars().count(),
             MAX_FIELD_CHARS + "… (717 bytes more)".chars().count()
+        );
+    }
+
+    #[test]
+    fn a_cut_never_splits_an_escape() {
+        // The cut (after 300 characters: the opening quote and 299 more) would fall inside the
+        // escape of `"` (two characters), then inside that of U+202E (eight).
+        for (tail, kept) in [("\"\"", 299), ("\u{202e}x", 299), ("ab", 300)] {
+            let value = format!("{}{tail}{}", "a".repeat(298), "z".repeat(400));
+            let shown = format!("{:?}", capped(&value));
+            let (head, _) = shown.split_once('…').unwrap();
+            assert_eq!(head.chars().count(), kept, "{shown}");
+            assert!(!head.ends_with('\\'), "{shown}");
+        }
+        // Escapes before the cut are kept whole.
+        let value = format!("{}{}", "\"".repeat(100), "a".repeat(400));
+        let shown = format!("{:?}", capped(&value));
+        assert!(
+            shown.starts_with(&format!("\"{}a", "\\\"".repeat(100))),
+            "{shown}"
         );
     }
 }
