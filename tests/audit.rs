@@ -343,6 +343,42 @@ fn terminate(child: &mut std::process::Child, stuck: &str) -> std::process::Exit
     }
 }
 
+/// Runs `tgate run --config cfg LINE` with `env` alone and both its streams piped and left
+/// unread until it has ended; once the stand-in has written `pid_file`, sends one SIGTERM, and
+/// checks that it ended tgate (within 10 s, else fails saying `stuck`) by that signal, the
+/// command gone with it. tgate's output.
+fn stopped_while_unread(
+    cfg: &Path,
+    line: &str,
+    env: &[(&str, &str)],
+    pid_file: &Path,
+    stuck: &str,
+) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(cfg), line])
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(pid_file, "the command never started");
+    let command_pid = pid_in(pid_file);
+    let status = terminate(&mut child, stuck);
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?}"
+    );
+    assert_eq!(
+        nix::sys::signal::kill(command_pid, None),
+        Err(nix::errno::Errno::ESRCH),
+        "the command outlived tgate"
+    );
+    child.wait_with_output().unwrap()
+}
+
 /// Waits until `path` exists: at most 30 s, then fails saying `what` did not happen.
 fn wait_for(path: &Path, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -757,8 +793,6 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
 /// signal, the command gone.
 #[test]
 fn a_stopped_run_ends_though_nobody_reads_its_output() {
-    use nix::sys::signal::Signal;
-    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let pid_file = dir.path().join("child.pid");
@@ -770,21 +804,13 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
         ),
     );
     let cfg = config(dir.path(), &bin, &audit);
-    // Its stdout and stderr are pipes this test does not read until tgate has ended.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config", p(&cfg), "temporal workflow list"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(&pid_file, "the command never started");
-    let command_pid = pid_in(&pid_file);
-    let status = terminate(
-        &mut child,
+    let out = stopped_while_unread(
+        &cfg,
+        "temporal workflow list",
+        &[],
+        &pid_file,
         "one SIGTERM did not end tgate while its output was unread",
     );
-    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
-    let out = child.wait_with_output().unwrap();
     assert!(
         out.stdout.is_empty(),
         "{} bytes passed on",
@@ -799,11 +825,6 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
             "e".repeat(4096)
         )
     );
-    assert_eq!(
-        nix::sys::signal::kill(command_pid, None),
-        Err(nix::errno::Errno::ESRCH),
-        "the command outlived tgate"
-    );
     let result = result_record(&audit, "a result record");
     assert_eq!(result["exit_code"], 1, "{result}");
     assert_eq!(result["output_bytes"], 0, "{result}");
@@ -815,8 +836,6 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
 /// under the watch blocked tgate on the full pipe, the signal only noted.)
 #[test]
 fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
-    use nix::sys::signal::Signal;
-    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let pid_file = dir.path().join("child.pid");
@@ -826,22 +845,13 @@ fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
         "temporal workflow list --query \"WorkflowType = '{}'\"",
         "a".repeat(70_000)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config", p(&cfg), &line])
-        .env_clear()
-        .env("TGATE_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(&pid_file, "the command never started");
-    let command_pid = pid_in(&pid_file);
-    let status = terminate(
-        &mut child,
+    let out = stopped_while_unread(
+        &cfg,
+        &line,
+        &[("TGATE_LOG", "debug")],
+        &pid_file,
         "one SIGTERM did not end tgate while its diagnostics were unread",
     );
-    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
-    let out = child.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
     assert!(
         stderr.len() < 8192,
@@ -857,11 +867,6 @@ fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
         "{argv}"
     );
     assert!(stderr.contains("the command was killed"), "{stderr}");
-    assert_eq!(
-        nix::sys::signal::kill(command_pid, None),
-        Err(nix::errno::Errno::ESRCH),
-        "the command outlived tgate"
-    );
     let result = result_record(&audit, "a result record");
     assert_eq!(result["exit_code"], 1, "{result}");
 }
