@@ -63,18 +63,9 @@ fn problem(class: Class, problem: String, fix: &str) -> Problem {
     }
 }
 
-/// The integration's TLS settings, if it has its own.
-fn tls_of(integration: &Integration) -> Option<&Tls> {
-    match &integration.auth {
-        Auth::CloudMtls { tls } => Some(tls),
-        Auth::Direct { tls } => tls.as_ref(),
-        Auth::CloudApiKey { .. } => None,
-    }
-}
-
 /// Checks the integration's TLS material without connecting.
 pub fn check_material(integration: &Integration) -> Vec<Problem> {
-    tls_of(integration).map(check_tls).unwrap_or_default()
+    integration.tls().map(check_tls).unwrap_or_default()
 }
 
 /// The fix when the server does not accept the client certificate it was given (or would be).
@@ -162,7 +153,7 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         integration.auth,
         Auth::CloudApiKey { .. } | Auth::CloudMtls { .. }
     );
-    let client_cert = tls_of(integration).is_some_and(|t| t.client_cert.is_some());
+    let client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some());
     if lower.contains("is not found") || lower.contains("namespacenotfound") {
         let fix = if cloud {
             "namespace names are case-sensitive, and for Temporal Cloud the namespace is also part of the address: check `namespace` and `account_id` together"

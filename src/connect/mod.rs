@@ -197,6 +197,16 @@ impl Integration {
         }
     }
 
+    /// The integration's own TLS settings, if it has any (a Cloud API key's TLS uses the
+    /// defaults: none of its own).
+    pub fn tls(&self) -> Option<&Tls> {
+        match &self.auth {
+            Auth::CloudMtls { tls } => Some(tls),
+            Auth::Direct { tls } => tls.as_ref(),
+            Auth::CloudApiKey { .. } => None,
+        }
+    }
+
     /// The API key the integration sends, if any: a Cloud API key, or Direct Connect's.
     pub fn api_key(&self) -> Option<&Secret> {
         match &self.auth {

@@ -179,16 +179,7 @@ impl Session {
             integration = ?integration.name,
             address = ?integration.address,
             tls,
-            client_cert = matches!(
-                &integration.auth,
-                Auth::CloudMtls { .. }
-                    | Auth::Direct {
-                        tls: Some(crate::connect::Tls {
-                            client_cert: Some(_),
-                            ..
-                        })
-                    }
-            ),
+            client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some()),
             api_key = auth.is_some(),
             us = crate::diag::micros(start),
             "connected"
