@@ -1611,15 +1611,15 @@ const KEPT_STDERR: usize = crate::exec::STOPPED_STDERR_BYTES;
 /// much was left out). A reason can quote the agent's line (a value a translation gave up on),
 /// and it is written while a stop signal may be held (a native write that fell back): it must
 /// stay far under what a pipe holds, so that a stopped tgate ends though nobody reads stderr.
-fn cut_reason(why: String) -> String {
-    if why.len() <= KEPT_STDERR {
-        return why;
+fn cut_reason(mut why: String) -> String {
+    if why.len() > KEPT_STDERR {
+        let mut at = KEPT_STDERR;
+        while !why.is_char_boundary(at) {
+            at -= 1;
+        }
+        crate::diag::cut_noting(&mut why, at);
     }
-    let mut at = KEPT_STDERR;
-    while !why.is_char_boundary(at) {
-        at -= 1;
-    }
-    format!("{}… ({} bytes more)", &why[..at], why.len() - at)
+    why
 }
 
 impl<'a> Tee<'a> {

@@ -97,11 +97,17 @@ pub fn capped(value: &dyn std::fmt::Debug) -> Capped {
     let mut text = format!("{value:?}");
     if let Some((at, _)) = text.char_indices().nth(MAX_FIELD_CHARS) {
         let at = before_split_escape(&text, at);
-        let more = text.len() - at;
-        text.truncate(at);
-        text.push_str(&format!("… ({more} bytes more)"));
+        cut_noting(&mut text, at);
     }
     Capped(text)
+}
+
+/// Cuts `text` at byte `at` (a character boundary), saying how many bytes were left out:
+/// `… (N bytes more)`.
+pub fn cut_noting(text: &mut String, at: usize) {
+    let more = text.len() - at;
+    text.truncate(at);
+    text.push_str(&format!("… ({more} bytes more)"));
 }
 
 /// `at`, or the start of the escape of `Debug` text that `at` falls inside. (Outside quoted
