@@ -281,8 +281,8 @@ impl CallerArgs {
     /// The caller, once its id and groups are names a person can read: not empty, at most 200
     /// characters, none of the characters the lexer refuses (controls, bidirectional controls,
     /// line separators, invisible ones, towers of combining marks). They go into the audit log,
-    /// the approval store, approval prompts and Temporal's history (`--identity tgate:<caller>`), where such characters could
-    /// forge lines or make one name look like another.
+    /// the approval store, approval prompts and Temporal's history (`--identity tgate:<caller>`),
+    /// where such characters could forge lines or make one name look like another.
     fn checked(&self) -> Result<Caller, Failure> {
         // The message shows which value (escaped, its first 40 characters).
         let check = |what: &str, value: &str| {
@@ -1458,6 +1458,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..result
     };
     let recorded = log.append(&result);
+    // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
+    // while the CLI's output (or this diagnostic) waits for a reader ends tgate, with the result
+    // already on disk.
+    drop(held);
+    let stop = crate::exec::stop::requested();
     tracing::info!(
         backend = result.backend.map_or("-", |b| b.as_str()),
         exit_code = result.exit_code.unwrap_or(-1),
@@ -1465,16 +1470,13 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         us = duration.as_micros() as u64,
         stdout_bytes = out.bytes,
         stderr_bytes = err.bytes,
-        stopped_by = crate::exec::stop::requested().map_or("-", |(_, name)| name),
+        stopped_by = stop.map_or("-", |(_, name)| name),
         recorded = recorded.is_ok(),
         "result"
     );
-    // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
-    // while the CLI's output waits for a reader ends tgate, with the result already on disk.
-    drop(held);
     // A stop noted while the record was being written (it counts the output as passed on): none
     // of the output is passed on, and tgate ends now.
-    if !stopping && crate::exec::stop::requested().is_some() {
+    if !stopping && stop.is_some() {
         undelivered = None;
     }
     if let Some((stdout, stderr)) = undelivered {

@@ -212,8 +212,6 @@ pub fn run_cli(
         .stderr(Stdio::piped());
     // Its own process group, so a timeout kills everything it started.
     std::os::unix::process::CommandExt::process_group(&mut child_cmd, 0);
-    // Before the spawn: from here until the child is reaped a stop signal kills the child and
-    // ends the run, instead of ending tgate alone and leaving the child running.
     // Before the watch, so that a write blocked on a stderr nobody reads is ended by a stop
     // signal as usual (unless a native write that fell back to the CLI was watched before: its
     // caller then holds the signals, and the line, cut by `capped`, is far under what a pipe
@@ -225,6 +223,8 @@ pub fn run_cli(
         env = ?env,
         "starting the CLI"
     );
+    // Before the spawn: from here until the child is reaped a stop signal kills the child and
+    // ends the run, instead of ending tgate alone and leaving the child running.
     let watch = super::stop::watch()
         .map_err(|e| ExecError::Prepare(format!("cannot handle stop signals: {e}")))?;
     let start = Instant::now();
