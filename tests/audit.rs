@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{text, tgate, tgate_on_full_disk};
+use common::{terminate, text, tgate, tgate_on_full_disk};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -324,23 +324,6 @@ fn sleeping_stand_in(dir: &Path, pid_file: &Path) -> PathBuf {
             p = pid_file.display()
         ),
     )
-}
-
-/// Sends `child` SIGTERM and waits for it to end: at most 10 s, then fails saying `stuck`.
-fn terminate(child: &mut std::process::Child, stuck: &str) -> std::process::ExitStatus {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "{stuck}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Runs `tgate run --config cfg LINE` with `env` alone and both its streams piped and left

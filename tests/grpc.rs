@@ -3148,7 +3148,6 @@ fn workers_match_the_cli() {
 #[test]
 fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let (_server, dir, config) = fresh_server();
     let number = format!("1{}", "0".repeat(70_000));
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
@@ -3162,19 +3161,11 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
         .spawn()
         .unwrap();
     // Time enough to reach the write to stderr (it ends by itself now; before, it blocked).
-    std::thread::sleep(Duration::from_millis(1500));
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    common::terminate(
+        &mut child,
+        "tgate did not end on SIGTERM while its stderr was unread",
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "tgate did not end on SIGTERM while its stderr was unread"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let out = child.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
     assert!(stderr.len() < 8192, "{} bytes:\n{stderr}", stderr.len());

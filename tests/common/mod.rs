@@ -142,3 +142,20 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
             .collect()
     })
 }
+
+/// Sends `child` SIGTERM and waits for it to end: at most 10 s, then fails saying `stuck`.
+pub fn terminate(child: &mut std::process::Child, stuck: &str) -> std::process::ExitStatus {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{stuck}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
