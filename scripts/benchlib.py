@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts (bench_run.py, bench_list.py)."""
+"""Helpers shared by the benchmark scripts (bench_run.py, bench_list.py, bench_gap.py,
+bench_policy.py)."""
 import shutil, socket, subprocess, sys, tempfile, time
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin") or sys.exit("GNU time (/usr/bin/time, Debian package `time`) is needed to measure peak RSS")
@@ -27,3 +28,16 @@ def wait_healthy(temporal, addr, env):
         time.sleep(0.2)
     sys.exit(f"the dev server at {addr} did not become healthy")
 
+
+def seeded_dev_server(temporal, env):
+    """Starts `temporal server start-dev` on free loopback ports, waits until it is healthy, and
+    starts one workflow, `bench`, that stays running. Returns the process and its address."""
+    port = free_port()
+    proc = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+                             "--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "error"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    addr = f"127.0.0.1:{port}"
+    wait_healthy(temporal, addr, env)
+    subprocess.run([temporal, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"],
+                   env=env, check=True, capture_output=True)
+    return proc, addr
