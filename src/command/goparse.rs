@@ -267,13 +267,14 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 /// six decimals as Go's `%f` prints them), then Go's `time.ParseDuration` reads the result. Error
 /// texts therefore show the rewritten string, as the CLI's do.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
+    if !s.contains('d') {
+        return go_parse_duration(s);
+    }
+    // Compiled only when needed: a process's first regex costs ~0.25 ms (docs/benchmarks.md).
     static DAYS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let days = DAYS.get_or_init(|| {
         regex::Regex::new(r"([0-9]+(\.[0-9]*)?|(\.[0-9]+))d").expect("static regex")
     });
-    if !s.contains('d') {
-        return go_parse_duration(s);
-    }
     let rewritten = days.replace_all(s, |c: &regex::Captures<'_>| {
         let num = &c[0][..c[0].len() - 1];
         match num.parse::<f64>() {
