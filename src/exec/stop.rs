@@ -6,19 +6,32 @@
 //! watched command's end and its record.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Stop signals while a watched command runs: the signal tgate was asked to stop by (0: none),
 /// and whether none is watched nor held (then a stop signal acts as it always would: tgate ends).
 struct StopSignals {
     received: Arc<AtomicUsize>,
     idle: Arc<AtomicBool>,
-    /// Live [`Watch`]es.
-    watches: AtomicUsize,
 }
 
-/// Live [`Hold`]s.
-static HOLDS: AtomicUsize = AtomicUsize::new(0);
+/// Live [`Watch`]es and [`Hold`]s. Counted, and `idle` stored, under this lock: with two
+/// counters changed apart, a watch starting on one thread as another thread's last one ended
+/// could be left with `idle` set, and a stop signal would end tgate in the middle of its run.
+struct Live {
+    watches: usize,
+    holds: usize,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    watches: 0,
+    holds: 0,
+});
+
+fn live() -> std::sync::MutexGuard<'static, Live> {
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The signals tgate watches by name: those a caller sends to stop it (terminate, interrupt —
 /// Ctrl-C —, hang-up, quit — Ctrl-\\ —, the two user signals, the alarm), then the others whose
@@ -76,7 +89,6 @@ fn signals() -> Result<&'static StopSignals, std::io::Error> {
     let signals = StopSignals {
         received: Arc::new(AtomicUsize::new(0)),
         idle: Arc::new(AtomicBool::new(true)),
-        watches: AtomicUsize::new(0),
     };
     let ignored = ignored_signals();
     for &(sig, _) in stop_signals() {
@@ -151,14 +163,17 @@ pub(crate) struct Watch(&'static StopSignals);
 /// Starts watching (registering the handlers the first time).
 pub(crate) fn watch() -> Result<Watch, std::io::Error> {
     let s = signals()?;
-    s.watches.fetch_add(1, Ordering::SeqCst);
+    let mut live = live();
+    live.watches += 1;
     s.idle.store(false, Ordering::SeqCst);
     Ok(Watch(s))
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        if self.0.watches.fetch_sub(1, Ordering::SeqCst) == 1 && HOLDS.load(Ordering::SeqCst) == 0 {
+        let mut live = live();
+        live.watches -= 1;
+        if live.watches == 0 && live.holds == 0 {
             self.0.idle.store(true, Ordering::SeqCst);
         }
     }
@@ -171,15 +186,17 @@ pub(crate) struct Hold(());
 
 /// Starts holding (see [`Hold`]).
 pub(crate) fn hold() -> Hold {
-    HOLDS.fetch_add(1, Ordering::SeqCst);
+    live().holds += 1;
     Hold(())
 }
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        if HOLDS.fetch_sub(1, Ordering::SeqCst) == 1
+        let mut live = live();
+        live.holds -= 1;
+        if live.holds == 0
+            && live.watches == 0
             && let Some(s) = SIGNALS.get()
-            && s.watches.load(Ordering::SeqCst) == 0
         {
             s.idle.store(true, Ordering::SeqCst);
         }
@@ -196,5 +213,49 @@ pub(crate) fn end_if_requested(flush: impl FnOnce()) {
             let _ = signal_hook::low_level::emulate_default_handler(sig);
         }
         std::process::exit(128 + sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two threads watching at once: a watch that starts while the other's last one ends must not
+    /// be left unwatched (a stop signal would then end tgate mid-run, its child orphaned).
+    #[test]
+    fn a_watch_starting_as_another_ends_stays_watched() {
+        let idle = || {
+            SIGNALS
+                .get()
+                .expect("registered")
+                .idle
+                .load(Ordering::SeqCst)
+        };
+        let unwatched = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..200_000 {
+                        let w = watch().expect("handlers register");
+                        if idle() {
+                            unwatched.fetch_add(1, Ordering::SeqCst);
+                        }
+                        drop(w);
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            unwatched.load(Ordering::SeqCst),
+            0,
+            "live watches seen unwatched"
+        );
+        assert!(idle(), "no watch is live: signals act as usual again");
+        // A hold keeps an ended watch's signals noted until it is dropped.
+        let held = hold();
+        drop(watch().expect("handlers register"));
+        assert!(!idle(), "held after the watch ended");
+        drop(held);
+        assert!(idle(), "neither watched nor held");
     }
 }
