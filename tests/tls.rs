@@ -1010,7 +1010,7 @@ fn stop_a_termination(config: &Path) {
             .filter(|r| r["kind"] == kind && r["command"] == "workflow terminate")
             .collect()
     };
-    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args([
             "run",
             "--integration",
@@ -1034,26 +1034,22 @@ fn stop_a_termination(config: &Path) {
     }
     std::thread::sleep(std::time::Duration::from_millis(700));
     let stopped_at = std::time::Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let status = common::terminate(&mut child, "tgate did not end after SIGTERM");
     assert!(
         stopped_at.elapsed() < std::time::Duration::from_secs(5),
         "{:?}",
         stopped_at.elapsed()
     );
+    let mut stderr = Vec::new();
+    std::io::Read::read_to_end(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(
-        out.status.signal(),
+        status.signal(),
         Some(nix::sys::signal::Signal::SIGTERM as i32),
-        "{:?} {}",
-        out.status,
-        text(&out.stderr)
+        "{status:?} {}",
+        text(&stderr)
     );
     assert_eq!(
-        text(&out.stderr),
+        text(&stderr),
         "tgate: stopped by SIGTERM; the request may or may not have taken effect\n"
     );
     let results = records("result");
