@@ -1084,8 +1084,12 @@ fn act_cmd(
     use crate::audit::{AuditLog, Channel, Kind};
     let config = load_config(args.config.as_deref())?;
     let path = audit_path(args.audit.as_deref(), &config).map_err(|e| Failure(e.to_string()))?;
-    let log = AuditLog::open(&path, config.audit.max_file_bytes)
-        .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
+    let log = AuditLog::open_waiting(
+        &path,
+        config.audit.max_file_bytes,
+        config.audit.lock_timeout,
+    )
+    .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
     let store =
         SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
     let who = Caller {
@@ -1226,7 +1230,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let config = load_config(a.config.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
-        .and_then(|p| AuditLog::open(&p, config.audit.max_file_bytes))
+        .and_then(|p| {
+            AuditLog::open_waiting(&p, config.audit.max_file_bytes, config.audit.lock_timeout)
+        })
         .map_err(unavailable)?;
     let backend = a.backend.unwrap_or(config.backend);
     let redacted = crate::audit::redact::redact(&a.line);

@@ -446,6 +446,74 @@ fn nothing_runs_when_the_decision_cannot_be_recorded() {
     assert_eq!(verify(&good, &[]).0, 0);
 }
 
+/// A log whose lock another process holds and never lets go (a tgate stopped while writing):
+/// after `audit.lock_timeout`, the run fails closed, naming the lock, instead of waiting forever.
+#[test]
+fn a_log_locked_too_long_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("log/audit.jsonl");
+    let (bin, marker) = marker_binary(dir.path(), &audit);
+    let cfg = config(dir.path(), &bin, &audit);
+    let text_of = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text_of.replace(
+            &format!("audit: {{path: {}}}", audit.display()),
+            &format!("audit: {{path: {}, lock_timeout: 1s}}", audit.display()),
+        ),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .contains("lock_timeout: 1s")
+    );
+    std::fs::create_dir_all(audit.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(dir.path().join("log/audit.jsonl.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Not `output()`: without the timeout, tgate would wait on the lock forever.
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("tgate still waiting on the lock after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let waited = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("tgate: audit log unavailable: "), "{err}");
+    assert!(
+        err.contains("audit.jsonl.lock`: locked by another process for more than 1s"),
+        "{err}"
+    );
+    // The timeout, and not much more (the unit tests of `audit::log` pin "once").
+    assert!(
+        (std::time::Duration::from_secs(1)..std::time::Duration::from_millis(1900))
+            .contains(&waited),
+        "{waited:?}"
+    );
+    assert!(text(&out.stdout).is_empty());
+    assert!(!marker.exists(), "the command ran without an audit record");
+    assert_eq!(std::fs::read_to_string(&audit).unwrap_or_default(), "");
+    // Once the lock is released, runs go on.
+    lock.unlock().unwrap();
+    let out = tgate(&["run", "--config", p(&cfg), "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(marker.exists());
+    assert_eq!(verify(&audit, &[]).0, 0);
+}
+
 #[test]
 fn a_native_run_that_falls_back_starts_the_cli_only_once_the_decision_is_durable() {
     // `auto` with a translated command whose connection is refused: the native executor falls
@@ -662,6 +730,14 @@ fn audit_configuration_is_validated() {
             "audit.max_file_bytes: must be at least 4096",
         ),
         ("audit: {pth: x}\n", "unknown field `pth`"),
+        (
+            "audit: {lock_timeout: 0s}\n",
+            "audit.lock_timeout: must be positive",
+        ),
+        (
+            "audit: {lock_timeout: soon}\n",
+            "audit.lock_timeout: time: invalid duration \"soon\"",
+        ),
     ] {
         let cfg = dir.path().join("c.yaml");
         std::fs::write(

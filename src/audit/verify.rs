@@ -354,7 +354,7 @@ pub fn repair(log: &Path) -> Result<Option<Repair>, AuditError> {
         .truncate(false)
         .open(&lock_path)
         .map_err(|e| err(&lock_path, e))?;
-    lock.lock().map_err(|e| err(&lock_path, e))?;
+    super::log::lock_within(&lock, &lock_path, super::log::DEFAULT_LOCK_TIMEOUT)?;
     let result = (|| {
         let f = std::fs::OpenOptions::new()
             .read(true)

@@ -83,6 +83,8 @@ struct AuditFile {
     path: Option<PathBuf>,
     #[serde(default)]
     max_file_bytes: Option<u64>,
+    #[serde(default)]
+    lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +245,8 @@ pub struct AuditConfig {
     pub path: Option<PathBuf>,
     /// The active file is rotated before a write would take it past this size.
     pub max_file_bytes: u64,
+    /// How long a write waits for the log's file lock (held by another process) before failing.
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Default for AuditConfig {
@@ -250,6 +254,7 @@ impl Default for AuditConfig {
         AuditConfig {
             path: None,
             max_file_bytes: crate::audit::log::DEFAULT_MAX_FILE_BYTES,
+            lock_timeout: crate::audit::log::DEFAULT_LOCK_TIMEOUT,
         }
     }
 }
@@ -434,6 +439,14 @@ impl Config {
                 ));
             }
             audit.max_file_bytes = m;
+        }
+        if let Some(t) = &file.audit.lock_timeout {
+            let ns =
+                crate::command::parse_duration(t).map_err(|e| invalid("audit.lock_timeout", e))?;
+            if ns <= 0 {
+                return Err(invalid("audit.lock_timeout", "must be positive".to_owned()));
+            }
+            audit.lock_timeout = std::time::Duration::from_nanos(ns as u64);
         }
         let mut approvers: Vec<Approver> = Vec::new();
         for (i, a) in file.approvers.iter().enumerate() {
