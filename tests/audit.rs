@@ -514,6 +514,84 @@ fn a_log_locked_too_long_fails_closed() {
     assert_eq!(verify(&audit, &[]).0, 0);
 }
 
+/// A stop signal that arrives while the result record is being written (here: waiting for the
+/// log's lock, which the test holds) is held until the record is durable; then tgate ends by it.
+#[test]
+fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("log/audit.jsonl");
+    let (pid_file, go) = (dir.path().join("pid"), dir.path().join("go"));
+    let bin = stand_in(
+        dir.path(),
+        &format!(
+            "echo $$ > {p}.tmp && /bin/mv {p}.tmp {p}\nwhile [ ! -e {go} ]; do /bin/sleep 0.02; done\necho listed\n",
+            p = pid_file.display(),
+            go = go.display()
+        ),
+    );
+    let cfg = config(dir.path(), &bin, &audit);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&pid_file, "the command never started");
+    // The decision is on disk (the command runs only then): take the lock for the result.
+    let lock = std::fs::File::open(dir.path().join("log/audit.jsonl.lock")).unwrap();
+    lock.lock().unwrap();
+    std::fs::write(&go, "").unwrap();
+    let command_pid = pid_in(&pid_file);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while nix::sys::signal::kill(command_pid, None).is_ok() {
+        assert!(Instant::now() < deadline, "the command did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "tgate ended before its result record was written"
+    );
+    let results = all_records(&audit)
+        .into_iter()
+        .filter(|r| r["kind"] == "result")
+        .count();
+    assert_eq!(results, 0, "the record was written under the test's lock");
+    lock.unlock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tgate did not end once the lock was free"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?} {}",
+        text(&out.stderr)
+    );
+    let result = result_record(&audit, "no result record");
+    assert_eq!(result["exit_code"], 0, "{result}");
+    assert_eq!(verify(&audit, &[]).0, 0);
+    // Asked to stop, tgate passes on none of the command's output.
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+}
+
 #[test]
 fn a_native_run_that_falls_back_starts_the_cli_only_once_the_decision_is_durable() {
     // `auto` with a translated command whose connection is refused: the native executor falls
