@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{terminate, text, tgate, tgate_on_full_disk};
+use common::{ended, terminate, text, tgate, tgate_on_full_disk};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -480,14 +480,7 @@ fn a_log_locked_too_long_fails_closed() {
         .spawn()
         .unwrap();
     // Not `output()`: without the timeout, tgate would wait on the lock forever.
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(10) {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("tgate still waiting on the lock after 10 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    ended(&mut child, "tgate still waiting on the lock after 10 s");
     let waited = started.elapsed();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
@@ -566,17 +559,7 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
         .count();
     assert_eq!(results, 0, "the record was written under the test's lock");
     lock.unlock().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "tgate did not end once the lock was free"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = ended(&mut child, "tgate did not end once the lock was free");
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         status.signal(),
