@@ -554,13 +554,9 @@ pub(crate) fn lock_within(lock: &File, path: &Path, timeout: Duration) -> Result
         }
         let waited = start.elapsed();
         if waited >= timeout {
-            return Err(AuditError::Io {
+            return Err(AuditError::LockTimeout {
                 path: path.display().to_string(),
-                message: format!(
-                    "locked by another process for more than {} (audit.lock_timeout): a tgate \
-                     stopped or stuck while writing the log? Nothing was written",
-                    crate::command::GoDuration(timeout.as_nanos() as i64)
-                ),
+                waited: crate::command::GoDuration(timeout.as_nanos() as i64).to_string(),
             });
         }
         std::thread::sleep(pause.min(timeout - waited));
@@ -755,10 +751,12 @@ mod tests {
         let start = Instant::now();
         let err = log.append(&entry("two")).unwrap_err();
         let waited = start.elapsed();
-        assert!(
-            err.to_string()
-                .contains("locked by another process for more than 400ms"),
-            "{err}"
+        assert_eq!(
+            err,
+            AuditError::LockTimeout {
+                path: lock_path(&path).display().to_string(),
+                waited: "400ms".to_owned(),
+            }
         );
         assert!(
             (timeout..timeout + Duration::from_millis(250)).contains(&waited),

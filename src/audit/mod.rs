@@ -45,6 +45,17 @@ pub enum AuditError {
         /// What is wrong.
         detail: String,
     },
+    /// The log's lock stayed taken (by another process, or another open of it) longer than a
+    /// write may wait.
+    #[error(
+        "`{path}`: still locked after {waited}: is a tgate stopped or stuck while writing the log? nothing was written"
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: String,
+        /// How long the write waited (Go duration text).
+        waited: String,
+    },
     /// No path is configured and no state directory is known.
     #[error(
         "no audit path: neither `XDG_STATE_HOME` nor `HOME` is set; set `audit.path` in the configuration, `--audit` or `TGATE_AUDIT`"

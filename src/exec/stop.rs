@@ -81,7 +81,7 @@ pub fn stop_signals() -> &'static [(i32, String)] {
 
 static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
 
-/// The handlers, registered once, the first time a command is watched.
+/// The handlers, registered once, the first time a command is watched (under [`LIVE`]'s lock).
 fn signals() -> Result<&'static StopSignals, std::io::Error> {
     if let Some(s) = SIGNALS.get() {
         return Ok(s);
@@ -162,8 +162,11 @@ pub(crate) struct Watch(&'static StopSignals);
 
 /// Starts watching (registering the handlers the first time).
 pub(crate) fn watch() -> Result<Watch, std::io::Error> {
-    let s = signals()?;
+    // Under the lock: two threads watching for the first time at once must not both register
+    // handlers (the second set's `idle` would never be cleared, and its handlers would end tgate
+    // in the middle of a watched run).
     let mut live = live();
+    let s = signals()?;
     live.watches += 1;
     s.idle.store(false, Ordering::SeqCst);
     Ok(Watch(s))
