@@ -317,6 +317,13 @@ fn parse_flags(
             // A cluster of shorthands: -abc, -n value, -nvalue, -n=value.
             let mut shorts = &s[1..];
             while !shorts.is_empty() {
+                // pflag drops the rest of a cluster from `test.` on (`go test` inserts flags
+                // like `-test.v`): `-test.v` and the `test.x` of `-ftest.x` are ignored, where a
+                // plain reading would take `-t est.x`. Ignored here too: the canonical argv
+                // leaves them out.
+                if shorts.starts_with("test.") {
+                    break;
+                }
                 let c = shorts.chars().next().unwrap_or_default();
                 let after = &shorts[c.len_utf8()..];
                 let Some(flag) = set.short(c, extra) else {
