@@ -1122,9 +1122,15 @@ fn act_cmd(
             let mut entry = approval_entry(kind, &ap, &who.id, comment, Channel::Cli);
             entry.groups = who.groups.clone();
             log.append(&entry).map_err(|e| {
+                let step = if kind == Kind::ApprovalApproved {
+                    "approval"
+                } else {
+                    "rejection"
+                };
                 Failure(format!(
-                    "audit log unavailable: the {} was stored but not recorded: {e}",
-                    kind.as_str()
+                    "audit log unavailable: {}'s {step} of {} is stored, but its audit record was not written: {e}",
+                    display_word(&who.id),
+                    ap.id
                 ))
             })?;
             let line = match ap.state {

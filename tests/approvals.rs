@@ -357,3 +357,76 @@ fn an_approval_covers_only_the_terms_it_was_granted_on() {
     assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
     assert_eq!(signals(&env, "pay-9"), 1);
 }
+
+/// An approval the audit log cannot record (its lock held past `audit.lock_timeout`): the store
+/// keeps it and tgate says so, naming who approved what; the approved command, once it runs, is
+/// recorded (its use and decision) before anything is sent. No server: the integration's port is
+/// closed, so the approved run fails to connect after its records.
+#[test]
+fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("gated.yaml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: {}\naudit: {{path: {}, lock_timeout: 1s}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\napprovers:\n  - {{id: alice, groups: [sre]}}\n",
+            common::temporal_bin().display(),
+            audit.display(),
+            policy.display()
+        ),
+    )
+    .unwrap();
+    let line = "temporal workflow signal -w pay-1 --name go";
+    let requested = tgate(&config, &["run", "--caller", "agent", line]);
+    assert_eq!(
+        requested.status.code(),
+        Some(4),
+        "{}",
+        text(&requested.stderr)
+    );
+    let id = approval_id(&requested);
+
+    let lock = std::fs::File::open(dir.path().join("audit.jsonl.lock")).unwrap();
+    lock.lock().unwrap();
+    let approved = tgate(&config, &["approve", &id, "--as", "alice"]);
+    lock.unlock().unwrap();
+    assert_eq!(approved.status.code(), Some(2));
+    assert_eq!(
+        text(&approved.stderr),
+        format!(
+            "tgate: audit log unavailable: alice's approval of {id} is stored, but its audit record \
+             was not written: `{}`: still locked after 1s: is a tgate stopped or stuck while \
+             writing the log? nothing was written\n",
+            dir.path().join("audit.jsonl.lock").display()
+        )
+    );
+    let kinds = || -> Vec<String> {
+        let export = tgate(&config, &["audit", "export"]);
+        text(&export.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string())
+            .collect()
+    };
+    assert_eq!(kinds(), [r#""approval_requested""#, r#""decision""#]);
+    let listed = tgate(&config, &["approvals", "list", "-o", "json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed[0]["state"], "approved", "{listed}");
+
+    // Used: recorded before the command is sent (which then fails: nothing listens).
+    let used = tgate(&config, &["run", "--caller", "agent", line]);
+    assert_eq!(used.status.code(), Some(1), "{}", text(&used.stderr));
+    assert_eq!(
+        kinds(),
+        [
+            r#""approval_requested""#,
+            r#""decision""#,
+            r#""approval_used""#,
+            r#""decision""#,
+            r#""result""#
+        ]
+    );
+}
