@@ -432,9 +432,12 @@ impl Command {
         }
     }
 
-    /// Whether this is a batch job (a batch-capable command with `--query`).
+    /// Whether this is a batch job: a batch-capable command with a non-empty `--query` (the CLI
+    /// takes `-q ''` for no query, and `-w '' -q X` for a batch).
     pub fn is_batch(&self) -> bool {
-        !self.is_help() && self.path.batch_capable() && self.flags.contains_key("query")
+        !self.is_help()
+            && self.path.batch_capable()
+            && self.flag_str("query").is_some_and(|q| !q.is_empty())
     }
 
     /// The namespace the client connects with: `-n` (an empty value means `default`), else
@@ -777,6 +780,42 @@ mod tests {
             }
         );
         assert!(!ok("temporal workflow list -q x").is_batch());
+        // Empty values are unset, as in the CLI's checks.
+        let lexed = |line: &str| {
+            let argv = crate::lex::lex_str(line, &crate::lex::Program::default()).unwrap();
+            Command::parse(&argv)
+        };
+        let ok = |line: &str| lexed(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let c = ok("temporal workflow cancel -w '' -q WorkflowType=x --yes");
+        assert!(c.is_batch());
+        assert_eq!(
+            c.target(),
+            Target::Batch {
+                query: "WorkflowType=x".into()
+            }
+        );
+        let c = ok("temporal workflow cancel -w wf -q '' --reason '' --yes=false --rps 0");
+        assert!(!c.is_batch());
+        assert_eq!(
+            c.target(),
+            Target::Workflow {
+                workflow_id: WorkflowId("wf".into()),
+                run_id: None
+            }
+        );
+        assert!(
+            ok("temporal activity terminate --activity-id '' -q x --reason r --yes").is_batch()
+        );
+        for refused in [
+            "temporal workflow terminate -w '' -q ''",
+            "temporal workflow cancel -w wf -q x",
+            "temporal workflow reset -q '' --type FirstWorkflowTask --reason r",
+        ] {
+            assert!(
+                matches!(lexed(refused), Err(ParseError::Conflict { .. })),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -39,11 +39,12 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
     }
     match cmd.path {
         C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
-            if has("query") {
+            // Empty values count as unset here, as in the CLI's checks (`!= ""`).
+            if nonempty("query") {
                 if !has("type") {
                     return rejected("must specify reset type");
                 }
-                if has("run-id") {
+                if nonempty("run-id") {
                     return rejected("must not specify run Id");
                 }
             } else {
@@ -240,6 +241,18 @@ fn tls_structure(nonempty: &dyn Fn(&str) -> bool) -> Result<(), ParseError> {
 
 fn post_dial(cmd: &Command) -> Result<(), ParseError> {
     let has = |n: &str| cmd.flags.contains_key(n);
+    // Whether a flag holds a value other than its type's zero value: the single-or-batch checks
+    // test the values (`WorkflowId != ""`, `Yes`, `Rps != 0`), so `-w '' -q X` is a batch, and
+    // `-w X -q ''`, `--reason ''`, `--yes=false` and `--rps 0` are as if not given (each checked
+    // against the CLI and a dev server).
+    let set = |n: &str| match cmd.flag(n) {
+        None => false,
+        Some(Value::Str(s)) => !s.is_empty(),
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Float(f)) => f.0 != 0.0,
+        Some(Value::Int(i)) => *i != 0,
+        Some(_) => true,
+    };
     for (a, b) in [
         ("input", "input-file"),
         ("signal-input", "signal-input-file"),
@@ -254,27 +267,27 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
         | C::WorkflowTerminate
         | C::WorkflowDelete
         | C::WorkflowUpdateOptions => {
-            if has("workflow-id") {
-                if has("query") {
+            if set("workflow-id") {
+                if set("query") {
                     return conflict("cannot set query when workflow ID is set");
                 }
-                if has("reason") && cmd.path != C::WorkflowTerminate {
+                if set("reason") && cmd.path != C::WorkflowTerminate {
                     return conflict("cannot set reason when workflow ID is set");
                 }
-                if has("yes") && cmd.path != C::WorkflowDelete {
+                if set("yes") && cmd.path != C::WorkflowDelete {
                     return conflict("cannot set 'yes' when workflow ID is set");
                 }
-                if has("rps") {
+                if set("rps") {
                     return conflict("cannot set rps when workflow ID is set");
                 }
-            } else if !has("query") {
+            } else if !set("query") {
                 return conflict("must set either workflow ID or query");
-            } else if has("run-id") {
+            } else if set("run-id") {
                 return conflict("cannot set run ID when query is set");
             }
         }
         C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
-            if has("workflow-id") == has("query") =>
+            if set("workflow-id") == set("query") =>
         {
             return conflict("must set exactly one of --workflow-id or --query");
         }
@@ -284,8 +297,8 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
         | C::ActivityReset
         | C::ActivityUnpause
         | C::ActivityUpdateOptions => {
-            let single = has("activity-id") || has("workflow-id");
-            if single == has("query") {
+            let single = set("activity-id") || set("workflow-id");
+            if single == set("query") {
                 return conflict(
                     "must set either an activity (--activity-id) or --query, not both",
                 );
