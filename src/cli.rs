@@ -1234,6 +1234,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     use crate::audit::{AuditLog, Channel, Entry, Kind};
     let caller = a.caller.checked()?;
     let config = load_config(a.config.as_deref())?;
+    // The integration's TLS material, checked as `tgate doctor` checks it (PEM, validity dates,
+    // key matching certificate), before anything is decided, recorded, connected or run: like
+    // any configuration error.
+    if let Ok(i) = config.integration(a.integration.as_deref())
+        && let Some(p) = crate::connect::doctor::check_material(i).into_iter().next()
+    {
+        return Err(Failure(format!(
+            "integration `{}`: {}: {} (`tgate doctor` diagnoses it)",
+            i.name, p.problem, p.fix
+        )));
+    }
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
         .and_then(|p| {

@@ -280,6 +280,13 @@ fn configuration_errors_name_the_field() {
     let bundle = format!("{CERT}{}", CERT.repeat(130 * 1024 / CERT.len()));
     std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
     std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
+    std::fs::write(dir.path().join("blank.txt"), " \n").unwrap();
+    std::fs::write(
+        dir.path().join("two-lines.txt"),
+        "tgk-SECRET-a\ntgk-SECRET-b\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("ca-and-key.pem"), format!("{KEY}{CERT}")).unwrap();
     let big_ca = "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: bundle.pem}}\n";
     assert!(
         Config::from_yaml(big_ca, "t.yaml", dir.path(), &|_: &str| None).is_ok(),
@@ -339,13 +346,67 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: ssh, namespace: n}\n",
             "unknown variant `ssh`",
         ),
+        // A secret written inline is refused without being quoted (checked below).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: tgk-SECRET-1234567890}\n",
+            "api_key: give `{file: PATH}` or `{env: NAME}`; a value written inline is refused, and not shown",
+        ),
+        (
+            "version: 1\nintegrations:\n  - name: a\n    auth: direct\n    namespace: n\n    address: 'h:1'\n    client_cert: {file: key.pem}\n    client_key: |\n      -----BEGIN PRIVATE KEY-----\n      SECRETKEYDATA\n      -----END PRIVATE KEY-----\n",
+            "client_key: give `{file: PATH}` or `{env: NAME}`; a value written inline is refused",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {tgk-SECRET: 1}}\n",
+            "a source takes only `file` or `env` (the other key is not shown)",
+        ),
+        // Empty keys, and keys with a line break inside.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: blank.txt}}\n",
+            "api_key: `",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}}\n",
+            "api_key: the key holds a space, line break or control character (it is not shown)",
+        ),
+        // Cloud API keys trust the system's roots: a CA or server name there would be ignored.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}, server_ca: {file: key.pem}}\n",
+            "cloud-api-key takes no `server_ca` or `server_name`",
+        ),
+        // A CA file is written to disk for the CLI: no key may ride along.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
+            "server_ca: holds a private key; give the CA certificate alone",
+        ),
     ] {
         let e = Config::from_yaml(yaml, "t.yaml", dir.path(), &env)
             .unwrap_err()
             .to_string();
         assert!(e.contains(want), "{yaml}\n=> {e}");
         assert!(e.starts_with("t.yaml"), "{e}");
+        assert!(!e.contains("SECRET"), "a secret quoted: {e}");
     }
+    let blank = Config::from_yaml(
+        "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: blank.txt}}\n",
+        "t.yaml",
+        dir.path(),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(blank.ends_with("blank.txt` is empty"), "{blank}");
+    let set_but_empty = Config::from_yaml(
+        "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {env: KEY}}\n",
+        "t.yaml",
+        dir.path(),
+        &|_: &str| Some(" \n".to_owned()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        set_but_empty.ends_with("api_key: environment variable `KEY` is empty"),
+        "{set_but_empty}"
+    );
 }
 
 /// A file the command makes the CLI read must be the one the policy judged: an absolute path of

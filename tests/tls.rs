@@ -239,7 +239,8 @@ fn doctor_diagnoses_each_certificate_failure() {
         }
     }
 
-    // The expired certificate is refused by the server too, as doctor predicted without asking.
+    // `tgate run` refuses the expired certificate as doctor does, before anything is decided,
+    // recorded or connected, with either backend.
     let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
     let fields = format!("{}, server_ca: {{file: ca.pem}}", pair("expired"));
     let config = server.config(
@@ -247,7 +248,39 @@ fn doctor_diagnoses_each_certificate_failure() {
         "default",
         &integration("expired", &proxy.address, &fields),
     );
-    let out = run(&config, "expired", "cli", "temporal workflow list -o json");
+    for backend in ["cli", "grpc"] {
+        let out = run(
+            &config,
+            "expired",
+            backend,
+            "temporal workflow list -o json",
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("tgate: integration `expired`: the client certificate expired on "),
+            "{err}"
+        );
+        assert!(err.ends_with("(`tgate doctor` diagnoses it)\n"), "{err}");
+        assert!(text(&out.stdout).is_empty());
+    }
+    assert_eq!(proxy.stats.connections.load(Ordering::SeqCst), 0);
+    assert!(!dir.path().join("audit.jsonl").exists(), "nothing recorded");
+    // The server refuses it too, as doctor predicted without asking: the CLI itself, run with it.
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(temporal_bin())
+        .args(["workflow", "list", "--address", &proxy.address, "--tls"])
+        .arg("--tls-ca-path")
+        .arg(dir.path().join("ca.pem"))
+        .arg("--tls-cert-path")
+        .arg(dir.path().join("expired.pem"))
+        .arg("--tls-key-path")
+        .arg(dir.path().join("expired.key"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", home.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).starts_with("Error: failed connecting to Temporal server"));
     let failures = proxy.stats.handshake_failures();

@@ -34,15 +34,80 @@ impl fmt::Debug for Secret {
 }
 
 /// Where a secret or certificate comes from.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct Source {
     /// Read from this file.
-    #[serde(default)]
     pub file: Option<PathBuf>,
     /// Read from this environment variable.
-    #[serde(default)]
     pub env: Option<String>,
+}
+
+/// Why a value written where a source belongs is refused (never quoting it).
+const INLINE: &str = "give `{file: PATH}` or `{env: NAME}`; a value written inline is refused, and not shown (secrets and keys are never written in the configuration)";
+
+/// Read by hand, not derived: serde's own errors quote the value they met (`invalid type:
+/// string "tgk-…"`), and the value written where a source belongs is often the secret itself
+/// (`api_key: tgk-…`, a PEM key pasted inline). No error here quotes a value.
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Source, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Source;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`{file: PATH}` or `{env: NAME}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Source, A::Error> {
+                Err(serde::de::Error::custom(INLINE))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Source, A::Error> {
+                use serde::de::Error;
+                let mut source = Source {
+                    file: None,
+                    env: None,
+                };
+                while let Some(key) = m.next_key::<serde_yaml::Value>()? {
+                    let key = match key.as_str() {
+                        Some(k @ ("file" | "env")) => k.to_owned(),
+                        _ => {
+                            return Err(A::Error::custom(
+                                "a source takes only `file` or `env` (the other key is not shown)",
+                            ));
+                        }
+                    };
+                    let text = match m.next_value::<serde_yaml::Value>()? {
+                        serde_yaml::Value::String(s) => s,
+                        _ => {
+                            return Err(A::Error::custom(format!(
+                                "`{key}` must be text (its value is not shown)"
+                            )));
+                        }
+                    };
+                    if key == "file" {
+                        source.file = Some(PathBuf::from(text));
+                    } else {
+                        source.env = Some(text);
+                    }
+                }
+                Ok(source)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// The configuration file (YAML), version 1.
@@ -502,18 +567,37 @@ fn read_source(
     resolve: &dyn Fn(&Path) -> PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
-    match (&s.file, &s.env) {
+    let (text, origin) = match (&s.file, &s.env) {
         (Some(f), None) => {
             let p = resolve(f);
-            std::fs::read_to_string(&p)
-                .map_err(|e| format!("{what}: cannot read `{}`: {e}", p.display()))
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("{what}: cannot read `{}`: {e}", p.display()))?;
+            (text, format!("`{}`", p.display()))
         }
-        (None, Some(k)) => env(k)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("{what}: environment variable `{k}` is not set")),
-        _ => Err(format!("{what}: give exactly one of `file` or `env`")),
+        (None, Some(k)) => {
+            let text =
+                env(k).ok_or_else(|| format!("{what}: environment variable `{k}` is not set"))?;
+            (text, format!("environment variable `{k}`"))
+        }
+        _ => return Err(format!("{what}: give exactly one of `file` or `env`")),
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("{what}: {origin} is empty"));
     }
-    .map(|v| v.trim().to_owned())
+    Ok(text.to_owned())
+}
+
+/// An API key as read: one word of printable characters (a line break, space or control
+/// character inside would reach the server as part of the header, or be refused by it).
+fn api_key(text: String, origin: &str) -> Result<Secret, String> {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{origin}: the key holds a space, line break or control character (it is not shown): \
+             give the key alone"
+        ));
+    }
+    Ok(Secret(text))
 }
 
 /// The largest client certificate or key tgate takes: it reaches the CLI as an environment
@@ -547,6 +631,13 @@ fn integration(
         // Any private key block: PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY.
         let key = read(&i.client_key, "client_key", "")?;
         let ca = read(&i.server_ca, "server_ca", "CERTIFICATE")?;
+        // The CA is written to a file for the CLI: a key in it would be written with it.
+        if ca
+            .as_deref()
+            .is_some_and(|c| c.contains("PRIVATE KEY-----"))
+        {
+            return Err("server_ca: holds a private key; give the CA certificate alone".to_owned());
+        }
         if cert.is_some() != key.is_some() {
             return Err("give both `client_cert` and `client_key`, or neither".to_owned());
         }
@@ -572,7 +663,7 @@ fn integration(
         let api_key = i
             .api_key
             .as_ref()
-            .map(|s| read_source(s, "api_key", resolve, env).map(Secret))
+            .map(|s| read_source(s, "api_key", resolve, env).and_then(|k| api_key(k, "api_key")))
             .transpose()?;
         let any = cert.is_some() || ca.is_some() || i.server_name.is_some() || api_key.is_some();
         Ok(any.then(|| Tls {
@@ -603,10 +694,17 @@ fn integration(
             if i.client_cert.is_some() || i.client_key.is_some() {
                 return Err("cloud-api-key takes no client certificate; use cloud-mtls".to_owned());
             }
+            if i.server_ca.is_some() || i.server_name.is_some() {
+                return Err(
+                    "cloud-api-key takes no `server_ca` or `server_name`: Temporal Cloud's \
+                     certificate is checked against the system's roots"
+                        .to_owned(),
+                );
+            }
             (
                 cloud_address()?,
                 Auth::CloudApiKey {
-                    api_key: Secret(read_source(key, "api_key", resolve, env)?),
+                    api_key: api_key(read_source(key, "api_key", resolve, env)?, "api_key")?,
                 },
             )
         }
