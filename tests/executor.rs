@@ -78,9 +78,11 @@ fn api_key_goes_only_through_the_environment() {
     );
     let integration = cfg.integration(None).unwrap();
     assert_eq!(integration.address, "payments.a1b2c.tmprl.cloud:7233");
+    // Cloud calls name the Namespace ID, `<name>.<account_id>`; the name alone is not found.
+    assert_eq!(integration.namespace, "payments.a1b2c");
     let run = run_cli(
         &fake,
-        &cmd("temporal workflow list -n payments"),
+        &cmd("temporal workflow list -n payments.a1b2c"),
         integration,
         "agent-1",
         &Limits::default(),
@@ -92,7 +94,7 @@ fn api_key_goes_only_through_the_environment() {
     let (argv, rest) = record.split_once("ENV\n").unwrap();
     assert_eq!(
         argv,
-        "ARGV\n[workflow]\n[list]\n[--namespace=payments]\n[--address=payments.a1b2c.tmprl.cloud:7233]\n[--disable-config-file]\n[--identity=tgate:agent-1]\n[--tls]\n"
+        "ARGV\n[workflow]\n[list]\n[--namespace=payments.a1b2c]\n[--address=payments.a1b2c.tmprl.cloud:7233]\n[--disable-config-file]\n[--identity=tgate:agent-1]\n[--tls]\n"
     );
     assert!(!argv.contains("TOPSECRET"));
     let (env, rest) = rest.split_once("PATHDIR\n").unwrap();
@@ -281,6 +283,8 @@ fn configuration_errors_name_the_field() {
     std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
     std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
     std::fs::write(dir.path().join("blank.txt"), " \n").unwrap();
+    std::fs::write(dir.path().join("cert.pem"), CERT).unwrap();
+    std::fs::write(dir.path().join("good-key.txt"), "tgk-good\n").unwrap();
     std::fs::write(
         dir.path().join("two-lines.txt"),
         "tgk-SECRET-a\ntgk-SECRET-b\n",
@@ -373,6 +377,40 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}, server_ca: {file: key.pem}}\n",
             "cloud-api-key takes no `server_ca` or `server_name`",
         ),
+        // Cloud names become labels of the address.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: 'Pay_Ments!', account_id: x, api_key: {file: key.pem}}\n",
+            "`namespace` `Pay_Ments!` cannot be part of the Cloud address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-mtls, namespace: payments.other, account_id: a1b2c, client_cert: {file: cert.pem}, client_key: {file: key.pem}}\n",
+            "`namespace` `payments.other` cannot be part of the Cloud address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: payments, account_id: 'A1B2C/evil', api_key: {file: key.pem}}\n",
+            "`account_id` `A1B2C/evil` cannot be part of the Cloud address",
+        ),
+        // Direct addresses are host:port, as the CLI dials them.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'https://h:7233'}\n",
+            "address `https://h:7233`: give host:port without a scheme",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '::1:7233'}\n",
+            "address `::1:7233` is not host:port",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'user@h:7233'}\n",
+            "address `user@h:7233` is not host:port",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:0'}\n",
+            "address `h:0` is not host:port",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: ' h:7233'}\n",
+            "address ` h:7233` is not host:port",
+        ),
         // A CA file is written to disk for the CLI: no key may ride along.
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
@@ -407,6 +445,30 @@ fn configuration_errors_name_the_field() {
         set_but_empty.ends_with("api_key: environment variable `KEY` is empty"),
         "{set_but_empty}"
     );
+    // The namespace may also be given as the Namespace ID; both give the same integration.
+    for ns in ["payments", "payments.a1b2c"] {
+        let c = Config::from_yaml(
+            &format!("version: 1\nintegrations:\n  - {{name: a, auth: cloud-api-key, namespace: {ns}, account_id: a1b2c, api_key: {{file: good-key.txt}}}}\n"),
+            "t.yaml",
+            dir.path(),
+            &env,
+        )
+        .unwrap();
+        let i = c.integration(None).unwrap();
+        assert_eq!(
+            (i.namespace.as_str(), i.address.as_str()),
+            ("payments.a1b2c", "payments.a1b2c.tmprl.cloud:7233")
+        );
+    }
+    for address in ["[::1]:7233", "10.0.0.5:7233", "temporal_internal.corp:7233"] {
+        let yaml = format!(
+            "version: 1\nintegrations:\n  - {{name: a, auth: direct, namespace: n, address: '{address}'}}\n"
+        );
+        assert!(
+            Config::from_yaml(&yaml, "t.yaml", dir.path(), &env).is_ok(),
+            "{address}"
+        );
+    }
 }
 
 /// A file the command makes the CLI read must be the one the policy judged: an absolute path of

@@ -588,6 +588,47 @@ fn read_source(
     Ok(text.to_owned())
 }
 
+/// Whether `s` can be one label of a host name: letters, digits and `-`, not first or last, at
+/// most 63 characters.
+fn dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A Direct Connect address: `host:port` as the CLI's gRPC dial takes it — a host name (letters,
+/// digits, `-`, `_`, `.`), an IPv4 address, or an IPv6 one in brackets, and a port 1–65535.
+fn check_host_port(address: &str) -> Result<(), String> {
+    let shown = address.escape_debug();
+    if address.contains("://") {
+        return Err(format!(
+            "address `{shown}`: give host:port without a scheme (TLS is turned on by the TLS fields)"
+        ));
+    }
+    let bad = || {
+        format!(
+            "address `{shown}` is not host:port (e.g. temporal.internal:7233, 10.0.0.5:7233, \
+             [::1]:7233)"
+        )
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    if !port.parse::<u16>().is_ok_and(|p| p > 0) || port.starts_with('+') {
+        return Err(bad());
+    }
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        }
+    };
+    if host_ok { Ok(()) } else { Err(bad()) }
+}
+
 /// An API key as read: one word of printable characters (a line break, space or control
 /// character inside would reach the server as part of the header, or be refused by it).
 fn api_key(text: String, origin: &str) -> Result<Secret, String> {
@@ -674,7 +715,10 @@ fn integration(
             api_key,
         }))
     };
-    let cloud_address = || -> Result<String, String> {
+    // A Cloud namespace is reached at `<name>.<account_id>.tmprl.cloud:7233`, and every call
+    // names it by its Namespace ID, `<name>.<account_id>` (the name alone is not found): that ID
+    // is the integration's namespace. `namespace` may be given as the name or as the ID.
+    let cloud = || -> Result<(String, String), String> {
         if i.address.is_some() {
             return Err("Cloud integrations derive the address from `namespace` and `account_id`; remove `address`".to_owned());
         }
@@ -683,9 +727,27 @@ fn integration(
             .as_deref()
             .filter(|a| !a.is_empty())
             .ok_or("Cloud integrations need `account_id`")?;
-        Ok(format!("{}.{account}.tmprl.cloud:7233", i.namespace))
+        let name = i
+            .namespace
+            .strip_suffix(account)
+            .and_then(|n| n.strip_suffix('.'))
+            .unwrap_or(&i.namespace);
+        // Both become labels of the host name.
+        for (field, value) in [("namespace", name), ("account_id", account)] {
+            if !dns_label(value) {
+                return Err(format!(
+                    "`{field}` `{}` cannot be part of the Cloud address `<namespace>.<account_id>.tmprl.cloud:7233`: \
+                     give the Namespace Name (or its ID, `<name>.<account_id>`) and the account id as the Cloud console shows them \
+                     (letters, digits and `-`)",
+                    value.escape_debug()
+                ));
+            }
+        }
+        let id = format!("{name}.{account}");
+        let address = format!("{id}.tmprl.cloud:7233");
+        Ok((id, address))
     };
-    let (address, auth) = match i.auth {
+    let (namespace, address, auth) = match i.auth {
         AuthKind::CloudApiKey => {
             let key = i
                 .api_key
@@ -701,8 +763,10 @@ fn integration(
                         .to_owned(),
                 );
             }
+            let (namespace, address) = cloud()?;
             (
-                cloud_address()?,
+                namespace,
+                address,
                 Auth::CloudApiKey {
                     api_key: api_key(read_source(key, "api_key", resolve, env)?, "api_key")?,
                 },
@@ -713,20 +777,17 @@ fn integration(
                 return Err("cloud-mtls takes no `api_key`; use cloud-api-key".to_owned());
             }
             let tls = tls_parts(true)?.ok_or("cloud-mtls needs `client_cert` and `client_key`")?;
-            (cloud_address()?, Auth::CloudMtls { tls })
+            let (namespace, address) = cloud()?;
+            (namespace, address, Auth::CloudMtls { tls })
         }
         AuthKind::Direct => {
             let address = i
                 .address
                 .clone()
                 .ok_or("direct needs `address` (host:port)")?;
-            let (host, port) = address
-                .rsplit_once(':')
-                .ok_or_else(|| format!("address `{address}` is not host:port"))?;
-            if host.is_empty() || port.parse::<u16>().is_err() {
-                return Err(format!("address `{address}` is not host:port"));
-            }
+            check_host_port(&address)?;
             (
+                i.namespace.clone(),
                 address,
                 Auth::Direct {
                     tls: tls_parts(false)?,
@@ -737,7 +798,7 @@ fn integration(
     Ok(Integration {
         name: i.name.clone(),
         address,
-        namespace: i.namespace.clone(),
+        namespace,
         auth,
     })
 }
