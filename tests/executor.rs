@@ -284,6 +284,21 @@ fn configuration_errors_name_the_field() {
     std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
     std::fs::write(dir.path().join("blank.txt"), " \n").unwrap();
     std::fs::write(dir.path().join("cert.pem"), CERT).unwrap();
+    std::fs::write(
+        dir.path().join("encrypted.key"),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("csr.pem"),
+        "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("binary.der"),
+        [0x30u8, 0x82, 0xff, 0xfe, 0x00],
+    )
+    .unwrap();
     std::fs::write(dir.path().join("good-key.txt"), "tgk-good\n").unwrap();
     std::fs::write(
         dir.path().join("two-lines.txt"),
@@ -410,6 +425,44 @@ fn configuration_errors_name_the_field() {
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: ' h:7233'}\n",
             "address ` h:7233` is not host:port",
+        ),
+        // PEM blocks of the right kind.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: cert.pem}, client_key: {file: cert.pem}}\n",
+            "client_key: not a PEM private key",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: cert.pem}, client_key: {file: encrypted.key}}\n",
+            "client_key: the key is encrypted; give it unencrypted",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: csr.pem}, client_key: {file: key.pem}}\n",
+            "client_cert: not PEM (no `-----BEGIN CERTIFICATE-----` block)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: binary.der}}\n",
+            "binary.der` is not text (DER? give the PEM form",
+        ),
+        // Names shown to people, namespaces as sent, limits and the binary.
+        (
+            "version: 1\nintegrations:\n  - {name: \"a\\u0007b\", auth: direct, namespace: n, address: 'h:1'}\n",
+            "integration `a\\u{7}b`: the name must be printable text",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ' default ', address: 'h:1'}\n",
+            "`namespace` ` default ` has spaces around it",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\nlimits: {max_output_bytes: 0}\n",
+            "limits.max_output_bytes: must be at least 1",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\ntemporal: no-such-temporal\n",
+            "temporal: `",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\ntemporal: cert.pem\n",
+            "cert.pem` is not an executable file",
         ),
         // A CA file is written to disk for the CLI: no key may ride along.
         (

@@ -465,7 +465,14 @@ impl Config {
         };
         let mut integrations = Vec::new();
         for i in &file.integrations {
-            let place = format!("integration `{}`", i.name);
+            let place = format!("integration `{}`", i.name.escape_debug());
+            if i.name.trim().is_empty() || i.name.chars().any(char::is_control) {
+                return Err(invalid(
+                    &place,
+                    "the name must be printable text (it is shown to approvers and auditors)"
+                        .to_owned(),
+                ));
+            }
             if integrations.iter().any(|x: &Integration| x.name == i.name) {
                 return Err(invalid(&place, "duplicate name".to_owned()));
             }
@@ -490,7 +497,29 @@ impl Config {
             limits.timeout = std::time::Duration::from_nanos(ns as u64);
         }
         if let Some(m) = file.limits.max_output_bytes {
+            if m == 0 {
+                return Err(invalid(
+                    "limits.max_output_bytes",
+                    "must be at least 1 (0 would cut every output)".to_owned(),
+                ));
+            }
             limits.max_output_bytes = m;
+        }
+        let temporal = file.temporal.as_deref().map(resolve);
+        if let Some(bin) = &temporal {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(bin) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
+                Ok(_) => {
+                    return Err(invalid(
+                        "temporal",
+                        format!("`{}` is not an executable file", bin.display()),
+                    ));
+                }
+                Err(e) => {
+                    return Err(invalid("temporal", format!("`{}`: {e}", bin.display())));
+                }
+            }
         }
         let mut audit = AuditConfig {
             path: file.audit.path.as_deref().map(resolve),
@@ -540,7 +569,7 @@ impl Config {
             default_integration,
             policies: file.policies.iter().map(|p| resolve(p)).collect(),
             backend: file.backend.unwrap_or(Backend::Auto),
-            temporal: file.temporal.as_deref().map(resolve),
+            temporal,
             limits,
         })
     }
@@ -570,8 +599,17 @@ fn read_source(
     let (text, origin) = match (&s.file, &s.env) {
         (Some(f), None) => {
             let p = resolve(f);
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| format!("{what}: cannot read `{}`: {e}", p.display()))?;
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    format!(
+                        "{what}: `{}` is not text (DER? give the PEM form: `openssl x509 -inform der`, \
+                         `openssl pkey -inform der`)",
+                        p.display()
+                    )
+                } else {
+                    format!("{what}: cannot read `{}`: {e}", p.display())
+                }
+            })?;
             (text, format!("`{}`", p.display()))
         }
         (None, Some(k)) => {
@@ -645,12 +683,35 @@ fn api_key(text: String, origin: &str) -> Result<Secret, String> {
 /// variable (`TEMPORAL_TLS_CLIENT_KEY_DATA=...`), capped at 128 KiB by Linux.
 const MAX_PEM_IN_ENV: usize = 120 * 1024;
 
+/// `text` if it holds a PEM block labelled `label` (`-----BEGIN <label>-----`).
 fn pem(text: String, label: &str, what: &str) -> Result<String, String> {
-    let begin = format!("-----BEGIN {label}");
+    let begin = format!("-----BEGIN {label}-----");
     if text.contains(&begin) {
         Ok(text)
     } else {
-        Err(format!("{what}: not PEM (no `{begin}-----` block)"))
+        Err(format!("{what}: not PEM (no `{begin}` block)"))
+    }
+}
+
+/// `text` if it holds an unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+fn pem_key(text: String, what: &str) -> Result<String, String> {
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
+    {
+        return Err(format!(
+            "{what}: the key is encrypted; give it unencrypted (`openssl pkey -in KEY -out KEY.plain`), \
+             in a file only tgate's user can read"
+        ));
+    }
+    if ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"]
+        .iter()
+        .any(|l| text.contains(&format!("-----BEGIN {l}-----")))
+    {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{what}: not a PEM private key (no `-----BEGIN PRIVATE KEY-----`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block)"
+        ))
     }
 }
 
@@ -662,6 +723,12 @@ fn integration(
     if i.namespace.trim().is_empty() {
         return Err("`namespace` is empty".to_owned());
     }
+    if i.namespace.trim() != i.namespace || i.namespace.chars().any(char::is_control) {
+        return Err(format!(
+            "`namespace` `{}` has spaces around it or a control character in it",
+            i.namespace.escape_debug()
+        ));
+    }
     let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
         let read = |src: &Option<Source>, field: &str, label: &str| {
             src.as_ref()
@@ -669,8 +736,13 @@ fn integration(
                 .transpose()
         };
         let cert = read(&i.client_cert, "client_cert", "CERTIFICATE")?;
-        // Any private key block: PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY.
-        let key = read(&i.client_key, "client_key", "")?;
+        let key = i
+            .client_key
+            .as_ref()
+            .map(|s| {
+                read_source(s, "client_key", resolve, env).and_then(|t| pem_key(t, "client_key"))
+            })
+            .transpose()?;
         let ca = read(&i.server_ca, "server_ca", "CERTIFICATE")?;
         // The CA is written to a file for the CLI: a key in it would be written with it.
         if ca
