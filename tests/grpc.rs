@@ -1344,16 +1344,23 @@ fn writes_match_the_cli() {
                 "{identity}"
             );
         }
-        // A workflow that does not exist, and an empty workflow id (which the CLI refuses
-        // before sending anything): the same error and exit code.
-        for id in ["nothing", "''"] {
+        // A workflow that does not exist: the same error and exit code. An empty workflow id,
+        // which the CLI takes for none and refuses after connecting, before sending anything
+        // (`must set either workflow ID or query`): refused up front by both, nothing run.
+        for (id, code) in [("nothing", 1), ("''", 2)] {
             let line = format!("temporal workflow {verb} -w {id}{args}");
             let (cli, native) = (tgate(&config, "cli", &line), tgate(&config, "grpc", &line));
-            assert_eq!(cli.status.code(), Some(1), "{line}");
-            assert_eq!(native.status.code(), Some(1), "{line}");
+            assert_eq!(cli.status.code(), Some(code), "{line}");
+            assert_eq!(native.status.code(), Some(code), "{line}");
             assert_eq!(text(&native.stderr), text(&cli.stderr), "{line}");
             assert_eq!(native.stdout, cli.stdout, "{line}");
         }
+        let line = format!("temporal workflow {verb} -w ''{args}");
+        assert_eq!(
+            text(&tgate(&config, "grpc", &line).stderr),
+            "tgate: must set either workflow ID or query\n",
+            "{line}"
+        );
     }
     // Terminating an ended workflow fails the same way through both.
     let line = "temporal workflow terminate -w terminate-text-cli-15 --reason again";

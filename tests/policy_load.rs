@@ -623,3 +623,27 @@ fn writes_that_end_other_executions_are_destructive() {
         assert_eq!(s.evaluate(&c, &agent, false).decision, want, "{line}");
     }
 }
+
+/// A rule that tells a single workflow from a batch by the presence of `--workflow-id` sees what
+/// the CLI does: `-w ''` is no workflow id (with `-q`, the CLI starts a batch), so it is not
+/// present; `-q ''` is no query.
+#[test]
+fn an_empty_workflow_id_is_not_present() {
+    let s = set(
+        "  - {id: single, decision: allow, reason: r, when: {commands: [workflow terminate], flags: {workflow-id: {present: true}}}}\n",
+    );
+    let agent = Caller::new("agent");
+    let judged = |line: &str| {
+        let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
+        let c = Command::parse(&argv).unwrap();
+        (c.is_batch(), s.evaluate(&c, &agent, false).decision)
+    };
+    assert_eq!(
+        judged("temporal workflow terminate -w '' -q 'ExecutionStatus=\"Running\"' --yes"),
+        (true, Decision::Deny)
+    );
+    assert_eq!(
+        judged("temporal workflow terminate -w wf -q '' --yes=false --rps 0"),
+        (false, Decision::Allow)
+    );
+}

@@ -348,12 +348,13 @@ impl Command {
     pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command, ParseError> {
         let args: Vec<&str> = argv.iter().skip(1).map(AsRef::as_ref).collect();
         let parsed = parser::parse(&args)?;
-        let cmd = Command {
+        let mut cmd = Command {
             path: parsed.path,
             flags: parsed.flags,
             args: parsed.args,
         };
         semantics::check(&cmd)?;
+        semantics::drop_unset(&mut cmd);
         Ok(cmd)
     }
 

@@ -21,6 +21,40 @@ fn conflict(m: impl Into<String>) -> Result<(), ParseError> {
     Err(ParseError::Conflict { message: m.into() })
 }
 
+/// The flags whose zero value (empty text, `false`, 0) the CLI's single-or-batch checks take
+/// for "not given".
+const SINGLE_OR_BATCH: [&str; 6] = [
+    "workflow-id",
+    "activity-id",
+    "query",
+    "run-id",
+    "yes",
+    "rps",
+];
+
+/// Whether `v` is its type's zero value, as Go's checks (`!= ""`, `!= 0`, a bool) see it.
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Str(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Float(f) => f.0 == 0.0,
+        Value::Int(i) => *i == 0,
+        _ => false,
+    }
+}
+
+/// On a batch-capable command, removes the single-or-batch flags given with their zero value:
+/// the CLI treats `-w ''`, `-q ''`, `-r ''`, `--yes=false` and `--rps 0` as not given, and so must
+/// everything that judges the command (a policy's `workflow-id: {present: true}` must not see a
+/// workflow id in `-w '' -q X`, a batch). The canonical argv leaves them out, which the CLI reads
+/// the same way.
+pub(super) fn drop_unset(cmd: &mut Command) {
+    if cmd.path.batch_capable() && !cmd.is_help() {
+        cmd.flags
+            .retain(|name, v| !(SINGLE_OR_BATCH.contains(name) && is_zero(v)));
+    }
+}
+
 /// Runs every check that applies to `cmd`.
 pub(super) fn check(cmd: &Command) -> Result<(), ParseError> {
     if cmd.is_help() {
@@ -245,14 +279,7 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
     // test the values (`WorkflowId != ""`, `Yes`, `Rps != 0`), so `-w '' -q X` is a batch, and
     // `-w X -q ''`, `--reason ''`, `--yes=false` and `--rps 0` are as if not given (each checked
     // against the CLI and a dev server).
-    let set = |n: &str| match cmd.flag(n) {
-        None => false,
-        Some(Value::Str(s)) => !s.is_empty(),
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Float(f)) => f.0 != 0.0,
-        Some(Value::Int(i)) => *i != 0,
-        Some(_) => true,
-    };
+    let set = |n: &str| cmd.flag(n).is_some_and(|v| !is_zero(v));
     for (a, b) in [
         ("input", "input-file"),
         ("signal-input", "signal-input-file"),

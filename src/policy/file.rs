@@ -135,7 +135,7 @@ pub struct WhenSpec {
     /// Namespaces (exact or globs) the command must act in.
     #[serde(default)]
     pub namespaces: Option<Vec<String>>,
-    /// Whether the command is a batch job (`--query` on a batch-capable command).
+    /// Whether the command is a batch job (a non-empty `--query` on a batch-capable command).
     #[serde(default)]
     pub batch: Option<bool>,
     /// Caller identities (exact or globs).
