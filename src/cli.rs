@@ -831,6 +831,24 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         Ok(i) => i.clone(),
         Err(e) => return Decided::failed("tgate:config-error", e),
     };
+    // Its TLS material, checked as `tgate doctor` checks it (PEM, validity dates, the key
+    // matching the certificate), before anything is judged, connected or run: a refusal recorded
+    // as a configuration error.
+    if let Some(p) = crate::connect::doctor::check_material_for_run(&integration)
+        .into_iter()
+        .next()
+    {
+        return Decided {
+            integration: Some(integration.clone()),
+            ..Decided::failed(
+                "tgate:config-error",
+                format!(
+                    "integration `{}`: {}: {} (`tgate doctor` diagnoses it)",
+                    integration.name, p.problem, p.fix
+                ),
+            )
+        };
+    }
     let ctx = Context {
         default_namespace: integration.namespace.clone(),
     };
@@ -1234,17 +1252,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     use crate::audit::{AuditLog, Channel, Entry, Kind};
     let caller = a.caller.checked()?;
     let config = load_config(a.config.as_deref())?;
-    // The integration's TLS material, checked as `tgate doctor` checks it (PEM, validity dates,
-    // key matching certificate), before anything is decided, recorded, connected or run: like
-    // any configuration error.
-    if let Ok(i) = config.integration(a.integration.as_deref())
-        && let Some(p) = crate::connect::doctor::check_material(i).into_iter().next()
-    {
-        return Err(Failure(format!(
-            "integration `{}`: {}: {} (`tgate doctor` diagnoses it)",
-            i.name, p.problem, p.fix
-        )));
-    }
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
         .and_then(|p| {

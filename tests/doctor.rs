@@ -113,6 +113,20 @@ fn local_checks_find_expired_and_mismatched_material() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].problem.contains("expired on"), "{p:?}");
 
+    // A server CA bundle holding an expired root and a valid one (a rotation) is usable; one
+    // holding only the expired root is not.
+    let ca_of = |ca: &str| {
+        std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        let yaml = "version: 1\nintegrations:\n  - {name: d, auth: direct, namespace: ns, address: 'h:1', server_ca: {file: ca.pem}}\n";
+        let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
+        check_material(&cfg.integrations[0])
+    };
+    let bundle = format!("{}{}", expired.pem(), good.cert.pem());
+    assert!(ca_of(&bundle).is_empty(), "{:?}", ca_of(&bundle));
+    let p = ca_of(&expired.pem());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].problem.starts_with("the server CA expired on"), "{p:?}");
+
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));
     assert!(

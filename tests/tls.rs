@@ -239,8 +239,8 @@ fn doctor_diagnoses_each_certificate_failure() {
         }
     }
 
-    // `tgate run` refuses the expired certificate as doctor does, before anything is decided,
-    // recorded or connected, with either backend.
+    // `tgate run` refuses the expired certificate as doctor does, before anything is judged,
+    // connected or run, with either backend: a refusal recorded as a configuration error.
     let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
     let fields = format!("{}, server_ca: {{file: ca.pem}}", pair("expired"));
     let config = server.config(
@@ -265,7 +265,18 @@ fn doctor_diagnoses_each_certificate_failure() {
         assert!(text(&out.stdout).is_empty());
     }
     assert_eq!(proxy.stats.connections.load(Ordering::SeqCst), 0);
-    assert!(!dir.path().join("audit.jsonl").exists(), "nothing recorded");
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{records:?}");
+    for r in &records {
+        assert_eq!(r["kind"], "decision", "{r}");
+        assert_eq!(r["decision"], "deny", "{r}");
+        assert_eq!(r["rules"], serde_json::json!(["tgate:config-error"]), "{r}");
+        assert_eq!(r["integration"], "expired", "{r}");
+    }
     // The server refuses it too, as doctor predicted without asking: the CLI itself, run with it.
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(temporal_bin())

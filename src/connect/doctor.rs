@@ -65,53 +65,93 @@ fn problem(class: Class, problem: String, fix: &str) -> Problem {
 
 /// Checks the integration's TLS material without connecting.
 pub fn check_material(integration: &Integration) -> Vec<Problem> {
-    integration.tls().map(check_tls).unwrap_or_default()
+    integration
+        .tls()
+        .map(|t| check_tls(t, true))
+        .unwrap_or_default()
+}
+
+/// [`check_material`] less what only the native executor cannot use (a key algorithm its TLS
+/// library lacks, which the CLI may still take): what `tgate run` refuses before deciding.
+pub fn check_material_for_run(integration: &Integration) -> Vec<Problem> {
+    integration
+        .tls()
+        .map(|t| check_tls(t, false))
+        .unwrap_or_default()
 }
 
 /// The fix when the server does not accept the client certificate it was given (or would be).
 const CLIENT_CERT_REFUSED: &str = "the server did not accept the client certificate: use one issued by a CA the server trusts (for Temporal Cloud, a CA uploaded to the namespace), currently valid, with its own key";
 
-fn check_tls(tls: &Tls) -> Vec<Problem> {
+fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
     let mut out = Vec::new();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    let mut check_cert = |pem: &str, what: &str| -> Option<CertificateDer<'static>> {
-        let der = match CertificateDer::from_pem_slice(pem.as_bytes()) {
-            Ok(d) => d,
-            Err(e) => {
-                out.push(problem(Class::Certificate, format!("{what} is not a PEM certificate ({e})"), "point the configuration at the PEM file that holds the certificate (-----BEGIN CERTIFICATE-----)"));
-                return None;
-            }
-        };
-        match X509Certificate::from_der(&der) {
+    // What is wrong with one certificate, if anything.
+    let check_der = |der: &CertificateDer<'_>, what: &str| -> Option<Problem> {
+        match X509Certificate::from_der(der) {
             Ok((_, cert)) => {
                 let validity = cert.validity();
                 if validity.not_after.timestamp() < now {
-                    out.push(problem(Class::Certificate, format!("{what} expired on {}", validity.not_after), "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)"));
+                    Some(problem(
+                        Class::Certificate,
+                        format!("{what} expired on {}", validity.not_after),
+                        "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)",
+                    ))
                 } else if validity.not_before.timestamp() > now {
-                    out.push(problem(
+                    Some(problem(
                         Class::Certificate,
                         format!("{what} is not valid before {}", validity.not_before),
                         "check the clock, or wait until the certificate becomes valid",
-                    ));
+                    ))
+                } else {
+                    None
                 }
             }
-            Err(e) => out.push(problem(
+            Err(e) => Some(problem(
                 Class::Certificate,
                 format!("{what} is not a valid X.509 certificate ({e})"),
                 "regenerate the certificate",
             )),
         }
-        Some(der)
     };
-    let cert = tls
-        .client_cert
-        .as_deref()
-        .and_then(|c| check_cert(c, "the client certificate"));
+    let not_pem = |what: &str, e: &dyn std::fmt::Display| {
+        problem(
+            Class::Certificate,
+            format!("{what} is not a PEM certificate ({e})"),
+            "point the configuration at the PEM file that holds the certificate (-----BEGIN CERTIFICATE-----)",
+        )
+    };
+    let cert = tls.client_cert.as_deref().and_then(|pem| {
+        let what = "the client certificate";
+        match CertificateDer::from_pem_slice(pem.as_bytes()) {
+            Ok(der) => {
+                out.extend(check_der(&der, what));
+                Some(der)
+            }
+            Err(e) => {
+                out.push(not_pem(what, &e));
+                None
+            }
+        }
+    });
+    // A CA bundle (several roots, or an old one kept during a rotation) is usable when any of
+    // its certificates is: a problem (the first certificate's) only when none is.
     if let Some(ca) = &tls.server_ca {
-        check_cert(ca, "the server CA");
+        let what = "the server CA";
+        let found: Vec<Option<Problem>> = CertificateDer::pem_slice_iter(ca.as_bytes())
+            .map(|der| match der {
+                Ok(der) => check_der(&der, what),
+                Err(e) => Some(not_pem(what, &e)),
+            })
+            .collect();
+        if found.is_empty() {
+            out.push(not_pem(what, &"no certificate"));
+        } else if found.iter().all(Option::is_some) {
+            out.extend(found.into_iter().flatten().next());
+        }
     }
     if let (Some(cert), Some(key)) = (cert, &tls.client_key) {
         match PrivateKeyDer::from_pem_slice(key.expose().as_bytes()) {
@@ -123,7 +163,7 @@ fn check_tls(tls: &Tls) -> Vec<Problem> {
                     .and_then(|k| k.public_key().map(|p| p.as_ref().to_vec()));
                 match (cert_spki, key_spki) {
                     (Some(c), Some(k)) if c != k => out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for")),
-                    (_, None) => out.push(problem(Class::Certificate, "the client key uses an unsupported algorithm".to_owned(), "use an RSA, ECDSA (P-256/P-384) or Ed25519 key")),
+                    (_, None) if include_native_only => out.push(problem(Class::Certificate, "the client key uses an unsupported algorithm".to_owned(), "use an RSA, ECDSA (P-256/P-384) or Ed25519 key")),
                     _ => {}
                 }
             }
