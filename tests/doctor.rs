@@ -125,7 +125,10 @@ fn local_checks_find_expired_and_mismatched_material() {
     assert!(ca_of(&bundle).is_empty(), "{:?}", ca_of(&bundle));
     let p = ca_of(&expired.pem());
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].problem.starts_with("the server CA expired on"), "{p:?}");
+    assert!(
+        p[0].problem.starts_with("the server CA expired on"),
+        "{p:?}"
+    );
 
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));

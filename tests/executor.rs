@@ -392,7 +392,24 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}, server_ca: {file: key.pem}}\n",
             "cloud-api-key takes no `server_ca` or `server_name`",
         ),
+        // Nothing written where a source's text belongs is quoted either.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: 123456789012345678901234}\n",
+            "api_key: give `{file: PATH}` or `{env: NAME}`; a value written inline is refused",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {env: tgk-SECRET-99}}\n",
+            "`env` is not an environment variable name (letters, digits, `_`; not shown)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {env: A, env: B}}\n",
+            "api_key: `env` is given twice",
+        ),
         // Cloud names become labels of the address.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: Payments, account_id: x, api_key: {file: key.pem}}\n",
+            "`namespace` `Payments` cannot be part of the Cloud address",
+        ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: 'Pay_Ments!', account_id: x, api_key: {file: key.pem}}\n",
             "`namespace` `Pay_Ments!` cannot be part of the Cloud address",

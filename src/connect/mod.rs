@@ -71,6 +71,12 @@ impl<'de> Deserialize<'de> for Source {
             fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Source, E> {
                 Err(E::custom(INLINE))
             }
+            fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
+            fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<Source, E> {
+                Err(E::custom(INLINE))
+            }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Source, A::Error> {
                 Err(serde::de::Error::custom(INLINE))
             }
@@ -97,10 +103,21 @@ impl<'de> Deserialize<'de> for Source {
                             )));
                         }
                     };
-                    if key == "file" {
-                        source.file = Some(PathBuf::from(text));
+                    let given = if key == "file" {
+                        source.file.replace(PathBuf::from(text)).is_some()
                     } else {
-                        source.env = Some(text);
+                        // A key pasted where the variable's name belongs is not quoted later.
+                        let name = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                        if !name {
+                            return Err(A::Error::custom(
+                                "`env` is not an environment variable name (letters, digits, `_`; not shown)",
+                            ));
+                        }
+                        source.env.replace(text).is_some()
+                    };
+                    if given {
+                        return Err(A::Error::custom(format!("`{key}` is given twice")));
                     }
                 }
                 Ok(source)
@@ -806,11 +823,11 @@ fn integration(
             .unwrap_or(&i.namespace);
         // Both become labels of the host name.
         for (field, value) in [("namespace", name), ("account_id", account)] {
-            if !dns_label(value) {
+            if !dns_label(value) || value.bytes().any(|b| b.is_ascii_uppercase()) {
                 return Err(format!(
                     "`{field}` `{}` cannot be part of the Cloud address `<namespace>.<account_id>.tmprl.cloud:7233`: \
                      give the Namespace Name (or its ID, `<name>.<account_id>`) and the account id as the Cloud console shows them \
-                     (letters, digits and `-`)",
+                     (lower-case letters, digits and `-`)",
                     value.escape_debug()
                 ));
             }
