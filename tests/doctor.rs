@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::devserver::{DevServer, free_port};
-use tgate::connect::doctor::{Class, check_material, classify};
+use tgate::connect::doctor::{Class, check_material, check_material_for_run, classify};
 use tgate::connect::{Config, Integration};
 
 fn doctor(config: &std::path::Path, integration: &str) -> (i32, serde_json::Value) {
@@ -137,6 +137,29 @@ fn local_checks_find_expired_and_mismatched_material() {
             .any(|p| p.problem.contains("not a valid X.509 certificate")),
         "{p:?}"
     );
+}
+
+/// An X.509 version 1 certificate (`openssl x509 -req` without extensions; valid until 2126), with
+/// its P-256 key.
+const V1_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBFTCBvQIUIPwvngY6SuwMEZSZttn7RvlSlS4wCgYIKoZIzj0EAwIwDTELMAkG\nA1UEAwwCdjEwIBcNMjYxMjAyMDcyNjE0WhgPMjEyNjExMDgwNzI2MTRaMA0xCzAJ\nBgNVBAMMAnYxMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9B28SZjjXT6naMaX\noLm32/NMHithM2YufdxxOs97iTgUncNgtQ0MHCZhjzW9olTcTK84XGOWvOv/inIG\nhXEVWDAKBggqhkjOPQQDAgNHADBEAiA4IhK+SEjJ/imN+qJop8oWsrjlqAzNatu6\niw8KXo0bygIgHDcR4W30FOqW4rtBwvHxu/dU5B0SpL0739/81KdE4NQ=\n-----END CERTIFICATE-----\n";
+const V1_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgKHfsNXeb0hdY9v/r\nXJMvyjHdxiHggSIBtatR3u6xSq+hRANCAAT0HbxJmONdPqdoxpegubfb80weK2Ez\nZi593HE6z3uJOBSdw2C1DQwcJmGPNb2iVNxMrzhcY5a86/+KcgaFcRVY\n-----END PRIVATE KEY-----\n";
+
+/// Version 1 certificates work with the CLI, not with the native executor (rustls): doctor names
+/// the problem, `tgate run` does not refuse the integration for it (the CLI backend takes it).
+#[test]
+fn a_version_1_client_certificate_is_named_for_the_native_executor_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = integration_with(dir.path(), V1_CERT, V1_KEY);
+    let p = check_material(&v1);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].class, Class::Certificate);
+    assert!(
+        p[0].problem.starts_with(
+            "the client certificate is X.509 version 1: the native executor takes only version 3"
+        ),
+        "{p:?}"
+    );
+    assert!(check_material_for_run(&v1).is_empty());
 }
 
 #[test]

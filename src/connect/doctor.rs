@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 use super::{Auth, Integration, Limits, Tls};
 use crate::command::Command;
@@ -129,6 +129,22 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
         match CertificateDer::from_pem_slice(pem.as_bytes()) {
             Ok(der) => {
                 out.extend(check_der(&der, what));
+                // rustls (the native executor) takes only X.509 version 3; Go takes version 1,
+                // which `openssl x509 -req` issues without extensions.
+                let version = X509Certificate::from_der(&der).map(|(_, c)| c.version());
+                if include_native_only
+                    && let Ok(v) = version
+                    && v != X509Version::V3
+                {
+                    out.push(problem(
+                        Class::Certificate,
+                        format!(
+                            "{what} is X.509 version {}: the native executor takes only version 3 (the CLI, and so `--backend cli`, takes it)",
+                            v.0 + 1
+                        ),
+                        "reissue it as version 3: `openssl x509 -req … -extfile EXT` with an extension such as `basicConstraints=CA:FALSE`",
+                    ));
+                }
                 Some(der)
             }
             Err(e) => {

@@ -135,9 +135,12 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
         if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
             config = config.identity(Identity::from_pem(cert, key.expose()));
         }
-        endpoint = endpoint
-            .tls_config(config)
-            .map_err(|e| format!("TLS configuration: {e}"))?;
+        endpoint = endpoint.tls_config(config).map_err(|e| {
+            // tonic's transport error hides its cause one level down (never key material:
+            // rustls names what is wrong, not the bytes).
+            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
+            format!("TLS configuration: {e}{cause}")
+        })?;
     }
     Ok(endpoint)
 }
