@@ -45,6 +45,15 @@ pub struct Source {
 /// Why a value written where a source belongs is refused (never quoting it).
 const INLINE: &str = "give `{file: PATH}` or `{env: NAME}`; a value written inline is refused, and not shown (secrets and keys are never written in the configuration)";
 
+/// Visitor methods refusing a scalar where a source belongs, without quoting it.
+macro_rules! refuse_inline {
+    ($($visit:ident: $ty:ty),*) => {$(
+        fn $visit<E: serde::de::Error>(self, _: $ty) -> Result<Source, E> {
+            Err(E::custom(INLINE))
+        }
+    )*};
+}
+
 /// Read by hand, not derived: serde's own errors quote the value they met (`invalid type:
 /// string "tgk-…"`), and the value written where a source belongs is often the secret itself
 /// (`api_key: tgk-…`, a PEM key pasted inline). No error here quotes a value.
@@ -56,27 +65,9 @@ impl<'de> Deserialize<'de> for Source {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("`{file: PATH}` or `{env: NAME}`")
             }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
-            fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<Source, E> {
-                Err(E::custom(INLINE))
-            }
+            // Every scalar is refused the same way (serde's defaults would quote it).
+            refuse_inline!(visit_str: &str, visit_bool: bool, visit_i64: i64, visit_u64: u64,
+                visit_f64: f64, visit_i128: i128, visit_u128: u128);
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Source, A::Error> {
                 Err(serde::de::Error::custom(INLINE))
             }
