@@ -129,6 +129,23 @@ fn local_checks_find_expired_and_mismatched_material() {
         p[0].problem.starts_with("the server CA expired on"),
         "{p:?}"
     );
+    // A broken block beside a good certificate: the CLI skips it, the native executor refuses
+    // the bundle, so doctor names it and `tgate run` does not refuse for it.
+    let torn = format!(
+        "{}-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
+        good.cert.pem()
+    );
+    let p = ca_of(&torn);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].problem
+            .starts_with("the server CA bundle holds a block that is not a certificate"),
+        "{p:?}"
+    );
+    std::fs::write(dir.path().join("ca.pem"), &torn).unwrap();
+    let yaml = "version: 1\nintegrations:\n  - {name: d, auth: direct, namespace: ns, address: 'h:1', server_ca: {file: ca.pem}}\n";
+    let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
+    assert!(check_material_for_run(&cfg.integrations[0]).is_empty());
 
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));

@@ -167,6 +167,15 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
             out.push(not_pem(what, &"no certificate"));
         } else if found.iter().all(Option::is_some) {
             out.extend(found.into_iter().flatten().next());
+        } else if include_native_only
+            && let Some(Err(e)) = CertificateDer::pem_slice_iter(ca.as_bytes()).find(Result::is_err)
+        {
+            // The CLI skips a broken block in a bundle; the native executor refuses the bundle.
+            out.push(problem(
+                Class::Certificate,
+                format!("{what} bundle holds a block that is not a certificate ({e}): the native executor refuses the bundle (the CLI skips the block)"),
+                "remove or repair the broken block in `server_ca`",
+            ));
         }
     }
     if let (Some(cert), Some(key)) = (cert, &tls.client_key) {
