@@ -63,6 +63,19 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: allow, reason: r, when: {namespaces: ['[bad']}}",
             "invalid glob `[bad`",
         ),
+        // Found by a QA pass: each of these loaded and decided other than its author meant.
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow list]}, obligations: {max_limit: 0}}",
+            "obligations.max_limit: 0 is the CLI's \"no limit\"; give a cap of at least 1",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow list]}, obligations: {max_page_size: 0}}",
+            "obligations.max_page_size: 0 is the CLI's \"no limit\"",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow]}}",
+            "`workflow` is a command group, which runs nothing itself: write `workflow *`",
+        ),
         (
             "rules:\n  - {id: a, decision: allow, reason: r, when: {flags: {reason: {max: 3}}}}",
             "min/max apply only to int, float and duration flags",
@@ -167,6 +180,21 @@ fn invalid_content_is_named() {
         let e = err(&format!("{HEAD}{body}\n"));
         assert!(e.contains(want), "{body}\n=> {e}");
         assert!(e.starts_with("p.yaml: rule `"), "{e}");
+    }
+    // A flag listed twice in one map: a syntax error with its place (a plain map kept the last).
+    for (body, want) in [
+        (
+            "rules:\n  - id: a\n    decision: deny\n    reason: r\n    when:\n      commands: [workflow terminate]\n      flags:\n        reason: {matches: '^INC-'}\n        reason: {present: true}\n",
+            "`reason` is listed twice (the second would silently replace the first)",
+        ),
+        (
+            "rules:\n  - id: a\n    decision: allow\n    reason: r\n    when: {commands: [workflow signal]}\n    allow_file_flags:\n      input-file: [/srv/in]\n      input-file: [/home/agent]\n",
+            "allow_file_flags: `input-file` is listed twice",
+        ),
+    ] {
+        let e = err(&format!("{HEAD}{body}"));
+        assert!(e.starts_with("p.yaml:"), "{e}");
+        assert!(e.contains(want), "{body}\n=> {e}");
     }
     assert!(err("version: 2\nnamespaces: [a]\n").contains("unsupported version 2"));
     assert!(err("version: 1\nnamespaces: []\n").contains("`namespaces` is empty"));
@@ -307,6 +335,9 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: empty, decision: allow, reason: r, when: {{commands: [workflow list], classes: [admin]}}}}
   - {{id: fine, decision: allow, reason: r, when: {{commands: [schedule list]}}}}
   - {{id: ending-starts, decision: deny, reason: r, when: {{commands: [workflow start], classes: [destructive]}}}}
+  - {{id: resets, decision: deny, reason: r, when: {{commands: [workflow reset]}}}}
+  - {{id: all-resets, decision: deny, reason: r, when: {{commands: [workflow reset, 'workflow reset *']}}}}
+  - {{id: allowed-reset, decision: allow, reason: r, when: {{commands: [workflow reset], namespaces: [default]}}}}
 "
     );
     let findings = lint(&text, "p.yaml", &Context::default());
@@ -321,6 +352,22 @@ fn lint_reports_shadowed_and_dead_rules() {
             "list",
             "shadowed by the earlier, stricter rule `no-workflows`"
         ),
+        "{messages:#?}"
+    );
+    // A deny naming a command that has subcommands does not cover them; an allow is not warned.
+    assert!(
+        has(
+            "resets",
+            "`workflow reset` covers that command only, not the commands under it, which this deny rule lets through"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        !has("all-resets", "covers that command only"),
+        "{messages:#?}"
+    );
+    assert!(
+        !has("allowed-reset", "covers that command only"),
         "{messages:#?}"
     );
     assert!(

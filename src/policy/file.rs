@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// `allow_file_flags`: each flag with its directories. The list form of earlier versions (flag
 /// names alone, any path) is read only to be refused with a message saying why.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum FileFlagsSpec {
     /// Flag name → directories its paths must lie in.
@@ -16,6 +16,37 @@ pub enum FileFlagsSpec {
     /// Refused: flag names without directories.
     #[schemars(skip)]
     Names(Vec<String>),
+}
+
+/// Read by hand: a derived untagged enum would answer any mistake inside the map (a flag listed
+/// twice) with "did not match any variant".
+impl<'de> Deserialize<'de> for FileFlagsSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileFlagsSpec, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileFlagsSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a map of flag names to directories (`{input-file: [/srv/agent-inputs]}`)",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                m: A,
+            ) -> Result<FileFlagsSpec, A::Error> {
+                unique_map(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(FileFlagsSpec::Directories)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                s: A,
+            ) -> Result<FileFlagsSpec, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(s))
+                    .map(FileFlagsSpec::Names)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 impl Default for FileFlagsSpec {
@@ -145,7 +176,7 @@ pub struct WhenSpec {
     #[serde(default)]
     pub groups: Option<Vec<String>>,
     /// Constraints on typed flag values, by long flag name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_map")]
     pub flags: BTreeMap<String, FlagConstraintSpec>,
 }
 
@@ -191,11 +222,14 @@ pub enum NumberOrText {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObligationsSpec {
-    /// Cap `--limit` of commands that have it (inserted when absent).
+    /// Cap `--limit` of commands that have it (inserted when absent). At least 1: 0 is the CLI's
+    /// "no limit".
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub max_limit: Option<u32>,
-    /// Cap `--page-size` of commands that have it (inserted when absent).
+    /// Cap `--page-size` of commands that have it (inserted when absent). At least 1.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub max_page_size: Option<u32>,
     /// Cap `--command-timeout` (inserted when absent), e.g. `30s`.
     #[serde(default)]
@@ -250,4 +284,38 @@ pub struct TestSpec {
     /// Expected deciding rule id (one of them).
     #[serde(default)]
     pub rule: Option<String>,
+}
+
+/// A map whose keys must be unique: YAML allows a key twice and a plain map keeps the last value,
+/// which would silently drop a constraint (`reason: {matches: …}` then `reason: {present: true}`)
+/// or widen a flag's directories.
+fn unique_map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Visit<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of flag names")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = m.next_key::<String>()? {
+                let value = m.next_value()?;
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "`{key}` is listed twice (the second would silently replace the first)"
+                    )));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Visit(std::marker::PhantomData))
 }

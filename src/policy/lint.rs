@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Context, PolicyError, Rule, compile, parse_file};
+use super::{Context, Decision, PolicyError, Rule, compile, parse_file};
 use crate::command::{CommandPath, EffectClass};
 
 /// How bad a finding is.
@@ -49,6 +49,30 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
     for rule in &policy.rules {
         if let Some(why) = never_matches(rule, &policy.namespaces) {
             out.push(warning(source, &rule.id, format!("can never match: {why}")));
+        }
+        // A command that runs and has subcommands (`workflow reset`) names itself only: a deny
+        // or an approval meant for its subcommands too would let them through.
+        let gating = rule.decision != Decision::Allow;
+        for c in rule.commands.iter().filter(|_| gating).flat_map(|set| {
+            CommandPath::ALL
+                .iter()
+                .copied()
+                .filter(|c| set[*c as usize] && c.is_group())
+                .filter(move |c| {
+                    CommandPath::ALL
+                        .iter()
+                        .any(|sub| sub.ancestors().any(|a| a == *c) && !set[*sub as usize])
+                })
+        }) {
+            out.push(warning(
+                source,
+                &rule.id,
+                format!(
+                    "`{0}` covers that command only, not the commands under it, which this {1} rule lets through: add `{0} *` to cover them too",
+                    c.name(),
+                    rule.decision
+                ),
+            ));
         }
     }
     // The commands each rule can reach, computed once for the pairwise check.

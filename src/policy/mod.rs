@@ -632,9 +632,15 @@ pub(crate) fn command_pattern(p: &str) -> Result<Vec<CommandPath>, String> {
             "command pattern `{p}`: only `group *` or `*` may use `*`"
         ));
     }
-    CommandPath::from_name(p)
-        .map(|c| vec![c])
-        .ok_or_else(|| format!("unknown command `{p}`"))
+    match CommandPath::from_name(p) {
+        // A group the CLI cannot run (it prints help) names nothing that runs: the author meant
+        // everything under it, which a rule must say.
+        Some(c) if c.is_group() && !c.spec().runnable => Err(format!(
+            "`{p}` is a command group, which runs nothing itself: write `{p} *` for every command under it"
+        )),
+        Some(c) => Ok(vec![c]),
+        None => Err(format!("unknown command `{p}`")),
+    }
 }
 
 fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String>> {
@@ -788,6 +794,16 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     let o = &spec.obligations;
     let has_obligations =
         o.max_limit.is_some() || o.max_page_size.is_some() || o.max_command_timeout.is_some();
+    for (key, cap) in [
+        ("max_limit", o.max_limit),
+        ("max_page_size", o.max_page_size),
+    ] {
+        if cap == Some(0) {
+            errs.push(format!(
+                "obligations.{key}: 0 is the CLI's \"no limit\"; give a cap of at least 1"
+            ));
+        }
+    }
     if has_obligations && decision == Decision::Deny {
         errs.push("obligations apply only to allow and require_approval rules".to_owned());
     }
