@@ -73,6 +73,14 @@ fn invalid_content_is_named() {
             "obligations.max_page_size: 0 is the CLI's \"no limit\"",
         ),
         (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {namespaces: ['prod ']}}",
+            "namespaces: `prod ` has spaces around it",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {callers: [\"agent\\u200b\"]}}",
+            "callers: `agent\\u{200b}`: the name contains an invisible format character",
+        ),
+        (
             "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow]}}",
             "`workflow` is a command group, which runs nothing itself: write `workflow *`",
         ),

@@ -185,6 +185,13 @@ impl NameSet {
             if p.is_empty() {
                 return Err("empty name".to_owned());
             }
+            // A name the lexer would refuse on a command line (an invisible or control
+            // character) or one with spaces around it can never match what it looks like.
+            crate::lex::check_readable("name", &p, 1000)
+                .map_err(|e| format!("`{}`: {e}", p.escape_debug()))?;
+            if p.trim() != p {
+                return Err(format!("`{}` has spaces around it", p.escape_debug()));
+            }
             if p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
                 let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
