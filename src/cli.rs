@@ -599,7 +599,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 fn read_file(path: &std::path::Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
+    crate::connect::read_text(path)
         .map_err(|e| Failure(format!("cannot read policy `{}`: {e}", path.display())))
 }
 

@@ -508,3 +508,22 @@ fn diagnostics_follow_tgate_log() {
     let after = std::fs::read_to_string(&audit).unwrap().lines().count();
     assert_eq!(after, records, "nothing is decided or recorded");
 }
+
+/// A policy or configuration "file" that never ends (`/dev/zero`) is refused past 8 MiB instead
+/// of being read until memory runs out.
+#[test]
+fn endless_files_are_refused() {
+    let out = tgate(&["check", "--policy", "/dev/zero", "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tgate: cannot read policy `/dev/zero`: larger than 8388608 bytes\n"
+    );
+    let out = tgate(&["run", "--config", "/dev/zero", "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("larger than 8388608 bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

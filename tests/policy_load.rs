@@ -73,6 +73,34 @@ fn invalid_content_is_named() {
             "obligations.max_page_size: 0 is the CLI's \"no limit\"",
         ),
         (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow start], flags: {id-conflict-policy: {in: [TerminateExistng]}}}}",
+            "--id-conflict-policy: `TerminateExistng` is not one of its values (Fail, UseExisting, TerminateExisting)",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow list], flags: {command-timeout: {in: [2m]}}}}",
+            "--command-timeout: `2m` is compared as `2m0s`: write that",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {not_in: [abc]}}}}",
+            "--limit: `abc` is not a decimal integer",
+        ),
+        (
+            "rules:\n  - {id: \"a\\nb\", decision: deny, reason: r, when: {commands: [workflow list]}}",
+            "rule `a\\u{000a}b`: the rule id contains a newline",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: \"fine\\n\\u001b[32mdecision:   allow\", when: {commands: [workflow list]}}",
+            "the reason contains",
+        ),
+        (
+            "rules:\n  - {id: ' tgate:x', decision: deny, reason: r, when: {commands: [workflow list]}}",
+            "the rule id has spaces around it",
+        ),
+        (
+            "rules:\n  - {id: 'TGATE:x', decision: deny, reason: r, when: {commands: [workflow list]}}",
+            "ids starting with `tgate:` are reserved",
+        ),
+        (
             "rules:\n  - {id: a, decision: deny, reason: r, when: {namespaces: ['prod ']}}",
             "namespaces: `prod ` has spaces around it",
         ),

@@ -418,11 +418,29 @@ pub enum ConfigError {
     },
 }
 
+/// The largest configuration or policy file tgate reads (a 5,000-rule policy is under 1 MiB).
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// `path` as text, refused past [`MAX_FILE_BYTES`] (`/dev/zero` named as a file would never end).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 impl Config {
     /// Loads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        let text = read_text(path).map_err(|e| ConfigError::Read {
             path: shown.clone(),
             message: e.to_string(),
         })?;

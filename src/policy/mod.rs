@@ -307,6 +307,32 @@ fn texts(v: &Value) -> Vec<String> {
     }
 }
 
+/// Why `v`, listed in `in`/`not_in`, can never equal the text [`texts`] gives flag `f`'s value.
+fn unmatchable(f: &crate::command::FlagSpec, v: &str) -> Option<String> {
+    match f.ty {
+        FlagType::Enum | FlagType::EnumArray => {
+            (!f.values.iter().chain(f.legacy_values).any(|x| *x == v))
+                .then(|| format!("`{v}` is not one of its values ({})", f.values.join(", ")))
+        }
+        FlagType::Bool => (v != "true" && v != "false")
+            .then(|| format!("`{v}`: a bool is compared as `true` or `false`")),
+        FlagType::Int => match v.parse::<i64>() {
+            Ok(i) if i.to_string() == v => None,
+            _ => Some(format!(
+                "`{v}` is not a decimal integer, as values are compared"
+            )),
+        },
+        FlagType::Duration => match crate::command::parse_duration(v) {
+            Ok(ns) => {
+                let canonical = crate::command::GoDuration(ns).to_string();
+                (canonical != v).then(|| format!("`{v}` is compared as `{canonical}`: write that"))
+            }
+            Err(e) => Some(format!("`{v}`: {e}")),
+        },
+        _ => None,
+    }
+}
+
 /// The numeric value of int, float and duration (nanoseconds) flags.
 fn number(v: &Value) -> Option<f64> {
     match v {
@@ -590,11 +616,19 @@ pub(crate) fn compile(
     let mut rules = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for spec in &file.rules {
-        let place = format!("rule `{}`", spec.id);
+        let place = format!("rule `{}`", crate::lex::escape_controls(&spec.id));
         if !ids.insert(spec.id.clone()) {
             errors.push(invalid(place.clone(), "duplicate rule id".into()));
         }
-        if spec.id.starts_with("tgate:") {
+        if let Err(e) = crate::lex::check_readable("rule id", &spec.id, 200) {
+            errors.push(invalid(place.clone(), e));
+        } else if spec.id.trim() != spec.id {
+            errors.push(invalid(
+                place.clone(),
+                "the rule id has spaces around it".into(),
+            ));
+        }
+        if spec.id.trim().to_ascii_lowercase().starts_with("tgate:") {
             errors.push(invalid(
                 place.clone(),
                 "ids starting with `tgate:` are reserved".into(),
@@ -694,17 +728,25 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             .collect(),
         None => CommandPath::ALL.to_vec(),
     };
-    let flag_type = |name: &str| -> Option<FlagType> {
+    let flag_spec = |name: &str| -> Option<&'static crate::command::FlagSpec> {
         scope
             .iter()
-            .find_map(|c| c.flags().find(|f| f.name == name).map(|f| f.ty))
+            .find_map(|c| c.flags().find(|f| f.name == name))
     };
     let mut flags = Vec::new();
     for (name, c) in &w.flags {
-        let Some(ty) = flag_type(name) else {
+        let Some(spec_of_flag) = flag_spec(name) else {
             errs.push(format!("unknown flag `--{name}` for the rule's commands"));
             continue;
         };
+        let ty = spec_of_flag.ty;
+        // `in`/`not_in` compare the typed value's text: an entry it can never be is a rule that
+        // never fires (an enum typo, `2m` for the `2m0s` a duration is compared as).
+        for v in c.one_of.iter().chain(&c.not_in).flatten() {
+            if let Some(why) = unmatchable(spec_of_flag, v) {
+                errs.push(format!("--{name}: {why}"));
+            }
+        }
         let regex = |r: &Option<String>, errs: &mut Vec<String>| {
             r.as_ref().and_then(|r| match Regex::new(r) {
                 Ok(re) => Some(re),
@@ -830,6 +872,9 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             });
     if spec.reason.trim().is_empty() {
         errs.push("`reason` is empty".to_owned());
+    } else if let Err(e) = crate::lex::check_readable("reason", &spec.reason, 2000) {
+        // Shown to agents, approvers and auditors: a control character could forge a line.
+        errs.push(e);
     }
     let approval = match (&spec.approval, decision) {
         (Some(a), Decision::RequireApproval) => Some(gate::compile_approval(a, &mut errs)),
