@@ -83,59 +83,66 @@ pub fn check_material_for_run(integration: &Integration) -> Vec<Problem> {
 /// The fix when the server does not accept the client certificate it was given (or would be).
 const CLIENT_CERT_REFUSED: &str = "the server did not accept the client certificate: use one issued by a CA the server trusts (for Temporal Cloud, a CA uploaded to the namespace), currently valid, with its own key";
 
+/// What is wrong with a certificate's validity dates at `now` (Unix seconds), if anything.
+fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
+    let validity = cert.validity();
+    if validity.not_after.timestamp() < now {
+        Some(problem(
+            Class::Certificate,
+            format!("{what} expired on {}", validity.not_after),
+            "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)",
+        ))
+    } else if validity.not_before.timestamp() > now {
+        Some(problem(
+            Class::Certificate,
+            format!("{what} is not valid before {}", validity.not_before),
+            "check the clock, or wait until the certificate becomes valid",
+        ))
+    } else {
+        None
+    }
+}
+
+fn not_x509(what: &str, e: &dyn std::fmt::Display) -> Problem {
+    problem(
+        Class::Certificate,
+        format!("{what} is not a valid X.509 certificate ({e})"),
+        "regenerate the certificate",
+    )
+}
+
+fn not_pem(what: &str, e: &dyn std::fmt::Display) -> Problem {
+    problem(
+        Class::Certificate,
+        format!("{what} is not a PEM certificate ({e})"),
+        "point the configuration at the PEM file that holds the certificate (-----BEGIN CERTIFICATE-----)",
+    )
+}
+
 fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
     let mut out = Vec::new();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    // What is wrong with one certificate, if anything.
-    let check_der = |der: &CertificateDer<'_>, what: &str| -> Option<Problem> {
-        match X509Certificate::from_der(der) {
-            Ok((_, cert)) => {
-                let validity = cert.validity();
-                if validity.not_after.timestamp() < now {
-                    Some(problem(
-                        Class::Certificate,
-                        format!("{what} expired on {}", validity.not_after),
-                        "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)",
-                    ))
-                } else if validity.not_before.timestamp() > now {
-                    Some(problem(
-                        Class::Certificate,
-                        format!("{what} is not valid before {}", validity.not_before),
-                        "check the clock, or wait until the certificate becomes valid",
-                    ))
-                } else {
-                    None
-                }
-            }
-            Err(e) => Some(problem(
-                Class::Certificate,
-                format!("{what} is not a valid X.509 certificate ({e})"),
-                "regenerate the certificate",
-            )),
-        }
-    };
-    let not_pem = |what: &str, e: &dyn std::fmt::Display| {
-        problem(
-            Class::Certificate,
-            format!("{what} is not a PEM certificate ({e})"),
-            "point the configuration at the PEM file that holds the certificate (-----BEGIN CERTIFICATE-----)",
-        )
-    };
-    let cert = tls.client_cert.as_deref().and_then(|pem| {
+    // The client certificate, parsed once: `Some` when it is PEM, holding its public key when it
+    // is also X.509.
+    let cert_spki = tls.client_cert.as_deref().and_then(|pem| {
         let what = "the client certificate";
-        match CertificateDer::from_pem_slice(pem.as_bytes()) {
-            Ok(der) => {
-                out.extend(check_der(&der, what));
+        let der = match CertificateDer::from_pem_slice(pem.as_bytes()) {
+            Ok(der) => der,
+            Err(e) => {
+                out.push(not_pem(what, &e));
+                return None;
+            }
+        };
+        Some(match X509Certificate::from_der(&der) {
+            Ok((_, cert)) => {
+                out.extend(dates(&cert, what, now));
                 // rustls (the native executor) takes only X.509 version 3; Go takes version 1,
                 // which `openssl x509 -req` issues without extensions.
-                let version = X509Certificate::from_der(&der).map(|(_, c)| c.version());
-                if include_native_only
-                    && let Ok(v) = version
-                    && v != X509Version::V3
-                {
+                let v = cert.version();
+                if include_native_only && v != X509Version::V3 {
                     out.push(problem(
                         Class::Certificate,
                         format!(
@@ -145,31 +152,37 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
                         "reissue it as version 3: `openssl x509 -req … -extfile EXT` with an extension such as `basicConstraints=CA:FALSE`",
                     ));
                 }
-                Some(der)
+                Some(cert.public_key().raw.to_vec())
             }
             Err(e) => {
-                out.push(not_pem(what, &e));
+                out.push(not_x509(what, &e));
                 None
             }
-        }
+        })
     });
     // A CA bundle (several roots, or an old one kept during a rotation) is usable when any of
     // its certificates is: a problem (the first certificate's) only when none is.
     if let Some(ca) = &tls.server_ca {
         let what = "the server CA";
+        let mut broken = None;
         let found: Vec<Option<Problem>> = CertificateDer::pem_slice_iter(ca.as_bytes())
             .map(|der| match der {
-                Ok(der) => check_der(&der, what),
-                Err(e) => Some(not_pem(what, &e)),
+                Ok(der) => match X509Certificate::from_der(&der) {
+                    Ok((_, cert)) => dates(&cert, what, now),
+                    Err(e) => Some(not_x509(what, &e)),
+                },
+                Err(e) => {
+                    let p = not_pem(what, &e);
+                    broken.get_or_insert(e);
+                    Some(p)
+                }
             })
             .collect();
         if found.is_empty() {
             out.push(not_pem(what, &"no certificate"));
         } else if found.iter().all(Option::is_some) {
             out.extend(found.into_iter().flatten().next());
-        } else if include_native_only
-            && let Some(Err(e)) = CertificateDer::pem_slice_iter(ca.as_bytes()).find(Result::is_err)
-        {
+        } else if include_native_only && let Some(e) = broken {
             // The CLI skips a broken block in a bundle; the native executor refuses the bundle.
             out.push(problem(
                 Class::Certificate,
@@ -178,11 +191,10 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
             ));
         }
     }
-    if let (Some(cert), Some(key)) = (cert, &tls.client_key) {
+    if let (Some(cert_spki), Some(key)) = (cert_spki, &tls.client_key) {
         match PrivateKeyDer::from_pem_slice(key.expose().as_bytes()) {
             Err(_) => out.push(problem(Class::Certificate, "the client key is not a PEM private key".to_owned(), "point `client_key` at the PEM private key (-----BEGIN PRIVATE KEY----- or RSA/EC PRIVATE KEY)")),
             Ok(key) => {
-                let cert_spki = X509Certificate::from_der(&cert).ok().map(|(_, c)| c.public_key().raw.to_vec());
                 let key_spki = rustls::crypto::ring::sign::any_supported_type(&key)
                     .ok()
                     .and_then(|k| k.public_key().map(|p| p.as_ref().to_vec()));
