@@ -492,7 +492,7 @@ impl Config {
         let mut integrations = Vec::new();
         for i in &file.integrations {
             let place = format!("integration `{}`", i.name.escape_debug());
-            if i.name.trim().is_empty() || i.name.chars().any(char::is_control) {
+            if unprintable(&i.name) {
                 return Err(invalid(
                     &place,
                     "the name must be printable text (it is shown to approvers and auditors)"
@@ -571,7 +571,7 @@ impl Config {
         let mut approvers: Vec<Approver> = Vec::new();
         for (i, a) in file.approvers.iter().enumerate() {
             let field = format!("approvers[{i}].id");
-            if a.id.trim().is_empty() || a.id.chars().any(char::is_control) {
+            if unprintable(&a.id) {
                 return Err(invalid(
                     &field,
                     "must be a non-empty printable name".to_owned(),
@@ -652,12 +652,13 @@ fn read_source(
     Ok(text.to_owned())
 }
 
-/// Whether `s` can be one label of a host name: letters, digits and `-`, not first or last, at
-/// most 63 characters.
-fn dns_label(s: &str) -> bool {
+/// Whether `s` can be one label of a Cloud host name: lower-case letters, digits and `-`, not
+/// first or last, at most 63 characters.
+fn cloud_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -693,16 +694,28 @@ fn check_host_port(address: &str) -> Result<(), String> {
     if host_ok { Ok(()) } else { Err(bad()) }
 }
 
-/// An API key as read: one word of printable characters (a line break, space or control
+/// An API key read from `s`: one word of printable characters (a line break, space or control
 /// character inside would reach the server as part of the header, or be refused by it).
-fn api_key(text: String, origin: &str) -> Result<Secret, String> {
+fn read_api_key(
+    s: &Source,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
+    let text = read_source(s, "api_key", resolve, env)?;
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{origin}: the key holds a space, line break or control character (it is not shown): \
+        return Err(
+            "api_key: the key holds a space, line break or control character (it is not shown): \
              give the key alone"
-        ));
+                .to_owned(),
+        );
     }
     Ok(Secret(text))
+}
+
+/// Whether a name shown to people (an integration's, an approver's) is blank or holds a control
+/// character.
+fn unprintable(name: &str) -> bool {
+    name.trim().is_empty() || name.chars().any(char::is_control)
 }
 
 /// The largest client certificate or key tgate takes: it reaches the CLI as an environment
@@ -756,20 +769,18 @@ fn integration(
         ));
     }
     let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
-        let read = |src: &Option<Source>, field: &str, label: &str| {
+        // A source read and its PEM checked (`check`: the text and the field).
+        let read = |src: &Option<Source>,
+                    field: &str,
+                    check: &dyn Fn(String, &str) -> Result<String, String>| {
             src.as_ref()
-                .map(|s| read_source(s, field, resolve, env).and_then(|t| pem(t, label, field)))
+                .map(|s| read_source(s, field, resolve, env).and_then(|t| check(t, field)))
                 .transpose()
         };
-        let cert = read(&i.client_cert, "client_cert", "CERTIFICATE")?;
-        let key = i
-            .client_key
-            .as_ref()
-            .map(|s| {
-                read_source(s, "client_key", resolve, env).and_then(|t| pem_key(t, "client_key"))
-            })
-            .transpose()?;
-        let ca = read(&i.server_ca, "server_ca", "CERTIFICATE")?;
+        let certificate = |t: String, field: &str| pem(t, "CERTIFICATE", field);
+        let cert = read(&i.client_cert, "client_cert", &certificate)?;
+        let key = read(&i.client_key, "client_key", &pem_key)?;
+        let ca = read(&i.server_ca, "server_ca", &certificate)?;
         // The CA is written to a file for the CLI: a key in it would be written with it.
         if ca
             .as_deref()
@@ -802,7 +813,7 @@ fn integration(
         let api_key = i
             .api_key
             .as_ref()
-            .map(|s| read_source(s, "api_key", resolve, env).and_then(|k| api_key(k, "api_key")))
+            .map(|s| read_api_key(s, resolve, env))
             .transpose()?;
         let any = cert.is_some() || ca.is_some() || i.server_name.is_some() || api_key.is_some();
         Ok(any.then(|| Tls {
@@ -832,7 +843,7 @@ fn integration(
             .unwrap_or(&i.namespace);
         // Both become labels of the host name.
         for (field, value) in [("namespace", name), ("account_id", account)] {
-            if !dns_label(value) || value.bytes().any(|b| b.is_ascii_uppercase()) {
+            if !cloud_label(value) {
                 return Err(format!(
                     "`{field}` `{}` cannot be part of the Cloud address `<namespace>.<account_id>.tmprl.cloud:7233`: \
                      give the Namespace Name (or its ID, `<name>.<account_id>`) and the account id as the Cloud console shows them \
@@ -866,7 +877,7 @@ fn integration(
                 namespace,
                 address,
                 Auth::CloudApiKey {
-                    api_key: api_key(read_source(key, "api_key", resolve, env)?, "api_key")?,
+                    api_key: read_api_key(key, resolve, env)?,
                 },
             )
         }
