@@ -1645,10 +1645,7 @@ const KEPT_STDERR: usize = crate::exec::STOPPED_STDERR_BYTES;
 /// stay far under what a pipe holds, so that a stopped tgate ends though nobody reads stderr.
 fn cut_reason(mut why: String) -> String {
     if why.len() > KEPT_STDERR {
-        let mut at = KEPT_STDERR;
-        while !why.is_char_boundary(at) {
-            at -= 1;
-        }
+        let at = crate::diag::floor_char_boundary(&why, KEPT_STDERR);
         crate::diag::cut_noting(&mut why, at);
     }
     why

@@ -102,6 +102,15 @@ pub fn capped(value: &dyn std::fmt::Debug) -> Capped {
     Capped(text)
 }
 
+/// The largest character boundary of `text` at or before byte `at` (`str::floor_char_boundary`,
+/// which this crate's minimum Rust version lacks).
+pub fn floor_char_boundary(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)
+}
+
 /// Cuts `text` at byte `at` (a character boundary), saying how many bytes were left out:
 /// `… (N bytes more)`.
 pub fn cut_noting(text: &mut String, at: usize) {

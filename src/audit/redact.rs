@@ -199,10 +199,7 @@ fn cut_at_first_secret_word(text: &str) -> String {
     match cut {
         Some(p) => {
             // Keep whole characters only.
-            let p = (0..=p)
-                .rev()
-                .find(|i| text.is_char_boundary(*i))
-                .unwrap_or(0);
+            let p = crate::diag::floor_char_boundary(text, p);
             format!("{}{REDACTED}", &text[..p])
         }
         None => text.to_owned(),
