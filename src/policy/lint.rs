@@ -52,18 +52,22 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
         }
         // A command that runs and has subcommands (`workflow reset`) names itself only: a deny
         // or an approval meant for its subcommands too would let them through.
-        let gating = rule.decision != Decision::Allow;
-        for c in rule.commands.iter().filter(|_| gating).flat_map(|set| {
+        let Some(set) = rule
+            .commands
+            .as_ref()
+            .filter(|_| rule.decision != Decision::Allow)
+        else {
+            continue;
+        };
+        let uncovered = |c: &CommandPath| {
             CommandPath::ALL
                 .iter()
-                .copied()
-                .filter(|c| set[*c as usize] && c.is_group())
-                .filter(move |c| {
-                    CommandPath::ALL
-                        .iter()
-                        .any(|sub| sub.ancestors().any(|a| a == *c) && !set[*sub as usize])
-                })
-        }) {
+                .any(|sub| sub.ancestors().any(|a| a == *c) && !set[*sub as usize])
+        };
+        for c in CommandPath::ALL
+            .iter()
+            .filter(|c| set[**c as usize] && c.is_group() && uncovered(c))
+        {
             out.push(warning(
                 source,
                 &rule.id,
