@@ -303,6 +303,27 @@ impl CallerArgs {
     }
 }
 
+/// The integration's default namespace, for judging without a configuration.
+#[derive(Args, Debug)]
+struct DefaultNamespaceArg {
+    /// The integration's default namespace, as `tgate run` would use it: what `$default` means in
+    /// policies, and where a command naming no namespace runs.
+    #[arg(
+        long = "default-namespace",
+        value_name = "NS",
+        default_value = "default"
+    )]
+    default_namespace: String,
+}
+
+impl DefaultNamespaceArg {
+    fn context(&self) -> Context {
+        Context {
+            default_namespace: self.default_namespace.clone(),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 struct CheckArgs {
     /// Policy file (YAML). Repeatable; rules of all files are pooled, the strictest decision wins.
@@ -310,13 +331,8 @@ struct CheckArgs {
     policy: Vec<std::path::PathBuf>,
     #[command(flatten)]
     caller: CallerArgs,
-    /// What `$default` means in policies: the integration's default namespace.
-    #[arg(
-        long = "default-namespace",
-        value_name = "NS",
-        default_value = "default"
-    )]
-    default_namespace: String,
+    #[command(flatten)]
+    ns: DefaultNamespaceArg,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     output: Format,
@@ -388,12 +404,16 @@ enum PolicyCmd {
         /// Policy files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        ns: DefaultNamespaceArg,
     },
     /// Run the tests embedded in policy files. Exit 1 if any fails, 2 if a policy does not load.
     Test {
         /// Policy files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        ns: DefaultNamespaceArg,
     },
     /// Print the JSON Schema of the policy file format.
     Schema,
@@ -463,8 +483,8 @@ where
         Sub::Check(a) => check_cmd(a, out),
         Sub::Run(a) => run_cmd(a, out, err),
         Sub::Doctor(a) => doctor_cmd(a, out),
-        Sub::Policy(PolicyCmd::Lint { files }) => lint_cmd(&files, out),
-        Sub::Policy(PolicyCmd::Test { files }) => test_cmd(&files, out),
+        Sub::Policy(PolicyCmd::Lint { files, ns }) => lint_cmd(&files, &ns.context(), out),
+        Sub::Policy(PolicyCmd::Test { files, ns }) => test_cmd(&files, &ns.context(), out),
         Sub::Policy(PolicyCmd::Schema) => {
             let text = serde_json::to_string_pretty(&policy::schema()).unwrap_or_default();
             write_out(out, &format!("{text}\n")).map(|()| ExitCode::Ok)
@@ -618,12 +638,15 @@ pub fn load_policies(paths: &[std::path::PathBuf], ctx: &Context) -> Result<Poli
 }
 
 fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let ctx = Context {
-        default_namespace: a.default_namespace,
-    };
+    let ctx = a.ns.context();
     let caller = a.caller.checked()?;
     let set = load_policies(&a.policy, &ctx).map_err(Failure)?;
-    let (ev, code) = match read_command(&a.line, &Program::default()) {
+    // Judged as `tgate run` judges it: a command naming no namespace in the default one.
+    let read = read_command(&a.line, &Program::default()).and_then(|cmd| {
+        cmd.in_default_namespace(&ctx.default_namespace)
+            .map_err(|e| e.to_string())
+    });
+    let (ev, code) = match read {
         Ok(cmd) => {
             let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
             let code = match ev.decision {
@@ -699,13 +722,16 @@ fn display_word(w: &str) -> String {
     }
 }
 
-fn lint_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let ctx = Context::default();
+fn lint_cmd(
+    files: &[std::path::PathBuf],
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
     let mut findings = 0;
     let mut text = String::new();
     for f in files {
         let src = read_file(f)?;
-        for finding in policy::lint(&src, &f.display().to_string(), &ctx) {
+        for finding in policy::lint(&src, &f.display().to_string(), ctx) {
             findings += 1;
             let sev = match finding.severity {
                 policy::Severity::Error => "error",
@@ -725,15 +751,18 @@ fn lint_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCod
     })
 }
 
-fn test_cmd(files: &[std::path::PathBuf], out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let ctx = Context::default();
+fn test_cmd(
+    files: &[std::path::PathBuf],
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
     let mut text = String::new();
     let mut failed = false;
     for f in files {
         let src = read_file(f)?;
         let name = f.display().to_string();
         let (total, failures) =
-            policy::test_file(&src, &name, &ctx).map_err(|e| Failure(e.to_string()))?;
+            policy::test_file(&src, &name, ctx).map_err(|e| Failure(e.to_string()))?;
         for e in &failures {
             text.push_str(&format!("FAIL {e}\n"));
         }
@@ -868,21 +897,11 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         us = crate::diag::micros(loaded),
         "policies loaded"
     );
-    // A command that names no namespace runs in the integration's default namespace: make that
+    // A command that names no namespace runs in the integration's default namespace: made
     // explicit before judging, so the policy sees the namespace that will be used.
-    // (Not with the deprecated namespace positional: the CLI refuses it together with `-n`.)
-    let positional_ns = cmd.path().namespace_positional() && !cmd.args().is_empty();
-    let cmd = if cmd.path().connects()
-        && cmd.flag("namespace").is_none()
-        && !cmd.is_help()
-        && !positional_ns
-    {
-        match cmd.with_flags(&[("namespace", Value::Str(integration.namespace.clone()))]) {
-            Ok(c) => c,
-            Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
-        }
-    } else {
-        cmd
+    let cmd = match cmd.in_default_namespace(&integration.namespace) {
+        Ok(c) => c,
+        Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
     };
     let ev = set.evaluate_justified(&cmd, caller, a.justification.as_deref(), false);
     Decided {

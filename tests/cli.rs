@@ -224,9 +224,16 @@ fn check_json_has_the_documented_fields() {
     assert_eq!(v["class"], "read");
     assert_eq!(v["batch"], false);
     assert_eq!(v["obligations"]["max_limit"], 1000);
+    // As `tgate run` would run it: the cap applied, the default namespace made explicit.
     assert_eq!(
         v["argv"],
-        serde_json::json!(["temporal", "workflow", "list", "--limit=1000"])
+        serde_json::json!([
+            "temporal",
+            "workflow",
+            "list",
+            "--limit=1000",
+            "--namespace=default"
+        ])
     );
 }
 
@@ -281,6 +288,60 @@ fn check_with_a_broken_policy_is_a_usage_error() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read policy `/nonexistent.yaml`"));
+}
+
+/// Under an integration whose default namespace is `prod`, a command naming no namespace runs
+/// in `prod`: `check`, `policy test` and `policy lint` judge it there, as `run` does.
+#[test]
+fn a_command_naming_no_namespace_is_judged_in_the_default_one() {
+    let ro = policy("read-only.yaml");
+    let o = tgate(&[
+        "check",
+        "--policy",
+        &ro,
+        "--default-namespace",
+        "prod",
+        "-o",
+        "json",
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["namespace"], "prod");
+    assert_eq!(v["rules"][0], "read-only");
+    let o = tgate(&[
+        "check",
+        "--policy",
+        &ro,
+        "--default-namespace",
+        "prod",
+        "temporal workflow list -n default",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("tgate:namespace-allowlist"));
+    for sub in ["test", "lint"] {
+        let o = tgate(&["policy", sub, "--default-namespace", "prod", &ro]);
+        assert_eq!(o.status.code(), Some(0), "{sub}: {}", stdout(&o));
+    }
+    // A test that expects a command naming no namespace to be allowed in `default` fails under
+    // `prod` (the policy allows only `default`).
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.yaml");
+    std::fs::write(
+        &f,
+        "version: 1\nnamespaces: [default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\ntests:\n  - {command: temporal workflow list, expect: allow}\n",
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    let o = tgate(&["policy", "test", f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = tgate(&["policy", "test", "--default-namespace", "prod", f]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("namespace `prod` is not in any policy's namespaces"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -57,7 +57,12 @@ fn golden_decisions() {
                 id: c.caller.clone().unwrap_or_else(|| "agent".to_owned()),
                 groups: c.groups.clone(),
             };
-            let ev = set.check_line_justified(&c.line, &caller, c.justification.as_deref());
+            let ev = set.check_line_justified(
+                &c.line,
+                &caller,
+                c.justification.as_deref(),
+                &Context::default().default_namespace,
+            );
             let mut got_rules = ev.rules.clone();
             got_rules.sort();
             let mut want_rules = c.rules.clone();

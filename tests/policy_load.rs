@@ -609,9 +609,47 @@ fn schema_describes_the_format() {
     }
 }
 
+/// Every policy shipped in `policies/` loads (its embedded tests pass) whatever the
+/// integration's default namespace: a command naming no namespace is judged in that namespace, as
+/// `tgate run` runs it. (`read-only.yaml` failed to load under an integration whose namespace was
+/// not `default`: its tests judged `workflow list` in `default`.)
+#[test]
+fn shipped_policies_load_whatever_the_default_namespace() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        files += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        for ns in [
+            "default",
+            "prod",
+            "payments",
+            "payments-prod-eu",
+            "team.a1b2c",
+        ] {
+            let ctx = Context {
+                default_namespace: ns.to_owned(),
+            };
+            let (count, failures) =
+                tgate::policy::test_file(&text, &path.display().to_string(), &ctx).unwrap();
+            assert!(count > 0, "{}: no tests", path.display());
+            assert!(
+                failures.is_empty(),
+                "{} under `{ns}`: {failures:?}",
+                path.display()
+            );
+        }
+    }
+    assert!(files >= 4, "{files} policy files");
+}
+
 /// The built-in policy is loaded without running its embedded tests (it ships inside the
-/// binary): they run here instead. They are written for an integration whose default namespace
-/// is `default`; with another, the policy follows that namespace (`$default`).
+/// binary): they run here instead, and in `shipped_policies_load_whatever_the_default_namespace`
+/// under other default namespaces; the policy follows that namespace (`$default`).
 #[test]
 fn the_builtin_policy_passes_its_tests() {
     let ctx = Context::default();
@@ -628,7 +666,8 @@ fn the_builtin_policy_passes_its_tests() {
         format!("{:?}", tested.rules())
     );
 
-    // An integration whose default namespace is `prod`: reads there, nothing in `default`.
+    // An integration whose default namespace is `prod`: reads there, nothing in `default`. A
+    // command naming no namespace runs in `prod`, and is judged there.
     let prod = Context {
         default_namespace: "prod".to_owned(),
     };
@@ -638,6 +677,7 @@ fn the_builtin_policy_passes_its_tests() {
         groups: Vec::new(),
     };
     for (line, want) in [
+        ("temporal workflow list", Decision::Allow),
         ("temporal workflow list -n prod", Decision::Allow),
         ("temporal workflow describe -w a -n prod", Decision::Allow),
         ("temporal workflow list -n default", Decision::Deny),
@@ -646,7 +686,11 @@ fn the_builtin_policy_passes_its_tests() {
             Decision::Deny,
         ),
     ] {
-        assert_eq!(set.check_line(line, &caller).decision, want, "{line}");
+        assert_eq!(
+            set.check_line(line, &caller, "prod").decision,
+            want,
+            "{line}"
+        );
     }
 }
 

@@ -405,6 +405,20 @@ impl Command {
         Ok(reread)
     }
 
+    /// This command as it runs under an integration whose default namespace is `namespace`: a
+    /// command that connects and names no namespace gets `--namespace namespace`, so that a
+    /// policy judges the namespace that will be used. Unchanged: a command naming one with `-n`
+    /// (an empty value included: the CLI reads it as `default`), help, commands that do not
+    /// connect, and the deprecated namespace positional (the CLI refuses it together with `-n`).
+    pub fn in_default_namespace(self, namespace: &str) -> Result<Command, ParseError> {
+        let positional = self.path.namespace_positional() && !self.args.is_empty();
+        if !self.path.connects() || self.flag("namespace").is_some() || self.is_help() || positional
+        {
+            return Ok(self);
+        }
+        self.with_flags(&[("namespace", Value::Str(namespace.to_owned()))])
+    }
+
     /// Positional arguments.
     pub fn args(&self) -> &[String] {
         &self.args

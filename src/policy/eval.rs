@@ -214,9 +214,11 @@ impl Evaluation {
 }
 
 impl PolicySet {
-    /// Lexes, parses and judges a command line (a parse error is a deny).
-    pub fn check_line(&self, line: &str, caller: &Caller) -> Evaluation {
-        self.check_line_justified(line, caller, None)
+    /// Lexes, parses and judges a command line as `tgate run` judges it under an integration
+    /// whose default namespace is `default_namespace` (a command naming none runs there; see
+    /// [`Command::in_default_namespace`]). A parse error is a deny.
+    pub fn check_line(&self, line: &str, caller: &Caller, default_namespace: &str) -> Evaluation {
+        self.check_line_justified(line, caller, None, default_namespace)
     }
 
     /// [`PolicySet::check_line`] with the caller's justification (see
@@ -226,11 +228,15 @@ impl PolicySet {
         line: &str,
         caller: &Caller,
         justification: Option<&str>,
+        default_namespace: &str,
     ) -> Evaluation {
         match lex_str(line, &Program::default())
             .map_err(|e| e.to_string())
             .and_then(|argv| Command::parse(&argv).map_err(|e| e.to_string()))
-        {
+            .and_then(|cmd| {
+                cmd.in_default_namespace(default_namespace)
+                    .map_err(|e| e.to_string())
+            }) {
             Ok(cmd) => self.evaluate_justified(&cmd, caller, justification, false),
             Err(e) => Evaluation::unparsed(e),
         }

@@ -111,7 +111,7 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    if let Err(e) = policy.run_tests(&file, source) {
+    if let Err(e) = policy.run_tests(&file, source, ctx) {
         out.push(error(e));
     }
     out

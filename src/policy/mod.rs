@@ -475,7 +475,7 @@ impl Policy {
     /// Loads a policy from YAML text, compiles it, and runs its embedded tests.
     pub fn load(text: &str, source: &str, ctx: &Context) -> Result<Policy, PolicyError> {
         let (file, policy) = parse_and_compile(text, source, ctx)?;
-        policy.run_tests(&file, source)?;
+        policy.run_tests(&file, source, ctx)?;
         Ok(policy)
     }
 
@@ -498,15 +498,16 @@ impl Policy {
         &self.rules
     }
 
-    fn run_tests(&self, file: &PolicyFile, source: &str) -> Result<(), PolicyError> {
-        match self.test_failures(file, source).into_iter().next() {
+    fn run_tests(&self, file: &PolicyFile, source: &str, ctx: &Context) -> Result<(), PolicyError> {
+        match self.test_failures(file, source, ctx).into_iter().next() {
             Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Runs every embedded test; returns the failures.
-    fn test_failures(&self, file: &PolicyFile, source: &str) -> Vec<PolicyError> {
+    /// Runs every embedded test, each command judged as `tgate run` judges it under `ctx`;
+    /// returns the failures.
+    fn test_failures(&self, file: &PolicyFile, source: &str, ctx: &Context) -> Vec<PolicyError> {
         let set = PolicySet::new(vec![self.clone()]);
         let mut failures = Vec::new();
         for (i, t) in file.tests.iter().enumerate() {
@@ -514,7 +515,12 @@ impl Policy {
                 id: t.caller.clone().unwrap_or_else(|| "agent".to_owned()),
                 groups: t.groups.clone(),
             };
-            let ev = set.check_line_justified(&t.command, &caller, t.justification.as_deref());
+            let ev = set.check_line_justified(
+                &t.command,
+                &caller,
+                t.justification.as_deref(),
+                &ctx.default_namespace,
+            );
             let want = Decision::from(t.expect);
             let rule_ok = t.rule.as_ref().is_none_or(|r| ev.rules.contains(r));
             if ev.decision != want || !rule_ok {
@@ -547,7 +553,7 @@ pub fn test_file(
     ctx: &Context,
 ) -> Result<(usize, Vec<PolicyError>), PolicyError> {
     let (file, policy) = parse_and_compile(text, source, ctx)?;
-    let failures = policy.test_failures(&file, source);
+    let failures = policy.test_failures(&file, source, ctx);
     Ok((file.tests.len(), failures))
 }
 
