@@ -360,6 +360,38 @@ fn embedded_tests_gate_loading() {
     );
 }
 
+/// A test expecting a deny of a command that does not parse (a typo) would pass whatever the
+/// rules say: it fails unless it names `tgate:parse-error`.
+#[test]
+fn a_test_of_a_command_that_does_not_parse_fails_unless_it_says_so() {
+    let rules = "rules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n  - {id: no-terminate, decision: deny, reason: r, when: {commands: [workflow terminate]}}\ntests:\n";
+    for line in [
+        "temporal workflow terminat -w a",
+        "temporal workflow terminate -w a --reasn r",
+        "temporal workflow terminate -w a; true",
+    ] {
+        let e = err(&format!(
+            "{HEAD}{rules}  - {{command: '{line}', expect: deny}}\n"
+        ));
+        assert!(
+            e.contains(&format!(
+                "test 1 `{line}`: expected deny, got a command that does not parse ("
+            )),
+            "{e}"
+        );
+        assert!(e.contains("name `rule: tgate:parse-error`"), "{e}");
+        load(&format!(
+            "{HEAD}{rules}  - {{command: '{line}', expect: deny, rule: tgate:parse-error}}\n"
+        ))
+        .unwrap();
+    }
+    // Spelt right, the same test passes without naming a rule.
+    load(&format!(
+        "{HEAD}{rules}  - {{command: temporal workflow terminate -w a --reason r, expect: deny}}\n"
+    ))
+    .unwrap();
+}
+
 #[test]
 fn lint_reports_shadowed_and_dead_rules() {
     let text = format!(

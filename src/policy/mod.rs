@@ -523,7 +523,11 @@ impl Policy {
             );
             let want = Decision::from(t.expect);
             let rule_ok = t.rule.as_ref().is_none_or(|r| ev.rules.contains(r));
-            if ev.decision != want || !rule_ok {
+            // A command that does not parse is denied whatever the rules say: a test expecting a
+            // deny would pass on a typo (`workflow terminat`) and test nothing. It passes only when
+            // it names `tgate:parse-error` as the rule it expects.
+            let unparsed = ev.command.is_none() && t.rule.is_none();
+            if ev.decision != want || !rule_ok || unparsed {
                 failures.push(PolicyError::TestFailed {
                     file: source.to_owned(),
                     index: i + 1,
@@ -532,12 +536,20 @@ impl Policy {
                         Some(r) => format!("{want} by `{r}`"),
                         None => want.to_string(),
                     },
-                    got: format!(
-                        "{} by [{}]: {}",
-                        ev.decision,
-                        ev.rules.join(", "),
-                        ev.reason
-                    ),
+                    got: if unparsed {
+                        format!(
+                            "a command that does not parse ({}): it is denied whatever the rules \
+                             say; name `rule: tgate:parse-error` if that is what the test is for",
+                            ev.reason
+                        )
+                    } else {
+                        format!(
+                            "{} by [{}]: {}",
+                            ev.decision,
+                            ev.rules.join(", "),
+                            ev.reason
+                        )
+                    },
                 });
             }
         }
