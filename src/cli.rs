@@ -634,7 +634,7 @@ pub fn load_policies(paths: &[std::path::PathBuf], ctx: &Context) -> Result<Poli
         policies
             .push(Policy::load(&text, &p.display().to_string(), ctx).map_err(|e| e.to_string())?);
     }
-    Ok(PolicySet::new(policies))
+    PolicySet::pooled(policies).map_err(|e| e.to_string())
 }
 
 fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {

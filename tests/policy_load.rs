@@ -621,6 +621,39 @@ fn policies_pool_with_their_own_namespaces() {
     );
 }
 
+/// Rate limits are counted by rule id: pooled files may repeat an id (`reads` in each), but not
+/// one a rate-limited rule has, which would make two rules share one counter.
+#[test]
+fn a_rate_limited_rule_id_is_unique_across_pooled_files() {
+    let file = |name: &str, rule: &str| {
+        Policy::load(
+            &format!("{HEAD}rules:\n  - {{id: reads, decision: allow, reason: r, when: {{classes: [read]}}}}\n{rule}"),
+            name,
+            &Context::default(),
+        )
+        .unwrap()
+    };
+    let rated = "  - {id: signals, decision: allow, reason: r, rate: 3/day, when: {commands: [workflow signal]}}\n";
+    let plain =
+        "  - {id: signals, decision: allow, reason: r, when: {commands: [workflow cancel]}}\n";
+    let other = "  - {id: cancels, decision: allow, reason: r, rate: 3/day, when: {commands: [workflow cancel]}}\n";
+    for (a, b) in [(rated, plain), (plain, rated), (rated, rated)] {
+        let e = PolicySet::pooled(vec![file("a.yaml", a), file("b.yaml", b)])
+            .expect_err("shared counter")
+            .to_string();
+        assert_eq!(
+            e,
+            "b.yaml: rule `signals`: `a.yaml` has a rule with this id too, and one of them a rate \
+             limit: rate limits are counted by rule id, so the two would share one counter; \
+             rename one"
+        );
+    }
+    // `reads` repeats, and rate-limited rules with their own ids pool.
+    let s = PolicySet::pooled(vec![file("a.yaml", rated), file("b.yaml", other)]).unwrap();
+    assert_eq!(s.policies().len(), 2);
+    PolicySet::pooled(vec![file("a.yaml", plain), file("b.yaml", plain)]).unwrap();
+}
+
 #[test]
 fn schema_describes_the_format() {
     let schema = tgate::policy::schema();

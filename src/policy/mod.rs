@@ -973,6 +973,38 @@ impl PolicySet {
         PolicySet { policies }
     }
 
+    /// Policies from several files pooled, checked for what pooling would blur: a rule with a
+    /// rate limit must have an id no other file's rule has, since rate limits are counted by rule
+    /// id (two `signals` rules in two files would share one counter). Ids without a rate limit
+    /// may repeat (`reads` in every file).
+    pub fn pooled(policies: Vec<Policy>) -> Result<PolicySet, PolicyError> {
+        for (j, later) in policies.iter().enumerate() {
+            for rule in &later.rules {
+                let Some(earlier) = policies[..j]
+                    .iter()
+                    .find(|p| p.rules.iter().any(|r| r.id == rule.id))
+                else {
+                    continue;
+                };
+                let rated =
+                    |p: &Policy| p.rules.iter().any(|r| r.id == rule.id && r.rate.is_some());
+                if rated(earlier) || rated(later) {
+                    return Err(PolicyError::Invalid {
+                        file: later.source.clone(),
+                        place: format!("rule `{}`", crate::lex::escape_controls(&rule.id)),
+                        message: format!(
+                            "`{}` has a rule with this id too, and one of them a rate limit: rate \
+                             limits are counted by rule id, so the two would share one counter; \
+                             rename one",
+                            earlier.source
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(PolicySet { policies })
+    }
+
     /// The policies.
     pub fn policies(&self) -> &[Policy] {
         &self.policies
