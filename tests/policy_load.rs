@@ -64,6 +64,20 @@ fn invalid_content_is_named() {
             "invalid glob `[bad`",
         ),
         // Found by a QA pass: each of these loaded and decided other than its author meant.
+        // `type` is `--name` on `workflow signal` (the parser files it as `name`): a deny on
+        // `type` never fired on a signal.
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow start, workflow signal], flags: {type: {in: [Refund]}}}}",
+            "rule `a`: `--type` is another name for `--name` on `workflow signal`: rules name flags by their canonical names, and a flag of its own on other commands of the rule: give each command its own rule",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {commands: [workflow signal], flags: {type: {in: [Refund]}}}}",
+            "rule `a`: `--type` is another name for `--name` on `workflow signal`: rules name flags by their canonical names",
+        ),
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {flags: {name: {in: [Refund]}}}}",
+            "`--name` is another name for `--type` on `",
+        ),
         (
             "rules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow list]}, obligations: {max_limit: 0}}",
             "obligations.max_limit: 0 is the CLI's \"no limit\"; give a cap of at least 1",

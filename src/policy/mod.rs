@@ -753,6 +753,27 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     };
     let mut flags = Vec::new();
     for (name, c) in &w.flags {
+        // Rules name flags by their canonical names; the parser files an alias under its flag's
+        // name. A name that is another flag's alias on one of the rule's commands would never
+        // be set there (`type` is `--name` on `workflow signal`, and a flag of its own on
+        // `workflow start`): refused, with the name to use.
+        if let Some((path, flag)) = scope.iter().find_map(|c| {
+            c.flags()
+                .find(|f| f.aliases.contains(&name.as_str()))
+                .map(|f| (c, f))
+        }) {
+            let elsewhere = flag_spec(name).map_or("", |_| {
+                ", and a flag of its own on other commands of the rule: give each command its \
+                 own rule"
+            });
+            errs.push(format!(
+                "`--{name}` is another name for `--{}` on `{}`: rules name flags by their \
+                 canonical names{elsewhere}",
+                flag.name,
+                path.name()
+            ));
+            continue;
+        }
         let Some(spec_of_flag) = flag_spec(name) else {
             errs.push(format!("unknown flag `--{name}` for the rule's commands"));
             continue;
