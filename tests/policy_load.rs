@@ -420,6 +420,13 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: resets, decision: deny, reason: r, when: {{commands: [workflow reset]}}}}
   - {{id: all-resets, decision: deny, reason: r, when: {{commands: [workflow reset, 'workflow reset *']}}}}
   - {{id: allowed-reset, decision: allow, reason: r, when: {{commands: [workflow reset], namespaces: [default]}}}}
+  - {{id: no-callers, decision: deny, reason: r, when: {{commands: [workflow cancel], callers: []}}}}
+  - {{id: no-groups, decision: deny, reason: r, when: {{commands: [workflow cancel], groups: []}}}}
+  - {{id: no-namespaces, decision: deny, reason: r, when: {{commands: [workflow cancel], namespaces: []}}}}
+  - {{id: empty-in, decision: deny, reason: r, when: {{commands: [workflow list], flags: {{limit: {{in: []}}}}}}}}
+  - {{id: min-over-max, decision: deny, reason: r, when: {{commands: [workflow list], flags: {{limit: {{min: 10, max: 5}}}}}}}}
+  - {{id: absent-valued, decision: deny, reason: r, when: {{commands: [workflow list], flags: {{limit: {{present: false, max: 5}}}}}}}}
+  - {{id: bounded, decision: deny, reason: r, when: {{commands: [workflow count], flags: {{query: {{present: false, not_in: [x]}}}}}}}}
 "
     );
     let findings = lint(&text, "p.yaml", &Context::default());
@@ -461,10 +468,34 @@ fn lint_reports_shadowed_and_dead_rules() {
         "{messages:#?}"
     );
     assert!(has("empty", "no command has both"), "{messages:#?}");
+    // Conditions nothing can meet: empty lists, bounds that exclude every number, a flag both
+    // absent and valued.
+    for (rule, why) in [
+        ("no-callers", "can never match: its `callers` list is empty"),
+        ("no-groups", "can never match: its `groups` list is empty"),
+        (
+            "no-namespaces",
+            "can never match: its `namespaces` list is empty",
+        ),
+        (
+            "empty-in",
+            "can never match: --limit: its `in` list is empty",
+        ),
+        (
+            "min-over-max",
+            "can never match: --limit: its `min` is above its `max`",
+        ),
+        (
+            "absent-valued",
+            "can never match: --limit: `present: false` and a condition on its value",
+        ),
+    ] {
+        assert!(has(rule, why), "{rule}: {messages:#?}");
+    }
     assert!(
-        !messages
-            .iter()
-            .any(|m| m.contains("`fine`") || m.contains("`ending-starts`")),
+        !messages.iter().any(|m| m.contains("`fine`")
+            || m.contains("`ending-starts`")
+            || m.contains("`bounded`")),
         "{messages:#?}"
     );
     assert!(findings.iter().all(|f| f.severity == Severity::Warning));

@@ -142,6 +142,21 @@ fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {
     if reach.iter().all(|c| !c.connects()) {
         return Some("none of its commands connects to a namespace".to_owned());
     }
+    for (list, key) in [(&rule.namespaces, "namespaces"), (&rule.callers, "callers")] {
+        if list.as_ref().is_some_and(|l| l.patterns().is_empty()) {
+            return Some(format!("its `{key}` list is empty"));
+        }
+    }
+    if rule.groups.as_ref().is_some_and(Vec::is_empty) {
+        return Some("its `groups` list is empty".to_owned());
+    }
+    if let Some(why) = rule
+        .flags
+        .iter()
+        .find_map(super::FlagConstraint::never_holds)
+    {
+        return Some(why);
+    }
     if let Some(ns) = &rule.namespaces
         && !ns.has_globs()
         && !ns.patterns().iter().any(|n| allowlist.contains(n))

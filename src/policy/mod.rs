@@ -237,6 +237,30 @@ pub(crate) struct FlagConstraint {
 }
 
 impl FlagConstraint {
+    /// Why no value (nor absence) can satisfy the constraint, if none can: an empty `in`, `min`
+    /// above `max`, or `present: false` with a condition on the value.
+    pub(crate) fn never_holds(&self) -> Option<String> {
+        let n = &self.name;
+        if self.one_of.as_ref().is_some_and(Vec::is_empty) {
+            return Some(format!("--{n}: its `in` list is empty"));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Some(format!("--{n}: its `min` is above its `max`"));
+        }
+        let needs_value = self.matches.is_some()
+            || self.one_of.is_some()
+            || self.min.is_some()
+            || self.max.is_some();
+        if self.present == Some(false) && needs_value {
+            return Some(format!(
+                "--{n}: `present: false` and a condition on its value"
+            ));
+        }
+        None
+    }
+
     /// Whether `value` (absent = `None`) satisfies the constraint; `Err` says why not.
     pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), String> {
         let n = &self.name;
