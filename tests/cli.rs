@@ -346,7 +346,12 @@ fn a_command_naming_no_namespace_is_judged_in_the_default_one() {
 
 #[test]
 fn policy_test_lint_and_schema() {
-    for name in ["read-only.yaml", "oncall.yaml", "payments-sre.yaml"] {
+    for name in [
+        "read-only.yaml",
+        "oncall.yaml",
+        "payments-sre.yaml",
+        "gated-ops.yaml",
+    ] {
         let o = tgate(&["policy", "test", &policy(name)]);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
         assert!(stdout(&o).contains(" passed, 0 failed"));

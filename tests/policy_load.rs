@@ -427,6 +427,8 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: min-over-max, decision: deny, reason: r, when: {{commands: [workflow list], flags: {{limit: {{min: 10, max: 5}}}}}}}}
   - {{id: absent-valued, decision: deny, reason: r, when: {{commands: [workflow list], flags: {{limit: {{present: false, max: 5}}}}}}}}
   - {{id: bounded, decision: deny, reason: r, when: {{commands: [workflow count], flags: {{query: {{present: false, not_in: [x]}}}}}}}}
+  - {{id: queues, decision: allow, reason: r, when: {{commands: [task-queue describe]}}}}
+  - {{id: no-queues, decision: deny, reason: r, when: {{commands: ['task-queue *']}}}}
 "
     );
     let findings = lint(&text, "p.yaml", &Context::default());
@@ -439,7 +441,15 @@ fn lint_reports_shadowed_and_dead_rules() {
     assert!(
         has(
             "list",
-            "shadowed by the earlier, stricter rule `no-workflows`"
+            "shadowed by the stricter rule `no-workflows` (deny): it can never decide"
+        ),
+        "{messages:#?}"
+    );
+    // Order does not matter: the strictest decision wins wherever the rule is.
+    assert!(
+        has(
+            "queues",
+            "shadowed by the stricter rule `no-queues` (deny): it can never decide"
         ),
         "{messages:#?}"
     );

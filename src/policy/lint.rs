@@ -91,22 +91,24 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             set
         })
         .collect();
-    for (j, later) in policy.rules.iter().enumerate() {
-        if let Some(earlier) = policy.rules[..j].iter().enumerate().find_map(|(i, e)| {
-            (e.decision > later.decision
+    // The strictest matching decision wins whatever the rules' order, so a rule is compared with
+    // every other, before and after it.
+    for (j, rule) in policy.rules.iter().enumerate() {
+        if let Some(stricter) = policy.rules.iter().enumerate().find_map(|(i, e)| {
+            (e.decision > rule.decision
                 && reach[j]
                     .iter()
                     .zip(&reach[i])
                     .all(|(inner, outer)| !inner || *outer)
-                && covers(e, later))
+                && covers(e, rule))
             .then_some(e)
         }) {
             out.push(warning(
                 source,
-                &later.id,
+                &rule.id,
                 format!(
-                    "shadowed by the earlier, stricter rule `{}` ({}): it can never decide",
-                    earlier.id, earlier.decision
+                    "shadowed by the stricter rule `{}` ({}): it can never decide",
+                    stricter.id, stricter.decision
                 ),
             ));
         }
