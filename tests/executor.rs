@@ -466,6 +466,14 @@ fn configuration_errors_name_the_field() {
             "integration `a\\u{7}b`: the name must be printable text",
         ),
         (
+            "version: 1\nintegrations:\n  - {name: prod, auth: direct, namespace: n, address: 'h:1'}\n  - {name: prod, auth: direct, namespace: m, address: 'h:2'}\n",
+            "integration `prod`: duplicate name",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: Prod, auth: direct, namespace: n, address: 'h:1'}\n  - {name: prod, auth: direct, namespace: m, address: 'h:2'}\n",
+            "integration `prod`: differs from `Prod` only in case",
+        ),
+        (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ' default ', address: 'h:1'}\n",
             "`namespace` ` default ` has spaces around it",
         ),

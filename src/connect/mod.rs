@@ -499,8 +499,20 @@ impl Config {
                         .to_owned(),
                 ));
             }
-            if integrations.iter().any(|x: &Integration| x.name == i.name) {
-                return Err(invalid(&place, "duplicate name".to_owned()));
+            if let Some(x) = integrations
+                .iter()
+                .find(|x: &&Integration| x.name.to_lowercase() == i.name.to_lowercase())
+            {
+                // Names differing only in case would be told apart by `--integration` alone,
+                // not by the people reading approvals and audit records.
+                return Err(invalid(
+                    &place,
+                    if x.name == i.name {
+                        "duplicate name".to_owned()
+                    } else {
+                        format!("differs from `{}` only in case", x.name.escape_debug())
+                    },
+                ));
             }
             integrations.push(integration(i, &resolve, env).map_err(|m| invalid(&place, m))?);
         }
