@@ -623,24 +623,38 @@ fn read_file(path: &std::path::Path) -> Result<String, Failure> {
         .map_err(|e| Failure(format!("cannot read policy `{}`: {e}", path.display())))
 }
 
-/// Loads the policies named (or the built-in one).
-pub fn load_policies(paths: &[std::path::PathBuf], ctx: &Context) -> Result<PolicySet, String> {
+/// Loads the policies named (or the built-in one), each running its embedded tests unless
+/// `tested` remembers them passing.
+pub fn load_policies(
+    paths: &[std::path::PathBuf],
+    ctx: &Context,
+    tested: Option<&policy::TestedCache>,
+) -> Result<PolicySet, String> {
     if paths.is_empty() {
         return Ok(PolicySet::new(vec![Policy::builtin(ctx)]));
     }
     let mut policies = Vec::new();
     for p in paths {
         let text = read_file(p).map_err(|f| f.0)?;
-        policies
-            .push(Policy::load(&text, &p.display().to_string(), ctx).map_err(|e| e.to_string())?);
+        let source = p.display().to_string();
+        policies.push(
+            Policy::load_remembering(&text, &source, ctx, tested).map_err(|e| e.to_string())?,
+        );
     }
     PolicySet::pooled(policies).map_err(|e| e.to_string())
+}
+
+/// Where `tgate run` remembers the policies that passed their tests: `policy-tests/` beside the
+/// audit log at `audit` (tgate's state directory, with the approval store).
+fn tested_cache(audit: &std::path::Path) -> Option<policy::TestedCache> {
+    let dir = audit.parent().unwrap_or_else(|| std::path::Path::new("."));
+    policy::TestedCache::new(dir.join("policy-tests"))
 }
 
 fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let ctx = a.ns.context();
     let caller = a.caller.checked()?;
-    let set = load_policies(&a.policy, &ctx).map_err(Failure)?;
+    let set = load_policies(&a.policy, &ctx, None).map_err(Failure)?;
     // Judged as `tgate run` judges it: a command naming no namespace in the default one.
     let read = read_command(&a.line, &Program::default()).and_then(|cmd| {
         cmd.in_default_namespace(&ctx.default_namespace)
@@ -887,7 +901,10 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         &a.policy
     };
     let loaded = std::time::Instant::now();
-    let set = match load_policies(policy_paths, &ctx) {
+    let tested = audit_path(a.audit.as_deref(), config)
+        .ok()
+        .and_then(|p| tested_cache(&p));
+    let set = match load_policies(policy_paths, &ctx, tested.as_ref()) {
         Ok(s) => s,
         Err(e) => return Decided::failed("tgate:config-error", e),
     };

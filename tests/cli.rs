@@ -593,3 +593,72 @@ fn endless_files_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `tgate run` remembers the policies that passed their embedded tests in `policy-tests/` beside
+/// the audit log, one marker per policy text; a policy whose tests fail is refused at every run,
+/// and leaves none.
+#[test]
+fn run_remembers_policies_that_passed_their_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yaml");
+    let rules = "version: 1\nnamespaces: [default]\nrules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\ntests:\n";
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: /bin/true\naudit: {{path: {}}}\npolicies: [{}]\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\n",
+            dir.path().join("state/audit.jsonl").display(),
+            policy.display()
+        ),
+    )
+    .unwrap();
+    let markers = dir.path().join("state/policy-tests");
+    let count = || std::fs::read_dir(&markers).map_or(0, |d| d.count());
+    let run = |line: &str| {
+        tgate(&[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--backend",
+            "cli",
+            line,
+        ])
+    };
+    std::fs::write(
+        &policy,
+        format!("{rules}  - {{command: temporal workflow list, expect: allow}}\n"),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let o = run("temporal workflow list");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(count(), 1);
+    }
+    // A denied command loads the policy the same way.
+    assert_eq!(run("temporal workflow delete -w a").status.code(), Some(3));
+    assert_eq!(count(), 1);
+    // Edited: tested again, and remembered under its new text.
+    std::fs::write(
+        &policy,
+        format!("{rules}  - {{command: temporal workflow list -n default, expect: allow}}\n"),
+    )
+    .unwrap();
+    assert_eq!(run("temporal workflow list").status.code(), Some(0));
+    assert_eq!(count(), 2);
+    // Failing tests: refused at each run, nothing remembered.
+    std::fs::write(
+        &policy,
+        format!("{rules}  - {{command: temporal workflow list, expect: deny}}\n"),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let o = run("temporal workflow list");
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("test 1 `temporal workflow list`: expected deny"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(count(), 2);
+}

@@ -2,7 +2,9 @@
 //! rules, obligations and explanations behave as documented.
 
 use tgate::command::Command;
-use tgate::policy::{Caller, Context, Decision, Policy, PolicyError, PolicySet, Severity, lint};
+use tgate::policy::{
+    Caller, Context, Decision, Policy, PolicyError, PolicySet, Severity, TestedCache, lint,
+};
 
 fn load(text: &str) -> Result<Policy, PolicyError> {
     Policy::load(text, "p.yaml", &Context::default())
@@ -765,6 +767,51 @@ fn shipped_policies_load_whatever_the_default_namespace() {
         }
     }
     assert!(files >= 4, "{files} policy files");
+}
+
+/// A policy's embedded tests run at its first load, and a marker remembers that this text passed
+/// them under this context with this binary; later loads skip them. Failing tests leave no
+/// marker; a marker stands only for its own text and context.
+#[test]
+fn passing_tests_are_remembered_for_the_same_text_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let markers = dir.path().join("policy-tests");
+    let cache = TestedCache::new(markers.clone()).expect("the test binary has an identity");
+    let count = || std::fs::read_dir(&markers).map_or(0, |d| d.count());
+    let ctx = Context::default();
+    let rules = "rules:\n  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n";
+    let passing =
+        format!("{HEAD}{rules}tests:\n  - {{command: temporal workflow list, expect: allow}}\n");
+    let failing =
+        format!("{HEAD}{rules}tests:\n  - {{command: temporal workflow list, expect: deny}}\n");
+
+    Policy::load_remembering(&passing, "p.yaml", &ctx, Some(&cache)).unwrap();
+    assert_eq!(count(), 1);
+    assert!(cache.marker(&passing, &ctx).is_file());
+    Policy::load_remembering(&passing, "p.yaml", &ctx, Some(&cache)).unwrap();
+    assert_eq!(count(), 1);
+    let e = Policy::load_remembering(&failing, "p.yaml", &ctx, Some(&cache))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("test 1 `temporal workflow list`: expected deny"),
+        "{e}"
+    );
+    assert_eq!(count(), 1, "a failing policy is not remembered");
+    // Another default namespace is another marker: the tests run (and fail here, the policy
+    // allowing only `default`).
+    let prod = Context {
+        default_namespace: "prod".to_owned(),
+    };
+    assert_ne!(cache.marker(&passing, &ctx), cache.marker(&passing, &prod));
+    assert!(Policy::load_remembering(&passing, "p.yaml", &prod, Some(&cache)).is_err());
+    assert_eq!(count(), 1);
+    // The marker is what skips the tests, nothing else: one written for the failing text (by
+    // whoever can write tgate's state directory) lets it load as written.
+    std::fs::write(cache.marker(&failing, &ctx), "").unwrap();
+    let loaded = Policy::load_remembering(&failing, "p.yaml", &ctx, Some(&cache)).unwrap();
+    assert_eq!(loaded.rules().len(), 1);
+    assert!(Policy::load(&failing, "p.yaml", &ctx).is_err());
 }
 
 /// The built-in policy is loaded without running its embedded tests (it ships inside the

@@ -20,6 +20,7 @@ mod eval;
 mod file;
 mod gate;
 mod lint;
+mod tested;
 
 use std::fmt;
 
@@ -35,6 +36,7 @@ pub use gate::{
     RateWindow, Requirements, check_justification_text,
 };
 pub use lint::{Finding, Severity, lint};
+pub use tested::TestedCache;
 
 /// What happens to a command. Ordered from most to least permissive, so the strictest of several
 /// decisions is their `max`. Deliberately not `#[non_exhaustive]`: a new kind of decision must
@@ -498,8 +500,36 @@ pub const BUILTIN_READ_ONLY: &str = include_str!("../../policies/read-only.yaml"
 impl Policy {
     /// Loads a policy from YAML text, compiles it, and runs its embedded tests.
     pub fn load(text: &str, source: &str, ctx: &Context) -> Result<Policy, PolicyError> {
+        Policy::load_remembering(text, source, ctx, None)
+    }
+
+    /// [`Policy::load`], skipping the embedded tests when `tested` remembers that this text
+    /// passed them under `ctx` with this binary, and remembering it when they pass now.
+    pub fn load_remembering(
+        text: &str,
+        source: &str,
+        ctx: &Context,
+        tested: Option<&TestedCache>,
+    ) -> Result<Policy, PolicyError> {
         let (file, policy) = parse_and_compile(text, source, ctx)?;
+        if file.tests.is_empty() {
+            return Ok(policy);
+        }
+        let marker = tested.map(|t| (t, t.marker(text, ctx)));
+        if let Some((_, m)) = &marker
+            && TestedCache::passed(m)
+        {
+            tracing::debug!(
+                source,
+                tests = file.tests.len(),
+                "policy tests passed before"
+            );
+            return Ok(policy);
+        }
         policy.run_tests(&file, source, ctx)?;
+        if let Some((t, m)) = &marker {
+            t.record(m);
+        }
         Ok(policy)
     }
 

@@ -1,0 +1,96 @@
+//! Which policies have passed their embedded tests, remembered between `tgate run`s.
+//!
+//! A policy file's tests run whenever it loads, so that a policy whose own tests fail never
+//! decides anything. For a one-shot `tgate run` that is most of a policy file's cost
+//! (`policies/oncall.yaml`'s 13 tests: ~0.3 ms of each run, docs/benchmarks.md). The outcome
+//! depends on three things only: the policy's text, the [`Context`] it is compiled against and
+//! the tgate binary judging. A marker file named by a hash of the three says they passed; when
+//! it exists, the tests are not run again.
+//!
+//! A marker can only skip the tests: the rules are compiled from the text and enforced the same
+//! either way. A forged marker (whoever can write tgate's state directory, where the audit log
+//! and the approval store also live) would let a policy whose tests fail load as written; it can
+//! never change what the policy decides.
+
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::Context;
+
+/// The directory of markers, and the identity of the running binary.
+#[derive(Clone, Debug)]
+pub struct TestedCache {
+    dir: PathBuf,
+    binary: String,
+}
+
+impl TestedCache {
+    /// Markers in `dir` (created when the first is written), for the running binary. `None` when
+    /// the binary cannot be identified: the tests then run at every load.
+    pub fn new(dir: PathBuf) -> Option<TestedCache> {
+        let exe = std::env::current_exe().ok()?;
+        let m = std::fs::metadata(&exe).ok()?;
+        // A rebuilt or replaced binary is another file (inode) or was changed (size, times).
+        let binary = format!(
+            "{}:{}:{}:{}.{}:{}.{}",
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        );
+        Some(TestedCache { dir, binary })
+    }
+
+    /// The marker of `text` compiled against `ctx` by this binary.
+    pub fn marker(&self, text: &str, ctx: &Context) -> PathBuf {
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [
+            env!("CARGO_PKG_VERSION"),
+            self.binary.as_str(),
+            &format!("{ctx:?}"),
+            text,
+        ] {
+            // Each part length-prefixed: no two different sets of parts hash the same bytes.
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let mut hex = String::with_capacity(64);
+        for b in h.finish().as_ref() {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+        }
+        self.dir.join(hex)
+    }
+
+    /// Whether the marker exists.
+    pub(crate) fn passed(marker: &Path) -> bool {
+        marker.is_file()
+    }
+
+    /// Writes the marker. Failing to is not an error: the tests run again next time.
+    pub(crate) fn record(&self, marker: &Path) {
+        let written = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(marker)
+            });
+        match written {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => tracing::debug!(
+                dir = %self.dir.display(),
+                error = %e,
+                "policy tests passed; not remembered"
+            ),
+        }
+    }
+}
