@@ -80,6 +80,11 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: deny, reason: r, when: {flags: {name: {in: [Refund]}}}}",
             "`--name` is another name for `--type` on `",
         ),
+        // Flags are those of the commands the rule reaches through its classes too.
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {classes: [read], flags: {reason: {present: true}}}}",
+            "unknown flag `--reason` for the rule's commands",
+        ),
         (
             "rules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow list]}, obligations: {max_limit: 0}}",
             "obligations.max_limit: 0 is the CLI's \"no limit\"; give a cap of at least 1",
@@ -233,6 +238,12 @@ fn invalid_content_is_named() {
         assert!(e.contains(want), "{body}\n=> {e}");
         assert!(e.starts_with("p.yaml: rule `"), "{e}");
     }
+    // `name` is `--type`'s alias on `schedule create`, not a read: a rule on reads may name it
+    // (`workflow query --name`).
+    load(&format!(
+        "{HEAD}rules:\n  - {{id: a, decision: allow, reason: r, when: {{classes: [read], flags: {{name: {{in: [status]}}}}}}}}\n"
+    ))
+    .unwrap();
     // A flag listed twice in one map: a syntax error with its place (a plain map kept the last).
     for (body, want) in [
         (
@@ -511,6 +522,31 @@ fn lint_reports_shadowed_and_dead_rules() {
         "{messages:#?}"
     );
     assert!(findings.iter().all(|f| f.severity == Severity::Warning));
+
+    // A command's class can depend on its flags: `workflow start` is a write, or destructive
+    // when it may terminate the running workflow. A rule on destructive commands shadows only the
+    // destructive starts.
+    let text = format!(
+        "{HEAD}rules:
+  - {{id: starts, decision: allow, reason: r, when: {{commands: [workflow start]}}}}
+  - {{id: ending, decision: deny, reason: r, when: {{classes: [destructive]}}}}
+  - {{id: ending-starts, decision: allow, reason: r, when: {{commands: [workflow start], classes: [destructive]}}}}
+  - {{id: writes, decision: require_approval, reason: r, when: {{classes: [write]}}}}
+  - {{id: plain-starts, decision: allow, reason: r, when: {{commands: [workflow start], classes: [write]}}}}
+"
+    );
+    let messages: Vec<String> = lint(&text, "p.yaml", &Context::default())
+        .into_iter()
+        .map(|f| f.message)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "p.yaml: rule `ending-starts`: shadowed by the stricter rule `ending` (deny): it can never decide",
+            "p.yaml: rule `plain-starts`: shadowed by the stricter rule `writes` (require_approval): it can never decide",
+        ],
+        "{messages:#?}"
+    );
 
     let errors = lint(
         &format!(

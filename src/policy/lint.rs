@@ -79,14 +79,16 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    // The commands each rule can reach, computed once for the pairwise check.
+    // The (command, class) pairs each rule can reach, computed once for the pairwise check: a
+    // command's class can depend on its flags (`workflow start` is a write, or destructive
+    // with `--id-conflict-policy TerminateExisting`), so commands alone would not do.
     let reach: Vec<Vec<bool>> = policy
         .rules
         .iter()
         .map(|r| {
-            let mut set = vec![false; CommandPath::ALL.len()];
-            for c in reachable(r) {
-                set[c as usize] = true;
+            let mut set = vec![false; CommandPath::ALL.len() * CLASSES];
+            for (c, k) in reachable_pairs(r) {
+                set[c as usize * CLASSES + k as usize] = true;
             }
             set
         })
@@ -119,18 +121,25 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// The number of effect classes (the index of a (command, class) pair is `command * CLASSES +
+/// class`).
+const CLASSES: usize = EffectClass::Local as usize + 1;
+
 /// The commands a rule can apply to once classes are taken into account.
-fn reachable(rule: &Rule) -> Vec<CommandPath> {
+pub(crate) fn reachable(rule: &Rule) -> Vec<CommandPath> {
+    let mut commands: Vec<CommandPath> = reachable_pairs(rule).map(|(c, _)| c).collect();
+    commands.dedup();
+    commands
+}
+
+/// Each command a rule can apply to, with each class it can have there.
+fn reachable_pairs(rule: &Rule) -> impl Iterator<Item = (CommandPath, EffectClass)> + '_ {
     CommandPath::ALL
         .iter()
         .copied()
         .filter(|c| rule.commands.as_ref().is_none_or(|set| set[*c as usize]))
-        .filter(|c| {
-            rule.classes
-                .as_ref()
-                .is_none_or(|cl| c.classes().any(|k| cl.contains(&k)))
-        })
-        .collect()
+        .flat_map(|c| c.classes().map(move |k| (c, k)))
+        .filter(|(_, k)| rule.classes.as_ref().is_none_or(|cl| cl.contains(k)))
 }
 
 fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {

@@ -769,7 +769,7 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
         }
         set
     });
-    let classes = w.classes.as_ref().map(|cs| {
+    let classes: Option<Vec<EffectClass>> = w.classes.as_ref().map(|cs| {
         cs.iter()
             .map(|c| match c {
                 file::ClassSpec::Read => EffectClass::Read,
@@ -791,15 +791,18 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     };
     let namespaces = names(&w.namespaces, "namespaces");
     let callers = names(&w.callers, "callers");
-    // Flags are checked against the commands the rule can apply to.
-    let scope: Vec<CommandPath> = match &commands {
-        Some(set) => CommandPath::ALL
-            .iter()
-            .copied()
-            .filter(|c| set[*c as usize])
-            .collect(),
-        None => CommandPath::ALL.to_vec(),
-    };
+    // Flags are checked against the commands the rule can apply to: those listed (or all), of a
+    // class listed (if any).
+    let scope: Vec<CommandPath> = CommandPath::ALL
+        .iter()
+        .copied()
+        .filter(|c| commands.as_ref().is_none_or(|set| set[*c as usize]))
+        .filter(|c| {
+            classes
+                .as_ref()
+                .is_none_or(|cl| c.classes().any(|k| cl.contains(&k)))
+        })
+        .collect();
     let flag_spec = |name: &str| -> Option<&'static crate::command::FlagSpec> {
         scope
             .iter()
