@@ -17,6 +17,8 @@ pub mod command;
 pub mod connect;
 pub mod diag;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod lex;
 pub mod policy;
 
