@@ -412,6 +412,16 @@ fn a_test_of_a_command_that_does_not_parse_fails_unless_it_says_so() {
         ))
         .unwrap();
     }
+    // Expecting an allow, the test fails as any other that gets a deny.
+    let e = err(&format!(
+        "{HEAD}{rules}  - {{command: temporal workflow lst, expect: allow}}\n"
+    ));
+    assert!(
+        e.ends_with(
+            "test 1 `temporal workflow lst`: expected allow, got deny by [tgate:parse-error]: unknown command \"lst\" for \"temporal workflow\""
+        ),
+        "{e}"
+    );
     // Spelt right, the same test passes without naming a rule.
     load(&format!(
         "{HEAD}{rules}  - {{command: temporal workflow terminate -w a --reason r, expect: deny}}\n"
