@@ -399,7 +399,8 @@ struct DoctorArgs {
 #[derive(Subcommand, Debug)]
 enum PolicyCmd {
     /// Report invalid regexes and globs, unknown commands and flags, rules shadowed by stricter
-    /// ones, rules that can never match, and failing embedded tests. Exit 1 on any finding.
+    /// ones, rules that can never match, failing embedded tests, and files that cannot be pooled
+    /// (as `tgate run` pools them). Exit 1 on any finding.
     Lint {
         /// Policy files.
         #[arg(required = true, value_name = "FILE")]
@@ -742,17 +743,29 @@ fn lint_cmd(
     out: &mut dyn Write,
 ) -> Result<ExitCode, Failure> {
     let mut findings = 0;
+    let mut errors = 0;
     let mut text = String::new();
     for f in files {
         let src = read_file(f)?;
         for finding in policy::lint(&src, &f.display().to_string(), ctx) {
             findings += 1;
             let sev = match finding.severity {
-                policy::Severity::Error => "error",
+                policy::Severity::Error => {
+                    errors += 1;
+                    "error"
+                }
                 policy::Severity::Warning => "warning",
             };
             text.push_str(&format!("{sev}: {}\n", finding.message));
         }
+    }
+    // Files that each load may still not load together (`tgate run` pools them).
+    if errors == 0
+        && files.len() > 1
+        && let Err(e) = load_policies(files, ctx, None)
+    {
+        findings += 1;
+        text.push_str(&format!("error: {e}\n"));
     }
     if findings == 0 {
         text.push_str(&format!("{} policy file(s): no findings\n", files.len()));

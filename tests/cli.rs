@@ -662,3 +662,56 @@ fn run_remembers_policies_that_passed_their_tests() {
     }
     assert_eq!(count(), 2);
 }
+
+/// Files that load one by one but not together (a rate-limited rule's id in both, the same file
+/// twice): `policy lint` of the files reports it, and `check` with them refuses, as `run` would.
+#[test]
+fn files_that_cannot_be_pooled_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, rule: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(
+            &f,
+            format!("version: 1\nnamespaces: [default]\nrules:\n  - {rule}\n"),
+        )
+        .unwrap();
+        f.to_str().unwrap().to_owned()
+    };
+    let a = write(
+        "a.yaml",
+        "{id: signals, decision: allow, reason: r, rate: 3/day, when: {commands: [workflow signal]}}",
+    );
+    let b = write(
+        "b.yaml",
+        "{id: signals, decision: allow, reason: r, when: {commands: [workflow cancel]}}",
+    );
+    for f in [&a, &b] {
+        assert_eq!(tgate(&["policy", "lint", f]).status.code(), Some(0));
+    }
+    let o = tgate(&["policy", "lint", &a, &b]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "error: {b}: rule `signals`: `{a}` has a rule with this id too, and one of them a rate limit"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = tgate(&[
+        "check",
+        "--policy",
+        &a,
+        "--policy",
+        &b,
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("share one counter"), "{}", stderr(&o));
+    let o = tgate(&["policy", "lint", &a, &a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains(&format!("error: {a}: policy: the file is given twice")),
+        "{}",
+        stdout(&o)
+    );
+}

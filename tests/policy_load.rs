@@ -751,6 +751,11 @@ fn a_rate_limited_rule_id_is_unique_across_pooled_files() {
              rename one"
         );
     }
+    // The same file twice.
+    let e = PolicySet::pooled(vec![file("a.yaml", plain), file("a.yaml", plain)])
+        .expect_err("twice")
+        .to_string();
+    assert_eq!(e, "a.yaml: policy: the file is given twice");
     // `reads` repeats, and rate-limited rules with their own ids pool.
     let s = PolicySet::pooled(vec![file("a.yaml", rated), file("b.yaml", other)]).unwrap();
     assert_eq!(s.policies().len(), 2);

@@ -1057,6 +1057,13 @@ impl PolicySet {
     /// may repeat (`reads` in every file).
     pub fn pooled(policies: Vec<Policy>) -> Result<PolicySet, PolicyError> {
         for (j, later) in policies.iter().enumerate() {
+            if policies[..j].iter().any(|p| p.source == later.source) {
+                return Err(PolicyError::Invalid {
+                    file: later.source.clone(),
+                    place: "policy".to_owned(),
+                    message: "the file is given twice".to_owned(),
+                });
+            }
             for rule in &later.rules {
                 let Some(earlier) = policies[..j]
                     .iter()
