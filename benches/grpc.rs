@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
         auth: Auth::Direct { tls: None },
     };
     let ctx = Context::default();
-    let policies = PolicySet::new(vec![Policy::builtin(&ctx)]);
+    let policies = PolicySet::new(vec![Policy::builtin(&ctx).unwrap()]);
     let caller = Caller::new("agent");
     let program = Program::default();
     let mut session = Session::connect(&integration).expect("connect");

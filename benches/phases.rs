@@ -46,7 +46,7 @@ fn main() {
         namespace: "default".into(),
         auth: Auth::Direct { tls: None },
     };
-    let policies = PolicySet::new(vec![Policy::builtin(&Context::default())]);
+    let policies = PolicySet::new(vec![Policy::builtin(&Context::default()).unwrap()]);
     let caller = Caller::new("agent");
     let program = Program::default();
     let limits = Limits::default();

@@ -311,9 +311,15 @@ struct DefaultNamespaceArg {
     #[arg(
         long = "default-namespace",
         value_name = "NS",
-        default_value = "default"
+        default_value = "default",
+        value_parser = namespace_arg
     )]
     default_namespace: String,
+}
+
+/// A namespace given on tgate's command line, checked as the configuration's are.
+fn namespace_arg(ns: &str) -> Result<String, String> {
+    crate::connect::check_namespace(ns).map(|()| ns.to_owned())
 }
 
 impl DefaultNamespaceArg {
@@ -632,7 +638,8 @@ pub fn load_policies(
     tested: Option<&policy::TestedCache>,
 ) -> Result<PolicySet, String> {
     if paths.is_empty() {
-        return Ok(PolicySet::new(vec![Policy::builtin(ctx)]));
+        let builtin = Policy::builtin(ctx).map_err(|e| e.to_string())?;
+        return Ok(PolicySet::new(vec![builtin]));
     }
     let mut policies = Vec::new();
     for p in paths {

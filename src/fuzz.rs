@@ -50,7 +50,9 @@ pub fn policy(data: &[u8]) {
     let _ = lint(policy_text, "fuzz.yaml", &ctx);
     let set = match Policy::load(policy_text, "fuzz.yaml", &ctx) {
         Ok(p) => PolicySet::new(vec![p]),
-        Err(_) => PolicySet::new(vec![Policy::builtin(&ctx)]),
+        Err(_) => PolicySet::new(vec![
+            Policy::builtin(&ctx).expect("the built-in policy loads"),
+        ]),
     };
     let ev = set.check_line(line, &Caller::new("fuzz"), &ctx.default_namespace);
     assert!(!ev.rules.is_empty(), "every decision names what decided it");

@@ -323,6 +323,20 @@ fn a_command_naming_no_namespace_is_judged_in_the_default_one() {
         let o = tgate(&["policy", sub, "--default-namespace", "prod", &ro]);
         assert_eq!(o.status.code(), Some(0), "{sub}: {}", stdout(&o));
     }
+    // A namespace no command line could name is a usage error (an empty one made the built-in
+    // policy panic, exit 101).
+    for (ns, why) in [
+        ("", "the namespace is empty"),
+        (" prod", "the namespace ` prod` has spaces around it"),
+        (
+            "pay\u{200b}ments",
+            "the namespace contains an invisible format character: `pay\\u{200b}ments`",
+        ),
+    ] {
+        let o = tgate(&["check", "--default-namespace", ns, "temporal workflow list"]);
+        assert_eq!(o.status.code(), Some(2), "{ns:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+    }
     // A test that expects a command naming no namespace to be allowed in `default` fails under
     // `prod` (the policy allows only `default`).
     let dir = tempfile::tempdir().unwrap();

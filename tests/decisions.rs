@@ -34,7 +34,7 @@ struct Case {
 fn load(name: &str) -> PolicySet {
     let ctx = Context::default();
     let policy = if name == "builtin" {
-        Policy::builtin(&ctx)
+        Policy::builtin(&ctx).unwrap()
     } else {
         let path = format!("{}/policies/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("policy file");

@@ -475,7 +475,15 @@ fn configuration_errors_name_the_field() {
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ' default ', address: 'h:1'}\n",
-            "`namespace` ` default ` has spaces around it",
+            "integration `a`: the namespace ` default ` has spaces around it",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: \"pay\\u200bments\", address: 'h:1'}\n",
+            "integration `a`: the namespace contains an invisible format character: `pay\\u{200b}ments`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: '', address: 'h:1'}\n",
+            "integration `a`: the namespace is empty",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\nlimits: {max_output_bytes: 0}\n",

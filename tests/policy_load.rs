@@ -877,7 +877,7 @@ fn the_builtin_policy_passes_its_tests() {
     assert!(count >= 9, "{count} tests");
     assert!(failures.is_empty(), "{failures:?}");
     // The policy `builtin` gives is the one those tests judged.
-    let loaded = Policy::builtin(&ctx);
+    let loaded = Policy::builtin(&ctx).unwrap();
     let tested = Policy::load(tgate::policy::BUILTIN_READ_ONLY, "builtin", &ctx).unwrap();
     assert_eq!(
         format!("{:?}", loaded.rules()),
@@ -889,7 +889,7 @@ fn the_builtin_policy_passes_its_tests() {
     let prod = Context {
         default_namespace: "prod".to_owned(),
     };
-    let set = PolicySet::new(vec![Policy::builtin(&prod)]);
+    let set = PolicySet::new(vec![Policy::builtin(&prod).unwrap()]);
     let caller = Caller {
         id: "agent".to_owned(),
         groups: Vec::new(),

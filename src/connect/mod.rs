@@ -628,6 +628,24 @@ impl Config {
     }
 }
 
+/// Why `ns` cannot be the namespace commands run in by default, if it cannot: empty, with spaces
+/// around it, or holding a character the command lexer refuses (a control or invisible one), so
+/// that no command line could name it and no policy list it (`$default`).
+pub fn check_namespace(ns: &str) -> Result<(), String> {
+    if ns.trim().is_empty() {
+        return Err("the namespace is empty".to_owned());
+    }
+    crate::lex::check_readable("namespace", ns, 1000)
+        .map_err(|e| format!("{e}: `{}`", crate::lex::escape_controls(ns)))?;
+    if ns.trim() != ns {
+        return Err(format!(
+            "the namespace `{}` has spaces around it",
+            ns.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
 fn read_source(
     s: &Source,
     what: &str,
@@ -771,15 +789,7 @@ fn integration(
     resolve: &dyn Fn(&Path) -> PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Integration, String> {
-    if i.namespace.trim().is_empty() {
-        return Err("`namespace` is empty".to_owned());
-    }
-    if i.namespace.trim() != i.namespace || i.namespace.chars().any(char::is_control) {
-        return Err(format!(
-            "`namespace` `{}` has spaces around it or a control character in it",
-            i.namespace.escape_debug()
-        ));
-    }
+    check_namespace(&i.namespace)?;
     let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
         // A source read and its PEM checked (`check`: the text and the field).
         let read = |src: &Option<Source>,
