@@ -857,6 +857,19 @@ fn passing_tests_are_remembered_for_the_same_text_and_context() {
     assert_ne!(cache.marker(&passing, &ctx), cache.marker(&passing, &prod));
     assert!(Policy::load_remembering(&passing, "p.yaml", &prod, Some(&cache)).is_err());
     assert_eq!(count(), 1);
+    // Past `MAX_MARKERS`, writing one prunes the oldest, down to half as many: the new one stays.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    for i in 0..tgate::policy::MAX_MARKERS {
+        let f = std::fs::File::create(markers.join(format!("old-{i:03}"))).unwrap();
+        f.set_modified(old + std::time::Duration::from_secs(i as u64))
+            .unwrap();
+    }
+    let newer = format!("{passing}# edited\n");
+    Policy::load_remembering(&newer, "p.yaml", &ctx, Some(&cache)).unwrap();
+    assert_eq!(count(), tgate::policy::MAX_MARKERS / 2);
+    assert!(cache.marker(&newer, &ctx).is_file());
+    assert!(cache.marker(&passing, &ctx).is_file(), "the newest stay");
+    assert!(markers.join("old-255").is_file() && !markers.join("old-128").exists());
     // The marker is what skips the tests, nothing else: one written for the failing text (by
     // whoever can write tgate's state directory) lets it load as written.
     std::fs::write(cache.marker(&failing, &ctx), "").unwrap();

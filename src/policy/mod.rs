@@ -36,7 +36,7 @@ pub use gate::{
     RateWindow, Requirements, check_justification_text,
 };
 pub use lint::{Finding, Severity, lint};
-pub use tested::TestedCache;
+pub use tested::{MAX_MARKERS, TestedCache};
 
 /// What happens to a command. Ordered from most to least permissive, so the strictest of several
 /// decisions is their `max`. Deliberately not `#[non_exhaustive]`: a new kind of decision must

@@ -84,7 +84,7 @@ impl TestedCache {
                     .open(marker)
             });
         match written {
-            Ok(_) => {}
+            Ok(_) => self.prune(),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => tracing::debug!(
                 dir = %self.dir.display(),
@@ -93,4 +93,29 @@ impl TestedCache {
             ),
         }
     }
+
+    /// Keeps the directory small: past [`MAX_MARKERS`], the oldest markers go (each written
+    /// once per policy text, namespace and binary, so old ones are mostly of edited policies and
+    /// replaced binaries). A marker removed too eagerly only makes its policy tested again.
+    fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut markers: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                Some((e.metadata().ok()?.modified().ok()?, e.path()))
+            })
+            .collect();
+        if markers.len() <= MAX_MARKERS {
+            return;
+        }
+        markers.sort();
+        for (_, path) in &markers[..markers.len() - MAX_MARKERS / 2] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
+
+/// How many markers the directory holds at most; pruning leaves half as many.
+pub const MAX_MARKERS: usize = 256;
