@@ -61,8 +61,8 @@ enum Sub {
     /// Decide whether a `temporal ...` command line would be allowed, denied or need approval.
     ///
     /// Exit 0 allow, 3 deny, 4 approval required, 2 usage, configuration or parse error (a line
-    /// that does not parse is also denied: nothing runs). Without --policy, the built-in read-only
-    /// policy decides.
+    /// that does not parse is also denied: nothing runs). Without --policy, the configuration's
+    /// policies (with --config), else the built-in read-only policy, decide.
     Check(CheckArgs),
     /// Decide on a `temporal ...` command line and, when allowed, run it against the cluster.
     ///
@@ -335,6 +335,17 @@ struct CheckArgs {
     /// Policy file (YAML). Repeatable; rules of all files are pooled, the strictest decision wins.
     #[arg(long = "policy", value_name = "FILE")]
     policy: Vec<std::path::PathBuf>,
+    /// Judge as `tgate run --config FILE` would: with the configuration's policies (unless
+    /// --policy) and its integration's namespace (instead of --default-namespace).
+    #[arg(
+        long = "config",
+        value_name = "FILE",
+        conflicts_with = "default_namespace"
+    )]
+    config: Option<std::path::PathBuf>,
+    /// The integration whose namespace applies (default: the configuration's default).
+    #[arg(long = "integration", value_name = "NAME", requires = "config")]
+    integration: Option<String>,
     #[command(flatten)]
     caller: CallerArgs,
     #[command(flatten)]
@@ -660,9 +671,26 @@ fn tested_cache(audit: &std::path::Path) -> Option<policy::TestedCache> {
 }
 
 fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let ctx = a.ns.context();
     let caller = a.caller.checked()?;
-    let set = load_policies(&a.policy, &ctx, None).map_err(Failure)?;
+    let (ctx, policies) = match &a.config {
+        Some(path) => {
+            let config = load_config(Some(path))?;
+            let integration = config
+                .integration(a.integration.as_deref())
+                .map_err(Failure)?;
+            let ctx = Context {
+                default_namespace: integration.namespace.clone(),
+            };
+            let policies = if a.policy.is_empty() {
+                config.policies.clone()
+            } else {
+                a.policy.clone()
+            };
+            (ctx, policies)
+        }
+        None => (a.ns.context(), a.policy.clone()),
+    };
+    let set = load_policies(&policies, &ctx, None).map_err(Failure)?;
     // Judged as `tgate run` judges it: a command naming no namespace in the default one.
     let read = read_command(&a.line, &Program::default()).and_then(|cmd| {
         cmd.in_default_namespace(&ctx.default_namespace)

@@ -729,3 +729,55 @@ fn files_that_cannot_be_pooled_are_named() {
         stdout(&o)
     );
 }
+
+/// `check --config` judges as `run` would with that configuration: its policies (unless
+/// `--policy`) and its integration's namespace, chosen with `--integration`.
+#[test]
+fn check_with_a_configuration_judges_as_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: /bin/true\npolicies: [{}]\nintegrations:\n  - {{name: pay, auth: direct, address: '127.0.0.1:1', namespace: payments}}\n  - {{name: stage, auth: direct, address: '127.0.0.1:1', namespace: staging}}\n",
+            policy("oncall.yaml")
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let check = |extra: &[&str], line: &str| {
+        let mut args = vec!["check", "--config", config, "-o", "json"];
+        args.extend_from_slice(extra);
+        args.push(line);
+        tgate(&args)
+    };
+    let o = check(&[], "temporal workflow list");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (&v["namespace"], &v["rules"][0]),
+        (&"payments".into(), &"reads".into())
+    );
+    // Another integration: `$default` is its namespace.
+    let o = check(&["--integration", "stage"], "temporal workflow list");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["namespace"], "staging");
+    // --policy replaces the configuration's policies.
+    let o = check(
+        &["--policy", &policy("read-only.yaml")],
+        "temporal workflow list -n orders",
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let o = check(&["--integration", "nope"], "temporal workflow list");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no integration is named `nope`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = check(&["--default-namespace", "x"], "temporal workflow list");
+    assert_eq!(o.status.code(), Some(2));
+    let o = tgate(&["check", "--integration", "pay", "temporal workflow list"]);
+    assert_eq!(o.status.code(), Some(2));
+}
