@@ -729,6 +729,58 @@ mod tests {
         c
     }
 
+    /// A command that connects and names no namespace gets the default one; anything else is
+    /// left as it is.
+    #[test]
+    fn in_default_namespace_fills_only_an_absent_namespace() {
+        let filled = |line: &str| {
+            lexed(line)
+                .unwrap()
+                .in_default_namespace("prod")
+                .unwrap()
+                .render()
+                .join(" ")
+        };
+        for (line, want) in [
+            (
+                "temporal workflow list",
+                "temporal workflow list --namespace=prod",
+            ),
+            (
+                "temporal workflow describe -w a",
+                "temporal workflow describe --namespace=prod --workflow-id=a",
+            ),
+            // Named, even empty (the CLI reads `-n ''` as `default`): kept.
+            (
+                "temporal workflow list -n other",
+                "temporal workflow list --namespace=other",
+            ),
+            (
+                "temporal workflow list -n ''",
+                "temporal workflow list --namespace=",
+            ),
+            // The deprecated positional names the namespace (the CLI refuses it with `-n`).
+            (
+                "temporal operator namespace describe other",
+                "temporal operator namespace describe -- other",
+            ),
+            // Help, and commands that do not connect.
+            (
+                "temporal workflow list --help",
+                "temporal workflow list --help",
+            ),
+            ("temporal env list", "temporal env list"),
+            ("temporal server start-dev", "temporal server start-dev"),
+        ] {
+            assert_eq!(filled(line), want, "{line}");
+        }
+        // Without the positional, `operator namespace describe` connects: filled.
+        assert_eq!(
+            filled("temporal operator namespace describe"),
+            "temporal operator namespace describe --namespace=prod"
+        );
+    }
+
     #[test]
     fn go_duration_display() {
         for (ns, text) in [
