@@ -949,8 +949,10 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         &a.policy
     };
     let loaded = std::time::Instant::now();
-    let tested = audit_path(a.audit.as_deref(), config)
-        .ok()
+    // (The built-in policy runs no tests at load: nothing to remember.)
+    let tested = (!policy_paths.is_empty())
+        .then(|| audit_path(a.audit.as_deref(), config).ok())
+        .flatten()
         .and_then(|p| tested_cache(&p));
     let set = match load_policies(policy_paths, &ctx, tested.as_ref()) {
         Ok(s) => s,
