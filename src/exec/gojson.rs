@@ -28,24 +28,56 @@ pub enum Json {
 const MAX_DEPTH: usize = 512;
 
 /// Parses one JSON document (surrounding whitespace allowed). `Err` says where it is not JSON
-/// Go would accept.
+/// this reader takes (see [`parse_checked`]).
 pub fn parse(bytes: &[u8]) -> Result<Json, String> {
-    let mut p = Parser { b: bytes, i: 0 };
-    p.ws();
-    let v = p.value(0)?;
-    p.ws();
-    if p.i != p.b.len() {
-        return Err(format!(
-            "invalid character after top-level value at byte {}",
-            p.i
-        ));
-    }
-    Ok(v)
+    parse_checked(bytes).map_err(|e| match e {
+        Refused::NotJson(m) | Refused::Beyond(m) => m,
+    })
+}
+
+/// Why [`parse_checked`] refused a text.
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    /// Not JSON: Go's `json.Valid` refuses it too (the first error is one of syntax).
+    NotJson(String),
+    /// Beyond what this reader takes, though Go may accept it: a number beyond float64, nesting
+    /// deeper than [`MAX_DEPTH`], invalid UTF-8 in a string (the rest is not read).
+    Beyond(String),
+}
+
+/// [`parse`], telling text that is not JSON from JSON this reader does not take.
+pub fn parse_checked(bytes: &[u8]) -> Result<Json, Refused> {
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        beyond: false,
+    };
+    let parsed = (|| {
+        p.ws();
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(format!(
+                "invalid character after top-level value at byte {}",
+                p.i
+            ));
+        }
+        Ok(v)
+    })();
+    parsed.map_err(|m| {
+        if p.beyond {
+            Refused::Beyond(m)
+        } else {
+            Refused::NotJson(m)
+        }
+    })
 }
 
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Set where the refusal is of JSON beyond this reader, not of its syntax.
+    beyond: bool,
 }
 
 impl Parser<'_> {
@@ -70,6 +102,7 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, String> {
         if depth > MAX_DEPTH {
+            self.beyond = true;
             return self.err("nesting too deep");
         }
         match self.b.get(self.i) {
@@ -176,7 +209,10 @@ impl Parser<'_> {
         // overflows float64.
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Json::Num(v)),
-            _ => Err(format!("number {text} out of range")),
+            _ => {
+                self.beyond = true;
+                Err(format!("number {text} out of range"))
+            }
         }
     }
 
@@ -203,8 +239,10 @@ impl Parser<'_> {
                     self.i += 1;
                     // Go replaces invalid UTF-8 byte by byte; rather than copy that, refuse (the
                     // caller falls back to the CLI).
-                    return String::from_utf8(out)
-                        .map_err(|_| "invalid UTF-8 in a string".to_owned());
+                    return String::from_utf8(out).map_err(|_| {
+                        self.beyond = true;
+                        "invalid UTF-8 in a string".to_owned()
+                    });
                 }
                 b'\\' => {
                     self.i += 1;
@@ -491,6 +529,42 @@ mod tests {
         assert!(parse(b"1E400").is_err());
         for bad in ["01", "1.", ".5", "+1", "1e", "-", "0x1"] {
             assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    /// Text that is not JSON (Go's json.Valid refuses it too) is told from JSON this reader does
+    /// not take (Go's accepts it).
+    #[test]
+    fn refusals_tell_syntax_from_limits() {
+        for bad in [
+            "",
+            "bad json",
+            "{\"a\":}",
+            "[1,2",
+            "01",
+            "\"\u{1}\"",
+            "nul",
+            "1 2",
+        ] {
+            assert!(
+                matches!(parse_checked(bad.as_bytes()), Err(Refused::NotJson(_))),
+                "{bad:?}"
+            );
+        }
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 2), "]".repeat(MAX_DEPTH + 2));
+        // (The first refusal decides: `[1e999, x` is not JSON, but the CLI says so.)
+        for beyond in [
+            b"1e999".to_vec(),
+            b"[1, -1e400]".to_vec(),
+            b"[1e999, x".to_vec(),
+            deep.into_bytes(),
+            b"\"\xff\"".to_vec(),
+        ] {
+            assert!(
+                matches!(parse_checked(&beyond), Err(Refused::Beyond(_))),
+                "{}",
+                String::from_utf8_lossy(&beyond)
+            );
         }
     }
 

@@ -1518,8 +1518,9 @@ fn group_value(payload: &Payload) -> Result<String, Stop> {
     }
 }
 
-/// The `--input` values as payloads: JSON (checked as the CLI checks it), `json/plain`. What this
-/// reader refuses, Go's json.Valid may accept (numbers beyond float64): the CLI decides those.
+/// The `--input` values as payloads: JSON (checked as the CLI checks it, failing with its error
+/// before anything is sent), `json/plain`. What this reader does not take but Go's json.Valid may
+/// (numbers beyond float64, deep nesting): the CLI decides those.
 fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
     let inputs = match cmd.flag("input") {
         Some(Value::StrArray(v)) => v.clone(),
@@ -1527,8 +1528,15 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
     };
     inputs
         .into_iter()
-        .map(|input| {
-            gojson::parse(input.as_bytes()).map_err(Stop::Fallback)?;
+        .enumerate()
+        .map(|(i, input)| {
+            match gojson::parse_checked(input.as_bytes()) {
+                Ok(_) => {}
+                Err(gojson::Refused::NotJson(_)) => {
+                    return Err(Stop::Failed(format!("input #{} is not valid JSON", i + 1)));
+                }
+                Err(gojson::Refused::Beyond(why)) => return Err(Stop::Fallback(why)),
+            }
             Ok(Payload {
                 metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
                 data: input.into_bytes(),
