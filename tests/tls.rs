@@ -396,6 +396,36 @@ fn api_key_is_checked_by_a_cloud_like_proxy() {
     );
     assert!(proxy.stats.refused.load(Ordering::SeqCst) >= 4);
     assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), forwarded);
+
+    // An input that is not JSON: the CLI connects first (its GetSystemInfo), so refused
+    // credentials are its error, not the input's. Natively the same order: with the right key,
+    // the input's error, exit 1; with the wrong one, left to the CLI.
+    let line = "temporal workflow query -w nothing --name q -i 'bad json'";
+    let out = run(&config, "right-key", "grpc", line);
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (Some(1), "Error: input #1 is not valid JSON\n".to_owned())
+    );
+    let out = run(&config, "wrong-key", "grpc", line);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "not run natively (the connection the CLI makes before reading its inputs failed)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let (auto, cli) = (
+        run(&config, "wrong-key", "auto", line),
+        run(&config, "wrong-key", "cli", line),
+    );
+    assert_eq!(auto.status.code(), Some(1));
+    assert_eq!(text(&auto.stderr), text(&cli.stderr));
+    assert!(
+        text(&auto.stderr).contains("authentication failed"),
+        "{}",
+        text(&auto.stderr)
+    );
 }
 
 /// A seeded server behind a proxy in `mode` (an API-key mode for `key`), and a configuration

@@ -18,10 +18,10 @@ use temporalio_protos::protos::temporal::api::taskqueue::v1::{
 use temporalio_protos::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeNamespaceRequest, DescribeNamespaceResponse,
     DescribeScheduleRequest, DescribeTaskQueueRequest, DescribeWorkflowExecutionRequest,
-    GetWorkflowExecutionHistoryRequest, GetWorkflowExecutionHistoryReverseRequest,
-    ListNamespacesRequest, ListSchedulesRequest, ListWorkflowExecutionsRequest,
-    QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
-    TerminateWorkflowExecutionRequest,
+    GetSystemInfoRequest, GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryReverseRequest, ListNamespacesRequest, ListSchedulesRequest,
+    ListWorkflowExecutionsRequest, QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest, TerminateWorkflowExecutionRequest,
 };
 use tonic::Code;
 
@@ -1521,29 +1521,37 @@ fn group_value(payload: &Payload) -> Result<String, Stop> {
 /// The `--input` values as payloads: JSON (checked as the CLI checks it, failing with its error
 /// before anything is sent), `json/plain`. What this reader does not take but Go's json.Valid may
 /// (numbers beyond float64, deep nesting): the CLI decides those.
-fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
-    let inputs = match cmd.flag("input") {
+async fn json_inputs(ctx: &mut Ctx<'_, '_>) -> Result<Vec<Payload>, Stop> {
+    let inputs = match ctx.cmd.flag("input") {
         Some(Value::StrArray(v)) => v.clone(),
         _ => Vec::new(),
     };
-    inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| {
-            match gojson::parse_checked(input.as_bytes()) {
-                Ok(_) => {}
-                Err(gojson::Refused::NotJson(_)) => {
-                    return Err(Stop::Failed(format!("input #{} is not valid JSON", i + 1)));
-                }
-                Err(gojson::Refused::Beyond(why)) => return Err(Stop::Fallback(why)),
-            }
-            Ok(Payload {
+    let mut payloads = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.into_iter().enumerate() {
+        match gojson::parse_checked(input.as_bytes()) {
+            Ok(_) => payloads.push(Payload {
                 metadata: [("encoding".to_owned(), b"json/plain".to_vec())].into(),
                 data: input.into_bytes(),
                 external_payloads: Vec::new(),
-            })
-        })
-        .collect()
+            }),
+            Err(gojson::Refused::Beyond(why)) => return Err(Stop::Fallback(why)),
+            Err(gojson::Refused::NotJson(_)) => {
+                // The CLI reads its inputs once connected, and connecting makes a call
+                // (GetSystemInfo) that fails first when the server refuses the credentials: the
+                // same call here, its failure left to the CLI, whose message it is.
+                let req = ctx.request(GetSystemInfoRequest {}, None);
+                if ctx.call(req, "connecting").await.is_err() {
+                    return Err(Stop::fallback(
+                        "the connection the CLI makes before reading its inputs failed",
+                    ));
+                }
+                // (That call is not the command's: the record names no status for it.)
+                ctx.status = None;
+                return Err(Stop::Failed(format!("input #{} is not valid JSON", i + 1)));
+            }
+        }
+    }
+    Ok(payloads)
 }
 
 /// `workflow query` (`--name`, `--input`, `--reject-condition`) and `workflow stack` (the
@@ -1552,7 +1560,7 @@ fn json_inputs(cmd: &Command) -> Result<Vec<Payload>, Stop> {
 /// rejected query as the CLI's error; a response without a result as `null`. The text of the
 /// workflow metadata query lays out its definitions ([`metadata_text`]).
 async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), Stop> {
-    let args = json_inputs(ctx.cmd)?;
+    let args = json_inputs(ctx).await?;
     let reject = match ctx.cmd.flag_str("reject-condition").unwrap_or_default() {
         // (Unspecified, as the CLI sends it: not `None`, which the server reads alike.)
         "" => QueryRejectCondition::Unspecified,
@@ -1765,8 +1773,9 @@ fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
 /// `workflow signal` of one workflow: `--input` values are JSON (checked as the CLI checks them)
 /// sent as `json/plain` payloads; no input is an empty `Payloads`, as the CLI sends.
 async fn workflow_signal(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
+    // (In the CLI's order: the inputs, then the workflow.)
+    let payloads = json_inputs(ctx).await?;
     let workflow_execution = one_workflow(ctx.cmd)?;
-    let payloads = json_inputs(ctx.cmd)?;
     let req = SignalWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
         workflow_execution,
