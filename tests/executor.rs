@@ -482,6 +482,10 @@ fn configuration_errors_name_the_field() {
             "integration `a`: the namespace contains an invisible format character: `pay\\u{200b}ments`",
         ),
         (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: 'pay*', address: 'h:1'}\n",
+            "integration `a`: the namespace `pay*` holds a glob character",
+        ),
+        (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: '', address: 'h:1'}\n",
             "integration `a`: the namespace is empty",
         ),

@@ -923,6 +923,22 @@ fn the_builtin_policy_passes_its_tests() {
             "{line}"
         );
     }
+    // `$default` is a name, never a pattern: were the namespace given to hold a glob character
+    // (configurations and --default-namespace refuse it), it would match itself only.
+    let globbed = Context {
+        default_namespace: "pay*".to_owned(),
+    };
+    let set = PolicySet::new(vec![Policy::builtin(&globbed).unwrap()]);
+    for (line, want) in [
+        ("temporal workflow list -n payroll", Decision::Deny),
+        ("temporal workflow list -n 'pay*'", Decision::Allow),
+    ] {
+        assert_eq!(
+            set.check_line(line, &caller, "pay*").decision,
+            want,
+            "{line}"
+        );
+    }
 }
 
 /// A start, update-with-start or schedule command whose flags make it end other executions is

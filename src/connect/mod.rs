@@ -643,6 +643,13 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
             ns.escape_debug()
         ));
     }
+    // Policies list namespaces as globs; no Temporal namespace name has these.
+    if ns.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+        return Err(format!(
+            "the namespace `{}` holds a glob character (`*?[]{{}}\\`)",
+            ns.escape_debug()
+        ));
+    }
     Ok(())
 }
 

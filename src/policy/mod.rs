@@ -179,7 +179,10 @@ impl NameSet {
     fn compile(patterns: &[String], ctx: &Context) -> Result<NameSet, String> {
         let mut set = NameSet::empty();
         for p in patterns {
-            let p = if p == "$default" {
+            // `$default` is a namespace, never a pattern: a glob character in it (a
+            // misconfiguration) matches itself only.
+            let literal = p == "$default";
+            let p = if literal {
                 ctx.default_namespace.clone()
             } else {
                 p.clone()
@@ -194,7 +197,7 @@ impl NameSet {
             if p.trim() != p {
                 return Err(format!("`{}` has spaces around it", p.escape_debug()));
             }
-            if p.contains(['*', '?', '[', '{']) {
+            if !literal && p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
                 let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
                 set.globs.push(match p.split_once('*') {
