@@ -437,7 +437,7 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: list, decision: allow, reason: r, when: {{commands: [workflow list]}}}}
   - {{id: elsewhere, decision: allow, reason: r, when: {{namespaces: [prod]}}}}
   - {{id: local, decision: allow, reason: r, when: {{classes: [local]}}}}
-  - {{id: empty, decision: allow, reason: r, when: {{commands: [workflow list], classes: [admin]}}}}
+  - {{id: empty, decision: allow, reason: r, when: {{commands: [workflow list], classes: [admin], flags: {{limit: {{max: 5}}}}}}}}
   - {{id: fine, decision: allow, reason: r, when: {{commands: [schedule list]}}}}
   - {{id: ending-starts, decision: deny, reason: r, when: {{commands: [workflow start], classes: [destructive]}}}}
   - {{id: resets, decision: deny, reason: r, when: {{commands: [workflow reset]}}}}

@@ -88,7 +88,7 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
         .map(|r| {
             let mut set = vec![false; CommandPath::ALL.len() * CLASSES];
             for (c, k) in reachable_pairs(r) {
-                set[c as usize * CLASSES + k as usize] = true;
+                set[c as usize * CLASSES + class_index(k)] = true;
             }
             set
         })
@@ -122,11 +122,22 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
 }
 
 /// The number of effect classes (the index of a (command, class) pair is `command * CLASSES +
-/// class`).
-const CLASSES: usize = EffectClass::Local as usize + 1;
+/// class_index(class)`).
+const CLASSES: usize = 5;
+
+/// A class's place among [`CLASSES`] (a match, so that a new class fails to compile here).
+const fn class_index(k: EffectClass) -> usize {
+    match k {
+        EffectClass::Read => 0,
+        EffectClass::Write => 1,
+        EffectClass::Destructive => 2,
+        EffectClass::Admin => 3,
+        EffectClass::Local => 4,
+    }
+}
 
 /// The commands a rule can apply to once classes are taken into account.
-pub(crate) fn reachable(rule: &Rule) -> Vec<CommandPath> {
+fn reachable(rule: &Rule) -> Vec<CommandPath> {
     let mut commands: Vec<CommandPath> = reachable_pairs(rule).map(|(c, _)| c).collect();
     commands.dedup();
     commands

@@ -795,17 +795,23 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     let namespaces = names(&w.namespaces, "namespaces");
     let callers = names(&w.callers, "callers");
     // Flags are checked against the commands the rule can apply to: those listed (or all), of a
-    // class listed (if any).
-    let scope: Vec<CommandPath> = CommandPath::ALL
+    // class listed (if any). When the two never meet (a rule that can never match, which lint
+    // reports as such), against the commands listed.
+    let listed = CommandPath::ALL
         .iter()
         .copied()
-        .filter(|c| commands.as_ref().is_none_or(|set| set[*c as usize]))
+        .filter(|c| commands.as_ref().is_none_or(|set| set[*c as usize]));
+    let mut scope: Vec<CommandPath> = listed
+        .clone()
         .filter(|c| {
             classes
                 .as_ref()
                 .is_none_or(|cl| c.classes().any(|k| cl.contains(&k)))
         })
         .collect();
+    if scope.is_empty() {
+        scope = listed.collect();
+    }
     let flag_spec = |name: &str| -> Option<&'static crate::command::FlagSpec> {
         scope
             .iter()
