@@ -653,7 +653,18 @@ pub fn load_policies(
         return Ok(PolicySet::new(vec![builtin]));
     }
     let mut policies = Vec::new();
+    let mut files = Vec::new();
     for p in paths {
+        // The same file under two names (`a.yaml`, `./a.yaml`) is given twice.
+        let file = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if let Some(i) = files.iter().position(|f| *f == file) {
+            return Err(format!(
+                "policy `{}` is `{}` given again",
+                p.display(),
+                paths[i].display()
+            ));
+        }
+        files.push(file);
         let text = read_file(p).map_err(|f| f.0)?;
         let source = p.display().to_string();
         policies.push(
@@ -678,6 +689,10 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
             let integration = config
                 .integration(a.integration.as_deref())
                 .map_err(Failure)?;
+            // As `run` refuses it before judging: TLS material that would not connect.
+            if let Some(why) = unusable_material(integration) {
+                return Err(Failure(why));
+            }
             let ctx = Context {
                 default_namespace: integration.namespace.clone(),
             };
@@ -890,6 +905,18 @@ fn audit_path(
     }
 }
 
+/// Why the integration's TLS material cannot be used, as `tgate doctor` checks it (PEM, validity
+/// dates, the key matching the certificate): its first problem and fix.
+fn unusable_material(integration: &crate::connect::Integration) -> Option<String> {
+    let p = crate::connect::doctor::check_material_for_run(integration)
+        .into_iter()
+        .next()?;
+    Some(format!(
+        "integration `{}`: {}: {} (`tgate doctor` diagnoses it)",
+        integration.name, p.problem, p.fix
+    ))
+}
+
 /// What `tgate run` decided, and what it needs to run an allowed command.
 struct Decided {
     ev: Evaluation,
@@ -925,19 +952,10 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
     // Its TLS material, checked as `tgate doctor` checks it (PEM, validity dates, the key
     // matching the certificate), before anything is judged, connected or run: a refusal recorded
     // as a configuration error.
-    if let Some(p) = crate::connect::doctor::check_material_for_run(&integration)
-        .into_iter()
-        .next()
-    {
+    if let Some(why) = unusable_material(&integration) {
         return Decided {
             integration: Some(integration.clone()),
-            ..Decided::failed(
-                "tgate:config-error",
-                format!(
-                    "integration `{}`: {}: {} (`tgate doctor` diagnoses it)",
-                    integration.name, p.problem, p.fix
-                ),
-            )
+            ..Decided::failed("tgate:config-error", why)
         };
     }
     let ctx = Context {

@@ -264,6 +264,20 @@ fn doctor_diagnoses_each_certificate_failure() {
         assert!(err.ends_with("(`tgate doctor` diagnoses it)\n"), "{err}");
         assert!(text(&out.stdout).is_empty());
     }
+    // `tgate check --config` judges as `run` would: the same refusal, exit 2.
+    let out = tgate_with(
+        &["check", "--integration", "expired"],
+        &config,
+        Some("temporal workflow list"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("tgate: integration `expired`: the client certificate expired on "),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(proxy.stats.connections.load(Ordering::SeqCst), 0);
     let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("audit.jsonl"))
         .unwrap()
