@@ -139,11 +139,13 @@ impl DevServer {
                 .stdin(Stdio::null())
                 .output()
                 .is_ok_and(|o| o.status.success());
-            if healthy && listens(pid, port) {
+            let ports = listening_ports(pid);
+            if healthy && ports.contains(&port) && ports.len() >= DEV_SERVER_PORTS {
                 return Ok(server);
             }
             let exited = server.exited();
-            let taken = healthy && exited.is_none();
+            // Healthy, yet not this process on the port: another server answered.
+            let taken = healthy && exited.is_none() && !ports.contains(&port);
             if exited.is_some() || taken || Instant::now() >= deadline {
                 return Err(format!(
                     "dev server on {} {}; its log:\n{}",
@@ -151,7 +153,10 @@ impl DevServer {
                     match exited {
                         Some(status) => format!("exited ({status})"),
                         None if taken => "lost its port to another process".to_owned(),
-                        None => "did not become healthy in 60 s".to_owned(),
+                        None => format!(
+                            "did not become healthy with its {DEV_SERVER_PORTS} ports in 60 s \
+                             (listening on {ports:?})"
+                        ),
                     },
                     server.log()
                 ));
@@ -225,28 +230,43 @@ impl Drop for DevServer {
     }
 }
 
-/// Whether process `pid` has a socket listening on 127.0.0.1:`port` (from /proc: the listening
-/// socket's inode in /proc/net/tcp, among the process's open file descriptors).
-fn listens(pid: u32, port: u16) -> bool {
-    let local = format!("0100007F:{port:04X}");
+/// The ports process `pid` listens on at 127.0.0.1 (from /proc: the listening sockets' inodes
+/// in /proc/net/tcp, among the process's open file descriptors).
+fn listening_ports(pid: u32) -> Vec<u16> {
     let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
-        return false;
+        return Vec::new();
     };
-    let inodes: Vec<String> = table
+    let listening: Vec<(String, u16)> = table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
             // sl, local_address, rem_address, st (0A = LISTEN), ..., inode (column 10).
-            (cols.len() > 9 && cols[1] == local && cols[3] == "0A")
-                .then(|| format!("socket:[{}]", cols[9]))
+            let port = cols.get(1)?.strip_prefix("0100007F:")?;
+            (cols.len() > 9 && cols[3] == "0A").then(|| {
+                (
+                    format!("socket:[{}]", cols[9]),
+                    u16::from_str_radix(port, 16).unwrap_or_default(),
+                )
+            })
         })
         .collect();
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
+        return Vec::new();
     };
-    fds.flatten().any(|fd| {
-        std::fs::read_link(fd.path())
-            .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
-    })
+    fds.flatten()
+        .filter_map(|fd| {
+            let target = std::fs::read_link(fd.path()).ok()?;
+            listening
+                .iter()
+                .find(|(inode, _)| target.as_os_str() == inode.as_str())
+                .map(|(_, port)| *port)
+        })
+        .collect()
 }
+
+/// How many ports a headless dev server of the pinned CLI listens on once all its services are
+/// up: the frontend, HTTP and metrics ports given, and three internal services' on ports it
+/// chooses itself. Those bind after the frontend answers health checks; one taken meanwhile
+/// (by another test's connection) crashed the server mid-test.
+const DEV_SERVER_PORTS: usize = 6;
