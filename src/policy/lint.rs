@@ -138,19 +138,12 @@ const fn class_index(k: EffectClass) -> usize {
 
 /// The commands a rule can apply to once classes are taken into account.
 fn reachable(rule: &Rule) -> Vec<CommandPath> {
-    let mut commands: Vec<CommandPath> = reachable_pairs(rule).map(|(c, _)| c).collect();
-    commands.dedup();
-    commands
+    super::reached_commands(rule.commands.as_deref(), rule.classes.as_deref())
 }
 
 /// Each command a rule can apply to, with each class it can have there.
 fn reachable_pairs(rule: &Rule) -> impl Iterator<Item = (CommandPath, EffectClass)> + '_ {
-    CommandPath::ALL
-        .iter()
-        .copied()
-        .filter(|c| rule.commands.as_ref().is_none_or(|set| set[*c as usize]))
-        .flat_map(|c| c.classes().map(move |k| (c, k)))
-        .filter(|(_, k)| rule.classes.as_ref().is_none_or(|cl| cl.contains(k)))
+    super::reached(rule.commands.as_deref(), rule.classes.as_deref())
 }
 
 fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {

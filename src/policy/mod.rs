@@ -759,6 +759,31 @@ pub(crate) fn command_pattern(p: &str) -> Result<Vec<CommandPath>, String> {
     }
 }
 
+/// What a rule whose `when` lists `commands` (indexed by `CommandPath as usize`; all when
+/// `None`) and `classes` (any when `None`) reaches: each command with each class it can have
+/// there (a command's class can depend on its flags: `workflow start` is a write, or destructive).
+pub(crate) fn reached<'a>(
+    commands: Option<&'a [bool]>,
+    classes: Option<&'a [EffectClass]>,
+) -> impl Iterator<Item = (CommandPath, EffectClass)> + 'a {
+    CommandPath::ALL
+        .iter()
+        .copied()
+        .filter(move |c| commands.is_none_or(|set| set[*c as usize]))
+        .flat_map(|c| c.classes().map(move |k| (c, k)))
+        .filter(move |(_, k)| classes.is_none_or(|cl| cl.contains(k)))
+}
+
+/// The commands of [`reached`], each once.
+pub(crate) fn reached_commands(
+    commands: Option<&[bool]>,
+    classes: Option<&[EffectClass]>,
+) -> Vec<CommandPath> {
+    let mut reach: Vec<CommandPath> = reached(commands, classes).map(|(c, _)| c).collect();
+    reach.dedup();
+    reach
+}
+
 fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String>> {
     let mut errs = Vec::new();
     let w = &spec.when;
@@ -797,20 +822,9 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     // Flags are checked against the commands the rule can apply to: those listed (or all), of a
     // class listed (if any). When the two never meet (a rule that can never match, which lint
     // reports as such), against the commands listed.
-    let listed = CommandPath::ALL
-        .iter()
-        .copied()
-        .filter(|c| commands.as_ref().is_none_or(|set| set[*c as usize]));
-    let mut scope: Vec<CommandPath> = listed
-        .clone()
-        .filter(|c| {
-            classes
-                .as_ref()
-                .is_none_or(|cl| c.classes().any(|k| cl.contains(&k)))
-        })
-        .collect();
+    let mut scope = reached_commands(commands.as_deref(), classes.as_deref());
     if scope.is_empty() {
-        scope = listed.collect();
+        scope = reached_commands(commands.as_deref(), None);
     }
     let flag_spec = |name: &str| -> Option<&'static crate::command::FlagSpec> {
         scope
