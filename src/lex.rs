@@ -283,6 +283,25 @@ pub fn check_readable(what: &str, text: &str, max_chars: usize) -> Result<(), St
     Ok(())
 }
 
+/// Why a name (a rule id, a namespace, a namespace or caller pattern) could not be matched,
+/// listed or typed as it looks.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NameProblem {
+    /// What [`check_readable`] refuses, in its words.
+    Unreadable(String),
+    /// Spaces (or other white space) around it.
+    Padded,
+}
+
+/// [`check_readable`], and no white space around `text`: each caller words the two its own way.
+pub fn check_name(what: &str, text: &str, max_chars: usize) -> Result<(), NameProblem> {
+    check_readable(what, text, max_chars).map_err(NameProblem::Unreadable)?;
+    if text.trim() != text {
+        return Err(NameProblem::Padded);
+    }
+    Ok(())
+}
+
 /// `s` with each character [`control_name`] names, and each combining mark beyond
 /// [`MAX_STACKED_MARKS`] in a row, written as a `\u{...}` escape, for text shown to people (audit
 /// views, approval listings). A backslash that starts `u{` is escaped too (`\u{005c}u{202e}`), so

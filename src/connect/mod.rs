@@ -635,13 +635,17 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
     if ns.trim().is_empty() {
         return Err("the namespace is empty".to_owned());
     }
-    crate::lex::check_readable("namespace", ns, 1000)
-        .map_err(|e| format!("{e}: `{}`", crate::lex::escape_controls(ns)))?;
-    if ns.trim() != ns {
-        return Err(format!(
-            "the namespace `{}` has spaces around it",
-            ns.escape_debug()
-        ));
+    match crate::lex::check_name("namespace", ns, 1000) {
+        Ok(()) => {}
+        Err(crate::lex::NameProblem::Unreadable(e)) => {
+            return Err(format!("{e}: `{}`", crate::lex::escape_controls(ns)));
+        }
+        Err(crate::lex::NameProblem::Padded) => {
+            return Err(format!(
+                "the namespace `{}` has spaces around it",
+                ns.escape_debug()
+            ));
+        }
     }
     // Policies list namespaces as globs; no Temporal namespace name has these.
     if ns.contains(['*', '?', '[', ']', '{', '}', '\\']) {

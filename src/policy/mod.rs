@@ -29,6 +29,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::command::{Command, CommandPath, EffectClass, FlagType, Value};
+use crate::lex::NameProblem;
 pub use eval::{Caller, Evaluation, Explanation, Obligations};
 pub use file::PolicyFile;
 pub use gate::{
@@ -192,10 +193,14 @@ impl NameSet {
             }
             // A name the lexer would refuse on a command line (an invisible or control
             // character) or one with spaces around it can never match what it looks like.
-            crate::lex::check_readable("name", &p, 1000)
-                .map_err(|e| format!("`{}`: {e}", p.escape_debug()))?;
-            if p.trim() != p {
-                return Err(format!("`{}` has spaces around it", p.escape_debug()));
+            match crate::lex::check_name("name", &p, 1000) {
+                Ok(()) => {}
+                Err(NameProblem::Unreadable(e)) => {
+                    return Err(format!("`{}`: {e}", p.escape_debug()));
+                }
+                Err(NameProblem::Padded) => {
+                    return Err(format!("`{}` has spaces around it", p.escape_debug()));
+                }
             }
             if !literal && p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
@@ -695,13 +700,13 @@ pub(crate) fn compile(
         if !ids.insert(spec.id.clone()) {
             errors.push(invalid(place.clone(), "duplicate rule id".into()));
         }
-        if let Err(e) = crate::lex::check_readable("rule id", &spec.id, 200) {
-            errors.push(invalid(place.clone(), e));
-        } else if spec.id.trim() != spec.id {
-            errors.push(invalid(
+        match crate::lex::check_name("rule id", &spec.id, 200) {
+            Ok(()) => {}
+            Err(NameProblem::Unreadable(e)) => errors.push(invalid(place.clone(), e)),
+            Err(NameProblem::Padded) => errors.push(invalid(
                 place.clone(),
                 "the rule id has spaces around it".into(),
-            ));
+            )),
         }
         if spec.id.trim().to_ascii_lowercase().starts_with("tgate:") {
             errors.push(invalid(
