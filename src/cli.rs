@@ -693,15 +693,8 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
             if let Some(why) = unusable_material(integration) {
                 return Err(Failure(why));
             }
-            let ctx = Context {
-                default_namespace: integration.namespace.clone(),
-            };
-            let policies = if a.policy.is_empty() {
-                config.policies.clone()
-            } else {
-                a.policy.clone()
-            };
-            (ctx, policies)
+            let (ctx, policies) = judged_with(&config, integration, &a.policy);
+            (ctx, policies.to_vec())
         }
         None => (a.ns.context(), a.policy.clone()),
     };
@@ -917,6 +910,26 @@ fn unusable_material(integration: &crate::connect::Integration) -> Option<String
     ))
 }
 
+/// What a command is judged with under `integration`: its namespace as `$default` (and where a
+/// command naming none runs), and the policy files `given`, else the configuration's.
+fn judged_with<'a>(
+    config: &'a crate::connect::Config,
+    integration: &crate::connect::Integration,
+    given: &'a [std::path::PathBuf],
+) -> (Context, &'a [std::path::PathBuf]) {
+    let ctx = Context {
+        default_namespace: integration.namespace.clone(),
+    };
+    (
+        ctx,
+        if given.is_empty() {
+            &config.policies
+        } else {
+            given
+        },
+    )
+}
+
 /// What `tgate run` decided, and what it needs to run an allowed command.
 struct Decided {
     ev: Evaluation,
@@ -958,14 +971,7 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
             ..Decided::failed("tgate:config-error", why)
         };
     }
-    let ctx = Context {
-        default_namespace: integration.namespace.clone(),
-    };
-    let policy_paths = if a.policy.is_empty() {
-        &config.policies
-    } else {
-        &a.policy
-    };
+    let (ctx, policy_paths) = judged_with(config, &integration, &a.policy);
     let loaded = std::time::Instant::now();
     // (The built-in policy runs no tests at load: nothing to remember.)
     let tested = (!policy_paths.is_empty())
