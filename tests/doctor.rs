@@ -179,6 +179,70 @@ fn a_version_1_client_certificate_is_named_for_the_native_executor_only() {
     assert!(check_material_for_run(&v1).is_empty());
 }
 
+/// A P-521 certificate (`openssl req -x509`, version 3, valid until 2126) and its key, as PKCS#8
+/// (`-----BEGIN PRIVATE KEY-----`, the curve in the algorithm) and as SEC 1 (`-----BEGIN EC
+/// PRIVATE KEY-----`, the curve inside); another P-521 key; the same key without its public key
+/// (`openssl ec -no_public`).
+const P521_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB9zCCAVigAwIBAgIUKf3mCiKnk7HqtZudJoS6/B0jjWAwCgYIKoZIzj0EAwIw\nDzENMAsGA1UEAwwEcDUyMTAgFw0yNjEyMDIxMTM3MzFaGA8yMTI2MTEwODExMzcz\nMVowDzENMAsGA1UEAwwEcDUyMTCBmzAQBgcqhkjOPQIBBgUrgQQAIwOBhgAEARAg\nn/I3HILNdoFqsWl8y1RAvAnz2TuMBuOPX7KqCbB4MiwN2jptI2Pr6spUtG7tzmVi\n4OV4RPOYK5Rr0xfguMtCAIUBLgqriFapm4EW6FptUSa15NAiOOI5y8ebeL9XOp5x\nVvZ4v2aaGKz/RG2Seet20OHNj8qFaPnTxvWtttQXeua4o00wSzAdBgNVHQ4EFgQU\nUNZxDI4LTtlega9JIxBvRKqGdk0wHwYDVR0jBBgwFoAUUNZxDI4LTtlega9JIxBv\nRKqGdk0wCQYDVR0TBAIwADAKBggqhkjOPQQDAgOBjAAwgYgCQgCtLAKFvhNELCwH\nYJlchGr+/3XTbAEe5cVAQLXKoqAI5ahPDirpguSplgh9lp506WRzYr08t3VyUNQp\nwXxslOZtIQJCAbLDGHFoctTuGDf1bIUSZDi9gqJpW53VUv4ugWYO7wG2zCgYWXge\ngN4zzpEndIJdt4cUEG85jT60bNQotg1ELmz/\n-----END CERTIFICATE-----\n";
+const P521_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAjlIZtJuB6AKj1Mbf\nF+KRqFdVg/+bsmP1FmRYcxqeicI+MOgPNNrFrjrjRpiTrP/fjiFJmslPoIALxO9p\n7LueEAGhgYkDgYYABAEQIJ/yNxyCzXaBarFpfMtUQLwJ89k7jAbjj1+yqgmweDIs\nDdo6bSNj6+rKVLRu7c5lYuDleETzmCuUa9MX4LjLQgCFAS4Kq4hWqZuBFuhabVEm\nteTQIjjiOcvHm3i/VzqecVb2eL9mmhis/0RtknnrdtDhzY/KhWj508b1rbbUF3rm\nuA==\n-----END PRIVATE KEY-----\n";
+const P521_KEY_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----\nMIHcAgEBBEIAjlIZtJuB6AKj1MbfF+KRqFdVg/+bsmP1FmRYcxqeicI+MOgPNNrF\nrjrjRpiTrP/fjiFJmslPoIALxO9p7LueEAGgBwYFK4EEACOhgYkDgYYABAEQIJ/y\nNxyCzXaBarFpfMtUQLwJ89k7jAbjj1+yqgmweDIsDdo6bSNj6+rKVLRu7c5lYuDl\neETzmCuUa9MX4LjLQgCFAS4Kq4hWqZuBFuhabVEmteTQIjjiOcvHm3i/VzqecVb2\neL9mmhis/0RtknnrdtDhzY/KhWj508b1rbbUF3rmuA==\n-----END EC PRIVATE KEY-----\n";
+const P521_OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIB1EQCVsvqAknLRJ2z\nFpSMIx6Q3GCRjo12XVi3fKhkRt2QMgAofTklKfr7CfuCazXhRRlwmgAiGrtBkipA\nXNuE5YWhgYkDgYYABAFmjFKVSBRUO7lwvSpLATW9y7wAHNnCNkUiYhezthxAHN5q\nlecwl2IBbsfXF3RA88j+hVO6vaz75BYAX9v02UB18gCKtr2rtNRYtnCKlOiS5JaW\n1E/jFD3ZNIHB32sugrxc5+6hA+Pd21bYo0fP/paaFSykAlqsLmv3LgEcKccs/kUB\nsw==\n-----END PRIVATE KEY-----\n";
+const P521_KEY_NO_PUBLIC: &str = "-----BEGIN EC PRIVATE KEY-----\nMFACAQEEQgCOUhm0m4HoAqPUxt8X4pGoV1WD/5uyY/UWZFhzGp6Jwj4w6A802sWu\nOuNGmJOs/9+OIUmayU+ggAvE72nsu54QAaAHBgUrgQQAIw==\n-----END EC PRIVATE KEY-----\n";
+
+const MISMATCH: &str = "the client key does not match the client certificate";
+const UNSUPPORTED: &str = "the client key uses an unsupported algorithm";
+
+fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
+    p.iter().map(|p| p.problem.as_str()).collect()
+}
+
+/// ring cannot load a P-521 key, which the CLI takes: it is compared with its certificate by the
+/// public key it carries, so that a wrong one is refused before any connection, as for the
+/// other key types.
+#[test]
+fn a_p521_key_is_compared_with_its_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in [P521_KEY, P521_KEY_SEC1] {
+        let i = integration_with(dir.path(), P521_CERT, key);
+        assert!(
+            check_material_for_run(&i).is_empty(),
+            "{:?}",
+            check_material_for_run(&i)
+        );
+        // Doctor names it for the native executor only.
+        assert_eq!(problems_of(&check_material(&i)), [UNSUPPORTED]);
+    }
+    // Another P-521 key; a P-521 key under a P-256 certificate; a P-256 key under the P-521
+    // certificate.
+    let (p256_cert, p256_key) = {
+        let k = rcgen::generate_simple_self_signed(vec!["client".into()]).unwrap();
+        (k.cert.pem(), k.key_pair.serialize_pem())
+    };
+    for (cert, key) in [
+        (P521_CERT, P521_OTHER_KEY),
+        (p256_cert.as_str(), P521_KEY),
+        (P521_CERT, p256_key.as_str()),
+    ] {
+        let i = integration_with(dir.path(), cert, key);
+        assert_eq!(
+            problems_of(&check_material_for_run(&i)),
+            [MISMATCH],
+            "{key}"
+        );
+        assert!(
+            problems_of(&check_material(&i)).contains(&MISMATCH),
+            "{key}"
+        );
+    }
+    // A key without its public key cannot be compared here: the handshake tells.
+    let i = integration_with(dir.path(), P521_CERT, P521_KEY_NO_PUBLIC);
+    assert!(
+        check_material_for_run(&i).is_empty(),
+        "{:?}",
+        check_material_for_run(&i)
+    );
+}
+
 #[test]
 fn authentication_errors_are_classified() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
+use x509_parser::der_parser::asn1_rs::{Any, Class as DerClass, Tag};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 use super::{Auth, Integration, Limits, Tls};
@@ -198,15 +199,90 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
                 let key_spki = rustls::crypto::ring::sign::any_supported_type(&key)
                     .ok()
                     .and_then(|k| k.public_key().map(|p| p.as_ref().to_vec()));
-                match (cert_spki, key_spki) {
-                    (Some(c), Some(k)) if c != k => out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for")),
-                    (_, None) if include_native_only => out.push(problem(Class::Certificate, "the client key uses an unsupported algorithm".to_owned(), "use an RSA, ECDSA (P-256/P-384) or Ed25519 key")),
-                    _ => {}
+                let matches = match (&cert_spki, &key_spki) {
+                    (Some(c), Some(k)) => Some(c == k),
+                    // A key ring cannot load (P-521): compared by the public key it carries.
+                    (Some(c), None) => ec_key_matches(&key, c),
+                    (None, _) => None,
+                };
+                if matches == Some(false) {
+                    out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for"));
+                }
+                if key_spki.is_none() && include_native_only {
+                    out.push(problem(Class::Certificate, "the client key uses an unsupported algorithm".to_owned(), "use an RSA, ECDSA (P-256/P-384) or Ed25519 key"));
                 }
             }
         }
     }
     out
+}
+
+/// `id-ecPublicKey` (1.2.840.10045.2.1), the content of its DER encoding.
+const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
+/// Whether an EC private key belongs to a certificate's public key (`spki`, DER), judged by the
+/// public key the private key carries (SEC 1's optional `publicKey`, which OpenSSL, Go and ring
+/// all write) and its curve. For the keys ring cannot load (P-521), which the CLI takes. `None`
+/// when that cannot be told: not an EC key, no public key in it, or DER this reader does not know.
+fn ec_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
+    // PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier { id-ecPublicKey, namedCurve },
+    //                               privateKey OCTET STRING (an ECPrivateKey), ... }
+    let (mut curve, ec_key) = match key {
+        PrivateKeyDer::Pkcs8(k) => {
+            let info = der_sequence(k.secret_pkcs8_der())?;
+            let algorithm = der_items(info.get(1)?)?;
+            if algorithm.first()?.data != EC_PUBLIC_KEY {
+                return None;
+            }
+            (algorithm.get(1).map(|c| c.data), info.get(2)?.data)
+        }
+        PrivateKeyDer::Sec1(k) => (None, k.secret_sec1_der()),
+        _ => return None,
+    };
+    // ECPrivateKey ::= SEQUENCE { version, privateKey OCTET STRING,
+    //                             [0] namedCurve OPTIONAL, [1] publicKey BIT STRING OPTIONAL }
+    let mut public = None;
+    for field in der_sequence(ec_key)?.iter().skip(2) {
+        if field.header.class() != DerClass::ContextSpecific {
+            continue;
+        }
+        let inner = Any::from_der(field.data).ok()?.1;
+        match field.header.tag().0 {
+            0 => curve = curve.or(Some(inner.data)),
+            1 => public = Some(inner.data),
+            _ => {}
+        }
+    }
+    // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { id-ecPublicKey, namedCurve },
+    //                                     subjectPublicKey BIT STRING }
+    let cert = der_sequence(spki)?;
+    let algorithm = der_items(cert.first()?)?;
+    let cert_curve = algorithm.get(1).map(|c| c.data);
+    Some(
+        algorithm.first()?.data == EC_PUBLIC_KEY
+            && cert_curve == Some(curve?)
+            && cert.get(1)?.data == public?,
+    )
+}
+
+/// The elements of the DER SEQUENCE `der` encodes, or `None` when it is not one.
+fn der_sequence(der: &[u8]) -> Option<Vec<Any<'_>>> {
+    der_items(&Any::from_der(der).ok()?.1)
+}
+
+/// The elements of a SEQUENCE, or `None` when `sequence` is not one.
+fn der_items<'a>(sequence: &Any<'a>) -> Option<Vec<Any<'a>>> {
+    if sequence.header.tag() != Tag::Sequence {
+        return None;
+    }
+    let mut rest = sequence.data;
+    let mut items = Vec::new();
+    while !rest.is_empty() {
+        let (after, item) = Any::from_der(rest).ok()?;
+        items.push(item);
+        rest = after;
+    }
+    Some(items)
 }
 
 /// Classifies the CLI's error output from a failed probe.
