@@ -71,8 +71,9 @@ enum Sub {
     /// error (nothing runs). The connection comes from the configuration (`--config`, or
     /// `TGATE_CONFIG`; without one: localhost:7233, namespace `default`, the built-in policy).
     Run(RunArgs),
-    /// Diagnose an integration's connection: unreachable, certificate, authentication or
-    /// namespace-not-found, each with its fix. Exit 0 healthy, 1 problems found, 2 configuration error.
+    /// Diagnose an integration's connection through the CLI and the native executor: unreachable,
+    /// certificate, authentication or namespace-not-found (or tgate's own setup: no `temporal`
+    /// binary), each with its fix. Exit 0 healthy, 1 problems found, 2 configuration error.
     Doctor(DoctorArgs),
     /// Work with policy files: lint, test, schema.
     #[command(subcommand)]
@@ -408,6 +409,10 @@ struct DoctorArgs {
     /// Integration to diagnose (default: the configuration's default integration).
     #[arg(long = "integration", value_name = "NAME")]
     integration: Option<String>,
+    /// The executors to try, as `tgate run` uses them: `cli` the `temporal` binary, `grpc` the
+    /// native executor, `auto` both (default: the configuration's `backend`).
+    #[arg(long = "backend", value_enum)]
+    backend: Option<crate::connect::Backend>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     output: Format,
@@ -1812,10 +1817,11 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?;
-    let binary = temporal_binary(&config).map_err(Failure)?;
+    let binary = temporal_binary(&config).ok();
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
-    let report = crate::connect::doctor::diagnose(&binary, integration, &limits);
+    let backend = a.backend.unwrap_or(config.backend);
+    let report = crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
     let text = format_as(a.output, &report, describe_report)?;
     write_out(out, &text)?;
     Ok(if report.problems.is_empty() {
@@ -1831,7 +1837,13 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
         report.integration, report.address, report.namespace
     );
     if report.problems.is_empty() {
-        s.push_str("ok: connected and found the namespace\n");
+        use crate::connect::doctor::Probe;
+        let through = match report.probed.as_slice() {
+            [Probe::Cli] => " (the `temporal` binary)",
+            [Probe::Native] => " (the native executor)",
+            _ => " (the `temporal` binary and the native executor)",
+        };
+        s.push_str(&format!("ok: connected and found the namespace{through}\n"));
     }
     for p in &report.problems {
         let class = serde_json::to_value(p.class)

@@ -3,30 +3,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::devserver::{DevServer, free_port};
+use common::doctor;
 use tgate::connect::doctor::{Class, check_material, check_material_for_run, classify};
 use tgate::connect::{Config, Integration};
-
-fn doctor(config: &std::path::Path, integration: &str) -> (i32, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args([
-            "doctor",
-            "-o",
-            "json",
-            "--integration",
-            integration,
-            "--config",
-        ])
-        .arg(config)
-        .env_clear()
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), v)
-}
 
 #[test]
 fn diagnoses_real_failures() {
@@ -44,35 +24,101 @@ fn diagnoses_real_failures() {
     let text = std::fs::read_to_string(&config).unwrap() + &extra;
     std::fs::write(&config, text).unwrap();
 
-    let (code, v) = doctor(&config, "dev");
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(v["problems"], serde_json::json!([]));
+    for (backend, probed) in [
+        ("auto", serde_json::json!(["cli", "native"])),
+        ("cli", serde_json::json!(["cli"])),
+        ("grpc", serde_json::json!(["native"])),
+    ] {
+        let (code, v) = doctor(&config, "dev", backend);
+        assert_eq!(code, 0, "{backend}: {v}");
+        assert_eq!(v["problems"], serde_json::json!([]), "{backend}");
+        assert_eq!(v["probed"], probed, "{backend}");
+    }
 
-    for (name, class, fragment) in [
+    // Each failure as the CLI's probe finds it (`auto` stops there) and as the native executor's
+    // does: the same class and fix, in each one's words.
+    for (name, class, cli_says, native_says, fix) in [
         (
             "wrong-namespace",
             "namespace-not-found",
             "Namespace Payments is not found",
+            "unable to describe namespace Payments: Namespace Payments is not found",
+            "namespace names are case-sensitive",
         ),
-        ("refused", "unreachable", "connection refused"),
+        (
+            "refused",
+            "unreachable",
+            "connection refused",
+            "Connection refused",
+            "nothing answered at the address",
+        ),
         (
             "tls-to-plaintext",
             "certificate",
             "did not respond with TLS",
+            "received corrupt message of type InvalidContentType",
+            "the server speaks plaintext",
         ),
     ] {
-        let (code, v) = doctor(&config, name);
-        assert_eq!(code, 1, "{name}: {v}");
-        assert_eq!(v["problems"][0]["class"], class, "{name}: {v}");
-        assert!(
-            v["problems"][0]["problem"]
-                .as_str()
-                .unwrap()
-                .contains(fragment),
-            "{name}: {v}"
-        );
-        assert!(!v["problems"][0]["fix"].as_str().unwrap().is_empty());
+        for (backend, says) in [("auto", cli_says), ("grpc", native_says)] {
+            let (code, v) = doctor(&config, name, backend);
+            let at = format!("{name} ({backend}): {v}");
+            assert_eq!(code, 1, "{at}");
+            assert_eq!(v["problems"].as_array().unwrap().len(), 1, "{at}");
+            assert_eq!(v["problems"][0]["class"], class, "{at}");
+            let said = |key: &str| v["problems"][0][key].as_str().unwrap().to_owned();
+            assert!(said("problem").contains(says), "{at}");
+            assert!(said("fix").starts_with(fix), "{at}");
+        }
     }
+}
+
+/// The native executor needs no `temporal` binary, and neither does doctor's probe of it;
+/// the backends that run the CLI name its absence as a problem of tgate's setup.
+#[test]
+fn diagnoses_without_a_temporal_binary() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\nintegrations:\n  - {{name: dev, auth: direct, address: '{}', namespace: default}}\n  - {{name: wrong, auth: direct, address: '{}', namespace: nope}}\n",
+            server.address, server.address
+        ),
+    )
+    .unwrap();
+    // No `temporal:` and no PATH: there is no binary to find.
+    let (code, v) = doctor(&config, "dev", "grpc");
+    assert_eq!((code, &v["problems"]), (0, &serde_json::json!([])), "{v}");
+    assert_eq!(v["probed"], serde_json::json!(["native"]));
+    let (code, v) = doctor(&config, "wrong", "grpc");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["problems"][0]["class"], "namespace-not-found", "{v}");
+
+    // `auto`: the native probe still runs; the missing binary is reported.
+    let (code, v) = doctor(&config, "dev", "auto");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["probed"], serde_json::json!(["native"]));
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v}");
+    assert_eq!(problems[0]["class"], "setup", "{v}");
+    assert_eq!(
+        problems[0]["problem"],
+        "no `temporal` binary: commands the native executor does not translate cannot run"
+    );
+    // `cli`: nothing can be probed.
+    let (code, v) = doctor(&config, "dev", "cli");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["probed"], serde_json::json!([]));
+    assert_eq!(v["problems"][0]["class"], "setup", "{v}");
+    assert!(
+        v["problems"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("set `temporal:` in the configuration"),
+        "{v}"
+    );
 }
 
 fn integration_with(dir: &std::path::Path, cert: &str, key: &str) -> Integration {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::doctor as doctor_with;
 use common::text;
 
 use std::collections::hash_map::RandomState;
@@ -42,17 +43,9 @@ fn run(config: &Path, integration: &str, backend: &str, line: &str) -> Output {
     )
 }
 
-/// `tgate doctor -o json` of `integration`: exit code and report.
+/// `tgate doctor -o json` of `integration` under the configuration's backend (`auto`).
 fn doctor(config: &Path, integration: &str) -> (i32, serde_json::Value) {
-    let out = tgate_with(
-        &["doctor", "-o", "json", "--integration", integration],
-        config,
-        None,
-        &[],
-    );
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), v)
+    doctor_with(config, integration, "auto")
 }
 
 /// A dev server with one running workflow, `wf-tls`.
@@ -137,6 +130,7 @@ fn mutual_tls_through_a_real_proxy_gives_the_clis_output() {
     let (code, report) = doctor(&config, "mtls");
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["problems"], serde_json::json!([]));
+    assert_eq!(report["probed"], serde_json::json!(["cli", "native"]));
     // Every run went through the proxy's TLS (2 lines x 2 backends x 2 integrations + doctor; the
     // CLI may open more than one connection).
     assert!(proxy.stats.handshakes.load(Ordering::SeqCst) >= 9);
@@ -164,78 +158,120 @@ fn doctor_diagnoses_each_certificate_failure() {
     }
     let pair = |n: &str| format!(", client_cert: {{file: {n}.pem}}, client_key: {{file: {n}.key}}");
 
-    // Each is a `certificate` problem: name, fields, a fragment of the problem, a fragment of the
-    // fix, and what the proxy saw (None: doctor must not connect).
-    let cases = [
+    // Each is a `certificate` problem: name, fields, a fragment of the fix, and for each probe
+    // (the configuration's `auto`, where the CLI's probe speaks first, and `grpc`, the native
+    // executor's) a fragment of the problem and what the proxy saw (None: doctor must not
+    // connect).
+    type Seen = (&'static [&'static str], Option<&'static str>);
+    // In TLS 1.3 a server refuses a client certificate after the client's handshake is done: the
+    // native probe meets its alert, or, when it wrote first, the connection it closed.
+    const CLOSED: &str = "the server closed the connection once the TLS handshake was done";
+    let cases: [(&str, String, &str, Seen, Seen); 5] = [
         (
             "wrong-ca",
             format!("{}, server_ca: {{file: other-ca.pem}}", pair("good")),
-            "cannot verify server TLS certificate",
             "not signed by `server_ca`",
             // The CLI refused the proxy's certificate.
-            Some("received fatal alert: BadCertificate"),
+            (
+                &["cannot verify server TLS certificate"],
+                Some("received fatal alert: BadCertificate"),
+            ),
+            (
+                &["invalid peer certificate: UnknownIssuer"],
+                Some("received fatal alert: UnknownCA"),
+            ),
         ),
         (
             "expired",
             format!("{}, server_ca: {{file: ca.pem}}", pair("expired")),
-            "the client certificate expired on",
             "issue a new certificate",
             // Found locally: doctor does not connect.
-            None,
+            (&["the client certificate expired on"], None),
+            (&["the client certificate expired on"], None),
         ),
         (
             "no-client-cert",
             ", server_ca: {file: ca.pem}".to_owned(),
-            "server requires client certificate (mTLS)",
-            "the server requires a client certificate (mTLS): configure `client_cert` and `client_key`",
-            Some("peer sent no certificates"),
+            // The CLI's fix says the server requires one (Go read its alert); the native probe's,
+            // when it met the closed connection, that such a server does this.
+            "configure `client_cert` and `client_key`",
+            (
+                &["server requires client certificate (mTLS)"],
+                Some("peer sent no certificates"),
+            ),
+            (
+                &[CLOSED, "received fatal alert: "],
+                Some("peer sent no certificates"),
+            ),
         ),
         (
             "untrusted",
             format!("{}, server_ca: {{file: ca.pem}}", pair("untrusted")),
-            // Go withholds a certificate whose issuer the server does not accept.
-            "server requires client certificate (mTLS)",
             "the server did not accept the client certificate",
-            Some("peer sent no certificates"),
+            // Go withholds a certificate whose issuer the server does not accept; rustls sends it.
+            (
+                &["server requires client certificate (mTLS)"],
+                Some("peer sent no certificates"),
+            ),
+            (
+                &[CLOSED, "received fatal alert: "],
+                Some("invalid peer certificate: UnknownIssuer"),
+            ),
         ),
         (
             "impostor",
             format!("{}, server_ca: {{file: ca.pem}}", pair("impostor")),
-            // The server's alert, or a broken pipe when the CLI wrote first (TLS 1.3).
-            "failed connecting to Temporal server",
             "the server did not accept the client certificate",
-            Some("invalid peer certificate: BadSignature"),
+            // The server's alert, or a broken pipe when the CLI wrote first (TLS 1.3).
+            (
+                &["failed connecting to Temporal server"],
+                Some("invalid peer certificate: BadSignature"),
+            ),
+            (
+                &[CLOSED, "received fatal alert: "],
+                Some("invalid peer certificate: BadSignature"),
+            ),
         ),
     ];
-    for (name, fields, problem, fix, proxy_saw) in cases {
-        // One proxy per case, so what it saw belongs to this case.
-        let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
-        let config = server.config(
-            dir.path(),
-            "default",
-            &integration(name, &proxy.address, &fields),
-        );
-        let (code, report) = doctor(&config, name);
-        assert_eq!(code, 1, "{name}: {report}");
-        let problems = report["problems"].as_array().unwrap();
-        assert_eq!(problems.len(), 1, "{name}: {report}");
-        assert_eq!(problems[0]["class"], "certificate", "{name}: {report}");
-        let said = |key: &str| problems[0][key].as_str().unwrap().to_owned();
-        assert!(said("problem").contains(problem), "{name}: {report}");
-        assert!(said("fix").contains(fix), "{name}: {report}");
-        match proxy_saw {
-            Some(why) => {
-                let failures = proxy.stats.handshake_failures();
-                assert!(
-                    failures.iter().any(|f| f.contains(why)),
-                    "{name}: proxy saw {failures:?}"
-                );
+    for (name, fields, fix, auto, native) in cases {
+        for (backend, (problem, proxy_saw)) in [("auto", auto), ("grpc", native)] {
+            // One proxy per probe, so what it saw belongs to this one.
+            let proxy =
+                TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
+            let config = server.config(
+                dir.path(),
+                "default",
+                &integration(name, &proxy.address, &fields),
+            );
+            let (code, report) = doctor_with(&config, name, backend);
+            let at = format!("{name} ({backend}): {report}");
+            assert_eq!(code, 1, "{at}");
+            let problems = report["problems"].as_array().unwrap();
+            assert_eq!(problems.len(), 1, "{at}");
+            assert_eq!(problems[0]["class"], "certificate", "{at}");
+            let said = |key: &str| problems[0][key].as_str().unwrap().to_owned();
+            assert!(problem.iter().any(|p| said("problem").contains(p)), "{at}");
+            assert!(said("fix").contains(fix), "{at}");
+            match proxy_saw {
+                Some(why) => {
+                    let failures = proxy.stats.handshake_failures();
+                    assert!(
+                        failures.iter().any(|f| f.contains(why)),
+                        "{at}: proxy saw {failures:?}"
+                    );
+                    // `auto` stops at the CLI's finding.
+                    let probed = if backend == "auto" { "cli" } else { "native" };
+                    assert_eq!(report["probed"], serde_json::json!([probed]), "{at}");
+                }
+                None => {
+                    assert_eq!(
+                        proxy.stats.connections.load(Ordering::SeqCst),
+                        0,
+                        "{at}: doctor connected"
+                    );
+                    assert_eq!(report["probed"], serde_json::json!([]), "{at}");
+                }
             }
-            None => assert_eq!(
-                proxy.stats.connections.load(Ordering::SeqCst),
-                0,
-                "{name}: doctor connected"
-            ),
         }
     }
 
@@ -390,16 +426,20 @@ fn api_key_is_checked_by_a_cloud_like_proxy() {
         "{}",
         text(&out.stderr)
     );
-    let (code, report) = doctor(&config, "wrong-key");
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["problems"][0]["class"], "authentication", "{report}");
-    assert!(
-        report["problems"][0]["fix"]
-            .as_str()
-            .unwrap()
-            .starts_with("the API key was refused"),
-        "{report}"
-    );
+    for backend in ["auto", "grpc"] {
+        let (code, report) = doctor_with(&config, "wrong-key", backend);
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(report["problems"][0]["class"], "authentication", "{report}");
+        assert!(
+            report["problems"][0]["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("the API key was refused"),
+            "{report}"
+        );
+        let want = if backend == "grpc" { "native" } else { "cli" };
+        assert_eq!(report["probed"], serde_json::json!([want]), "{report}");
+    }
     // The native executor sends the wrong key too, and is refused with Cloud's message.
     let native = run(&config, "wrong-key", "grpc", line);
     assert_ne!(native.status.code(), Some(0));

@@ -15,7 +15,7 @@ use serde::Serialize;
 use x509_parser::der_parser::asn1_rs::{Any, Class as DerClass, Tag};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
-use super::{Auth, Integration, Limits, Tls};
+use super::{Auth, Backend, Integration, Limits, Tls};
 use crate::command::Command;
 
 /// The four failure classes.
@@ -30,6 +30,8 @@ pub enum Class {
     Authentication,
     /// The namespace does not exist (names are case-sensitive).
     NamespaceNotFound,
+    /// tgate's own setup: the `temporal` binary it runs is missing or cannot start.
+    Setup,
 }
 
 /// One problem found, with its fix.
@@ -52,8 +54,21 @@ pub struct Report {
     pub address: String,
     /// Namespace probed.
     pub namespace: String,
+    /// The executors whose connection was tried, in order (none when the local checks found a
+    /// problem).
+    pub probed: Vec<Probe>,
     /// Problems; empty when healthy.
     pub problems: Vec<Problem>,
+}
+
+/// An executor whose connection doctor tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Probe {
+    /// The pinned `temporal` binary.
+    Cli,
+    /// The native gRPC executor.
+    Native,
 }
 
 fn problem(class: Class, problem: String, fix: &str) -> Problem {
@@ -83,6 +98,21 @@ pub fn check_material_for_run(integration: &Integration) -> Vec<Problem> {
 
 /// The fix when the server does not accept the client certificate it was given (or would be).
 const CLIENT_CERT_REFUSED: &str = "the server did not accept the client certificate: use one issued by a CA the server trusts (for Temporal Cloud, a CA uploaded to the namespace), currently valid, with its own key";
+
+/// The fix when the server asked for a client certificate and none is configured.
+const NO_CLIENT_CERT: &str =
+    "the server requires a client certificate (mTLS): configure `client_cert` and `client_key`";
+
+/// The fix when a server closed a TLS connection without a client certificate once the client's
+/// handshake was done, without saying why.
+const MAYBE_NO_CLIENT_CERT: &str = "a server requiring a client certificate (mTLS) does this: configure `client_cert` and `client_key`, or check that the address is the server's gRPC port";
+
+/// The fix when a TLS connection met a plaintext server.
+const PLAINTEXT_SERVER: &str =
+    "the server speaks plaintext: remove the TLS settings from the integration, or check the port";
+
+/// The fix for a TLS failure with no more precise cause.
+const CHECK_TLS: &str = "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key";
 
 /// What is wrong with a certificate's validity dates at `now` (Unix seconds), if anything.
 fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
@@ -302,6 +332,95 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         .map(|(_, l)| l.to_lowercase())
         .collect::<Vec<_>>()
         .join("\n");
+    // In TLS 1.3 the client finishes its handshake before the server checks the client
+    // certificate, so a refusal arrives after the CLI's `✓ TLS handshake succeeded`: as the
+    // server's alert (`remote error: tls: expired certificate`, `... error decrypting message`)
+    // or, when the CLI wrote first, as `write: broken pipe`.
+    let handshake_done = stderr
+        .lines()
+        .any(|l| l.trim_start() == "✓ TLS handshake succeeded");
+    let refused_after_handshake = handshake_done
+        && (lower.contains("remote error: tls:") || lower.contains("write: broken pipe"));
+    found(first, &lower, refused_after_handshake, integration)
+}
+
+/// Classifies a failed native probe as [`classify`] does the CLI's output: the same classes and
+/// fixes, read from what tonic, rustls and the server say. `code` is the call's gRPC status;
+/// `None` when no connection was made.
+pub fn classify_native(
+    code: Option<tonic::Code>,
+    message: &str,
+    integration: &Integration,
+) -> Problem {
+    let lower = message.to_lowercase();
+    let client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some());
+    // The server's own answer (the status it sent) is said as the CLI says it; a connection that
+    // failed, in tonic's and rustls's words.
+    let first = match code {
+        Some(c) if !matches!(c, tonic::Code::Unavailable | tonic::Code::Unknown) => {
+            format!(
+                "unable to describe namespace {}: {message}",
+                integration.namespace
+            )
+        }
+        _ => message.to_owned(),
+    };
+    // rustls names a TLS 1.3 server's refusal of the client certificate by the alert it received
+    // (`CertificateRequired` when none was sent; `BadCertificate`, `UnknownCA`...), and a server
+    // that answered a TLS hello in plaintext by the record it could not read.
+    if lower.contains("certificaterequired") && !client_cert {
+        return problem(Class::Certificate, first, NO_CLIENT_CERT);
+    }
+    if lower.contains("received fatal alert") {
+        let fix = if client_cert {
+            CLIENT_CERT_REFUSED
+        } else {
+            CHECK_TLS
+        };
+        return problem(Class::Certificate, first, fix);
+    }
+    if lower.contains("invalidcontenttype") {
+        return problem(Class::Certificate, first, PLAINTEXT_SERVER);
+    }
+    // In TLS 1.3 the client's handshake is done before the server checks the client certificate;
+    // a server refusing it (or its absence) sends its alert and closes, and what the call then
+    // meets is mostly the closed connection, not the alert (the CLI's probe is read the same way).
+    let closed = [
+        "connection closed",
+        "broken pipe",
+        "connection reset",
+        "stream closed",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
+    if code.is_some() && closed && integration.tls().is_some() {
+        return problem(
+            Class::Certificate,
+            format!("the server closed the connection once the TLS handshake was done ({message})"),
+            if client_cert {
+                CLIENT_CERT_REFUSED
+            } else {
+                MAYBE_NO_CLIENT_CERT
+            },
+        );
+    }
+    // The status code's name too (`unauthenticated`, `permissiondenied`), as the CLI's message has it.
+    let lower = match code {
+        Some(c) => format!("{}\n{lower}", format!("{c:?}").to_lowercase()),
+        None => lower,
+    };
+    found(first, &lower, false, integration)
+}
+
+/// The class and fix of a failure: `first` is said as the problem, `lower` is what is known of it
+/// (lower case), `refused_after_handshake` that the server refused the connection once the
+/// client's TLS handshake was done.
+fn found(
+    first: String,
+    lower: &str,
+    refused_after_handshake: bool,
+    integration: &Integration,
+) -> Problem {
     let cloud = matches!(
         integration.auth,
         Auth::CloudApiKey { .. } | Auth::CloudMtls { .. }
@@ -341,21 +460,11 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         let fix = if client_cert {
             CLIENT_CERT_REFUSED
         } else {
-            "the server requires a client certificate (mTLS): configure `client_cert` and `client_key`"
+            NO_CLIENT_CERT
         };
         return problem(Class::Certificate, first, fix);
     }
-    // In TLS 1.3 the client finishes its handshake before the server checks the client
-    // certificate, so a refusal arrives after the CLI's `✓ TLS handshake succeeded`: as the
-    // server's alert (`remote error: tls: expired certificate`, `... error decrypting message`)
-    // or, when the CLI wrote first, as `write: broken pipe`.
-    let handshake_done = stderr
-        .lines()
-        .any(|l| l.trim_start() == "✓ TLS handshake succeeded");
-    if client_cert
-        && handshake_done
-        && (lower.contains("remote error: tls:") || lower.contains("write: broken pipe"))
-    {
+    if client_cert && refused_after_handshake {
         return problem(Class::Certificate, first, CLIENT_CERT_REFUSED);
     }
     if [
@@ -369,15 +478,21 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
     .any(|m| lower.contains(m))
     {
         let fix = if lower.contains("did not respond with tls") {
-            "the server speaks plaintext: remove the TLS settings from the integration, or check the port"
-        } else if lower.contains("unknown authority") || lower.contains("not signed") {
+            PLAINTEXT_SERVER
+        } else if ["unknown authority", "not signed", "unknownissuer"]
+            .iter()
+            .any(|m| lower.contains(m))
+        {
             "the server's certificate is not signed by `server_ca`: configure the CA that issued it (or none, for publicly trusted servers)"
         } else {
-            "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key"
+            CHECK_TLS
         };
         return problem(Class::Certificate, first, fix);
     }
-    let fix = if lower.contains("resolve") || lower.contains("no such host") {
+    let fix = if ["resolve", "no such host", "failed to lookup address"]
+        .iter()
+        .any(|m| lower.contains(m))
+    {
         if cloud {
             "the host does not resolve: the Cloud address is {namespace}.{account_id}.tmprl.cloud:7233 — check the account id and namespace"
         } else {
@@ -391,56 +506,53 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
     problem(Class::Unreachable, first, fix)
 }
 
-/// Diagnoses `integration`: local checks, then one read-only call through the CLI.
-pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Report {
+/// Diagnoses `integration` for the executors `backend` uses: local checks, then one read-only
+/// call through each (the CLI's `operator namespace describe`, and the native executor's
+/// `DescribeNamespace`). `binary` is the `temporal` binary, if there is one.
+pub fn diagnose(
+    binary: Option<&Path>,
+    backend: Backend,
+    integration: &Integration,
+    limits: &Limits,
+) -> Report {
     let mut problems = check_material(integration);
+    let mut probed = Vec::new();
     tracing::debug!(
         integration = ?integration.name,
         problems = problems.len(),
         "TLS material checked"
     );
-    if problems.is_empty() {
-        let argv = [
-            "temporal",
-            "operator",
-            "namespace",
-            "describe",
-            "-n",
-            &integration.namespace,
-            "-o",
-            "json",
-        ];
-        let probe = Command::parse(&argv).map_err(|e| e.to_string());
-        match probe.and_then(|cmd| {
-            crate::exec::run_cli(binary, &cmd, integration, "doctor", limits)
-                .map_err(|e| e.to_string())
-        }) {
-            Ok(run) if run.exit_code == 0 => {}
-            // Asked to stop mid-probe: nothing to diagnose; tgate ends as the signal would end
-            // it (Ctrl-C during `tgate doctor` is not an unreachable server).
-            Ok(crate::exec::Execution {
-                stopped: Some(signal),
-                ..
-            }) => {
-                let _ = signal_hook::low_level::emulate_default_handler(signal);
-                problems.push(problem(
-                    Class::Unreachable,
-                    format!("interrupted by signal {signal}"),
-                    "run `tgate doctor` again",
-                ));
+    if problems.is_empty() && backend != Backend::Grpc {
+        match binary {
+            Some(binary) => {
+                probed.push(Probe::Cli);
+                problems.extend(probe_cli(binary, integration, limits));
             }
-            Ok(run) => problems.push(classify(&String::from_utf8_lossy(&run.stderr), integration)),
-            Err(e) => problems.push(problem(
-                Class::Unreachable,
-                e,
-                "check the `temporal` binary tgate runs (configuration `temporal:`)",
+            None => problems.push(problem(
+                Class::Setup,
+                match backend {
+                    Backend::Cli => "no `temporal` binary to run commands with".to_owned(),
+                    _ => "no `temporal` binary: commands the native executor does not translate cannot run".to_owned(),
+                },
+                "set `temporal:` in the configuration (or TGATE_TEMPORAL_BIN) to the pinned `temporal` binary, or put it on PATH",
             )),
+        }
+    }
+    if problems.iter().all(|p| p.class == Class::Setup) && backend != Backend::Cli {
+        probed.push(Probe::Native);
+        if let Some(mut found) = probe_native(integration, limits) {
+            // Under `auto` the CLI's probe ran first; the native executor's finding is its own.
+            if backend == Backend::Auto && probed.contains(&Probe::Cli) {
+                found.problem = format!("the native executor: {}", found.problem);
+            }
+            problems.push(found);
         }
     }
     tracing::info!(
         integration = ?integration.name,
         address = ?integration.address,
         namespace = ?integration.namespace,
+        probed = ?probed,
         classes = ?problems.iter().map(|p| p.class).collect::<Vec<_>>(),
         "diagnosed"
     );
@@ -448,7 +560,67 @@ pub fn diagnose(binary: &Path, integration: &Integration, limits: &Limits) -> Re
         integration: integration.name.clone(),
         address: integration.address.clone(),
         namespace: integration.namespace.clone(),
+        probed,
         problems,
+    }
+}
+
+/// The CLI's probe: `temporal operator namespace describe` of the integration's namespace.
+fn probe_cli(binary: &Path, integration: &Integration, limits: &Limits) -> Option<Problem> {
+    let argv = [
+        "temporal",
+        "operator",
+        "namespace",
+        "describe",
+        "-n",
+        &integration.namespace,
+        "-o",
+        "json",
+    ];
+    let probe = Command::parse(&argv).map_err(|e| e.to_string());
+    match probe.and_then(|cmd| {
+        crate::exec::run_cli(binary, &cmd, integration, "doctor", limits).map_err(|e| e.to_string())
+    }) {
+        Ok(run) if run.exit_code == 0 => None,
+        // Asked to stop mid-probe: nothing to diagnose; tgate ends as the signal would end it
+        // (Ctrl-C during `tgate doctor` is not an unreachable server).
+        Ok(crate::exec::Execution {
+            stopped: Some(signal),
+            ..
+        }) => {
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            Some(problem(
+                Class::Unreachable,
+                format!("interrupted by signal {signal}"),
+                "run `tgate doctor` again",
+            ))
+        }
+        Ok(run) => Some(classify(&String::from_utf8_lossy(&run.stderr), integration)),
+        Err(e) => Some(problem(
+            Class::Setup,
+            e,
+            "check the `temporal` binary tgate runs (configuration `temporal:`)",
+        )),
+    }
+}
+
+/// The native executor's probe: a connection as `tgate run` makes it, and `DescribeNamespace`.
+fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
+    use crate::exec::grpc::{ProbeFailure, Session};
+    let mut session = match Session::connect(integration) {
+        Ok(s) => s,
+        Err(e) => return Some(classify_native(None, &e, integration)),
+    };
+    match session.probe(&integration.namespace, limits.timeout) {
+        Ok(()) => None,
+        Err(ProbeFailure::Call(code, message)) => {
+            Some(classify_native(Some(code), &message, integration))
+        }
+        Err(ProbeFailure::Timeout(t)) => Some(problem(
+            Class::Unreachable,
+            format!("no answer within {t:?}"),
+            "check that the server runs and answers at the address, and firewalls",
+        )),
     }
 }
 
@@ -593,6 +765,99 @@ mod tests {
         assert_eq!(p.class, Class::Unreachable);
         let before = BROKEN_PIPE_AFTER_HANDSHAKE.replace("✓ TLS handshake succeeded\n", "");
         assert_eq!(classify(&before, &direct(MTLS)).class, Class::Unreachable);
+    }
+
+    #[test]
+    fn native_failures_get_the_classes_and_fixes_of_the_clis() {
+        use tonic::Code;
+        let cases = [
+            // (integration fields, status code, what tonic and rustls said, class, fix starts)
+            (
+                "",
+                None,
+                "failed connecting to h:7233: transport error: dns error: failed to lookup address information: Name or service not known",
+                Class::Unreachable,
+                "the host does not resolve",
+            ),
+            (
+                CA_ONLY,
+                None,
+                "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: NotValidForName",
+                Class::Certificate,
+                "check `server_ca`",
+            ),
+            (
+                CA_ONLY,
+                Some(Code::Unavailable),
+                "transport error: connection error: received fatal alert: CertificateRequired",
+                Class::Certificate,
+                "the server requires a client certificate (mTLS)",
+            ),
+            (
+                MTLS,
+                Some(Code::Unavailable),
+                "transport error: connection error: received fatal alert: DecryptError",
+                Class::Certificate,
+                "the server did not accept the client certificate",
+            ),
+            (
+                MTLS,
+                Some(Code::Unknown),
+                "operation was canceled: connection closed",
+                Class::Certificate,
+                "the server did not accept the client certificate",
+            ),
+            (
+                CA_ONLY,
+                Some(Code::Unknown),
+                "operation was canceled: connection closed",
+                Class::Certificate,
+                "a server requiring a client certificate (mTLS) does this",
+            ),
+            // Without TLS, a closed connection is not blamed on certificates.
+            (
+                "",
+                Some(Code::Unknown),
+                "operation was canceled: connection closed",
+                Class::Unreachable,
+                "nothing answered",
+            ),
+            (
+                API_KEY,
+                Some(Code::PermissionDenied),
+                "Request unauthorized.",
+                Class::Authentication,
+                "the API key was refused",
+            ),
+            (
+                MTLS,
+                Some(Code::Unauthenticated),
+                "",
+                Class::Authentication,
+                "the client certificate was refused",
+            ),
+            (
+                "",
+                Some(Code::NotFound),
+                "Namespace default is not found.",
+                Class::NamespaceNotFound,
+                "namespace names are case-sensitive",
+            ),
+        ];
+        for (fields, code, message, class, fix) in cases {
+            let p = classify_native(code, message, &direct(fields));
+            assert_eq!(p.class, class, "{message}");
+            assert!(p.fix.starts_with(fix), "{message}: {}", p.fix);
+        }
+        let p = classify_native(
+            Some(Code::NotFound),
+            "Namespace default is not found.",
+            &direct(""),
+        );
+        assert_eq!(
+            p.problem,
+            "unable to describe namespace default: Namespace default is not found."
+        );
     }
 
     #[test]

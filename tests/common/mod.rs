@@ -26,6 +26,30 @@ pub fn tgate(args: &[&str]) -> Output {
         .expect("run tgate")
 }
 
+/// `tgate doctor -o json --backend BACKEND` of `integration` in `config`, in an empty environment:
+/// exit code and report.
+pub fn doctor(
+    config: &std::path::Path,
+    integration: &str,
+    backend: &str,
+) -> (i32, serde_json::Value) {
+    let config = config.to_str().expect("a UTF-8 path");
+    let out = tgate(&[
+        "doctor",
+        "-o",
+        "json",
+        "--integration",
+        integration,
+        "--backend",
+        backend,
+        "--config",
+        config,
+    ]);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
 /// Runs `tgate` as [`tgate`] does, on a full disk: no file it writes may grow past 1 KiB
 /// (`RLIMIT_FSIZE`), and `SIGXFSZ` is ignored so that such a write fails with `EFBIG`.
 pub fn tgate_on_full_disk(args: &[&str]) -> Output {

@@ -135,12 +135,11 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
         if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
             config = config.identity(Identity::from_pem(cert, key.expose()));
         }
-        endpoint = endpoint.tls_config(config).map_err(|e| {
-            // tonic's transport error hides its cause one level down (never key material:
-            // rustls names what is wrong, not the bytes).
-            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
-            format!("TLS configuration: {e}{cause}")
-        })?;
+        // tonic's transport error hides its causes (never key material: rustls names what is
+        // wrong, not the bytes).
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| format!("TLS configuration: {}", with_causes(&e)))?;
     }
     Ok(endpoint)
 }
@@ -168,9 +167,11 @@ impl Session {
         let endpoint = endpoint(integration)?;
         let tls = endpoint.uri().scheme_str() == Some("https");
         let channel = runtime.block_on(endpoint.connect()).map_err(|e| {
-            // tonic's transport error hides its cause one level down.
-            let cause = std::error::Error::source(&e).map_or(String::new(), |c| format!(": {c}"));
-            let message = format!("failed connecting to {}: {e}{cause}", integration.address);
+            let message = format!(
+                "failed connecting to {}: {}",
+                integration.address,
+                with_causes(&e)
+            );
             tracing::debug!(
                 error = ?crate::diag::capped(&message),
                 us = crate::diag::micros(start),
@@ -193,6 +194,51 @@ impl Session {
             auth,
             cli: None,
         })
+    }
+
+    /// `tgate doctor`'s native probe, on a connected session: describes `namespace`
+    /// (`DescribeNamespace`, the call `operator namespace describe` makes) with the CLI's headers,
+    /// within `timeout`.
+    pub fn probe(&mut self, namespace: &str, timeout: Duration) -> Result<(), ProbeFailure> {
+        let req = cli_request(
+            wfs::DescribeNamespaceRequest {
+                namespace: namespace.to_owned(),
+                ..Default::default()
+            },
+            Some(namespace),
+            self.auth.as_ref(),
+        );
+        type Req = wfs::DescribeNamespaceRequest;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(<Req as Rpc>::PATH);
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let call = async {
+            grpc.ready()
+                .await
+                .map_err(|e| ProbeFailure::Call(tonic::Code::Unavailable, with_causes(&e)))?;
+            grpc.unary(
+                req,
+                path,
+                WireCodec::<Req, <Req as Rpc>::Response>(PhantomData),
+            )
+            .await
+            .map(drop)
+            .map_err(|status| {
+                // The message and its causes, not `Status`'s display (its metadata too).
+                let mut text = status.message().to_owned();
+                if let Some(cause) = std::error::Error::source(&status) {
+                    let causes = with_causes(cause);
+                    if causes.starts_with(&text) {
+                        text = causes;
+                    } else if !text.contains(&causes) {
+                        text = format!("{text}: {causes}");
+                    }
+                }
+                ProbeFailure::Call(status.code(), text)
+            })
+        };
+        self.runtime
+            .block_on(async { tokio::time::timeout(timeout, call).await })
+            .unwrap_or(Err(ProbeFailure::Timeout(timeout)))
     }
 
     /// Sets the pinned `temporal` binary whose output is reproduced. Without one, output that
@@ -541,25 +587,9 @@ impl Ctx<'_, '_> {
         Ok(wire.msg)
     }
 
-    /// A request with the headers the CLI sends (FACTS §5): its fixed client headers,
-    /// `temporal-namespace` when the request names one, `authorization` for an API key.
+    /// A request with the headers the CLI sends ([`cli_request`]).
     fn request<T>(&self, msg: T, namespace: Option<&str>) -> tonic::Request<T> {
-        let mut r = tonic::Request::new(msg);
-        let md = r.metadata_mut();
-        md.insert("client-name", MetadataValue::from_static("temporal-cli"));
-        md.insert("client-version", MetadataValue::from_static("1.9.1"));
-        md.insert(
-            "supported-server-versions",
-            MetadataValue::from_static(">=1.0.0 <2.0.0"),
-        );
-        md.insert("caller-type", MetadataValue::from_static("operator"));
-        if let Some(v) = namespace.and_then(|n| MetadataValue::try_from(n).ok()) {
-            md.insert("temporal-namespace", v);
-        }
-        if let Some(Bearer(v)) = &self.auth {
-            md.insert("authorization", v.clone());
-        }
-        r
+        cli_request(msg, namespace, self.auth.as_ref())
     }
 
     /// Protojson options for this command's output.
@@ -585,6 +615,53 @@ impl Ctx<'_, '_> {
         text.push('\n');
         self.out.write(&text)
     }
+}
+
+/// A request with the headers the CLI sends (FACTS §5): its fixed client headers,
+/// `temporal-namespace` when the request names one, `authorization` for an API key.
+fn cli_request<T>(msg: T, namespace: Option<&str>, auth: Option<&Bearer>) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    let md = r.metadata_mut();
+    md.insert("client-name", MetadataValue::from_static("temporal-cli"));
+    md.insert("client-version", MetadataValue::from_static("1.9.1"));
+    md.insert(
+        "supported-server-versions",
+        MetadataValue::from_static(">=1.0.0 <2.0.0"),
+    );
+    md.insert("caller-type", MetadataValue::from_static("operator"));
+    if let Some(v) = namespace.and_then(|n| MetadataValue::try_from(n).ok()) {
+        md.insert("temporal-namespace", v);
+    }
+    if let Some(Bearer(v)) = auth {
+        md.insert("authorization", v.clone());
+    }
+    r
+}
+
+/// Why `tgate doctor`'s native probe ([`Session::probe`]) failed.
+#[derive(Debug)]
+pub enum ProbeFailure {
+    /// The call failed: its gRPC status (`Unavailable` for a connection that broke, as after a
+    /// TLS 1.3 server's refusal of the client certificate) and its message with every cause.
+    Call(tonic::Code, String),
+    /// No answer within this time.
+    Timeout(Duration),
+}
+
+/// An error's message followed by each of its causes that it does not already say (tonic's
+/// transport errors keep what went wrong — refused, a certificate rustls rejected — in them).
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The largest response tgate reads: the Go SDK's (and so the CLI's) 128 MiB, not tonic's
