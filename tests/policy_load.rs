@@ -857,19 +857,48 @@ fn passing_tests_are_remembered_for_the_same_text_and_context() {
     assert_ne!(cache.marker(&passing, &ctx), cache.marker(&passing, &prod));
     assert!(Policy::load_remembering(&passing, "p.yaml", &prod, Some(&cache)).is_err());
     assert_eq!(count(), 1);
-    // Past `MAX_MARKERS`, writing one prunes the oldest, down to half as many: the new one stays.
+    // Past `MAX_MARKERS`, writing one prunes those unused longest, down to half as many: the new
+    // one stays, and so does one written long ago but used since.
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
     for i in 0..tgate::policy::MAX_MARKERS {
         let f = std::fs::File::create(markers.join(format!("old-{i:03}"))).unwrap();
         f.set_modified(old + std::time::Duration::from_secs(i as u64))
             .unwrap();
     }
+    let used = cache.marker(&passing, &ctx);
+    let older = old - std::time::Duration::from_secs(1);
+    std::fs::File::options()
+        .write(true)
+        .open(&used)
+        .unwrap()
+        .set_modified(older)
+        .unwrap();
+    Policy::load_remembering(&passing, "p.yaml", &ctx, Some(&cache)).unwrap();
+    let refreshed = std::fs::metadata(&used).unwrap().modified().unwrap();
+    assert!(
+        refreshed > old + std::time::Duration::from_secs(1_000),
+        "{refreshed:?}"
+    );
+    assert_eq!(count(), tgate::policy::MAX_MARKERS + 1);
     let newer = format!("{passing}# edited\n");
     Policy::load_remembering(&newer, "p.yaml", &ctx, Some(&cache)).unwrap();
     assert_eq!(count(), tgate::policy::MAX_MARKERS / 2);
     assert!(cache.marker(&newer, &ctx).is_file());
-    assert!(cache.marker(&passing, &ctx).is_file(), "the newest stay");
-    assert!(markers.join("old-255").is_file() && !markers.join("old-128").exists());
+    assert!(used.is_file(), "the marker used since stays");
+    assert!(markers.join("old-255").is_file() && !markers.join("old-129").exists());
+    // A marker used within the hour is not written again.
+    let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&used)
+        .unwrap()
+        .set_modified(recent)
+        .unwrap();
+    Policy::load_remembering(&passing, "p.yaml", &ctx, Some(&cache)).unwrap();
+    assert_eq!(
+        std::fs::metadata(&used).unwrap().modified().unwrap(),
+        recent
+    );
     // The marker is what skips the tests, nothing else: one written for the failing text (by
     // whoever can write tgate's state directory) lets it load as written.
     std::fs::write(cache.marker(&failing, &ctx), "").unwrap();

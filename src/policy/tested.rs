@@ -65,9 +65,30 @@ impl TestedCache {
         self.dir.join(hex)
     }
 
-    /// Whether the marker exists.
+    /// Whether the marker exists. A marker found is marked used (its modification time, at most
+    /// once every [`REFRESH_AFTER`]), so that pruning removes the markers unused longest, not the
+    /// ones written first.
     pub(crate) fn passed(marker: &Path) -> bool {
-        marker.is_file()
+        let Ok(m) = std::fs::metadata(marker) else {
+            return false;
+        };
+        if !m.is_file() {
+            return false;
+        }
+        let now = std::time::SystemTime::now();
+        let stale = m
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > REFRESH_AFTER);
+        if stale {
+            // Failing to is not an error: the marker only risks being pruned sooner.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .open(marker)
+                .and_then(|f| f.set_modified(now));
+        }
+        true
     }
 
     /// Writes the marker. Failing to is not an error: the tests run again next time.
@@ -94,9 +115,10 @@ impl TestedCache {
         }
     }
 
-    /// Keeps the directory small: past [`MAX_MARKERS`], the oldest markers go (each written
-    /// once per policy text, namespace and binary, so old ones are mostly of edited policies and
-    /// replaced binaries). A marker removed too eagerly only makes its policy tested again.
+    /// Keeps the directory small: past [`MAX_MARKERS`], the markers unused longest go (each
+    /// written once per policy text, namespace and binary, and marked used by [`Self::passed`], so
+    /// those are mostly of edited policies and replaced binaries). A marker removed too eagerly
+    /// only makes its policy tested again.
     fn prune(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
@@ -119,3 +141,7 @@ impl TestedCache {
 
 /// How many markers the directory holds at most; pruning leaves half as many.
 pub const MAX_MARKERS: usize = 256;
+
+/// How long a marker in use goes without its modification time refreshed: one write per marker
+/// an hour at most, not one per run.
+pub const REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
