@@ -283,6 +283,14 @@ fn configuration_errors_name_the_field() {
     std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
     std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
     std::fs::write(dir.path().join("blank.txt"), " \n").unwrap();
+    for (name, key) in [
+        ("nbsp.txt", "tgk-SECRET\u{a0}-1"),
+        ("zwsp.txt", "tgk-\u{200b}SECRET"),
+        ("quote.txt", "\u{201c}tgk-SECRET\u{201d}"),
+        ("umlaut.txt", "tgk-SECRET-\u{fc}"),
+    ] {
+        std::fs::write(dir.path().join(name), key).unwrap();
+    }
     std::fs::write(dir.path().join("cert.pem"), CERT).unwrap();
     std::fs::write(
         dir.path().join("encrypted.key"),
@@ -385,7 +393,24 @@ fn configuration_errors_name_the_field() {
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}}\n",
-            "api_key: the key holds a space, line break or control character (it is not shown)",
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
+        ),
+        // A non-breaking space, a zero-width space, a smart quote, a letter past ASCII.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: nbsp.txt}}\n",
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: zwsp.txt}}\n",
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: quote.txt}}\n",
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: umlaut.txt}}\n",
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
         ),
         // Cloud API keys trust the system's roots: a CA or server name there would be ignored.
         (

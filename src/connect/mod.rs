@@ -735,18 +735,20 @@ fn check_host_port(address: &str) -> Result<(), String> {
     if host_ok { Ok(()) } else { Err(bad()) }
 }
 
-/// An API key read from `s`: one word of printable characters (a line break, space or control
-/// character inside would reach the server as part of the header, or be refused by it).
+/// An API key read from `s`: one word of visible ASCII characters. Anything else inside — a line
+/// break, space, control, invisible or non-ASCII character, a non-breaking space or a smart quote
+/// pasted with it — would reach the server as part of the header (tonic sends bytes past ASCII),
+/// or be refused by the CLI (Go's gRPC takes printable ASCII only).
 fn read_api_key(
     s: &Source,
     resolve: &dyn Fn(&Path) -> PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret, String> {
     let text = read_source(s, "api_key", resolve, env)?;
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(
-            "api_key: the key holds a space, line break or control character (it is not shown): \
-             give the key alone"
+            "api_key: the key holds a space, line break, control, invisible or non-ASCII \
+             character (it is not shown): give the key alone"
                 .to_owned(),
         );
     }
