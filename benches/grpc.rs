@@ -39,7 +39,8 @@ fn bench(c: &mut Criterion) {
     let policies = PolicySet::new(vec![Policy::builtin(&ctx).unwrap()]);
     let caller = Caller::new("agent");
     let program = Program::default();
-    let mut session = Session::connect(&integration).expect("connect");
+    let mut session =
+        Session::connect(&integration, tgate::exec::grpc::CONNECT_TIMEOUT).expect("connect");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -50,7 +50,8 @@ fn main() {
     let caller = Caller::new("agent");
     let program = Program::default();
     let limits = Limits::default();
-    let mut session = Session::connect(&integration).expect("connect");
+    let mut session =
+        Session::connect(&integration, tgate::exec::grpc::CONNECT_TIMEOUT).expect("connect");
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(
         &dir.path().join("audit.jsonl"),

@@ -1476,7 +1476,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         {
             let pending = log.submit(&decision).map_err(unavailable)?;
             Prepared {
-                connected: Some(crate::exec::grpc::Session::connect(integration)),
+                connected: Some(crate::exec::grpc::Session::connect(
+                    integration,
+                    connect_bound(&config.limits),
+                )),
                 decided: crate::audit::Barrier::until(pending),
             }
         }
@@ -1651,6 +1654,12 @@ struct Prepared {
     decided: crate::audit::Barrier,
 }
 
+/// How long the native executor may take to connect: [`crate::exec::grpc::CONNECT_TIMEOUT`],
+/// or the command's whole time limit when shorter.
+fn connect_bound(limits: &crate::connect::Limits) -> std::time::Duration {
+    limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT)
+}
+
 /// Runs an allowed command: natively where translated (unless `--backend cli`), else the CLI.
 fn execute(
     config: &crate::connect::Config,
@@ -1671,8 +1680,9 @@ fn execute(
         // The connection made while the decision synced, else a fresh one. It is kept in
         // `prepared` and closed after the result record, not before.
         let connected = prepared.connected.get_or_insert_with(|| {
-            crate::exec::grpc::translated(effective)
-                .and_then(|()| crate::exec::grpc::Session::connect(integration))
+            crate::exec::grpc::translated(effective).and_then(|()| {
+                crate::exec::grpc::Session::connect(integration, connect_bound(&config.limits))
+            })
         });
         let native = match connected {
             Ok(session) => {
@@ -1845,13 +1855,18 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
         };
         s.push_str(&format!("ok: connected and found the namespace{through}\n"));
     }
-    for p in &report.problems {
+    let said = report
+        .problems
+        .iter()
+        .map(|p| ("problem", p))
+        .chain(report.warnings.iter().map(|w| ("warning", w)));
+    for (kind, p) in said {
         let class = serde_json::to_value(p.class)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         s.push_str(&format!(
-            "problem ({class}): {}\n  fix: {}\n",
+            "{kind} ({class}): {}\n  fix: {}\n",
             p.problem, p.fix
         ));
     }

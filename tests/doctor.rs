@@ -236,7 +236,7 @@ const P521_OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIHuAgEAMBAGByqGSM49A
 const P521_KEY_NO_PUBLIC: &str = "-----BEGIN EC PRIVATE KEY-----\nMFACAQEEQgCOUhm0m4HoAqPUxt8X4pGoV1WD/5uyY/UWZFhzGp6Jwj4w6A802sWu\nOuNGmJOs/9+OIUmayU+ggAvE72nsu54QAaAHBgUrgQQAIw==\n-----END EC PRIVATE KEY-----\n";
 
 const MISMATCH: &str = "the client key does not match the client certificate";
-const UNSUPPORTED: &str = "the client key uses an unsupported algorithm";
+const UNSUPPORTED: &str = "the client key uses an algorithm the native executor does not support (the CLI, and so `--backend cli`, takes it)";
 
 fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
     p.iter().map(|p| p.problem.as_str()).collect()
@@ -287,6 +287,138 @@ fn a_p521_key_is_compared_with_its_certificate() {
         "{:?}",
         check_material_for_run(&i)
     );
+}
+
+/// What only the native executor cannot use is a problem under `--backend grpc`, a warning under
+/// `auto` (the CLI runs every command instead, and is probed), and nothing under `cli`.
+#[test]
+fn native_only_material_depends_on_the_backend() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("v1.pem"), V1_CERT).unwrap();
+    std::fs::write(dir.path().join("v1.key"), V1_KEY).unwrap();
+    // TLS to the plaintext dev server: the CLI's probe fails, as it would for any client pair.
+    let extra = format!(
+        "  - {{name: v1, auth: direct, address: '{}', namespace: default, client_cert: {{file: v1.pem}}, client_key: {{file: v1.key}}}}\n",
+        server.address
+    );
+    let config = server.config(dir.path(), "default", &extra);
+    let v1 = "the client certificate is X.509 version 1";
+
+    let (code, v) = doctor(&config, "v1", "grpc");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["probed"], serde_json::json!([]), "{v}");
+    assert!(
+        v["problems"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with(v1),
+        "{v}"
+    );
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+
+    let (code, v) = doctor(&config, "v1", "auto");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["probed"], serde_json::json!(["cli"]), "{v}");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v["problems"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("did not respond with TLS"),
+        "{v}"
+    );
+    let warning = v["warnings"][0]["problem"].as_str().unwrap();
+    assert!(
+        warning.starts_with(v1) && warning.ends_with("; commands run through the CLI instead"),
+        "{v}"
+    );
+
+    let (code, v) = doctor(&config, "v1", "cli");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["probed"], serde_json::json!(["cli"]), "{v}");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v["problems"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("did not respond with TLS"),
+        "{v}"
+    );
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+}
+
+/// A server that accepts the connection and then says nothing (no TLS handshake) is not waited
+/// for past the time limit, by doctor's native probe nor by `tgate run`'s native executor
+/// (tonic's connect timeout bounds the TCP connection only).
+#[test]
+fn a_tls_handshake_that_never_ends_is_not_waited_for() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    // Accepts, and holds every connection open without a word.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), V1_CERT).unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\naudit: {{path: {}}}\nlimits: {{timeout: 2s}}\nintegrations:\n  - {{name: silent, auth: direct, address: '{address}', namespace: default, server_ca: {{file: ca.pem}}}}\n",
+            dir.path().join("audit.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for args in [
+        vec![
+            "doctor",
+            "--backend",
+            "grpc",
+            "-o",
+            "json",
+            "--config",
+            config,
+        ],
+        vec![
+            "run",
+            "--backend",
+            "grpc",
+            "--config",
+            config,
+            "temporal workflow list",
+        ],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(&args)
+            .env_clear()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = common::ended(&mut child, &format!("{args:?} waited for the handshake"));
+        let mut said = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut said)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut said)
+            .unwrap();
+        assert!(said.contains("no connection within 2s"), "{args:?}: {said}");
+        let want = if args[0] == "doctor" { 1 } else { 2 };
+        assert_eq!(status.code(), Some(want), "{args:?}: {said}");
+    }
 }
 
 #[test]

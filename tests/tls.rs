@@ -275,6 +275,37 @@ fn doctor_diagnoses_each_certificate_failure() {
         }
     }
 
+    // No TLS settings against the TLS proxy: the CLI knows the server requires TLS; the native
+    // probe meets a closed connection, and says both what it may be and what else.
+    let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration("plain", &proxy.address, ""),
+    );
+    for (backend, class, problem, fix) in [
+        (
+            "cli",
+            "certificate",
+            "the server requires TLS",
+            "the server requires TLS: give the integration `server_ca`",
+        ),
+        (
+            "grpc",
+            "unreachable",
+            "",
+            "the server did not answer as a plaintext gRPC server: check host and port (the server's gRPC port), and whether it requires TLS",
+        ),
+    ] {
+        let (code, report) = doctor_with(&config, "plain", backend);
+        let at = format!("plain ({backend}): {report}");
+        assert_eq!(code, 1, "{at}");
+        assert_eq!(report["problems"][0]["class"], class, "{at}");
+        let said = |key: &str| report["problems"][0][key].as_str().unwrap().to_owned();
+        assert!(said("problem").contains(problem), "{at}");
+        assert!(said("fix").starts_with(fix), "{at}");
+    }
+
     // `tgate run` refuses the expired certificate as doctor does, before anything is judged,
     // connected or run, with either backend: a refusal recorded as a configuration error.
     let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);

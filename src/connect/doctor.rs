@@ -17,6 +17,7 @@ use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 use super::{Auth, Backend, Integration, Limits, Tls};
 use crate::command::Command;
+use crate::exec::grpc::ProbeFailure;
 
 /// The four failure classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,6 +60,10 @@ pub struct Report {
     pub probed: Vec<Probe>,
     /// Problems; empty when healthy.
     pub problems: Vec<Problem>,
+    /// What does not stop the integration working but makes it work otherwise than configured:
+    /// under `--backend auto`, material the native executor cannot use (the CLI runs every
+    /// command instead).
+    pub warnings: Vec<Problem>,
 }
 
 /// An executor whose connection doctor tries.
@@ -71,29 +76,37 @@ pub enum Probe {
     Native,
 }
 
-fn problem(class: Class, problem: String, fix: &str) -> Problem {
+fn problem(class: Class, problem: String, fix: impl Into<String>) -> Problem {
     Problem {
         class,
         problem,
-        fix: fix.to_owned(),
+        fix: fix.into(),
     }
 }
 
 /// Checks the integration's TLS material without connecting.
 pub fn check_material(integration: &Integration) -> Vec<Problem> {
-    integration
+    let (mut all, native_only) = check_material_split(integration);
+    all.extend(native_only);
+    all
+}
+
+/// [`check_material`]'s findings in two: what no executor can use, and what only the native
+/// executor cannot (a key algorithm its TLS library lacks, an X.509 version 1 certificate, a CA
+/// bundle with a broken block), which the CLI still takes.
+pub fn check_material_split(integration: &Integration) -> (Vec<Problem>, Vec<Problem>) {
+    let mut native_only = Vec::new();
+    let all = integration
         .tls()
-        .map(|t| check_tls(t, true))
-        .unwrap_or_default()
+        .map(|t| check_tls(t, &mut native_only))
+        .unwrap_or_default();
+    (all, native_only)
 }
 
 /// [`check_material`] less what only the native executor cannot use (a key algorithm its TLS
 /// library lacks, which the CLI may still take): what `tgate run` refuses before deciding.
 pub fn check_material_for_run(integration: &Integration) -> Vec<Problem> {
-    integration
-        .tls()
-        .map(|t| check_tls(t, false))
-        .unwrap_or_default()
+    check_material_split(integration).0
 }
 
 /// The fix when the server does not accept the client certificate it was given (or would be).
@@ -110,6 +123,16 @@ const MAYBE_NO_CLIENT_CERT: &str = "a server requiring a client certificate (mTL
 /// The fix when a TLS connection met a plaintext server.
 const PLAINTEXT_SERVER: &str =
     "the server speaks plaintext: remove the TLS settings from the integration, or check the port";
+
+/// The fix when a plaintext connection met a server that requires TLS.
+const NEEDS_TLS: &str = "the server requires TLS: give the integration `server_ca` (the CA of the server's certificate) or, for a publicly trusted certificate, `server_name`";
+
+/// The fix when a plaintext connection was closed at its first call, or answered with something
+/// that is not HTTP/2 (a TLS server's alert reads as a frame of the wrong size).
+const CLOSED_WITHOUT_TLS: &str = "the server did not answer as a plaintext gRPC server: check host and port (the server's gRPC port), and whether it requires TLS (then give the integration `server_ca` or `server_name`)";
+
+/// The fix when the address answers, but not as a gRPC server.
+const NOT_GRPC: &str = "the address answers, but not as Temporal's gRPC frontend: check the port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's)";
 
 /// The fix for a TLS failure with no more precise cause.
 const CHECK_TLS: &str = "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key";
@@ -150,7 +173,9 @@ fn not_pem(what: &str, e: &dyn std::fmt::Display) -> Problem {
     )
 }
 
-fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
+/// The problems of `tls` for every executor; those of the native executor only go to
+/// `native_only`.
+fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
     let mut out = Vec::new();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -173,8 +198,8 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
                 // rustls (the native executor) takes only X.509 version 3; Go takes version 1,
                 // which `openssl x509 -req` issues without extensions.
                 let v = cert.version();
-                if include_native_only && v != X509Version::V3 {
-                    out.push(problem(
+                if v != X509Version::V3 {
+                    native_only.push(problem(
                         Class::Certificate,
                         format!(
                             "{what} is X.509 version {}: the native executor takes only version 3 (the CLI, and so `--backend cli`, takes it)",
@@ -213,9 +238,9 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
             out.push(not_pem(what, &"no certificate"));
         } else if found.iter().all(Option::is_some) {
             out.extend(found.into_iter().flatten().next());
-        } else if include_native_only && let Some(e) = broken {
+        } else if let Some(e) = broken {
             // The CLI skips a broken block in a bundle; the native executor refuses the bundle.
-            out.push(problem(
+            native_only.push(problem(
                 Class::Certificate,
                 format!("{what} bundle holds a block that is not a certificate ({e}): the native executor refuses the bundle (the CLI skips the block)"),
                 "remove or repair the broken block in `server_ca`",
@@ -238,8 +263,8 @@ fn check_tls(tls: &Tls, include_native_only: bool) -> Vec<Problem> {
                 if matches == Some(false) {
                     out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for"));
                 }
-                if key_spki.is_none() && include_native_only {
-                    out.push(problem(Class::Certificate, "the client key uses an unsupported algorithm".to_owned(), "use an RSA, ECDSA (P-256/P-384) or Ed25519 key"));
+                if key_spki.is_none() {
+                    native_only.push(problem(Class::Certificate, "the client key uses an algorithm the native executor does not support (the CLI, and so `--backend cli`, takes it)".to_owned(), "for the native executor, use an RSA, ECDSA (P-256/P-384) or Ed25519 key"));
                 }
             }
         }
@@ -334,62 +359,99 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         .join("\n");
     // In TLS 1.3 the client finishes its handshake before the server checks the client
     // certificate, so a refusal arrives after the CLI's `✓ TLS handshake succeeded`: as the
-    // server's alert (`remote error: tls: expired certificate`, `... error decrypting message`)
-    // or, when the CLI wrote first, as `write: broken pipe`.
+    // server's alert (`remote error: tls: expired certificate`, `... error decrypting message`),
+    // or, as the connection closed, `write: broken pipe` when the CLI wrote first, or `read:
+    // connection reset by peer` / `error reading server preface: EOF` when it read.
     let handshake_done = stderr
         .lines()
         .any(|l| l.trim_start() == "✓ TLS handshake succeeded");
     let refused_after_handshake = handshake_done
-        && (lower.contains("remote error: tls:") || lower.contains("write: broken pipe"));
+        && [
+            "remote error: tls:",
+            "write: broken pipe",
+            "connection reset by peer",
+            "error reading server preface: eof",
+        ]
+        .iter()
+        .any(|m| lower.contains(m));
     found(first, &lower, refused_after_handshake, integration)
 }
 
 /// Classifies a failed native probe as [`classify`] does the CLI's output: the same classes and
-/// fixes, read from what tonic, rustls and the server say. `code` is the call's gRPC status;
-/// `None` when no connection was made.
-pub fn classify_native(
-    code: Option<tonic::Code>,
-    message: &str,
-    integration: &Integration,
-) -> Problem {
+/// fixes, read from what tonic, rustls and the server say.
+pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Problem {
+    let (code, answered, message) = match failure {
+        ProbeFailure::Connect(message) => (None, false, message.as_str()),
+        ProbeFailure::Call {
+            code,
+            answered,
+            message,
+        } => (Some(*code), *answered, message.as_str()),
+        ProbeFailure::Timeout(t) => {
+            return problem(
+                Class::Unreachable,
+                format!("no answer within {t:?}"),
+                unreachable_fix(integration),
+            );
+        }
+    };
     let lower = message.to_lowercase();
     let client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some());
-    // The server's own answer (the status it sent) is said as the CLI says it; a connection that
-    // failed, in tonic's and rustls's words.
-    let first = match code {
-        Some(c) if !matches!(c, tonic::Code::Unavailable | tonic::Code::Unknown) => {
-            format!(
-                "unable to describe namespace {}: {message}",
-                integration.namespace
-            )
-        }
-        _ => message.to_owned(),
+    // The server's own answer is said as the CLI says it; a connection that failed, in tonic's
+    // and rustls's words.
+    let first = if answered {
+        format!(
+            "unable to describe namespace {}: {message}",
+            integration.namespace
+        )
+    } else {
+        message.to_owned()
     };
-    // rustls names a TLS 1.3 server's refusal of the client certificate by the alert it received
-    // (`CertificateRequired` when none was sent; `BadCertificate`, `UnknownCA`...), and a server
-    // that answered a TLS hello in plaintext by the record it could not read.
-    if lower.contains("certificaterequired") && !client_cert {
-        return problem(Class::Certificate, first, NO_CLIENT_CERT);
+    if answered {
+        let code = code.unwrap_or(tonic::Code::Unknown);
+        // A server that is not gRPC answers HTTP, which tonic maps to a code.
+        if lower.contains("grpc-status header missing") {
+            return problem(Class::Unreachable, first, NOT_GRPC);
+        }
+        return match code {
+            tonic::Code::NotFound => found(first, "namespacenotfound", false, integration),
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+                found(first, "unauthenticated", false, integration)
+            }
+            _ => problem(
+                Class::Unreachable,
+                first,
+                format!(
+                    "the server answered the call with an error ({code:?}): check the server's health and logs"
+                ),
+            ),
+        };
     }
+    // rustls names a server's refusal by the alert it received (`CertificateRequired` when no
+    // client certificate was sent in TLS 1.3, `HandshakeFailure` in TLS 1.2; `BadCertificate`,
+    // `UnknownCA`... for one it refused).
     if lower.contains("received fatal alert") {
         let fix = if client_cert {
             CLIENT_CERT_REFUSED
+        } else if lower.contains("certificaterequired") {
+            NO_CLIENT_CERT
+        } else if lower.contains("handshakefailure") {
+            MAYBE_NO_CLIENT_CERT
         } else {
             CHECK_TLS
         };
         return problem(Class::Certificate, first, fix);
     }
-    if lower.contains("invalidcontenttype") {
-        return problem(Class::Certificate, first, PLAINTEXT_SERVER);
-    }
     // In TLS 1.3 the client's handshake is done before the server checks the client certificate;
     // a server refusing it (or its absence) sends its alert and closes, and what the call then
-    // meets is mostly the closed connection, not the alert (the CLI's probe is read the same way).
+    // meets is mostly the closed connection, not the alert.
     let closed = [
         "connection closed",
         "broken pipe",
         "connection reset",
         "stream closed",
+        "close_notify",
+        "unexpected eof",
     ]
     .iter()
     .any(|m| lower.contains(m));
@@ -404,11 +466,13 @@ pub fn classify_native(
             },
         );
     }
-    // The status code's name too (`unauthenticated`, `permissiondenied`), as the CLI's message has it.
-    let lower = match code {
-        Some(c) => format!("{}\n{lower}", format!("{c:?}").to_lowercase()),
-        None => lower,
-    };
+    let not_http2 = lower.contains("h2 protocol error");
+    if code.is_some()
+        && (closed || not_http2)
+        && matches!(integration.auth, Auth::Direct { tls: None })
+    {
+        return problem(Class::Unreachable, first, CLOSED_WITHOUT_TLS);
+    }
     found(first, &lower, false, integration)
 }
 
@@ -426,7 +490,8 @@ fn found(
         Auth::CloudApiKey { .. } | Auth::CloudMtls { .. }
     );
     let client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some());
-    if lower.contains("is not found") || lower.contains("namespacenotfound") {
+    let any = |markers: &[&str]| markers.iter().any(|m| lower.contains(m));
+    if any(&["is not found", "namespacenotfound"]) {
         let fix = if cloud {
             "namespace names are case-sensitive, and for Temporal Cloud the namespace is also part of the address: check `namespace` and `account_id` together"
         } else {
@@ -434,29 +499,26 @@ fn found(
         };
         return problem(Class::NamespaceNotFound, first, fix);
     }
-    if [
+    if any(&[
         "unauthenticated",
         "permissiondenied",
         "permission denied",
         "unauthorized",
         "request unauthorized",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
+    ]) {
         let fix = if integration.api_key().is_some() {
             "the API key was refused: it may be expired, disabled or lack access to this namespace; create a new key and update the secret"
-        } else {
+        } else if client_cert {
             "the client certificate was refused: upload its CA certificate to the namespace (Temporal Cloud: namespace settings → CA certificates) and check the certificate filters"
+        } else {
+            "the server requires credentials: configure `api_key`, or `client_cert` and `client_key`"
         };
         return problem(Class::Authentication, first, fix);
     }
     // The CLI's own finding: the server asked for a client certificate and got none. Go's TLS
     // client sends a configured certificate only when its issuer is among the CAs the server
     // names as accepted, so with one configured this means the server does not trust its issuer.
-    if lower.contains("server requires client certificate")
-        || lower.contains("server requires mtls")
-    {
+    if any(&["server requires client certificate", "server requires mtls"]) {
         let fix = if client_cert {
             CLIENT_CERT_REFUSED
         } else {
@@ -464,46 +526,96 @@ fn found(
         };
         return problem(Class::Certificate, first, fix);
     }
-    if client_cert && refused_after_handshake {
-        return problem(Class::Certificate, first, CLIENT_CERT_REFUSED);
+    if refused_after_handshake {
+        let fix = if client_cert {
+            CLIENT_CERT_REFUSED
+        } else {
+            MAYBE_NO_CLIENT_CERT
+        };
+        return problem(Class::Certificate, first, fix);
     }
-    if [
+    if any(&["server requires tls"]) {
+        return problem(Class::Certificate, first, NEEDS_TLS);
+    }
+    if any(&[
         "x509",
         "certificate",
         "tls handshake",
         "did not respond with tls",
         "tls:",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
-        let fix = if lower.contains("did not respond with tls") {
-            PLAINTEXT_SERVER
-        } else if ["unknown authority", "not signed", "unknownissuer"]
-            .iter()
-            .any(|m| lower.contains(m))
-        {
-            "the server's certificate is not signed by `server_ca`: configure the CA that issued it (or none, for publicly trusted servers)"
+        "invalidcontenttype",
+    ]) {
+        let server_ca = integration.tls().is_some_and(|t| t.server_ca.is_some());
+        let fix = if any(&["did not respond with tls", "invalidcontenttype"]) {
+            plaintext_fix(integration)
+        } else if any(&["unknown authority", "not signed", "unknownissuer"]) {
+            if server_ca {
+                "the server's certificate is not signed by `server_ca`: configure the CA that issued it (or none, for publicly trusted servers)"
+            } else {
+                "the server's certificate is not signed by a CA this machine trusts: configure `server_ca` with the CA that issued it"
+            }
+        } else if any(&["expired", "not yet valid", "notvalidyet"]) {
+            "the server's certificate is outside its validity dates (expired, or not yet valid): renew it on the server, or check this machine's clock"
+        } else if any(&[
+            "notvalidforname",
+            "certificate is valid for",
+            "not valid for",
+        ]) {
+            "the server's certificate does not name the host of `address`: set `server_name` to a name the certificate holds"
         } else {
             CHECK_TLS
         };
         return problem(Class::Certificate, first, fix);
     }
-    let fix = if ["resolve", "no such host", "failed to lookup address"]
-        .iter()
-        .any(|m| lower.contains(m))
-    {
+    if any(&["http/2 was not negotiated"]) {
+        return problem(Class::Unreachable, first, NOT_GRPC);
+    }
+    let fix = if any(&["resolve", "no such host", "failed to lookup address"]) {
         if cloud {
-            "the host does not resolve: the Cloud address is {namespace}.{account_id}.tmprl.cloud:7233 — check the account id and namespace"
+            format!(
+                "the host does not resolve: the Cloud address, {}, is made of the namespace and the account id: check `namespace` and `account_id`",
+                integration.address
+            )
         } else {
-            "the host does not resolve: check the host name in `address`"
+            "the host does not resolve: check the host name in `address`".to_owned()
         }
-    } else if cloud {
-        "nothing answered: the Cloud address is {namespace}.{account_id}.tmprl.cloud:7233 — check the account id, and that outbound port 7233 is open"
     } else {
-        "nothing answered at the address: check host and port, that the server runs, and firewalls"
+        unreachable_fix(integration)
     };
     problem(Class::Unreachable, first, fix)
+}
+
+/// The fix when nothing answered.
+fn unreachable_fix(integration: &Integration) -> String {
+    match integration.auth {
+        Auth::CloudApiKey { .. } | Auth::CloudMtls { .. } => format!(
+            "nothing answered at the Cloud address, {}, made of the namespace and the account id: check `namespace` and `account_id`, and that outbound port 7233 is open",
+            integration.address
+        ),
+        Auth::Direct { .. } => {
+            "nothing answered at the address: check host and port, that the server runs, and firewalls"
+                .to_owned()
+        }
+    }
+}
+
+/// Whether the integration connects with TLS only because of its API key (which turns TLS on),
+/// with no TLS field of its own.
+fn tls_for_api_key_only(integration: &Integration) -> bool {
+    matches!(&integration.auth, Auth::Direct { tls: Some(t) }
+        if t.api_key.is_some()
+            && t.server_ca.is_none()
+            && t.client_cert.is_none()
+            && t.server_name.is_none())
+}
+
+/// The fix when a TLS connection met a plaintext server.
+fn plaintext_fix(integration: &Integration) -> &'static str {
+    if tls_for_api_key_only(integration) {
+        "the server speaks plaintext, and an API key turns TLS on (a key is never sent over plain TCP): use the server's TLS address, or remove `api_key`"
+    } else {
+        PLAINTEXT_SERVER
+    }
 }
 
 /// Diagnoses `integration` for the executors `backend` uses: local checks, then one read-only
@@ -515,11 +627,30 @@ pub fn diagnose(
     integration: &Integration,
     limits: &Limits,
 ) -> Report {
-    let mut problems = check_material(integration);
+    let (mut problems, native_only) = check_material_split(integration);
+    let mut warnings = Vec::new();
     let mut probed = Vec::new();
+    // What only the native executor cannot use: a problem where it is the only executor; under
+    // `auto`, where `tgate run` gives such commands to the CLI, a warning (and no native probe).
+    let native_usable = match backend {
+        Backend::Cli => false,
+        Backend::Grpc => {
+            problems.extend(native_only);
+            true
+        }
+        Backend::Auto => {
+            let usable = native_only.is_empty();
+            warnings.extend(native_only.into_iter().map(|mut w| {
+                w.problem = format!("{}; commands run through the CLI instead", w.problem);
+                w
+            }));
+            usable
+        }
+    };
     tracing::debug!(
         integration = ?integration.name,
         problems = problems.len(),
+        warnings = warnings.len(),
         "TLS material checked"
     );
     if problems.is_empty() && backend != Backend::Grpc {
@@ -538,7 +669,7 @@ pub fn diagnose(
             )),
         }
     }
-    if problems.iter().all(|p| p.class == Class::Setup) && backend != Backend::Cli {
+    if problems.iter().all(|p| p.class == Class::Setup) && native_usable {
         probed.push(Probe::Native);
         if let Some(mut found) = probe_native(integration, limits) {
             // Under `auto` the CLI's probe ran first; the native executor's finding is its own.
@@ -562,6 +693,7 @@ pub fn diagnose(
         namespace: integration.namespace.clone(),
         probed,
         problems,
+        warnings,
     }
 }
 
@@ -606,22 +738,15 @@ fn probe_cli(binary: &Path, integration: &Integration, limits: &Limits) -> Optio
 
 /// The native executor's probe: a connection as `tgate run` makes it, and `DescribeNamespace`.
 fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
-    use crate::exec::grpc::{ProbeFailure, Session};
-    let mut session = match Session::connect(integration) {
-        Ok(s) => s,
-        Err(e) => return Some(classify_native(None, &e, integration)),
+    use crate::exec::grpc::Session;
+    let bound = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
+    let failure = match Session::connect(integration, bound) {
+        Ok(mut session) => session
+            .probe(&integration.namespace, limits.timeout)
+            .err()?,
+        Err(e) => ProbeFailure::Connect(e),
     };
-    match session.probe(&integration.namespace, limits.timeout) {
-        Ok(()) => None,
-        Err(ProbeFailure::Call(code, message)) => {
-            Some(classify_native(Some(code), &message, integration))
-        }
-        Err(ProbeFailure::Timeout(t)) => Some(problem(
-            Class::Unreachable,
-            format!("no answer within {t:?}"),
-            "check that the server runs and answers at the address, and firewalls",
-        )),
-    }
+    Some(classify_native(&failure, integration))
 }
 
 #[cfg(test)]
@@ -759,10 +884,13 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_pipe_without_a_client_certificate_is_not_blamed_on_one() {
-        // Without a client certificate (or before the handshake) it stays a connection problem.
+    fn a_broken_pipe_without_a_client_certificate_may_be_a_server_requiring_one() {
+        // Without a client certificate, a connection closed after the handshake is what a server
+        // requiring one does, said as a possibility; before the handshake it stays a connection
+        // problem.
         let p = classify(BROKEN_PIPE_AFTER_HANDSHAKE, &direct(CA_ONLY));
-        assert_eq!(p.class, Class::Unreachable);
+        assert_eq!(p.class, Class::Certificate);
+        assert_eq!(p.fix, MAYBE_NO_CLIENT_CERT);
         let before = BROKEN_PIPE_AFTER_HANDSHAKE.replace("✓ TLS handshake succeeded\n", "");
         assert_eq!(classify(&before, &direct(MTLS)).class, Class::Unreachable);
     }
@@ -770,94 +898,217 @@ mod tests {
     #[test]
     fn native_failures_get_the_classes_and_fixes_of_the_clis() {
         use tonic::Code;
+        let connect = |m: &str| ProbeFailure::Connect(m.to_owned());
+        let broke = |code, m: &str| ProbeFailure::Call {
+            code,
+            answered: false,
+            message: m.to_owned(),
+        };
+        let answered = |code, m: &str| ProbeFailure::Call {
+            code,
+            answered: true,
+            message: m.to_owned(),
+        };
+        let closed = "operation was canceled: connection closed";
         let cases = [
-            // (integration fields, status code, what tonic and rustls said, class, fix starts)
+            // (integration fields, what failed, class, the fix's start)
             (
                 "",
-                None,
-                "failed connecting to h:7233: transport error: dns error: failed to lookup address information: Name or service not known",
+                connect(
+                    "failed connecting to h:7233: transport error: dns error: failed to lookup address information: Name or service not known",
+                ),
                 Class::Unreachable,
                 "the host does not resolve",
             ),
             (
                 CA_ONLY,
-                None,
-                "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: NotValidForName",
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: NotValidForName",
+                ),
                 Class::Certificate,
-                "check `server_ca`",
+                "the server's certificate does not name the host",
             ),
             (
                 CA_ONLY,
-                Some(Code::Unavailable),
-                "transport error: connection error: received fatal alert: CertificateRequired",
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: UnknownIssuer",
+                ),
+                Class::Certificate,
+                "the server's certificate is not signed by `server_ca`",
+            ),
+            (
+                ", server_name: h",
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: UnknownIssuer",
+                ),
+                Class::Certificate,
+                "the server's certificate is not signed by a CA this machine trusts",
+            ),
+            (
+                CA_ONLY,
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: invalid peer certificate: certificate expired: verification time 1764000000 (UNIX), but certificate is not valid after 1700000000 (63072000 seconds ago)",
+                ),
+                Class::Certificate,
+                "the server's certificate is outside its validity dates",
+            ),
+            (
+                CA_ONLY,
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: received corrupt message of type InvalidContentType",
+                ),
+                Class::Certificate,
+                "the server speaks plaintext: remove the TLS settings",
+            ),
+            (
+                ", api_key: {env: API_KEY}",
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: received corrupt message of type InvalidContentType",
+                ),
+                Class::Certificate,
+                "the server speaks plaintext, and an API key turns TLS on",
+            ),
+            (
+                CA_ONLY,
+                broke(
+                    Code::Unavailable,
+                    "transport error: connection error: received fatal alert: CertificateRequired",
+                ),
                 Class::Certificate,
                 "the server requires a client certificate (mTLS)",
             ),
             (
+                CA_ONLY,
+                connect(
+                    "failed connecting to 127.0.0.1:7233: transport error: received fatal alert: HandshakeFailure",
+                ),
+                Class::Certificate,
+                "a server requiring a client certificate (mTLS) does this",
+            ),
+            (
                 MTLS,
-                Some(Code::Unavailable),
-                "transport error: connection error: received fatal alert: DecryptError",
+                broke(
+                    Code::Unavailable,
+                    "transport error: connection error: received fatal alert: DecryptError",
+                ),
                 Class::Certificate,
                 "the server did not accept the client certificate",
             ),
             (
                 MTLS,
-                Some(Code::Unknown),
-                "operation was canceled: connection closed",
+                broke(Code::Unknown, closed),
+                Class::Certificate,
+                "the server did not accept the client certificate",
+            ),
+            (
+                MTLS,
+                broke(
+                    Code::Unavailable,
+                    "transport error: connection error: peer closed connection without sending TLS close_notify",
+                ),
                 Class::Certificate,
                 "the server did not accept the client certificate",
             ),
             (
                 CA_ONLY,
-                Some(Code::Unknown),
-                "operation was canceled: connection closed",
+                broke(Code::Unknown, closed),
                 Class::Certificate,
                 "a server requiring a client certificate (mTLS) does this",
             ),
-            // Without TLS, a closed connection is not blamed on certificates.
+            // Without TLS, a closed connection may be a server that requires it, or another port.
             (
                 "",
-                Some(Code::Unknown),
-                "operation was canceled: connection closed",
+                broke(Code::Unknown, closed),
                 Class::Unreachable,
-                "nothing answered",
+                "the server did not answer as a plaintext gRPC server",
+            ),
+            (
+                "",
+                connect("failed connecting to 127.0.0.1:7233: HTTP/2 was not negotiated."),
+                Class::Unreachable,
+                "the address answers, but not as Temporal's gRPC frontend",
+            ),
+            (
+                "",
+                answered(
+                    Code::Unimplemented,
+                    "grpc-status header missing, mapped from HTTP status code 404",
+                ),
+                Class::Unreachable,
+                "the address answers, but not as Temporal's gRPC frontend",
+            ),
+            (
+                "",
+                answered(Code::Internal, "something broke inside"),
+                Class::Unreachable,
+                "the server answered the call with an error (Internal)",
             ),
             (
                 API_KEY,
-                Some(Code::PermissionDenied),
-                "Request unauthorized.",
+                answered(Code::PermissionDenied, "Request unauthorized."),
                 Class::Authentication,
                 "the API key was refused",
             ),
             (
                 MTLS,
-                Some(Code::Unauthenticated),
-                "",
+                answered(Code::Unauthenticated, ""),
                 Class::Authentication,
                 "the client certificate was refused",
             ),
             (
                 "",
-                Some(Code::NotFound),
-                "Namespace default is not found.",
+                answered(Code::Unauthenticated, "no credentials"),
+                Class::Authentication,
+                "the server requires credentials",
+            ),
+            (
+                "",
+                answered(Code::NotFound, "no such thing"),
                 Class::NamespaceNotFound,
                 "namespace names are case-sensitive",
             ),
+            (
+                "",
+                ProbeFailure::Timeout(std::time::Duration::from_secs(3)),
+                Class::Unreachable,
+                "nothing answered at the address",
+            ),
         ];
-        for (fields, code, message, class, fix) in cases {
-            let p = classify_native(code, message, &direct(fields));
-            assert_eq!(p.class, class, "{message}");
-            assert!(p.fix.starts_with(fix), "{message}: {}", p.fix);
+        for (fields, failure, class, fix) in cases {
+            let p = classify_native(&failure, &direct(fields));
+            assert_eq!(p.class, class, "{failure:?}");
+            assert!(p.fix.starts_with(fix), "{failure:?}: {}", p.fix);
         }
         let p = classify_native(
-            Some(Code::NotFound),
-            "Namespace default is not found.",
+            &answered(Code::NotFound, "Namespace default is not found."),
             &direct(""),
         );
         assert_eq!(
             p.problem,
             "unable to describe namespace default: Namespace default is not found."
         );
+    }
+
+    #[test]
+    fn cloud_fixes_name_the_derived_address() {
+        let cloud = Config::from_yaml(
+            "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: API_KEY}}\n",
+            "t.yaml",
+            Path::new("."),
+            &|_| Some("sk-test".to_owned()),
+        )
+        .unwrap()
+        .integrations
+        .remove(0);
+        for failure in [
+            ProbeFailure::Connect("failed connecting to ns.acc.tmprl.cloud:7233: transport error: dns error: failed to lookup address information".to_owned()),
+            ProbeFailure::Timeout(std::time::Duration::from_secs(3)),
+        ] {
+            let p = classify_native(&failure, &cloud);
+            assert_eq!(p.class, Class::Unreachable);
+            assert!(p.fix.contains("ns.acc.tmprl.cloud:7233"), "{}", p.fix);
+            assert!(!p.fix.contains('{'), "{}", p.fix);
+        }
     }
 
     #[test]

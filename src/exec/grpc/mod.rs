@@ -119,7 +119,7 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", integration.address))
         .map_err(|e| format!("address `{}`: {e}", integration.address))?
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(CONNECT_TIMEOUT);
     if let Some(tls) = tls {
         let host = integration
             .address
@@ -144,6 +144,10 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
     Ok(endpoint)
 }
 
+/// The longest a connection may take to be made: TCP, and with [`Session::connect`]'s bound,
+/// every handshake.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection kept open across commands (a long-running tgate, or a benchmark): one channel
 /// per integration, reused by every command.
 pub struct Session {
@@ -156,8 +160,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects to `integration`.
-    pub fn connect(integration: &Integration) -> Result<Session, String> {
+    /// Connects to `integration`: TCP, TLS and HTTP/2 handshakes within `bound` (and TCP within
+    /// [`CONNECT_TIMEOUT`]); a server that accepts and then says nothing is not waited for.
+    pub fn connect(integration: &Integration, bound: Duration) -> Result<Session, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -166,19 +171,25 @@ impl Session {
         let start = std::time::Instant::now();
         let endpoint = endpoint(integration)?;
         let tls = endpoint.uri().scheme_str() == Some("https");
-        let channel = runtime.block_on(endpoint.connect()).map_err(|e| {
-            let message = format!(
-                "failed connecting to {}: {}",
-                integration.address,
-                with_causes(&e)
-            );
-            tracing::debug!(
-                error = ?crate::diag::capped(&message),
-                us = crate::diag::micros(start),
-                "not connected"
-            );
-            message
-        })?;
+        // tonic's connect timeout bounds the TCP connection only, not the TLS handshake.
+        let connected =
+            runtime.block_on(async { tokio::time::timeout(bound, endpoint.connect()).await });
+        let channel = match connected {
+            Ok(Ok(channel)) => channel,
+            failed => {
+                let why = match failed {
+                    Ok(Err(e)) => with_causes(&e),
+                    _ => format!("no connection within {bound:?}"),
+                };
+                let message = format!("failed connecting to {}: {why}", integration.address);
+                tracing::debug!(
+                    error = ?crate::diag::capped(&message),
+                    us = crate::diag::micros(start),
+                    "not connected"
+                );
+                return Err(message);
+            }
+        };
         tracing::debug!(
             integration = ?integration.name,
             address = ?integration.address,
@@ -212,9 +223,11 @@ impl Session {
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(<Req as Rpc>::PATH);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         let call = async {
-            grpc.ready()
-                .await
-                .map_err(|e| ProbeFailure::Call(tonic::Code::Unavailable, with_causes(&e)))?;
+            grpc.ready().await.map_err(|e| ProbeFailure::Call {
+                code: tonic::Code::Unavailable,
+                answered: false,
+                message: with_causes(&e),
+            })?;
             grpc.unary(
                 req,
                 path,
@@ -223,17 +236,19 @@ impl Session {
             .await
             .map(drop)
             .map_err(|status| {
-                // The message and its causes, not `Status`'s display (its metadata too).
-                let mut text = status.message().to_owned();
-                if let Some(cause) = std::error::Error::source(&status) {
-                    let causes = with_causes(cause);
-                    if causes.starts_with(&text) {
-                        text = causes;
-                    } else if !text.contains(&causes) {
-                        text = format!("{text}: {causes}");
-                    }
+                // The message and its causes, not `Status`'s display (its metadata too). A
+                // status with a cause is tonic's, for a connection that failed; one without, the
+                // server's answer (or, from a server that is not gRPC, its HTTP status).
+                let cause = std::error::Error::source(&status);
+                let message = match cause.map(with_causes) {
+                    Some(causes) => said_once(&format!("{}: {causes}", status.message())),
+                    None => status.message().to_owned(),
+                };
+                ProbeFailure::Call {
+                    code: status.code(),
+                    answered: cause.is_none(),
+                    message,
                 }
-                ProbeFailure::Call(status.code(), text)
             })
         };
         self.runtime
@@ -641,27 +656,53 @@ fn cli_request<T>(msg: T, namespace: Option<&str>, auth: Option<&Bearer>) -> ton
 /// Why `tgate doctor`'s native probe ([`Session::probe`]) failed.
 #[derive(Debug)]
 pub enum ProbeFailure {
-    /// The call failed: its gRPC status (`Unavailable` for a connection that broke, as after a
-    /// TLS 1.3 server's refusal of the client certificate) and its message with every cause.
-    Call(tonic::Code, String),
+    /// No connection was made ([`Session::connect`]'s error).
+    Connect(String),
+    /// The call failed: its gRPC status, whether the server `answered` with it (else tonic made
+    /// it for a connection that broke, as after a TLS 1.3 server's refusal of the client
+    /// certificate), and its message with every cause.
+    Call {
+        /// The status code.
+        code: tonic::Code,
+        /// Whether the server sent the status.
+        answered: bool,
+        /// The status message and its causes.
+        message: String,
+    },
     /// No answer within this time.
     Timeout(Duration),
 }
 
 /// An error's message followed by each of its causes that it does not already say (tonic's
 /// transport errors keep what went wrong — refused, a certificate rustls rejected — in them).
+/// rustls's messages may end with a link to its manual, which is not shown.
 pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
+    let mut text = String::new();
+    let mut next = Some(e);
+    while let Some(c) = next {
         let said = c.to_string();
-        if !text.contains(&said) {
+        let said = said
+            .split_once(": https://")
+            .map_or(said.as_str(), |(s, _)| s);
+        if !text.is_empty() {
             text.push_str(": ");
-            text.push_str(&said);
         }
-        cause = c.source();
+        text.push_str(said);
+        next = c.source();
     }
-    text
+    said_once(&text)
+}
+
+/// `text`'s parts (as `a: b: c` joins them) each said once: error chains repeat their causes'
+/// words (`operation was canceled: transport error: operation was canceled: connection closed`).
+fn said_once(text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(": ")
 }
 
 /// The largest response tgate reads: the Go SDK's (and so the CLI's) 128 MiB, not tonic's
@@ -943,6 +984,18 @@ impl JsonList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_part_of_an_error_chain_is_said_once() {
+        assert_eq!(
+            said_once(
+                "operation was canceled: transport error: operation was canceled: connection closed"
+            ),
+            "operation was canceled: transport error: connection closed"
+        );
+        let plain = "failed connecting to 127.0.0.1:7233: transport error: tcp connect error";
+        assert_eq!(said_once(plain), plain);
+    }
 
     /// A write from a handler not declared one (whose run nothing watches for stop signals) is
     /// refused before it is sent: the channel, to a closed port, is never even connected.
