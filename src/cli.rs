@@ -7,6 +7,7 @@ use std::io::Write;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::audit::redact::Scrubber;
 use crate::command::{Command, Value};
 use crate::lex::{self, Program};
 use crate::policy::{self, Caller, Context, Decision, Evaluation, Policy, PolicySet};
@@ -862,6 +863,9 @@ fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config,
         Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
         None => crate::connect::Config::default(),
     };
+    for key in config.integrations.iter().filter_map(|i| i.api_key()) {
+        crate::diag::hide(key.expose());
+    }
     tracing::debug!(
         file = ?path.map_or("-".into(), |p| p.display().to_string()),
         integrations = config.integrations.len(),
@@ -1519,8 +1523,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         }
         Decision::Allow => {}
     }
-    let mut out = Tee::new(out, false);
-    let mut err = Tee::new(err, true);
+    // A server that echoes the integration's API key (in an error) does not have it printed.
+    let mut out = Tee::new(Scrubber::new(out, &secrets), false);
+    let mut err = Tee::new(Scrubber::new(err, &secrets), true);
     // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
     // its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
@@ -1639,9 +1644,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         );
     }
     crate::exec::stop::end_if_requested(|| {
-        let _ = out.inner.flush();
-        let _ = err.inner.flush();
+        let _ = out.inner.finish();
+        let _ = err.inner.finish();
     });
+    let _ = out.inner.finish();
+    let _ = err.inner.finish();
     Ok(code)
 }
 
@@ -1751,10 +1758,11 @@ fn execute(
     }
 }
 
-/// A writer that passes everything on and keeps what the audit records of it: the byte count and
-/// SHA-256 (stdout), or the first 4 KiB (stderr, for the error text).
+/// A writer that passes everything on (its secrets scrubbed) and keeps what the audit records of
+/// it: the byte count and SHA-256 (stdout), or the first 4 KiB (stderr, for the error text), of
+/// what the command wrote.
 struct Tee<'a> {
-    inner: &'a mut dyn Write,
+    inner: Scrubber<'a>,
     sha: ring::digest::Context,
     bytes: u64,
     keep: bool,
@@ -1777,7 +1785,7 @@ fn cut_reason(mut why: String) -> String {
 }
 
 impl<'a> Tee<'a> {
-    fn new(inner: &'a mut dyn Write, keep: bool) -> Tee<'a> {
+    fn new(inner: Scrubber<'a>, keep: bool) -> Tee<'a> {
         Tee {
             inner,
             sha: ring::digest::Context::new(&ring::digest::SHA256),

@@ -55,7 +55,7 @@ pub fn init() -> Result<(), String> {
     let subscriber = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::sync::Mutex::new(std::fs::File::from(stderr)))
+                .with_writer(Scrubbed(std::sync::Mutex::new(std::fs::File::from(stderr))))
                 .with_timer(tracing_subscriber::fmt::time::Uptime::default())
                 .with_ansi(styled),
         )
@@ -63,6 +63,72 @@ pub fn init() -> Result<(), String> {
     // Installed once per process; a second call (tests calling `main_with` again) keeps the first.
     let _ = tracing::subscriber::set_global_default(subscriber);
     Ok(())
+}
+
+/// Secrets no diagnostic line may show ([`hide`]).
+static HIDDEN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Makes every later diagnostic line show `secret` (an integration's API key) as `<redacted>`.
+/// tgate's events never name a secret, but they may quote what a server said, and a server may
+/// echo the key it was sent.
+pub fn hide(secret: &str) {
+    if secret.is_empty() {
+        return;
+    }
+    let mut hidden = HIDDEN
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !hidden.iter().any(|h| h == secret) {
+        hidden.push(secret.to_owned());
+    }
+}
+
+/// Standard error, each event's line written whole with the [`hide`]den secrets replaced.
+struct Scrubbed(std::sync::Mutex<std::fs::File>);
+
+/// One event's line, written out when the event is done.
+struct Line<'a> {
+    to: &'a Scrubbed,
+    text: Vec<u8>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Scrubbed {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        Line {
+            to: self,
+            text: Vec::new(),
+        }
+    }
+}
+
+impl std::io::Write for Line<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line<'_> {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let hidden = HIDDEN
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut file = self
+            .to
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = crate::audit::redact::Scrubber::new(&mut *file, &hidden);
+        let _ = out.write_all(&self.text);
+        let _ = out.finish();
+    }
 }
 
 /// The level a `TGATE_LOG` value names (any case); empty is `off`.

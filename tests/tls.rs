@@ -918,6 +918,50 @@ fn secrets_never_leak() {
 /// Go SDK, which retries them), and printed as the CLI's error where the CLI makes a raw call
 /// (signal): both executors print what the CLI prints through the same proxy, and the workflow
 /// ends as the CLI leaves it.
+/// A server that echoes the API key it was sent, in an error: neither `tgate run` (either executor,
+/// tgate's own messages and the CLI's passed on), nor doctor, nor the diagnostics, nor the audit
+/// log shows it; each shows `<redacted>` where the server quoted it.
+#[test]
+fn an_api_key_a_server_echoes_is_not_shown() {
+    let server = DevServer::start(&[]);
+    let ca = Ca::new("tgate test CA");
+    let proxy = TlsProxy::start(&server.address, &ca.server(), None, Mode::Echo);
+    let api_key = format!("tgk-{}", random_hex());
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "ca.pem", &ca.pem());
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration(
+            "echo",
+            &proxy.address,
+            ", server_ca: {file: ca.pem}, api_key: {env: ECHO_KEY}",
+        ),
+    );
+    let env = [("ECHO_KEY", api_key.as_str()), ("TGATE_LOG", "debug")];
+    let mut echoed = 0;
+    for backend in ["cli", "grpc", "auto"] {
+        for args in [
+            vec!["run", "--integration", "echo", "--backend", backend],
+            vec!["doctor", "--integration", "echo", "--backend", backend],
+        ] {
+            let line = (args[0] == "run").then_some("temporal workflow list -o json");
+            let out = tgate_with(&args, &config, line, &env);
+            let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert!(!said.contains(&api_key), "{args:?} shows the key:\n{said}");
+            assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
+            if said.contains("rejected token Bearer <redacted>") {
+                echoed += 1;
+            }
+        }
+    }
+    // The CLI's own error passed on (`--backend cli`), the native executor's refusal (`grpc`),
+    // doctor under each backend.
+    assert!(echoed >= 4, "the server's echo was seen {echoed} times");
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(!audit.contains(&api_key));
+}
+
 #[test]
 fn a_rate_limited_write_is_sent_again_where_the_cli_sends_it_again() {
     let key = "tgk-rate-limited-0005";

@@ -56,6 +56,96 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`, one
+/// split across writes included: what could begin a secret at the end of a write is held back
+/// until the next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what
+/// a server sends back: one that echoes the API key it was sent (in an error) would otherwise
+/// have it printed. Without secrets, bytes pass straight through.
+pub struct Scrubber<'a> {
+    inner: &'a mut dyn std::io::Write,
+    /// Non-empty, longest first.
+    secrets: Vec<Vec<u8>>,
+    held: Vec<u8>,
+}
+
+impl<'a> Scrubber<'a> {
+    /// A scrubber of `secrets` (empty ones ignored) in front of `inner`.
+    pub fn new(inner: &'a mut dyn std::io::Write, secrets: &[String]) -> Scrubber<'a> {
+        let mut secrets: Vec<Vec<u8>> = secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Scrubber {
+            inner,
+            secrets,
+            held: Vec::new(),
+        }
+    }
+
+    /// Passes on what was held back (no secret can follow it any more) and flushes.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        self.inner.write_all(&held)?;
+        self.inner.flush()
+    }
+
+    /// Writes out `held` with the secrets replaced, up to where the rest could begin one.
+    fn pass(&mut self) -> std::io::Result<()> {
+        let held = &self.held;
+        let mut out = Vec::with_capacity(held.len());
+        let mut i = 0;
+        'scan: while i < held.len() {
+            for secret in &self.secrets {
+                if held[i..].starts_with(secret) {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    i += secret.len();
+                    continue 'scan;
+                }
+            }
+            let rest = &held[i..];
+            if self
+                .secrets
+                .iter()
+                .any(|s| s.len() > rest.len() && s.starts_with(rest))
+            {
+                break;
+            }
+            out.push(held[i]);
+            i += 1;
+        }
+        self.inner.write_all(&out)?;
+        self.held.drain(..i);
+        Ok(())
+    }
+}
+
+impl std::io::Write for Scrubber<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.secrets.is_empty() {
+            return self.inner.write(buf);
+        }
+        self.held.extend_from_slice(buf);
+        self.pass()?;
+        Ok(buf.len())
+    }
+
+    /// Flushes what was passed on; what could begin a secret stays held.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Drop for Scrubber<'_> {
+    fn drop(&mut self) {
+        if !self.held.is_empty() {
+            let _ = self.finish();
+        }
+    }
+}
+
 /// Redacts a command line given as one string (`line.len() == 1`) or as argv words.
 pub fn redact(line: &[String]) -> Redacted {
     if line.len() == 1 {
@@ -286,5 +376,37 @@ mod tests {
         // Nothing secret: unchanged.
         let line = "temporal workflow describe -w 'pay 1' -n payments";
         assert_eq!(one(line).raw, line);
+    }
+
+    #[test]
+    fn a_secret_is_scrubbed_from_a_stream_however_it_is_cut() {
+        use std::io::Write as _;
+        let text =
+            b"error: rejected token Bearer sk-SECRET-42, and sk-SECRET-4 is not it: sk-SECRET-42";
+        let want = "error: rejected token Bearer <redacted>, and sk-SECRET-4 is not it: <redacted>";
+        for cut in 1..text.len() {
+            let mut got = Vec::new();
+            {
+                let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
+                for chunk in text.chunks(cut) {
+                    s.write_all(chunk).unwrap();
+                    s.flush().unwrap();
+                }
+            }
+            assert_eq!(String::from_utf8(got).unwrap(), want, "chunks of {cut}");
+        }
+        // What ends as the start of a secret is passed on at the end.
+        let mut got = Vec::new();
+        let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
+        s.write_all(b"ends with sk-SEC").unwrap();
+        s.finish().unwrap();
+        drop(s);
+        assert_eq!(got, b"ends with sk-SEC");
+        // Without secrets, bytes pass straight through.
+        let mut got = Vec::new();
+        Scrubber::new(&mut got, &[String::new()])
+            .write_all(b"sk")
+            .unwrap();
+        assert_eq!(got, b"sk");
     }
 }

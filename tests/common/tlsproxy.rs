@@ -145,6 +145,9 @@ pub enum Mode {
         method: &'static str,
         secs: u64,
     },
+    /// Refuse every request with `Internal`, quoting the `authorization` it carried (a server
+    /// that echoes the API key it was sent).
+    Echo,
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -339,6 +342,22 @@ async fn serve(
                     };
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                }
+                Mode::Echo => {
+                    let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                        let sent = req
+                            .headers()
+                            .get("authorization")
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                            .unwrap_or_default();
+                        Ok::<_, std::convert::Infallible>(grpc_status(
+                            13,
+                            &format!("rejected token {sent}"),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
                 }
                 Mode::ApiKey(key)
                 | Mode::NewerServer(key)
