@@ -421,6 +421,34 @@ fn a_tls_handshake_that_never_ends_is_not_waited_for() {
     }
 }
 
+/// A secret in an environment variable that is set but not UTF-8 is named for what it holds, not
+/// as unset.
+#[test]
+fn a_secret_variable_that_is_not_utf8_is_named_as_such() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: ODD_KEY}}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["doctor", "--config"])
+        .arg(&config)
+        .env_clear()
+        .env("ODD_KEY", std::ffi::OsStr::from_bytes(b"tgk-SECRET-\xff-1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("non-ASCII character (it is not shown)"),
+        "{err}"
+    );
+    assert!(!err.contains("SECRET") && !err.contains("not set"), "{err}");
+}
+
 #[test]
 fn authentication_errors_are_classified() {
     let dir = tempfile::tempdir().unwrap();

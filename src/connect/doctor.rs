@@ -134,6 +134,12 @@ const CLOSED_WITHOUT_TLS: &str = "the server did not answer as a plaintext gRPC 
 /// The fix when the address answers, but not as a gRPC server.
 const NOT_GRPC: &str = "the address answers, but not as Temporal's gRPC frontend: check the port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's)";
 
+/// The fix when a TLS server ended the handshake without saying more than that.
+const HANDSHAKE_FAILURE: &str = "the server ended the TLS handshake: it may require a client certificate (mTLS: configure `client_cert` and `client_key`), or share no TLS version or cipher suite with tgate (TLS 1.3, or TLS 1.2 with ECDHE and AES-GCM or ChaCha20)";
+
+/// The fix when the address answered, but not in a way the classes above know.
+const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
+
 /// The fix for a TLS failure with no more precise cause.
 const CHECK_TLS: &str = "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key";
 
@@ -409,8 +415,12 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
     };
     if answered {
         let code = code.unwrap_or(tonic::Code::Unknown);
-        // A server that is not gRPC answers HTTP, which tonic maps to a code.
-        if lower.contains("grpc-status header missing") {
+        // A server that is not gRPC answers HTTP, which tonic maps to a code (an HTTP status
+        // without gRPC's headers; a body that is not a gRPC message).
+        if ["grpc-status header missing", "invalid compression flag"]
+            .iter()
+            .any(|m| lower.contains(m))
+        {
             return problem(Class::Unreachable, first, NOT_GRPC);
         }
         return match code {
@@ -436,7 +446,7 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
         } else if lower.contains("certificaterequired") {
             NO_CLIENT_CERT
         } else if lower.contains("handshakefailure") {
-            MAYBE_NO_CLIENT_CERT
+            HANDSHAKE_FAILURE
         } else {
             CHECK_TLS
         };
@@ -567,7 +577,14 @@ fn found(
         };
         return problem(Class::Certificate, first, fix);
     }
-    if any(&["http/2 was not negotiated"]) {
+    // TLS without HTTP/2 (rustls's words, then the CLI's), an HTTP/1 server read as HTTP/2, an
+    // HTTP/2 server answering without gRPC's trailers.
+    if any(&[
+        "http/2 was not negotiated",
+        "missing selected alpn property",
+        "frame too large",
+        "closed the stream without sending trailers",
+    ]) {
         return problem(Class::Unreachable, first, NOT_GRPC);
     }
     let fix = if any(&["resolve", "no such host", "failed to lookup address"]) {
@@ -579,8 +596,25 @@ fn found(
         } else {
             "the host does not resolve: check the host name in `address`".to_owned()
         }
-    } else {
+    } else if any(&[
+        "connection refused",
+        "deadline exceeded",
+        "timeout",
+        "timed out",
+        "no route to host",
+        "unreachable",
+        "tcp connect error",
+        "no connection within",
+        "connection reset",
+        "broken pipe",
+        "connection closed",
+        "eof",
+    ]) {
         unreachable_fix(integration)
+    } else {
+        // Something answered, in words none of the above knows (a server's own error through
+        // the CLI): not "nothing answered".
+        ANSWERED_OTHERWISE.to_owned()
     };
     problem(Class::Unreachable, first, fix)
 }
@@ -991,7 +1025,7 @@ mod tests {
                     "failed connecting to 127.0.0.1:7233: transport error: received fatal alert: HandshakeFailure",
                 ),
                 Class::Certificate,
-                "a server requiring a client certificate (mTLS) does this",
+                "the server ended the TLS handshake: it may require a client certificate",
             ),
             (
                 MTLS,
@@ -1052,6 +1086,15 @@ mod tests {
                 "the server answered the call with an error (Internal)",
             ),
             (
+                "",
+                answered(
+                    Code::Internal,
+                    "protocol error: received message with invalid compression flag: 110 (valid flags are 0 and 1) while receiving response with status: 404 Not Found",
+                ),
+                Class::Unreachable,
+                "the address answers, but not as Temporal's gRPC frontend",
+            ),
+            (
                 API_KEY,
                 answered(Code::PermissionDenied, "Request unauthorized."),
                 Class::Authentication,
@@ -1095,6 +1138,31 @@ mod tests {
             p.problem,
             "unable to describe namespace default: Namespace default is not found."
         );
+    }
+
+    #[test]
+    fn a_cli_error_that_is_not_a_network_failure_is_not_nothing_answered() {
+        for (stderr, fix) in [
+            (
+                "Error: failed connecting to Temporal server at 127.0.0.1:1: something broke inside\n",
+                ANSWERED_OTHERWISE,
+            ),
+            (
+                "Error: failed connecting to Temporal server at 127.0.0.1:1: credentials: cannot check peer: missing selected ALPN property\n",
+                NOT_GRPC,
+            ),
+            (
+                "Error: failed connecting to Temporal server at 127.0.0.1:1: context deadline exceeded\n",
+                "nothing answered at the address: check host and port, that the server runs, and firewalls",
+            ),
+        ] {
+            let p = classify(stderr, &direct(""));
+            assert_eq!(
+                (p.class, p.fix.as_str()),
+                (Class::Unreachable, fix),
+                "{stderr}"
+            );
+        }
     }
 
     #[test]

@@ -445,7 +445,11 @@ impl Config {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::from_yaml(&text, &shown, base, &|k| std::env::var(k).ok())
+        // A variable that is set but not UTF-8 is read lossily, so that the check of what it
+        // holds names the problem (a key past ASCII, PEM that is not), rather than "not set".
+        Config::from_yaml(&text, &shown, base, &|k| {
+            std::env::var_os(k).map(|v| v.to_string_lossy().into_owned())
+        })
     }
 
     /// Parses and validates configuration text. `env` looks up environment variables (tests pass
