@@ -98,6 +98,16 @@ impl<'a> Scrubber<'a> {
         let mut out = Vec::with_capacity(held.len());
         let mut i = 0;
         'scan: while i < held.len() {
+            // Straight to the next byte a secret begins with.
+            let next = held[i..]
+                .iter()
+                .position(|b| self.secrets.iter().any(|s| s[0] == *b))
+                .map_or(held.len(), |at| i + at);
+            out.extend_from_slice(&held[i..next]);
+            i = next;
+            if i == held.len() {
+                break;
+            }
             for secret in &self.secrets {
                 if held[i..].starts_with(secret) {
                     out.extend_from_slice(REDACTED.as_bytes());
