@@ -1423,10 +1423,16 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map_or("-".to_owned(), |ap| ap.id.to_string()),
         "decided"
     );
+    // The agent's line's secrets, and every integration's API key (a server could echo the one
+    // it was sent; a memo could hold another).
     let mut secrets = redacted.secrets.clone();
-    if let Some(key) = integration.and_then(|i| i.api_key()) {
-        secrets.push(key.expose().to_owned());
-    }
+    secrets.extend(
+        config
+            .integrations
+            .iter()
+            .filter_map(|i| i.api_key())
+            .map(|k| k.expose().to_owned()),
+    );
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
     let ev = &decided.ev;
     let decision = Entry {
@@ -1588,7 +1594,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             )
         }
         Ran::NotRun(why) => {
-            let why = cut_reason(why);
+            let why = cut_reason(scrub(&why));
             let _ = writeln!(err, "tgate: {why}");
             (
                 ExitCode::Usage,
@@ -1839,7 +1845,18 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
     let backend = a.backend.unwrap_or(config.backend);
-    let report = crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
+    let mut report =
+        crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
+    // What a server said is quoted; it may hold another integration's key too.
+    let secrets: Vec<String> = config
+        .integrations
+        .iter()
+        .filter_map(|i| i.api_key())
+        .map(|k| k.expose().to_owned())
+        .collect();
+    for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
+        p.problem = crate::audit::redact::scrub(&p.problem, &secrets);
+    }
     let text = format_as(a.output, &report, describe_report)?;
     write_out(out, &text)?;
     Ok(if report.problems.is_empty() {

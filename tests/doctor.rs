@@ -456,7 +456,7 @@ fn authentication_errors_are_classified() {
         "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: K}}\n",
         "t.yaml",
         dir.path(),
-        &|_| Some("secret".to_owned()),
+        &|_| Some("secret-key-1".to_owned()),
     )
     .unwrap();
     let i = &cfg.integrations[0];

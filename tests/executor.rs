@@ -288,6 +288,8 @@ fn configuration_errors_name_the_field() {
         ("zwsp.txt", "tgk-\u{200b}SECRET"),
         ("quote.txt", "\u{201c}tgk-SECRET\u{201d}"),
         ("umlaut.txt", "tgk-SECRET-\u{fc}"),
+        ("escaped.txt", "tgk-SECRET<1>"),
+        ("short.txt", "SECRET"),
     ] {
         std::fs::write(dir.path().join(name), key).unwrap();
     }
@@ -394,6 +396,16 @@ fn configuration_errors_name_the_field() {
         (
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: two-lines.txt}}\n",
             "api_key: the key holds a space, line break, control, invisible or non-ASCII character (it is not shown)",
+        ),
+        // Characters JSON escapes (the key would escape being scrubbed from output), and a key
+        // too short to scrub from output without cutting words apart.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: escaped.txt}}\n",
+            "api_key: the key holds one of \" \\ < > & (it is not shown)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: short.txt}}\n",
+            "api_key: the key is shorter than 8 characters (it is not shown)",
         ),
         // A non-breaking space, a zero-width space, a smart quote, a letter past ASCII.
         (

@@ -958,8 +958,39 @@ fn an_api_key_a_server_echoes_is_not_shown() {
     // The CLI's own error passed on (`--backend cli`), the native executor's refusal (`grpc`),
     // doctor under each backend.
     assert!(echoed >= 4, "the server's echo was seen {echoed} times");
+
+    // The CLI's error cut by the output cap in the middle of the echoed key: what comes before
+    // the cut is a fragment of the key, replaced as the key is.
+    let out = tgate_with(
+        &["run", "--integration", "echo", "--backend", "cli"],
+        &config,
+        Some("temporal workflow list -o json"),
+        &env[..1],
+    );
+    let whole = text(&out.stderr);
+    let at = whole.find("<redacted>").expect("the echo") + 10;
+    let capped = config.with_file_name("capped.yaml");
+    std::fs::write(
+        &capped,
+        std::fs::read_to_string(&config).unwrap()
+            + &format!("limits: {{max_output_bytes: {at}}}\n"),
+    )
+    .unwrap();
+    let out = tgate_with(
+        &["run", "--integration", "echo", "--backend", "cli"],
+        &capped,
+        Some("temporal workflow list -o json"),
+        &env,
+    );
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("output cut at"), "{said}");
+    assert!(said.contains("rejected token Bearer <redacted>"), "{said}");
+    assert!(
+        !said.contains(&api_key[..10]),
+        "a fragment of the key shows:\n{said}"
+    );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    assert!(!audit.contains(&api_key));
+    assert!(!audit.contains(&api_key[..10]));
 }
 
 #[test]

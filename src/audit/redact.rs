@@ -43,91 +43,133 @@ impl Redacted {
     }
 }
 
-/// Replaces every occurrence of each (non-empty) secret in `text`, longest first.
+/// `text` with every occurrence of each (non-empty) secret replaced, and every fragment of one's
+/// start of [`FRAGMENT`] bytes or more (a cut text), as [`Scrubber`] does.
 pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for s in sorted {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), REDACTED);
-        }
+    let holds = |s: &String| {
+        let start = &s.as_bytes()[..s.len().min(FRAGMENT)];
+        !s.is_empty() && memchr::memmem::find(text.as_bytes(), start).is_some()
+    };
+    if !secrets.iter().any(holds) {
+        return text.to_owned();
     }
-    out
+    let mut out = Vec::with_capacity(text.len());
+    {
+        use std::io::Write as _;
+        let mut s = Scrubber::new(&mut out, secrets);
+        let _ = s.write_all(text.as_bytes());
+        let _ = s.finish();
+    }
+    // A fragment of a secret past ASCII can end inside a character the text then finishes
+    // otherwise: that character is shown as U+FFFD.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`, one
-/// split across writes included: what could begin a secret at the end of a write is held back
-/// until the next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what
-/// a server sends back: one that echoes the API key it was sent (in an error) would otherwise
-/// have it printed. Without secrets, bytes pass straight through.
+/// How much of a secret's start counts as the secret: a cut (an output cap, a reason or an
+/// event cut to length) can end text in the middle of one, and what comes before the cut is
+/// then replaced as the whole would be. Shorter fragments, which ordinary text may hold, pass.
+pub const FRAGMENT: usize = 8;
+
+/// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`: one
+/// split across writes, and a fragment of [`FRAGMENT`] bytes or more of one's start (where text
+/// was cut) included. What could begin a secret at the end of a write is held back until the
+/// next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what a server
+/// sends back: one that echoes the API key it was sent (in an error) would otherwise have it
+/// printed. Without secrets, bytes pass straight through.
 pub struct Scrubber<'a> {
     inner: &'a mut dyn std::io::Write,
-    /// Non-empty, longest first.
-    secrets: Vec<Vec<u8>>,
+    /// Each secret and a finder of its first [`FRAGMENT`] bytes; non-empty, longest first.
+    secrets: Vec<(Vec<u8>, memchr::memmem::Finder<'static>)>,
     held: Vec<u8>,
 }
 
 impl<'a> Scrubber<'a> {
     /// A scrubber of `secrets` (empty ones ignored) in front of `inner`.
     pub fn new(inner: &'a mut dyn std::io::Write, secrets: &[String]) -> Scrubber<'a> {
-        let mut secrets: Vec<Vec<u8>> = secrets
+        let mut sorted: Vec<&str> = secrets
             .iter()
+            .map(String::as_str)
             .filter(|s| !s.is_empty())
-            .map(|s| s.as_bytes().to_vec())
             .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        sorted.dedup();
         Scrubber {
             inner,
-            secrets,
+            secrets: sorted
+                .into_iter()
+                .map(|s| {
+                    let start = &s.as_bytes()[..s.len().min(FRAGMENT)];
+                    (
+                        s.as_bytes().to_vec(),
+                        memchr::memmem::Finder::new(start).into_owned(),
+                    )
+                })
+                .collect(),
             held: Vec::new(),
         }
     }
 
-    /// Passes on what was held back (no secret can follow it any more) and flushes.
+    /// Passes on what was held back (no secret can follow it any more; a fragment of one is
+    /// replaced) and flushes.
     pub fn finish(&mut self) -> std::io::Result<()> {
         let held = std::mem::take(&mut self.held);
-        self.inner.write_all(&held)?;
+        let fragment =
+            held.len() >= FRAGMENT && self.secrets.iter().any(|(s, _)| s.starts_with(&held));
+        if fragment {
+            self.inner.write_all(REDACTED.as_bytes())?;
+        } else {
+            self.inner.write_all(&held)?;
+        }
         self.inner.flush()
     }
 
-    /// Writes out `held` with the secrets replaced, up to where the rest could begin one.
+    /// Writes out `held` with the secrets (and fragments) replaced, keeping back its end if that
+    /// could begin one.
     fn pass(&mut self) -> std::io::Result<()> {
         let held = &self.held;
         let mut out = Vec::with_capacity(held.len());
         let mut i = 0;
-        'scan: while i < held.len() {
-            // Straight to the next byte a secret begins with.
-            let next = held[i..]
+        let mut keep_from = None;
+        // Each start of a secret, the earliest first (the longest secret where two start there).
+        while let Some((at, secret)) = self
+            .secrets
+            .iter()
+            .filter_map(|(s, f)| f.find(&held[i..]).map(|at| (i + at, s)))
+            .min_by_key(|&(at, s)| (at, std::cmp::Reverse(s.len())))
+        {
+            let rest = &held[at..];
+            let same = rest
                 .iter()
-                .position(|b| self.secrets.iter().any(|s| s[0] == *b))
-                .map_or(held.len(), |at| i + at);
-            out.extend_from_slice(&held[i..next]);
-            i = next;
-            if i == held.len() {
+                .zip(secret.iter())
+                .take_while(|(a, b)| a == b)
+                .count();
+            out.extend_from_slice(&held[i..at]);
+            if same < secret.len() && same == rest.len() {
+                // The text ends in the middle of it: the next write tells.
+                keep_from = Some(at);
                 break;
             }
-            for secret in &self.secrets {
-                if held[i..].starts_with(secret) {
-                    out.extend_from_slice(REDACTED.as_bytes());
-                    i += secret.len();
-                    continue 'scan;
-                }
-            }
-            let rest = &held[i..];
-            if self
-                .secrets
-                .iter()
-                .any(|s| s.len() > rest.len() && s.starts_with(rest))
-            {
-                break;
-            }
-            out.push(held[i]);
-            i += 1;
+            // The whole secret, or a fragment of its start the text was cut after.
+            out.extend_from_slice(REDACTED.as_bytes());
+            i = at + same;
         }
+        let keep_from = keep_from.unwrap_or_else(|| {
+            // The longest end, shorter than a fragment, that a secret begins with stays held.
+            let rest = &held[i..];
+            let keep = (1..FRAGMENT.min(rest.len() + 1))
+                .rev()
+                .find(|&k| {
+                    let end = &rest[rest.len() - k..];
+                    self.secrets
+                        .iter()
+                        .any(|(s, _)| s.len() > k && s.starts_with(end))
+                })
+                .unwrap_or(0);
+            out.extend_from_slice(&rest[..rest.len() - keep]);
+            held.len() - keep
+        });
         self.inner.write_all(&out)?;
-        self.held.drain(..i);
+        self.held.drain(..keep_from);
         Ok(())
     }
 }
@@ -391,9 +433,10 @@ mod tests {
     #[test]
     fn a_secret_is_scrubbed_from_a_stream_however_it_is_cut() {
         use std::io::Write as _;
-        let text =
-            b"error: rejected token Bearer sk-SECRET-42, and sk-SECRET-4 is not it: sk-SECRET-42";
-        let want = "error: rejected token Bearer <redacted>, and sk-SECRET-4 is not it: <redacted>";
+        // The key whole, a fragment of its start that text was cut after (8 bytes or more), and
+        // a shorter one that ordinary text may hold.
+        let text = b"error: rejected token Bearer sk-SECRET-42, cut at sk-SECRE|tgate: output cut; sk-SEC is fine: sk-SECRET-42";
+        let want = "error: rejected token Bearer <redacted>, cut at <redacted>|tgate: output cut; sk-SEC is fine: <redacted>";
         for cut in 1..text.len() {
             let mut got = Vec::new();
             {
@@ -405,13 +448,22 @@ mod tests {
             }
             assert_eq!(String::from_utf8(got).unwrap(), want, "chunks of {cut}");
         }
-        // What ends as the start of a secret is passed on at the end.
-        let mut got = Vec::new();
-        let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
-        s.write_all(b"ends with sk-SEC").unwrap();
-        s.finish().unwrap();
-        drop(s);
-        assert_eq!(got, b"ends with sk-SEC");
+        assert_eq!(
+            scrub(
+                std::str::from_utf8(text).unwrap(),
+                &["sk-SECRET-42".to_owned()]
+            ),
+            want
+        );
+        // What ends as the start of a secret is passed on at the end, unless it is a fragment.
+        for (end, want) in [("sk-SECR", "sk-SECR"), ("sk-SECRE", "<redacted>")] {
+            let mut got = Vec::new();
+            let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
+            s.write_all(format!("ends with {end}").as_bytes()).unwrap();
+            s.finish().unwrap();
+            drop(s);
+            assert_eq!(String::from_utf8(got).unwrap(), format!("ends with {want}"));
+        }
         // Without secrets, bytes pass straight through.
         let mut got = Vec::new();
         Scrubber::new(&mut got, &[String::new()])

@@ -396,8 +396,8 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
         ProbeFailure::Timeout(t) => {
             return problem(
                 Class::Unreachable,
-                format!("no answer within {t:?}"),
-                unreachable_fix(integration),
+                format!("connected, but no answer within {t:?}"),
+                "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port",
             );
         }
     };
@@ -417,9 +417,13 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
         let code = code.unwrap_or(tonic::Code::Unknown);
         // A server that is not gRPC answers HTTP, which tonic maps to a code (an HTTP status
         // without gRPC's headers; a body that is not a gRPC message).
-        if ["grpc-status header missing", "invalid compression flag"]
-            .iter()
-            .any(|m| lower.contains(m))
+        if [
+            "grpc-status header missing",
+            "invalid compression flag",
+            "unexpected eof decoding stream",
+        ]
+        .iter()
+        .any(|m| lower.contains(m))
         {
             return problem(Class::Unreachable, first, NOT_GRPC);
         }
@@ -564,6 +568,8 @@ fn found(
             } else {
                 "the server's certificate is not signed by a CA this machine trusts: configure `server_ca` with the CA that issued it"
             }
+        } else if !client_cert && any(&["handshake failure", "handshakefailure"]) {
+            HANDSHAKE_FAILURE
         } else if any(&["expired", "not yet valid", "notvalidyet"]) {
             "the server's certificate is outside its validity dates (expired, or not yet valid): renew it on the server, or check this machine's clock"
         } else if any(&[
@@ -808,7 +814,7 @@ mod tests {
             "KEY" => {
                 Some("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----".to_owned())
             }
-            "API_KEY" => Some("sk-test".to_owned()),
+            "API_KEY" => Some("sk-test-key".to_owned()),
             _ => None,
         };
         Config::from_yaml(&yaml, "t.yaml", Path::new("."), &env)
@@ -1122,7 +1128,7 @@ mod tests {
                 "",
                 ProbeFailure::Timeout(std::time::Duration::from_secs(3)),
                 Class::Unreachable,
-                "nothing answered at the address",
+                "the server accepted the connection but did not answer",
             ),
         ];
         for (fields, failure, class, fix) in cases {
@@ -1171,14 +1177,14 @@ mod tests {
             "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: API_KEY}}\n",
             "t.yaml",
             Path::new("."),
-            &|_| Some("sk-test".to_owned()),
+            &|_| Some("sk-test-key".to_owned()),
         )
         .unwrap()
         .integrations
         .remove(0);
         for failure in [
             ProbeFailure::Connect("failed connecting to ns.acc.tmprl.cloud:7233: transport error: dns error: failed to lookup address information".to_owned()),
-            ProbeFailure::Timeout(std::time::Duration::from_secs(3)),
+            ProbeFailure::Connect("failed connecting to ns.acc.tmprl.cloud:7233: transport error: tcp connect error: Connection timed out (os error 110)".to_owned()),
         ] {
             let p = classify_native(&failure, &cloud);
             assert_eq!(p.class, Class::Unreachable);

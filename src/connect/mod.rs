@@ -739,6 +739,9 @@ fn check_host_port(address: &str) -> Result<(), String> {
     if host_ok { Ok(()) } else { Err(bad()) }
 }
 
+/// The shortest API key taken.
+pub const MIN_API_KEY_CHARS: usize = 8;
+
 /// An API key read from `s`: one word of visible ASCII characters. Anything else inside — a line
 /// break, space, control, invisible or non-ASCII character, a non-breaking space or a smart quote
 /// pasted with it — would reach the server as part of the header (tonic sends bytes past ASCII),
@@ -755,6 +758,24 @@ fn read_api_key(
              character (it is not shown): give the key alone"
                 .to_owned(),
         );
+    }
+    // JSON writes these escaped (`\"`, `\\`, and Go's `\u003c`...), where the key, echoed by a
+    // server or held in a memo, would escape being replaced in what tgate passes on.
+    if text
+        .bytes()
+        .any(|b| matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'))
+    {
+        return Err(
+            "api_key: the key holds one of \" \\ < > & (it is not shown), which JSON output \
+             escapes, so that tgate could not keep it out of what it prints"
+                .to_owned(),
+        );
+    }
+    // Scrubbed from what tgate prints, a short key would cut words apart; no real key is.
+    if text.len() < MIN_API_KEY_CHARS {
+        return Err(format!(
+            "api_key: the key is shorter than {MIN_API_KEY_CHARS} characters (it is not shown)"
+        ));
     }
     Ok(Secret(text))
 }
