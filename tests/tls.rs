@@ -925,20 +925,35 @@ fn secrets_never_leak() {
 fn an_api_key_a_server_echoes_is_not_shown() {
     let server = DevServer::start(&[]);
     let ca = Ca::new("tgate test CA");
-    let proxy = TlsProxy::start(&server.address, &ca.server(), None, Mode::Echo);
     let api_key = format!("tgk-{}", random_hex());
+    // The server quotes another integration's key too.
+    let other_key = format!("tgk-{}", random_hex());
+    let proxy = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::Echo(format!("(not {other_key})")),
+    );
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "ca.pem", &ca.pem());
     let config = server.config(
         dir.path(),
         "default",
-        &integration(
+        &(integration(
             "echo",
             &proxy.address,
             ", server_ca: {file: ca.pem}, api_key: {env: ECHO_KEY}",
-        ),
+        ) + &integration(
+            "other",
+            &proxy.address,
+            ", server_ca: {file: ca.pem}, api_key: {env: OTHER_KEY}",
+        )),
     );
-    let env = [("ECHO_KEY", api_key.as_str()), ("TGATE_LOG", "debug")];
+    let env = [
+        ("ECHO_KEY", api_key.as_str()),
+        ("OTHER_KEY", other_key.as_str()),
+        ("TGATE_LOG", "debug"),
+    ];
     let mut echoed = 0;
     for backend in ["cli", "grpc", "auto"] {
         for args in [
@@ -949,8 +964,12 @@ fn an_api_key_a_server_echoes_is_not_shown() {
             let out = tgate_with(&args, &config, line, &env);
             let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
             assert!(!said.contains(&api_key), "{args:?} shows the key:\n{said}");
+            assert!(
+                !said.contains(&other_key),
+                "{args:?} shows the other key:\n{said}"
+            );
             assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
-            if said.contains("rejected token Bearer <redacted>") {
+            if said.contains("rejected token Bearer <redacted> (not <redacted>)") {
                 echoed += 1;
             }
         }
@@ -965,7 +984,7 @@ fn an_api_key_a_server_echoes_is_not_shown() {
         &["run", "--integration", "echo", "--backend", "cli"],
         &config,
         Some("temporal workflow list -o json"),
-        &env[..1],
+        &env[..2],
     );
     let whole = text(&out.stderr);
     let at = whole.find("<redacted>").expect("the echo") + 10;
@@ -990,7 +1009,7 @@ fn an_api_key_a_server_echoes_is_not_shown() {
         "a fragment of the key shows:\n{said}"
     );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    assert!(!audit.contains(&api_key[..10]));
+    assert!(!audit.contains(&api_key[..10]) && !audit.contains(&other_key[..10]));
 }
 
 #[test]

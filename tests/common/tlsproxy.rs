@@ -146,8 +146,8 @@ pub enum Mode {
         secs: u64,
     },
     /// Refuse every request with `Internal`, quoting the `authorization` it carried (a server
-    /// that echoes the API key it was sent).
-    Echo,
+    /// that echoes the API key it was sent), then this text.
+    Echo(String),
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -343,17 +343,15 @@ async fn serve(
                     let mut tls = tls;
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                 }
-                Mode::Echo => {
-                    let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                Mode::Echo(more) => {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let sent = req
                             .headers()
                             .get("authorization")
                             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                             .unwrap_or_default();
-                        Ok::<_, std::convert::Infallible>(grpc_status(
-                            13,
-                            &format!("rejected token {sent}"),
-                        ))
+                        let message = format!("rejected token {sent} {more}");
+                        async move { Ok::<_, std::convert::Infallible>(grpc_status(13, &message)) }
                     });
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
