@@ -1423,16 +1423,18 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map_or("-".to_owned(), |ap| ap.id.to_string()),
         "decided"
     );
-    // The agent's line's secrets, and every integration's API key (a server could echo the one
-    // it was sent; a memo could hold another).
+    // Every integration's API key (a server could echo the one it was sent; a memo could hold
+    // another): kept out of what tgate prints and records. The agent's line's secrets are kept
+    // out of the record too; they are the agent's own, and are not looked for in what it is
+    // shown.
+    let keys: Vec<String> = config
+        .integrations
+        .iter()
+        .filter_map(|i| i.api_key())
+        .map(|k| k.expose().to_owned())
+        .collect();
     let mut secrets = redacted.secrets.clone();
-    secrets.extend(
-        config
-            .integrations
-            .iter()
-            .filter_map(|i| i.api_key())
-            .map(|k| k.expose().to_owned()),
-    );
+    secrets.extend(keys.iter().cloned());
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
     let ev = &decided.ev;
     let decision = Entry {
@@ -1530,8 +1532,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         Decision::Allow => {}
     }
     // A server that echoes the integration's API key (in an error) does not have it printed.
-    let mut out = Tee::new(Scrubber::new(out, &secrets), false);
-    let mut err = Tee::new(Scrubber::new(err, &secrets), true);
+    let mut out = Tee::new(Scrubber::new(out, &keys), false);
+    let mut err = Tee::new(Scrubber::new(err, &keys), true);
     // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
     // its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
@@ -1566,6 +1568,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 if let Some((_, name)) = crate::exec::stop::requested() {
                     stopping = true;
                     if !killed {
+                        // The keys go before the cut, which could leave a key's start.
+                        stderr = crate::audit::redact::scrub_bytes(&stderr, &keys);
                         crate::exec::cut_stopped_stderr(&mut stderr, name);
                     }
                     if !stdout.is_empty() {
@@ -1588,7 +1592,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     backend: Some(backend),
                     exit_code: Some(code),
                     grpc_status: grpc_status.map(str::to_owned),
-                    error: (code != 0).then(|| scrub(&String::from_utf8_lossy(&err.kept))),
+                    // Kept with room for a key past the cut: the keys go before the cut.
+                    error: (code != 0).then(|| {
+                        let mut e = scrub(&String::from_utf8_lossy(&err.kept));
+                        e.truncate(crate::diag::floor_char_boundary(&e, KEPT_STDERR));
+                        e
+                    }),
                     ..decision.clone()
                 },
             )
@@ -1807,8 +1816,9 @@ impl Tee<'_> {
     fn account(&mut self, done: &[u8]) {
         self.sha.update(done);
         self.bytes += done.len() as u64;
-        if self.keep && self.kept.len() < KEPT_STDERR {
-            let room = KEPT_STDERR - self.kept.len();
+        let keep = KEPT_STDERR + self.inner.longest();
+        if self.keep && self.kept.len() < keep {
+            let room = keep - self.kept.len();
             self.kept.extend_from_slice(&done[..done.len().min(room)]);
         }
     }

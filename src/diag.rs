@@ -161,6 +161,14 @@ pub const MAX_FIELD_CHARS: usize = 300;
 /// before it.
 pub fn capped(value: &dyn std::fmt::Debug) -> Capped {
     let mut text = format!("{value:?}");
+    // The [`hide`]den secrets go before the cut, which could otherwise leave a key's start
+    // that the line's own scrubbing would not know for one.
+    if text.len() > MAX_FIELD_CHARS {
+        let hidden = HIDDEN
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        text = crate::audit::redact::scrub(&text, &hidden);
+    }
     if let Some((at, _)) = text.char_indices().nth(MAX_FIELD_CHARS) {
         let at = before_split_escape(&text, at);
         cut_noting(&mut text, at);

@@ -434,6 +434,25 @@ fn api_key_is_checked_by_a_cloud_like_proxy() {
     assert_eq!(code, 0, "{report}");
     let forwarded = proxy.stats.forwarded.load(Ordering::SeqCst);
     assert!(forwarded >= 5, "{forwarded} requests forwarded");
+    // Text the agent chose that shares all of the key but its last character, quoted back by
+    // the server, is shown as it is: only the whole key is replaced, so how much a guess shares
+    // with the key is never told.
+    let guess = &good[..good.len() - 1];
+    for backend in ["grpc", "cli"] {
+        let out = run(
+            &config,
+            "right-key",
+            backend,
+            &format!("temporal workflow describe -w {guess}X"),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(&format!("{guess}X")),
+            "{backend}: {}",
+            text(&out.stderr)
+        );
+    }
+    let forwarded = proxy.stats.forwarded.load(Ordering::SeqCst);
     assert_eq!(proxy.stats.refused.load(Ordering::SeqCst), 0);
 
     // The wrong key: the CLI's own error, exit 1, nothing forwarded.

@@ -43,43 +43,45 @@ impl Redacted {
     }
 }
 
-/// `text` with every occurrence of each (non-empty) secret replaced, and every fragment of one's
-/// start of [`FRAGMENT`] bytes or more (a cut text), as [`Scrubber`] does.
+/// `text` with every occurrence of each (non-empty) secret replaced, as [`Scrubber`] does
+/// (overlapping occurrences as one).
 pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let holds = |s: &String| {
-        let start = &s.as_bytes()[..s.len().min(FRAGMENT)];
-        !s.is_empty() && memchr::memmem::find(text.as_bytes(), start).is_some()
-    };
-    if !secrets.iter().any(holds) {
+    if !secrets
+        .iter()
+        .any(|s| !s.is_empty() && text.contains(s.as_str()))
+    {
         return text.to_owned();
     }
-    let mut out = Vec::with_capacity(text.len());
+    // Secrets are text, and so are the spans replaced.
+    String::from_utf8_lossy(&scrub_bytes(text.as_bytes(), secrets)).into_owned()
+}
+
+/// [`scrub`] on bytes.
+pub fn scrub_bytes(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
     {
         use std::io::Write as _;
         let mut s = Scrubber::new(&mut out, secrets);
-        let _ = s.write_all(text.as_bytes());
+        let _ = s.write_all(bytes);
         let _ = s.finish();
     }
-    // A fragment of a secret past ASCII can end inside a character the text then finishes
-    // otherwise: that character is shown as U+FFFD.
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
-/// How much of a secret's start counts as the secret: a cut (an output cap, a reason or an
-/// event cut to length) can end text in the middle of one, and what comes before the cut is
-/// then replaced as the whole would be. Shorter fragments, which ordinary text may hold, pass.
-pub const FRAGMENT: usize = 8;
-
-/// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`: one
-/// split across writes, and a fragment of [`FRAGMENT`] bytes or more of one's start (where text
-/// was cut) included. What could begin a secret at the end of a write is held back until the
-/// next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what a server
-/// sends back: one that echoes the API key it was sent (in an error) would otherwise have it
-/// printed. Without secrets, bytes pass straight through.
+/// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`, one
+/// split across writes included: what could begin a secret at the end of a write is held back
+/// until the next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what
+/// a server sends back: one that echoes the API key it was sent (in an error) would otherwise
+/// have it printed. Without secrets, bytes pass straight through.
+///
+/// Only whole secrets are replaced, each occurrence of each (overlapping ones as one span): what
+/// is replaced never depends on how much of a secret some text shares, which would tell whoever
+/// controls the text (an agent choosing a workflow id the server quotes back) one more character
+/// of the key per try.
 pub struct Scrubber<'a> {
     inner: &'a mut dyn std::io::Write,
-    /// Each secret and a finder of its first [`FRAGMENT`] bytes; non-empty, longest first.
-    secrets: Vec<(Vec<u8>, memchr::memmem::Finder<'static>)>,
+    /// Non-empty, longest first.
+    secrets: Vec<memchr::memmem::Finder<'static>>,
     held: Vec<u8>,
 }
 
@@ -97,77 +99,62 @@ impl<'a> Scrubber<'a> {
             inner,
             secrets: sorted
                 .into_iter()
-                .map(|s| {
-                    let start = &s.as_bytes()[..s.len().min(FRAGMENT)];
-                    (
-                        s.as_bytes().to_vec(),
-                        memchr::memmem::Finder::new(start).into_owned(),
-                    )
-                })
+                .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
                 .collect(),
             held: Vec::new(),
         }
     }
 
-    /// Passes on what was held back (no secret can follow it any more; a fragment of one is
-    /// replaced) and flushes.
+    /// The length of the longest secret (0 without any).
+    pub fn longest(&self) -> usize {
+        self.secrets.first().map_or(0, |f| f.needle().len())
+    }
+
+    /// Passes on what was held back (no secret can follow it any more) and flushes.
     pub fn finish(&mut self) -> std::io::Result<()> {
         let held = std::mem::take(&mut self.held);
-        let fragment =
-            held.len() >= FRAGMENT && self.secrets.iter().any(|(s, _)| s.starts_with(&held));
-        if fragment {
-            self.inner.write_all(REDACTED.as_bytes())?;
-        } else {
-            self.inner.write_all(&held)?;
-        }
+        self.inner.write_all(&held)?;
         self.inner.flush()
     }
 
-    /// Writes out `held` with the secrets (and fragments) replaced, keeping back its end if that
-    /// could begin one.
+    /// Writes out `held` with the secrets replaced, up to where its end could begin one.
     fn pass(&mut self) -> std::io::Result<()> {
         let held = &self.held;
-        let mut out = Vec::with_capacity(held.len());
-        let mut i = 0;
-        let mut keep_from = None;
-        // Each start of a secret, the earliest first (the longest secret where two start there).
-        while let Some((at, secret)) = self
-            .secrets
-            .iter()
-            .filter_map(|(s, f)| f.find(&held[i..]).map(|at| (i + at, s)))
-            .min_by_key(|&(at, s)| (at, std::cmp::Reverse(s.len())))
-        {
-            let rest = &held[at..];
-            let same = rest
-                .iter()
-                .zip(secret.iter())
-                .take_while(|(a, b)| a == b)
-                .count();
-            out.extend_from_slice(&held[i..at]);
-            if same < secret.len() && same == rest.len() {
-                // The text ends in the middle of it: the next write tells.
-                keep_from = Some(at);
-                break;
-            }
-            // The whole secret, or a fragment of its start the text was cut after.
-            out.extend_from_slice(REDACTED.as_bytes());
-            i = at + same;
+        // Where the end of what is held could begin a secret: from there on, the next write
+        // tells.
+        let longest = self.secrets.first().map_or(1, |f| f.needle().len());
+        let mut keep_from = (held.len().saturating_sub(longest - 1)..held.len())
+            .find(|&at| {
+                let end = &held[at..];
+                self.secrets.iter().any(|f| f.needle().starts_with(end))
+            })
+            .unwrap_or(held.len());
+        // Every occurrence of every secret, as spans; overlapping ones merged.
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for f in &self.secrets {
+            let len = f.needle().len();
+            spans.extend(f.find_iter(held).map(|at| (at, at + len)));
         }
-        let keep_from = keep_from.unwrap_or_else(|| {
-            // The longest end, shorter than a fragment, that a secret begins with stays held.
-            let rest = &held[i..];
-            let keep = (1..FRAGMENT.min(rest.len() + 1))
-                .rev()
-                .find(|&k| {
-                    let end = &rest[rest.len() - k..];
-                    self.secrets
-                        .iter()
-                        .any(|(s, _)| s.len() > k && s.starts_with(end))
-                })
-                .unwrap_or(0);
-            out.extend_from_slice(&rest[..rest.len() - keep]);
-            held.len() - keep
-        });
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in spans {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        // A span reaching into the held end may grow with what comes next: hold it whole.
+        if let Some(&(start, _)) = merged.iter().find(|&&(_, end)| end > keep_from) {
+            keep_from = keep_from.min(start);
+        }
+        let mut out = Vec::with_capacity(keep_from + REDACTED.len());
+        let mut at = 0;
+        for &(start, end) in merged.iter().take_while(|&&(_, end)| end <= keep_from) {
+            out.extend_from_slice(&held[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+        }
+        out.extend_from_slice(&held[at..keep_from]);
         self.inner.write_all(&out)?;
         self.held.drain(..keep_from);
         Ok(())
@@ -433,14 +420,16 @@ mod tests {
     #[test]
     fn a_secret_is_scrubbed_from_a_stream_however_it_is_cut() {
         use std::io::Write as _;
-        // The key whole, a fragment of its start that text was cut after (8 bytes or more), and
-        // a shorter one that ordinary text may hold.
-        let text = b"error: rejected token Bearer sk-SECRET-42, cut at sk-SECRE|tgate: output cut; sk-SEC is fine: sk-SECRET-42";
-        let want = "error: rejected token Bearer <redacted>, cut at <redacted>|tgate: output cut; sk-SEC is fine: <redacted>";
+        let key = "sk-SECRET-42";
+        // Only the whole key is replaced: text sharing its start (an agent's guess quoted back)
+        // is left as it is, however much it shares.
+        let text = b"error: rejected token Bearer sk-SECRET-42, not sk-SECRET-4 nor sk-SECRET-4x: sk-SECRET-42";
+        let want =
+            "error: rejected token Bearer <redacted>, not sk-SECRET-4 nor sk-SECRET-4x: <redacted>";
         for cut in 1..text.len() {
             let mut got = Vec::new();
             {
-                let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
+                let mut s = Scrubber::new(&mut got, &[key.to_owned()]);
                 for chunk in text.chunks(cut) {
                     s.write_all(chunk).unwrap();
                     s.flush().unwrap();
@@ -449,21 +438,39 @@ mod tests {
             assert_eq!(String::from_utf8(got).unwrap(), want, "chunks of {cut}");
         }
         assert_eq!(
-            scrub(
-                std::str::from_utf8(text).unwrap(),
-                &["sk-SECRET-42".to_owned()]
-            ),
+            scrub(std::str::from_utf8(text).unwrap(), &[key.to_owned()]),
             want
         );
-        // What ends as the start of a secret is passed on at the end, unless it is a fragment.
-        for (end, want) in [("sk-SECR", "sk-SECR"), ("sk-SECRE", "<redacted>")] {
+        // Overlapping secrets (an agent's text sharing the key's words, keys sharing a start)
+        // are replaced as one span, whatever their order and however the stream is cut.
+        let secrets = [
+            "ad key X".to_owned(),
+            "Xr7Qm2LpZ9vK4tB8".to_owned(),
+            "eyJhbGciOiJ9.prodPart1".to_owned(),
+            "eyJhbGciOiJ9.stagPart2".to_owned(),
+        ];
+        let text = b"bad key Xr7Qm2LpZ9vK4tB8; eyJhbGciOiJ9.stagPart2!";
+        for cut in 1..text.len() {
             let mut got = Vec::new();
-            let mut s = Scrubber::new(&mut got, &["sk-SECRET-42".to_owned()]);
-            s.write_all(format!("ends with {end}").as_bytes()).unwrap();
-            s.finish().unwrap();
-            drop(s);
-            assert_eq!(String::from_utf8(got).unwrap(), format!("ends with {want}"));
+            {
+                let mut s = Scrubber::new(&mut got, &secrets);
+                for chunk in text.chunks(cut) {
+                    s.write_all(chunk).unwrap();
+                }
+            }
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                "b<redacted>; <redacted>!",
+                "chunks of {cut}"
+            );
         }
+        // What ends as the start of a secret is passed on at the end.
+        let mut got = Vec::new();
+        let mut s = Scrubber::new(&mut got, &[key.to_owned()]);
+        s.write_all(b"ends with sk-SECRET-4").unwrap();
+        s.finish().unwrap();
+        drop(s);
+        assert_eq!(got, b"ends with sk-SECRET-4");
         // Without secrets, bytes pass straight through.
         let mut got = Vec::new();
         Scrubber::new(&mut got, &[String::new()])

@@ -234,14 +234,31 @@ pub fn run_cli(
     })?;
     let cap = limits.max_output_bytes;
     let deadline = start + limits.timeout;
+    // The integration's API key (a server may echo it) is replaced before any cut, which could
+    // otherwise leave its start: each stream is read a key's length past the cap, scrubbed, then
+    // cut at the cap.
+    let keys: Vec<String> = integration
+        .api_key()
+        .map(|k| vec![k.expose().to_owned()])
+        .unwrap_or_default();
+    let slack = keys.iter().map(String::len).max().unwrap_or(0);
     let Collected {
-        stdout,
+        mut stdout,
         mut stderr,
-        truncated,
+        mut truncated,
         timed_out,
         unread,
         stopped,
-    } = collect(&mut child, cap, deadline);
+    } = collect(&mut child, cap.saturating_add(slack), deadline);
+    if !keys.is_empty() {
+        for stream in [&mut stdout, &mut stderr] {
+            *stream = crate::audit::redact::scrub_bytes(stream, &keys);
+            if stream.len() > cap {
+                stream.truncate(cap);
+                truncated = true;
+            }
+        }
+    }
     let status = child.wait();
     // The child is reaped: a stop signal now ends tgate as usual (after one during the run, the
     // caller records the result and exits).

@@ -157,6 +157,8 @@ pub struct Session {
     /// The pinned `temporal` binary whose output this session reproduces: the one text detail
     /// that depends on the binary itself is read from it ([`crate::exec::prototext`]).
     cli: Option<PathBuf>,
+    /// The integration's API key, kept out of the output ([`Sink`]).
+    keys: Vec<String>,
 }
 
 impl Session {
@@ -204,6 +206,10 @@ impl Session {
             channel,
             auth,
             cli: None,
+            keys: integration
+                .api_key()
+                .map(|k| vec![k.expose().to_owned()])
+                .unwrap_or_default(),
         })
     }
 
@@ -301,6 +307,7 @@ impl Session {
                 w: out,
                 written: 0,
                 cap: limits.max_output_bytes,
+                keys: &self.keys,
                 decided,
             },
             status: None,
@@ -464,6 +471,9 @@ struct Sink<'a> {
     w: &'a mut dyn Write,
     written: usize,
     cap: usize,
+    /// The integration's API key, replaced before the cap can cut through it (a server that
+    /// echoes it, a memo that holds it).
+    keys: &'a [String],
     /// The decision record's barrier: no byte is written before it opens.
     decided: &'a mut Barrier,
 }
@@ -479,7 +489,13 @@ impl Sink<'_> {
     fn write(&mut self, s: &str) -> Result<(), Stop> {
         self.decided.pass().map_err(Stop::Unrecorded)?;
         let room = self.cap.saturating_sub(self.written);
-        let bytes = s.as_bytes();
+        // Each piece written is whole (a document, a line, a card): a key inside is whole too.
+        let scrubbed: std::borrow::Cow<'_, str> = if self.keys.is_empty() {
+            s.into()
+        } else {
+            crate::audit::redact::scrub(s, self.keys).into()
+        };
+        let bytes = scrubbed.as_bytes();
         let take = bytes.len().min(room);
         self.w
             .write_all(&bytes[..take])
@@ -1021,6 +1037,7 @@ mod tests {
                     w: &mut out,
                     written: 0,
                     cap: 1024,
+                    keys: &[],
                     decided: &mut decided,
                 },
                 status: None,
