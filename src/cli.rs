@@ -1603,7 +1603,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             )
         }
         Ran::NotRun(why) => {
-            let why = cut_reason(scrub(&why));
+            // Printed with the keys replaced; recorded with the agent's own secrets too.
+            let why = cut_reason(crate::audit::redact::scrub(&why, &keys));
             let _ = writeln!(err, "tgate: {why}");
             (
                 ExitCode::Usage,

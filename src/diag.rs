@@ -83,6 +83,15 @@ pub fn hide(secret: &str) {
     }
 }
 
+/// The secrets [`hide`] was given: every configured integration's API key, once the
+/// configuration is loaded.
+pub fn hidden() -> Vec<String> {
+    HIDDEN
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
 /// Standard error, each event's line written whole with the [`hide`]den secrets replaced.
 struct Scrubbed(std::sync::Mutex<std::fs::File>);
 

@@ -945,8 +945,9 @@ fn an_api_key_a_server_echoes_is_not_shown() {
     let server = DevServer::start(&[]);
     let ca = Ca::new("tgate test CA");
     let api_key = format!("tgk-{}", random_hex());
-    // The server quotes another integration's key too.
-    let other_key = format!("tgk-{}", random_hex());
+    // The server quotes another integration's key too, one that begins with this one's: it is
+    // replaced whole, not as this key followed by the rest.
+    let other_key = format!("{api_key}-{}", random_hex());
     let proxy = TlsProxy::start(
         &server.address,
         &ca.server(),

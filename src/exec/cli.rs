@@ -237,10 +237,7 @@ pub fn run_cli(
     // The integration's API key (a server may echo it) is replaced before any cut, which could
     // otherwise leave its start: each stream is read a key's length past the cap, scrubbed, then
     // cut at the cap.
-    let keys: Vec<String> = integration
-        .api_key()
-        .map(|k| vec![k.expose().to_owned()])
-        .unwrap_or_default();
+    let keys = super::keys_of(integration);
     let slack = keys.iter().map(String::len).max().unwrap_or(0);
     let Collected {
         mut stdout,

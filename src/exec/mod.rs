@@ -13,3 +13,14 @@ pub mod stop;
 pub mod text;
 
 pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli};
+
+/// The API keys an executor replaces in the output before its cap can cut through one: the
+/// integration's, and every other configured integration's ([`crate::diag::hide`]), so that a
+/// key that begins or overlaps another is replaced whole, as one span.
+pub fn keys_of(integration: &crate::connect::Integration) -> Vec<String> {
+    let mut keys = crate::diag::hidden();
+    if let Some(k) = integration.api_key() {
+        keys.push(k.expose().to_owned());
+    }
+    keys
+}

@@ -206,10 +206,7 @@ impl Session {
             channel,
             auth,
             cli: None,
-            keys: integration
-                .api_key()
-                .map(|k| vec![k.expose().to_owned()])
-                .unwrap_or_default(),
+            keys: crate::exec::keys_of(integration),
         })
     }
 
