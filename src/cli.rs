@@ -863,8 +863,8 @@ fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config,
         Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
         None => crate::connect::Config::default(),
     };
-    for key in config.integrations.iter().filter_map(|i| i.api_key()) {
-        crate::diag::hide(key.expose());
+    for key in config.api_keys() {
+        crate::diag::hide(&key);
     }
     tracing::debug!(
         file = ?path.map_or("-".into(), |p| p.display().to_string()),
@@ -1427,12 +1427,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // another): kept out of what tgate prints and records. The agent's line's secrets are kept
     // out of the record too; they are the agent's own, and are not looked for in what it is
     // shown.
-    let keys: Vec<String> = config
-        .integrations
-        .iter()
-        .filter_map(|i| i.api_key())
-        .map(|k| k.expose().to_owned())
-        .collect();
+    let keys = config.api_keys();
     let mut secrets = redacted.secrets.clone();
     secrets.extend(keys.iter().cloned());
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
@@ -1568,8 +1563,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 if let Some((_, name)) = crate::exec::stop::requested() {
                     stopping = true;
                     if !killed {
-                        // The keys go before the cut, which could leave a key's start.
-                        stderr = crate::audit::redact::scrub_bytes(&stderr, &keys);
+                        // The executor replaced the keys already (`exec::keys_of`): the cut
+                        // cannot leave a key's start.
                         crate::exec::cut_stopped_stderr(&mut stderr, name);
                     }
                     if !stdout.is_empty() {
@@ -1856,18 +1851,7 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
     let backend = a.backend.unwrap_or(config.backend);
-    let mut report =
-        crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
-    // What a server said is quoted; it may hold another integration's key too.
-    let secrets: Vec<String> = config
-        .integrations
-        .iter()
-        .filter_map(|i| i.api_key())
-        .map(|k| k.expose().to_owned())
-        .collect();
-    for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
-        p.problem = crate::audit::redact::scrub(&p.problem, &secrets);
-    }
+    let report = crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
     let text = format_as(a.output, &report, describe_report)?;
     write_out(out, &text)?;
     Ok(if report.problems.is_empty() {

@@ -93,7 +93,7 @@ impl<'a> Scrubber<'a> {
             .map(String::as_str)
             .filter(|s| !s.is_empty())
             .collect();
-        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        sorted.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         sorted.dedup();
         Scrubber {
             inner,

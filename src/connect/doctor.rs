@@ -719,13 +719,12 @@ pub fn diagnose(
             problems.push(found);
         }
     }
-    // What a server said is quoted, and a server may echo the API key it was sent.
-    if let Some(key) = integration.api_key() {
-        let secrets = [key.expose().to_owned()];
-        for p in problems.iter_mut().chain(warnings.iter_mut()) {
-            p.problem = crate::audit::redact::scrub(&p.problem, &secrets);
-            p.fix = crate::audit::redact::scrub(&p.fix, &secrets);
-        }
+    // What a server said is quoted, and a server may echo the API key it was sent (or hold
+    // another integration's).
+    let keys = crate::exec::keys_of(integration);
+    for p in problems.iter_mut().chain(warnings.iter_mut()) {
+        p.problem = crate::audit::redact::scrub(&p.problem, &keys);
+        p.fix = crate::audit::redact::scrub(&p.fix, &keys);
     }
     tracing::info!(
         integration = ?integration.name,

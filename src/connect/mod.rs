@@ -437,6 +437,15 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 impl Config {
+    /// Every integration's API key: what tgate keeps out of everything it prints and records.
+    pub fn api_keys(&self) -> Vec<String> {
+        self.integrations
+            .iter()
+            .filter_map(Integration::api_key)
+            .map(|k| k.expose().to_owned())
+            .collect()
+    }
+
     /// Loads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();

@@ -234,9 +234,9 @@ pub fn run_cli(
     })?;
     let cap = limits.max_output_bytes;
     let deadline = start + limits.timeout;
-    // The integration's API key (a server may echo it) is replaced before any cut, which could
-    // otherwise leave its start: each stream is read a key's length past the cap, scrubbed, then
-    // cut at the cap.
+    // The API keys (a server may echo the one it was sent) are replaced before any cut, which
+    // could otherwise leave a key's start: each stream is read a key's length past the cap,
+    // scrubbed, then cut at the cap.
     let keys = super::keys_of(integration);
     let slack = keys.iter().map(String::len).max().unwrap_or(0);
     let Collected {

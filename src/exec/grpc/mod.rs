@@ -157,13 +157,15 @@ pub struct Session {
     /// The pinned `temporal` binary whose output this session reproduces: the one text detail
     /// that depends on the binary itself is read from it ([`crate::exec::prototext`]).
     cli: Option<PathBuf>,
-    /// The integration's API key, kept out of the output ([`Sink`]).
+    /// The API keys kept out of the output ([`Sink`], [`crate::exec::keys_of`]).
     keys: Vec<String>,
 }
 
 impl Session {
-    /// Connects to `integration`: TCP, TLS and HTTP/2 handshakes within `bound` (and TCP within
-    /// [`CONNECT_TIMEOUT`]); a server that accepts and then says nothing is not waited for.
+    /// Connects to `integration`: TCP and TLS handshakes within `bound` (and TCP within
+    /// [`CONNECT_TIMEOUT`]); a server that accepts and never completes the TLS handshake is not
+    /// waited for. (HTTP/2 has the client speak first: a server silent after the handshake is
+    /// met by the first call, within its own time limit.)
     pub fn connect(integration: &Integration, bound: Duration) -> Result<Session, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -468,8 +470,8 @@ struct Sink<'a> {
     w: &'a mut dyn Write,
     written: usize,
     cap: usize,
-    /// The integration's API key, replaced before the cap can cut through it (a server that
-    /// echoes it, a memo that holds it).
+    /// The API keys, replaced before the cap can cut through one (a server that echoes the key
+    /// it was sent, a memo that holds one).
     keys: &'a [String],
     /// The decision record's barrier: no byte is written before it opens.
     decided: &'a mut Barrier,
