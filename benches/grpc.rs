@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
     let caller = Caller::new("agent");
     let program = Program::default();
     let mut session =
-        Session::connect(&integration, tgate::exec::grpc::CONNECT_TIMEOUT).expect("connect");
+        Session::connect(&integration, &tgate::connect::Limits::default()).expect("connect");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -51,7 +51,7 @@ fn main() {
     let program = Program::default();
     let limits = Limits::default();
     let mut session =
-        Session::connect(&integration, tgate::exec::grpc::CONNECT_TIMEOUT).expect("connect");
+        Session::connect(&integration, &tgate::connect::Limits::default()).expect("connect");
     let dir = tempfile::tempdir().unwrap();
     let log = AuditLog::open(
         &dir.path().join("audit.jsonl"),

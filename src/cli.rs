@@ -1485,7 +1485,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             Prepared {
                 connected: Some(crate::exec::grpc::Session::connect(
                     integration,
-                    connect_bound(&config.limits),
+                    &config.limits,
                 )),
                 decided: crate::audit::Barrier::until(pending),
             }
@@ -1672,12 +1672,6 @@ struct Prepared {
     decided: crate::audit::Barrier,
 }
 
-/// How long the native executor may take to connect: [`crate::exec::grpc::CONNECT_TIMEOUT`],
-/// or the command's whole time limit when shorter.
-fn connect_bound(limits: &crate::connect::Limits) -> std::time::Duration {
-    limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT)
-}
-
 /// Runs an allowed command: natively where translated (unless `--backend cli`), else the CLI.
 fn execute(
     config: &crate::connect::Config,
@@ -1698,9 +1692,8 @@ fn execute(
         // The connection made while the decision synced, else a fresh one. It is kept in
         // `prepared` and closed after the result record, not before.
         let connected = prepared.connected.get_or_insert_with(|| {
-            crate::exec::grpc::translated(effective).and_then(|()| {
-                crate::exec::grpc::Session::connect(integration, connect_bound(&config.limits))
-            })
+            crate::exec::grpc::translated(effective)
+                .and_then(|()| crate::exec::grpc::Session::connect(integration, &config.limits))
         });
         let native = match connected {
             Ok(session) => {

@@ -470,15 +470,9 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
     .iter()
     .any(|m| lower.contains(m));
     if code.is_some() && closed && integration.tls().is_some() {
-        return problem(
-            Class::Certificate,
-            format!("the server closed the connection once the TLS handshake was done ({message})"),
-            if client_cert {
-                CLIENT_CERT_REFUSED
-            } else {
-                MAYBE_NO_CLIENT_CERT
-            },
-        );
+        let first =
+            format!("the server closed the connection once the TLS handshake was done ({message})");
+        return found(first, &lower, true, integration);
     }
     let not_http2 = lower.contains("h2 protocol error");
     if code.is_some()
@@ -786,8 +780,7 @@ fn probe_cli(binary: &Path, integration: &Integration, limits: &Limits) -> Optio
 /// The native executor's probe: a connection as `tgate run` makes it, and `DescribeNamespace`.
 fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
     use crate::exec::grpc::Session;
-    let bound = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
-    let failure = match Session::connect(integration, bound) {
+    let failure = match Session::connect(integration, limits) {
         Ok(mut session) => session
             .probe(&integration.namespace, limits.timeout)
             .err()?,

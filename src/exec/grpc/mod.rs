@@ -162,11 +162,12 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects to `integration`: TCP and TLS handshakes within `bound` (and TCP within
-    /// [`CONNECT_TIMEOUT`]); a server that accepts and never completes the TLS handshake is not
+    /// Connects to `integration`: TCP and TLS handshakes within [`CONNECT_TIMEOUT`], or the
+    /// command's whole time limit when shorter; a server that accepts and never completes the TLS handshake is not
     /// waited for. (HTTP/2 has the client speak first: a server silent after the handshake is
     /// met by the first call, within its own time limit.)
-    pub fn connect(integration: &Integration, bound: Duration) -> Result<Session, String> {
+    pub fn connect(integration: &Integration, limits: &Limits) -> Result<Session, String> {
+        let bound = limits.timeout.min(CONNECT_TIMEOUT);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
