@@ -63,7 +63,7 @@ enum Sub {
     ///
     /// Exit 0 allow, 3 deny, 4 approval required, 2 usage, configuration or parse error (a line
     /// that does not parse is also denied: nothing runs). Without --policy, the configuration's
-    /// policies (with --config), else the built-in read-only policy, decide.
+    /// policies (with --config or TGATE_CONFIG), else the built-in read-only policy, decide.
     Check(CheckArgs),
     /// Decide on a `temporal ...` command line and, when allowed, run it against the cluster.
     ///
@@ -338,20 +338,19 @@ struct CheckArgs {
     #[arg(long = "policy", value_name = "FILE")]
     policy: Vec<std::path::PathBuf>,
     /// Judge as `tgate run --config FILE` would: with the configuration's policies (unless
-    /// --policy) and its integration's namespace (instead of --default-namespace).
-    #[arg(
-        long = "config",
-        value_name = "FILE",
-        conflicts_with = "default_namespace"
-    )]
+    /// --policy) and its integration's namespace. Default: `TGATE_CONFIG`, as for `run`.
+    #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
     config: Option<std::path::PathBuf>,
     /// The integration whose namespace applies (default: the configuration's default).
-    #[arg(long = "integration", value_name = "NAME", requires = "config")]
+    #[arg(long = "integration", value_name = "NAME")]
     integration: Option<String>,
     #[command(flatten)]
     caller: CallerArgs,
-    #[command(flatten)]
-    ns: DefaultNamespaceArg,
+    /// Judge without a configuration, as `tgate run` would with an integration whose default
+    /// namespace is NS: what `$default` means in policies, and where a command naming no
+    /// namespace runs. Default: `default`. Not with a configuration (--config or TGATE_CONFIG).
+    #[arg(long = "default-namespace", value_name = "NS", value_parser = namespace_arg)]
+    default_namespace: Option<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     output: Format,
@@ -689,6 +688,25 @@ fn tested_cache(audit: &std::path::Path) -> Option<policy::TestedCache> {
 
 fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let caller = a.caller.checked()?;
+    // A configuration fixes the namespace through its integration; judging under another one
+    // would predict nothing `run` does, so the two are refused together, whichever way the
+    // configuration came (an agent's environment often sets TGATE_CONFIG).
+    match (&a.config, &a.default_namespace, &a.integration) {
+        (Some(path), Some(_), _) => {
+            return Err(Failure(format!(
+                "--default-namespace judges without a configuration, and one is given ({}, from \
+                 --config or TGATE_CONFIG): its integration gives the namespace (choose one with \
+                 --integration), or unset TGATE_CONFIG to judge without it",
+                path.display()
+            )));
+        }
+        (None, _, Some(_)) => {
+            return Err(Failure(
+                "--integration needs a configuration (--config FILE, or TGATE_CONFIG)".to_owned(),
+            ));
+        }
+        _ => {}
+    }
     let (ctx, policies) = match &a.config {
         Some(path) => {
             let config = load_config(Some(path))?;
@@ -702,7 +720,12 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
             let (ctx, policies) = judged_with(&config, integration, &a.policy);
             (ctx, policies.to_vec())
         }
-        None => (a.ns.context(), a.policy.clone()),
+        None => (
+            Context {
+                default_namespace: a.default_namespace.unwrap_or_else(|| "default".to_owned()),
+            },
+            a.policy.clone(),
+        ),
     };
     let set = load_policies(&policies, &ctx, None).map_err(Failure)?;
     // Judged as `tgate run` judges it: a command naming no namespace in the default one.

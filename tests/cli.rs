@@ -783,6 +783,57 @@ fn check_with_a_configuration_judges_as_run_would() {
     );
     let o = check(&["--default-namespace", "x"], "temporal workflow list");
     assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--default-namespace judges without a configuration"),
+        "{}",
+        stderr(&o)
+    );
     let o = tgate(&["check", "--integration", "pay", "temporal workflow list"]);
     assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--integration needs a configuration"),
+        "{}",
+        stderr(&o)
+    );
+    // TGATE_CONFIG, as `run` reads it: an agent's environment names its configuration there, and
+    // `check` must predict what `run` will do in that environment.
+    let with_env = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(args)
+            .env_clear()
+            .env("TGATE_CONFIG", config)
+            .output()
+            .unwrap()
+    };
+    let o = with_env(&["check", "-o", "json", "temporal workflow list"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (&v["namespace"], &v["rules"][0]),
+        (&"payments".into(), &"reads".into())
+    );
+    let o = with_env(&[
+        "check",
+        "-o",
+        "json",
+        "--integration",
+        "stage",
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["namespace"], "staging");
+    // The built-in policy would deny this namespace; the configuration's (oncall.yaml) allows it.
+    let o = with_env(&["check", "temporal workflow list -n payments"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = tgate(&["check", "temporal workflow list -n payments"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let o = with_env(&[
+        "check",
+        "--default-namespace",
+        "x",
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unset TGATE_CONFIG"), "{}", stderr(&o));
 }
