@@ -275,22 +275,25 @@ pub fn run_cli(
     let mut exit_code = status.code().unwrap_or(1);
     if let Some((_, name)) = stopped {
         cut_stopped_stderr(&mut stderr, name);
-        stderr.extend_from_slice(
-            format!("tgate: stopped by {name}; the command was killed\n").as_bytes(),
+        say(
+            &mut stderr,
+            &format!("stopped by {name}; the command was killed"),
         );
         exit_code = 1;
     } else if let Some(why) = unread {
-        stderr.extend_from_slice(
-            format!("tgate: the command's output could not be read: {why}\n").as_bytes(),
+        say(
+            &mut stderr,
+            &format!("the command's output could not be read: {why}"),
         );
         exit_code = 1;
     } else if timed_out {
-        stderr.extend_from_slice(
-            format!("tgate: killed after the {:?} timeout\n", limits.timeout).as_bytes(),
+        say(
+            &mut stderr,
+            &format!("killed after the {:?} timeout", limits.timeout),
         );
         exit_code = 1;
     } else if truncated {
-        stderr.extend_from_slice(format!("tgate: output cut at {cap} bytes\n").as_bytes());
+        say(&mut stderr, &format!("output cut at {cap} bytes"));
         exit_code = 1;
     }
     Ok(Execution {
@@ -304,6 +307,15 @@ pub fn run_cli(
     })
 }
 
+/// Appends tgate's own line to a command's standard error, on a line of its own even when what
+/// the command wrote (or what the cap left of it) does not end with a newline.
+fn say(stderr: &mut Vec<u8>, what: &str) {
+    if stderr.last().is_some_and(|&b| b != b'\n') {
+        stderr.push(b'\n');
+    }
+    stderr.extend_from_slice(format!("tgate: {what}\n").as_bytes());
+}
+
 /// Of a command's standard error, how much tgate passes on once it was asked to stop (and what
 /// a result record keeps): far less than a pipe holds, so that writing it cannot keep a stopped
 /// tgate from ending when nobody reads.
@@ -313,11 +325,11 @@ pub const STOPPED_STDERR_BYTES: usize = 4096;
 pub fn cut_stopped_stderr(stderr: &mut Vec<u8>, signal: &str) {
     if stderr.len() > STOPPED_STDERR_BYTES {
         stderr.truncate(STOPPED_STDERR_BYTES);
-        stderr.extend_from_slice(
-            format!(
-                "\ntgate: stopped by {signal}; the command's standard error was cut at {STOPPED_STDERR_BYTES} bytes\n"
-            )
-            .as_bytes(),
+        say(
+            stderr,
+            &format!(
+                "stopped by {signal}; the command's standard error was cut at {STOPPED_STDERR_BYTES} bytes"
+            ),
         );
     }
 }
@@ -505,4 +517,47 @@ fn local_files_are_their_own(cmd: &Command) -> Result<(), ExecError> {
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().mode(0o700).create(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tgate_speaks_on_a_line_of_its_own() {
+        // What a cap left of a line, a line, nothing: tgate's words start a line in each.
+        for (before, after) in [
+            ("partial li", "partial li\ntgate: output cut at 10 bytes\n"),
+            (
+                "whole line\n",
+                "whole line\ntgate: output cut at 10 bytes\n",
+            ),
+            ("", "tgate: output cut at 10 bytes\n"),
+        ] {
+            let mut stderr = before.as_bytes().to_vec();
+            say(&mut stderr, "output cut at 10 bytes");
+            assert_eq!(String::from_utf8(stderr).unwrap(), after);
+        }
+    }
+
+    #[test]
+    fn a_stopped_commands_stderr_is_cut_with_its_notice_on_a_line_of_its_own() {
+        let notice =
+            "tgate: stopped by SIGTERM; the command's standard error was cut at 4096 bytes\n";
+        // Cut where a line ends: no empty line before the notice.
+        let mut stderr = "x".repeat(STOPPED_STDERR_BYTES - 1).into_bytes();
+        stderr.extend_from_slice(b"\nmore\n");
+        cut_stopped_stderr(&mut stderr, "SIGTERM");
+        let want = format!("{}\n{notice}", "x".repeat(STOPPED_STDERR_BYTES - 1));
+        assert_eq!(String::from_utf8(stderr).unwrap(), want);
+        // Cut inside a line.
+        let mut stderr = "y".repeat(STOPPED_STDERR_BYTES + 10).into_bytes();
+        cut_stopped_stderr(&mut stderr, "SIGTERM");
+        let want = format!("{}\n{notice}", "y".repeat(STOPPED_STDERR_BYTES));
+        assert_eq!(String::from_utf8(stderr).unwrap(), want);
+        // Not over the cut: left as it is.
+        let mut stderr = b"short".to_vec();
+        cut_stopped_stderr(&mut stderr, "SIGTERM");
+        assert_eq!(stderr, b"short");
+    }
 }
