@@ -11,7 +11,7 @@ Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: target/release/tga
 """
 import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import free_port, peak_rss_mib, wait_healthy
+from benchlib import dev_server, peak_rss_mib
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,23 +31,16 @@ def run(argv, env):
 
 
 home = tempfile.mkdtemp()
-port, http = free_port(), free_port()
 env = {"HOME": home, "PATH": "/usr/bin:/bin"}
-server = subprocess.Popen(
-    [TEMPORAL, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http),
-     "--metrics-port", str(free_port()), "--log-level", "error",
-     "--dynamic-config-value", "frontend.namespaceRPS.visibility=100000",
-     "--dynamic-config-value", "frontend.rps=100000", "--dynamic-config-value", "frontend.namespaceRPS=100000",
-     # Listing 10,000 workflows page by page otherwise meets "System Persistence Max QPS Reached".
-     "--dynamic-config-value", "frontend.persistenceMaxQPS=100000",
-     "--dynamic-config-value", "history.persistenceMaxQPS=100000",
-     "--dynamic-config-value", "system.visibilityPersistenceMaxReadQPS=100000",
-     "--dynamic-config-value", "system.visibilityPersistenceMaxWriteQPS=100000"],
-    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+server, addr, http = dev_server(TEMPORAL, env, [
+    "--dynamic-config-value", "frontend.namespaceRPS.visibility=100000",
+    "--dynamic-config-value", "frontend.rps=100000", "--dynamic-config-value", "frontend.namespaceRPS=100000",
+    # Listing 10,000 workflows page by page otherwise meets "System Persistence Max QPS Reached".
+    "--dynamic-config-value", "frontend.persistenceMaxQPS=100000",
+    "--dynamic-config-value", "history.persistenceMaxQPS=100000",
+    "--dynamic-config-value", "system.visibilityPersistenceMaxReadQPS=100000",
+    "--dynamic-config-value", "system.visibilityPersistenceMaxWriteQPS=100000"])
 try:
-    addr = f"127.0.0.1:{port}"
-    wait_healthy(TEMPORAL, addr, env)
-
     def start(i):
         body = json.dumps({"workflowType": {"name": "Payment"}, "taskQueue": {"name": "q"},
                            "memo": {"fields": {"ticket": f"INC-{i}"}}}).encode()

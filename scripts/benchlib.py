@@ -20,24 +20,42 @@ def peak_rss_mib(argv, env):
         return int(report.read().split()[-1]) / 1024
 
 
-def wait_healthy(temporal, addr, env):
-    """Waits (at most 30 s) until the dev server at `addr` answers `operator cluster health`."""
+def wait_healthy(temporal, addr, env, proc=None):
+    """Waits (at most 30 s) until the dev server at `addr` answers `operator cluster health`.
+    False when `proc`, the server, exits first (a port taken between choosing and binding it)."""
     for _ in range(150):
         if subprocess.run([temporal, "operator", "cluster", "health", "--address", addr], env=env, capture_output=True).returncode == 0:
-            return
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
         time.sleep(0.2)
     sys.exit(f"the dev server at {addr} did not become healthy")
 
 
+def dev_server(temporal, env, extra=(), attempts=3):
+    """Starts `temporal server start-dev` on free loopback ports (with `extra` arguments) and waits
+    until it is healthy; one that exits while starting is started again on new ports, at most
+    `attempts` times. Returns the process, its address and its HTTP port."""
+    for _ in range(attempts):
+        port, http = free_port(), free_port()
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+                                     "--http-port", str(http), "--metrics-port", str(free_port()), "--log-level", "error",
+                                     *extra],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=log)
+            addr = f"127.0.0.1:{port}"
+            if wait_healthy(temporal, addr, env, proc):
+                return proc, addr, http
+            log.seek(0)
+            print(f"the dev server at {addr} exited ({proc.returncode}) while starting, trying new ports: "
+                  f"{log.read()[-500:].decode(errors='replace')}", file=sys.stderr)
+    sys.exit(f"the dev server exited while starting, {attempts} times")
+
+
 def seeded_dev_server(temporal, env):
-    """Starts `temporal server start-dev` on free loopback ports, waits until it is healthy, and
-    starts one workflow, `bench`, that stays running. Returns the process and its address."""
-    port = free_port()
-    proc = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-                             "--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "error"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = f"127.0.0.1:{port}"
-    wait_healthy(temporal, addr, env)
+    """A dev server ([`dev_server`]) with one workflow, `bench`, started and left running.
+    Returns the process and its address."""
+    proc, addr, _ = dev_server(temporal, env)
     subprocess.run([temporal, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"],
                    env=env, check=True, capture_output=True)
     return proc, addr
