@@ -140,6 +140,15 @@ const HANDSHAKE_FAILURE: &str = "the server ended the TLS handshake: it may requ
 /// The fix when the address answered, but not in a way the classes above know.
 const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
 
+/// The fix when the server's certificate names no host in subjectAltName: a Common Name alone,
+/// which neither Go's TLS (the CLI) nor rustls reads as a host name, or an X.509 version 1
+/// certificate, which has no extensions at all (and which rustls refuses as such).
+const NO_SUBJECT_ALT_NAME: &str = "the server's certificate names no host in subjectAltName (a Common Name alone, or an X.509 version 1 certificate, which has no extensions), and neither the CLI nor tgate reads a host from the Common Name: reissue it as a version 3 certificate with the host of `address` (or `server_name`) in subjectAltName; setting `server_name` cannot help";
+
+/// The fix when rustls refuses a certificate of the server's chain as X.509 version 1 (the
+/// server's own, which then names no host either, or an intermediate CA's).
+const V1_CERTIFICATE: &str = "a certificate the server sent is X.509 version 1 (its own, which then names no host in subjectAltName, or an intermediate CA's), which tgate does not accept: reissue it as a version 3 certificate, the server's with the host of `address` (or `server_name`) in subjectAltName";
+
 /// The fix for a TLS failure with no more precise cause.
 const CHECK_TLS: &str = "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key";
 
@@ -564,6 +573,10 @@ fn found(
             }
         } else if !client_cert && any(&["handshake failure", "handshakefailure"]) {
             HANDSHAKE_FAILURE
+        } else if any(&["unsupportedcertversion"]) {
+            V1_CERTIFICATE
+        } else if any(&["legacy common name", "not valid for any names"]) {
+            NO_SUBJECT_ALT_NAME
         } else if any(&["expired", "not yet valid", "notvalidyet"]) {
             "the server's certificate is outside its validity dates (expired, or not yet valid): renew it on the server, or check this machine's clock"
         } else if any(&[
@@ -878,6 +891,20 @@ mod tests {
     ? gRPC failure was not classified: write tcp 127.0.0.1:35216->127.0.0.1:34673: write: broken pipe
 ";
 
+    /// An X.509 version 1 server certificate, or a version 3 one with only a Common Name (the
+    /// CLI says the same of both; `openssl s_server` with such a certificate).
+    const NO_SAN_CERT: &str = "Error: failed connecting to Temporal server at localhost:29443: server TLS certificate does not match host
+  Namespace: default
+  TLS: true
+
+  Connection checks for localhost:29443
+    ✓ DNS resolved (1 address)
+    ✓ TCP connection established
+    ✗ TLS handshake failed: server certificate is not valid for this host: tls: failed to verify certificate: x509: certificate relies on legacy Common Name field, use SANs instead
+
+  The server certificate is not valid for \"localhost\". Set --tls-server-name to a certificate name.
+";
+
     const UNAUTHENTICATED: &str =
         "Error: failed connecting to Temporal server at 127.0.0.1:44433: authentication failed
   Namespace: default
@@ -896,6 +923,25 @@ mod tests {
             "failed connecting to Temporal server at 127.0.0.1:36669: cannot verify server TLS certificate"
         );
         assert!(p.fix.contains("not signed by `server_ca`"), "{}", p.fix);
+    }
+
+    #[test]
+    fn a_certificate_naming_no_host_in_subject_alt_name_is_to_be_reissued() {
+        let p = classify(NO_SAN_CERT, &direct(CA_ONLY));
+        assert_eq!(p.class, Class::Certificate);
+        assert_eq!(p.fix, NO_SUBJECT_ALT_NAME);
+        // A certificate that names other hosts is still one `server_name` can fix.
+        let other = NO_SAN_CERT.replace(
+            "certificate relies on legacy Common Name field, use SANs instead",
+            "certificate is valid for other.example, not localhost",
+        );
+        let p = classify(&other, &direct(CA_ONLY));
+        assert!(
+            p.fix
+                .starts_with("the server's certificate does not name the host"),
+            "{}",
+            p.fix
+        );
     }
 
     #[test]
@@ -975,6 +1021,24 @@ mod tests {
                 ),
                 Class::Certificate,
                 "the server's certificate is not signed by `server_ca`",
+            ),
+            // rustls 0.23, `openssl s_server` with an X.509 v1 certificate, then with a v3 one
+            // holding only a Common Name.
+            (
+                CA_ONLY,
+                connect(
+                    "failed connecting to localhost:29443: transport error: invalid peer certificate: Other(OtherError(UnsupportedCertVersion))",
+                ),
+                Class::Certificate,
+                "a certificate the server sent is X.509 version 1",
+            ),
+            (
+                CA_ONLY,
+                connect(
+                    "failed connecting to localhost:29444: transport error: invalid peer certificate: certificate not valid for name \"localhost\"; certificate is not valid for any names (according to its subjectAltName extension)",
+                ),
+                Class::Certificate,
+                "the server's certificate names no host in subjectAltName",
             ),
             (
                 ", server_name: h",
