@@ -549,6 +549,8 @@ fn configuration_errors_name_the_field() {
             .to_string();
         assert!(e.contains(want), "{yaml}\n=> {e}");
         assert!(e.starts_with("t.yaml"), "{e}");
+        // Where, said once: `t.yaml:L:C:` and not serde_yaml's ` at line L column C` again.
+        assert!(!e.contains(" at line "), "{e}");
         assert!(!e.contains("SECRET"), "a secret quoted: {e}");
     }
     let blank = Config::from_yaml(

@@ -470,12 +470,12 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let (line, column, message) = crate::policy::yaml_error_parts(&e);
             ConfigError::Syntax {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.to_string(),
+                message,
             }
         })?;
         let invalid = |place: &str, message: String| ConfigError::Invalid {

@@ -643,15 +643,29 @@ fn parse_and_compile(
     Ok((file, policy))
 }
 
+/// A YAML error's line, column and message, the message without the ` at line L column C`
+/// serde_yaml ends it with: tgate says where before it (`file:L:C: ...`), once.
+pub(crate) fn yaml_error_parts(e: &serde_yaml::Error) -> (usize, usize, String) {
+    let message = e.to_string();
+    match e.location() {
+        Some(l) => {
+            let suffix = format!(" at line {} column {}", l.line(), l.column());
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            (l.line(), l.column(), message)
+        }
+        None => (0, 0, message),
+    }
+}
+
 /// Parses the YAML into the file shape, with line and column on error.
 pub(crate) fn parse_file(text: &str, source: &str) -> Result<PolicyFile, PolicyError> {
     let file: PolicyFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let (line, column, message) = yaml_error_parts(&e);
         PolicyError::Syntax {
             file: source.to_owned(),
             line,
             column,
-            message: e.to_string(),
+            message,
         }
     })?;
     if file.version != 1 {
