@@ -376,14 +376,7 @@ pub fn ocsf(r: &Record) -> Ocsf<'_> {
     if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
         resources.push(OcsfResource {
             r#type: format!("temporal.{}", t.kind),
-            uid: t
-                .workflow_id
-                .as_deref()
-                .or(t.schedule_id.as_deref())
-                .or(t.activity_id.as_deref())
-                .or(t.task_queue.as_deref())
-                .or(t.job_id.as_deref())
-                .or(t.namespace_id.as_deref()),
+            uid: t.id(),
             name: t.to_string(),
         });
     }

@@ -185,24 +185,40 @@ impl From<&Target> for AuditTarget {
     }
 }
 
+impl AuditTarget {
+    /// The id of what the command acts on, by kind: the activity's for an activity (not its
+    /// workflow's), the workflow's, the schedule's, ... `None` for a batch (its query is no id)
+    /// and for none.
+    pub fn id(&self) -> Option<&str> {
+        match self.kind.as_str() {
+            "activity" => self.activity_id.as_deref(),
+            _ => self
+                .workflow_id
+                .as_deref()
+                .or(self.schedule_id.as_deref())
+                .or(self.activity_id.as_deref())
+                .or(self.task_queue.as_deref())
+                .or(self.job_id.as_deref())
+                .or(self.namespace_id.as_deref()),
+        }
+    }
+}
+
 impl std::fmt::Display for AuditTarget {
-    /// One line: `workflow pay-1 run r1`, `batch WorkflowType="x"`, `none`.
+    /// One phrase: `workflow pay-1 run r1`, `activity a1 of workflow pay-1`, `batch
+    /// WorkflowType="x"`, `schedule nightly`, `none`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.kind)?;
-        for v in [
-            &self.workflow_id,
-            &self.run_id,
-            &self.activity_id,
-            &self.schedule_id,
-            &self.task_queue,
-            &self.job_id,
-            &self.query,
-            &self.namespace_id,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let activity = self.kind == "activity";
+        let what = self.id().or(self.query.as_deref());
+        if let Some(v) = what {
             write!(f, " {v}")?;
+        }
+        if activity && let Some(w) = &self.workflow_id {
+            write!(f, " of workflow {w}")?;
+        }
+        if let Some(r) = &self.run_id {
+            write!(f, " run {r}")?;
         }
         Ok(())
     }
@@ -573,6 +589,62 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_is_one_phrase_with_its_own_id_first() {
+        let of = |argv: &[&str]| {
+            let t = AuditTarget::from(&crate::Command::parse(argv).unwrap().target());
+            (t.to_string(), t.id().map(str::to_owned))
+        };
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            of(&[
+                "temporal", "workflow", "describe", "-w", "pay-1", "-r", "r1"
+            ]),
+            ("workflow pay-1 run r1".to_owned(), some("pay-1"))
+        );
+        assert_eq!(
+            of(&["temporal", "workflow", "describe", "-w", "pay-1"]),
+            ("workflow pay-1".to_owned(), some("pay-1"))
+        );
+        // An activity is named by its own id, its workflow after it (the OCSF uid is the
+        // activity's, not the workflow's).
+        assert_eq!(
+            of(&[
+                "temporal",
+                "activity",
+                "pause",
+                "-w",
+                "pay-1",
+                "-r",
+                "r1",
+                "--activity-id",
+                "a7",
+            ]),
+            (
+                "activity a7 of workflow pay-1 run r1".to_owned(),
+                some("a7")
+            )
+        );
+        assert_eq!(
+            of(&[
+                "temporal",
+                "workflow",
+                "terminate",
+                "-q",
+                "WorkflowType=\"x\""
+            ]),
+            ("batch WorkflowType=\"x\"".to_owned(), None)
+        );
+        assert_eq!(
+            of(&["temporal", "schedule", "describe", "-s", "nightly"]),
+            ("schedule nightly".to_owned(), some("nightly"))
+        );
+        assert_eq!(
+            of(&["temporal", "workflow", "list"]),
+            ("none".to_owned(), None)
+        );
+    }
 
     pub(crate) fn entry(caller: &str) -> Entry {
         Entry {
