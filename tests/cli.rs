@@ -361,6 +361,83 @@ fn a_command_naming_no_namespace_is_judged_in_the_default_one() {
 }
 
 #[test]
+fn a_namespace_allowlist_denial_names_the_namespace_outside_it() {
+    // `operator namespace describe NAME` acts on NAME and connects with the CLI's own default
+    // namespace, `default` (tgate injects none: the command names one): the reason (and
+    // --explain) names whichever of the two no policy holds. oncall.yaml holds payments, orders
+    // and $default.
+    let oncall = policy("oncall.yaml");
+    let check = |ns: &str, line: &str| {
+        let o = tgate(&[
+            "check",
+            "--policy",
+            &oncall,
+            "--default-namespace",
+            ns,
+            "-o",
+            "json",
+            "--explain",
+            line,
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["rules"][0], "tgate:namespace-allowlist");
+        (
+            v["reason"].as_str().unwrap().to_owned(),
+            v["explain"][0]["why"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (reason, why) = check("orders", "temporal operator namespace describe payments");
+    assert_eq!(
+        reason,
+        "namespace `default`, the one the client connects with, is not in any policy's namespaces"
+    );
+    assert_eq!(
+        why,
+        "namespace `default` is outside this policy's namespaces"
+    );
+    let (reason, why) = check("orders", "temporal operator namespace describe billing");
+    assert_eq!(
+        reason,
+        "namespace `billing` is not in any policy's namespaces"
+    );
+    assert_eq!(
+        why,
+        "namespace `billing` is outside this policy's namespaces"
+    );
+    // Each held by a policy, both by none.
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = ["billing", "default"]
+        .iter()
+        .map(|ns| {
+            let f = dir.path().join(format!("{ns}.yaml"));
+            std::fs::write(
+                &f,
+                format!("version: 1\nnamespaces: [{ns}]\nrules:\n  - {{id: reads-{ns}, decision: allow, reason: r, when: {{classes: [read]}}}}\n"),
+            )
+            .unwrap();
+            f.to_str().unwrap().to_owned()
+        })
+        .collect();
+    let o = tgate(&[
+        "check",
+        "--policy",
+        &files[0],
+        "--policy",
+        &files[1],
+        "temporal operator namespace describe billing",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "no policy's namespaces hold both `billing`, acted on, and `default`, the one the client connects with"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn policy_test_lint_and_schema() {
     for name in [
         "read-only.yaml",

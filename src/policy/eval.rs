@@ -313,13 +313,16 @@ impl PolicySet {
         let mut explanations = Vec::new();
         let mut any_policy_covers = false;
         for policy in &self.policies {
-            let covered = policy.namespaces.contains(&ns) && policy.namespaces.contains(&client_ns);
-            any_policy_covers |= covered;
+            // The namespace the command acts on, then the one the client connects with (they
+            // differ for `operator namespace describe NAME` and the like).
+            let outside = [&ns, &client_ns]
+                .into_iter()
+                .find(|n| !policy.namespaces.contains(n));
+            any_policy_covers |= outside.is_none();
             for rule in &policy.rules {
-                let outcome = if covered {
-                    rule.applies(&facts)
-                } else {
-                    Err(super::Miss::OutsidePolicy(&ns))
+                let outcome = match outside {
+                    None => rule.applies(&facts),
+                    Some(n) => Err(super::Miss::OutsidePolicy(n)),
                 };
                 if explain {
                     explanations.push(Explanation {
@@ -345,10 +348,19 @@ impl PolicySet {
                     format!("no rule allows `{}` in namespace `{ns}`", display_path(cmd)),
                 )
             } else {
-                (
-                    "tgate:namespace-allowlist",
-                    format!("namespace `{ns}` is not in any policy's namespaces"),
-                )
+                let held = |n: &str| self.policies.iter().any(|p| p.namespaces.contains(n));
+                let reason = if !held(&ns) {
+                    format!("namespace `{ns}` is not in any policy's namespaces")
+                } else if !held(&client_ns) {
+                    format!(
+                        "namespace `{client_ns}`, the one the client connects with, is not in any policy's namespaces"
+                    )
+                } else {
+                    format!(
+                        "no policy's namespaces hold both `{ns}`, acted on, and `{client_ns}`, the one the client connects with"
+                    )
+                };
+                ("tgate:namespace-allowlist", reason)
             };
             let mut ev = Evaluation::invariant(cmd, rule, reason);
             ev.explain = explanations;
