@@ -2062,9 +2062,14 @@ fn tail(
         message: e.to_string(),
     };
     let show = |out: &mut dyn Write, line: &[u8]| -> bool {
-        let text = match serde_json::from_slice::<crate::audit::Record>(line) {
-            Ok(r) => crate::audit::export::human(&r),
-            Err(e) => format!("(not an audit record: {e})"),
+        use crate::audit::record::{FORMAT_VERSION, version_of};
+        let text = if let Some(v) = version_of(line).filter(|&v| v != FORMAT_VERSION) {
+            format!("(unsupported format version {v} (this tgate reads {FORMAT_VERSION}))")
+        } else {
+            match serde_json::from_slice::<crate::audit::Record>(line) {
+                Ok(r) => crate::audit::export::human(&r),
+                Err(e) => format!("(not an audit record: {e})"),
+            }
         };
         out.write_all(text.as_bytes())
             .and_then(|()| out.write_all(b"\n"))

@@ -753,6 +753,26 @@ fn run_records_decisions_and_results() {
     assert_eq!(shown.lines().count(), 2, "{shown}");
     assert!(shown.contains("allow"), "{shown}");
     assert!(shown.contains("result exit 0"), "{shown}");
+
+    // A record of another format version is not read as one of this version, and said so, by
+    // export (exit 1, the record skipped) and tail alike.
+    let stored = std::fs::read_to_string(&audit).unwrap();
+    let mut lines: Vec<&str> = stored.lines().collect();
+    let last = lines.pop().unwrap().replacen("{\"v\":1,", "{\"v\":2,", 1);
+    std::fs::write(&audit, format!("{}\n{last}\n", lines.join("\n"))).unwrap();
+    let out = tgate(&["audit", "export", p(&audit)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 4);
+    assert!(
+        text(&out.stderr).contains(":5: unsupported format version 2 (this tgate reads 1)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tgate(&["audit", "tail", p(&audit), "-n", "1"]);
+    assert_eq!(
+        text(&out.stdout),
+        "(unsupported format version 2 (this tgate reads 1))\n"
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -11,7 +11,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use super::AuditError;
-use super::record::{Kind, Record};
+use super::record::{FORMAT_VERSION, Kind, Record};
 use crate::command::EffectClass;
 use crate::policy::Decision;
 
@@ -188,16 +188,23 @@ pub fn export(
             no += 1;
             let bytes = line.strip_suffix(b"\n").unwrap_or(&line);
             let mut skip = |why: String| {
-                summary.skipped.push(format!(
-                    "{}:{no}: not an audit record: {why}",
-                    file.display()
-                ));
+                summary
+                    .skipped
+                    .push(format!("{}:{no}: {why}", file.display()));
             };
+            // A record of another format version is not read: its fields may mean something
+            // else (a line that is no record at all is found out below).
+            if let Some(v) = super::record::version_of(bytes).filter(|&v| v != FORMAT_VERSION) {
+                skip(format!(
+                    "unsupported format version {v} (this tgate reads {FORMAT_VERSION})"
+                ));
+                continue;
+            }
             match format {
                 Format::Jsonl if filter.is_empty() => {
                     // Passed on as stored; only the shape is checked (verify checks the rest).
                     if !(bytes.starts_with(b"{\"v\":") && bytes.ends_with(b"\"}")) {
-                        skip("not a JSON record line".to_owned());
+                        skip("not an audit record: not a JSON record line".to_owned());
                         continue;
                     }
                     w.write_all(bytes)?;
@@ -207,7 +214,7 @@ pub fn export(
                     let k: Keys = match serde_json::from_slice(bytes) {
                         Ok(k) => k,
                         Err(e) => {
-                            skip(e.to_string());
+                            skip(format!("not an audit record: {e}"));
                             continue;
                         }
                     };
@@ -228,7 +235,7 @@ pub fn export(
                     let rec: Record = match serde_json::from_slice(bytes) {
                         Ok(r) => r,
                         Err(e) => {
-                            skip(e.to_string());
+                            skip(format!("not an audit record: {e}"));
                             continue;
                         }
                     };
@@ -670,6 +677,57 @@ mod tests {
     use super::*;
     use crate::audit::log::{AuditLog, DEFAULT_MAX_FILE_BYTES};
     use crate::audit::record::tests::entry;
+
+    #[test]
+    fn a_record_of_another_format_version_is_skipped_and_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        for caller in ["alice", "bob", "carol"] {
+            log.append(&entry(caller)).unwrap();
+        }
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[1] = lines[1].replacen("{\"v\":1,", "{\"v\":2,", 1);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let filtered = Filter {
+            caller: Some("bob".into()),
+            ..Filter::default()
+        };
+        for (format, filter) in [
+            (Format::Jsonl, &Filter::default()),
+            (Format::Jsonl, &filtered),
+            (Format::Csv, &Filter::default()),
+            (Format::Ocsf, &Filter::default()),
+        ] {
+            let mut out = Vec::new();
+            let s = export(&path, format, filter, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(
+                s.skipped,
+                [format!(
+                    "{}:2: unsupported format version 2 (this tgate reads 1)",
+                    path.display()
+                )],
+                "{format:?}"
+            );
+            assert!(!out.contains("bob"), "{format:?}: {out}");
+            let want = if filter.is_empty() { 2 } else { 0 };
+            assert_eq!(s.written, want, "{format:?}");
+        }
+        assert_eq!(
+            crate::audit::record::version_of(lines[0].as_bytes()),
+            Some(1)
+        );
+        for not_a_record in ["", "{\"v\":", "{\"v\":x,", "{\"v\":12", "[1]"] {
+            assert_eq!(
+                crate::audit::record::version_of(not_a_record.as_bytes()),
+                None,
+                "{not_a_record}"
+            );
+        }
+    }
 
     #[test]
     fn human_lines_escape_what_could_forge_a_line() {

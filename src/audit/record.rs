@@ -439,6 +439,18 @@ pub enum LineError {
     HashMismatch,
 }
 
+/// The format version a stored line says it is in (its first member, `{"v":N,`), without
+/// parsing the rest, which another version may shape differently. `None` when it does not begin
+/// so (not a record line).
+pub fn version_of(line: &[u8]) -> Option<u32> {
+    let rest = line.strip_prefix(b"{\"v\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits) != Some(&b',') {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
 /// Reads one line (without its newline) and checks that its content matches its own hash.
 /// Returns the record either way when it parses, with whether the hash matched.
 pub fn check_line(line: &[u8]) -> Result<(Record, bool), LineError> {
