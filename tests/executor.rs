@@ -69,6 +69,50 @@ fn config(dir: &Path, yaml: &str) -> Config {
 }
 
 #[test]
+fn every_command_carries_tgates_identity_activity_pause_included() {
+    // `activity pause` has its own `--identity`, which fills the pause request's identity (and
+    // shadows the client's): without tgate's, the CLI would send `temporal-cli:<user>@<host>`.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = recorder(dir.path(), "echo ok");
+    let cfg = config(
+        dir.path(),
+        "version: 1\nintegrations:\n  - {name: dev, auth: direct, namespace: default, address: '127.0.0.1:7233'}\n",
+    );
+    let integration = cfg.integration(None).unwrap();
+    for line in [
+        "temporal activity pause -a act-1 -w wf-1",
+        "temporal activity unpause -a act-1 -w wf-1",
+        "temporal workflow signal -w wf-1 --name s",
+    ] {
+        let run = run_cli(
+            &fake,
+            &cmd(line),
+            integration,
+            "agent-7",
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(run.exit_code, 0, "{line}");
+        let record = std::fs::read_to_string(dir.path().join("record")).unwrap();
+        let argv = record.split_once("ENV\n").unwrap().0;
+        let identities: Vec<&str> = argv.lines().filter(|l| l.contains("--identity")).collect();
+        assert_eq!(identities, ["[--identity=tgate:agent-7]"], "{line}: {argv}");
+    }
+    // One the command sets itself is refused before anything runs.
+    let refused = run_cli(
+        &fake,
+        &cmd("temporal activity pause -a act-1 -w wf-1 --identity alice"),
+        integration,
+        "agent-7",
+        &Limits::default(),
+    );
+    assert!(
+        matches!(&refused, Err(tgate::exec::ExecError::Refused(m)) if m.contains("--identity")),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn api_key_goes_only_through_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let fake = recorder(dir.path(), "echo ok");

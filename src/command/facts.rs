@@ -336,8 +336,10 @@ pub fn flag_role(path: CommandPath, name: &str) -> FlagRole {
         | "tls-ca-data"
         | "tls-disable-host-verification"
         | "tls-server-name" => FlagRole::Pinned,
-        // `activity pause --identity` is the pause's own identity field, not the client's.
-        "identity" if path != CommandPath::ActivityPause => FlagRole::Pinned,
+        // Who acts, as Temporal records it: tgate sets `tgate:<caller>`. On `activity pause` the
+        // flag is the command's own (it shadows the client's) and fills the request's identity
+        // field: the same record, so pinned there too.
+        "identity" => FlagRole::Pinned,
         "input-file" | "signal-input-file" | "update-input-file" | "description-file" => {
             FlagRole::ReadsFile
         }

@@ -118,13 +118,13 @@ pub fn injected_argv(
     }
     let mut argv: Vec<String> = cmd.render().into_iter().skip(1).collect();
     let split = argv.iter().position(|w| w == "--").unwrap_or(argv.len());
+    // `--identity` on every command, `activity pause` included, whose own flag of that name
+    // fills the pause request's identity (without it, the CLI sends `temporal-cli:<user>@<host>`).
     let mut inject = vec![
         format!("--address={}", integration.address),
         "--disable-config-file".to_owned(),
+        format!("--identity=tgate:{caller}"),
     ];
-    if cmd.path() != crate::command::CommandPath::ActivityPause {
-        inject.push(format!("--identity=tgate:{caller}"));
-    }
     let mut env = Vec::new();
     let mut files = Vec::new();
     if let Some(api_key) = integration.api_key() {

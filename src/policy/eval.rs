@@ -281,10 +281,15 @@ impl PolicySet {
             .keys()
             .find(|n| flag_role(cmd.path(), n) == FlagRole::Pinned)
         {
+            let what = if *name == "identity" {
+                "names who acts in Temporal's records, which tgate sets (`tgate:<caller>`)"
+            } else {
+                "sets the connection or configuration, which tgate controls"
+            };
             return Evaluation::invariant(
                 cmd,
                 "tgate:connection-flag",
-                format!("`--{name}` sets the connection or configuration, which tgate controls"),
+                format!("`--{name}` {what}"),
             );
         }
         if let Target::NamespaceId { namespace_id } = cmd.target() {
