@@ -673,6 +673,57 @@ fn callers_groups_and_numeric_bounds() {
 }
 
 #[test]
+fn a_value_that_means_no_bound_is_above_every_max() {
+    // `--limit 0` lists everything and `--command-timeout 0` (or negative) never times out: a
+    // `max` must not admit them, in an allow rule; a `min` of a deny rule catches them.
+    let s = set(concat!(
+        "  - {id: bounded, decision: allow, reason: r, when: {commands: [workflow list, workflow show, workflow trace], flags: {command-timeout: {max: 2m}}}}\n",
+        "  - {id: huge, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {min: 1000}}}}\n",
+        "  - {id: deep, decision: deny, reason: r, when: {commands: [workflow trace], flags: {depth: {min: 5}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let decide = |line: &str| {
+        let ev = s.evaluate(&cmd(line), &agent, true);
+        (ev.decision, ev.rules)
+    };
+    for timeout in ["1m", "2m"] {
+        let line = format!("temporal workflow show -w x --command-timeout {timeout}");
+        assert_eq!(decide(&line).0, Decision::Allow, "{line}");
+    }
+    for timeout in ["0s", "-1s", "-0s", "3m"] {
+        let line = format!("temporal workflow show -w x --command-timeout={timeout}");
+        assert_eq!(decide(&line).0, Decision::Deny, "{line}");
+    }
+    let ev = s.evaluate(
+        &cmd("temporal workflow show -w x --command-timeout=0s"),
+        &agent,
+        true,
+    );
+    assert!(
+        ev.explain
+            .iter()
+            .any(|e| e.rule == "bounded" && e.why.contains("means no bound")),
+        "{:?}",
+        ev.explain
+    );
+    for limit in ["0", "-1", "1000"] {
+        let line = format!("temporal workflow list --command-timeout 1m --limit={limit}");
+        assert_eq!(
+            decide(&line),
+            (Decision::Deny, vec!["huge".to_owned()]),
+            "{line}"
+        );
+    }
+    let line = "temporal workflow list --command-timeout 1m --limit 999";
+    assert_eq!(decide(line).0, Decision::Allow);
+    // `--depth -1` follows children at any depth; `--depth 0` is no child at all.
+    let line = "temporal workflow trace -w x --command-timeout 1m --depth=-1";
+    assert_eq!(decide(line), (Decision::Deny, vec!["deep".to_owned()]));
+    let line = "temporal workflow trace -w x --command-timeout 1m --depth 0";
+    assert_eq!(decide(line).0, Decision::Allow);
+}
+
+#[test]
 fn explain_lists_every_rule() {
     let s = set(
         "  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n  - {id: sig, decision: require_approval, reason: r, when: {commands: [workflow signal]}}\n",

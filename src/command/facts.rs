@@ -246,6 +246,14 @@ impl CommandPath {
         )
     }
 
+    /// Whether the command always acts on many executions, however its flags read: `schedule
+    /// backfill` starts one workflow per action its schedule would have taken in the time range
+    /// (unbounded: a range of years is millions), which no flag constraint can bound (times take
+    /// no `min`/`max`). Judged as a batch, so that policies that deny batches deny it too.
+    pub fn always_bulk(self) -> bool {
+        matches!(self, CommandPath::ScheduleBackfill)
+    }
+
     /// Whether this command connects to a Temporal service (has the connection flags).
     pub fn connects(self) -> bool {
         std::iter::once(self).chain(self.ancestors()).any(|a| {
@@ -309,6 +317,19 @@ pub enum FlagRole {
     ReadsFile,
     /// Makes the CLI write a local file (or a database on disk).
     WritesFile,
+}
+
+/// Whether the number `value` of flag `name` means "no bound" to the CLI rather than a small
+/// one: `--limit 0` lists everything, `--command-timeout 0` (or a negative one) never times out,
+/// `--retry-maximum-attempts 0` retries without end, `get-build-ids --max-sets 0` returns every
+/// set, `workflow trace --depth -1` follows children at any depth. A policy's `min`/`max` reads
+/// such a value as larger than any bound, so that `max` never admits it.
+pub fn unbounded_value(name: &str, value: f64) -> bool {
+    match name {
+        "limit" | "command-timeout" | "retry-maximum-attempts" | "max-sets" => value <= 0.0,
+        "depth" => value < 0.0,
+        _ => false,
+    }
 }
 
 /// The role of flag `name` on command `path`.

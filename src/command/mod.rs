@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 pub use error::ParseError;
-pub use facts::{EffectClass, FlagRole, flag_role};
+pub use facts::{EffectClass, FlagRole, flag_role, unbounded_value};
 pub(crate) use goparse::parse_timestamp;
 pub use spec::{Arity, CommandSpec, FlagSpec, FlagType, HELP_FLAG, VERSION_FLAG};
 pub use table::CommandPath;
@@ -447,9 +447,15 @@ impl Command {
         }
     }
 
-    /// Whether this is a batch job: a batch-capable command with a non-empty `--query` (the CLI
-    /// takes `-q ''` for no query, and `-w '' -q X` for a batch).
+    /// Whether the command acts on many executions: a batch job (a batch-capable command with a
+    /// non-empty `--query`; the CLI takes `-q ''` for no query, and `-w '' -q X` for a batch), or
+    /// a command that always does ([`CommandPath::always_bulk`]: `schedule backfill`).
     pub fn is_batch(&self) -> bool {
+        !self.is_help() && (self.path.always_bulk() || self.is_batch_job())
+    }
+
+    /// Whether the command starts a batch job: a non-empty `--query` on a batch-capable command.
+    fn is_batch_job(&self) -> bool {
         !self.is_help()
             && self.path.batch_capable()
             && self.flag_str("query").is_some_and(|q| !q.is_empty())
@@ -484,7 +490,7 @@ impl Command {
             return Target::None;
         }
         let s = |n: &str| self.flag_str(n).map(str::to_owned);
-        if self.is_batch() {
+        if self.is_batch_job() {
             return Target::Batch {
                 query: s("query").unwrap_or_default(),
             };
@@ -874,6 +880,18 @@ mod tests {
         );
         assert!(
             ok("temporal activity terminate --activity-id '' -q x --reason r --yes").is_batch()
+        );
+        // A backfill starts a workflow per missed action, as many as its range holds: judged as
+        // a batch, while it still names its schedule.
+        let c = ok(
+            "temporal schedule backfill -s nightly --start-time 2026-01-01T00:00:00Z --end-time 2026-01-02T00:00:00Z",
+        );
+        assert!(c.is_batch());
+        assert_eq!(
+            c.target(),
+            Target::Schedule {
+                schedule_id: ScheduleId("nightly".into())
+            }
         );
     }
 

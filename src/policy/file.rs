@@ -166,7 +166,8 @@ pub struct WhenSpec {
     /// Namespaces (exact or globs) the command must act in.
     #[serde(default)]
     pub namespaces: Option<Vec<String>>,
-    /// Whether the command is a batch job (a non-empty `--query` on a batch-capable command).
+    /// Whether the command acts on many executions: a batch job (a non-empty `--query` on a
+    /// batch-capable command) or `schedule backfill`.
     #[serde(default)]
     pub batch: Option<bool>,
     /// Caller identities (exact or globs).

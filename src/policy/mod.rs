@@ -312,6 +312,13 @@ impl FlagConstraint {
         }
         if self.min.is_some() || self.max.is_some() {
             let v = number(value).ok_or_else(|| format!("--{n} is not a number"))?;
+            // `--limit 0` and the like mean no bound: above any `max`, never below a `min`.
+            if crate::command::unbounded_value(n, v) {
+                if let Some(max) = self.max {
+                    return Err(format!("--{n} {v} means no bound, above {max}"));
+                }
+                return Ok(());
+            }
             if let Some(min) = self.min
                 && v < min
             {
