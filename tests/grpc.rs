@@ -3222,3 +3222,49 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
         "{error}"
     );
 }
+
+/// A page after the first that the server refuses as rate-limited is asked again, as the Go SDK
+/// (and so the CLI) asks again, and the output is the CLI's (QA found it cut, exit 1: only a
+/// refused first page went to the CLI, which retries by itself).
+#[test]
+fn a_later_page_refused_by_the_rate_limit_is_asked_again() {
+    // One visibility request a second, no burst: every page after the first is refused.
+    let server = DevServer::start_with(
+        &[],
+        &[
+            ("frontend.namespaceRPS.visibility", "1"),
+            ("frontend.namespaceBurstRatio.visibility", "1"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&server, dir.path());
+    for i in 0..4 {
+        start(&server, &format!("paged-{i}"), &[]);
+    }
+    // The CLI retries refused requests itself: its list, once it holds all four, is the answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut cli = String::new();
+    wait_until(deadline, || {
+        let out = server.cli(&["workflow", "list", "-o", "jsonl", "--page-size", "1"]);
+        cli = text(&out.stdout);
+        match cli.lines().count() {
+            4 => Ok(()),
+            n => Err(format!("{n} of 4 workflows listed: {}", text(&out.stderr))),
+        }
+    });
+    // A full token bucket for the first page, which would otherwise go to the CLI.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--backend", "grpc", "--config"])
+        .arg(&config)
+        .arg("temporal workflow list -o jsonl --page-size 1")
+        .env_clear()
+        .env("TGATE_LOG", "debug")
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert_eq!(text(&out.stdout), cli);
+    assert!(said.contains("asked again"), "no page was refused: {said}");
+    assert!(said.contains("ResourceExhausted"), "{said}");
+}

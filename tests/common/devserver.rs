@@ -36,9 +36,15 @@ impl DevServer {
     /// while starting (a port taken between choosing and binding it) is started again on new
     /// ports, at most three times; its log is in the failure message.
     pub fn start(namespaces: &[&str]) -> DevServer {
+        DevServer::start_with(namespaces, &[])
+    }
+
+    /// [`DevServer::start`] with dynamic configuration values of the test's own (`key`, `value`),
+    /// in place of the defaults for the same keys.
+    pub fn start_with(namespaces: &[&str], config: &[(&str, &str)]) -> DevServer {
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match DevServer::attempt(namespaces) {
+            match DevServer::attempt(namespaces, config) {
                 Ok(server) => return server,
                 Err(why) => failures.push(why),
             }
@@ -49,7 +55,7 @@ impl DevServer {
         );
     }
 
-    fn attempt(namespaces: &[&str]) -> Result<DevServer, String> {
+    fn attempt(namespaces: &[&str], config: &[(&str, &str)]) -> Result<DevServer, String> {
         let home = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(home.path().join("server.log")).unwrap();
         let port = free_port();
@@ -66,54 +72,53 @@ impl DevServer {
         ])
         .args(["--port", &port.to_string()])
         .args(["--http-port", &http_port.to_string()])
-        .args(["--metrics-port", &free_port().to_string()])
-        // The tests and benchmarks list and call far faster than the dev server's default rate
-        // limits allow ("namespace rate limit exceeded"); raise them.
-        .args([
-            "--dynamic-config-value",
-            "frontend.namespaceRPS.visibility=10000",
-        ])
-        .args(["--dynamic-config-value", "frontend.namespaceRPS=100000"])
-        .args(["--dynamic-config-value", "frontend.rps=100000"])
-        // Features some descriptions show: pausing a workflow (experimental, off by default) and
-        // completion callbacks to any address (the test's own unreachable URL; this server
-        // reads the key `callback.`, older ones `component.callbacks.`).
-        .args([
-            "--dynamic-config-value",
-            "frontend.WorkflowPauseEnabled=true",
-        ])
-        .args([
-            "--dynamic-config-value",
-            r#"callback.allowedAddresses=[{"Pattern":"*","AllowInsecure":true}]"#,
-        ])
-        // A history long poll (`show --follow`) that sees no new event returns after 1 s (not
-        // 20): followers see empty pages within a test's time.
-        .args([
-            "--dynamic-config-value",
-            r#"history.longPollExpirationInterval="1s""#,
-        ])
-        // Nexus operations: an endpoint is served as soon as it is created (the default waits
-        // for a refresh), and operations are dispatched (not without a callback URL template).
-        .args([
-            "--dynamic-config-value",
-            r#"system.refreshNexusEndpointsMinWait="0s""#,
-        ])
-        .arg("--dynamic-config-value")
-        .arg(format!(
-            r#"component.nexusoperations.callback.endpoint.template="http://127.0.0.1:{http_port}/namespaces/{{{{.NamespaceName}}}}/nexus/callback""#
-        ))
-        // Requests with `caller-type: operator` (as the CLI sends) get this share of the rate.
-        .args(["--dynamic-config-value", "system.operatorRPSRatio=1"])
-        .args([
-            "--dynamic-config-value",
-            "frontend.namespaceBurstRatio.visibility=10",
-        ])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
+        .args(["--metrics-port", &free_port().to_string()]);
+        let nexus_callback = format!(
+            r#""http://127.0.0.1:{http_port}/namespaces/{{{{.NamespaceName}}}}/nexus/callback""#
+        );
+        let defaults: [(&str, &str); 10] = [
+            // The tests and benchmarks list and call far faster than the dev server's default
+            // rate limits allow ("namespace rate limit exceeded"); raise them.
+            ("frontend.namespaceRPS.visibility", "10000"),
+            ("frontend.namespaceRPS", "100000"),
+            ("frontend.rps", "100000"),
+            // Features some descriptions show: pausing a workflow (experimental, off by default)
+            // and completion callbacks to any address (the test's own unreachable URL; this
+            // server reads the key `callback.`, older ones `component.callbacks.`).
+            ("frontend.WorkflowPauseEnabled", "true"),
+            (
+                "callback.allowedAddresses",
+                r#"[{"Pattern":"*","AllowInsecure":true}]"#,
+            ),
+            // A history long poll (`show --follow`) that sees no new event returns after 1 s
+            // (not 20): followers see empty pages within a test's time.
+            ("history.longPollExpirationInterval", r#""1s""#),
+            // Nexus operations: an endpoint is served as soon as it is created (the default
+            // waits for a refresh), and operations are dispatched (not without a callback URL
+            // template).
+            ("system.refreshNexusEndpointsMinWait", r#""0s""#),
+            (
+                "component.nexusoperations.callback.endpoint.template",
+                &nexus_callback,
+            ),
+            // Requests with `caller-type: operator` (as the CLI sends) get this share of the rate.
+            ("system.operatorRPSRatio", "1"),
+            ("frontend.namespaceBurstRatio.visibility", "10"),
+        ];
+        let ours = defaults
+            .iter()
+            .filter(|(k, _)| !config.iter().any(|(c, _)| c == k))
+            .chain(config);
+        for (key, value) in ours {
+            cmd.arg("--dynamic-config-value")
+                .arg(format!("{key}={value}"));
+        }
+        cmd.env_clear()
+            .env("HOME", home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
         for ns in namespaces {
             cmd.args(["--namespace", ns]);
         }

@@ -302,7 +302,7 @@ pub(super) fn detail_types(status: &tonic::Status) -> Vec<String> {
 
 /// Whether `status` is a Temporal server's rate limit: `ResourceExhausted` with its
 /// `ResourceExhaustedFailure`, sent before the server acts on the request.
-fn server_rate_limit(status: &tonic::Status) -> bool {
+pub(super) fn server_rate_limit(status: &tonic::Status) -> bool {
     status.code() == Code::ResourceExhausted
         && detail_types(status).iter().any(|t| t == RATE_LIMITED)
 }
@@ -1843,10 +1843,10 @@ async fn sdk_write<R: super::Rpc + Clone>(
                 outer / 10,
             )
         }
-        _ => (Duration::from_secs(10), Duration::from_secs(6)),
+        _ => (Duration::from_secs(10), super::RETRY_MAX),
     };
     let start = std::time::Instant::now();
-    let mut delay = Duration::from_millis(400);
+    let mut delay = super::RETRY_FIRST;
     loop {
         let namespace = ctx.namespace.clone();
         let sent = ctx.request(req.clone(), Some(&namespace));
@@ -1864,9 +1864,7 @@ async fn sdk_write<R: super::Rpc + Clone>(
                 if ctx.status == Some(Code::ResourceExhausted)
                     && ctx.details.iter().any(|t| t == RATE_LIMITED) =>
             {
-                // Jitter up, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
-                let unit = (uuid::Uuid::new_v4().as_u128() % 1_000_001) as f64 / 1_000_000.0;
-                let wait = delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0));
+                let wait = super::jittered(delay);
                 let left = deadline.saturating_sub(start.elapsed());
                 if wait >= left {
                     tokio::time::sleep(left).await;

@@ -562,7 +562,6 @@ impl Ctx<'_, '_> {
         req: tonic::Request<R>,
         context: &str,
     ) -> Result<R::Response, Stop> {
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
         // A write goes out only once its decision is durable; a read goes now, and what it
         // brings back waits for the record below.
         if R::WRITE {
@@ -577,15 +576,47 @@ impl Ctx<'_, '_> {
             self.out.decided.pass().map_err(Stop::Unrecorded)?;
         }
         let start = std::time::Instant::now();
-        let result = match self.grpc.ready().await {
-            Ok(()) => {
-                self.grpc
-                    .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
-                    .await
+        // A read whose output has begun cannot go to the CLI any more: a later page the server
+        // refuses as rate-limited or unavailable is asked again, as the Go SDK (and so the CLI)
+        // asks again (a first page that is refused goes to the CLI instead, which retries it
+        // itself). Only then is the request kept for another attempt.
+        let retries = !R::WRITE && self.out.written > 0;
+        let retry_until = start + RETRY_FOR;
+        let mut delay = RETRY_FIRST;
+        let (mut metadata, mut extensions, mut message) = req.into_parts();
+        let result = loop {
+            let again = retries.then(|| (metadata.clone(), message.clone()));
+            let req = tonic::Request::from_parts(metadata, extensions, message);
+            let result = match self.grpc.ready().await {
+                Ok(()) => {
+                    let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
+                    self.grpc
+                        .unary(req, path, WireCodec::<R, R::Response>(PhantomData))
+                        .await
+                }
+                Err(e) => Err(tonic::Status::unknown(format!(
+                    "Service was not ready: {e}"
+                ))),
+            };
+            match (&result, again) {
+                (Err(status), Some((again_metadata, again_message))) if retried_by_sdk(status) => {
+                    let wait = jittered(delay);
+                    if std::time::Instant::now() + wait >= retry_until {
+                        break result;
+                    }
+                    tracing::debug!(
+                        method = R::PATH,
+                        status = ?status.code(),
+                        wait_ms = wait.as_millis() as u64,
+                        "asked again"
+                    );
+                    tokio::time::sleep(wait).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                    (metadata, extensions, message) =
+                        (again_metadata, tonic::Extensions::default(), again_message);
+                }
+                _ => break result,
             }
-            Err(e) => Err(tonic::Status::unknown(format!(
-                "Service was not ready: {e}"
-            ))),
         };
         tracing::debug!(
             method = R::PATH,
@@ -732,7 +763,30 @@ pub(crate) struct Wire<T> {
 }
 
 /// A request tgate sends natively: its method's path and its response.
-pub(crate) trait Rpc: prost::Message + Send + Sync + 'static {
+/// How a request the Go SDK would send again is sent again (a read's later page, [`Ctx::call`];
+/// a cancel or terminate, `commands::sdk_write`): the SDK's retry interceptor waits 400 ms first
+/// (its 200 ms initial interval, doubled for the first retry), doubling up to a tenth of its
+/// expiration (6 s of a minute), each wait ±20% (many clients refused at once do not come back
+/// together), for at most [`RETRY_FOR`] (the command's time limit ends it sooner when shorter).
+pub(super) const RETRY_FIRST: Duration = Duration::from_millis(400);
+/// See [`RETRY_FIRST`].
+pub(super) const RETRY_MAX: Duration = Duration::from_secs(6);
+/// See [`RETRY_FIRST`].
+const RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// `delay` ±20%, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
+pub(super) fn jittered(delay: Duration) -> Duration {
+    let unit = (uuid::Uuid::new_v4().as_u128() % 1_000_001) as f64 / 1_000_000.0;
+    delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0))
+}
+
+/// Whether the Go SDK asks again after `status`: the server's rate limit (`ResourceExhausted`
+/// with its `ResourceExhaustedFailure`, refused before anything was read) or `Unavailable`.
+fn retried_by_sdk(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::Unavailable || commands::server_rate_limit(status)
+}
+
+pub(crate) trait Rpc: prost::Message + Clone + Send + Sync + 'static {
     type Response: prost::Message + Default + Send + Sync + 'static;
     const PATH: &'static str;
     /// Whether the method changes the cluster (its response is never a reason to fall back).
