@@ -1592,11 +1592,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     }
                     if !stdout.is_empty() {
                         stdout.clear();
-                        stderr.extend_from_slice(
-                            format!(
-                                "tgate: stopped by {name}; the command's standard output was not passed on\n"
-                            )
-                            .as_bytes(),
+                        crate::exec::say(
+                            &mut stderr,
+                            &format!(
+                                "stopped by {name}; the command's standard output was not passed on"
+                            ),
                         );
                     }
                 }

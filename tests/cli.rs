@@ -254,7 +254,9 @@ fn check_explain_lists_rules() {
         "{out}"
     );
     assert!(
-        out.contains("`no-batches` (deny): the command is not a batch job"),
+        out.contains(
+            "`no-batches` (deny): the command is not a batch (acts on one execution or none)"
+        ),
         "{out}"
     );
 }

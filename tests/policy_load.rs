@@ -673,26 +673,34 @@ fn callers_groups_and_numeric_bounds() {
 }
 
 #[test]
-fn a_value_that_means_no_bound_is_above_every_max() {
-    // `--limit 0` lists everything and `--command-timeout 0` (or negative) never times out: a
-    // `max` must not admit them, in an allow rule; a `min` of a deny rule catches them.
+fn a_value_that_means_no_bound_is_outside_allow_bounds_and_inside_deny_bounds() {
+    // `--limit 0` lists everything and `--command-timeout 0` (or negative) never times out: an
+    // allow rule's `min`/`max` never admits such a value; a deny rule's always catches it.
     let s = set(concat!(
         "  - {id: bounded, decision: allow, reason: r, when: {commands: [workflow list, workflow show, workflow trace], flags: {command-timeout: {max: 2m}}}}\n",
         "  - {id: huge, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {min: 1000}}}}\n",
+        "  - {id: small, decision: deny, reason: r, when: {commands: [workflow list], flags: {page-size: {max: 0}}}}\n",
         "  - {id: deep, decision: deny, reason: r, when: {commands: [workflow trace], flags: {depth: {min: 5}}}}\n",
+        "  - {id: some-limit, decision: allow, reason: r, when: {commands: [batch list], flags: {limit: {min: 1}}}}\n",
+        "  - {id: short-runs, decision: allow, reason: r, when: {commands: [workflow start], flags: {execution-timeout: {max: 1h}}}}\n",
+        "  - {id: no-tiny, decision: require_approval, reason: r, when: {commands: [workflow start], flags: {run-timeout: {max: 1s}}}}\n",
     ));
     let agent = Caller::new("agent");
     let decide = |line: &str| {
         let ev = s.evaluate(&cmd(line), &agent, true);
         (ev.decision, ev.rules)
     };
+    let allowed = |line: &str| assert_eq!(decide(line).0, Decision::Allow, "{line}");
+    let denied = |line: &str| assert_eq!(decide(line).0, Decision::Deny, "{line}");
     for timeout in ["1m", "2m"] {
-        let line = format!("temporal workflow show -w x --command-timeout {timeout}");
-        assert_eq!(decide(&line).0, Decision::Allow, "{line}");
+        allowed(&format!(
+            "temporal workflow show -w x --command-timeout {timeout}"
+        ));
     }
     for timeout in ["0s", "-1s", "-0s", "3m"] {
-        let line = format!("temporal workflow show -w x --command-timeout={timeout}");
-        assert_eq!(decide(&line).0, Decision::Deny, "{line}");
+        denied(&format!(
+            "temporal workflow show -w x --command-timeout={timeout}"
+        ));
     }
     let ev = s.evaluate(
         &cmd("temporal workflow show -w x --command-timeout=0s"),
@@ -700,12 +708,12 @@ fn a_value_that_means_no_bound_is_above_every_max() {
         true,
     );
     assert!(
-        ev.explain
-            .iter()
-            .any(|e| e.rule == "bounded" && e.why.contains("means no bound")),
+        ev.explain.iter().any(|e| e.rule == "bounded"
+            && e.why == "--command-timeout 0 means no bound, which an allow rule's `min`/`max` never admits"),
         "{:?}",
         ev.explain
     );
+    // A deny rule's `min` catches it.
     for limit in ["0", "-1", "1000"] {
         let line = format!("temporal workflow list --command-timeout 1m --limit={limit}");
         assert_eq!(
@@ -714,13 +722,32 @@ fn a_value_that_means_no_bound_is_above_every_max() {
             "{line}"
         );
     }
-    let line = "temporal workflow list --command-timeout 1m --limit 999";
-    assert_eq!(decide(line).0, Decision::Allow);
+    allowed("temporal workflow list --command-timeout 1m --limit 999");
+    // A flag 0 does not unbound is compared as a number (`--page-size 0`: the server's default).
+    assert_eq!(
+        decide("temporal workflow list --command-timeout 1m --page-size 0"),
+        (Decision::Deny, vec!["small".to_owned()])
+    );
+    // An allow rule's `min: 1` (a real bound asked for) does not admit 0.
+    allowed("temporal batch list --limit 5");
+    denied("temporal batch list --limit 0");
+    denied("temporal batch list --limit=-3");
     // `--depth -1` follows children at any depth; `--depth 0` is no child at all.
-    let line = "temporal workflow trace -w x --command-timeout 1m --depth=-1";
-    assert_eq!(decide(line), (Decision::Deny, vec!["deep".to_owned()]));
-    let line = "temporal workflow trace -w x --command-timeout 1m --depth 0";
-    assert_eq!(decide(line).0, Decision::Allow);
+    assert_eq!(
+        decide("temporal workflow trace -w x --command-timeout 1m --depth=-1"),
+        (Decision::Deny, vec!["deep".to_owned()])
+    );
+    allowed("temporal workflow trace -w x --command-timeout 1m --depth 0");
+    // A workflow without an execution timeout runs for ever; an approval rule's bound catches a
+    // run timeout of 0 as it catches a tiny one.
+    allowed("temporal workflow start --type T -t q -w w --execution-timeout 30m");
+    denied("temporal workflow start --type T -t q -w w --execution-timeout 0s");
+    assert_eq!(
+        decide(
+            "temporal workflow start --type T -t q -w w --execution-timeout 30m --run-timeout 0s"
+        ),
+        (Decision::RequireApproval, vec!["no-tiny".to_owned()])
+    );
 }
 
 #[test]

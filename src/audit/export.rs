@@ -154,7 +154,8 @@ pub const CSV_COLUMNS: &[&str] = &[
 pub struct Summary {
     /// Records written.
     pub written: u64,
-    /// Lines skipped because they are not records: `file:line: why`.
+    /// Lines skipped because they are not records, or records of another format version:
+    /// `file:line: why`.
     pub skipped: Vec<String>,
 }
 

@@ -319,14 +319,26 @@ pub enum FlagRole {
     WritesFile,
 }
 
-/// Whether the number `value` of flag `name` means "no bound" to the CLI rather than a small
-/// one: `--limit 0` lists everything, `--command-timeout 0` (or a negative one) never times out,
-/// `--retry-maximum-attempts 0` retries without end, `get-build-ids --max-sets 0` returns every
-/// set, `workflow trace --depth -1` follows children at any depth. A policy's `min`/`max` reads
-/// such a value as larger than any bound, so that `max` never admits it.
+/// Whether the number `value` of flag `name` means "no bound" to the CLI or the server rather
+/// than a small one: `--limit 0` lists everything, `--command-timeout 0` (or a negative one)
+/// never times out, `--retry-maximum-attempts 0` retries without end, `get-build-ids --max-sets
+/// 0` returns every set, `workflow trace --depth -1` follows children at any depth, and a
+/// workflow's `--execution-timeout`/`--run-timeout` or an activity's timeouts of 0 set none. A
+/// policy's `min`/`max` reads such a value as no number at all: an allow rule's bound never
+/// admits it, a deny or approval rule's always catches it. (Each name means the same on every
+/// command that has it.)
 pub fn unbounded_value(name: &str, value: f64) -> bool {
     match name {
-        "limit" | "command-timeout" | "retry-maximum-attempts" | "max-sets" => value <= 0.0,
+        "limit"
+        | "command-timeout"
+        | "retry-maximum-attempts"
+        | "max-sets"
+        | "execution-timeout"
+        | "run-timeout"
+        | "schedule-to-close-timeout"
+        | "schedule-to-start-timeout"
+        | "start-to-close-timeout"
+        | "heartbeat-timeout" => value <= 0.0,
         "depth" => value < 0.0,
         _ => false,
     }

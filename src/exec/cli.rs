@@ -309,7 +309,7 @@ pub fn run_cli(
 
 /// Appends tgate's own line to a command's standard error, on a line of its own even when what
 /// the command wrote (or what the cap left of it) does not end with a newline.
-fn say(stderr: &mut Vec<u8>, what: &str) {
+pub fn say(stderr: &mut Vec<u8>, what: &str) {
     if stderr.last().is_some_and(|&b| b != b'\n') {
         stderr.push(b'\n');
     }

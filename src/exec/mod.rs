@@ -12,7 +12,7 @@ pub mod prototext;
 pub mod stop;
 pub mod text;
 
-pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli};
+pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli, say};
 
 /// The API keys an executor replaces in the output before its cap can cut through one: the
 /// integration's, and every other configured integration's ([`crate::diag::hide`]), so that a

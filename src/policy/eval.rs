@@ -143,7 +143,7 @@ pub struct Evaluation {
     /// Effect class.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<EffectClass>,
-    /// Whether it is a batch job.
+    /// Whether it acts on many executions: a batch job, or `schedule backfill`.
     pub batch: bool,
     /// Caps applied (allow and require_approval only).
     #[serde(skip_serializing_if = "Obligations::is_empty")]

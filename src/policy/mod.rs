@@ -244,6 +244,9 @@ pub(crate) struct FlagConstraint {
     not_in: Option<Vec<String>>,
     min: Option<f64>,
     max: Option<f64>,
+    /// Whether the rule is a deny or require_approval rule: a value that means no bound (`--limit
+    /// 0`) then satisfies `min` and `max`, where an allow rule's never admits it.
+    gate: bool,
 }
 
 impl FlagConstraint {
@@ -312,12 +315,16 @@ impl FlagConstraint {
         }
         if self.min.is_some() || self.max.is_some() {
             let v = number(value).ok_or_else(|| format!("--{n} is not a number"))?;
-            // `--limit 0` and the like mean no bound: above any `max`, never below a `min`.
+            // `--limit 0` and the like mean no bound, which no numeric bound describes: outside
+            // every numeric permission (an allow rule's `min` or `max` never admits it) and
+            // inside every numeric prohibition (a deny or approval rule's always catches it).
             if crate::command::unbounded_value(n, v) {
-                if let Some(max) = self.max {
-                    return Err(format!("--{n} {v} means no bound, above {max}"));
+                if self.gate {
+                    return Ok(());
                 }
-                return Ok(());
+                return Err(format!(
+                    "--{n} {v} means no bound, which an allow rule's `min`/`max` never admits"
+                ));
             }
             if let Some(min) = self.min
                 && v < min
@@ -488,8 +495,10 @@ impl fmt::Display for Miss<'_> {
         match self {
             Miss::Command(c) => write!(f, "command `{}` is not listed", c.path().name()),
             Miss::Class(c) => write!(f, "class `{}` is not listed", c.as_str()),
-            Miss::Batch(true) => f.write_str("the command is a batch job"),
-            Miss::Batch(false) => f.write_str("the command is not a batch job"),
+            Miss::Batch(true) => f.write_str("the command is a batch (acts on many executions)"),
+            Miss::Batch(false) => {
+                f.write_str("the command is not a batch (acts on one execution or none)")
+            }
             Miss::Groups => f.write_str("caller is in none of the groups"),
             Miss::Caller(c) => write!(f, "caller `{c}` is not listed"),
             Miss::Namespace(n) => write!(f, "namespace `{n}` is not listed"),
@@ -942,6 +951,7 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             not_in: c.not_in.clone(),
             min: bound(&c.min, &mut errs),
             max: bound(&c.max, &mut errs),
+            gate: !matches!(spec.decision, file::DecisionSpec::Allow),
         });
     }
     let mut allow_file_flags = Vec::new();

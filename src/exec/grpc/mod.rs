@@ -762,12 +762,12 @@ pub(crate) struct Wire<T> {
     bytes: Bytes,
 }
 
-/// A request tgate sends natively: its method's path and its response.
 /// How a request the Go SDK would send again is sent again (a read's later page, [`Ctx::call`];
 /// a cancel or terminate, `commands::sdk_write`): the SDK's retry interceptor waits 400 ms first
 /// (its 200 ms initial interval, doubled for the first retry), doubling up to a tenth of its
 /// expiration (6 s of a minute), each wait ±20% (many clients refused at once do not come back
-/// together), for at most [`RETRY_FOR`] (the command's time limit ends it sooner when shorter).
+/// together). A read is asked again for at most [`RETRY_FOR`] (the command's time limit ends it
+/// sooner when shorter); a cancel or terminate within its call's deadline (`sdk_write`).
 pub(super) const RETRY_FIRST: Duration = Duration::from_millis(400);
 /// See [`RETRY_FIRST`].
 pub(super) const RETRY_MAX: Duration = Duration::from_secs(6);
@@ -786,6 +786,7 @@ fn retried_by_sdk(status: &tonic::Status) -> bool {
     status.code() == tonic::Code::Unavailable || commands::server_rate_limit(status)
 }
 
+/// A request tgate sends natively: its method's path and its response.
 pub(crate) trait Rpc: prost::Message + Clone + Send + Sync + 'static {
     type Response: prost::Message + Default + Send + Sync + 'static;
     const PATH: &'static str;
