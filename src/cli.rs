@@ -2067,6 +2067,10 @@ fn tail(
             format!("(unsupported format version {v} (this tgate reads {FORMAT_VERSION}))")
         } else {
             match serde_json::from_slice::<crate::audit::Record>(line) {
+                Ok(r) if r.v != FORMAT_VERSION => format!(
+                    "(unsupported format version {} (this tgate reads {FORMAT_VERSION}))",
+                    r.v
+                ),
                 Ok(r) => crate::audit::export::human(&r),
                 Err(e) => format!("(not an audit record: {e})"),
             }

@@ -46,6 +46,7 @@ pub struct Filter {
 /// The members a [`Filter`] looks at, read without copying where the JSON allows.
 #[derive(serde::Deserialize)]
 struct Keys<'a> {
+    v: u32,
     #[serde(borrow)]
     time: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
@@ -196,15 +197,15 @@ pub fn export(
             // A record of another format version is not read: its fields may mean something
             // else (a line that is no record at all is found out below).
             if let Some(v) = super::record::version_of(bytes).filter(|&v| v != FORMAT_VERSION) {
-                skip(format!(
-                    "unsupported format version {v} (this tgate reads {FORMAT_VERSION})"
-                ));
+                skip(unsupported(v));
                 continue;
             }
             match format {
                 Format::Jsonl if filter.is_empty() => {
                     // Passed on as stored; only the shape is checked (verify checks the rest).
-                    if !(bytes.starts_with(b"{\"v\":") && bytes.ends_with(b"\"}")) {
+                    if super::record::version_of(bytes) != Some(FORMAT_VERSION)
+                        || !bytes.ends_with(b"\"}")
+                    {
                         skip("not an audit record: not a JSON record line".to_owned());
                         continue;
                     }
@@ -219,6 +220,10 @@ pub fn export(
                             continue;
                         }
                     };
+                    if k.v != FORMAT_VERSION {
+                        skip(unsupported(k.v));
+                        continue;
+                    }
                     let keep = filter.matches_keys(
                         &k.time,
                         &k.caller,
@@ -240,6 +245,10 @@ pub fn export(
                             continue;
                         }
                     };
+                    if rec.v != FORMAT_VERSION {
+                        skip(unsupported(rec.v));
+                        continue;
+                    }
                     if !filter.matches(&rec) {
                         continue;
                     }
@@ -260,6 +269,11 @@ pub fn export(
     }
     w.flush()?;
     Ok(summary)
+}
+
+/// Why a record of another format version is skipped.
+fn unsupported(v: u32) -> String {
+    format!("unsupported format version {v} (this tgate reads {FORMAT_VERSION})")
 }
 
 /// Why an export stopped.
@@ -721,6 +735,31 @@ mod tests {
             crate::audit::record::version_of(lines[0].as_bytes()),
             Some(1)
         );
+        // A version not in the first member (tgate never writes one) is still found.
+        let body = lines[2].replacen("{\"v\":1,", "{", 1);
+        let moved = format!("{},\"v\":3}}", body.strip_suffix('}').unwrap());
+        std::fs::write(&path, format!("{}\n{}\n{moved}\n", lines[0], lines[1])).unwrap();
+        for (format, filter) in [
+            (Format::Jsonl, &Filter::default()),
+            (Format::Jsonl, &filtered),
+            (Format::Csv, &Filter::default()),
+            (Format::Ocsf, &Filter::default()),
+        ] {
+            let mut out = Vec::new();
+            let s = export(&path, format, filter, &mut out).unwrap();
+            assert_eq!(s.skipped.len(), 2, "{format:?}: {:?}", s.skipped);
+            // Passed on unread, a line not of this version's shape; read, its version said.
+            let why = if filter.is_empty() && format == Format::Jsonl {
+                "not an audit record: not a JSON record line"
+            } else {
+                "unsupported format version 3 (this tgate reads 1)"
+            };
+            assert_eq!(s.skipped[1], format!("{}:3: {why}", path.display()));
+            assert!(
+                !String::from_utf8(out).unwrap().contains("carol"),
+                "{format:?}"
+            );
+        }
         for not_a_record in ["", "{\"v\":", "{\"v\":x,", "{\"v\":12", "[1]"] {
             assert_eq!(
                 crate::audit::record::version_of(not_a_record.as_bytes()),
