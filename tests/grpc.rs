@@ -3252,7 +3252,8 @@ fn a_later_page_refused_by_the_rate_limit_is_asked_again() {
             n => Err(format!("{n} of 4 workflows listed: {}", text(&out.stderr))),
         }
     });
-    // A full token bucket for the first page, which would otherwise go to the CLI.
+    // A full token bucket for the first page, which would otherwise be refused (`--backend
+    // grpc`: exit 2; `auto` would hand the command to the CLI).
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(["run", "--backend", "grpc", "--config"])

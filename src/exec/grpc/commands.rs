@@ -1835,16 +1835,12 @@ async fn sdk_write<R: super::Rpc + Clone>(
     use std::time::Duration;
     // The call's deadline, and the longest wait (a tenth of the outer timeout: the SDK's
     // expiration, a minute without one).
-    let (deadline, longest) = match ctx.cmd.flag("command-timeout") {
-        Some(Value::Duration(d)) if d.0 > 0 => {
-            let outer = Duration::from_nanos(d.0 as u64);
-            (
-                (outer / 2).clamp(Duration::from_secs(1), Duration::from_secs(10)),
-                outer / 10,
-            )
-        }
-        _ => (Duration::from_secs(10), super::RETRY_MAX),
+    let deadline = match ctx.cmd.flag("command-timeout") {
+        Some(Value::Duration(d)) if d.0 > 0 => (Duration::from_nanos(d.0.unsigned_abs()) / 2)
+            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
+        _ => Duration::from_secs(10),
     };
+    let longest = super::longest_wait(ctx.cmd);
     let start = std::time::Instant::now();
     let mut delay = super::RETRY_FIRST;
     loop {

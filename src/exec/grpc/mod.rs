@@ -582,6 +582,7 @@ impl Ctx<'_, '_> {
         // itself). Only then is the request kept for another attempt.
         let retries = !R::WRITE && self.out.written > 0;
         let retry_until = start + RETRY_FOR;
+        let longest = longest_wait(self.cmd);
         let mut delay = RETRY_FIRST;
         let (mut metadata, mut extensions, mut message) = req.into_parts();
         let result = loop {
@@ -600,6 +601,10 @@ impl Ctx<'_, '_> {
             };
             match (&result, again) {
                 (Err(status), Some((again_metadata, again_message))) if retried_by_sdk(status) => {
+                    // What the server said is what the run records, should its time limit end
+                    // it while it waits.
+                    self.status = Some(status.code());
+                    self.details = commands::detail_types(status);
                     let wait = jittered(delay);
                     if std::time::Instant::now() + wait >= retry_until {
                         break result;
@@ -611,7 +616,7 @@ impl Ctx<'_, '_> {
                         "asked again"
                     );
                     tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(RETRY_MAX);
+                    delay = (delay * 2).min(longest);
                     (metadata, extensions, message) =
                         (again_metadata, tonic::Extensions::default(), again_message);
                 }
@@ -773,6 +778,15 @@ pub(super) const RETRY_FIRST: Duration = Duration::from_millis(400);
 pub(super) const RETRY_MAX: Duration = Duration::from_secs(6);
 /// See [`RETRY_FIRST`].
 const RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// The longest wait between attempts: a tenth of the SDK's expiration, which is the command's
+/// `--command-timeout` when one is given (its context's deadline), else a minute ([`RETRY_MAX`]).
+pub(super) fn longest_wait(cmd: &Command) -> Duration {
+    match cmd.flag("command-timeout") {
+        Some(Value::Duration(d)) if d.0 > 0 => Duration::from_nanos(d.0.unsigned_abs()) / 10,
+        _ => RETRY_MAX,
+    }
+}
 
 /// `delay` ±20%, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
 pub(super) fn jittered(delay: Duration) -> Duration {
