@@ -282,8 +282,24 @@ fn check_with_a_broken_policy_is_a_usage_error() {
         "{}",
         stderr(&o)
     );
-    // Where, said once (serde_yaml ends its message with it too).
+    // Where, said once (serde_yaml ends its message with it too); a scanner error keeps the
+    // place of its context.
     assert!(!stderr(&o).contains("at line"), "{}", stderr(&o));
+    std::fs::write(&bad, "version: 1\nrules:\n  - id: \"a\n").unwrap();
+    let o = tgate(&[
+        "check",
+        "--policy",
+        bad.to_str().unwrap(),
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "bad.yaml:4:1: found unexpected end of stream, while scanning a quoted scalar at line 3 column 9"
+        ),
+        "{}",
+        stderr(&o)
+    );
     let o = tgate(&[
         "check",
         "--policy",
