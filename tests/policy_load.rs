@@ -452,6 +452,10 @@ fn lint_reports_shadowed_and_dead_rules() {
   - {{id: bounded, decision: deny, reason: r, when: {{commands: [workflow count], flags: {{query: {{present: false, not_in: [x]}}}}}}}}
   - {{id: queues, decision: allow, reason: r, when: {{commands: [task-queue describe]}}}}
   - {{id: no-queues, decision: deny, reason: r, when: {{commands: ['task-queue *']}}}}
+  - {{id: single-backfills, decision: allow, reason: r, when: {{commands: [schedule backfill], batch: false}}}}
+  - {{id: triggers-and-backfills, decision: allow, reason: r, when: {{commands: [schedule trigger, schedule backfill], batch: false}}}}
+  - {{id: batch-triggers, decision: deny, reason: r, when: {{commands: [schedule trigger], batch: true}}}}
+  - {{id: batch-backfills, decision: deny, reason: r, when: {{commands: [schedule backfill], batch: true}}}}
 "
     );
     let findings = lint(&text, "p.yaml", &Context::default());
@@ -468,6 +472,29 @@ fn lint_reports_shadowed_and_dead_rules() {
         ),
         "{messages:#?}"
     );
+    // `schedule backfill` is always a batch.
+    assert!(
+        has(
+            "single-backfills",
+            "can never match: `batch: false`, and its commands are always a batch"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        has(
+            "triggers-and-backfills",
+            "`schedule backfill` is always a batch (it starts a workflow per missed action): `batch: false` never matches it"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        has(
+            "batch-triggers",
+            "can never match: `batch: true`, and none of its commands can be a batch"
+        ),
+        "{messages:#?}"
+    );
+    assert!(!has("batch-backfills", ""), "{messages:#?}");
     // Order does not matter: the strictest decision wins wherever the rule is.
     assert!(
         has(

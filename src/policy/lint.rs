@@ -50,6 +50,26 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
         if let Some(why) = never_matches(rule, &policy.namespaces) {
             out.push(warning(source, &rule.id, format!("can never match: {why}")));
         }
+        // A command named with `batch: false` that is always a batch (`schedule backfill`),
+        // among others that are not: the rule never reaches it.
+        if rule.batch == Some(false)
+            && let Some(set) = &rule.commands
+            && reachable(rule).iter().any(|c| !c.always_bulk())
+        {
+            for c in CommandPath::ALL
+                .iter()
+                .filter(|c| set[**c as usize] && c.always_bulk())
+            {
+                out.push(warning(
+                    source,
+                    &rule.id,
+                    format!(
+                        "`{}` is always a batch (it starts a workflow per missed action): `batch: false` never matches it",
+                        c.name()
+                    ),
+                ));
+            }
+        }
         // A command that runs and has subcommands (`workflow reset`) names itself only: a deny
         // or an approval meant for its subcommands too would let them through.
         let Some(set) = rule
@@ -156,6 +176,18 @@ fn never_matches(rule: &Rule, allowlist: &super::NameSet) -> Option<String> {
     }
     if reach.iter().all(|c| !c.connects()) {
         return Some("none of its commands connects to a namespace".to_owned());
+    }
+    match rule.batch {
+        Some(false) if reach.iter().all(|c| c.always_bulk()) => {
+            return Some(
+                "`batch: false`, and its commands are always a batch (`schedule backfill`)"
+                    .to_owned(),
+            );
+        }
+        Some(true) if !reach.iter().any(|c| c.batch_capable() || c.always_bulk()) => {
+            return Some("`batch: true`, and none of its commands can be a batch".to_owned());
+        }
+        _ => {}
     }
     for (list, key) in [(&rule.namespaces, "namespaces"), (&rule.callers, "callers")] {
         if list.as_ref().is_some_and(|l| l.patterns().is_empty()) {
