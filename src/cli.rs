@@ -707,7 +707,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         }
         _ => {}
     }
-    let (ctx, policies) = match &a.config {
+    let (ctx, policies, configuration) = match &a.config {
         Some(path) => {
             let config = load_config(Some(path))?;
             let integration = config
@@ -718,13 +718,19 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
                 return Err(Failure(why));
             }
             let (ctx, policies) = judged_with(&config, integration, &a.policy);
-            (ctx, policies.to_vec())
+            // Said in the output: with TGATE_CONFIG, nothing on the command line shows it.
+            let judged = JudgedWith {
+                file: path.display().to_string(),
+                integration: integration.name.clone(),
+            };
+            (ctx, policies.to_vec(), Some(judged))
         }
         None => (
             Context {
                 default_namespace: a.default_namespace.unwrap_or_else(|| "default".to_owned()),
             },
             a.policy.clone(),
+            None,
         ),
     };
     let set = load_policies(&policies, &ctx, None).map_err(Failure)?;
@@ -745,11 +751,32 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         }
         Err(e) => (Evaluation::unparsed(e), ExitCode::Usage),
     };
-    write_out(out, &format_as(a.output, &ev, describe_evaluation)?)?;
+    let checked = Checked {
+        evaluation: &ev,
+        configuration,
+    };
+    write_out(out, &format_as(a.output, &checked, describe_checked)?)?;
     Ok(code)
 }
 
-fn describe_evaluation(ev: &Evaluation) -> String {
+/// What `check` prints: the evaluation, and the configuration it was judged with, if any.
+#[derive(serde::Serialize)]
+struct Checked<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<JudgedWith>,
+}
+
+/// The configuration file and integration a command was judged with.
+#[derive(serde::Serialize)]
+struct JudgedWith {
+    file: String,
+    integration: String,
+}
+
+fn describe_checked(c: &Checked<'_>) -> String {
+    let ev = c.evaluation;
     let mut s = String::new();
     s.push_str(&format!("decision:   {}\n", ev.decision));
     s.push_str(&format!("rules:      {}\n", ev.rules.join(", ")));
@@ -784,6 +811,12 @@ fn describe_evaluation(ev: &Evaluation) -> String {
     if !ev.argv.is_empty() {
         let quoted: Vec<String> = ev.argv.iter().map(|w| display_word(w)).collect();
         s.push_str(&format!("argv:       {}\n", quoted.join(" ")));
+    }
+    if let Some(j) = &c.configuration {
+        s.push_str(&format!(
+            "config:     {} (integration `{}`)\n",
+            j.file, j.integration
+        ));
     }
     if !ev.explain.is_empty() {
         s.push_str("explain:\n");

@@ -909,6 +909,20 @@ fn check_with_a_configuration_judges_as_run_would() {
         (&v["namespace"], &v["rules"][0]),
         (&"payments".into(), &"reads".into())
     );
+    // Which configuration judged is said, since the command line does not show it.
+    assert_eq!(
+        v["configuration"],
+        serde_json::json!({"file": config, "integration": "pay"})
+    );
+    let o = with_env(&["check", "temporal workflow list"]);
+    assert!(
+        stdout(&o).contains(&format!("config:     {config} (integration `pay`)\n")),
+        "{}",
+        stdout(&o)
+    );
+    let o = tgate(&["check", "-o", "json", "temporal workflow list"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v.get("configuration"), None);
     let o = with_env(&[
         "check",
         "-o",
