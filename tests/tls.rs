@@ -613,6 +613,47 @@ fn a_rate_limited_read_goes_to_the_cli() {
     );
 }
 
+/// A later page refused with a status the Go SDK always asks again after (`Unknown`, as a
+/// dropped connection reads, `Unavailable`, `Aborted`) is asked again, and the output is the
+/// CLI's: QA found a native `show --follow` cut when its connection dropped, where the CLI went
+/// on.
+#[test]
+fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
+    for (code, name) in [(2, "Unknown"), (14, "Unavailable"), (10, "Aborted")] {
+        let key = "tgk-fail-nth-0005";
+        let (server, proxy, _dir, config) = behind_faulty_proxy(
+            Mode::FailNth {
+                key: key.to_owned(),
+                method: "ListWorkflowExecutions",
+                nth: 2,
+                code,
+            },
+            key,
+        );
+        for id in ["wf-tls-2", "wf-tls-3"] {
+            let out = server.cli(&[
+                "workflow", "start", "--type", "Payment", "-t", "q", "-w", id,
+            ]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        let line = "temporal workflow list -o jsonl --page-size 1";
+        let want = direct_cli(&server, line);
+        assert_eq!(
+            text(&want.stdout).lines().count(),
+            3,
+            "{}",
+            text(&want.stderr)
+        );
+        let out = run(&config, "faulty", "grpc", line);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), text(&want.stdout), "{name}");
+        assert_eq!(text(&out.stderr), "", "{name}");
+        // Page 1, page 2 refused and asked again, pages 3 and 4 (empty: a full page comes with
+        // the token of another).
+        assert_eq!(proxy.stats.seen.load(Ordering::SeqCst), 5, "{name}");
+    }
+}
+
 /// 128 random bits, hex.
 fn random_hex() -> String {
     let a = RandomState::new().hash_one(std::time::SystemTime::now());

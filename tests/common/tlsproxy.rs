@@ -148,6 +148,15 @@ pub enum Mode {
     /// Refuse every request with `Internal`, quoting the `authorization` it carried (a server
     /// that echoes the API key it was sent), then this text.
     Echo(String),
+    /// `ApiKey`, the `nth` request (from 1) for `method` answered with the gRPC status `code`
+    /// and no details (a dropped connection reads as `Unknown`, a restarting server as
+    /// `Unavailable`).
+    FailNth {
+        key: String,
+        method: &'static str,
+        nth: usize,
+        code: u32,
+    },
 }
 
 /// What [`check_and_forward`] does to the traffic besides forwarding it.
@@ -163,6 +172,11 @@ enum Fault {
     Slow {
         method: &'static str,
         secs: u64,
+    },
+    FailNth {
+        method: &'static str,
+        nth: usize,
+        code: u32,
     },
 }
 
@@ -180,6 +194,8 @@ pub struct Stats {
     /// Requests refused as rate-limited (`RateLimitedOnce` mode); set to 0 to refuse the next
     /// one too.
     pub limited: AtomicUsize,
+    /// Requests for a `FailNth` mode's method so far.
+    pub seen: AtomicUsize,
     /// Failed handshakes, as rustls reported them.
     failures: Mutex<Vec<String>>,
     failed: Condvar,
@@ -333,6 +349,9 @@ async fn serve(
                     details,
                 },
                 Mode::Slow { method, secs, .. } => Fault::Slow { method, secs },
+                Mode::FailNth {
+                    method, nth, code, ..
+                } => Fault::FailNth { method, nth, code },
                 _ => Fault::None,
             };
             match mode {
@@ -360,7 +379,8 @@ async fn serve(
                 Mode::ApiKey(key)
                 | Mode::NewerServer(key)
                 | Mode::RateLimited { key, .. }
-                | Mode::Slow { key, .. } => {
+                | Mode::Slow { key, .. }
+                | Mode::FailNth { key, .. } => {
                     let expected = format!("Bearer {key}");
                     let service = hyper::service::service_fn(move |req| {
                         check_and_forward(
@@ -458,6 +478,12 @@ async fn check_and_forward(
                 .insert("grpc-status-details-bin", rate_limit_details());
         }
         return Ok(response);
+    }
+    if let Fault::FailNth { method, nth, code } = fault
+        && path.rsplit('/').next() == Some(method)
+        && stats.seen.fetch_add(1, Ordering::SeqCst) + 1 == nth
+    {
+        return Ok(grpc_status(code, "injected by the test's proxy"));
     }
     if let Fault::Slow { method, secs } = fault
         && path.rsplit('/').next() == Some(method)

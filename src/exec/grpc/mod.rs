@@ -794,10 +794,16 @@ pub(super) fn jittered(delay: Duration) -> Duration {
     delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0))
 }
 
-/// Whether the Go SDK asks again after `status`: the server's rate limit (`ResourceExhausted`
-/// with its `ResourceExhaustedFailure`, refused before anything was read) or `Unavailable`.
+/// Whether the Go SDK asks again after `status`: the codes it always asks again after
+/// (`Unavailable`; `Unknown`, which is also how tonic reports a dropped connection, a reconnect
+/// then following; `Aborted`), or the server's rate limit (`ResourceExhausted` with its
+/// `ResourceExhaustedFailure`). (`Internal` the SDK asks again after only for servers that do
+/// not say it is final; tgate does not.)
 fn retried_by_sdk(status: &tonic::Status) -> bool {
-    status.code() == tonic::Code::Unavailable || commands::server_rate_limit(status)
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Aborted
+    ) || commands::server_rate_limit(status)
 }
 
 /// A request tgate sends natively: its method's path and its response.
