@@ -1013,6 +1013,44 @@ fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
     assert_eq!(result["exit_code"], 1, "{result}");
 }
 
+/// A write the CLI executor kills on a stop may have sent its request already: tgate says so,
+/// as the native executor does, rather than only that it was killed (QA: a terminate stopped
+/// after it took effect read as not done). A read says only that it was killed.
+#[test]
+fn a_killed_write_may_have_taken_effect() {
+    for (line, may) in [
+        ("temporal workflow signal -w wf --name s", true),
+        ("temporal workflow list", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let pid_file = dir.path().join("child.pid");
+        let bin = sleeping_stand_in(dir.path(), &pid_file);
+        let policy = dir.path().join("p.yaml");
+        std::fs::write(
+            &policy,
+            "version: 1\nnamespaces: [default]\nrules:\n  - {id: any, decision: allow, reason: r, when: {classes: [read, write]}}\n",
+        )
+        .unwrap();
+        let cfg = config(dir.path(), &bin, &audit);
+        let text_of = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text_of}policies: [{}]\n", policy.display())).unwrap();
+        let out = stopped_while_unread(&cfg, line, &[], &pid_file, "SIGTERM did not end tgate");
+        let said = text(&out.stderr);
+        assert_eq!(
+            said.contains(
+                "tgate: stopped by SIGTERM; the command was killed, and what it sent may or may not have taken effect\n"
+            ),
+            may,
+            "{line}: {said}"
+        );
+        assert!(
+            said.contains("tgate: stopped by SIGTERM; the command was killed"),
+            "{line}: {said}"
+        );
+    }
+}
+
 /// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while
 /// tgate writes output nobody reads (the child done, its result already recorded) ends it;
 /// SIGHUP, which `nohup` makes tgate ignore, is still ignored while the child runs (the command

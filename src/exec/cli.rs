@@ -275,9 +275,16 @@ pub fn run_cli(
     let mut exit_code = status.code().unwrap_or(1);
     if let Some((_, name)) = stopped {
         cut_stopped_stderr(&mut stderr, name);
+        // A command that changes the cluster may have sent its request before it was killed:
+        // said as the native executor says it, so that nobody takes the kill for "not done".
+        let sent = if cmd.class() == crate::command::EffectClass::Read {
+            ""
+        } else {
+            ", and what it sent may or may not have taken effect"
+        };
         say(
             &mut stderr,
-            &format!("stopped by {name}; the command was killed"),
+            &format!("stopped by {name}; the command was killed{sent}"),
         );
         exit_code = 1;
     } else if let Some(why) = unread {
