@@ -1051,6 +1051,49 @@ fn a_killed_write_may_have_taken_effect() {
     }
 }
 
+/// Two stop signals close together: the signal the run records is the one tgate ends by (QA: a
+/// SIGHUP a few milliseconds after a SIGTERM was recorded as SIGTERM, and ended tgate as SIGHUP).
+#[test]
+fn the_stop_signal_recorded_is_the_one_tgate_ends_by() {
+    use nix::sys::signal::{Signal, kill};
+    use std::os::unix::process::ExitStatusExt;
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let pid_file = dir.path().join("child.pid");
+        let bin = sleeping_stand_in(dir.path(), &pid_file);
+        let cfg = config(dir.path(), &bin, &audit);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--config", p(&cfg), "temporal workflow list"])
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&pid_file, "the command never started");
+        let tgate = nix::unistd::Pid::from_raw(child.id() as i32);
+        kill(tgate, Signal::SIGTERM).unwrap();
+        std::thread::sleep(Duration::from_millis(round));
+        kill(tgate, Signal::SIGHUP).unwrap();
+        let status = ended(&mut child, "two stop signals did not end tgate");
+        let out = child.wait_with_output().unwrap();
+        let by = Signal::try_from(status.signal().expect("ended by a signal")).unwrap();
+        let said = text(&out.stderr);
+        assert!(
+            said.contains(&format!("tgate: stopped by {by}; the command was killed")),
+            "round {round}: ended by {by}, said: {said}"
+        );
+        let result = result_record(&audit, "a result record");
+        assert!(
+            result["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(by.as_str()),
+            "round {round}: ended by {by}, recorded: {result}"
+        );
+    }
+}
+
 /// Outside a CLI child's run, the stop signals end tgate as they always do: one arriving while
 /// tgate writes output nobody reads (the child done, its result already recorded) ends it;
 /// SIGHUP, which `nohup` makes tgate ignore, is still ignored while the child runs (the command

@@ -132,13 +132,22 @@ fn ignored_signals() -> u64 {
 }
 
 /// The signal tgate was asked to stop by while a command was watched, and its name, if any.
+/// Once one is seen it stays the answer: a second stop signal arriving later changes neither
+/// what the run records nor the signal tgate ends by (QA: a SIGHUP just after a SIGTERM made the
+/// record say SIGTERM and the exit status SIGHUP). Of two that arrive before a look, the later is
+/// the one seen (the handlers store the last).
 pub(crate) fn requested() -> Option<(i32, &'static str)> {
+    static SEEN: OnceLock<(i32, &'static str)> = OnceLock::new();
+    if let Some(&seen) = SEEN.get() {
+        return Some(seen);
+    }
     // None before the handlers are registered (nothing was ever watched).
     let sig = SIGNALS.get()?.received.load(Ordering::SeqCst) as i32;
-    stop_signals()
+    let found = stop_signals()
         .iter()
         .find(|(s, _)| *s == sig)
-        .map(|(s, name)| (*s, name.as_str()))
+        .map(|(s, name)| (*s, name.as_str()))?;
+    Some(*SEEN.get_or_init(|| found))
 }
 
 /// How often a run waiting on something else looks for a stop signal (noted on another
