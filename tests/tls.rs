@@ -654,6 +654,45 @@ fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
     }
 }
 
+/// A server that does not answer the call the CLI makes when it connects (`GetSystemInfo`)
+/// within the Go SDK's 5 s fails the CLI before its command is sent; the native executor sends no
+/// write either (QA: a native terminate took effect on a slow server where the CLI's failed).
+#[test]
+fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
+    let key = "tgk-slow-connect-0006";
+    let (server, _proxy, dir, config) = behind_faulty_proxy(
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "GetSystemInfo",
+            secs: 7,
+        },
+        key,
+    );
+    allow_writes(dir.path(), &config);
+    let line = "temporal workflow signal -w wf-tls --name poke";
+    let native = run(&config, "faulty", "grpc", line);
+    assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
+    assert!(
+        text(&native.stderr).contains("(GetSystemInfo) within 5s of connecting"),
+        "{}",
+        text(&native.stderr)
+    );
+    // `auto` hands it to the CLI, which fails to connect as it would alone.
+    let auto = run(&config, "faulty", "auto", line);
+    assert_eq!(auto.status.code(), Some(1), "{}", text(&auto.stderr));
+    assert!(
+        text(&auto.stderr).contains("context deadline exceeded"),
+        "{}",
+        text(&auto.stderr)
+    );
+    let history = server.cli(&["workflow", "show", "-w", "wf-tls", "-o", "json"]);
+    assert!(
+        !text(&history.stdout).contains("WORKFLOW_EXECUTION_SIGNALED"),
+        "a signal was sent: {}",
+        text(&history.stdout)
+    );
+}
+
 /// 128 random bits, hex.
 fn random_hex() -> String {
     let a = RandomState::new().hash_one(std::time::SystemTime::now());

@@ -159,7 +159,20 @@ pub struct Session {
     cli: Option<PathBuf>,
     /// The API keys kept out of the output ([`Sink`], [`crate::exec::keys_of`]).
     keys: Vec<String>,
+    /// How long the connection took ([`Session::connect`]): part of the time the CLI gives
+    /// its first call ([`SYSTEM_INFO_WITHIN`]).
+    connect_took: Duration,
 }
+
+/// The CLI connects lazily and makes one call before its command, `GetSystemInfo`, within the Go
+/// SDK's 5 s, the connection's handshakes included: a server slower than that fails the CLI
+/// (`failed connecting to Temporal server at …: context deadline exceeded`) before the command
+/// is sent. The native executor makes the same call, within what is left of the 5 s after its
+/// connection, before a write, so that it sends no write the CLI would not have sent (QA: on a
+/// server answering each request 3 s late, a native terminate took effect where the CLI's
+/// failed). Reads skip it (it would cost every read a round trip; a read the CLI would have
+/// failed changes nothing).
+const SYSTEM_INFO_WITHIN: Duration = Duration::from_secs(5);
 
 impl Session {
     /// Connects to `integration`: TCP and TLS handshakes within [`CONNECT_TIMEOUT`], or the
@@ -210,6 +223,7 @@ impl Session {
             auth,
             cli: None,
             keys: crate::exec::keys_of(integration),
+            connect_took: start.elapsed(),
         })
     }
 
@@ -340,9 +354,15 @@ impl Session {
         } else {
             None
         };
+        let first_call_within = SYSTEM_INFO_WITHIN.saturating_sub(self.connect_took);
         let result = self.runtime.block_on(async {
             let bound = own.unwrap_or(limits.timeout);
-            let run = tokio::time::timeout(bound, handler.run(&mut ctx));
+            let run = tokio::time::timeout(bound, async {
+                if writes {
+                    connection_check(&mut ctx, first_call_within).await?;
+                }
+                handler.run(&mut ctx).await
+            });
             let ended = if watch.is_some() {
                 tokio::select! {
                     r = run => Ok(r),
@@ -765,6 +785,25 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 128 * 1024 * 1024;
 pub(crate) struct Wire<T> {
     msg: T,
     bytes: Bytes,
+}
+
+/// The call the CLI makes before its command ([`SYSTEM_INFO_WITHIN`]), within `within`: if it
+/// fails, nothing has been sent, and the command goes to the CLI, which fails its own way.
+async fn connection_check(ctx: &mut Ctx<'_, '_>, within: Duration) -> Result<(), Stop> {
+    let req = ctx.request(wfs::GetSystemInfoRequest {}, None);
+    let answered = tokio::time::timeout(within, ctx.call(req, "connecting")).await;
+    // Not the command's call: the record names no status for it.
+    ctx.status = None;
+    ctx.details.clear();
+    match answered {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => Err(Stop::fallback(
+            "the call the CLI makes when it connects (GetSystemInfo) failed",
+        )),
+        Err(_) => Err(Stop::fallback(format!(
+            "the server did not answer the call the CLI makes when it connects (GetSystemInfo) within {SYSTEM_INFO_WITHIN:?} of connecting"
+        ))),
+    }
 }
 
 /// How a request the Go SDK would send again is sent again (a read's later page, [`Ctx::call`];
