@@ -11,7 +11,7 @@ use common::text;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 
 use common::devserver::DevServer;
@@ -636,21 +636,29 @@ fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
             ]);
             assert!(out.status.success(), "{}", text(&out.stderr));
         }
-        let line = "temporal workflow list -o jsonl --page-size 1";
-        let want = direct_cli(&server, line);
-        assert_eq!(
-            text(&want.stdout).lines().count(),
-            3,
-            "{}",
-            text(&want.stderr)
-        );
-        let out = run(&config, "faulty", "grpc", line);
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), text(&want.stdout), "{name}");
-        assert_eq!(text(&out.stderr), "", "{name}");
-        // Page 1, page 2 refused and asked again, pages 3 and 4 (empty: a full page comes with
-        // the token of another).
-        assert_eq!(proxy.stats.seen.load(Ordering::SeqCst), 5, "{name}");
+        // Both formats write page by page (a followed history's are held: below).
+        for format in ["jsonl", "json"] {
+            proxy.stats.seen.store(0, Ordering::SeqCst);
+            let line = format!("temporal workflow list -o {format} --page-size 1");
+            let want = direct_cli(&server, &line);
+            assert!(want.status.success(), "{}", text(&want.stderr));
+            let out = run(&config, "faulty", "grpc", &line);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name} {format}: {}",
+                text(&out.stderr)
+            );
+            assert_eq!(text(&out.stdout), text(&want.stdout), "{name} {format}");
+            assert_eq!(text(&out.stderr), "", "{name} {format}");
+            // Page 1, page 2 refused and asked again, pages 3 and 4 (empty: a full page comes
+            // with the token of another).
+            assert_eq!(
+                proxy.stats.seen.load(Ordering::SeqCst),
+                5,
+                "{name} {format}"
+            );
+        }
     }
 }
 
@@ -691,6 +699,56 @@ fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
         "a signal was sent: {}",
         text(&history.stdout)
     );
+}
+
+/// A followed history's JSON Lines are held until the run closes (as the CLI holds them): a long
+/// poll that fails with a status the SDK retries is asked again, not handed to the CLI to start
+/// over (QA: with the connection dropped, the CLI then failed to connect).
+#[test]
+fn a_followed_history_held_for_its_end_survives_a_failed_long_poll() {
+    let key = "tgk-fail-nth-0007";
+    let (server, proxy, _dir, config) = behind_faulty_proxy(
+        Mode::FailNth {
+            key: key.to_owned(),
+            method: "GetWorkflowExecutionHistory",
+            nth: 2,
+            code: 2,
+        },
+        key,
+    );
+    let line = "temporal workflow show -w wf-tls --follow -o jsonl";
+    let follow = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args([
+            "run",
+            "--integration",
+            "faulty",
+            "--backend",
+            "grpc",
+            "--config",
+        ])
+        .arg(&config)
+        .arg(line)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The follow's second call (its first long poll) is refused; then the run closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while proxy.stats.seen.load(Ordering::SeqCst) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follow never asked again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = server.cli(&["workflow", "terminate", "-w", "wf-tls", "--reason", "done"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = follow.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let want = direct_cli(&server, "temporal workflow show -w wf-tls -o jsonl");
+    assert_eq!(text(&out.stdout), text(&want.stdout));
 }
 
 /// 128 random bits, hex.

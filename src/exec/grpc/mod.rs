@@ -596,11 +596,13 @@ impl Ctx<'_, '_> {
             self.out.decided.pass().map_err(Stop::Unrecorded)?;
         }
         let start = std::time::Instant::now();
-        // A read whose output has begun cannot go to the CLI any more: a later page the server
-        // refuses as rate-limited or unavailable is asked again, as the Go SDK (and so the CLI)
-        // asks again (a first page that is refused goes to the CLI instead, which retries it
-        // itself). Only then is the request kept for another attempt.
-        let retries = !R::WRITE && self.out.written > 0;
+        // A read past its first call is asked again where the Go SDK (and so the CLI) would ask
+        // again: its output may have begun, and cannot go to the CLI any more; or it is held
+        // (JSON, a followed history's JSON Lines, as the CLI holds them) and the CLI would start
+        // over, when the server it needs is the one failing (QA: a followed history's JSON Lines
+        // ended when the connection dropped). A first call that fails goes to the CLI instead,
+        // which asks again itself. Only when it may be asked again is the request kept.
+        let retries = !R::WRITE && (self.out.written > 0 || self.status == Some(tonic::Code::Ok));
         let retry_until = start + RETRY_FOR;
         let longest = longest_wait(self.cmd);
         let mut delay = RETRY_FIRST;
