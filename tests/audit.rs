@@ -362,6 +362,17 @@ fn stopped_while_unread(
     child.wait_with_output().unwrap()
 }
 
+/// `tgate run --config cfg "temporal workflow list"`, started with its output piped.
+fn spawn_list(cfg: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--config", p(cfg), "temporal workflow list"])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Waits until `path` exists: at most 30 s, then fails saying `what` did not happen.
 fn wait_for(path: &Path, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -526,13 +537,7 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
         ),
     );
     let cfg = config(dir.path(), &bin, &audit);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config", p(&cfg), "temporal workflow list"])
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_list(&cfg);
     wait_for(&pid_file, "the command never started");
     // The decision is on disk (the command runs only then): take the lock for the result.
     let lock = std::fs::File::open(dir.path().join("log/audit.jsonl.lock")).unwrap();
@@ -1063,13 +1068,7 @@ fn the_stop_signal_recorded_is_the_one_tgate_ends_by() {
         let pid_file = dir.path().join("child.pid");
         let bin = sleeping_stand_in(dir.path(), &pid_file);
         let cfg = config(dir.path(), &bin, &audit);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(["run", "--config", p(&cfg), "temporal workflow list"])
-            .env_clear()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_list(&cfg);
         wait_for(&pid_file, "the command never started");
         let tgate = nix::unistd::Pid::from_raw(child.id() as i32);
         kill(tgate, Signal::SIGTERM).unwrap();

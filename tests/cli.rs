@@ -270,12 +270,15 @@ fn check_with_a_broken_policy_is_a_usage_error() {
         "version: 1\nnamespaces: [default]\nrules:\n  - id: a\n    decison: allow\n",
     )
     .unwrap();
-    let o = tgate(&[
-        "check",
-        "--policy",
-        bad.to_str().unwrap(),
-        "temporal workflow list",
-    ]);
+    let check_bad = || {
+        tgate(&[
+            "check",
+            "--policy",
+            bad.to_str().unwrap(),
+            "temporal workflow list",
+        ])
+    };
+    let o = check_bad();
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("bad.yaml:5:5: rules[0]: unknown field `decison`"),
@@ -286,12 +289,7 @@ fn check_with_a_broken_policy_is_a_usage_error() {
     // place of its context.
     assert!(!stderr(&o).contains("at line"), "{}", stderr(&o));
     std::fs::write(&bad, "version: 1\nrules:\n  - id: \"a\n").unwrap();
-    let o = tgate(&[
-        "check",
-        "--policy",
-        bad.to_str().unwrap(),
-        "temporal workflow list",
-    ]);
+    let o = check_bad();
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(

@@ -34,6 +34,20 @@ fn tgate_with(args: &[&str], config: &Path, line: Option<&str>, env: &[(&str, &s
     cmd.env_clear().envs(env.iter().copied()).output().unwrap()
 }
 
+/// `tgate run --integration faulty --backend grpc` of `line`, started with its output piped.
+fn spawn_native(config: &Path, line: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--integration", "faulty", "--backend", "grpc"])
+        .arg("--config")
+        .arg(config)
+        .arg(line)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn run(config: &Path, integration: &str, backend: &str, line: &str) -> Output {
     tgate_with(
         &["run", "--integration", integration, "--backend", backend],
@@ -621,15 +635,8 @@ fn a_rate_limited_read_goes_to_the_cli() {
 fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
     for (code, name) in [(2, "Unknown"), (14, "Unavailable"), (10, "Aborted")] {
         let key = "tgk-fail-nth-0005";
-        let (server, proxy, _dir, config) = behind_faulty_proxy(
-            Mode::FailNth {
-                key: key.to_owned(),
-                method: "ListWorkflowExecutions",
-                nth: 2,
-                code,
-            },
-            key,
-        );
+        let (server, proxy, _dir, config) =
+            behind_faulty_proxy(fail_nth(key, "ListWorkflowExecutions", code), key);
         for id in ["wf-tls-2", "wf-tls-3"] {
             let out = server.cli(&[
                 "workflow", "start", "--type", "Payment", "-t", "q", "-w", id,
@@ -707,32 +714,10 @@ fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
 #[test]
 fn a_followed_history_held_for_its_end_survives_a_failed_long_poll() {
     let key = "tgk-fail-nth-0007";
-    let (server, proxy, _dir, config) = behind_faulty_proxy(
-        Mode::FailNth {
-            key: key.to_owned(),
-            method: "GetWorkflowExecutionHistory",
-            nth: 2,
-            code: 2,
-        },
-        key,
-    );
+    let (server, proxy, _dir, config) =
+        behind_faulty_proxy(fail_nth(key, "GetWorkflowExecutionHistory", 2), key);
     let line = "temporal workflow show -w wf-tls --follow -o jsonl";
-    let follow = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args([
-            "run",
-            "--integration",
-            "faulty",
-            "--backend",
-            "grpc",
-            "--config",
-        ])
-        .arg(&config)
-        .arg(line)
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let follow = spawn_native(&config, line);
     // The follow's second call (its first long poll) is refused; then the run closes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while proxy.stats.seen.load(Ordering::SeqCst) < 3 {
@@ -1248,6 +1233,16 @@ fn a_rate_limited_write_is_sent_again_where_the_cli_sends_it_again() {
     }
 }
 
+/// The proxy's `ApiKey` mode, the second request for `method` answered with the gRPC `code`.
+fn fail_nth(key: &str, method: &'static str, code: u32) -> Mode {
+    Mode::FailNth {
+        key: key.to_owned(),
+        method,
+        nth: 2,
+        code,
+    }
+}
+
 fn rate_limited(key: &str, method: &'static str, always: bool, details: bool) -> Mode {
     Mode::RateLimited {
         key: key.to_owned(),
@@ -1421,22 +1416,7 @@ fn stop_a_termination(config: &Path) {
             .filter(|r| r["kind"] == kind && r["command"] == "workflow terminate")
             .collect()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args([
-            "run",
-            "--integration",
-            "faulty",
-            "--backend",
-            "grpc",
-            "--config",
-        ])
-        .arg(config)
-        .arg("temporal workflow terminate -w wf-tls")
-        .env_clear()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_native(config, "temporal workflow terminate -w wf-tls");
     // The termination is sent once its decision is on disk.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while records("decision").is_empty() {
