@@ -688,9 +688,23 @@ fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
     let native = run(&config, "faulty", "grpc", line);
     assert_eq!(native.status.code(), Some(2), "{}", text(&native.stderr));
     assert!(
-        text(&native.stderr).contains("(GetSystemInfo) within 5s of connecting"),
+        text(&native.stderr).contains("(GetSystemInfo) in the time the CLI gives it"),
         "{}",
         text(&native.stderr)
+    );
+    // `--client-connect-timeout` is the CLI's bound instead: refused after it, not after 5 s.
+    let start = std::time::Instant::now();
+    let quick = run(
+        &config,
+        "faulty",
+        "grpc",
+        "temporal workflow signal -w wf-tls --name poke --client-connect-timeout 1s",
+    );
+    assert_eq!(quick.status.code(), Some(2), "{}", text(&quick.stderr));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
     );
     // `auto` hands it to the CLI, which fails to connect as it would alone.
     let auto = run(&config, "faulty", "auto", line);
