@@ -2096,14 +2096,13 @@ fn tail(
     };
     let show = |out: &mut dyn Write, line: &[u8]| -> bool {
         use crate::audit::record::{FORMAT_VERSION, version_of};
+        // Another version's record may not parse as this one's: its version is read first.
+        let other = |v| format!("({})", crate::audit::export::unsupported(v));
         let text = if let Some(v) = version_of(line).filter(|&v| v != FORMAT_VERSION) {
-            format!("(unsupported format version {v} (this tgate reads {FORMAT_VERSION}))")
+            other(v)
         } else {
             match serde_json::from_slice::<crate::audit::Record>(line) {
-                Ok(r) if r.v != FORMAT_VERSION => format!(
-                    "(unsupported format version {} (this tgate reads {FORMAT_VERSION}))",
-                    r.v
-                ),
+                Ok(r) if r.v != FORMAT_VERSION => other(r.v),
                 Ok(r) => crate::audit::export::human(&r),
                 Err(e) => format!("(not an audit record: {e})"),
             }

@@ -196,16 +196,15 @@ pub fn export(
             };
             // A record of another format version is not read: its fields may mean something
             // else (a line that is no record at all is found out below).
-            if let Some(v) = super::record::version_of(bytes).filter(|&v| v != FORMAT_VERSION) {
+            let version = super::record::version_of(bytes);
+            if let Some(v) = version.filter(|&v| v != FORMAT_VERSION) {
                 skip(unsupported(v));
                 continue;
             }
             match format {
                 Format::Jsonl if filter.is_empty() => {
                     // Passed on as stored; only the shape is checked (verify checks the rest).
-                    if super::record::version_of(bytes) != Some(FORMAT_VERSION)
-                        || !bytes.ends_with(b"\"}")
-                    {
+                    if version != Some(FORMAT_VERSION) || !bytes.ends_with(b"\"}") {
                         skip("not an audit record: not a JSON record line".to_owned());
                         continue;
                     }
@@ -271,8 +270,8 @@ pub fn export(
     Ok(summary)
 }
 
-/// Why a record of another format version is skipped.
-fn unsupported(v: u32) -> String {
+/// Why a record of another format version is not read (export skips it, tail says so).
+pub(crate) fn unsupported(v: u32) -> String {
     format!("unsupported format version {v} (this tgate reads {FORMAT_VERSION})")
 }
 

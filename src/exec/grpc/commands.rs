@@ -1538,9 +1538,10 @@ async fn json_inputs(ctx: &mut Ctx<'_, '_>) -> Result<Vec<Payload>, Stop> {
             Err(gojson::Refused::NotJson(_)) => {
                 // The CLI reads its inputs once connected, and connecting makes a call
                 // (GetSystemInfo) that fails first when the server refuses the credentials: the
-                // same call here, its failure left to the CLI, whose message it is.
+                // same call here (unless a write's connection check made it), its failure left
+                // to the CLI, whose message it is.
                 let req = ctx.request(GetSystemInfoRequest {}, None);
-                if ctx.call(req, "connecting").await.is_err() {
+                if !ctx.connected && ctx.call(req, "connecting").await.is_err() {
                     return Err(Stop::fallback(
                         "the connection the CLI makes before reading its inputs failed",
                     ));
@@ -1835,11 +1836,10 @@ async fn sdk_write<R: super::Rpc + Clone>(
     use std::time::Duration;
     // The call's deadline, and the longest wait (a tenth of the outer timeout: the SDK's
     // expiration, a minute without one).
-    let deadline = match ctx.cmd.flag("command-timeout") {
-        Some(Value::Duration(d)) if d.0 > 0 => (Duration::from_nanos(d.0.unsigned_abs()) / 2)
-            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
-        _ => Duration::from_secs(10),
-    };
+    let deadline = super::positive_duration(ctx.cmd, "command-timeout")
+        .map_or(Duration::from_secs(10), |t| {
+            (t / 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
+        });
     let longest = super::longest_wait(ctx.cmd);
     let start = std::time::Instant::now();
     let mut delay = super::RETRY_FIRST;

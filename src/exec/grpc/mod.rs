@@ -329,14 +329,12 @@ impl Session {
             details: Vec::new(),
             cli: self.cli.clone(),
             declared_write: writes,
+            connected: false,
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
         // says that it stopped the command.
-        let command_timeout = match cmd.flag("command-timeout") {
-            Some(Value::Duration(d)) if d.0 > 0 => Some(Duration::from_nanos(d.0 as u64)),
-            _ => None,
-        };
+        let command_timeout = positive_duration(cmd, "command-timeout");
         let own = command_timeout.filter(|t| *t < limits.timeout);
         // A write asked to stop (SIGTERM, Ctrl-C...) mid-flight ends the run with its outcome
         // unknown, and so recorded, rather than ending tgate with no result at all. (A read
@@ -356,10 +354,8 @@ impl Session {
             None
         };
         // The CLI's `--client-connect-timeout`, when given, replaces the SDK's 5 s.
-        let connect_within = match cmd.flag("client-connect-timeout") {
-            Some(Value::Duration(d)) if d.0 > 0 => Duration::from_nanos(d.0.unsigned_abs()),
-            _ => SYSTEM_INFO_WITHIN,
-        };
+        let connect_within =
+            positive_duration(cmd, "client-connect-timeout").unwrap_or(SYSTEM_INFO_WITHIN);
         let first_call_within = connect_within.saturating_sub(self.connect_took);
         let result = self.runtime.block_on(async {
             let bound = own.unwrap_or(limits.timeout);
@@ -555,6 +551,9 @@ pub(crate) struct Ctx<'a, 'w> {
     /// Whether the handler is declared a write ([`commands::Handler::writes`]): only then is the
     /// run watched for stop signals, so only then may it send a write ([`Ctx::call`]).
     declared_write: bool,
+    /// Whether the call the CLI makes when it connects has been made and answered
+    /// ([`connection_check`]): not made again.
+    connected: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -610,7 +609,6 @@ impl Ctx<'_, '_> {
         // which asks again itself. Only when it may be asked again is the request kept.
         let retries = !R::WRITE && (self.out.written > 0 || self.status == Some(tonic::Code::Ok));
         let retry_until = start + RETRY_FOR;
-        let longest = longest_wait(self.cmd);
         let mut delay = RETRY_FIRST;
         let (mut metadata, mut extensions, mut message) = req.into_parts();
         let result = loop {
@@ -644,7 +642,7 @@ impl Ctx<'_, '_> {
                         "asked again"
                     );
                     tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(longest);
+                    delay = (delay * 2).min(longest_wait(self.cmd));
                     (metadata, extensions, message) =
                         (again_metadata, tonic::Extensions::default(), again_message);
                 }
@@ -804,7 +802,10 @@ async fn connection_check(ctx: &mut Ctx<'_, '_>, within: Duration) -> Result<(),
     ctx.status = None;
     ctx.details.clear();
     match answered {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(_)) => {
+            ctx.connected = true;
+            Ok(())
+        }
         Ok(Err(_)) => Err(Stop::fallback(
             "the call the CLI makes when it connects (GetSystemInfo) failed",
         )),
@@ -826,13 +827,19 @@ pub(super) const RETRY_MAX: Duration = Duration::from_secs(6);
 /// See [`RETRY_FIRST`].
 const RETRY_FOR: Duration = Duration::from_secs(60);
 
+/// The duration flag `name` of `cmd` when it is given and positive (`--command-timeout`,
+/// `--client-connect-timeout`: the CLI sets no bound for 0).
+pub(super) fn positive_duration(cmd: &Command, name: &str) -> Option<Duration> {
+    match cmd.flag(name) {
+        Some(Value::Duration(d)) if d.0 > 0 => Some(Duration::from_nanos(d.0.unsigned_abs())),
+        _ => None,
+    }
+}
+
 /// The longest wait between attempts: a tenth of the SDK's expiration, which is the command's
 /// `--command-timeout` when one is given (its context's deadline), else a minute ([`RETRY_MAX`]).
 pub(super) fn longest_wait(cmd: &Command) -> Duration {
-    match cmd.flag("command-timeout") {
-        Some(Value::Duration(d)) if d.0 > 0 => Duration::from_nanos(d.0.unsigned_abs()) / 10,
-        _ => RETRY_MAX,
-    }
+    positive_duration(cmd, "command-timeout").map_or(RETRY_MAX, |t| t / 10)
 }
 
 /// `delay` ±20%, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
@@ -1166,6 +1173,7 @@ mod tests {
                 details: Vec::new(),
                 cli: None,
                 declared_write: false,
+                connected: false,
             };
             let req = ctx.request(
                 wfs::TerminateWorkflowExecutionRequest::default(),
