@@ -472,7 +472,7 @@ where
         return finish(Err(Failure(e)), err);
     }
     if let Some(a) = run_args_alone(&args) {
-        return finish(run_cmd(a, out, err), err);
+        return finish_run(run_cmd(a, out, err), err);
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -504,7 +504,7 @@ where
     let result = match cli.command {
         Sub::Parse(a) => parse_cmd(a, out),
         Sub::Check(a) => check_cmd(a, out),
-        Sub::Run(a) => run_cmd(a, out, err),
+        Sub::Run(a) => return finish_run(run_cmd(a, out, err), err),
         Sub::Doctor(a) => doctor_cmd(a, out),
         Sub::Policy(PolicyCmd::Lint { files, ns }) => lint_cmd(&files, &ns.context(), out),
         Sub::Policy(PolicyCmd::Test { files, ns }) => test_cmd(&files, &ns.context(), out),
@@ -540,6 +540,17 @@ fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
             ExitCode::Usage
         }
     }
+}
+
+/// [`finish`] for `tgate run`: a stop signal noted while its command was watched, when the run
+/// ended in a failure before its result could be recorded (the audit log), ends tgate by it once
+/// the failure is said.
+fn finish_run(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
+    let code = finish(result, err);
+    crate::exec::stop::end_if_requested(|| {
+        let _ = err.flush();
+    });
+    code
 }
 
 /// `tgate run …` parsed with the `run` arguments alone: clap builds every subcommand's arguments
@@ -1538,19 +1549,28 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 && crate::exec::grpc::translated(cmd).is_ok() =>
         {
             let pending = log.submit(&decision).map_err(unavailable)?;
+            // A write is watched from here, not from when it is sent: a stop signal while it
+            // connects or its decision syncs is then recorded (nothing sent), not lost.
+            let watching = crate::exec::grpc::writes(cmd).then(watch_early).flatten();
             Prepared {
                 connected: Some(crate::exec::grpc::Session::connect(
                     integration,
                     &config.limits,
                 )),
                 decided: crate::audit::Barrier::until(pending),
+                watching,
             }
         }
         _ => {
             log.append(&decision).map_err(unavailable)?;
+            // The CLI will run an allowed command: watched from its decision on, as above.
+            let watching = (decided.error.is_none() && ev.decision == Decision::Allow)
+                .then(watch_early)
+                .flatten();
             Prepared {
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
+                watching,
             }
         }
     };
@@ -1599,6 +1619,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         &mut err,
     );
     let duration = start.elapsed();
+    // `held` keeps a stop signal noted until the result record is written.
+    drop(prepared.watching.take());
     // Whatever happened, nothing is reported before the decision is durable; if it cannot be,
     // nothing ran (the barrier held back every write and all output) and there is no result.
     prepared.decided.pass().map_err(unavailable)?;
@@ -1726,6 +1748,18 @@ struct Prepared {
     /// Opens once the decision record is durable: the native executor passes it before any
     /// write or output, the CLI is started only after it.
     decided: crate::audit::Barrier,
+    /// The stop-signal watch of a run watched from its decision on (a native write, a CLI run;
+    /// `None` if the handlers could not be registered: the executor then says so).
+    watching: Option<crate::exec::stop::Watch>,
+}
+
+/// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
+/// write), from its decision on rather than from when its command is sent: a signal in between
+/// (while it connects, or its decision syncs) is then recorded as having stopped it before
+/// anything was sent, instead of ending tgate with an allow decision and no result. If the
+/// handlers cannot be registered, the executor's own watch fails in turn and says so.
+fn watch_early() -> Option<crate::exec::stop::Watch> {
+    crate::exec::stop::watch().ok()
 }
 
 /// Runs an allowed command: natively where translated (unless `--backend cli`), else the CLI.
@@ -1743,6 +1777,10 @@ fn execute(
         return Ran::NotRun("allowed without a command to run".to_owned());
     };
     let identity = format!("tgate:{}", caller.id);
+    // Asked to stop while the run was being prepared (it connected, or its decision synced).
+    if let Some(stopped) = stopped_before_sending() {
+        return stopped;
+    }
     if backend != crate::connect::Backend::Cli {
         let cli = temporal_binary(config).ok();
         // The connection made while the decision synced, else a fresh one. It is kept in
@@ -1798,6 +1836,7 @@ fn execute(
             }
             // The barrier keeps the error: `run_cmd` reports it, and nothing else.
             crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
+            crate::exec::grpc::Native::Stopped(name) => return Ran::NotRun(stopped_before(name)),
         }
     }
     if let Err(e) = prepared.decided.pass() {
@@ -1807,6 +1846,10 @@ fn execute(
         Ok(b) => b,
         Err(e) => return Ran::NotRun(e),
     };
+    // Asked to stop while a native attempt fell back, or the decision synced.
+    if let Some(stopped) = stopped_before_sending() {
+        return stopped;
+    }
     match crate::exec::run_cli(&binary, effective, integration, &caller.id, &config.limits) {
         Ok(run) => Ran::Exited {
             code: run.exit_code,
@@ -1816,6 +1859,16 @@ fn execute(
         },
         Err(e) => Ran::NotRun(e.to_string()),
     }
+}
+
+/// A run asked to stop (a stop signal noted by a watch) before its command was sent: not run.
+fn stopped_before_sending() -> Option<Ran> {
+    crate::exec::stop::requested().map(|(_, name)| Ran::NotRun(stopped_before(name)))
+}
+
+/// What a run stopped before its command was sent says, and records.
+fn stopped_before(signal: &str) -> String {
+    format!("stopped by {signal} before the command was sent")
 }
 
 /// A writer that passes everything on (its secrets scrubbed) and keeps what the audit records of

@@ -341,21 +341,27 @@ fn native_only_material_depends_on_the_backend() {
     }
 }
 
-/// A server that accepts the connection and then says nothing (no TLS handshake) is not waited
-/// for past the time limit, by doctor's native probe nor by `tgate run`'s native executor
-/// (tonic's connect timeout bounds the TCP connection only).
-#[test]
-fn a_tls_handshake_that_never_ends_is_not_waited_for() {
-    use std::io::Read;
+/// A listener that accepts every connection and holds it open without a word (no TLS
+/// handshake): its address.
+fn silent_server() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    // Accepts, and holds every connection open without a word.
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming() {
             held.push(stream);
         }
     });
+    address
+}
+
+/// A server that accepts the connection and then says nothing (no TLS handshake) is not waited
+/// for past the time limit, by doctor's native probe nor by `tgate run`'s native executor
+/// (tonic's connect timeout bounds the TCP connection only).
+#[test]
+fn a_tls_handshake_that_never_ends_is_not_waited_for() {
+    use std::io::Read;
+    let address = silent_server();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ca.pem"), V1_CERT).unwrap();
     let config = dir.path().join("tgate.yaml");
@@ -412,6 +418,149 @@ fn a_tls_handshake_that_never_ends_is_not_waited_for() {
         let want = if args[0] == "doctor" { 1 } else { 2 };
         assert_eq!(status.code(), Some(want), "{args:?}: {said}");
     }
+}
+
+/// A configuration allowing `workflow terminate` through a `direct` TLS integration to
+/// `address` (its server CA any certificate: the handshake never happens); its path and the
+/// audit log's.
+fn terminate_through(
+    dir: &std::path::Path,
+    address: std::net::SocketAddr,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::write(dir.join("ca.pem"), V1_CERT).unwrap();
+    std::fs::write(
+        dir.join("writes.yaml"),
+        "version: 1\nnamespaces: [default]\nrules:\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow terminate]}}\n",
+    )
+    .unwrap();
+    let audit = dir.join("audit.jsonl");
+    let config = dir.join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\naudit: {{path: {}}}\npolicies: [writes.yaml]\nintegrations:\n  - {{name: silent, auth: direct, address: '{address}', namespace: default, server_ca: {{file: ca.pem}}}}\n",
+            audit.display()
+        ),
+    )
+    .unwrap();
+    (config, audit)
+}
+
+/// `tgate run --backend grpc` of a termination through `config`, started by `shell` (`exec "$0"
+/// "$@"` after whatever it sets up), its output piped; sent SIGTERM once `ready` holds, 300 ms
+/// later. Its exit status, how long it took to end after the signal, and its stderr.
+fn stop_a_termination(
+    config: &std::path::Path,
+    shell: &str,
+    ready: impl Fn() -> bool,
+) -> (std::process::ExitStatus, std::time::Duration, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(shell)
+        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--backend", "grpc", "--config"])
+        .arg(config)
+        .arg("temporal workflow terminate -w wf-1")
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stopped_at = std::time::Instant::now();
+    let status = common::terminate(&mut child, "tgate did not end after SIGTERM");
+    let took = stopped_at.elapsed();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, took, stderr)
+}
+
+fn records(audit: &std::path::Path, kind: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == kind)
+        .collect()
+}
+
+/// A native write asked to stop while it connects (its decision recorded, nothing sent yet) is
+/// watched already: tgate stops connecting, records that the command was stopped before it was
+/// sent, and ends by the signal. Before, the write was watched only from when it was sent, and
+/// the signal ended tgate with an allow decision and no result.
+#[test]
+fn a_write_stopped_while_it_connects_is_recorded_as_not_sent() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, audit) = terminate_through(dir.path(), silent_server());
+    // The decision is on disk while the handshake waits (up to 10 s).
+    let (status, took, stderr) = stop_a_termination(&config, "exec \"$0\" \"$@\"", || {
+        !records(&audit, "decision").is_empty()
+    });
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "waited for the handshake: {took:?}"
+    );
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?} {stderr}"
+    );
+    assert_eq!(
+        stderr,
+        "tgate: stopped by SIGTERM before the command was sent\n"
+    );
+    let decisions = records(&audit, "decision");
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0]["decision"], "allow");
+    let results = records(&audit, "result");
+    assert_eq!(results.len(), 1, "no result recorded: {decisions:?}");
+    assert_eq!(
+        results[0]["error"],
+        "stopped by SIGTERM before the command was sent"
+    );
+    assert_eq!(results[0]["exit_code"], serde_json::Value::Null);
+    assert_eq!(results[0]["request_id"], decisions[0]["request_id"]);
+}
+
+/// The same stop when the decision cannot be recorded (a full disk): nothing runs, the failure
+/// is said, and tgate still ends by the signal it was asked to stop by (not with exit 2, as if
+/// the signal had never come).
+#[test]
+fn a_stop_noted_before_the_audit_log_fails_still_ends_tgate_by_it() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, audit) = terminate_through(dir.path(), silent_server());
+    let (status, took, stderr) = stop_a_termination(
+        &config,
+        "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"",
+        || true,
+    );
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "waited for the handshake: {took:?}"
+    );
+    assert!(
+        stderr.starts_with("tgate: audit log unavailable: ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?} {stderr}"
+    );
+    assert!(records(&audit, "decision").is_empty());
 }
 
 /// A secret in an environment variable that is set but not UTF-8 is named for what it holds, not

@@ -69,6 +69,8 @@ pub enum Native {
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
     Unrecorded(AuditError),
+    /// A write asked to stop by this signal before it was sent: nothing was sent or written.
+    Stopped(&'static str),
 }
 
 /// Why a translated command stopped early.
@@ -190,16 +192,24 @@ impl Session {
         let start = std::time::Instant::now();
         let endpoint = endpoint(integration)?;
         let tls = endpoint.uri().scheme_str() == Some("https");
-        // tonic's connect timeout bounds the TCP connection only, not the TLS handshake.
-        let connected =
-            runtime.block_on(async { tokio::time::timeout(bound, endpoint.connect()).await });
-        let channel = match connected {
-            Ok(Ok(channel)) => channel,
-            failed => {
-                let why = match failed {
-                    Ok(Err(e)) => with_causes(&e),
-                    _ => format!("no connection within {bound:?}"),
-                };
+        // tonic's connect timeout bounds the TCP connection only, not the TLS handshake. A run
+        // watched for stop signals (a write) gives up at once when asked to stop; a run that is
+        // not is never asked (a stop signal ends tgate).
+        let connected = runtime.block_on(async {
+            tokio::select! {
+                connected = tokio::time::timeout(bound, endpoint.connect()) => Ok(connected),
+                name = crate::exec::stop::requested_soon() => Err(name),
+            }
+        });
+        let made = match connected {
+            Ok(Ok(Ok(channel))) => Ok(channel),
+            Ok(Ok(Err(e))) => Err(with_causes(&e)),
+            Ok(Err(_)) => Err(format!("no connection within {bound:?}")),
+            Err(name) => Err(format!("stopped by {name}")),
+        };
+        let channel = match made {
+            Ok(channel) => channel,
+            Err(why) => {
                 let message = format!("failed connecting to {}: {why}", integration.address);
                 tracing::debug!(
                     error = ?crate::diag::capped(&message),
@@ -353,6 +363,10 @@ impl Session {
         } else {
             None
         };
+        // Asked to stop before the write went out (while its decision synced).
+        if let (Some(_), Some((_, name))) = (&watch, crate::exec::stop::requested()) {
+            return Native::Stopped(name);
+        }
         // The CLI's `--client-connect-timeout`, when given, replaces the SDK's 5 s.
         let connect_within =
             positive_duration(cmd, "client-connect-timeout").unwrap_or(SYSTEM_INFO_WITHIN);
@@ -464,6 +478,12 @@ pub fn code_name(code: tonic::Code) -> &'static str {
 /// why not.
 pub fn translated(cmd: &Command) -> Result<(), String> {
     translation(cmd).map(drop)
+}
+
+/// Whether `cmd` is translated, as a command that changes something (signal, cancel,
+/// terminate): the native runs watched for stop signals.
+pub fn writes(cmd: &Command) -> bool {
+    translation(cmd).is_ok_and(|(handler, _)| handler.writes())
 }
 
 /// Whether `cmd` is translated: its handler and output format.
