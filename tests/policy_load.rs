@@ -778,6 +778,80 @@ fn a_value_that_means_no_bound_is_outside_allow_bounds_and_inside_deny_bounds() 
 }
 
 #[test]
+fn one_value_of_an_array_flag_is_enough_for_a_deny_or_approval_rule() {
+    // An allow rule on an array flag (`--search-attribute`, `--input`...) holds only when every
+    // value satisfies its constraint; a deny or approval rule is about a value, and one it
+    // catches is not hidden by harmless values added beside it (QA: adding `X="y"` beside the
+    // `Env="prod"` a deny rule matched made the start allowed).
+    let s = set(concat!(
+        "  - {id: starts, decision: allow, reason: r, when: {commands: [workflow start]}}\n",
+        "  - {id: no-prod-env, decision: deny, reason: r, when: {commands: [workflow start], flags: {search-attribute: {matches: '^Env=', not_matches: 'staging'}}}}\n",
+        "  - {id: big-input, decision: require_approval, reason: r, when: {commands: [workflow start], flags: {input: {in: ['\"all\"']}}}}\n",
+        "  - {id: tagged-signals, decision: allow, reason: r, when: {commands: [workflow signal], flags: {input: {matches: '^\"ok'}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let decide = |line: &str| {
+        let ev = s.evaluate(&cmd(line), &agent, true);
+        (ev.decision, ev.rules, ev.explain)
+    };
+    let start = "temporal workflow start --type P -t q -w w";
+    for extra in [
+        "",
+        " --search-attribute X=\"y\"",
+        " --search-attribute A=1 --search-attribute B=2",
+    ] {
+        for order in [true, false] {
+            let prod = " --search-attribute Env=\"prod\"";
+            let line = if order {
+                format!("{start}{prod}{extra}")
+            } else {
+                format!("{start}{extra}{prod}")
+            };
+            let (decision, rules, _) = decide(&line);
+            assert_eq!(
+                (decision, rules),
+                (Decision::Deny, vec!["no-prod-env".to_owned()]),
+                "{line}"
+            );
+        }
+    }
+    // Every condition of the constraint holds of one value: `Env="staging"` beside `X="prod"`
+    // is not caught (the one value that starts `Env=` is staging). (`cmd` splits at spaces: no quotes.).
+    let line = format!("{start} --search-attribute Env=\"staging\" --search-attribute X=\"prod\"");
+    let (decision, _, explain) = decide(&line);
+    assert_eq!(decision, Decision::Allow, "{line}");
+    let why = &explain
+        .iter()
+        .find(|e| e.rule == "no-prod-env")
+        .unwrap()
+        .why;
+    assert!(
+        why.starts_with("no --search-attribute value holds (--search-attribute `Env=\"staging\"` matches `staging`"),
+        "{why}"
+    );
+    // An approval rule alike.
+    let (decision, rules, _) = decide(&format!("{start} -i \"x\" -i \"all\" -i 1"));
+    assert_eq!(
+        (decision, rules),
+        (Decision::RequireApproval, vec!["big-input".to_owned()])
+    );
+    // An allow rule still needs every value.
+    assert_eq!(
+        decide("temporal workflow signal -w w --name n -i \"ok1\" -i \"ok2\"").0,
+        Decision::Allow
+    );
+    let (decision, _, explain) =
+        decide("temporal workflow signal -w w --name n -i \"ok1\" -i \"rm\"");
+    assert_eq!(decision, Decision::Deny);
+    let why = &explain
+        .iter()
+        .find(|e| e.rule == "tagged-signals")
+        .unwrap()
+        .why;
+    assert_eq!(why, "--input `\"rm\"` does not match `^\"ok`");
+}
+
+#[test]
 fn explain_lists_every_rule() {
     let s = set(
         "  - {id: reads, decision: allow, reason: r, when: {classes: [read]}}\n  - {id: sig, decision: require_approval, reason: r, when: {commands: [workflow signal]}}\n",

@@ -181,8 +181,9 @@ pub struct WhenSpec {
     pub flags: BTreeMap<String, FlagConstraintSpec>,
 }
 
-/// A constraint on one flag's value. Every field given must hold. For an array flag every value
-/// must satisfy it. An absent flag satisfies only `present: false`, `not_matches` and `not_in`.
+/// A constraint on one flag's value. Every field given must hold. For an array flag, in an allow
+/// rule every value must satisfy it; in a deny or require_approval rule one value that does is
+/// enough. An absent flag satisfies only `present: false`, `not_matches` and `not_in`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagConstraintSpec {

@@ -245,7 +245,9 @@ pub(crate) struct FlagConstraint {
     min: Option<f64>,
     max: Option<f64>,
     /// Whether the rule is a deny or require_approval rule: a value that means no bound (`--limit
-    /// 0`) then satisfies `min` and `max`, where an allow rule's never admits it.
+    /// 0`) then satisfies `min` and `max`, where an allow rule's never admits it; and one element
+    /// of an array flag that satisfies the constraint is enough, where an allow rule needs every
+    /// element to.
     gate: bool,
 }
 
@@ -291,26 +293,29 @@ impl FlagConstraint {
         if self.present == Some(false) {
             return Err(format!("--{n} is set"));
         }
-        for text in texts(value) {
-            if let Some(re) = &self.matches
-                && !re.is_match(&text)
-            {
-                return Err(format!("--{n} `{text}` does not match `{re}`"));
+        let texts = texts(value);
+        if self.gate && texts.len() > 1 {
+            // A deny or approval rule is about a value: one that it catches is not hidden by
+            // harmless values added beside it (QA: `--search-attribute 'X="y"'` added to the
+            // `Env="prod"` a deny rule matched made the start allowed).
+            let mut why_not = None;
+            for text in &texts {
+                match self.check_text(text) {
+                    Ok(()) => {
+                        why_not = None;
+                        break;
+                    }
+                    Err(e) => {
+                        why_not.get_or_insert(e);
+                    }
+                }
             }
-            if let Some(re) = &self.not_matches
-                && re.is_match(&text)
-            {
-                return Err(format!("--{n} `{text}` matches `{re}`"));
+            if let Some(e) = why_not {
+                return Err(format!("no --{n} value holds ({e})"));
             }
-            if let Some(set) = &self.one_of
-                && !set.contains(&text)
-            {
-                return Err(format!("--{n} `{text}` is not one of {}", set.join(", ")));
-            }
-            if let Some(set) = &self.not_in
-                && set.contains(&text)
-            {
-                return Err(format!("--{n} `{text}` is excluded"));
+        } else {
+            for text in &texts {
+                self.check_text(text)?;
             }
         }
         if self.min.is_some() || self.max.is_some() {
@@ -336,6 +341,35 @@ impl FlagConstraint {
             {
                 return Err(format!("--{n} {v} is above {max}"));
             }
+        }
+        Ok(())
+    }
+}
+
+impl FlagConstraint {
+    /// Whether one textual value (an array's element) satisfies the constraint's conditions on
+    /// text; `Err` says why not.
+    fn check_text(&self, text: &str) -> Result<(), String> {
+        let n = &self.name;
+        if let Some(re) = &self.matches
+            && !re.is_match(text)
+        {
+            return Err(format!("--{n} `{text}` does not match `{re}`"));
+        }
+        if let Some(re) = &self.not_matches
+            && re.is_match(text)
+        {
+            return Err(format!("--{n} `{text}` matches `{re}`"));
+        }
+        if let Some(set) = &self.one_of
+            && !set.iter().any(|v| v == text)
+        {
+            return Err(format!("--{n} `{text}` is not one of {}", set.join(", ")));
+        }
+        if let Some(set) = &self.not_in
+            && set.iter().any(|v| v == text)
+        {
+            return Err(format!("--{n} `{text}` is excluded"));
         }
         Ok(())
     }
