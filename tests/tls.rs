@@ -669,6 +669,53 @@ fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
     }
 }
 
+/// A `-o json` list whose `--command-timeout` expires while a page is awaited ends as the CLI's
+/// does: the list closed (its deferred `EndList`: `[` and `]` even with no item yet), then `Error:
+/// program interrupted`, exit 1 (QA: the native list was left without its `]`, invalid JSON).
+#[test]
+fn a_json_list_cut_by_its_command_timeout_is_closed_as_the_cli_closes_it() {
+    let key = "tgk-slow-list-0011";
+    for from in [2, 1] {
+        let (server, proxy, _dir, config) = behind_faulty_proxy(
+            Mode::Slow {
+                key: key.to_owned(),
+                method: "ListWorkflowExecutions",
+                secs: 6,
+                from,
+            },
+            key,
+        );
+        let out = server.cli(&[
+            "workflow", "start", "--type", "Payment", "-t", "q", "-w", "wf-tls-2",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // Under 2 s: the Go SDK bounds each call to half of what is left of the deadline, at
+        // least 1 s, so the held call outlasts the command's own deadline, which the CLI then
+        // reports (a longer timeout has the call's deadline end first: `failed listing
+        // workflows: context deadline exceeded`, not reproduced natively).
+        let line = "temporal workflow list -o json --page-size 1 --command-timeout 900ms";
+        let mut outputs = Vec::new();
+        for backend in ["cli", "grpc"] {
+            proxy.stats.seen.store(0, Ordering::SeqCst);
+            let out = run(&config, "faulty", backend, line);
+            assert_eq!(
+                (out.status.code(), text(&out.stderr)),
+                (Some(1), "Error: program interrupted\n".to_owned()),
+                "{backend}, held from request {from}"
+            );
+            outputs.push(text(&out.stdout));
+        }
+        assert_eq!(outputs[1], outputs[0], "held from request {from}");
+        let items = serde_json::from_str::<serde_json::Value>(&outputs[1])
+            .unwrap_or_else(|e| panic!("{e}: {}", outputs[1]));
+        assert_eq!(
+            items.as_array().map(Vec::len),
+            Some(if from == 2 { 1 } else { 0 }),
+            "{items}"
+        );
+    }
+}
+
 /// A server that does not answer the call the CLI makes when it connects (`GetSystemInfo`)
 /// within the Go SDK's 5 s fails the CLI before its command is sent; the native executor sends no
 /// write either (QA: a native terminate took effect on a slow server where the CLI's failed).
@@ -680,6 +727,7 @@ fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
             key: key.to_owned(),
             method: "GetSystemInfo",
             secs: 7,
+            from: 1,
         },
         key,
     );
@@ -1333,6 +1381,7 @@ fn holding_terminations(
             key: key.to_owned(),
             method: "TerminateWorkflowExecution",
             secs: 14,
+            from: 1,
         },
         key,
     );

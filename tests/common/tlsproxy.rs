@@ -139,11 +139,12 @@ pub enum Mode {
         details: bool,
     },
     /// `ApiKey`, requests for `method` held for `secs` seconds before they are forwarded (a
-    /// server slow to answer).
+    /// server slow to answer), from the `from`th on (counted from 1 in `stats.seen`).
     Slow {
         key: String,
         method: &'static str,
         secs: u64,
+        from: usize,
     },
     /// Refuse every request with `Internal`, quoting the `authorization` it carried (a server
     /// that echoes the API key it was sent), then this text.
@@ -172,6 +173,7 @@ enum Fault {
     Slow {
         method: &'static str,
         secs: u64,
+        from: usize,
     },
     FailNth {
         method: &'static str,
@@ -194,7 +196,7 @@ pub struct Stats {
     /// Requests refused as rate-limited (`RateLimitedOnce` mode); set to 0 to refuse the next
     /// one too.
     pub limited: AtomicUsize,
-    /// Requests for a `FailNth` mode's method so far.
+    /// Requests for a `FailNth` or `Slow` mode's method so far.
     pub seen: AtomicUsize,
     /// Failed handshakes, as rustls reported them.
     failures: Mutex<Vec<String>>,
@@ -348,7 +350,9 @@ async fn serve(
                     always,
                     details,
                 },
-                Mode::Slow { method, secs, .. } => Fault::Slow { method, secs },
+                Mode::Slow {
+                    method, secs, from, ..
+                } => Fault::Slow { method, secs, from },
                 Mode::FailNth {
                     method, nth, code, ..
                 } => Fault::FailNth { method, nth, code },
@@ -485,8 +489,9 @@ async fn check_and_forward(
     {
         return Ok(grpc_status(code, "injected by the test's proxy"));
     }
-    if let Fault::Slow { method, secs } = fault
+    if let Fault::Slow { method, secs, from } = fault
         && path.rsplit('/').next() == Some(method)
+        && stats.seen.fetch_add(1, Ordering::SeqCst) + 1 >= from
     {
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }

@@ -340,6 +340,7 @@ impl Session {
             cli: self.cli.clone(),
             declared_write: writes,
             connected: false,
+            json_list: None,
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
@@ -391,10 +392,20 @@ impl Session {
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) => {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
-                    Err(Stop::Failed(match own {
-                        Some(_) => "program interrupted".to_owned(),
-                        None => format!("tgate: stopped after the {:?} timeout", limits.timeout),
-                    }))
+                    match own {
+                        // The CLI's expired context: its deferred `EndList` still closes a
+                        // JSON list (QA: the native `[` was left open), then the error.
+                        Some(_) => match JsonList::closing(ctx.json_list.take()) {
+                            Some(close) => {
+                                Err(Stop::FailedAfter(close.to_owned(), INTERRUPTED.to_owned()))
+                            }
+                            None => Err(Stop::Failed(INTERRUPTED.to_owned())),
+                        },
+                        None => Err(Stop::Failed(format!(
+                            "tgate: stopped after the {:?} timeout",
+                            limits.timeout
+                        ))),
+                    }
                 }
                 Err(name) => {
                     // Not the status of an earlier attempt (a rate limit before a retry): this
@@ -574,6 +585,10 @@ pub(crate) struct Ctx<'a, 'w> {
     /// Whether the call the CLI makes when it connects has been made and answered
     /// ([`connection_check`]): not made again.
     connected: bool,
+    /// A `-o json` list begun ([`JsonList::around`]) and not yet closed: how many items it
+    /// holds. The command's own deadline, which drops the listing mid-page, closes it as the
+    /// CLI's deferred `EndList` does ([`JsonList::closing`]).
+    json_list: Option<usize>,
 }
 
 impl Ctx<'_, '_> {
@@ -1092,16 +1107,20 @@ impl<'h> Chunked<'h> {
 /// each item at column 0 after `\n` or `,\n`, then `\n]\n`; `-o jsonl` one item per line. The
 /// CLI closes the list even when a later page fails (`[\n]\n`, then the error); the opening `[`
 /// is held back until the first item or the end, so a fallback before any item writes nothing.
+///
+/// How many items the list holds is kept in the run's [`Ctx`] (`json_list`), so that a deadline
+/// that drops the listing can still close it.
 pub(crate) struct JsonList {
     indent: bool,
-    count: usize,
 }
+
+/// The CLI's message for a command whose `--command-timeout` expired.
+const INTERRUPTED: &str = "program interrupted";
 
 impl JsonList {
     pub(crate) fn new(format: Format) -> JsonList {
         JsonList {
             indent: format == Format::Json,
-            count: 0,
         }
     }
 
@@ -1112,6 +1131,10 @@ impl JsonList {
         pages: impl AsyncFnOnce(&mut Ctx<'_, '_>, &mut JsonList) -> Result<(), Stop>,
     ) -> Result<(), Stop> {
         let mut list = JsonList::new(ctx.format);
+        // The CLI starts the list before its first request (`StartList`).
+        if list.indent {
+            ctx.json_list = Some(0);
+        }
         let result = pages(ctx, &mut list).await;
         if ctx.format == Format::Text {
             return result;
@@ -1121,28 +1144,35 @@ impl JsonList {
 
     fn item(&mut self, ctx: &mut Ctx<'_, '_>, text: &str) -> Result<(), Stop> {
         if self.indent {
-            ctx.out.write(if self.count == 0 { "[\n" } else { ",\n" })?;
+            let count = ctx.json_list.unwrap_or(0);
+            ctx.out.write(if count == 0 { "[\n" } else { ",\n" })?;
             ctx.out.write(text)?;
+            ctx.json_list = Some(count + 1);
         } else {
             ctx.out.write(text)?;
             ctx.out.write("\n")?;
         }
-        self.count += 1;
         Ok(())
     }
 
     /// Closes the list after `result` (the pages' outcome), as the CLI's deferred `EndList` does.
     fn end(self, ctx: &mut Ctx<'_, '_>, result: Result<(), Stop>) -> Result<(), Stop> {
+        let count = ctx.json_list.take();
         if let Err(Stop::Fallback(_)) = &result
-            && self.count == 0
+            && count.unwrap_or(0) == 0
         {
             return result;
         }
-        if self.indent {
-            ctx.out
-                .write(if self.count == 0 { "[\n]\n" } else { "\n]\n" })?;
+        if let Some(close) = JsonList::closing(count) {
+            ctx.out.write(close)?;
         }
         result
+    }
+
+    /// What closes a `-o json` list that holds `count` items (`None`: no JSON list is open): the
+    /// opening `[`, held back until the first item, too when there is none.
+    fn closing(count: Option<usize>) -> Option<&'static str> {
+        count.map(|n| if n == 0 { "[\n]\n" } else { "\n]\n" })
     }
 }
 
@@ -1194,6 +1224,7 @@ mod tests {
                 cli: None,
                 declared_write: false,
                 connected: false,
+                json_list: None,
             };
             let req = ctx.request(
                 wfs::TerminateWorkflowExecutionRequest::default(),
