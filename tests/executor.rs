@@ -587,6 +587,20 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
             "server_ca: holds a private key; give the CA certificate alone",
         ),
+        // A key left with no value (its value commented out) is refused, not read as absent:
+        // a `server_ca:` so left made a TLS integration plain TCP (QA).
+        (
+            "version: 1\nintegrations:\n  - name: a\n    auth: direct\n    namespace: n\n    address: 'h:1'\n    server_ca:\n    # {file: ca.pem}\n",
+            "t.yaml:3:5: integrations[0].server_ca: has no value: write one, or remove the key",
+        ),
+        (
+            "version: 1\npolicies:\n  # - strict.yaml\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "policies: has no value",
+        ),
+        (
+            "version: 1\naudit: {path: ~}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "audit.path: has no value",
+        ),
     ] {
         let e = Config::from_yaml(yaml, "t.yaml", dir.path(), &env)
             .unwrap_err()

@@ -16,6 +16,80 @@ fn err(text: &str) -> String {
 
 const HEAD: &str = "version: 1\nnamespaces: [default]\n";
 
+/// A key written with no value (its list or value commented out) is refused, naming it, rather
+/// than read as absent, which would drop the condition or gate it was meant to hold (QA: a rule
+/// whose `groups:` list was commented out allowed `workflow terminate` to every caller; an
+/// `approvers:` so left let anyone approve).
+#[test]
+fn a_key_with_no_value_is_refused_not_read_as_absent() {
+    for (rule, path) in [
+        (
+            "  - id: a\n    decision: allow\n    reason: r\n    when:\n      commands: [workflow terminate]\n      groups:\n      # - sre\n",
+            "rules[0].when.groups",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {commands: [workflow signal], flags: {name: {in: }}}}\n",
+            "rules[0].when.flags.name.in",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {commands: [workflow signal], flags: {name: }}}\n",
+            "rules[0].when.flags.name",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {commands: [workflow signal], flags: }}\n",
+            "rules[0].when.flags",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: }\n",
+            "rules[0].when",
+        ),
+        (
+            "  - {id: a, decision: require_approval, reason: r, approval: {approvers: }, when: {commands: [workflow signal]}}\n",
+            "rules[0].approval.approvers",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, justification: ~, when: {commands: [workflow cancel]}}\n",
+            "rules[0].justification",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, obligations: {max_limit: null}, when: {commands: [workflow list]}}\n",
+            "rules[0].obligations.max_limit",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, allow_file_flags: {input-file: }, when: {commands: [workflow start]}}\n",
+            "rules[0].allow_file_flags.input-file",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, rate: , when: {commands: [workflow signal]}}\n",
+            "rules[0].rate",
+        ),
+    ] {
+        let e = err(&format!("{HEAD}rules:\n{rule}"));
+        assert!(
+            e.contains(&format!(
+                "{path}: has no value: write one, or remove the key (a key left empty is not read as absent)"
+            )),
+            "{rule}\n=> {e}"
+        );
+        assert!(e.starts_with("p.yaml:"), "{e}");
+    }
+    // The empty list stays what it was: a condition nothing matches (lint says so).
+    let p = load(&format!(
+        "{HEAD}rules:\n  - {{id: a, decision: allow, reason: r, when: {{commands: [workflow terminate], groups: []}}}}\n"
+    ))
+    .unwrap();
+    let s = PolicySet::new(vec![p]);
+    assert_eq!(
+        s.evaluate(
+            &cmd("temporal workflow terminate -w x"),
+            &Caller::new("agent"),
+            false
+        )
+        .decision,
+        Decision::Deny
+    );
+}
+
 #[test]
 fn unknown_keys_are_errors_with_line_and_column() {
     let e = load("version: 1\nnamespaces: [default]\nrulez: []\n").unwrap_err();

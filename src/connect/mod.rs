@@ -123,21 +123,21 @@ impl<'de> Deserialize<'de> for Source {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     version: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     default_integration: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     integrations: Vec<IntegrationFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     policies: Vec<PathBuf>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     backend: Option<Backend>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     temporal: Option<PathBuf>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     limits: LimitsFile,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     audit: AuditFile,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     approvers: Vec<ApproverFile>,
 }
 
@@ -145,27 +145,27 @@ struct ConfigFile {
 #[serde(deny_unknown_fields)]
 struct ApproverFile {
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     groups: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AuditFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     path: Option<PathBuf>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     max_file_bytes: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     timeout: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     max_output_bytes: Option<usize>,
 }
 
@@ -175,19 +175,19 @@ struct IntegrationFile {
     name: String,
     auth: AuthKind,
     namespace: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     account_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     address: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     api_key: Option<Source>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     client_cert: Option<Source>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     client_key: Option<Source>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     server_ca: Option<Source>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     server_name: Option<String>,
 }
 
@@ -470,7 +470,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column, message) = crate::policy::yaml_error_parts(&e);
+            let (line, column, message) = crate::yaml::error_parts(&e, text);
             ConfigError::Syntax {
                 path: path.to_owned(),
                 line,

@@ -62,18 +62,19 @@ pub struct PolicyFile {
     /// Format version; must be 1.
     pub version: u32,
     /// What this policy is for.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub description: Option<String>,
     /// Namespaces this policy may allow anything in: exact names or globs (`prod-*`). `$default`
     /// stands for the integration's default namespace. Every rule is bounded by this list.
     pub namespaces: Vec<String>,
     /// Rules, in order. The strictest decision among the matching rules wins
     /// (deny > require_approval > allow); when none matches, the command is denied.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     pub rules: Vec<RuleSpec>,
     /// Command lines with their expected decisions, checked when the policy loads and by
     /// `tgate policy test`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     pub tests: Vec<TestSpec>,
 }
 
@@ -84,11 +85,12 @@ pub struct RuleSpec {
     /// Unique identifier, shown in decisions and audit records.
     pub id: String,
     /// What the rule is for.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub description: Option<String>,
     /// When the rule applies. Every condition given must hold; an empty `when` matches everything
     /// within the policy's namespaces.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     pub when: WhenSpec,
     /// What happens when it applies.
     pub decision: DecisionSpec,
@@ -100,22 +102,26 @@ pub struct RuleSpec {
     #[serde(default)]
     pub allow_file_flags: FileFlagsSpec,
     /// Conditions attached to an allow.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     pub obligations: ObligationsSpec,
     /// How the approval works (`require_approval` rules only): how long it stays valid, how many
     /// people must approve, and which groups they must be in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "ApprovalSpec")]
     pub approval: Option<ApprovalSpec>,
     /// How often the rule may let a command through, e.g. `5/hour` (also `/minute`, `/day`).
     /// Allow and require_approval rules only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub rate: Option<String>,
     /// Whom the rate counts: each caller separately (the default) or everyone under the rule.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "RatePerSpec")]
     pub rate_per: Option<RatePerSpec>,
     /// The caller must give a justification (`tgate run --justification TEXT`) matching a pattern.
     /// Allow and require_approval rules only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "JustificationSpec")]
     pub justification: Option<JustificationSpec>,
 }
 
@@ -125,13 +131,16 @@ pub struct RuleSpec {
 pub struct ApprovalSpec {
     /// How long a request stays valid, from when it is made until the approved command runs
     /// (default `15m`, at most `7d`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub ttl: Option<String>,
     /// How many distinct people must approve (default 1). The requester never counts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "u32")]
     pub approvals: Option<u32>,
     /// Groups an approver must be in (at least one of them); omitted: anyone but the requester.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub approvers: Option<Vec<String>>,
 }
 
@@ -158,26 +167,32 @@ pub struct JustificationSpec {
 #[serde(deny_unknown_fields)]
 pub struct WhenSpec {
     /// Command paths without `temporal`: exact (`workflow list`) or a group (`workflow *`, `*`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub commands: Option<Vec<String>>,
     /// Effect classes: read, write, destructive, admin, local.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<ClassSpec>")]
     pub classes: Option<Vec<ClassSpec>>,
     /// Namespaces (exact or globs) the command must act in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub namespaces: Option<Vec<String>>,
     /// Whether the command acts on many executions: a batch job (a non-empty `--query` on a
     /// batch-capable command) or `schedule backfill`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "bool")]
     pub batch: Option<bool>,
     /// Caller identities (exact or globs).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub callers: Option<Vec<String>>,
     /// Caller groups; the caller must be in at least one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub groups: Option<Vec<String>>,
     /// Constraints on typed flag values, by long flag name.
-    #[serde(default, deserialize_with = "unique_map")]
+    #[serde(default, deserialize_with = "given_unique_map")]
     pub flags: BTreeMap<String, FlagConstraintSpec>,
 }
 
@@ -188,25 +203,32 @@ pub struct WhenSpec {
 #[serde(deny_unknown_fields)]
 pub struct FlagConstraintSpec {
     /// The flag must be set (true) or not set (false).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "bool")]
     pub present: Option<bool>,
     /// A regex the value must match (unanchored: use `^…$`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub matches: Option<String>,
     /// A regex the value must not match.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub not_matches: Option<String>,
     /// Values the value must be one of.
-    #[serde(default, rename = "in")]
+    #[serde(default, deserialize_with = "crate::yaml::some", rename = "in")]
+    #[schemars(with = "Vec<String>")]
     pub one_of: Option<Vec<String>>,
     /// Values the value must not be.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "Vec<String>")]
     pub not_in: Option<Vec<String>>,
     /// Lower bound for int, float and duration flags (durations as `30s`, `1h`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "NumberOrText")]
     pub min: Option<NumberOrText>,
     /// Upper bound for int, float and duration flags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "NumberOrText")]
     pub max: Option<NumberOrText>,
 }
 
@@ -226,15 +248,18 @@ pub enum NumberOrText {
 pub struct ObligationsSpec {
     /// Cap `--limit` of commands that have it (inserted when absent). At least 1: 0 is the CLI's
     /// "no limit".
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     #[schemars(range(min = 1))]
+    #[schemars(with = "u32")]
     pub max_limit: Option<u32>,
     /// Cap `--page-size` of commands that have it (inserted when absent). At least 1.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
     #[schemars(range(min = 1))]
+    #[schemars(with = "u32")]
     pub max_page_size: Option<u32>,
     /// Cap `--command-timeout` (inserted when absent), e.g. `30s`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub max_command_timeout: Option<String>,
 }
 
@@ -273,19 +298,37 @@ pub struct TestSpec {
     /// The command line, as an agent would send it.
     pub command: String,
     /// Caller identity (default `agent`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub caller: Option<String>,
     /// Caller groups.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::value")]
     pub groups: Vec<String>,
     /// The justification the caller gives (`--justification`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub justification: Option<String>,
     /// Expected decision.
     pub expect: DecisionSpec,
     /// Expected deciding rule id (one of them).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[schemars(with = "String")]
     pub rule: Option<String>,
+}
+
+/// A [`unique_map`], when given: never a null (serde reads one as an empty map: [`crate::yaml`]).
+fn given_unique_map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(BTreeMap<String, V>);
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for Unique<V> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            unique_map(d).map(Unique)
+        }
+    }
+    crate::yaml::value::<D, Unique<V>>(d).map(|u| u.0)
 }
 
 /// A map whose keys must be unique: YAML allows a key twice and a plain map keeps the last value,
@@ -302,13 +345,17 @@ where
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a map of flag names")
         }
+
         fn visit_map<A: serde::de::MapAccess<'de>>(
             self,
             mut m: A,
         ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some(key) = m.next_key::<String>()? {
-                let value = m.next_value()?;
+                // A key with no value is refused, not read as an empty constraint ([`crate::yaml`]).
+                let Some(value) = m.next_value::<Option<V>>()? else {
+                    return Err(serde::de::Error::custom(crate::yaml::NULL));
+                };
                 if out.contains_key(&key) {
                     return Err(serde::de::Error::custom(format!(
                         "`{key}` is listed twice (the second would silently replace the first)"

@@ -693,26 +693,10 @@ fn parse_and_compile(
     Ok((file, policy))
 }
 
-/// A YAML error's line, column and message, the message without the ` at line L column C` of
-/// that place, which serde_yaml ends it with (or, for the scanner's errors, puts before the
-/// context: `found unexpected end of stream at line 4 column 1, while scanning a quoted scalar at
-/// line 3 column 9`): tgate says where before it (`file:L:C: ...`), once. The context's own
-/// place stays.
-pub(crate) fn yaml_error_parts(e: &serde_yaml::Error) -> (usize, usize, String) {
-    let message = e.to_string();
-    match e.location() {
-        Some(l) => {
-            let place = format!(" at line {} column {}", l.line(), l.column());
-            (l.line(), l.column(), message.replacen(&place, "", 1))
-        }
-        None => (0, 0, message),
-    }
-}
-
 /// Parses the YAML into the file shape, with line and column on error.
 pub(crate) fn parse_file(text: &str, source: &str) -> Result<PolicyFile, PolicyError> {
     let file: PolicyFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column, message) = yaml_error_parts(&e);
+        let (line, column, message) = crate::yaml::error_parts(&e, text);
         PolicyError::Syntax {
             file: source.to_owned(),
             line,

@@ -1,0 +1,141 @@
+//! Reading tgate's own YAML files (policies, the configuration): a key written with no value is
+//! refused, not read as absent.
+//!
+//! serde reads a YAML null (`groups:` with nothing after it, or with its list commented out)
+//! into an `Option` as `None` and into a struct or a map as empty: as if the key were not there.
+//! In a policy that silently drops the condition or gate the key was meant to hold (QA: a rule
+//! whose `groups:` list was commented out allowed `workflow terminate` to every caller, and
+//! `approvers:` so left let anyone approve); in the configuration, a `server_ca:` so left made a
+//! TLS integration plain TCP. The fields that may be left out are read through [`some`] or
+//! [`value`] (`#[serde(default, deserialize_with = "crate::yaml::some")]`), which refuse a null.
+
+use serde::de::{Deserialize, Deserializer, Error};
+
+/// What a key given no value says (after serde's path to it and its line and column).
+pub(crate) const NULL: &str =
+    "has no value: write one, or remove the key (a key left empty is not read as absent)";
+
+/// An optional field, when it is given: its value, never a null.
+pub(crate) fn some<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(NULL))
+}
+
+/// A field with a default (a list, a section), when it is given: its value, never a null.
+pub(crate) fn value<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?.ok_or_else(|| D::Error::custom(NULL))
+}
+
+/// A YAML error's line, column and message, the message without the ` at line L column C` of
+/// that place, which serde_yaml ends it with (or, for the scanner's errors, puts before the
+/// context: `found unexpected end of stream at line 4 column 1, while scanning a quoted scalar at
+/// line 3 column 9`): tgate says where before it (`file:L:C: ...`), once. The context's own
+/// place stays. A key given no value ([`NULL`]) is named by its whole path (serde's path stops
+/// at the mapping that holds it, whose place the line and column are): `text` is read again to
+/// find it.
+pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, String) {
+    let mut message = e.to_string();
+    let (line, column) = match e.location() {
+        Some(l) => {
+            let place = format!(" at line {} column {}", l.line(), l.column());
+            message = message.replacen(&place, "", 1);
+            (l.line(), l.column())
+        }
+        None => (0, 0),
+    };
+    if message.contains(NULL)
+        && let Some(path) = serde_yaml::from_str::<serde_yaml::Value>(text)
+            .ok()
+            .and_then(|v| first_null(&v, String::new()))
+    {
+        message = format!("{path}: {NULL}");
+    }
+    (line, column, message)
+}
+
+/// The path (`rules[0].when.groups`, as serde_yaml writes paths) of the first mapping value that
+/// is null, in the document's order. A null in a list is not one: serde reads it as text.
+fn first_null(v: &serde_yaml::Value, path: String) -> Option<String> {
+    use serde_yaml::Value;
+    match v {
+        Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+            let key = match k {
+                Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            };
+            let here = if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+            match v {
+                Value::Null => Some(here),
+                v => first_null(v, here),
+            }
+        }),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_null(v, format!("{path}[{i}]"))),
+        Value::Tagged(t) => first_null(&t.value, path),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        #[serde(default, deserialize_with = "super::some")]
+        list: Option<Vec<String>>,
+        #[serde(default, deserialize_with = "super::value")]
+        section: std::collections::BTreeMap<String, u32>,
+    }
+
+    #[test]
+    fn a_key_with_no_value_is_refused_and_one_left_out_is_absent() {
+        let read = |text: &str| serde_yaml::from_str::<Doc>(text).map_err(|e| e.to_string());
+        let doc = read("{}").unwrap();
+        assert_eq!((doc.list, doc.section.len()), (None, 0));
+        let doc = read("list: []\nsection: {a: 1}\n").unwrap();
+        assert_eq!((doc.list, doc.section.len()), (Some(vec![]), 1));
+        for text in [
+            "list:\n",
+            "list: ~\n",
+            "list: null\n",
+            "list:\n  # - a\n",
+            "section:\n",
+        ] {
+            let e = read(text).unwrap_err();
+            assert!(e.contains(super::NULL), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_key_with_no_value_is_named_by_its_whole_path() {
+        let text = "list: [a, ~]\nsection: {a: 1}\nnested:\n  - {x: 1}\n  - {y: {z: }}\n";
+        let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        // The null in the list is text to serde; the first null value of a key is named.
+        assert_eq!(
+            super::first_null(&value, String::new()).as_deref(),
+            Some("nested[1].y.z")
+        );
+        let e = serde_yaml::from_str::<Doc>("section: {a: 1}\nlist:\n").unwrap_err();
+        let (line, _, message) = super::error_parts(&e, "section: {a: 1}\nlist:\n");
+        assert_eq!(message, format!("list: {}", super::NULL));
+        assert!(line > 0);
+    }
+}
