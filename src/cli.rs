@@ -287,8 +287,14 @@ impl CallerArgs {
     /// where such characters could forge lines or make one name look like another.
     fn checked(&self) -> Result<Caller, Failure> {
         // The message shows which value (escaped, its first 40 characters).
+        // Nor white space around it: a policy's caller and group patterns may not have any, so
+        // ` agent` could match none of them, and its rate limit would count apart (QA).
         let check = |what: &str, value: &str| {
-            lex::check_readable(what, value, 200).map_err(|why| {
+            lex::check_name(what, value, 200).map_err(|problem| {
+                let why = match problem {
+                    lex::NameProblem::Unreadable(why) => why,
+                    lex::NameProblem::Padded => format!("the {what} has spaces around it"),
+                };
                 let shown: String = value.chars().take(40).collect();
                 let more = if shown.len() < value.len() { "..." } else { "" };
                 Failure(format!("{why}: {}{more}", lex::quote_for_people(&shown)))

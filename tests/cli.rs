@@ -559,6 +559,10 @@ fn caller_ids_and_groups_must_be_plain_names() {
         ("--caller", "agent\u{3164}", "invisible format character"),
         ("--caller", "da\u{a0}na", "space other than the ASCII space"),
         ("--caller", " ", "is empty"),
+        // No policy pattern can have spaces around it (QA: ` agent` had a rate budget apart).
+        ("--caller", " agent", "has spaces around it"),
+        ("--group", "sre\t", "tab"),
+        ("--group", "sre ", "has spaces around it"),
         (
             "--caller",
             "da\u{0363}\u{0591}\u{0363}\u{0e49}\u{0363}\u{064b}\u{0363}na",

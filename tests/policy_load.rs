@@ -90,6 +90,46 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
     );
 }
 
+/// Slips that would load as something else are refused: a misspelt `$default` (it stood for a
+/// namespace of that name, which none can have, so a deny rule meant for the default namespace
+/// never applied), a bound that is not a finite number (`max: .nan` admitted every value), a
+/// quoted bound (said as such), an embedded test whose caller `tgate run` refuses (QA).
+#[test]
+fn slips_that_would_mean_something_else_are_refused() {
+    for (rule, want) in [
+        (
+            "  - {id: a, decision: deny, reason: r, when: {namespaces: ['$Default'], classes: [destructive]}}\n",
+            "namespaces: `$Default` is no placeholder: the only one is `$default`",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {commands: [workflow list], flags: {limit: {max: .nan}}}}\n",
+            "--limit: bound NaN is not a finite number",
+        ),
+        (
+            "  - {id: a, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {min: .inf}}}}\n",
+            "--limit: bound inf is not a finite number",
+        ),
+        (
+            "  - {id: a, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {min: '10'}}}}\n",
+            "--limit: bound `10` is quoted: write it as a number, unquoted",
+        ),
+    ] {
+        let e = err(&format!("{HEAD}rules:\n{rule}"));
+        assert!(e.contains(want), "{rule}\n=> {e}");
+    }
+    assert!(
+        err("version: 1\nnamespaces: ['$defualt']\n")
+            .contains("`$defualt` is no placeholder: the only one is `$default`")
+    );
+    let e = err(&format!(
+        "{HEAD}rules:\n  - {{id: a, decision: allow, reason: r}}\ntests:\n  - {{command: temporal workflow list, expect: allow, caller: \"a\\tb\"}}\n"
+    ));
+    assert!(
+        e.contains("the caller or group `a\\tb` is one `tgate run` refuses"),
+        "{e}"
+    );
+}
+
 #[test]
 fn unknown_keys_are_errors_with_line_and_column() {
     let e = load("version: 1\nnamespaces: [default]\nrulez: []\n").unwrap_err();

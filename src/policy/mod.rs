@@ -191,6 +191,15 @@ impl NameSet {
             if p.is_empty() {
                 return Err("empty name".to_owned());
             }
+            // `$default` is the one placeholder; `$Default` or `$defualt` would otherwise stand
+            // for a namespace of that name, which none can have, and a deny rule meant for the
+            // default namespace would never apply (QA).
+            if !literal && p.starts_with('$') {
+                return Err(format!(
+                    "`{}` is no placeholder: the only one is `$default`",
+                    p.escape_debug()
+                ));
+            }
             // A name the lexer would refuse on a command line (an invisible or control
             // character) or one with spaces around it can never match what it looks like.
             match crate::lex::check_name("name", &p, 1000) {
@@ -627,6 +636,25 @@ impl Policy {
                 id: t.caller.clone().unwrap_or_else(|| "agent".to_owned()),
                 groups: t.groups.clone(),
             };
+            // A caller or group `tgate run` refuses (a control character, spaces around it)
+            // would test a request that can never be made.
+            let refused = std::iter::once(&caller.id)
+                .chain(&caller.groups)
+                .find(|v| crate::lex::check_name("caller", v, 200).is_err());
+            if let Some(v) = refused {
+                failures.push(PolicyError::TestFailed {
+                    file: source.to_owned(),
+                    index: i + 1,
+                    command: t.command.clone(),
+                    expected: Decision::from(t.expect).to_string(),
+                    got: format!(
+                        "nothing: the caller or group `{}` is one `tgate run` refuses (a control \
+                         character, or spaces around it)",
+                        v.escape_debug()
+                    ),
+                });
+                continue;
+            }
             let ev = set.check_line_justified(
                 &t.command,
                 &caller,
@@ -946,6 +974,12 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
                     ));
                     None
                 }
+                // `.nan` would compare false with every value (`max: .nan` admitted any
+                // `--limit`); `.inf` bounds nothing (QA).
+                (file::NumberOrText::Number(n), _) if !n.is_finite() => {
+                    errs.push(format!("--{name}: bound {n} is not a finite number"));
+                    None
+                }
                 (file::NumberOrText::Number(n), _) => Some(*n),
                 (file::NumberOrText::Text(t), FlagType::Duration) => {
                     match crate::command::parse_duration(t) {
@@ -957,7 +991,12 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
                     }
                 }
                 (file::NumberOrText::Text(t), _) => {
-                    errs.push(format!("--{name}: bound `{t}` is not a number"));
+                    let quoted = t.trim().parse::<f64>().is_ok_and(f64::is_finite);
+                    errs.push(if quoted {
+                        format!("--{name}: bound `{t}` is quoted: write it as a number, unquoted")
+                    } else {
+                        format!("--{name}: bound `{t}` is not a number")
+                    });
                     None
                 }
             }
