@@ -3,7 +3,9 @@
 //! The raw line is recorded as the caller sent it, except for secrets: the values of `--api-key`,
 //! `--tls-key-data` and `--codec-auth`, the values of `--grpc-meta` and `--codec-header` pairs
 //! (`authorization=<redacted>`), and the values of environment-style assignments whose name
-//! mentions a key, token, secret, password, credential or auth (`TEMPORAL_API_KEY=<redacted>`).
+//! mentions a key, token, secret, password, credential or auth (`TEMPORAL_API_KEY=<redacted>`),
+//! when they stand as words of their own, not as the value of a flag (`-w MY_TOKEN=1` is a
+//! workflow id, which `argv` records as it is).
 //! This works on lines that do not parse too (a parse failure is recorded): the line is split with
 //! POSIX quoting, the secret values found are replaced where they occur in the text, and if the
 //! text still holds one (an escape or a quote inside a secret), the redacted words are recorded
@@ -227,8 +229,17 @@ fn redact_words<S: AsRef<str>>(words: &[S]) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::with_capacity(words.len());
     let mut secrets = Vec::new();
     let mut next_is: Option<Secrecy> = None;
+    // Whether the word before was a flag without `=`, whose value this word may be: data the
+    // command sends (`-w MY_TOKEN=pay-1`), which `argv` records as it is, as it records
+    // `--workflow-id=MY_TOKEN=pay-1`; only a word of its own (an environment prefix) is read as
+    // an assignment (QA: `raw` hid part of a workflow id that `argv` and `target` showed).
+    let mut after_flag = false;
     for w in words {
         let w = w.as_ref();
+        let value_of_flag = std::mem::replace(
+            &mut after_flag,
+            w.len() > 1 && w.starts_with('-') && !w.contains('='),
+        );
         if let Some(kind) = next_is.take() {
             out.push(hide(w, kind, &mut secrets));
             continue;
@@ -249,7 +260,8 @@ fn redact_words<S: AsRef<str>>(words: &[S]) -> (Vec<String>, Vec<String>) {
                 continue;
             }
         }
-        if let Some((name, value)) = w.split_once('=')
+        if !value_of_flag
+            && let Some((name, value)) = w.split_once('=')
             && is_secret_assignment(name)
         {
             secrets.push(value.to_owned());
@@ -415,6 +427,20 @@ mod tests {
         // Nothing secret: unchanged.
         let line = "temporal workflow describe -w 'pay 1' -n payments";
         assert_eq!(one(line).raw, line);
+        // A flag's value that looks like an assignment is data, as `argv` records it; a word of
+        // its own is an assignment.
+        for line in [
+            "temporal workflow describe -w MY_TOKEN=pay-1",
+            "temporal workflow signal -w x --name n --input AUTH=1",
+            "temporal workflow describe --workflow-id=MY_TOKEN=pay-1",
+        ] {
+            let r = one(line);
+            assert_eq!((r.raw.as_str(), r.secrets.len()), (line, 0), "{line}");
+        }
+        assert_eq!(
+            one("temporal workflow list -n x DB_PASSWORD=hunter2").raw,
+            "temporal workflow list -n x DB_PASSWORD=<redacted>"
+        );
     }
 
     #[test]
