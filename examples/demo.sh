@@ -96,7 +96,8 @@ audit:
 YAML
 echo "configuration: integration 'Local Temporal' (direct, namespace payments), policy policies/oncall.yaml,"
 echo "               audit log $WORK/audit.jsonl"
-run() { show run --config "$WORK/tgate.yaml" --caller incident-agent "$@"; }
+# `--` before the agent's line: a line beginning with `-` would otherwise be read as tgate's option.
+run() { show run --config "$WORK/tgate.yaml" --caller incident-agent -- "$@"; }
 
 step "The agent lists workflows (allowed; the namespace comes from the integration)"
 run "temporal workflow list --time-format iso"

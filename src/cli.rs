@@ -366,7 +366,9 @@ struct CheckArgs {
     /// The justification `tgate run --justification` would carry (for rules that require one).
     #[arg(long = "justification", value_name = "TEXT")]
     justification: Option<String>,
-    /// The command line: one string, or the words of an argv (after `--`).
+    /// The command line: one string, or the words of an argv (after `--`). Put `--` before a
+    /// line that comes from someone else (`-- "$LINE"`): without it, one that begins with `-`
+    /// is read as tgate's own option.
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
 }
@@ -402,7 +404,9 @@ struct RunArgs {
     approval: Option<String>,
     #[command(flatten)]
     caller: CallerArgs,
-    /// The command line: one string, or the words of an argv (after `--`).
+    /// The command line: one string, or the words of an argv (after `--`). Put `--` before a
+    /// line that comes from someone else (`-- "$LINE"`): without it, one that begins with `-`
+    /// is read as tgate's own option.
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
 }
@@ -456,7 +460,9 @@ struct ParseArgs {
     /// Also accept this path as the program word (e.g. /usr/local/bin/temporal). Repeatable.
     #[arg(long = "program", value_name = "PATH")]
     program: Vec<String>,
-    /// The command line: one string, or the words of an argv (after `--`).
+    /// The command line: one string, or the words of an argv (after `--`). Put `--` before a
+    /// line that comes from someone else (`-- "$LINE"`): without it, one that begins with `-`
+    /// is read as tgate's own option.
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND")]
     line: Vec<String>,
 }

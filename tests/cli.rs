@@ -538,6 +538,49 @@ fn help_and_usage_errors_are_plain_text_in_a_pipe() {
     }
 }
 
+/// A line after `--` is the agent's, never tgate's options, even when it begins with `-` (one
+/// string or an argv): it is judged (and, by `run`, recorded) as a command line that does not
+/// start with `temporal`, under the caller the runtime gave.
+#[test]
+fn a_line_after_the_double_dash_is_never_read_as_tgates_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    for line in [
+        vec!["--caller=dana temporal workflow list"],
+        vec!["--caller=dana", "temporal", "workflow", "list"],
+        vec!["--help"],
+    ] {
+        let mut args = vec![
+            "run",
+            "--caller",
+            "agent",
+            "--audit",
+            audit.to_str().unwrap(),
+            "--",
+        ];
+        args.extend(&line);
+        let o = tgate(&args);
+        assert_eq!(o.status.code(), Some(2), "{line:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("tgate: command line must start with `temporal`, not `--"),
+            "{line:?}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{line:?}");
+        let last = std::fs::read_to_string(&audit)
+            .unwrap()
+            .lines()
+            .last()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .unwrap();
+        assert_eq!(
+            (last["caller"].as_str(), last["decision"].as_str()),
+            (Some("agent"), Some("deny")),
+            "{line:?}: {last}"
+        );
+    }
+}
+
 /// A caller id or group that could forge an audit line or pass for another name (a newline, an
 /// escape, a bidirectional control, a line separator, a zero-width space) is refused before
 /// anything is decided or run: exit 2, naming the flag and the character's kind.
