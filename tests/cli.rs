@@ -207,6 +207,8 @@ fn check_exit_codes_follow_the_decision() {
             v["reason"].as_str().is_some_and(|r| !r.is_empty()),
             "{line}"
         );
+        // A line that does not parse has no argv: left out, as other valueless fields are (QA).
+        assert_eq!(v.get("argv").is_none(), code == 2, "{line}: {v}");
     }
 }
 

@@ -149,7 +149,8 @@ pub struct Evaluation {
     #[serde(skip_serializing_if = "Obligations::is_empty")]
     pub obligations: Obligations,
     /// Canonical argv of what would run, obligations applied, secrets redacted. Empty when the
-    /// line did not parse.
+    /// line did not parse (then left out of the JSON, as other fields without a value are).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub argv: Vec<String>,
     /// Every rule and why it matched or not (with `--explain`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
