@@ -543,6 +543,30 @@ fn a_test_of_a_command_that_does_not_parse_fails_unless_it_says_so() {
     .unwrap();
 }
 
+/// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the
+/// first).
+#[test]
+fn lint_lists_every_failing_test() {
+    let text = format!(
+        "{HEAD}rules:\n  - {{id: reads, decision: allow, reason: r, when: {{classes: [read]}}}}\ntests:\n  - {{command: temporal workflow list, expect: deny}}\n  - {{command: temporal workflow list, expect: allow}}\n  - {{command: temporal workflow count, expect: require_approval}}\n"
+    );
+    let findings = lint(&text, "p.yaml", &Context::default());
+    let failed: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed[0].contains("test 1 `temporal workflow list`"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].contains("test 3 `temporal workflow count`"),
+        "{failed:?}"
+    );
+}
+
 #[test]
 fn lint_reports_shadowed_and_dead_rules() {
     let text = format!(

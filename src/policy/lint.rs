@@ -135,9 +135,13 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    if let Err(e) = policy.run_tests(&file, source, ctx) {
-        out.push(error(e));
-    }
+    // Every failing embedded test, as `tgate policy test` lists them (QA: only the first was).
+    out.extend(
+        policy
+            .test_failures(&file, source, ctx)
+            .into_iter()
+            .map(error),
+    );
     out
 }
 
