@@ -540,6 +540,45 @@ fn help_and_usage_errors_are_plain_text_in_a_pipe() {
     }
 }
 
+/// Policy-writing slips get messages that say what is wrong (QA): a UTF-8 byte-order mark
+/// (which YAML allows) is read past, not taken for part of the first key; a flag named with its
+/// dashes; a rate count too large.
+#[test]
+fn policy_slips_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let bom = dir.path().join("bom.yaml");
+    std::fs::write(
+        &bom,
+        "\u{feff}version: 1\nnamespaces: [default]\nrules:\n  - {id: r, decision: allow, reason: r, when: {classes: [read]}}\n",
+    )
+    .unwrap();
+    let o = tgate(&["policy", "lint", bom.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = tgate(&[
+        "check",
+        "--policy",
+        bom.to_str().unwrap(),
+        "temporal workflow list",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let slips = dir.path().join("slips.yaml");
+    std::fs::write(
+        &slips,
+        "version: 1\nnamespaces: [default]\nrules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow signal], flags: {--name: {in: [x]}}}}\n  - {id: b, decision: allow, reason: r, rate: 99999999999/hour, when: {commands: [workflow list]}}\n",
+    )
+    .unwrap();
+    let o = tgate(&["policy", "lint", slips.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("rule `a`: flag `--name`: name it without dashes (`name`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule `b`: rate `99999999999/hour`: the count is over 4294967295"),
+        "{text}"
+    );
+}
+
 /// A line after `--` is the agent's, never tgate's options, even when it begins with `-` (one
 /// string or an argv): it is judged (and, by `run`, recorded) as a command line that does not
 /// start with `temporal`, under the caller the runtime gave.

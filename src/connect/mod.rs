@@ -433,6 +433,11 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
             "larger than {MAX_FILE_BYTES} bytes"
         )));
     }
+    // A UTF-8 byte-order mark (some Windows editors write one), which YAML allows and serde_yaml
+    // reads as part of the first key (QA: `missing field \`namespaces\`` for a file that has it).
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        text = rest.to_owned();
+    }
     Ok(text)
 }
 

@@ -113,7 +113,13 @@ pub(crate) struct RateRule {
 pub(crate) fn parse_rate(text: &str) -> Result<(u32, RateWindow), String> {
     let bad = || format!("rate `{text}`: write COUNT/PERIOD, e.g. `5/hour` (minute, hour or day)");
     let (count, unit) = text.split_once('/').ok_or_else(bad)?;
-    let limit: u32 = count.trim().parse().map_err(|_| bad())?;
+    let limit: u32 = count.trim().parse().map_err(|e: std::num::ParseIntError| {
+        if *e.kind() == std::num::IntErrorKind::PosOverflow {
+            format!("rate `{text}`: the count is over {}", u32::MAX)
+        } else {
+            bad()
+        }
+    })?;
     if limit == 0 {
         return Err(format!(
             "rate `{text}`: the count must be at least 1 (use `decision: deny` to refuse)"

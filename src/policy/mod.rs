@@ -938,7 +938,14 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             continue;
         }
         let Some(spec_of_flag) = flag_spec(name) else {
-            errs.push(format!("unknown flag `--{name}` for the rule's commands"));
+            errs.push(
+                match name.strip_prefix('-').map(|n| n.trim_start_matches('-')) {
+                    // `--name:` as the key: flags are named without their dashes (QA: the message
+                    // said `----name`).
+                    Some(bare) => format!("flag `{name}`: name it without dashes (`{bare}`)"),
+                    None => format!("unknown flag `--{name}` for the rule's commands"),
+                },
+            );
             continue;
         };
         let ty = spec_of_flag.ty;
