@@ -543,6 +543,22 @@ fn a_test_of_a_command_that_does_not_parse_fails_unless_it_says_so() {
     .unwrap();
 }
 
+/// A flag constraint on `--namespace` is warned about: it sees the flag as written, not the
+/// namespace a command acts in (QA: `-n ''` acts in the default namespace).
+#[test]
+fn lint_warns_of_a_namespace_flag_constraint() {
+    let text = format!(
+        "{HEAD}rules:\n  - {{id: no-default, decision: deny, reason: r, when: {{classes: [destructive], flags: {{namespace: {{in: [default]}}}}}}}}\n"
+    );
+    let findings = lint(&text, "p.yaml", &Context::default());
+    assert!(
+        findings.iter().any(|f| f.severity == Severity::Warning
+            && f.message.starts_with("p.yaml: rule `no-default`: `flags: {namespace: …}` sees `--namespace` only as written")),
+        "{:?}",
+        findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+}
+
 /// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the
 /// first).
 #[test]

@@ -50,6 +50,19 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
         if let Some(why) = never_matches(rule, &policy.namespaces) {
             out.push(warning(source, &rule.id, format!("can never match: {why}")));
         }
+        // `--namespace` as written is not where a command acts: the integration's default when
+        // it is absent or empty, the deprecated positional of `operator namespace describe`. A
+        // deny rule on it misses those (QA).
+        if rule.flags.iter().any(|f| f.name == "namespace") {
+            out.push(warning(
+                source,
+                &rule.id,
+                "`flags: {namespace: …}` sees `--namespace` only as written (not the default \
+                 namespace a command without it acts in, nor a namespace named another way): \
+                 bound namespaces with `when: {namespaces: […]}`"
+                    .to_owned(),
+            ));
+        }
         // A command named with `batch: false` that is always a batch (`schedule backfill`),
         // among others that are not: the rule never reaches it.
         if rule.batch == Some(false)
