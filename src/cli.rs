@@ -2177,26 +2177,33 @@ fn tail(
             .and_then(|()| out.flush())
             .is_ok()
     };
-    // The last n complete lines of the chain.
+    // The seq of a record line (`None`: not a record this version reads).
+    let seq_of = |line: &[u8]| {
+        serde_json::from_slice::<crate::audit::Record>(line)
+            .ok()
+            .map(|r| r.seq)
+    };
+    // The last n complete lines of the chain (and, to know where following starts, at least the
+    // last 16).
+    let keep = n.max(16);
     let mut last: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
     let files = if follow {
         crate::audit::chain_files(path)?
     } else {
         crate::audit::existing_chain_files(path)?
     };
+    let had_files = !files.is_empty();
     for file in files {
         let reader = crate::audit::open_reader(&file).map_err(|e| io(&file, e))?;
         for line in std::io::BufReader::new(reader).split(b'\n') {
             let line = line.map_err(|e| io(&file, e))?;
-            if n > 0 {
-                if last.len() == n {
-                    last.pop_front();
-                }
-                last.push_back(line);
+            if last.len() == keep {
+                last.pop_front();
             }
+            last.push_back(line);
         }
     }
-    for line in &last {
+    for line in last.iter().skip(last.len().saturating_sub(n)) {
         if !show(out, line) {
             return Ok(());
         }
@@ -2204,47 +2211,103 @@ fn tail(
     if !follow {
         return Ok(());
     }
-    // Follow the active file from its end; when it is rotated, finish the old one, then switch.
-    let open = || -> Result<(std::fs::File, u64), crate::audit::AuditError> {
-        loop {
-            match std::fs::File::open(path) {
-                Ok(f) => {
-                    let ino = f.metadata().map_err(|e| io(path, e))?.ino();
-                    return Ok((f, ino));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-                Err(e) => return Err(io(path, e)),
-            }
-        }
-    };
-    let (mut file, mut ino) = open()?;
-    file.seek(std::io::SeekFrom::End(0))
-        .map_err(|e| io(path, e))?;
-    let mut pending = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    // Follow by sequence number: every record after the last one shown, through every file
+    // rotated in between (QA: records in a file rotated between two looks were never shown).
+    let mut last_seq = last.iter().rev().find_map(|l| seq_of(l));
+    // A log whose last lines hold no record this version reads: new lines from the active file's
+    // end, as they come.
+    let mut from_the_end = had_files && last_seq.is_none();
+    drop(last);
     loop {
-        let got = file.read(&mut buf).map_err(|e| io(path, e))?;
-        if got > 0 {
-            pending.extend_from_slice(&buf[..got]);
-            while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=i).collect();
-                if !show(out, &line[..line.len() - 1]) {
-                    return Ok(());
+        // Catch up: the records after `last_seq` in the rotated files and the active file.
+        let files = crate::audit::chain_files(path)?;
+        let Some(active_path) = files.last().filter(|f| f.as_path() == path) else {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            continue;
+        };
+        let first_seq = |file: &std::path::Path| -> Option<u64> {
+            let reader = crate::audit::open_reader(file).ok()?;
+            let line = std::io::BufReader::new(reader).split(b'\n').next()?.ok()?;
+            seq_of(&line)
+        };
+        // The newest file that may hold the record after `last_seq` (all of them when none was
+        // shown yet; only the active file, from its end, for a log of unreadable lines).
+        let mut start = if from_the_end { files.len() - 1 } else { 0 };
+        if let Some(seq) = last_seq {
+            start = files.len() - 1;
+            while start > 0 && first_seq(&files[start]).is_none_or(|f| f > seq + 1) {
+                start -= 1;
+            }
+        }
+        let (mut file, ino) = {
+            let f = match std::fs::File::open(active_path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(active_path, e)),
+            };
+            let ino = f.metadata().map_err(|e| io(active_path, e))?.ino();
+            (f, ino)
+        };
+        // Past the last record shown: lines that are not records are shown from there on.
+        let mut past = last_seq.is_none();
+        let mut show_new = |out: &mut dyn Write, line: &[u8], past: &mut bool| -> Option<bool> {
+            match (seq_of(line), last_seq) {
+                (Some(seq), Some(shown)) if seq <= shown => {
+                    *past |= seq == shown;
+                    Some(true)
+                }
+                (Some(seq), _) => {
+                    last_seq = Some(seq);
+                    *past = true;
+                    Some(show(out, line))
+                }
+                (None, _) if *past => Some(show(out, line)),
+                (None, _) => Some(true),
+            }
+        };
+        let mut pending = Vec::new();
+        if from_the_end {
+            file.seek(std::io::SeekFrom::End(0))
+                .map_err(|e| io(path, e))?;
+            from_the_end = false;
+            past = true;
+        } else {
+            for rotated in &files[start..files.len() - 1] {
+                // Renamed or compressed away meanwhile: start over from the new list.
+                let Ok(reader) = crate::audit::open_reader(rotated) else {
+                    continue;
+                };
+                for line in std::io::BufReader::new(reader).split(b'\n') {
+                    let line = line.map_err(|e| io(rotated, e))?;
+                    if show_new(out, &line, &mut past) == Some(false) {
+                        return Ok(());
+                    }
                 }
             }
-            continue;
         }
-        let rotated = std::fs::metadata(path)
-            .map(|m| m.ino() != ino)
-            .unwrap_or(true);
-        if rotated {
-            (file, ino) = open()?;
-            pending.clear();
-            continue;
+        // The active file, from where it stands, then as it grows, until it is rotated.
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let got = file.read(&mut buf).map_err(|e| io(path, e))?;
+            if got > 0 {
+                pending.extend_from_slice(&buf[..got]);
+                while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=i).collect();
+                    if show_new(out, &line[..line.len() - 1], &mut past) == Some(false) {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+            let rotated = std::fs::metadata(path)
+                .map(|m| m.ino() != ino)
+                .unwrap_or(true);
+            if rotated {
+                // Finished: the records after it, wherever they now are, on the next pass.
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 
