@@ -669,6 +669,61 @@ fn a_later_page_refused_with_a_status_the_sdk_retries_is_asked_again() {
     }
 }
 
+/// A certificate authority named in tgate's own environment (`SSL_CERT_FILE`, `SSL_CERT_DIR`)
+/// is trusted by neither executor: the CLI never sees that environment, and the native executor
+/// reads the system's roots where Go does (QA: it trusted the variables, and a server the CLI
+/// refused was accepted natively). With the CA in the configuration, both connect.
+#[test]
+fn a_ca_named_in_tgates_environment_is_not_trusted() {
+    let key = "tgk-sslcertfile-0012";
+    let (server, proxy, dir, _) = behind_faulty_proxy(Mode::ApiKey(key.to_owned()), key);
+    let ca = dir.path().join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration(
+            "roots",
+            &proxy.address,
+            ", server_name: localhost, api_key: {file: key}",
+        ),
+    );
+    let line = "temporal workflow describe -w wf-tls -o json";
+    for (var, value) in [
+        ("SSL_CERT_FILE", ca),
+        ("SSL_CERT_DIR", dir.path().to_str().unwrap()),
+    ] {
+        for backend in ["grpc", "cli"] {
+            let out = tgate_with(
+                &["run", "--integration", "roots", "--backend", backend],
+                &config,
+                Some(line),
+                &[(var, value)],
+            );
+            assert_ne!(
+                out.status.code(),
+                Some(0),
+                "{var} {backend}: trusted: {}",
+                text(&out.stdout)
+            );
+            assert!(out.stdout.is_empty(), "{var} {backend}");
+        }
+    }
+    assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), 0);
+    // The same server with the CA in the configuration.
+    let trusted = server.config(
+        dir.path(),
+        "default",
+        &integration(
+            "roots",
+            &proxy.address,
+            ", server_name: localhost, server_ca: {file: ca.pem}, api_key: {file: key}",
+        ),
+    );
+    let out = run(&trusted, "roots", "grpc", line);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
 /// A `-o json` list whose `--command-timeout` expires while a page is awaited ends as the CLI's
 /// does: the list closed (its deferred `EndList`: `[` and `]` even with no item yet), then `Error:
 /// program interrupted`, exit 1 (QA: the native list was left without its `]`, invalid JSON).

@@ -132,7 +132,7 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
             .domain_name(tls.server_name.clone().unwrap_or_else(|| host.to_owned()));
         config = match &tls.server_ca {
             Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
-            None => config.with_native_roots(),
+            None => config.ca_certificate(Certificate::from_pem(system_roots())),
         };
         if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
             config = config.identity(Identity::from_pem(cert, key.expose()));
@@ -144,6 +144,62 @@ fn endpoint(integration: &Integration) -> Result<Endpoint, String> {
             .map_err(|e| format!("TLS configuration: {}", with_causes(&e)))?;
     }
     Ok(endpoint)
+}
+
+/// Where Go's `crypto/x509` looks for the system's trusted roots on Linux (`root_linux.go`): the
+/// first bundle file that exists, then every file in the directories.
+const GO_ROOT_FILES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+const GO_ROOT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// The system's trusted roots (PEM), as the CLI finds them when tgate runs it: where Go looks,
+/// and not where `SSL_CERT_FILE` or `SSL_CERT_DIR` say, which Go (like the `rustls-native-certs`
+/// that tonic's native roots use) would honour, but which the CLI never sees, since tgate clears
+/// its environment. So a certificate authority named in tgate's own environment is trusted by
+/// neither executor (QA: the native executor trusted one, the CLI did not). Read once.
+fn system_roots() -> &'static [u8] {
+    static ROOTS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        use base64::Engine as _;
+        use rustls_pki_types::pem::PemObject as _;
+        let mut files: Vec<Vec<u8>> = GO_ROOT_FILES
+            .iter()
+            .find_map(|f| std::fs::read(f).ok())
+            .into_iter()
+            .collect();
+        for dir in GO_ROOT_DIRS {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            files.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| std::fs::read(e.path()).ok()),
+            );
+        }
+        // Each certificate that parses, written again as PEM: one unreadable entry (as Go's
+        // `AppendCertsFromPEM` skips it) does not make tonic refuse them all.
+        let mut pem = Vec::new();
+        for data in &files {
+            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(data).map_while(Result::ok)
+            {
+                pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+                pem.extend_from_slice(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(cert.as_ref())
+                        .as_bytes(),
+                );
+                pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
+            }
+        }
+        pem
+    })
 }
 
 /// The longest a connection may take to be made: TCP, and with [`Session::connect`]'s bound,
@@ -1179,6 +1235,26 @@ impl JsonList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The system's roots are read where Go reads them: every certificate of the first bundle
+    /// file there is (this machine has one) is among them.
+    #[test]
+    fn the_system_roots_are_where_go_finds_them() {
+        use rustls_pki_types::pem::PemObject as _;
+        let bundle = GO_ROOT_FILES
+            .iter()
+            .find_map(|f| std::fs::read(f).ok())
+            .expect("a system CA bundle on this machine");
+        let want: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&bundle)
+            .map_while(Result::ok)
+            .collect();
+        assert!(want.len() > 10, "{}", want.len());
+        let got: std::collections::HashSet<Vec<u8>> =
+            rustls_pki_types::CertificateDer::pem_slice_iter(system_roots())
+                .map(|c| c.unwrap().as_ref().to_vec())
+                .collect();
+        assert!(want.iter().all(|c| got.contains(c.as_ref())));
+    }
 
     #[test]
     fn each_part_of_an_error_chain_is_said_once() {
