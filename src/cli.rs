@@ -730,9 +730,12 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         }
         _ => {}
     }
+    // The configuration's API keys, kept out of what `check` prints (a line that holds one).
+    let mut keys = Vec::new();
     let (ctx, policies, configuration) = match &a.config {
         Some(path) => {
             let config = load_config(Some(path))?;
+            keys = config.api_keys();
             let integration = config
                 .integration(a.integration.as_deref())
                 .map_err(Failure)?;
@@ -778,7 +781,8 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         evaluation: &ev,
         configuration,
     };
-    write_out(out, &format_as(a.output, &checked, describe_checked)?)?;
+    let text = format_as(a.output, &checked, describe_checked)?;
+    write_out(out, &crate::audit::redact::scrub(&text, &keys))?;
     Ok(code)
 }
 
@@ -1528,7 +1532,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .or(gated.pending.as_ref())
             .map(|ap| ap.id.to_string()),
         ..decision
-    };
+    }
+    // An integration's API key in the agent's line (a workflow id that is one) is not recorded
+    // (QA: `raw`, `argv` and `target` held it). The result record copies these members.
+    .scrubbed(&keys);
     // The approval steps this request took, then its decision.
     for (kind, ap) in gated
         .expired
@@ -1543,10 +1550,13 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         .chain(gated.used.iter().map(|ap| (Kind::ApprovalUsed, ap)))
     {
         let step = approval_entry(kind, ap, &ap.command.caller, None, Channel::Cli);
-        log.append(&Entry {
-            request_id: decision.request_id.clone(),
-            ..step
-        })
+        log.append(
+            &Entry {
+                request_id: decision.request_id.clone(),
+                ..step
+            }
+            .scrubbed(&keys),
+        )
         .map_err(unavailable)?;
     }
     // Fail closed: nothing runs unless the decision is on disk. An allowed command that will
@@ -1587,16 +1597,21 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         }
     };
     if let Some(message) = &decided.error {
-        let _ = writeln!(err, "tgate: {message}");
+        let _ = writeln!(
+            err,
+            "tgate: {}",
+            crate::audit::redact::scrub(message, &keys)
+        );
         return Ok(ExitCode::Usage);
     }
     match ev.decision {
+        // The integration's keys are not printed, whatever the reason quotes.
         Decision::Deny => {
             let _ = writeln!(
                 err,
                 "tgate: denied ({}): {}",
                 ev.rules.join(", "),
-                ev.reason
+                crate::audit::redact::scrub(&ev.reason, &keys)
             );
             return Ok(ExitCode::Denied);
         }
@@ -1605,10 +1620,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 err,
                 "tgate: approval required ({}): {}",
                 ev.rules.join(", "),
-                ev.reason
+                crate::audit::redact::scrub(&ev.reason, &keys)
             );
             if let Some(ap) = &gated.pending {
-                let _ = write!(err, "{}", pending_text(ap, gated.requested.is_some()));
+                let pending = pending_text(ap, gated.requested.is_some());
+                let _ = write!(err, "{}", crate::audit::redact::scrub(&pending, &keys));
             }
             return Ok(ExitCode::ApprovalRequired);
         }

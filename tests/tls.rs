@@ -979,7 +979,22 @@ fn secrets_never_leak() {
         format!("temporal workflow list --api-key {api_key}"),
         format!("temporal workflow list --grpc-meta 'authorization=Bearer {api_key}'"),
     ];
+    // Or types it as a workflow id: a read, allowed; the key is neither recorded nor printed
+    // (QA: the audit record's raw line, argv and target held it, and `check --config` printed it).
+    let as_id = format!("temporal workflow describe -w {api_key}");
     let lines: Vec<(Vec<&str>, &Path, Option<&str>, i32)> = vec![
+        (
+            vec!["run", "--integration", "good", "--backend", "grpc"],
+            &config,
+            Some(&as_id),
+            1,
+        ),
+        (
+            vec!["run", "--integration", "good", "--backend", "cli"],
+            &config,
+            Some(&as_id),
+            1,
+        ),
         (
             vec!["run", "--integration", "good", "--backend", "cli"],
             &config,
@@ -1115,6 +1130,17 @@ fn secrets_never_leak() {
         "tgate::connect::doctor: diagnosed ",
     ] {
         assert!(logged.contains(event), "no `{event}` event:\n{logged}");
+    }
+    for format in ["text", "json"] {
+        let out = tgate_with(
+            &["check", "--integration", "good", "-o", format],
+            &config,
+            Some(&as_id),
+            &env,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        leaks(&format!("tgate check --config -o {format}"), &out.stdout);
+        assert!(text(&out.stdout).contains("<redacted>"));
     }
     for line in &smuggled {
         for format in ["text", "json"] {

@@ -393,6 +393,50 @@ impl Entry {
         }
     }
 
+    /// The entry with every occurrence of `secrets` (an integration's API keys) replaced in the
+    /// text it carries from the request: the raw line, argv, target, reason and error. Unchanged
+    /// when there are none.
+    pub fn scrubbed(mut self, secrets: &[String]) -> Entry {
+        if secrets.is_empty() {
+            return self;
+        }
+        let scrub = |t: &mut String| {
+            if secrets
+                .iter()
+                .any(|k| !k.is_empty() && t.contains(k.as_str()))
+            {
+                *t = crate::audit::redact::scrub(t, secrets);
+            }
+        };
+        for text in self
+            .raw
+            .iter_mut()
+            .chain(self.argv.iter_mut())
+            .chain(self.reason.iter_mut())
+            .chain(self.error.iter_mut())
+        {
+            scrub(text);
+        }
+        if let Some(t) = &mut self.target {
+            for text in [
+                &mut t.workflow_id,
+                &mut t.run_id,
+                &mut t.activity_id,
+                &mut t.schedule_id,
+                &mut t.task_queue,
+                &mut t.job_id,
+                &mut t.query,
+                &mut t.namespace_id,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                scrub(text);
+            }
+        }
+        self
+    }
+
     /// The entry's members as JSON, without the enclosing braces: what the log splices between
     /// `seq` and `prev_hash`.
     pub fn members(&self) -> Result<String, serde_json::Error> {
