@@ -327,6 +327,7 @@ fn configuration_errors_name_the_field() {
     std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
     std::fs::write(dir.path().join("key.pem"), KEY).unwrap();
     std::fs::write(dir.path().join("blank.txt"), " \n").unwrap();
+    std::fs::write(dir.path().join("big-key.txt"), "k".repeat(200 * 1024)).unwrap();
     for (name, key) in [
         ("nbsp.txt", "tgk-SECRET\u{a0}-1"),
         ("zwsp.txt", "tgk-\u{200b}SECRET"),
@@ -586,6 +587,16 @@ fn configuration_errors_name_the_field() {
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
             "server_ca: holds a private key; give the CA certificate alone",
+        ),
+        // A source with no end is not read forever, and a key too long for the CLI's
+        // environment is refused at load (QA: both were taken).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: /dev/zero}}\n",
+            "api_key: cannot read `/dev/zero`: larger than 8388608 bytes",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: big-key.txt}}\n",
+            "api_key: the key is longer than 122880 characters (it is not shown)",
         ),
         // A key left with no value (its value commented out) is refused, not read as absent:
         // a `server_ca:` so left made a TLS integration plain TCP (QA).

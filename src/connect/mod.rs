@@ -684,7 +684,8 @@ fn read_source(
     let (text, origin) = match (&s.file, &s.env) {
         (Some(f), None) => {
             let p = resolve(f);
-            let text = std::fs::read_to_string(&p).map_err(|e| {
+            // Within the size a configuration file may have (QA: `{file: /dev/zero}` never ended).
+            let text = read_text(&p).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::InvalidData {
                     format!(
                         "{what}: `{}` is not text (DER? give the PEM form: `openssl x509 -inform der`, \
@@ -789,6 +790,14 @@ fn read_api_key(
     if text.len() < MIN_API_KEY_CHARS {
         return Err(format!(
             "api_key: the key is shorter than {MIN_API_KEY_CHARS} characters (it is not shown)"
+        ));
+    }
+    // The CLI gets it in an environment variable, which Linux caps (QA: a 300 kB key loaded,
+    // then every CLI run failed to start, after its decision was recorded).
+    if text.len() > MAX_PEM_IN_ENV {
+        return Err(format!(
+            "api_key: the key is longer than {MAX_PEM_IN_ENV} characters (it is not shown), more \
+             than the CLI can be given"
         ));
     }
     Ok(Secret(text))
