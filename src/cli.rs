@@ -966,7 +966,9 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
         return Ok(p.clone());
     }
     if let Some(p) = std::env::var_os("TGATE_TEMPORAL_BIN") {
-        return Ok(p.into());
+        // As a relative `temporal:` is: from where tgate was started, not the child's directory.
+        let p = std::path::PathBuf::from(p);
+        return std::path::absolute(&p).map_err(|e| format!("TGATE_TEMPORAL_BIN: {e}"));
     }
     std::env::var_os("PATH")
         .into_iter()

@@ -540,6 +540,48 @@ fn help_and_usage_errors_are_plain_text_in_a_pipe() {
     }
 }
 
+/// A relative `temporal:` is relative to the configuration file, and a relative
+/// `TGATE_TEMPORAL_BIN` to where tgate was started, also when `--config` is itself relative: the
+/// CLI executor starts its child in a private directory (QA: `--config tb/rel.yaml` with
+/// `temporal: temporal2` could not start `tb/temporal2`).
+#[test]
+fn a_relative_temporal_binary_is_found_from_a_relative_configuration() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tb")).unwrap();
+    let bin = dir.path().join("tb/temporal2");
+    std::fs::write(&bin, "#!/bin/sh\necho stand-in \"$2\"\n").unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let integration =
+        "integrations:\n  - {name: a, auth: direct, namespace: default, address: '127.0.0.1:1'}\n";
+    std::fs::write(
+        dir.path().join("tb/rel.yaml"),
+        format!("version: 1\ntemporal: temporal2\naudit: {{path: a.jsonl}}\n{integration}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tb/env.yaml"),
+        format!("version: 1\naudit: {{path: a.jsonl}}\n{integration}"),
+    )
+    .unwrap();
+    for (config, env) in [
+        ("tb/rel.yaml", None),
+        ("tb/env.yaml", Some(("TGATE_TEMPORAL_BIN", "tb/temporal2"))),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        cmd.current_dir(dir.path())
+            .args(["run", "--backend", "cli", "--config", config, "--"])
+            .arg("temporal workflow list")
+            .env_clear();
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{config}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "stand-in list\n", "{config}");
+    }
+}
+
 /// Policy-writing slips get messages that say what is wrong (QA): a UTF-8 byte-order mark
 /// (which YAML allows) is read past, not taken for part of the first key; a flag named with its
 /// dashes; a rate count too large.

@@ -458,7 +458,12 @@ impl Config {
             path: shown.clone(),
             message: e.to_string(),
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Absolute: a relative `temporal:` (or audit path) would otherwise be relative to the
+        // directory each process runs in, and the CLI executor starts nothing from tgate's own
+        // (QA: `--config tb/rel.yaml` with `temporal: temporal2` could not start it).
+        let base = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
+            .unwrap_or_else(|_| path.parent().unwrap_or(Path::new(".")).to_path_buf());
+        let base = base.as_path();
         // A variable that is set but not UTF-8 is read lossily, so that the check of what it
         // holds names the problem (a key past ASCII, PEM that is not), rather than "not set".
         Config::from_yaml(&text, &shown, base, &|k| {
