@@ -588,6 +588,15 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
             "server_ca: holds a private key; give the CA certificate alone",
         ),
+        // Fields the method takes no use of are refused, as cloud-api-key's were (QA).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-mtls, namespace: n, account_id: x, client_cert: {file: cert.pem}, client_key: {file: key.pem}, server_name: evil.example}\n",
+            "cloud-mtls takes no `server_ca` or `server_name`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', account_id: x}\n",
+            "direct takes no `account_id`",
+        ),
         // A source with no end is not read forever, and a key too long for the CLI's
         // environment is refused at load (QA: both were taken).
         (

@@ -973,11 +973,29 @@ fn integration(
             if i.api_key.is_some() {
                 return Err("cloud-mtls takes no `api_key`; use cloud-api-key".to_owned());
             }
+            // As for cloud-api-key (QA: cloud-mtls took them, and `server_name` replaced the
+            // derived Cloud host the certificate is checked for).
+            if i.server_ca.is_some() || i.server_name.is_some() {
+                return Err(
+                    "cloud-mtls takes no `server_ca` or `server_name`: Temporal Cloud's \
+                     certificate is checked against the system's roots, for the namespace's \
+                     Cloud address"
+                        .to_owned(),
+                );
+            }
             let tls = tls_parts(true)?.ok_or("cloud-mtls needs `client_cert` and `client_key`")?;
             let (namespace, address) = cloud()?;
             (namespace, address, Auth::CloudMtls { tls })
         }
         AuthKind::Direct => {
+            // Taken and ignored until QA found it: a Cloud account belongs to the Cloud methods.
+            if i.account_id.is_some() {
+                return Err(
+                    "direct takes no `account_id` (it names a Temporal Cloud account: use \
+                     cloud-api-key or cloud-mtls, or give `address` alone)"
+                        .to_owned(),
+                );
+            }
             let address = i
                 .address
                 .clone()
