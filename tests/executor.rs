@@ -588,6 +588,15 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
             "server_ca: holds a private key; give the CA certificate alone",
         ),
+        // No `~` is expanded (QA: `audit.path: ~/x` made a directory named `~`).
+        (
+            "version: 1\naudit: {path: ~/audit.jsonl}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "audit.path: `~/audit.jsonl`: tgate expands no `~` (no shell runs)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: ~/key}}\n",
+            "api_key: `~/key`: tgate expands no `~`",
+        ),
         // Fields the method takes no use of are refused, as cloud-api-key's were (QA).
         (
             "version: 1\nintegrations:\n  - {name: a, auth: cloud-mtls, namespace: n, account_id: x, client_cert: {file: cert.pem}, client_key: {file: key.pem}, server_name: evil.example}\n",

@@ -512,6 +512,24 @@ impl Config {
                 base.join(p)
             }
         };
+        // A path that begins with `~` would be a directory named `~` beside the configuration
+        // (QA: `audit.path: ~/x` made one): tgate expands nothing, as no shell runs.
+        let paths = file
+            .temporal
+            .iter()
+            .map(|p| ("temporal".to_owned(), p))
+            .chain(file.audit.path.iter().map(|p| ("audit.path".to_owned(), p)))
+            .chain(
+                file.policies
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (format!("policies[{n}]"), p)),
+            );
+        for (place, p) in paths {
+            if starts_with_tilde(p) {
+                return Err(invalid(&place, tilde_refused(p)));
+            }
+        }
         let mut integrations = Vec::new();
         for i in &file.integrations {
             let place = format!("integration `{}`", i.name.escape_debug());
@@ -688,6 +706,9 @@ fn read_source(
 ) -> Result<String, String> {
     let (text, origin) = match (&s.file, &s.env) {
         (Some(f), None) => {
+            if starts_with_tilde(f) {
+                return Err(format!("{what}: {}", tilde_refused(f)));
+            }
             let p = resolve(f);
             // Within the size a configuration file may have (QA: `{file: /dev/zero}` never ended).
             let text = read_text(&p).map_err(|e| {
@@ -715,6 +736,20 @@ fn read_source(
         return Err(format!("{what}: {origin} is empty"));
     }
     Ok(text.to_owned())
+}
+
+/// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
+fn starts_with_tilde(p: &Path) -> bool {
+    p.as_os_str().as_encoded_bytes().starts_with(b"~")
+}
+
+/// Why a path beginning with `~` is refused.
+fn tilde_refused(p: &Path) -> String {
+    format!(
+        "`{}`: tgate expands no `~` (no shell runs): give the full path, or one relative to the \
+         configuration file",
+        p.display()
+    )
 }
 
 /// Whether `s` can be one label of a Cloud host name: lower-case letters, digits and `-`, not
