@@ -43,19 +43,6 @@ pub struct Filter {
     pub command: Option<String>,
 }
 
-/// The members a [`Filter`] looks at, read without copying where the JSON allows.
-#[derive(serde::Deserialize)]
-struct Keys<'a> {
-    v: u32,
-    #[serde(borrow)]
-    time: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    caller: std::borrow::Cow<'a, str>,
-    namespace: Option<std::borrow::Cow<'a, str>>,
-    decision: Option<Decision>,
-    command: Option<std::borrow::Cow<'a, str>>,
-}
-
 impl Filter {
     /// Whether no criterion is given.
     pub fn is_empty(&self) -> bool {
@@ -69,23 +56,13 @@ impl Filter {
 
     /// Whether `rec` matches.
     pub fn matches(&self, rec: &Record) -> bool {
-        self.matches_keys(
-            &rec.time,
-            &rec.caller,
+        let (time, caller, namespace, decision, command) = (
+            rec.time.as_str(),
+            rec.caller.as_str(),
             rec.namespace.as_deref(),
             rec.decision,
             rec.command.as_deref(),
-        )
-    }
-
-    fn matches_keys(
-        &self,
-        time: &str,
-        caller: &str,
-        namespace: Option<&str>,
-        decision: Option<Decision>,
-        command: Option<&str>,
-    ) -> bool {
+        );
         self.since.as_ref().is_none_or(|s| time >= s.as_str())
             && self.until.as_ref().is_none_or(|u| time < u.as_str())
             && self.caller.as_ref().is_none_or(|c| caller == c)
@@ -202,35 +179,23 @@ pub fn export(
                 continue;
             }
             match format {
-                Format::Jsonl if filter.is_empty() => {
-                    // Passed on as stored; only the shape is checked (verify checks the rest).
-                    if version != Some(FORMAT_VERSION) || !bytes.ends_with(b"\"}") {
-                        skip("not an audit record: not a JSON record line".to_owned());
-                        continue;
-                    }
-                    w.write_all(bytes)?;
-                    w.write_all(b"\n")?;
-                }
                 Format::Jsonl => {
-                    let k: Keys = match serde_json::from_slice(bytes) {
-                        Ok(k) => k,
+                    // Read whole, as CSV and OCSF read it, and passed on as stored: a line verify
+                    // refuses as no record (a member unknown or given twice, a kind no record
+                    // has) is not passed on as one (QA: the unfiltered export did, and a
+                    // `caller` given twice reads as either, depending on the reader).
+                    let rec: Record = match serde_json::from_slice(bytes) {
+                        Ok(r) => r,
                         Err(e) => {
                             skip(format!("not an audit record: {e}"));
                             continue;
                         }
                     };
-                    if k.v != FORMAT_VERSION {
-                        skip(unsupported(k.v));
+                    if rec.v != FORMAT_VERSION {
+                        skip(unsupported(rec.v));
                         continue;
                     }
-                    let keep = filter.matches_keys(
-                        &k.time,
-                        &k.caller,
-                        k.namespace.as_deref(),
-                        k.decision,
-                        k.command.as_deref(),
-                    );
-                    if !keep {
+                    if !filter.matches(&rec) {
                         continue;
                     }
                     w.write_all(bytes)?;
@@ -745,13 +710,14 @@ mod tests {
             let mut out = Vec::new();
             let s = export(&path, format, filter, &mut out).unwrap();
             assert_eq!(s.skipped.len(), 2, "{format:?}: {:?}", s.skipped);
-            // Passed on unread, a line not of this version's shape; read, its version said.
-            let why = if filter.is_empty() && format == Format::Jsonl {
-                "not an audit record: not a JSON record line"
-            } else {
-                "unsupported format version 3 (this tgate reads 1)"
-            };
-            assert_eq!(s.skipped[1], format!("{}:3: {why}", path.display()));
+            // Read whole, its version said.
+            assert_eq!(
+                s.skipped[1],
+                format!(
+                    "{}:3: unsupported format version 3 (this tgate reads 1)",
+                    path.display()
+                )
+            );
             assert!(
                 !String::from_utf8(out).unwrap().contains("carol"),
                 "{format:?}"
@@ -763,6 +729,47 @@ mod tests {
                 None,
                 "{not_a_record}"
             );
+        }
+    }
+
+    /// A line verify refuses as no record is not passed on as one by any export, the unfiltered
+    /// JSON Lines included (QA: it passed a member unknown or given twice, a kind or decision
+    /// no record has, a fractional seq; a `caller` given twice reads as either, by reader).
+    #[test]
+    fn a_line_no_record_is_is_skipped_by_every_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        for caller in ["alice", "bob"] {
+            log.append(&entry(caller)).unwrap();
+        }
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let good: Vec<&str> = text.lines().collect();
+        let bad = [
+            good[1].replacen(
+                "\"caller\":\"bob\"",
+                "\"caller\":\"bob\",\"caller\":\"admin\"",
+                1,
+            ),
+            good[1].replacen("\"caller\":", "\"extra\":1,\"caller\":", 1),
+            good[1].replacen("\"kind\":\"decision\"", "\"kind\":\"verdict\"", 1),
+            good[1].replacen("\"seq\":2,", "\"seq\":2.0,", 1),
+        ];
+        for (i, line) in bad.iter().enumerate() {
+            assert_ne!(line, good[1], "case {i} changed nothing");
+            std::fs::write(&path, format!("{}\n{line}\n", good[0])).unwrap();
+            for format in [Format::Jsonl, Format::Csv, Format::Ocsf] {
+                let mut out = Vec::new();
+                let s = export(&path, format, &Filter::default(), &mut out).unwrap();
+                assert_eq!((s.written, s.skipped.len()), (1, 1), "case {i} {format:?}");
+                assert!(
+                    s.skipped[0].contains(":2: not an audit record: "),
+                    "case {i} {format:?}: {:?}",
+                    s.skipped
+                );
+                assert!(!String::from_utf8(out).unwrap().contains("bob"), "case {i}");
+            }
         }
     }
 
