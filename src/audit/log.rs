@@ -461,9 +461,40 @@ impl Inner {
             };
             return Ok((len, tail));
         }
-        let len = cut_torn_tail(&active.file, len).map_err(|e| path_err(&self.path, e))?;
+        let len = cut_torn_tail(&active.file, len).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => AuditError::Damaged {
+                path: self.path.display().to_string(),
+                detail: e.to_string(),
+            },
+            _ => path_err(&self.path, e),
+        })?;
         let tail = match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
-            Some(line) => tail_of(&self.path, &line)?,
+            Some(line) => {
+                let tail = tail_of(&self.path, &line)?;
+                // The chain is continued only from a record that continues it: its own hash
+                // is not enough (QA: a record spliced from another log, or one claiming seq
+                // 5000 after 28, was built on).
+                let before = len - 1 - line.len() as u64;
+                let prev =
+                    match last_line(&active.file, before).map_err(|e| path_err(&self.path, e))? {
+                        Some(prev) => record::check_line(&prev).ok().map(|(r, _)| (r.seq, r.hash)),
+                        None => rotated_tail(&self.path),
+                    };
+                if let Some((seq, hash)) = prev {
+                    let rec = record::check_line(&line).ok().map(|(r, _)| r);
+                    if rec.is_none_or(|r| r.seq != seq + 1 || r.prev_hash != hash) {
+                        return Err(AuditError::Damaged {
+                            path: self.path.display().to_string(),
+                            detail: format!(
+                                "the last record (seq {}) does not continue the one before it \
+                                 (seq {seq})",
+                                tail.seq
+                            ),
+                        });
+                    }
+                }
+                tail
+            }
             None => previous_tail(&self.path)?,
         };
         Ok((len, tail))
@@ -607,7 +638,10 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Cuts an incomplete last line off (a crash mid-write). Returns the new length.
+/// Cuts an incomplete last line off (a crash mid-write). Returns the new length. A last line
+/// that is a whole record lacking only its newline is no crash's cut: a sound one (a write cut
+/// just before its newline) is completed, not cut (QA: a genuine record was cut off); one that
+/// does not match its hash was edited, and is refused (QA: it was cut, and the edit with it).
 pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
     if len == 0 {
         return Ok(0);
@@ -621,6 +655,26 @@ pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
         Some(p) => p + 1,
         None => 0,
     };
+    let mut tail = vec![0u8; (len - keep) as usize];
+    file.read_exact_at(&mut tail, keep)?;
+    match record::check_line(&tail) {
+        Ok((_, true)) => {
+            file.write_all_at(b"\n", len)?;
+            file.sync_data()?;
+            return Ok(len + 1);
+        }
+        Ok((rec, false)) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the last record (seq {}) does not match its hash (a whole line without its \
+                     newline: edited, not cut short by a crash)",
+                    rec.seq
+                ),
+            ));
+        }
+        Err(_) => {}
+    }
     file.set_len(keep)?;
     file.sync_data()?;
     Ok(keep)
@@ -670,6 +724,20 @@ fn tail_of(path: &Path, line: &[u8]) -> Result<Tail, AuditError> {
         ))),
         Err(e) => Err(damaged(format!("the last line is {e}"))),
     }
+}
+
+/// The seq and hash of the newest rotated file's last record, when that file is plain (read from
+/// its end) and its last line a record; `None` otherwise (a compressed file is not read here).
+fn rotated_tail(path: &Path) -> Option<(u64, String)> {
+    let files = super::chain_files(path).ok()?;
+    let prev = files.iter().rev().find(|f| f.as_path() != path)?;
+    if prev.extension().is_some_and(|e| e == "gz") {
+        return None;
+    }
+    let file = File::open(prev).ok()?;
+    let len = file.metadata().ok()?.len();
+    let line = last_line(&file, len).ok()??;
+    record::check_line(&line).ok().map(|(r, _)| (r.seq, r.hash))
 }
 
 /// The tail of the newest rotated file, or the genesis when there is none.
@@ -859,6 +927,79 @@ mod tests {
         assert_eq!(log.append(&entry("two")).unwrap().seq, 2);
         assert_eq!(lines(&path).len(), 2);
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    /// A last line that is a whole record without its newline is no crash's cut: a sound one
+    /// (a write cut just before the newline) is completed and the chain goes on from it; an
+    /// edited one stops the writer, and is not cut off with its edit (QA: both were cut).
+    #[test]
+    fn a_whole_last_record_without_its_newline_is_completed_or_refused_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        log.append(&entry("one")).unwrap();
+        log.append(&entry("two")).unwrap();
+        drop(log);
+        let whole = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, whole.strip_suffix('\n').unwrap()).unwrap();
+        let report = crate::audit::verify::verify(&path).unwrap();
+        assert_eq!((report.damage, report.records), (None, 2));
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("three")).unwrap().seq, 3);
+        drop(log);
+        assert_eq!(lines(&path).len(), 3);
+        assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+        // Edited, then its newline taken away.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("three", "tres");
+        std::fs::write(&path, text.strip_suffix('\n').unwrap()).unwrap();
+        let damage = crate::audit::verify::verify(&path).unwrap().damage.unwrap();
+        assert_eq!(damage.kind, crate::audit::verify::DamageKind::Edited);
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let err = log.append(&entry("four")).unwrap_err();
+        assert!(matches!(err, AuditError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("edited, not cut short"), "{err}");
+        drop(log);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("tres"));
+    }
+
+    /// The writer continues only from a last record that continues the one before it (QA: a
+    /// record spliced from another log, or a sound one claiming a far later seq, was built on),
+    /// in its own file or in the rotated one before.
+    #[test]
+    fn a_last_record_that_does_not_continue_the_chain_stops_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let other = dir.path().join("other.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        log.append(&entry("one")).unwrap();
+        log.append(&entry("two")).unwrap();
+        drop(log);
+        let log = AuditLog::open(&other, DEFAULT_MAX_FILE_BYTES).unwrap();
+        for caller in ["a", "b", "c"] {
+            log.append(&entry(caller)).unwrap();
+        }
+        drop(log);
+        let ours = std::fs::read_to_string(&path).unwrap();
+        let theirs = lines(&other);
+        // Seq 3 of another log after our seq 2: sound, the right seq, the wrong predecessor.
+        std::fs::write(&path, format!("{ours}{}\n", theirs[2])).unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let err = log.append(&entry("four")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the last record (seq 3) does not continue the one before it (seq 2)"),
+            "{err}"
+        );
+        drop(log);
+        // The same after a rotation: the spliced record alone in the active file.
+        std::fs::rename(&path, dir.path().join("audit.jsonl.000001")).unwrap();
+        std::fs::write(&path, format!("{}\n", theirs[2])).unwrap();
+        std::fs::write(dir.path().join("audit.jsonl.000001"), ours.as_bytes()).unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let err = log.append(&entry("four")).unwrap_err();
+        assert!(err.to_string().contains("does not continue"), "{err}");
     }
 
     /// Alters the record written as `entry("one")` in place, breaking its hash.

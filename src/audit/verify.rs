@@ -199,6 +199,15 @@ pub fn verify(log: &Path) -> Result<Report, AuditError> {
         while let Some(l) = lines.next()? {
             rest.push(l.parsed);
         }
+        // A whole record that lacks only its newline, at the very end: a write cut just before
+        // it. The record is sound and continues the chain; the writer completes the line.
+        if newest_file && rest.is_empty() && line.parsed.links(last.0 + 1, &last.1) {
+            if let Parsed::Rec { seq, hash, .. } = line.parsed {
+                last = (seq, hash);
+                records += 1;
+            }
+            break;
+        }
         let (kind, seq, detail) = classify(&line, newest_file, &rest, &last);
         return Ok(Report {
             damage: Some(Damage {
@@ -229,7 +238,10 @@ fn classify(
     last: &(u64, String),
 ) -> (DamageKind, u64, String) {
     let e = last.0 + 1;
-    if !line.terminated && newest_file && rest.is_empty() {
+    // Only a line that is no record can be a crash's cut: a whole record that does not match
+    // its hash, or continue the chain, was changed (QA: an edited last record without its
+    // newline was called torn, and the next run cut it off).
+    if !line.terminated && newest_file && rest.is_empty() && matches!(line.parsed, Parsed::Bad(_)) {
         return (
             DamageKind::TornTail,
             e,
@@ -287,8 +299,9 @@ fn classify(
             DamageKind::Edited,
             last.0,
             format!(
-                "seq {e} names another hash for seq {}: that record was changed and re-hashed",
-                last.0
+                "seq {e} names another hash for seq {}: one of the two was changed (seq {} \
+                 edited and re-hashed, or seq {e} put in the place of the one that continued it)",
+                last.0, last.0
             ),
         ),
         Parsed::Rec { seq, .. } if *seq > e => {
