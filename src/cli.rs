@@ -1282,6 +1282,7 @@ fn approval_entry(
         decision: Some(Decision::RequireApproval),
         rules: ap.rules.clone(),
         reason: comment.map(str::to_owned),
+        justification: ap.justification.clone(),
         approval_id: Some(ap.id.to_string()),
         ..crate::audit::Entry::new(kind, who, channel)
     }
@@ -1525,6 +1526,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .as_ref()
             .map(crate::audit::record::AuditTarget::from),
         reason: Some(scrub(&ev.reason)),
+        // Why the caller says it ran this (QA: `--help` said it was recorded; it was not).
+        justification: a.justification.as_deref().map(scrub),
         ..Entry::decision(ev, redacted.raw.clone(), &caller.id, Channel::Cli)
     };
     let decision = Entry {

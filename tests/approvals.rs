@@ -244,6 +244,28 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
     let asked = run(&env, &["--justification", "INC-42"], line);
     assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
     let id = approval_id(&asked);
+    // The justification given is recorded, refused or not: in the decision records, and in the
+    // approval request (QA: `--help` said so, and no record held it).
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
+    let given: Vec<(String, String)> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["command"] == "workflow cancel")
+        .filter_map(|r| {
+            let j = r["justification"].as_str()?.to_owned();
+            Some((r["kind"].as_str().unwrap().to_owned(), j))
+        })
+        .collect();
+    let want = [
+        ("decision", "because"),
+        ("approval_requested", "INC-42"),
+        ("decision", "INC-42"),
+    ];
+    assert_eq!(
+        given,
+        want.map(|(k, j)| (k.to_owned(), j.to_owned())).to_vec(),
+        "{audit}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let late = approve(&env, &id, "alice");
     assert_eq!(late.status.code(), Some(3));

@@ -125,6 +125,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "prev_hash",
     "hash",
     "v",
+    "justification",
 ];
 
 /// What an export did.
@@ -312,6 +313,7 @@ fn csv_row(r: &Record, out: &mut String) {
     text(out, &r.prev_hash);
     text(out, &r.hash);
     num(out, Some(r.v));
+    opt(out, r.justification.as_deref());
     out.push_str("\r\n");
 }
 
@@ -426,6 +428,7 @@ pub fn ocsf(r: &Record) -> Ocsf<'_> {
             decision: r.decision.map(Decision::as_str),
             rules: &r.rules,
             approval_id: r.approval_id.as_deref(),
+            justification: r.justification.as_deref(),
             backend: r.backend.map(|b| b.as_str()),
             output_bytes: r.output_bytes,
             output_sha256: r.output_sha256.as_deref(),
@@ -562,6 +565,8 @@ pub struct OcsfUnmapped<'a> {
     pub decision: Option<&'static str>,
     pub rules: &'a [String],
     pub approval_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<&'a str>,
     pub backend: Option<&'static str>,
     pub output_bytes: Option<u64>,
     pub output_sha256: Option<&'a str>,

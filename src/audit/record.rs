@@ -260,6 +260,10 @@ pub struct Entry {
     pub rules: Vec<String>,
     /// The decision's reason (decision records).
     pub reason: Option<String>,
+    /// The justification the caller gave (`tgate run --justification`), secrets replaced;
+    /// absent from records written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
     /// Approval that let the command run.
     pub approval_id: Option<String>,
     /// Executor that ran it (result records).
@@ -318,6 +322,9 @@ pub struct Record {
     pub rules: Vec<String>,
     /// See [`Entry::reason`].
     pub reason: Option<String>,
+    /// See [`Entry::justification`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
     /// See [`Entry::approval_id`].
     pub approval_id: Option<String>,
     /// See [`Entry::backend`].
@@ -364,6 +371,7 @@ impl Entry {
             decision: None,
             rules: Vec::new(),
             reason: None,
+            justification: None,
             approval_id: None,
             backend: None,
             exit_code: None,
@@ -413,6 +421,7 @@ impl Entry {
             .iter_mut()
             .chain(self.argv.iter_mut())
             .chain(self.reason.iter_mut())
+            .chain(self.justification.iter_mut())
             .chain(self.error.iter_mut())
         {
             scrub(text);
