@@ -1564,6 +1564,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         )
         .map_err(unavailable)?;
     }
+    // Timed after the approval steps it follows in the log (QA: it was timed before them, so a
+    // time window could hold an allow without the `approval_used` that let it run).
+    let decision = Entry {
+        time: crate::audit::record::now(),
+        ..decision
+    };
     // Fail closed: nothing runs unless the decision is on disk. An allowed command that will
     // run natively connects while its decision is being made durable (the committer thread
     // writes and syncs it): the TCP, TLS and HTTP/2 handshakes overlap the sync, and so does a

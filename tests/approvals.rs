@@ -261,6 +261,18 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
         ("approval_requested", "INC-42"),
         ("decision", "INC-42"),
     ];
+    // Records are timed in the order they are written (QA: a decision was timed before the
+    // approval steps written ahead of it).
+    let times: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["time"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(
         given,
         want.map(|(k, j)| (k.to_owned(), j.to_owned())).to_vec(),
