@@ -20,7 +20,7 @@ use crate::policy::Decision;
 pub enum Format {
     /// The records as stored, one per line.
     Jsonl,
-    /// CSV with a header row; columns as in [`CSV_COLUMNS`].
+    /// CSV with a header row, stable columns (docs/audit.md).
     Csv,
     /// OCSF 1.1 API Activity events (class 6003), one JSON object per line.
     Ocsf,

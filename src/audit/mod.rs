@@ -129,8 +129,16 @@ pub fn existing_chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
     Ok(files)
 }
 
-/// A buffered reader of a chain file, decompressing `.gz` files.
+/// A buffered reader of a chain file, decompressing `.gz` files. Only a regular file is opened:
+/// a FIFO named like a rotated file would block the open until something wrote to it (QA:
+/// `verify` hung on one).
 pub fn open_reader(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let file = std::fs::File::open(path)?;
     if path.extension().is_some_and(|e| e == "gz") {
         Ok(Box::new(BufReader::with_capacity(
