@@ -1531,11 +1531,20 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..Entry::decision(ev, redacted.raw.clone(), &caller.id, Channel::Cli)
     };
     let decision = Entry {
+        // Else the one the caller named, when it is an approval id at all: a refused claim
+        // (used, rejected, another caller's) names the approval it tried (QA: only the reason
+        // did).
         approval_id: gated
             .used
             .as_ref()
             .or(gated.pending.as_ref())
-            .map(|ap| ap.id.to_string()),
+            .map(|ap| ap.id.to_string())
+            .or_else(|| {
+                a.approval
+                    .as_deref()
+                    .and_then(|t| crate::approval::ApprovalId::parse(t).ok())
+                    .map(|id| id.to_string())
+            }),
         ..decision
     }
     // An integration's API key in the agent's line (a workflow id that is one) is not recorded

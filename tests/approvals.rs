@@ -297,6 +297,15 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
         "{}",
         text(&expired.stderr)
     );
+    // The refused claim's decision names the approval it tried (QA: only its reason did).
+    let last_decision = std::fs::read_to_string(env.dir.path().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .rfind(|r| r["kind"] == "decision")
+        .unwrap();
+    assert_eq!(last_decision["decision"], "deny");
+    assert_eq!(last_decision["approval_id"], id.as_str(), "{last_decision}");
 
     // Describes: two an hour, the third denied.
     let describe = "temporal workflow describe -w slow -o json";
