@@ -588,6 +588,16 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_ca: {file: ca-and-key.pem}}\n",
             "server_ca: holds a private key; give the CA certificate alone",
         ),
+        // A key pasted where a source's name belongs is not quoted when nothing answers to it
+        // (QA: `cannot read \`<key>\``).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: tgkSECRET0123456789abcdef0123456789}}\n",
+            "api_key: no file by the name given (a long name with no directory or extension, not shown",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {env: tgkSECRET0123456789abcdef0123456789}}\n",
+            "api_key: no environment variable by the name given (a long name",
+        ),
         // No `~` is expanded (QA: `audit.path: ~/x` made a directory named `~`).
         (
             "version: 1\naudit: {path: ~/audit.jsonl}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",

@@ -718,6 +718,8 @@ fn read_source(
                          `openssl pkey -inform der`)",
                         p.display()
                     )
+                } else if e.kind() == std::io::ErrorKind::NotFound && may_be_a_key(f) {
+                    format!("{what}: no file by the name given ({})", KEY_NOT_SHOWN)
                 } else {
                     format!("{what}: cannot read `{}`: {e}", p.display())
                 }
@@ -725,8 +727,13 @@ fn read_source(
             (text, format!("`{}`", p.display()))
         }
         (None, Some(k)) => {
-            let text =
-                env(k).ok_or_else(|| format!("{what}: environment variable `{k}` is not set"))?;
+            let text = env(k).ok_or_else(|| {
+                if may_be_a_key(Path::new(k)) {
+                    format!("{what}: no environment variable by the name given ({KEY_NOT_SHOWN})")
+                } else {
+                    format!("{what}: environment variable `{k}` is not set")
+                }
+            })?;
             (text, format!("environment variable `{k}`"))
         }
         _ => return Err(format!("{what}: give exactly one of `file` or `env`")),
@@ -736,6 +743,18 @@ fn read_source(
         return Err(format!("{what}: {origin} is empty"));
     }
     Ok(text.to_owned())
+}
+
+/// Why a source's name is not quoted when nothing answers to it.
+const KEY_NOT_SHOWN: &str = "a long name with no directory or extension, not shown: is it the key \
+                             itself? give `{file: PATH}` or `{env: NAME}`";
+
+/// Whether a source's name that names nothing may be a secret pasted in its place (QA: `{file:
+/// <key>}` said `cannot read \`<key>\``): 32 characters or more, with no directory and no
+/// extension.
+fn may_be_a_key(name: &Path) -> bool {
+    let text = name.as_os_str().as_encoded_bytes();
+    text.len() >= 32 && !text.contains(&b'/') && !text.contains(&b'.')
 }
 
 /// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
