@@ -62,8 +62,8 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
     (line, column, message)
 }
 
-/// The path (`rules[0].when.groups`, as serde_yaml writes paths) of the first mapping value that
-/// is null, in the document's order. A null in a list is not one: serde reads it as text.
+/// The path (`rules[0].when.groups`, as serde_yaml writes paths) of the first null, a mapping's
+/// value or a list's item, in the document's order.
 fn first_null(v: &serde_yaml::Value, path: String) -> Option<String> {
     use serde_yaml::Value;
     match v {
@@ -85,13 +85,44 @@ fn first_null(v: &serde_yaml::Value, path: String) -> Option<String> {
                 v => first_null(v, here),
             }
         }),
-        Value::Sequence(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| first_null(v, format!("{path}[{i}]"))),
+        Value::Sequence(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let here = format!("{path}[{i}]");
+            match v {
+                Value::Null => Some(here),
+                v => first_null(v, here),
+            }
+        }),
         Value::Tagged(t) => first_null(&t.value, path),
         _ => None,
     }
+}
+
+/// An optional list, when given: its value, and no item a null (serde reads a null item into
+/// text as `"~"` or `""`: QA).
+pub(crate) fn some_items<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    some::<D, Vec<Option<T>>>(d)?
+        .map(|items| items.into_iter().map(item::<D::Error, T>).collect())
+        .transpose()
+}
+
+/// A list with a default (or required), when given: its value, and no item a null.
+pub(crate) fn value_items<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    value::<D, Vec<Option<T>>>(d)?
+        .into_iter()
+        .map(item::<D::Error, T>)
+        .collect()
+}
+
+fn item<E: Error, T>(i: Option<T>) -> Result<T, E> {
+    i.ok_or_else(|| E::custom(NULL))
 }
 
 #[cfg(test)]
@@ -128,10 +159,10 @@ mod tests {
     fn a_key_with_no_value_is_named_by_its_whole_path() {
         let text = "list: [a, ~]\nsection: {a: 1}\nnested:\n  - {x: 1}\n  - {y: {z: }}\n";
         let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
-        // The null in the list is text to serde; the first null value of a key is named.
+        // The first null, an item of a list or a key's value, is named.
         assert_eq!(
             super::first_null(&value, String::new()).as_deref(),
-            Some("nested[1].y.z")
+            Some("list[1]")
         );
         let e = serde_yaml::from_str::<Doc>("section: {a: 1}\nlist:\n").unwrap_err();
         let (line, _, message) = super::error_parts(&e, "section: {a: 1}\nlist:\n");

@@ -640,6 +640,10 @@ fn configuration_errors_name_the_field() {
             "version: 1\naudit: {path: ~}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
             "audit.path: has no value",
         ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ~, address: 'h:1'}\n",
+            "integrations[0].namespace: has no value",
+        ),
     ] {
         let e = Config::from_yaml(yaml, "t.yaml", dir.path(), &env)
             .unwrap_err()

@@ -63,6 +63,21 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
             "  - {id: a, decision: allow, reason: r, rate: , when: {commands: [workflow signal]}}\n",
             "rules[0].rate",
         ),
+        // Required text and list items too (re-check QA: `pattern:` left empty became the empty
+        // regex, which every justification matches; a null item became the text `~`).
+        (
+            "  - {id: a, decision: allow, reason: r, justification: {pattern: }, when: {commands: [workflow cancel]}}\n",
+            "rules[0].justification.pattern",
+        ),
+        ("  - {id: ~, decision: allow, reason: r}\n", "rules[0].id"),
+        (
+            "  - {id: a, decision: allow, reason: null}\n",
+            "rules[0].reason",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {groups: [sre, ~]}}\n",
+            "rules[0].when.groups[1]",
+        ),
     ] {
         let e = err(&format!("{HEAD}rules:\n{rule}"));
         assert!(

@@ -125,9 +125,9 @@ struct ConfigFile {
     version: u32,
     #[serde(default, deserialize_with = "crate::yaml::some")]
     default_integration: Option<String>,
-    #[serde(default, deserialize_with = "crate::yaml::value")]
+    #[serde(default, deserialize_with = "crate::yaml::value_items")]
     integrations: Vec<IntegrationFile>,
-    #[serde(default, deserialize_with = "crate::yaml::value")]
+    #[serde(default, deserialize_with = "crate::yaml::value_items")]
     policies: Vec<PathBuf>,
     #[serde(default, deserialize_with = "crate::yaml::some")]
     backend: Option<Backend>,
@@ -137,15 +137,16 @@ struct ConfigFile {
     limits: LimitsFile,
     #[serde(default, deserialize_with = "crate::yaml::value")]
     audit: AuditFile,
-    #[serde(default, deserialize_with = "crate::yaml::value")]
+    #[serde(default, deserialize_with = "crate::yaml::value_items")]
     approvers: Vec<ApproverFile>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApproverFile {
+    #[serde(deserialize_with = "crate::yaml::value")]
     id: String,
-    #[serde(default, deserialize_with = "crate::yaml::value")]
+    #[serde(default, deserialize_with = "crate::yaml::value_items")]
     groups: Vec<String>,
 }
 
@@ -172,8 +173,10 @@ struct LimitsFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntegrationFile {
+    #[serde(deserialize_with = "crate::yaml::value")]
     name: String,
     auth: AuthKind,
+    #[serde(deserialize_with = "crate::yaml::value")]
     namespace: String,
     #[serde(default, deserialize_with = "crate::yaml::some")]
     account_id: Option<String>,

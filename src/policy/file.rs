@@ -67,6 +67,7 @@ pub struct PolicyFile {
     pub description: Option<String>,
     /// Namespaces this policy may allow anything in: exact names or globs (`prod-*`). `$default`
     /// stands for the integration's default namespace. Every rule is bounded by this list.
+    #[serde(deserialize_with = "crate::yaml::value_items")]
     pub namespaces: Vec<String>,
     /// Rules, in order. The strictest decision among the matching rules wins
     /// (deny > require_approval > allow); when none matches, the command is denied.
@@ -83,6 +84,7 @@ pub struct PolicyFile {
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Unique identifier, shown in decisions and audit records.
+    #[serde(deserialize_with = "crate::yaml::value")]
     pub id: String,
     /// What the rule is for.
     #[serde(default, deserialize_with = "crate::yaml::some")]
@@ -95,6 +97,7 @@ pub struct RuleSpec {
     /// What happens when it applies.
     pub decision: DecisionSpec,
     /// The reason shown to the caller.
+    #[serde(deserialize_with = "crate::yaml::value")]
     pub reason: String,
     /// Local-file flags (e.g. `input-file`) this rule allows, each with the directories its paths
     /// must lie in (absolute paths without `.` or `..`, resolved through no symbolic link). Without
@@ -139,7 +142,7 @@ pub struct ApprovalSpec {
     #[schemars(with = "u32")]
     pub approvals: Option<u32>,
     /// Groups an approver must be in (at least one of them); omitted: anyone but the requester.
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub approvers: Option<Vec<String>>,
 }
@@ -159,6 +162,7 @@ pub enum RatePerSpec {
 #[serde(deny_unknown_fields)]
 pub struct JustificationSpec {
     /// A regex the justification must match (unanchored: use `^…$`), e.g. `^INC-[0-9]+`.
+    #[serde(deserialize_with = "crate::yaml::value")]
     pub pattern: String,
 }
 
@@ -167,7 +171,7 @@ pub struct JustificationSpec {
 #[serde(deny_unknown_fields)]
 pub struct WhenSpec {
     /// Command paths without `temporal`: exact (`workflow list`) or a group (`workflow *`, `*`).
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub commands: Option<Vec<String>>,
     /// Effect classes: read, write, destructive, admin, local.
@@ -175,7 +179,7 @@ pub struct WhenSpec {
     #[schemars(with = "Vec<ClassSpec>")]
     pub classes: Option<Vec<ClassSpec>>,
     /// Namespaces (exact or globs) the command must act in.
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub namespaces: Option<Vec<String>>,
     /// Whether the command acts on many executions: a batch job (a non-empty `--query` on a
@@ -184,11 +188,11 @@ pub struct WhenSpec {
     #[schemars(with = "bool")]
     pub batch: Option<bool>,
     /// Caller identities (exact or globs).
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub callers: Option<Vec<String>>,
     /// Caller groups; the caller must be in at least one.
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub groups: Option<Vec<String>>,
     /// Constraints on typed flag values, by long flag name.
@@ -215,11 +219,11 @@ pub struct FlagConstraintSpec {
     #[schemars(with = "String")]
     pub not_matches: Option<String>,
     /// Values the value must be one of.
-    #[serde(default, deserialize_with = "crate::yaml::some", rename = "in")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items", rename = "in")]
     #[schemars(with = "Vec<String>")]
     pub one_of: Option<Vec<String>>,
     /// Values the value must not be.
-    #[serde(default, deserialize_with = "crate::yaml::some")]
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
     #[schemars(with = "Vec<String>")]
     pub not_in: Option<Vec<String>>,
     /// Lower bound for int, float and duration flags (durations as `30s`, `1h`).
@@ -296,13 +300,14 @@ pub enum ClassSpec {
 #[serde(deny_unknown_fields)]
 pub struct TestSpec {
     /// The command line, as an agent would send it.
+    #[serde(deserialize_with = "crate::yaml::value")]
     pub command: String,
     /// Caller identity (default `agent`).
     #[serde(default, deserialize_with = "crate::yaml::some")]
     #[schemars(with = "String")]
     pub caller: Option<String>,
     /// Caller groups.
-    #[serde(default, deserialize_with = "crate::yaml::value")]
+    #[serde(default, deserialize_with = "crate::yaml::value_items")]
     pub groups: Vec<String>,
     /// The justification the caller gives (`--justification`).
     #[serde(default, deserialize_with = "crate::yaml::some")]
