@@ -766,6 +766,11 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
             .map_err(|e| e.to_string())
     });
     let (ev, code) = match read {
+        Ok(_) if holds_a_key(&a.line, &keys) => (
+            Evaluation::unparsed(String::new())
+                .denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned()),
+            ExitCode::Denied,
+        ),
         Ok(cmd) => {
             let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
             let code = match ev.decision {
@@ -987,6 +992,14 @@ fn audit_path(
     config: &crate::connect::Config,
 ) -> Result<std::path::PathBuf, crate::audit::AuditError> {
     match explicit.or(config.audit.path.as_deref()) {
+        // As in the configuration: no shell expands it (`TGATE_AUDIT='~/a.jsonl'` made a
+        // directory named `~`; re-check QA).
+        Some(p) if p.as_os_str().as_encoded_bytes().starts_with(b"~") => {
+            Err(crate::audit::AuditError::Io {
+                path: p.display().to_string(),
+                message: "tgate expands no `~` (no shell runs): give the full path".to_owned(),
+            })
+        }
         Some(p) => Ok(p.to_path_buf()),
         None => crate::audit::default_path(&|k| std::env::var(k).ok()),
     }
@@ -1466,6 +1479,18 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let backend = a.backend.unwrap_or(config.backend);
     let redacted = crate::audit::redact::redact(&a.line);
     let mut decided = decide(&a, &config, &caller);
+    // Every integration's API key (a server could echo the one it was sent; a memo could hold
+    // another): kept out of what tgate prints and records.
+    let keys = config.api_keys();
+    // A line that holds one is refused before anything is gated, stored or run: an agent has no
+    // business with the key, and an approval request would keep it in the store and show it to
+    // approvers (re-check QA).
+    if decided.error.is_none() && holds_a_key(&a.line, &keys) {
+        decided.ev = decided
+            .ev
+            .clone()
+            .denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned());
+    }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
         let store = audit_path(a.audit.as_deref(), &config)
@@ -1509,12 +1534,16 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map_or("-".to_owned(), |ap| ap.id.to_string()),
         "decided"
     );
-    // Every integration's API key (a server could echo the one it was sent; a memo could hold
-    // another): kept out of what tgate prints and records. The agent's line's secrets are kept
-    // out of the record too; they are the agent's own, and are not looked for in what it is
-    // shown.
-    let keys = config.api_keys();
+    // The agent's line's secrets are kept out of the record too; they are the agent's own, and
+    // are not looked for in what it is shown.
     let mut secrets = redacted.secrets.clone();
+    // A justification is redacted as a line is, and what looks like a secret in it is kept out
+    // of the reason that quotes it too (re-check QA).
+    let justified = a
+        .justification
+        .as_deref()
+        .map(|j| crate::audit::redact::redact(&[j.to_owned()]));
+    secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
     secrets.extend(keys.iter().cloned());
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
     let ev = &decided.ev;
@@ -1527,7 +1556,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map(crate::audit::record::AuditTarget::from),
         reason: Some(scrub(&ev.reason)),
         // Why the caller says it ran this (QA: `--help` said it was recorded; it was not).
-        justification: a.justification.as_deref().map(scrub),
+        justification: justified.as_ref().map(|r| scrub(&r.raw)),
         ..Entry::decision(ev, redacted.raw.clone(), &caller.id, Channel::Cli)
     };
     let decision = Entry {
@@ -1907,6 +1936,16 @@ fn execute(
         },
         Err(e) => Ran::NotRun(e.to_string()),
     }
+}
+
+/// Why a line holding an integration's API key is refused.
+const KEY_IN_LINE: &str = "the command line holds an integration's API key (not shown): it is not run, stored or recorded";
+
+/// Whether any word of `line` holds one of `keys`.
+fn holds_a_key(line: &[String], keys: &[String]) -> bool {
+    keys.iter()
+        .filter(|k| !k.is_empty())
+        .any(|k| line.iter().any(|w| w.contains(k.as_str())))
 }
 
 /// A run asked to stop (a stop signal noted by a watch) before its command was sent: not run.

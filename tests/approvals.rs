@@ -240,6 +240,16 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
     );
     let wrong = run(&env, &["--justification", "because"], line);
     assert_eq!(wrong.status.code(), Some(3));
+    // A justification holding what looks like a secret is recorded without it.
+    let leaky = run(
+        &env,
+        &[
+            "--justification",
+            "INC-1 TEMPORAL_API_KEY=supersecret --api-key sk-999",
+        ],
+        line,
+    );
+    assert_eq!(leaky.status.code(), Some(3));
     // With one, a request; its approval expires after a second.
     let asked = run(&env, &["--justification", "INC-42"], line);
     assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
@@ -256,8 +266,16 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
             Some((r["kind"].as_str().unwrap().to_owned(), j))
         })
         .collect();
+    assert!(
+        !audit.contains("supersecret") && !audit.contains("sk-999"),
+        "{audit}"
+    );
     let want = [
         ("decision", "because"),
+        (
+            "decision",
+            "INC-1 TEMPORAL_API_KEY=<redacted> --api-key <redacted>",
+        ),
         ("approval_requested", "INC-42"),
         ("decision", "INC-42"),
     ];

@@ -592,7 +592,11 @@ fn configuration_errors_name_the_field() {
         // (QA: `cannot read \`<key>\``).
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: tgkSECRET0123456789abcdef0123456789}}\n",
-            "api_key: no file by the name given (a long name with no directory or extension, not shown",
+            "api_key: no file by the name given (a long name with no directory, not shown",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: eyJSECRETabc.eyJzdWIiOiJ0Z2F0ZSJ9.c2lnbmF0dXJl}}\n",
+            "api_key: no file by the name given (a long name with no directory, not shown",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {env: tgkSECRET0123456789abcdef0123456789}}\n",

@@ -979,21 +979,24 @@ fn secrets_never_leak() {
         format!("temporal workflow list --api-key {api_key}"),
         format!("temporal workflow list --grpc-meta 'authorization=Bearer {api_key}'"),
     ];
-    // Or types it as a workflow id: a read, allowed; the key is neither recorded nor printed
-    // (QA: the audit record's raw line, argv and target held it, and `check --config` printed it).
+    // Or types it as a workflow id or a namespace: refused (denied, exit 3) before anything is
+    // gated, stored or run, and neither recorded nor printed (QA: the audit record's raw line,
+    // argv, target and namespace held it, `check --config` printed it, and an approval request
+    // kept it in the store).
     let as_id = format!("temporal workflow describe -w {api_key}");
+    let as_ns = format!("temporal workflow describe -w x -n {api_key}");
     let lines: Vec<(Vec<&str>, &Path, Option<&str>, i32)> = vec![
         (
             vec!["run", "--integration", "good", "--backend", "grpc"],
             &config,
             Some(&as_id),
-            1,
+            3,
         ),
         (
             vec!["run", "--integration", "good", "--backend", "cli"],
             &config,
-            Some(&as_id),
-            1,
+            Some(&as_ns),
+            3,
         ),
         (
             vec!["run", "--integration", "good", "--backend", "cli"],
@@ -1138,9 +1141,9 @@ fn secrets_never_leak() {
             Some(&as_id),
             &env,
         );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
         leaks(&format!("tgate check --config -o {format}"), &out.stdout);
-        assert!(text(&out.stdout).contains("<redacted>"));
+        assert!(text(&out.stdout).contains("tgate:api-key-in-line"));
     }
     for line in &smuggled {
         for format in ["text", "json"] {

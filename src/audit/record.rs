@@ -421,6 +421,7 @@ impl Entry {
             .iter_mut()
             .chain(self.argv.iter_mut())
             .chain(self.reason.iter_mut())
+            .chain(self.namespace.iter_mut())
             .chain(self.justification.iter_mut())
             .chain(self.error.iter_mut())
         {

@@ -234,12 +234,16 @@ fn redact_words<S: AsRef<str>>(words: &[S]) -> (Vec<String>, Vec<String>) {
     // `--workflow-id=MY_TOKEN=pay-1`; only a word of its own (an environment prefix) is read as
     // an assignment (QA: `raw` hid part of a workflow id that `argv` and `target` showed).
     let mut after_flag = false;
+    // Only inside the command, after the `temporal` word: before it (`env -i FOO_TOKEN=x
+    // temporal ...`) a word after a flag is an assignment all the same (re-check QA).
+    let mut in_command = false;
     for w in words {
         let w = w.as_ref();
         let value_of_flag = std::mem::replace(
             &mut after_flag,
-            w.len() > 1 && w.starts_with('-') && !w.contains('='),
+            in_command && w.len() > 1 && w.starts_with('-') && !w.contains('='),
         );
+        in_command |= w == "temporal" || w.ends_with("/temporal");
         if let Some(kind) = next_is.take() {
             out.push(hide(w, kind, &mut secrets));
             continue;
@@ -311,6 +315,8 @@ fn hide(value: &str, kind: Secrecy, secrets: &mut Vec<String>) -> String {
 
 /// `NAME=…` where NAME looks like an environment variable and names a credential.
 fn is_secret_assignment(name: &str) -> bool {
+    // `(FOO_TOKEN=x ...`: shell punctuation before the name does not hide it.
+    let name = name.trim_start_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
     let ident = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -441,6 +447,26 @@ mod tests {
             one("temporal workflow list -n x DB_PASSWORD=hunter2").raw,
             "temporal workflow list -n x DB_PASSWORD=<redacted>"
         );
+        // Before the command, a word after a flag is an assignment all the same; so is one
+        // behind shell punctuation (re-check QA).
+        for (line, want) in [
+            (
+                "env -i FOO_TOKEN=s1 temporal workflow list",
+                "env -i FOO_TOKEN=<redacted> temporal workflow list",
+            ),
+            (
+                "env -- FOO_TOKEN=s3 temporal workflow list",
+                "env -- FOO_TOKEN=<redacted> temporal workflow list",
+            ),
+            (
+                "(FOO_TOKEN=s11 temporal workflow list)",
+                "(FOO_TOKEN=<redacted> temporal workflow list)",
+            ),
+        ] {
+            let r = one(line);
+            assert_eq!(r.raw, want, "{line}");
+            assert_eq!(r.secrets.len(), 1, "{line}");
+        }
     }
 
     #[test]

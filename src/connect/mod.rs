@@ -749,15 +749,18 @@ fn read_source(
 }
 
 /// Why a source's name is not quoted when nothing answers to it.
-const KEY_NOT_SHOWN: &str = "a long name with no directory or extension, not shown: is it the key \
-                             itself? give `{file: PATH}` or `{env: NAME}`";
+const KEY_NOT_SHOWN: &str = "a long name with no directory, not shown: is it the key itself? give \
+                             `{file: PATH}` or `{env: NAME}`";
 
 /// Whether a source's name that names nothing may be a secret pasted in its place (QA: `{file:
-/// <key>}` said `cannot read \`<key>\``): 32 characters or more, with no directory and no
-/// extension.
+/// <key>}` said `cannot read \`<key>\``): 32 characters or more, with no directory and none of
+/// the extensions a certificate or key file has (a JWT-shaped key has dots: re-check QA).
 fn may_be_a_key(name: &Path) -> bool {
     let text = name.as_os_str().as_encoded_bytes();
-    text.len() >= 32 && !text.contains(&b'/') && !text.contains(&b'.')
+    let file_like = [".pem", ".crt", ".cer", ".key", ".txt", ".cert"]
+        .iter()
+        .any(|e| text.ends_with(e.as_bytes()));
+    text.len() >= 32 && !text.contains(&b'/') && !file_like
 }
 
 /// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
