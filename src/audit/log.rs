@@ -765,7 +765,31 @@ fn previous_tail(path: &Path) -> Result<Tail, AuditError> {
             detail: "a rotated file does not end with a complete line".to_owned(),
         })?;
     let start = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    tail_of(prev, &text[start..])
+    let tail = tail_of(prev, &text[start..])?;
+    // As for the active file's last record: it must continue the one before it (re-check QA:
+    // with the active file empty or missing, a forged last record of the rotated file was built
+    // on).
+    if start > 0 {
+        let before = &text[..start - 1];
+        let from = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let prev_rec = record::check_line(&before[from..]).ok().map(|(r, _)| r);
+        let last = record::check_line(&text[start..]).ok().map(|(r, _)| r);
+        if let (Some(p), Some(l)) = (prev_rec, last)
+            && (l.seq != p.seq + 1 || l.prev_hash != p.hash)
+        {
+            return Err(AuditError::Damaged {
+                path: prev.display().to_string(),
+                detail: format!(
+                    "the last record (seq {}) does not continue the one before it (seq {})",
+                    l.seq, p.seq
+                ),
+            });
+        }
+    }
+    Ok(tail)
 }
 
 /// Renames the active file to the next `<log>.NNNNNN` and syncs the directory.
@@ -997,6 +1021,17 @@ mod tests {
         std::fs::rename(&path, dir.path().join("audit.jsonl.000001")).unwrap();
         std::fs::write(&path, format!("{}\n", theirs[2])).unwrap();
         std::fs::write(dir.path().join("audit.jsonl.000001"), ours.as_bytes()).unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let err = log.append(&entry("four")).unwrap_err();
+        assert!(err.to_string().contains("does not continue"), "{err}");
+        drop(log);
+        // And with the active file gone: the rotated file's own last record must continue it.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(
+            dir.path().join("audit.jsonl.000001"),
+            format!("{ours}{}\n", theirs[2]),
+        )
+        .unwrap();
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         let err = log.append(&entry("four")).unwrap_err();
         assert!(err.to_string().contains("does not continue"), "{err}");

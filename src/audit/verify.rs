@@ -165,7 +165,9 @@ impl Lines {
                 Err(e)
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                        std::io::ErrorKind::InvalidData
+                            | std::io::ErrorKind::InvalidInput
+                            | std::io::ErrorKind::UnexpectedEof
                     ) =>
                 {
                     self.reader = None;
@@ -450,6 +452,12 @@ mod tests {
         assert_eq!(d.kind, DamageKind::Edited);
         assert!(d.detail.contains("unreadable from here"), "{}", d.detail);
         assert!(d.file.ends_with("audit.jsonl.000001.gz"));
+        // Garbage after a whole stream (re-check QA: `invalid gzip header`, exit 2).
+        let mut trailing = gz.clone();
+        trailing.extend_from_slice(b"garbagegarbage\n");
+        std::fs::write(dir.path().join("audit.jsonl.000001.gz"), &trailing).unwrap();
+        let d = verify(&path).unwrap().damage.unwrap();
+        assert!(d.detail.contains("unreadable from here"), "{}", d.detail);
         // Whole, it verifies.
         std::fs::write(dir.path().join("audit.jsonl.000001.gz"), &gz).unwrap();
         assert_eq!(verify(&path).unwrap().damage, None);
