@@ -2228,7 +2228,7 @@ fn tail(
     follow: bool,
     out: &mut dyn Write,
 ) -> Result<(), crate::audit::AuditError> {
-    use std::io::{BufRead, Read, Seek};
+    use std::io::BufRead;
     use std::os::unix::fs::MetadataExt;
     let io = |p: &std::path::Path, e: std::io::Error| crate::audit::AuditError::Io {
         path: p.display().to_string(),
@@ -2267,15 +2267,36 @@ fn tail(
     } else {
         crate::audit::existing_chain_files(path)?
     };
-    let had_files = !files.is_empty();
+    // Where the active file was read up to (its inode and the end of its last whole line):
+    // following resumes there, so nothing read here is shown twice (re-check QA: damaged last
+    // lines were shown again).
+    let mut resume: Option<(u64, u64)> = None;
     for file in files {
         let reader = crate::audit::open_reader(&file).map_err(|e| io(&file, e))?;
-        for line in std::io::BufReader::new(reader).split(b'\n') {
-            let line = line.map_err(|e| io(&file, e))?;
+        let ino = std::fs::metadata(&file).map(|m| m.ino()).ok();
+        let mut end = 0u64;
+        let mut lines = std::io::BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let got = lines
+                .read_until(b'\n', &mut line)
+                .map_err(|e| io(&file, e))?;
+            if got == 0 {
+                break;
+            }
+            // Not a line still being written in the active file: following shows it whole.
+            if file == path && line.last() != Some(&b'\n') {
+                break;
+            }
+            end += got as u64;
             if last.len() == keep {
                 last.pop_front();
             }
-            last.push_back(line);
+            last.push_back(line.strip_suffix(b"\n").unwrap_or(&line).to_vec());
+        }
+        if file == path {
+            resume = ino.map(|ino| (ino, end));
         }
     }
     for line in last.iter().skip(last.len().saturating_sub(n)) {
@@ -2289,10 +2310,16 @@ fn tail(
     // Follow by sequence number: every record after the last one shown, through every file
     // rotated in between (QA: records in a file rotated between two looks were never shown).
     let mut last_seq = last.iter().rev().find_map(|l| seq_of(l));
-    // A log whose last lines hold no record this version reads: new lines from the active file's
-    // end, as they come.
-    let mut from_the_end = had_files && last_seq.is_none();
     drop(last);
+    // A gap in the sequence (a file rotated between listing the files and opening the active
+    // one, or missed by a listing made while files were renamed): the files are listed again,
+    // up to five times, 50 ms apart, before the records after it are shown as they are.
+    let mut gap_looks: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    enum Step {
+        Go,
+        Stop,
+        Gap,
+    }
     loop {
         // Catch up: the records after `last_seq` in the rotated files and the active file.
         let files = crate::audit::chain_files(path)?;
@@ -2305,16 +2332,7 @@ fn tail(
             let line = std::io::BufReader::new(reader).split(b'\n').next()?.ok()?;
             seq_of(&line)
         };
-        // The newest file that may hold the record after `last_seq` (all of them when none was
-        // shown yet; only the active file, from its end, for a log of unreadable lines).
-        let mut start = if from_the_end { files.len() - 1 } else { 0 };
-        if let Some(seq) = last_seq {
-            start = files.len() - 1;
-            while start > 0 && first_seq(&files[start]).is_none_or(|f| f > seq + 1) {
-                start -= 1;
-            }
-        }
-        let (mut file, ino) = {
+        let (file, ino) = {
             let f = match std::fs::File::open(active_path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -2323,62 +2341,114 @@ fn tail(
             let ino = f.metadata().map_err(|e| io(active_path, e))?.ino();
             (f, ino)
         };
+        // The newest file that may hold the record after `last_seq` (all of them when none was
+        // shown yet).
+        let mut start = 0;
+        if let Some(seq) = last_seq {
+            start = files.len() - 1;
+            while start > 0 && first_seq(&files[start]).is_none_or(|f| f > seq + 1) {
+                start -= 1;
+            }
+        }
         // Past the last record shown: lines that are not records are shown from there on.
         let mut past = last_seq.is_none();
-        let mut show_new = |out: &mut dyn Write, line: &[u8], past: &mut bool| -> Option<bool> {
+        let mut show_new = |out: &mut dyn Write, line: &[u8], past: &mut bool| -> Step {
             match (seq_of(line), last_seq) {
                 (Some(seq), Some(shown)) if seq <= shown => {
                     *past |= seq == shown;
-                    Some(true)
+                    Step::Go
+                }
+                (Some(seq), Some(shown)) if seq > shown + 1 && gap_looks.get(&seq) < Some(&5) => {
+                    *gap_looks.entry(seq).or_insert(0) += 1;
+                    Step::Gap
                 }
                 (Some(seq), _) => {
                     last_seq = Some(seq);
                     *past = true;
-                    Some(show(out, line))
+                    if show(out, line) {
+                        Step::Go
+                    } else {
+                        Step::Stop
+                    }
                 }
-                (None, _) if *past => Some(show(out, line)),
-                (None, _) => Some(true),
+                (None, _) if *past => {
+                    if show(out, line) {
+                        Step::Go
+                    } else {
+                        Step::Stop
+                    }
+                }
+                (None, _) => Step::Go,
             }
         };
-        let mut pending = Vec::new();
-        if from_the_end {
-            file.seek(std::io::SeekFrom::End(0))
-                .map_err(|e| io(path, e))?;
-            from_the_end = false;
-            past = true;
-        } else {
-            for rotated in &files[start..files.len() - 1] {
-                // Renamed or compressed away meanwhile: start over from the new list.
-                let Ok(reader) = crate::audit::open_reader(rotated) else {
-                    continue;
-                };
-                for line in std::io::BufReader::new(reader).split(b'\n') {
-                    let line = line.map_err(|e| io(rotated, e))?;
-                    if show_new(out, &line, &mut past) == Some(false) {
-                        return Ok(());
+        let mut pos = 0u64;
+        match resume.take() {
+            // The active file read at the start, unchanged: on from where that read ended.
+            Some((resumed_ino, end)) if resumed_ino == ino => {
+                pos = end;
+                past = true;
+            }
+            _ => {
+                let mut gap = false;
+                'rotated: for rotated in &files[start..files.len() - 1] {
+                    // Renamed or compressed away meanwhile: the next pass lists them again.
+                    let Ok(reader) = crate::audit::open_reader(rotated) else {
+                        continue;
+                    };
+                    for line in std::io::BufReader::new(reader).split(b'\n') {
+                        let line = line.map_err(|e| io(rotated, e))?;
+                        match show_new(out, &line, &mut past) {
+                            Step::Go => {}
+                            Step::Stop => return Ok(()),
+                            Step::Gap => {
+                                gap = true;
+                                break 'rotated;
+                            }
+                        }
                     }
+                }
+                if gap {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    continue;
                 }
             }
         }
-        // The active file, from where it stands, then as it grows, until it is rotated.
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let got = file.read(&mut buf).map_err(|e| io(path, e))?;
-            if got > 0 {
-                pending.extend_from_slice(&buf[..got]);
-                while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=i).collect();
-                    if show_new(out, &line[..line.len() - 1], &mut past) == Some(false) {
-                        return Ok(());
+        // The active file, from where it stands, then as it grows, until it is rotated (or cut
+        // back below the line being read: then read again by sequence number). A line is read
+        // only once it is whole, from its start each time: a torn line a writer cuts and writes
+        // over is never glued to what replaces it (re-check QA).
+        use std::os::unix::fs::FileExt;
+        let mut at = pos;
+        'active: loop {
+            let now = std::fs::metadata(path).ok();
+            let rotated = now.as_ref().is_none_or(|m| m.ino() != ino);
+            let len = file.metadata().map_err(|e| io(path, e))?.len();
+            if len < at {
+                break;
+            }
+            if len > at {
+                let mut bytes = vec![0u8; (len - at) as usize];
+                file.read_exact_at(&mut bytes, at)
+                    .map_err(|e| io(path, e))?;
+                let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                for line in bytes[..whole].split_inclusive(|&b| b == b'\n') {
+                    at += line.len() as u64;
+                    match show_new(out, &line[..line.len() - 1], &mut past) {
+                        Step::Go => {}
+                        Step::Stop => return Ok(()),
+                        Step::Gap => {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            break 'active;
+                        }
                     }
                 }
-                continue;
+                if whole > 0 {
+                    continue;
+                }
             }
-            let rotated = std::fs::metadata(path)
-                .map(|m| m.ino() != ino)
-                .unwrap_or(true);
             if rotated {
-                // Finished: the records after it, wherever they now are, on the next pass.
+                // Finished (what it holds was read above): the records after it, wherever they
+                // now are, on the next pass.
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(200));

@@ -874,6 +874,82 @@ fn tail_follows_every_record_across_rotations() {
     );
 }
 
+/// `tail -f` shows each line once and whole (re-check QA): damaged last lines shown by `-n` are
+/// not shown again when following begins, and a torn line that a writer cuts before appending
+/// is not glued to the record written in its place.
+#[test]
+fn tail_follows_from_where_it_read_and_past_a_cut_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    stress(&path, 1, 3);
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    append("garbage one\ngarbage two\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["audit", "tail", "-f", "-n", "2", p(&path)])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    for _ in 0..2 {
+        assert!(next().contains("not an audit record"));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    append("garbage three\n");
+    assert!(next().contains("not an audit record"));
+    // Nothing else: the first two are not shown again.
+    assert!(rx.recv_timeout(Duration::from_millis(700)).is_err());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A torn line, then a writer: it cuts the line and appends seq 4 in its place.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    stress(&path, 1, 3);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"{\"v\":1,\"seq\":4,\"time\":\"2025-01-01T00:00:00.000000000Z\",\"kind")
+        .unwrap();
+    drop(f);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["audit", "tail", "-f", "-n", "1", p(&path)])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("#3 "), "{line}");
+    std::thread::sleep(Duration::from_millis(500));
+    stress(&path, 1, 1);
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("#4 ") && !line.contains("2025-01-01"),
+        "{line}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
