@@ -582,6 +582,33 @@ fn a_relative_temporal_binary_is_found_from_a_relative_configuration() {
     }
 }
 
+/// An audit path beginning with `~`, from `--audit` or `TGATE_AUDIT`, is refused: no shell
+/// expands it, and a directory named `~` was made (re-check QA). Nothing runs.
+#[test]
+fn an_audit_path_beginning_with_a_tilde_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, env) in [
+        (vec!["run", "--audit", "~/a.jsonl", "--"], None),
+        (vec!["run", "--"], Some(("TGATE_AUDIT", "~/a.jsonl"))),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        cmd.current_dir(dir.path())
+            .args(&args)
+            .arg("temporal workflow list")
+            .env_clear();
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&o),
+            "tgate: audit log unavailable: `~/a.jsonl`: tgate expands no `~` (no shell runs): give the full path\n"
+        );
+        assert!(!dir.path().join("~").exists(), "{args:?}");
+    }
+}
+
 /// Policy-writing slips get messages that say what is wrong (QA): a UTF-8 byte-order mark
 /// (which YAML allows) is read past, not taken for part of the first key; a flag named with its
 /// dashes; a rate count too large.
