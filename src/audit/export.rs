@@ -56,23 +56,16 @@ impl Filter {
 
     /// Whether `rec` matches.
     pub fn matches(&self, rec: &Record) -> bool {
-        let (time, caller, namespace, decision, command) = (
-            rec.time.as_str(),
-            rec.caller.as_str(),
-            rec.namespace.as_deref(),
-            rec.decision,
-            rec.command.as_deref(),
-        );
-        self.since.as_ref().is_none_or(|s| time >= s.as_str())
-            && self.until.as_ref().is_none_or(|u| time < u.as_str())
-            && self.caller.as_ref().is_none_or(|c| caller == c)
+        self.since.as_ref().is_none_or(|s| rec.time >= *s)
+            && self.until.as_ref().is_none_or(|u| rec.time < *u)
+            && self.caller.as_ref().is_none_or(|c| rec.caller == *c)
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|n| namespace == Some(n.as_str()))
-            && self.decision.is_none_or(|d| decision == Some(d))
+                .is_none_or(|n| rec.namespace.as_ref() == Some(n))
+            && self.decision.is_none_or(|d| rec.decision == Some(d))
             && self.command.as_ref().is_none_or(|want| {
-                command.is_some_and(|c| {
+                rec.command.as_deref().is_some_and(|c| {
                     c == want
                         || c.strip_prefix(want.as_str())
                             .is_some_and(|rest| rest.starts_with(' '))

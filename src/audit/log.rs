@@ -470,30 +470,16 @@ impl Inner {
         })?;
         let tail = match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
             Some(line) => {
-                let tail = tail_of(&self.path, &line)?;
                 // The chain is continued only from a record that continues it: its own hash
                 // is not enough (QA: a record spliced from another log, or one claiming seq
                 // 5000 after 28, was built on).
                 let before = len - 1 - line.len() as u64;
                 let prev =
                     match last_line(&active.file, before).map_err(|e| path_err(&self.path, e))? {
-                        Some(prev) => record::check_line(&prev).ok().map(|(r, _)| (r.seq, r.hash)),
+                        Some(prev) => position(&prev),
                         None => rotated_tail(&self.path),
                     };
-                if let Some((seq, hash)) = prev {
-                    let rec = record::check_line(&line).ok().map(|(r, _)| r);
-                    if rec.is_none_or(|r| r.seq != seq + 1 || r.prev_hash != hash) {
-                        return Err(AuditError::Damaged {
-                            path: self.path.display().to_string(),
-                            detail: format!(
-                                "the last record (seq {}) does not continue the one before it \
-                                 (seq {seq})",
-                                tail.seq
-                            ),
-                        });
-                    }
-                }
-                tail
+                tail_of(&self.path, &line, prev)?
             }
             None => previous_tail(&self.path)?,
         };
@@ -707,17 +693,26 @@ fn last_line(file: &File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(line))
 }
 
-/// The chain position after `line`, which must be a sound record.
-fn tail_of(path: &Path, line: &[u8]) -> Result<Tail, AuditError> {
+/// The chain position after `line`, which must be a sound record continuing `before` (the seq
+/// and hash of the record before it, when known).
+fn tail_of(path: &Path, line: &[u8], before: Option<(u64, String)>) -> Result<Tail, AuditError> {
     let damaged = |detail: String| AuditError::Damaged {
         path: path.display().to_string(),
         detail,
     };
     match record::check_line(line) {
-        Ok((rec, true)) => Ok(Tail {
-            seq: rec.seq,
-            hash: rec.hash,
-        }),
+        Ok((rec, true)) => match before {
+            Some((seq, hash)) if rec.seq != seq + 1 || rec.prev_hash != hash => {
+                Err(damaged(format!(
+                    "the last record (seq {}) does not continue the one before it (seq {seq})",
+                    rec.seq
+                )))
+            }
+            _ => Ok(Tail {
+                seq: rec.seq,
+                hash: rec.hash,
+            }),
+        },
         Ok((rec, false)) => Err(damaged(format!(
             "the last record (seq {}) does not match its hash",
             rec.seq
@@ -726,24 +721,34 @@ fn tail_of(path: &Path, line: &[u8]) -> Result<Tail, AuditError> {
     }
 }
 
+/// The seq and hash of the record `line` holds, if it holds one.
+fn position(line: &[u8]) -> Option<(u64, String)> {
+    record::check_line(line).ok().map(|(r, _)| (r.seq, r.hash))
+}
+
+/// The newest rotated file of the chain whose active file is `path`, if there is one.
+fn newest_rotated(path: &Path) -> Result<Option<PathBuf>, AuditError> {
+    Ok(super::chain_files(path)?
+        .into_iter()
+        .rev()
+        .find(|f| f.as_path() != path))
+}
+
 /// The seq and hash of the newest rotated file's last record, when that file is plain (read from
 /// its end) and its last line a record; `None` otherwise (a compressed file is not read here).
 fn rotated_tail(path: &Path) -> Option<(u64, String)> {
-    let files = super::chain_files(path).ok()?;
-    let prev = files.iter().rev().find(|f| f.as_path() != path)?;
+    let prev = newest_rotated(path).ok()??;
     if prev.extension().is_some_and(|e| e == "gz") {
         return None;
     }
     let file = File::open(prev).ok()?;
     let len = file.metadata().ok()?.len();
-    let line = last_line(&file, len).ok()??;
-    record::check_line(&line).ok().map(|(r, _)| (r.seq, r.hash))
+    position(&last_line(&file, len).ok()??)
 }
 
 /// The tail of the newest rotated file, or the genesis when there is none.
 fn previous_tail(path: &Path) -> Result<Tail, AuditError> {
-    let files = super::chain_files(path)?;
-    let Some(prev) = files.iter().rev().find(|f| f.as_path() != path) else {
+    let Some(prev) = newest_rotated(path)? else {
         return Ok(Tail {
             seq: 0,
             hash: GENESIS.to_owned(),
@@ -754,7 +759,7 @@ fn previous_tail(path: &Path) -> Result<Tail, AuditError> {
         message: e.to_string(),
     };
     let mut bytes = Vec::new();
-    super::open_reader(prev)
+    super::open_reader(&prev)
         .map_err(err)?
         .read_to_end(&mut bytes)
         .map_err(err)?;
@@ -764,32 +769,19 @@ fn previous_tail(path: &Path) -> Result<Tail, AuditError> {
             path: prev.display().to_string(),
             detail: "a rotated file does not end with a complete line".to_owned(),
         })?;
-    let start = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let tail = tail_of(prev, &text[start..])?;
+    let (earlier, last) =
+        text.split_at(text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1));
     // As for the active file's last record: it must continue the one before it (re-check QA:
     // with the active file empty or missing, a forged last record of the rotated file was built
     // on).
-    if start > 0 {
-        let before = &text[..start - 1];
-        let from = before
+    let before = earlier.strip_suffix(b"\n").and_then(|earlier| {
+        let from = earlier
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |p| p + 1);
-        let prev_rec = record::check_line(&before[from..]).ok().map(|(r, _)| r);
-        let last = record::check_line(&text[start..]).ok().map(|(r, _)| r);
-        if let (Some(p), Some(l)) = (prev_rec, last)
-            && (l.seq != p.seq + 1 || l.prev_hash != p.hash)
-        {
-            return Err(AuditError::Damaged {
-                path: prev.display().to_string(),
-                detail: format!(
-                    "the last record (seq {}) does not continue the one before it (seq {})",
-                    l.seq, p.seq
-                ),
-            });
-        }
-    }
-    Ok(tail)
+        position(&earlier[from..])
+    });
+    tail_of(&prev, last, before)
 }
 
 /// Renames the active file to the next `<log>.NNNNNN` and syncs the directory.
