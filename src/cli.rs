@@ -994,12 +994,10 @@ fn audit_path(
     match explicit.or(config.audit.path.as_deref()) {
         // As in the configuration: no shell expands it (`TGATE_AUDIT='~/a.jsonl'` made a
         // directory named `~`; re-check QA).
-        Some(p) if p.as_os_str().as_encoded_bytes().starts_with(b"~") => {
-            Err(crate::audit::AuditError::Io {
-                path: p.display().to_string(),
-                message: "tgate expands no `~` (no shell runs): give the full path".to_owned(),
-            })
-        }
+        Some(p) if crate::connect::starts_with_tilde(p) => Err(crate::audit::AuditError::Io {
+            path: p.display().to_string(),
+            message: "tgate expands no `~` (no shell runs): give the full path".to_owned(),
+        }),
         Some(p) => Ok(p.to_path_buf()),
         None => crate::audit::default_path(&|k| std::env::var(k).ok()),
     }
@@ -2234,30 +2232,33 @@ fn tail(
         path: p.display().to_string(),
         message: e.to_string(),
     };
-    let show = |out: &mut dyn Write, line: &[u8]| -> bool {
+    // A line read once: the record, when it is one this version reads, else what is shown in
+    // its place.
+    let read = |line: &[u8]| -> Result<crate::audit::Record, String> {
         use crate::audit::record::{FORMAT_VERSION, version_of};
         // Another version's record may not parse as this one's: its version is read first.
         let other = |v| format!("({})", crate::audit::export::unsupported(v));
-        let text = if let Some(v) = version_of(line).filter(|&v| v != FORMAT_VERSION) {
-            other(v)
-        } else {
-            match serde_json::from_slice::<crate::audit::Record>(line) {
-                Ok(r) if r.v != FORMAT_VERSION => other(r.v),
-                Ok(r) => crate::audit::export::human(&r),
-                Err(e) => format!("(not an audit record: {e})"),
-            }
+        if let Some(v) = version_of(line).filter(|&v| v != FORMAT_VERSION) {
+            return Err(other(v));
+        }
+        match serde_json::from_slice::<crate::audit::Record>(line) {
+            Ok(r) if r.v != FORMAT_VERSION => Err(other(r.v)),
+            Ok(r) => Ok(r),
+            Err(e) => Err(format!("(not an audit record: {e})")),
+        }
+    };
+    let show = |out: &mut dyn Write, read: &Result<crate::audit::Record, String>| -> bool {
+        let text = match read {
+            Ok(r) => std::borrow::Cow::Owned(crate::audit::export::human(r)),
+            Err(shown) => std::borrow::Cow::Borrowed(shown),
         };
         out.write_all(text.as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.flush())
             .is_ok()
     };
-    // The seq of a record line (`None`: not a record this version reads).
-    let seq_of = |line: &[u8]| {
-        serde_json::from_slice::<crate::audit::Record>(line)
-            .ok()
-            .map(|r| r.seq)
-    };
+    // The seq of a line read (`None`: not a record this version reads).
+    let seq_of = |read: &Result<crate::audit::Record, String>| read.as_ref().ok().map(|r| r.seq);
     // The last n complete lines of the chain (and, to know where following starts, at least the
     // last 16).
     let keep = n.max(16);
@@ -2300,7 +2301,7 @@ fn tail(
         }
     }
     for line in last.iter().skip(last.len().saturating_sub(n)) {
-        if !show(out, line) {
+        if !show(out, &read(line)) {
             return Ok(());
         }
     }
@@ -2309,7 +2310,7 @@ fn tail(
     }
     // Follow by sequence number: every record after the last one shown, through every file
     // rotated in between (QA: records in a file rotated between two looks were never shown).
-    let mut last_seq = last.iter().rev().find_map(|l| seq_of(l));
+    let mut last_seq = last.iter().rev().find_map(|l| seq_of(&read(l)));
     drop(last);
     // A gap in the sequence (a file rotated between listing the files and opening the active
     // one, or missed by a listing made while files were renamed): the files are listed again,
@@ -2330,7 +2331,7 @@ fn tail(
         let first_seq = |file: &std::path::Path| -> Option<u64> {
             let reader = crate::audit::open_reader(file).ok()?;
             let line = std::io::BufReader::new(reader).split(b'\n').next()?.ok()?;
-            seq_of(&line)
+            seq_of(&read(&line))
         };
         let (file, ino) = {
             let f = match std::fs::File::open(active_path) {
@@ -2353,7 +2354,8 @@ fn tail(
         // Past the last record shown: lines that are not records are shown from there on.
         let mut past = last_seq.is_none();
         let mut show_new = |out: &mut dyn Write, line: &[u8], past: &mut bool| -> Step {
-            match (seq_of(line), last_seq) {
+            let line = read(line);
+            match (seq_of(&line), last_seq) {
                 (Some(seq), Some(shown)) if seq <= shown => {
                     *past |= seq == shown;
                     Step::Go
@@ -2365,14 +2367,14 @@ fn tail(
                 (Some(seq), _) => {
                     last_seq = Some(seq);
                     *past = true;
-                    if show(out, line) {
+                    if show(out, &line) {
                         Step::Go
                     } else {
                         Step::Stop
                     }
                 }
                 (None, _) if *past => {
-                    if show(out, line) {
+                    if show(out, &line) {
                         Step::Go
                     } else {
                         Step::Stop

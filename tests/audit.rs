@@ -831,21 +831,7 @@ fn tail_follows_every_record_across_rotations() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     };
     burst(1);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["audit", "tail", "-f", "-n", "1", p(&path)])
-        .env_clear()
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = follow_tail(&path, 1);
     let seq = |line: &str| -> u64 {
         line.split_once('#')
             .and_then(|(_, rest)| rest.split(' ').next())
@@ -890,21 +876,7 @@ fn tail_follows_from_where_it_read_and_past_a_cut_torn_line() {
         f.write_all(text.as_bytes()).unwrap();
     };
     append("garbage one\ngarbage two\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["audit", "tail", "-f", "-n", "2", p(&path)])
-        .env_clear()
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = follow_tail(&path, 2);
     let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap();
     for _ in 0..2 {
         assert!(next().contains("not an audit record"));
@@ -928,26 +900,38 @@ fn tail_follows_from_where_it_read_and_past_a_cut_torn_line() {
     f.write_all(b"{\"v\":1,\"seq\":4,\"time\":\"2025-01-01T00:00:00.000000000Z\",\"kind")
         .unwrap();
     drop(f);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["audit", "tail", "-f", "-n", "1", p(&path)])
-        .env_clear()
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
+    let (mut child, rx) = follow_tail(&path, 1);
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(line.contains("#3 "), "{line}");
     std::thread::sleep(Duration::from_millis(500));
     stress(&path, 1, 1);
-    line.clear();
-    reader.read_line(&mut line).unwrap();
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(
         line.contains("#4 ") && !line.contains("2025-01-01"),
         "{line}"
     );
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// `tgate audit tail -f -n N PATH`, each line it prints sent to the receiver as it comes.
+fn follow_tail(path: &Path, n: usize) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["audit", "tail", "-f", "-n", &n.to_string(), p(path)])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
 }
 
 fn count_files(dir: &Path) -> usize {

@@ -764,7 +764,7 @@ fn may_be_a_key(name: &Path) -> bool {
 }
 
 /// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
-fn starts_with_tilde(p: &Path) -> bool {
+pub(crate) fn starts_with_tilde(p: &Path) -> bool {
     p.as_os_str().as_encoded_bytes().starts_with(b"~")
 }
 
