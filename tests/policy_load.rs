@@ -107,7 +107,8 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
 
 /// Slips that would load as something else are refused: a misspelt `$default` (it stood for a
 /// namespace of that name, which none can have, so a deny rule meant for the default namespace
-/// never applied), a bound that is not a finite number (`max: .nan` admitted every value), a
+/// never applied), a `$`-name among callers (`$default` there matched a caller named as the
+/// default namespace), a bound that is not a finite number (`max: .nan` admitted every value), a
 /// quoted bound (said as such), an embedded test whose caller `tgate run` refuses (QA).
 #[test]
 fn slips_that_would_mean_something_else_are_refused() {
@@ -115,6 +116,14 @@ fn slips_that_would_mean_something_else_are_refused() {
         (
             "  - {id: a, decision: deny, reason: r, when: {namespaces: ['$Default'], classes: [destructive]}}\n",
             "namespaces: `$Default` is no placeholder: the only one is `$default`",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {callers: ['$default'], classes: [read]}}\n",
+            "callers: `$default`: callers have no placeholders (`$default` names the default namespace, in namespace lists only)",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {callers: ['$agent'], classes: [read]}}\n",
+            "callers: `$agent`: callers have no placeholders",
         ),
         (
             "  - {id: a, decision: allow, reason: r, when: {commands: [workflow list], flags: {limit: {max: .nan}}}}\n",

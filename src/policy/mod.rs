@@ -177,9 +177,19 @@ impl NameSet {
         }
     }
 
-    fn compile(patterns: &[String], ctx: &Context) -> Result<NameSet, String> {
+    /// `namespaces` says whether the names are namespaces, where `$default` stands for the
+    /// integration's default namespace; among callers no `$`-name is read (QA: `callers:
+    /// [$default]` matched a caller whose id was the default namespace's name).
+    fn compile(patterns: &[String], ctx: &Context, namespaces: bool) -> Result<NameSet, String> {
         let mut set = NameSet::empty();
         for p in patterns {
+            if !namespaces && p.starts_with('$') {
+                return Err(format!(
+                    "`{}`: callers have no placeholders (`$default` names the default namespace, \
+                     in namespace lists only)",
+                    p.escape_debug()
+                ));
+            }
             // `$default` is a namespace, never a pattern: a glob character in it (a
             // misconfiguration) matches itself only.
             let literal = p == "$default";
@@ -757,7 +767,7 @@ pub(crate) fn compile(
         message,
     };
     let mut errors = Vec::new();
-    let namespaces = match NameSet::compile(&file.namespaces, ctx) {
+    let namespaces = match NameSet::compile(&file.namespaces, ctx, true) {
         Ok(n) if !file.namespaces.is_empty() => n,
         Ok(_) => {
             errors.push(invalid(
@@ -892,13 +902,14 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             .collect()
     });
     let mut names = |list: &Option<Vec<String>>, what: &str| {
-        list.as_ref().and_then(|l| match NameSet::compile(l, ctx) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                errs.push(format!("{what}: {e}"));
-                None
-            }
-        })
+        list.as_ref()
+            .and_then(|l| match NameSet::compile(l, ctx, what == "namespaces") {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    errs.push(format!("{what}: {e}"));
+                    None
+                }
+            })
     };
     let namespaces = names(&w.namespaces, "namespaces");
     let callers = names(&w.callers, "callers");
