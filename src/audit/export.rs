@@ -189,6 +189,10 @@ pub fn export(
                         skip(unsupported(rec.v));
                         continue;
                     }
+                    if let Some(why) = super::record::field_error(&rec) {
+                        skip(format!("not an audit record as tgate writes one: {why}"));
+                        continue;
+                    }
                     if !filter.matches(&rec) {
                         continue;
                     }
@@ -205,6 +209,10 @@ pub fn export(
                     };
                     if rec.v != FORMAT_VERSION {
                         skip(unsupported(rec.v));
+                        continue;
+                    }
+                    if let Some(why) = super::record::field_error(&rec) {
+                        skip(format!("not an audit record as tgate writes one: {why}"));
                         continue;
                     }
                     if !filter.matches(&rec) {

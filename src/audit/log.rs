@@ -644,7 +644,17 @@ pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
     let mut tail = vec![0u8; (len - keep) as usize];
     file.read_exact_at(&mut tail, keep)?;
     match record::check_line(&tail) {
-        Ok((_, true)) => {
+        Ok((rec, true)) => {
+            if let Some(why) = record::form_error(&tail, &rec) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the last record (seq {}) matches its hash, but {why} (a whole line \
+                         without its newline: rewritten, not cut short by a crash)",
+                        rec.seq
+                    ),
+                ));
+            }
             file.write_all_at(b"\n", len)?;
             file.sync_data()?;
             return Ok(len + 1);
@@ -700,24 +710,30 @@ fn tail_of(path: &Path, line: &[u8], before: Option<(u64, String)>) -> Result<Ta
         path: path.display().to_string(),
         detail,
     };
-    match record::check_line(line) {
-        Ok((rec, true)) => match before {
-            Some((seq, hash)) if rec.seq != seq + 1 || rec.prev_hash != hash => {
-                Err(damaged(format!(
-                    "the last record (seq {}) does not continue the one before it (seq {seq})",
-                    rec.seq
-                )))
-            }
-            _ => Ok(Tail {
-                seq: rec.seq,
-                hash: rec.hash,
-            }),
-        },
-        Ok((rec, false)) => Err(damaged(format!(
+    let (rec, sound) =
+        record::check_line(line).map_err(|e| damaged(format!("the last line is {e}")))?;
+    if !sound {
+        return Err(damaged(format!(
             "the last record (seq {}) does not match its hash",
             rec.seq
+        )));
+    }
+    if let Some(why) = record::form_error(line, &rec) {
+        return Err(damaged(format!(
+            "the last record (seq {}) matches its hash, but {why}: rewritten and re-hashed, or \
+             not written by tgate",
+            rec.seq
+        )));
+    }
+    match before {
+        Some((seq, hash)) if rec.seq != seq + 1 || rec.prev_hash != hash => Err(damaged(format!(
+            "the last record (seq {}) does not continue the one before it (seq {seq})",
+            rec.seq
         ))),
-        Err(e) => Err(damaged(format!("the last line is {e}"))),
+        _ => Ok(Tail {
+            seq: rec.seq,
+            hash: rec.hash,
+        }),
     }
 }
 

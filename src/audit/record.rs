@@ -516,6 +516,90 @@ pub fn check_line(line: &[u8]) -> Result<(Record, bool), LineError> {
     Ok((rec, hash_matches(line)))
 }
 
+/// Why a record read from `line` is not as tgate writes records, if it is not: every member
+/// present, in the writer's order, spelt as the writer spells it (no escape where none is needed,
+/// no space), the time as [`rfc3339`] gives it, the request id a lowercase hyphenated UUID. A
+/// line that fails this and matches its hash was rewritten and re-hashed, or made by something
+/// other than tgate (QA: `verify` accepted a re-hashed chain holding `"time":"yesterday"`, a
+/// member left out, a request id that is no UUID; the export then read such times as text).
+pub fn form_error(line: &[u8], rec: &Record) -> Option<String> {
+    if let Some(why) = field_error(rec) {
+        return Some(why);
+    }
+    // Written again and compared as it is written, without a copy (verify reads every record).
+    let mut same = SameAs {
+        line,
+        at: 0,
+        differs: None,
+    };
+    if let Err(e) = serde_json::to_writer(&mut same, rec) {
+        return Some(format!("it cannot be written back: {e}"));
+    }
+    let at = match same.differs {
+        None if same.at == line.len() => return None,
+        None => same.at.min(line.len()),
+        Some(at) => at,
+    };
+    Some(format!(
+        "from byte {at} on, its members are not as tgate writes them (a member left out, added, \
+         moved or spelt another way)"
+    ))
+}
+
+/// A writer that compares what is written to it with `line`: `differs` is where it first
+/// differed.
+struct SameAs<'a> {
+    line: &'a [u8],
+    at: usize,
+    differs: Option<usize>,
+}
+
+impl std::io::Write for SameAs<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.differs.is_none() {
+            let have = self.line.get(self.at..).unwrap_or_default();
+            let n = have.len().min(buf.len());
+            if have[..n] != buf[..n] {
+                let i = (0..n).find(|&i| have[i] != buf[i]).unwrap_or(n);
+                self.differs = Some(self.at + i);
+            } else if n < buf.len() {
+                self.differs = Some(self.at + n);
+            }
+        }
+        self.at += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The part of [`form_error`] that reads the record alone: its time and request id, which
+/// the export reads (a time filter compares the text).
+pub fn field_error(rec: &Record) -> Option<String> {
+    let shown = |text: &str| {
+        let end = crate::diag::floor_char_boundary(text, 80);
+        let more = if end < text.len() { "..." } else { "" };
+        format!("`{}{more}`", text[..end].escape_debug())
+    };
+    if !parse_rfc3339(&rec.time).is_ok_and(|(secs, nanos)| format_utc(secs, nanos) == rec.time) {
+        return Some(format!(
+            "its time {} is not one tgate writes (RFC 3339 in UTC with nine fraction digits)",
+            shown(&rec.time)
+        ));
+    }
+    if !uuid::Uuid::try_parse(&rec.request_id)
+        .is_ok_and(|id| id.hyphenated().to_string() == rec.request_id)
+    {
+        return Some(format!(
+            "its request id {} is not a UUID as tgate writes one",
+            shown(&rec.request_id)
+        ));
+    }
+    None
+}
+
 /// Whether a line's trailing `hash` member is the SHA-256 of the rest of it.
 pub fn hash_matches(line: &[u8]) -> bool {
     let n = line.len();
@@ -754,6 +838,33 @@ pub(crate) mod tests {
         // The hash is over the line without its hash member.
         let canonical = format!("{}}}", &line[..line.len() - 1 - HASH_SUFFIX_LEN]);
         assert_eq!(sha256_hex(canonical.as_bytes()), hash);
+    }
+
+    /// What the writer makes is in form, whatever the text it holds: controls, quotes,
+    /// backslashes, line separators, non-ASCII, a justification or none, each kind of record.
+    #[test]
+    fn every_record_the_writer_makes_is_in_form() {
+        let odd = "a\u{0}\u{1b}[31m\"\\/\u{2028}\u{7f}é𝄞\t\r\n";
+        for kind in [Kind::Decision, Kind::Result, Kind::ApprovalRequested] {
+            for justification in [None, Some(odd.to_owned())] {
+                let e = Entry {
+                    time: now(),
+                    kind,
+                    raw: Some(odd.to_owned()),
+                    argv: vec![odd.to_owned(), String::new()],
+                    error: Some(odd.to_owned()),
+                    exit_code: Some(-1),
+                    duration_ns: Some(u64::MAX),
+                    justification,
+                    ..entry(odd)
+                };
+                let (line, _) = seal(u64::MAX, &e.members().unwrap(), GENESIS);
+                let body = line.trim_end_matches('\n').as_bytes();
+                let (rec, sound) = check_line(body).unwrap();
+                assert!(sound);
+                assert_eq!(form_error(body, &rec), None, "{line}");
+            }
+        }
     }
 
     #[test]

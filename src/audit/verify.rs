@@ -3,8 +3,10 @@
 //! A chain is intact when every line is a record whose content matches its `hash`, the first has
 //! `seq` 1 and the genesis `prev_hash`, and each next one has `seq + 1` and the previous `hash` as
 //! its `prev_hash`. Otherwise the first break is classified:
-//! - `edited`: a record's content does not match its hash, a line is not a record, or an intact
-//!   record's `prev_hash` no longer names its predecessor (the predecessor was edited and re-hashed);
+//! - `edited`: a record's content does not match its hash, a line is not a record, a record
+//!   that matches its hash is not written as tgate writes records ([`record::form_error`]), or
+//!   an intact record's `prev_hash` no longer names its predecessor (the predecessor was edited
+//!   and re-hashed);
 //! - `deleted`: sequence numbers jump and the missing ones appear nowhere later;
 //! - `reordered`: sequence numbers jump and the missing one appears later;
 //! - `inserted`: an extra line sits before a record that links to the last intact one, or a
@@ -13,7 +15,7 @@
 //!   acknowledged). `--repair` cuts it off.
 //!
 //! What this cannot see: records cut off the end as whole lines, or a chain rewritten and re-hashed
-//! from the damage onwards. Keep the head (`seq` and `hash`, printed on success) elsewhere to catch
+//! from the damage onwards, each record written as tgate would write it. Keep the head (`seq` and `hash`, printed on success) elsewhere to catch
 //! those.
 
 use std::io::BufRead;
@@ -91,6 +93,12 @@ struct Line {
 
 enum Parsed {
     Bad(String),
+    /// A record that matches its hash but is not as tgate writes records: rewritten and
+    /// re-hashed, or made by something else.
+    Rewritten {
+        seq: u64,
+        why: String,
+    },
     Rec {
         seq: u64,
         prev: String,
@@ -102,12 +110,17 @@ enum Parsed {
 impl Parsed {
     fn of(bytes: &[u8]) -> Parsed {
         match record::check_line(bytes) {
-            Ok((r, sound)) => Parsed::Rec {
-                seq: r.seq,
-                prev: r.prev_hash,
-                hash: r.hash,
-                sound,
-            },
+            Ok((r, sound)) => {
+                if sound && let Some(why) = record::form_error(bytes, &r) {
+                    return Parsed::Rewritten { seq: r.seq, why };
+                }
+                Parsed::Rec {
+                    seq: r.seq,
+                    prev: r.prev_hash,
+                    hash: r.hash,
+                    sound,
+                }
+            }
             Err(e) => Parsed::Bad(e.to_string()),
         }
     }
@@ -283,9 +296,17 @@ fn classify(
         } if *seq > e => rest.iter().any(
             |p| matches!(p, Parsed::Rec { seq: s, hash, .. } if *s + 1 == *seq && hash == prev),
         ),
-        Parsed::Rec { .. } | Parsed::Bad(_) => false,
+        Parsed::Rec { .. } | Parsed::Bad(_) | Parsed::Rewritten { .. } => false,
     };
     match &line.parsed {
+        Parsed::Rewritten { seq, why } => (
+            DamageKind::Edited,
+            e,
+            format!(
+                "seq {seq} matches its hash, but {why}: rewritten and re-hashed, or not written \
+                 by tgate"
+            ),
+        ),
         Parsed::Rec { seq, .. } if moved => (
             DamageKind::Reordered,
             e,
@@ -468,6 +489,103 @@ mod tests {
         assert!(made.success());
         let e = verify(&path).unwrap_err();
         assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    /// `lines` with line `from` replaced by `edit` of it, and it and every line after it sealed
+    /// again, each linking to the one before: a chain rewritten and re-hashed from `from` on.
+    fn rewritten(lines: &[String], from: usize, edit: impl Fn(&str) -> String) -> Vec<String> {
+        let mut out = lines[..from].to_vec();
+        let mut prev = match from {
+            0 => GENESIS.to_owned(),
+            _ => {
+                serde_json::from_str::<record::Record>(&lines[from - 1])
+                    .unwrap()
+                    .hash
+            }
+        };
+        for (i, line) in lines.iter().enumerate().skip(from) {
+            let line = if i == from { edit(line) } else { line.clone() };
+            let seq = i as u64 + 1;
+            let start = format!("{{\"v\":1,\"seq\":{seq},").len();
+            let end = line.rfind(",\"prev_hash\":\"").unwrap();
+            let (sealed, hash) = record::seal(seq, &line[start..end], &prev);
+            out.push(sealed.trim_end().to_owned());
+            prev = hash;
+        }
+        out
+    }
+
+    /// A chain rewritten and re-hashed verifies, but not when what was written is not as tgate
+    /// writes records (QA: `"time":"yesterday"`, a member left out, a request id that is no UUID
+    /// all verified, and the export then compared such times as text). The writer does not
+    /// continue such a chain, and the export leaves such a record out.
+    #[test]
+    fn a_rewritten_record_that_tgate_would_not_write_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, lines) = log_of(dir.path(), 6);
+        let same = rewritten(&lines, 2, str::to_owned);
+        assert_eq!(same, lines, "sealing again changes nothing");
+        let relinked = rewritten(&lines, 2, |l| l.replace("caller-2", "caller-X"));
+        std::fs::write(&path, relinked.join("\n") + "\n").unwrap();
+        assert_eq!(verify(&path).unwrap().damage, None, "the documented limit");
+        let time = |l: &str| {
+            let t = serde_json::from_str::<record::Record>(l).unwrap().time;
+            l.replace(&t, "yesterday")
+        };
+        let id = |l: &str| {
+            let r = serde_json::from_str::<record::Record>(l)
+                .unwrap()
+                .request_id;
+            l.replace(&r, &r.to_uppercase())
+        };
+        for (edit, want) in [
+            (
+                &time as &dyn Fn(&str) -> String,
+                "seq 3 matches its hash, but its time `yesterday` is not one tgate writes",
+            ),
+            (&id, "its request id"),
+            (
+                &|l: &str| l.replace("\"approval_id\":null,", ""),
+                "its members are not as tgate writes them",
+            ),
+            (
+                &|l: &str| l.replace("caller-2", "caller\\u002d2"),
+                "its members are not as tgate writes them",
+            ),
+            (
+                &|l: &str| l.replace("\"caller\":", "\"caller\": "),
+                "its members are not as tgate writes them",
+            ),
+        ] {
+            let l = rewritten(&lines, 2, edit);
+            std::fs::write(&path, l.join("\n") + "\n").unwrap();
+            let d = verify(&path).unwrap().damage.expect("damage");
+            assert_eq!((d.kind, d.seq, d.line), (DamageKind::Edited, 3, 3));
+            assert!(d.detail.contains(want), "{}", d.detail);
+            // As the last record, with and without its newline: the writer refuses to go on.
+            let last = &l[..3];
+            for text in [last.join("\n") + "\n", last.join("\n")] {
+                std::fs::write(&path, text).unwrap();
+                // The log reads the chain's last record while the first record is made.
+                let e = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES)
+                    .and_then(|log| log.append(&entry("next")))
+                    .expect_err("refused");
+                assert!(e.to_string().contains("matches its hash, but"), "{e}");
+            }
+        }
+        let l = rewritten(&lines, 2, time);
+        std::fs::write(&path, l.join("\n") + "\n").unwrap();
+        let mut out = Vec::new();
+        let summary = crate::audit::export::export(
+            &path,
+            crate::audit::export::Format::Jsonl,
+            &crate::audit::export::Filter::default(),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(summary.written, 5);
+        assert_eq!(summary.skipped.len(), 1, "{:?}", summary.skipped);
+        assert!(summary.skipped[0].contains("its time `yesterday`"));
     }
 
     fn damage_after(path: &Path, lines: &[String]) -> (DamageKind, u64) {
