@@ -17,6 +17,9 @@ enum Directive {
     LocalAccept,
     LocalReject,
     Stricter,
+    /// tgate refuses a raw `--env-file PATH` word pair that is not the flag: the CLI would load
+    /// the file, whose values tgate does not read.
+    EnvFile,
 }
 
 struct Case {
@@ -37,6 +40,7 @@ fn corpus() -> Vec<Case> {
                         "local: accept" => Directive::LocalAccept,
                         "local: reject" => Directive::LocalReject,
                         "stricter" => Directive::Stricter,
+                        "env-file" => Directive::EnvFile,
                         other => panic!("unknown directive `{other}` on `{line}`"),
                     },
                 ),
@@ -83,6 +87,10 @@ fn compare(
         (Err(ParseError::Conflict { .. }), Outcome::Connect { .. }, Directive::Stricter) => None,
         (_, _, Directive::Stricter) => {
             Some("expected tgate to refuse a conflict the CLI finds after connecting".into())
+        }
+        (Err(ParseError::EnvFileWords { .. }), Outcome::Connect { .. }, Directive::EnvFile) => None,
+        (_, _, Directive::EnvFile) => {
+            Some("expected tgate to refuse the raw `--env-file` words the CLI reads".into())
         }
         (Ok(c), Outcome::Connect { namespace }, _) => {
             let ours_ns = c.client_namespace().map(|n| n.to_string());

@@ -111,6 +111,18 @@ pub enum ParseError {
         /// The environment name.
         name: String,
     },
+    /// A raw `--env-file PATH` word pair that is not the `--env-file` flag: the CLI would load
+    /// PATH as its deprecated environment file anyway.
+    #[error(
+        "the words `--env-file {}` make the CLI load that file as an environment file, whose values \
+         set the flags this line leaves unset: tgate does not read it, and refuses the line (write \
+         a value that is `--env-file` joined to its flag: `-q=--env-file`)",
+        file.escape_debug()
+    )]
+    EnvFileWords {
+        /// The word after `--env-file`.
+        file: String,
+    },
     /// Something tgate does not pass through at all.
     #[error("{what} (`{token}`) is not supported")]
     Unsupported {

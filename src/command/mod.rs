@@ -473,13 +473,18 @@ impl Command {
         }
     }
 
-    /// The namespace the command acts on: the deprecated positional of `operator namespace
-    /// create|delete|describe|update` when given, else [`Command::client_namespace`].
+    /// The namespace the command acts on: for `operator namespace create|delete|describe|update`,
+    /// the deprecated positional when given, else `-n` as written (the CLI puts the flag's value
+    /// in the request itself: `-n ''` acts on the namespace `""`, which the server refuses, not on
+    /// `default`, found by QA); for the others, [`Command::client_namespace`].
     pub fn namespace(&self) -> Option<Namespace> {
-        if self.path.namespace_positional()
-            && let Some(ns) = self.args.first()
-        {
-            return Some(Namespace(ns.clone()));
+        if self.path.namespace_positional() {
+            if let Some(ns) = self.args.first() {
+                return Some(Namespace(ns.clone()));
+            }
+            if let Some(ns) = self.flag_str("namespace") {
+                return Some(Namespace(ns.to_owned()));
+            }
         }
         self.client_namespace()
     }
@@ -808,6 +813,30 @@ mod tests {
     fn namespace_sources() {
         assert_eq!(
             ok("temporal workflow list").namespace().unwrap().as_str(),
+            "default"
+        );
+        // An empty `-n` connects to `default`; the namespace commands act on it as written.
+        assert_eq!(
+            ok("temporal workflow list --namespace=")
+                .namespace()
+                .unwrap()
+                .as_str(),
+            "default"
+        );
+        for line in [
+            "temporal operator namespace delete --namespace= -y",
+            "temporal operator namespace update --namespace= --description x",
+            "temporal operator namespace create --namespace=",
+        ] {
+            let c = ok(line);
+            assert_eq!(c.namespace().unwrap().as_str(), "", "{line}");
+            assert_eq!(c.client_namespace().unwrap().as_str(), "default", "{line}");
+        }
+        assert_eq!(
+            ok("temporal operator namespace delete -y")
+                .namespace()
+                .unwrap()
+                .as_str(),
             "default"
         );
         assert_eq!(

@@ -96,7 +96,7 @@ pub(crate) fn parse(args: &[&str]) -> Result<Parsed, ParseError> {
         });
     }
     check_arity(path, &positionals)?;
-    check_env(path, args)?;
+    check_env(path, args, &flags)?;
     check_required(path, &flags)?;
     Ok(Parsed {
         path,
@@ -468,10 +468,26 @@ fn check_arity(path: CommandPath, positionals: &[String]) -> Result<(), ParseErr
 
 /// The CLI's deprecated environment file: a raw `--env NAME` word pair names an environment, and
 /// one other than `default` must exist in `~/.config/temporalio/temporal.yaml`. tgate runs the CLI
-/// with an empty private HOME, so no such environment ever exists there.
-fn check_env(path: CommandPath, args: &[&str]) -> Result<(), ParseError> {
+/// with an empty private HOME, so no such environment ever exists there. A raw `--env-file PATH`
+/// word pair, wherever it stands, makes the CLI load PATH as that file, whose values set the
+/// flags the line leaves unset: when the words are not the flag tgate reads (`-q --env-file
+/// --limit=1` sets `--query`, and the CLI would also load `./--limit=1`, found by QA), the line
+/// means what a file tgate does not read says, and is refused. Set as a flag, `--env-file` is
+/// tgate's to refuse by policy (`tgate:connection-flag`).
+fn check_env(
+    path: CommandPath,
+    args: &[&str],
+    flags: &BTreeMap<&'static str, Value>,
+) -> Result<(), ParseError> {
     if matches!(path, CommandPath::EnvList | CommandPath::EnvSet) {
         return Ok(());
+    }
+    if !flags.contains_key("env-file")
+        && let Some(file) = args.windows(2).find(|w| w[0] == "--env-file").map(|w| w[1])
+    {
+        return Err(ParseError::EnvFileWords {
+            file: file.to_owned(),
+        });
     }
     let name = args
         .windows(2)

@@ -349,9 +349,15 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
                     conflict(m)
                 };
             }
-            if cmd.path == C::OperatorNamespaceDescribe && has("namespace-id") {
-                let name = cmd.args.first().map(String::as_str).unwrap_or(flag_ns);
-                if name != "default" && !name.is_empty() {
+            if cmd.path == C::OperatorNamespaceDescribe {
+                // The CLI's own test: `default` may be no more than the flag's default when an
+                // id is given; a name and an id, or neither (`-n ''`), is refused.
+                let id = cmd.flag_str("namespace-id").unwrap_or("");
+                let name = match cmd.args.first().map(String::as_str).unwrap_or(flag_ns) {
+                    "default" if !id.is_empty() => "",
+                    name => name,
+                };
+                if id.is_empty() == name.is_empty() {
                     return conflict(
                         "provide one of --namespace-id=<uuid> or -n name, but not both",
                     );
