@@ -1467,6 +1467,9 @@ enum Ran {
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
     use crate::audit::{AuditLog, Channel, Entry, Kind};
     let caller = a.caller.checked()?;
+    // Stop signals are watched while an allowed command runs: their handlers are registered
+    // meanwhile, off the way to it.
+    crate::exec::stop::register_ahead();
     let config = load_config(a.config.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
@@ -1618,9 +1621,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 && crate::exec::grpc::translated(cmd).is_ok() =>
         {
             let pending = log.submit(&decision).map_err(unavailable)?;
-            // A write is watched from here, not from when it is sent: a stop signal while it
-            // connects or its decision syncs is then recorded (nothing sent), not lost.
-            let watching = crate::exec::grpc::writes(cmd).then(watch_early).flatten();
+            // Watched from here, not from when it is sent: a stop signal while it connects or
+            // its decision syncs is then recorded (nothing sent), not lost.
+            let watching = watch_early();
             Prepared {
                 connected: Some(crate::exec::grpc::Session::connect(
                     integration,
@@ -1678,8 +1681,13 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         Decision::Allow => {}
     }
     // A server that echoes the integration's API key (in an error) does not have it printed.
-    let mut out = Tee::new(Scrubber::new(out, &keys), false);
-    let mut err = Tee::new(Scrubber::new(err, &keys), true);
+    // Marked while written, so that a stop finds tgate even in a write nobody reads.
+    let (mut out, mut err) = (
+        crate::exec::stop::ForCaller(out),
+        crate::exec::stop::ForCaller(err),
+    );
+    let mut out = Tee::new(Scrubber::new(&mut out, &keys), false);
+    let mut err = Tee::new(Scrubber::new(&mut err, &keys), true);
     // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
     // its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
@@ -1823,13 +1831,13 @@ struct Prepared {
     /// Opens once the decision record is durable: the native executor passes it before any
     /// write or output, the CLI is started only after it.
     decided: crate::audit::Barrier,
-    /// The stop-signal watch of a run watched from its decision on (a native write, a CLI run;
-    /// `None` if the handlers could not be registered: the executor then says so).
+    /// The stop-signal watch of a run, from its decision on (`None` if the handlers could not
+    /// be registered: the executor then says so).
     watching: Option<crate::exec::stop::Watch>,
 }
 
 /// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
-/// write), from its decision on rather than from when its command is sent: a signal in between
+/// call), from its decision on rather than from when its command is sent: a signal in between
 /// (while it connects, or its decision syncs) is then recorded as having stopped it before
 /// anything was sent, instead of ending tgate with an allow decision and no result. If the
 /// handlers cannot be registered, the executor's own watch fails in turn and says so.

@@ -3223,6 +3223,101 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
     );
 }
 
+/// A native read asked to stop (an agent runtime's timeout sending SIGTERM to a `show --follow`
+/// that never ends) is recorded, with what it had printed, and tgate then ends by the signal
+/// (QA: reads were not watched, so tgate ended with an allow decision and no result). One whose
+/// output nobody reads (a write blocked on a full pipe) still ends within a second or so of the
+/// signal, its result unrecorded (`exec::stop::STUCK_AFTER`).
+#[test]
+fn a_native_read_asked_to_stop_is_recorded_then_ends_by_the_signal() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Stdio;
+    let (server, dir, config) = fresh_server();
+    start(&server, "followed", &[]);
+    let big = format!("\"{}\"", "m".repeat(400_000));
+    start_with_memo(
+        &server,
+        "big",
+        &[("note", &[("encoding", "json/plain")], big.as_str())],
+    );
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .args(["--backend", "grpc", "--", "temporal"])
+            .args(args)
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let records = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+
+    let mut child = spawn(&["workflow", "show", "-w", "followed", "--follow"]);
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    });
+    // Long enough for the history's first events to be printed and the long poll to wait.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = common::terminate(&mut child, "a stopped follow did not end");
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    let printed = reader.join().unwrap();
+    assert!(
+        text(&printed).contains("WorkflowExecutionStarted"),
+        "{}",
+        text(&printed)
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(stderr, "tgate: stopped by SIGTERM\n");
+    let all = records();
+    let result = all.last().unwrap();
+    assert_eq!(result["kind"], "result", "{all:?}");
+    assert_eq!(result["backend"], "grpc");
+    assert_eq!(result["exit_code"], 1);
+    assert_eq!(result["grpc_status"], serde_json::Value::Null);
+    assert_eq!(result["error"], "tgate: stopped by SIGTERM\n");
+    assert_eq!(result["output_bytes"], printed.len() as u64);
+
+    // Nobody reads: the description (over 400 kB) fills the pipe, and the write blocks.
+    let before = records().len();
+    let mut child = spawn(&["workflow", "describe", "-w", "big", "-o", "json"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    let status = common::terminate(&mut child, "a stop did not end a read nobody reads");
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "ended {took:?} after the signal"
+    );
+    let all = records();
+    assert_eq!(all.len(), before + 1, "the decision alone: {all:?}");
+    assert_eq!(all[before]["kind"], "decision");
+}
+
 /// A page after the first that the server refuses as rate-limited is asked again, as the Go SDK
 /// (and so the CLI) asks again, and the output is the CLI's (QA found it cut, exit 1: only a
 /// refused first page went to the CLI, which retries by itself).

@@ -1,5 +1,5 @@
-//! Stop signals (SIGTERM, SIGINT, ...) while tgate runs a command that must not go on unwatched:
-//! a CLI child, or a native write. Outside such a run they act as they always do (tgate ends);
+//! Stop signals (SIGTERM, SIGINT, ...) while tgate runs a command: a CLI child, or a native
+//! read or write. Outside such a run they act as they always do (tgate ends);
 //! inside one, tgate notes the signal, stops the command and records how the run ended, then
 //! ends by the signal. A caller that records the run ([`hold`]) keeps them noted until its
 //! result record is durable, so that no signal, however late or repeated, ends tgate between a
@@ -169,6 +169,81 @@ pub(crate) async fn requested_soon() -> &'static str {
 /// last is dropped, the signals act as usual again, unless a [`Hold`] keeps them noted.
 pub(crate) struct Watch(&'static StopSignals);
 
+/// Registers the handlers on a thread of its own, so that the first [`watch`] finds them ready:
+/// registering them (two for each of the ~48 signals) takes ~0.16 ms, which the run would
+/// otherwise spend on its way to the command. Until they are, a stop signal acts as usual; if
+/// they cannot be, the first [`watch`] tries again and says why.
+///
+/// The thread then stays, as the watchdog of what tgate writes for the caller: once a stop was
+/// noted, a write to standard output or error that has been blocked for [`STUCK_AFTER`] (a caller
+/// that stopped reading: a pipe full, a terminal paused) ends tgate by the signal where it is,
+/// with no result record if none was written yet. Nothing else could: a blocked write is
+/// restarted after the signal, and the run's own thread is inside it.
+pub(crate) fn register_ahead() {
+    let _ = std::thread::Builder::new()
+        .name("tgate-signals".to_owned())
+        .spawn(|| {
+            {
+                // Under the lock, as `watch` registers them.
+                let _live = live();
+                let _ = signals();
+            }
+            loop {
+                std::thread::sleep(CHECK_EVERY);
+                let Some((sig, _)) = requested() else {
+                    continue;
+                };
+                let since = WRITING_SINCE.load(Ordering::SeqCst);
+                if since != 0 && millis().saturating_sub(since) >= STUCK_AFTER.as_millis() as u64 {
+                    end_by(sig);
+                }
+            }
+        });
+}
+
+/// How long a write for the caller may stay blocked once tgate was asked to stop.
+pub(crate) const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When the write for the caller now under way began ([`millis`]), 0 when none is.
+static WRITING_SINCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Milliseconds since the first call, from 1.
+fn millis() -> u64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + 1
+}
+
+/// Standard output or error as written for the caller: each write and flush is marked while
+/// under way, for [`register_ahead`]'s watchdog.
+pub(crate) struct ForCaller<'a>(pub &'a mut dyn std::io::Write);
+
+impl ForCaller<'_> {
+    fn marked<T>(&mut self, f: impl FnOnce(&mut dyn std::io::Write) -> T) -> T {
+        WRITING_SINCE.store(millis(), Ordering::SeqCst);
+        let r = f(&mut *self.0);
+        WRITING_SINCE.store(0, Ordering::SeqCst);
+        r
+    }
+}
+
+impl std::io::Write for ForCaller<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.marked(|w| w.write(buf))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.marked(|w| w.write_all(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.marked(|w| w.flush())
+    }
+}
+
 /// Starts watching (registering the handlers the first time).
 pub(crate) fn watch() -> Result<Watch, std::io::Error> {
     // Under the lock: two threads watching for the first time at once must not both register
@@ -193,7 +268,7 @@ impl Drop for Watch {
 
 /// While alive, a [`Watch`] that ends keeps the stop signals noted, as if it went on: a command
 /// that was watched stays so until its caller has recorded how it ended. A run that watched
-/// nothing (a native read) is not affected: its signals act as usual throughout.
+/// nothing (its command not run) is not affected: its signals act as usual throughout.
 pub(crate) struct Hold(());
 
 /// Starts holding (see [`Hold`]).
@@ -221,11 +296,16 @@ impl Drop for Hold {
 pub(crate) fn end_if_requested(flush: impl FnOnce()) {
     if let Some((sig, _)) = requested() {
         flush();
-        if re_raisable(sig) {
-            let _ = signal_hook::low_level::emulate_default_handler(sig);
-        }
-        std::process::exit(128 + sig);
+        end_by(sig);
     }
+}
+
+/// Ends tgate by `sig`, as the signal would have.
+fn end_by(sig: i32) -> ! {
+    if re_raisable(sig) {
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
+    }
+    std::process::exit(128 + sig);
 }
 
 #[cfg(test)]

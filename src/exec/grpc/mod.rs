@@ -403,25 +403,22 @@ impl Session {
         // says that it stopped the command.
         let command_timeout = positive_duration(cmd, "command-timeout");
         let own = command_timeout.filter(|t| *t < limits.timeout);
-        // A write asked to stop (SIGTERM, Ctrl-C...) mid-flight ends the run with its outcome
-        // unknown, and so recorded, rather than ending tgate with no result at all. (A read
-        // changes nothing: a stop signal ends tgate at once, as it always has.)
-        let watch = if writes {
-            match crate::exec::stop::watch() {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
-                    return Native::Ran {
-                        exit_code: 1,
-                        grpc_status: None,
-                    };
-                }
+        // A run asked to stop (SIGTERM, Ctrl-C...) mid-flight ends, and is recorded so, rather
+        // than ending tgate with no result at all: a write with its outcome unknown, a read
+        // with the output it had written (QA: an agent runtime's timeout ending a long read,
+        // `show --follow`, left an allow decision and no result).
+        let watch = match crate::exec::stop::watch() {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
+                return Native::Ran {
+                    exit_code: 1,
+                    grpc_status: None,
+                };
             }
-        } else {
-            None
         };
-        // Asked to stop before the write went out (while its decision synced).
-        if let (Some(_), Some((_, name))) = (&watch, crate::exec::stop::requested()) {
+        // Asked to stop before the command went out (while its decision synced).
+        if let Some((_, name)) = crate::exec::stop::requested() {
             return Native::Stopped(name);
         }
         // The CLI's `--client-connect-timeout`, when given, replaces the SDK's 5 s.
@@ -436,13 +433,9 @@ impl Session {
                 }
                 handler.run(&mut ctx).await
             });
-            let ended = if watch.is_some() {
-                tokio::select! {
-                    r = run => Ok(r),
-                    name = crate::exec::stop::requested_soon() => Err(name),
-                }
-            } else {
-                Ok(run.await)
+            let ended = tokio::select! {
+                r = run => Ok(r),
+                name = crate::exec::stop::requested_soon() => Err(name),
             };
             match ended {
                 Ok(Ok(r)) => r,
@@ -465,11 +458,16 @@ impl Session {
                 }
                 Err(name) => {
                     // Not the status of an earlier attempt (a rate limit before a retry): this
-                    // one has none, and its outcome is unknown.
+                    // one has none, and a write's outcome is unknown.
                     ctx.status = None;
-                    Err(Stop::Failed(format!(
-                        "tgate: stopped by {name}; the request may or may not have taken effect"
-                    )))
+                    Err(Stop::Failed(if writes {
+                        format!(
+                            "tgate: stopped by {name}; the request may or may not have taken \
+                             effect"
+                        )
+                    } else {
+                        format!("tgate: stopped by {name}")
+                    }))
                 }
             }
         });
