@@ -1316,6 +1316,13 @@ fn writes_match_the_cli() {
         ),
         // Without --reason, the CLI's default, naming the user the CLI (a child of tgate) runs as.
         ("terminate", "", "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED"),
+        // An empty one is none to the CLI (QA: the native executor sent it, and the server
+        // wrote its own default).
+        (
+            "terminate",
+            " --reason ''",
+            "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
+        ),
     ] {
         for output in ["text", "json"] {
             let mut outs = Vec::new();
@@ -1397,13 +1404,15 @@ fn writes_match_the_cli() {
         &config,
         "temporal workflow signal -w inputs --name go -i 1e999",
     );
-    let defaulted = last_event("terminate-json-grpc-0");
-    assert!(
-        defaulted
-            .to_string()
-            .contains("\"reason\":\"Requested from CLI by "),
-        "{defaulted}"
-    );
+    for id in ["terminate-json-grpc-0", "terminate-json-grpc-12"] {
+        let defaulted = last_event(id);
+        assert!(
+            defaulted
+                .to_string()
+                .contains("\"reason\":\"Requested from CLI by "),
+            "{id}: {defaulted}"
+        );
+    }
 }
 
 /// Output that moves between two runs (relative times, `task-queue describe`'s poll times, rates

@@ -1807,10 +1807,12 @@ async fn workflow_terminate(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     let req = TerminateWorkflowExecutionRequest {
         namespace: ctx.namespace.clone(),
         workflow_execution: one_workflow(ctx.cmd)?,
-        reason: ctx
-            .cmd
-            .flag_str("reason")
-            .map_or_else(default_reason, str::to_owned),
+        // An empty `--reason` is no reason to the CLI, which gives its own (QA: the native
+        // executor sent the empty text, and the server put its own default in the history).
+        reason: match ctx.cmd.flag_str("reason") {
+            Some(reason) if !reason.is_empty() => reason.to_owned(),
+            _ => default_reason(),
+        },
         identity: ctx.identity.clone(),
         ..Default::default()
     };
@@ -1877,10 +1879,10 @@ async fn sdk_write<R: super::Rpc + Clone>(
     }
 }
 
-/// The reason the CLI gives a termination without `--reason`: `Requested from CLI by <user>`, the
-/// user named by `/etc/passwd` for the process's user id, as the statically linked Go binary
-/// looks it up (the CLI executor's child, run as tgate's user, has no `$USER` to fall back on),
-/// else `<unknown-user>`.
+/// The reason the CLI gives a termination without `--reason` (or with an empty one):
+/// `Requested from CLI by <user>`, the user named by `/etc/passwd` for the process's user id, as
+/// the statically linked Go binary looks it up (the CLI executor's child, run as tgate's user,
+/// has no `$USER` to fall back on), else `<unknown-user>`.
 fn default_reason() -> String {
     let uid = nix::unistd::getuid().to_string();
     let user = std::fs::read_to_string("/etc/passwd")
