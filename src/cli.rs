@@ -190,7 +190,9 @@ enum AuditCmd {
         output: Format,
     },
     /// Stream matching records, oldest first, from the rotated (also gzip-compressed) files and
-    /// the active one. Does not check the chain: use `verify`.
+    /// the active one. Does not check the chain: use `verify`. Exit 1 when a line was skipped (a
+    /// line that is no record as tgate writes them, or of another format version: each said on
+    /// stderr), 2 when the log cannot be read.
     Export {
         #[command(flatten)]
         log: LogArgs,
@@ -1804,9 +1806,14 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     if !stopping && stop.is_some() {
         undelivered = None;
     }
+    // The CLI's output, passed on after its record: whether the caller got it.
+    let passed_on = undelivered.is_some();
+    let mut delivered = Ok(());
     if let Some((stdout, stderr)) = undelivered {
-        let _ = out.inner.write_all(&stdout);
-        let _ = out.inner.flush();
+        delivered = out
+            .inner
+            .write_all(&stdout)
+            .and_then(|()| out.inner.flush());
         let _ = err.inner.write_all(&stderr);
     }
     if let Err(e) = recorded {
@@ -1819,7 +1826,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         let _ = out.inner.finish();
         let _ = err.inner.finish();
     });
-    let _ = out.inner.finish();
+    let finished = out.inner.finish();
+    // Output the caller did not get (it went away, a full disk) is a failure, whichever executor
+    // ran the command (QA: the CLI's was dropped with exit 0, where the native executor fails
+    // with this message). A native run that failed writing has said so already.
+    let code = match delivered.and(finished) {
+        Err(e) if passed_on || code == ExitCode::Ok => {
+            let _ = writeln!(err.inner, "tgate: cannot write the output: {e}");
+            ExitCode::CommandFailed
+        }
+        _ => code,
+    };
     let _ = err.inner.finish();
     Ok(code)
 }

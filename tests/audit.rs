@@ -407,6 +407,66 @@ fn config(dir: &Path, bin: &Path, audit: &Path) -> PathBuf {
     cfg
 }
 
+/// The CLI's output that cannot be passed on (standard output a full disk, or a pipe its reader
+/// closed) fails the run with exit 1 and says so, as the native executor does (QA: dropped with
+/// exit 0). The result record, written before the output is passed on, keeps the command's own
+/// exit code.
+#[test]
+fn output_the_caller_cannot_get_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let bin = stand_in(dir.path(), "/usr/bin/seq 1 100000\n");
+    let cfg = config(dir.path(), &bin, &audit);
+    let run = |stdout: Stdio| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--config", p(&cfg), "temporal workflow list"])
+            .env_clear()
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status.code(), stderr)
+    };
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    assert_eq!(
+        run(Stdio::from(full)),
+        (
+            Some(1),
+            "tgate: cannot write the output: No space left on device (os error 28)\n".to_owned()
+        )
+    );
+    // A reader that has gone: the write fails (tgate ignores SIGPIPE, as Rust programs do).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let (code, stderr) = run(Stdio::from(writer));
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("tgate: cannot write the output: Broken pipe"),
+        "{stderr}"
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let results: Vec<_> = records.iter().filter(|r| r["kind"] == "result").collect();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["exit_code"], 0, "{r}");
+        assert_eq!(r["output_bytes"], 588_895, "{r}");
+    }
+    // Read whole, the same run succeeds.
+    let out = tgate(&["run", "--config", p(&cfg), "temporal workflow list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout.len(), 588_895);
+}
+
 #[test]
 fn nothing_runs_when_the_decision_cannot_be_recorded() {
     let dir = tempfile::tempdir().unwrap();
