@@ -3232,6 +3232,87 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
     );
 }
 
+/// Output that tgate cannot reproduce partway through a listing, or at the end of a followed
+/// history, is found before anything is printed, so the whole command goes to the CLI (QA: the
+/// native output stopped after what came before it, exit 1, where the CLI printed everything):
+/// a memo that is not JSON fourth of six workflows in one page, a namespace whose description
+/// holds an escape, second of two cards, and a closed run's failure message holding one after
+/// its events in `show --follow`.
+#[test]
+fn what_a_page_cannot_show_sends_the_whole_command_to_the_cli() {
+    let (server, _dir, config) = fresh_server();
+    for id in ["a-1", "a-2", "a-3"] {
+        start(&server, id, &[]);
+    }
+    start_with_memo(
+        &server,
+        "b-not-json",
+        &[("note", &[("encoding", "json/plain")], "not json")],
+    );
+    for id in ["c-1", "c-2"] {
+        start(&server, id, &[]);
+    }
+    seed(
+        &server,
+        &[
+            "operator",
+            "namespace",
+            "create",
+            "-n",
+            "zz-escaped",
+            "--description",
+            "red \u{1b}[31malert\u{1b}[0m",
+        ],
+    );
+    common::worker::spawn(&server.address, "unicode");
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "FailsWithEscapes",
+            "-t",
+            "unicode",
+            "-w",
+            "failed-unicode",
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    wait_until(deadline, || {
+        let count = text(&server.cli(&["workflow", "count"]).stdout);
+        let failed = text(
+            &server
+                .cli(&["workflow", "describe", "-w", "failed-unicode"])
+                .stdout,
+        );
+        let namespaces = text(&server.cli(&["operator", "namespace", "list"]).stdout);
+        match (
+            count == "Total: 7\n",
+            failed.contains("FAILED"),
+            namespaces.contains("zz-escaped"),
+        ) {
+            (true, true, true) => Ok(()),
+            seen => Err(format!("not yet listed, failed and created: {seen:?}")),
+        }
+    });
+    for line in [
+        "temporal workflow list -o json",
+        "temporal workflow list -o jsonl",
+        "temporal operator namespace list",
+        "temporal workflow show -w failed-unicode --follow --time-format iso",
+    ] {
+        left_to_the_cli(&server, &config, line);
+    }
+    // The same listings without the unreadable item are printed natively.
+    for line in [
+        "temporal workflow list -o json -q 'WorkflowId STARTS_WITH \"a-\"'",
+        "temporal operator namespace list -o json",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
+
 /// A native read asked to stop (an agent runtime's timeout sending SIGTERM to a `show --follow`
 /// that never ends) is recorded, with what it had printed, and tgate then ends by the signal
 /// (QA: reads were not watched, so tgate ended with an allow decision and no result). One whose

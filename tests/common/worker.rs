@@ -247,6 +247,16 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 }),
             },
         ),
+        // A failure whose message holds an escape sequence, which the CLI's card measures in
+        // its own way: tgate leaves the card to it.
+        "FailsWithEscapes" => Attributes::FailWorkflowExecutionCommandAttributes(
+            FailWorkflowExecutionCommandAttributes {
+                failure: Some(Failure {
+                    message: "carte refusée \u{1b}[31m😀\u{1b}[0m".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ),
         "Cancels" if cancel_requested => Attributes::CancelWorkflowExecutionCommandAttributes(
             CancelWorkflowExecutionCommandAttributes { details: None },
         ),

@@ -23,7 +23,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::commands::{IN_TEXT, enum_text, int_flag};
-use super::{Ctx, Format, JsonList, Stop, card, optional, render, table};
+use super::{Ctx, Format, JsonList, Stop, card, optional, render, render_all, table};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
 
@@ -163,11 +163,7 @@ impl Page<'_> {
             }
         } else {
             let opts = ctx.json_options(true);
-            let rendered = items
-                .iter()
-                .map(|item| render(self.message, item, opts))
-                .collect::<Result<Vec<_>, _>>()?;
-            for item in rendered {
+            for item in render_all(self.message, items, opts)? {
                 list.item(ctx, &item)?;
             }
         }
@@ -415,8 +411,7 @@ pub(super) async fn nexus_endpoint_pages(
             let out = endpoint_cards(&resp.endpoints)?;
             return ctx.out.write(&out);
         }
-        for endpoint in &resp.endpoints {
-            let item = render("temporal.api.nexus.v1.Endpoint", endpoint, opts)?;
+        for item in render_all("temporal.api.nexus.v1.Endpoint", &resp.endpoints, opts)? {
             list.item(ctx, &item)?;
         }
         if resp.next_page_token.is_empty() {

@@ -25,7 +25,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 use tonic::Code;
 
-use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render, table};
+use super::{Ctx, Format, JsonList, Rows, Stop, card, optional, render, render_all, table};
 use super::{admin, deployment, describe};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
@@ -433,9 +433,9 @@ async fn workflow_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
         let page = &resp.executions[..take];
         match ctx.format {
             Format::Json | Format::Jsonl => {
-                for info in page {
-                    let item =
-                        render("temporal.api.workflow.v1.WorkflowExecutionInfo", info, opts)?;
+                let items =
+                    render_all("temporal.api.workflow.v1.WorkflowExecutionInfo", page, opts)?;
+                for item in items {
                     list.item(ctx, &item)?;
                 }
             }
@@ -1293,6 +1293,12 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         }))?;
         history.events.extend(events);
         if stream && history.events.len() > shown {
+            // The last page of a run that has ended: its results card laid out before the page
+            // is written, so that one the text cannot show falls back while nothing is printed
+            // (QA: a closed run's failure message in Unicode stopped the output after the events).
+            if next.is_empty() {
+                results_text(ctx, &history.events)?;
+            }
             ctx.out.write(&printed(&history.events, shown)?)?;
             ctx.out.flush()?;
             shown = history.events.len();
@@ -1322,24 +1328,31 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     if text {
         let mut out = printed(&history.events, shown)?;
         out.push('\n');
-        // The last event that ended a run (a termination or a continue-as-new does not count).
-        let ended = history.events.iter().rev().find(|e| {
-            matches!(
-                EventType::try_from(e.event_type),
-                Ok(EventType::WorkflowExecutionCompleted
-                    | EventType::WorkflowExecutionFailed
-                    | EventType::WorkflowExecutionTimedOut
-                    | EventType::WorkflowExecutionCanceled)
-            )
-        });
-        if let Some(event) = ended {
-            let rows = results_rows(ctx, event, None)?;
-            out.push_str("Results:\n");
-            out.push_str(&card(&rows)?);
+        if let Some(results) = results_text(ctx, &history.events)? {
+            out.push_str(&results);
         }
         return ctx.out.write(&out);
     }
     ctx.print_message("temporal.api.history.v1.History", &history, false)
+}
+
+/// `show`'s `Results:` card of the last event in `events` that ended a run (a termination or a
+/// continue-as-new does not count), if one did.
+fn results_text(ctx: &Ctx<'_, '_>, events: &[HistoryEvent]) -> Result<Option<String>, Stop> {
+    let ended = events.iter().rev().find(|e| {
+        matches!(
+            EventType::try_from(e.event_type),
+            Ok(EventType::WorkflowExecutionCompleted
+                | EventType::WorkflowExecutionFailed
+                | EventType::WorkflowExecutionTimedOut
+                | EventType::WorkflowExecutionCanceled)
+        )
+    });
+    let Some(event) = ended else {
+        return Ok(None);
+    };
+    let rows = results_rows(ctx, event, None)?;
+    Ok(Some(format!("Results:\n{}", card(&rows)?)))
 }
 
 /// `workflow show --detailed` of `events[from..]`: after `Progress:` (when `from` is 0), per event
@@ -1959,24 +1972,29 @@ async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Res
         };
         let req = ctx.request(req, None);
         let resp = ctx.call(req, "").await?;
-        for ns in &resp.namespaces {
-            match ctx.format {
-                Format::Json | Format::Jsonl => {
-                    let item = render(
-                        "temporal.api.workflowservice.v1.DescribeNamespaceResponse",
-                        ns,
-                        opts,
-                    )?;
-                    list.item(ctx, &item)?;
+        // The whole page laid out before any of it is written (QA: a description the text
+        // cannot show, on the second namespace, stopped the output after the first card).
+        if ctx.format == Format::Text {
+            let page = resp
+                .namespaces
+                .iter()
+                .map(namespace_card)
+                .collect::<Result<Vec<_>, _>>()?;
+            for card in page {
+                if cards > 0 {
+                    ctx.out.write("\n")?;
                 }
-                Format::Text => {
-                    let card = namespace_card(ns)?;
-                    if cards > 0 {
-                        ctx.out.write("\n")?;
-                    }
-                    ctx.out.write(&card)?;
-                    cards += 1;
-                }
+                ctx.out.write(&card)?;
+                cards += 1;
+            }
+        } else {
+            let items = render_all(
+                "temporal.api.workflowservice.v1.DescribeNamespaceResponse",
+                &resp.namespaces,
+                opts,
+            )?;
+            for item in items {
+                list.item(ctx, &item)?;
             }
         }
         if resp.next_page_token.is_empty() {
@@ -2138,8 +2156,11 @@ async fn schedule_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Resu
             query: ctx.cmd.flag_str("query").unwrap_or_default().to_owned(),
         };
         let resp = call!(ctx, req, "");
-        for entry in &resp.schedules {
-            let item = render("temporal.api.schedule.v1.ScheduleListEntry", entry, opts)?;
+        for item in render_all(
+            "temporal.api.schedule.v1.ScheduleListEntry",
+            &resp.schedules,
+            opts,
+        )? {
             list.item(ctx, &item)?;
         }
         if resp.next_page_token.is_empty() {

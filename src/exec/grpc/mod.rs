@@ -1098,6 +1098,18 @@ fn render<M: prost::Message>(full_name: &str, msg: &M, opts: Options) -> Result<
     protojson::render(full_name, &msg.encode_to_vec(), opts).map_err(Stop::Fallback)
 }
 
+/// Every item of one server page rendered ([`render`]) before any is written: what cannot be
+/// reproduced falls back, or stops a later page, with nothing of that page printed (QA: a
+/// memo the CLI cannot read, fifth in a one-page list, stopped the native output after four
+/// items, where the whole list could have gone to the CLI).
+fn render_all<M: prost::Message>(
+    full_name: &str,
+    items: &[M],
+    opts: Options,
+) -> Result<Vec<String>, Stop> {
+    items.iter().map(|m| render(full_name, m, opts)).collect()
+}
+
 /// One item of a listing, laid out before any of its server page is written: what cannot be
 /// reproduced falls back, or stops a later page, with nothing of that page printed.
 pub(super) enum Listed {
