@@ -1469,9 +1469,6 @@ enum Ran {
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
     use crate::audit::{AuditLog, Channel, Entry, Kind};
     let caller = a.caller.checked()?;
-    // Stop signals are watched while an allowed command runs: their handlers are registered
-    // meanwhile, off the way to it.
-    crate::exec::stop::register_ahead();
     let config = load_config(a.config.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config)
@@ -1623,9 +1620,14 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 && crate::exec::grpc::translated(cmd).is_ok() =>
         {
             let pending = log.submit(&decision).map_err(unavailable)?;
-            // Watched from here, not from when it is sent: a stop signal while it connects or
-            // its decision syncs is then recorded (nothing sent), not lost.
-            let watching = watch_early();
+            // A write is watched from here, not from when it is sent: a stop signal while it
+            // connects or its decision syncs is then recorded (nothing sent), not lost. A read is
+            // watched once it has run a while (`exec::stop::READ_WATCHED_AFTER`).
+            let watching = if crate::exec::grpc::writes(cmd) {
+                watch_early()
+            } else {
+                Some(crate::exec::stop::watch_unregistered())
+            };
             Prepared {
                 connected: Some(crate::exec::grpc::Session::connect(
                     integration,

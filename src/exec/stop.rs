@@ -81,14 +81,17 @@ pub fn stop_signals() -> &'static [(i32, String)] {
 
 static SIGNALS: OnceLock<StopSignals> = OnceLock::new();
 
-/// The handlers, registered once, the first time a command is watched (under [`LIVE`]'s lock).
-fn signals() -> Result<&'static StopSignals, std::io::Error> {
+/// The handlers, registered once, the first time they are needed (under [`LIVE`]'s lock, whose
+/// counts say whether a command is already watched: one watched before they were registered
+/// ([`watch_unregistered`]) is watched from here on). The first registration also starts the
+/// [`watchdog`].
+fn signals(live: &Live) -> Result<&'static StopSignals, std::io::Error> {
     if let Some(s) = SIGNALS.get() {
         return Ok(s);
     }
     let signals = StopSignals {
         received: Arc::new(AtomicUsize::new(0)),
-        idle: Arc::new(AtomicBool::new(true)),
+        idle: Arc::new(AtomicBool::new(live.watches == 0 && live.holds == 0)),
     };
     let ignored = ignored_signals();
     for &(sig, _) in stop_signals() {
@@ -107,6 +110,9 @@ fn signals() -> Result<&'static StopSignals, std::io::Error> {
         }
         signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
     }
+    let _ = std::thread::Builder::new()
+        .name("tgate-watchdog".to_owned())
+        .spawn(watchdog);
     Ok(SIGNALS.get_or_init(|| signals))
 }
 
@@ -154,6 +160,21 @@ pub(crate) fn requested() -> Option<(i32, &'static str)> {
 /// thread): a stop is acted on within this long.
 pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// How long a read runs before the stop-signal handlers are registered for it (in the
+/// background): most reads end sooner, and do not pay for them; one that goes on (a `show
+/// --follow`, a long listing), which an agent runtime's timeout may stop, is watched from then on.
+pub(crate) const READ_WATCHED_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// [`requested_soon`] for a read watched with [`watch_unregistered`]: registers the handlers in
+/// the background once the read has run for [`READ_WATCHED_AFTER`].
+pub(crate) async fn requested_soon_registering() -> &'static str {
+    if SIGNALS.get().is_none() {
+        tokio::time::sleep(READ_WATCHED_AFTER).await;
+        register_in_background();
+    }
+    requested_soon().await
+}
+
 /// Resolves, with the signal's name, once a stop signal has been noted (looking every
 /// [`CHECK_EVERY`]); never otherwise.
 pub(crate) async fn requested_soon() -> &'static str {
@@ -167,38 +188,37 @@ pub(crate) async fn requested_soon() -> &'static str {
 
 /// While alive, a stop signal is noted (see [`requested`]) instead of ending tgate. When the
 /// last is dropped, the signals act as usual again, unless a [`Hold`] keeps them noted.
-pub(crate) struct Watch(&'static StopSignals);
+pub(crate) struct Watch(());
 
-/// Registers the handlers on a thread of its own, so that the first [`watch`] finds them ready:
-/// registering them (two for each of the ~48 signals) takes ~0.16 ms, which the run would
-/// otherwise spend on its way to the command. Until they are, a stop signal acts as usual; if
-/// they cannot be, the first [`watch`] tries again and says why.
-///
-/// The thread then stays, as the watchdog of what tgate writes for the caller: once a stop was
-/// noted, a write to standard output or error that has been blocked for [`STUCK_AFTER`] (a caller
-/// that stopped reading: a pipe full, a terminal paused) ends tgate by the signal where it is,
-/// with no result record if none was written yet. Nothing else could: a blocked write is
-/// restarted after the signal, and the run's own thread is inside it.
-pub(crate) fn register_ahead() {
+/// Registers the handlers on a thread of its own, off the run's way: registering them (two for
+/// each of the ~48 signals, each copying signal-hook's whole table) takes 0.5–0.8 ms of CPU, which
+/// a one-shot read should not pay. If they cannot be registered, nothing is watched (a stop acts
+/// as usual).
+pub(crate) fn register_in_background() {
     let _ = std::thread::Builder::new()
         .name("tgate-signals".to_owned())
         .spawn(|| {
-            {
-                // Under the lock, as `watch` registers them.
-                let _live = live();
-                let _ = signals();
-            }
-            loop {
-                std::thread::sleep(CHECK_EVERY);
-                let Some((sig, _)) = requested() else {
-                    continue;
-                };
-                let since = WRITING_SINCE.load(Ordering::SeqCst);
-                if since != 0 && millis().saturating_sub(since) >= STUCK_AFTER.as_millis() as u64 {
-                    end_by(sig);
-                }
-            }
+            let live = live();
+            let _ = signals(&live);
         });
+}
+
+/// The watchdog of what tgate writes for the caller, from the handlers' registration on: once a
+/// stop was noted, a write to standard output or error that has been blocked for
+/// [`STUCK_AFTER`] (a caller that stopped reading: a pipe full, a terminal paused) ends tgate by
+/// the signal where it is, with no result record if none was written yet. Nothing else could: a
+/// blocked write is restarted after the signal, and the run's own thread is inside it.
+fn watchdog() {
+    loop {
+        std::thread::sleep(CHECK_EVERY);
+        let Some((sig, _)) = requested() else {
+            continue;
+        };
+        let since = WRITING_SINCE.load(Ordering::SeqCst);
+        if since != 0 && millis().saturating_sub(since) >= STUCK_AFTER.as_millis() as u64 {
+            end_by(sig);
+        }
+    }
 }
 
 /// How long a write for the caller may stay blocked once tgate was asked to stop.
@@ -218,7 +238,7 @@ fn millis() -> u64 {
 }
 
 /// Standard output or error as written for the caller: each write and flush is marked while
-/// under way, for [`register_ahead`]'s watchdog.
+/// under way, for the [`watchdog`].
 pub(crate) struct ForCaller<'a>(pub &'a mut dyn std::io::Write);
 
 impl ForCaller<'_> {
@@ -250,18 +270,33 @@ pub(crate) fn watch() -> Result<Watch, std::io::Error> {
     // handlers (the second set's `idle` would never be cleared, and its handlers would end tgate
     // in the middle of a watched run).
     let mut live = live();
-    let s = signals()?;
+    let s = signals(&live)?;
     live.watches += 1;
     s.idle.store(false, Ordering::SeqCst);
-    Ok(Watch(s))
+    Ok(Watch(()))
+}
+
+/// Starts watching without registering the handlers: until they are (by
+/// [`register_in_background`], or another [`watch`]), a stop signal acts as usual; from then on it
+/// is noted. For a read, which changes nothing: most end before registering would pay off.
+pub(crate) fn watch_unregistered() -> Watch {
+    let mut live = live();
+    live.watches += 1;
+    if let Some(s) = SIGNALS.get() {
+        s.idle.store(false, Ordering::SeqCst);
+    }
+    Watch(())
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
         let mut live = live();
         live.watches -= 1;
-        if live.watches == 0 && live.holds == 0 {
-            self.0.idle.store(true, Ordering::SeqCst);
+        if live.watches == 0
+            && live.holds == 0
+            && let Some(s) = SIGNALS.get()
+        {
+            s.idle.store(true, Ordering::SeqCst);
         }
     }
 }

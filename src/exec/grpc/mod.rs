@@ -406,16 +406,22 @@ impl Session {
         // A run asked to stop (SIGTERM, Ctrl-C...) mid-flight ends, and is recorded so, rather
         // than ending tgate with no result at all: a write with its outcome unknown, a read
         // with the output it had written (QA: an agent runtime's timeout ending a long read,
-        // `show --follow`, left an allow decision and no result).
-        let watch = match crate::exec::stop::watch() {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
-                return Native::Ran {
-                    exit_code: 1,
-                    grpc_status: None,
-                };
+        // `show --follow`, left an allow decision and no result). A read is watched once it
+        // has run for `stop::READ_WATCHED_AFTER`: registering the handlers costs more CPU than
+        // most reads take.
+        let watch = if writes {
+            match crate::exec::stop::watch() {
+                Ok(w) => w,
+                Err(e) => {
+                    let _ = writeln!(err, "tgate: cannot handle stop signals: {e}");
+                    return Native::Ran {
+                        exit_code: 1,
+                        grpc_status: None,
+                    };
+                }
             }
+        } else {
+            crate::exec::stop::watch_unregistered()
         };
         // Asked to stop before the command went out (while its decision synced).
         if let Some((_, name)) = crate::exec::stop::requested() {
@@ -433,9 +439,16 @@ impl Session {
                 }
                 handler.run(&mut ctx).await
             });
+            let stopped = async {
+                if writes {
+                    crate::exec::stop::requested_soon().await
+                } else {
+                    crate::exec::stop::requested_soon_registering().await
+                }
+            };
             let ended = tokio::select! {
                 r = run => Ok(r),
-                name = crate::exec::stop::requested_soon() => Err(name),
+                name = stopped => Err(name),
             };
             match ended {
                 Ok(Ok(r)) => r,
