@@ -426,9 +426,7 @@ fn output_the_caller_cannot_get_fails_the_run() {
             .spawn()
             .unwrap();
         let status = child.wait().unwrap();
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        (status.code(), stderr)
+        (status.code(), common::stderr_of(&mut child))
     };
     let full = std::fs::OpenOptions::new()
         .write(true)

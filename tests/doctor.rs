@@ -454,7 +454,6 @@ fn stop_a_termination(
     shell: &str,
     ready: impl Fn() -> bool,
 ) -> (std::process::ExitStatus, std::time::Duration, String) {
-    use std::io::Read;
     let mut child = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(shell)
@@ -476,13 +475,7 @@ fn stop_a_termination(
     let stopped_at = std::time::Instant::now();
     let status = common::terminate(&mut child, "tgate did not end after SIGTERM");
     let took = stopped_at.elapsed();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = common::stderr_of(&mut child);
     (status, took, stderr)
 }
 

@@ -2138,7 +2138,6 @@ impl Follower {
 
     /// Waits (bounded by the test's own deadline) for it to end: stdout, stderr, success.
     fn finish(mut self) -> (String, String, bool) {
-        use std::io::Read as _;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -2151,13 +2150,7 @@ impl Follower {
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
         self.reader.join().unwrap();
-        let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = common::stderr_of(&mut self.child);
         (text(&self.stdout.lock().unwrap()), stderr, status.success())
     }
 }
@@ -3374,13 +3367,7 @@ fn a_native_read_asked_to_stop_is_recorded_then_ends_by_the_signal() {
         "{}",
         text(&printed)
     );
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = common::stderr_of(&mut child);
     assert_eq!(stderr, "tgate: stopped by SIGTERM\n");
     let all = records();
     let result = all.last().unwrap();

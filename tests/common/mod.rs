@@ -177,6 +177,14 @@ pub fn terminate(child: &mut std::process::Child, stuck: &str) -> std::process::
     ended(child, stuck)
 }
 
+/// All of `child`'s standard error (piped), read to its end.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr piped"), &mut stderr)
+        .unwrap();
+    stderr
+}
+
 /// Waits for `child` to end: at most 10 s, then kills it and fails saying `stuck` (a test that
 /// would otherwise hang the suite).
 pub fn ended(child: &mut std::process::Child, stuck: &str) -> std::process::ExitStatus {
