@@ -107,8 +107,8 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
 
 /// Slips that would load as something else are refused: a misspelt `$default` (it stood for a
 /// namespace of that name, which none can have, so a deny rule meant for the default namespace
-/// never applied), a `$`-name among callers (`$default` there matched a caller named as the
-/// default namespace), a bound that is not a finite number (`max: .nan` admitted every value), a
+/// never applied), a `$`-name among callers, groups or approvers (`$default` there matched a
+/// caller or group of that name), a group with spaces around it (no `--group` can have them), a bound that is not a finite number (`max: .nan` admitted every value), a
 /// quoted bound (said as such), an embedded test whose caller `tgate run` refuses (QA).
 #[test]
 fn slips_that_would_mean_something_else_are_refused() {
@@ -124,6 +124,18 @@ fn slips_that_would_mean_something_else_are_refused() {
         (
             "  - {id: a, decision: allow, reason: r, when: {callers: ['$agent'], classes: [read]}}\n",
             "callers: `$agent`: callers have no placeholders",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {groups: ['$default'], classes: [read]}}\n",
+            "groups: `$default`: groups have no placeholders",
+        ),
+        (
+            "  - {id: a, decision: allow, reason: r, when: {groups: [' sre'], classes: [read]}}\n",
+            "groups: ` sre` has spaces around it",
+        ),
+        (
+            "  - {id: a, decision: require_approval, reason: r, when: {classes: [destructive]}, approval: {approvers: ['$leads']}}\n",
+            "approval.approvers: `$leads`: groups have no placeholders",
         ),
         (
             "  - {id: a, decision: allow, reason: r, when: {commands: [workflow list], flags: {limit: {max: .nan}}}}\n",

@@ -531,8 +531,10 @@ impl Command {
                 task_queue: TaskQueue(tq),
             };
         }
+        // An empty `--namespace-id` is none to the CLI, which then describes `-n` (QA re-check:
+        // `--namespace-id '' -n m1` was refused as an id that cannot be checked).
         if self.path == CommandPath::OperatorNamespaceDescribe
-            && let Some(id) = s("namespace-id")
+            && let Some(id) = s("namespace-id").filter(|id| !id.is_empty())
         {
             return Target::NamespaceId { namespace_id: id };
         }

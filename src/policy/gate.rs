@@ -170,6 +170,8 @@ pub(crate) fn compile_approval(spec: &file::ApprovalSpec, errs: &mut Vec<String>
             );
         } else if let Some(g) = groups.iter().find(|g| g.trim().is_empty()) {
             errs.push(format!("approval.approvers: empty group name `{g}`"));
+        } else if let Err(e) = super::group_names(groups) {
+            errs.push(format!("approval.approvers: {e}"));
         } else {
             rule.approvers = Some(groups.clone());
         }

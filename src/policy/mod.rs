@@ -160,6 +160,29 @@ impl Pattern {
     }
 }
 
+/// Checks group names as `tgate run --group` checks them (readable, no spaces around), and that
+/// none starts with `$`: groups have no placeholder (QA re-check: `groups: [$default]` loaded as
+/// a group of that name, where `callers: [$default]` is refused).
+pub(crate) fn group_names(groups: &[String]) -> Result<(), String> {
+    for g in groups {
+        if g.starts_with('$') {
+            return Err(format!(
+                "`{}`: groups have no placeholders (`$default` names the default namespace, in \
+                 namespace lists only)",
+                g.escape_debug()
+            ));
+        }
+        match crate::lex::check_name("group", g, 200) {
+            Ok(()) => {}
+            Err(NameProblem::Unreadable(e)) => return Err(format!("`{}`: {e}", g.escape_debug())),
+            Err(NameProblem::Padded) => {
+                return Err(format!("`{}` has spaces around it", g.escape_debug()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Exact names and globs.
 #[derive(Clone, Debug)]
 pub(crate) struct NameSet {
@@ -913,6 +936,11 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
     };
     let namespaces = names(&w.namespaces, "namespaces");
     let callers = names(&w.callers, "callers");
+    if let Some(groups) = &w.groups
+        && let Err(e) = group_names(groups)
+    {
+        errs.push(format!("groups: {e}"));
+    }
     // Flags are checked against the commands the rule can apply to: those listed (or all), of a
     // class listed (if any). When the two never meet (a rule that can never match, which lint
     // reports as such), against the commands listed.

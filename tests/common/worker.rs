@@ -260,19 +260,26 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
         "Cancels" if cancel_requested => Attributes::CancelWorkflowExecutionCommandAttributes(
             CancelWorkflowExecutionCommandAttributes { details: None },
         ),
-        "ContinuesAsNew" => Attributes::ContinueAsNewWorkflowExecutionCommandAttributes(
-            ContinueAsNewWorkflowExecutionCommandAttributes {
-                workflow_type: Some(WorkflowType {
-                    name: "Completes".to_owned(),
-                }),
-                task_queue: Some(TaskQueue {
-                    name: task_queue.to_owned(),
-                    kind: 1,
+        "ContinuesAsNew" | "ContinuesThenFails" => {
+            Attributes::ContinueAsNewWorkflowExecutionCommandAttributes(
+                ContinueAsNewWorkflowExecutionCommandAttributes {
+                    workflow_type: Some(WorkflowType {
+                        name: if ty == "ContinuesAsNew" {
+                            "Completes"
+                        } else {
+                            "FailsWithEscapes"
+                        }
+                        .to_owned(),
+                    }),
+                    task_queue: Some(TaskQueue {
+                        name: task_queue.to_owned(),
+                        kind: 1,
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            },
-        ),
+                },
+            )
+        }
         _ => return Vec::new(),
     };
     let command_type = match &attributes {

@@ -1292,13 +1292,13 @@ async fn workflow_show(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
             _ => None,
         }))?;
         history.events.extend(events);
-        if stream && history.events.len() > shown {
-            // The last page of a run that has ended: its results card laid out before the page
-            // is written, so that one the text cannot show falls back while nothing is printed
-            // (QA: a closed run's failure message in Unicode stopped the output after the events).
-            if next.is_empty() {
-                results_text(ctx, &history.events)?;
-            }
+        // Written while its run goes on (more pages to come: a run still open, or a long
+        // history). The last page of a run that has ended is held, with whatever follows a
+        // continue-as-new, until a page of a run that goes on, or the end, where the results card
+        // is laid out before anything held is written: a closed run, or chain of runs, whose card
+        // the text cannot show goes to the CLI with nothing printed (QA: a failure message with
+        // an escape stopped the output after the events; then after the first run of a chain).
+        if stream && history.events.len() > shown && !next.is_empty() {
             ctx.out.write(&printed(&history.events, shown)?)?;
             ctx.out.flush()?;
             shown = history.events.len();
