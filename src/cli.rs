@@ -1619,15 +1619,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             if backend != crate::connect::Backend::Cli
                 && crate::exec::grpc::translated(cmd).is_ok() =>
         {
-            let pending = log.submit(&decision).map_err(unavailable)?;
-            // A write is watched from here, not from when it is sent: a stop signal while it
-            // connects or its decision syncs is then recorded (nothing sent), not lost. A read is
-            // watched once it has run a while (`exec::stop::READ_WATCHED_AFTER`).
+            // A write is watched from before its decision is recorded, not from when it is sent:
+            // a stop signal while the decision is written and synced, or while it connects, is
+            // then recorded (nothing sent), not lost (QA re-check: a signal between the decision
+            // record and the handlers' registration left the decision alone). A read is watched
+            // once it has run a while (`exec::stop::READ_WATCHED_AFTER`).
             let watching = if crate::exec::grpc::writes(cmd) {
                 watch_early()
             } else {
                 Some(crate::exec::stop::watch_unregistered())
             };
+            let pending = log.submit(&decision).map_err(unavailable)?;
             Prepared {
                 connected: Some(crate::exec::grpc::Session::connect(
                     integration,
@@ -1638,11 +1640,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             }
         }
         _ => {
-            log.append(&decision).map_err(unavailable)?;
-            // The CLI will run an allowed command: watched from its decision on, as above.
+            // The CLI will run an allowed command: watched from before its decision, as above.
             let watching = (decided.error.is_none() && ev.decision == Decision::Allow)
                 .then(watch_early)
                 .flatten();
+            log.append(&decision).map_err(unavailable)?;
             Prepared {
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
@@ -1686,10 +1688,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     }
     // A server that echoes the integration's API key (in an error) does not have it printed.
     // Marked while written, so that a stop finds tgate even in a write nobody reads.
+    // tgate's own messages after a stop wait for the result record (`HeldAfterStop`).
     let (mut out, mut err) = (
         crate::exec::stop::ForCaller(out),
         crate::exec::stop::ForCaller(err),
     );
+    let mut err = crate::exec::stop::HeldAfterStop::new(&mut err);
     let mut out = Tee::new(Scrubber::new(&mut out, &keys), false);
     let mut err = Tee::new(Scrubber::new(&mut err, &keys), true);
     // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
@@ -1787,6 +1791,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..result
     };
     let recorded = log.append(&result);
+    crate::exec::stop::result_recorded();
     // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
     // while the CLI's output (or this diagnostic) waits for a reader ends tgate, with the result
     // already on disk.

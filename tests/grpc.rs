@@ -3412,6 +3412,112 @@ fn a_native_read_asked_to_stop_is_recorded_then_ends_by_the_signal() {
     assert_eq!(all[before]["kind"], "decision");
 }
 
+/// A stopped read whose caller reads slowly ends at its next piece of output, recorded, rather
+/// than when the reader has taken the whole page (QA re-check: 20 s and more); and tgate's own
+/// message on a stderr nobody reads waits for the result record, so the record is written
+/// (QA re-check: the message blocked first, and the watchdog ended tgate with none).
+#[test]
+fn a_stopped_read_is_recorded_whether_its_caller_reads_slowly_or_not_at_all() {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Stdio;
+    let (server, dir, config) = fresh_server();
+    start(&server, "followed", &[]);
+    let big = format!("\"{}\"", "m".repeat(400_000));
+    start_with_memo(
+        &server,
+        "big",
+        &[("note", &[("encoding", "json/plain")], big.as_str())],
+    );
+    let results = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["kind"] == "result")
+            .collect()
+    };
+    let tgate_with = |args: &[&str], stderr: Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .args(["--backend", "grpc", "--", "temporal"])
+            .args(args)
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    };
+
+    // A reader taking 4 KiB every 100 ms of a description over 400 kB.
+    let mut child = tgate_with(
+        &["workflow", "describe", "-w", "big", "-o", "json"],
+        Stdio::piped(),
+    );
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut got = 0usize;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got += n;
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        got
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    let status = common::terminate(
+        &mut child,
+        "a stopped read fed to a slow reader did not end",
+    );
+    let took = asked.elapsed();
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "ended {took:?} after the signal"
+    );
+    let got = reader.join().unwrap();
+    assert_eq!(common::stderr_of(&mut child), "tgate: stopped by SIGTERM\n");
+    let result = results().pop().expect("a result record");
+    assert_eq!(result["error"], "tgate: stopped by SIGTERM\n");
+    assert_eq!(result["exit_code"], 1);
+    assert_eq!(result["grpc_status"], serde_json::Value::Null);
+    assert_eq!(result["output_bytes"], got as u64);
+    assert!(
+        got < 400_000,
+        "{got} bytes: the whole description was written"
+    );
+
+    // tgate's stderr a full pipe nobody reads.
+    let (err_reader, mut err_writer) = std::io::pipe().unwrap();
+    err_writer.write_all(&vec![b'x'; 65_536]).unwrap();
+    let before = results().len();
+    let mut child = tgate_with(
+        &["workflow", "show", "-w", "followed", "--follow"],
+        Stdio::from(err_writer.try_clone().unwrap()),
+    );
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = common::terminate(&mut child, "a stopped read with a full stderr did not end");
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    let printed = reader.join().unwrap();
+    drop(err_reader);
+    let results = results();
+    assert_eq!(results.len(), before + 1, "no result record for the run");
+    let result = results.last().unwrap();
+    assert_eq!(result["error"], "tgate: stopped by SIGTERM\n");
+    assert_eq!(result["output_bytes"], printed.len() as u64);
+}
+
 /// A page after the first that the server refuses as rate-limited is asked again, as the Go SDK
 /// (and so the CLI) asks again, and the output is the CLI's (QA found it cut, exit 1: only a
 /// refused first page went to the CLI, which retries by itself).

@@ -165,6 +165,15 @@ pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_mi
 /// --follow`, a long listing), which an agent runtime's timeout may stop, is watched from then on.
 pub(crate) const READ_WATCHED_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// Registers the handlers in the background if a read that began at `started` has run for
+/// [`READ_WATCHED_AFTER`]: looked at between two pieces of its output, where a read writing to a
+/// slow reader spends its time (and its runtime's timers do not run).
+pub(crate) fn register_when_due(started: std::time::Instant) {
+    if SIGNALS.get().is_none() && started.elapsed() >= READ_WATCHED_AFTER {
+        register_in_background();
+    }
+}
+
 /// [`requested_soon`] for a read watched with [`watch_unregistered`]: registers the handlers in
 /// the background once the read has run for [`READ_WATCHED_AFTER`].
 pub(crate) async fn requested_soon_registering() -> &'static str {
@@ -195,6 +204,10 @@ pub(crate) struct Watch(());
 /// a one-shot read should not pay. If they cannot be registered, nothing is watched (a stop acts
 /// as usual).
 pub(crate) fn register_in_background() {
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    if SIGNALS.get().is_some() || STARTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let _ = std::thread::Builder::new()
         .name("tgate-signals".to_owned())
         .spawn(|| {
@@ -235,6 +248,69 @@ fn millis() -> u64 {
         .elapsed()
         .as_millis() as u64
         + 1
+}
+
+/// Whether the run's result is recorded (or could not be): from then on, what was held back
+/// after a stop ([`HeldAfterStop`]) is written.
+static RESULT_RECORDED: AtomicBool = AtomicBool::new(false);
+
+/// Says that the run's result record is written, or could not be.
+pub(crate) fn result_recorded() {
+    RESULT_RECORDED.store(true, Ordering::SeqCst);
+}
+
+/// How much [`HeldAfterStop`] keeps (tgate's own messages, a few lines).
+const HELD_AFTER_STOP_BYTES: usize = 8 * 1024;
+
+/// tgate's standard error during a run: once a stop was noted, and until the run's result is
+/// recorded ([`result_recorded`]), what is written is kept (the first
+/// [`HELD_AFTER_STOP_BYTES`]) and written after the record, so that a stderr nobody reads cannot
+/// keep the result from being recorded (QA re-check: the native executor's `tgate: stopped by
+/// SIGTERM` blocked on a full stderr, and the watchdog then ended tgate with no result record).
+pub(crate) struct HeldAfterStop<'a> {
+    inner: &'a mut dyn std::io::Write,
+    held: Vec<u8>,
+}
+
+impl<'a> HeldAfterStop<'a> {
+    pub(crate) fn new(inner: &'a mut dyn std::io::Write) -> Self {
+        HeldAfterStop {
+            inner,
+            held: Vec::new(),
+        }
+    }
+
+    fn holding() -> bool {
+        requested().is_some() && !RESULT_RECORDED.load(Ordering::SeqCst)
+    }
+
+    fn release(&mut self) -> std::io::Result<()> {
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.inner.write_all(&held)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for HeldAfterStop<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if Self::holding() {
+            let room = HELD_AFTER_STOP_BYTES.saturating_sub(self.held.len());
+            self.held.extend_from_slice(&buf[..buf.len().min(room)]);
+            return Ok(buf.len());
+        }
+        self.release()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if Self::holding() {
+            return Ok(());
+        }
+        self.release()?;
+        self.inner.flush()
+    }
 }
 
 /// Standard output or error as written for the caller: each write and flush is marked while

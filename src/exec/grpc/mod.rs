@@ -84,6 +84,8 @@ pub(crate) enum Stop {
     FailedAfter(String, String),
     /// The decision record could not be made durable: nothing may be shown or sent.
     Unrecorded(AuditError),
+    /// A read asked to stop by this signal while it wrote its output.
+    Stopped(&'static str),
 }
 
 impl Stop {
@@ -390,6 +392,8 @@ impl Session {
                 cap: limits.max_output_bytes,
                 keys: &self.keys,
                 decided,
+                stoppable: !writes,
+                started: std::time::Instant::now(),
             },
             status: None,
             details: Vec::new(),
@@ -446,9 +450,13 @@ impl Session {
                     crate::exec::stop::requested_soon_registering().await
                 }
             };
-            let ended = tokio::select! {
+            let ended = match tokio::select! {
                 r = run => Ok(r),
                 name = stopped => Err(name),
+            } {
+                // Seen while the output was written: the same stop.
+                Ok(Ok(Err(Stop::Stopped(name)))) => Err(name),
+                ended => ended,
             };
             match ended {
                 Ok(Ok(r)) => r,
@@ -501,6 +509,14 @@ impl Session {
                 grpc_status,
             },
             Err(Stop::Unrecorded(e)) => Native::Unrecorded(e),
+            // (Taken for the stop above; said the same way.)
+            Err(Stop::Stopped(name)) => {
+                let _ = writeln!(err, "tgate: stopped by {name}");
+                Native::Ran {
+                    exit_code: 1,
+                    grpc_status: None,
+                }
+            }
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
             Err(Stop::Fallback(why)) => {
                 // A translation found something it cannot reproduce after output began: say so
@@ -596,7 +612,16 @@ struct Sink<'a> {
     keys: &'a [String],
     /// The decision record's barrier: no byte is written before it opens.
     decided: &'a mut Barrier,
+    /// A read's output, which a stop signal ends between two pieces ([`STOP_CHECK_BYTES`]).
+    stoppable: bool,
+    /// When the run began (a read is watched once it has run a while).
+    started: std::time::Instant,
 }
+
+/// How much of a read's output is written between two looks for a stop signal: a page of output
+/// written to a slow reader would otherwise hold a stopped read for as long as the reader takes
+/// (QA re-check: 20 s and more for a 454 kB list page read 4 KiB every half second).
+const STOP_CHECK_BYTES: usize = 16 * 1024;
 
 impl Sink<'_> {
     /// Hands what was written on (output that streams: followed history).
@@ -617,10 +642,23 @@ impl Sink<'_> {
         };
         let bytes = scrubbed.as_bytes();
         let take = bytes.len().min(room);
-        self.w
-            .write_all(&bytes[..take])
-            .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))?;
-        self.written += take;
+        let piece = if self.stoppable {
+            STOP_CHECK_BYTES
+        } else {
+            take.max(1)
+        };
+        for chunk in bytes[..take].chunks(piece) {
+            if self.stoppable {
+                crate::exec::stop::register_when_due(self.started);
+                if let Some((_, name)) = crate::exec::stop::requested() {
+                    return Err(Stop::Stopped(name));
+                }
+            }
+            self.w
+                .write_all(chunk)
+                .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))?;
+            self.written += chunk.len();
+        }
         if take < bytes.len() {
             return Err(Stop::Failed(format!(
                 "tgate: output cut at {} bytes",
@@ -1317,6 +1355,8 @@ mod tests {
                     cap: 1024,
                     keys: &[],
                     decided: &mut decided,
+                    stoppable: true,
+                    started: std::time::Instant::now(),
                 },
                 status: None,
                 details: Vec::new(),
