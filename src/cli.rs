@@ -560,7 +560,9 @@ fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
 /// ended in a failure before its result could be recorded (the audit log), ends tgate by it once
 /// the failure is said.
 fn finish_run(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
-    let code = finish(result, err);
+    // Marked as written for the caller: a stderr nobody reads cannot hold a stopped tgate.
+    let mut err = crate::exec::stop::ForCaller(err);
+    let code = finish(result, &mut err);
     crate::exec::stop::end_if_requested(|| {
         let _ = err.flush();
     });
@@ -1694,10 +1696,19 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         crate::exec::stop::ForCaller(err),
     );
     let mut err = crate::exec::stop::HeldAfterStop::new(&mut err);
-    let mut out = Tee::new(Scrubber::new(&mut out, &keys), false);
+    // A native write's output (a few bytes, after its request took effect) waits for its result
+    // record, so that a caller that does not read cannot keep it from being recorded.
+    let mut out_held;
+    let out: &mut dyn Write = if ev.effective.as_ref().is_some_and(crate::exec::grpc::writes) {
+        out_held = crate::exec::stop::HeldAfterStop::all(&mut out, config.limits.max_output_bytes);
+        &mut out_held
+    } else {
+        &mut out
+    };
+    let mut out = Tee::new(Scrubber::new(out, &keys), false);
     let mut err = Tee::new(Scrubber::new(&mut err, &keys), true);
-    // A stop signal noted while the command runs (a CLI child, a native write) stays noted until
-    // its result is recorded; tgate ends by it after that.
+    // A stop signal noted while the command runs (a CLI child, a native write, a native read
+    // once watched) stays noted until its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
     let start = std::time::Instant::now();
     let ran = execute(
@@ -1834,10 +1845,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         let _ = err.inner.finish();
     });
     let finished = out.inner.finish();
-    // Output the caller did not get (it went away, a full disk) is a failure, whichever executor
-    // ran the command (QA: the CLI's was dropped with exit 0, where the native executor fails
-    // with this message). A native run that failed writing has said so already.
+    // Output the caller could not get (a full disk) is a failure, whichever executor ran the
+    // command (QA: the CLI's was dropped with exit 0, where the native executor fails with this
+    // message); a reader that has gone (`| head`) is not (STYLE: a broken pipe is not an error).
+    // A native run that failed writing has said so already.
     let code = match delivered.and(finished) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
         Err(e) if passed_on || code == ExitCode::Ok => {
             let _ = writeln!(err.inner, "tgate: cannot write the output: {e}");
             ExitCode::CommandFailed
@@ -1861,10 +1874,11 @@ struct Prepared {
 }
 
 /// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
-/// call), from its decision on rather than from when its command is sent: a signal in between
-/// (while it connects, or its decision syncs) is then recorded as having stopped it before
-/// anything was sent, instead of ending tgate with an allow decision and no result. If the
-/// handlers cannot be registered, the executor's own watch fails in turn and says so.
+/// write), from before its decision is recorded rather than from when its command is sent: a
+/// signal in between (while the decision is written and synced, or the run connects) is then
+/// recorded as having stopped it before anything was sent, instead of ending tgate with an allow
+/// decision and no result. If the handlers cannot be registered, the executor's own watch fails
+/// in turn and says so.
 fn watch_early() -> Option<crate::exec::stop::Watch> {
     crate::exec::stop::watch().ok()
 }

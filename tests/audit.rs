@@ -407,10 +407,10 @@ fn config(dir: &Path, bin: &Path, audit: &Path) -> PathBuf {
     cfg
 }
 
-/// The CLI's output that cannot be passed on (standard output a full disk, or a pipe its reader
-/// closed) fails the run with exit 1 and says so, as the native executor does (QA: dropped with
-/// exit 0). The result record, written before the output is passed on, keeps the command's own
-/// exit code.
+/// The CLI's output that cannot be passed on (standard output a full disk) fails the run with
+/// exit 1 and says so, as the native executor does (QA: dropped with exit 0); a reader that has
+/// gone is not an error, under either executor. The result record, written before the output is
+/// passed on, keeps the command's own exit code.
 #[test]
 fn output_the_caller_cannot_get_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -439,15 +439,11 @@ fn output_the_caller_cannot_get_fails_the_run() {
             "tgate: cannot write the output: No space left on device (os error 28)\n".to_owned()
         )
     );
-    // A reader that has gone: the write fails (tgate ignores SIGPIPE, as Rust programs do).
+    // A reader that has gone (`| head`) is not an error (STYLE): the command's own exit code,
+    // nothing said.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let (code, stderr) = run(Stdio::from(writer));
-    assert_eq!(code, Some(1));
-    assert!(
-        stderr.starts_with("tgate: cannot write the output: Broken pipe"),
-        "{stderr}"
-    );
+    assert_eq!(run(Stdio::from(writer)), (Some(0), String::new()));
     let records: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
         .unwrap()
         .lines()

@@ -15,8 +15,8 @@
 //!   acknowledged). `--repair` cuts it off.
 //!
 //! What this cannot see: records cut off the end as whole lines, or a chain rewritten and re-hashed
-//! from the damage onwards, each record written as tgate would write it. Keep the head (`seq` and `hash`, printed on success) elsewhere to catch
-//! those.
+//! from the damage onwards, each record in tgate's form. Keep the head (`seq` and `hash`, printed
+//! on success) elsewhere to catch those.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -93,6 +93,21 @@ fn signals(live: &Live) -> Result<&'static StopSignals, std::io::Error> {
         received: Arc::new(AtomicUsize::new(0)),
         idle: Arc::new(AtomicBool::new(live.watches == 0 && live.holds == 0)),
     };
+    // Handlers registered before one fails keep acting on `idle`: set, they act as usual (QA
+    // review: left clear, they noted signals nobody would look at, and tgate ignored SIGTERM).
+    let registered = register_all(&signals);
+    if registered.is_err() {
+        signals.idle.store(true, Ordering::SeqCst);
+    }
+    registered?;
+    let _ = std::thread::Builder::new()
+        .name("tgate-watchdog".to_owned())
+        .spawn(watchdog);
+    Ok(SIGNALS.get_or_init(|| signals))
+}
+
+/// Registers the handlers of every stop signal not ignored at start (see [`signals`]).
+fn register_all(signals: &StopSignals) -> Result<(), std::io::Error> {
     let ignored = ignored_signals();
     for &(sig, _) in stop_signals() {
         if (1..=64).contains(&sig) && ignored & (1u64 << (sig - 1)) != 0 {
@@ -110,10 +125,7 @@ fn signals(live: &Live) -> Result<&'static StopSignals, std::io::Error> {
         }
         signal_hook::flag::register_usize(sig, Arc::clone(&signals.received), sig as usize)?;
     }
-    let _ = std::thread::Builder::new()
-        .name("tgate-watchdog".to_owned())
-        .spawn(watchdog);
-    Ok(SIGNALS.get_or_init(|| signals))
+    Ok(())
 }
 
 /// Whether signal-hook can end tgate by `sig` itself (its default re-raised). For the others
@@ -165,25 +177,6 @@ pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_mi
 /// --follow`, a long listing), which an agent runtime's timeout may stop, is watched from then on.
 pub(crate) const READ_WATCHED_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Registers the handlers in the background if a read that began at `started` has run for
-/// [`READ_WATCHED_AFTER`]: looked at between two pieces of its output, where a read writing to a
-/// slow reader spends its time (and its runtime's timers do not run).
-pub(crate) fn register_when_due(started: std::time::Instant) {
-    if SIGNALS.get().is_none() && started.elapsed() >= READ_WATCHED_AFTER {
-        register_in_background();
-    }
-}
-
-/// [`requested_soon`] for a read watched with [`watch_unregistered`]: registers the handlers in
-/// the background once the read has run for [`READ_WATCHED_AFTER`].
-pub(crate) async fn requested_soon_registering() -> &'static str {
-    if SIGNALS.get().is_none() {
-        tokio::time::sleep(READ_WATCHED_AFTER).await;
-        register_in_background();
-    }
-    requested_soon().await
-}
-
 /// Resolves, with the signal's name, once a stop signal has been noted (looking every
 /// [`CHECK_EVERY`]); never otherwise.
 pub(crate) async fn requested_soon() -> &'static str {
@@ -199,18 +192,21 @@ pub(crate) async fn requested_soon() -> &'static str {
 /// last is dropped, the signals act as usual again, unless a [`Hold`] keeps them noted.
 pub(crate) struct Watch(());
 
-/// Registers the handlers on a thread of its own, off the run's way: registering them (two for
-/// each of the ~48 signals, each copying signal-hook's whole table) takes 0.5–0.8 ms of CPU, which
-/// a one-shot read should not pay. If they cannot be registered, nothing is watched (a stop acts
-/// as usual).
-pub(crate) fn register_in_background() {
+/// Registers the handlers on a thread of its own, after `delay`, off the run's way: registering
+/// them (two for each of the ~48 signals, each copying signal-hook's whole table) takes 0.5–0.8
+/// ms of CPU, which a one-shot read should not pay; the thread sleeps until then, whatever the run
+/// is doing (QA re-check: a timer of the read's own runtime, or a look between pieces of its
+/// output, did not run while the read's first write was blocked on a reader that did not read).
+/// If they cannot be registered, nothing is watched (a stop acts as usual).
+fn register_in_background(delay: std::time::Duration) {
     static STARTED: AtomicBool = AtomicBool::new(false);
     if SIGNALS.get().is_some() || STARTED.swap(true, Ordering::SeqCst) {
         return;
     }
     let _ = std::thread::Builder::new()
         .name("tgate-signals".to_owned())
-        .spawn(|| {
+        .spawn(move || {
+            std::thread::sleep(delay);
             let live = live();
             let _ = signals(&live);
         });
@@ -228,14 +224,32 @@ fn watchdog() {
             continue;
         };
         let since = WRITING_SINCE.load(Ordering::SeqCst);
-        if since != 0 && millis().saturating_sub(since) >= STUCK_AFTER.as_millis() as u64 {
+        // The same write still under way, taken from it (a write that has just ended, its run
+        // now recording its result, is not ended in the middle of the record).
+        if since != 0
+            && since != ENDING
+            && millis().saturating_sub(since) >= STUCK_AFTER.as_millis() as u64
+            && WRITING_SINCE
+                .compare_exchange(since, ENDING, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
             end_by(sig);
         }
     }
 }
 
-/// How long a write for the caller may stay blocked once tgate was asked to stop.
+/// [`WRITING_SINCE`] once the watchdog ends tgate: the write's end must not clear it.
+const ENDING: u64 = u64::MAX;
+
+/// How long a write for the caller may stay blocked once tgate was asked to stop. Each write is
+/// at most [`FOR_CALLER_PIECE`] bytes, so one that takes this long has made no progress: the
+/// caller is not reading, rather than reading slowly.
 pub(crate) const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The most [`ForCaller`] hands on in one write: a pipe's atomic size (`PIPE_BUF`), which a pipe
+/// takes whole once it has room for it (QA review: a 16 KiB write to a reader taking 8 KiB a
+/// second lasted 2 s, and the watchdog took that for a reader gone, losing the result record).
+const FOR_CALLER_PIECE: usize = 4096;
 
 /// When the write for the caller now under way began ([`millis`]), 0 when none is.
 static WRITING_SINCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -267,9 +281,15 @@ const HELD_AFTER_STOP_BYTES: usize = 8 * 1024;
 /// [`HELD_AFTER_STOP_BYTES`]) and written after the record, so that a stderr nobody reads cannot
 /// keep the result from being recorded (QA re-check: the native executor's `tgate: stopped by
 /// SIGTERM` blocked on a full stderr, and the watchdog then ended tgate with no result record).
+///
+/// [`HeldAfterStop::all`] holds everything until the record, stop or not (up to `cap` bytes): a
+/// native write's output, a few bytes, which a caller that does not read must not keep from
+/// being recorded once the write has taken effect (QA review).
 pub(crate) struct HeldAfterStop<'a> {
     inner: &'a mut dyn std::io::Write,
     held: Vec<u8>,
+    all: bool,
+    cap: usize,
 }
 
 impl<'a> HeldAfterStop<'a> {
@@ -277,11 +297,23 @@ impl<'a> HeldAfterStop<'a> {
         HeldAfterStop {
             inner,
             held: Vec::new(),
+            all: false,
+            cap: HELD_AFTER_STOP_BYTES,
         }
     }
 
-    fn holding() -> bool {
-        requested().is_some() && !RESULT_RECORDED.load(Ordering::SeqCst)
+    /// Holds everything written until the result is recorded, the first `cap` bytes kept.
+    pub(crate) fn all(inner: &'a mut dyn std::io::Write, cap: usize) -> Self {
+        HeldAfterStop {
+            inner,
+            held: Vec::new(),
+            all: true,
+            cap,
+        }
+    }
+
+    fn holding(&self) -> bool {
+        (self.all || requested().is_some()) && !RESULT_RECORDED.load(Ordering::SeqCst)
     }
 
     fn release(&mut self) -> std::io::Result<()> {
@@ -295,8 +327,8 @@ impl<'a> HeldAfterStop<'a> {
 
 impl std::io::Write for HeldAfterStop<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if Self::holding() {
-            let room = HELD_AFTER_STOP_BYTES.saturating_sub(self.held.len());
+        if self.holding() {
+            let room = self.cap.saturating_sub(self.held.len());
             self.held.extend_from_slice(&buf[..buf.len().min(room)]);
             return Ok(buf.len());
         }
@@ -305,11 +337,21 @@ impl std::io::Write for HeldAfterStop<'_> {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if Self::holding() {
+        if self.holding() {
             return Ok(());
         }
         self.release()?;
         self.inner.flush()
+    }
+}
+
+impl Drop for HeldAfterStop<'_> {
+    /// What is still held when the run gives up before its record (its decision could not be
+    /// made durable) is written then, not lost.
+    fn drop(&mut self) {
+        if self.release().is_ok() {
+            let _ = self.inner.flush();
+        }
     }
 }
 
@@ -321,18 +363,18 @@ impl ForCaller<'_> {
     fn marked<T>(&mut self, f: impl FnOnce(&mut dyn std::io::Write) -> T) -> T {
         WRITING_SINCE.store(millis(), Ordering::SeqCst);
         let r = f(&mut *self.0);
-        WRITING_SINCE.store(0, Ordering::SeqCst);
+        // Not once the watchdog has taken this write: tgate is ending.
+        let _ = WRITING_SINCE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            (v != ENDING).then_some(0)
+        });
         r
     }
 }
 
 impl std::io::Write for ForCaller<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.marked(|w| w.write(buf))
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.marked(|w| w.write_all(buf))
+        let piece = &buf[..buf.len().min(FOR_CALLER_PIECE)];
+        self.marked(|w| w.write(piece))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -352,10 +394,11 @@ pub(crate) fn watch() -> Result<Watch, std::io::Error> {
     Ok(Watch(()))
 }
 
-/// Starts watching without registering the handlers: until they are (by
-/// [`register_in_background`], or another [`watch`]), a stop signal acts as usual; from then on it
-/// is noted. For a read, which changes nothing: most end before registering would pay off.
+/// Starts watching, the handlers registered [`READ_WATCHED_AFTER`] from now in the background
+/// ([`register_in_background`]): until they are, a stop signal acts as usual; from then on it is
+/// noted. For a read, which changes nothing: most end before registering would pay off.
 pub(crate) fn watch_unregistered() -> Watch {
+    register_in_background(READ_WATCHED_AFTER);
     let mut live = live();
     live.watches += 1;
     if let Some(s) = SIGNALS.get() {

@@ -165,22 +165,41 @@ impl Pattern {
 /// a group of that name, where `callers: [$default]` is refused).
 pub(crate) fn group_names(groups: &[String]) -> Result<(), String> {
     for g in groups {
-        if g.starts_with('$') {
-            return Err(format!(
-                "`{}`: groups have no placeholders (`$default` names the default namespace, in \
-                 namespace lists only)",
-                g.escape_debug()
-            ));
-        }
-        match crate::lex::check_name("group", g, 200) {
-            Ok(()) => {}
-            Err(NameProblem::Unreadable(e)) => return Err(format!("`{}`: {e}", g.escape_debug())),
-            Err(NameProblem::Padded) => {
-                return Err(format!("`{}` has spaces around it", g.escape_debug()));
-            }
-        }
+        no_placeholder(g, "groups")?;
+        readable_name(g, 200)?;
     }
     Ok(())
+}
+
+/// A name in a list that has no placeholder (`callers`, `groups`): one starting with `$` is
+/// refused rather than read as a name of that spelling.
+fn no_placeholder(name: &str, list: &str) -> Result<(), String> {
+    if name.starts_with('$') {
+        return Err(format!(
+            "`{}`: {list} have no placeholders (`$default` names the default namespace, in \
+             namespace lists only)",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// A name the lexer would take on a command line (no invisible or control character), without
+/// spaces around it: one that could never match what it looks like is refused.
+fn readable_name(name: &str, max: usize) -> Result<(), String> {
+    match crate::lex::check_name("name", name, max) {
+        Ok(()) => Ok(()),
+        Err(NameProblem::Unreadable(e)) => Err(format!("`{}`: {e}", name.escape_debug())),
+        Err(NameProblem::Padded) => Err(format!("`{}` has spaces around it", name.escape_debug())),
+    }
+}
+
+/// What a [`NameSet`] holds: namespaces (where `$default` stands for the integration's default
+/// namespace) or callers (no placeholder).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Namespaces,
+    Callers,
 }
 
 /// Exact names and globs.
@@ -200,18 +219,13 @@ impl NameSet {
         }
     }
 
-    /// `namespaces` says whether the names are namespaces, where `$default` stands for the
-    /// integration's default namespace; among callers no `$`-name is read (QA: `callers:
-    /// [$default]` matched a caller whose id was the default namespace's name).
-    fn compile(patterns: &[String], ctx: &Context, namespaces: bool) -> Result<NameSet, String> {
+    /// Among callers no `$`-name is read (QA: `callers: [$default]` matched a caller whose id
+    /// was the default namespace's name).
+    fn compile(patterns: &[String], ctx: &Context, names: Names) -> Result<NameSet, String> {
         let mut set = NameSet::empty();
         for p in patterns {
-            if !namespaces && p.starts_with('$') {
-                return Err(format!(
-                    "`{}`: callers have no placeholders (`$default` names the default namespace, \
-                     in namespace lists only)",
-                    p.escape_debug()
-                ));
+            if names == Names::Callers {
+                no_placeholder(p, "callers")?;
             }
             // `$default` is a namespace, never a pattern: a glob character in it (a
             // misconfiguration) matches itself only.
@@ -233,17 +247,7 @@ impl NameSet {
                     p.escape_debug()
                 ));
             }
-            // A name the lexer would refuse on a command line (an invisible or control
-            // character) or one with spaces around it can never match what it looks like.
-            match crate::lex::check_name("name", &p, 1000) {
-                Ok(()) => {}
-                Err(NameProblem::Unreadable(e)) => {
-                    return Err(format!("`{}`: {e}", p.escape_debug()));
-                }
-                Err(NameProblem::Padded) => {
-                    return Err(format!("`{}` has spaces around it", p.escape_debug()));
-                }
-            }
+            readable_name(&p, 1000)?;
             if !literal && p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
                 let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
@@ -790,7 +794,7 @@ pub(crate) fn compile(
         message,
     };
     let mut errors = Vec::new();
-    let namespaces = match NameSet::compile(&file.namespaces, ctx, true) {
+    let namespaces = match NameSet::compile(&file.namespaces, ctx, Names::Namespaces) {
         Ok(n) if !file.namespaces.is_empty() => n,
         Ok(_) => {
             errors.push(invalid(
@@ -924,9 +928,9 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             })
             .collect()
     });
-    let mut names = |list: &Option<Vec<String>>, what: &str| {
+    let mut names = |list: &Option<Vec<String>>, names: Names, what: &str| {
         list.as_ref()
-            .and_then(|l| match NameSet::compile(l, ctx, what == "namespaces") {
+            .and_then(|l| match NameSet::compile(l, ctx, names) {
                 Ok(n) => Some(n),
                 Err(e) => {
                     errs.push(format!("{what}: {e}"));
@@ -934,8 +938,8 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
                 }
             })
     };
-    let namespaces = names(&w.namespaces, "namespaces");
-    let callers = names(&w.callers, "callers");
+    let namespaces = names(&w.namespaces, Names::Namespaces, "namespaces");
+    let callers = names(&w.callers, Names::Callers, "callers");
     if let Some(groups) = &w.groups
         && let Err(e) = group_names(groups)
     {

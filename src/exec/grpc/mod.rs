@@ -69,7 +69,7 @@ pub enum Native {
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
     Unrecorded(AuditError),
-    /// A write asked to stop by this signal before it was sent: nothing was sent or written.
+    /// A command asked to stop by this signal before it was sent: nothing was sent or written.
     Stopped(&'static str),
 }
 
@@ -86,6 +86,8 @@ pub(crate) enum Stop {
     Unrecorded(AuditError),
     /// A read asked to stop by this signal while it wrote its output.
     Stopped(&'static str),
+    /// The output's reader has gone (a broken pipe): the run ends there, not failed.
+    ReaderGone,
 }
 
 impl Stop {
@@ -393,7 +395,6 @@ impl Session {
                 keys: &self.keys,
                 decided,
                 stoppable: !writes,
-                started: std::time::Instant::now(),
             },
             status: None,
             details: Vec::new(),
@@ -443,20 +444,9 @@ impl Session {
                 }
                 handler.run(&mut ctx).await
             });
-            let stopped = async {
-                if writes {
-                    crate::exec::stop::requested_soon().await
-                } else {
-                    crate::exec::stop::requested_soon_registering().await
-                }
-            };
-            let ended = match tokio::select! {
+            let ended = tokio::select! {
                 r = run => Ok(r),
-                name = stopped => Err(name),
-            } {
-                // Seen while the output was written: the same stop.
-                Ok(Ok(Err(Stop::Stopped(name)))) => Err(name),
-                ended => ended,
+                name = crate::exec::stop::requested_soon() => Err(name),
             };
             match ended {
                 Ok(Ok(r)) => r,
@@ -509,7 +499,12 @@ impl Session {
                 grpc_status,
             },
             Err(Stop::Unrecorded(e)) => Native::Unrecorded(e),
-            // (Taken for the stop above; said the same way.)
+            Err(Stop::ReaderGone) => Native::Ran {
+                exit_code: 0,
+                grpc_status,
+            },
+            // Seen while the output was written: said and recorded as a stop seen between
+            // two calls is.
             Err(Stop::Stopped(name)) => {
                 let _ = writeln!(err, "tgate: stopped by {name}");
                 Native::Ran {
@@ -602,6 +597,17 @@ pub(crate) enum Format {
     Jsonl,
 }
 
+/// Why output could not be written: a reader that has gone (a closed pipe, as `| head` closes
+/// it) ends the run quietly, as the CLI's own output would (STYLE: a broken pipe is not an
+/// error); anything else (a full disk) fails it.
+fn unwritable(e: std::io::Error) -> Stop {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Stop::ReaderGone
+    } else {
+        Stop::Failed(format!("tgate: cannot write the output: {e}"))
+    }
+}
+
 /// Output with the executor's size cap.
 struct Sink<'a> {
     w: &'a mut dyn Write,
@@ -614,8 +620,6 @@ struct Sink<'a> {
     decided: &'a mut Barrier,
     /// A read's output, which a stop signal ends between two pieces ([`STOP_CHECK_BYTES`]).
     stoppable: bool,
-    /// When the run began (a read is watched once it has run a while).
-    started: std::time::Instant,
 }
 
 /// How much of a read's output is written between two looks for a stop signal: a page of output
@@ -626,9 +630,7 @@ const STOP_CHECK_BYTES: usize = 16 * 1024;
 impl Sink<'_> {
     /// Hands what was written on (output that streams: followed history).
     fn flush(&mut self) -> Result<(), Stop> {
-        self.w
-            .flush()
-            .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))
+        self.w.flush().map_err(unwritable)
     }
 
     fn write(&mut self, s: &str) -> Result<(), Stop> {
@@ -648,15 +650,12 @@ impl Sink<'_> {
             take.max(1)
         };
         for chunk in bytes[..take].chunks(piece) {
-            if self.stoppable {
-                crate::exec::stop::register_when_due(self.started);
-                if let Some((_, name)) = crate::exec::stop::requested() {
-                    return Err(Stop::Stopped(name));
-                }
+            if self.stoppable
+                && let Some((_, name)) = crate::exec::stop::requested()
+            {
+                return Err(Stop::Stopped(name));
             }
-            self.w
-                .write_all(chunk)
-                .map_err(|e| Stop::Failed(format!("tgate: cannot write the output: {e}")))?;
+            self.w.write_all(chunk).map_err(unwritable)?;
             self.written += chunk.len();
         }
         if take < bytes.len() {
@@ -1356,7 +1355,6 @@ mod tests {
                     keys: &[],
                     decided: &mut decided,
                     stoppable: true,
-                    started: std::time::Instant::now(),
                 },
                 status: None,
                 details: Vec::new(),
