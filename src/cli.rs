@@ -67,10 +67,14 @@ enum Sub {
     Check(CheckArgs),
     /// Decide on a `temporal ...` command line and, when allowed, run it against the cluster.
     ///
-    /// Prints the command's own output and exits with its exit code when allowed; 3 when denied,
-    /// 4 when approval is required (nothing runs), 2 on a usage, configuration, parse or gateway
-    /// error (nothing runs). The connection comes from the configuration (`--config`, or
-    /// `TGATE_CONFIG`; without one: localhost:7233, namespace `default`, the built-in policy).
+    /// Prints the command's own output and exits with its exit code when allowed (1 when its
+    /// output cannot be written, as to a full disk; a reader that goes away, as `| head` does, is
+    /// not an error); 3 when denied, 4 when approval is required (nothing runs), 2 on a usage,
+    /// configuration, parse or gateway error (nothing runs). A stop signal (SIGTERM, Ctrl-C)
+    /// ends the command, records how it ended (a native read only once it has run 20 ms: see
+    /// docs/executors.md), then ends tgate. The connection comes from the configuration
+    /// (`--config`, or `TGATE_CONFIG`; without one: localhost:7233, namespace `default`, the
+    /// built-in policy).
     Run(RunArgs),
     /// Diagnose an integration's connection through the CLI and the native executor: unreachable,
     /// certificate, authentication or namespace-not-found (or tgate's own setup: no `temporal`
