@@ -636,6 +636,57 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
     assert_eq!(text(&out.stderr), "");
 }
 
+/// A CLI run asked to stop while its decision waits for the log's lock (another process holds
+/// it) is watched already: the stop is held until the decision is written, and the run is then
+/// recorded as stopped before its command was sent, the command never started (before, the
+/// handlers were registered after the decision, and the signal ended tgate with nothing recorded
+/// after its decision).
+#[test]
+fn a_stop_while_the_decision_waits_for_the_lock_is_recorded_as_not_sent() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("log/audit.jsonl");
+    let (bin, marker) = marker_binary(dir.path(), &audit);
+    let cfg = config(dir.path(), &bin, &audit);
+    std::fs::create_dir_all(dir.path().join("log")).unwrap();
+    let lock = std::fs::File::create(dir.path().join("log/audit.jsonl.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut child = spawn_list(&cfg);
+    std::thread::sleep(Duration::from_millis(800));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "tgate ended before its decision was written"
+    );
+    lock.unlock().unwrap();
+    let status = ended(&mut child, "tgate did not end once the lock was free");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "{status:?} {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "tgate: stopped by SIGTERM before the command was sent\n"
+    );
+    assert!(!marker.exists(), "the command ran");
+    let records = all_records(&audit);
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["decision"], "allow");
+    assert_eq!(
+        records[1]["error"],
+        "stopped by SIGTERM before the command was sent"
+    );
+    assert_eq!(records[1]["exit_code"], serde_json::Value::Null);
+}
+
 #[test]
 fn a_native_run_that_falls_back_starts_the_cli_only_once_the_decision_is_durable() {
     // `auto` with a translated command whose connection is refused: the native executor falls
