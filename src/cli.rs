@@ -2285,17 +2285,7 @@ fn tail(
     // A line read once: the record, when it is one this version reads, else what is shown in
     // its place.
     let read = |line: &[u8]| -> Result<crate::audit::Record, String> {
-        use crate::audit::record::{FORMAT_VERSION, version_of};
-        // Another version's record may not parse as this one's: its version is read first.
-        let other = |v| format!("({})", crate::audit::export::unsupported(v));
-        if let Some(v) = version_of(line).filter(|&v| v != FORMAT_VERSION) {
-            return Err(other(v));
-        }
-        match serde_json::from_slice::<crate::audit::Record>(line) {
-            Ok(r) if r.v != FORMAT_VERSION => Err(other(r.v)),
-            Ok(r) => Ok(r),
-            Err(e) => Err(format!("(not an audit record: {e})")),
-        }
+        crate::audit::export::read_record(line).map_err(|why| format!("({why})"))
     };
     let show = |out: &mut dyn Write, read: &Result<crate::audit::Record, String>| -> bool {
         let text = match read {

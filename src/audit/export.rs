@@ -165,59 +165,30 @@ pub fn export(
                     .skipped
                     .push(format!("{}:{no}: {why}", file.display()));
             };
-            // A record of another format version is not read: its fields may mean something
-            // else (a line that is no record at all is found out below).
-            let version = super::record::version_of(bytes);
-            if let Some(v) = version.filter(|&v| v != FORMAT_VERSION) {
-                skip(unsupported(v));
+            // Read whole for every format, and passed on as stored in JSON Lines: a line verify
+            // refuses as no record (a member unknown or given twice, a kind no record has) is
+            // not passed on as one (QA: the unfiltered export did, and a `caller` given twice
+            // reads as either, depending on the reader).
+            let rec = match read_record(bytes) {
+                Ok(rec) => rec,
+                Err(why) => {
+                    skip(why);
+                    continue;
+                }
+            };
+            if let Some(why) = super::record::field_error(&rec) {
+                skip(format!("not an audit record as tgate writes one: {why}"));
+                continue;
+            }
+            if !filter.matches(&rec) {
                 continue;
             }
             match format {
                 Format::Jsonl => {
-                    // Read whole, as CSV and OCSF read it, and passed on as stored: a line verify
-                    // refuses as no record (a member unknown or given twice, a kind no record
-                    // has) is not passed on as one (QA: the unfiltered export did, and a
-                    // `caller` given twice reads as either, depending on the reader).
-                    let rec: Record = match serde_json::from_slice(bytes) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            skip(format!("not an audit record: {e}"));
-                            continue;
-                        }
-                    };
-                    if rec.v != FORMAT_VERSION {
-                        skip(unsupported(rec.v));
-                        continue;
-                    }
-                    if let Some(why) = super::record::field_error(&rec) {
-                        skip(format!("not an audit record as tgate writes one: {why}"));
-                        continue;
-                    }
-                    if !filter.matches(&rec) {
-                        continue;
-                    }
                     w.write_all(bytes)?;
                     w.write_all(b"\n")?;
                 }
                 Format::Csv | Format::Ocsf => {
-                    let rec: Record = match serde_json::from_slice(bytes) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            skip(format!("not an audit record: {e}"));
-                            continue;
-                        }
-                    };
-                    if rec.v != FORMAT_VERSION {
-                        skip(unsupported(rec.v));
-                        continue;
-                    }
-                    if let Some(why) = super::record::field_error(&rec) {
-                        skip(format!("not an audit record as tgate writes one: {why}"));
-                        continue;
-                    }
-                    if !filter.matches(&rec) {
-                        continue;
-                    }
                     text.clear();
                     if format == Format::Csv {
                         csv_row(&rec, &mut text);
@@ -237,8 +208,22 @@ pub fn export(
     Ok(summary)
 }
 
+/// One line of the log read as a record of this format version, or why it is not one: a record
+/// of another version (its version read first: its fields may not parse as this one's, or mean
+/// something else), or a line that is no record. Export skips such a line, `tail` says why.
+pub fn read_record(line: &[u8]) -> Result<Record, String> {
+    if let Some(v) = super::record::version_of(line).filter(|&v| v != FORMAT_VERSION) {
+        return Err(unsupported(v));
+    }
+    match serde_json::from_slice::<Record>(line) {
+        Ok(r) if r.v != FORMAT_VERSION => Err(unsupported(r.v)),
+        Ok(r) => Ok(r),
+        Err(e) => Err(format!("not an audit record: {e}")),
+    }
+}
+
 /// Why a record of another format version is not read (export skips it, tail says so).
-pub(crate) fn unsupported(v: u32) -> String {
+fn unsupported(v: u32) -> String {
     format!("unsupported format version {v} (this tgate reads {FORMAT_VERSION})")
 }
 
