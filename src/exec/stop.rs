@@ -294,20 +294,19 @@ pub(crate) struct HeldAfterStop<'a> {
 
 impl<'a> HeldAfterStop<'a> {
     pub(crate) fn new(inner: &'a mut dyn std::io::Write) -> Self {
-        HeldAfterStop {
-            inner,
-            held: Vec::new(),
-            all: false,
-            cap: HELD_AFTER_STOP_BYTES,
-        }
+        Self::holding_from(inner, false, HELD_AFTER_STOP_BYTES)
     }
 
     /// Holds everything written until the result is recorded, the first `cap` bytes kept.
     pub(crate) fn all(inner: &'a mut dyn std::io::Write, cap: usize) -> Self {
+        Self::holding_from(inner, true, cap)
+    }
+
+    fn holding_from(inner: &'a mut dyn std::io::Write, all: bool, cap: usize) -> Self {
         HeldAfterStop {
             inner,
             held: Vec::new(),
-            all: true,
+            all,
             cap,
         }
     }

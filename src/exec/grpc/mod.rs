@@ -84,7 +84,7 @@ pub(crate) enum Stop {
     FailedAfter(String, String),
     /// The decision record could not be made durable: nothing may be shown or sent.
     Unrecorded(AuditError),
-    /// A read asked to stop by this signal while it wrote its output.
+    /// A read asked to stop by this signal (while it waited for a call, or wrote its output).
     Stopped(&'static str),
     /// The output's reader has gone (a broken pipe): the run ends there, not failed.
     ReaderGone,
@@ -467,19 +467,16 @@ impl Session {
                         ))),
                     }
                 }
-                Err(name) => {
+                // A write's outcome is unknown; a read is stopped as when its output is.
+                Err(name) if writes => {
                     // Not the status of an earlier attempt (a rate limit before a retry): this
-                    // one has none, and a write's outcome is unknown.
+                    // one has none.
                     ctx.status = None;
-                    Err(Stop::Failed(if writes {
-                        format!(
-                            "tgate: stopped by {name}; the request may or may not have taken \
-                             effect"
-                        )
-                    } else {
-                        format!("tgate: stopped by {name}")
-                    }))
+                    Err(Stop::Failed(format!(
+                        "tgate: stopped by {name}; the request may or may not have taken effect"
+                    )))
                 }
+                Err(name) => Err(Stop::Stopped(name)),
             }
         });
         drop(watch);
@@ -503,8 +500,8 @@ impl Session {
                 exit_code: 0,
                 grpc_status,
             },
-            // Seen while the output was written: said and recorded as a stop seen between
-            // two calls is.
+            // A read asked to stop, between two calls or two pieces of its output: no status,
+            // as the stop is not a call's outcome.
             Err(Stop::Stopped(name)) => {
                 let _ = writeln!(err, "tgate: stopped by {name}");
                 Native::Ran {
@@ -647,7 +644,7 @@ impl Sink<'_> {
         let piece = if self.stoppable {
             STOP_CHECK_BYTES
         } else {
-            take.max(1)
+            usize::MAX
         };
         for chunk in bytes[..take].chunks(piece) {
             if self.stoppable
