@@ -578,7 +578,6 @@ fn a_log_locked_too_long_fails_closed() {
 /// log's lock, which the test holds) is held until the record is durable; then tgate ends by it.
 #[test]
 fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
-    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("log/audit.jsonl");
     let (pid_file, go) = (dir.path().join("pid"), dir.path().join("go"));
@@ -591,7 +590,7 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
         ),
     );
     let cfg = config(dir.path(), &bin, &audit);
-    let mut child = spawn_list(&cfg);
+    let child = spawn_list(&cfg);
     wait_for(&pid_file, "the command never started");
     // The decision is on disk (the command runs only then): take the lock for the result.
     let lock = std::fs::File::open(dir.path().join("log/audit.jsonl.lock")).unwrap();
@@ -604,6 +603,31 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
+    let out = stopped_while_locked(child, &lock, "result record", || {
+        let results = all_records(&audit)
+            .into_iter()
+            .filter(|r| r["kind"] == "result")
+            .count();
+        assert_eq!(results, 0, "the record was written under the test's lock");
+    });
+    let result = result_record(&audit, "no result record");
+    assert_eq!(result["exit_code"], 0, "{result}");
+    assert_eq!(verify(&audit, &[]).0, 0);
+    // Asked to stop, tgate passes on none of the command's output.
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+}
+
+/// Sends `child` one SIGTERM while the test holds the log's `lock`: tgate must wait for it (its
+/// `what` is written under it; `while_locked` checks more meanwhile), then, the lock freed, end by
+/// the signal. Returns what it printed.
+fn stopped_while_locked(
+    mut child: std::process::Child,
+    lock: &std::fs::File,
+    what: &str,
+    while_locked: impl FnOnce(),
+) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -612,13 +636,9 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "tgate ended before its result record was written"
+        "tgate ended before its {what} was written"
     );
-    let results = all_records(&audit)
-        .into_iter()
-        .filter(|r| r["kind"] == "result")
-        .count();
-    assert_eq!(results, 0, "the record was written under the test's lock");
+    while_locked();
     lock.unlock().unwrap();
     let status = ended(&mut child, "tgate did not end once the lock was free");
     let out = child.wait_with_output().unwrap();
@@ -628,12 +648,7 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
         "{status:?} {}",
         text(&out.stderr)
     );
-    let result = result_record(&audit, "no result record");
-    assert_eq!(result["exit_code"], 0, "{result}");
-    assert_eq!(verify(&audit, &[]).0, 0);
-    // Asked to stop, tgate passes on none of the command's output.
-    assert_eq!(text(&out.stdout), "");
-    assert_eq!(text(&out.stderr), "");
+    out
 }
 
 /// A CLI run asked to stop while its decision waits for the log's lock (another process holds
@@ -643,7 +658,6 @@ fn a_stop_while_the_result_is_being_recorded_waits_for_the_record() {
 /// after its decision).
 #[test]
 fn a_stop_while_the_decision_waits_for_the_lock_is_recorded_as_not_sent() {
-    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("log/audit.jsonl");
     let (bin, marker) = marker_binary(dir.path(), &audit);
@@ -651,27 +665,9 @@ fn a_stop_while_the_decision_waits_for_the_lock_is_recorded_as_not_sent() {
     std::fs::create_dir_all(dir.path().join("log")).unwrap();
     let lock = std::fs::File::create(dir.path().join("log/audit.jsonl.lock")).unwrap();
     lock.lock().unwrap();
-    let mut child = spawn_list(&cfg);
+    let child = spawn_list(&cfg);
     std::thread::sleep(Duration::from_millis(800));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "tgate ended before its decision was written"
-    );
-    lock.unlock().unwrap();
-    let status = ended(&mut child, "tgate did not end once the lock was free");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(nix::sys::signal::Signal::SIGTERM as i32),
-        "{status:?} {}",
-        text(&out.stderr)
-    );
+    let out = stopped_while_locked(child, &lock, "decision", || {});
     assert_eq!(
         text(&out.stderr),
         "tgate: stopped by SIGTERM before the command was sent\n"
