@@ -38,6 +38,26 @@ fn tgate(config: &Path, backend: &str, line: &str) -> Output {
         .unwrap()
 }
 
+/// `tgate run --config config --backend grpc -- temporal ARGS`, its streams still to be chosen.
+fn native_run(config: &Path, args: &[&str]) -> Command {
+    let mut run = Command::new(env!("CARGO_BIN_EXE_tgate"));
+    run.args(["run", "--config"])
+        .arg(config)
+        .args(["--backend", "grpc", "--", "temporal"])
+        .args(args)
+        .env_clear();
+    run
+}
+
+/// The records of the audit log `audit.jsonl` in `dir`, in order.
+fn audit_records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Runs `line` through the real CLI and through tgate with `--backend auto` and `grpc`. Both must
 /// print exactly what the CLI prints (stdout, stderr, success). `Err` carries `grpc`'s reason when
 /// it stepped aside (exit 2).
@@ -2186,15 +2206,10 @@ fn show_follow_matches_the_cli() {
             let mut args = vec!["workflow", "show", "-w", id, "--follow"];
             args.extend_from_slice(form);
             let line = format!("temporal {}", args.join(" "));
-            let mut ours = Command::new(env!("CARGO_BIN_EXE_tgate"));
-            ours.args(["run", "--backend", "grpc", "--config"])
-                .arg(&config)
-                .arg(&line)
-                .env_clear();
             followers.push((
                 line,
                 Follower::start(server.cli_command(&args)),
-                Follower::start(ours),
+                Follower::start(native_run(&config, &args)),
             ));
         }
     }
@@ -3188,16 +3203,16 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
     use std::process::Stdio;
     let (_server, dir, config) = fresh_server();
     let number = format!("1{}", "0".repeat(70_000));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--backend", "grpc", "--", "temporal", "workflow", "signal"])
-        .args(["-w", "nobody", "--name", "s", "-i", &number])
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = native_run(
+        &config,
+        &[
+            "workflow", "signal", "-w", "nobody", "--name", "s", "-i", &number,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // Time enough to reach the write to stderr (it ends by itself now; before, it blocked).
     std::thread::sleep(std::time::Duration::from_millis(1500));
     common::terminate(
@@ -3212,12 +3227,11 @@ fn a_fallback_quoting_a_long_value_is_cut_so_a_stop_still_ends_tgate() {
             && stderr.trim_end().ends_with(" bytes more)"),
         "{stderr}"
     );
-    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    let result: serde_json::Value = audit
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let records = audit_records(dir.path());
+    let result = records
+        .iter()
         .find(|r| r["kind"] == "result")
-        .unwrap_or_else(|| panic!("no result record:\n{audit}"));
+        .unwrap_or_else(|| panic!("no result record: {records:?}"));
     let error = result["error"].as_str().unwrap();
     assert!(
         error.len() < 8192 && error.ends_with(" bytes more)"),
@@ -3342,24 +3356,13 @@ fn a_native_read_asked_to_stop_is_recorded_then_ends_by_the_signal() {
         &[("note", &[("encoding", "json/plain")], big.as_str())],
     );
     let spawn = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .args(["--backend", "grpc", "--", "temporal"])
-            .args(args)
-            .env_clear()
+        native_run(&config, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let records = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.path().join("audit.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let records = || audit_records(dir.path());
 
     let mut child = spawn(&["workflow", "show", "-w", "followed", "--follow"]);
     let mut stdout = child.stdout.take().unwrap();
@@ -3430,20 +3433,13 @@ fn a_stopped_read_is_recorded_whether_its_caller_reads_slowly_or_not_at_all() {
         &[("note", &[("encoding", "json/plain")], big.as_str())],
     );
     let results = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.path().join("audit.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        audit_records(dir.path())
+            .into_iter()
             .filter(|r| r["kind"] == "result")
             .collect()
     };
     let tgate_with = |args: &[&str], stderr: Stdio| {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .args(["--backend", "grpc", "--", "temporal"])
-            .args(args)
-            .env_clear()
+        native_run(&config, args)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -3521,20 +3517,7 @@ fn a_stopped_read_is_recorded_whether_its_caller_reads_slowly_or_not_at_all() {
 
     // A reader gone (`| head`) is not an error; a full disk is.
     let describe = |stdout: Stdio| {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .args([
-                "--backend",
-                "grpc",
-                "--",
-                "temporal",
-                "workflow",
-                "describe",
-                "-w",
-                "big",
-            ])
-            .env_clear()
+        native_run(&config, &["workflow", "describe", "-w", "big"])
             .stdout(stdout)
             .output()
             .unwrap()
@@ -3568,25 +3551,19 @@ fn a_stopped_write_whose_output_nobody_reads_is_recorded() {
     start(&server, "to-signal", &[]);
     let (out_reader, mut out_writer) = std::io::pipe().unwrap();
     out_writer.write_all(&vec![b'x'; 65_536]).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--backend", "grpc", "--", "temporal", "workflow", "signal"])
-        .args(["-w", "to-signal", "--name", "go"])
-        .env_clear()
-        .stdout(Stdio::from(out_writer.try_clone().unwrap()))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = native_run(
+        &config,
+        &["workflow", "signal", "-w", "to-signal", "--name", "go"],
+    )
+    .stdout(Stdio::from(out_writer.try_clone().unwrap()))
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let status = common::terminate(&mut child, "a stopped write with a full stdout did not end");
     assert_eq!(status.signal(), Some(15), "{status:?}");
     drop(out_reader);
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("audit.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = audit_records(dir.path());
     let result = records.last().unwrap();
     assert_eq!(result["kind"], "result", "{records:?}");
     assert_eq!(result["exit_code"], 0);
@@ -3627,14 +3604,13 @@ fn a_later_page_refused_by_the_rate_limit_is_asked_again() {
     // A full token bucket for the first page, which would otherwise be refused (`--backend
     // grpc`: exit 2; `auto` would hand the command to the CLI).
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["run", "--backend", "grpc", "--config"])
-        .arg(&config)
-        .arg("temporal workflow list -o jsonl --page-size 1")
-        .env_clear()
-        .env("TGATE_LOG", "debug")
-        .output()
-        .unwrap();
+    let out = native_run(
+        &config,
+        &["workflow", "list", "-o", "jsonl", "--page-size", "1"],
+    )
+    .env("TGATE_LOG", "debug")
+    .output()
+    .unwrap();
     let said = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert_eq!(text(&out.stdout), cli);
