@@ -161,6 +161,10 @@ pub(crate) fn requested() -> Option<(i32, &'static str)> {
     }
     // None before the handlers are registered (nothing was ever watched).
     let sig = SIGNALS.get()?.received.load(Ordering::SeqCst) as i32;
+    // None noted: nothing to look up (a read asks between every two pieces of its output).
+    if sig == 0 {
+        return None;
+    }
     let found = stop_signals()
         .iter()
         .find(|(s, _)| *s == sig)
