@@ -425,8 +425,51 @@ pub(crate) fn write_go_string(s: &str, out: &mut String) {
     write_string(s, Flavour::EncodingJson, out);
 }
 
-/// A JSON string as `flavour` writes it.
+/// A JSON string as `flavour` writes it. Runs of characters written as they are go out whole;
+/// only a byte that may need escaping is looked at closer (a native read writes every string
+/// of its response through here).
 pub(crate) fn write_string(s: &str, flavour: Flavour, out: &mut String) {
+    let html = flavour == Flavour::EncodingJson;
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Its short escape, or `None` for `\u` and the character's code.
+        let short = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..0x20 => None,
+            b'<' | b'>' | b'&' if html => None,
+            // U+2028 and U+2029 (E2 80 A8, E2 80 A9): the character starting here.
+            0xe2 if html && matches!(bytes.get(i + 1..i + 3), Some([0x80, 0xa8 | 0xa9])) => None,
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        match short {
+            Some(escape) => {
+                out.push_str(escape);
+                plain = i + 1;
+            }
+            None => {
+                let c = s[i..].chars().next().unwrap_or_default();
+                out.push_str(&format!("\\u{:04x}", c as u32));
+                plain = i + c.len_utf8();
+            }
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+/// [`write_string`] character by character: what it must agree with.
+#[cfg(test)]
+fn write_string_by_char(s: &str, flavour: Flavour, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -512,6 +555,37 @@ pub(crate) fn reindent(raw: &str, indent: bool, level: usize, out: &mut String) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Strings of the characters that matter (and others) are written as the character by
+        /// character version writes them, in both flavours.
+        #[test]
+        fn strings_are_escaped_as_char_by_char(
+            s in "[\\x00-\\x20\"\\\\<>&a\u{7f}\u{80}\u{2027}-\u{202a}\u{e280}\u{1f600}é]{0,24}"
+        ) {
+            for flavour in [Flavour::Protojson, Flavour::EncodingJson] {
+                let (mut fast, mut slow) = (String::new(), String::new());
+                write_string(&s, flavour, &mut fast);
+                write_string_by_char(&s, flavour, &mut slow);
+                proptest::prop_assert_eq!(fast, slow);
+            }
+        }
+    }
+
+    #[test]
+    fn html_and_line_separators_are_escaped_for_encoding_json_only() {
+        let s = "a<b>&\u{2028}\u{2029}\u{2027}\"\\\n\u{1}\u{8}\u{c}\u{7f}é";
+        let mut html = String::new();
+        write_string(s, Flavour::EncodingJson, &mut html);
+        let mut proto = String::new();
+        write_string(s, Flavour::Protojson, &mut proto);
+        let same = "\\\"\\\\\\n\\u0001\\b\\f\u{7f}é\"";
+        assert_eq!(
+            html,
+            format!("\"a\\u003cb\\u003e\\u0026\\u2028\\u2029\u{2027}{same}")
+        );
+        assert_eq!(proto, format!("\"a<b>&\u{2028}\u{2029}\u{2027}{same}"));
+    }
 
     fn num(s: &str) -> f64 {
         match parse(s.as_bytes()) {

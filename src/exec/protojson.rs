@@ -34,12 +34,20 @@ pub(crate) struct Msg {
 }
 
 impl Msg {
-    /// The index into `fields` of the field numbered `number`, if the message declares it.
-    fn field_index(&self, number: u64) -> Option<usize> {
-        self.by_number
-            .binary_search_by_key(&number, |&i| u64::from(self.fields[i].number))
-            .ok()
-            .map(|p| self.by_number[p])
+    /// The index into `fields` of the field numbered `number`, if the message declares it. For
+    /// the fields of one message in wire order: encoders write them in number order, so the
+    /// field after the one found last (`after`, a position in `by_number`) is looked at first,
+    /// before a search.
+    fn field_index(&self, number: u64, after: &mut usize) -> Option<usize> {
+        let p = match self.by_number.get(*after) {
+            Some(&i) if u64::from(self.fields[i].number) == number => *after,
+            _ => self
+                .by_number
+                .binary_search_by_key(&number, |&i| u64::from(self.fields[i].number))
+                .ok()?,
+        };
+        *after = p + 1;
+        Some(self.by_number[p])
     }
 }
 
@@ -160,9 +168,10 @@ fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<Strin
     if msg.special == Special::Unsupported {
         return Ok(None);
     }
+    let mut after = 0;
     while !buf.is_empty() {
         let (number, value) = next_field(&mut buf)?;
-        let Some(i) = msg.field_index(number) else {
+        let Some(i) = msg.field_index(number, &mut after) else {
             return Ok(Some(format!("{}#{number}", msg.name)));
         };
         let f = &msg.fields[i];
@@ -269,12 +278,13 @@ fn collect<'a>(msg: &Msg, parts: &[&'a [u8]]) -> Result<Slots<'a>, String> {
         last: vec![0; msg.fields.len()],
     };
     let mut position = 0;
+    let mut after = 0;
     for part in parts {
         let mut buf = *part;
         while !buf.is_empty() {
             let (number, value) = next_field(&mut buf)?;
             position += 1;
-            if let Some(i) = msg.field_index(number) {
+            if let Some(i) = msg.field_index(number, &mut after) {
                 slots.values[i].push(value);
                 slots.last[i] = position;
             }
