@@ -896,7 +896,7 @@ fn a_value_that_means_no_bound_is_outside_allow_bounds_and_inside_deny_bounds() 
     let s = set(concat!(
         "  - {id: bounded, decision: allow, reason: r, when: {commands: [workflow list, workflow show, workflow trace], flags: {command-timeout: {max: 2m}}}}\n",
         "  - {id: huge, decision: deny, reason: r, when: {commands: [workflow list], flags: {limit: {min: 1000}}}}\n",
-        "  - {id: small, decision: deny, reason: r, when: {commands: [workflow list], flags: {page-size: {max: 0}}}}\n",
+        "  - {id: pages, decision: allow, reason: r, when: {commands: [workflow list], flags: {page-size: {max: 100}}}}\n",
         "  - {id: deep, decision: deny, reason: r, when: {commands: [workflow trace], flags: {depth: {min: 5}}}}\n",
         "  - {id: some-limit, decision: allow, reason: r, when: {commands: [batch list], flags: {limit: {min: 1}}}}\n",
         "  - {id: short-runs, decision: allow, reason: r, when: {commands: [workflow start], flags: {execution-timeout: {max: 1h}}}}\n",
@@ -940,11 +940,11 @@ fn a_value_that_means_no_bound_is_outside_allow_bounds_and_inside_deny_bounds() 
         );
     }
     allowed("temporal workflow list --command-timeout 1m --limit 999");
-    // A flag 0 does not unbound is compared as a number (`--page-size 0`: the server's default).
-    assert_eq!(
-        decide("temporal workflow list --command-timeout 1m --page-size 0"),
-        (Decision::Deny, vec!["small".to_owned()])
-    );
+    // `--page-size 0` (or less) is the server's default page, not a small one.
+    allowed("temporal workflow list --page-size 100");
+    for size in ["0", "-1"] {
+        denied(&format!("temporal workflow list --page-size={size}"));
+    }
     // An allow rule's `min: 1` (a real bound asked for) does not admit 0.
     allowed("temporal batch list --limit 5");
     denied("temporal batch list --limit 0");
@@ -964,6 +964,152 @@ fn a_value_that_means_no_bound_is_outside_allow_bounds_and_inside_deny_bounds() 
             "temporal workflow start --type T -t q -w w --execution-timeout 30m --run-timeout 0s"
         ),
         (Decision::RequireApproval, vec!["no-tiny".to_owned()])
+    );
+}
+
+#[test]
+fn schedule_limits_rates_and_nan_that_mean_no_bound_are_not_admitted() {
+    // QA against a dev server: `--remaining-actions 0` (or less) leaves a schedule without a
+    // limit, `--catchup-window 0s` is the server's year, `--rps 0` (or less) the server's
+    // default rate; NaN compared false to both `min` and `max`.
+    let s = set(concat!(
+        "  - {id: few-actions, decision: allow, reason: r, when: {commands: [schedule update], flags: {remaining-actions: {max: 5}}}}\n",
+        "  - {id: short-catchup, decision: allow, reason: r, when: {commands: [schedule create], flags: {catchup-window: {max: 1h}}}}\n",
+        "  - {id: slow-batches, decision: allow, reason: r, when: {commands: [workflow signal], batch: true, flags: {rps: {min: 0.1, max: 1}}}}\n",
+        "  - {id: fast, decision: deny, reason: r, when: {commands: [workflow cancel], flags: {rps: {min: 10}}}}\n",
+        "  - {id: cancels, decision: allow, reason: r, when: {commands: [workflow cancel]}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let decide = |line: &str| s.evaluate(&cmd(line), &agent, false).decision;
+    let update = "temporal schedule update -s x --interval 1s -t q --type W";
+    assert_eq!(
+        decide(&format!("{update} --remaining-actions 5")),
+        Decision::Allow
+    );
+    for n in ["0", "-5"] {
+        assert_eq!(
+            decide(&format!("{update} --remaining-actions={n}")),
+            Decision::Deny,
+            "{n}"
+        );
+    }
+    let create = "temporal schedule create -s x --interval 1s -t q --type W";
+    assert_eq!(
+        decide(&format!("{create} --catchup-window 30m")),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(&format!("{create} --catchup-window 0s")),
+        Decision::Deny
+    );
+    let signal = "temporal workflow signal -q WorkflowType='V' --name s --yes";
+    assert_eq!(decide(&format!("{signal} --rps 0.5")), Decision::Allow);
+    for rps in ["NaN", "nan", "-1", "0"] {
+        assert_eq!(
+            decide(&format!("{signal} --rps={rps}")),
+            Decision::Deny,
+            "{rps}"
+        );
+    }
+    // A deny rule's bound catches them.
+    let cancel = "temporal workflow cancel -q WorkflowType='V' --yes";
+    assert_eq!(decide(&format!("{cancel} --rps 1")), Decision::Allow);
+    for rps in ["NaN", "-1", "10"] {
+        assert_eq!(
+            decide(&format!("{cancel} --rps={rps}")),
+            Decision::Deny,
+            "{rps}"
+        );
+    }
+}
+
+#[test]
+fn writes_to_temporals_own_workflows_are_refused_whatever_the_rules() {
+    // A schedule, a batch job or a worker deployment runs as a workflow of Temporal's own: a
+    // signal to `temporal-sys-scheduler:NAME` backfilled a schedule (QA) where `schedule
+    // backfill` was denied.
+    let s = set(
+        "  - {id: anything, decision: allow, reason: r, when: {classes: [read, write, destructive]}}\n",
+    );
+    let agent = Caller::new("agent");
+    for line in [
+        "temporal workflow signal -w temporal-sys-scheduler:bf --name patch",
+        "temporal workflow update execute -w temporal-sys-worker-deployment:d --name u",
+        "temporal workflow terminate -w temporal-sys-scheduler:bf",
+        "temporal workflow cancel -w temporal-sys-batch-workflow",
+        "temporal workflow start -w temporal-sys-scheduler:x --type T -t q",
+        "temporal activity complete -a 1 -w temporal-sys-scheduler:bf --result 1",
+        // Through a batch job's id: judged as the terminate it is.
+        "temporal batch terminate --job-id temporal-sys-scheduler:bf --reason r",
+    ] {
+        let ev = s.evaluate(&cmd(line), &agent, false);
+        assert_eq!(ev.decision, Decision::Deny, "{line}");
+        assert!(
+            ev.rules == ["tgate:internal-workflow"] || ev.rules == ["tgate:batch-job-id"],
+            "{line}: {:?}",
+            ev.rules
+        );
+    }
+    // Reading one is a read; an id that merely holds the words is not one of them.
+    for line in [
+        "temporal workflow describe -w temporal-sys-scheduler:bf",
+        "temporal workflow signal -w my-temporal-sys-scheduler --name s",
+        "temporal workflow signal -w Temporal-Sys-Scheduler:bf --name s",
+    ] {
+        assert_eq!(
+            s.evaluate(&cmd(line), &agent, false).decision,
+            Decision::Allow,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn batch_terminate_is_judged_as_the_workflow_terminate_it_is() {
+    // The server's StopBatchOperation terminates the workflow whose id is the job id, whatever
+    // it is (QA: an ordinary workflow was terminated through a rule allowing `batch terminate`,
+    // past the approval `workflow terminate` needs).
+    let s = set(concat!(
+        "  - {id: stop-batch-jobs, decision: allow, reason: r, when: {commands: [batch terminate]}}\n",
+        "  - {id: terminate-gated, decision: require_approval, reason: two people, when: {commands: [workflow terminate], flags: {workflow-id: {not_matches: '^batch-'}}}}\n",
+        "  - {id: batch-ids, decision: allow, reason: r, when: {commands: [workflow terminate], flags: {workflow-id: {matches: '^batch-'}}}}\n",
+        "  - {id: protected, decision: deny, reason: never, when: {commands: [workflow terminate], flags: {workflow-id: {matches: '^payments-'}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let ev = s.evaluate(
+        &cmd("temporal batch terminate --job-id victim-2 --reason r"),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::Deny);
+    assert_eq!(ev.rules, ["tgate:batch-job-id"]);
+    assert!(
+        ev.reason.contains(
+            "`workflow terminate -w victim-2` needs approval here (terminate-gated: two people)"
+        ),
+        "{}",
+        ev.reason
+    );
+    let ev = s.evaluate(
+        &cmd("temporal batch terminate --job-id payments-1 --reason r"),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::Deny);
+    assert!(
+        ev.reason.contains("is denied here (protected: never)"),
+        "{}",
+        ev.reason
+    );
+    // Where the terminate itself is allowed, so is the batch terminate.
+    let ev = s.evaluate(
+        &cmd("temporal batch terminate --job-id batch-7 --reason r"),
+        &agent,
+        false,
+    );
+    assert_eq!(
+        (ev.decision, ev.rules),
+        (Decision::Allow, vec!["stop-batch-jobs".to_owned()])
     );
 }
 

@@ -323,11 +323,18 @@ pub enum FlagRole {
 /// than a small one: `--limit 0` lists everything, `--command-timeout 0` (or a negative one)
 /// never times out, `--retry-maximum-attempts 0` retries without end, `get-build-ids --max-sets
 /// 0` returns every set, `workflow trace --depth -1` follows children at any depth, and a
-/// workflow's `--execution-timeout`/`--run-timeout` or an activity's timeouts of 0 set none. A
-/// policy's `min`/`max` reads such a value as no number at all: an allow rule's bound never
-/// admits it, a deny or approval rule's always catches it. (Each name means the same on every
-/// command that has it.)
+/// workflow's `--execution-timeout`/`--run-timeout` or an activity's timeouts of 0 set none. So
+/// do, found by QA against a dev server: a schedule's `--remaining-actions` of 0 or less (no
+/// limit: the server drops one it had), its `--catchup-window` of 0 (the server's default, a
+/// year), a batch's `--rps` of 0 or less (the server's default rate), `--page-size` of 0 or less
+/// (the server's default page), and any NaN (no comparison holds for it: `--rps NaN` passed
+/// both `min` and `max`). A policy's `min`/`max` reads such a value as no number at all: an
+/// allow rule's bound never admits it, a deny or approval rule's always catches it. (Each name
+/// means the same on every command that has it.)
 pub fn unbounded_value(name: &str, value: f64) -> bool {
+    if value.is_nan() {
+        return true;
+    }
     match name {
         "limit"
         | "command-timeout"
@@ -338,7 +345,11 @@ pub fn unbounded_value(name: &str, value: f64) -> bool {
         | "schedule-to-close-timeout"
         | "schedule-to-start-timeout"
         | "start-to-close-timeout"
-        | "heartbeat-timeout" => value <= 0.0,
+        | "heartbeat-timeout"
+        | "remaining-actions"
+        | "catchup-window"
+        | "rps"
+        | "page-size" => value <= 0.0,
         "depth" => value < 0.0,
         _ => false,
     }

@@ -261,6 +261,61 @@ impl PolicySet {
         justification: Option<&str>,
         explain: bool,
     ) -> Evaluation {
+        let ev = self.evaluate_as_written(cmd, caller, justification, explain);
+        if ev.decision == Decision::Deny {
+            return ev;
+        }
+        // `batch terminate --job-id X` has the server terminate the workflow X, whatever it is:
+        // it does not check that X is a batch job (QA: an ordinary workflow was terminated by
+        // a rule allowing `batch terminate`, past the approval its `workflow terminate` needs).
+        // So it is also judged as that terminate, and is not let through more easily.
+        if cmd.path() == crate::command::CommandPath::BatchTerminate
+            && let Some(job) = cmd.flag_str("job-id")
+        {
+            let mut argv: Vec<String> = ["temporal", "workflow", "terminate", "--workflow-id", job]
+                .map(str::to_owned)
+                .to_vec();
+            for flag in ["namespace", "reason"] {
+                if let Some(v) = cmd.flag_str(flag) {
+                    argv.extend([format!("--{flag}"), v.to_owned()]);
+                }
+            }
+            let judged = match Command::parse(&argv) {
+                Ok(terminate) => {
+                    let t = self.evaluate_as_written(&terminate, caller, justification, false);
+                    (t.decision > ev.decision).then(|| {
+                        let how = match t.decision {
+                            Decision::Deny => "is denied",
+                            _ => "needs approval",
+                        };
+                        format!(
+                            "`batch terminate --job-id {job}` terminates the workflow `{job}` whatever it is (the server does not check that it is a batch job), and `workflow terminate -w {job}` {how} here ({}: {})",
+                            t.rules.join(", "),
+                            t.reason
+                        )
+                    })
+                }
+                Err(e) => Some(format!(
+                    "`batch terminate --job-id {job}` terminates the workflow `{job}`, which cannot be judged as such: {e}"
+                )),
+            };
+            if let Some(reason) = judged {
+                let mut denied = Evaluation::invariant(cmd, "tgate:batch-job-id", reason);
+                denied.explain = ev.explain;
+                return denied;
+            }
+        }
+        ev
+    }
+
+    /// [`PolicySet::evaluate_justified`] of the command alone.
+    fn evaluate_as_written(
+        &self,
+        cmd: &Command,
+        caller: &Caller,
+        justification: Option<&str>,
+        explain: bool,
+    ) -> Evaluation {
         // Invariants no policy can lift.
         if cmd.class() == EffectClass::Local {
             let what = if cmd.is_help() {
@@ -291,6 +346,23 @@ impl PolicySet {
                 cmd,
                 "tgate:connection-flag",
                 format!("`--{name}` {what}"),
+            );
+        }
+        // Temporal runs schedules, batch jobs and worker deployments as workflows of its own
+        // (`temporal-sys-scheduler:NAME`...); a signal, update, start or end of one changes
+        // what it manages, past every rule about the commands made for that (QA: a signal to a
+        // schedule's workflow backfilled 60 runs where `schedule backfill` was denied).
+        if cmd.class() != EffectClass::Read
+            && let Some(id) = cmd
+                .flag_str("workflow-id")
+                .filter(|id| id.starts_with(INTERNAL_WORKFLOW_PREFIX))
+        {
+            return Evaluation::invariant(
+                cmd,
+                "tgate:internal-workflow",
+                format!(
+                    "workflow `{id}` is one of Temporal's own (it runs a schedule, a batch job or a worker deployment): use the command made for what it manages"
+                ),
             );
         }
         if let Target::NamespaceId { namespace_id } = cmd.target() {
@@ -429,6 +501,10 @@ impl PolicySet {
         }
     }
 }
+
+/// How the ids of the workflows Temporal runs for itself begin (`temporal-sys-scheduler:`,
+/// `temporal-sys-worker-deployment:`...).
+pub const INTERNAL_WORKFLOW_PREFIX: &str = "temporal-sys-";
 
 /// Why the justification does not satisfy the deciding rules, if it does not.
 fn justification_problem(deciding: &[&super::Rule], justification: Option<&str>) -> Option<String> {
