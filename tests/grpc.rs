@@ -1236,6 +1236,36 @@ fn reads_are_byte_identical_to_the_cli() {
         "{}",
         text(&cli.stderr)
     );
+    // One that expires while the CLI connects: its dial and the call it makes when it connects
+    // count (QA: at 1ms the CLI never got past them, where a native read printed its answer, or
+    // a JSON list's brackets the CLI never began).
+    for line in [
+        "temporal operator cluster health --command-timeout 1ns",
+        "temporal workflow describe -w plain -o json --command-timeout 1ns",
+        "temporal workflow list -o json --command-timeout 1ns",
+    ] {
+        let ours = tgate(&config, "grpc", line);
+        let args: Vec<&str> = line.split(' ').skip(1).collect();
+        let cli = server.cli(&args);
+        assert_eq!(
+            (ours.status.code(), text(&ours.stdout), text(&ours.stderr)),
+            (
+                Some(1),
+                String::new(),
+                "Error: program interrupted\n".to_owned()
+            ),
+            "{line}"
+        );
+        assert_eq!(
+            (cli.status.code(), text(&cli.stdout), text(&cli.stderr)),
+            (
+                Some(1),
+                String::new(),
+                "Error: program interrupted\n".to_owned()
+            ),
+            "{line}"
+        );
+    }
 
     let (ours, theirs) = (stuck_runs.0.join().unwrap(), stuck_runs.1.join().unwrap());
     assert_eq!(theirs.status.code(), Some(1), "{}", text(&theirs.stderr));

@@ -233,8 +233,9 @@ pub struct Session {
 /// connection, before a write, so that it sends no write the CLI would not have sent (QA: on a
 /// server answering each request 3 s late, a native terminate took effect where the CLI's
 /// failed). Reads skip it (it would cost every read a round trip; a read the CLI would have
-/// failed changes nothing). The command's `--client-connect-timeout`, as the CLI's, replaces the
-/// 5 s.
+/// failed changes nothing), unless they have a `--command-timeout` of their own, which bounds
+/// the CLI's connection too ([`Session::run`]). The command's `--client-connect-timeout`, as the
+/// CLI's, replaces the 5 s.
 const SYSTEM_INFO_WITHIN: Duration = Duration::from_secs(5);
 
 impl Session {
@@ -436,11 +437,23 @@ impl Session {
         let connect_within =
             positive_duration(cmd, "client-connect-timeout").unwrap_or(SYSTEM_INFO_WITHIN);
         let first_call_within = connect_within.saturating_sub(self.connect_took);
+        // The CLI's `--command-timeout` bounds its connection too: its dial, then the call it
+        // makes when it connects. Under one, a read makes that call first as well, and what the
+        // connection took is counted (QA: at `--command-timeout 1ms` the CLI never got past
+        // connecting, `Error: program interrupted`, where a native read printed its answer, or
+        // a JSON list's `[` `]` the CLI never began).
+        let own_left = own.map(|t| t.saturating_sub(self.connect_took));
         let result = self.runtime.block_on(async {
-            let bound = own.unwrap_or(limits.timeout);
+            let bound = own_left.unwrap_or(limits.timeout);
+            let deadline = std::time::Instant::now() + bound;
             let run = tokio::time::timeout(bound, async {
-                if writes {
+                if writes || own.is_some() {
                     connection_check(&mut ctx, first_call_within).await?;
+                    // Past the deadline already (tokio's timer ticks by the millisecond): the
+                    // timeout ends it before the command begins.
+                    if own.is_some() && std::time::Instant::now() >= deadline {
+                        std::future::pending::<()>().await;
+                    }
                 }
                 handler.run(&mut ctx).await
             });
