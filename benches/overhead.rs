@@ -1,0 +1,254 @@
+//! tgate's own overhead inside a long-running tgate, measured against the raw tonic call it
+//! makes, in time and in CPU: each round runs, in a rotating order, the raw
+//! `DescribeWorkflowExecution` call with the CLI's headers, the guarded `workflow describe -o
+//! json` (lex, parse, decide, the call, the check and render), and the same with both audit
+//! records (on the disk, durable as `tgate run` makes them; on tmpfs; and answering before the
+//! result record's sync). For each case: the p50 and p90 of its wall time and of the process's CPU
+//! time (`CLOCK_PROCESS_CPUTIME_ID`: every thread of tgate's, the audit log's committer
+//! included, and none of the dev server's, a separate process), and the median of its paired
+//! difference with the raw call of the same round. The CPU difference is tgate's own work
+//! whatever the dev server's latency does; the wall difference adds the waits (the disk's sync).
+//! Starts its own dev server (the pinned CLI from `TGATE_TEMPORAL_BIN` or `.tools/`).
+//! Run: `cargo bench --bench overhead` (3,000 rounds; `ROUNDS=N` to change; under
+//! `cargo test --benches`, 20, as a smoke test). Figures: docs/benchmarks.md.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
+use tgate::audit::{AuditLog, Barrier, Channel, Entry, Executor, Kind};
+use tgate::command::Command;
+use tgate::connect::{Auth, Integration, Limits};
+use tgate::exec::grpc::{Native, Session};
+use tgate::lex::{Program, lex_str};
+use tgate::policy::{Caller, Context, Policy, PolicySet};
+
+const LINE: &str = "temporal workflow describe -w bench -o json";
+
+/// The CPU time of the whole process so far.
+fn cpu() -> Duration {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID)
+        .expect("the process's CPU clock");
+    Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32)
+}
+
+/// How a guarded request records itself.
+#[derive(Clone, Copy, PartialEq)]
+enum Audit {
+    /// No records.
+    None,
+    /// Both records, the decision record syncing while the read's request is out, the result
+    /// record durable before the answer (`tgate run`'s order for a read).
+    Durable,
+    /// The same, answering before the result record's sync (what a server could do).
+    AnswerFirst,
+}
+
+fn main() {
+    let rounds = match std::env::var("ROUNDS") {
+        Ok(n) => n.parse().expect("ROUNDS is a number"),
+        Err(_) if std::env::args().any(|a| a == "--bench") => 3_000,
+        Err(_) => 20,
+    };
+    let server = common::devserver::DevServer::start(&[]);
+    let started = server.cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        common::text(&started.stderr)
+    );
+    let integration = Integration {
+        name: "dev".into(),
+        address: server.address.clone(),
+        namespace: "default".into(),
+        auth: Auth::Direct { tls: None },
+    };
+    let policies = PolicySet::new(vec![Policy::builtin(&Context::default()).unwrap()]);
+    let caller = Caller::new("agent");
+    let program = Program::default();
+    let limits = Limits::default();
+    let mut session = Session::connect(&integration, &limits).expect("connect");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let address = server.address.clone();
+    let mut raw = runtime.block_on(async {
+        WorkflowServiceClient::new(
+            tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        )
+    });
+
+    let disk = tempfile::tempdir().unwrap();
+    let shm = std::path::Path::new("/dev/shm");
+    let tmpfs = shm.is_dir().then(|| tempfile::tempdir_in(shm).unwrap());
+    let open = |dir: &std::path::Path| {
+        AuditLog::open(
+            &dir.join("audit.jsonl"),
+            tgate::audit::log::DEFAULT_MAX_FILE_BYTES,
+        )
+        .unwrap()
+    };
+    let on_disk = open(disk.path());
+    let answer_first = open(&disk.path().join("answer-first"));
+    let on_tmpfs = tmpfs.as_ref().map(|d| open(d.path()));
+    if on_tmpfs.is_none() {
+        eprintln!("tmpfs: not measured, there is no /dev/shm here");
+    }
+
+    let mut guarded = |log: Option<&AuditLog>, audit: Audit| {
+        let argv = lex_str(LINE, &program).unwrap();
+        let cmd = Command::parse(&argv).unwrap();
+        let ev = policies.evaluate(&cmd, &caller, false);
+        let decision = log.map(|_| Entry::decision(&ev, LINE.to_owned(), "agent", Channel::Http));
+        let mut decided = match (log, &decision) {
+            (Some(log), Some(d)) => Barrier::until(log.submit(d).unwrap()),
+            _ => Barrier::passed(),
+        };
+        let effective = ev.effective.expect("allowed");
+        let (mut out, mut err) = (Vec::with_capacity(4096), Vec::new());
+        let start = Instant::now();
+        let ran = session.run(
+            &effective,
+            "tgate:bench",
+            &limits,
+            &mut decided,
+            &mut out,
+            &mut err,
+        );
+        let Native::Ran {
+            exit_code: 0,
+            grpc_status,
+        } = ran
+        else {
+            panic!("{ran:?}: {}", common::text(&err));
+        };
+        assert!(out.starts_with(b"{"), "{}", common::text(&out));
+        if let (Some(log), Some(decision)) = (log, decision) {
+            let result = Entry {
+                time: tgate::audit::record::now(),
+                kind: Kind::Result,
+                raw: None,
+                rules: Vec::new(),
+                reason: None,
+                backend: Some(Executor::Grpc),
+                exit_code: Some(0),
+                grpc_status: grpc_status.map(str::to_owned),
+                duration_ns: Some(start.elapsed().as_nanos() as u64),
+                output_bytes: Some(out.len() as u64),
+                output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
+                ..decision
+            };
+            if audit == Audit::AnswerFirst {
+                std::hint::black_box(out);
+                return Some(log.submit(&result).unwrap());
+            }
+            log.append(&result).unwrap();
+        }
+        std::hint::black_box(out);
+        None
+    };
+    let mut raw_call = || {
+        runtime.block_on(async {
+            let mut req = tonic::Request::new(DescribeWorkflowExecutionRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: "bench".into(),
+                    run_id: String::new(),
+                }),
+            });
+            let md = req.metadata_mut();
+            md.insert("client-name", "temporal-cli".parse().unwrap());
+            md.insert("client-version", "1.9.1".parse().unwrap());
+            md.insert(
+                "supported-server-versions",
+                ">=1.0.0 <2.0.0".parse().unwrap(),
+            );
+            md.insert("caller-type", "operator".parse().unwrap());
+            md.insert("temporal-namespace", "default".parse().unwrap());
+            std::hint::black_box(raw.describe_workflow_execution(req).await.unwrap());
+        })
+    };
+
+    let names = [
+        "raw tonic call, CLI headers",
+        "guarded, no audit",
+        "guarded, audited on disk",
+        "guarded, audited on tmpfs",
+        "guarded, on disk, answer first",
+    ];
+    let cases = if on_tmpfs.is_some() { 5 } else { 4 };
+    // [case][round] = (wall, cpu)
+    let mut taken: Vec<Vec<(Duration, Duration)>> =
+        (0..5).map(|_| Vec::with_capacity(rounds)).collect();
+    for round in 0..rounds {
+        for k in 0..cases {
+            let case = (round + k) % cases;
+            let case = if case == 3 && on_tmpfs.is_none() {
+                4
+            } else {
+                case
+            };
+            let (t, c) = (Instant::now(), cpu());
+            let syncing = match case {
+                0 => {
+                    raw_call();
+                    None
+                }
+                1 => guarded(None, Audit::None),
+                2 => guarded(Some(&on_disk), Audit::Durable),
+                3 => guarded(on_tmpfs.as_ref(), Audit::Durable),
+                _ => guarded(Some(&answer_first), Audit::AnswerFirst),
+            };
+            taken[case].push((t.elapsed(), cpu() - c));
+            // The answer-first result record's sync ends before the next case starts, so that
+            // its CPU is not counted there.
+            if let Some(pending) = syncing {
+                pending.wait().unwrap();
+            }
+        }
+    }
+    let us = |d: f64| format!("{:.0}", d * 1e6);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[(v.len() * 9 / 10).min(v.len() - 1)])
+    };
+    println!(
+        "{rounds} rounds; µs: wall p50 / p90, CPU p50 / p90, median paired difference with the raw call (wall, CPU)"
+    );
+    for (case, name) in names.iter().enumerate() {
+        if taken[case].is_empty() {
+            continue;
+        }
+        let wall = median(taken[case].iter().map(|t| t.0.as_secs_f64()).collect());
+        let cpu = median(taken[case].iter().map(|t| t.1.as_secs_f64()).collect());
+        let paired = |f: fn(&(Duration, Duration)) -> Duration| {
+            median(
+                taken[case]
+                    .iter()
+                    .zip(&taken[0])
+                    .map(|(a, b)| f(a).as_secs_f64() - f(b).as_secs_f64())
+                    .collect(),
+            )
+            .0
+        };
+        println!(
+            "{name:32} wall {:>5} / {:>5}  CPU {:>4} / {:>4}  over raw: wall {:>+4}, CPU {:>+4}",
+            us(wall.0),
+            us(wall.1),
+            us(cpu.0),
+            us(cpu.1),
+            us(paired(|t| t.0)),
+            us(paired(|t| t.1)),
+        );
+    }
+}
