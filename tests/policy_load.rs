@@ -1085,7 +1085,7 @@ fn batch_terminate_is_judged_as_the_workflow_terminate_it_is() {
     assert_eq!(ev.rules, ["tgate:batch-job-id"]);
     assert!(
         ev.reason.contains(
-            "`workflow terminate -w victim-2` needs approval here (terminate-gated: two people)"
+            "`workflow terminate -w victim-2 --reason r` needs approval here (terminate-gated: two people)"
         ),
         "{}",
         ev.reason
@@ -1111,6 +1111,55 @@ fn batch_terminate_is_judged_as_the_workflow_terminate_it_is() {
         (ev.decision, ev.rules),
         (Decision::Allow, vec!["stop-batch-jobs".to_owned()])
     );
+}
+
+#[test]
+fn a_start_that_signals_or_updates_a_running_workflow_is_judged_as_that_signal_or_update() {
+    // With the default id conflict policy, `signal-with-start` and the update-with-start
+    // commands act on the running workflow of that id (QA: a rule allowing writes let them past
+    // the approval `workflow signal` needed).
+    let s = set(concat!(
+        "  - {id: writes, decision: allow, reason: r, when: {classes: [write]}}\n",
+        "  - {id: signal-gated, decision: require_approval, reason: one person, when: {commands: [workflow signal], flags: {name: {not_in: [ping]}}}}\n",
+        "  - {id: no-updates, decision: deny, reason: never, when: {commands: [workflow update execute], flags: {workflow-id: {matches: '^pay-'}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let decide = |line: &str| {
+        let ev = s.evaluate(&cmd(line), &agent, false);
+        (ev.decision, ev.rules, ev.reason)
+    };
+    let (decision, rules, reason) =
+        decide("temporal workflow signal-with-start -w pay-1 --type T -t q --signal-name retry");
+    assert_eq!(
+        (decision, rules),
+        (Decision::Deny, vec!["tgate:signal-with-start".to_owned()])
+    );
+    assert_eq!(
+        reason,
+        "`workflow signal-with-start -w pay-1` signals the workflow `pay-1` when it is running, and `workflow signal -w pay-1 --name retry` needs approval here (signal-gated: one person)"
+    );
+    for line in [
+        "temporal workflow execute-update-with-start -w pay-1 --type T -t q --update-name u --id-conflict-policy UseExisting",
+        "temporal workflow start-update-with-start -w pay-1 --type T -t q --update-name u --update-wait-for-stage accepted --id-conflict-policy UseExisting",
+    ] {
+        let (decision, rules, reason) = decide(line);
+        assert_eq!(
+            (decision, rules),
+            (Decision::Deny, vec!["tgate:update-with-start".to_owned()]),
+            "{line}"
+        );
+        assert!(
+            reason.contains("is denied here (no-updates: never)"),
+            "{reason}"
+        );
+    }
+    // Where the signal or the update is allowed, the start stands.
+    for line in [
+        "temporal workflow signal-with-start -w pay-1 --type T -t q --signal-name ping",
+        "temporal workflow execute-update-with-start -w other-1 --type T -t q --update-name u --id-conflict-policy UseExisting",
+    ] {
+        assert_eq!(decide(line).0, Decision::Allow, "{line}");
+    }
 }
 
 #[test]

@@ -265,42 +265,33 @@ impl PolicySet {
         if ev.decision == Decision::Deny {
             return ev;
         }
-        // `batch terminate --job-id X` has the server terminate the workflow X, whatever it is:
-        // it does not check that X is a batch job (QA: an ordinary workflow was terminated by
-        // a rule allowing `batch terminate`, past the approval its `workflow terminate` needs).
-        // So it is also judged as that terminate, and is not let through more easily.
-        if cmd.path() == crate::command::CommandPath::BatchTerminate
-            && let Some(job) = cmd.flag_str("job-id")
-        {
-            let mut argv: Vec<String> = ["temporal", "workflow", "terminate", "--workflow-id", job]
-                .map(str::to_owned)
-                .to_vec();
-            for flag in ["namespace", "reason"] {
-                if let Some(v) = cmd.flag_str(flag) {
-                    argv.extend([format!("--{flag}"), v.to_owned()]);
-                }
-            }
-            let judged = match Command::parse(&argv) {
-                Ok(terminate) => {
-                    let t = self.evaluate_as_written(&terminate, caller, justification, false);
-                    (t.decision > ev.decision).then(|| {
-                        let how = match t.decision {
+        // A command that also does what another command does is not let through more easily
+        // than that command: it is judged as both.
+        if let Some(also) = also_acts_as(cmd) {
+            let judged = match Command::parse(&also.argv) {
+                Ok(other) => {
+                    let o = self.evaluate_as_written(&other, caller, justification, false);
+                    (o.decision > ev.decision).then(|| {
+                        let how = match o.decision {
                             Decision::Deny => "is denied",
                             _ => "needs approval",
                         };
                         format!(
-                            "`batch terminate --job-id {job}` terminates the workflow `{job}` whatever it is (the server does not check that it is a batch job), and `workflow terminate -w {job}` {how} here ({}: {})",
-                            t.rules.join(", "),
-                            t.reason
+                            "{}, and `{}` {how} here ({}: {})",
+                            also.why,
+                            also.as_written,
+                            o.rules.join(", "),
+                            o.reason
                         )
                     })
                 }
                 Err(e) => Some(format!(
-                    "`batch terminate --job-id {job}` terminates the workflow `{job}`, which cannot be judged as such: {e}"
+                    "{}, which cannot be judged as `{}`: {e}",
+                    also.why, also.as_written
                 )),
             };
             if let Some(reason) = judged {
-                let mut denied = Evaluation::invariant(cmd, "tgate:batch-job-id", reason);
+                let mut denied = Evaluation::invariant(cmd, also.rule, reason);
                 denied.explain = ev.explain;
                 return denied;
             }
@@ -500,6 +491,97 @@ impl PolicySet {
             }
         }
     }
+}
+
+/// Another command whose effect `cmd` has too, by which it is judged as well.
+struct AlsoActsAs {
+    /// The other command's argv.
+    argv: Vec<String>,
+    /// It, as shown in the reason.
+    as_written: String,
+    /// What `cmd` does that the other does.
+    why: String,
+    /// The invariant's id when the other is judged more strictly.
+    rule: &'static str,
+}
+
+/// The command `cmd` also acts as, if any:
+/// - `batch terminate --job-id X` terminates the workflow X, whatever it is: the server does not
+///   check that X is a batch job (QA: an ordinary workflow was terminated through a rule allowing
+///   `batch terminate`, past the approval its `workflow terminate` needed): `workflow terminate
+///   -w X` (its namespace and reason);
+/// - `workflow signal-with-start -w X` signals X when it is running (the default id conflict
+///   policy uses the running workflow; QA): `workflow signal -w X --name N`;
+/// - `workflow start-update-with-start` and `execute-update-with-start -w X` update X when it is
+///   running: `workflow update execute -w X --name N`.
+fn also_acts_as(cmd: &Command) -> Option<AlsoActsAs> {
+    use crate::command::CommandPath as P;
+    let id = |flag: &str| cmd.flag_str(flag).map(str::to_owned);
+    let (other, rule, why) = match cmd.path() {
+        P::BatchTerminate => {
+            let job = id("job-id")?;
+            let mut other = owned(&["workflow", "terminate", "--workflow-id", &job]);
+            if let Some(reason) = cmd.flag_str("reason") {
+                other.extend(["--reason".to_owned(), reason.to_owned()]);
+            }
+            let why = format!(
+                "`batch terminate --job-id {job}` terminates the workflow `{job}` whatever it is (the server does not check that it is a batch job)"
+            );
+            (other, "tgate:batch-job-id", why)
+        }
+        P::WorkflowSignalWithStart => {
+            let wf = id("workflow-id")?;
+            let name = cmd.flag_str("signal-name").unwrap_or_default();
+            let other = owned(&["workflow", "signal", "--workflow-id", &wf, "--name", name]);
+            let why = format!(
+                "`workflow signal-with-start -w {wf}` signals the workflow `{wf}` when it is running"
+            );
+            (other, "tgate:signal-with-start", why)
+        }
+        P::WorkflowStartUpdateWithStart | P::WorkflowExecuteUpdateWithStart => {
+            let wf = id("workflow-id")?;
+            let name = cmd.flag_str("update-name").unwrap_or_default();
+            let other = owned(&[
+                "workflow",
+                "update",
+                "execute",
+                "--workflow-id",
+                &wf,
+                "--name",
+                name,
+            ]);
+            let why = format!(
+                "`{}` with `-w {wf}` updates the workflow `{wf}` when it is running",
+                display_path(cmd).trim_start_matches("temporal ")
+            );
+            (other, "tgate:update-with-start", why)
+        }
+        _ => return None,
+    };
+    let as_written = other
+        .iter()
+        .map(|w| match w.as_str() {
+            "--workflow-id" => "-w".to_owned(),
+            w if w.is_empty() || w.contains(' ') => format!("{w:?}"),
+            w => w.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut argv = vec!["temporal".to_owned()];
+    argv.extend(other);
+    if let Some(ns) = cmd.flag_str("namespace") {
+        argv.extend(["--namespace".to_owned(), ns.to_owned()]);
+    }
+    Some(AlsoActsAs {
+        argv,
+        as_written,
+        why,
+        rule,
+    })
+}
+
+fn owned(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
 }
 
 /// How the ids of the workflows Temporal runs for itself begin (`temporal-sys-scheduler:`,
