@@ -10,31 +10,15 @@
 mod common;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
-use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use tgate::command::Command;
-use tgate::connect::{Auth, Integration};
 use tgate::exec::grpc::{Native, Session};
 use tgate::lex::{Program, lex_str};
 use tgate::policy::{Caller, Context, Policy, PolicySet};
 
 fn bench(c: &mut Criterion) {
-    let server = common::devserver::DevServer::start(&[]);
+    let (server, integration) = common::bench::server_with_bench_workflow();
     let address = server.address.clone();
-    assert!(
-        server
-            .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"])
-            .status
-            .success()
-    );
-
-    let integration = Integration {
-        name: "dev".into(),
-        address: address.clone(),
-        namespace: "default".into(),
-        auth: Auth::Direct { tls: None },
-    };
     let ctx = Context::default();
     let policies = PolicySet::new(vec![Policy::builtin(&ctx).unwrap()]);
     let caller = Caller::new("agent");
@@ -61,13 +45,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("raw_tonic_call", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let req = DescribeWorkflowExecutionRequest {
-                    namespace: "default".into(),
-                    execution: Some(WorkflowExecution {
-                        workflow_id: "bench".into(),
-                        run_id: String::new(),
-                    }),
-                };
+                let req = common::bench::describe_bench();
                 black_box(raw.describe_workflow_execution(req).await.unwrap())
             })
         })
@@ -75,35 +53,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("raw_tonic_call_cli_headers", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let mut req = tonic::Request::new(DescribeWorkflowExecutionRequest {
-                    namespace: "default".into(),
-                    execution: Some(WorkflowExecution {
-                        workflow_id: "bench".into(),
-                        run_id: String::new(),
-                    }),
-                });
-                let md = req.metadata_mut();
-                md.insert("client-name", "temporal-cli".parse().unwrap());
-                md.insert("client-version", "1.9.1".parse().unwrap());
-                md.insert(
-                    "supported-server-versions",
-                    ">=1.0.0 <2.0.0".parse().unwrap(),
-                );
-                md.insert("caller-type", "operator".parse().unwrap());
-                md.insert("temporal-namespace", "default".parse().unwrap());
+                let req = common::bench::describe_bench_with_cli_headers();
                 black_box(raw.describe_workflow_execution(req).await.unwrap())
             })
         })
     });
     // The protojson renderer alone, on the response of the call above.
     let response = runtime.block_on(async {
-        let req = DescribeWorkflowExecutionRequest {
-            namespace: "default".into(),
-            execution: Some(WorkflowExecution {
-                workflow_id: "bench".into(),
-                run_id: String::new(),
-            }),
-        };
+        let req = common::bench::describe_bench();
         prost::Message::encode_to_vec(
             &raw.describe_workflow_execution(req)
                 .await

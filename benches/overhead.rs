@@ -17,12 +17,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution;
-use temporalio_protos::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 use tgate::audit::{AuditLog, Barrier, Channel, Entry, Executor, Kind};
 use tgate::command::Command;
-use tgate::connect::{Auth, Integration, Limits};
+use tgate::connect::Limits;
 use tgate::exec::grpc::{Native, Session};
 use tgate::lex::{Program, lex_str};
 use tgate::policy::{Caller, Context, Policy, PolicySet};
@@ -54,19 +52,7 @@ fn main() {
         Err(_) if std::env::args().any(|a| a == "--bench") => 3_000,
         Err(_) => 20,
     };
-    let server = common::devserver::DevServer::start(&[]);
-    let started = server.cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"]);
-    assert!(
-        started.status.success(),
-        "{}",
-        common::text(&started.stderr)
-    );
-    let integration = Integration {
-        name: "dev".into(),
-        address: server.address.clone(),
-        namespace: "default".into(),
-        auth: Auth::Direct { tls: None },
-    };
+    let (server, integration) = common::bench::server_with_bench_workflow();
     let policies = PolicySet::new(vec![Policy::builtin(&Context::default()).unwrap()]);
     let caller = Caller::new("agent");
     let program = Program::default();
@@ -159,22 +145,7 @@ fn main() {
     };
     let mut raw_call = || {
         runtime.block_on(async {
-            let mut req = tonic::Request::new(DescribeWorkflowExecutionRequest {
-                namespace: "default".into(),
-                execution: Some(WorkflowExecution {
-                    workflow_id: "bench".into(),
-                    run_id: String::new(),
-                }),
-            });
-            let md = req.metadata_mut();
-            md.insert("client-name", "temporal-cli".parse().unwrap());
-            md.insert("client-version", "1.9.1".parse().unwrap());
-            md.insert(
-                "supported-server-versions",
-                ">=1.0.0 <2.0.0".parse().unwrap(),
-            );
-            md.insert("caller-type", "operator".parse().unwrap());
-            md.insert("temporal-namespace", "default".parse().unwrap());
+            let req = common::bench::describe_bench_with_cli_headers();
             std::hint::black_box(raw.describe_workflow_execution(req).await.unwrap());
         })
     };

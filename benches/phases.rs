@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tgate::audit::{AuditLog, Barrier, Channel, Entry, Kind};
 use tgate::command::Command;
-use tgate::connect::{Auth, Integration, Limits};
+use tgate::connect::Limits;
 use tgate::exec::grpc::{Native, Session};
 use tgate::lex::{Program, lex_str};
 use tgate::policy::{Caller, Context, Policy, PolicySet};
@@ -33,19 +33,7 @@ fn main() {
     } else {
         20
     };
-    let server = common::devserver::DevServer::start(&[]);
-    let started = server.cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "bench"]);
-    assert!(
-        started.status.success(),
-        "{}",
-        common::text(&started.stderr)
-    );
-    let integration = Integration {
-        name: "dev".into(),
-        address: server.address.clone(),
-        namespace: "default".into(),
-        auth: Auth::Direct { tls: None },
-    };
+    let (_server, integration) = common::bench::server_with_bench_workflow();
     let policies = PolicySet::new(vec![Policy::builtin(&Context::default()).unwrap()]);
     let caller = Caller::new("agent");
     let program = Program::default();

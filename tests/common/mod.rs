@@ -9,6 +9,7 @@
 )]
 
 pub mod argv;
+pub mod bench;
 pub mod devserver;
 pub mod tlsproxy;
 pub mod worker;
