@@ -1051,6 +1051,12 @@ struct Decided {
     error: Option<String>,
     integration: Option<crate::connect::Integration>,
     target: Option<crate::command::Target>,
+    /// The connection a write's workflow type was checked over ([`internal_by_type`]), kept for
+    /// the native executor.
+    checked_over: Option<crate::exec::grpc::Session>,
+    /// The stop-signal watch of a write, from its type check on (`None` if none was made, or
+    /// the handlers could not be registered).
+    watching: Option<crate::exec::stop::Watch>,
 }
 
 impl Decided {
@@ -1062,6 +1068,8 @@ impl Decided {
             error: Some(message),
             integration: None,
             target: None,
+            checked_over: None,
+            watching: None,
         }
     }
 }
@@ -1108,12 +1116,98 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
     };
     let ev = set.evaluate_justified(&cmd, caller, a.justification.as_deref(), false);
+    let (ev, checked_over, watching) = internal_by_type(ev, &cmd, &integration, &config.limits);
     Decided {
         target: Some(cmd.target()),
         ev,
         error: None,
         integration: Some(integration),
+        checked_over,
+        watching,
     }
+}
+
+/// `ev` denied if `cmd` changes one workflow that is one of those Temporal runs for itself, by its
+/// type (`temporal-sys-batch-workflow`...), which the policy cannot see: a batch job's workflow
+/// has an ordinary id, a UUID (security re-check: `workflow reset -w <job id>`, allowed by a rule
+/// on resets, ran an admin's batch delete again). tgate asks the server
+/// (`DescribeWorkflowExecution`, of the run the command names, else the latest) before the
+/// decision is recorded, and denies what it cannot check (fail closed). A workflow that does not
+/// exist passes: the command fails there as it would have, or starts it. Reads are not checked.
+///
+/// The check is watched for stop signals, as the write itself is: a stop while it waits ends it,
+/// and the write is denied and recorded so before tgate ends by the signal. Also returned: the
+/// connection the check was made over (kept for the native executor) and the watch.
+fn internal_by_type(
+    ev: Evaluation,
+    cmd: &crate::command::Command,
+    integration: &crate::connect::Integration,
+    limits: &crate::connect::Limits,
+) -> (
+    Evaluation,
+    Option<crate::exec::grpc::Session>,
+    Option<crate::exec::stop::Watch>,
+) {
+    use crate::command::Target;
+    use crate::exec::grpc::{ProbeFailure, Session, code_name};
+    if ev.decision == Decision::Deny || cmd.class() == crate::command::EffectClass::Read {
+        return (ev, None, None);
+    }
+    let (workflow_id, run_id) = match cmd.target() {
+        Target::Workflow {
+            workflow_id,
+            run_id,
+        }
+        | Target::Activity {
+            workflow_id: Some(workflow_id),
+            run_id,
+            ..
+        } => (workflow_id, run_id),
+        _ => return (ev, None, None),
+    };
+    let watching = watch_early();
+    let wf = workflow_id.as_str();
+    let namespace = cmd.namespace().map(|n| n.to_string()).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let timeout = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
+    let mut session = None;
+    let found = Session::connect(integration, limits)
+        .map_err(ProbeFailure::Connect)
+        .and_then(|s| {
+            let s = session.insert(s);
+            s.workflow_type(&namespace, wf, run_id.as_ref().map(|r| r.as_str()), timeout)
+        });
+    tracing::debug!(
+        found = ?crate::diag::capped(&found.as_ref().ok()),
+        us = crate::diag::micros(started),
+        "workflow type checked"
+    );
+    let ev = match found {
+        Ok(Some(ty)) if ty.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX) => ev.denied(
+            "tgate:internal-workflow",
+            format!(
+                "workflow `{wf}` is one of Temporal's own (type `{ty}`: it runs a schedule, a batch job or a worker deployment): use the command made for what it manages"
+            ),
+        ),
+        Ok(_) => ev,
+        Err(e) => {
+            let why = match e {
+                ProbeFailure::Connect(m) => m,
+                ProbeFailure::Call { code, message, .. } => {
+                    format!("{}: {message}", code_name(code))
+                }
+                ProbeFailure::Timeout(t) => format!("no answer within {t:?}"),
+                ProbeFailure::Stopped(name) => format!("stopped by {name}"),
+            };
+            ev.denied(
+                "tgate:workflow-type",
+                format!(
+                    "tgate checks the type of workflow `{wf}` before a write to it, and could not: {why}"
+                ),
+            )
+        }
+    };
+    (ev, session, watching)
 }
 
 /// What the approval store did for one `tgate run`.
@@ -1631,16 +1725,18 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             // record and the handlers' registration left the decision alone). A read is watched
             // once it has run a while (`exec::stop::READ_WATCHED_AFTER`).
             let watching = if crate::exec::grpc::writes(cmd) {
-                watch_early()
+                decided.watching.take().or_else(watch_early)
             } else {
                 Some(crate::exec::stop::watch_unregistered())
             };
             let pending = log.submit(&decision).map_err(unavailable)?;
+            // A write's connection was made for its type check.
+            let connected = match decided.checked_over.take() {
+                Some(session) => Ok(session),
+                None => crate::exec::grpc::Session::connect(integration, &config.limits),
+            };
             Prepared {
-                connected: Some(crate::exec::grpc::Session::connect(
-                    integration,
-                    &config.limits,
-                )),
+                connected: Some(connected),
                 decided: crate::audit::Barrier::until(pending),
                 watching,
             }
@@ -1648,7 +1744,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         _ => {
             // The CLI will run an allowed command: watched from before its decision, as above.
             let watching = (decided.error.is_none() && ev.decision == Decision::Allow)
-                .then(watch_early)
+                .then(|| decided.watching.take().or_else(watch_early))
                 .flatten();
             log.append(&decision).map_err(unavailable)?;
             Prepared {

@@ -422,12 +422,19 @@ fn an_approval_covers_only_the_terms_it_was_granted_on() {
 /// An approval the audit log cannot record (its lock held past `audit.lock_timeout`): the store
 /// keeps it and tgate says so, naming who approved what; the approved command, once it runs, is
 /// recorded (its use and decision) before anything is sent. No server: the integration's port is
-/// closed, so the approved run fails to connect after its records.
+/// closed, so the approved run fails to connect after its records. (A batch signal: a write to one
+/// workflow would be denied first, its type unchecked.)
 #[test]
 fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("gated.yaml");
-    std::fs::write(&policy, POLICY).unwrap();
+    std::fs::write(
+        &policy,
+        format!(
+            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}, approval: {{approvers: [sre]}}}}\n"
+        ),
+    )
+    .unwrap();
     let audit = dir.path().join("audit.jsonl");
     let config = dir.path().join("tgate.yaml");
     std::fs::write(
@@ -440,7 +447,7 @@ fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
         ),
     )
     .unwrap();
-    let line = "temporal workflow signal -w pay-1 --name go";
+    let line = "temporal workflow signal --query \"WorkflowType='Pay'\" --name go --yes";
     let requested = tgate(&config, &["run", "--caller", "agent", line]);
     assert_eq!(
         requested.status.code(),

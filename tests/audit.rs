@@ -1254,7 +1254,11 @@ fn a_stopped_run_ends_though_nobody_reads_its_diagnostics() {
 #[test]
 fn a_killed_write_may_have_taken_effect() {
     for (line, may) in [
-        ("temporal workflow signal -w wf --name s", true),
+        // (A batch signal: a write to one workflow would be denied first, its type unchecked.)
+        (
+            "temporal workflow signal --query \"WorkflowType='T'\" --name s --yes",
+            true,
+        ),
         ("temporal workflow list", false),
     ] {
         let dir = tempfile::tempdir().unwrap();

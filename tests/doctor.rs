@@ -488,19 +488,19 @@ fn records(audit: &std::path::Path, kind: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A native write asked to stop while it connects (its decision recorded, nothing sent yet) is
-/// watched already: tgate stops connecting, records that the command was stopped before it was
-/// sent, and ends by the signal. Before, the write was watched only from when it was sent, and
-/// the signal ended tgate with an allow decision and no result.
+/// A native write asked to stop while it connects is watched already. Its connection is made
+/// for the check of the workflow's type, before the decision (see `tests/run.rs`): tgate stops
+/// connecting, records the write as denied, its type unchecked, with nothing sent, and ends by
+/// the signal. (Before, a write was watched only from when it was sent, and the signal ended
+/// tgate with an allow decision and no result.)
 #[test]
 fn a_write_stopped_while_it_connects_is_recorded_as_not_sent() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
-    let (config, audit) = terminate_through(dir.path(), silent_server());
-    // The decision is on disk while the handshake waits (up to 10 s).
-    let (status, took, stderr) = stop_a_termination(&config, "exec \"$0\" \"$@\"", || {
-        !records(&audit, "decision").is_empty()
-    });
+    let address = silent_server();
+    let (config, audit) = terminate_through(dir.path(), address);
+    // The handshake waits (up to 10 s).
+    let (status, took, stderr) = stop_a_termination(&config, "exec \"$0\" \"$@\"", || true);
     assert!(
         took < std::time::Duration::from_secs(2),
         "waited for the handshake: {took:?}"
@@ -510,21 +510,18 @@ fn a_write_stopped_while_it_connects_is_recorded_as_not_sent() {
         Some(nix::sys::signal::Signal::SIGTERM as i32),
         "{status:?} {stderr}"
     );
+    let reason = format!(
+        "tgate checks the type of workflow `wf-1` before a write to it, and could not: failed connecting to {address}: stopped by SIGTERM"
+    );
     assert_eq!(
         stderr,
-        "tgate: stopped by SIGTERM before the command was sent\n"
+        format!("tgate: denied (tgate:workflow-type): {reason}\n")
     );
     let decisions = records(&audit, "decision");
     assert_eq!(decisions.len(), 1, "{decisions:?}");
-    assert_eq!(decisions[0]["decision"], "allow");
-    let results = records(&audit, "result");
-    assert_eq!(results.len(), 1, "no result recorded: {decisions:?}");
-    assert_eq!(
-        results[0]["error"],
-        "stopped by SIGTERM before the command was sent"
-    );
-    assert_eq!(results[0]["exit_code"], serde_json::Value::Null);
-    assert_eq!(results[0]["request_id"], decisions[0]["request_id"]);
+    assert_eq!(decisions[0]["decision"], "deny");
+    assert_eq!(decisions[0]["reason"], reason.as_str());
+    assert!(records(&audit, "result").is_empty());
 }
 
 /// The same stop when the decision cannot be recorded (a full disk): nothing runs, the failure

@@ -1614,3 +1614,262 @@ fn an_empty_workflow_id_is_not_present() {
         (false, Decision::Allow)
     );
 }
+
+/// When the command a `batch terminate` also acts as needs approval too, it needs the approvers
+/// of both rules and counts against both rates (re-check QA: the batch rule's own approvers stood
+/// in for those `workflow terminate` needs, and the terminate's rate went uncounted). Where the
+/// terminate is allowed with a rate, the batch terminate counts against that rate as well.
+#[test]
+fn batch_terminate_needs_what_workflow_terminate_needs_as_well() {
+    let s = set(concat!(
+        "  - {id: batch-stop, decision: require_approval, reason: r, when: {commands: [batch terminate]},\n",
+        "     approval: {ttl: 1h, approvers: [oncall]}}\n",
+        "  - {id: terminate, decision: require_approval, reason: r, when: {commands: [workflow terminate]},\n",
+        "     approval: {ttl: 10m, approvals: 2, approvers: [sre]}, rate: 3/hour}\n",
+    ));
+    let agent = Caller::new("agent-7");
+    let ev = s.evaluate(
+        &cmd("temporal batch terminate --job-id j-1 --reason r"),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::RequireApproval);
+    assert_eq!(ev.rules, ["batch-stop", "terminate"]);
+    let approval = ev.requires.approval.clone().expect("approval");
+    assert_eq!(approval.ttl, std::time::Duration::from_secs(600));
+    assert_eq!(approval.approvals, 2);
+    assert_eq!(
+        approval.approver_groups,
+        vec![vec!["oncall".to_owned()], vec!["sre".to_owned()]]
+    );
+    assert!(!approval.may_approve(&["oncall".to_owned()]));
+    assert!(approval.may_approve(&["oncall".to_owned(), "sre".to_owned()]));
+    let rates: Vec<&str> = ev.requires.rates.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(rates, ["terminate"]);
+
+    let s = set(concat!(
+        "  - {id: batch-stop, decision: allow, reason: r, when: {commands: [batch terminate]}}\n",
+        "  - {id: terminate, decision: allow, reason: r, when: {commands: [workflow terminate]}, rate: 3/hour}\n",
+    ));
+    let ev = s.evaluate(
+        &cmd("temporal batch terminate --job-id j-1 --reason r"),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::Allow);
+    assert_eq!(ev.rules, ["batch-stop", "terminate"]);
+    let rates: Vec<(&str, &str)> = ev
+        .requires
+        .rates
+        .iter()
+        .map(|r| (r.rule.as_str(), r.key.as_str()))
+        .collect();
+    assert_eq!(
+        rates,
+        [("terminate", r#"["rate","terminate","caller","agent-7"]"#)]
+    );
+}
+
+/// The CLI reads an int flag as 64 bits and puts many into 32-bit request fields, where Go's
+/// conversion wraps (security re-check: `--priority-key 4294967297` went out as 1,
+/// `--retry-maximum-attempts 4294967296` as 0, unlimited). `min`/`max` judge both readings: an
+/// allow rule admits a value only when both pass, a gate rule catches it when either does.
+#[test]
+fn numbers_the_cli_wraps_to_32_bits_are_judged_as_sent_too() {
+    let s = set(concat!(
+        "  - {id: retries, decision: allow, reason: r, when: {commands: [activity update-options],\n",
+        "     flags: {retry-maximum-attempts: {min: 1}}}}\n",
+        "  - {id: starts, decision: allow, reason: r, when: {commands: [workflow start]}}\n",
+        "  - {id: urgent, decision: require_approval, reason: r, when: {commands: [workflow start],\n",
+        "     flags: {priority-key: {max: 2}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let update = "temporal activity update-options -w a --activity-id x";
+    let start = "temporal workflow start --type T -t q -w a";
+    for (line, want, why) in [
+        (
+            format!("{update} --retry-maximum-attempts 3"),
+            Decision::Allow,
+            "",
+        ),
+        (
+            format!("{update} --retry-maximum-attempts 4294967296"),
+            Decision::Deny,
+            "--retry-maximum-attempts 4294967296, sent as 0 (the CLI wraps it to 32 bits), means no bound",
+        ),
+        (
+            format!("{update} --retry-maximum-attempts 4294967297"),
+            Decision::Allow,
+            "",
+        ),
+        (
+            format!("{update} --retry-maximum-attempts 2147483648"),
+            Decision::Deny,
+            "--retry-maximum-attempts 2147483648, sent as -2147483648 (the CLI wraps it to 32 bits), means no bound",
+        ),
+        (format!("{start} --priority-key 3"), Decision::Allow, ""),
+        (
+            format!("{start} --priority-key 1"),
+            Decision::RequireApproval,
+            "",
+        ),
+        (
+            format!("{start} --priority-key 4294967297"),
+            Decision::RequireApproval,
+            "",
+        ),
+        (
+            format!("{start} --priority-key 4294967299"),
+            Decision::Allow,
+            "",
+        ),
+    ] {
+        let ev = s.evaluate(&cmd(&line), &agent, true);
+        assert_eq!(ev.decision, want, "{line}: {}", ev.reason);
+        if !why.is_empty() {
+            assert!(
+                ev.explain.iter().any(|e| e.why.contains(why)),
+                "{line}: {:?}",
+                ev.explain
+            );
+        }
+    }
+}
+
+/// What would act on or as one of Temporal's own workflows is denied from the command alone: a
+/// start or schedule of one of its workflow types or on one of its task queues, and a batch whose
+/// query names `TemporalNamespaceDivision` (which the server otherwise adds to keep them out).
+/// Reads of them are not.
+#[test]
+fn writes_naming_temporals_own_types_queues_or_division_are_denied() {
+    let s = set(
+        "  - {id: all, decision: allow, reason: r, when: {classes: [read, write, destructive, admin]}}\n",
+    );
+    let agent = Caller::new("agent");
+    let parse = |argv: &[&str]| Command::parse(argv).unwrap();
+    for argv in [
+        &[
+            "temporal",
+            "workflow",
+            "start",
+            "--type",
+            "temporal-sys-batch-workflow",
+            "-t",
+            "q",
+            "-w",
+            "x",
+        ][..],
+        &[
+            "temporal",
+            "workflow",
+            "start",
+            "--type",
+            "T",
+            "-t",
+            "temporal-sys-per-ns-tq",
+            "-w",
+            "x",
+        ],
+        &[
+            "temporal",
+            "schedule",
+            "create",
+            "-s",
+            "s",
+            "--type",
+            "temporal-sys-batch-workflow",
+            "-t",
+            "q",
+            "-w",
+            "x",
+            "--interval",
+            "1h",
+        ],
+        &[
+            "temporal",
+            "task-queue",
+            "config",
+            "set",
+            "-t",
+            "temporal-sys-per-ns-tq",
+            "--task-queue-type",
+            "workflow",
+            "--queue-rps-limit",
+            "1",
+            "--queue-rps-limit-reason",
+            "r",
+        ],
+        &[
+            "temporal",
+            "workflow",
+            "reset",
+            "--query",
+            "TemporalNamespaceDivision IS NOT NULL",
+            "--type",
+            "FirstWorkflowTask",
+            "--reason",
+            "r",
+            "--yes",
+        ],
+        &[
+            "temporal",
+            "workflow",
+            "terminate",
+            "--query",
+            "`TemporalNamespaceDivision` = 'TemporalBatcher'",
+            "--reason",
+            "r",
+            "--yes",
+        ],
+        &[
+            "temporal",
+            "workflow",
+            "signal",
+            "--query",
+            "temporalnamespacedivision in ('TemporalScheduler')",
+            "--name",
+            "n",
+            "--yes",
+        ],
+    ] {
+        let ev = s.evaluate(&parse(argv), &agent, false);
+        assert_eq!(
+            (ev.decision, ev.rules.clone()),
+            (Decision::Deny, vec!["tgate:internal-workflow".to_owned()]),
+            "{argv:?}: {}",
+            ev.reason
+        );
+    }
+    for argv in [
+        &[
+            "temporal",
+            "workflow",
+            "list",
+            "--query",
+            "TemporalNamespaceDivision IS NOT NULL",
+        ][..],
+        &[
+            "temporal",
+            "task-queue",
+            "describe",
+            "-t",
+            "temporal-sys-per-ns-tq",
+        ],
+        &[
+            "temporal",
+            "workflow",
+            "terminate",
+            "--query",
+            "WorkflowType = 'T'",
+            "--reason",
+            "r",
+            "--yes",
+        ],
+        &[
+            "temporal", "workflow", "start", "--type", "T", "-t", "q", "-w", "x",
+        ],
+    ] {
+        let ev = s.evaluate(&parse(argv), &agent, false);
+        assert_eq!(ev.decision, Decision::Allow, "{argv:?}: {}", ev.reason);
+    }
+}

@@ -290,3 +290,114 @@ fn run_through_tgate_against_a_real_server() {
     let last = log.lines().last().unwrap();
     assert!(last.contains(r#""backend":"cli""#), "{last}");
 }
+
+const RESET_POLICY: &str = "version: 1
+namespaces: [$default]
+rules:
+  - {id: reads, decision: allow, reason: reads, when: {classes: [read]}}
+  - {id: single-writes, decision: allow, reason: single-workflow writes allowed in tests, when: {commands: [workflow reset, workflow signal, workflow cancel], batch: false}}
+";
+
+/// A batch job runs as a workflow of Temporal's own with an ordinary id (a UUID), which no rule
+/// can tell from any other: `tgate run` asks the server for the workflow's type before a write to
+/// it, and denies a write to one of Temporal's own (security re-check: a reset allowed by a
+/// rule on resets ran an admin's batch again). A write it cannot check is denied (fail closed);
+/// one to a workflow that does not exist goes on and fails as the CLI's does.
+#[test]
+fn a_write_to_a_batch_jobs_workflow_is_denied_by_its_type() {
+    let server = DevServer::start(&[]);
+    let out = server.cli(&[
+        "workflow", "start", "--type", "Ordinary", "-t", "q", "-w", "ord-1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // An admin's batch, started with the CLI directly.
+    let out = server.cli(&[
+        "workflow",
+        "signal",
+        "--query",
+        "WorkflowId = 'ord-1'",
+        "--name",
+        "poke",
+        "--reason",
+        "admin batch",
+        "--yes",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = server.cli(&["batch", "list", "-o", "json"]);
+    let jobs: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("batch list json");
+    let job = jobs[0]["jobId"].as_str().expect("a batch job").to_owned();
+    let runs_of = |id: &str| {
+        let out = server.cli(&[
+            "workflow",
+            "list",
+            "--query",
+            &format!("WorkflowId = '{id}' AND TemporalNamespaceDivision IS NOT NULL"),
+            "-o",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before = runs_of(&job);
+    assert_eq!(before, 1, "the batch job's workflow is listed");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), RESET_POLICY).unwrap();
+    let config = server.config(dir.path(), "default", "policies: [policy.yaml]\n");
+    for line in [
+        format!("temporal workflow reset -w {job} --type FirstWorkflowTask --reason again"),
+        format!("temporal workflow signal -w {job} --name poke"),
+        format!("temporal workflow cancel -w {job}"),
+    ] {
+        for backend in ["auto", "cli"] {
+            let out = tgate(&config, &["--backend", backend, &line]);
+            assert_eq!(out.status.code(), Some(3), "{line}: {}", text(&out.stderr));
+            let err = text(&out.stderr);
+            assert!(
+                err.starts_with("tgate: denied (tgate:internal-workflow): ")
+                    && err.contains("type `temporal-sys-batch-workflow"),
+                "{line}: {err}"
+            );
+        }
+    }
+    assert_eq!(runs_of(&job), before, "the batch was not run again");
+
+    // An ordinary workflow passes the check; one that does not exist fails at the server.
+    let out = tgate(&config, &["temporal workflow signal -w ord-1 --name fine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = tgate(
+        &config,
+        &["temporal workflow signal -w no-such-one --name x"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // No answer to the check: denied, and nothing sent.
+    let dead = tempfile::tempdir().unwrap();
+    std::fs::write(dead.path().join("policy.yaml"), RESET_POLICY).unwrap();
+    let port = common::devserver::free_port();
+    let config = dead.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\naudit: {{path: {}}}\npolicies: [policy.yaml]\nintegrations:\n  - name: dead\n    auth: direct\n    address: 127.0.0.1:{port}\n    namespace: default\n",
+            dead.path().join("audit.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let out = tgate(&config, &["temporal workflow signal -w ord-1 --name x"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("tgate: denied (tgate:workflow-type): tgate checks the type of workflow `ord-1` before a write to it, and could not: failed connecting to 127.0.0.1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -409,6 +409,13 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
                 "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port",
             );
         }
+        ProbeFailure::Stopped(name) => {
+            return problem(
+                Class::Unreachable,
+                format!("stopped by {name} before the server answered"),
+                "run the check again",
+            );
+        }
     };
     let lower = message.to_lowercase();
     let client_cert = integration.tls().is_some_and(|t| t.client_cert.is_some());

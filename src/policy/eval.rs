@@ -261,39 +261,62 @@ impl PolicySet {
         justification: Option<&str>,
         explain: bool,
     ) -> Evaluation {
-        let ev = self.evaluate_as_written(cmd, caller, justification, explain);
+        let mut ev = self.evaluate_as_written(cmd, caller, justification, explain);
         if ev.decision == Decision::Deny {
             return ev;
         }
         // A command that also does what another command does is not let through more easily
-        // than that command: it is judged as both.
+        // than that command: it is judged as both. Where the other is judged more strictly, it
+        // is denied; else it needs what the other needs as well: its rate limits, and when both
+        // need approval, the approvers of both (re-check QA: a `batch terminate` rule's own
+        // approvers stood in for those of `workflow terminate`, and its rate went uncounted).
         if let Some(also) = also_acts_as(cmd) {
-            let judged = match Command::parse(&also.argv) {
-                Ok(other) => {
-                    let o = self.evaluate_as_written(&other, caller, justification, false);
-                    (o.decision > ev.decision).then(|| {
-                        let how = match o.decision {
-                            Decision::Deny => "is denied",
-                            _ => "needs approval",
-                        };
-                        format!(
-                            "{}, and `{}` {how} here ({}: {})",
-                            also.why,
-                            also.as_written,
-                            o.rules.join(", "),
-                            o.reason
-                        )
-                    })
+            let other = match Command::parse(&also.argv) {
+                Ok(other) => other,
+                Err(e) => {
+                    let reason = format!(
+                        "{}, which cannot be judged as `{}`: {e}",
+                        also.why, also.as_written
+                    );
+                    let mut denied = Evaluation::invariant(cmd, also.rule, reason);
+                    denied.explain = ev.explain;
+                    return denied;
                 }
-                Err(e) => Some(format!(
-                    "{}, which cannot be judged as `{}`: {e}",
-                    also.why, also.as_written
-                )),
             };
-            if let Some(reason) = judged {
+            let o = self.evaluate_as_written(&other, caller, justification, false);
+            if o.decision > ev.decision {
+                let how = match o.decision {
+                    Decision::Deny => "is denied",
+                    _ => "needs approval",
+                };
+                let reason = format!(
+                    "{}, and `{}` {how} here ({}: {})",
+                    also.why,
+                    also.as_written,
+                    o.rules.join(", "),
+                    o.reason
+                );
                 let mut denied = Evaluation::invariant(cmd, also.rule, reason);
                 denied.explain = ev.explain;
                 return denied;
+            }
+            let mut carried = false;
+            for rate in o.requires.rates {
+                if !ev.requires.rates.iter().any(|r| r.key == rate.key) {
+                    ev.requires.rates.push(rate);
+                    carried = true;
+                }
+            }
+            if let (Some(mine), Some(theirs)) = (&mut ev.requires.approval, &o.requires.approval) {
+                mine.tighten(theirs);
+                carried = true;
+            }
+            if carried {
+                for rule in o.rules {
+                    if !ev.rules.contains(&rule) {
+                        ev.rules.push(rule);
+                    }
+                }
             }
         }
         ev
@@ -339,22 +362,10 @@ impl PolicySet {
                 format!("`--{name}` {what}"),
             );
         }
-        // Temporal runs schedules, batch jobs and worker deployments as workflows of its own
-        // (`temporal-sys-scheduler:NAME`...); a signal, update, start or end of one changes
-        // what it manages, past every rule about the commands made for that (QA: a signal to a
-        // schedule's workflow backfilled 60 runs where `schedule backfill` was denied).
         if cmd.class() != EffectClass::Read
-            && let Some(id) = cmd
-                .flag_str("workflow-id")
-                .filter(|id| id.starts_with(INTERNAL_WORKFLOW_PREFIX))
+            && let Some(reason) = internal_target(cmd)
         {
-            return Evaluation::invariant(
-                cmd,
-                "tgate:internal-workflow",
-                format!(
-                    "workflow `{id}` is one of Temporal's own (it runs a schedule, a batch job or a worker deployment): use the command made for what it manages"
-                ),
-            );
+            return Evaluation::invariant(cmd, "tgate:internal-workflow", reason);
         }
         if let Target::NamespaceId { namespace_id } = cmd.target() {
             return Evaluation::invariant(
@@ -583,6 +594,56 @@ fn also_acts_as(cmd: &Command) -> Option<AlsoActsAs> {
 fn owned(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
 }
+
+/// Why `cmd`, a command that changes something, would act on or as one of the workflows Temporal
+/// runs for itself, if it would. Temporal runs schedules, batch jobs and worker deployments as
+/// workflows of its own: a signal, update, reset, start or end of one changes what it manages,
+/// past every rule about the commands made for that (QA: a signal to a schedule's workflow
+/// backfilled 60 runs where `schedule backfill` was denied). Caught here, from the command alone:
+/// - a `--workflow-id` of Temporal's (`temporal-sys-scheduler:NAME`...);
+/// - a `--type` or `--task-queue` of Temporal's: a start, or a schedule, would run one of its
+///   workflows (a batch job's, with the input the agent gives it), on its own workers;
+/// - a batch whose `--query` names `TemporalNamespaceDivision`: the server keeps Temporal's own
+///   workflows out of a visibility query unless the query names that field (re-check QA: a batch
+///   reset with `TemporalNamespaceDivision IS NOT NULL` reached them). Any mention is refused,
+///   however it is quoted or cased: a query that merely compares the field has no business in
+///   an agent's batch either.
+///
+/// A batch job's own workflow has an ordinary id (a UUID): `tgate run` checks the workflow's
+/// type before a write to it ([`INTERNAL_WORKFLOW_PREFIX`]).
+fn internal_target(cmd: &Command) -> Option<String> {
+    for (flag, what) in [
+        ("workflow-id", "workflow"),
+        ("type", "workflow type"),
+        ("task-queue", "task queue"),
+    ] {
+        let Some(value) = cmd.flag(flag) else {
+            continue;
+        };
+        if let Some(v) = value
+            .strs()
+            .into_iter()
+            .find(|v| v.starts_with(INTERNAL_WORKFLOW_PREFIX))
+        {
+            return Some(format!(
+                "{what} `{v}` is one of Temporal's own (it runs a schedule, a batch job or a worker deployment): use the command made for what it manages"
+            ));
+        }
+    }
+    let query = cmd.flag_str("query")?;
+    query
+        .to_ascii_lowercase()
+        .contains(&DIVISION_FIELD.to_ascii_lowercase())
+        .then(|| {
+            format!(
+                "the query names `{DIVISION_FIELD}`, which opens it to the workflows Temporal runs for itself (schedules, batch jobs, worker deployments)"
+            )
+        })
+}
+
+/// The search attribute that marks Temporal's own workflows; a visibility query leaves them out
+/// unless it names it.
+const DIVISION_FIELD: &str = "TemporalNamespaceDivision";
 
 /// How the ids of the workflows Temporal runs for itself begin (`temporal-sys-scheduler:`,
 /// `temporal-sys-worker-deployment:`...).

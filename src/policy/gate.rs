@@ -261,6 +261,18 @@ impl ApprovalRequirement {
         req
     }
 
+    /// Requires what `other` requires too: the shorter time to live, the larger number of
+    /// approvers, and every approver condition of both.
+    pub(crate) fn tighten(&mut self, other: &ApprovalRequirement) {
+        self.ttl = self.ttl.min(other.ttl);
+        self.approvals = self.approvals.max(other.approvals);
+        for groups in &other.approver_groups {
+            if !self.approver_groups.contains(groups) {
+                self.approver_groups.push(groups.clone());
+            }
+        }
+    }
+
     /// Whether someone in `groups` may approve.
     pub fn may_approve(&self, groups: &[String]) -> bool {
         self.approver_groups

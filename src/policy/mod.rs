@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::command::{Command, CommandPath, EffectClass, FlagType, Value};
 use crate::lex::NameProblem;
-pub use eval::{Caller, Evaluation, Explanation, Obligations};
+pub use eval::{Caller, Evaluation, Explanation, INTERNAL_WORKFLOW_PREFIX, Obligations};
 pub use file::PolicyFile;
 pub use gate::{
     ApprovalRequirement, DEFAULT_APPROVAL_TTL, MAX_JUSTIFICATION_CHARS, RateLimit, RatePer,
@@ -366,26 +366,25 @@ impl FlagConstraint {
         }
         if self.min.is_some() || self.max.is_some() {
             let v = number(value).ok_or_else(|| format!("--{n} is not a number"))?;
-            // `--limit 0` and the like mean no bound, which no numeric bound describes: outside
-            // every numeric permission (an allow rule's `min` or `max` never admits it) and
-            // inside every numeric prohibition (a deny or approval rule's always catches it).
-            if crate::command::unbounded_value(n, v) {
-                if self.gate {
-                    return Ok(());
-                }
-                return Err(format!(
-                    "--{n} {v} means no bound, which an allow rule's `min`/`max` never admits"
-                ));
-            }
-            if let Some(min) = self.min
-                && v < min
-            {
-                return Err(format!("--{n} {v} is below {min}"));
-            }
-            if let Some(max) = self.max
-                && v > max
-            {
-                return Err(format!("--{n} {v} is above {max}"));
+            // The CLI reads an int flag as a 64-bit int and puts many into 32-bit request
+            // fields, where Go's conversion wraps: `--priority-key 4294967297` is sent as 1,
+            // `--retry-maximum-attempts 4294967296` as 0, which means unlimited (security QA).
+            // A value outside the 32-bit range is judged both ways: an allow rule must admit
+            // both readings, a gate rule catches either.
+            let wrapped = match value {
+                Value::Int(i) if i64::from(*i as i32) != *i => Some(*i as i32),
+                _ => None,
+            };
+            let readings: Vec<Result<(), String>> = std::iter::once(self.bounds(v, None))
+                .chain(wrapped.map(|w| self.bounds(f64::from(w), Some(v))))
+                .collect();
+            let holds = if self.gate {
+                readings.iter().any(Result::is_ok)
+            } else {
+                readings.iter().all(Result::is_ok)
+            };
+            if !holds && let Some(e) = readings.into_iter().find_map(Result::err) {
+                return Err(e);
             }
         }
         Ok(())
@@ -393,6 +392,38 @@ impl FlagConstraint {
 }
 
 impl FlagConstraint {
+    /// Whether the number `v` is within `min` and `max`; `Err` says why not. `given` is the
+    /// value as written when `v` is what the CLI sends for it (its 32-bit wrap).
+    fn bounds(&self, v: f64, given: Option<f64>) -> Result<(), String> {
+        let n = &self.name;
+        let shown = match given {
+            Some(g) => format!("--{n} {g}, sent as {v} (the CLI wraps it to 32 bits),"),
+            None => format!("--{n} {v}"),
+        };
+        // `--limit 0` and the like mean no bound, which no numeric bound describes: outside
+        // every numeric permission (an allow rule's `min` or `max` never admits it) and inside
+        // every numeric prohibition (a deny or approval rule's always catches it).
+        if crate::command::unbounded_value(n, v) {
+            if self.gate {
+                return Ok(());
+            }
+            return Err(format!(
+                "{shown} means no bound, which an allow rule's `min`/`max` never admits"
+            ));
+        }
+        if let Some(min) = self.min
+            && v < min
+        {
+            return Err(format!("{shown} is below {min}"));
+        }
+        if let Some(max) = self.max
+            && v > max
+        {
+            return Err(format!("{shown} is above {max}"));
+        }
+        Ok(())
+    }
+
     /// Whether one textual value (an array's element) satisfies the constraint's conditions on
     /// text; `Err` says why not.
     fn check_text(&self, text: &str) -> Result<(), String> {

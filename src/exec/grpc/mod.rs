@@ -303,16 +303,62 @@ impl Session {
     /// (`DescribeNamespace`, the call `operator namespace describe` makes) with the CLI's headers,
     /// within `timeout`.
     pub fn probe(&mut self, namespace: &str, timeout: Duration) -> Result<(), ProbeFailure> {
-        let req = cli_request(
+        self.unary(
             wfs::DescribeNamespaceRequest {
                 namespace: namespace.to_owned(),
                 ..Default::default()
             },
-            Some(namespace),
-            self.auth.as_ref(),
-        );
-        type Req = wfs::DescribeNamespaceRequest;
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(<Req as Rpc>::PATH);
+            namespace,
+            timeout,
+        )
+        .map(drop)
+    }
+
+    /// The type of workflow `workflow_id` (its run `run_id`, else its latest) in `namespace`,
+    /// as `DescribeWorkflowExecution` says within `timeout`; `Ok(None)` when there is no such
+    /// workflow. `tgate run` asks before a write to one workflow, which must not be one of the
+    /// workflows Temporal runs for itself ([`crate::policy::INTERNAL_WORKFLOW_PREFIX`]).
+    pub fn workflow_type(
+        &mut self,
+        namespace: &str,
+        workflow_id: &str,
+        run_id: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Option<String>, ProbeFailure> {
+        let req = wfs::DescribeWorkflowExecutionRequest {
+            namespace: namespace.to_owned(),
+            execution: Some(
+                temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+                    workflow_id: workflow_id.to_owned(),
+                    run_id: run_id.unwrap_or_default().to_owned(),
+                },
+            ),
+        };
+        match self.unary(req, namespace, timeout) {
+            Ok(resp) => Ok(Some(
+                resp.workflow_execution_info
+                    .and_then(|i| i.r#type)
+                    .map(|t| t.name)
+                    .unwrap_or_default(),
+            )),
+            Err(ProbeFailure::Call {
+                code: tonic::Code::NotFound,
+                answered: true,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends `req` with the CLI's headers and returns the response, within `timeout`.
+    fn unary<Req: Rpc>(
+        &mut self,
+        req: Req,
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<Req::Response, ProbeFailure> {
+        let req = cli_request(req, Some(namespace), self.auth.as_ref());
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(Req::PATH);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         let call = async {
             grpc.ready().await.map_err(|e| ProbeFailure::Call {
@@ -320,32 +366,35 @@ impl Session {
                 answered: false,
                 message: with_causes(&e),
             })?;
-            grpc.unary(
-                req,
-                path,
-                WireCodec::<Req, <Req as Rpc>::Response>(PhantomData),
-            )
-            .await
-            .map(drop)
-            .map_err(|status| {
-                // The message and its causes, not `Status`'s display (its metadata too). A
-                // status with a cause is tonic's, for a connection that failed; one without, the
-                // server's answer (or, from a server that is not gRPC, its HTTP status).
-                let cause = std::error::Error::source(&status);
-                let message = match cause.map(with_causes) {
-                    Some(causes) => said_once(&format!("{}: {causes}", status.message())),
-                    None => status.message().to_owned(),
-                };
-                ProbeFailure::Call {
-                    code: status.code(),
-                    answered: cause.is_none(),
-                    message,
-                }
-            })
+            grpc.unary(req, path, WireCodec::<Req, Req::Response>(PhantomData))
+                .await
+                .map(|resp| resp.into_inner().msg)
+                .map_err(|status| {
+                    // The message and its causes, not `Status`'s display (its metadata too). A
+                    // status with a cause is tonic's, for a connection that failed; one without,
+                    // the server's answer (or, from a server that is not gRPC, its HTTP status).
+                    let cause = std::error::Error::source(&status);
+                    let message = match cause.map(with_causes) {
+                        Some(causes) => said_once(&format!("{}: {causes}", status.message())),
+                        None => status.message().to_owned(),
+                    };
+                    ProbeFailure::Call {
+                        code: status.code(),
+                        answered: cause.is_none(),
+                        message,
+                    }
+                })
         };
-        self.runtime
-            .block_on(async { tokio::time::timeout(timeout, call).await })
-            .unwrap_or(Err(ProbeFailure::Timeout(timeout)))
+        // A call watched for stop signals (`tgate run`'s check before a write) gives up at once
+        // when asked to stop; one that is not is never asked.
+        self.runtime.block_on(async {
+            tokio::select! {
+                answered = tokio::time::timeout(timeout, call) => {
+                    answered.unwrap_or(Err(ProbeFailure::Timeout(timeout)))
+                }
+                name = crate::exec::stop::requested_soon() => Err(ProbeFailure::Stopped(name)),
+            }
+        })
     }
 
     /// Sets the pinned `temporal` binary whose output is reproduced. Without one, output that
@@ -898,6 +947,8 @@ pub enum ProbeFailure {
     },
     /// No answer within this time.
     Timeout(Duration),
+    /// Asked to stop by this signal before an answer came.
+    Stopped(&'static str),
 }
 
 /// An error's message followed by each of its causes that it does not already say (tonic's
