@@ -1873,3 +1873,305 @@ fn writes_naming_temporals_own_types_queues_or_division_are_denied() {
         assert_eq!(ev.decision, Decision::Allow, "{argv:?}: {}", ev.reason);
     }
 }
+
+/// The signal or update a start also acts as carries the start's input (and update id): a rule on
+/// a signal's or an update's input judges it (re-check QA: `--signal-input '"refund"'` went
+/// through a signal-with-start past a deny on signals whose input holds `refund`). A start that
+/// terminates the workflow running under its id is judged as that `workflow terminate` too.
+#[test]
+fn starts_are_judged_as_the_signal_update_or_terminate_they_do_with_what_they_send() {
+    let s = set(concat!(
+        "  - {id: writes, decision: allow, reason: r, when: {commands: [workflow signal, workflow update execute, workflow start, workflow signal-with-start, workflow start-update-with-start]}}\n",
+        "  - {id: no-refund-signals, decision: deny, reason: no refunds, when: {commands: [workflow signal], flags: {input: {matches: refund}}}}\n",
+        "  - {id: no-refund-updates, decision: deny, reason: no refunds, when: {commands: [workflow update execute], flags: {input: {matches: refund}}}}\n",
+        "  - {id: no-upd-x, decision: deny, reason: not that update id, when: {commands: [workflow update execute], flags: {update-id: {in: [upd-x]}}}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let parse = |argv: &[&str]| Command::parse(argv).unwrap();
+    for (argv, want) in [
+        (
+            &[
+                "temporal",
+                "workflow",
+                "signal-with-start",
+                "-w",
+                "wf-1",
+                "--signal-name",
+                "go",
+                "--signal-input",
+                "\"refund\"",
+                "--type",
+                "T",
+                "-t",
+                "q",
+            ][..],
+            Some("tgate:signal-with-start"),
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "signal-with-start",
+                "-w",
+                "wf-1",
+                "--signal-name",
+                "go",
+                "--signal-input",
+                "\"ok\"",
+                "--type",
+                "T",
+                "-t",
+                "q",
+            ],
+            None,
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "start-update-with-start",
+                "-w",
+                "wf-2",
+                "--update-name",
+                "u",
+                "--update-input",
+                "\"refund\"",
+                "--update-wait-for-stage",
+                "accepted",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-conflict-policy",
+                "UseExisting",
+            ],
+            Some("tgate:update-with-start"),
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "start-update-with-start",
+                "-w",
+                "wf-2",
+                "--update-name",
+                "u",
+                "--update-id",
+                "upd-x",
+                "--update-wait-for-stage",
+                "accepted",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-conflict-policy",
+                "UseExisting",
+            ],
+            Some("tgate:update-with-start"),
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "start-update-with-start",
+                "-w",
+                "wf-2",
+                "--update-name",
+                "u",
+                "--update-id",
+                "upd-y",
+                "--update-wait-for-stage",
+                "accepted",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-conflict-policy",
+                "UseExisting",
+            ],
+            None,
+        ),
+        // No rule allows `workflow terminate`.
+        (
+            &[
+                "temporal",
+                "workflow",
+                "signal-with-start",
+                "-w",
+                "wf-3",
+                "--signal-name",
+                "go",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-conflict-policy",
+                "TerminateExisting",
+            ],
+            Some("tgate:terminates-existing"),
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "start",
+                "-w",
+                "wf-3",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-reuse-policy",
+                "TerminateIfRunning",
+            ],
+            Some("tgate:terminates-existing"),
+        ),
+        (
+            &[
+                "temporal",
+                "workflow",
+                "start",
+                "-w",
+                "wf-3",
+                "--type",
+                "T",
+                "-t",
+                "q",
+                "--id-conflict-policy",
+                "UseExisting",
+            ],
+            None,
+        ),
+    ] {
+        let ev = s.evaluate(&parse(argv), &agent, false);
+        match want {
+            Some(rule) => assert_eq!(
+                (ev.decision, ev.rules.clone()),
+                (Decision::Deny, vec![rule.to_owned()]),
+                "{argv:?}: {}",
+                ev.reason
+            ),
+            None => assert_eq!(ev.decision, Decision::Allow, "{argv:?}: {}", ev.reason),
+        }
+    }
+    let ev = s.evaluate(
+        &parse(&[
+            "temporal",
+            "workflow",
+            "start",
+            "-w",
+            "wf-3",
+            "--type",
+            "T",
+            "-t",
+            "q",
+            "--id-conflict-policy",
+            "TerminateExisting",
+        ]),
+        &agent,
+        false,
+    );
+    assert_eq!(
+        ev.reason,
+        "`workflow start` with `-w wf-3` and `--id-conflict-policy TerminateExisting` terminates the workflow `wf-3` when it is running, and `workflow terminate -w wf-3` is denied here (tgate:no-rule: no rule allows `temporal workflow terminate` in namespace `default`)"
+    );
+}
+
+/// A start or schedule that marks its workflow with `TemporalNamespaceDivision` would pass for
+/// one of Temporal's own (re-check QA: one marked `TemporalBatcher` took the namespace's batch
+/// slot, and the next batch was refused); a Nexus endpoint targeting one of Temporal's task
+/// queues would hand it requests.
+#[test]
+fn writes_marking_temporals_division_or_targeting_its_queues_are_denied() {
+    let s = set(
+        "  - {id: all, decision: allow, reason: r, when: {classes: [read, write, destructive, admin]}}\n",
+    );
+    let agent = Caller::new("agent");
+    for argv in [
+        &[
+            "temporal",
+            "workflow",
+            "start",
+            "--type",
+            "T",
+            "-t",
+            "q",
+            "-w",
+            "job-3",
+            "--search-attribute",
+            "TemporalNamespaceDivision=\"TemporalBatcher\"",
+        ][..],
+        &[
+            "temporal",
+            "workflow",
+            "start",
+            "--type",
+            "T",
+            "-t",
+            "q",
+            "-w",
+            "job-3",
+            "--search-attribute",
+            "Env=\"prod\"",
+            "--search-attribute",
+            "temporalNamespaceDivision=\"x\"",
+        ],
+        &[
+            "temporal",
+            "schedule",
+            "create",
+            "-s",
+            "s",
+            "--type",
+            "T",
+            "-t",
+            "q",
+            "-w",
+            "x",
+            "--interval",
+            "1h",
+            "--schedule-search-attribute",
+            "TemporalNamespaceDivision=\"TemporalScheduler\"",
+        ],
+        &[
+            "temporal",
+            "operator",
+            "nexus",
+            "endpoint",
+            "create",
+            "--name",
+            "e",
+            "--target-namespace",
+            "default",
+            "--target-task-queue",
+            "temporal-sys-per-ns-tq",
+        ],
+    ] {
+        let ev = s.evaluate(&Command::parse(argv).unwrap(), &agent, false);
+        assert_eq!(
+            (ev.decision, ev.rules.clone()),
+            (Decision::Deny, vec!["tgate:internal-workflow".to_owned()]),
+            "{argv:?}: {}",
+            ev.reason
+        );
+    }
+    let ev = s.evaluate(
+        &Command::parse(&[
+            "temporal",
+            "workflow",
+            "start",
+            "--type",
+            "T",
+            "-t",
+            "q",
+            "-w",
+            "x",
+            "--search-attribute",
+            "Env=\"prod\"",
+        ])
+        .unwrap(),
+        &agent,
+        false,
+    );
+    assert_eq!(ev.decision, Decision::Allow, "{}", ev.reason);
+}

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 pub use error::ParseError;
-pub use facts::{EffectClass, FlagRole, flag_role, unbounded_value};
+pub use facts::{EffectClass, FlagRole, ends_others, flag_role, unbounded_value};
 pub(crate) use goparse::parse_timestamp;
 pub use spec::{Arity, CommandSpec, FlagSpec, FlagType, HELP_FLAG, VERSION_FLAG};
 pub use table::CommandPath;
@@ -135,7 +135,7 @@ fn frac(v: u64, div: u64) -> String {
 
 impl Value {
     /// The spelling tgate renders (pflag reads it back to the same value).
-    fn render_scalar(&self) -> Vec<String> {
+    pub(crate) fn render_scalar(&self) -> Vec<String> {
         match self {
             Value::Bool(b) => vec![b.to_string()],
             Value::Int(i) => vec![i.to_string()],

@@ -270,7 +270,7 @@ impl PolicySet {
         // is denied; else it needs what the other needs as well: its rate limits, and when both
         // need approval, the approvers of both (re-check QA: a `batch terminate` rule's own
         // approvers stood in for those of `workflow terminate`, and its rate went uncounted).
-        if let Some(also) = also_acts_as(cmd) {
+        for also in also_acts_as(cmd) {
             let other = match Command::parse(&also.argv) {
                 Ok(other) => other,
                 Err(e) => {
@@ -516,21 +516,25 @@ struct AlsoActsAs {
     rule: &'static str,
 }
 
-/// The command `cmd` also acts as, if any:
+/// The commands `cmd` also acts as:
 /// - `batch terminate --job-id X` terminates the workflow X, whatever it is: the server does not
 ///   check that X is a batch job (QA: an ordinary workflow was terminated through a rule allowing
 ///   `batch terminate`, past the approval its `workflow terminate` needed): `workflow terminate
 ///   -w X` (its namespace and reason);
 /// - `workflow signal-with-start -w X` signals X when it is running (the default id conflict
-///   policy uses the running workflow; QA): `workflow signal -w X --name N`;
+///   policy uses the running workflow; QA): `workflow signal -w X --name N`, with its input
+///   (`--signal-input` as `--input`...: re-check QA, a rule on signals' input was sidestepped);
 /// - `workflow start-update-with-start` and `execute-update-with-start -w X` update X when it is
-///   running: `workflow update execute -w X --name N`.
-fn also_acts_as(cmd: &Command) -> Option<AlsoActsAs> {
+///   running: `workflow update execute -w X --name N`, with its input and update id;
+/// - a start of `-w X` with `--id-conflict-policy TerminateExisting` or `--id-reuse-policy
+///   TerminateIfRunning` terminates X when it runs (re-check QA: a signal-with-start ended a
+///   workflow no rule let the agent terminate): `workflow terminate -w X`.
+fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
     use crate::command::CommandPath as P;
+    let mut all = Vec::new();
     let id = |flag: &str| cmd.flag_str(flag).map(str::to_owned);
-    let (other, rule, why) = match cmd.path() {
-        P::BatchTerminate => {
-            let job = id("job-id")?;
+    let also = match cmd.path() {
+        P::BatchTerminate => id("job-id").map(|job| {
             let mut other = owned(&["workflow", "terminate", "--workflow-id", &job]);
             if let Some(reason) = cmd.flag_str("reason") {
                 other.extend(["--reason".to_owned(), reason.to_owned()]);
@@ -538,57 +542,127 @@ fn also_acts_as(cmd: &Command) -> Option<AlsoActsAs> {
             let why = format!(
                 "`batch terminate --job-id {job}` terminates the workflow `{job}` whatever it is (the server does not check that it is a batch job)"
             );
-            (other, "tgate:batch-job-id", why)
-        }
-        P::WorkflowSignalWithStart => {
-            let wf = id("workflow-id")?;
+            (other, Vec::new(), "tgate:batch-job-id", why)
+        }),
+        P::WorkflowSignalWithStart => id("workflow-id").map(|wf| {
             let name = cmd.flag_str("signal-name").unwrap_or_default();
             let other = owned(&["workflow", "signal", "--workflow-id", &wf, "--name", name]);
             let why = format!(
                 "`workflow signal-with-start -w {wf}` signals the workflow `{wf}` when it is running"
             );
-            (other, "tgate:signal-with-start", why)
-        }
+            let carried = carried(cmd, "signal-", P::WorkflowSignal, &["signal-name"]);
+            (other, carried, "tgate:signal-with-start", why)
+        }),
         P::WorkflowStartUpdateWithStart | P::WorkflowExecuteUpdateWithStart => {
-            let wf = id("workflow-id")?;
-            let name = cmd.flag_str("update-name").unwrap_or_default();
-            let other = owned(&[
-                "workflow",
-                "update",
-                "execute",
-                "--workflow-id",
-                &wf,
-                "--name",
-                name,
-            ]);
-            let why = format!(
-                "`{}` with `-w {wf}` updates the workflow `{wf}` when it is running",
-                display_path(cmd).trim_start_matches("temporal ")
-            );
-            (other, "tgate:update-with-start", why)
+            id("workflow-id").map(|wf| {
+                let name = cmd.flag_str("update-name").unwrap_or_default();
+                let other = owned(&[
+                    "workflow",
+                    "update",
+                    "execute",
+                    "--workflow-id",
+                    &wf,
+                    "--name",
+                    name,
+                ]);
+                let why = format!(
+                    "`{}` with `-w {wf}` updates the workflow `{wf}` when it is running",
+                    display_path(cmd).trim_start_matches("temporal ")
+                );
+                let carried = carried(
+                    cmd,
+                    "update-",
+                    P::WorkflowUpdateExecute,
+                    &["update-name", "update-wait-for-stage"],
+                );
+                (other, carried, "tgate:update-with-start", why)
+            })
         }
-        _ => return None,
+        _ => None,
     };
-    let as_written = other
-        .iter()
-        .map(|w| match w.as_str() {
-            "--workflow-id" => "-w".to_owned(),
-            w if w.is_empty() || w.contains(' ') => format!("{w:?}"),
-            w => w.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut argv = vec!["temporal".to_owned()];
-    argv.extend(other);
-    if let Some(ns) = cmd.flag_str("namespace") {
-        argv.extend(["--namespace".to_owned(), ns.to_owned()]);
+    all.extend(also);
+    let starts = matches!(
+        cmd.path(),
+        P::WorkflowStart
+            | P::WorkflowExecute
+            | P::WorkflowSignalWithStart
+            | P::WorkflowStartUpdateWithStart
+            | P::WorkflowExecuteUpdateWithStart
+    );
+    let ending = ["id-conflict-policy", "id-reuse-policy"]
+        .into_iter()
+        .find_map(|flag| {
+            cmd.flag_str(flag)
+                .filter(|v| crate::command::ends_others(flag, v))
+                .map(|v| format!("--{flag} {v}"))
+        });
+    if starts && let (Some(wf), Some(ending)) = (id("workflow-id"), ending) {
+        let other = owned(&["workflow", "terminate", "--workflow-id", &wf]);
+        let why = format!(
+            "`{}` with `-w {wf}` and `{ending}` terminates the workflow `{wf}` when it is running",
+            display_path(cmd).trim_start_matches("temporal ")
+        );
+        all.push((other, Vec::new(), "tgate:terminates-existing", why));
     }
-    Some(AlsoActsAs {
-        argv,
-        as_written,
-        why,
-        rule,
-    })
+    all.into_iter()
+        .map(|(other, carried, rule, why)| {
+            let as_written = other
+                .iter()
+                .map(|w| match w.as_str() {
+                    "--workflow-id" => "-w".to_owned(),
+                    w if w.is_empty() || w.contains(' ') => format!("{w:?}"),
+                    w => w.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut argv = vec!["temporal".to_owned()];
+            argv.extend(other);
+            argv.extend(carried);
+            if let Some(ns) = cmd.flag_str("namespace") {
+                argv.extend(["--namespace".to_owned(), ns.to_owned()]);
+            }
+            AlsoActsAs {
+                argv,
+                as_written,
+                why,
+                rule,
+            }
+        })
+        .collect()
+}
+
+/// The flags of `cmd` that `other` has too, as `other`'s argv words: `prefix` + a name of
+/// `other`'s (`--signal-input` as `--input`), or the same name (`--update-id`), except `skip`
+/// and what [`also_acts_as`] sets itself (the workflow id, the namespace).
+fn carried(
+    cmd: &Command,
+    prefix: &str,
+    other: crate::command::CommandPath,
+    skip: &[&str],
+) -> Vec<String> {
+    let has = |name: &str| other.flags().any(|f| f.name == name);
+    let mut words = Vec::new();
+    for (name, value) in cmd.flags() {
+        if skip.contains(name) || matches!(*name, "workflow-id" | "namespace") {
+            continue;
+        }
+        let target = match name.strip_prefix(prefix) {
+            Some(rest) if has(rest) => rest,
+            _ if has(name) => *name,
+            _ => continue,
+        };
+        match value {
+            Value::Bool(true) => words.push(format!("--{target}")),
+            Value::Bool(false) => {}
+            other => words.extend(
+                other
+                    .render_scalar()
+                    .into_iter()
+                    .map(|v| format!("--{target}={v}")),
+            ),
+        }
+    }
+    words
 }
 
 fn owned(words: &[&str]) -> Vec<String> {
@@ -601,8 +675,13 @@ fn owned(words: &[&str]) -> Vec<String> {
 /// past every rule about the commands made for that (QA: a signal to a schedule's workflow
 /// backfilled 60 runs where `schedule backfill` was denied). Caught here, from the command alone:
 /// - a `--workflow-id` of Temporal's (`temporal-sys-scheduler:NAME`...);
-/// - a `--type` or `--task-queue` of Temporal's: a start, or a schedule, would run one of its
-///   workflows (a batch job's, with the input the agent gives it), on its own workers;
+/// - a `--type`, `--task-queue` or `--target-task-queue` of Temporal's: a start, or a schedule,
+///   would run one of its workflows (a batch job's, with the input the agent gives it), on its
+///   own workers;
+/// - a `--search-attribute` (or `--schedule-search-attribute`) naming `TemporalNamespaceDivision`:
+///   a workflow started with it passes for one of Temporal's own (re-check QA: one marked
+///   `TemporalBatcher` counted as a running batch job, and the namespace's next batch was refused
+///   for `Max concurrent batch operations`; visibility queries then leave it out);
 /// - a batch whose `--query` names `TemporalNamespaceDivision`: the server keeps Temporal's own
 ///   workflows out of a visibility query unless the query names that field (re-check QA: a batch
 ///   reset with `TemporalNamespaceDivision IS NOT NULL` reached them). Any mention is refused,
@@ -616,6 +695,7 @@ fn internal_target(cmd: &Command) -> Option<String> {
         ("workflow-id", "workflow"),
         ("type", "workflow type"),
         ("task-queue", "task queue"),
+        ("target-task-queue", "task queue"),
     ] {
         let Some(value) = cmd.flag(flag) else {
             continue;
@@ -630,13 +710,22 @@ fn internal_target(cmd: &Command) -> Option<String> {
             ));
         }
     }
-    let query = cmd.flag_str("query")?;
-    query
-        .to_ascii_lowercase()
-        .contains(&DIVISION_FIELD.to_ascii_lowercase())
-        .then(|| {
+    let names_division = |text: &str| {
+        text.to_ascii_lowercase()
+            .contains(&DIVISION_FIELD.to_ascii_lowercase())
+    };
+    if cmd.flag_str("query").is_some_and(names_division) {
+        return Some(format!(
+            "the query names `{DIVISION_FIELD}`, which opens it to the workflows Temporal runs for itself (schedules, batch jobs, worker deployments)"
+        ));
+    }
+    cmd.flags()
+        .iter()
+        .filter(|(name, _)| name.ends_with("search-attribute"))
+        .find(|(_, value)| value.strs().into_iter().any(names_division))
+        .map(|(name, _)| {
             format!(
-                "the query names `{DIVISION_FIELD}`, which opens it to the workflows Temporal runs for itself (schedules, batch jobs, worker deployments)"
+                "`--{name}` names `{DIVISION_FIELD}`, which marks the workflows Temporal runs for itself: one so marked passes for one of them (a batch job's holds a slot of the namespace's few, and every query leaves it out)"
             )
         })
 }
