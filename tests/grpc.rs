@@ -620,6 +620,7 @@ fn reads_are_byte_identical_to_the_cli() {
         ("done-empty", "CompletesEmpty"),
         ("done-twice", "CompletesTwice"),
         ("done-binary", "CompletesBinary"),
+        ("done-null", "CompletesNull"),
         ("done-big", "CompletesBig"),
         ("failed", "Fails"),
         ("canceled", "Cancels"),
@@ -680,7 +681,7 @@ fn reads_are_byte_identical_to_the_cli() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     for (status, n) in [
         ("TimedOut", 1),
-        ("Completed", 6),
+        ("Completed", 7),
         ("Failed", 1),
         ("Canceled", 1),
         ("ContinuedAsNew", 1),
@@ -763,6 +764,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-empty",
         "done-twice",
         "done-binary",
+        "done-null",
         "done-big",
         "failed",
         "canceled",
@@ -796,6 +798,7 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-empty",
         "done-twice",
         "done-binary",
+        "done-null",
         "done-big",
         "failed",
         "canceled",
@@ -821,6 +824,13 @@ fn reads_are_byte_identical_to_the_cli() {
         "temporal workflow describe -w done --no-json-shorthand-payloads --time-format iso"
             .to_owned(),
     );
+    // A `binary/null` result (a Python workflow returning `None`): in normal form, but as an
+    // element of an array in a close event's `Payloads` (QA: rendered by neither before).
+    for form in ["--time-format iso", "-o json", "-o jsonl"] {
+        for command in ["show", "result"] {
+            lines.push(format!("temporal workflow {command} -w done-null {form}"));
+        }
+    }
     for id in [
         "plain",
         "signalled",
@@ -2229,9 +2239,24 @@ fn show_follow_matches_the_cli() {
             "continuing",
         ],
     );
+    // And one that completes with a `binary/null` result (QA: the native follow stopped at its
+    // close, exit 1, where the CLI's ended 0).
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "CompletesNull",
+            "-t",
+            "later",
+            "-w",
+            "nulled",
+        ],
+    );
     let forms: [&[&str]; 3] = [&[], &["-o", "json"], &["-o", "jsonl"]];
     let mut followers = Vec::new();
-    for id in ["followed", "continuing"] {
+    for id in ["followed", "continuing", "nulled"] {
         for form in forms {
             let mut args = vec!["workflow", "show", "-w", id, "--follow"];
             args.extend_from_slice(form);
@@ -2305,11 +2330,13 @@ fn show_follow_matches_the_cli() {
         assert!(theirs.2, "{line}: {}", theirs.1);
         // (What the CLI followed is really there: the close, and in text the next run.)
         let json = line.contains("-o json");
-        let closed = match (line.contains("followed"), json) {
-            (true, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
-            (true, false) => "WorkflowExecutionTerminated",
-            (false, true) => "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
-            (false, false) => "Status          COMPLETED",
+        let closed = match (line.split(' ').nth(4), json) {
+            (Some("followed"), true) => "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
+            (Some("followed"), false) => "WorkflowExecutionTerminated",
+            (Some("continuing"), true) => "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+            (Some("nulled"), true) => "YmluYXJ5L251bGw=",
+            (Some("nulled"), false) => "ResultEncoding  binary/null",
+            _ => "Status          COMPLETED",
         };
         assert!(theirs.0.contains(closed), "{line}: {}", theirs.0);
         assert_eq!(ours, theirs, "{line}");

@@ -755,8 +755,8 @@ fn shorthand_wire(msg: &Msg, parts: &[&[u8]]) -> Result<Option<Json>, String> {
 /// The shorthand value of a `Payload` (FACTS §4.1): its decoded JSON when the metadata is exactly
 /// `{encoding: json/plain}`, or `json/protobuf` plus `messageType` (which is added to the object
 /// as `_protoMessageType`); `None` keeps the normal form. `Err` for what the CLI itself would fail
-/// on (data that is not JSON) or cases whose Go output is not pinned down here (`binary/null`, a
-/// top-level `null` or `[]`): the CLI renders those.
+/// on (data that is not JSON) or cases whose Go output is not pinned down here (a `binary/null`
+/// payload with data or more metadata, a top-level `null` or `[]`): the CLI renders those.
 pub fn shorthand(
     payload: &temporalio_protos::protos::temporal::api::common::v1::Payload,
 ) -> Result<Option<Json>, String> {
@@ -793,7 +793,19 @@ fn shorthand_of<'m>(
                 _ => Err("a json/protobuf payload that is not an object".to_owned()),
             }
         }
-        Some(b"binary/null") => Err("binary/null payloads are rendered by the CLI".to_owned()),
+        // The CLI's api-go writes a `binary/null` payload (what an SDK sends for a nil or
+        // `None` result) in its normal form, but as an element that lets its `Payloads` be
+        // written as an array (checked against the real CLI: a Python workflow returning `None`
+        // gives `"result": [{"metadata": {"encoding": "YmluYXJ5L251bGw="}}]` in a close event).
+        // Only the plain form seen there; anything more falls back.
+        Some(b"binary/null") if entries == 1 && data.is_empty() => {
+            let encoding = base64::engine::general_purpose::STANDARD.encode(b"binary/null");
+            let metadata = Json::Obj([("encoding".to_owned(), Json::Str(encoding))].into());
+            Ok(Some(Json::Obj([("metadata".to_owned(), metadata)].into())))
+        }
+        Some(b"binary/null") => Err(
+            "a binary/null payload with data or more metadata is rendered by the CLI".to_owned(),
+        ),
         _ => Ok(None),
     }
 }

@@ -1,5 +1,6 @@
 //! A stand-in worker for query tests: it polls one task queue of a real dev server over gRPC,
-//! completes workflow tasks (a `Completes` workflow completes with a result, a `Fails` one fails,
+//! completes workflow tasks (a `Completes` workflow completes with a result, `CompletesNull` with
+//! a `binary/null` one, a `Fails` one fails,
 //! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
 //! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
 //! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
@@ -212,6 +213,14 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
             CompleteWorkflowExecutionCommandAttributes {
                 result: Some(Payloads {
                     payloads: vec![payload("binary/plain", "raw <bytes>")],
+                }),
+            },
+        ),
+        // What an SDK sends for a nil or `None` result.
+        "CompletesNull" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("binary/null", "")],
                 }),
             },
         ),
