@@ -1116,7 +1116,13 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
     };
     let ev = set.evaluate_justified(&cmd, caller, a.justification.as_deref(), false);
-    let (ev, checked_over, watching) = internal_by_type(ev, &cmd, &integration, &config.limits);
+    // A line holding an API key is refused without a word sent anywhere (`run_cmd`); its
+    // workflow id is not described either (review: the check sent it to the server).
+    let (ev, checked_over, watching) = if holds_a_key(&a.line, &config.api_keys()) {
+        (ev, None, None)
+    } else {
+        internal_by_type(ev, &cmd, &integration, &config.limits)
+    };
     Decided {
         target: Some(cmd.target()),
         ev,
@@ -1150,7 +1156,11 @@ fn internal_by_type(
 ) {
     use crate::command::Target;
     use crate::exec::grpc::{ProbeFailure, Session, code_name};
-    if ev.decision == Decision::Deny || cmd.class() == crate::command::EffectClass::Read {
+    // (A schedule's `--workflow-id` names the workflows it will start, not one to write to.)
+    if ev.decision == Decision::Deny
+        || cmd.class() == crate::command::EffectClass::Read
+        || cmd.path().name().starts_with("schedule ")
+    {
         return (ev, None, None);
     }
     let (workflow_id, run_id) = match cmd.target() {

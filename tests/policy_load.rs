@@ -1682,6 +1682,8 @@ fn numbers_the_cli_wraps_to_32_bits_are_judged_as_sent_too() {
         "  - {id: starts, decision: allow, reason: r, when: {commands: [workflow start]}}\n",
         "  - {id: urgent, decision: require_approval, reason: r, when: {commands: [workflow start],\n",
         "     flags: {priority-key: {max: 2}}}}\n",
+        "  - {id: seven-retries, decision: require_approval, reason: r, when: {commands: [activity update-options],\n",
+        "     flags: {retry-maximum-attempts: {in: ['7']}}}}\n",
     ));
     let agent = Caller::new("agent");
     let update = "temporal activity update-options -w a --activity-id x";
@@ -1695,7 +1697,7 @@ fn numbers_the_cli_wraps_to_32_bits_are_judged_as_sent_too() {
         (
             format!("{update} --retry-maximum-attempts 4294967296"),
             Decision::Deny,
-            "--retry-maximum-attempts 4294967296, sent as 0 (the CLI wraps it to 32 bits), means no bound",
+            "--retry-maximum-attempts 4294967296 is sent as 0 (the CLI may wrap it to 32 bits), and --retry-maximum-attempts 0 means no bound",
         ),
         (
             format!("{update} --retry-maximum-attempts 4294967297"),
@@ -1705,7 +1707,7 @@ fn numbers_the_cli_wraps_to_32_bits_are_judged_as_sent_too() {
         (
             format!("{update} --retry-maximum-attempts 2147483648"),
             Decision::Deny,
-            "--retry-maximum-attempts 2147483648, sent as -2147483648 (the CLI wraps it to 32 bits), means no bound",
+            "--retry-maximum-attempts 2147483648 is sent as -2147483648 (the CLI may wrap it to 32 bits), and --retry-maximum-attempts -2147483648 means no bound",
         ),
         (format!("{start} --priority-key 3"), Decision::Allow, ""),
         (
@@ -1720,6 +1722,22 @@ fn numbers_the_cli_wraps_to_32_bits_are_judged_as_sent_too() {
         ),
         (
             format!("{start} --priority-key 4294967299"),
+            Decision::Allow,
+            "",
+        ),
+        // Text conditions judge both readings too (review: `in: ["7"]` missed 4294967303).
+        (
+            format!("{update} --retry-maximum-attempts 7"),
+            Decision::RequireApproval,
+            "",
+        ),
+        (
+            format!("{update} --retry-maximum-attempts 4294967303"),
+            Decision::RequireApproval,
+            "",
+        ),
+        (
+            format!("{update} --retry-maximum-attempts 8"),
             Decision::Allow,
             "",
         ),
@@ -1916,6 +1934,27 @@ fn starts_are_judged_as_the_signal_update_or_terminate_they_do_with_what_they_se
                 "wf-1",
                 "--signal-name",
                 "go",
+                "--signal-input",
+                "\"ok\"",
+                "--type",
+                "T",
+                "-t",
+                "q",
+            ],
+            None,
+        ),
+        // The workflow's own input is not the signal's (review: it was carried as the signal's).
+        (
+            &[
+                "temporal",
+                "workflow",
+                "signal-with-start",
+                "-w",
+                "wf-1",
+                "--signal-name",
+                "go",
+                "--input",
+                "\"refund\"",
                 "--signal-input",
                 "\"ok\"",
                 "--type",

@@ -632,8 +632,9 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
 }
 
 /// The flags of `cmd` that `other` has too, as `other`'s argv words: `prefix` + a name of
-/// `other`'s (`--signal-input` as `--input`), or the same name (`--update-id`), except `skip`
-/// and what [`also_acts_as`] sets itself (the workflow id, the namespace).
+/// `other`'s (`--signal-input` as `--input`, `--update-id` as `--update-id`), except `skip`. The
+/// start's own flags are not carried, though `other` may have flags of the same names (the
+/// workflow's `--input` is not the signal's: review).
 fn carried(
     cmd: &Command,
     prefix: &str,
@@ -643,12 +644,12 @@ fn carried(
     let has = |name: &str| other.flags().any(|f| f.name == name);
     let mut words = Vec::new();
     for (name, value) in cmd.flags() {
-        if skip.contains(name) || matches!(*name, "workflow-id" | "namespace") {
+        if skip.contains(name) {
             continue;
         }
         let target = match name.strip_prefix(prefix) {
             Some(rest) if has(rest) => rest,
-            _ if has(name) => *name,
+            Some(_) if has(name) => *name,
             _ => continue,
         };
         match value {

@@ -339,6 +339,32 @@ impl FlagConstraint {
         if self.present == Some(false) {
             return Err(format!("--{n} is set"));
         }
+        // The CLI reads an int flag as a 64-bit int and puts many into 32-bit request fields,
+        // where Go's conversion wraps: `--priority-key 4294967297` is sent as 1,
+        // `--retry-maximum-attempts 4294967296` as 0, which means unlimited (security QA). A
+        // value outside the 32-bit range is judged both ways, by every condition (`min`/`max`,
+        // `in`, `matches`...): an allow rule must admit both readings, a gate rule catches
+        // either.
+        if let Value::Int(i) = value
+            && i64::from(*i as i32) != *i
+        {
+            let w = *i as i32;
+            let raw = self.check_value(value);
+            let sent = self.check_value(&Value::Int(i64::from(w))).map_err(|e| {
+                format!("--{n} {i} is sent as {w} (the CLI may wrap it to 32 bits), and {e}")
+            });
+            return if self.gate {
+                raw.or(sent)
+            } else {
+                raw.and(sent)
+            };
+        }
+        self.check_value(value)
+    }
+
+    /// [`FlagConstraint::check`] of a value that is set, as it is.
+    fn check_value(&self, value: &Value) -> Result<(), String> {
+        let n = &self.name;
         let texts = texts(value);
         if self.gate && texts.len() > 1 {
             // A deny or approval rule is about a value: one that it catches is not hidden by
@@ -366,40 +392,17 @@ impl FlagConstraint {
         }
         if self.min.is_some() || self.max.is_some() {
             let v = number(value).ok_or_else(|| format!("--{n} is not a number"))?;
-            // The CLI reads an int flag as a 64-bit int and puts many into 32-bit request
-            // fields, where Go's conversion wraps: `--priority-key 4294967297` is sent as 1,
-            // `--retry-maximum-attempts 4294967296` as 0, which means unlimited (security QA).
-            // A value outside the 32-bit range is judged both ways: an allow rule must admit
-            // both readings, a gate rule catches either.
-            let wrapped = match value {
-                Value::Int(i) if i64::from(*i as i32) != *i => Some(*i as i32),
-                _ => None,
-            };
-            let readings: Vec<Result<(), String>> = std::iter::once(self.bounds(v, None))
-                .chain(wrapped.map(|w| self.bounds(f64::from(w), Some(v))))
-                .collect();
-            let holds = if self.gate {
-                readings.iter().any(Result::is_ok)
-            } else {
-                readings.iter().all(Result::is_ok)
-            };
-            if !holds && let Some(e) = readings.into_iter().find_map(Result::err) {
-                return Err(e);
-            }
+            self.bounds(v)?;
         }
         Ok(())
     }
 }
 
 impl FlagConstraint {
-    /// Whether the number `v` is within `min` and `max`; `Err` says why not. `given` is the
-    /// value as written when `v` is what the CLI sends for it (its 32-bit wrap).
-    fn bounds(&self, v: f64, given: Option<f64>) -> Result<(), String> {
+    /// Whether the number `v` is within `min` and `max`; `Err` says why not.
+    fn bounds(&self, v: f64) -> Result<(), String> {
         let n = &self.name;
-        let shown = match given {
-            Some(g) => format!("--{n} {g}, sent as {v} (the CLI wraps it to 32 bits),"),
-            None => format!("--{n} {v}"),
-        };
+        let shown = format!("--{n} {v}");
         // `--limit 0` and the like mean no bound, which no numeric bound describes: outside
         // every numeric permission (an allow rule's `min` or `max` never admits it) and inside
         // every numeric prohibition (a deny or approval rule's always catches it).

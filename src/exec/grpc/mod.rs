@@ -335,12 +335,16 @@ impl Session {
             ),
         };
         match self.unary(req, namespace, timeout) {
-            Ok(resp) => Ok(Some(
-                resp.workflow_execution_info
-                    .and_then(|i| i.r#type)
-                    .map(|t| t.name)
-                    .unwrap_or_default(),
-            )),
+            // A description without a type is no answer (fail closed).
+            Ok(resp) => resp
+                .workflow_execution_info
+                .and_then(|i| i.r#type)
+                .map(|t| Some(t.name))
+                .ok_or_else(|| ProbeFailure::Call {
+                    code: tonic::Code::Unknown,
+                    answered: true,
+                    message: "the server described the workflow without its type".to_owned(),
+                }),
             Err(ProbeFailure::Call {
                 code: tonic::Code::NotFound,
                 answered: true,
