@@ -2214,3 +2214,35 @@ fn writes_marking_temporals_division_or_targeting_its_queues_are_denied() {
     );
     assert_eq!(ev.decision, Decision::Allow, "{}", ev.reason);
 }
+
+/// A Nexus operation's start that terminates the operation running under its id is judged as
+/// that `nexus operation terminate` too (review).
+#[test]
+fn a_nexus_start_that_terminates_is_judged_as_the_terminate() {
+    let s = set(concat!(
+        "  - {id: starts, decision: allow, reason: r, when: {commands: [nexus operation start]}}\n",
+        "  - {id: ends, decision: require_approval, reason: two people, when: {commands: [nexus operation terminate]}}\n",
+    ));
+    let agent = Caller::new("agent");
+    let start = "temporal nexus operation start --endpoint e --service s --operation o --operation-id op1 --schedule-to-close-timeout 1m";
+    let ev = s.evaluate(&cmd(start), &agent, false);
+    assert_eq!(ev.decision, Decision::Allow, "{}", ev.reason);
+    let ev = s.evaluate(
+        &cmd(&format!("{start} --id-conflict-policy TerminateExisting")),
+        &agent,
+        false,
+    );
+    assert_eq!(
+        (ev.decision, ev.rules.clone()),
+        (Decision::Deny, vec!["tgate:terminates-existing".to_owned()]),
+        "{}",
+        ev.reason
+    );
+    assert!(
+        ev.reason.contains(
+            "`nexus operation terminate --operation-id op1` needs approval here (ends: two people)"
+        ),
+        "{}",
+        ev.reason
+    );
+}

@@ -528,7 +528,10 @@ struct AlsoActsAs {
 ///   running: `workflow update execute -w X --name N`, with its input and update id;
 /// - a start of `-w X` with `--id-conflict-policy TerminateExisting` or `--id-reuse-policy
 ///   TerminateIfRunning` terminates X when it runs (re-check QA: a signal-with-start ended a
-///   workflow no rule let the agent terminate): `workflow terminate -w X`.
+///   workflow no rule let the agent terminate): `workflow terminate -w X`; so does a Nexus
+///   operation's start: `nexus operation terminate --operation-id X` (a standalone activity's
+///   start takes no `TerminateExisting` in 1.9.1; its `TerminateIfRunning` reuse policy would
+///   be judged as `activity terminate --activity-id X`).
 fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
     use crate::command::CommandPath as P;
     let mut all = Vec::new();
@@ -581,14 +584,27 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
         _ => None,
     };
     all.extend(also);
-    let starts = matches!(
-        cmd.path(),
+    // What a start ends when it terminates the execution running under its id, and by which
+    // flag it names it (review: standalone activities and Nexus operations have the same
+    // policies).
+    let ended: Option<(&[&str], &str, &str)> = match cmd.path() {
         P::WorkflowStart
-            | P::WorkflowExecute
-            | P::WorkflowSignalWithStart
-            | P::WorkflowStartUpdateWithStart
-            | P::WorkflowExecuteUpdateWithStart
-    );
+        | P::WorkflowExecute
+        | P::WorkflowSignalWithStart
+        | P::WorkflowStartUpdateWithStart
+        | P::WorkflowExecuteUpdateWithStart => {
+            Some((&["workflow", "terminate"], "workflow-id", "workflow"))
+        }
+        P::ActivityStart | P::ActivityExecute => {
+            Some((&["activity", "terminate"], "activity-id", "activity"))
+        }
+        P::NexusOperationStart | P::NexusOperationExecute => Some((
+            &["nexus", "operation", "terminate"],
+            "operation-id",
+            "Nexus operation",
+        )),
+        _ => None,
+    };
     let ending = ["id-conflict-policy", "id-reuse-policy"]
         .into_iter()
         .find_map(|flag| {
@@ -596,10 +612,18 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
                 .filter(|v| crate::command::ends_others(flag, v))
                 .map(|v| format!("--{flag} {v}"))
         });
-    if starts && let (Some(wf), Some(ending)) = (id("workflow-id"), ending) {
-        let other = owned(&["workflow", "terminate", "--workflow-id", &wf]);
+    if let (Some((words, flag, what)), Some(ending)) = (ended, ending)
+        && let Some(target) = id(flag)
+    {
+        let mut other = owned(words);
+        other.extend([format!("--{flag}"), target.clone()]);
+        let written = if flag == "workflow-id" {
+            format!("-w {target}")
+        } else {
+            format!("--{flag} {target}")
+        };
         let why = format!(
-            "`{}` with `-w {wf}` and `{ending}` terminates the workflow `{wf}` when it is running",
+            "`{}` with `{written}` and `{ending}` terminates the {what} `{target}` when it is running",
             display_path(cmd).trim_start_matches("temporal ")
         );
         all.push((other, Vec::new(), "tgate:terminates-existing", why));
