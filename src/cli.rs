@@ -1137,7 +1137,7 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
 /// type (`temporal-sys-batch-workflow`...), which the policy cannot see: a batch job's workflow
 /// has an ordinary id, a UUID (security re-check: `workflow reset -w <job id>`, allowed by a rule
 /// on resets, ran an admin's batch delete again). tgate asks the server
-/// (`DescribeWorkflowExecution`, of the run the command names, else the latest) before the
+/// (`DescribeWorkflowExecution` of the latest run, and of the run the command names) before the
 /// decision is recorded, and denies what it cannot check (fail closed). A workflow that does not
 /// exist passes: the command fails there as it would have, or starts it. Reads are not checked.
 ///
@@ -1180,12 +1180,38 @@ fn internal_by_type(
     let namespace = cmd.namespace().map(|n| n.to_string()).unwrap_or_default();
     let started = std::time::Instant::now();
     let timeout = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
+    // The latest run, which a write to an older one may end too (a reset of an older run ends
+    // the running one), and the run named, if any. A start's `--run-id` names no run it writes
+    // to (update-with-start's is refused by the SDK): the latest run alone (final QA).
+    use crate::command::CommandPath as P;
+    let starts = matches!(
+        cmd.path(),
+        P::WorkflowStart
+            | P::WorkflowExecute
+            | P::WorkflowSignalWithStart
+            | P::WorkflowStartUpdateWithStart
+            | P::WorkflowExecuteUpdateWithStart
+    );
+    let named = run_id
+        .as_ref()
+        .map(|r| r.as_str())
+        .filter(|r| !r.is_empty() && !starts);
     let mut session = None;
     let found = Session::connect(integration, limits)
         .map_err(ProbeFailure::Connect)
         .and_then(|s| {
             let s = session.insert(s);
-            s.workflow_type(&namespace, wf, run_id.as_ref().map(|r| r.as_str()), timeout)
+            let latest = s.workflow_type(&namespace, wf, None, timeout)?;
+            if latest
+                .as_deref()
+                .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
+            {
+                return Ok(latest);
+            }
+            match named {
+                Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout),
+                None => Ok(latest),
+            }
         });
     tracing::debug!(
         found = ?crate::diag::capped(&found.as_ref().ok()),

@@ -347,8 +347,17 @@ fn a_write_to_a_batch_jobs_workflow_is_denied_by_its_type() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("policy.yaml"), RESET_POLICY).unwrap();
     let config = server.config(dir.path(), "default", "policies: [policy.yaml]\n");
+    let described = server.cli(&["workflow", "describe", "-w", "ord-1", "-o", "json"]);
+    let described: serde_json::Value = serde_json::from_slice(&described.stdout).unwrap();
+    let ordinary_run = described["workflowExecutionInfo"]["execution"]["runId"]
+        .as_str()
+        .expect("a run id")
+        .to_owned();
     for line in [
         format!("temporal workflow reset -w {job} --type FirstWorkflowTask --reason again"),
+        // Another workflow's run id: the named run is not found, the latest run is the job's
+        // (final QA: the check described the named run alone).
+        format!("temporal workflow signal -w {job} -r {ordinary_run} --name poke"),
         format!("temporal workflow signal -w {job} --name poke"),
         format!("temporal workflow cancel -w {job}"),
     ] {
