@@ -1116,10 +1116,16 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
         Err(e) => return Decided::failed("tgate:parse-error", e.to_string()),
     };
     let ev = set.evaluate_justified(&cmd, caller, a.justification.as_deref(), false);
-    // A line holding an API key is refused without a word sent anywhere (`run_cmd`); its
-    // workflow id is not described either (review: the check sent it to the server).
+    // A line that holds an integration's API key is refused before anything is gated, stored,
+    // sent or run: an agent has no business with the key, an approval request would keep it in
+    // the store and show it to approvers (re-check QA), and the type check would send it to the
+    // server (review).
     let (ev, checked_over, watching) = if holds_a_key(&a.line, &config.api_keys()) {
-        (ev, None, None)
+        (
+            ev.denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned()),
+            None,
+            None,
+        )
     } else {
         internal_by_type(ev, &cmd, &integration, &config.limits)
     };
@@ -1183,19 +1189,10 @@ fn internal_by_type(
     // The latest run, which a write to an older one may end too (a reset of an older run ends
     // the running one), and the run named, if any. A start's `--run-id` names no run it writes
     // to (update-with-start's is refused by the SDK): the latest run alone (final QA).
-    use crate::command::CommandPath as P;
-    let starts = matches!(
-        cmd.path(),
-        P::WorkflowStart
-            | P::WorkflowExecute
-            | P::WorkflowSignalWithStart
-            | P::WorkflowStartUpdateWithStart
-            | P::WorkflowExecuteUpdateWithStart
-    );
     let named = run_id
         .as_ref()
         .map(|r| r.as_str())
-        .filter(|r| !r.is_empty() && !starts);
+        .filter(|r| !r.is_empty() && !cmd.path().starts_a_workflow());
     let mut session = None;
     let found = Session::connect(integration, limits)
         .map_err(ProbeFailure::Connect)
@@ -1616,17 +1613,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let redacted = crate::audit::redact::redact(&a.line);
     let mut decided = decide(&a, &config, &caller);
     // Every integration's API key (a server could echo the one it was sent; a memo could hold
-    // another): kept out of what tgate prints and records.
+    // another): kept out of what tgate prints and records. (A line holding one is denied by
+    // `decide`.)
     let keys = config.api_keys();
-    // A line that holds one is refused before anything is gated, stored or run: an agent has no
-    // business with the key, and an approval request would keep it in the store and show it to
-    // approvers (re-check QA).
-    if decided.error.is_none() && holds_a_key(&a.line, &keys) {
-        decided.ev = decided
-            .ev
-            .clone()
-            .denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned());
-    }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
         let store = audit_path(a.audit.as_deref(), &config)

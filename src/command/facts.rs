@@ -41,6 +41,19 @@ impl EffectClass {
 }
 
 impl CommandPath {
+    /// Whether this command starts a workflow under its `--workflow-id` (and may, by its id
+    /// policies, act on the one already running under it).
+    pub fn starts_a_workflow(self) -> bool {
+        matches!(
+            self,
+            CommandPath::WorkflowStart
+                | CommandPath::WorkflowExecute
+                | CommandPath::WorkflowSignalWithStart
+                | CommandPath::WorkflowStartUpdateWithStart
+                | CommandPath::WorkflowExecuteUpdateWithStart
+        )
+    }
+
     /// The effect class of running this command.
     pub fn class(self) -> EffectClass {
         use CommandPath as C;

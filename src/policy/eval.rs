@@ -588,13 +588,7 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
     // flag it names it (review: standalone activities and Nexus operations have the same
     // policies).
     let ended: Option<(&[&str], &str, &str)> = match cmd.path() {
-        P::WorkflowStart
-        | P::WorkflowExecute
-        | P::WorkflowSignalWithStart
-        | P::WorkflowStartUpdateWithStart
-        | P::WorkflowExecuteUpdateWithStart => {
-            Some((&["workflow", "terminate"], "workflow-id", "workflow"))
-        }
+        p if p.starts_a_workflow() => Some((&["workflow", "terminate"], "workflow-id", "workflow")),
         P::ActivityStart | P::ActivityExecute => {
             Some((&["activity", "terminate"], "activity-id", "activity"))
         }
@@ -617,11 +611,7 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
     {
         let mut other = owned(words);
         other.extend([format!("--{flag}"), target.clone()]);
-        let written = if flag == "workflow-id" {
-            format!("-w {target}")
-        } else {
-            format!("--{flag} {target}")
-        };
+        let written = shown(&other[words.len()..]);
         let why = format!(
             "`{}` with `{written}` and `{ending}` terminates the {what} `{target}` when it is running",
             display_path(cmd).trim_start_matches("temporal ")
@@ -630,15 +620,7 @@ fn also_acts_as(cmd: &Command) -> Vec<AlsoActsAs> {
     }
     all.into_iter()
         .map(|(other, carried, rule, why)| {
-            let as_written = other
-                .iter()
-                .map(|w| match w.as_str() {
-                    "--workflow-id" => "-w".to_owned(),
-                    w if w.is_empty() || w.contains(' ') => format!("{w:?}"),
-                    w => w.to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
+            let as_written = shown(&other);
             let mut argv = vec!["temporal".to_owned()];
             argv.extend(other);
             argv.extend(carried);
@@ -688,6 +670,20 @@ fn carried(
         }
     }
     words
+}
+
+/// Argv words as a reason shows them: `--workflow-id` as `-w`, an empty word or one with a space
+/// quoted.
+fn shown(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| match w.as_str() {
+            "--workflow-id" => "-w".to_owned(),
+            w if w.is_empty() || w.contains(' ') => format!("{w:?}"),
+            w => w.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn owned(words: &[&str]) -> Vec<String> {
