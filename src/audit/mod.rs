@@ -20,7 +20,7 @@ pub mod verify;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-pub use log::{AuditLog, Barrier, Committed, Pending};
+pub use log::{AuditLog, Barrier, Committed, Pending, Unsynced};
 pub use record::{Channel, Entry, Executor, Kind, Record};
 
 /// Why the audit log could not be used.
