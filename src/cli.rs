@@ -1734,11 +1734,12 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..decision
     };
     // Fail closed: nothing runs unless the decision is on disk. An allowed command that will
-    // run natively connects while its decision is being made durable (the committer thread
-    // writes and syncs it): the TCP, TLS and HTTP/2 handshakes overlap the sync, and so does a
-    // read's first request. No write is sent, and nothing at all is shown, before the record is
-    // on disk (`Barrier`); if it cannot be written, the connection is dropped and whatever a
-    // read brought back is never shown.
+    // run natively is not held up by the record's sync: a write connects while the committer
+    // thread writes and syncs it (the TCP, TLS and HTTP/2 handshakes overlap the sync); a read's
+    // record is written now and synced once the read's first request is out. No write is sent,
+    // and nothing at all is shown, before the record is on disk (`Barrier`); if it cannot be
+    // written, nothing is sent; if it cannot be synced, whatever a read brought back is never
+    // shown.
     let mut prepared = match (&decided.error, ev.decision, &ev.effective, integration) {
         (None, Decision::Allow, Some(cmd), Some(integration))
             if backend != crate::connect::Backend::Cli
@@ -1749,20 +1750,30 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             // then recorded (nothing sent), not lost (QA re-check: a signal between the decision
             // record and the handlers' registration left the decision alone). A read is watched
             // once it has run a while (`exec::stop::READ_WATCHED_AFTER`).
-            let watching = if crate::exec::grpc::writes(cmd) {
+            let writes = crate::exec::grpc::writes(cmd);
+            let watching = if writes {
                 decided.watching.take().or_else(watch_early)
             } else {
                 Some(crate::exec::stop::watch_unregistered())
             };
-            let pending = log.submit(&decision).map_err(unavailable)?;
+            // The record is written here and synced on this thread, with no thread hand-off: a
+            // read's once its request is out, a write's before its request (`Session::run`).
+            // Only a write that has a connection to make (no type check made one) hands its
+            // record to the committer, which syncs it meanwhile.
+            let checked_over = decided.checked_over.take();
+            let decided_barrier = if writes && checked_over.is_none() {
+                crate::audit::Barrier::until(log.submit(&decision).map_err(unavailable)?)
+            } else {
+                crate::audit::Barrier::until_synced(log.write_now(&decision).map_err(unavailable)?)
+            };
             // A write's connection was made for its type check.
-            let connected = match decided.checked_over.take() {
+            let connected = match checked_over {
                 Some(session) => Ok(session),
                 None => crate::exec::grpc::Session::connect(integration, &config.limits),
             };
             Prepared {
                 connected: Some(connected),
-                decided: crate::audit::Barrier::until(pending),
+                decided: decided_barrier,
                 watching,
             }
         }
