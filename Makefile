@@ -40,7 +40,7 @@ demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
 
 bench: tools
-	cargo bench --bench parse --bench policy --bench grpc --bench phases --bench overhead --bench scrub
+	cargo bench --bench parse --bench policy --bench grpc --bench phases --bench overhead --bench audit_path --bench scrub
 
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
 bench-run: tools

@@ -108,15 +108,15 @@ fn bench(c: &mut Criterion) {
         })
     });
     // The same, with what a long-running tgate also does per request: a decision record and a
-    // result record, each made durable (`fdatasync`) by the audit log. The decision record syncs
-    // while the read's request is on its way (the executor's barrier shows nothing before it is
-    // on disk; a write would wait for it before sending); the result record is durable before
-    // the answer. Cases: on the disk that holds the temporary directory; the same with the
-    // decision durable before the request is sent (as for a write); the same with the answer
-    // given before the result record's sync (the committer thread writes and syncs it right
-    // after, with the next request's decision at the latest); and on tmpfs (`/dev/shm`, where a
-    // sync returns at once), which leaves tgate's own audit work (encoding, hashing, the
-    // hand-off to the committer thread, the writes) without the disk's wait.
+    // result record, each made durable (`fdatasync`) by the audit log. The decision record is
+    // written before the request and synced on this thread while the read's request is on its
+    // way (`AuditLog::write_now`; the executor's barrier shows nothing before it is on disk; a
+    // write would wait for it before sending); the result record is durable before the answer.
+    // Cases: on the disk that holds the temporary directory; the same with the decision durable
+    // before the request is sent (as for a write); the same answering first (the time ends at
+    // the answer; the result record is then written and synced, before the next request); and
+    // on tmpfs (`/dev/shm`, where a sync returns at once), which leaves tgate's own audit work
+    // (encoding, hashing, the writes) without the disk's wait.
     #[derive(Clone, Copy, PartialEq)]
     enum Order {
         Overlapped,
@@ -161,46 +161,55 @@ fn bench(c: &mut Criterion) {
         )
         .unwrap();
         group.bench_function(name, |b| {
-            b.iter(|| {
-                use tgate::audit::{Barrier, Channel, Entry, Executor, Kind};
-                let line = "temporal workflow describe -w bench -o json";
-                let argv = lex_str(line, &program).unwrap();
-                let cmd = Command::parse(&argv).unwrap();
-                let ev = policies.evaluate(&cmd, &caller, false);
-                let decision = Entry::decision(&ev, line.to_owned(), "agent", Channel::Http);
-                let mut decided = match order {
-                    Order::DecisionFirst => {
-                        log.append(&decision).unwrap();
-                        Barrier::passed()
+            b.iter_custom(|iters| {
+                let mut taken = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    use tgate::audit::{Barrier, Channel, Entry, Executor, Kind};
+                    let began = std::time::Instant::now();
+                    let line = "temporal workflow describe -w bench -o json";
+                    let argv = lex_str(line, &program).unwrap();
+                    let cmd = Command::parse(&argv).unwrap();
+                    let ev = policies.evaluate(&cmd, &caller, false);
+                    let decision = Entry::decision(&ev, line.to_owned(), "agent", Channel::Http);
+                    let mut decided = match order {
+                        Order::DecisionFirst => {
+                            log.append(&decision).unwrap();
+                            Barrier::passed()
+                        }
+                        _ => Barrier::until_synced(log.write_now(&decision).unwrap()),
+                    };
+                    let effective = ev.effective.expect("allowed");
+                    let mut out = Vec::with_capacity(4096);
+                    let start = std::time::Instant::now();
+                    let grpc_status =
+                        describe(&mut session, &effective, &limits, &mut decided, &mut out);
+                    assert!(decided.is_passed());
+                    let answered = began.elapsed();
+                    let result = Entry {
+                        time: tgate::audit::record::now(),
+                        kind: Kind::Result,
+                        raw: None,
+                        rules: Vec::new(),
+                        reason: None,
+                        backend: Some(Executor::Grpc),
+                        exit_code: Some(0),
+                        grpc_status: grpc_status.map(str::to_owned),
+                        duration_ns: Some(start.elapsed().as_nanos() as u64),
+                        output_bytes: Some(out.len() as u64),
+                        output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
+                        ..decision
+                    };
+                    if order == Order::AnswerFirst {
+                        // Answered: the result record is written and synced after.
+                        taken += answered;
+                        log.append(&result).unwrap();
+                    } else {
+                        log.append(&result).unwrap();
+                        taken += began.elapsed();
                     }
-                    _ => Barrier::until(log.submit(&decision).unwrap()),
-                };
-                let effective = ev.effective.expect("allowed");
-                let mut out = Vec::with_capacity(4096);
-                let start = std::time::Instant::now();
-                let grpc_status =
-                    describe(&mut session, &effective, &limits, &mut decided, &mut out);
-                assert!(decided.is_passed());
-                let result = Entry {
-                    time: tgate::audit::record::now(),
-                    kind: Kind::Result,
-                    raw: None,
-                    rules: Vec::new(),
-                    reason: None,
-                    backend: Some(Executor::Grpc),
-                    exit_code: Some(0),
-                    grpc_status: grpc_status.map(str::to_owned),
-                    duration_ns: Some(start.elapsed().as_nanos() as u64),
-                    output_bytes: Some(out.len() as u64),
-                    output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
-                    ..decision
-                };
-                if order == Order::AnswerFirst {
-                    drop(log.submit(&result).unwrap());
-                } else {
-                    log.append(&result).unwrap();
+                    black_box(out);
                 }
-                black_box(out)
+                taken
             })
         });
     }

@@ -64,7 +64,7 @@ fn main() {
                     log.append(&decision).unwrap();
                     Barrier::passed()
                 }
-                Order::Overlap => Barrier::until(log.submit(&decision).unwrap()),
+                Order::Overlap => Barrier::until_synced(log.write_now(&decision).unwrap()),
             };
             let t1 = Instant::now();
             let effective = ev.effective.expect("allowed");

