@@ -11,17 +11,23 @@
 //!   it is written. [`AuditLog::write_now`] writes a record on the caller's thread and leaves its
 //!   sync to the caller ([`Unsynced::sync`]), which works in between with no thread hand-off.
 //! - Every batch is written under an exclusive lock on `<log>.lock` (`flock`), held only around
-//!   "read the tail, write, fsync". Under the lock the committer re-reads the last record of the
+//!   "read the tail, write, fsync" (a record written now: "read the tail, write"; its sync comes
+//!   after, without the lock, and a sync by anyone of the file covers it). Under the lock the committer re-reads the last record of the
 //!   active file (unless the file is unchanged since its own last write or its first read, made
 //!   as the log opens), so processes sharing a log continue one chain and never fork it.
 //! - A line left incomplete by a crash (a torn tail: never acknowledged, since its write had not
-//!   been synced) is cut off, under the lock, before the next batch is written. Any other damage
-//!   to the last record stops the writer: appends fail and nothing runs.
-//! - A failed write or sync is rolled back (the file is cut to its length before the batch) and
-//!   every appender of the batch gets the error.
-//! - When a batch would take the active file past the size limit, the file is renamed to
-//!   `<log>.NNNNNN` (the next number) and a new file is started; its first record chains to the
-//!   last record of the renamed one.
+//!   been synced) is cut off, under the lock, before the next batch is written. A crash can also
+//!   lose whole records written now and not yet synced, with whatever follows them (none of
+//!   them acknowledged). Any other damage to the last record stops the writer: appends fail and
+//!   nothing runs.
+//! - A failed write or sync is rolled back (the file is cut to its length before the batch; a
+//!   record written now, when it is still the file's last) and every appender of the batch gets
+//!   the error. After a failed sync the handle writes nothing more (Linux reports a writeback
+//!   error to one sync only), and a record written now is not reported durable if any sync of
+//!   the log failed after it was written.
+//! - When a batch would take the active file past the size limit, the file is synced (it may
+//!   end with records written now), renamed to `<log>.NNNNNN` (the next number) and a new file
+//!   is started; its first record chains to the last record of the renamed one.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -64,12 +70,20 @@ struct Inner {
     /// Signals the committer that records are queued (or that the log is closing).
     wake: Condvar,
     io: Mutex<Io>,
+    /// How many `fdatasync`s of the log have failed through this handle, counted under `io`.
+    /// After one, nothing more is written through it (fail closed: Linux reports a writeback
+    /// error to one sync only, and may mark the failed pages clean, so a later sync that succeeds
+    /// proves nothing of what was written before it); a record written now and synced after a
+    /// failure is not reported durable ([`Unsynced::sync`]).
+    sync_failures: std::sync::atomic::AtomicU64,
 }
 
 /// One appender waiting for its record: the result, and the thread to wake when it is set.
 struct Waiter {
     result: OnceLock<Result<Committed, AuditError>>,
-    thread: std::thread::Thread,
+    /// The thread waiting for the result: the one that queued the record until another waits
+    /// ([`Pending::wait`] registers itself: a record may be waited for on any thread).
+    thread: Mutex<std::thread::Thread>,
 }
 
 type Slot = Arc<Waiter>;
@@ -79,7 +93,7 @@ impl Waiter {
     fn new() -> Slot {
         Arc::new(Waiter {
             result: OnceLock::new(),
-            thread: std::thread::current(),
+            thread: Mutex::new(std::thread::current()),
         })
     }
 }
@@ -175,6 +189,7 @@ impl AuditLog {
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
                 io: Mutex::new(Io { lock, active }),
+                sync_failures: std::sync::atomic::AtomicU64::new(0),
             }),
             committer: Mutex::new(None),
         };
@@ -304,6 +319,9 @@ pub struct Pending {
 impl Pending {
     /// Returns once the record is durable, or the error that kept it from being so.
     pub fn wait(self) -> Result<Committed, AuditError> {
+        // Registered before the result is looked at: the committer sets the result, then wakes
+        // whichever thread is registered, so a wake-up is never lost.
+        *lock_ignoring_poison(&self.slot.thread) = std::thread::current();
         loop {
             if let Some(result) = self.slot.result.get() {
                 return result.clone();
@@ -321,9 +339,14 @@ pub struct Unsynced(UnsyncedState);
 enum UnsyncedState {
     /// In the file (which may have been rotated since): its `fdatasync` is left to `sync`.
     Written {
+        inner: Arc<Inner>,
         file: Arc<File>,
-        path: PathBuf,
         committed: Committed,
+        /// The file's length before and after the record.
+        start: u64,
+        end: u64,
+        /// `Inner::sync_failures` when the record was written.
+        failures_at_write: u64,
     },
     /// Queued behind a batch being written: the committer writes and syncs it.
     Queued(Pending),
@@ -336,22 +359,23 @@ impl Unsynced {
     pub fn sync(self) -> Result<Committed, AuditError> {
         match self.0 {
             UnsyncedState::Written {
+                inner,
                 file,
-                path,
                 committed,
+                start,
+                end,
+                failures_at_write,
             } => {
-                let start = Instant::now();
+                let began = Instant::now();
                 let synced = file.sync_data();
                 tracing::debug!(
                     seq = committed.seq,
-                    us = crate::diag::micros(start),
+                    us = crate::diag::micros(began),
                     ok = synced.is_ok(),
                     "audit record synced"
                 );
-                synced.map(|()| committed).map_err(|e| AuditError::Io {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })
+                inner.after_sync(&file, synced, failures_at_write, (start, end))?;
+                Ok(committed)
             }
             UnsyncedState::Queued(pending) => pending.wait(),
         }
@@ -362,9 +386,9 @@ impl Unsynced {
 /// before a write's request is sent and before any output of a read is released
 /// ([`crate::exec::grpc::Session::run`]). A read's request may be on its way meanwhile: it
 /// changes nothing, and what it brings back is not shown until the record is on disk, so the
-/// disk's sync overlaps the network's round trip. A barrier over a [`Pending`] record is passed
-/// on the thread that submitted it (the committer wakes that thread); one over an [`Unsynced`]
-/// record syncs it on whichever thread passes it.
+/// disk's sync overlaps the network's round trip. A barrier may be passed on any thread: one
+/// over an [`Unsynced`] record written on its own syncs it there; one over a record queued for
+/// the committer waits for its batch.
 pub struct Barrier(BarrierState);
 
 enum BarrierState {
@@ -454,22 +478,26 @@ impl Inner {
 
     /// Writes one record under the file lock, leaving its sync to the caller
     /// ([`AuditLog::write_now`]).
-    fn write_unsynced(&self, members: &str) -> Result<Unsynced, AuditError> {
+    fn write_unsynced(self: &Arc<Self>, members: &str) -> Result<Unsynced, AuditError> {
         let mut stats = None;
         let mut io = lock_ignoring_poison(&self.io);
+        let failures_at_write = self.sync_failures.load(std::sync::atomic::Ordering::SeqCst);
         let result = self.commit_locked(&mut io, std::iter::once(members), false, &mut stats);
         let result = match result {
-            Ok(mut done) => {
+            Ok(mut batch) => {
                 let Some(active) = io.active.as_ref() else {
                     unreachable!("written to it")
                 };
-                let Some(committed) = done.pop() else {
+                let Some(committed) = batch.done.pop() else {
                     unreachable!("one record written")
                 };
                 Ok(Unsynced(UnsyncedState::Written {
+                    inner: Arc::clone(self),
                     file: Arc::clone(&active.file),
-                    path: self.path.clone(),
                     committed,
+                    start: batch.start,
+                    end: batch.end,
+                    failures_at_write,
                 }))
             }
             Err(e) => {
@@ -484,6 +512,63 @@ impl Inner {
         result
     }
 
+    /// Counts a failed `fdatasync` (under `io`): nothing more is written through this handle.
+    fn sync_failed(&self, e: AuditError) -> AuditError {
+        self.sync_failures
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        e
+    }
+
+    /// After the sync of a record written now (`synced`): its result. A failed sync is counted,
+    /// and the record is cut off, under the locks, if it is still the last thing in the file
+    /// (else records written after it stay, and so does it: no record acknowledged is cut).
+    /// A sync that succeeded while another sync of the log failed since the record was written
+    /// does not make it durable (the failure may have been its own, reported to the other sync
+    /// only): looked at under `io`, which a failing batch holds until it has counted.
+    fn after_sync(
+        &self,
+        file: &Arc<File>,
+        synced: std::io::Result<()>,
+        failures_at_write: u64,
+        (start, end): (u64, u64),
+    ) -> Result<(), AuditError> {
+        let mut io = lock_ignoring_poison(&self.io);
+        match synced {
+            Ok(())
+                if self.sync_failures.load(std::sync::atomic::Ordering::SeqCst)
+                    == failures_at_write =>
+            {
+                Ok(())
+            }
+            Ok(()) => Err(AuditError::Io {
+                path: self.path.display().to_string(),
+                message: "another fdatasync of the log failed after this record was written: it \
+                          is not known to be on disk"
+                    .to_owned(),
+            }),
+            Err(e) => {
+                let e = self.sync_failed(AuditError::Io {
+                    path: self.path.display().to_string(),
+                    message: e.to_string(),
+                });
+                if lock_within(&io.lock, &lock_path(&self.path), self.lock_timeout).is_ok() {
+                    if let Some(active) = io.active.as_mut()
+                        && Arc::ptr_eq(&active.file, file)
+                        && active.file.metadata().is_ok_and(|m| m.len() == end)
+                    {
+                        let _ = active
+                            .file
+                            .set_len(start)
+                            .and_then(|()| active.file.sync_data());
+                        active.known = None;
+                    }
+                    let _ = io.lock.unlock();
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Commits one batch and hands each appender its result (waking its thread).
     fn write_batch(&self, batch: &[(String, Slot)]) {
         let mut written = None;
@@ -495,7 +580,7 @@ impl Inner {
         log_written(batch.len(), written, true);
         for ((_, waiter), r) in batch.iter().zip(results) {
             let _ = waiter.result.set(r);
-            waiter.thread.unpark();
+            lock_ignoring_poison(&waiter.thread).unpark();
         }
     }
 
@@ -510,7 +595,7 @@ impl Inner {
         let members = batch.iter().map(|(m, _)| m.as_str());
         let result = self.commit_locked(&mut io, members, true, written);
         match result {
-            Ok(done) => done.into_iter().map(Ok).collect(),
+            Ok(batch) => batch.done.into_iter().map(Ok).collect(),
             Err(e) => {
                 // What this process knew of the file may be wrong now: read it again next time.
                 if let Some(a) = io.active.as_mut() {
@@ -609,11 +694,20 @@ impl Inner {
         members: impl ExactSizeIterator<Item = &'m str>,
         sync: bool,
         stats: &mut Option<Written>,
-    ) -> Result<Vec<Committed>, AuditError> {
+    ) -> Result<Batch, AuditError> {
         let path_err = |p: &Path, e: std::io::Error| AuditError::Io {
             path: p.display().to_string(),
             message: e.to_string(),
         };
+        if self.sync_failures.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Err(AuditError::Io {
+                path: self.path.display().to_string(),
+                message: "an earlier fdatasync of the log failed: nothing more is written through \
+                          this handle (what it wrote before may not be on disk; run `tgate audit \
+                          verify`, then open the log again)"
+                    .to_owned(),
+            });
+        }
         let start = Instant::now();
         lock_within(&io.lock, &lock_path(&self.path), self.lock_timeout)?;
         let locked = Instant::now();
@@ -637,17 +731,29 @@ impl Inner {
                 prev = hash;
             }
             if len > 0 && len + buf.len() as u64 > self.max_file_bytes {
+                // The file may end with records written and not yet synced (`write_now`, this
+                // process's or another's): synced before it is renamed, so that a rotated file
+                // is whole on disk before any record in the next one is (review: a crash could
+                // leave a rotated file short of a record the next file's first one continues).
+                active
+                    .file
+                    .sync_data()
+                    .map_err(|e| self.sync_failed(path_err(&self.path, e)))?;
                 rotate(&self.path)?;
                 *active = open_active(&self.path).map_err(|e| path_err(&self.path, e))?;
                 len = 0;
             }
-            let written = (&*active.file).write_all(buf.as_bytes()).and_then(|()| {
-                if sync {
-                    active.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            });
+            // The error, and whether it was the sync's.
+            let written = (&*active.file)
+                .write_all(buf.as_bytes())
+                .map_err(|e| (e, false))
+                .and_then(|()| {
+                    if sync {
+                        active.file.sync_data().map_err(|e| (e, true))
+                    } else {
+                        Ok(())
+                    }
+                });
             *stats = Some(Written {
                 last_seq: seq,
                 bytes: buf.len(),
@@ -655,20 +761,33 @@ impl Inner {
                 write_and_sync_us: crate::diag::micros(locked),
                 ok: written.is_ok(),
             });
-            if let Err(e) = written {
+            if let Err((e, in_sync)) = written {
                 // Roll back: leave no record that was not acknowledged.
                 let _ = active
                     .file
                     .set_len(len)
                     .and_then(|()| active.file.sync_data());
-                return Err(path_err(&self.path, e));
+                let e = path_err(&self.path, e);
+                return Err(if in_sync { self.sync_failed(e) } else { e });
             }
-            active.known = Some((seq, prev, len + buf.len() as u64));
-            Ok(done)
+            let end = len + buf.len() as u64;
+            active.known = Some((seq, prev, end));
+            Ok(Batch {
+                done,
+                start: len,
+                end,
+            })
         })();
         let _ = io.lock.unlock();
         result
     }
+}
+
+/// Where a batch landed: its records, and the active file's length before and after it.
+struct Batch {
+    done: Vec<Committed>,
+    start: u64,
+    end: u64,
 }
 
 /// The diagnostic of one batch written (`TGATE_LOG=debug`), synced or not
@@ -1077,7 +1196,7 @@ mod tests {
     }
 
     /// A record written now that takes the file past its size rotates it, as a batch does, and
-    /// its sync is of the new file.
+    /// the chain continues across the two files.
     #[test]
     fn a_record_written_now_rotates_the_file_like_a_batch() {
         let dir = tempfile::tempdir().unwrap();
@@ -1093,9 +1212,9 @@ mod tests {
     }
 
     /// Records written now, appended and submitted from many threads of two handles (the
-    /// second as another process would share the file) make one chain: a record written now
-    /// while a batch is being written goes with the committer's next one, and each sync
-    /// returns the sequence number its record has in the file.
+    /// second as another process would share the file) make one chain, and each sync returns
+    /// the sequence number its record has in the file. (Which way each `write_now` goes depends
+    /// on timing; each way is tested on its own above and below.)
     #[test]
     fn records_written_now_among_batches_make_one_chain() {
         let dir = tempfile::tempdir().unwrap();
@@ -1174,6 +1293,97 @@ mod tests {
         }
         assert_eq!(r.sync().unwrap().seq, 2);
         assert_eq!(lines(&path).len(), 2);
+    }
+
+    /// A queued record may be waited for on another thread than the one that wrote it (review:
+    /// the committer woke the writing thread only, and a wait elsewhere never ended).
+    #[test]
+    fn a_queued_record_can_be_synced_on_another_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        lock_ignoring_poison(&log.inner.queue).committing = true;
+        let r = log.write_now(&entry("queued")).unwrap();
+        assert!(matches!(r.0, UnsyncedState::Queued(_)));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || tx.send(r.sync()).unwrap());
+        // The other thread is waiting (parked) before the batch is written.
+        std::thread::sleep(Duration::from_millis(50));
+        {
+            let mut queue = lock_ignoring_poison(&log.inner.queue);
+            queue.committing = false;
+            log.inner.wake.notify_one();
+        }
+        let synced = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the waiting thread was never woken");
+        assert_eq!(synced.unwrap().seq, 1);
+        waiter.join().unwrap();
+    }
+
+    /// A record written now whose sync fails is reported so, is cut off when it is still the
+    /// file's last, and the handle writes nothing more (fail closed): Linux reports a writeback
+    /// error to one sync only. The failure is injected: no disk here fails on demand.
+    #[test]
+    fn a_failed_sync_of_a_record_written_now_cuts_it_and_closes_the_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        log.append(&entry("one")).unwrap();
+        let Unsynced(UnsyncedState::Written {
+            inner,
+            file,
+            start,
+            end,
+            failures_at_write,
+            ..
+        }) = log.write_now(&entry("two")).unwrap()
+        else {
+            panic!("queued on an idle log")
+        };
+        assert_eq!(lines(&path).len(), 2);
+        let failed = std::io::Error::other("Input/output error (injected)");
+        let err = inner
+            .after_sync(&file, Err(failed), failures_at_write, (start, end))
+            .unwrap_err();
+        assert!(err.to_string().contains("injected"), "{err}");
+        assert_eq!(lines(&path).len(), 1, "the unsynced record is cut off");
+        let refused = log.append(&entry("three")).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("an earlier fdatasync of the log failed"),
+            "{refused}"
+        );
+        assert_eq!(lines(&path).len(), 1);
+        // Another handle (another process) goes on from the last record on disk.
+        drop(log);
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("four")).unwrap().seq, 2);
+        assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    /// A record written now whose own sync succeeds is still not reported durable when another
+    /// sync of the log failed since it was written (the error may have been for its pages,
+    /// reported to that other sync only).
+    #[test]
+    fn a_record_written_now_is_not_durable_after_another_sync_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let written = log.write_now(&entry("one")).unwrap();
+        // As a batch whose sync failed does, under the io lock.
+        {
+            let _io = lock_ignoring_poison(&log.inner.io);
+            let _ = log
+                .inner
+                .sync_failed(AuditError::Encode("injected".to_owned()));
+        }
+        let err = written.sync().unwrap_err();
+        assert!(err.to_string().contains("not known to be on disk"), "{err}");
+        // A record written before any failure, synced after none, is durable.
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.write_now(&entry("two")).unwrap().sync().unwrap().seq, 2);
     }
 
     #[test]

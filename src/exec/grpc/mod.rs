@@ -744,20 +744,26 @@ const TURNS_TO_SEND: usize = 4;
 /// then the answer is awaited. No thread is woken, where a record synced by the committer costs
 /// two wake-ups. If the request is not out by then (a connection being made), it goes after the
 /// sync: slower, never out of order, since a read's request may go either side of the sync and
-/// nothing it brings back is shown before the barrier is passed. A failed sync is kept in the
-/// barrier and reported when the caller passes it after the answer.
-async fn passed_while_out<F: std::future::Future>(call: F, decided: &mut Barrier) -> F::Output {
+/// nothing it brings back is shown before the barrier is passed. A failed sync ends the wait at
+/// once (`None`, the request dropped): the barrier keeps the error, and the caller reports it
+/// when it passes the barrier in turn.
+async fn passed_while_out<F: std::future::Future>(
+    call: F,
+    decided: &mut Barrier,
+) -> Option<F::Output> {
     let mut call = std::pin::pin!(call);
     for _ in 0..TURNS_TO_SEND {
         let polled =
             std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
         if let std::task::Poll::Ready(answer) = polled {
-            return answer;
+            return Some(answer);
         }
         tokio::task::yield_now().await;
     }
-    let _ = decided.pass();
-    call.await
+    match decided.pass() {
+        Ok(()) => Some(call.await),
+        Err(_) => None,
+    }
 }
 
 /// What a translated command works with.
@@ -854,7 +860,12 @@ impl Ctx<'_, '_> {
                     if self.out.decided.is_passed() {
                         call.await
                     } else {
-                        passed_while_out(call, self.out.decided).await
+                        // (A failed sync: its error is what the barrier reports just below.)
+                        passed_while_out(call, self.out.decided)
+                            .await
+                            .unwrap_or_else(|| {
+                                Err(tonic::Status::aborted("the decision record is not on disk"))
+                            })
                     }
                 }
                 Err(e) => Err(tonic::Status::unknown(format!(
