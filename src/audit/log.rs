@@ -11,8 +11,8 @@
 //!   it is written. [`AuditLog::write_now`] writes a record on the caller's thread and leaves its
 //!   sync to the caller ([`Unsynced::sync`]), which works in between with no thread hand-off.
 //! - Every batch is written under an exclusive lock on `<log>.lock` (`flock`), held only around
-//!   "read the tail, write, fsync" (a record written now: "read the tail, write"; its sync comes
-//!   after, without the lock, and a sync by anyone of the file covers it). Under the lock the committer re-reads the last record of the
+//!   "read the tail, write, fsync" (a record written now: "read the tail, write"; its sync
+//!   comes after, without the lock, and a sync by anyone of the file covers it). Under the lock the committer re-reads the last record of the
 //!   active file (unless the file is unchanged since its own last write or its first read, made
 //!   as the log opens), so processes sharing a log continue one chain and never fork it.
 //! - A line left incomplete by a crash (a torn tail: never acknowledged, since its write had not
@@ -252,9 +252,9 @@ impl AuditLog {
     /// audit_path`), where the write itself takes ~3 µs. When a batch is being written, or
     /// records wait for the next, the record goes with them to the committer instead, and
     /// [`Unsynced::sync`] waits for it. A failed write is rolled back as a batch's is, and
-    /// returned here: nothing was done. A failed sync is returned by [`Unsynced::sync`]; the
-    /// record then stays in the log (later records may follow it), known to be written and not
-    /// known to be durable.
+    /// returned here: nothing was done. A failed sync is returned by [`Unsynced::sync`]: the
+    /// record is cut off if it is still the file's last (else it stays, with the records written
+    /// after it, not known to be durable), and the handle writes nothing more.
     pub fn write_now(&self, entry: &Entry) -> Result<Unsynced, AuditError> {
         let members = entry
             .members()
@@ -309,8 +309,8 @@ impl AuditLog {
     }
 }
 
-/// A record handed to the committer ([`AuditLog::submit`]). Wait on the thread that submitted
-/// it: the committer wakes that thread.
+/// A record handed to the committer ([`AuditLog::submit`]). It may be waited for on any thread:
+/// the committer wakes the thread waiting.
 #[must_use = "a submitted record is not known to be durable until `wait` returns Ok"]
 pub struct Pending {
     slot: Slot,
@@ -552,8 +552,14 @@ impl Inner {
                     message: e.to_string(),
                 });
                 if lock_within(&io.lock, &lock_path(&self.path), self.lock_timeout).is_ok() {
+                    // Still the active file (another process may have rotated it since, and the
+                    // next file may continue this record) and still ending with the record.
+                    let current = std::fs::metadata(&self.path)
+                        .ok()
+                        .map(|m| (m.dev(), m.ino()));
                     if let Some(active) = io.active.as_mut()
                         && Arc::ptr_eq(&active.file, file)
+                        && current == Some((active.dev, active.ino))
                         && active.file.metadata().is_ok_and(|m| m.len() == end)
                     {
                         let _ = active
@@ -661,12 +667,14 @@ impl Inner {
             };
             return Ok((len, tail));
         }
+        // An I/O error here may be a sync's (the cut is synced), which Linux reports once: it
+        // is counted as one (fail closed), since it may have been for a record written now.
         let len = cut_torn_tail(&active.file, len).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => AuditError::Damaged {
                 path: self.path.display().to_string(),
                 detail: e.to_string(),
             },
-            _ => path_err(&self.path, e),
+            _ => self.sync_failed(path_err(&self.path, e)),
         })?;
         let tail = match last_line(&active.file, len).map_err(|e| path_err(&self.path, e))? {
             Some(line) => {
@@ -762,13 +770,19 @@ impl Inner {
                 ok: written.is_ok(),
             });
             if let Err((e, in_sync)) = written {
-                // Roll back: leave no record that was not acknowledged.
-                let _ = active
+                // Roll back: leave no record that was not acknowledged. The rollback's sync
+                // failing counts as a failed sync too: it may have been reported an error
+                // for a record written now (Linux reports one to a single sync).
+                let rolled_back = active
                     .file
                     .set_len(len)
                     .and_then(|()| active.file.sync_data());
                 let e = path_err(&self.path, e);
-                return Err(if in_sync { self.sync_failed(e) } else { e });
+                return Err(if in_sync || rolled_back.is_err() {
+                    self.sync_failed(e)
+                } else {
+                    e
+                });
             }
             let end = len + buf.len() as u64;
             active.known = Some((seq, prev, end));
@@ -1361,6 +1375,43 @@ mod tests {
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         assert_eq!(log.append(&entry("four")).unwrap().seq, 2);
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    /// A failed sync leaves a record written now where it is when it is no longer the active
+    /// file's last: records written after it (here, another handle's), or the file rotated by
+    /// another process, whose next file continues it (review: it was cut from the rotated file).
+    #[test]
+    fn a_failed_sync_leaves_a_record_that_others_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        for rotated in [false, true] {
+            let path = dir.path().join(format!("audit-{rotated}.jsonl"));
+            let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+            log.append(&entry("one")).unwrap();
+            let Unsynced(UnsyncedState::Written {
+                inner,
+                file,
+                start,
+                end,
+                failures_at_write,
+                ..
+            }) = log.write_now(&entry("two")).unwrap()
+            else {
+                panic!("queued on an idle log")
+            };
+            let max = if rotated { 1 } else { DEFAULT_MAX_FILE_BYTES };
+            let other = AuditLog::open(&path, max).unwrap();
+            assert_eq!(other.append(&entry("three")).unwrap().seq, 3);
+            let failed = std::io::Error::other("Input/output error (injected)");
+            inner
+                .after_sync(&file, Err(failed), failures_at_write, (start, end))
+                .unwrap_err();
+            let report = crate::audit::verify::verify(&path).unwrap();
+            assert_eq!((report.damage, report.records), (None, 3), "rotated: {rotated}");
+            assert_eq!(
+                super::super::chain_files(&path).unwrap().len(),
+                if rotated { 2 } else { 1 }
+            );
+        }
     }
 
     /// A record written now whose own sync succeeds is still not reported durable when another

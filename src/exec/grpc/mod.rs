@@ -860,12 +860,20 @@ impl Ctx<'_, '_> {
                     if self.out.decided.is_passed() {
                         call.await
                     } else {
-                        // (A failed sync: its error is what the barrier reports just below.)
-                        passed_while_out(call, self.out.decided)
-                            .await
-                            .unwrap_or_else(|| {
-                                Err(tonic::Status::aborted("the decision record is not on disk"))
-                            })
+                        match passed_while_out(call, self.out.decided).await {
+                            Some(answer) => answer,
+                            // The sync failed: the barrier keeps and reports the error.
+                            None => {
+                                return Err(match self.out.decided.pass() {
+                                    Err(e) => Stop::Unrecorded(e),
+                                    Ok(()) => Stop::Failed(
+                                        "tgate: internal error: the decision record's barrier \
+                                         opened after it failed"
+                                            .to_owned(),
+                                    ),
+                                });
+                            }
+                        }
                     }
                 }
                 Err(e) => Err(tonic::Status::unknown(format!(
