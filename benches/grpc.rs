@@ -164,7 +164,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut taken = std::time::Duration::ZERO;
                 for _ in 0..iters {
-                    use tgate::audit::{Barrier, Channel, Entry, Executor, Kind};
+                    use tgate::audit::{Barrier, Channel, Entry};
                     let began = std::time::Instant::now();
                     let line = "temporal workflow describe -w bench -o json";
                     let argv = lex_str(line, &program).unwrap();
@@ -185,20 +185,8 @@ fn bench(c: &mut Criterion) {
                         describe(&mut session, &effective, &limits, &mut decided, &mut out);
                     assert!(decided.is_passed());
                     let answered = began.elapsed();
-                    let result = Entry {
-                        time: tgate::audit::record::now(),
-                        kind: Kind::Result,
-                        raw: None,
-                        rules: Vec::new(),
-                        reason: None,
-                        backend: Some(Executor::Grpc),
-                        exit_code: Some(0),
-                        grpc_status: grpc_status.map(str::to_owned),
-                        duration_ns: Some(start.elapsed().as_nanos() as u64),
-                        output_bytes: Some(out.len() as u64),
-                        output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
-                        ..decision
-                    };
+                    let result =
+                        common::bench::result_entry(decision, grpc_status, start.elapsed(), &out);
                     if order == Order::AnswerFirst {
                         // Answered: the result record is written and synced after.
                         taken += answered;

@@ -24,7 +24,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use temporalio_protos::protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
-use tgate::audit::{AuditLog, Barrier, Channel, Entry, Executor, Kind};
+use tgate::audit::{AuditLog, Barrier, Channel, Entry};
 use tgate::command::Command;
 use tgate::connect::Limits;
 use tgate::exec::grpc::{Native, Session};
@@ -134,20 +134,7 @@ fn main() {
         // The answer is ready: a server answering first would send it now.
         let answered = Instant::now();
         if let (Some(log), Some(decision)) = (log, decision) {
-            let result = Entry {
-                time: tgate::audit::record::now(),
-                kind: Kind::Result,
-                raw: None,
-                rules: Vec::new(),
-                reason: None,
-                backend: Some(Executor::Grpc),
-                exit_code: Some(0),
-                grpc_status: grpc_status.map(str::to_owned),
-                duration_ns: Some(start.elapsed().as_nanos() as u64),
-                output_bytes: Some(out.len() as u64),
-                output_sha256: Some(tgate::audit::record::sha256_hex(&out)),
-                ..decision
-            };
+            let result = common::bench::result_entry(decision, grpc_status, start.elapsed(), &out);
             log.append(&result).unwrap();
             if audit == Audit::AnswerFirst {
                 std::hint::black_box(out);

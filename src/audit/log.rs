@@ -1309,6 +1309,26 @@ mod tests {
         assert_eq!(lines(&path).len(), 2);
     }
 
+    /// Ends a record written now (on its own thread) as if its `fdatasync` had failed: no disk
+    /// here fails on demand.
+    fn fail_sync(written: Unsynced) -> AuditError {
+        let Unsynced(UnsyncedState::Written {
+            inner,
+            file,
+            start,
+            end,
+            failures_at_write,
+            ..
+        }) = written
+        else {
+            panic!("queued on an idle log")
+        };
+        let failed = std::io::Error::other("Input/output error (injected)");
+        inner
+            .after_sync(&file, Err(failed), failures_at_write, (start, end))
+            .unwrap_err()
+    }
+
     /// A queued record may be waited for on another thread than the one that wrote it (review:
     /// the committer woke the writing thread only, and a wait elsewhere never ended).
     #[test]
@@ -1344,22 +1364,9 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         log.append(&entry("one")).unwrap();
-        let Unsynced(UnsyncedState::Written {
-            inner,
-            file,
-            start,
-            end,
-            failures_at_write,
-            ..
-        }) = log.write_now(&entry("two")).unwrap()
-        else {
-            panic!("queued on an idle log")
-        };
+        let written = log.write_now(&entry("two")).unwrap();
         assert_eq!(lines(&path).len(), 2);
-        let failed = std::io::Error::other("Input/output error (injected)");
-        let err = inner
-            .after_sync(&file, Err(failed), failures_at_write, (start, end))
-            .unwrap_err();
+        let err = fail_sync(written);
         assert!(err.to_string().contains("injected"), "{err}");
         assert_eq!(lines(&path).len(), 1, "the unsynced record is cut off");
         let refused = log.append(&entry("three")).unwrap_err();
@@ -1387,26 +1394,17 @@ mod tests {
             let path = dir.path().join(format!("audit-{rotated}.jsonl"));
             let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
             log.append(&entry("one")).unwrap();
-            let Unsynced(UnsyncedState::Written {
-                inner,
-                file,
-                start,
-                end,
-                failures_at_write,
-                ..
-            }) = log.write_now(&entry("two")).unwrap()
-            else {
-                panic!("queued on an idle log")
-            };
+            let written = log.write_now(&entry("two")).unwrap();
             let max = if rotated { 1 } else { DEFAULT_MAX_FILE_BYTES };
             let other = AuditLog::open(&path, max).unwrap();
             assert_eq!(other.append(&entry("three")).unwrap().seq, 3);
-            let failed = std::io::Error::other("Input/output error (injected)");
-            inner
-                .after_sync(&file, Err(failed), failures_at_write, (start, end))
-                .unwrap_err();
+            fail_sync(written);
             let report = crate::audit::verify::verify(&path).unwrap();
-            assert_eq!((report.damage, report.records), (None, 3), "rotated: {rotated}");
+            assert_eq!(
+                (report.damage, report.records),
+                (None, 3),
+                "rotated: {rotated}"
+            );
             assert_eq!(
                 super::super::chain_files(&path).unwrap().len(),
                 if rotated { 2 } else { 1 }

@@ -48,3 +48,27 @@ pub fn describe_bench_with_cli_headers() -> tonic::Request<DescribeWorkflowExecu
     md.insert("temporal-namespace", "default".parse().unwrap());
     req
 }
+
+/// The result record `tgate run` makes of a native run of `decision`'s command that exited 0
+/// with `grpc_status`, took `took` and wrote `out`.
+pub fn result_entry(
+    decision: tgate::audit::Entry,
+    grpc_status: Option<&str>,
+    took: std::time::Duration,
+    out: &[u8],
+) -> tgate::audit::Entry {
+    tgate::audit::Entry {
+        time: tgate::audit::record::now(),
+        kind: tgate::audit::Kind::Result,
+        raw: None,
+        rules: Vec::new(),
+        reason: None,
+        backend: Some(tgate::audit::Executor::Grpc),
+        exit_code: Some(0),
+        grpc_status: grpc_status.map(str::to_owned),
+        duration_ns: Some(took.as_nanos() as u64),
+        output_bytes: Some(out.len() as u64),
+        output_sha256: Some(tgate::audit::record::sha256_hex(out)),
+        ..decision
+    }
+}
