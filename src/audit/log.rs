@@ -76,6 +76,9 @@ struct Inner {
     /// proves nothing of what was written before it); a record written now and synced after a
     /// failure is not reported durable ([`Unsynced::sync`]).
     sync_failures: std::sync::atomic::AtomicU64,
+    /// Tests: the next batch's or rotation's sync fails ([`Inner::sync`]).
+    #[cfg(test)]
+    fail_next_sync: std::sync::atomic::AtomicBool,
 }
 
 /// One appender waiting for its record: the result, and the thread to wake when it is set.
@@ -190,6 +193,8 @@ impl AuditLog {
                 wake: Condvar::new(),
                 io: Mutex::new(Io { lock, active }),
                 sync_failures: std::sync::atomic::AtomicU64::new(0),
+                #[cfg(test)]
+                fail_next_sync: std::sync::atomic::AtomicBool::new(false),
             }),
             committer: Mutex::new(None),
         };
@@ -512,6 +517,19 @@ impl Inner {
         result
     }
 
+    /// `fdatasync` of the active file by a batch (its own, or before a rotation). Tests make it
+    /// fail on demand: no disk here fails on demand.
+    fn sync(&self, file: &File) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self
+            .fail_next_sync
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(std::io::Error::other("Input/output error (injected)"));
+        }
+        file.sync_data()
+    }
+
     /// Counts a failed `fdatasync` (under `io`): nothing more is written through this handle.
     fn sync_failed(&self, e: AuditError) -> AuditError {
         self.sync_failures
@@ -743,9 +761,7 @@ impl Inner {
                 // process's or another's): synced before it is renamed, so that a rotated file
                 // is whole on disk before any record in the next one is (review: a crash could
                 // leave a rotated file short of a record the next file's first one continues).
-                active
-                    .file
-                    .sync_data()
+                self.sync(&active.file)
                     .map_err(|e| self.sync_failed(path_err(&self.path, e)))?;
                 rotate(&self.path)?;
                 *active = open_active(&self.path).map_err(|e| path_err(&self.path, e))?;
@@ -757,7 +773,7 @@ impl Inner {
                 .map_err(|e| (e, false))
                 .and_then(|()| {
                     if sync {
-                        active.file.sync_data().map_err(|e| (e, true))
+                        self.sync(&active.file).map_err(|e| (e, true))
                     } else {
                         Ok(())
                     }
@@ -1408,6 +1424,37 @@ mod tests {
             assert_eq!(
                 super::super::chain_files(&path).unwrap().len(),
                 if rotated { 2 } else { 1 }
+            );
+        }
+    }
+
+    /// A batch whose sync fails is rolled back and closes the handle; a record written now
+    /// before it is then not reported durable though its own sync succeeds (the failure may have
+    /// been its pages', reported to the batch's sync only). The same when the failing sync is the
+    /// one made before a rotation: and then nothing is renamed.
+    #[test]
+    fn a_failed_batch_sync_closes_the_handle_and_leaves_earlier_records_not_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        for rotating in [false, true] {
+            let path = dir.path().join(format!("audit-{rotating}.jsonl"));
+            let max = if rotating { 1 } else { DEFAULT_MAX_FILE_BYTES };
+            let log = AuditLog::open(&path, max).unwrap();
+            let written = log.write_now(&entry("one")).unwrap();
+            log.inner
+                .fail_next_sync
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let err = log.append(&entry("two")).unwrap_err();
+            assert!(err.to_string().contains("injected"), "{err}");
+            assert_eq!(lines(&path).len(), 1, "the batch is rolled back");
+            assert_eq!(super::super::chain_files(&path).unwrap().len(), 1);
+            let err = written.sync().unwrap_err();
+            assert!(err.to_string().contains("not known to be on disk"), "{err}");
+            let refused = log.append(&entry("three")).unwrap_err();
+            assert!(
+                refused
+                    .to_string()
+                    .contains("an earlier fdatasync of the log failed"),
+                "{refused}"
             );
         }
     }
