@@ -1385,6 +1385,41 @@ mod tests {
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
     }
 
+    /// An append queued behind a batch being written, on a fresh log (no record ever submitted,
+    /// so no committer yet), starts the committer, which writes it (review: nothing else would).
+    #[test]
+    fn an_append_queued_behind_a_batch_starts_the_committer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = Arc::new(AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap());
+        assert!(lock_ignoring_poison(&log.committer).is_none());
+        // As if another thread were writing a batch.
+        lock_ignoring_poison(&log.inner.queue).committing = true;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let appender = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || tx.send(log.append(&entry("queued"))).unwrap())
+        };
+        // Queued (not written while the batch is), and the committer started.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lock_ignoring_poison(&log.inner.queue).pending.is_empty() {
+            assert!(Instant::now() < deadline, "the append was never queued");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(lock_ignoring_poison(&log.committer).is_some());
+        assert!(lines(&path).is_empty());
+        {
+            let mut queue = lock_ignoring_poison(&log.inner.queue);
+            queue.committing = false;
+            log.inner.wake.notify_one();
+        }
+        let appended = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the queued append was never written");
+        assert_eq!(appended.unwrap().seq, 1);
+        appender.join().unwrap();
+    }
+
     /// A failed sync leaves a record written now where it is when it is no longer the active
     /// file's last: records written after it (here, another handle's), or the file rotated by
     /// another process, whose next file continues it (review: it was cut from the rotated file).
