@@ -293,6 +293,14 @@ impl AuditLog {
         written
     }
 
+    /// Tests: the next sync of a batch, of a rotation or of a record written now fails.
+    #[cfg(test)]
+    pub(crate) fn fail_next_sync(&self) {
+        self.inner
+            .fail_next_sync
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Hands one record to the committer and returns at once; [`Pending::wait`] returns once it
     /// is durable (or failed). Work done in between overlaps the write and its sync; nothing
     /// the record must precede may be done before `wait` returns `Ok`.
@@ -378,7 +386,7 @@ impl Unsynced {
                 failures_at_write,
             } => {
                 let began = Instant::now();
-                let synced = file.sync_data();
+                let synced = inner.sync(&file);
                 tracing::debug!(
                     seq = committed.seq,
                     us = crate::diag::micros(began),
@@ -522,8 +530,8 @@ impl Inner {
         result
     }
 
-    /// `fdatasync` of the active file by a batch (its own, or before a rotation). Tests make it
-    /// fail on demand: no disk here fails on demand.
+    /// `fdatasync` of the active file by a batch (its own, or before a rotation) or of a record
+    /// written now ([`Unsynced::sync`]). Tests make it fail on demand: no disk here does.
     fn sync(&self, file: &File) -> std::io::Result<()> {
         #[cfg(test)]
         if self

@@ -1446,6 +1446,85 @@ mod tests {
         assert_eq!(said_once(plain), plain);
     }
 
+    /// A read whose decision record's sync fails while its request is out ends at once, as
+    /// unrecorded, without waiting for an answer (review: it waited for the whole answer, or the
+    /// time limit). The server here takes the connection and never answers.
+    #[test]
+    fn a_reads_failed_sync_ends_it_without_waiting_for_the_answer() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(1).collect();
+            std::thread::sleep(Duration::from_secs(30));
+            drop(held);
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let log = crate::audit::AuditLog::open(
+            &dir.path().join("audit.jsonl"),
+            crate::audit::log::DEFAULT_MAX_FILE_BYTES,
+        )
+        .unwrap();
+        let written = log
+            .write_now(&crate::audit::record::tests::entry("agent"))
+            .unwrap();
+        log.fail_next_sync();
+        let mut decided = Barrier::until_synced(written);
+        let cmd = Command::parse(&["temporal", "workflow", "describe", "-w", "x"]).unwrap();
+        let mut out = Vec::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let channel = Endpoint::from_shared(format!("http://{address}"))
+                .unwrap()
+                .connect_lazy();
+            let mut ctx = Ctx {
+                grpc: tonic::client::Grpc::new(channel),
+                auth: None,
+                cmd: &cmd,
+                identity: "tgate:test".to_owned(),
+                namespace: "default".to_owned(),
+                format: Format::Json,
+                out: Sink {
+                    w: &mut out,
+                    written: 0,
+                    cap: 1024,
+                    keys: &[],
+                    decided: &mut decided,
+                    stoppable: true,
+                },
+                status: None,
+                details: Vec::new(),
+                cli: None,
+                declared_write: false,
+                connected: false,
+                json_list: None,
+            };
+            let req = ctx.request(
+                wfs::DescribeWorkflowExecutionRequest::default(),
+                Some("default"),
+            );
+            let start = std::time::Instant::now();
+            let ended =
+                tokio::time::timeout(Duration::from_secs(5), ctx.call(req, "describe")).await;
+            match ended {
+                Ok(Err(Stop::Unrecorded(e))) => {
+                    assert!(e.to_string().contains("injected"), "{e}")
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(_) => panic!("still waiting for an answer after its record's sync failed"),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                start.elapsed()
+            );
+            assert_eq!(ctx.status, None, "no answer, and no stand-in status");
+        });
+        assert!(out.is_empty());
+    }
+
     /// A write from a handler not declared one (whose run nothing watches for stop signals) is
     /// refused before it is sent: the channel, to a closed port, is never even connected.
     #[test]
