@@ -38,6 +38,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -80,8 +81,9 @@ struct Inner {
     /// error to one sync only, and may mark the failed pages clean, so a later sync that succeeds
     /// proves nothing of what was written before it); a record written now and synced after a
     /// failure is not reported durable ([`Unsynced::sync`]).
-    sync_failures: std::sync::atomic::AtomicU64,
-    /// Tests: the next batch's or rotation's sync fails ([`Inner::sync`]).
+    sync_failures: AtomicU64,
+    /// Tests: the next sync (a batch's, a rotation's, a record written now's) fails
+    /// ([`Inner::sync`]).
     #[cfg(test)]
     fail_next_sync: std::sync::atomic::AtomicBool,
 }
@@ -197,7 +199,7 @@ impl AuditLog {
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
                 io: Mutex::new(Io { lock, active }),
-                sync_failures: std::sync::atomic::AtomicU64::new(0),
+                sync_failures: AtomicU64::new(0),
                 #[cfg(test)]
                 fail_next_sync: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -296,9 +298,7 @@ impl AuditLog {
     /// Tests: the next sync of a batch, of a rotation or of a record written now fails.
     #[cfg(test)]
     pub(crate) fn fail_next_sync(&self) {
-        self.inner
-            .fail_next_sync
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.fail_next_sync.store(true, Ordering::SeqCst);
     }
 
     /// Hands one record to the committer and returns at once; [`Pending::wait`] returns once it
@@ -499,32 +499,24 @@ impl Inner {
     fn write_unsynced(self: &Arc<Self>, members: &str) -> Result<Unsynced, AuditError> {
         let mut stats = None;
         let mut io = lock_ignoring_poison(&self.io);
-        let failures_at_write = self.sync_failures.load(std::sync::atomic::Ordering::SeqCst);
+        let failures_at_write = self.sync_failures.load(Ordering::SeqCst);
         let result = self.commit_locked(&mut io, std::iter::once(members), false, &mut stats);
-        let result = match result {
-            Ok(mut batch) => {
-                let Some(active) = io.active.as_ref() else {
-                    unreachable!("written to it")
-                };
-                let Some(committed) = batch.done.pop() else {
-                    unreachable!("one record written")
-                };
-                Ok(Unsynced(UnsyncedState::Written {
-                    inner: Arc::clone(self),
-                    file: Arc::clone(&active.file),
-                    committed,
-                    start: batch.start,
-                    end: batch.end,
-                    failures_at_write,
-                }))
-            }
-            Err(e) => {
-                if let Some(a) = io.active.as_mut() {
-                    a.known = None;
-                }
-                Err(e)
-            }
-        };
+        let result = result.map(|mut batch| {
+            let Some(active) = io.active.as_ref() else {
+                unreachable!("written to it")
+            };
+            let Some(committed) = batch.done.pop() else {
+                unreachable!("one record written")
+            };
+            Unsynced(UnsyncedState::Written {
+                inner: Arc::clone(self),
+                file: Arc::clone(&active.file),
+                committed,
+                start: batch.start,
+                end: batch.end,
+                failures_at_write,
+            })
+        });
         drop(io);
         log_written(1, stats, false);
         result
@@ -534,10 +526,7 @@ impl Inner {
     /// written now ([`Unsynced::sync`]). Tests make it fail on demand: no disk here does.
     fn sync(&self, file: &File) -> std::io::Result<()> {
         #[cfg(test)]
-        if self
-            .fail_next_sync
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
+        if self.fail_next_sync.swap(false, Ordering::SeqCst) {
             return Err(std::io::Error::other("Input/output error (injected)"));
         }
         file.sync_data()
@@ -545,8 +534,7 @@ impl Inner {
 
     /// Counts a failed `fdatasync` (under `io`): nothing more is written through this handle.
     fn sync_failed(&self, e: AuditError) -> AuditError {
-        self.sync_failures
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.sync_failures.fetch_add(1, Ordering::SeqCst);
         e
     }
 
@@ -565,12 +553,7 @@ impl Inner {
     ) -> Result<(), AuditError> {
         let mut io = lock_ignoring_poison(&self.io);
         match synced {
-            Ok(())
-                if self.sync_failures.load(std::sync::atomic::Ordering::SeqCst)
-                    == failures_at_write =>
-            {
-                Ok(())
-            }
+            Ok(()) if self.sync_failures.load(Ordering::SeqCst) == failures_at_write => Ok(()),
             Ok(()) => Err(AuditError::Io {
                 path: self.path.display().to_string(),
                 message: "another fdatasync of the log failed after this record was written: it \
@@ -633,13 +616,7 @@ impl Inner {
         let result = self.commit_locked(&mut io, members, true, written);
         match result {
             Ok(batch) => batch.done.into_iter().map(Ok).collect(),
-            Err(e) => {
-                // What this process knew of the file may be wrong now: read it again next time.
-                if let Some(a) = io.active.as_mut() {
-                    a.known = None;
-                }
-                batch.iter().map(|_| Err(e.clone())).collect()
-            }
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
         }
     }
 
@@ -721,7 +698,7 @@ impl Inner {
             path: p.display().to_string(),
             message: e.to_string(),
         };
-        if self.sync_failures.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if self.sync_failures.load(Ordering::SeqCst) > 0 {
             return Err(AuditError::Io {
                 path: self.path.display().to_string(),
                 message: "an earlier fdatasync of the log failed: nothing more is written through \
@@ -804,6 +781,12 @@ impl Inner {
                 end,
             })
         })();
+        if result.is_err() {
+            // What this process knew of the file may be wrong now: read it again next time.
+            if let Some(a) = io.active.as_mut() {
+                a.known = None;
+            }
+        }
         let _ = io.lock.unlock();
         result
     }
@@ -1107,6 +1090,28 @@ mod tests {
     use super::*;
     use crate::audit::record::tests::entry;
 
+    /// As if another thread had begun writing a batch: records written now or appended queue.
+    fn batch_begun(log: &AuditLog) {
+        lock_ignoring_poison(&log.inner.queue).committing = true;
+    }
+
+    /// That batch ended: the committer takes what queued meanwhile.
+    fn batch_ended(log: &AuditLog) {
+        lock_ignoring_poison(&log.inner.queue).committing = false;
+        log.inner.wake.notify_one();
+    }
+
+    /// After a failed sync, the handle writes nothing more.
+    fn assert_closed(log: &AuditLog) {
+        let refused = log.append(&entry("after")).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("an earlier fdatasync of the log failed"),
+            "{refused}"
+        );
+    }
+
     fn lines(path: &Path) -> Vec<String> {
         std::fs::read_to_string(path)
             .unwrap()
@@ -1304,16 +1309,11 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
         log.append(&entry("one")).unwrap();
-        // As if another thread were writing a batch.
-        lock_ignoring_poison(&log.inner.queue).committing = true;
+        batch_begun(&log);
         let r = log.write_now(&entry("two")).unwrap();
         assert!(matches!(r.0, UnsyncedState::Queued(_)));
         assert_eq!(lines(&path).len(), 1, "not written while the batch is");
-        {
-            let mut queue = lock_ignoring_poison(&log.inner.queue);
-            queue.committing = false;
-            log.inner.wake.notify_one();
-        }
+        batch_ended(&log);
         assert_eq!(r.sync().unwrap().seq, 2);
         assert_eq!(lines(&path).len(), 2);
     }
@@ -1345,18 +1345,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
-        lock_ignoring_poison(&log.inner.queue).committing = true;
+        batch_begun(&log);
         let r = log.write_now(&entry("queued")).unwrap();
         assert!(matches!(r.0, UnsyncedState::Queued(_)));
         let (tx, rx) = std::sync::mpsc::channel();
         let waiter = std::thread::spawn(move || tx.send(r.sync()).unwrap());
         // The other thread is waiting (parked) before the batch is written.
         std::thread::sleep(Duration::from_millis(50));
-        {
-            let mut queue = lock_ignoring_poison(&log.inner.queue);
-            queue.committing = false;
-            log.inner.wake.notify_one();
-        }
+        batch_ended(&log);
         let synced = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("the waiting thread was never woken");
@@ -1378,13 +1374,7 @@ mod tests {
         let err = fail_sync(written);
         assert!(err.to_string().contains("injected"), "{err}");
         assert_eq!(lines(&path).len(), 1, "the unsynced record is cut off");
-        let refused = log.append(&entry("three")).unwrap_err();
-        assert!(
-            refused
-                .to_string()
-                .contains("an earlier fdatasync of the log failed"),
-            "{refused}"
-        );
+        assert_closed(&log);
         assert_eq!(lines(&path).len(), 1);
         // Another handle (another process) goes on from the last record on disk.
         drop(log);
@@ -1401,8 +1391,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let log = Arc::new(AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap());
         assert!(lock_ignoring_poison(&log.committer).is_none());
-        // As if another thread were writing a batch.
-        lock_ignoring_poison(&log.inner.queue).committing = true;
+        batch_begun(&log);
         let (tx, rx) = std::sync::mpsc::channel();
         let appender = {
             let log = Arc::clone(&log);
@@ -1416,11 +1405,7 @@ mod tests {
         }
         assert!(lock_ignoring_poison(&log.committer).is_some());
         assert!(lines(&path).is_empty());
-        {
-            let mut queue = lock_ignoring_poison(&log.inner.queue);
-            queue.committing = false;
-            log.inner.wake.notify_one();
-        }
+        batch_ended(&log);
         let appended = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("the queued append was never written");
@@ -1468,22 +1453,14 @@ mod tests {
             let max = if rotating { 1 } else { DEFAULT_MAX_FILE_BYTES };
             let log = AuditLog::open(&path, max).unwrap();
             let written = log.write_now(&entry("one")).unwrap();
-            log.inner
-                .fail_next_sync
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            log.inner.fail_next_sync.store(true, Ordering::SeqCst);
             let err = log.append(&entry("two")).unwrap_err();
             assert!(err.to_string().contains("injected"), "{err}");
             assert_eq!(lines(&path).len(), 1, "the batch is rolled back");
             assert_eq!(super::super::chain_files(&path).unwrap().len(), 1);
             let err = written.sync().unwrap_err();
             assert!(err.to_string().contains("not known to be on disk"), "{err}");
-            let refused = log.append(&entry("three")).unwrap_err();
-            assert!(
-                refused
-                    .to_string()
-                    .contains("an earlier fdatasync of the log failed"),
-                "{refused}"
-            );
+            assert_closed(&log);
         }
     }
 

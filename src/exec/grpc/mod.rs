@@ -745,25 +745,22 @@ const TURNS_TO_SEND: usize = 4;
 /// two wake-ups. If the request is not out by then (a connection being made), it goes after the
 /// sync: slower, never out of order, since a read's request may go either side of the sync and
 /// nothing it brings back is shown before the barrier is passed. A failed sync ends the wait at
-/// once (`None`, the request dropped): the barrier keeps the error, and the caller reports it
-/// when it passes the barrier in turn.
+/// once, the request dropped, with the barrier's error (which it keeps).
 async fn passed_while_out<F: std::future::Future>(
     call: F,
     decided: &mut Barrier,
-) -> Option<F::Output> {
+) -> Result<F::Output, AuditError> {
     let mut call = std::pin::pin!(call);
     for _ in 0..TURNS_TO_SEND {
         let polled =
             std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
         if let std::task::Poll::Ready(answer) = polled {
-            return Some(answer);
+            return Ok(answer);
         }
         tokio::task::yield_now().await;
     }
-    match decided.pass() {
-        Ok(()) => Some(call.await),
-        Err(_) => None,
-    }
+    decided.pass()?;
+    Ok(call.await)
 }
 
 /// What a translated command works with.
@@ -860,20 +857,9 @@ impl Ctx<'_, '_> {
                     if self.out.decided.is_passed() {
                         call.await
                     } else {
-                        match passed_while_out(call, self.out.decided).await {
-                            Some(answer) => answer,
-                            // The sync failed: the barrier keeps and reports the error.
-                            None => {
-                                return Err(match self.out.decided.pass() {
-                                    Err(e) => Stop::Unrecorded(e),
-                                    Ok(()) => Stop::Failed(
-                                        "tgate: internal error: the decision record's barrier \
-                                         opened after it failed"
-                                            .to_owned(),
-                                    ),
-                                });
-                            }
-                        }
+                        passed_while_out(call, self.out.decided)
+                            .await
+                            .map_err(Stop::Unrecorded)?
                     }
                 }
                 Err(e) => Err(tonic::Status::unknown(format!(
@@ -1446,6 +1432,37 @@ mod tests {
         assert_eq!(said_once(plain), plain);
     }
 
+    /// A read's context for `cmd` over `channel`, JSON output into `out`, not declared a write.
+    fn test_ctx<'a, 'w>(
+        channel: Channel,
+        cmd: &'a Command,
+        out: &'w mut Vec<u8>,
+        decided: &'w mut Barrier,
+    ) -> Ctx<'a, 'w> {
+        Ctx {
+            grpc: tonic::client::Grpc::new(channel),
+            auth: None,
+            cmd,
+            identity: "tgate:test".to_owned(),
+            namespace: "default".to_owned(),
+            format: Format::Json,
+            out: Sink {
+                w: out,
+                written: 0,
+                cap: 1024,
+                keys: &[],
+                decided,
+                stoppable: true,
+            },
+            status: None,
+            details: Vec::new(),
+            cli: None,
+            declared_write: false,
+            connected: false,
+            json_list: None,
+        }
+    }
+
     /// A read whose decision record's sync fails while its request is out ends at once, as
     /// unrecorded, without waiting for an answer (review: it waited for the whole answer, or the
     /// time limit). The server here takes the connection and never answers.
@@ -1479,28 +1496,7 @@ mod tests {
             let channel = Endpoint::from_shared(format!("http://{address}"))
                 .unwrap()
                 .connect_lazy();
-            let mut ctx = Ctx {
-                grpc: tonic::client::Grpc::new(channel),
-                auth: None,
-                cmd: &cmd,
-                identity: "tgate:test".to_owned(),
-                namespace: "default".to_owned(),
-                format: Format::Json,
-                out: Sink {
-                    w: &mut out,
-                    written: 0,
-                    cap: 1024,
-                    keys: &[],
-                    decided: &mut decided,
-                    stoppable: true,
-                },
-                status: None,
-                details: Vec::new(),
-                cli: None,
-                declared_write: false,
-                connected: false,
-                json_list: None,
-            };
+            let mut ctx = test_ctx(channel, &cmd, &mut out, &mut decided);
             let req = ctx.request(
                 wfs::DescribeWorkflowExecutionRequest::default(),
                 Some("default"),
@@ -1538,28 +1534,7 @@ mod tests {
         let mut out = Vec::new();
         runtime.block_on(async {
             let channel = Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
-            let mut ctx = Ctx {
-                grpc: tonic::client::Grpc::new(channel),
-                auth: None,
-                cmd: &cmd,
-                identity: "tgate:test".to_owned(),
-                namespace: "default".to_owned(),
-                format: Format::Json,
-                out: Sink {
-                    w: &mut out,
-                    written: 0,
-                    cap: 1024,
-                    keys: &[],
-                    decided: &mut decided,
-                    stoppable: true,
-                },
-                status: None,
-                details: Vec::new(),
-                cli: None,
-                declared_write: false,
-                connected: false,
-                json_list: None,
-            };
+            let mut ctx = test_ctx(channel, &cmd, &mut out, &mut decided);
             let req = ctx.request(
                 wfs::TerminateWorkflowExecutionRequest::default(),
                 Some("default"),
