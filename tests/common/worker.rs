@@ -1,8 +1,8 @@
 //! A stand-in worker for query tests: it polls one task queue of a real dev server over gRPC,
 //! completes workflow tasks (a `Completes` workflow completes with a result, `CompletesNull` with
-//! a `binary/null` one, a `Fails` one fails,
-//! a `Cancels` one is canceled once cancellation is requested, a `ContinuesAsNew` one continues
-//! as a `Completes` run, a `Schedules` one schedules an activity nobody polls for and starts a
+//! a `binary/null` one, a `Fails` one fails, a `Cancels` one is canceled once cancellation is
+//! requested, a `ContinuesAsNew` one continues as a `Completes` run, a `Schedules` one schedules
+//! an activity nobody polls for and starts a
 //! child, a `Retries` one schedules an activity that [`spawn_failing_activities`] fails once (its
 //! retry waits an hour), a `CallsNexus…` one schedules an operation on [`NEXUS_ENDPOINT`] plus
 //! the rest of its type's name in lower case (`CallsNexusAway`: `refundsaway`) and asks it to
