@@ -230,9 +230,7 @@ impl CommandPath {
     pub fn classes(self) -> impl Iterator<Item = EffectClass> {
         let own = self.class();
         let also = (own == EffectClass::Write
-            && self
-                .flags()
-                .any(|f| ENDING.iter().any(|(name, _)| *name == f.name)))
+            && ENDING.iter().any(|(name, _)| self.flag(name).is_some()))
         .then_some(EffectClass::Destructive);
         std::iter::once(own).chain(also)
     }

@@ -389,11 +389,12 @@ impl Command {
     pub fn with_flags(&self, changes: &[(&str, Value)]) -> Result<Command, ParseError> {
         let mut changed = self.clone();
         for (name, value) in changes {
-            let flag = self.path.flags().find(|f| f.name == *name).ok_or_else(|| {
-                ParseError::UnknownFlag {
+            let flag = self
+                .path
+                .flag(name)
+                .ok_or_else(|| ParseError::UnknownFlag {
                     name: (*name).to_owned(),
-                }
-            })?;
+                })?;
             changed.flags.insert(flag.name, value.clone());
         }
         let reread = Command::parse(&changed.render())?;

@@ -259,6 +259,12 @@ impl CommandPath {
     /// Every flag this command accepts (its own, then inherited ones, shadowed duplicates removed),
     /// not counting cobra's `-h/--help` and the root's `-v/--version`.
     pub fn flags(self) -> impl Iterator<Item = &'static FlagSpec> {
-        super::flagset::FlagSet::of(self).iter()
+        super::flagset::merged(self)
+    }
+
+    /// The flag this command accepts by the name `name` (not an alias), if any: the nearest
+    /// declaration, which shadows any other of the same name.
+    pub fn flag(self, name: &str) -> Option<&'static FlagSpec> {
+        super::flagset::declared(self).find(|f| f.name == name)
     }
 }

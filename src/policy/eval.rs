@@ -57,7 +57,7 @@ impl Obligations {
 
     /// Only the caps on flags `cmd` has.
     fn relevant_to(self, cmd: &Command) -> Obligations {
-        let has = |name: &str| cmd.path().flags().any(|f| f.name == name);
+        let has = |name: &str| cmd.path().flag(name).is_some();
         Obligations {
             max_limit: self.max_limit.filter(|_| has("limit")),
             max_page_size: self.max_page_size.filter(|_| has("page-size")),
@@ -647,7 +647,7 @@ fn carried(
     other: crate::command::CommandPath,
     skip: &[&str],
 ) -> Vec<String> {
-    let has = |name: &str| other.flags().any(|f| f.name == name);
+    let has = |name: &str| other.flag(name).is_some();
     let mut words = Vec::new();
     for (name, value) in cmd.flags() {
         if skip.contains(name) {

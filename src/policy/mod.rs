@@ -987,9 +987,7 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
         scope = reached_commands(commands.as_deref(), None);
     }
     let flag_spec = |name: &str| -> Option<&'static crate::command::FlagSpec> {
-        scope
-            .iter()
-            .find_map(|c| c.flags().find(|f| f.name == name))
+        scope.iter().find_map(|c| c.flag(name))
     };
     let mut flags = Vec::new();
     for (name, c) in &w.flags {
@@ -1123,13 +1121,11 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
         }
         allow_file_flags.push((f.clone(), checked));
         let known = scope.iter().any(|c| {
-            c.flags().any(|fl| {
-                fl.name == f
-                    && matches!(
-                        crate::command::flag_role(*c, f),
-                        crate::command::FlagRole::ReadsFile | crate::command::FlagRole::WritesFile
-                    )
-            })
+            c.flag(f).is_some()
+                && matches!(
+                    crate::command::flag_role(*c, f),
+                    crate::command::FlagRole::ReadsFile | crate::command::FlagRole::WritesFile
+                )
         });
         if !known {
             errs.push(format!(
