@@ -942,18 +942,24 @@ pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
     Ok(keep)
 }
 
-/// Offset of the last `\n` before `end`.
+/// Offset of the last `\n` before `end`. Reads backwards in chunks that start at 4 KiB (a
+/// record is ~1 KiB: every `tgate run` looks for the last two) and double up to 64 KiB.
 fn find_last_newline(file: &File, end: u64) -> std::io::Result<Option<u64>> {
-    let mut buf = vec![0u8; 64 * 1024];
+    const FIRST: usize = 4 * 1024;
+    const MOST: usize = 64 * 1024;
+    let mut buf = vec![0u8; FIRST];
     let mut hi = end;
     while hi > 0 {
         let lo = hi.saturating_sub(buf.len() as u64);
         let chunk = &mut buf[..(hi - lo) as usize];
         file.read_exact_at(chunk, lo)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
             return Ok(Some(lo + i as u64));
         }
         hi = lo;
+        if buf.len() < MOST {
+            buf.resize(buf.len() * 2, 0);
+        }
     }
     Ok(None)
 }
@@ -1536,6 +1542,47 @@ mod tests {
         assert_eq!(log.append(&entry("two")).unwrap().seq, 2);
         assert_eq!(lines(&path).len(), 2);
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+    }
+
+    /// The backward search finds the last newline before any end, whatever the distance: in
+    /// the first 4 KiB chunk, across the doubling chunks, past 64 KiB ones, and none at all.
+    #[test]
+    fn the_last_newline_is_found_across_growing_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines");
+        let mut text = Vec::new();
+        for gap in [
+            0usize, 10, 4095, 4096, 4097, 12_287, 12_288, 70_000, 300_000,
+        ] {
+            text.extend(std::iter::repeat_n(b'x', gap));
+            text.push(b'\n');
+        }
+        text.extend(std::iter::repeat_n(b'y', 200_000));
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let naive = |end: usize| {
+            text[..end]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map(|i| i as u64)
+        };
+        let newlines: Vec<usize> = (0..text.len()).filter(|&i| text[i] == b'\n').collect();
+        let mut ends = vec![0, 1, text.len()];
+        for &n in &newlines {
+            ends.extend([n, n + 1, n + 2, n + 4096, n + 4097, n + 65_536]);
+        }
+        for end in ends.into_iter().filter(|&e| e <= text.len()) {
+            assert_eq!(
+                find_last_newline(&file, end as u64).unwrap(),
+                naive(end),
+                "end {end}"
+            );
+        }
+        // No newline at all in a long prefix.
+        let none = dir.path().join("none");
+        std::fs::write(&none, vec![b'z'; 150_000]).unwrap();
+        let f = File::open(&none).unwrap();
+        assert_eq!(find_last_newline(&f, 150_000).unwrap(), None);
     }
 
     /// A last line that is a whole record without its newline is no crash's cut: a sound one
