@@ -455,11 +455,19 @@ impl Command {
         !self.is_help() && (self.path.always_bulk() || self.is_batch_job())
     }
 
-    /// Whether the command starts a batch job: a non-empty `--query` on a batch-capable command.
+    /// Whether the command starts a batch job: a non-empty `--query` on a batch-capable command;
+    /// for `workflow reset` (and `reset with-workflow-update-options`), no `--workflow-id`: the
+    /// CLI then starts a batch over `--query`, and an empty one is every workflow in the
+    /// namespace (with `-w`, it resets that workflow and does not read `--query`).
     fn is_batch_job(&self) -> bool {
+        let given = |n: &str| self.flag_str(n).is_some_and(|v| !v.is_empty());
         !self.is_help()
             && self.path.batch_capable()
-            && self.flag_str("query").is_some_and(|q| !q.is_empty())
+            && match self.path {
+                CommandPath::WorkflowReset
+                | CommandPath::WorkflowResetWithWorkflowUpdateOptions => !given("workflow-id"),
+                _ => given("query"),
+            }
     }
 
     /// The namespace the client connects with: `-n` (an empty value means `default`), else
@@ -947,6 +955,59 @@ mod tests {
         assert!(c.render().contains(&"--api-key=sk-SECRET".to_owned()));
     }
 
+    /// `workflow reset` is a single reset when `-w` is given, whatever `--query` says (the CLI
+    /// does not read it), and otherwise a batch over `--query`: with none, or an empty one, every
+    /// workflow in the namespace (each checked on a dev server).
+    #[test]
+    fn a_reset_is_a_batch_exactly_when_it_names_no_workflow() {
+        for (line, batch, target) in [
+            (
+                "temporal workflow reset -w a -q x --type FirstWorkflowTask --reason r",
+                false,
+                Target::Workflow {
+                    workflow_id: WorkflowId("a".into()),
+                    run_id: None,
+                },
+            ),
+            (
+                "temporal workflow reset -q x --type FirstWorkflowTask --reason r",
+                true,
+                Target::Batch { query: "x".into() },
+            ),
+            (
+                "temporal workflow reset --type FirstWorkflowTask --reason r",
+                true,
+                Target::Batch {
+                    query: String::new(),
+                },
+            ),
+            (
+                "temporal workflow reset -w '' -q '' --type FirstWorkflowTask --reason r",
+                true,
+                Target::Batch {
+                    query: String::new(),
+                },
+            ),
+            (
+                "temporal workflow reset with-workflow-update-options --type FirstWorkflowTask \
+                 --reason r --versioning-override-behavior auto_upgrade",
+                true,
+                Target::Batch {
+                    query: String::new(),
+                },
+            ),
+        ] {
+            let c = lexed(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(c.is_batch(), batch, "{line}");
+            assert_eq!(c.target(), target, "{line}");
+        }
+        // A cancel with neither is still refused: it has no batch over everything.
+        assert!(matches!(
+            lexed("temporal workflow cancel"),
+            Err(ParseError::Conflict { .. })
+        ));
+    }
+
     #[test]
     fn conflicts_refused() {
         for line in [
@@ -957,7 +1018,9 @@ mod tests {
             "temporal operator namespace describe a -n b",
             // Empty values are unset, as in the CLI's checks.
             "temporal workflow terminate -w '' -q ''",
-            "temporal workflow reset -q '' --type FirstWorkflowTask --reason r",
+            // A reset type only the other form takes, refused by the CLI once connected.
+            "temporal workflow reset -w a --type BuildId --reason r",
+            "temporal workflow reset -q x --type LastContinuedAsNew --reason r",
         ] {
             assert!(
                 matches!(lexed(line), Err(ParseError::Conflict { .. })),

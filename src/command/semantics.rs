@@ -73,21 +73,30 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
     }
     match cmd.path {
         C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
-            // Empty values count as unset here, as in the CLI's checks (`!= ""`).
-            if nonempty("query") {
+            // The CLI resets one workflow when `-w` is given, whatever `--query` says (it is
+            // not read), and otherwise starts a batch over `--query`, which may be empty: every
+            // workflow in the namespace (checked on a dev server). Empty values count as unset,
+            // as in its checks (`!= ""`).
+            let event_id = match cmd.flag("event-id") {
+                Some(Value::Int(i)) => *i,
+                _ => 0,
+            };
+            if nonempty("workflow-id") {
+                if event_id <= 0 && !has("type") {
+                    return rejected("must specify either valid event id or reset type");
+                }
+            } else {
                 if !has("type") {
                     return rejected("must specify reset type");
                 }
                 if nonempty("run-id") {
                     return rejected("must not specify run Id");
                 }
-            } else {
-                let event_id = match cmd.flag("event-id") {
-                    Some(Value::Int(i)) => *i,
-                    _ => 0,
-                };
-                if event_id <= 0 && !has("type") {
-                    return rejected("must specify either valid event id or reset type");
+                if event_id != 0 {
+                    return rejected("must not specify event Id");
+                }
+                if cmd.flag_str("type") == Some("BuildId") && !nonempty("build-id") {
+                    return rejected("must specify build Id for BuildId based batch reset");
                 }
             }
             if cmd.path == C::WorkflowResetWithWorkflowUpdateOptions {
@@ -313,10 +322,19 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
                 return conflict("cannot set run ID when query is set");
             }
         }
-        C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
-            if set("workflow-id") == set("query") =>
-        {
-            return conflict("must set exactly one of --workflow-id or --query");
+        // What the CLI refuses once connected, before it sends anything: a reset type that
+        // only the other form takes (a batch to LastContinuedAsNew makes the CLI panic).
+        C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
+            match (set("workflow-id"), cmd.flag_str("type")) {
+                (true, Some("BuildId")) => return conflict("invalid reset type: BuildId"),
+                (false, Some("LastContinuedAsNew")) => {
+                    return conflict(
+                        "a batch reset cannot target LastContinuedAsNew (the CLI panics: \
+                         unsupported operation type was filtered by cli framework)",
+                    );
+                }
+                _ => {}
+            }
         }
         C::ActivityCancel
         | C::ActivityTerminate
