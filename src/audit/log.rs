@@ -1551,8 +1551,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lines");
         let mut text = Vec::new();
+        // Around each place a chunk ends: 4 KiB, then 12, 28, 60 and 124 KiB back (the first
+        // capped chunk), then 64 KiB steps.
         for gap in [
-            0usize, 10, 4095, 4096, 4097, 12_287, 12_288, 70_000, 300_000,
+            0usize, 10, 4095, 4096, 4097, 12_287, 12_288, 28_671, 28_672, 61_439, 61_440, 126_975,
+            126_976, 300_000,
         ] {
             text.extend(std::iter::repeat_n(b'x', gap));
             text.push(b'\n');

@@ -236,7 +236,9 @@ impl CommandPath {
     }
 
     /// Whether `--query` turns this command into a batch job over every matching execution
-    /// (StartBatchOperation). On list and count commands `--query` is only a filter.
+    /// (StartBatchOperation); `workflow reset` is one when it names no workflow, with or without
+    /// a query ([`Command::is_batch`](super::Command::is_batch)). On list and count commands
+    /// `--query` is only a filter.
     pub fn batch_capable(self) -> bool {
         use CommandPath as C;
         matches!(

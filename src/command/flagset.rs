@@ -130,7 +130,14 @@ mod tests {
         for &path in CommandPath::ALL {
             let set = FlagSet::of(path);
             let lazy: Vec<&'static FlagSpec> = merged(path).collect();
-            let table: Vec<&'static FlagSpec> = set.iter().collect();
+            // An independent reference: cobra's merge as a list kept by hand.
+            let mut table: Vec<&'static FlagSpec> = Vec::new();
+            for f in declared(path) {
+                if !table.iter().any(|o| o.name == f.name) {
+                    table.push(f);
+                }
+            }
+            assert_eq!(set.iter().count(), table.len(), "{path:?}");
             assert_eq!(lazy.len(), table.len(), "{path:?}");
             for (a, b) in lazy.iter().zip(&table) {
                 assert!(std::ptr::eq(*a, *b), "{path:?}: {} vs {}", a.name, b.name);

@@ -314,6 +314,10 @@ impl fmt::Display for Target {
                 workflow_id,
                 run_id,
             } => write!(f, "workflow {workflow_id}{}", run(run_id)),
+            // An empty query filters nothing (a `workflow reset` without one).
+            Target::Batch { query } if query.is_empty() => {
+                f.write_str("batch of every workflow in the namespace")
+            }
             Target::Batch { query } => write!(f, "batch of executions matching {query:?}"),
             Target::Activity {
                 activity_id,
@@ -449,8 +453,9 @@ impl Command {
     }
 
     /// Whether the command acts on many executions: a batch job (a batch-capable command with a
-    /// non-empty `--query`; the CLI takes `-q ''` for no query, and `-w '' -q X` for a batch), or
-    /// a command that always does ([`CommandPath::always_bulk`]: `schedule backfill`).
+    /// non-empty `--query`; the CLI takes `-q ''` for no query, and `-w '' -q X` for a batch; a
+    /// `workflow reset` without `--workflow-id`, with a query or none), or a
+    /// command that always does ([`CommandPath::always_bulk`]: `schedule backfill`).
     pub fn is_batch(&self) -> bool {
         !self.is_help() && (self.path.always_bulk() || self.is_batch_job())
     }
@@ -1001,6 +1006,18 @@ mod tests {
             assert_eq!(c.is_batch(), batch, "{line}");
             assert_eq!(c.target(), target, "{line}");
         }
+        // The single reset's ignored query is not part of the command (nor of its argv).
+        let single =
+            lexed("temporal workflow reset -w a -q x --type FirstWorkflowTask --reason r").unwrap();
+        assert_eq!(single.flag("query"), None);
+        assert!(!single.render().iter().any(|w| w.starts_with("--query")));
+        assert_eq!(
+            Target::Batch {
+                query: String::new()
+            }
+            .to_string(),
+            "batch of every workflow in the namespace"
+        );
         // A cancel with neither is still refused: it has no batch over everything.
         assert!(matches!(
             lexed("temporal workflow cancel"),

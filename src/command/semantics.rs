@@ -52,6 +52,17 @@ pub(super) fn drop_unset(cmd: &mut Command) {
     if cmd.path.batch_capable() && !cmd.is_help() {
         cmd.flags
             .retain(|name, v| !(SINGLE_OR_BATCH.contains(name) && is_zero(v)));
+        // A reset that names a workflow resets it and never reads `--query` (checked on a dev
+        // server): dropped, so that no policy judges the single reset by a query that plays no
+        // part in it (review: a rule allowing resets by their query would have let `-w prod-wf
+        // -q "<an allowed query>"` reset any workflow).
+        if matches!(
+            cmd.path,
+            C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
+        ) && cmd.flags.contains_key("workflow-id")
+        {
+            cmd.flags.remove("query");
+        }
     }
 }
 
