@@ -1006,11 +1006,44 @@ mod tests {
             assert_eq!(c.is_batch(), batch, "{line}");
             assert_eq!(c.target(), target, "{line}");
         }
-        // The single reset's ignored query is not part of the command (nor of its argv).
-        let single =
-            lexed("temporal workflow reset -w a -q x --type FirstWorkflowTask --reason r").unwrap();
-        assert_eq!(single.flag("query"), None);
-        assert!(!single.render().iter().any(|w| w.starts_with("--query")));
+        // What a reset does not read is not part of the command (nor of its argv): a single
+        // reset's query and build id, and its event id when it has a type; a batch's build id
+        // unless its type is BuildId.
+        for (line, gone, kept) in [
+            (
+                "temporal workflow reset -w a -q x -e 9 --build-id b --type FirstWorkflowTask --reason r",
+                &["query", "build-id", "event-id"][..],
+                &["workflow-id", "type"][..],
+            ),
+            (
+                "temporal workflow reset -w a -e 9 --build-id b --reason r",
+                &["build-id"],
+                &["event-id"],
+            ),
+            (
+                "temporal workflow reset -q x --build-id b --type FirstWorkflowTask --reason r",
+                &["build-id"],
+                &["query"],
+            ),
+            (
+                "temporal workflow reset -q x --build-id b --type BuildId --reason r",
+                &[],
+                &["query", "build-id"],
+            ),
+        ] {
+            let c = lexed(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let argv = c.render();
+            for f in gone {
+                assert_eq!(c.flag(f), None, "{line}: --{f}");
+                assert!(
+                    !argv.iter().any(|w| w.starts_with(&format!("--{f}="))),
+                    "{argv:?}"
+                );
+            }
+            for f in kept {
+                assert!(c.flag(f).is_some(), "{line}: --{f}");
+            }
+        }
         assert_eq!(
             Target::Batch {
                 query: String::new()

@@ -52,16 +52,26 @@ pub(super) fn drop_unset(cmd: &mut Command) {
     if cmd.path.batch_capable() && !cmd.is_help() {
         cmd.flags
             .retain(|name, v| !(SINGLE_OR_BATCH.contains(name) && is_zero(v)));
-        // A reset that names a workflow resets it and never reads `--query` (checked on a dev
-        // server): dropped, so that no policy judges the single reset by a query that plays no
-        // part in it (review: a rule allowing resets by their query would have let `-w prod-wf
-        // -q "<an allowed query>"` reset any workflow).
+        // What a reset does not read is dropped, so that no policy judges it by a flag that
+        // plays no part in it (review: a rule allowing resets by their query would have let
+        // `-w prod-wf -q "<an allowed query>"` reset any workflow). Checked on a dev server: a
+        // reset that names a workflow never reads `--query` or `--build-id`, nor `--event-id`
+        // when it has a `--type` (`-t FirstWorkflowTask -e 999` resets to the first workflow
+        // task); a batch reads `--build-id` only for type `BuildId`.
         if matches!(
             cmd.path,
             C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
-        ) && cmd.flags.contains_key("workflow-id")
-        {
-            cmd.flags.remove("query");
+        ) {
+            let by_type = cmd.flags.contains_key("type");
+            if cmd.flags.contains_key("workflow-id") {
+                cmd.flags.remove("query");
+                cmd.flags.remove("build-id");
+                if by_type {
+                    cmd.flags.remove("event-id");
+                }
+            } else if cmd.flag_str("type") != Some("BuildId") {
+                cmd.flags.remove("build-id");
+            }
         }
     }
 }
