@@ -621,6 +621,8 @@ fn reads_are_byte_identical_to_the_cli() {
         ("done-twice", "CompletesTwice"),
         ("done-binary", "CompletesBinary"),
         ("done-null", "CompletesNull"),
+        ("done-mixed", "CompletesMixed"),
+        ("done-mixed-binary", "CompletesMixedBinary"),
         ("done-big", "CompletesBig"),
         ("failed", "Fails"),
         ("canceled", "Cancels"),
@@ -681,7 +683,7 @@ fn reads_are_byte_identical_to_the_cli() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     for (status, n) in [
         ("TimedOut", 1),
-        ("Completed", 7),
+        ("Completed", 9),
         ("Failed", 1),
         ("Canceled", 1),
         ("ContinuedAsNew", 1),
@@ -765,6 +767,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-twice",
         "done-binary",
         "done-null",
+        "done-mixed",
+        "done-mixed-binary",
         "done-big",
         "failed",
         "canceled",
@@ -799,6 +803,8 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-twice",
         "done-binary",
         "done-null",
+        "done-mixed",
+        "done-mixed-binary",
         "done-big",
         "failed",
         "canceled",
@@ -828,7 +834,9 @@ fn reads_are_byte_identical_to_the_cli() {
     // element of an array in a close event's `Payloads` (QA: rendered by neither before).
     for form in ["--time-format iso", "-o json", "-o jsonl"] {
         for command in ["show", "result"] {
-            lines.push(format!("temporal workflow {command} -w done-null {form}"));
+            for id in ["done-null", "done-mixed", "done-mixed-binary"] {
+                lines.push(format!("temporal workflow {command} -w {id} {form}"));
+            }
         }
     }
     for id in [

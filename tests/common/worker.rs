@@ -224,6 +224,25 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 }),
             },
         ),
+        // Mixed results: JSON with a `binary/null` (every element shortenable), and JSON with
+        // bytes (one not: the normal form, the JSON element in shorthand).
+        "CompletesMixed" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("json/plain", "1"), payload("binary/null", "")],
+                }),
+            },
+        ),
+        "CompletesMixedBinary" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![
+                        payload("json/plain", "1"),
+                        payload("binary/plain", "raw <bytes>"),
+                    ],
+                }),
+            },
+        ),
         "CompletesBig" => Attributes::CompleteWorkflowExecutionCommandAttributes(
             CompleteWorkflowExecutionCommandAttributes {
                 result: Some(Payloads {
