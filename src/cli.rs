@@ -1143,8 +1143,9 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
 /// type (`temporal-sys-batch-workflow`...), which the policy cannot see: a batch job's workflow
 /// has an ordinary id, a UUID (security re-check: `workflow reset -w <job id>`, allowed by a rule
 /// on resets, ran an admin's batch delete again). tgate asks the server
-/// (`DescribeWorkflowExecution` of the latest run, and of the run the command names) before the
-/// decision is recorded, and denies what it cannot check (fail closed). A workflow that does not
+/// (`DescribeWorkflowExecution` of the latest run, and of the run the command names; for `reset
+/// -t LastContinuedAsNew`, also of the run it resets, the one before) before the decision is
+/// recorded, and denies what it cannot check (fail closed). A workflow that does not
 /// exist passes: the command fails there as it would have, or starts it. Reads are not checked.
 ///
 /// The check is watched for stop signals, as the write itself is: a stop while it waits ends it,
@@ -1205,9 +1206,22 @@ fn internal_by_type(
             {
                 return Ok(latest);
             }
-            match named {
-                Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout),
-                None => Ok(latest),
+            let checked = match named {
+                Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout)?,
+                None => latest,
+            };
+            if checked
+                .as_deref()
+                .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
+                || !resets_the_run_before(cmd)
+            {
+                return Ok(checked);
+            }
+            // `reset -t LastContinuedAsNew` resets the run the named (else latest) one
+            // continued from, which may be of another type: that one too.
+            match s.continued_from(&namespace, wf, named, timeout)? {
+                Some(before) => s.workflow_type(&namespace, wf, Some(&before), timeout),
+                None => Ok(checked),
             }
         });
     tracing::debug!(
@@ -1241,6 +1255,17 @@ fn internal_by_type(
         }
     };
     (ev, session, watching)
+}
+
+/// Whether `cmd` is a single `workflow reset` to `LastContinuedAsNew`: it resets the run that
+/// the one it names continued from, not that one.
+fn resets_the_run_before(cmd: &crate::command::Command) -> bool {
+    use crate::command::CommandPath as C;
+    matches!(
+        cmd.path(),
+        C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
+    ) && !cmd.is_batch()
+        && cmd.flag_str("type") == Some("LastContinuedAsNew")
 }
 
 /// What the approval store did for one `tgate run`.

@@ -410,3 +410,86 @@ fn a_write_to_a_batch_jobs_workflow_is_denied_by_its_type() {
         text(&out.stderr)
     );
 }
+
+/// `workflow reset -t LastContinuedAsNew` resets the run the named (or latest) one continued as
+/// new from, which may be of another type: `tgate run` checks that run's type too. A workflow
+/// of a `temporal-sys-` type that continued as an ordinary one: its reset to the run before is
+/// denied by both executors, and nothing is reset; an ordinary workflow's runs. (Other writes
+/// are judged by the latest run's type and the named run's, as before.)
+#[test]
+fn a_reset_to_the_run_before_is_judged_by_that_runs_type() {
+    use common::worker::RENEWS_AS_ORDINARY;
+    let server = DevServer::start(&[]);
+    common::worker::spawn(&server.address, "renewing");
+    for (id, ty) in [
+        ("sys-renewed", RENEWS_AS_ORDINARY),
+        ("renewed", "ContinuesAsNew"),
+    ] {
+        let out = server.cli(&[
+            "workflow", "start", "--type", ty, "-t", "renewing", "-w", id,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    // Until both have continued into a `Completes` run that completed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let latest = |id: &str| -> serde_json::Value {
+        let out = server.cli(&["workflow", "describe", "-w", id, "-o", "json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    for id in ["sys-renewed", "renewed"] {
+        loop {
+            let info = latest(id)["workflowExecutionInfo"].clone();
+            if info["type"]["name"] == "Completes"
+                && info["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id} did not continue: {info}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let runs_of = |id: &str| {
+        let out = server.cli(&[
+            "workflow",
+            "count",
+            "--query",
+            &format!("WorkflowId = '{id}'"),
+        ]);
+        text(&out.stdout)
+    };
+    let before = runs_of("sys-renewed");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), RESET_POLICY).unwrap();
+    let config = server.config(dir.path(), "default", "policies: [policy.yaml]\n");
+    let line = "temporal workflow reset -w sys-renewed --type LastContinuedAsNew --reason again";
+    for backend in ["auto", "cli"] {
+        let out = tgate(&config, &["--backend", backend, line]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{backend}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("tgate: denied (tgate:internal-workflow): ")
+                && err.contains(&format!("type `{RENEWS_AS_ORDINARY}`")),
+            "{backend}: {err}"
+        );
+    }
+    assert_eq!(runs_of("sys-renewed"), before, "nothing was reset");
+    // The same reset of an ordinary workflow's run before runs (the CLI prints what it reset).
+    let out = tgate(
+        &config,
+        &["temporal workflow reset -w renewed --type LastContinuedAsNew --reason again"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Resetting workflow renewed to event ID "),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -288,11 +288,11 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
         "Cancels" if cancel_requested => Attributes::CancelWorkflowExecutionCommandAttributes(
             CancelWorkflowExecutionCommandAttributes { details: None },
         ),
-        "ContinuesAsNew" | "ContinuesThenFails" => {
+        "ContinuesAsNew" | "ContinuesThenFails" | RENEWS_AS_ORDINARY => {
             Attributes::ContinueAsNewWorkflowExecutionCommandAttributes(
                 ContinueAsNewWorkflowExecutionCommandAttributes {
                     workflow_type: Some(WorkflowType {
-                        name: if ty == "ContinuesAsNew" {
+                        name: if ty == "ContinuesAsNew" || ty == RENEWS_AS_ORDINARY {
                             "Completes"
                         } else {
                             "FailsWithEscapes"
@@ -349,6 +349,11 @@ where
         });
     });
 }
+
+/// A type named as Temporal's own types are (`temporal-sys-`) that continues as new into an
+/// ordinary `Completes` run: a workflow whose latest run is ordinary and whose run before it is
+/// not.
+pub const RENEWS_AS_ORDINARY: &str = "temporal-sys-tgate-test-renews";
 
 /// Starts the worker on `task_queue` of the server at `address` (namespace `default`).
 pub fn spawn(address: &str, task_queue: &str) {

@@ -354,6 +354,55 @@ impl Session {
         }
     }
 
+    /// The run that run `run_id` (else the latest) of workflow `workflow_id` continued as new
+    /// from: its first event's `continued_execution_run_id`, as `workflow reset -t
+    /// LastContinuedAsNew` reads it to find the run it resets; `Ok(None)` when the run did not
+    /// continue another, or there is no such workflow.
+    pub fn continued_from(
+        &mut self,
+        namespace: &str,
+        workflow_id: &str,
+        run_id: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Option<String>, ProbeFailure> {
+        use temporalio_protos::protos::temporal::api::history::v1::history_event::Attributes;
+        let req = wfs::GetWorkflowExecutionHistoryRequest {
+            namespace: namespace.to_owned(),
+            execution: Some(
+                temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+                    workflow_id: workflow_id.to_owned(),
+                    run_id: run_id.unwrap_or_default().to_owned(),
+                },
+            ),
+            maximum_page_size: 1,
+            ..Default::default()
+        };
+        match self.unary(req, namespace, timeout) {
+            Ok(resp) => {
+                let first = resp.history.and_then(|h| h.events.into_iter().next());
+                match first.and_then(|e| e.attributes) {
+                    Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+                        Ok(Some(a.continued_execution_run_id).filter(|r| !r.is_empty()))
+                    }
+                    // A history that does not begin with its start is no answer (fail closed).
+                    _ => Err(ProbeFailure::Call {
+                        code: tonic::Code::Unknown,
+                        answered: true,
+                        message: "the server's history of the workflow does not begin with its \
+                                  start"
+                            .to_owned(),
+                    }),
+                }
+            }
+            Err(ProbeFailure::Call {
+                code: tonic::Code::NotFound,
+                answered: true,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends `req` with the CLI's headers and returns the response, within `timeout`.
     fn unary<Req: Rpc>(
         &mut self,
