@@ -295,7 +295,7 @@ const RESET_POLICY: &str = "version: 1
 namespaces: [$default]
 rules:
   - {id: reads, decision: allow, reason: reads, when: {classes: [read]}}
-  - {id: single-writes, decision: allow, reason: single-workflow writes allowed in tests, when: {commands: [workflow reset, workflow signal, workflow cancel], batch: false}}
+  - {id: single-writes, decision: allow, reason: single-workflow writes allowed in tests, when: {commands: [workflow reset, workflow reset with-workflow-update-options, workflow signal, workflow cancel], batch: false}}
 ";
 
 /// A batch job runs as a workflow of Temporal's own with an ordinary id (a UUID), which no rule
@@ -451,36 +451,39 @@ fn a_reset_to_the_run_before_is_judged_by_that_runs_type() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
-    let runs_of = |id: &str| {
-        let out = server.cli(&[
-            "workflow",
-            "count",
-            "--query",
-            &format!("WorkflowId = '{id}'"),
-        ]);
-        text(&out.stdout)
+    let latest_run = |id: &str| {
+        latest(id)["workflowExecutionInfo"]["execution"]["runId"]
+            .as_str()
+            .expect("a run id")
+            .to_owned()
     };
-    let before = runs_of("sys-renewed");
+    let before = latest_run("sys-renewed");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("policy.yaml"), RESET_POLICY).unwrap();
     let config = server.config(dir.path(), "default", "policies: [policy.yaml]\n");
-    let line = "temporal workflow reset -w sys-renewed --type LastContinuedAsNew --reason again";
-    for backend in ["auto", "cli"] {
-        let out = tgate(&config, &["--backend", backend, line]);
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "{backend}: {}",
-            text(&out.stderr)
-        );
-        let err = text(&out.stderr);
-        assert!(
-            err.starts_with("tgate: denied (tgate:internal-workflow): ")
-                && err.contains(&format!("type `{RENEWS_AS_ORDINARY}`")),
-            "{backend}: {err}"
-        );
+    // The latest run reset to the one before, by default or named; the subcommand too.
+    for line in [
+        "temporal workflow reset -w sys-renewed --type LastContinuedAsNew --reason again"
+            .to_owned(),
+        format!(
+            "temporal workflow reset -w sys-renewed -r {before} --type LastContinuedAsNew --reason again"
+        ),
+        "temporal workflow reset with-workflow-update-options -w sys-renewed --type \
+         LastContinuedAsNew --reason again --versioning-override-behavior auto_upgrade"
+            .to_owned(),
+    ] {
+        for backend in ["auto", "cli"] {
+            let out = tgate(&config, &["--backend", backend, &line]);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(3), "{line} {backend}: {err}");
+            assert!(
+                err.starts_with("tgate: denied (tgate:internal-workflow): ")
+                    && err.contains(&format!("type `{RENEWS_AS_ORDINARY}`")),
+                "{line} {backend}: {err}"
+            );
+        }
     }
-    assert_eq!(runs_of("sys-renewed"), before, "nothing was reset");
+    assert_eq!(latest_run("sys-renewed"), before, "nothing was reset");
     // The same reset of an ordinary workflow's run before runs (the CLI prints what it reset).
     let out = tgate(
         &config,

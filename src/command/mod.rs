@@ -1011,9 +1011,14 @@ mod tests {
         // unless its type is BuildId.
         for (line, gone, kept) in [
             (
-                "temporal workflow reset -w a -q x -e 9 --build-id b --type FirstWorkflowTask --reason r",
-                &["query", "build-id", "event-id"][..],
+                "temporal workflow reset -w a -q x -e 9 --build-id b -y --type FirstWorkflowTask --reason r",
+                &["query", "build-id", "event-id", "yes"][..],
                 &["workflow-id", "type"][..],
+            ),
+            (
+                "temporal workflow reset -q x -e 0 --type FirstWorkflowTask --reason r -y",
+                &["event-id"],
+                &["query", "yes"],
             ),
             (
                 "temporal workflow reset -w a -e 9 --build-id b --reason r",

@@ -57,7 +57,8 @@ pub(super) fn drop_unset(cmd: &mut Command) {
         // `-w prod-wf -q "<an allowed query>"` reset any workflow). Checked on a dev server: a
         // reset that names a workflow never reads `--query` or `--build-id`, nor `--event-id`
         // when it has a `--type` (`-t FirstWorkflowTask -e 999` resets to the first workflow
-        // task); a batch reads `--build-id` only for type `BuildId`.
+        // task), nor `--yes` (no prompt); a batch reads `--build-id` only for type `BuildId`,
+        // and `--event-id` only to refuse one that is not 0.
         if matches!(
             cmd.path,
             C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
@@ -66,11 +67,15 @@ pub(super) fn drop_unset(cmd: &mut Command) {
             if cmd.flags.contains_key("workflow-id") {
                 cmd.flags.remove("query");
                 cmd.flags.remove("build-id");
+                cmd.flags.remove("yes");
                 if by_type {
                     cmd.flags.remove("event-id");
                 }
-            } else if cmd.flag_str("type") != Some("BuildId") {
-                cmd.flags.remove("build-id");
+            } else {
+                cmd.flags.remove("event-id");
+                if cmd.flag_str("type") != Some("BuildId") {
+                    cmd.flags.remove("build-id");
+                }
             }
         }
     }

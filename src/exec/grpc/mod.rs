@@ -412,7 +412,10 @@ impl Session {
     ) -> Result<Req::Response, ProbeFailure> {
         let req = cli_request(req, Some(namespace), self.auth.as_ref());
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(Req::PATH);
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        // The CLI's limit, not tonic's 4 MiB: a history's first page holds the start's input
+        // (review: a `reset -t LastContinuedAsNew` check of a run with a big input was denied).
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let call = async {
             grpc.ready().await.map_err(|e| ProbeFailure::Call {
                 code: tonic::Code::Unavailable,
