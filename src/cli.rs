@@ -1194,27 +1194,24 @@ fn internal_by_type(
         .as_ref()
         .map(|r| r.as_str())
         .filter(|r| !r.is_empty() && !cmd.path().starts_a_workflow());
+    let internal = |ty: &Option<String>| {
+        ty.as_deref()
+            .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
+    };
     let mut session = None;
     let found = Session::connect(integration, limits)
         .map_err(ProbeFailure::Connect)
         .and_then(|s| {
             let s = session.insert(s);
             let latest = s.workflow_type(&namespace, wf, None, timeout)?;
-            if latest
-                .as_deref()
-                .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
-            {
+            if internal(&latest) {
                 return Ok(latest);
             }
             let checked = match named {
                 Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout)?,
                 None => latest,
             };
-            if checked
-                .as_deref()
-                .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
-                || !resets_the_run_before(cmd)
-            {
+            if internal(&checked) || !resets_the_run_before(cmd) {
                 return Ok(checked);
             }
             // `reset -t LastContinuedAsNew` resets the run the named (else latest) one

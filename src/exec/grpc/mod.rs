@@ -327,31 +327,16 @@ impl Session {
     ) -> Result<Option<String>, ProbeFailure> {
         let req = wfs::DescribeWorkflowExecutionRequest {
             namespace: namespace.to_owned(),
-            execution: Some(
-                temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
-                    workflow_id: workflow_id.to_owned(),
-                    run_id: run_id.unwrap_or_default().to_owned(),
-                },
-            ),
+            execution: Some(execution(workflow_id, run_id)),
         };
-        match self.unary(req, namespace, timeout) {
-            // A description without a type is no answer (fail closed).
-            Ok(resp) => resp
-                .workflow_execution_info
-                .and_then(|i| i.r#type)
-                .map(|t| Some(t.name))
-                .ok_or_else(|| ProbeFailure::Call {
-                    code: tonic::Code::Unknown,
-                    answered: true,
-                    message: "the server described the workflow without its type".to_owned(),
-                }),
-            Err(ProbeFailure::Call {
-                code: tonic::Code::NotFound,
-                answered: true,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let Some(resp) = self.unary_if_found(req, namespace, timeout)? else {
+            return Ok(None);
+        };
+        // A description without a type is no answer (fail closed).
+        resp.workflow_execution_info
+            .and_then(|i| i.r#type)
+            .map(|t| Some(t.name))
+            .ok_or_else(|| unusable("the server described the workflow without its type"))
     }
 
     /// The run that run `run_id` (else the latest) of workflow `workflow_id` continued as new
@@ -368,32 +353,34 @@ impl Session {
         use temporalio_protos::protos::temporal::api::history::v1::history_event::Attributes;
         let req = wfs::GetWorkflowExecutionHistoryRequest {
             namespace: namespace.to_owned(),
-            execution: Some(
-                temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
-                    workflow_id: workflow_id.to_owned(),
-                    run_id: run_id.unwrap_or_default().to_owned(),
-                },
-            ),
+            execution: Some(execution(workflow_id, run_id)),
             maximum_page_size: 1,
             ..Default::default()
         };
-        match self.unary(req, namespace, timeout) {
-            Ok(resp) => {
-                let first = resp.history.and_then(|h| h.events.into_iter().next());
-                match first.and_then(|e| e.attributes) {
-                    Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
-                        Ok(Some(a.continued_execution_run_id).filter(|r| !r.is_empty()))
-                    }
-                    // A history that does not begin with its start is no answer (fail closed).
-                    _ => Err(ProbeFailure::Call {
-                        code: tonic::Code::Unknown,
-                        answered: true,
-                        message: "the server's history of the workflow does not begin with its \
-                                  start"
-                            .to_owned(),
-                    }),
-                }
+        let Some(resp) = self.unary_if_found(req, namespace, timeout)? else {
+            return Ok(None);
+        };
+        let first = resp.history.and_then(|h| h.events.into_iter().next());
+        match first.and_then(|e| e.attributes) {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+                Ok(Some(a.continued_execution_run_id).filter(|r| !r.is_empty()))
             }
+            // A history that does not begin with its start is no answer (fail closed).
+            _ => Err(unusable(
+                "the server's history of the workflow does not begin with its start",
+            )),
+        }
+    }
+
+    /// [`Session::unary`], with the server's `NotFound` as `Ok(None)`.
+    fn unary_if_found<Req: Rpc>(
+        &mut self,
+        req: Req,
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<Option<Req::Response>, ProbeFailure> {
+        match self.unary(req, namespace, timeout) {
+            Ok(resp) => Ok(Some(resp)),
             Err(ProbeFailure::Call {
                 code: tonic::Code::NotFound,
                 answered: true,
@@ -1076,6 +1063,26 @@ fn said_once(text: &str) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// Workflow `workflow_id`'s run `run_id`, else its latest.
+fn execution(
+    workflow_id: &str,
+    run_id: Option<&str>,
+) -> temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+    temporalio_protos::protos::temporal::api::common::v1::WorkflowExecution {
+        workflow_id: workflow_id.to_owned(),
+        run_id: run_id.unwrap_or_default().to_owned(),
+    }
+}
+
+/// A probe the server answered with something that does not answer it (fail closed).
+fn unusable(message: &str) -> ProbeFailure {
+    ProbeFailure::Call {
+        code: tonic::Code::Unknown,
+        answered: true,
+        message: message.to_owned(),
+    }
 }
 
 /// The largest response tgate reads: the Go SDK's (and so the CLI's) 128 MiB, not tonic's
