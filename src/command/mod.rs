@@ -463,7 +463,8 @@ impl Command {
     /// Whether the command starts a batch job: a non-empty `--query` on a batch-capable command;
     /// for `workflow reset` (and `reset with-workflow-update-options`), no `--workflow-id`: the
     /// CLI then starts a batch over `--query`, and an empty one is every workflow in the
-    /// namespace (with `-w`, it resets that workflow and does not read `--query`).
+    /// namespace (with `-w`, it resets that workflow and does not read `--query`). The one
+    /// reading of single or batch: the reset's own checks ([`semantics`]) go by it too.
     fn is_batch_job(&self) -> bool {
         let given = |n: &str| self.flag_str(n).is_some_and(|v| !v.is_empty());
         !self.is_help()
@@ -1007,8 +1008,8 @@ mod tests {
             assert_eq!(c.target(), target, "{line}");
         }
         // What a reset does not read is not part of the command (nor of its argv): a single
-        // reset's query and build id, and its event id when it has a type; a batch's build id
-        // unless its type is BuildId.
+        // reset's query, build id and yes, and its event id when it has a type; a batch's event
+        // id, and its build id unless its type is BuildId.
         for (line, gone, kept) in [
             (
                 "temporal workflow reset -w a -q x -e 9 --build-id b -y --type FirstWorkflowTask --reason r",

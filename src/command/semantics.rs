@@ -64,7 +64,7 @@ pub(super) fn drop_unset(cmd: &mut Command) {
             C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions
         ) {
             let by_type = cmd.flags.contains_key("type");
-            if cmd.flags.contains_key("workflow-id") {
+            if !cmd.is_batch_job() {
                 cmd.flags.remove("query");
                 cmd.flags.remove("build-id");
                 cmd.flags.remove("yes");
@@ -107,7 +107,7 @@ fn pre_dial(cmd: &Command) -> Result<(), ParseError> {
                 Some(Value::Int(i)) => *i,
                 _ => 0,
             };
-            if nonempty("workflow-id") {
+            if !cmd.is_batch_job() {
                 if event_id <= 0 && !has("type") {
                     return rejected("must specify either valid event id or reset type");
                 }
@@ -351,7 +351,7 @@ fn post_dial(cmd: &Command) -> Result<(), ParseError> {
         // What the CLI refuses once connected, before it sends anything: a reset type that
         // only the other form takes (a batch to LastContinuedAsNew makes the CLI panic).
         C::WorkflowReset | C::WorkflowResetWithWorkflowUpdateOptions => {
-            match (set("workflow-id"), cmd.flag_str("type")) {
+            match (!cmd.is_batch_job(), cmd.flag_str("type")) {
                 (true, Some("BuildId")) => return conflict("invalid reset type: BuildId"),
                 (false, Some("LastContinuedAsNew")) => {
                     return conflict(
