@@ -774,7 +774,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
             .map_err(|e| e.to_string())
     });
     let (ev, code) = match read {
-        Ok(_) if holds_a_key(&a.line, &keys) => (
+        Ok(_) if holds_a_key(&a.line, a.justification.as_deref(), &keys) => (
             Evaluation::unparsed(String::new())
                 .denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned()),
             ExitCode::Denied,
@@ -1120,15 +1120,16 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
     // sent or run: an agent has no business with the key, an approval request would keep it in
     // the store and show it to approvers (re-check QA), and the type check would send it to the
     // server (review).
-    let (ev, checked_over, watching) = if holds_a_key(&a.line, &config.api_keys()) {
-        (
-            ev.denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned()),
-            None,
-            None,
-        )
-    } else {
-        internal_by_type(ev, &cmd, &integration, &config.limits)
-    };
+    let (ev, checked_over, watching) =
+        if holds_a_key(&a.line, a.justification.as_deref(), &config.api_keys()) {
+            (
+                ev.denied("tgate:api-key-in-line", KEY_IN_LINE.to_owned()),
+                None,
+                None,
+            )
+        } else {
+            internal_by_type(ev, &cmd, &integration, &config.limits)
+        };
     Decided {
         target: Some(cmd.target()),
         ev,
@@ -1632,7 +1633,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         })
         .map_err(unavailable)?;
     let backend = a.backend.unwrap_or(config.backend);
-    let redacted = crate::audit::redact::redact(&a.line);
+    let redacted = crate::audit::redact::redact(&recordable_line(&a.line, &config.api_keys()));
     let mut decided = decide(&a, &config, &caller);
     // Every integration's API key (a server could echo the one it was sent; a memo could hold
     // another): kept out of what tgate prints and records. (A line holding one is denied by
@@ -2141,13 +2142,47 @@ fn execute(
 }
 
 /// Why a line holding an integration's API key is refused.
-const KEY_IN_LINE: &str = "the command line holds an integration's API key (not shown): it is not run, stored or recorded";
+const KEY_IN_LINE: &str = "the command line or its justification holds an integration's API key (not shown): it is not run, stored or recorded";
 
-/// Whether any word of `line` holds one of `keys`.
-fn holds_a_key(line: &[String], keys: &[String]) -> bool {
-    keys.iter()
-        .filter(|k| !k.is_empty())
-        .any(|k| line.iter().any(|w| w.contains(k.as_str())))
+/// Whether the caller's line or justification holds one of `keys`: in a word as given, or as the
+/// lexer reads the line (QA: `-w tgk-abc''def` passed, and the parser joined the pieces back
+/// into the key `tgk-abcdef`, which reached the child's argv and the approval store).
+fn holds_a_key(line: &[String], justification: Option<&str>, keys: &[String]) -> bool {
+    let lexed = lexed_words(line);
+    keys.iter().filter(|k| !k.is_empty()).any(|k| {
+        line.iter()
+            .chain(lexed.iter())
+            .map(String::as_str)
+            .chain(justification)
+            .any(|w| w.contains(k.as_str()))
+    })
+}
+
+/// The words of a line given as one string, as the lexer reads them (quotes and escapes
+/// removed); none for an argv, whose words are already literal, or a line that does not lex.
+fn lexed_words(line: &[String]) -> Vec<String> {
+    match line {
+        [text] => lex::lex_str(text, &Program::default()).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The line as it is recorded before its secrets are scrubbed: as given, or, when one of `keys`
+/// hides in it behind quotes or escapes, as the lexer reads it, so that the record's scrubbing
+/// finds the key and removes it (the pieces as given would have kept it).
+fn recordable_line(line: &[String], keys: &[String]) -> Vec<String> {
+    let lexed = lexed_words(line);
+    let hidden = keys.iter().filter(|k| !k.is_empty()).any(|k| {
+        !line.iter().any(|w| w.contains(k.as_str())) && lexed.iter().any(|w| w.contains(k.as_str()))
+    });
+    if hidden && lexed.len() > 1 {
+        lexed
+    } else if hidden {
+        // One word: recorded as that word (a one-word line is recorded as text).
+        lexed.into_iter().take(1).collect()
+    } else {
+        line.to_vec()
+    }
 }
 
 /// A run asked to stop (a stop signal noted by a watch) before its command was sent: not run.

@@ -926,7 +926,11 @@ fn secrets_never_leak() {
         .filter(|l| !l.starts_with("-----") && !l.is_empty())
         .collect();
     assert!(!key_body.is_empty());
-    let mut needles: Vec<&str> = vec![&api_key];
+    // The key split by quotes or an escape, as an agent could type it in a one-string line (the
+    // lexer joins the pieces back into the key): refused as the key is, and not kept as typed.
+    let (head, tail) = api_key.split_at(8);
+    let split = [format!("{head}''{tail}"), format!("{head}\\{tail}")];
+    let mut needles: Vec<&str> = vec![&api_key, &split[0], &split[1]];
     needles.extend(&key_body);
     let leaks = |what: &str, bytes: &[u8]| {
         let s = String::from_utf8_lossy(bytes);
@@ -985,6 +989,11 @@ fn secrets_never_leak() {
     // kept it in the store).
     let as_id = format!("temporal workflow describe -w {api_key}");
     let as_ns = format!("temporal workflow describe -w x -n {api_key}");
+    let as_split_id = split
+        .each_ref()
+        .map(|k| format!("temporal workflow describe -w {k}"));
+    // Or puts it in the justification, which an approval request would keep and show.
+    let justified = format!("INC-1 {api_key}");
     let lines: Vec<(Vec<&str>, &Path, Option<&str>, i32)> = vec![
         (
             vec!["run", "--integration", "good", "--backend", "grpc"],
@@ -1044,6 +1053,24 @@ fn secrets_never_leak() {
             vec!["run", "--integration", "good", "--backend", "cli"],
             &config,
             Some(&smuggled[1]),
+            3,
+        ),
+        (
+            vec!["run", "--integration", "good", "--backend", "cli"],
+            &recorded,
+            Some(&as_split_id[0]),
+            3,
+        ),
+        (
+            vec!["run", "--integration", "good", "--backend", "grpc"],
+            &config,
+            Some(&as_split_id[1]),
+            3,
+        ),
+        (
+            vec!["run", "--backend", "cli", "--justification", &justified],
+            &recorded,
+            Some(READS[0]),
             3,
         ),
         (vec!["doctor", "--integration", "good"], &config, None, 0),
@@ -1143,6 +1170,18 @@ fn secrets_never_leak() {
         );
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
         leaks(&format!("tgate check --config -o {format}"), &out.stdout);
+        assert!(text(&out.stdout).contains("tgate:api-key-in-line"));
+    }
+    for (args, line) in [
+        (vec!["check"], &as_split_id[0]),
+        (vec!["check"], &as_split_id[1]),
+        (vec!["check", "--justification", &justified], &as_id),
+    ] {
+        let mut args = args;
+        args.extend(["--integration", "good", "-o", "json"]);
+        let out = tgate_with(&args, &config, Some(line), &env);
+        assert_eq!(out.status.code(), Some(3), "{args:?} {}", text(&out.stderr));
+        leaks(&format!("tgate {args:?}"), &out.stdout);
         assert!(text(&out.stdout).contains("tgate:api-key-in-line"));
     }
     for line in &smuggled {
