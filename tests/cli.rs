@@ -541,7 +541,8 @@ fn help_and_usage_errors_are_plain_text_in_a_pipe() {
 }
 
 /// A relative `temporal:` is relative to the configuration file, and a relative
-/// `TGATE_TEMPORAL_BIN` to where tgate was started, also when `--config` is itself relative: the
+/// `TGATE_TEMPORAL_BIN` to where tgate was started, also when `--config` is itself relative (a bare
+/// file name among them): the
 /// CLI executor starts its child in a private directory (QA: `--config tb/rel.yaml` with
 /// `temporal: temporal2` could not start `tb/temporal2`).
 #[test]
@@ -564,12 +565,19 @@ fn a_relative_temporal_binary_is_found_from_a_relative_configuration() {
         format!("version: 1\naudit: {{path: a.jsonl}}\n{integration}"),
     )
     .unwrap();
-    for (config, env) in [
-        ("tb/rel.yaml", None),
-        ("tb/env.yaml", Some(("TGATE_TEMPORAL_BIN", "tb/temporal2"))),
+    // A bare file name too, run from its own directory (QA: its parent, the empty path, could
+    // not be made absolute, and `temporal2` stayed relative).
+    for (cwd, config, env) in [
+        (".", "tb/rel.yaml", None),
+        ("tb", "rel.yaml", None),
+        (
+            ".",
+            "tb/env.yaml",
+            Some(("TGATE_TEMPORAL_BIN", "tb/temporal2")),
+        ),
     ] {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
-        cmd.current_dir(dir.path())
+        cmd.current_dir(dir.path().join(cwd))
             .args(["run", "--backend", "cli", "--config", config, "--"])
             .arg("temporal workflow list")
             .env_clear();

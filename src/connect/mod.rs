@@ -464,8 +464,10 @@ impl Config {
         // Absolute: a relative `temporal:` (or audit path) would otherwise be relative to the
         // directory each process runs in, and the CLI executor starts nothing from tgate's own
         // (QA: `--config tb/rel.yaml` with `temporal: temporal2` could not start it).
-        let base = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
-            .unwrap_or_else(|_| path.parent().unwrap_or(Path::new(".")).to_path_buf());
+        // The file's own path is made absolute, not its parent: a bare file name's parent is the
+        // empty path, which `absolute` refuses (QA: `--config x.yaml` left `temporal: t`
+        // relative, and the CLI executor could not start it).
+        let base = config_dir(path);
         let base = base.as_path();
         // A variable that is set but not UTF-8 is read lossily, so that the check of what it
         // holds names the problem (a key past ASCII, PEM that is not), rather than "not set".
@@ -1076,4 +1078,14 @@ fn integration(
         namespace,
         auth,
     })
+}
+
+/// The directory a configuration's relative paths are relative to: the absolute directory of
+/// `path` (the current directory for a bare file name).
+fn config_dir(path: &Path) -> PathBuf {
+    let dir = |p: &Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::path::absolute(path).map_or_else(|_| dir(path), |p| dir(&p))
 }
