@@ -545,7 +545,33 @@ fn configuration_errors_name_the_field() {
         // Names shown to people, namespaces as sent, limits and the binary.
         (
             "version: 1\nintegrations:\n  - {name: \"a\\u0007b\", auth: direct, namespace: n, address: 'h:1'}\n",
-            "integration `a\\u{7}b`: the name must be printable text",
+            "integration `a\\u{7}b`: the name contains a control character (it is shown to approvers and auditors)",
+        ),
+        // Or names that look the same as another (QA: a zero-width space, padding).
+        (
+            "version: 1\nintegrations:\n  - {name: prod, auth: direct, namespace: n, address: 'h:1'}\n  - {name: \"prod\\u200b\", auth: direct, namespace: m, address: 'h:2'}\n",
+            "integration `prod\\u{200b}`: the name contains an invisible format character (it is shown to approvers and auditors): `prod\\u{200b}`",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: ' prod ', auth: direct, namespace: n, address: 'h:1'}\n",
+            "integration ` prod `: the name ` prod ` has spaces around it",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\napprovers: [{id: ' dana'}]\n",
+            "approvers[0].id: the id ` dana` has spaces around it",
+        ),
+        // A namespace the CLI could not send (QA), a server name no certificate is issued to.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ñame, address: 'h:1'}\n",
+            "integration `a`: the namespace `ñame` holds `ñ`, which is not ASCII",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_name: ''}\n",
+            "integration `a`: server_name: `` is not a host name or IP address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', server_name: 'foo bar'}\n",
+            "integration `a`: server_name: `foo bar` is not a host name or IP address",
         ),
         (
             "version: 1\nintegrations:\n  - {name: prod, auth: direct, namespace: n, address: 'h:1'}\n  - {name: prod, auth: direct, namespace: m, address: 'h:2'}\n",

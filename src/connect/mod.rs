@@ -538,13 +538,7 @@ impl Config {
         let mut integrations = Vec::new();
         for i in &file.integrations {
             let place = format!("integration `{}`", i.name.escape_debug());
-            if unprintable(&i.name) {
-                return Err(invalid(
-                    &place,
-                    "the name must be printable text (it is shown to approvers and auditors)"
-                        .to_owned(),
-                ));
-            }
+            check_shown_name("name", &i.name).map_err(|m| invalid(&place, m))?;
             if let Some(x) = integrations
                 .iter()
                 .find(|x: &&Integration| x.name.to_lowercase() == i.name.to_lowercase())
@@ -629,12 +623,7 @@ impl Config {
         let mut approvers: Vec<Approver> = Vec::new();
         for (i, a) in file.approvers.iter().enumerate() {
             let field = format!("approvers[{i}].id");
-            if unprintable(&a.id) {
-                return Err(invalid(
-                    &field,
-                    "must be a non-empty printable name".to_owned(),
-                ));
-            }
+            check_shown_name("id", &a.id).map_err(|m| invalid(&field, m))?;
             if approvers
                 .iter()
                 .any(|b| crate::approval::person(&b.id) == crate::approval::person(&a.id))
@@ -692,6 +681,16 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
                 ns.escape_debug()
             ));
         }
+    }
+    // The CLI sends the namespace in a gRPC header (`temporal-namespace`), which takes printable
+    // ASCII only: it could never name one with another character (QA: doctor called it
+    // unreachable through the CLI, not found natively).
+    if let Some(c) = ns.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "the namespace `{}` holds `{c}`, which is not ASCII: the Temporal CLI sends the \
+             namespace in a gRPC header, which takes printable ASCII only",
+            ns.escape_debug()
+        ));
     }
     // Policies list namespaces as globs; no Temporal namespace name has these.
     if ns.contains(['*', '?', '[', ']', '{', '}', '\\']) {
@@ -872,8 +871,22 @@ fn read_api_key(
 
 /// Whether a name shown to people (an integration's, an approver's) is blank or holds a control
 /// character.
-fn unprintable(name: &str) -> bool {
-    name.trim().is_empty() || name.chars().any(char::is_control)
+/// Why `name`, an integration's name or an approver's id, cannot be one, if it cannot: empty,
+/// with spaces around it, or holding a control or invisible character (QA: `prod` and `prod`
+/// followed by a zero-width space were two integrations). Approvers and auditors read these
+/// names, and must be able to tell any two apart.
+fn check_shown_name(what: &str, name: &str) -> Result<(), String> {
+    match crate::lex::check_name(what, name, 200) {
+        Ok(()) => Ok(()),
+        Err(crate::lex::NameProblem::Unreadable(e)) => Err(format!(
+            "{e} (it is shown to approvers and auditors): `{}`",
+            crate::lex::escape_controls(name)
+        )),
+        Err(crate::lex::NameProblem::Padded) => Err(format!(
+            "the {what} `{}` has spaces around it (it is shown to approvers and auditors)",
+            name.escape_debug()
+        )),
+    }
 }
 
 /// The largest client certificate or key tgate takes: it reaches the CLI as an environment
@@ -965,6 +978,9 @@ fn integration(
             .as_ref()
             .map(|s| read_api_key(s, resolve, env))
             .transpose()?;
+        if let Some(name) = &i.server_name {
+            check_server_name(name)?;
+        }
         let any = cert.is_some() || ca.is_some() || i.server_name.is_some() || api_key.is_some();
         Ok(any.then(|| Tls {
             client_cert: cert,
@@ -1088,4 +1104,20 @@ fn config_dir(path: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     };
     std::path::absolute(path).map_or_else(|_| dir(path), |p| dir(&p))
+}
+
+/// Why `name` cannot be a `server_name`, if it cannot: the host name (or IP address) the server's
+/// certificate must be issued to (QA: an empty one turned TLS on and reached the CLI as
+/// `--tls-server-name=`; `foo bar` reached the native executor, which refused it while
+/// connecting).
+fn check_server_name(name: &str) -> Result<(), String> {
+    match rustls_pki_types::ServerName::try_from(name) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "server_name: `{}` is not a host name or IP address (the name the server's \
+             certificate is issued to, e.g. `temporal.internal`; remove the key to check the \
+             address's host)",
+            name.escape_debug()
+        )),
+    }
 }
