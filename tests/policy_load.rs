@@ -1969,6 +1969,42 @@ fn starts_are_judged_as_the_signal_update_or_terminate_they_do_with_what_they_se
     );
 }
 
+/// A Nexus operation on one of Temporal's own endpoints (`__temporal_system`: the workflow
+/// service's own operations, a signal-with-start among them, whose targets are in the input) is
+/// denied, whatever allows Nexus operations (QA); a user's endpoint is judged by the rules.
+#[test]
+fn nexus_operations_on_temporals_own_endpoints_are_denied() {
+    let s = set(
+        "  - {id: all, decision: allow, reason: r, when: {classes: [read, write, destructive, admin]}}\n",
+    );
+    let agent = Caller::new("agent");
+    for verb in ["start", "execute"] {
+        for endpoint in ["__temporal_system", "__anything"] {
+            let line = format!(
+                "temporal nexus operation {verb} --endpoint {endpoint} --service temporal.api.workflowservice.v1.WorkflowService --operation SignalWithStartWorkflowExecution --operation-id op-1 -i '{{\"workflowId\":\"temporal-sys-scheduler:x\"}}'"
+            );
+            let ev = s.evaluate(&cmd(&line), &agent, false);
+            assert_eq!(
+                (ev.decision, ev.rules.clone()),
+                (Decision::Deny, vec!["tgate:system-endpoint".to_owned()]),
+                "{line}: {}",
+                ev.reason
+            );
+            assert_eq!(
+                ev.reason,
+                format!(
+                    "Nexus endpoint `{endpoint}` is one of Temporal's own: its operations act on workflows beyond what tgate can check"
+                )
+            );
+        }
+        let line = format!(
+            "temporal nexus operation {verb} --endpoint payments --service s --operation o --operation-id op-1"
+        );
+        let ev = s.evaluate(&cmd(&line), &agent, false);
+        assert_eq!(ev.decision, Decision::Allow, "{line}: {}", ev.reason);
+    }
+}
+
 /// A start or schedule that marks its workflow with `TemporalNamespaceDivision` would pass for
 /// one of Temporal's own (re-check QA: one marked `TemporalBatcher` took the namespace's batch
 /// slot, and the next batch was refused); a Nexus endpoint targeting one of Temporal's task
