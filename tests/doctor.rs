@@ -235,8 +235,26 @@ const P521_KEY_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----\nMIHcAgEBBEIAjlIZtJu
 const P521_OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIB1EQCVsvqAknLRJ2z\nFpSMIx6Q3GCRjo12XVi3fKhkRt2QMgAofTklKfr7CfuCazXhRRlwmgAiGrtBkipA\nXNuE5YWhgYkDgYYABAFmjFKVSBRUO7lwvSpLATW9y7wAHNnCNkUiYhezthxAHN5q\nlecwl2IBbsfXF3RA88j+hVO6vaz75BYAX9v02UB18gCKtr2rtNRYtnCKlOiS5JaW\n1E/jFD3ZNIHB32sugrxc5+6hA+Pd21bYo0fP/paaFSykAlqsLmv3LgEcKccs/kUB\nsw==\n-----END PRIVATE KEY-----\n";
 const P521_KEY_NO_PUBLIC: &str = "-----BEGIN EC PRIVATE KEY-----\nMFACAQEEQgCOUhm0m4HoAqPUxt8X4pGoV1WD/5uyY/UWZFhzGp6Jwj4w6A802sWu\nOuNGmJOs/9+OIUmayU+ggAvE72nsu54QAaAHBgUrgQQAIw==\n-----END EC PRIVATE KEY-----\n";
 
+/// A 1024-bit RSA certificate (valid until 2126) and its key (PKCS#8 and PKCS#1), and another
+/// such key: ring loads no RSA key under 2048 bits; the CLI takes them. Keys the CLI refuses
+/// (checked with the 1.9.1 binary: "found unknown private key type in PKCS#8 wrapping", "failed
+/// to parse private key", "unsupported elliptic curve"): X25519, RSA-PSS, DSA, secp256k1 (with a
+/// certificate of its own), and a `PRIVATE KEY` block of random bytes. Made with `openssl
+/// genpkey` and `openssl req -x509`.
+const RSA1024_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB/jCCAWegAwIBAgIUSYBRI4JIekoDF7i+580TyJRfOB4wDQYJKoZIhvcNAQEL\nBQAwEDEOMAwGA1UEAwwFcjEwMjQwIBcNMjYxMjAzMTE0NTIxWhgPMjEyNjExMDkx\nMTQ1MjFaMBAxDjAMBgNVBAMMBXIxMDI0MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCB\niQKBgQDYeWhzgYStSi4Vzzhr2vgSt5ea9nFfzbHFYiHL2UNT5PuCwoa0cV9eN7pB\nkQlXdhV/J9DqKcafOzpobmRb8uvkoI2QV6fpcguI/dUfkHllxDLB2ruGEILMnIAX\nWzWjsviTQxnun6i40LSHb9WFCJ6KcBvFbahaB0zjIwHLNxB7/wIDAQABo1MwUTAd\nBgNVHQ4EFgQUaVYQ9CTGFhBrodge3cAqLLg3CIowHwYDVR0jBBgwFoAUaVYQ9CTG\nFhBrodge3cAqLLg3CIowDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOB\ngQA+FvALdZ1LF2yStnPg2IMWAzcB6/CJGju1VmIF9RnxKf/dHrrvwB31J81pSjod\nUxTUAxcl+UdaB8rC4eEVtfDihGK3oUsLcWcpUWVJ7f7Kzw/bC8kaizBnkDNNooFQ\nraN/PluB4nx4wendTe9mLqSjYk21V+tW7GXNzxzEl1kAjA==\n-----END CERTIFICATE-----\n";
+const RSA1024_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIICeAIBADANBgkqhkiG9w0BAQEFAASCAmIwggJeAgEAAoGBANh5aHOBhK1KLhXP\nOGva+BK3l5r2cV/NscViIcvZQ1Pk+4LChrRxX143ukGRCVd2FX8n0Oopxp87Omhu\nZFvy6+SgjZBXp+lyC4j91R+QeWXEMsHau4YQgsycgBdbNaOy+JNDGe6fqLjQtIdv\n1YUInopwG8VtqFoHTOMjAcs3EHv/AgMBAAECgYBwIuwtsXEmR1/6Ij8K+AI7x+j7\n+B+gzjABnKT/MQvEgMCc6uHWxUfuyZVtc5FQQjY+iUSamItwXsER6eWJEByLfTug\n8026qu9RT2dtnRNIii16UYktbaPNGwftwmgVSHRZTdNyOQGQIXcKlFesFIauOLxR\nyTfFw7pzxU4pkj6zmQJBAPfpVaEld12JwXic37cIPjvEZthsBgWUfXDsaY+E38kP\nt5nx7mrVF8diO37tNb2IeKLQJLN+zMMd9bW6ZuHBeNsCQQDfiX8AkcTCVfdHI5Co\n1dVhfZtNFpFnHz4wlWoytolJv1c05x68Pp2kk3xhN5MbBBJdRh6Ci5bBnyEwLzeg\n9nCtAkEAq/+yTjxtRXNWzLSiLh3E97h61jqULvjn0xni3xUEIj4KVv9YN7yiY83O\nk3BGMbpmYCdi3znhHJpDqBKsYILXswJBAK0BW3vzVZcatZEnY3RoWwdjEWkuSEbJ\nlXZAjbrGL6cWIcZeAhmrVJLlWuRbAM1t71ClTkO3CWy9XhBO2v0G/tkCQQDmNgdF\n3EBxPs3TW8Bk7Yj6sIdFa0JsqAnuXqg5mvpw3LDfaOMAxnYFoYlH56VC+YE3/LBK\nCmQtLWMnRJsTUMHS\n-----END PRIVATE KEY-----\n";
+const RSA1024_OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAMMuad0OjX2R1A0Y\na/kaja5Z2sX4kG+zEE2TFzno24ZsnOSUZNFyjKGN2P5OqrLiCKa0Lt9aIWZiwn8A\nCYCb50ygasur1s4K//OD5KipmjL7T4GHiy9gNA0EagUf8Q6MdE1bZDprVhasGZQ7\nMLVA9cJ5lCWR0KimOFZEQpYda1dVAgMBAAECgYEAwAxaRBW+qPClauE91JUJFaX6\nOtOSIyZZA0uZDfUOlB0o300YSnJg59Gv0sLK+UqpYoZmnISN2rWQVPBPaUl98tJQ\nLBsxow4G+FQjJK5QJ0+HSGMTGVbTewWZfuRJ4FKsRUhUjDB1nJcPcg65C7SsdDlX\ncFxQ993bwJk3MeSH+70CQQDsP1GHJi1YJ55pLgMwcmKE0qMTd+grK9/tf4KBermA\nbNpdeW0tUJAu/06p/hmq5+BI/kdrbiOPFF1K6ZaRDgwnAkEA04AcLpFwZ+qxH2JZ\nlB2qK5jQQ3Y19UqsPdra2u3O8OmHMkPicxSOJNv0nKua6I1q4PZQZ7NXuQ8a2HAY\nQxmiIwJASKW781xZC0e7ncppbqduBjwjq6Puv//Q716Lijdr/cL7b00ctpeUju8x\niHK7/+MoBCo1WiLXSnNPsO6dv2NbdwJAHPyT4DYCp9tchyadjFU8e1koQfazkni3\nfoq+L/8ju5Tl+JehM5B/osGaltZWFsU6/rYDcxL7VNujHELQsHGU7QJAFwJMXt7Y\nJW+evLuGQrqca4YYOib+vCqMuBQELmEKc5An/DgUYFHs7zZhAlGgc5RUrbKB8+Ha\nhFnWPCQa7kPk9Q==\n-----END PRIVATE KEY-----\n";
+const X25519_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VuBCIEIFg8ejXyIrm73wYyiAGvRapzCxj8K0wBPcGTA2sFFF9R\n-----END PRIVATE KEY-----\n";
+const RSA_PSS_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEuwIBADALBgkqhkiG9w0BAQoEggSnMIIEowIBAAKCAQEArfrzqomyIj5VoG98\nREQNpU/f766w7T3pwLczuqB+JHV/XDK2niUwpz+NO5WFBYw6CBCXlj0qaANgBqvA\nyuBlMtIdD+ETyyeKub8p9j9IzmiDEXvNjUHN5kM1v1OZ2crnDe7tAkFpi0/Yfu58\nM+zPQxMxd48C+U5jQ8LHMOILMrUtdhSv4+218MfuPoI/199IP5/dXm6ewcNOco9p\ntOw/EZpO4DwICouiX6ssycgphQIgwoNBDqCxztML5+AUS/7huhO3dn72mpPT0hLI\nwDz5Ne07vRL1enVSmP6rTCYkpMgUhKl7sDADbvcXOXTX8SoujiSA/MyIgjtQWL4N\nUQoatQIDAQABAoIBACUtzKZz+Hoy4e+AA4k/Fb9u+0boCO0Z3vsM62QFag92gHn+\naGIRRn1nKlJCWIPf/IK+sPYtKgPCPOIQEAoKu/WJSyaajbVLROz+ugPicDeTw/aX\ng0yddFexoym4vtb48jlbBpEF030u2e/+HNKn137Y+ig3ioYmRzYyyIhctdHm5NZf\nK8+9UROWINeBTU571dcGwjSPUCst3ExVsVCBWe3+eQuWNXjj7UvJAJalYeJRXKUb\nxbA2tunkvV7UJ4Zxv5bhaGfEoTS4GiYRE3+7BvCicuA9Wb9gRwctM+JkRHA3GL4B\nA4sjfCwpSrl3w/W7ImB8VdHgjzmr9HVZP2CeUV0CgYEA8AzXp8PfYg63ssgROzLr\nJLXSeujpHjoU1LuhqAiJ3t6/tOdrsS20b9JpR3Z8uMGgYvzDQRCDGvOYfVvQWTK/\nJ0QJcDUY08BMTjE0vZLZdIcDbBz1suZRNU/iSOvizeSFvhIRGs3+yA1NnEAzXmt2\nTd8LBYFEaGN73siwhuNBEEsCgYEAuYpJefznGpkNdtvCqAvA0r8vUfvT1VYgSoz6\naYJd1aeFyQospesXUUQd7w5rU/XwAkY1X9SmqZ4zbFFuNaGf/Gahfy/CSDDOsvB8\nxQ/XB85YrulRe+OQTS/hokTqI7mYga0TJlUhnagoB316esrxRoY22fa5/T079YO8\n7+ukoP8CgYAjn+RJU3pNVR3R/HsCLBZVhl5MO1CNWdVJlObyxwGe/7O3pziGPOAw\nUCurnVv5F1M0HYrklwy97TTONdf/xNY1f5Ve/6JFmp44ZHkNQUPgVUEexFV6TU/z\n93z/kXJBWA65HHlJXxTWn5LLA4QcGRqfh+Bc2shKLalucJ4yBnvbbQKBgEhuI6Dr\niYxok0kDIUpYzD15RQ/MLzXpGVIBFwB5VAhEDYYd4rAixkeDP+xCxMNSDw/UOKHg\nce9lQs3WPB/TqJDvv7vW+REVfJt+JjcHp/n0I8qkaprii0KWno6qOH0Zxt9YoVEl\niqnxKy9BXL7y2p2dZ2xPVOv3K6D8fJVseCghAoGBAOGnDA+N9NusruYA7OBU1Jp4\nQ1/tuUEOUodpKswli+muLasHy7XmEAE9Ek7rfxYL1r0S/wE8nAVNkuyW3Lj1zCPt\n6+oCv4ig8J+hl58jbi6H8VZNr0F+7F/oLIdbI4IV6DlenDNkn6kaQpdn1ux/yL54\naV7LtJjeqblgz2Wh3a5h\n-----END PRIVATE KEY-----\n";
+const DSA_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIBWgIBADCCATMGByqGSM44BAEwggEmAoGBAKUDWUksI8iCr3UbI1RhHKn3GbaA\neqEHeDJtrVhJGwYehh9NVGPi793PvS5p8SfK+WwnQdUWQoskYGocjiCDqLax3ESi\n2jTx+xLI//YFJm5VXQC0JePKZzdZsIAsvDrHO5KGWNAf9mPu8FHHwqqUXzy8ZX/D\nj7Dx2QMLt2UBdlFvAh0A5dwM9JNMkEzDYz42pVOCX7Qz7QiyOBt5kNSbxwKBgBIt\nSwjd1rraF8zpvVFSC6ep7a9yNqBqSPYA9grF+zA+ji1ucvnEfyRF5AeRlLeKwG1r\nzQolqXRkX3c1E1aFoh1IbDyHncMtDQ2unYoFRtGfuTAaKja/xaSvuxFrJgtJjL4G\nbYFoZsQu97heEkyAvboiHL6fOZ76ipSLjcOPHq2IBB4CHHCOv3G9uwLp1HKmzkN5\nSbDduYkyOcqDPGZTp4E=\n-----END PRIVATE KEY-----\n";
+const SECP256K1_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBbzCCARSgAwIBAgIUOn93p4pXvt0LiBBHwNds89hWqoowCgYIKoZIzj0EAwIw\nDTELMAkGA1UEAwwCazEwIBcNMjYxMjAzMTE0NTIxWhgPMjEyNjExMDkxMTQ1MjFa\nMA0xCzAJBgNVBAMMAmsxMFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAErrazwx390crA\nk8ytGTXeB/SF8N12LqbXUH+9/pdJUdNWr7y8VCOdNbDR8VlRb9YXpmonxOIV0/1S\ntoK3nZXwBaNTMFEwHQYDVR0OBBYEFIeQITcSH5KlpEwLUshfvfOrA8SbMB8GA1Ud\nIwQYMBaAFIeQITcSH5KlpEwLUshfvfOrA8SbMA8GA1UdEwEB/wQFMAMBAf8wCgYI\nKoZIzj0EAwIDSQAwRgIhAK8WSlV/Jy/+1xSt3kTLDFnJ9U2qp7kS27EiVN5vDG2H\nAiEArAqr0pibxvj3pEIpbU6NYu7URHIgPNdQpAkrWyrrprg=\n-----END CERTIFICATE-----\n";
+const SECP256K1_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGEAgEAMBAGByqGSM49AgEGBSuBBAAKBG0wawIBAQQgA/0iky34vMOl3gFo8pVf\nrsHzaQOPvx/PPjVI0I1oz2KhRANCAASutrPDHf3RysCTzK0ZNd4H9IXw3XYuptdQ\nf73+l0lR01avvLxUI501sNHxWVFv1hemaifE4hXT/VK2gredlfAF\n-----END PRIVATE KEY-----\n";
+const NOT_A_KEY: &str = "-----BEGIN PRIVATE KEY-----\ngRuLxE4wZUJJS/I1aeBWY3Mrk3TLsXwIH0wp0GeZe6KSPJFcR2WcRP5R2clkVGaq\n+NtMKaBsgUQFirV5VGHVpFIFncRE0HHaFjk7nFdn7VweZODbbOhj1naWMs7pfYRd\n7p2gf62JIw45ZEtbC7NdSsR0aNGhqXgz\n-----END PRIVATE KEY-----\n";
+const RSA1024_KEY_PKCS1: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIICXgIBAAKBgQDYeWhzgYStSi4Vzzhr2vgSt5ea9nFfzbHFYiHL2UNT5PuCwoa0\ncV9eN7pBkQlXdhV/J9DqKcafOzpobmRb8uvkoI2QV6fpcguI/dUfkHllxDLB2ruG\nEILMnIAXWzWjsviTQxnun6i40LSHb9WFCJ6KcBvFbahaB0zjIwHLNxB7/wIDAQAB\nAoGAcCLsLbFxJkdf+iI/CvgCO8fo+/gfoM4wAZyk/zELxIDAnOrh1sVH7smVbXOR\nUEI2PolEmpiLcF7BEenliRAci307oPNNuqrvUU9nbZ0TSIotelGJLW2jzRsH7cJo\nFUh0WU3TcjkBkCF3CpRXrBSGrji8Uck3xcO6c8VOKZI+s5kCQQD36VWhJXddicF4\nnN+3CD47xGbYbAYFlH1w7GmPhN/JD7eZ8e5q1RfHYjt+7TW9iHii0CSzfszDHfW1\numbhwXjbAkEA34l/AJHEwlX3RyOQqNXVYX2bTRaRZx8+MJVqMraJSb9XNOcevD6d\npJN8YTeTGwQSXUYegouWwZ8hMC83oPZwrQJBAKv/sk48bUVzVsy0oi4dxPe4etY6\nlC7459MZ4t8VBCI+Clb/WDe8omPNzpNwRjG6ZmAnYt854RyaQ6gSrGCC17MCQQCt\nAVt781WXGrWRJ2N0aFsHYxFpLkhGyZV2QI26xi+nFiHGXgIZq1SS5VrkWwDNbe9Q\npU5DtwlsvV4QTtr9Bv7ZAkEA5jYHRdxAcT7N01vAZO2I+rCHRWtCbKgJ7l6oOZr6\ncNyw32jjAMZ2BaGJR+elQvmBN/ywSgpkLS1jJ0SbE1DB0g==\n-----END RSA PRIVATE KEY-----\n";
+
 const MISMATCH: &str = "the client key does not match the client certificate";
-const UNSUPPORTED: &str = "the client key uses an algorithm the native executor does not support (the CLI, and so `--backend cli`, takes it)";
+const UNSUPPORTED: &str = "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)";
+const UNUSABLE: &str = "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-224, P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)";
 
 fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
     p.iter().map(|p| p.problem.as_str()).collect()
@@ -287,6 +305,42 @@ fn a_p521_key_is_compared_with_its_certificate() {
         "{:?}",
         check_material_for_run(&i)
     );
+}
+
+/// A key ring cannot load is taken when the CLI takes it (compared with its certificate: a 1024-bit
+/// RSA key), and refused before anything runs when neither executor could use it (QA: X25519,
+/// RSA-PSS, DSA, secp256k1 and random bytes in a `PRIVATE KEY` block were said to be keys the CLI
+/// takes, and the CLI then failed at every command).
+#[test]
+fn a_key_neither_executor_can_use_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in [RSA1024_KEY, RSA1024_KEY_PKCS1] {
+        let i = integration_with(dir.path(), RSA1024_CERT, key);
+        assert!(
+            check_material_for_run(&i).is_empty(),
+            "{:?}",
+            check_material_for_run(&i)
+        );
+        assert_eq!(problems_of(&check_material(&i)), [UNSUPPORTED]);
+    }
+    let i = integration_with(dir.path(), RSA1024_CERT, RSA1024_OTHER_KEY);
+    assert_eq!(problems_of(&check_material_for_run(&i)), [MISMATCH]);
+    for (cert, key) in [
+        (RSA1024_CERT, X25519_KEY),
+        (RSA1024_CERT, RSA_PSS_KEY),
+        (RSA1024_CERT, DSA_KEY),
+        (SECP256K1_CERT, SECP256K1_KEY),
+        (RSA1024_CERT, NOT_A_KEY),
+        (P521_CERT, NOT_A_KEY),
+    ] {
+        let i = integration_with(dir.path(), cert, key);
+        assert_eq!(
+            problems_of(&check_material_for_run(&i)),
+            [UNUSABLE],
+            "{key}"
+        );
+        assert_eq!(problems_of(&check_material(&i)), [UNUSABLE], "{key}");
+    }
 }
 
 /// What only the native executor cannot use is a problem under `--backend grpc`, a warning under

@@ -271,15 +271,22 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                     .and_then(|k| k.public_key().map(|p| p.as_ref().to_vec()));
                 let matches = match (&cert_spki, &key_spki) {
                     (Some(c), Some(k)) => Some(c == k),
-                    // A key ring cannot load (P-521): compared by the public key it carries.
-                    (Some(c), None) => ec_key_matches(&key, c),
+                    // A key ring cannot load (P-521, RSA under 2048 bits): compared by the public
+                    // key it carries, when it is one the CLI takes.
+                    (Some(c), None) => {
+                        ec_key_matches(&key, c).or_else(|| rsa_key_matches(&key, c))
+                    }
                     (None, _) => None,
                 };
                 if matches == Some(false) {
                     out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for"));
-                }
-                if key_spki.is_none() {
-                    native_only.push(problem(Class::Certificate, "the client key uses an algorithm the native executor does not support (the CLI, and so `--backend cli`, takes it)".to_owned(), "for the native executor, use an RSA, ECDSA (P-256/P-384) or Ed25519 key"));
+                } else if key_spki.is_none() && !cli_takes(&key) {
+                    // Neither ring nor the CLI's reading takes it (QA: a `PRIVATE KEY` block of
+                    // X25519, RSA-PSS, DSA or bytes that are no key at all was said to be one
+                    // the CLI takes; the CLI then failed at every command).
+                    out.push(problem(Class::Certificate, "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-224, P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)".to_owned(), "use the private key the certificate was issued for, as RSA, ECDSA or Ed25519 (`openssl pkey -in KEY -noout -text` shows what it is)"));
+                } else if key_spki.is_none() {
+                    native_only.push(problem(Class::Certificate, "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)".to_owned(), "for the native executor, use an RSA key of 2048 to 8192 bits, an ECDSA (P-256/P-384) or an Ed25519 key"));
                 }
             }
         }
@@ -290,11 +297,84 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
 /// `id-ecPublicKey` (1.2.840.10045.2.1), the content of its DER encoding.
 const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
+/// `id-Ed25519` (1.3.101.112), the content of its DER encoding.
+const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// `rsaEncryption` (1.2.840.113549.1.1.1), the content of its DER encoding.
+const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// The named curves the CLI's TLS (Go's `crypto/tls`) takes an ECDSA client key on, as the
+/// content of their OIDs' DER encodings: P-224, P-256, P-384, P-521.
+const GO_CURVES: [&[u8]; 4] = [
+    &[0x2b, 0x81, 0x04, 0x00, 0x21],
+    &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+    &[0x2b, 0x81, 0x04, 0x00, 0x22],
+    &[0x2b, 0x81, 0x04, 0x00, 0x23],
+];
+
+/// Whether an RSA private key (PKCS#8 `rsaEncryption` or PKCS#1) belongs to a certificate's
+/// public key (`spki`, DER), judged by its modulus and public exponent. For the RSA keys ring
+/// cannot load (under 2048 bits), which the CLI takes. `None` when that cannot be told: not an
+/// RSA key, or DER this reader does not know.
+fn rsa_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
+    // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, privateExponent, ... }
+    let rsa_key = match key {
+        PrivateKeyDer::Pkcs8(k) => {
+            let info = der_sequence(k.secret_pkcs8_der())?;
+            if der_items(info.get(1)?)?.first()?.data != RSA_ENCRYPTION {
+                return None;
+            }
+            info.get(2)?.data
+        }
+        PrivateKeyDer::Pkcs1(k) => k.secret_pkcs1_der(),
+        _ => return None,
+    };
+    let private = der_sequence(rsa_key)?;
+    if private.len() < 9 {
+        return None;
+    }
+    // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { rsaEncryption, NULL },
+    //   subjectPublicKey BIT STRING (no unused bits; RSAPublicKey ::= { modulus, publicExponent }) }
+    let cert = der_sequence(spki)?;
+    if der_items(cert.first()?)?.first()?.data != RSA_ENCRYPTION {
+        return Some(false);
+    }
+    let bits = cert.get(1)?.data.split_first()?;
+    let public = der_sequence(bits.1)?;
+    Some(
+        *bits.0 == 0
+            && public.len() == 2
+            && public[0].data == private[1].data
+            && public[1].data == private[2].data,
+    )
+}
+
 /// Whether an EC private key belongs to a certificate's public key (`spki`, DER), judged by the
 /// public key the private key carries (SEC 1's optional `publicKey`, which OpenSSL, Go and ring
 /// all write) and its curve. For the keys ring cannot load (P-521), which the CLI takes. `None`
 /// when that cannot be told: not an EC key, no public key in it, or DER this reader does not know.
 fn ec_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
+    let (curve, public) = ec_parts(key)?;
+    // A curve the CLI does not take (secp256k1, say): neither executor can use the key.
+    let curve = curve.filter(|c| GO_CURVES.contains(c))?;
+    // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { id-ecPublicKey, namedCurve },
+    //                                     subjectPublicKey BIT STRING }
+    let cert = der_sequence(spki)?;
+    let algorithm = der_items(cert.first()?)?;
+    let cert_curve = algorithm.get(1).map(|c| c.data);
+    Some(
+        algorithm.first()?.data == EC_PUBLIC_KEY
+            && cert_curve == Some(curve)
+            && cert.get(1)?.data == public?,
+    )
+}
+
+/// An EC private key's curve (its OID's content) and public key (its BIT STRING's content), each
+/// when the key holds it.
+type EcParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// [`EcParts`] of `key`; `None` when it is not an EC key, or DER this reader does not know.
+fn ec_parts<'a>(key: &'a PrivateKeyDer) -> Option<EcParts<'a>> {
     // PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier { id-ecPublicKey, namedCurve },
     //                               privateKey OCTET STRING (an ECPrivateKey), ... }
     let (mut curve, ec_key) = match key {
@@ -323,16 +403,38 @@ fn ec_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
             _ => {}
         }
     }
-    // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { id-ecPublicKey, namedCurve },
-    //                                     subjectPublicKey BIT STRING }
-    let cert = der_sequence(spki)?;
-    let algorithm = der_items(cert.first()?)?;
-    let cert_curve = algorithm.get(1).map(|c| c.data);
-    Some(
-        algorithm.first()?.data == EC_PUBLIC_KEY
-            && cert_curve == Some(curve?)
-            && cert.get(1)?.data == public?,
-    )
+    Some((curve, public))
+}
+
+/// Whether the CLI's TLS (Go's `crypto/tls`) takes `key` as a client key, as far as its DER
+/// tells: RSA (PKCS#1, or PKCS#8 `rsaEncryption`), ECDSA on one of [`GO_CURVES`] (SEC 1 or
+/// PKCS#8), or Ed25519. Not X25519, RSA-PSS, DSA, other curves, or bytes that are no key.
+fn cli_takes(key: &PrivateKeyDer) -> bool {
+    // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, privateExponent, prime1,
+    //                              prime2, exponent1, exponent2, coefficient, ... }
+    let rsa = |der: &[u8]| der_sequence(der).is_some_and(|k| k.len() >= 9);
+    let ec =
+        || ec_parts(key).is_some_and(|(curve, _)| curve.is_some_and(|c| GO_CURVES.contains(&c)));
+    match key {
+        PrivateKeyDer::Pkcs1(k) => rsa(k.secret_pkcs1_der()),
+        PrivateKeyDer::Sec1(_) => ec(),
+        PrivateKeyDer::Pkcs8(k) => {
+            let Some(info) = der_sequence(k.secret_pkcs8_der()) else {
+                return false;
+            };
+            let oid = info
+                .get(1)
+                .and_then(der_items)
+                .and_then(|a| a.first().map(|o| o.data));
+            match (oid, info.get(2)) {
+                (Some(RSA_ENCRYPTION), Some(inner)) => rsa(inner.data),
+                (Some(EC_PUBLIC_KEY), _) => ec(),
+                (Some(ED25519), Some(_)) => true,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// The elements of the DER SEQUENCE `der` encodes, or `None` when it is not one.
