@@ -121,6 +121,47 @@ fn diagnoses_without_a_temporal_binary() {
     );
 }
 
+/// A `temporal` binary that is not the CLI is named as the setup's problem: one that exits 0 with
+/// other output has not described the namespace, and one that fails saying nothing is not an
+/// address that answered (QA: `/bin/echo` passed the probe; `/bin/false` was diagnosed as a
+/// server that is not a Temporal frontend).
+#[test]
+fn a_binary_that_is_not_the_cli_is_the_setups_problem() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for (binary, problem) in [
+        (
+            "/bin/echo",
+            "the `temporal` binary exited 0 but did not describe the namespace (its output is not the JSON `temporal operator namespace describe -o json` prints)",
+        ),
+        (
+            "/bin/false",
+            "the `temporal` binary exited with status 1 and printed no error",
+        ),
+    ] {
+        let config = dir.path().join("tgate.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 1\ntemporal: {binary}\nintegrations:\n  - {{name: dev, auth: direct, address: '{}', namespace: default}}\n",
+                server.address
+            ),
+        )
+        .unwrap();
+        let (code, v) = doctor(&config, "dev", "cli");
+        assert_eq!(code, 1, "{binary}: {v}");
+        assert_eq!(v["problems"][0]["class"], "setup", "{binary}: {v}");
+        assert_eq!(v["problems"][0]["problem"], problem, "{binary}: {v}");
+        assert!(
+            v["problems"][0]["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("check the `temporal` binary tgate runs"),
+            "{v}"
+        );
+    }
+}
+
 fn integration_with(dir: &std::path::Path, cert: &str, key: &str) -> Integration {
     std::fs::write(dir.join("c.pem"), cert).unwrap();
     std::fs::write(dir.join("k.pem"), key).unwrap();

@@ -876,7 +876,17 @@ fn probe_cli(binary: &Path, integration: &Integration, limits: &Limits) -> Optio
     match probe.and_then(|cmd| {
         crate::exec::run_cli(binary, &cmd, integration, "doctor", limits).map_err(|e| e.to_string())
     }) {
-        Ok(run) if run.exit_code == 0 => None,
+        // Exit 0 is not enough: the binary must have answered as the CLI does (QA: `/bin/echo`
+        // as the `temporal` binary passed the probe).
+        Ok(run) if run.exit_code == 0 => (!describes_a_namespace(&run.stdout)).then(|| {
+            problem(
+                Class::Setup,
+                "the `temporal` binary exited 0 but did not describe the namespace (its output is \
+                 not the JSON `temporal operator namespace describe -o json` prints)"
+                    .to_owned(),
+                CHECK_BINARY,
+            )
+        }),
         // Asked to stop mid-probe: nothing to diagnose; tgate ends as the signal would end it
         // (Ctrl-C during `tgate doctor` is not an unreachable server).
         Ok(crate::exec::Execution {
@@ -890,13 +900,29 @@ fn probe_cli(binary: &Path, integration: &Integration, limits: &Limits) -> Optio
                 "run `tgate doctor` again",
             ))
         }
-        Ok(run) => Some(classify(&String::from_utf8_lossy(&run.stderr), integration)),
-        Err(e) => Some(problem(
+        // A failure that says nothing is the binary's, not the connection's (QA: `/bin/false`
+        // was diagnosed as an address that answered, but not as a Temporal frontend).
+        Ok(run) if String::from_utf8_lossy(&run.stderr).trim().is_empty() => Some(problem(
             Class::Setup,
-            e,
-            "check the `temporal` binary tgate runs (configuration `temporal:`)",
+            format!(
+                "the `temporal` binary exited with status {} and printed no error",
+                run.exit_code
+            ),
+            CHECK_BINARY,
         )),
+        Ok(run) => Some(classify(&String::from_utf8_lossy(&run.stderr), integration)),
+        Err(e) => Some(problem(Class::Setup, e, CHECK_BINARY)),
     }
+}
+
+/// The fix when the `temporal` binary itself failed the probe.
+const CHECK_BINARY: &str = "check the `temporal` binary tgate runs (the configuration's `temporal:`, else TGATE_TEMPORAL_BIN, else `temporal` on PATH): it must be the Temporal CLI 1.9.1";
+
+/// Whether `stdout` is what `temporal operator namespace describe -o json` prints: a JSON object
+/// whose `namespaceInfo` has a `name`.
+fn describes_a_namespace(stdout: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(stdout)
+        .is_ok_and(|v| v["namespaceInfo"]["name"].is_string())
 }
 
 /// The native executor's probe: a connection as `tgate run` makes it, and `DescribeNamespace`.
