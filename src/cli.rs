@@ -427,7 +427,9 @@ struct DoctorArgs {
     integration: Option<String>,
     /// The executors to try, as `tgate run` uses them: `cli` the `temporal` binary, `grpc` the
     /// native executor, `auto` both (default: the configuration's `backend`).
-    #[arg(long = "backend", value_enum)]
+    // Not `run`'s descriptions of the values (QA: "a command that is not translated is refused
+    // (exit 2)" said nothing true of doctor).
+    #[arg(long = "backend", value_enum, hide_possible_values = true)]
     backend: Option<crate::connect::Backend>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
