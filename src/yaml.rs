@@ -59,7 +59,37 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
     {
         message = format!("{path}: {NULL}");
     }
+    // Said in the file's terms, not serde's (QA: `:0:0: deserializing from YAML containing more
+    // than one document is not supported`; `invalid type: unit value, expected struct
+    // ConfigFile` for a file holding `null`).
+    if message.contains("more than one document") {
+        return (
+            second_document(text).unwrap_or(line),
+            1,
+            "the file holds more than one YAML document (a `---` line between two): give one"
+                .to_owned(),
+        );
+    }
+    if let Some(at) = message.find("expected struct ") {
+        message.truncate(at);
+        message.push_str("expected a mapping (`key: value` lines)");
+        message = message.replacen("unit value", "null (nothing)", 1);
+    }
     (line, column, message)
+}
+
+/// The line (from 1) of the `---` that begins `text`'s second YAML document.
+fn second_document(text: &str) -> Option<usize> {
+    let mut content = false;
+    for (n, line) in text.lines().enumerate() {
+        let marker = line == "---" || line.starts_with("--- ");
+        if marker && content {
+            return Some(n + 1);
+        }
+        let t = line.trim();
+        content |= marker || !(t.is_empty() || t.starts_with('#') || t.starts_with('%'));
+    }
+    None
 }
 
 /// The path (`rules[0].when.groups`, as serde_yaml writes paths) of the first null, a mapping's

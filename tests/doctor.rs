@@ -216,6 +216,11 @@ fn local_checks_find_expired_and_mismatched_material() {
         p[0].problem.starts_with("the server CA expired on"),
         "{p:?}"
     );
+    // Only Direct Connect has a `server_ca`: its fix does not speak of Temporal Cloud (QA).
+    assert_eq!(
+        p[0].fix,
+        "give `server_ca` the server's current CA certificate (its operator issues a new one when it expires)"
+    );
     // A broken block beside a good certificate: the CLI skips it, the native executor refuses
     // the bundle, so doctor names it and `tgate run` does not refuse for it.
     let torn = format!(

@@ -339,6 +339,13 @@ fn configuration_errors_name_the_field() {
         std::fs::write(dir.path().join(name), key).unwrap();
     }
     std::fs::write(dir.path().join("cert.pem"), CERT).unwrap();
+    std::fs::write(dir.path().join("latin1-key.txt"), b"tgk-SECRET-\xfc-1").unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("key.fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
     std::fs::write(
         dir.path().join("encrypted.key"),
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
@@ -368,6 +375,45 @@ fn configuration_errors_name_the_field() {
     );
     let env = |_: &str| None;
     for (yaml, want) in [
+        // Said in the file's terms, not serde's (QA).
+        (
+            "version: 1\n---\nversion: 1\n",
+            "t.yaml:2:1: the file holds more than one YAML document (a `---` line between two): give one",
+        ),
+        (
+            "null\n",
+            "t.yaml:1:1: invalid type: null (nothing), expected a mapping (`key: value` lines)",
+        ),
+        (
+            "version: 1\nintegrations: [5]\n",
+            "integrations[0]: invalid type: integer `5`, expected a mapping (`key: value` lines)",
+        ),
+        // A file's path where one belongs, not a directory's (QA: every run failed later).
+        (
+            "version: 1\naudit: {path: ''}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "audit.path: `` is not a file's path (empty, or a directory)",
+        ),
+        (
+            "version: 1\naudit: {path: logs}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "audit.path: `logs` is not a file's path (empty, or a directory)",
+        ),
+        (
+            "version: 1\naudit: {path: new/}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
+            "audit.path: `new/` is not a file's path (empty, or a directory)",
+        ),
+        // A named pipe is not waited on; an API key file that is not text is not taken for DER.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: key.fifo}}\n",
+            "key.fifo` is a named pipe or socket, not a file (reading it would wait for a writer)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: latin1-key.txt}}\n",
+            "latin1-key.txt` is not text (an API key is one line of text)",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: '', api_key: {file: key.pem}}\n",
+            "`account_id` is empty: give the account id the Cloud console shows",
+        ),
         (
             "version: 1\nintegrations: []\n",
             "no integration is configured",

@@ -159,7 +159,12 @@ fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
         Some(problem(
             Class::Certificate,
             format!("{what} expired on {}", validity.not_after),
-            "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)",
+            if what == "the server CA" {
+                // Only Direct Connect has one (QA: the fix spoke of Temporal Cloud).
+                "give `server_ca` the server's current CA certificate (its operator issues a new one when it expires)"
+            } else {
+                "issue a new certificate (and, for Temporal Cloud, make sure its CA is still uploaded to the namespace)"
+            },
         ))
     } else if validity.not_before.timestamp() > now {
         Some(problem(

@@ -534,6 +534,18 @@ impl Config {
             if starts_with_tilde(p) {
                 return Err(invalid(&place, tilde_refused(p)));
             }
+            // A file's path, not a directory's (QA: `audit.path: ""` and `audit.path: logs/`
+            // loaded, and every run failed with `Is a directory`).
+            let text = p.as_os_str().as_encoded_bytes();
+            if text.is_empty() || text.ends_with(b"/") || resolve(p).is_dir() {
+                return Err(invalid(
+                    &place,
+                    format!(
+                        "`{}` is not a file's path (empty, or a directory): give the file's",
+                        p.display()
+                    ),
+                ));
+            }
         }
         let mut integrations = Vec::new();
         for i in &file.integrations {
@@ -714,9 +726,21 @@ fn read_source(
                 return Err(format!("{what}: {}", tilde_refused(f)));
             }
             let p = resolve(f);
+            // Opening a named pipe waits for a writer, for ever if none comes (QA).
+            if std::fs::metadata(&p).is_ok_and(|m| {
+                use std::os::unix::fs::FileTypeExt;
+                m.file_type().is_fifo() || m.file_type().is_socket()
+            }) {
+                return Err(format!(
+                    "{what}: `{}` is a named pipe or socket, not a file (reading it would wait for a writer)",
+                    p.display()
+                ));
+            }
             // Within the size a configuration file may have (QA: `{file: /dev/zero}` never ended).
             let text = read_text(&p).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::InvalidData {
+                if e.kind() == std::io::ErrorKind::InvalidData && what == "api_key" {
+                    format!("{what}: `{}` is not text (an API key is one line of text)", p.display())
+                } else if e.kind() == std::io::ErrorKind::InvalidData {
                     format!(
                         "{what}: `{}` is not text (DER? give the PEM form: `openssl x509 -inform der`, \
                          `openssl pkey -inform der`)",
@@ -997,11 +1021,15 @@ fn integration(
         if i.address.is_some() {
             return Err("Cloud integrations derive the address from `namespace` and `account_id`; remove `address`".to_owned());
         }
-        let account = i
-            .account_id
-            .as_deref()
-            .filter(|a| !a.is_empty())
-            .ok_or("Cloud integrations need `account_id`")?;
+        let account = match i.account_id.as_deref() {
+            None => return Err("Cloud integrations need `account_id`".to_owned()),
+            Some("") => {
+                return Err(
+                    "`account_id` is empty: give the account id the Cloud console shows".to_owned(),
+                );
+            }
+            Some(a) => a,
+        };
         let name = i
             .namespace
             .strip_suffix(account)
