@@ -975,6 +975,17 @@ fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config,
     Ok(config)
 }
 
+/// What the commands that work on tgate's records need of the configuration (its audit log and
+/// approvers), read without any integration's secrets ([`crate::connect::Config::load_records`]).
+fn load_records_config(
+    path: Option<&std::path::Path>,
+) -> Result<crate::connect::RecordsConfig, Failure> {
+    match path {
+        Some(p) => crate::connect::Config::load_records(p).map_err(|e| Failure(e.to_string())),
+        None => Ok(crate::connect::RecordsConfig::default()),
+    }
+}
+
 /// The `temporal` binary: the configuration's, else `TGATE_TEMPORAL_BIN`, else `temporal` on PATH.
 fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf, String> {
     if let Some(p) = &config.temporal {
@@ -999,9 +1010,9 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
 /// The audit log's path: given explicitly, else the configuration's, else the state directory.
 fn audit_path(
     explicit: Option<&std::path::Path>,
-    config: &crate::connect::Config,
+    audit: &crate::connect::AuditConfig,
 ) -> Result<std::path::PathBuf, crate::audit::AuditError> {
-    match explicit.or(config.audit.path.as_deref()) {
+    match explicit.or(audit.path.as_deref()) {
         // As in the configuration: no shell expands it (`TGATE_AUDIT='~/a.jsonl'` made a
         // directory named `~`; re-check QA).
         Some(p) if crate::connect::starts_with_tilde(p) => Err(crate::audit::AuditError::Io {
@@ -1098,7 +1109,7 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
     let loaded = std::time::Instant::now();
     // (The built-in policy runs no tests at load: nothing to remember.)
     let tested = (!policy_paths.is_empty())
-        .then(|| audit_path(a.audit.as_deref(), config).ok())
+        .then(|| audit_path(a.audit.as_deref(), &config.audit).ok())
         .flatten()
         .and_then(|p| tested_cache(&p));
     let set = match load_policies(policy_paths, &ctx, tested.as_ref()) {
@@ -1476,8 +1487,9 @@ fn act_cmd(
 ) -> Result<ExitCode, Failure> {
     use crate::approval::{ApprovalError, ApprovalId, SqliteStore, State, Store};
     use crate::audit::{AuditLog, Channel, Kind};
-    let config = load_config(args.config.as_deref())?;
-    let path = audit_path(args.audit.as_deref(), &config).map_err(|e| Failure(e.to_string()))?;
+    let config = load_records_config(args.config.as_deref())?;
+    let path =
+        audit_path(args.audit.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))?;
     let log = AuditLog::open_waiting(
         &path,
         config.audit.max_file_bytes,
@@ -1565,8 +1577,8 @@ fn approvals_list(
     out: &mut dyn Write,
 ) -> Result<ExitCode, Failure> {
     use crate::approval::{Listing, SqliteStore, Store};
-    let config = load_config(config)?;
-    let path = audit_path(audit, &config).map_err(|e| Failure(e.to_string()))?;
+    let config = load_records_config(config)?;
+    let path = audit_path(audit, &config.audit).map_err(|e| Failure(e.to_string()))?;
     let store =
         SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
     let which = if all { Listing::All } else { Listing::Open };
@@ -1629,7 +1641,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let caller = a.caller.checked()?;
     let config = load_config(a.config.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
-    let log = audit_path(a.audit.as_deref(), &config)
+    let log = audit_path(a.audit.as_deref(), &config.audit)
         .and_then(|p| {
             AuditLog::open_waiting(&p, config.audit.max_file_bytes, config.audit.lock_timeout)
         })
@@ -1643,7 +1655,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let keys = config.api_keys();
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
-        let store = audit_path(a.audit.as_deref(), &config)
+        let store = audit_path(a.audit.as_deref(), &config.audit)
             .map(|p| approval_store_path(&p))
             .map_err(|e| e.to_string());
         match gate(&a, store, &caller, &mut decided) {
@@ -2326,8 +2338,8 @@ fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
     if let Some(p) = &a.path {
         return Ok(p.clone());
     }
-    let config = load_config(a.config.as_deref())?;
-    audit_path(None, &config).map_err(|e| Failure(e.to_string()))
+    let config = load_records_config(a.config.as_deref())?;
+    audit_path(None, &config.audit).map_err(|e| Failure(e.to_string()))
 }
 
 fn audit_cmd(cmd: AuditCmd, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {

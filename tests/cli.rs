@@ -1111,3 +1111,61 @@ fn check_with_a_configuration_judges_as_run_would() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unset TGATE_CONFIG"), "{}", stderr(&o));
 }
+
+/// The commands that work on tgate's records (`approvals`, `approve`, `reject`, `audit`) read the
+/// configuration's audit log and approvers only: an approver or an auditor needs no integration's
+/// secret, certificate or `temporal` binary (QA: each failed without the production API key in
+/// its environment). `check` and `run`, which judge and connect, still read every integration.
+#[test]
+fn records_commands_need_no_integrations_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "version: 1\ntemporal: /nonexistent/temporal\naudit: {path: a.jsonl}\nintegrations:\n  \
+         - {name: prod, auth: cloud-api-key, namespace: payments, account_id: a1b2c, api_key: {env: PROD_KEY_NOT_SET}}\n  \
+         - {name: mtls, auth: cloud-mtls, namespace: orders, account_id: a1b2c, client_cert: {file: /nonexistent/c.pem}, client_key: {file: /nonexistent/c.key}}\n\
+         approvers: [{id: dana, groups: [sre]}]\n",
+    )
+    .unwrap();
+    let tgate = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .current_dir(dir.path())
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let o = tgate(&["approvals", "list", "--config", "c.yaml"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "no approvals\n"),
+        "{}",
+        stderr(&o)
+    );
+    // Refused for what it is (no such approval), not for the configuration; the log is opened.
+    let o = tgate(&[
+        "approve",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "--as",
+        "dana",
+        "--config",
+        "c.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "tgate: refused: there is no approval `01arz3ndektsv4rrffq69g5fav`\n"
+    );
+    let o = tgate(&["audit", "verify", "--config", "c.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("intact: "), "{}", stdout(&o));
+    let o = tgate(&["audit", "export", "--config", "c.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Judging needs the integration: its secret is read, and its absence refused.
+    let o = tgate(&["check", "--config", "c.yaml", "temporal workflow list"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: c.yaml: integration `prod`: api_key: environment variable `PROD_KEY_NOT_SET` is not set\n"
+    );
+}

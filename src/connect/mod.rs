@@ -360,6 +360,24 @@ pub struct Config {
     pub approvers: Vec<Approver>,
 }
 
+/// What [`Config::load_records`] reads of a configuration: its audit log and its approvers.
+#[derive(Debug, Default)]
+pub struct RecordsConfig {
+    /// The audit log.
+    pub audit: AuditConfig,
+    /// People who may approve gated commands, with their groups.
+    pub approvers: Vec<Approver>,
+}
+
+/// How much of a configuration file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    /// All of it, every integration's material included.
+    Everything,
+    /// What [`RecordsConfig`] holds.
+    Records,
+}
+
 /// A person who may approve, and the groups an approval rule's `approvers:` can name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Approver {
@@ -456,6 +474,23 @@ impl Config {
 
     /// Loads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_as(path, Reading::Everything)
+    }
+
+    /// Loads what the commands that work on tgate's records (`audit`, `approvals`, `approve`,
+    /// `reject`) need of a configuration file: its audit log and its approvers. No integration
+    /// is read: an approver or an auditor needs none of their secrets (QA: each of these
+    /// commands failed without the production API key in its environment), and no certificate,
+    /// key or `temporal` binary has to be on their machine. The file must still parse, and what
+    /// is read is checked as [`Config::load`] checks it.
+    pub fn load_records(path: &Path) -> Result<RecordsConfig, ConfigError> {
+        Config::load_as(path, Reading::Records).map(|c| RecordsConfig {
+            audit: c.audit,
+            approvers: c.approvers,
+        })
+    }
+
+    fn load_as(path: &Path, reading: Reading) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let text = read_text(path).map_err(|e| ConfigError::Read {
             path: shown.clone(),
@@ -471,9 +506,13 @@ impl Config {
         let base = base.as_path();
         // A variable that is set but not UTF-8 is read lossily, so that the check of what it
         // holds names the problem (a key past ASCII, PEM that is not), rather than "not set".
-        Config::from_yaml(&text, &shown, base, &|k| {
-            std::env::var_os(k).map(|v| v.to_string_lossy().into_owned())
-        })
+        Config::from_yaml_as(
+            &text,
+            &shown,
+            base,
+            &|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()),
+            reading,
+        )
     }
 
     /// Parses and validates configuration text. `env` looks up environment variables (tests pass
@@ -483,6 +522,18 @@ impl Config {
         path: &str,
         base: &Path,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Config::from_yaml_as(text, path, base, env, Reading::Everything)
+    }
+
+    /// [`Config::from_yaml`]; with [`Reading::Records`], no integration is read (none is in the
+    /// result) and the `temporal` binary is not looked for.
+    fn from_yaml_as(
+        text: &str,
+        path: &str,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        reading: Reading,
     ) -> Result<Config, ConfigError> {
         let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| {
             let (line, column, message) = crate::yaml::error_parts(&e, text);
@@ -548,7 +599,11 @@ impl Config {
             }
         }
         let mut integrations = Vec::new();
-        for i in &file.integrations {
+        let read_integrations = match reading {
+            Reading::Everything => file.integrations.as_slice(),
+            Reading::Records => &[],
+        };
+        for i in read_integrations {
             let place = format!("integration `{}`", i.name.escape_debug());
             check_shown_name("name", &i.name).map_err(|m| invalid(&place, m))?;
             if let Some(x) = integrations
@@ -569,6 +624,7 @@ impl Config {
             integrations.push(integration(i, &resolve, env).map_err(|m| invalid(&place, m))?);
         }
         let default_integration = match file.default_integration {
+            _ if reading == Reading::Records => String::new(),
             Some(d) if integrations.iter().any(|i| i.name == d) => d,
             Some(d) => {
                 return Err(invalid(
@@ -596,7 +652,7 @@ impl Config {
             limits.max_output_bytes = m;
         }
         let temporal = file.temporal.as_deref().map(resolve);
-        if let Some(bin) = &temporal {
+        if let Some(bin) = temporal.as_ref().filter(|_| reading == Reading::Everything) {
             use std::os::unix::fs::PermissionsExt;
             match std::fs::metadata(bin) {
                 Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
