@@ -1306,6 +1306,7 @@ fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
 /// cannot be used, turns the decision into a deny. `Err`: the store failed (fail closed).
 fn gate(
     a: &RunArgs,
+    justification: Option<&str>,
     store_path: Result<std::path::PathBuf, String>,
     caller: &Caller,
     decided: &mut Decided,
@@ -1355,7 +1356,7 @@ fn gate(
         return Err("a gated command without an approval requirement".to_owned());
     };
     // What an approval must cover now: the policy may have tightened since it was requested.
-    let terms = Terms::new(requirement, a.justification.as_deref());
+    let terms = Terms::new(requirement, justification);
     let claimed = match &a.approval {
         Some(text) => {
             let claim = ApprovalId::parse(text).and_then(|id| {
@@ -1414,7 +1415,7 @@ fn gate(
             &caller.id,
             &integration.name,
             namespace,
-            a.justification.as_deref(),
+            justification,
         )
         .ok_or_else(|| "a gated command without an approval requirement".to_owned())?;
         let created = store.create(new, now).map_err(|e| e.to_string())?;
@@ -1653,12 +1654,27 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // another): kept out of what tgate prints and records. (A line holding one is denied by
     // `decide`.)
     let keys = config.api_keys();
+    // The agent's line's secrets are kept out of the record too; they are the agent's own, and
+    // are not looked for in what it is shown.
+    let mut secrets = redacted.secrets.clone();
+    // A justification is redacted as a line is, and what looks like a secret in it is kept out
+    // of the reason that quotes it too (re-check QA).
+    let justified = a
+        .justification
+        .as_deref()
+        .map(|j| crate::audit::redact::redact(&[j.to_owned()]));
+    secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
+    secrets.extend(keys.iter().cloned());
+    let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
+    // The justification as the audit log records it and the approval store keeps it, the same
+    // text in both (QA: the store kept what the log redacted, and `approvals list` showed it).
+    let justification = justified.as_ref().map(|r| scrub(&r.raw));
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
         let store = audit_path(a.audit.as_deref(), &config.audit)
             .map(|p| approval_store_path(&p))
             .map_err(|e| e.to_string());
-        match gate(&a, store, &caller, &mut decided) {
+        match gate(&a, justification.as_deref(), store, &caller, &mut decided) {
             Ok(g) => g,
             Err(message) => {
                 decided = Decided {
@@ -1696,18 +1712,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map_or("-".to_owned(), |ap| ap.id.to_string()),
         "decided"
     );
-    // The agent's line's secrets are kept out of the record too; they are the agent's own, and
-    // are not looked for in what it is shown.
-    let mut secrets = redacted.secrets.clone();
-    // A justification is redacted as a line is, and what looks like a secret in it is kept out
-    // of the reason that quotes it too (re-check QA).
-    let justified = a
-        .justification
-        .as_deref()
-        .map(|j| crate::audit::redact::redact(&[j.to_owned()]));
-    secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
-    secrets.extend(keys.iter().cloned());
-    let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
     let ev = &decided.ev;
     let decision = Entry {
         groups: caller.groups.clone(),
@@ -1718,7 +1722,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             .map(crate::audit::record::AuditTarget::from),
         reason: Some(scrub(&ev.reason)),
         // Why the caller says it ran this (QA: `--help` said it was recorded; it was not).
-        justification: justified.as_ref().map(|r| scrub(&r.raw)),
+        justification,
         ..Entry::decision(ev, redacted.raw.clone(), &caller.id, Channel::Cli)
     };
     let decision = Entry {

@@ -194,6 +194,49 @@ fn a_gated_signal_runs_once_after_a_second_person_approves() {
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
 
+/// A justification is stored with an approval request as the audit log records it, what looks
+/// like a secret in it redacted (QA: the store kept it in clear and `approvals list` showed it to
+/// approvers), and the same justification given again is still the one the approvers saw.
+#[test]
+fn a_justifications_secret_is_kept_out_of_the_approval_store() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-9"]);
+    let line = "temporal workflow signal -w pay-9 --name go";
+    let justified = ["--justification", "INC-3 retry with --api-key sk-777"];
+    let asked = run(&env, &justified, line);
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let id = approval_id(&asked);
+    let listed = tgate(&env.config, &["approvals", "list"]);
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.contains("INC-3 retry with --api-key <redacted>") && !listed.contains("sk-777"),
+        "{listed}"
+    );
+    // The store (its journal too, if any) and the log.
+    let files: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(
+        files.iter().any(|p| p.ends_with("approvals.sqlite3")),
+        "{files:?}"
+    );
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("sk-777"),
+            "{} holds the secret",
+            file.display()
+        );
+    }
+    assert_eq!(approve(&env, &id, "alice").status.code(), Some(0));
+    let runs = run(&env, &justified, line);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    assert_eq!(signals(&env, "pay-9"), 1);
+}
+
 #[test]
 fn two_processes_racing_for_one_approval_run_it_once() {
     let env = setup();
