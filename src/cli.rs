@@ -1609,6 +1609,9 @@ fn approvals_list(
                     display_word(&ap.command.caller),
                     argv.join(" ")
                 );
+                if let Some(note) = past_ascii(&ap.command.argv) {
+                    let _ = writeln!(t, "    note: {note}");
+                }
                 if let Some(j) = &ap.justification {
                     let _ = writeln!(t, "    justification: {}", display_word(j));
                 }
@@ -1618,6 +1621,35 @@ fn approvals_list(
     };
     write_out(out, &text)?;
     Ok(ExitCode::Ok)
+}
+
+/// A note naming the characters past ASCII in a command's words, by code point, when it has
+/// any: a look-alike letter (a Cyrillic `а` in `pаyment-1`) would otherwise have an approver
+/// approve a command on another workflow than the one they read (adversarial review).
+fn past_ascii(argv: &[String]) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    for w in argv {
+        for c in w.chars().filter(|c| !c.is_ascii()) {
+            let named = format!("`{c}` U+{:04X} in {}", u32::from(c), display_word(w));
+            if !found.contains(&named) {
+                found.push(named);
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let more = found.len().saturating_sub(8);
+    found.truncate(8);
+    Some(format!(
+        "characters past ASCII (look-alikes of other letters?): {}{}",
+        found.join(", "),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// How an allowed command ended.

@@ -196,9 +196,10 @@ fn a_gated_signal_runs_once_after_a_second_person_approves() {
 
 /// A justification is stored with an approval request as the audit log records it, what looks
 /// like a secret in it redacted (QA: the store kept it in clear and `approvals list` showed it to
-/// approvers), and the same justification given again is still the one the approvers saw.
+/// approvers), and the same justification given again is still the one the approvers saw. And
+/// a command holding characters past ASCII has them named to the approvers.
 #[test]
-fn a_justifications_secret_is_kept_out_of_the_approval_store() {
+fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
     let env = setup();
     env.server
         .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-9"]);
@@ -235,6 +236,24 @@ fn a_justifications_secret_is_kept_out_of_the_approval_store() {
     let runs = run(&env, &justified, line);
     assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
     assert_eq!(signals(&env, "pay-9"), 1);
+
+    // A workflow id with a look-alike letter (a Cyrillic `а`) is pointed out to the approvers
+    // (adversarial review); one in plain ASCII is not.
+    let asked = run(
+        &env,
+        &[],
+        "temporal workflow signal -w p\u{430}y-9 --name go",
+    );
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let listed = text(&tgate(&env.config, &["approvals", "list"]).stdout);
+    let notes: Vec<&str> = listed.lines().filter(|l| l.contains("note:")).collect();
+    assert_eq!(
+        notes,
+        [
+            "    note: characters past ASCII (look-alikes of other letters?): `\u{430}` U+0430 in '--workflow-id=p\u{430}y-9'"
+        ],
+        "{listed}"
+    );
 }
 
 #[test]
