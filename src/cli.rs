@@ -1698,9 +1698,24 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
     secrets.extend(keys.iter().cloned());
     let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
-    // The justification as the audit log records it and the approval store keeps it, the same
-    // text in both (QA: the store kept what the log redacted, and `approvals list` showed it).
+    // The justification as the audit log records it. A gated command's goes into the approval
+    // store too, where a claim must give the very text the approvers saw: one that redaction
+    // would change is refused (QA: the store kept what the log redacted, and `approvals list`
+    // showed it; review: storing the redacted text let another justification that redacts to
+    // the same claim the approval, and could make it longer than the store takes).
     let justification = justified.as_ref().map(|r| scrub(&r.raw));
+    if decided.error.is_none()
+        && decided.ev.decision == Decision::RequireApproval
+        && justification.as_deref() != a.justification.as_deref()
+    {
+        decided.ev = decided.ev.clone().denied(
+            "tgate:justification",
+            "the justification holds what looks like a secret (`--api-key X`, `TOKEN=X`, a word \
+             such as `token` with a `=` after it), which an approval request would show to \
+             approvers: give one without"
+                .to_owned(),
+        );
+    }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
         let store = audit_path(a.audit.as_deref(), &config.audit)
@@ -2218,22 +2233,37 @@ fn lexed_words(line: &[String]) -> Vec<String> {
 }
 
 /// The line as it is recorded before its secrets are scrubbed: as given, or, when one of `keys`
-/// hides in it behind quotes or escapes, as the lexer reads it, so that the record's scrubbing
-/// finds the key and removes it (the pieces as given would have kept it).
+/// is in it as the lexer reads it, as the lexer reads it, so that the record's scrubbing finds
+/// every copy of the key and removes it (the pieces as given would have kept a split one; review:
+/// also when another copy is typed whole). A line that does not lex but spells a key once its
+/// quotes and backslashes are left out is not recorded at all.
 fn recordable_line(line: &[String], keys: &[String]) -> Vec<String> {
+    let keys: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.is_empty())
+        .collect();
+    let holds = |w: &str| keys.iter().any(|k| w.contains(k));
     let lexed = lexed_words(line);
-    let hidden = keys.iter().filter(|k| !k.is_empty()).any(|k| {
-        !line.iter().any(|w| w.contains(k.as_str())) && lexed.iter().any(|w| w.contains(k.as_str()))
-    });
-    if hidden && lexed.len() > 1 {
-        lexed
-    } else if hidden {
-        // One word: recorded as that word (a one-word line is recorded as text).
-        lexed.into_iter().take(1).collect()
-    } else {
-        line.to_vec()
+    if lexed.iter().any(|w| holds(w)) {
+        return lexed;
     }
+    if let [text] = line
+        && lexed.is_empty()
+    {
+        let bare: String = text
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+            .collect();
+        if holds(&bare) {
+            return vec![KEY_LINE_NOT_RECORDED.to_owned()];
+        }
+    }
+    line.to_vec()
 }
+
+/// What is recorded of a line that does not lex and would spell an integration's API key.
+const KEY_LINE_NOT_RECORDED: &str = "<not recorded: the line would spell an integration's API key>";
 
 /// A run asked to stop (a stop signal noted by a watch) before its command was sent: not run.
 fn stopped_before_sending() -> Option<Ran> {
@@ -2326,6 +2356,9 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let binary = temporal_binary(&config).ok();
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));
+    // The probe's answer is the namespace's description (~1 KiB): a cap set for commands' output
+    // must not cut it (review: `max_output_bytes: 800` was diagnosed as an unreachable server).
+    limits.max_output_bytes = limits.max_output_bytes.max(1 << 20);
     let backend = a.backend.unwrap_or(config.backend);
     let report = crate::connect::doctor::diagnose(binary.as_deref(), backend, integration, &limits);
     let text = format_as(a.output, &report, describe_report)?;

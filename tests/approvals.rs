@@ -194,9 +194,10 @@ fn a_gated_signal_runs_once_after_a_second_person_approves() {
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
 
-/// A justification is stored with an approval request as the audit log records it, what looks
-/// like a secret in it redacted (QA: the store kept it in clear and `approvals list` showed it to
-/// approvers), and the same justification given again is still the one the approvers saw. And
+/// A gated command's justification is what the approvers see and what a claim must give again:
+/// one holding what looks like a secret, which the audit log records redacted, is refused before
+/// any request is made (QA: the store kept it in clear and `approvals list` showed it; review:
+/// storing it redacted let another justification that redacts the same claim the approval). And
 /// a command holding characters past ASCII has them named to the approvers.
 #[test]
 fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
@@ -204,17 +205,27 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
     env.server
         .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-9"]);
     let line = "temporal workflow signal -w pay-9 --name go";
-    let justified = ["--justification", "INC-3 retry with --api-key sk-777"];
-    let asked = run(&env, &justified, line);
-    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
-    let id = approval_id(&asked);
-    let listed = tgate(&env.config, &["approvals", "list"]);
-    let listed = text(&listed.stdout);
-    assert!(
-        listed.contains("INC-3 retry with --api-key <redacted>") && !listed.contains("sk-777"),
-        "{listed}"
+    let refused = run(
+        &env,
+        &["--justification", "INC-3 retry with --api-key sk-777"],
+        line,
     );
-    // The store (its journal too, if any) and the log.
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).starts_with(
+            "tgate: denied (tgate:justification): the justification holds what looks like a secret"
+        ),
+        "{}",
+        text(&refused.stderr)
+    );
+    let listed = text(&tgate(&env.config, &["approvals", "list"]).stdout);
+    assert_eq!(listed, "no approvals\n");
+    // Recorded without it; nothing else holds it.
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("INC-3 retry with --api-key <redacted>"),
+        "{audit}"
+    );
     let files: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -232,6 +243,11 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
             file.display()
         );
     }
+    // A plain justification is requested, approved and claimed as before.
+    let justified = ["--justification", "INC-3 retry"];
+    let asked = run(&env, &justified, line);
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let id = approval_id(&asked);
     assert_eq!(approve(&env, &id, "alice").status.code(), Some(0));
     let runs = run(&env, &justified, line);
     assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));

@@ -298,9 +298,17 @@ const SECP256K1_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGEAgEAMBAGByqGSM49Ag
 const NOT_A_KEY: &str = "-----BEGIN PRIVATE KEY-----\ngRuLxE4wZUJJS/I1aeBWY3Mrk3TLsXwIH0wp0GeZe6KSPJFcR2WcRP5R2clkVGaq\n+NtMKaBsgUQFirV5VGHVpFIFncRE0HHaFjk7nFdn7VweZODbbOhj1naWMs7pfYRd\n7p2gf62JIw45ZEtbC7NdSsR0aNGhqXgz\n-----END PRIVATE KEY-----\n";
 const RSA1024_KEY_PKCS1: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIICXgIBAAKBgQDYeWhzgYStSi4Vzzhr2vgSt5ea9nFfzbHFYiHL2UNT5PuCwoa0\ncV9eN7pBkQlXdhV/J9DqKcafOzpobmRb8uvkoI2QV6fpcguI/dUfkHllxDLB2ruG\nEILMnIAXWzWjsviTQxnun6i40LSHb9WFCJ6KcBvFbahaB0zjIwHLNxB7/wIDAQAB\nAoGAcCLsLbFxJkdf+iI/CvgCO8fo+/gfoM4wAZyk/zELxIDAnOrh1sVH7smVbXOR\nUEI2PolEmpiLcF7BEenliRAci307oPNNuqrvUU9nbZ0TSIotelGJLW2jzRsH7cJo\nFUh0WU3TcjkBkCF3CpRXrBSGrji8Uck3xcO6c8VOKZI+s5kCQQD36VWhJXddicF4\nnN+3CD47xGbYbAYFlH1w7GmPhN/JD7eZ8e5q1RfHYjt+7TW9iHii0CSzfszDHfW1\numbhwXjbAkEA34l/AJHEwlX3RyOQqNXVYX2bTRaRZx8+MJVqMraJSb9XNOcevD6d\npJN8YTeTGwQSXUYegouWwZ8hMC83oPZwrQJBAKv/sk48bUVzVsy0oi4dxPe4etY6\nlC7459MZ4t8VBCI+Clb/WDe8omPNzpNwRjG6ZmAnYt854RyaQ6gSrGCC17MCQQCt\nAVt781WXGrWRJ2N0aFsHYxFpLkhGyZV2QI26xi+nFiHGXgIZq1SS5VrkWwDNbe9Q\npU5DtwlsvV4QTtr9Bv7ZAkEA5jYHRdxAcT7N01vAZO2I+rCHRWtCbKgJ7l6oOZr6\ncNyw32jjAMZ2BaGJR+elQvmBN/ywSgpkLS1jJ0SbE1DB0g==\n-----END RSA PRIVATE KEY-----\n";
 
+/// Keys the CLI parses but never signs a handshake with (review, against `openssl s_server
+/// -Verify 1`): a 512-bit RSA key (`crypto/rsa: 512-bit keys are insecure`) and a P-224 key (no
+/// signature scheme: no certificate sent), each with its own certificate.
+const RSA512_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBdzCCASGgAwIBAgIUbpfX4RpkiLC1eebK+ezEWWDLoJ8wDQYJKoZIhvcNAQEL\nBQAwDzENMAsGA1UEAwwEcjUxMjAgFw0yNjEyMDMxMjAyMDRaGA8yMTI2MTEwOTEy\nMDIwNFowDzENMAsGA1UEAwwEcjUxMjBcMA0GCSqGSIb3DQEBAQUAA0sAMEgCQQDF\nMxjfYwvE1Nh1gUB15czej82MUtiGl4p/7c5GDplhrpzq9C2pBMB5Vdu+HHA/0TDc\nkMOn2l6oxlCMUdAEVl/fAgMBAAGjUzBRMB0GA1UdDgQWBBQpqFsGcjs8Da0IXxfC\na5EwUEXr3jAfBgNVHSMEGDAWgBQpqFsGcjs8Da0IXxfCa5EwUEXr3jAPBgNVHRMB\nAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA0EAsMBcQCO4hsgLNS4Bw25hHD4xoES3\nAD07pE2qu0zBPg7mqHK0auedBrIHoNPaTYEzMLFBPTJKEb74zKtnJRVmJg==\n-----END CERTIFICATE-----\n";
+const RSA512_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAxTMY32MLxNTYdYFA\ndeXM3o/NjFLYhpeKf+3ORg6ZYa6c6vQtqQTAeVXbvhxwP9Ew3JDDp9peqMZQjFHQ\nBFZf3wIDAQABAkBEto1QKX8MUu4p46PGcRB17L2+y49PNra35PEfUC757fS14fa0\n3fsL0Unt2qNoBXsrdJ3+uv6rHgMdxg9wLR6hAiEA+I/jghhdrharzmQ5fQBMsUdR\n6dAlfjqDtdg2CGYcX5MCIQDLGb72X62TJmTAow+7ke0fYzRudF8fxJ4C0+7KSJK2\nBQIhAJDS/aMqYULy0K3Tta9Agm70eCS8c2wF2gIU9P6VyEhjAiEAp184N+DxMerZ\n7MZ0GKdROiSO+Nd97LgjX0E38AuOm+ECIAXN3aS8/wqgUD0HHbGOdOGGiYQHQxrV\nZsIO+d868EQN\n-----END PRIVATE KEY-----\n";
+const P224_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBYjCCARCgAwIBAgIUUaciZ6mPVo5m05QTJPH2OQqVCxIwCgYIKoZIzj0EAwIw\nDzENMAsGA1UEAwwEcDIyNDAgFw0yNjEyMDMxMjAyMDRaGA8yMTI2MTEwOTEyMDIw\nNFowDzENMAsGA1UEAwwEcDIyNDBOMBAGByqGSM49AgEGBSuBBAAhAzoABB0iub2i\nE1UL2mRysGK8aKFMWgNApK6D3bWsdwvpShpwQnYjeG9agu87nuZXSbGFtVr7n36C\nERlQo1MwUTAdBgNVHQ4EFgQUczJnsyMANniJaEOEBYRadsCwATowHwYDVR0jBBgw\nFoAUczJnsyMANniJaEOEBYRadsCwATowDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjO\nPQQDAgNAADA9Ah0Ay0INhqaksEsK9n54qPJCk7G/S8r4bQs8oMGF2gIcK+ehmdKJ\nYdTbqmUF2qelwR58Mr9nRYqa0qj3tQ==\n-----END CERTIFICATE-----\n";
+const P224_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMHgCAQAwEAYHKoZIzj0CAQYFK4EEACEEYTBfAgEBBBz716YEJGPZiONAGRhJ4y1n\njaqvY7XnbzlwJ8MWoTwDOgAEHSK5vaITVQvaZHKwYrxooUxaA0CkroPdtax3C+lK\nGnBCdiN4b1qC7zue5ldJsYW1WvuffoIRGVA=\n-----END PRIVATE KEY-----\n";
+
 const MISMATCH: &str = "the client key does not match the client certificate";
 const UNSUPPORTED: &str = "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)";
-const UNUSABLE: &str = "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-224, P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)";
+const UNUSABLE: &str = "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)";
 
 fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
     p.iter().map(|p| p.problem.as_str()).collect()
@@ -356,7 +364,8 @@ fn a_p521_key_is_compared_with_its_certificate() {
 /// A key ring cannot load is taken when the CLI takes it (compared with its certificate: a 1024-bit
 /// RSA key), and refused before anything runs when neither executor could use it (QA: X25519,
 /// RSA-PSS, DSA, secp256k1 and random bytes in a `PRIVATE KEY` block were said to be keys the CLI
-/// takes, and the CLI then failed at every command).
+/// takes, and the CLI then failed at every command; review: an RSA key under 1024 bits and a
+/// P-224 key, which the CLI parses but never signs with).
 #[test]
 fn a_key_neither_executor_can_use_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -376,6 +385,8 @@ fn a_key_neither_executor_can_use_is_refused_before_anything_runs() {
         (RSA1024_CERT, RSA_PSS_KEY),
         (RSA1024_CERT, DSA_KEY),
         (SECP256K1_CERT, SECP256K1_KEY),
+        (RSA512_CERT, RSA512_KEY),
+        (P224_CERT, P224_KEY),
         (RSA1024_CERT, NOT_A_KEY),
         (P521_CERT, NOT_A_KEY),
     ] {

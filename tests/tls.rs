@@ -992,6 +992,10 @@ fn secrets_never_leak() {
     let as_split_id = split
         .each_ref()
         .map(|k| format!("temporal workflow describe -w {k}"));
+    // Typed whole once and split once (review: the split copy was recorded as typed), and in a
+    // line that does not even lex (review: recorded as typed, the key one step from whole).
+    let whole_and_split = format!("temporal workflow describe -w {api_key} -r {}", split[0]);
+    let unlexed = format!("temporal workflow describe -w {} ;", split[0]);
     // Or puts it in the justification, which an approval request would keep and show.
     let justified = format!("INC-1 {api_key}");
     let lines: Vec<(Vec<&str>, &Path, Option<&str>, i32)> = vec![
@@ -1072,6 +1076,18 @@ fn secrets_never_leak() {
             &recorded,
             Some(READS[0]),
             3,
+        ),
+        (
+            vec!["run", "--integration", "good", "--backend", "cli"],
+            &recorded,
+            Some(&whole_and_split),
+            3,
+        ),
+        (
+            vec!["run", "--integration", "good", "--backend", "cli"],
+            &recorded,
+            Some(&unlexed),
+            2,
         ),
         (vec!["doctor", "--integration", "good"], &config, None, 0),
         (
@@ -1175,7 +1191,10 @@ fn secrets_never_leak() {
     for (args, line) in [
         (vec!["check"], &as_split_id[0]),
         (vec!["check"], &as_split_id[1]),
-        (vec!["check", "--justification", &justified], &as_id),
+        (
+            vec!["check", "--justification", &justified],
+            &READS[0].to_owned(),
+        ),
     ] {
         let mut args = args;
         args.extend(["--integration", "good", "-o", "json"]);

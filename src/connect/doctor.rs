@@ -289,7 +289,7 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                     // Neither ring nor the CLI's reading takes it (QA: a `PRIVATE KEY` block of
                     // X25519, RSA-PSS, DSA or bytes that are no key at all was said to be one
                     // the CLI takes; the CLI then failed at every command).
-                    out.push(problem(Class::Certificate, "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-224, P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)".to_owned(), "use the private key the certificate was issued for, as RSA, ECDSA or Ed25519 (`openssl pkey -in KEY -noout -text` shows what it is)"));
+                    out.push(problem(Class::Certificate, "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)".to_owned(), "use the private key the certificate was issued for, as RSA, ECDSA or Ed25519 (`openssl pkey -in KEY -noout -text` shows what it is)"));
                 } else if key_spki.is_none() {
                     native_only.push(problem(Class::Certificate, "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)".to_owned(), "for the native executor, use an RSA key of 2048 to 8192 bits, an ECDSA (P-256/P-384) or an Ed25519 key"));
                 }
@@ -308,10 +308,11 @@ const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 /// `rsaEncryption` (1.2.840.113549.1.1.1), the content of its DER encoding.
 const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
-/// The named curves the CLI's TLS (Go's `crypto/tls`) takes an ECDSA client key on, as the
-/// content of their OIDs' DER encodings: P-224, P-256, P-384, P-521.
-const GO_CURVES: [&[u8]; 4] = [
-    &[0x2b, 0x81, 0x04, 0x00, 0x21],
+/// The named curves the CLI's TLS (Go's `crypto/tls`) signs a handshake with an ECDSA client key
+/// on, as the content of their OIDs' DER encodings: P-256, P-384, P-521. Not P-224, which Go
+/// parses but has no signature scheme for: it sends no certificate (review, against `openssl
+/// s_server -Verify 1`).
+const GO_CURVES: [&[u8]; 3] = [
     &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
     &[0x2b, 0x81, 0x04, 0x00, 0x22],
     &[0x2b, 0x81, 0x04, 0x00, 0x23],
@@ -335,7 +336,7 @@ fn rsa_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
         _ => return None,
     };
     let private = der_sequence(rsa_key)?;
-    if private.len() < 9 {
+    if private.len() < 9 || !go_modulus(&private[1]) {
         return None;
     }
     // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { rsaEncryption, NULL },
@@ -411,13 +412,24 @@ fn ec_parts<'a>(key: &'a PrivateKeyDer) -> Option<EcParts<'a>> {
     Some((curve, public))
 }
 
+/// Whether an RSA modulus (a DER INTEGER) is one the CLI signs with: 1024 bits or more (Go
+/// refuses smaller keys at signing: `crypto/rsa: 512-bit keys are insecure`; review).
+fn go_modulus(n: &Any<'_>) -> bool {
+    let zeros = n.data.iter().take_while(|b| **b == 0).count();
+    let digits = &n.data[zeros..];
+    let bits = digits.first().map_or(0, |top| {
+        (digits.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
+    });
+    bits >= 1024
+}
+
 /// Whether the CLI's TLS (Go's `crypto/tls`) takes `key` as a client key, as far as its DER
 /// tells: RSA (PKCS#1, or PKCS#8 `rsaEncryption`), ECDSA on one of [`GO_CURVES`] (SEC 1 or
 /// PKCS#8), or Ed25519. Not X25519, RSA-PSS, DSA, other curves, or bytes that are no key.
 fn cli_takes(key: &PrivateKeyDer) -> bool {
     // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, privateExponent, prime1,
     //                              prime2, exponent1, exponent2, coefficient, ... }
-    let rsa = |der: &[u8]| der_sequence(der).is_some_and(|k| k.len() >= 9);
+    let rsa = |der: &[u8]| der_sequence(der).is_some_and(|k| k.len() >= 9 && go_modulus(&k[1]));
     let ec =
         || ec_parts(key).is_some_and(|(curve, _)| curve.is_some_and(|c| GO_CURVES.contains(&c)));
     match key {

@@ -693,6 +693,22 @@ fn owned(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
 }
 
+/// Why the command's Nexus endpoint may not be called, if it may not: a name beginning with `__`,
+/// the prefix of Temporal's own endpoints. Newer servers answer `__temporal_system` with
+/// operations of the workflow service itself (a signal-with-start among them) whose workflow,
+/// type and signal are in the operation's input, out of reach of every check tgate makes of
+/// workflow commands (QA: `nexus operation start --endpoint __temporal_system` was judged as any
+/// Nexus operation). A user's endpoint cannot be named so.
+fn system_endpoint(cmd: &Command) -> Option<String> {
+    let endpoint = cmd.flag_str("endpoint")?;
+    endpoint.starts_with("__").then(|| {
+        format!(
+            "Nexus endpoint `{endpoint}` is one of Temporal's own: its operations act on workflows \
+             beyond what tgate can check"
+        )
+    })
+}
+
 /// Why `cmd`, a command that changes something, would act on or as one of the workflows Temporal
 /// runs for itself, if it would. Temporal runs schedules, batch jobs and worker deployments as
 /// workflows of its own: a signal, update, reset, start or end of one changes what it manages,
@@ -714,22 +730,6 @@ fn owned(words: &[&str]) -> Vec<String> {
 ///
 /// A batch job's own workflow has an ordinary id (a UUID): `tgate run` checks the workflow's
 /// type before a write to it ([`INTERNAL_WORKFLOW_PREFIX`]).
-/// Why the command's Nexus endpoint may not be called, if it may not: a name beginning with `__`,
-/// the prefix of Temporal's own endpoints. Newer servers answer `__temporal_system` with
-/// operations of the workflow service itself (a signal-with-start among them) whose workflow,
-/// type and signal are in the operation's input, out of reach of every check tgate makes of
-/// workflow commands (QA: `nexus operation start --endpoint __temporal_system` was judged as any
-/// Nexus operation). A user's endpoint cannot be named so.
-fn system_endpoint(cmd: &Command) -> Option<String> {
-    let endpoint = cmd.flag_str("endpoint")?;
-    endpoint.starts_with("__").then(|| {
-        format!(
-            "Nexus endpoint `{endpoint}` is one of Temporal's own: its operations act on workflows \
-             beyond what tgate can check"
-        )
-    })
-}
-
 fn internal_target(cmd: &Command) -> Option<String> {
     for (flag, what) in [
         ("workflow-id", "workflow"),
