@@ -162,6 +162,23 @@ fn a_binary_that_is_not_the_cli_is_the_setups_problem() {
     }
 }
 
+/// The cap on commands' output does not cut the probe's answer, the namespace's description
+/// (review: `max_output_bytes: 800` was diagnosed as an unreachable server).
+#[test]
+fn a_small_output_cap_does_not_cut_the_probes_answer() {
+    let server = DevServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = server.config(dir.path(), "default", "limits: {max_output_bytes: 800}\n");
+    for backend in ["cli", "auto"] {
+        let (code, v) = doctor(&config, "dev", backend);
+        assert_eq!(
+            (code, &v["problems"]),
+            (0, &serde_json::json!([])),
+            "{backend}: {v}"
+        );
+    }
+}
+
 fn integration_with(dir: &std::path::Path, cert: &str, key: &str) -> Integration {
     std::fs::write(dir.join("c.pem"), cert).unwrap();
     std::fs::write(dir.join("k.pem"), key).unwrap();
