@@ -783,6 +783,11 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         ),
         Ok(cmd) => {
             let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
+            // As `run` refuses it.
+            let recorded = a.justification.as_deref().map(|j| {
+                recorded_justification(j, &crate::audit::redact::redact(&a.line).secrets, &keys)
+            });
+            let ev = gated_justification(ev, a.justification.as_deref(), recorded.as_deref());
             let code = match ev.decision {
                 Decision::Allow => ExitCode::Ok,
                 Decision::RequireApproval => ExitCode::ApprovalRequired,
@@ -1703,17 +1708,15 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // would change is refused (QA: the store kept what the log redacted, and `approvals list`
     // showed it; review: storing the redacted text let another justification that redacts to
     // the same claim the approval, and could make it longer than the store takes).
-    let justification = justified.as_ref().map(|r| scrub(&r.raw));
-    if decided.error.is_none()
-        && decided.ev.decision == Decision::RequireApproval
-        && justification.as_deref() != a.justification.as_deref()
-    {
-        decided.ev = decided.ev.clone().denied(
-            "tgate:justification",
-            "the justification holds what looks like a secret (`--api-key X`, `TOKEN=X`, a word \
-             such as `token` with a `=` after it), which an approval request would show to \
-             approvers: give one without"
-                .to_owned(),
+    let justification = a
+        .justification
+        .as_deref()
+        .map(|j| recorded_justification(j, &redacted.secrets, &keys));
+    if decided.error.is_none() {
+        decided.ev = gated_justification(
+            decided.ev.clone(),
+            a.justification.as_deref(),
+            justification.as_deref(),
         );
     }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
@@ -2260,6 +2263,33 @@ fn recordable_line(line: &[String], keys: &[String]) -> Vec<String> {
         }
     }
     line.to_vec()
+}
+
+/// `ev`, denied when it needs approval and its justification is not recorded as `given` (it holds
+/// what looks like a secret, redacted in `recorded`): approvers would see it, and a claim must
+/// give the very text they saw.
+fn gated_justification(ev: Evaluation, given: Option<&str>, recorded: Option<&str>) -> Evaluation {
+    if ev.decision == Decision::RequireApproval && given != recorded {
+        ev.denied(
+            "tgate:justification",
+            "the justification holds what looks like a secret (`--api-key X`, `TOKEN=X`, a word \
+             such as `token` with a `=` after it), which an approval request would show to \
+             approvers: give one without"
+                .to_owned(),
+        )
+    } else {
+        ev
+    }
+}
+
+/// The justification as the audit log records it: redacted as a line is, and scrubbed of the
+/// secrets found in it, in the line (`line_secrets`) and of `keys`.
+fn recorded_justification(j: &str, line_secrets: &[String], keys: &[String]) -> String {
+    let r = crate::audit::redact::redact(&[j.to_owned()]);
+    let mut secrets = r.secrets.clone();
+    secrets.extend(line_secrets.iter().cloned());
+    secrets.extend(keys.iter().cloned());
+    crate::audit::redact::scrub(&r.raw, &secrets)
 }
 
 /// What is recorded of a line that does not lex and would spell an integration's API key.

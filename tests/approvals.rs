@@ -220,6 +220,24 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
     );
     let listed = text(&tgate(&env.config, &["approvals", "list"]).stdout);
     assert_eq!(listed, "no approvals\n");
+    // `check` predicts it.
+    let checked = tgate(
+        &env.config,
+        &[
+            "check",
+            "--caller",
+            "agent",
+            "--justification",
+            "INC-3 retry with --api-key sk-777",
+            line,
+        ],
+    );
+    assert_eq!(checked.status.code(), Some(3), "{}", text(&checked.stderr));
+    assert!(
+        text(&checked.stdout).contains("rules:      tgate:justification"),
+        "{}",
+        text(&checked.stdout)
+    );
     // Recorded without it; nothing else holds it.
     let audit = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
     assert!(
