@@ -166,7 +166,10 @@ fn api_key_goes_only_through_the_environment() {
 #[test]
 fn mtls_material_reaches_the_cli_through_its_environment_only() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = recorder(dir.path(), "echo \"$HOME\"");
+    let fake = recorder(
+        dir.path(),
+        "echo \"$HOME\"; /usr/bin/stat -c %a \"$(/usr/bin/dirname \"$HOME\")\"",
+    );
     let cfg = config(
         dir.path(),
         "version: 1\nintegrations:\n  - {name: dc, auth: direct, address: 'temporal.internal:7233', namespace: ops, client_cert: {file: cert.pem}, client_key: {file: key.pem}, server_ca: {file: ca.pem}, server_name: temporal}\n",
@@ -215,9 +218,11 @@ fn mtls_material_reaches_the_cli_through_its_environment_only() {
     let private = record.split("PRIVATE\n").nth(1).unwrap();
     let private = private.split("STDIN\n").next().unwrap();
     assert_eq!(private, "./bin\n./ca\n./ca/ca.pem\n./home\n", "{private}");
-    // The private directory is gone after the run.
-    let home = String::from_utf8(run.stdout).unwrap();
-    assert!(!Path::new(home.trim()).exists(), "{home} still exists");
+    // The private directory is its owner's alone (review: it was 0755), and gone after the run.
+    let out = String::from_utf8(run.stdout).unwrap();
+    let (home, mode) = out.trim().split_once('\n').unwrap();
+    assert_eq!(mode, "700", "{out}");
+    assert!(!Path::new(home).exists(), "{home} still exists");
 }
 
 #[test]

@@ -181,8 +181,10 @@ pub fn run_cli(
     caller: &str,
     limits: &Limits,
 ) -> Result<Execution, ExecError> {
+    // Private itself, not only what it holds (tempfile makes it 0755 otherwise).
     let private = tempfile::Builder::new()
         .prefix("tgate-run-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| ExecError::Prepare(e.to_string()))?;
     let (home, bin, ca_dir) = (
