@@ -1442,3 +1442,58 @@ fn an_interrupted_doctor_ends_by_the_signal() {
         "the probe outlived doctor"
     );
 }
+
+/// `verify` and `export` read the chain as it stood at one moment, however it rotates while they
+/// read: an intact log is never reported damaged, and no rotated file is left out of an export
+/// (QA: with writers rotating every 4 KiB, 174 of 203 verifies said `deleted` or failed with
+/// ENOENT, and exports skipped whole files with exit 0).
+#[test]
+fn verify_and_export_see_one_moment_of_a_rotating_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let mut writers = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args([
+            "audit",
+            "stress",
+            p(&path),
+            "--threads",
+            "4",
+            "--records",
+            "4000",
+        ])
+        .args(["--max-file-bytes", "4096"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut checks = 0;
+    while writers.try_wait().unwrap().is_none() || checks == 0 {
+        if !path.exists() {
+            continue;
+        }
+        let (code, v) = verify(&path, &[]);
+        assert_eq!(
+            code, 0,
+            "an intact log reported damaged while it rotated: {v}"
+        );
+        let out = tgate(&["audit", "export", p(&path)]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let seqs: Vec<u64> = text(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as u64).collect::<Vec<_>>(),
+            "an export left records out"
+        );
+        checks += 1;
+    }
+    assert!(writers.wait().unwrap().success());
+    // Rotated many times, and looked at while it did.
+    assert!(std::fs::read_dir(dir.path()).unwrap().count() > 20);
+    assert!(checks >= 3, "{checks}");
+}

@@ -138,7 +138,7 @@ pub fn export(
     filter: &Filter,
     out: &mut dyn Write,
 ) -> Result<Summary, ExportError> {
-    let files = super::existing_chain_files(log)?;
+    let files = super::chain_snapshot(log)?;
     let mut summary = Summary::default();
     let mut w = std::io::BufWriter::with_capacity(256 * 1024, out);
     if format == Format::Csv {
@@ -146,12 +146,12 @@ pub fn export(
     }
     let mut line = Vec::new();
     let mut text = String::new();
-    for file in files {
+    for (file, opened) in files {
         let err = |e: std::io::Error| AuditError::Io {
             path: file.display().to_string(),
             message: e.to_string(),
         };
-        let mut reader = std::io::BufReader::new(super::open_reader(&file).map_err(err)?);
+        let mut reader = std::io::BufReader::new(opened);
         let mut no = 0u64;
         loop {
             line.clear();

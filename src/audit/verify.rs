@@ -133,7 +133,7 @@ impl Parsed {
 
 /// Reads the chain's lines in order, file after file.
 struct Lines {
-    files: Vec<PathBuf>,
+    files: Vec<(PathBuf, Option<Box<dyn std::io::Read + Send>>)>,
     index: usize,
     reader: Option<Box<dyn BufRead + Send>>,
     no: u64,
@@ -141,9 +141,9 @@ struct Lines {
 }
 
 impl Lines {
-    fn new(files: Vec<PathBuf>) -> Lines {
+    fn new(files: Vec<super::OpenChainFile>) -> Lines {
         Lines {
-            files,
+            files: files.into_iter().map(|(p, r)| (p, Some(r))).collect(),
             index: 0,
             reader: None,
             no: 0,
@@ -156,13 +156,15 @@ impl Lines {
             if self.index >= self.files.len() {
                 return Ok(None);
             }
-            let path = &self.files[self.index];
+            let (path, opened) = &mut self.files[self.index];
             let err = |e: std::io::Error| AuditError::Io {
                 path: path.display().to_string(),
                 message: e.to_string(),
             };
             if self.reader.is_none() {
-                let r = super::open_reader(path).map_err(err)?;
+                let Some(r) = opened.take() else {
+                    unreachable!("each file's reader is taken once")
+                };
                 self.reader = Some(Box::new(std::io::BufReader::with_capacity(256 * 1024, r)));
                 self.no = 0;
             }
@@ -219,8 +221,9 @@ impl Lines {
 
 /// Verifies the chain whose active file is `log` (with its rotated files).
 pub fn verify(log: &Path) -> Result<Report, AuditError> {
-    let files = super::existing_chain_files(log)?;
-    let mut lines = Lines::new(files.clone());
+    let snapshot = super::chain_snapshot(log)?;
+    let files: Vec<PathBuf> = snapshot.iter().map(|(p, _)| p.clone()).collect();
+    let mut lines = Lines::new(snapshot);
     let mut last: (u64, String) = (0, GENESIS.to_owned());
     let mut records = 0u64;
     while let Some(line) = lines.next()? {
