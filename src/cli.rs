@@ -1808,7 +1808,19 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         )
         .chain(gated.used.iter().map(|ap| (Kind::ApprovalUsed, ap)))
     {
-        let step = approval_entry(kind, ap, &ap.command.caller, None, Channel::Cli);
+        // A use names who approved: the approval's own record may be missing (an approver's
+        // `approve` stored the vote, then could not write its record; QA).
+        let approvers = (kind == Kind::ApprovalUsed).then(|| {
+            let by: Vec<&str> = ap.approvals.iter().map(|v| v.by.as_str()).collect();
+            format!("approved by {}", by.join(", "))
+        });
+        let step = approval_entry(
+            kind,
+            ap,
+            &ap.command.caller,
+            approvers.as_deref(),
+            Channel::Cli,
+        );
         log.append(
             &Entry {
                 request_id: decision.request_id.clone(),

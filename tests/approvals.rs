@@ -593,4 +593,12 @@ fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
             r#""result""#
         ]
     );
+    // The use names who approved, whose own record is missing.
+    let export = text(&tgate(&config, &["audit", "export"]).stdout);
+    let used: serde_json::Value = export
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["kind"] == "approval_used")
+        .unwrap();
+    assert_eq!(used["reason"], "approved by alice", "{used}");
 }
