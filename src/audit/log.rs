@@ -177,6 +177,11 @@ impl AuditLog {
                     message: e.to_string(),
                 })?;
         }
+        // Nothing is made beside a path that cannot be a log (QA: `--audit /dev/null` was
+        // refused, but left `/dev/null.lock`); `open_active` checks again what it opens.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(io(std::io::Error::other("not a regular file")));
+        }
         let lock_path = lock_path(path);
         let lock = OpenOptions::new()
             .read(true)
@@ -935,12 +940,28 @@ pub(crate) fn cut_torn_tail(file: &File, len: u64) -> std::io::Result<u64> {
                 ),
             ));
         }
-        Err(_) => {}
+        // Cut only what a crash of tgate's own write leaves: the start of a record (QA: a file
+        // of other bytes with no newline, given as the log by mistake or through a link, was
+        // cut to nothing and a new chain begun in it).
+        Err(_) if tail.starts_with(RECORD_START) || RECORD_START.starts_with(&tail) => {}
+        Err(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the last line ({} bytes, no newline) is neither an audit record nor the start \
+                     of one a crash cut short: is this tgate's audit log? nothing was cut",
+                    tail.len()
+                ),
+            ));
+        }
     }
     file.set_len(keep)?;
     file.sync_data()?;
     Ok(keep)
 }
+
+/// How every record tgate writes begins: what a torn tail, a record cut short, begins with.
+const RECORD_START: &[u8] = b"{\"v\":1,\"seq\":";
 
 /// Offset of the last `\n` before `end`. Reads backwards in chunks that start at 4 KiB (a
 /// record is ~1 KiB: every `tgate run` looks for the last two) and double up to 64 KiB.
@@ -1542,6 +1563,48 @@ mod tests {
         assert_eq!(log.append(&entry("two")).unwrap().seq, 2);
         assert_eq!(lines(&path).len(), 2);
         assert_eq!(crate::audit::verify::verify(&path).unwrap().damage, None);
+        // Cut within the record's first bytes too.
+        drop(log);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"v").unwrap();
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        assert_eq!(log.append(&entry("three")).unwrap().seq, 3);
+    }
+
+    /// A path that is not a regular file is refused with nothing made beside it (QA: a `.lock`
+    /// was left beside a directory and `/dev/null`).
+    #[test]
+    fn nothing_is_made_beside_a_path_that_is_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("logs");
+        std::fs::create_dir(&sub).unwrap();
+        let e = AuditLog::open(&sub, DEFAULT_MAX_FILE_BYTES).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(!lock_path(&sub).exists());
+    }
+
+    /// A last line without a newline that does not begin as a record does is not cut: the file
+    /// is not taken for a log a crash left (QA: 100 KB of other bytes were cut to nothing, and
+    /// a new chain begun in their place).
+    #[test]
+    fn a_file_that_is_no_log_is_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in [
+            ("notes.bin", b"x".repeat(100_000)),
+            ("one-line.txt", b"dear diary".to_vec()),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &content).unwrap();
+            let e = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES)
+                .and_then(|log| log.append(&entry("x")).map(|_| ()))
+                .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("is neither an audit record nor the start of one"),
+                "{e}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), content, "{name} was changed");
+        }
     }
 
     /// The backward search finds the last newline before any end, whatever the distance: in
