@@ -1,9 +1,10 @@
 //! Text output as the CLI's printer lays it out (FACTS §4.2): tables with centred headers, cards,
 //! and the value-to-text rules (enum shorthand, Go durations, `--time-format relative|iso|raw`).
 //!
-//! Display width is counted in characters; text that is not plain ASCII is refused (`None`), so
-//! the caller lets the CLI print it rather than risk a width rule (East Asian wide, combining
-//! characters) this module does not reproduce.
+//! Display width is counted in characters. A table takes printable ASCII and the letters of the
+//! Latin, Greek and Cyrillic blocks ([`narrow`]), one column each in the CLI's width rule too;
+//! other text is refused (`None`), so the caller lets the CLI print it rather than risk a width
+//! rule (East Asian wide, combining characters, emoji) this module does not reproduce.
 
 use std::fmt::Write as _;
 
@@ -39,10 +40,33 @@ fn plain(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
+/// Whether every character is printable ASCII or a letter one column wide in the CLI's width
+/// rule (tablewriter's `DisplayWidth`, go-runewidth outside an East Asian locale: the CLI
+/// executor's environment names none) as in a character count: the precomposed letters of
+/// Latin-1 and Latin Extended-A/B, the Greek letters and the Cyrillic letters (not their
+/// combining marks, nor unassigned code points). QA: a workflow id `é-first` on a later page of `workflow list` stopped the
+/// native listing halfway.
+fn narrow(s: &str) -> bool {
+    s.chars().all(|c| {
+        matches!(c,
+            ' '..='~'
+            | '\u{c0}'..='\u{d6}'
+            | '\u{d8}'..='\u{f6}'
+            | '\u{f8}'..='\u{24f}'
+            | '\u{386}'
+            | '\u{388}'..='\u{38a}'
+            | '\u{38c}'
+            | '\u{38e}'..='\u{3a1}'
+            | '\u{3a3}'..='\u{3ce}'
+            | '\u{400}'..='\u{481}'
+            | '\u{48a}'..='\u{4ff}')
+    })
+}
+
 /// A table: each cell preceded by two spaces, columns as wide as their widest cell (header
 /// included, even when it is not printed), header cells centred (left gets the smaller half of
 /// the gap), data cells padded right (or left when numeric), trailing padding kept. `None` when a
-/// cell is not plain ASCII.
+/// cell is not [`narrow`].
 pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option<String> {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -50,10 +74,10 @@ pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option
             return None;
         }
         for (i, c) in row.iter().enumerate() {
-            if !plain(&c.text) {
+            if !narrow(&c.text) {
                 return None;
             }
-            widths[i] = widths[i].max(c.text.len());
+            widths[i] = widths[i].max(c.text.chars().count());
         }
     }
     let mut out = String::new();
@@ -428,7 +452,23 @@ mod tests {
             .unwrap(),
             "   7  x   \n  10  yy  \n"
         );
-        assert!(table(&["A"], true, &[vec![Cell::left("é")]]).is_none());
+        // Letters past ASCII one column wide count one each; wide, combining and emoji text is
+        // refused.
+        assert_eq!(
+            table(
+                &["A"],
+                true,
+                &[vec![Cell::left("éλж")], vec![Cell::left("x")]]
+            )
+            .unwrap(),
+            "   A \n  éλж\n  x  \n"
+        );
+        for refused in ["日本", "e\u{301}", "🙂", "\u{a0}", "\u{38b}"] {
+            assert!(
+                table(&["A"], true, &[vec![Cell::left(refused)]]).is_none(),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
