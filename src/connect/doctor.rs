@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::Serialize;
 use x509_parser::der_parser::asn1_rs::{Any, Class as DerClass, Tag};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
@@ -323,22 +323,7 @@ const GO_CURVES: [&[u8]; 3] = [
 /// cannot load (under 2048 bits), which the CLI takes. `None` when that cannot be told: not an
 /// RSA key, or DER this reader does not know.
 fn rsa_key_matches(key: &PrivateKeyDer, spki: &[u8]) -> Option<bool> {
-    // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, privateExponent, ... }
-    let rsa_key = match key {
-        PrivateKeyDer::Pkcs8(k) => {
-            let info = der_sequence(k.secret_pkcs8_der())?;
-            if der_items(info.get(1)?)?.first()?.data != RSA_ENCRYPTION {
-                return None;
-            }
-            info.get(2)?.data
-        }
-        PrivateKeyDer::Pkcs1(k) => k.secret_pkcs1_der(),
-        _ => return None,
-    };
-    let private = der_sequence(rsa_key)?;
-    if private.len() < 9 || !go_modulus(&private[1]) {
-        return None;
-    }
+    let private = rsa_fields(key)?;
     // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier { rsaEncryption, NULL },
     //   subjectPublicKey BIT STRING (no unused bits; RSAPublicKey ::= { modulus, publicExponent }) }
     let cert = der_sequence(spki)?;
@@ -381,16 +366,14 @@ type EcParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// [`EcParts`] of `key`; `None` when it is not an EC key, or DER this reader does not know.
 fn ec_parts<'a>(key: &'a PrivateKeyDer) -> Option<EcParts<'a>> {
-    // PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier { id-ecPublicKey, namedCurve },
-    //                               privateKey OCTET STRING (an ECPrivateKey), ... }
+    // In PKCS#8: AlgorithmIdentifier { id-ecPublicKey, namedCurve }, and an ECPrivateKey.
     let (mut curve, ec_key) = match key {
         PrivateKeyDer::Pkcs8(k) => {
-            let info = der_sequence(k.secret_pkcs8_der())?;
-            let algorithm = der_items(info.get(1)?)?;
+            let (algorithm, inner) = pkcs8(k)?;
             if algorithm.first()?.data != EC_PUBLIC_KEY {
                 return None;
             }
-            (algorithm.get(1).map(|c| c.data), info.get(2)?.data)
+            (algorithm.get(1).map(|c| c.data), inner)
         }
         PrivateKeyDer::Sec1(k) => (None, k.secret_sec1_der()),
         _ => return None,
@@ -412,6 +395,33 @@ fn ec_parts<'a>(key: &'a PrivateKeyDer) -> Option<EcParts<'a>> {
     Some((curve, public))
 }
 
+/// A PKCS#8 key's `PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier, privateKey OCTET
+/// STRING, ... }`: the AlgorithmIdentifier's items (the algorithm's OID, then its parameters)
+/// and the private key's content; `None` when the DER is not that.
+fn pkcs8<'a>(key: &'a PrivatePkcs8KeyDer<'_>) -> Option<(Vec<Any<'a>>, &'a [u8])> {
+    let info = der_sequence(key.secret_pkcs8_der())?;
+    Some((der_items(info.get(1)?)?, info.get(2)?.data))
+}
+
+/// An RSA private key's fields (`RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent,
+/// privateExponent, prime1, prime2, exponent1, exponent2, coefficient, ... }`), when `key` is an
+/// RSA key (PKCS#1, or PKCS#8 `rsaEncryption`) the CLI signs with ([`go_modulus`]).
+fn rsa_fields<'a>(key: &'a PrivateKeyDer) -> Option<Vec<Any<'a>>> {
+    let der = match key {
+        PrivateKeyDer::Pkcs8(k) => {
+            let (algorithm, inner) = pkcs8(k)?;
+            if algorithm.first()?.data != RSA_ENCRYPTION {
+                return None;
+            }
+            inner
+        }
+        PrivateKeyDer::Pkcs1(k) => k.secret_pkcs1_der(),
+        _ => return None,
+    };
+    let fields = der_sequence(der)?;
+    (fields.len() >= 9 && go_modulus(&fields[1])).then_some(fields)
+}
+
 /// Whether an RSA modulus (a DER INTEGER) is one the CLI signs with: 1024 bits or more (Go
 /// refuses smaller keys at signing: `crypto/rsa: 512-bit keys are insecure`; review).
 fn go_modulus(n: &Any<'_>) -> bool {
@@ -427,31 +437,14 @@ fn go_modulus(n: &Any<'_>) -> bool {
 /// tells: RSA (PKCS#1, or PKCS#8 `rsaEncryption`), ECDSA on one of [`GO_CURVES`] (SEC 1 or
 /// PKCS#8), or Ed25519. Not X25519, RSA-PSS, DSA, other curves, or bytes that are no key.
 fn cli_takes(key: &PrivateKeyDer) -> bool {
-    // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, privateExponent, prime1,
-    //                              prime2, exponent1, exponent2, coefficient, ... }
-    let rsa = |der: &[u8]| der_sequence(der).is_some_and(|k| k.len() >= 9 && go_modulus(&k[1]));
     let ec =
         || ec_parts(key).is_some_and(|(curve, _)| curve.is_some_and(|c| GO_CURVES.contains(&c)));
-    match key {
-        PrivateKeyDer::Pkcs1(k) => rsa(k.secret_pkcs1_der()),
-        PrivateKeyDer::Sec1(_) => ec(),
-        PrivateKeyDer::Pkcs8(k) => {
-            let Some(info) = der_sequence(k.secret_pkcs8_der()) else {
-                return false;
-            };
-            let oid = info
-                .get(1)
-                .and_then(der_items)
-                .and_then(|a| a.first().map(|o| o.data));
-            match (oid, info.get(2)) {
-                (Some(RSA_ENCRYPTION), Some(inner)) => rsa(inner.data),
-                (Some(EC_PUBLIC_KEY), _) => ec(),
-                (Some(ED25519), Some(_)) => true,
-                _ => false,
-            }
-        }
+    let ed25519 = || match key {
+        PrivateKeyDer::Pkcs8(k) => pkcs8(k)
+            .is_some_and(|(algorithm, _)| algorithm.first().is_some_and(|o| o.data == ED25519)),
         _ => false,
-    }
+    };
+    rsa_fields(key).is_some() || ec() || ed25519()
 }
 
 /// The elements of the DER SEQUENCE `der` encodes, or `None` when it is not one.
