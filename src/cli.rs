@@ -784,9 +784,12 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
         Ok(cmd) => {
             let ev = set.evaluate_justified(&cmd, &caller, a.justification.as_deref(), a.explain);
             // As `run` refuses it.
-            let recorded = a.justification.as_deref().map(|j| {
-                recorded_justification(j, &crate::audit::redact::redact(&a.line).secrets, &keys)
-            });
+            let recorded = kept_out(
+                &crate::audit::redact::redact(&a.line),
+                a.justification.as_deref(),
+                &keys,
+            )
+            .justification;
             let ev = gated_justification(ev, a.justification.as_deref(), recorded.as_deref());
             let code = match ev.decision {
                 Decision::Allow => ExitCode::Ok,
@@ -1390,10 +1393,9 @@ fn gate(
             .map_err(|e| e.to_string())?,
     };
     if let Some(ap) = claimed {
-        let by: Vec<&str> = ap.approvals.iter().map(|v| v.by.as_str()).collect();
         let mut ev = ev.clone();
         ev.decision = Decision::Allow;
-        ev.reason = format!("approved by {} ({})", by.join(", "), ev.reason);
+        ev.reason = format!("{} ({})", approved_by(&ap), ev.reason);
         decided.ev = ev;
         g.used = Some(ap);
         return Ok(g);
@@ -1428,6 +1430,13 @@ fn gate(
         g.requested = Some(created);
     }
     Ok(g)
+}
+
+/// `approved by alice, bob`: who approved `ap`, as the decision that uses it and its
+/// `approval_used` record say.
+fn approved_by(ap: &crate::approval::Approval) -> String {
+    let by: Vec<&str> = ap.approvals.iter().map(|v| v.by.as_str()).collect();
+    format!("approved by {}", by.join(", "))
 }
 
 /// What the caller of a gated command is told: the approval's id and how it is approved.
@@ -1691,27 +1700,17 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // another): kept out of what tgate prints and records. (A line holding one is denied by
     // `decide`.)
     let keys = config.api_keys();
-    // The agent's line's secrets are kept out of the record too; they are the agent's own, and
-    // are not looked for in what it is shown.
-    let mut secrets = redacted.secrets.clone();
-    // A justification is redacted as a line is, and what looks like a secret in it is kept out
-    // of the reason that quotes it too (re-check QA).
-    let justified = a
-        .justification
-        .as_deref()
-        .map(|j| crate::audit::redact::redact(&[j.to_owned()]));
-    secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
-    secrets.extend(keys.iter().cloned());
-    let scrub = |t: &str| crate::audit::redact::scrub(t, &secrets);
+    // The agent's line's secrets are kept out of the record too (they are the agent's own, and
+    // are not looked for in what it is shown), and so are its justification's, also from the
+    // reason that quotes it (re-check QA).
+    let kept = kept_out(&redacted, a.justification.as_deref(), &keys);
+    let scrub = |t: &str| crate::audit::redact::scrub(t, &kept.secrets);
     // The justification as the audit log records it. A gated command's goes into the approval
     // store too, where a claim must give the very text the approvers saw: one that redaction
     // would change is refused (QA: the store kept what the log redacted, and `approvals list`
     // showed it; review: storing the redacted text let another justification that redacts to
     // the same claim the approval, and could make it longer than the store takes).
-    let justification = a
-        .justification
-        .as_deref()
-        .map(|j| recorded_justification(j, &redacted.secrets, &keys));
+    let justification = kept.justification;
     if decided.error.is_none() {
         decided.ev = gated_justification(
             decided.ev.clone(),
@@ -1810,10 +1809,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     {
         // A use names who approved: the approval's own record may be missing (an approver's
         // `approve` stored the vote, then could not write its record; QA).
-        let approvers = (kind == Kind::ApprovalUsed).then(|| {
-            let by: Vec<&str> = ap.approvals.iter().map(|v| v.by.as_str()).collect();
-            format!("approved by {}", by.join(", "))
-        });
+        let approvers = (kind == Kind::ApprovalUsed).then(|| approved_by(ap));
         let step = approval_entry(
             kind,
             ap,
@@ -2294,14 +2290,29 @@ fn gated_justification(ev: Evaluation, given: Option<&str>, recorded: Option<&st
     }
 }
 
-/// The justification as the audit log records it: redacted as a line is, and scrubbed of the
-/// secrets found in it, in the line (`line_secrets`) and of `keys`.
-fn recorded_justification(j: &str, line_secrets: &[String], keys: &[String]) -> String {
-    let r = crate::audit::redact::redact(&[j.to_owned()]);
-    let mut secrets = r.secrets.clone();
-    secrets.extend(line_secrets.iter().cloned());
+/// What a run's records keep out, and its justification as recorded ([`kept_out`]).
+struct KeptOut {
+    /// The secrets found in the line and in the justification, and the integrations' keys.
+    secrets: Vec<String>,
+    /// The justification redacted as a line is, and scrubbed of [`KeptOut::secrets`].
+    justification: Option<String>,
+}
+
+/// [`KeptOut`] of a run whose line redacted to `line`, justified by `justification`.
+fn kept_out(
+    line: &crate::audit::redact::Redacted,
+    justification: Option<&str>,
+    keys: &[String],
+) -> KeptOut {
+    let justified = justification.map(|j| crate::audit::redact::redact(&[j.to_owned()]));
+    let mut secrets = line.secrets.clone();
+    secrets.extend(justified.iter().flat_map(|r| r.secrets.iter().cloned()));
     secrets.extend(keys.iter().cloned());
-    crate::audit::redact::scrub(&r.raw, &secrets)
+    let justification = justified.map(|r| crate::audit::redact::scrub(&r.raw, &secrets));
+    KeptOut {
+        secrets,
+        justification,
+    }
 }
 
 /// What is recorded of a line that does not lex and would spell an integration's API key.

@@ -949,8 +949,6 @@ fn read_api_key(
     Ok(Secret(text))
 }
 
-/// Whether a name shown to people (an integration's, an approver's) is blank or holds a control
-/// character.
 /// Why `name`, an integration's name or an approver's id, cannot be one, if it cannot: empty,
 /// with spaces around it, or holding a control or invisible character (QA: `prod` and `prod`
 /// followed by a zero-width space were two integrations). Approvers and auditors read these
