@@ -197,13 +197,12 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
                 Err(e) => return Err(io(&path, e)),
             };
             let m = file.metadata().map_err(|e| io(&path, e))?;
-            if Some((m.dev(), m.ino())) == active_id {
-                // The active file, rotated since it was opened: the view ends with it.
-                files.push((path.clone(), reader_of(&path, file)));
-                ended = true;
+            // The active file, rotated since it was opened: the view ends with it.
+            ended = Some((m.dev(), m.ino())) == active_id;
+            files.push((path.clone(), reader_of(&path, file)));
+            if ended {
                 break;
             }
-            files.push((path.clone(), reader_of(&path, file)));
         }
         if vanished {
             continue;
