@@ -400,7 +400,8 @@ struct RunArgs {
     #[arg(long = "audit", value_name = "FILE", env = "TGATE_AUDIT")]
     audit: Option<std::path::PathBuf>,
     /// Why you run this (e.g. an incident ticket), for rules that require a justification;
-    /// shown to approvers and recorded.
+    /// shown to approvers as given and recorded (a gated command's must hold nothing that looks
+    /// like a secret; none may hold an integration's API key).
     #[arg(long = "justification", value_name = "TEXT")]
     justification: Option<String>,
     /// Run a gated command under this approval (the same command, caller, integration and
