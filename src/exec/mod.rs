@@ -11,6 +11,7 @@ pub mod protojson;
 pub mod prototext;
 pub mod stop;
 pub mod text;
+pub mod width;
 
 pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli, say};
 

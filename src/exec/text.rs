@@ -1,12 +1,14 @@
 //! Text output as the CLI's printer lays it out (FACTS §4.2): tables with centred headers, cards,
 //! and the value-to-text rules (enum shorthand, Go durations, `--time-format relative|iso|raw`).
 //!
-//! Display width is counted in characters. A table takes printable ASCII and the letters of the
-//! Latin, Greek and Cyrillic blocks ([`narrow`]), one column each in the CLI's width rule too;
-//! other text is refused (`None`), so the caller lets the CLI print it rather than risk a width
-//! rule (East Asian wide, combining characters, emoji) this module does not reproduce.
+//! Display width is the CLI's ([`display_width`]: grapheme clusters, East Asian wide and
+//! zero-width code points, as the pinned binary counts them). Text holding a control character
+//! is refused (`None`), so the caller lets the CLI print it: the CLI's width leaves escape
+//! sequences out, and a newline would break the table's rows.
 
 use std::fmt::Write as _;
+
+use super::width::display_width;
 
 /// One table cell.
 #[derive(Clone, Debug)]
@@ -35,50 +37,24 @@ impl Cell {
     }
 }
 
-/// Whether every character is printable ASCII (width = length).
-fn plain(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..0x7f).contains(&b))
-}
-
-/// Whether every character is printable ASCII or a letter one column wide in the CLI's width
-/// rule (tablewriter's `DisplayWidth`, go-runewidth outside an East Asian locale: the CLI
-/// executor's environment names none) as in a character count: the precomposed letters of
-/// Latin-1 and Latin Extended-A/B, the Greek letters and the Cyrillic letters (not their
-/// combining marks, nor unassigned code points). QA: a workflow id `é-first` on a later page of `workflow list` stopped the
-/// native listing halfway.
-fn narrow(s: &str) -> bool {
-    s.chars().all(|c| {
-        matches!(c,
-            ' '..='~'
-            | '\u{c0}'..='\u{d6}'
-            | '\u{d8}'..='\u{f6}'
-            | '\u{f8}'..='\u{24f}'
-            | '\u{386}'
-            | '\u{388}'..='\u{38a}'
-            | '\u{38c}'
-            | '\u{38e}'..='\u{3a1}'
-            | '\u{3a3}'..='\u{3ce}'
-            | '\u{400}'..='\u{481}'
-            | '\u{48a}'..='\u{4ff}')
-    })
-}
-
 /// A table: each cell preceded by two spaces, columns as wide as their widest cell (header
 /// included, even when it is not printed), header cells centred (left gets the smaller half of
-/// the gap), data cells padded right (or left when numeric), trailing padding kept. `None` when a
-/// cell is not [`narrow`].
+/// the gap), data cells padded right (or left when numeric), trailing padding kept; widths as the
+/// CLI measures them ([`display_width`]). `None` when a cell holds a control character.
 pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option<String> {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    let mut cells = Vec::with_capacity(rows.len());
     for row in rows {
         if row.len() != headers.len() {
             return None;
         }
+        let mut measured = Vec::with_capacity(row.len());
         for (i, c) in row.iter().enumerate() {
-            if !narrow(&c.text) {
-                return None;
-            }
-            widths[i] = widths[i].max(c.text.chars().count());
+            let w = display_width(&c.text)?;
+            widths[i] = widths[i].max(w);
+            measured.push(w);
         }
+        cells.push(measured);
     }
     let mut out = String::new();
     if print_header {
@@ -93,12 +69,13 @@ pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option
         }
         out.push('\n');
     }
-    for row in rows {
-        for (c, w) in row.iter().zip(&widths) {
+    for (row, measured) in rows.iter().zip(&cells) {
+        for ((c, w), cw) in row.iter().zip(&widths).zip(measured) {
+            let pad = " ".repeat(w - cw);
             if c.right {
-                let _ = write!(out, "  {:>w$}", c.text);
+                let _ = write!(out, "  {pad}{}", c.text);
             } else {
-                let _ = write!(out, "  {:<w$}", c.text);
+                let _ = write!(out, "  {}{pad}", c.text);
             }
         }
         out.push('\n');
@@ -106,20 +83,26 @@ pub fn table(headers: &[&str], print_header: bool, rows: &[Vec<Cell>]) -> Option
     Some(out)
 }
 
-/// A card: `"  " + name padded to the widest name + "  " + value padded to one character`.
-/// Only an empty value is padded (to one space), so a value may hold any text whose display
-/// width is surely at least one: it has a printable ASCII character and no escape sequence
-/// (which the CLI's width would not count). `None` when a name is not plain ASCII or a value
-/// does not qualify.
+/// A card: `"  " + name padded to the widest name + "  " + value padded to one column`, widths
+/// as the CLI measures them ([`display_width`]). Only a value of no width is padded (to one
+/// space), so a value with a printable ASCII character and no escape sequence (which the CLI's
+/// width would not count) is surely wide enough and may hold anything else, newlines included.
+/// `None` when a name, or a value not so known, holds a control character.
 pub fn card(rows: &[(&str, String)]) -> Option<String> {
-    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let names = rows
+        .iter()
+        .map(|(n, _)| display_width(n))
+        .collect::<Option<Vec<_>>>()?;
+    let width = names.iter().copied().max().unwrap_or(0);
     let mut out = String::new();
-    for (name, value) in rows {
-        let wide = value.bytes().any(|b| (0x20..0x7f).contains(&b)) && !value.contains('\x1b');
-        if !plain(name) || !(value.is_empty() || wide) {
-            return None;
-        }
-        let _ = writeln!(out, "  {name:<width$}  {value:<1}");
+    for ((name, value), w) in rows.iter().zip(names) {
+        let visible = value.bytes().any(|b| (0x20..0x7f).contains(&b)) && !value.contains('\x1b');
+        let pad = if visible || display_width(value)? > 0 {
+            ""
+        } else {
+            " "
+        };
+        let _ = writeln!(out, "  {name}{}  {value}{pad}", " ".repeat(width - w));
     }
     Some(out)
 }
@@ -452,18 +435,23 @@ mod tests {
             .unwrap(),
             "   7  x   \n  10  yy  \n"
         );
-        // Letters past ASCII one column wide count one each; wide, combining and emoji text is
-        // refused.
+        // Widths as the CLI counts them: wide characters two columns, a combining mark none,
+        // an emoji with its modifier two; a control character sends the table to the CLI.
         assert_eq!(
             table(
                 &["A"],
                 true,
-                &[vec![Cell::left("éλж")], vec![Cell::left("x")]]
+                &[
+                    vec![Cell::left("éλж")],
+                    vec![Cell::left("日本")],
+                    vec![Cell::left("e\u{301}")],
+                    vec![Cell::right("👍🏽")]
+                ]
             )
             .unwrap(),
-            "   A \n  éλж\n  x  \n"
+            "   A  \n  éλж \n  日本\n  e\u{301}   \n    👍🏽\n"
         );
-        for refused in ["日本", "e\u{301}", "🙂", "\u{a0}", "\u{38b}"] {
+        for refused in ["a\tb", "\x1b[31mred", "\u{85}"] {
             assert!(
                 table(&["A"], true, &[vec![Cell::left(refused)]]).is_none(),
                 "{refused:?}"
@@ -490,10 +478,15 @@ mod tests {
             .unwrap(),
             "  Status   FAILED\n  Failure  \n    Message: carte refusée\n"
         );
-        // Unless their width could be zero: the CLI would pad those.
-        assert!(card(&[("A", "é".to_owned())]).is_none());
+        // Names are padded by their width; a value of no width to one space.
+        assert_eq!(
+            card(&[("日本", "é".to_owned()), ("A", "\u{301}".to_owned())]).unwrap(),
+            "  日本  é\n  A     \u{301} \n"
+        );
+        // A value that may be an escape sequence, or a name with a control character, is the
+        // CLI's to print.
         assert!(card(&[("A", "\x1b[31m".to_owned())]).is_none());
-        assert!(card(&[("é", "x".to_owned())]).is_none());
+        assert!(card(&[("A\t", "x".to_owned())]).is_none());
     }
 
     #[test]

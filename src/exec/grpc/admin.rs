@@ -589,18 +589,17 @@ pub(super) async fn task_queue_config_get(ctx: &mut Ctx<'_, '_>) -> Result<(), S
 /// (`Not Set` without a positive one), the reason and who set it cut to 50 bytes (47 and
 /// `...`), the time of the change in RFC 3339 (UTC, whole seconds, whatever the time format).
 fn rate_limit_row(setting: &str, limit: &RateLimitConfig) -> Result<Vec<Cell>, Stop> {
-    // Go cuts bytes; what is kept must be ASCII (a cut could split a character, and the table
-    // measures ASCII only).
+    // Go cuts bytes; a cut through a character leaves bytes that are not UTF-8, which the CLI
+    // prints as they are: the CLI's to print.
     let cut = |s: &str| -> Result<String, Stop> {
         let (kept, tail) = if s.len() > 50 {
             (&s.as_bytes()[..47], "...")
         } else {
             (s.as_bytes(), "")
         };
-        if !kept.is_ascii() {
-            return Err(Stop::fallback("text that is not plain ASCII"));
-        }
-        Ok(String::from_utf8_lossy(kept).into_owned() + tail)
+        let kept = std::str::from_utf8(kept)
+            .map_err(|_| Stop::fallback("text cut through a character"))?;
+        Ok(kept.to_owned() + tail)
     };
     let value = match &limit.rate_limit {
         Some(r) if r.requests_per_second.is_infinite() => {

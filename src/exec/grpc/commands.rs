@@ -1639,7 +1639,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     let mut shown = String::new();
     gojson::reindent(&raw, false, 0, &mut shown);
     let card = text::card(&[("QueryResult", shown)])
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))?;
+        .ok_or_else(|| Stop::fallback("text with a control character"))?;
     ctx.out.write(&format!("Query result:\n{card}"))
 }
 
@@ -2093,7 +2093,7 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
             go_map(&config.custom_search_attribute_aliases),
         ),
     ];
-    text::card(&rows).ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
+    text::card(&rows).ok_or_else(|| Stop::fallback("text with a control character"))
 }
 
 /// A proto enum as api-go's `String()` prints it (`BATCH_OPERATION_STATE_COMPLETED` →

@@ -1290,20 +1290,20 @@ fn optional(rows: &mut Rows, name: &'static str, value: String) {
     }
 }
 
-/// A text card ([`text::card`]); one the CLI would pad (an empty or escape-sequence value) is a
-/// fallback.
+/// A text card ([`text::card`]); one with a control character the CLI's width would have to
+/// measure is a fallback.
 fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
-    crate::exec::text::card(rows).ok_or_else(|| Stop::fallback("text the CLI would pad"))
+    crate::exec::text::card(rows).ok_or_else(|| Stop::fallback("text with a control character"))
 }
 
-/// A text table ([`super::text::table`]); one with text that is not plain ASCII is a fallback.
+/// A text table ([`super::text::table`]); one with a control character in a cell is a fallback.
 fn table(
     headers: &[&str],
     print_header: bool,
     rows: &[Vec<super::text::Cell>],
 ) -> Result<String, Stop> {
     super::text::table(headers, print_header, rows)
-        .ok_or_else(|| Stop::fallback("text that is not plain ASCII"))
+        .ok_or_else(|| Stop::fallback("text with a control character"))
 }
 
 /// A message rendered as protojson; anything not reproducible is a fallback.
