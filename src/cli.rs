@@ -2629,18 +2629,19 @@ fn tail(
     // last 16).
     let keep = n.max(16);
     let mut last: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
-    let files = if follow {
-        crate::audit::chain_files(path)?
+    // One consistent view of the chain's files, each opened before any is read, as `verify` and
+    // `export` read it (QA: a rotation between listing the files and opening them showed a gap).
+    // Following a log that does not exist yet starts from nothing.
+    let files = if follow && crate::audit::chain_files(path)?.is_empty() {
+        Vec::new()
     } else {
-        crate::audit::existing_chain_files(path)?
+        crate::audit::chain_snapshot(path)?
     };
     // Where the active file was read up to (its inode and the end of its last whole line):
     // following resumes there, so nothing read here is shown twice (re-check QA: damaged last
     // lines were shown again).
     let mut resume: Option<(u64, u64)> = None;
-    for file in files {
-        let reader = crate::audit::open_reader(&file).map_err(|e| io(&file, e))?;
-        let ino = std::fs::metadata(&file).map(|m| m.ino()).ok();
+    for (file, reader, ino) in files {
         let mut end = 0u64;
         let mut lines = std::io::BufReader::new(reader);
         let mut line = Vec::new();
@@ -2663,7 +2664,7 @@ fn tail(
             last.push_back(line.strip_suffix(b"\n").unwrap_or(&line).to_vec());
         }
         if file == path {
-            resume = ino.map(|ino| (ino, end));
+            resume = Some((ino, end));
         }
     }
     for line in last.iter().skip(last.len().saturating_sub(n)) {

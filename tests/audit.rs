@@ -1443,12 +1443,13 @@ fn an_interrupted_doctor_ends_by_the_signal() {
     );
 }
 
-/// `verify` and `export` read the chain as it stood at one moment, however it rotates while they
-/// read: an intact log is never reported damaged, and no rotated file is left out of an export
-/// (QA: with writers rotating every 4 KiB, 174 of 203 verifies said `deleted` or failed with
-/// ENOENT, and exports skipped whole files with exit 0).
+/// `verify`, `export` and `tail -n` read the chain as it stood at one moment, however it rotates
+/// while they read: an intact log is never reported damaged, no rotated file is left out of an
+/// export, and the last records shown follow one another (QA: with writers rotating every 4 KiB,
+/// 174 of 203 verifies said `deleted` or failed with ENOENT, exports skipped whole files with
+/// exit 0, and `tail -n` could show a gap).
 #[test]
-fn verify_and_export_see_one_moment_of_a_rotating_log() {
+fn verify_export_and_tail_see_one_moment_of_a_rotating_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.jsonl");
     let mut writers = Command::new(env!("CARGO_BIN_EXE_tgate"))
@@ -1489,6 +1490,20 @@ fn verify_and_export_see_one_moment_of_a_rotating_log() {
             seqs,
             (1..=seqs.len() as u64).collect::<Vec<_>>(),
             "an export left records out"
+        );
+        let out = tgate(&["audit", "tail", "-n", "40", p(&path)]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown: Vec<u64> = text(&out.stdout)
+            .lines()
+            .map(|l| {
+                let (_, rest) = l.split_once('#').unwrap_or_else(|| panic!("{l}"));
+                rest.split_whitespace().next().unwrap().parse().unwrap()
+            })
+            .collect();
+        assert!(!shown.is_empty());
+        assert!(
+            shown.windows(2).all(|w| w[1] == w[0] + 1),
+            "tail showed a gap: {shown:?}"
         );
         checks += 1;
     }

@@ -146,7 +146,7 @@ pub fn export(
     }
     let mut line = Vec::new();
     let mut text = String::new();
-    for (file, opened) in files {
+    for (file, opened, _) in files {
         let err = |e: std::io::Error| AuditError::Io {
             path: file.display().to_string(),
             message: e.to_string(),

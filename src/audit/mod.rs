@@ -117,18 +117,6 @@ pub fn chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
     Ok(files)
 }
 
-/// [`chain_files`], or an error when there are none.
-pub fn existing_chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
-    let files = chain_files(log)?;
-    if files.is_empty() {
-        return Err(AuditError::Io {
-            path: log.display().to_string(),
-            message: "no such audit log".to_owned(),
-        });
-    }
-    Ok(files)
-}
-
 /// A buffered reader of a chain file, decompressing `.gz` files. Only a regular file is opened:
 /// a FIFO named like a rotated file would block the open until something wrote to it (QA:
 /// `verify` hung on one).
@@ -153,8 +141,9 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
-/// A chain file by the name it had when it was opened, and its reader ([`chain_snapshot`]).
-pub type OpenChainFile = (PathBuf, Box<dyn Read + Send>);
+/// A chain file by the name it had when it was opened, its reader and its inode
+/// ([`chain_snapshot`]).
+pub type OpenChainFile = (PathBuf, Box<dyn Read + Send>, u64);
 
 /// The files of the chain whose active file is `log`, oldest first, each already open: a
 /// consistent view however the log rotates while it is read (QA: `verify` reported an intact
@@ -199,7 +188,7 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
             let m = file.metadata().map_err(|e| io(&path, e))?;
             // The active file, rotated since it was opened: the view ends with it.
             ended = Some((m.dev(), m.ino())) == active_id;
-            files.push((path.clone(), reader_of(&path, file)));
+            files.push((path.clone(), reader_of(&path, file), m.ino()));
             if ended {
                 break;
             }
@@ -207,8 +196,8 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
         if vanished {
             continue;
         }
-        if !ended && let Some(f) = active {
-            files.push((log.to_path_buf(), reader_of(log, f)));
+        if !ended && let (Some(f), Some((_, ino))) = (active, active_id) {
+            files.push((log.to_path_buf(), reader_of(log, f), ino));
         }
         if files.is_empty() {
             return Err(AuditError::Io {

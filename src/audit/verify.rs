@@ -143,7 +143,7 @@ struct Lines {
 impl Lines {
     fn new(files: Vec<super::OpenChainFile>) -> Lines {
         Lines {
-            files: files.into_iter().map(|(p, r)| (p, Some(r))).collect(),
+            files: files.into_iter().map(|(p, r, _)| (p, Some(r))).collect(),
             index: 0,
             reader: None,
             no: 0,
@@ -222,7 +222,7 @@ impl Lines {
 /// Verifies the chain whose active file is `log` (with its rotated files).
 pub fn verify(log: &Path) -> Result<Report, AuditError> {
     let snapshot = super::chain_snapshot(log)?;
-    let files: Vec<PathBuf> = snapshot.iter().map(|(p, _)| p.clone()).collect();
+    let files: Vec<PathBuf> = snapshot.iter().map(|(p, _, _)| p.clone()).collect();
     let mut lines = Lines::new(snapshot);
     let mut last: (u64, String) = (0, GENESIS.to_owned());
     let mut records = 0u64;
