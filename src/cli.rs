@@ -280,7 +280,7 @@ struct CallerArgs {
     /// Caller identity (for `run`, Temporal records it as `tgate:<caller>`).
     #[arg(long = "caller", value_name = "ID", default_value = "agent")]
     caller: String,
-    /// A group the caller belongs to. Repeatable.
+    /// A group the caller belongs to (printable, without `;`). Repeatable.
     #[arg(long = "group", value_name = "GROUP")]
     group: Vec<String>,
 }
@@ -309,6 +309,14 @@ impl CallerArgs {
         check("--caller", &self.caller)?;
         for g in &self.group {
             check("--group", g)?;
+            if g.contains(crate::audit::export::LIST_SEPARATOR) {
+                return Err(Failure(format!(
+                    "the --group {} holds `{}`, which the audit log's CSV export uses to join \
+                     groups (one group would read as two)",
+                    lex::quote_for_people(g),
+                    crate::audit::export::LIST_SEPARATOR
+                )));
+            }
         }
         Ok(Caller {
             id: self.caller.clone(),

@@ -724,6 +724,8 @@ fn caller_ids_and_groups_must_be_plain_names() {
         ("--caller", " agent", "has spaces around it"),
         ("--group", "sre\t", "tab"),
         ("--group", "sre ", "has spaces around it"),
+        // The CSV export joins groups with `;`: one group would read as two.
+        ("--group", "oncall;admins", "CSV export"),
         (
             "--caller",
             "da\u{0363}\u{0591}\u{0363}\u{0e49}\u{0363}\u{064b}\u{0363}na",

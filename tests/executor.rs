@@ -611,6 +611,15 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\napprovers: [{id: ' dana'}]\n",
             "approvers[0].id: the id ` dana` has spaces around it",
         ),
+        // Approvers' groups are recorded too, and joined with `;` in the CSV export.
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\napprovers: [{id: dana, groups: ['sre;admins']}]\n",
+            "approvers[0].groups[0]: the group `sre;admins` holds `;`, which the audit log's CSV export uses to join groups",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\napprovers: [{id: dana, groups: [\"sre\\u200b\"]}]\n",
+            "approvers[0].groups[0]: the group contains an invisible format character",
+        ),
         // A namespace the CLI could not send (QA), a server name no certificate is issued to.
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: ñame, address: 'h:1'}\n",

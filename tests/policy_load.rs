@@ -299,6 +299,11 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: 'tgate:x', decision: allow, reason: r}",
             "reserved",
         ),
+        // The CSV export joins a decision's rules with `;`.
+        (
+            "rules:\n  - {id: 'reads;writes', decision: allow, reason: r}",
+            "a rule id may not hold `;`",
+        ),
         (
             "rules:\n  - {id: a, decision: deny, reason: r, obligations: {max_limit: 5}}",
             "obligations apply only",

@@ -88,6 +88,11 @@ pub fn parse_time_bound(text: &str) -> Result<String, String> {
     Ok(super::record::format_utc(secs, nanos))
 }
 
+/// What joins a record's groups, and its rules, in one CSV cell. No group or rule id may hold it
+/// (checked where they are given: `--group`, the configuration's approvers, policy rule ids), so
+/// a cell reads back as the list it was.
+pub const LIST_SEPARATOR: &str = ";";
+
 /// The CSV columns, in order. Stable: new columns are only ever added at the end.
 pub const CSV_COLUMNS: &[&str] = &[
     "seq",
@@ -276,7 +281,7 @@ fn csv_row(r: &Record, out: &mut String) {
     text(out, kind_str(r.kind));
     text(out, &r.request_id);
     text(out, &r.caller);
-    text(out, &r.groups.join(";"));
+    text(out, &r.groups.join(LIST_SEPARATOR));
     text(out, r.channel.as_str());
     opt(out, r.integration.as_deref());
     opt(out, r.command.as_deref());
@@ -284,7 +289,7 @@ fn csv_row(r: &Record, out: &mut String) {
     opt(out, r.namespace.as_deref());
     opt(out, r.target.as_ref().map(|t| t.to_string()).as_deref());
     opt(out, r.decision.map(Decision::as_str));
-    text(out, &r.rules.join(";"));
+    text(out, &r.rules.join(LIST_SEPARATOR));
     opt(out, r.reason.as_deref());
     opt(out, r.approval_id.as_deref());
     opt(out, r.backend.map(|b| b.as_str()));

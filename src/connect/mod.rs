@@ -692,6 +692,20 @@ impl Config {
         for (i, a) in file.approvers.iter().enumerate() {
             let field = format!("approvers[{i}].id");
             check_shown_name("id", &a.id).map_err(|m| invalid(&field, m))?;
+            for (j, g) in a.groups.iter().enumerate() {
+                let field = format!("approvers[{i}].groups[{j}]");
+                check_shown_name("group", g).map_err(|m| invalid(&field, m))?;
+                if g.contains(crate::audit::export::LIST_SEPARATOR) {
+                    return Err(invalid(
+                        &field,
+                        format!(
+                            "the group `{g}` holds `{}`, which the audit log's CSV export uses \
+                             to join groups (one group would read as two)",
+                            crate::audit::export::LIST_SEPARATOR
+                        ),
+                    ));
+                }
+            }
             if approvers
                 .iter()
                 .any(|b| crate::approval::person(&b.id) == crate::approval::person(&a.id))

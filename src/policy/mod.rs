@@ -857,6 +857,16 @@ pub(crate) fn compile(
                 "the rule id has spaces around it".into(),
             )),
         }
+        if spec.id.contains(crate::audit::export::LIST_SEPARATOR) {
+            errors.push(invalid(
+                place.clone(),
+                format!(
+                    "a rule id may not hold `{}`, which the audit log's CSV export uses to join \
+                     the rules of a decision",
+                    crate::audit::export::LIST_SEPARATOR
+                ),
+            ));
+        }
         if spec.id.trim().to_ascii_lowercase().starts_with("tgate:") {
             errors.push(invalid(
                 place.clone(),
