@@ -2012,11 +2012,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     exit_code: Some(code),
                     grpc_status: grpc_status.map(str::to_owned),
                     // Kept with room for a key past the cut: the keys go before the cut.
-                    error: (code != 0).then(|| {
-                        let mut e = scrub(&String::from_utf8_lossy(&err.kept));
-                        e.truncate(crate::diag::floor_char_boundary(&e, KEPT_STDERR));
-                        e
-                    }),
+                    error: (code != 0).then(|| err.recorded_error(scrub)),
                     ..decision.clone()
                 },
             )
@@ -2338,15 +2334,20 @@ fn stopped_before(signal: &str) -> String {
 }
 
 /// A writer that passes everything on (its secrets scrubbed) and keeps what the audit records of
-/// it: the byte count and SHA-256 (stdout), or the first 4 KiB (stderr, for the error text), of
-/// what the command wrote.
+/// it: the byte count and SHA-256 (stdout), or the first 4 KiB and the last lines (stderr, for
+/// the error text: [`Tee::recorded_error`]), of what the command wrote.
 struct Tee<'a> {
     inner: Scrubber<'a>,
     sha: ring::digest::Context,
     bytes: u64,
     keep: bool,
     kept: Vec<u8>,
+    /// The last [`TAIL_BYTES`] bytes passed on (when `keep`).
+    tail: Vec<u8>,
 }
+
+/// How much of the end of stderr a result record looks at for tgate's closing notes.
+const TAIL_BYTES: usize = 1024;
 
 /// How much of stderr a result record keeps: as much as a stopped command passes on.
 const KEPT_STDERR: usize = crate::exec::STOPPED_STDERR_BYTES;
@@ -2371,7 +2372,38 @@ impl<'a> Tee<'a> {
             bytes: 0,
             keep,
             kept: Vec::new(),
+            tail: Vec::new(),
         }
+    }
+
+    /// The result record's `error`: the first [`KEPT_STDERR`] bytes of what was passed on, with
+    /// `scrub` applied. Longer stderr is cut saying how much was left out, followed by tgate's
+    /// own closing notes (its `tgate: ` lines at the very end: why the run was stopped, killed or
+    /// cut), which would otherwise be lost past the cut.
+    fn recorded_error(&self, scrub: impl Fn(&str) -> String) -> String {
+        let mut e = scrub(&String::from_utf8_lossy(&self.kept));
+        if self.bytes <= self.kept.len() as u64 && e.len() <= KEPT_STDERR {
+            return e;
+        }
+        let at = crate::diag::floor_char_boundary(&e, KEPT_STDERR.min(e.len()));
+        e.truncate(at);
+        e.push_str(&format!(
+            "… ({} bytes more)",
+            self.bytes.saturating_sub(at as u64)
+        ));
+        // Whole lines only: the window's first line may have started before it.
+        let tail = self.tail.strip_suffix(b"\n").unwrap_or(&self.tail);
+        let lines: Vec<&[u8]> = tail.split(|&b| b == b'\n').skip(1).collect();
+        let notes = lines
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with(b"tgate: "))
+            .count();
+        for line in &lines[lines.len() - notes..] {
+            e.push('\n');
+            e.push_str(&scrub(&String::from_utf8_lossy(line)));
+        }
+        e
     }
 }
 
@@ -2384,6 +2416,12 @@ impl Tee<'_> {
         if self.keep && self.kept.len() < keep {
             let room = keep - self.kept.len();
             self.kept.extend_from_slice(&done[..done.len().min(room)]);
+        }
+        if self.keep {
+            self.tail
+                .extend_from_slice(&done[done.len().saturating_sub(TAIL_BYTES)..]);
+            let over = self.tail.len().saturating_sub(TAIL_BYTES);
+            self.tail.drain(..over);
         }
     }
 }

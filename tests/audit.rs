@@ -1205,6 +1205,19 @@ fn a_stopped_run_ends_though_nobody_reads_its_output() {
     let result = result_record(&audit, "a result record");
     assert_eq!(result["exit_code"], 1, "{result}");
     assert_eq!(result["output_bytes"], 0, "{result}");
+    // The record keeps the first 4 KiB of stderr, says how much it left out, and keeps tgate's
+    // closing notes, which come after the cut (QA: they were lost).
+    let error = result["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&"e".repeat(4096))
+            && error.ends_with(
+                "\ntgate: stopped by SIGTERM; the command's standard error was cut at 4096 bytes\n\
+                 tgate: stopped by SIGTERM; the command was killed\n\
+                 tgate: stopped by SIGTERM; the command's standard output was not passed on"
+            )
+            && error.contains("… ("),
+        "{error}"
+    );
 }
 
 /// With `TGATE_LOG=debug` too, one SIGTERM ends a run though nobody reads tgate's stderr: the
