@@ -482,6 +482,8 @@ mod tests {
         std::fs::write(dir.path().join("audit.jsonl.000001.gz"), &trailing).unwrap();
         let d = verify(&path).unwrap().damage.unwrap();
         assert!(d.detail.contains("unreadable from here"), "{}", d.detail);
+        // Its records are whole and the chain goes on from them: something was added.
+        assert_eq!(d.kind, DamageKind::Inserted, "{}", d.detail);
         // Whole, it verifies.
         std::fs::write(dir.path().join("audit.jsonl.000001.gz"), &gz).unwrap();
         assert_eq!(verify(&path).unwrap().damage, None);
