@@ -603,6 +603,19 @@ fn reads_are_byte_identical_to_the_cli() {
             "workflow",
             "start",
             "--type",
+            "DescribedWide",
+            "-t",
+            "queried",
+            "-w",
+            "described-wide",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
             "Stackless",
             "-t",
             "queried",
@@ -983,7 +996,7 @@ fn reads_are_byte_identical_to_the_cli() {
         ));
     }
     // `workflow metadata` (the same query) in every format; its text lays the handlers out.
-    for id in ["queried", "described"] {
+    for id in ["queried", "described", "described-wide"] {
         for output in ["json", "jsonl", "text"] {
             lines.push(format!("temporal workflow metadata -w {id} -o {output}"));
         }

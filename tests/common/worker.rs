@@ -417,6 +417,7 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
             };
             let of_type = |name: &str| task.workflow_type.as_ref().is_some_and(|t| t.name == name);
             let described = of_type("Described");
+            let described_wide = of_type("DescribedWide");
             // A `Stackless` workflow answers the stack query, like `absent`, with no result.
             let absent = query.query_type == "absent"
                 || (query.query_type == "__stack_trace" && of_type("Stackless"));
@@ -447,6 +448,12 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 // answers with what the CLI's layout must cope with: handlers out of order,
                 // wider than the headers, without a name or description, in proto field names,
                 // nulls, and details with leading spaces, a newline inside and one at the end.
+                // Text past ASCII, which the layout measures as the CLI does: wide names, a
+                // combining mark, an emoji sequence, details in Japanese.
+                "__temporal_workflow_metadata" if described_wide => vec![payload(
+                    "json/plain",
+                    r#"{"definition":{"type":"DescribedWide","queryDefinitions":[{"name":"状態","description":"l'état du paiement"},{"name":"e\u0301tat","description":"👨\u200d👩\u200d👧 family"}],"signalDefinitions":[{"name":"返金","description":"払い戻し"}]},"currentDetails":"承認を待っています\n次: 🇯🇵"}"#,
+                )],
                 "__temporal_workflow_metadata" if described => vec![payload(
                     "json/plain",
                     r#"{"definition":{"type":"Described","query_definitions":[{"name":"zeta","description":"last of all"},{"name":"a-much-longer-query","description":null},{"description":"nameless"}],"signalDefinitions":null,"updateDefinitions":[{"name":"u"}]},"current_details":"  step 2 of 3\nwaiting\n"}"#,

@@ -30,6 +30,7 @@ use super::{admin, deployment, describe};
 use crate::command::{Command, CommandPath, Value};
 use crate::exec::gojson;
 use crate::exec::text::{self, Cell};
+use crate::exec::width::display_width;
 
 /// Flags every translation understands: they select the namespace and the output form.
 /// `--command-timeout` bounds the run as the CLI's context deadline does.
@@ -1709,9 +1710,9 @@ fn objects_where_protojson_wants_them(v: &serde_json::Value) -> bool {
 /// handler that has any, `  Query Definitions:` (then Signal, Update) and a row per handler in
 /// the order given, `    ` + name padded to at least 4 + `    ` + description padded to at least
 /// 11 (the widths of the unprinted headers `Name` and `Description`), then `  Current Details:`
-/// and the details after four spaces, as they are (a newline in them printed raw). Anything but
-/// one `json/plain` payload, or text that is not printable ASCII (newlines in the details
-/// aside), falls back.
+/// and the details after four spaces, as they are (a newline in them printed raw); widths as the
+/// CLI measures them ([`display_width`]). Anything but one `json/plain` payload, or text with a
+/// control character (a newline in the details aside), falls back.
 fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
     let fallback = |why: &str| Stop::fallback(format!("workflow metadata text: {why}"));
     let payload = match result.map(|p| p.payloads.as_slice()) {
@@ -1731,10 +1732,6 @@ fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
     }
     let meta: WorkflowMetadata = serde_json::from_slice(&payload.data)
         .map_err(|e| fallback(&format!("an answer this reader does not take ({e})")))?;
-    let printable = |s: &str, newlines: bool| {
-        s.bytes()
-            .all(|b| (0x20..0x7f).contains(&b) || (newlines && b == b'\n'))
-    };
     let mut out = String::from("Metadata:\n");
     let definition = meta.definition.unwrap_or(WorkflowDefinition {
         _type: None,
@@ -1760,24 +1757,29 @@ fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
                 )
             })
             .collect();
-        if !rows
+        // Widths as the CLI measures them; a control character is the CLI's to lay out.
+        let widths = rows
             .iter()
-            .all(|(n, d)| printable(n, false) && printable(d, false))
-        {
-            return Err(fallback(
-                "a name or description that is not printable ASCII",
-            ));
-        }
-        let name_w = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(4);
-        let desc_w = rows.iter().map(|(_, d)| d.len()).max().unwrap_or(0).max(11);
+            .map(|(n, d)| Some((display_width(n)?, display_width(d)?)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| fallback("a name or description with a control character"))?;
+        let name_w = widths.iter().map(|w| w.0).max().unwrap_or(0).max(4);
+        let desc_w = widths.iter().map(|w| w.1).max().unwrap_or(0).max(11);
         let _ = writeln!(out, "  {title} Definitions:");
-        for (name, desc) in rows {
-            let _ = writeln!(out, "    {name:<name_w$}    {desc:<desc_w$}");
+        for ((name, desc), (nw, dw)) in rows.iter().zip(widths) {
+            let _ = writeln!(
+                out,
+                "    {name}{}    {desc}{}",
+                " ".repeat(name_w - nw),
+                " ".repeat(desc_w - dw)
+            );
         }
     }
     if let Some(details) = meta.current_details.filter(|d| !d.is_empty()) {
-        if !printable(&details, true) {
-            return Err(fallback("details that are not printable ASCII"));
+        if details.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(fallback(
+                "details with a control character other than a newline",
+            ));
         }
         let _ = writeln!(out, "  Current Details:\n    {details}");
     }
