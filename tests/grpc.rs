@@ -616,6 +616,19 @@ fn reads_are_byte_identical_to_the_cli() {
             "workflow",
             "start",
             "--type",
+            "DescribedProto",
+            "-t",
+            "queried",
+            "-w",
+            "described-proto",
+        ],
+    );
+    seed(
+        &server,
+        &[
+            "workflow",
+            "start",
+            "--type",
             "Stackless",
             "-t",
             "queried",
@@ -996,7 +1009,7 @@ fn reads_are_byte_identical_to_the_cli() {
         ));
     }
     // `workflow metadata` (the same query) in every format; its text lays the handlers out.
-    for id in ["queried", "described", "described-wide"] {
+    for id in ["queried", "described", "described-wide", "described-proto"] {
         for output in ["json", "jsonl", "text"] {
             lines.push(format!("temporal workflow metadata -w {id} -o {output}"));
         }
@@ -2674,6 +2687,23 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             "0",
         ],
     );
+    // A reason past ASCII (wide text, an emoji with its modifier) measured as the CLI measures it.
+    seed(
+        &server,
+        &[
+            "task-queue",
+            "config",
+            "set",
+            "-t",
+            "wide-reason",
+            "--task-queue-type",
+            "activity",
+            "--queue-rps-limit",
+            "3",
+            "--queue-rps-limit-reason",
+            "承認待ち INC-42 👍🏽",
+        ],
+    );
     seed(
         &server,
         &[
@@ -2751,6 +2781,7 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
             "task-queue config get -t results --task-queue-type activity".to_owned(),
             "task-queue config get -t results --task-queue-type nexus".to_owned(),
             "task-queue config get -t results --task-queue-type workflow".to_owned(),
+            "task-queue config get -t wide-reason --task-queue-type activity".to_owned(),
             "task-queue list-partition --task-queue nobody-polls".to_owned(),
             "workflow result -w done".to_owned(),
             "workflow result -w done --no-json-shorthand-payloads".to_owned(),
@@ -2805,6 +2836,10 @@ fn cluster_batch_partition_and_result_reads_match_the_cli() {
         (
             "task-queue config get -t results --task-queue-type workflow",
             &["No configuration found for task queue\n"][..],
+        ),
+        (
+            "task-queue config get -t wide-reason --task-queue-type activity",
+            &["3.00 rps  承認待ち INC-42 👍🏽"][..],
         ),
         (
             "operator nexus endpoint list",

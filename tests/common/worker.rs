@@ -418,6 +418,7 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
             let of_type = |name: &str| task.workflow_type.as_ref().is_some_and(|t| t.name == name);
             let described = of_type("Described");
             let described_wide = of_type("DescribedWide");
+            let described_proto = of_type("DescribedProto");
             // A `Stackless` workflow answers the stack query, like `absent`, with no result.
             let absent = query.query_type == "absent"
                 || (query.query_type == "__stack_trace" && of_type("Stackless"));
@@ -450,6 +451,41 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 // nulls, and details with leading spaces, a newline inside and one at the end.
                 // Text past ASCII, which the layout measures as the CLI does: wide names, a
                 // combining mark, an emoji sequence, details in Japanese.
+                // As the Go, Python and other SDKs answer: the proto in protojson, pretty-printed
+                // as Python's `MessageToJson` writes it.
+                "__temporal_workflow_metadata" if described_proto => vec![Payload {
+                    metadata: [
+                        ("encoding".to_owned(), b"json/protobuf".to_vec()),
+                        (
+                            "messageType".to_owned(),
+                            b"temporal.api.sdk.v1.WorkflowMetadata".to_vec(),
+                        ),
+                    ]
+                    .into(),
+                    data: br#"{
+  "definition": {
+    "type": "DescribedProto",
+    "queryDefinitions": [
+      {
+        "name": "__stack_trace",
+        "description": "Current stack trace"
+      },
+      {
+        "name": "state"
+      }
+    ],
+    "signalDefinitions": [
+      {
+        "name": "refund",
+        "description": "Refund the payment"
+      }
+    ]
+  },
+  "currentDetails": "waiting"
+}"#
+                    .to_vec(),
+                    external_payloads: Vec::new(),
+                }],
                 "__temporal_workflow_metadata" if described_wide => vec![payload(
                     "json/plain",
                     r#"{"definition":{"type":"DescribedWide","queryDefinitions":[{"name":"状態","description":"l'état du paiement"},{"name":"e\u0301tat","description":"👨\u200d👩\u200d👧 family"}],"signalDefinitions":[{"name":"返金","description":"払い戻し"}]},"currentDetails":"承認を待っています\n次: 🇯🇵"}"#,

@@ -1711,18 +1711,26 @@ fn objects_where_protojson_wants_them(v: &serde_json::Value) -> bool {
 /// the order given, `    ` + name padded to at least 4 + `    ` + description padded to at least
 /// 11 (the widths of the unprinted headers `Name` and `Description`), then `  Current Details:`
 /// and the details after four spaces, as they are (a newline in them printed raw); widths as the
-/// CLI measures them ([`display_width`]). Anything but one `json/plain` payload, or text with a
-/// control character (a newline in the details aside), falls back.
+/// CLI measures them ([`display_width`]). Anything but one payload in `json/plain` or in
+/// `json/protobuf` naming `temporal.api.sdk.v1.WorkflowMetadata` (as SDKs answer), or text with
+/// a control character (a newline in the details aside), falls back.
 fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
     let fallback = |why: &str| Stop::fallback(format!("workflow metadata text: {why}"));
     let payload = match result.map(|p| p.payloads.as_slice()) {
         Some([p]) => p,
         _ => return Err(fallback("not one payload")),
     };
-    if payload.metadata.len() != 1
-        || payload.metadata.get("encoding").map(Vec::as_slice) != Some(b"json/plain")
-    {
-        return Err(fallback("not a json/plain payload"));
+    // `json/plain`, or the proto itself in protojson, as the SDKs answer (the Go, Python and
+    // TypeScript ones: `json/protobuf` naming the message); the CLI reads either into the proto.
+    let meta_of = |k: &str| payload.metadata.get(k).map(Vec::as_slice);
+    let plain = payload.metadata.len() == 1 && meta_of("encoding") == Some(b"json/plain");
+    let proto = payload.metadata.len() == 2
+        && meta_of("encoding") == Some(b"json/protobuf")
+        && meta_of("messageType") == Some(b"temporal.api.sdk.v1.WorkflowMetadata");
+    if !plain && !proto {
+        return Err(fallback(
+            "neither a json/plain nor a WorkflowMetadata json/protobuf payload",
+        ));
     }
     // serde would also fill a struct from an array, by position; protojson wants objects.
     let value: serde_json::Value = serde_json::from_slice(&payload.data)
