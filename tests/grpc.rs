@@ -647,6 +647,9 @@ fn reads_are_byte_identical_to_the_cli() {
         ("done-twice", "CompletesTwice"),
         ("done-binary", "CompletesBinary"),
         ("done-null", "CompletesNull"),
+        ("done-empty-array", "CompletesEmptyArray"),
+        ("done-json-null", "CompletesJsonNull"),
+        ("done-empties", "CompletesEmpties"),
         ("done-mixed", "CompletesMixed"),
         ("done-mixed-binary", "CompletesMixedBinary"),
         ("done-big", "CompletesBig"),
@@ -709,7 +712,7 @@ fn reads_are_byte_identical_to_the_cli() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     for (status, n) in [
         ("TimedOut", 1),
-        ("Completed", 9),
+        ("Completed", 12),
         ("Failed", 1),
         ("Canceled", 1),
         ("ContinuedAsNew", 1),
@@ -793,6 +796,9 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-twice",
         "done-binary",
         "done-null",
+        "done-empty-array",
+        "done-json-null",
+        "done-empties",
         "done-mixed",
         "done-mixed-binary",
         "done-big",
@@ -829,6 +835,9 @@ fn reads_are_byte_identical_to_the_cli() {
         "done-twice",
         "done-binary",
         "done-null",
+        "done-empty-array",
+        "done-json-null",
+        "done-empties",
         "done-mixed",
         "done-mixed-binary",
         "done-big",
@@ -988,6 +997,11 @@ fn reads_are_byte_identical_to_the_cli() {
             "--name none",
             // No result at all: the CLI's text and JSON of a response without one.
             "--name absent",
+            // Empty arrays and nulls, alone, listed and nested.
+            "--name empty-array",
+            "--name null",
+            "--name empties",
+            "--name nested-empties",
         ] {
             lines.push(format!(
                 "temporal workflow query -w queried {query} -o {output}"

@@ -756,7 +756,7 @@ fn shorthand_wire(msg: &Msg, parts: &[&[u8]]) -> Result<Option<Json>, String> {
 /// `{encoding: json/plain}`, or `json/protobuf` plus `messageType` (which is added to the object
 /// as `_protoMessageType`); `None` keeps the normal form. `Err` for what the CLI itself would fail
 /// on (data that is not JSON) or cases whose Go output is not pinned down here (a `binary/null`
-/// payload with data or more metadata, a top-level `null` or `[]`): the CLI renders those.
+/// payload with data or more metadata): the CLI renders those.
 pub fn shorthand(
     payload: &temporalio_protos::protos::temporal::api::common::v1::Payload,
 ) -> Result<Option<Json>, String> {
@@ -771,10 +771,11 @@ fn shorthand_of<'m>(
 ) -> Result<Option<Json>, String> {
     match metadata("encoding") {
         Some(b"json/plain") if entries == 1 => match gojson::parse(data)? {
-            Json::Null => Err("a null payload is rendered by the CLI".to_owned()),
-            Json::Arr(a) if a.is_empty() => {
-                Err("an empty-array payload is rendered by the CLI".to_owned())
-            }
+            // Go reads it as nil, which the CLI writes as the `binary/null` payload an SDK
+            // sends for nil (checked against the CLI: a query answer and a completed run's
+            // result, alone and in a list). An empty array, here as anywhere in a value, is
+            // written `null` by the printers.
+            Json::Null => Ok(Some(binary_null())),
             v => Ok(Some(v)),
         },
         Some(b"json/protobuf") => {
@@ -798,16 +799,19 @@ fn shorthand_of<'m>(
         // written as an array (checked against the real CLI: a Python workflow returning `None`
         // gives `"result": [{"metadata": {"encoding": "YmluYXJ5L251bGw="}}]` in a close event).
         // Only the plain form seen there; anything more falls back.
-        Some(b"binary/null") if entries == 1 && data.is_empty() => {
-            let encoding = base64::engine::general_purpose::STANDARD.encode(b"binary/null");
-            let metadata = Json::Obj([("encoding".to_owned(), Json::Str(encoding))].into());
-            Ok(Some(Json::Obj([("metadata".to_owned(), metadata)].into())))
-        }
+        Some(b"binary/null") if entries == 1 && data.is_empty() => Ok(Some(binary_null())),
         Some(b"binary/null") => Err(
             "a binary/null payload with data or more metadata is rendered by the CLI".to_owned(),
         ),
         _ => Ok(None),
     }
+}
+
+/// The plain `binary/null` payload in its normal form: `{"metadata":{"encoding":"YmluYXJ5L251bGw="}}`.
+fn binary_null() -> Json {
+    let encoding = base64::engine::general_purpose::STANDARD.encode(b"binary/null");
+    let metadata = Json::Obj([("encoding".to_owned(), Json::Str(encoding))].into());
+    Json::Obj([("metadata".to_owned(), metadata)].into())
 }
 
 /// `.123`, `.123456`, `.123456789` or nothing, as Go's protojson prints fractions.

@@ -224,6 +224,33 @@ fn ending(ty: &str, history: Option<&History>, task_queue: &str) -> Vec<Command>
                 }),
             },
         ),
+        // JSON `[]` and `null` (which the CLI writes as `null` and as the `binary/null`
+        // payload), alone and beside another value.
+        "CompletesEmptyArray" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("json/plain", "[]")],
+                }),
+            },
+        ),
+        "CompletesJsonNull" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![payload("json/plain", "null")],
+                }),
+            },
+        ),
+        "CompletesEmpties" => Attributes::CompleteWorkflowExecutionCommandAttributes(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(Payloads {
+                    payloads: vec![
+                        payload("json/plain", "[]"),
+                        payload("json/plain", "null"),
+                        payload("json/plain", r#"{"a":[],"b":[[]]}"#),
+                    ],
+                }),
+            },
+        ),
         // Mixed results: JSON with a `binary/null` (every element shortenable), and JSON with
         // bytes (one not: the normal form, the JSON element in shorthand).
         "CompletesMixed" => Attributes::CompleteWorkflowExecutionCommandAttributes(
@@ -431,6 +458,16 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                 "binary" => vec![payload("binary/plain", "raw")],
                 "mixed" => vec![payload("json/plain", "1"), payload("binary/plain", "raw")],
                 "none" => Vec::new(),
+                // JSON values whose shorthand needs care: an empty array and null, alone, in a
+                // list, and inside a value.
+                "empty-array" => vec![payload("json/plain", "[]")],
+                "null" => vec![payload("json/plain", "null")],
+                "empties" => vec![
+                    payload("json/plain", "[]"),
+                    payload("json/plain", "null"),
+                    payload("json/plain", "1"),
+                ],
+                "nested-empties" => vec![payload("json/plain", r#"{"a":[],"b":null,"c":[[]]}"#)],
                 // Answered with no result at all (not an empty list).
                 _ if absent => {
                     let _ = client
