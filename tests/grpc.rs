@@ -1002,6 +1002,8 @@ fn reads_are_byte_identical_to_the_cli() {
             "--name null",
             "--name empties",
             "--name nested-empties",
+            "--name typed-null",
+            "--name typed-nulls",
         ] {
             lines.push(format!(
                 "temporal workflow query -w queried {query} -o {output}"

@@ -798,11 +798,14 @@ fn shorthand_of<'m>(
         // `None` result) in its normal form, but as an element that lets its `Payloads` be
         // written as an array (checked against the real CLI: a Python workflow returning `None`
         // gives `"result": [{"metadata": {"encoding": "YmluYXJ5L251bGw="}}]` in a close event).
-        // Only the plain form seen there; anything more falls back.
-        Some(b"binary/null") if entries == 1 && data.is_empty() => Ok(Some(binary_null())),
-        Some(b"binary/null") => Err(
-            "a binary/null payload with data or more metadata is rendered by the CLI".to_owned(),
-        ),
+        // Data in one is not pinned down: it falls back.
+        // With more metadata too (an SDK's unset search attribute names its `type`): the CLI
+        // reads it as nil and writes the plain form, its other keys gone (checked as a query
+        // answer, alone and beside JSON, in every format).
+        Some(b"binary/null") if data.is_empty() => Ok(Some(binary_null())),
+        Some(b"binary/null") => {
+            Err("a binary/null payload with data is rendered by the CLI".to_owned())
+        }
         _ => Ok(None),
     }
 }

@@ -52,6 +52,19 @@ pub const FLAKY_ACTIVITIES: &str = "flaky-activities";
 /// `CallsNexus<Suffix>` one calls this name with the suffix in lower case after it.
 pub const NEXUS_ENDPOINT: &str = "refunds";
 
+/// A `binary/null` payload that also names a search attribute type.
+fn typed_null() -> Payload {
+    Payload {
+        metadata: [
+            ("encoding".to_owned(), b"binary/null".to_vec()),
+            ("type".to_owned(), b"Keyword".to_vec()),
+        ]
+        .into(),
+        data: Vec::new(),
+        external_payloads: Vec::new(),
+    }
+}
+
 fn payload(encoding: &str, data: &str) -> Payload {
     Payload {
         metadata: [("encoding".to_owned(), encoding.as_bytes().to_vec())].into(),
@@ -468,6 +481,10 @@ fn run(address: &str, task_queue: &str, deployment: Option<WorkerDeploymentOptio
                     payload("json/plain", "1"),
                 ],
                 "nested-empties" => vec![payload("json/plain", r#"{"a":[],"b":null,"c":[[]]}"#)],
+                // `binary/null` with more metadata (an SDK's unset search attribute names its
+                // type; a codec adds its own keys), alone and beside JSON.
+                "typed-null" => vec![typed_null()],
+                "typed-nulls" => vec![payload("json/plain", "1"), typed_null()],
                 // Answered with no result at all (not an empty list).
                 _ if absent => {
                     let _ = client
