@@ -1949,8 +1949,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     } else {
         &mut out
     };
-    let mut out = Tee::new(Scrubber::new(out, &keys), false);
-    let mut err = Tee::new(Scrubber::new(&mut err, &keys), true);
+    let mut out = Tee::new(Scrubber::new(out, &keys), false, &kept.secrets);
+    let mut err = Tee::new(Scrubber::new(&mut err, &keys), true, &kept.secrets);
     // A stop signal noted while the command runs (a CLI child, a native write, a native read
     // once watched) stays noted until its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
@@ -2012,7 +2012,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                     exit_code: Some(code),
                     grpc_status: grpc_status.map(str::to_owned),
                     // Kept with room for a key past the cut: the keys go before the cut.
-                    error: (code != 0).then(|| err.recorded_error(scrub)),
+                    error: (code != 0).then(|| err.recorded_error(&kept.secrets)),
                     ..decision.clone()
                 },
             )
@@ -2342,7 +2342,10 @@ struct Tee<'a> {
     bytes: u64,
     keep: bool,
     kept: Vec<u8>,
-    /// The last [`TAIL_BYTES`] bytes passed on (when `keep`).
+    /// How far past [`KEPT_STDERR`] `kept` goes: the longest secret, so that one the cut goes
+    /// through is still recognised and replaced.
+    margin: usize,
+    /// The last [`TAIL_BYTES`] bytes passed on and the one before them (when `keep`).
     tail: Vec<u8>,
 }
 
@@ -2365,8 +2368,17 @@ fn cut_reason(mut why: String) -> String {
 }
 
 impl<'a> Tee<'a> {
-    fn new(inner: Scrubber<'a>, keep: bool) -> Tee<'a> {
+    /// A tee in front of `inner`; one that keeps stderr's start keeps it past the cut by the
+    /// longest of `secrets` (the keys `inner` scrubs, and the agent's own).
+    fn new(inner: Scrubber<'a>, keep: bool, secrets: &[String]) -> Tee<'a> {
+        let margin = secrets
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max(inner.longest());
         Tee {
+            margin,
             inner,
             sha: ring::digest::Context::new(&ring::digest::SHA256),
             bytes: 0,
@@ -2377,31 +2389,52 @@ impl<'a> Tee<'a> {
     }
 
     /// The result record's `error`: the first [`KEPT_STDERR`] bytes of what was passed on, with
-    /// `scrub` applied. Longer stderr is cut saying how much was left out, followed by tgate's
-    /// own closing notes (its `tgate: ` lines at the very end: why the run was stopped, killed or
-    /// cut), which would otherwise be lost past the cut.
-    fn recorded_error(&self, scrub: impl Fn(&str) -> String) -> String {
-        let mut e = scrub(&String::from_utf8_lossy(&self.kept));
-        if self.bytes <= self.kept.len() as u64 && e.len() <= KEPT_STDERR {
-            return e;
+    /// `secrets` replaced. Longer stderr is cut saying how long it was, what its kept part ends
+    /// with that could begin a secret left out (review: a secret cut through by the cut, or
+    /// moved before it by earlier replacements, left its start in the record), and followed by
+    /// tgate's own closing notes (its `tgate: ` lines at the very end, past the cut: why the run
+    /// was stopped, killed or cut), which would otherwise be lost.
+    fn recorded_error(&self, secrets: &[String]) -> String {
+        use crate::audit::redact::{scrub_bytes, scrub_start};
+        if self.bytes <= self.kept.len() as u64 {
+            let e = String::from_utf8_lossy(&scrub_bytes(&self.kept, secrets)).into_owned();
+            if e.len() <= KEPT_STDERR {
+                return e;
+            }
         }
+        let mut e = String::from_utf8_lossy(&scrub_start(&self.kept, secrets)).into_owned();
         let at = crate::diag::floor_char_boundary(&e, KEPT_STDERR.min(e.len()));
         e.truncate(at);
-        e.push_str(&format!(
-            "… ({} bytes more)",
-            self.bytes.saturating_sub(at as u64)
-        ));
-        // Whole lines only: the window's first line may have started before it.
-        let tail = self.tail.strip_suffix(b"\n").unwrap_or(&self.tail);
-        let lines: Vec<&[u8]> = tail.split(|&b| b == b'\n').skip(1).collect();
+        e.push_str(&format!("… ({} bytes in all)", self.bytes));
+        // Whole lines only: the window's first line is whole when the window holds the whole
+        // stream or starts just after a newline (its first byte is the one before it).
+        let window_start = self.bytes - self.tail.len() as u64;
+        let (body, body_start) = if window_start == 0 {
+            (&self.tail[..], 0)
+        } else {
+            (&self.tail[1..], window_start + 1)
+        };
+        let first_whole = window_start == 0 || self.tail.first() == Some(&b'\n');
+        let mut lines: Vec<(u64, &[u8])> = Vec::new();
+        let mut offset = body_start;
+        for line in body.split_inclusive(|&b| b == b'\n') {
+            lines.push((offset, line.strip_suffix(b"\n").unwrap_or(line)));
+            offset += line.len() as u64;
+        }
+        if !first_whole && !lines.is_empty() {
+            lines.remove(0);
+        }
         let notes = lines
             .iter()
             .rev()
-            .take_while(|l| l.starts_with(b"tgate: "))
+            .take_while(|(_, l)| l.starts_with(b"tgate: "))
             .count();
-        for line in &lines[lines.len() - notes..] {
-            e.push('\n');
-            e.push_str(&scrub(&String::from_utf8_lossy(line)));
+        // Past the cut only: a note the kept part begins is not repeated.
+        for (start, line) in &lines[lines.len() - notes..] {
+            if *start >= KEPT_STDERR as u64 {
+                e.push('\n');
+                e.push_str(&String::from_utf8_lossy(&scrub_bytes(line, secrets)));
+            }
         }
         e
     }
@@ -2412,15 +2445,16 @@ impl Tee<'_> {
     fn account(&mut self, done: &[u8]) {
         self.sha.update(done);
         self.bytes += done.len() as u64;
-        let keep = KEPT_STDERR + self.inner.longest();
+        let keep = KEPT_STDERR + self.margin;
         if self.keep && self.kept.len() < keep {
             let room = keep - self.kept.len();
             self.kept.extend_from_slice(&done[..done.len().min(room)]);
         }
         if self.keep {
+            // One byte more than the window: the one before it.
             self.tail
-                .extend_from_slice(&done[done.len().saturating_sub(TAIL_BYTES)..]);
-            let over = self.tail.len().saturating_sub(TAIL_BYTES);
+                .extend_from_slice(&done[done.len().saturating_sub(TAIL_BYTES + 1)..]);
+            let over = self.tail.len().saturating_sub(TAIL_BYTES + 1);
             self.tail.drain(..over);
         }
     }
@@ -3103,5 +3137,64 @@ mod tests {
         ] {
             assert!(run_args_alone(&argv(words)).is_none(), "{words:?}");
         }
+    }
+
+    /// The record's `error` of stderr `text` passed through a tee keeping out `secrets` (none
+    /// of them scrubbed on the way, as another integration's key or the agent's own are not).
+    fn recorded(text: &[u8], secrets: &[String]) -> String {
+        let mut sink = Vec::new();
+        let mut tee = Tee::new(Scrubber::new(&mut sink, &[]), true, secrets);
+        for piece in text.chunks(777) {
+            tee.write_all(piece).unwrap();
+        }
+        tee.recorded_error(secrets)
+    }
+
+    #[test]
+    fn a_recorded_error_keeps_no_part_of_a_secret() {
+        let key = "tgk-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
+        let secrets = [key.clone()];
+        let leaks = |e: &str| (4..=key.len()).any(|n| e.contains(&key[..n]));
+        // Review: earlier replacements shrink the text, so the cut moved onto a key kept only
+        // in part, and left its start in the record.
+        for earlier in 0..4 {
+            for gap in [4000, 4030, 4050, 4061, 4080, 4090, 4095, 4096, 4100] {
+                let mut text = key.repeat(earlier).into_bytes();
+                text.extend(std::iter::repeat_n(b'x', gap));
+                text.extend(key.as_bytes());
+                text.push(b'\n');
+                let e = recorded(&text, &secrets);
+                assert!(!leaks(&e), "{earlier} {gap}: {e}");
+                assert!(e.len() < 4096 + 200, "{}", e.len());
+            }
+        }
+        // A key across the cut, when only the agent's own secrets are known (no margin from
+        // the scrubber's keys).
+        let mut text = vec![b'y'; 4080];
+        text.extend(key.as_bytes());
+        text.extend(vec![b'z'; 100]);
+        assert!(!leaks(&recorded(&text, &secrets)));
+    }
+
+    #[test]
+    fn a_cut_recorded_error_says_its_length_and_keeps_the_closing_notes() {
+        let mut text = vec![b'e'; 5000];
+        text.extend(b"\ntgate: output cut at 5000 bytes\ntgate: stopped by SIGTERM\n");
+        let e = recorded(&text, &[]);
+        assert_eq!(
+            e,
+            format!(
+                "{}… ({} bytes in all)\ntgate: output cut at 5000 bytes\ntgate: stopped by SIGTERM",
+                "e".repeat(4096),
+                text.len()
+            )
+        );
+        // A note the kept part begins is not repeated; one wholly in a short stream is kept whole.
+        let mut text = vec![b'e'; 4080];
+        text.extend(b"\ntgate: killed after the 120s timeout\n");
+        let e = recorded(&text, &[]);
+        assert!(e.starts_with(&"e".repeat(4080)), "{e}");
+        assert_eq!(e.matches("tgate: ").count(), 1, "{e}");
+        assert_eq!(recorded(b"Error: no\n", &[]), "Error: no\n");
     }
 }

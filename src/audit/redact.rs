@@ -70,6 +70,19 @@ pub fn scrub_bytes(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
     out
 }
 
+/// [`scrub_bytes`] of the start of a longer text, cut from it: what its end could begin (a
+/// secret cut through, which [`scrub_bytes`] would pass on as it is) is left out.
+pub fn scrub_start(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    {
+        use std::io::Write as _;
+        let mut s = Scrubber::new(&mut out, secrets);
+        let _ = s.write_all(bytes);
+        s.held.clear();
+    }
+    out
+}
+
 /// A writer passing bytes on with every occurrence of the secrets replaced by `<redacted>`, one
 /// split across writes included: what could begin a secret at the end of a write is held back
 /// until the next write shows whether it does, or [`Scrubber::finish`] (also on drop). For what
