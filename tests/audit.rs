@@ -1525,3 +1525,45 @@ fn verify_export_and_tail_see_one_moment_of_a_rotating_log() {
     assert!(std::fs::read_dir(dir.path()).unwrap().count() > 20);
     assert!(checks >= 3, "{checks}");
 }
+
+/// A chain of hundreds of files is read whole under a low limit of open files: `verify`,
+/// `export` and `tail` hold every file of their view open, so tgate raises its soft limit to the
+/// hard one, as Go programs do (review: `tail` failed with "Too many open files" under the common
+/// soft limit of 1024 once the log had that many files).
+#[test]
+fn a_chain_of_many_files_is_read_under_a_low_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let out = tgate(&[
+        "audit",
+        "stress",
+        p(&path),
+        "--threads",
+        "1",
+        "--records",
+        "1500",
+        "--max-file-bytes",
+        "4096",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert!(files > 150, "{files} files");
+    let under_limit = |args: &[&str]| {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg("ulimit -Sn 64 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_tgate"))
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let out = under_limit(&["audit", "verify", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = under_limit(&["audit", "export", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1500);
+    let out = under_limit(&["audit", "tail", "-n", "3", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("#1500"), "{}", text(&out.stdout));
+}

@@ -160,6 +160,7 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
         message: e.to_string(),
     };
     let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    raise_open_file_limit();
     for _ in 0..100 {
         let active = match open_regular(log) {
             Ok(f) => Some(f),
@@ -188,7 +189,12 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
             let m = file.metadata().map_err(|e| io(&path, e))?;
             // The active file, rotated since it was opened: the view ends with it.
             ended = Some((m.dev(), m.ino())) == active_id;
-            files.push((path.clone(), reader_of(&path, file), m.ino()));
+            let lazy = LazyReader {
+                path: path.clone(),
+                file: Some(file),
+                reader: None,
+            };
+            files.push((path.clone(), Box::new(lazy), m.ino()));
             if ended {
                 break;
             }
@@ -211,6 +217,45 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
         path: log.display().to_string(),
         message: "its files kept changing while they were opened (100 tries)".to_owned(),
     })
+}
+
+/// A chain file's reader, made at its first read: a view of a chain of many files holds one
+/// descriptor per file, and a buffer (256 KiB, and an inflater for `.gz`) only for the file being
+/// read.
+struct LazyReader {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    reader: Option<Box<dyn Read + Send>>,
+}
+
+impl Read for LazyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.reader.is_none()
+            && let Some(file) = self.file.take()
+        {
+            self.reader = Some(reader_of(&self.path, file));
+        }
+        match &mut self.reader {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Raises this process's soft limit of open files to its hard limit, once (as Go programs do at
+/// start): a view of the chain holds every file open, and a log rotating every 4 KiB has
+/// hundreds (review: `audit tail` failed with "Too many open files" under the common soft
+/// limit of 1024).
+fn raise_open_file_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use nix::sys::resource::{Resource, getrlimit, setrlimit};
+        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+            && soft < hard
+        {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    });
 }
 
 /// A buffered reader of `file`, opened from `path`, decompressing a `.gz` one.
