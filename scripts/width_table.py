@@ -8,9 +8,9 @@ through tablewriter's DisplayWidth), read from the binary itself, not from Unico
 How it reads a width: `temporal env get --env w --env-file F` prints an environment's properties
 as a table, through the printer that lays out every other table (`workflow list`, ...). F holds
 one reference value of R `x`s and one value per code point; each row's value is padded to R
-columns, so R minus its padding is the value's width. C0 and C1 controls and DEL are left out:
-tgate's tables leave text holding them to the CLI. `tests/width.rs` checks the table and the
-grapheme rule against the binary again, in `make test`.
+columns, so R minus its padding is the value's width. C0 and C1 controls and DEL are left out: they
+take no column (`src/exec/width.rs` says so itself). `tests/width.rs` checks the table, the
+grapheme rule, controls and escape sequences against the binary again, in `make test`.
 """
 import os
 import subprocess

@@ -500,8 +500,9 @@ fn a_reset_to_the_run_before_is_judged_by_that_runs_type() {
 /// Text tables with text past ASCII are rendered natively as the CLI renders them, every page of
 /// `workflow list` with its own widths: Latin, Greek and Cyrillic letters, East Asian wide text,
 /// combining marks, emoji sequences and flags, measured as the pinned binary measures them
-/// (`tests/width.rs` checks the width rule itself). QA: an id `é-first` on a later page stopped
-/// the native listing halfway (exit 1), and wide text did until the width rule was reproduced.
+/// (`tests/width.rs` checks the width rule itself), controls and escape sequences included. QA:
+/// an id `é-first` on a later page stopped the native listing halfway (exit 1), and wide text,
+/// then a tab, did until the width rule was reproduced whole.
 #[test]
 fn text_past_ascii_is_listed_as_the_cli_lists_it() {
     let server = DevServer::start(&["letters"]);
@@ -514,6 +515,9 @@ fn text_past_ascii_is_listed_as_the_cli_lists_it() {
         ("👨\u{200d}👩\u{200d}👧-family-🇯🇵", "👍🏽"),
         ("한국어-\u{1100}\u{1161}\u{11a8}", "T"),
         ("क\u{94d}ष-conjunct", "Ｆｕｌｌ"),
+        // Controls take no column, and the escape sequences tablewriter names none either.
+        ("tab-a\tb", "T"),
+        ("esc-\x1b[31mred\x1b[0m", "T\u{7f}"),
     ] {
         let out = server.cli(&[
             "workflow", "start", "--type", kind, "-t", "q", "-w", id, "-n", "letters",
@@ -546,9 +550,12 @@ fn text_past_ascii_is_listed_as_the_cli_lists_it() {
     ] {
         let cli = through("cli", line);
         assert_eq!(cli.0, Some(0), "{line}: {}", cli.2);
-        assert!(cli.1.contains("Ｆｕｌｌ"), "{}", cli.1);
+        assert!(cli.1.contains("tab-a\tb"), "{}", cli.1);
         assert!(
-            line.contains("--limit") || (cli.1.contains("é-first") && cli.1.contains("👍🏽")),
+            line.contains("--limit")
+                || (cli.1.contains("é-first")
+                    && cli.1.contains("👍🏽")
+                    && cli.1.contains("Ｆｕｌｌ")),
             "{}",
             cli.1
         );

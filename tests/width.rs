@@ -16,8 +16,7 @@ use tgate::exec::width::display_width;
 /// Wider than any text measured here.
 const R: usize = 300;
 
-/// The binary's width of each text (no control characters), in chunks of one process each, two
-/// processes at a time.
+/// The binary's width of each text, in chunks of one process each, two processes at a time.
 fn cli_widths(texts: &[String]) -> Vec<usize> {
     let chunks: Vec<&[String]> = texts.chunks(16_000).collect();
     let mut out = Vec::with_capacity(texts.len());
@@ -53,19 +52,29 @@ fn chunk(texts: &[String]) -> Vec<usize> {
         .unwrap();
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let mut widths = vec![None; texts.len()];
-    for row in stdout.split('\n').filter(|r| r.starts_with("  k")) {
-        let i: usize = row[3..10].parse().unwrap();
-        // "  " + the key (8 columns, as wide as the header "Property") + "  " + the value, padded.
-        let rest = row[12..].strip_prefix(texts[i].as_str());
-        let pad = rest.unwrap_or_else(|| panic!("row {row:?} does not show {:?}", texts[i]));
-        assert!(pad.bytes().all(|b| b == b' '), "{row:?}");
-        widths[i] = Some(R - pad.len());
+    // Each row is "  " + its key (8 columns, as wide as the header "Property") + "  " + the
+    // value, padded; a value may hold a newline, so rows are found by key and value, in order.
+    let mut widths = Vec::with_capacity(texts.len());
+    let mut at = 0;
+    for (i, t) in texts.iter().enumerate() {
+        let row = format!("\n  k{i:07}  {t}");
+        let found = stdout[at..]
+            .find(&row)
+            .unwrap_or_else(|| panic!("no row {i} showing {t:?}"));
+        let pad_from = at + found + row.len();
+        let pad = stdout[pad_from..]
+            .bytes()
+            .take_while(|&b| b == b' ')
+            .count();
+        assert_eq!(
+            stdout.as_bytes().get(pad_from + pad),
+            Some(&b'\n'),
+            "row {i} {t:?}"
+        );
+        widths.push(R - pad);
+        at = pad_from + pad;
     }
     widths
-        .into_iter()
-        .map(|w| w.expect("a row for every text"))
-        .collect()
 }
 
 /// Texts whose width differs between tgate and the binary, shown with their code points.
@@ -74,13 +83,13 @@ fn differences(texts: &[String]) -> Vec<String> {
     texts
         .iter()
         .zip(cli)
-        .filter(|(t, w)| display_width(t) != Some(*w))
+        .filter(|(t, w)| display_width(t) != *w)
         .map(|(t, w)| {
             let cps: Vec<String> = t
                 .chars()
                 .map(|c| format!("U+{:04X}", u32::from(c)))
                 .collect();
-            format!("{} cli {w} tgate {:?}", cps.join(" "), display_width(t))
+            format!("{} cli {w} tgate {}", cps.join(" "), display_width(t))
         })
         .collect()
 }
@@ -88,12 +97,19 @@ fn differences(texts: &[String]) -> Vec<String> {
 #[test]
 fn every_code_point_alone_is_as_wide_as_the_binary_counts_it() {
     // Planes 4 to 13 hold no assigned character: every 61st code point and each plane's ends.
-    let texts: Vec<String> = (0x20..=0x10ffff_u32)
+    // Controls too (a NUL aside, which YAML does not carry), each between two letters.
+    let mut texts: Vec<String> = (0x20..=0x10ffff_u32)
         .filter(|&c| !(0x40000..0xe0000).contains(&c) || c % 61 == 0 || c & 0xffff >= 0xfffe)
         .filter_map(char::from_u32)
         .filter(|c| !c.is_control())
         .map(String::from)
         .collect();
+    texts.extend(
+        (1..0x20_u32)
+            .chain(0x7f..0xa0)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b")),
+    );
     assert!(texts.len() > 450_000, "{}", texts.len());
     let wrong = differences(&texts);
     assert!(
@@ -120,6 +136,7 @@ const POOL: &[u32] = &[
     0x2028, 0x2029, 0xfff9, 0xfffc, 0xfffd, 0xe000, 0xf0000, 0x10ffff, // odd ones
     0x1f9d1, 0x1f91d, 0x1faf1, 0x1faf2, 0x1fae9, 0x1fa8f, 0x16d40, 0x10d40,
     0x1ae0, // newer ones
+    0x9, 0xa, 0xd, 0x1b, 0x5b, 0x3b, 0x6d, 0x4b, 0x7c, 0x7f, 0x85, 0x9b, // controls, escapes
 ];
 
 #[test]
@@ -143,6 +160,16 @@ fn clusters_are_as_wide_as_the_binary_counts_them() {
         "🧑\u{200d}🤝\u{200d}🧑",
         "\u{ff9e}",
         "中\u{300}文",
+        "\x1b[31mred\x1b[0m",
+        "\x1b[1;22;333K|\x1b[|",
+        "\x1b[1234m",
+        "\x1b[1;m",
+        "\x1b[;m",
+        "\x1b[m",
+        "\x1b]0;title\x07",
+        "\x1b\x1b[2m",
+        "a\r\nb",
+        "\n",
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -155,11 +182,30 @@ fn clusters_are_as_wide_as_the_binary_counts_them() {
         seed
     };
     for _ in 0..30_000 {
+        // (The pool's `ESC`, `[`, digits, `;`, `m`, `K` and `|` make escape sequences, whole and
+        // broken, now and then.)
         let len = 1 + next() % 8;
         let text = (0..len)
             .map(|_| char::from_u32(POOL[(next() % POOL.len() as u64) as usize]).unwrap())
             .collect();
         texts.push(text);
+    }
+    // Escape sequences, whole and broken: ESC [, digit runs of 0 to 4 separated by `;`, a final
+    // character or another, around text.
+    for _ in 0..3_000 {
+        let mut t = String::from(["x", "日", "", "\u{301}"][(next() % 4) as usize]);
+        t.push_str("\x1b[");
+        for g in 0..next() % 3 {
+            if g > 0 {
+                t.push(';');
+            }
+            for _ in 0..next() % 5 {
+                t.push(char::from(b'0' + (next() % 10) as u8));
+            }
+        }
+        t.push(['m', 'K', '|', 'J', ';', 'x'][(next() % 6) as usize]);
+        t.push_str(["", "y", "中"][(next() % 3) as usize]);
+        texts.push(t);
     }
     let wrong = differences(&texts);
     assert!(

@@ -1639,8 +1639,7 @@ async fn workflow_query(ctx: &mut Ctx<'_, '_>, query_type: &str) -> Result<(), S
     };
     let mut shown = String::new();
     gojson::reindent(&raw, false, 0, &mut shown);
-    let card = text::card(&[("QueryResult", shown)])
-        .ok_or_else(|| Stop::fallback("text with a control character"))?;
+    let card = text::card(&[("QueryResult", shown)]);
     ctx.out.write(&format!("Query result:\n{card}"))
 }
 
@@ -1765,12 +1764,18 @@ fn metadata_text(result: Option<&Payloads>) -> Result<String, Stop> {
                 )
             })
             .collect();
-        // Widths as the CLI measures them; a control character is the CLI's to lay out.
-        let widths = rows
+        // Widths as the CLI measures them; a control character (this layout was not compared
+        // with the CLI's for one) is the CLI's to lay out.
+        if rows
             .iter()
-            .map(|(n, d)| Some((display_width(n)?, display_width(d)?)))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| fallback("a name or description with a control character"))?;
+            .any(|(n, d)| n.chars().chain(d.chars()).any(char::is_control))
+        {
+            return Err(fallback("a name or description with a control character"));
+        }
+        let widths: Vec<(usize, usize)> = rows
+            .iter()
+            .map(|(n, d)| (display_width(n), display_width(d)))
+            .collect();
         let name_w = widths.iter().map(|w| w.0).max().unwrap_or(0).max(4);
         let desc_w = widths.iter().map(|w| w.1).max().unwrap_or(0).max(11);
         let _ = writeln!(out, "  {title} Definitions:");
@@ -2103,7 +2108,7 @@ fn namespace_card(ns: &DescribeNamespaceResponse) -> Result<String, Stop> {
             go_map(&config.custom_search_attribute_aliases),
         ),
     ];
-    text::card(&rows).ok_or_else(|| Stop::fallback("text with a control character"))
+    Ok(text::card(&rows))
 }
 
 /// A proto enum as api-go's `String()` prints it (`BATCH_OPERATION_STATE_COMPLETED` →

@@ -1290,20 +1290,20 @@ fn optional(rows: &mut Rows, name: &'static str, value: String) {
     }
 }
 
-/// A text card ([`text::card`]); one with a control character the CLI's width would have to
-/// measure is a fallback.
+/// A text card ([`text::card`]).
 fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
-    crate::exec::text::card(rows).ok_or_else(|| Stop::fallback("text with a control character"))
+    Ok(crate::exec::text::card(rows))
 }
 
-/// A text table ([`super::text::table`]); one with a control character in a cell is a fallback.
+/// A text table ([`super::text::table`]); one whose rows do not match its headers is a
+/// fallback.
 fn table(
     headers: &[&str],
     print_header: bool,
     rows: &[Vec<super::text::Cell>],
 ) -> Result<String, Stop> {
     super::text::table(headers, print_header, rows)
-        .ok_or_else(|| Stop::fallback("text with a control character"))
+        .ok_or_else(|| Stop::fallback("a table row that does not match its headers"))
 }
 
 /// A message rendered as protojson; anything not reproducible is a fallback.
