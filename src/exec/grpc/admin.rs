@@ -334,7 +334,7 @@ pub(super) async fn batch_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     );
     rows.push(("CompletedCount", count(resp.complete_operation_count)));
     rows.push(("FailureCount", count(resp.failure_operation_count)));
-    let out = card(&rows)?;
+    let out = card(&rows);
     ctx.out.write(&out)
 }
 
@@ -511,7 +511,7 @@ fn endpoint_cards(endpoints: &[Endpoint]) -> Result<String, Stop> {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&card(&rows)?);
+        out.push_str(&card(&rows));
     }
     Ok(out)
 }

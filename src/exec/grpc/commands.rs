@@ -605,7 +605,7 @@ fn reset_points_text(
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&card(&rows)?);
+        out.push_str(&card(&rows));
     }
     Ok(out)
 }
@@ -752,7 +752,7 @@ async fn workflow_result(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
     };
     let out = if ctx.format == Format::Text {
         let mut out = "Results:\n".to_owned();
-        out.push_str(&card(&results_rows(ctx, &event, None)?)?);
+        out.push_str(&card(&results_rows(ctx, &event, None)?));
         out
     } else {
         workflow_result_json(ctx, &event).await?
@@ -899,7 +899,7 @@ fn results_card(
         _ => None,
     };
     let rows = results_rows(ctx, event, run_time)?;
-    let card = card(&rows)?;
+    let card = card(&rows);
     Ok(format!("Results:\n{card}"))
 }
 
@@ -1005,7 +1005,7 @@ fn describe_text(
     optional(&mut rows, "RootWorkflowId", root.workflow_id);
     optional(&mut rows, "RootRunId", root.run_id);
     let mut out = String::from("Execution Info:\n");
-    out.push_str(&card(&rows)?);
+    out.push_str(&card(&rows));
     if let Some(ext) = ext {
         let mut rows: Rows = vec![("CancelRequested", ext.cancel_requested.to_string())];
         optional(
@@ -1025,7 +1025,7 @@ fn describe_text(
             time(&ext.original_start_time),
         );
         out.push_str("Extended Execution Info:\n");
-        out.push_str(&card(&rows)?);
+        out.push_str(&card(&rows));
         if let Some(pause) = &ext.pause_info {
             out.push_str(&describe::pause_info(pause, &times)?);
         }
@@ -1074,7 +1074,7 @@ fn user_metadata(
         ("StaticSummary", shown(summary)?),
         ("StaticDetails", shown(details)?),
     ];
-    let card = card(&rows)?;
+    let card = card(&rows);
     Ok(format!("\nMetadata:\n{card}"))
 }
 
@@ -1147,7 +1147,7 @@ fn pending_work(
             if i > 0 {
                 out.push('\n');
             }
-            out.push_str(&card(&rows)?);
+            out.push_str(&card(&rows));
         }
         out.push('\n');
     }
@@ -1186,7 +1186,7 @@ fn pending_work(
             if i > 0 {
                 out.push('\n');
             }
-            out.push_str(&card(&rows)?);
+            out.push_str(&card(&rows));
         }
     }
     let _ = writeln!(
@@ -1353,7 +1353,7 @@ fn results_text(ctx: &Ctx<'_, '_>, events: &[HistoryEvent]) -> Result<Option<Str
         return Ok(None);
     };
     let rows = results_rows(ctx, event, None)?;
-    Ok(Some(format!("Results:\n{}", card(&rows)?)))
+    Ok(Some(format!("Results:\n{}", card(&rows))))
 }
 
 /// `workflow show --detailed` of `events[from..]`: after `Progress:` (when `from` is 0), per event

@@ -350,7 +350,7 @@ pub(super) async fn describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         text_time(&times, routing.percentage_changed),
     );
     let mut out = String::from("Worker Deployment:\n");
-    out.push_str(&card(&rows)?);
+    out.push_str(&card(&rows));
     if !summaries.is_empty() {
         let rows: Vec<Vec<Cell>> = summaries
             .iter()
@@ -532,7 +532,7 @@ pub(super) async fn describe_version(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> 
         optional(&mut rows, "DrainageLastCheckedTime", shown(checked));
     }
     let mut out = String::from("Worker Deployment Version:\n");
-    out.push_str(&card(&rows)?);
+    out.push_str(&card(&rows));
     if !queues.is_empty() {
         out.push_str("\nTask Queues:\n");
         let table = if stats {

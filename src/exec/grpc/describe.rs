@@ -68,7 +68,7 @@ pub(super) fn pause_info(
         "PausedTime",
         times.timestamp(pause.paused_time.as_ref()),
     );
-    Ok(format!("Pause Info:\n{}", card(&rows)?))
+    Ok(format!("Pause Info:\n{}", card(&rows)))
 }
 
 /// "\nVersioning Info:\n\n" and its card: the behavior, the deployment version (its own fields,
@@ -148,7 +148,7 @@ pub(super) fn versioning_info(info: &WorkflowExecutionVersioningInfo) -> Result<
     optional(&mut rows, "OverridePinnedVersionBuildId", pinned.1);
     optional(&mut rows, "OverrideTargetVersionDeploymentName", target.0);
     optional(&mut rows, "OverrideTargetVersionBuildId", target.1);
-    Ok(format!("\nVersioning Info:\n\n{}", card(&rows)?))
+    Ok(format!("\nVersioning Info:\n\n{}", card(&rows)))
 }
 
 /// "\nCallbacks: N\n\n" and a card per callback (blank lines between): the Nexus URL (empty for
@@ -210,7 +210,7 @@ pub(super) fn callbacks(callbacks: &[CallbackInfo], times: &Times) -> Result<Str
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&card(&rows)?);
+        out.push_str(&card(&rows));
     }
     Ok(out)
 }
@@ -322,7 +322,7 @@ pub(super) fn nexus_operations(
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&card(&rows)?);
+        out.push_str(&card(&rows));
     }
     out.push('\n');
     Ok(out)

@@ -50,6 +50,8 @@ use super::protojson::{self, Options};
 use crate::audit::{AuditError, Barrier};
 use crate::command::{Command, Value};
 use crate::connect::{Auth, Integration, Limits};
+// Every translation lays its cards out the CLI's way.
+use crate::exec::text::card;
 
 /// The outcome of trying a command natively.
 #[derive(Debug, PartialEq, Eq)]
@@ -1288,11 +1290,6 @@ fn optional(rows: &mut Rows, name: &'static str, value: String) {
     if !value.is_empty() {
         rows.push((name, value));
     }
-}
-
-/// A text card ([`text::card`]).
-fn card(rows: &[(&str, String)]) -> Result<String, Stop> {
-    Ok(crate::exec::text::card(rows))
 }
 
 /// A text table ([`super::text::table`]); one whose rows do not match its headers is a

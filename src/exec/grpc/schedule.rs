@@ -208,7 +208,7 @@ pub(super) fn describe_card(
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
         .collect();
-    card(&shown)
+    Ok(card(&shown))
 }
 
 /// Falls back for a spec with cron strings or unstructured calendars (the server compiles those

@@ -242,7 +242,7 @@ fn describe_card(hb: &WorkerHeartbeat, times: &Times) -> Result<String, Stop> {
             hb.current_sticky_cache_size.to_string(),
         ),
     ]);
-    card(&rows)
+    Ok(card(&rows))
 }
 
 /// The CLI's `workerHostInfo` in JSON, or `<nil>` for none or one with nothing set.
