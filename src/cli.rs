@@ -309,12 +309,10 @@ impl CallerArgs {
         check("--caller", &self.caller)?;
         for g in &self.group {
             check("--group", g)?;
-            if g.contains(crate::audit::export::LIST_SEPARATOR) {
+            if let Some(why) = crate::audit::export::group_unjoinable(g) {
                 return Err(Failure(format!(
-                    "the --group {} holds `{}`, which the audit log's CSV export uses to join \
-                     groups (one group would read as two)",
-                    lex::quote_for_people(g),
-                    crate::audit::export::LIST_SEPARATOR
+                    "the --group {} {why}",
+                    lex::quote_for_people(g)
                 )));
             }
         }

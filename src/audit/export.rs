@@ -93,6 +93,17 @@ pub fn parse_time_bound(text: &str) -> Result<String, String> {
 /// a cell reads back as the list it was.
 pub const LIST_SEPARATOR: &str = ";";
 
+/// Why a group's name cannot be one: it holds [`LIST_SEPARATOR`] (`holds ...`, for a message that
+/// names the group first), or `None`.
+pub fn group_unjoinable(group: &str) -> Option<String> {
+    group.contains(LIST_SEPARATOR).then(|| {
+        format!(
+            "holds `{LIST_SEPARATOR}`, which the audit log's CSV export uses to join groups (one \
+             group would read as two)"
+        )
+    })
+}
+
 /// The CSV columns, in order. Stable: new columns are only ever added at the end.
 pub const CSV_COLUMNS: &[&str] = &[
     "seq",

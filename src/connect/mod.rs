@@ -695,15 +695,8 @@ impl Config {
             for (j, g) in a.groups.iter().enumerate() {
                 let field = format!("approvers[{i}].groups[{j}]");
                 check_shown_name("group", g).map_err(|m| invalid(&field, m))?;
-                if g.contains(crate::audit::export::LIST_SEPARATOR) {
-                    return Err(invalid(
-                        &field,
-                        format!(
-                            "the group `{g}` holds `{}`, which the audit log's CSV export uses \
-                             to join groups (one group would read as two)",
-                            crate::audit::export::LIST_SEPARATOR
-                        ),
-                    ));
+                if let Some(why) = crate::audit::export::group_unjoinable(g) {
+                    return Err(invalid(&field, format!("the group `{g}` {why}")));
                 }
             }
             if approvers
