@@ -77,6 +77,17 @@ fn chunk(texts: &[String]) -> Vec<usize> {
     widths
 }
 
+/// Fails naming (by code point) the first texts whose width differs between tgate and the binary.
+fn assert_as_wide_as_the_binary_counts(texts: &[String]) {
+    let wrong = differences(texts);
+    assert!(
+        wrong.is_empty(),
+        "{} differ: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(20)]
+    );
+}
+
 /// Texts whose width differs between tgate and the binary, shown with their code points.
 fn differences(texts: &[String]) -> Vec<String> {
     let cli = cli_widths(texts);
@@ -111,13 +122,7 @@ fn every_code_point_alone_is_as_wide_as_the_binary_counts_it() {
             .map(|c| format!("a{c}b")),
     );
     assert!(texts.len() > 450_000, "{}", texts.len());
-    let wrong = differences(&texts);
-    assert!(
-        wrong.is_empty(),
-        "{} differ: {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(20)]
-    );
+    assert_as_wide_as_the_binary_counts(&texts);
 }
 
 /// Code points that make or break grapheme clusters, or are wide or of no width.
@@ -207,11 +212,5 @@ fn clusters_are_as_wide_as_the_binary_counts_them() {
         t.push_str(["", "y", "中"][(next() % 3) as usize]);
         texts.push(t);
     }
-    let wrong = differences(&texts);
-    assert!(
-        wrong.is_empty(),
-        "{} differ: {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(20)]
-    );
+    assert_as_wide_as_the_binary_counts(&texts);
 }

@@ -756,7 +756,7 @@ fn shorthand_wire(msg: &Msg, parts: &[&[u8]]) -> Result<Option<Json>, String> {
 /// `{encoding: json/plain}`, or `json/protobuf` plus `messageType` (which is added to the object
 /// as `_protoMessageType`); `None` keeps the normal form. `Err` for what the CLI itself would fail
 /// on (data that is not JSON) or cases whose Go output is not pinned down here (a `binary/null`
-/// payload with data or more metadata): the CLI renders those.
+/// payload with data): the CLI renders those.
 pub fn shorthand(
     payload: &temporalio_protos::protos::temporal::api::common::v1::Payload,
 ) -> Result<Option<Json>, String> {
@@ -798,10 +798,10 @@ fn shorthand_of<'m>(
         // `None` result) in its normal form, but as an element that lets its `Payloads` be
         // written as an array (checked against the real CLI: a Python workflow returning `None`
         // gives `"result": [{"metadata": {"encoding": "YmluYXJ5L251bGw="}}]` in a close event).
-        // Data in one is not pinned down: it falls back.
         // With more metadata too (an SDK's unset search attribute names its `type`): the CLI
         // reads it as nil and writes the plain form, its other keys gone (checked as a query
-        // answer, alone and beside JSON, in every format).
+        // answer, alone and beside JSON, in every format). Data in one is not pinned down: it
+        // falls back.
         Some(b"binary/null") if data.is_empty() => Ok(Some(binary_null())),
         Some(b"binary/null") => {
             Err("a binary/null payload with data is rendered by the CLI".to_owned())
