@@ -965,6 +965,11 @@ const RECORD_START: &[u8] = b"{\"v\":1,\"seq\":";
 
 /// Offset of the last `\n` before `end`. Reads backwards in chunks that start at 4 KiB (a
 /// record is ~1 KiB: every `tgate run` looks for the last two) and double up to 64 KiB.
+///
+/// A plain backward scan, not `memchr::memrchr`: memchr's first call probes the CPU's features
+/// (`std_detect`, a dozen `cpuid` instructions), and `cpuid` traps to the hypervisor on a
+/// virtual machine. Measured ~80 µs, more than the whole rest of this function, in every
+/// one-shot `tgate run` (docs/benchmarks.md); a few KiB scanned byte by byte take ~2 µs.
 fn find_last_newline(file: &File, end: u64) -> std::io::Result<Option<u64>> {
     const FIRST: usize = 4 * 1024;
     const MOST: usize = 64 * 1024;
@@ -974,7 +979,7 @@ fn find_last_newline(file: &File, end: u64) -> std::io::Result<Option<u64>> {
         let lo = hi.saturating_sub(buf.len() as u64);
         let chunk = &mut buf[..(hi - lo) as usize];
         file.read_exact_at(chunk, lo)?;
-        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
             return Ok(Some(lo + i as u64));
         }
         hi = lo;
