@@ -576,6 +576,32 @@ fn configuration_errors_name_the_field() {
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: ' h:7233'}\n",
             "address ` h:7233` is not host:port",
         ),
+        // Numbers the system resolver reads as an IPv4 address and the CLI does not (QA: the
+        // native executor dialled 127.0.0.1 where the CLI could not resolve the host).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '0177.0.0.1:7233'}\n",
+            "address `0177.0.0.1:7233`: `0177.0.0.1` is neither a host name nor an IPv4 address in dotted decimal",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '2130706433:7233'}\n",
+            "`2130706433` is neither a host name nor an IPv4 address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '0x7f.1:7233'}\n",
+            "`0x7f.1` is neither a host name nor an IPv4 address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '10.0.0.05:7233'}\n",
+            "`10.0.0.05` is neither a host name nor an IPv4 address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '127.1:7233'}\n",
+            "`127.1` is neither a host name nor an IPv4 address",
+        ),
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: '256.0.0.1:7233'}\n",
+            "`256.0.0.1` is neither a host name nor an IPv4 address",
+        ),
         // PEM blocks of the right kind.
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: cert.pem}, client_key: {file: cert.pem}}\n",
@@ -780,7 +806,16 @@ fn configuration_errors_name_the_field() {
             ("payments.a1b2c", "payments.a1b2c.tmprl.cloud:7233")
         );
     }
-    for address in ["[::1]:7233", "10.0.0.5:7233", "temporal_internal.corp:7233"] {
+    for address in [
+        "[::1]:7233",
+        "10.0.0.5:7233",
+        "0.0.0.0:7233",
+        "temporal_internal.corp:7233",
+        "10-0-0-5.nip.io:7233",
+        "7233.example:7233",
+        "0xdead.beef.example:7233",
+        "localhost:7233",
+    ] {
         let yaml = format!(
             "version: 1\nintegrations:\n  - {{name: a, auth: direct, namespace: n, address: '{address}'}}\n"
         );

@@ -904,7 +904,37 @@ fn check_host_port(address: &str) -> Result<(), String> {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         }
     };
-    if host_ok { Ok(()) } else { Err(bad()) }
+    if !host_ok {
+        return Err(bad());
+    }
+    if numeric_host(host) && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(format!(
+            "address `{shown}`: `{host}` is neither a host name nor an IPv4 address in dotted \
+             decimal (four numbers 0-255, no leading zeros): the CLI cannot dial it, and the \
+             system resolver, which the native executor asks, would read it as another address \
+             (octal, hexadecimal or fewer than four parts: `0177.0.0.1` is 127.0.0.1)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every dot-separated part of `host` is a number as C's `inet_aton` reads one (decimal,
+/// octal with a leading `0`, hexadecimal after `0x`): the system resolver takes such a host as an
+/// IPv4 address (`2130706433`, `0x7f.1`, `0177.0.0.1` are all 127.0.0.1), where Go's resolver,
+/// the CLI's, reads only dotted decimal and looks anything else up by name, and fails (QA: the
+/// native executor reached 127.0.0.1 where the CLI said "could not resolve host", and someone
+/// writing `0177.0.0.1` may have meant 177.0.0.1). No host name is all numbers: a top-level
+/// domain never is.
+fn numeric_host(host: &str) -> bool {
+    host.split('.').all(|part| {
+        let digits = part
+            .strip_prefix("0x")
+            .or_else(|| part.strip_prefix("0X"))
+            .map_or(part.bytes().all(|b| b.is_ascii_digit()), |hex| {
+                hex.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        !part.is_empty() && digits
+    })
 }
 
 /// The shortest API key taken.
