@@ -138,6 +138,9 @@ const NOT_GRPC: &str = "the address answers, but not as Temporal's gRPC frontend
 const HANDSHAKE_FAILURE: &str = "the server ended the TLS handshake: it may require a client certificate (mTLS: configure `client_cert` and `client_key`), or share no TLS version or cipher suite with tgate (TLS 1.3, or TLS 1.2 with ECDHE and AES-GCM or ChaCha20)";
 
 /// The fix when the address answered, but not in a way the classes above know.
+/// The server took the connection (and the TLS handshake, if any) and then said nothing.
+const ACCEPTED_SILENT: &str = "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port";
+
 const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
 
 /// The fix when the server's certificate names no host in subjectAltName: a Common Name alone,
@@ -501,6 +504,16 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
         ]
         .iter()
         .any(|m| lower.contains(m));
+    // The CLI's deadline passed after its own checks found the connection made and none failed
+    // (a server that accepts and then says nothing, before or after a TLS handshake): something
+    // answered the connection, so not "nothing answered" (QA).
+    let connected = stderr
+        .lines()
+        .any(|l| l.trim_start() == "✓ TCP connection established");
+    let failed_check = stderr.lines().any(|l| l.trim_start().starts_with('✗'));
+    if connected && !failed_check && lower.contains("deadline exceeded") {
+        return problem(Class::Unreachable, first, ACCEPTED_SILENT);
+    }
     found(first, &lower, refused_after_handshake, integration)
 }
 
@@ -518,7 +531,7 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
             return problem(
                 Class::Unreachable,
                 format!("connected, but no answer within {t:?}"),
-                "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port",
+                ACCEPTED_SILENT,
             );
         }
         ProbeFailure::Stopped(name) => {
@@ -1345,6 +1358,54 @@ mod tests {
             p.problem,
             "unable to describe namespace default: Namespace default is not found."
         );
+    }
+
+    /// The CLI 1.9.1's stderr, verbatim, against a listener that accepts and never speaks
+    /// (plaintext and TLS), and a TLS gRPC server whose handlers never answer (QA: "nothing
+    /// answered" where the connection was made).
+    #[test]
+    fn a_server_that_accepts_and_says_nothing_is_not_nothing_answered() {
+        const SILENT_LISTENER: &str = "Error: failed connecting to Temporal server at 127.0.0.1:18400: context deadline exceeded while waiting for connections to become ready
+  Namespace: default
+  TLS: false
+
+  Connection checks for 127.0.0.1:18400
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ? TLS check inconclusive: diagnosis deadline reached
+";
+        const SILENT_LISTENER_TLS: &str = "Error: failed connecting to Temporal server at 127.0.0.1:18400: context deadline exceeded while waiting for connections to become ready
+  Namespace: default
+  TLS: true
+
+  Connection checks for 127.0.0.1:18400
+    - DNS lookup skipped: address uses an IP literal
+    ✓ TCP connection established
+    ? TLS handshake check inconclusive: diagnosis deadline reached
+";
+        const SILENT_SERVER_TLS: &str = "Error: failed connecting to Temporal server at localhost:18415: context deadline exceeded
+  Namespace: default
+  TLS: true
+
+  Connection checks for localhost:18415
+    ✓ DNS resolved (1 address)
+    ✓ TCP connection established
+    ✓ TLS handshake succeeded
+    ? gRPC failure could not be diagnosed before its deadline
+";
+        for (stderr, integration) in [
+            (SILENT_LISTENER, direct("")),
+            (SILENT_LISTENER_TLS, direct(CA_ONLY)),
+            (SILENT_SERVER_TLS, direct(CA_ONLY)),
+        ] {
+            let p = classify(stderr, &integration);
+            assert_eq!(
+                (p.class, p.fix.as_str()),
+                (Class::Unreachable, ACCEPTED_SILENT),
+                "{stderr}"
+            );
+            assert!(p.problem.contains("deadline exceeded"), "{}", p.problem);
+        }
     }
 
     #[test]
