@@ -2144,12 +2144,14 @@ fn execute(
         let cli = temporal_binary(config).ok();
         // The connection made while the decision synced, else a fresh one. It is kept in
         // `prepared` and closed after the result record, not before.
+        let translated = crate::exec::grpc::translated(effective);
         let connected = prepared.connected.get_or_insert_with(|| {
-            crate::exec::grpc::translated(effective)
+            translated
+                .clone()
                 .and_then(|()| crate::exec::grpc::Session::connect(integration, &config.limits))
         });
-        let native = match connected {
-            Ok(session) => {
+        let native = match (connected, translated) {
+            (Ok(session), _) => {
                 session.reproducing(cli);
                 session.run(
                     effective,
@@ -2160,7 +2162,8 @@ fn execute(
                     err,
                 )
             }
-            Err(why) => crate::exec::grpc::Native::Fallback(why.clone()),
+            (Err(why), Err(_)) => crate::exec::grpc::Native::Fallback(why.clone()),
+            (Err(why), Ok(())) => crate::exec::grpc::Native::Unanswered(why.clone()),
         };
         match native {
             crate::exec::grpc::Native::Ran {
@@ -2185,8 +2188,24 @@ fn execute(
                     "not run natively ({why}); use --backend auto or cli"
                 ));
             }
+            // A connection or a call that failed: the CLI would fail as well (QA: the advice to
+            // use it could not help).
+            crate::exec::grpc::Native::Unanswered(why)
+                if backend == crate::connect::Backend::Grpc =>
+            {
+                tracing::debug!(
+                    why = ?crate::diag::capped(&why),
+                    "no answer natively, and --backend grpc"
+                );
+                return Ran::NotRun(format!(
+                    "not run natively ({why}); `tgate doctor --integration {}` diagnoses the \
+                     connection and its credentials",
+                    display_word(&integration.name)
+                ));
+            }
             // The CLI runs it: the native connection is not kept open meanwhile.
-            crate::exec::grpc::Native::Fallback(why) => {
+            crate::exec::grpc::Native::Fallback(why)
+            | crate::exec::grpc::Native::Unanswered(why) => {
                 tracing::debug!(
                     why = ?crate::diag::capped(&why),
                     "not run natively: the CLI runs it"

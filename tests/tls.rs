@@ -286,6 +286,42 @@ fn doctor_diagnoses_each_certificate_failure() {
                     assert_eq!(report["probed"], serde_json::json!([]), "{at}");
                 }
             }
+            // `tgate run --backend grpc` through the same proxy says what failed and points at
+            // doctor, not at the CLI, which fails as well (QA: `Unknown: transport error` and
+            // "use --backend auto or cli").
+            if backend == "grpc" && proxy_saw.is_some() {
+                // A log of its own: the one the configuration names is counted below.
+                let audit = dir.path().join(format!("{name}-run.jsonl"));
+                let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+                    .args([
+                        "run",
+                        "--integration",
+                        name,
+                        "--backend",
+                        "grpc",
+                        "--config",
+                    ])
+                    .arg(&config)
+                    .arg("--audit")
+                    .arg(&audit)
+                    .arg(READS[0])
+                    .env_clear()
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{at}: {stderr}");
+                assert!(
+                    stderr.starts_with("tgate: not run natively (")
+                        && stderr.trim_end().ends_with(&format!(
+                            "); `tgate doctor --integration {name}` diagnoses the connection and its credentials"
+                        )),
+                    "{at}: {stderr}"
+                );
+                assert!(!stderr.contains("transport error)"), "{at}: {stderr}");
+                if name == "wrong-ca" {
+                    assert!(stderr.contains("UnknownIssuer"), "{at}: {stderr}");
+                }
+            }
         }
     }
 

@@ -365,8 +365,16 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
             status.code(),
             status.message()
         ))
-    } else {
+    } else if local {
         Stop::fallback(format!("{:?}: {}", status.code(), status.message()))
+    } else {
+        // With what tonic knows of a connection that failed (QA: `Unknown: transport error`
+        // alone, where the cause was the server refusing the client certificate).
+        let message = match std::error::Error::source(status).map(super::with_causes) {
+            Some(causes) => super::said_once(&format!("{}: {causes}", status.message())),
+            None => status.message().to_owned(),
+        };
+        Stop::Unanswered(format!("{:?}: {message}", status.code()))
     }
 }
 
@@ -2689,7 +2697,7 @@ mod tests {
     fn falls_back(code: Code, message: &str, write: bool) -> bool {
         matches!(
             rpc_error(&tonic::Status::new(code, message), "ctx", write),
-            Stop::Fallback(_)
+            Stop::Fallback(_) | Stop::Unanswered(_)
         )
     }
 

@@ -68,6 +68,11 @@ pub enum Native {
     /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
     /// reason is for logs and `--backend grpc` errors.
     Fallback(String),
+    /// A read's call failed without an answer the CLI would print as it is (the connection
+    /// failed, the credentials were refused, an error the CLI's SDK asks again after): nothing
+    /// was written. The CLI runs it under `auto` and words the failure itself; with `--backend
+    /// grpc` it is an error that points at `tgate doctor`, which the CLI could not fix.
+    Unanswered(String),
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
     Unrecorded(AuditError),
@@ -80,6 +85,8 @@ pub enum Native {
 pub(crate) enum Stop {
     /// Not reproducible natively; nothing has been written yet.
     Fallback(String),
+    /// A read's call failed without an answer the CLI would print as it is ([`Native::Unanswered`]).
+    Unanswered(String),
     /// The command failed as the CLI's would: `Error: <message>` on stderr, exit 1.
     Failed(String),
     /// As `Failed`, after the CLI had already printed this to stdout.
@@ -617,7 +624,8 @@ impl Session {
                 }
             }
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
-            Err(Stop::Fallback(why)) => {
+            Err(Stop::Unanswered(why)) if ctx.out.written == 0 => Native::Unanswered(why),
+            Err(Stop::Fallback(why) | Stop::Unanswered(why)) => {
                 // A translation found something it cannot reproduce after output began: say so
                 // rather than run the command twice.
                 let _ = writeln!(err, "tgate: output stopped: {why}");
@@ -1434,7 +1442,7 @@ impl JsonList {
     /// Closes the list after `result` (the pages' outcome), as the CLI's deferred `EndList` does.
     fn end(self, ctx: &mut Ctx<'_, '_>, result: Result<(), Stop>) -> Result<(), Stop> {
         let count = ctx.json_list.take();
-        if let Err(Stop::Fallback(_)) = &result
+        if let Err(Stop::Fallback(_) | Stop::Unanswered(_)) = &result
             && count.unwrap_or(0) == 0
         {
             return result;
