@@ -504,6 +504,22 @@ where
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
+            // A variable clap takes a value from, set but empty: said as such, not as a flag
+            // the user never typed given no value (QA: `TGATE_CONFIG=` gave "a value is
+            // required for '--config <FILE>'"). Not read as unset: an empty TGATE_CONFIG (a
+            // template that did not render) would run with the built-in defaults instead of
+            // the configuration meant.
+            let empty = VALUE_VARIABLES
+                .iter()
+                .find(|v| std::env::var_os(v).is_some_and(|v| v.is_empty()));
+            if let (clap::error::ErrorKind::InvalidValue, Some(var)) = (e.kind(), empty) {
+                return finish(
+                    Err(Failure(format!(
+                        "{var} is set but empty: give it a value, or unset it"
+                    ))),
+                    err,
+                );
+            }
             let code = if e.use_stderr() {
                 ExitCode::Usage
             } else {
@@ -557,6 +573,9 @@ where
     };
     finish(result, err)
 }
+
+/// The environment variables clap takes flags' values from (`env = ...` above).
+const VALUE_VARIABLES: [&str; 3] = ["TGATE_CONFIG", "TGATE_AUDIT", "TGATE_APPROVER"];
 
 /// A subcommand's exit code, or its failure reported (exit 2).
 fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {

@@ -151,6 +151,36 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert!(stdout(&h).contains("tgate parse"));
 }
 
+/// A variable tgate takes a flag's value from, set but empty, is named as such (QA: clap said
+/// "a value is required for '--config <FILE>'", a flag nobody typed), and not read as unset.
+#[test]
+fn an_empty_value_variable_is_named() {
+    for (var, args) in [
+        ("TGATE_CONFIG", &["check", "temporal workflow list"][..]),
+        (
+            "TGATE_CONFIG",
+            &["run", "--", "temporal", "workflow", "list"][..],
+        ),
+        ("TGATE_AUDIT", &["audit", "verify"][..]),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(args)
+            .env_clear()
+            .env(var, "")
+            .output()
+            .unwrap();
+        assert_eq!(
+            (out.status.code(), stderr(&out)),
+            (
+                Some(2),
+                format!("tgate: {var} is set but empty: give it a value, or unset it\n")
+            ),
+            "{var} {args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{var} {args:?}");
+    }
+}
+
 #[test]
 fn api_key_never_printed() {
     let o = tgate(&[

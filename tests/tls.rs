@@ -344,7 +344,7 @@ fn doctor_diagnoses_each_certificate_failure() {
             "grpc",
             "unreachable",
             "",
-            "the server did not answer as a plaintext gRPC server: check host and port (the server's gRPC port), and whether it requires TLS",
+            "the server did not answer as a plaintext gRPC server: check host and port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's), and whether it requires TLS",
         ),
     ] {
         let (code, report) = doctor_with(&config, "plain", backend);

@@ -129,7 +129,7 @@ const NEEDS_TLS: &str = "the server requires TLS: give the integration `server_c
 
 /// The fix when a plaintext connection was closed at its first call, or answered with something
 /// that is not HTTP/2 (a TLS server's alert reads as a frame of the wrong size).
-const CLOSED_WITHOUT_TLS: &str = "the server did not answer as a plaintext gRPC server: check host and port (the server's gRPC port), and whether it requires TLS (then give the integration `server_ca` or `server_name`)";
+const CLOSED_WITHOUT_TLS: &str = "the server did not answer as a plaintext gRPC server: check host and port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's), and whether it requires TLS (then give the integration `server_ca` or `server_name`)";
 
 /// The fix when the address answers, but not as a gRPC server.
 const NOT_GRPC: &str = "the address answers, but not as Temporal's gRPC frontend: check the port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's)";
