@@ -251,6 +251,18 @@ fn local_checks_find_expired_and_mismatched_material() {
             .starts_with("the server CA bundle holds a block that is not a certificate"),
         "{p:?}"
     );
+    // The field and file named, and a block with no END line said in words (QA: the PEM
+    // reader's marker as an array of byte values).
+    assert!(p[0].problem.ends_with("/ca.pem`)"), "{p:?}");
+    let unended = format!("{}-----BEGIN CERTIFICATE-----\nMIIB\n", good.cert.pem());
+    let p = ca_of(&unended);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].problem
+            .contains("(a block has no `-----END CERTIFICATE-----` line)")
+            && p[0].problem.ends_with("/ca.pem`)"),
+        "{p:?}"
+    );
     std::fs::write(dir.path().join("ca.pem"), &torn).unwrap();
     let yaml = "version: 1\nintegrations:\n  - {name: d, auth: direct, namespace: ns, address: 'h:1', server_ca: {file: ca.pem}}\n";
     let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
@@ -258,9 +270,12 @@ fn local_checks_find_expired_and_mismatched_material() {
 
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));
-    assert!(
-        p.iter()
-            .any(|p| p.problem.contains("not a valid X.509 certificate")),
+    // Said in words, naming the field and the file (QA: the parser's `Der(UnexpectedTag {..})`).
+    assert_eq!(
+        problems_of(&p),
+        [
+            "the client certificate is not an X.509 certificate: the content of its CERTIFICATE block does not read as one"
+        ],
         "{p:?}"
     );
 }
@@ -327,8 +342,24 @@ const MISMATCH: &str = "the client key does not match the client certificate";
 const UNSUPPORTED: &str = "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)";
 const UNUSABLE: &str = "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)";
 
+/// The problems said, each without the field and file it ends with, which are checked: the
+/// field's own file, as `integration_with` writes them.
 fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
-    p.iter().map(|p| p.problem.as_str()).collect()
+    p.iter()
+        .map(|p| {
+            let (said, at) = p
+                .problem
+                .rsplit_once(" (`")
+                .unwrap_or_else(|| panic!("no field named: {}", p.problem));
+            let file = match at.split_once('`').map(|(field, _)| field) {
+                Some("client_cert") => "c.pem",
+                Some("client_key") => "k.pem",
+                other => panic!("{other:?}: {}", p.problem),
+            };
+            assert!(at.ends_with(&format!("/{file}`)")), "{}", p.problem);
+            said
+        })
+        .collect()
 }
 
 /// ring cannot load a P-521 key, which the CLI takes: it is compared with its certificate by the

@@ -155,14 +155,32 @@ const V1_CERTIFICATE: &str = "a certificate the server sent is X.509 version 1 (
 /// The fix for a TLS failure with no more precise cause.
 const CHECK_TLS: &str = "check `server_ca` (the CA that signed the server's certificate), `server_name` (must match the server's certificate) and the client certificate and key";
 
+/// PEM material as doctor speaks of it: what it is, its field, and where it was read from.
+struct Material<'a> {
+    what: &'a str,
+    field: &'a str,
+    origin: Option<&'a str>,
+}
+
+impl Material<'_> {
+    /// The field and its origin, to end a problem with (QA: a problem in the material named
+    /// neither the field nor the file).
+    fn at(&self) -> String {
+        match self.origin {
+            Some(origin) => format!(" (`{}`: {origin})", self.field),
+            None => format!(" (`{}`)", self.field),
+        }
+    }
+}
+
 /// What is wrong with a certificate's validity dates at `now` (Unix seconds), if anything.
-fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
+fn dates(cert: &X509Certificate<'_>, m: &Material<'_>, now: i64) -> Option<Problem> {
     let validity = cert.validity();
     if validity.not_after.timestamp() < now {
         Some(problem(
             Class::Certificate,
-            format!("{what} expired on {}", validity.not_after),
-            if what == "the server CA" {
+            format!("{} expired on {}{}", m.what, validity.not_after, m.at()),
+            if m.field == "server_ca" {
                 // Only Direct Connect has one (QA: the fix spoke of Temporal Cloud).
                 "give `server_ca` the server's current CA certificate (its operator issues a new one when it expires)"
             } else {
@@ -172,7 +190,12 @@ fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
     } else if validity.not_before.timestamp() > now {
         Some(problem(
             Class::Certificate,
-            format!("{what} is not valid before {}", validity.not_before),
+            format!(
+                "{} is not valid before {}{}",
+                m.what,
+                validity.not_before,
+                m.at()
+            ),
             "check the clock, or wait until the certificate becomes valid",
         ))
     } else {
@@ -180,20 +203,50 @@ fn dates(cert: &X509Certificate<'_>, what: &str, now: i64) -> Option<Problem> {
     }
 }
 
-fn not_x509(what: &str, e: &dyn std::fmt::Display) -> Problem {
+/// A CERTIFICATE block whose content is not an X.509 certificate. The parser's own words
+/// (`Der(UnexpectedTag { expected: Some(Tag(16)), actual: Tag(0) })`) tell nobody anything: QA.
+fn not_x509(m: &Material<'_>) -> Problem {
     problem(
         Class::Certificate,
-        format!("{what} is not a valid X.509 certificate ({e})"),
-        "regenerate the certificate",
+        format!(
+            "{} is not an X.509 certificate: the content of its CERTIFICATE block does not read as one{}",
+            m.what,
+            m.at()
+        ),
+        if m.field == "server_ca" {
+            "give `server_ca` the PEM certificate of the CA that issued the server's certificate (`openssl x509 -in FILE -noout -text` shows what a file holds)"
+        } else {
+            "give `client_cert` the PEM certificate issued for this client (`openssl x509 -in FILE -noout -text` shows what a file holds)"
+        },
     )
 }
 
-fn not_pem(what: &str, e: &dyn std::fmt::Display) -> Problem {
+fn not_pem(m: &Material<'_>, why: &str) -> Problem {
     problem(
         Class::Certificate,
-        format!("{what} is not a PEM certificate ({e})"),
+        format!("{} is not a PEM certificate ({why}){}", m.what, m.at()),
         "point the configuration at the PEM file that holds the certificate (-----BEGIN CERTIFICATE-----)",
     )
+}
+
+/// What is wrong with PEM text, in words: the PEM reader's own messages print the lines they are
+/// about as arrays of byte values (`missing section end marker: [45, 45, ...]`: QA).
+fn pem_words(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).escape_debug().to_string();
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            // The marker is the block's label (`CERTIFICATE`).
+            format!("a block has no `-----END {}-----` line", text(end_marker))
+        }
+        Error::IllegalSectionStart { line } => {
+            format!("a line that begins a block is malformed: `{}`", text(line))
+        }
+        Error::Base64Decode(e) => format!("a block's base64 does not decode: {e}"),
+        Error::NoItemsFound => "no certificate".to_owned(),
+        Error::SectionTooLarge => "a block is larger than a PEM reader takes".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// The problems of `tls` for every executor; those of the native executor only go to
@@ -206,35 +259,47 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         .unwrap_or_default();
     // The client certificate, parsed once: `Some` when it is PEM, holding its public key when it
     // is also X.509.
+    let cert = Material {
+        what: "the client certificate",
+        field: "client_cert",
+        origin: tls.origins.client_cert.as_deref(),
+    };
+    let key_at = Material {
+        what: "the client key",
+        field: "client_key",
+        origin: tls.origins.client_key.as_deref(),
+    }
+    .at();
     let cert_spki = tls.client_cert.as_deref().and_then(|pem| {
-        let what = "the client certificate";
         let der = match CertificateDer::from_pem_slice(pem.as_bytes()) {
             Ok(der) => der,
             Err(e) => {
-                out.push(not_pem(what, &e));
+                out.push(not_pem(&cert, &pem_words(&e)));
                 return None;
             }
         };
         Some(match X509Certificate::from_der(&der) {
-            Ok((_, cert)) => {
-                out.extend(dates(&cert, what, now));
+            Ok((_, x509)) => {
+                out.extend(dates(&x509, &cert, now));
                 // rustls (the native executor) takes only X.509 version 3; Go takes version 1,
                 // which `openssl x509 -req` issues without extensions.
-                let v = cert.version();
+                let v = x509.version();
                 if v != X509Version::V3 {
                     native_only.push(problem(
                         Class::Certificate,
                         format!(
-                            "{what} is X.509 version {}: the native executor takes only version 3 (the CLI, and so `--backend cli`, takes it)",
-                            v.0 + 1
+                            "{} is X.509 version {}: the native executor takes only version 3 (the CLI, and so `--backend cli`, takes it){}",
+                            cert.what,
+                            v.0 + 1,
+                            cert.at()
                         ),
                         "reissue it as version 3: `openssl x509 -req … -extfile EXT` with an extension such as `basicConstraints=CA:FALSE`",
                     ));
                 }
-                Some(cert.public_key().raw.to_vec())
+                Some(x509.public_key().raw.to_vec())
             }
-            Err(e) => {
-                out.push(not_x509(what, &e));
+            Err(_) => {
+                out.push(not_x509(&cert));
                 None
             }
         })
@@ -242,37 +307,42 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
     // A CA bundle (several roots, or an old one kept during a rotation) is usable when any of
     // its certificates is: a problem (the first certificate's) only when none is.
     if let Some(ca) = &tls.server_ca {
-        let what = "the server CA";
+        let m = Material {
+            what: "the server CA",
+            field: "server_ca",
+            origin: tls.origins.server_ca.as_deref(),
+        };
         let mut broken = None;
         let found: Vec<Option<Problem>> = CertificateDer::pem_slice_iter(ca.as_bytes())
             .map(|der| match der {
                 Ok(der) => match X509Certificate::from_der(&der) {
-                    Ok((_, cert)) => dates(&cert, what, now),
-                    Err(e) => Some(not_x509(what, &e)),
+                    Ok((_, cert)) => dates(&cert, &m, now),
+                    Err(_) => Some(not_x509(&m)),
                 },
                 Err(e) => {
-                    let p = not_pem(what, &e);
-                    broken.get_or_insert(e);
+                    let why = pem_words(&e);
+                    let p = not_pem(&m, &why);
+                    broken.get_or_insert(why);
                     Some(p)
                 }
             })
             .collect();
         if found.is_empty() {
-            out.push(not_pem(what, &"no certificate"));
+            out.push(not_pem(&m, "no certificate"));
         } else if found.iter().all(Option::is_some) {
             out.extend(found.into_iter().flatten().next());
         } else if let Some(e) = broken {
             // The CLI skips a broken block in a bundle; the native executor refuses the bundle.
             native_only.push(problem(
                 Class::Certificate,
-                format!("{what} bundle holds a block that is not a certificate ({e}): the native executor refuses the bundle (the CLI skips the block)"),
+                format!("{} bundle holds a block that is not a certificate ({e}): the native executor refuses the bundle (the CLI skips the block){}", m.what, m.at()),
                 "remove or repair the broken block in `server_ca`",
             ));
         }
     }
     if let (Some(cert_spki), Some(key)) = (cert_spki, &tls.client_key) {
         match PrivateKeyDer::from_pem_slice(key.expose().as_bytes()) {
-            Err(_) => out.push(problem(Class::Certificate, "the client key is not a PEM private key".to_owned(), "point `client_key` at the PEM private key (-----BEGIN PRIVATE KEY----- or RSA/EC PRIVATE KEY)")),
+            Err(_) => out.push(problem(Class::Certificate, format!("the client key is not a PEM private key{key_at}"), "point `client_key` at the PEM private key (-----BEGIN PRIVATE KEY----- or RSA/EC PRIVATE KEY)")),
             Ok(key) => {
                 let key_spki = rustls::crypto::ring::sign::any_supported_type(&key)
                     .ok()
@@ -287,14 +357,14 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                     (None, _) => None,
                 };
                 if matches == Some(false) {
-                    out.push(problem(Class::Certificate, "the client key does not match the client certificate".to_owned(), "use the private key the certificate was issued for"));
+                    out.push(problem(Class::Certificate, format!("the client key does not match the client certificate{key_at}"), "use the private key the certificate was issued for"));
                 } else if key_spki.is_none() && !cli_takes(&key) {
                     // Neither ring nor the CLI's reading takes it (QA: a `PRIVATE KEY` block of
                     // X25519, RSA-PSS, DSA or bytes that are no key at all was said to be one
                     // the CLI takes; the CLI then failed at every command).
-                    out.push(problem(Class::Certificate, "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)".to_owned(), "use the private key the certificate was issued for, as RSA, ECDSA or Ed25519 (`openssl pkey -in KEY -noout -text` shows what it is)"));
+                    out.push(problem(Class::Certificate, format!("the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here){key_at}"), "use the private key the certificate was issued for, as RSA, ECDSA or Ed25519 (`openssl pkey -in KEY -noout -text` shows what it is)"));
                 } else if key_spki.is_none() {
-                    native_only.push(problem(Class::Certificate, "the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it)".to_owned(), "for the native executor, use an RSA key of 2048 to 8192 bits, an ECDSA (P-256/P-384) or an Ed25519 key"));
+                    native_only.push(problem(Class::Certificate, format!("the client key uses an algorithm or size the native executor does not support (the CLI, and so `--backend cli`, takes it){key_at}"), "for the native executor, use an RSA key of 2048 to 8192 bits, an ECDSA (P-256/P-384) or an Ed25519 key"));
                 }
             }
         }

@@ -229,6 +229,20 @@ pub struct Tls {
     /// `--api-key`). It lives here, not beside `tls`, so that a key never goes over plain TCP: an
     /// API key turns TLS on, as it does for the CLI. (Cloud API keys are [`Auth::CloudApiKey`].)
     pub api_key: Option<Secret>,
+    /// Where the PEM material was read from, for what is said of it.
+    pub origins: TlsOrigins,
+}
+
+/// Where each PEM field of [`Tls`] was read from: `` `/etc/tgate/ca.pem` `` or ``environment
+/// variable `CA` `` (QA: a problem found in the material named neither).
+#[derive(Clone, Debug, Default)]
+pub struct TlsOrigins {
+    /// `client_cert`'s.
+    pub client_cert: Option<String>,
+    /// `client_key`'s.
+    pub client_key: Option<String>,
+    /// `server_ca`'s.
+    pub server_ca: Option<String>,
 }
 
 /// How an integration authenticates.
@@ -783,6 +797,16 @@ fn read_source(
     resolve: &dyn Fn(&Path) -> PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
+    read_source_from(s, what, resolve, env).map(|(text, _)| text)
+}
+
+/// [`read_source`], and where the text came from (`` `/path` `` or ``environment variable `X` ``).
+fn read_source_from(
+    s: &Source,
+    what: &str,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, String), String> {
     let (text, origin) = match (&s.file, &s.env) {
         (Some(f), None) => {
             if starts_with_tilde(f) {
@@ -833,7 +857,7 @@ fn read_source(
     if text.is_empty() {
         return Err(format!("{what}: {origin} is empty"));
     }
-    Ok(text.to_owned())
+    Ok((text.to_owned(), origin))
 }
 
 /// Why a source's name is not quoted when nothing answers to it.
@@ -1052,13 +1076,17 @@ fn integration(
                     field: &str,
                     check: &dyn Fn(String, &str) -> Result<String, String>| {
             src.as_ref()
-                .map(|s| read_source(s, field, resolve, env).and_then(|t| check(t, field)))
+                .map(|s| {
+                    read_source_from(s, field, resolve, env)
+                        .and_then(|(t, origin)| Ok((check(t, field)?, origin)))
+                })
                 .transpose()
+                .map(Option::unzip)
         };
         let certificate = |t: String, field: &str| pem(t, "CERTIFICATE", field);
-        let cert = read(&i.client_cert, "client_cert", &certificate)?;
-        let key = read(&i.client_key, "client_key", &pem_key)?;
-        let ca = read(&i.server_ca, "server_ca", &certificate)?;
+        let (cert, cert_origin) = read(&i.client_cert, "client_cert", &certificate)?;
+        let (key, key_origin) = read(&i.client_key, "client_key", &pem_key)?;
+        let (ca, ca_origin) = read(&i.server_ca, "server_ca", &certificate)?;
         // The CA is written to a file for the CLI: a key in it would be written with it.
         if ca
             .as_deref()
@@ -1103,6 +1131,11 @@ fn integration(
             server_ca: ca,
             server_name: i.server_name.clone(),
             api_key,
+            origins: TlsOrigins {
+                client_cert: cert_origin,
+                client_key: key_origin,
+                server_ca: ca_origin,
+            },
         }))
     };
     // A Cloud namespace is reached at `<name>.<account_id>.tmprl.cloud:7233`, and every call
