@@ -3472,6 +3472,49 @@ fn what_a_page_cannot_show_sends_the_whole_command_to_the_cli() {
     }
 }
 
+/// `operator namespace list` over more than one of the server's pages (100 namespaces): the CLI
+/// prints each page's cards with blank lines between them and none between pages (QA: tgate put
+/// one between the 100th card and the 101st).
+#[test]
+fn namespace_cards_over_two_pages_are_joined_as_the_cli_joins_them() {
+    let (server, _dir, config) = fresh_server();
+    // 101 namespaces besides the server's own, created four at a time (a creation the server's
+    // rate limit refuses is asked again; one that timed out may exist already).
+    let names: Vec<String> = (0..101).map(|i| format!("ns-{i:03}")).collect();
+    std::thread::scope(|s| {
+        for chunk in names.chunks(26) {
+            let server = &server;
+            s.spawn(move || {
+                for name in chunk {
+                    let mut tries = 0;
+                    loop {
+                        let out = server.cli(&["operator", "namespace", "create", "-n", name]);
+                        if out.status.success() || text(&out.stderr).contains("already") {
+                            break;
+                        }
+                        tries += 1;
+                        assert!(tries < 20, "{name}: {}", text(&out.stderr));
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                }
+            });
+        }
+    });
+    let listed = server.cli(&["operator", "namespace", "list", "-o", "jsonl"]);
+    assert!(
+        text(&listed.stdout).lines().count() > 100,
+        "{}",
+        text(&listed.stdout)
+    );
+    for line in [
+        "temporal operator namespace list",
+        "temporal operator namespace list --time-format iso",
+        "temporal operator namespace list -o jsonl",
+    ] {
+        against_cli(&server, &config, line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
+
 /// A native read asked to stop (an agent runtime's timeout sending SIGTERM to a `show --follow`
 /// that never ends) is recorded, with what it had printed, and tgate then ends by the signal
 /// (QA: reads were not watched, so tgate ended with an allow decision and no result). One whose

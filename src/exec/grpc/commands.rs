@@ -1986,7 +1986,6 @@ async fn namespace_describe(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
 async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Result<(), Stop> {
     let opts = ctx.json_options(true);
     let mut token = Vec::new();
-    let mut cards = 0;
     loop {
         let req = ListNamespacesRequest {
             page_size: 100,
@@ -2003,12 +2002,13 @@ async fn namespace_list_pages(ctx: &mut Ctx<'_, '_>, list: &mut JsonList) -> Res
                 .iter()
                 .map(namespace_card)
                 .collect::<Result<Vec<_>, _>>()?;
-            for card in page {
-                if cards > 0 {
+            // Blank lines between the cards of a page, none between pages: the CLI prints each
+            // page as one list (QA: a blank line between the 100th card and the 101st).
+            for (i, card) in page.iter().enumerate() {
+                if i > 0 {
                     ctx.out.write("\n")?;
                 }
-                ctx.out.write(&card)?;
-                cards += 1;
+                ctx.out.write(card)?;
             }
         } else {
             let items = render_all(
