@@ -831,19 +831,22 @@ fn no_write_is_sent_where_the_cli_would_fail_to_connect() {
         "{}",
         text(&native.stderr)
     );
-    // `--client-connect-timeout` is the CLI's bound instead: refused after it, not after 5 s.
-    let start = std::time::Instant::now();
+    // `--client-connect-timeout`, which changes the CLI's bound, is not translated: the CLI runs
+    // it (QA: the docs said the native executor waited that long instead, and this check, which
+    // only timed the refusal, could not tell).
     let quick = run(
         &config,
         "faulty",
         "grpc",
         "temporal workflow signal -w wf-tls --name poke --client-connect-timeout 1s",
     );
-    assert_eq!(quick.status.code(), Some(2), "{}", text(&quick.stderr));
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(4),
-        "{:?}",
-        start.elapsed()
+    assert_eq!(
+        (quick.status.code(), text(&quick.stderr)),
+        (
+            Some(2),
+            "tgate: not run natively (`--client-connect-timeout` is not translated); use --backend auto or cli\n"
+                .to_owned()
+        )
     );
     // `auto` hands it to the CLI, which fails to connect as it would alone.
     let auto = run(&config, "faulty", "auto", line);

@@ -243,8 +243,8 @@ pub struct Session {
 /// server answering each request 3 s late, a native terminate took effect where the CLI's
 /// failed). Reads skip it (it would cost every read a round trip; a read the CLI would have
 /// failed changes nothing), unless they have a `--command-timeout` of their own, which bounds
-/// the CLI's connection too ([`Session::run`]). The command's `--client-connect-timeout`, as the
-/// CLI's, replaces the 5 s.
+/// the CLI's connection too ([`Session::run`]). A command with `--client-connect-timeout`, which
+/// would replace the 5 s, is not translated: the CLI runs it.
 const SYSTEM_INFO_WITHIN: Duration = Duration::from_secs(5);
 
 impl Session {
@@ -534,10 +534,7 @@ impl Session {
         if let Some((_, name)) = crate::exec::stop::requested() {
             return Native::Stopped(name);
         }
-        // The CLI's `--client-connect-timeout`, when given, replaces the SDK's 5 s.
-        let connect_within =
-            positive_duration(cmd, "client-connect-timeout").unwrap_or(SYSTEM_INFO_WITHIN);
-        let first_call_within = connect_within.saturating_sub(self.connect_took);
+        let first_call_within = SYSTEM_INFO_WITHIN.saturating_sub(self.connect_took);
         // The CLI's `--command-timeout` bounds its connection too: its dial, then the call it
         // makes when it connects. Under one, a read makes that call first as well, and what the
         // connection took is counted (QA: at `--command-timeout 1ms` the CLI never got past
@@ -1122,7 +1119,7 @@ async fn connection_check(ctx: &mut Ctx<'_, '_>, within: Duration) -> Result<(),
             "the call the CLI makes when it connects (GetSystemInfo) failed",
         )),
         Err(_) => Err(Stop::fallback(
-            "the server did not answer the call the CLI makes when it connects (GetSystemInfo) in the time the CLI gives it (5s, or --client-connect-timeout)",
+            "the server did not answer the call the CLI makes when it connects (GetSystemInfo) in the time the CLI gives it (5s)",
         )),
     }
 }
@@ -1139,8 +1136,8 @@ pub(super) const RETRY_MAX: Duration = Duration::from_secs(6);
 /// See [`RETRY_FIRST`].
 const RETRY_FOR: Duration = Duration::from_secs(60);
 
-/// The duration flag `name` of `cmd` when it is given and positive (`--command-timeout`,
-/// `--client-connect-timeout`: the CLI sets no bound for 0).
+/// The duration flag `name` of `cmd` when it is given and positive (`--command-timeout`: the CLI
+/// sets no bound for 0).
 pub(super) fn positive_duration(cmd: &Command, name: &str) -> Option<Duration> {
     match cmd.flag(name) {
         Some(Value::Duration(d)) if d.0 > 0 => Some(Duration::from_nanos(d.0.unsigned_abs())),
