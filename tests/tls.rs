@@ -325,8 +325,9 @@ fn doctor_diagnoses_each_certificate_failure() {
         }
     }
 
-    // No TLS settings against the TLS proxy: the CLI knows the server requires TLS; the native
-    // probe meets a closed connection, and says both what it may be and what else.
+    // No TLS settings against the TLS proxy: the CLI knows the server requires TLS from its
+    // checks; the native probe meets a closed connection, then asks with a TLS handshake, as the
+    // CLI does (QA: it said only that the connection closed or was reset).
     let proxy = TlsProxy::start(&server.address, &server_cert, Some(&ca.pem()), Mode::Relay);
     let config = server.config(
         dir.path(),
@@ -342,9 +343,9 @@ fn doctor_diagnoses_each_certificate_failure() {
         ),
         (
             "grpc",
-            "unreachable",
-            "",
-            "the server did not answer as a plaintext gRPC server: check host and port (the frontend's gRPC port, 7233 by default, not the Web UI's or the HTTP API's), and whether it requires TLS",
+            "certificate",
+            "(the address answers a TLS handshake: the server requires TLS)",
+            "the server requires TLS: give the integration `server_ca`",
         ),
     ] {
         let (code, report) = doctor_with(&config, "plain", backend);
@@ -354,6 +355,21 @@ fn doctor_diagnoses_each_certificate_failure() {
         let said = |key: &str| report["problems"][0][key].as_str().unwrap().to_owned();
         assert!(said("problem").contains(problem), "{at}");
         assert!(said("fix").starts_with(fix), "{at}");
+    }
+    // The server's HTTP API (HTTP/1, no TLS) is not taken for a TLS server by that handshake:
+    // both probes say the address is not the frontend's gRPC port.
+    let config = server.config(
+        dir.path(),
+        "default",
+        &integration("http", &server.http_address, ""),
+    );
+    for backend in ["cli", "grpc"] {
+        let (code, report) = doctor_with(&config, "http", backend);
+        let at = format!("http ({backend}): {report}");
+        assert_eq!(code, 1, "{at}");
+        assert_eq!(report["problems"][0]["class"], "unreachable", "{at}");
+        let fix = report["problems"][0]["fix"].as_str().unwrap();
+        assert!(fix.contains("not the Web UI's or the HTTP API's"), "{at}");
     }
 
     // `tgate run` refuses the expired certificate as doctor does, before anything is judged,

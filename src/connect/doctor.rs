@@ -1027,7 +1027,80 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
             .err()?,
         Err(e) => ProbeFailure::Connect(e),
     };
-    Some(classify_native(&failure, integration))
+    let found = classify_native(&failure, integration);
+    // A plaintext connection the server closed or answered oddly cannot tell a server that
+    // requires TLS from one that is not gRPC; the CLI's checks can (QA: the CLI said "requires
+    // TLS", the native probe "connection reset"). Asked the way the CLI asks: a TLS handshake.
+    if found.class == Class::Unreachable
+        && matches!(integration.auth, Auth::Direct { tls: None })
+        && speaks_tls(&integration.address, limits.timeout.min(TLS_SNIFF_WITHIN))
+    {
+        return Some(problem(
+            Class::Certificate,
+            format!(
+                "{} (the address answers a TLS handshake: the server requires TLS)",
+                found.problem
+            ),
+            NEEDS_TLS,
+        ));
+    }
+    Some(found)
+}
+
+/// How long [`speaks_tls`] waits for the connection and for each answer.
+const TLS_SNIFF_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Whether `address` answers a TLS ClientHello as a TLS server does: with its certificate (which
+/// no root here is trusted to sign: rustls then refuses it, having seen TLS), an alert, or a
+/// finished handshake. An HTTP/2 or HTTP/1 server's answer is no TLS record; nothing is sent
+/// after the handshake.
+fn speaks_tls(address: &str, within: std::time::Duration) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let Some(addr) = address.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return false;
+    };
+    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, within) else {
+        return false;
+    };
+    if tcp.set_read_timeout(Some(within)).is_err() || tcp.set_write_timeout(Some(within)).is_err() {
+        return false;
+    }
+    let host = address
+        .rsplit_once(':')
+        .map_or(address, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let Ok(name) = rustls_pki_types::ServerName::try_from(host.to_owned()) else {
+        return false;
+    };
+    let Ok(config) = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions() else {
+        return false;
+    };
+    let config = config
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let Ok(mut tls) = rustls::ClientConnection::new(std::sync::Arc::new(config), name) else {
+        return false;
+    };
+    while tls.is_handshaking() {
+        if let Err(e) = tls.complete_io(&mut tcp) {
+            return e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .is_some_and(|e| {
+                    matches!(
+                        e,
+                        rustls::Error::InvalidCertificate(_)
+                            | rustls::Error::AlertReceived(_)
+                            | rustls::Error::PeerIncompatible(_)
+                    )
+                });
+        }
+    }
+    true
 }
 
 #[cfg(test)]

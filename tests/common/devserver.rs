@@ -19,6 +19,8 @@ pub struct DevServer {
     child: Mutex<Child>,
     /// `127.0.0.1:port` of the frontend.
     pub address: String,
+    /// `127.0.0.1:port` of its HTTP API (HTTP/1, the address people mistake for the frontend's).
+    pub http_address: String,
     home: tempfile::TempDir,
 }
 
@@ -127,6 +129,7 @@ impl DevServer {
         let server = DevServer {
             child: Mutex::new(child),
             address: format!("127.0.0.1:{port}"),
+            http_address: format!("127.0.0.1:{http_port}"),
             home,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
