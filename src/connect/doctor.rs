@@ -230,22 +230,32 @@ fn not_pem(m: &Material<'_>, why: &str) -> Problem {
 }
 
 /// What is wrong with PEM text, in words: the PEM reader's own messages print the lines they are
-/// about as arrays of byte values (`missing section end marker: [45, 45, ...]`: QA).
+/// about as arrays of byte values (`missing section end marker: [45, 45, ...]`: QA). Nothing of
+/// the text is quoted but a block's label that is one (`CERTIFICATE`, `RSA PRIVATE KEY`): the
+/// reader takes all of a line after `-----BEGIN ` as the label, so a file whose line breaks were
+/// lost (a certificate and its key pasted on one line) would have the key quoted (review).
 fn pem_words(e: &rustls_pki_types::pem::Error) -> String {
     use rustls_pki_types::pem::Error;
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).escape_debug().to_string();
     match e {
         Error::MissingSectionEnd { end_marker } => {
-            // The marker is the block's label (`CERTIFICATE`).
-            format!("a block has no `-----END {}-----` line", text(end_marker))
+            let label = std::str::from_utf8(end_marker).ok().filter(|l| {
+                !l.is_empty()
+                    && l.len() <= 40
+                    && l.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+            });
+            match label {
+                Some(label) => format!("a block has no `-----END {label}-----` line"),
+                None => "a block has no END line, or its BEGIN line is malformed (are the line \
+                         breaks lost?)"
+                    .to_owned(),
+            }
         }
-        Error::IllegalSectionStart { line } => {
-            format!("a line that begins a block is malformed: `{}`", text(line))
-        }
-        Error::Base64Decode(e) => format!("a block's base64 does not decode: {e}"),
+        Error::IllegalSectionStart { .. } => "a line that begins a block is malformed".to_owned(),
+        Error::Base64Decode(_) => "a block's base64 does not decode".to_owned(),
         Error::NoItemsFound => "no certificate".to_owned(),
         Error::SectionTooLarge => "a block is larger than a PEM reader takes".to_owned(),
-        other => other.to_string(),
+        _ => "the PEM text cannot be read".to_owned(),
     }
 }
 
