@@ -324,6 +324,10 @@ fn pinned_flags_and_local_commands_are_refused_even_if_allowed() {
 
 #[test]
 fn configuration_errors_name_the_field() {
+    let long_key_name = format!(
+        "version: 1\nintegrations:\n  - {{name: a, auth: direct, namespace: n, address: 'h:1', api_key: {{file: tgkSECRET{}}}}}\n",
+        "A".repeat(300)
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notpem.txt"), "hello").unwrap();
     // A certificate with a bundle after it, too large for the environment variable that hands it
@@ -704,15 +708,24 @@ fn configuration_errors_name_the_field() {
         // (QA: `cannot read \`<key>\``).
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: tgkSECRET0123456789abcdef0123456789}}\n",
-            "api_key: no file by the name given (a long name with no directory, not shown",
+            "api_key: cannot read the file named (its name, long and with no file extension, is not shown",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: eyJSECRETabc.eyJzdWIiOiJ0Z2F0ZSJ9.c2lnbmF0dXJl}}\n",
-            "api_key: no file by the name given (a long name with no directory, not shown",
+            "api_key: cannot read the file named (its name, long and with no file extension, is not shown",
+        ),
+        // A base64 key holds `/`, and one too long for a file name is not "not found" (review).
+        (
+            "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {file: 'tgkSECRET0123/456789abcdefghijklmnopqrstuvwx+yz0123456789ABCD'}}\n",
+            "api_key: cannot read the file named (its name, long and with no file extension, is not shown",
+        ),
+        (
+            &long_key_name,
+            "api_key: cannot read the file named (its name, long and with no file extension, is not shown",
         ),
         (
             "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', api_key: {env: tgkSECRET0123456789abcdef0123456789}}\n",
-            "api_key: no environment variable by the name given (a long name",
+            "api_key: no environment variable by the name given (its name, long and with no file extension, is not shown",
         ),
         // No `~` is expanded (QA: `audit.path: ~/x` made a directory named `~`).
         (

@@ -833,8 +833,8 @@ fn read_source_from(
                          `openssl pkey -inform der`)",
                         p.display()
                     )
-                } else if e.kind() == std::io::ErrorKind::NotFound && may_be_a_key(f) {
-                    format!("{what}: no file by the name given ({})", KEY_NOT_SHOWN)
+                } else if may_be_a_key(f) {
+                    format!("{what}: cannot read the file named ({KEY_NOT_SHOWN})")
                 } else {
                     format!("{what}: cannot read `{}`: {e}", p.display())
                 }
@@ -860,19 +860,22 @@ fn read_source_from(
     Ok((text.to_owned(), origin))
 }
 
-/// Why a source's name is not quoted when nothing answers to it.
-const KEY_NOT_SHOWN: &str = "a long name with no directory, not shown: is it the key itself? give \
-                             `{file: PATH}` or `{env: NAME}`";
+/// Why a source's name is not quoted when it cannot be read.
+const KEY_NOT_SHOWN: &str = "its name, long and with no file extension, is not shown: is it the \
+                             key itself? give `{file: PATH}` or `{env: NAME}`";
 
-/// Whether a source's name that names nothing may be a secret pasted in its place (QA: `{file:
-/// <key>}` said `cannot read \`<key>\``): 32 characters or more, with no directory and none of
-/// the extensions a certificate or key file has (a JWT-shaped key has dots: re-check QA).
+/// Whether a source's name that cannot be read may be a secret pasted in its place (QA: `{file:
+/// <key>}` said `cannot read \`<key>\``): none of the extensions a certificate or key file has
+/// (a JWT-shaped key has dots: re-check QA), and a part between slashes of 32 characters or more
+/// (base64 keys hold `/`: review), or 200 in all. Whatever the error: a name too long for the
+/// file system is not "not found" (review).
 fn may_be_a_key(name: &Path) -> bool {
     let text = name.as_os_str().as_encoded_bytes();
     let file_like = [".pem", ".crt", ".cer", ".key", ".txt", ".cert"]
         .iter()
         .any(|e| text.ends_with(e.as_bytes()));
-    text.len() >= 32 && !text.contains(&b'/') && !file_like
+    let long_part = text.split(|&b| b == b'/').any(|part| part.len() >= 32);
+    !file_like && (long_part || text.len() >= 200)
 }
 
 /// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
