@@ -1248,7 +1248,7 @@ fn internal_by_type(
     };
     let mut session = None;
     let found = Session::connect(integration, limits)
-        .map_err(ProbeFailure::Connect)
+        .map_err(|e| ProbeFailure::Connect(e.to_string()))
         .and_then(|s| {
             let s = session.insert(s);
             let latest = s.workflow_type(&namespace, wf, None, timeout)?;
@@ -2121,7 +2121,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
 /// What a run prepares while its decision record syncs.
 struct Prepared {
     /// The connection for a command that runs natively (or the error connecting gave).
-    connected: Option<Result<crate::exec::grpc::Session, String>>,
+    connected: Option<Result<crate::exec::grpc::Session, crate::exec::grpc::ConnectError>>,
     /// Opens once the decision record is durable: the native executor passes it before any
     /// write or output, the CLI is started only after it.
     decided: crate::audit::Barrier,
@@ -2163,14 +2163,13 @@ fn execute(
         let cli = temporal_binary(config).ok();
         // The connection made while the decision synced, else a fresh one. It is kept in
         // `prepared` and closed after the result record, not before.
-        let translated = crate::exec::grpc::translated(effective);
         let connected = prepared.connected.get_or_insert_with(|| {
-            translated
-                .clone()
+            crate::exec::grpc::translated(effective)
+                .map_err(crate::exec::grpc::ConnectError::NotTried)
                 .and_then(|()| crate::exec::grpc::Session::connect(integration, &config.limits))
         });
-        let native = match (connected, translated) {
-            (Ok(session), _) => {
+        let native = match connected {
+            Ok(session) => {
                 session.reproducing(cli);
                 session.run(
                     effective,
@@ -2181,8 +2180,10 @@ fn execute(
                     err,
                 )
             }
-            (Err(why), Err(_)) => crate::exec::grpc::Native::Fallback(why.clone()),
-            (Err(why), Ok(())) => crate::exec::grpc::Native::Unanswered(why.clone()),
+            Err(crate::exec::grpc::ConnectError::Unreached(why)) => {
+                crate::exec::grpc::Native::Unanswered(why.clone())
+            }
+            Err(e) => crate::exec::grpc::Native::Fallback(e.to_string()),
         };
         match native {
             crate::exec::grpc::Native::Ran {

@@ -823,6 +823,40 @@ fn a_json_list_cut_by_its_command_timeout_is_closed_as_the_cli_closes_it() {
     }
 }
 
+/// A timed read (`--command-timeout`, which has the native executor make the call the CLI makes
+/// when it connects, `GetSystemInfo`) whose credentials that call refuses: with `--backend grpc`
+/// tgate says so, with the cause, and points at doctor (review: the cause was dropped and the
+/// CLI, which fails as well, was suggested).
+#[test]
+fn a_connection_check_that_refuses_the_credentials_says_so() {
+    let key = "tgk-refused-check-0007";
+    let (_server, _proxy, _dir, config) = behind_faulty_proxy(
+        Mode::FailNth {
+            key: key.to_owned(),
+            method: "GetSystemInfo",
+            nth: 1,
+            code: 16,
+        },
+        key,
+    );
+    let out = run(
+        &config,
+        "faulty",
+        "grpc",
+        "temporal workflow list --command-timeout 5s",
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (
+            Some(2),
+            "tgate: not run natively (the call the CLI makes when it connects (GetSystemInfo) \
+             failed: Unauthenticated: injected by the test's proxy); `tgate doctor --integration \
+             faulty` diagnoses the connection and its credentials\n"
+                .to_owned()
+        )
+    );
+}
+
 /// A server that does not answer the call the CLI makes when it connects (`GetSystemInfo`)
 /// within the Go SDK's 5 s fails the CLI before its command is sent; the native executor sends no
 /// write either (QA: a native terminate took effect on a slow server where the CLI's failed).

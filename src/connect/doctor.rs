@@ -1035,7 +1035,7 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
         Ok(mut session) => session
             .probe(&integration.namespace, limits.timeout)
             .err()?,
-        Err(e) => ProbeFailure::Connect(e),
+        Err(e) => ProbeFailure::Connect(e.to_string()),
     };
     let found = classify_native(&failure, integration);
     // A plaintext connection the server closed or answered oddly cannot tell a server that

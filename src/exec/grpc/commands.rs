@@ -365,16 +365,23 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
             status.code(),
             status.message()
         ))
-    } else if local {
-        Stop::fallback(format!("{:?}: {}", status.code(), status.message()))
+    } else if let Some(cause) = std::error::Error::source(status).filter(|_| !local) {
+        // A connection that failed (tonic's status, with its cause): said with what tonic knows
+        // (QA: `Unknown: transport error` alone, where the cause was the server refusing the
+        // client certificate); the CLI would fail to connect as well.
+        let causes = super::with_causes(cause);
+        Stop::Unanswered(super::said_once(&format!(
+            "{:?}: {}: {causes}",
+            status.code(),
+            status.message()
+        )))
+    } else if refused {
+        // The server refused the credentials: the CLI would be refused as well.
+        Stop::Unanswered(format!("{:?}: {}", status.code(), status.message()))
     } else {
-        // With what tonic knows of a connection that failed (QA: `Unknown: transport error`
-        // alone, where the cause was the server refusing the client certificate).
-        let message = match std::error::Error::source(status).map(super::with_causes) {
-            Some(causes) => super::said_once(&format!("{}: {causes}", status.message())),
-            None => status.message().to_owned(),
-        };
-        Stop::Unanswered(format!("{:?}: {message}", status.code()))
+        // tonic's own refusals of a response, and the server's errors the CLI's SDK asks again
+        // after (a rate limit, `Unavailable`, `Internal`): the CLI may well get an answer.
+        Stop::fallback(format!("{:?}: {}", status.code(), status.message()))
     }
 }
 
@@ -2699,6 +2706,45 @@ mod tests {
             rpc_error(&tonic::Status::new(code, message), "ctx", write),
             Stop::Fallback(_) | Stop::Unanswered(_)
         )
+    }
+
+    /// Which way a read that is not the server's answer goes: refused credentials and a failed
+    /// connection (a status with tonic's cause) are `Unanswered` (`--backend grpc` points at
+    /// doctor); tonic's own refusals and the errors the CLI's SDK asks again after are
+    /// `Fallback` (the CLI may get an answer).
+    #[test]
+    fn a_read_left_to_the_cli_says_whether_the_cli_would_fail_too() {
+        let unanswered =
+            |status: &tonic::Status| matches!(rpc_error(status, "ctx", false), Stop::Unanswered(_));
+        let fallback =
+            |status: &tonic::Status| matches!(rpc_error(status, "ctx", false), Stop::Fallback(_));
+        for code in [Code::Unauthenticated, Code::PermissionDenied] {
+            assert!(unanswered(&tonic::Status::new(
+                code,
+                "Request unauthorized"
+            )));
+        }
+        let transport = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )));
+        assert!(std::error::Error::source(&transport).is_some());
+        let Stop::Unanswered(why) = rpc_error(&transport, "ctx", false) else {
+            panic!("a failed connection is not Unanswered");
+        };
+        assert!(why.contains("connection reset by peer"), "{why}");
+        for status in [
+            tonic::Status::new(Code::Unavailable, "server busy"),
+            tonic::Status::new(Code::Internal, "oops"),
+            tonic::Status::new(Code::Aborted, "again"),
+            tonic::Status::new(Code::ResourceExhausted, "rate limit"),
+            tonic::Status::new(
+                Code::OutOfRange,
+                "Error, decoded message length too large: found 5 bytes, the limit is: 4 bytes",
+            ),
+        ] {
+            assert!(fallback(&status), "{status:?}");
+        }
     }
 
     #[test]

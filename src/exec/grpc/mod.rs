@@ -215,6 +215,25 @@ fn system_roots() -> &'static [u8] {
     })
 }
 
+/// Why [`Session::connect`] made no connection.
+#[derive(Clone, Debug)]
+pub enum ConnectError {
+    /// The server was tried and not reached: refused, unresolved, no connection in time, a TLS
+    /// handshake that failed. The CLI would fail to connect as well.
+    Unreached(String),
+    /// Not tried, or not to the end: what this executor cannot set up (TLS material the CLI
+    /// takes and rustls does not, tokio's runtime), or a stop signal while connecting.
+    NotTried(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Unreached(why) | ConnectError::NotTried(why) => f.write_str(why),
+        }
+    }
+}
+
 /// The longest a connection may take to be made: TCP, and with [`Session::connect`]'s bound,
 /// every handshake.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -252,15 +271,15 @@ impl Session {
     /// command's whole time limit when shorter; a server that accepts and never completes the TLS handshake is not
     /// waited for. (HTTP/2 has the client speak first: a server silent after the handshake is
     /// met by the first call, within its own time limit.)
-    pub fn connect(integration: &Integration, limits: &Limits) -> Result<Session, String> {
+    pub fn connect(integration: &Integration, limits: &Limits) -> Result<Session, ConnectError> {
         let bound = limits.timeout.min(CONNECT_TIMEOUT);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
-        let auth = Bearer::of(integration)?;
+            .map_err(|e| ConnectError::NotTried(e.to_string()))?;
+        let auth = Bearer::of(integration).map_err(ConnectError::NotTried)?;
         let start = std::time::Instant::now();
-        let endpoint = endpoint(integration)?;
+        let endpoint = endpoint(integration).map_err(ConnectError::NotTried)?;
         let tls = endpoint.uri().scheme_str() == Some("https");
         // tonic's connect timeout bounds the TCP connection only, not the TLS handshake. A run
         // watched for stop signals (a write) gives up at once when asked to stop; a run that is
@@ -273,20 +292,24 @@ impl Session {
         });
         let made = match connected {
             Ok(Ok(Ok(channel))) => Ok(channel),
-            Ok(Ok(Err(e))) => Err(with_causes(&e)),
-            Ok(Err(_)) => Err(format!("no connection within {bound:?}")),
-            Err(name) => Err(format!("stopped by {name}")),
+            Ok(Ok(Err(e))) => Err((with_causes(&e), true)),
+            Ok(Err(_)) => Err((format!("no connection within {bound:?}"), true)),
+            Err(name) => Err((format!("stopped by {name}"), false)),
         };
         let channel = match made {
             Ok(channel) => channel,
-            Err(why) => {
+            Err((why, unreached)) => {
                 let message = format!("failed connecting to {}: {why}", integration.address);
                 tracing::debug!(
                     error = ?crate::diag::capped(&message),
                     us = crate::diag::micros(start),
                     "not connected"
                 );
-                return Err(message);
+                return Err(if unreached {
+                    ConnectError::Unreached(message)
+                } else {
+                    ConnectError::NotTried(message)
+                });
             }
         };
         tracing::debug!(
@@ -1115,6 +1138,11 @@ async fn connection_check(ctx: &mut Ctx<'_, '_>, within: Duration) -> Result<(),
             ctx.connected = true;
             Ok(())
         }
+        // Refused credentials or a failed connection: the CLI would fail as well, so said with
+        // the cause (review: a write's, or a timed read's, said neither).
+        Ok(Err(Stop::Unanswered(why))) => Err(Stop::Unanswered(format!(
+            "the call the CLI makes when it connects (GetSystemInfo) failed: {why}"
+        ))),
         Ok(Err(_)) => Err(Stop::fallback(
             "the call the CLI makes when it connects (GetSystemInfo) failed",
         )),
