@@ -509,13 +509,24 @@ where
             // required for '--config <FILE>'"). Not read as unset: an empty TGATE_CONFIG (a
             // template that did not render) would run with the built-in defaults instead of
             // the configuration meant.
-            let empty = VALUE_VARIABLES
-                .iter()
-                .find(|v| std::env::var_os(v).is_some_and(|v| v.is_empty()));
-            if let (clap::error::ErrorKind::InvalidValue, Some(var)) = (e.kind(), empty) {
+            // Only for the argument clap names, when its variable is empty and it was not typed
+            // (review: any bad value was blamed on any empty variable).
+            let invalid = match e.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::String(arg)) => arg.as_str(),
+                _ => "",
+            };
+            let empty = VALUE_VARIABLES.iter().find(|(flag, var)| {
+                (invalid.split(' ').next() == Some(*flag))
+                    && std::env::var_os(var).is_some_and(|v| v.is_empty())
+                    && !args.iter().any(|a| {
+                        a.to_str()
+                            .is_some_and(|a| a == *flag || a.starts_with(&format!("{flag}=")))
+                    })
+            });
+            if let (clap::error::ErrorKind::InvalidValue, Some((_, var))) = (e.kind(), empty) {
                 return finish(
                     Err(Failure(format!(
-                        "{var} is set but empty: give it a value, or unset it"
+                        "`{var}` is set but empty: give it a value, or unset it"
                     ))),
                     err,
                 );
@@ -574,8 +585,14 @@ where
     finish(result, err)
 }
 
-/// The environment variables clap takes flags' values from (`env = ...` above).
-const VALUE_VARIABLES: [&str; 3] = ["TGATE_CONFIG", "TGATE_AUDIT", "TGATE_APPROVER"];
+/// The environment variables clap takes arguments' values from (`env = ...` above), by the
+/// argument's name as clap's errors give it (`--config <FILE>`, `[PATH]`).
+const VALUE_VARIABLES: [(&str, &str); 4] = [
+    ("--config", "TGATE_CONFIG"),
+    ("--audit", "TGATE_AUDIT"),
+    ("[PATH]", "TGATE_AUDIT"),
+    ("--as", "TGATE_APPROVER"),
+];
 
 /// A subcommand's exit code, or its failure reported (exit 2).
 fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {

@@ -173,11 +173,41 @@ fn an_empty_value_variable_is_named() {
             (out.status.code(), stderr(&out)),
             (
                 Some(2),
-                format!("tgate: {var} is set but empty: give it a value, or unset it\n")
+                format!("tgate: `{var}` is set but empty: give it a value, or unset it\n")
             ),
             "{var} {args:?}"
         );
         assert!(out.stdout.is_empty(), "{var} {args:?}");
+    }
+    // Another argument's bad value is not blamed on an empty variable (review).
+    for (var, args, said) in [
+        (
+            "TGATE_APPROVER",
+            &[
+                "run",
+                "--backend",
+                "bogus",
+                "--",
+                "temporal",
+                "workflow",
+                "list",
+            ][..],
+            "invalid value 'bogus' for '--backend",
+        ),
+        (
+            "TGATE_AUDIT",
+            &["parse", "-o", "bogus", "temporal workflow list"][..],
+            "invalid value 'bogus' for '--output",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(args)
+            .env_clear()
+            .env(var, "")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
     }
 }
 
