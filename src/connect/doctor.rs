@@ -138,10 +138,10 @@ const NOT_GRPC: &str = "the address answers, but not as Temporal's gRPC frontend
 const HANDSHAKE_FAILURE: &str = "the server ended the TLS handshake: it may require a client certificate (mTLS: configure `client_cert` and `client_key`), or share no TLS version or cipher suite with tgate (TLS 1.3, or TLS 1.2 with ECDHE and AES-GCM or ChaCha20)";
 
 /// The fix when the address answered, but not in a way the classes above know.
+const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
+
 /// The server took the connection (and the TLS handshake, if any) and then said nothing.
 const ACCEPTED_SILENT: &str = "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port";
-
-const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
 
 /// The fix when the server's certificate names no host in subjectAltName: a Common Name alone,
 /// which neither Go's TLS (the CLI) nor rustls reads as a host name, or an X.509 version 1
@@ -590,11 +590,19 @@ pub fn classify(stderr: &str, integration: &Integration) -> Problem {
     let connected = stderr
         .lines()
         .any(|l| l.trim_start() == "✓ TCP connection established");
+    // Only in place of "nothing answered": a more precise cause the error line gives is kept
+    // (review).
     let failed_check = stderr.lines().any(|l| l.trim_start().starts_with('✗'));
-    if connected && !failed_check && lower.contains("deadline exceeded") {
-        return problem(Class::Unreachable, first, ACCEPTED_SILENT);
+    let p = found(first, &lower, refused_after_handshake, integration);
+    if connected
+        && !failed_check
+        && lower.contains("deadline exceeded")
+        && p.class == Class::Unreachable
+        && p.fix == unreachable_fix(integration)
+    {
+        return problem(Class::Unreachable, p.problem, ACCEPTED_SILENT);
     }
-    found(first, &lower, refused_after_handshake, integration)
+    p
 }
 
 /// Classifies a failed native probe as [`classify`] does the CLI's output: the same classes and
@@ -1038,11 +1046,30 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
         Err(e) => ProbeFailure::Connect(e.to_string()),
     };
     let found = classify_native(&failure, integration);
-    // A plaintext connection the server closed or answered oddly cannot tell a server that
-    // requires TLS from one that is not gRPC; the CLI's checks can (QA: the CLI said "requires
-    // TLS", the native probe "connection reset"). Asked the way the CLI asks: a TLS handshake.
+    // A plaintext connection the server closed, reset or answered with what is not HTTP/2
+    // cannot tell a server that requires TLS from one that is not gRPC; the CLI's checks can
+    // (QA: the CLI said "requires TLS", the native probe "connection reset"). Asked the way the
+    // CLI asks: a TLS handshake. Not after a refusal, a timeout or a stop signal (review).
+    let lower = match &failure {
+        ProbeFailure::Connect(message) | ProbeFailure::Call { message, .. } => {
+            message.to_lowercase()
+        }
+        ProbeFailure::Timeout(_) | ProbeFailure::Stopped(_) => String::new(),
+    };
+    let met_something = [
+        "connection closed",
+        "broken pipe",
+        "connection reset",
+        "stream closed",
+        "unexpected eof",
+        "h2 protocol error",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
     if found.class == Class::Unreachable
+        && met_something
         && matches!(integration.auth, Auth::Direct { tls: None })
+        && crate::exec::stop::requested().is_none()
         && speaks_tls(&integration.address, limits.timeout.min(TLS_SNIFF_WITHIN))
     {
         return Some(problem(
@@ -1057,7 +1084,7 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
     Some(found)
 }
 
-/// How long [`speaks_tls`] waits for the connection and for each answer.
+/// How long [`speaks_tls`] takes at most, connections and answers together.
 const TLS_SNIFF_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Whether `address` answers a TLS ClientHello as a TLS server does: with its certificate (which
@@ -1066,15 +1093,12 @@ const TLS_SNIFF_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 /// after the handshake.
 fn speaks_tls(address: &str, within: std::time::Duration) -> bool {
     use std::net::{TcpStream, ToSocketAddrs};
-    let Some(addr) = address.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
-        return false;
+    let deadline = std::time::Instant::now() + within;
+    let left = || {
+        deadline
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|d| !d.is_zero())
     };
-    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, within) else {
-        return false;
-    };
-    if tcp.set_read_timeout(Some(within)).is_err() || tcp.set_write_timeout(Some(within)).is_err() {
-        return false;
-    }
     let host = address
         .rsplit_once(':')
         .map_or(address, |(h, _)| h)
@@ -1089,28 +1113,53 @@ fn speaks_tls(address: &str, within: std::time::Duration) -> bool {
     .with_safe_default_protocol_versions() else {
         return false;
     };
-    let config = config
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    let Ok(mut tls) = rustls::ClientConnection::new(std::sync::Arc::new(config), name) else {
+    let config = std::sync::Arc::new(
+        config
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    );
+    // Every address the name resolves to, as the connection tries them (`localhost` may be
+    // `::1` first, where nothing listens: review).
+    let Ok(addrs) = address.to_socket_addrs() else {
         return false;
     };
-    while tls.is_handshaking() {
-        if let Err(e) = tls.complete_io(&mut tcp) {
-            return e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .is_some_and(|e| {
-                    matches!(
-                        e,
-                        rustls::Error::InvalidCertificate(_)
-                            | rustls::Error::AlertReceived(_)
-                            | rustls::Error::PeerIncompatible(_)
-                    )
-                });
+    for addr in addrs {
+        let Some(wait) = left() else {
+            return false;
+        };
+        let Ok(mut tcp) = TcpStream::connect_timeout(&addr, wait) else {
+            continue;
+        };
+        let Ok(mut tls) = rustls::ClientConnection::new(config.clone(), name.clone()) else {
+            return false;
+        };
+        while tls.is_handshaking() {
+            // One deadline for it all: a server that trickles bytes is not waited for longer.
+            let Some(wait) = left() else {
+                return false;
+            };
+            if tcp.set_read_timeout(Some(wait)).is_err()
+                || tcp.set_write_timeout(Some(wait)).is_err()
+            {
+                return false;
+            }
+            if let Err(e) = tls.complete_io(&mut tcp) {
+                return e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .is_some_and(|e| {
+                        matches!(
+                            e,
+                            rustls::Error::InvalidCertificate(_)
+                                | rustls::Error::AlertReceived(_)
+                                | rustls::Error::PeerIncompatible(_)
+                        )
+                    });
+            }
         }
+        return true;
     }
-    true
+    false
 }
 
 #[cfg(test)]
@@ -1559,6 +1608,13 @@ mod tests {
             );
             assert!(p.problem.contains("deadline exceeded"), "{}", p.problem);
         }
+        // A more precise cause on the error line is kept (review).
+        let refused = SILENT_LISTENER.replacen(
+            "context deadline exceeded while waiting for connections to become ready",
+            "rpc error: code = Unauthenticated desc = Request unauthorized (context deadline exceeded)",
+            1,
+        );
+        assert_eq!(classify(&refused, &direct("")).class, Class::Authentication);
     }
 
     #[test]

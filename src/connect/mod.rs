@@ -938,7 +938,7 @@ fn check_host_port(address: &str) -> Result<(), String> {
         return Err(format!(
             "address `{shown}`: `{host}` is neither a host name nor an IPv4 address in dotted \
              decimal (four numbers 0-255, no leading zeros): the CLI cannot dial it, and the \
-             system resolver, which the native executor asks, would read it as another address \
+             system resolver, which the native executor asks, may read it as another address \
              (octal, hexadecimal or fewer than four parts: `0177.0.0.1` is 127.0.0.1)"
         ));
     }

@@ -68,10 +68,10 @@ pub enum Native {
     /// Not translated (or not reproducible exactly): nothing was written; use the CLI. The
     /// reason is for logs and `--backend grpc` errors.
     Fallback(String),
-    /// A read's call failed without an answer the CLI would print as it is (the connection
-    /// failed, the credentials were refused, an error the CLI's SDK asks again after): nothing
-    /// was written. The CLI runs it under `auto` and words the failure itself; with `--backend
-    /// grpc` it is an error that points at `tgate doctor`, which the CLI could not fix.
+    /// The command could not reach the server where the CLI could not either: no connection was
+    /// made, the credentials were refused, or a call failed in transport (for a write, only the
+    /// check before it is sent). Nothing was written. The CLI runs it under `auto` and words the
+    /// failure itself; with `--backend grpc` it is an error that points at `tgate doctor`.
     Unanswered(String),
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
@@ -85,7 +85,7 @@ pub enum Native {
 pub(crate) enum Stop {
     /// Not reproducible natively; nothing has been written yet.
     Fallback(String),
-    /// A read's call failed without an answer the CLI would print as it is ([`Native::Unanswered`]).
+    /// Not reached where the CLI would not be either ([`Native::Unanswered`]).
     Unanswered(String),
     /// The command failed as the CLI's would: `Error: <message>` on stderr, exit 1.
     Failed(String),
@@ -646,8 +646,8 @@ impl Session {
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
             Err(Stop::Unanswered(why)) if ctx.out.written == 0 => Native::Unanswered(why),
             Err(Stop::Fallback(why) | Stop::Unanswered(why)) => {
-                // A translation found something it cannot reproduce after output began: say so
-                // rather than run the command twice.
+                // After output began, something the translation cannot reproduce, or a later
+                // call that failed: said, rather than the command run twice.
                 let _ = writeln!(err, "tgate: output stopped: {why}");
                 failed
             }
