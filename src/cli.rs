@@ -1070,6 +1070,14 @@ fn audit_path(
             path: p.display().to_string(),
             message: "tgate expands no `~` (no shell runs): give the full path".to_owned(),
         }),
+        // Blank (`TGATE_AUDIT=' '`): a log named ` ` in the working directory is never what was
+        // meant (QA).
+        Some(p) if p.as_os_str().to_string_lossy().trim().is_empty() => {
+            Err(crate::audit::AuditError::Io {
+                path: p.display().to_string(),
+                message: "the audit log's path is blank".to_owned(),
+            })
+        }
         Some(p) => Ok(p.to_path_buf()),
         None => crate::audit::default_path(&|k| std::env::var(k).ok()),
     }
@@ -1545,6 +1553,14 @@ fn act_cmd(
 ) -> Result<ExitCode, Failure> {
     use crate::approval::{ApprovalError, ApprovalId, SqliteStore, State, Store};
     use crate::audit::{AuditLog, Channel, Kind};
+    // Nobody to act as: a usage error naming where the identity comes from (QA: an empty
+    // `TGATE_APPROVER` was refused, exit 3, as "the approver identity is empty").
+    if args.who.trim().is_empty() {
+        return Err(Failure(
+            "no approver identity: give `--as NAME`, or set `TGATE_APPROVER` (it is empty)"
+                .to_owned(),
+        ));
+    }
     let config = load_records_config(args.config.as_deref())?;
     let path =
         audit_path(args.audit.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))?;
@@ -2592,11 +2608,11 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
 
 /// The audit log a reading subcommand works on.
 fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
-    if let Some(p) = &a.path {
-        return Ok(p.clone());
-    }
-    let config = load_records_config(a.config.as_deref())?;
-    audit_path(None, &config.audit).map_err(|e| Failure(e.to_string()))
+    let config = match &a.path {
+        Some(_) => crate::connect::RecordsConfig::default(),
+        None => load_records_config(a.config.as_deref())?,
+    };
+    audit_path(a.path.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))
 }
 
 fn audit_cmd(cmd: AuditCmd, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {

@@ -179,6 +179,47 @@ fn an_empty_value_variable_is_named() {
         );
         assert!(out.stdout.is_empty(), "{var} {args:?}");
     }
+    // An empty approver identity, from the variable or typed, is a usage error naming both.
+    for (args, env) in [
+        (&["approve", "01JABCDEFGHJKMNPQRSTVWXYZ0"][..], Some("")),
+        (
+            &["reject", "01JABCDEFGHJKMNPQRSTVWXYZ0", "--comment", "x"][..],
+            Some(" "),
+        ),
+        (
+            &["approve", "01JABCDEFGHJKMNPQRSTVWXYZ0", "--as", ""][..],
+            None,
+        ),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        cmd.args(args).env_clear();
+        if let Some(v) = env {
+            cmd.env("TGATE_APPROVER", v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            (out.status.code(), stderr(&out)),
+            (
+                Some(2),
+                "tgate: no approver identity: give `--as NAME`, or set `TGATE_APPROVER` (it is empty)\n"
+                    .to_owned()
+            ),
+            "{args:?}"
+        );
+    }
+    // A blank audit path is refused, not made a file named ` ` (QA).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("TGATE_AUDIT", " ")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the audit log's path is blank"),
+        "{}",
+        stderr(&out)
+    );
     // Another argument's bad value is not blamed on an empty variable (review).
     for (var, args, said) in [
         (

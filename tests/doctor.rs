@@ -277,6 +277,17 @@ fn local_checks_find_expired_and_mismatched_material() {
             "{p:?}"
         );
     }
+    // A private key labelled CERTIFICATE after the certificate would be sent to the server as
+    // part of the chain (QA: it went out on the wire): `tgate run` refuses it.
+    let key_as_cert = key_pem.replace("PRIVATE KEY", "CERTIFICATE");
+    let chain = format!("{}{key_as_cert}", good.cert.pem());
+    let i = integration_with(dir.path(), &chain, &key_pem);
+    assert_eq!(
+        problems_of(&check_material_for_run(&i)),
+        [
+            "a further block of the client certificate chain is not an X.509 certificate: the content of its CERTIFICATE block does not read as one"
+        ]
+    );
     std::fs::write(dir.path().join("ca.pem"), &torn).unwrap();
     let yaml = "version: 1\nintegrations:\n  - {name: d, auth: direct, namespace: ns, address: 'h:1', server_ca: {file: ca.pem}}\n";
     let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();

@@ -783,6 +783,19 @@ fn configuration_errors_name_the_field() {
         assert!(!e.contains(" at line "), "{e}");
         assert!(!e.contains("SECRET"), "a secret quoted: {e}");
     }
+    // A PEM check names where the text was read from, as other problems with it do (QA).
+    let e = Config::from_yaml(
+        "version: 1\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1', client_cert: {file: cert.pem}, client_key: {file: cert.pem}}\n",
+        "t.yaml",
+        dir.path(),
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("client_key: not a PEM private key") && e.ends_with("/cert.pem`)"),
+        "{e}"
+    );
     let blank = Config::from_yaml(
         "version: 1\nintegrations:\n  - {name: a, auth: cloud-api-key, namespace: n, account_id: x, api_key: {file: blank.txt}}\n",
         "t.yaml",

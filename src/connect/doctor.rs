@@ -140,6 +140,10 @@ const HANDSHAKE_FAILURE: &str = "the server ended the TLS handshake: it may requ
 /// The fix when the address answered, but not in a way the classes above know.
 const ANSWERED_OTHERWISE: &str = "the address answered, but not as a working Temporal frontend: check that it is the frontend's gRPC port (7233 by default), and the server's health and logs";
 
+/// The fix when no TLS connection was made within the bound: the TCP connection or the TLS
+/// handshake, which tonic does not tell apart.
+const NO_TLS_CONNECTION_IN_TIME: &str = "no TLS connection was made in time: nothing answered at the address, or a server took the connection and never finished the TLS handshake: check host and port, that the server runs and serves TLS there, and firewalls";
+
 /// The server took the connection (and the TLS handshake, if any) and then said nothing.
 const ACCEPTED_SILENT: &str = "the server accepted the connection but did not answer: check the server's health (a frontend that accepts but does not serve), and that the address is its gRPC port";
 
@@ -280,6 +284,28 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         origin: tls.origins.client_key.as_deref(),
     }
     .at();
+    // Every block of the chain is sent to the server as a certificate: each must be one (QA: a
+    // private key in a block labelled CERTIFICATE, after the certificate, passed every check
+    // and went out on the wire, in clear under TLS 1.2).
+    if let Some(pem) = tls.client_cert.as_deref() {
+        let chain = CertificateDer::pem_slice_iter(pem.as_bytes()).skip(1);
+        for der in chain {
+            match der {
+                Ok(der) if X509Certificate::from_der(&der).is_ok() => {}
+                Ok(_) => {
+                    out.push(not_x509(&Material {
+                        what: "a further block of the client certificate chain",
+                        ..cert
+                    }));
+                    break;
+                }
+                Err(e) => {
+                    out.push(not_pem(&cert, &pem_words(&e)));
+                    break;
+                }
+            }
+        }
+    }
     let cert_spki = tls.client_cert.as_deref().and_then(|pem| {
         let der = match CertificateDer::from_pem_slice(pem.as_bytes()) {
             Ok(der) => der,
@@ -829,6 +855,11 @@ fn found(
         } else {
             "the host does not resolve: check the host name in `address`".to_owned()
         }
+    } else if any(&["no connection within"]) && integration.tls().is_some() {
+        // The bound covers the TCP connection and the TLS handshake alike: a server that took
+        // the connection and never finished the handshake ends here too (QA: "nothing
+        // answered" where something had).
+        NO_TLS_CONNECTION_IN_TIME.to_owned()
     } else if any(&[
         "connection refused",
         "deadline exceeded",
@@ -1615,6 +1646,27 @@ mod tests {
             1,
         );
         assert_eq!(classify(&refused, &direct("")).class, Class::Authentication);
+    }
+
+    /// The native connection's bound passing with TLS configured: a server that took the TCP
+    /// connection and never finished the handshake ends the same way, so not "nothing answered"
+    /// (QA); without TLS it is the TCP connection that was not made.
+    #[test]
+    fn no_tls_connection_in_time_is_not_nothing_answered() {
+        let failure = ProbeFailure::Connect(
+            "failed connecting to localhost:1: no connection within 5s".to_owned(),
+        );
+        let p = classify_native(&failure, &direct(CA_ONLY));
+        assert_eq!(
+            (p.class, p.fix.as_str()),
+            (Class::Unreachable, NO_TLS_CONNECTION_IN_TIME)
+        );
+        let p = classify_native(&failure, &direct(""));
+        assert!(
+            p.fix.starts_with("nothing answered at the address"),
+            "{}",
+            p.fix
+        );
     }
 
     #[test]

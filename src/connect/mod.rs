@@ -1080,8 +1080,11 @@ fn integration(
                     check: &dyn Fn(String, &str) -> Result<String, String>| {
             src.as_ref()
                 .map(|s| {
-                    read_source_from(s, field, resolve, env)
-                        .and_then(|(t, origin)| Ok((check(t, field)?, origin)))
+                    read_source_from(s, field, resolve, env).and_then(|(t, origin)| {
+                        // Where the text was read from, as other problems with it say (QA).
+                        let checked = check(t, field).map_err(|e| format!("{e} ({origin})"))?;
+                        Ok((checked, origin))
+                    })
                 })
                 .transpose()
                 .map(Option::unzip)
