@@ -504,13 +504,12 @@ where
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            // A variable clap takes a value from, set but empty: said as such, not as a flag
-            // the user never typed given no value (QA: `TGATE_CONFIG=` gave "a value is
-            // required for '--config <FILE>'"). Not read as unset: an empty TGATE_CONFIG (a
-            // template that did not render) would run with the built-in defaults instead of
-            // the configuration meant.
-            // Only for the argument clap names, when its variable is empty and it was not typed
-            // (review: any bad value was blamed on any empty variable).
+            // The argument clap names given no value from its variable, set but empty (and the
+            // argument not typed): said as such, not as a flag the user never typed given no
+            // value (QA: `TGATE_CONFIG=` gave "a value is required for '--config <FILE>'"), nor
+            // blamed for another argument's bad value (review). Not read as unset: an empty
+            // TGATE_CONFIG (a template that did not render) would run with the built-in defaults
+            // instead of the configuration meant.
             let invalid = match e.get(clap::error::ContextKind::InvalidArg) {
                 Some(clap::error::ContextValue::String(arg)) => arg.as_str(),
                 _ => "",

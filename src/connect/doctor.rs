@@ -271,8 +271,6 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    // The client certificate, parsed once: `Some` when it is PEM, holding its public key when it
-    // is also X.509.
     let cert = Material {
         what: "the client certificate",
         field: "client_cert",
@@ -284,13 +282,26 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         origin: tls.origins.client_key.as_deref(),
     }
     .at();
-    // Every block of the chain is sent to the server as a certificate: each must be one (QA: a
-    // private key in a block labelled CERTIFICATE, after the certificate, passed every check
-    // and went out on the wire, in clear under TLS 1.2).
-    if let Some(pem) = tls.client_cert.as_deref() {
-        let chain = CertificateDer::pem_slice_iter(pem.as_bytes()).skip(1);
-        for der in chain {
-            match der {
+    // The client certificate, parsed once: `Some` when it is PEM, holding its public key when it
+    // is also X.509.
+    let cert_spki = tls.client_cert.as_deref().and_then(|pem| {
+        let mut blocks = CertificateDer::pem_slice_iter(pem.as_bytes());
+        let der = match blocks.next() {
+            Some(Ok(der)) => der,
+            Some(Err(e)) => {
+                out.push(not_pem(&cert, &pem_words(&e)));
+                return None;
+            }
+            None => {
+                out.push(not_pem(&cert, "no certificate"));
+                return None;
+            }
+        };
+        // Every further block of the chain is sent to the server as a certificate too: each
+        // must be one (QA: a private key in a block labelled CERTIFICATE, after the
+        // certificate, passed every check and went out on the wire, in clear under TLS 1.2).
+        for further in blocks {
+            match further {
                 Ok(der) if X509Certificate::from_der(&der).is_ok() => {}
                 Ok(_) => {
                     out.push(not_x509(&Material {
@@ -305,15 +316,6 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                 }
             }
         }
-    }
-    let cert_spki = tls.client_cert.as_deref().and_then(|pem| {
-        let der = match CertificateDer::from_pem_slice(pem.as_bytes()) {
-            Ok(der) => der,
-            Err(e) => {
-                out.push(not_pem(&cert, &pem_words(&e)));
-                return None;
-            }
-        };
         Some(match X509Certificate::from_der(&der) {
             Ok((_, x509)) => {
                 out.extend(dates(&x509, &cert, now));
@@ -714,16 +716,7 @@ pub fn classify_native(failure: &ProbeFailure, integration: &Integration) -> Pro
     // In TLS 1.3 the client's handshake is done before the server checks the client certificate;
     // a server refusing it (or its absence) sends its alert and closes, and what the call then
     // meets is mostly the closed connection, not the alert.
-    let closed = [
-        "connection closed",
-        "broken pipe",
-        "connection reset",
-        "stream closed",
-        "close_notify",
-        "unexpected eof",
-    ]
-    .iter()
-    .any(|m| lower.contains(m));
+    let closed = closed_connection(&lower);
     if code.is_some() && closed && integration.tls().is_some() {
         let first =
             format!("the server closed the connection once the TLS handshake was done ({message})");
@@ -1087,16 +1080,7 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
         }
         ProbeFailure::Timeout(_) | ProbeFailure::Stopped(_) => String::new(),
     };
-    let met_something = [
-        "connection closed",
-        "broken pipe",
-        "connection reset",
-        "stream closed",
-        "unexpected eof",
-        "h2 protocol error",
-    ]
-    .iter()
-    .any(|m| lower.contains(m));
+    let met_something = closed_connection(&lower) || lower.contains("h2 protocol error");
     if found.class == Class::Unreachable
         && met_something
         && matches!(integration.auth, Auth::Direct { tls: None })
@@ -1113,6 +1097,20 @@ fn probe_native(integration: &Integration, limits: &Limits) -> Option<Problem> {
         ));
     }
     Some(found)
+}
+
+/// Whether a native failure's words (lower case) say the server closed or reset the connection.
+fn closed_connection(lower: &str) -> bool {
+    [
+        "connection closed",
+        "broken pipe",
+        "connection reset",
+        "stream closed",
+        "close_notify",
+        "unexpected eof",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
 }
 
 /// How long [`speaks_tls`] takes at most, connections and answers together.

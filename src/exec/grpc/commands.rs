@@ -365,16 +365,15 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
             status.code(),
             status.message()
         ))
-    } else if let Some(cause) = std::error::Error::source(status).filter(|_| !local) {
+    } else if std::error::Error::source(status).is_some() && !local {
         // A connection that failed (tonic's status, with its cause): said with what tonic knows
         // (QA: `Unknown: transport error` alone, where the cause was the server refusing the
         // client certificate); the CLI would fail to connect as well.
-        let causes = super::with_causes(cause);
-        Stop::Unanswered(super::said_once(&format!(
-            "{:?}: {}: {causes}",
+        Stop::Unanswered(format!(
+            "{:?}: {}",
             status.code(),
-            status.message()
-        )))
+            super::with_status_causes(status)
+        ))
     } else if refused {
         // The server refused the credentials: the CLI would be refused as well.
         Stop::Unanswered(format!("{:?}: {}", status.code(), status.message()))

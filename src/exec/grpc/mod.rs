@@ -448,14 +448,10 @@ impl Session {
                     // The message and its causes, not `Status`'s display (its metadata too). A
                     // status with a cause is tonic's, for a connection that failed; one without,
                     // the server's answer (or, from a server that is not gRPC, its HTTP status).
-                    let cause = std::error::Error::source(&status);
-                    let message = match cause.map(with_causes) {
-                        Some(causes) => said_once(&format!("{}: {causes}", status.message())),
-                        None => status.message().to_owned(),
-                    };
+                    let message = with_status_causes(&status);
                     ProbeFailure::Call {
                         code: status.code(),
-                        answered: cause.is_none(),
+                        answered: std::error::Error::source(&status).is_none(),
                         message,
                     }
                 })
@@ -1081,6 +1077,15 @@ pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
         next = c.source();
     }
     said_once(&text)
+}
+
+/// A status's message followed by what tonic knows of its cause (a connection that failed), not
+/// `Status`'s display (its metadata too); a status without one is the server's answer.
+pub(super) fn with_status_causes(status: &tonic::Status) -> String {
+    match std::error::Error::source(status).map(with_causes) {
+        Some(causes) => said_once(&format!("{}: {causes}", status.message())),
+        None => status.message().to_owned(),
+    }
 }
 
 /// `text`'s parts (as `a: b: c` joins them) each said once: error chains repeat their causes'
