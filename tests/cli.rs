@@ -163,12 +163,7 @@ fn an_empty_value_variable_is_named() {
         ),
         ("TGATE_AUDIT", &["audit", "verify"][..]),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(args)
-            .env_clear()
-            .env(var, "")
-            .output()
-            .unwrap();
+        let out = common::tgate_with_env(args, &[(var, "")]);
         assert_eq!(
             (out.status.code(), stderr(&out)),
             (
@@ -181,22 +176,20 @@ fn an_empty_value_variable_is_named() {
     }
     // An empty approver identity, from the variable or typed, is a usage error naming both.
     for (args, env) in [
-        (&["approve", "01JABCDEFGHJKMNPQRSTVWXYZ0"][..], Some("")),
+        (
+            &["approve", "01JABCDEFGHJKMNPQRSTVWXYZ0"][..],
+            &[("TGATE_APPROVER", "")][..],
+        ),
         (
             &["reject", "01JABCDEFGHJKMNPQRSTVWXYZ0", "--comment", "x"][..],
-            Some(" "),
+            &[("TGATE_APPROVER", " ")][..],
         ),
         (
             &["approve", "01JABCDEFGHJKMNPQRSTVWXYZ0", "--as", ""][..],
-            None,
+            &[][..],
         ),
     ] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
-        cmd.args(args).env_clear();
-        if let Some(v) = env {
-            cmd.env("TGATE_APPROVER", v);
-        }
-        let out = cmd.output().unwrap();
+        let out = common::tgate_with_env(args, env);
         assert_eq!(
             (out.status.code(), stderr(&out)),
             (
@@ -208,12 +201,7 @@ fn an_empty_value_variable_is_named() {
         );
     }
     // A blank audit path is refused, not made a file named ` ` (QA).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("TGATE_AUDIT", " ")
-        .output()
-        .unwrap();
+    let out = common::tgate_with_env(&["audit", "verify"], &[("TGATE_AUDIT", " ")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("the audit log's path is blank"),
@@ -241,12 +229,7 @@ fn an_empty_value_variable_is_named() {
             "invalid value 'bogus' for '--output",
         ),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
-            .args(args)
-            .env_clear()
-            .env(var, "")
-            .output()
-            .unwrap();
+        let out = common::tgate_with_env(args, &[(var, "")]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
     }

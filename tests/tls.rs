@@ -292,22 +292,21 @@ fn doctor_diagnoses_each_certificate_failure() {
             if backend == "grpc" && proxy_saw.is_some() {
                 // A log of its own: the one the configuration names is counted below.
                 let audit = dir.path().join(format!("{name}-run.jsonl"));
-                let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
-                    .args([
+                let audit = audit.to_str().unwrap();
+                let out = tgate_with(
+                    &[
                         "run",
                         "--integration",
                         name,
                         "--backend",
                         "grpc",
-                        "--config",
-                    ])
-                    .arg(&config)
-                    .arg("--audit")
-                    .arg(&audit)
-                    .arg(READS[0])
-                    .env_clear()
-                    .output()
-                    .unwrap();
+                        "--audit",
+                        audit,
+                    ],
+                    &config,
+                    Some(READS[0]),
+                    &[],
+                );
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert_eq!(out.status.code(), Some(2), "{at}: {stderr}");
                 assert!(

@@ -20,9 +20,15 @@ use std::time::{Duration, Instant};
 
 /// Runs the `tgate` binary under test with `args` and an empty environment.
 pub fn tgate(args: &[&str]) -> Output {
+    tgate_with_env(args, &[])
+}
+
+/// [`tgate`] with these environment variables, and no others.
+pub fn tgate_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(args)
         .env_clear()
+        .envs(env.iter().copied())
         .output()
         .expect("run tgate")
 }
