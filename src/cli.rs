@@ -1923,6 +1923,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             } else {
                 crate::audit::Barrier::until_synced(log.write_now(&decision).map_err(unavailable)?)
             };
+            // The time limit counts from here: the connection, the command, and the CLI if
+            // the command falls back to it, share it.
+            let began = std::time::Instant::now();
             // A write's connection was made for its type check.
             let connected = match checked_over {
                 Some(session) => Ok(session),
@@ -1932,6 +1935,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 connected: Some(connected),
                 decided: decided_barrier,
                 watching,
+                ends: began.checked_add(config.limits.timeout),
             }
         }
         _ => {
@@ -1944,6 +1948,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
                 watching,
+                ends: None,
             }
         }
     };
@@ -2160,6 +2165,10 @@ struct Prepared {
     /// The stop-signal watch of a run, from its decision on (`None` if the handlers could not
     /// be registered: the executor then says so).
     watching: Option<crate::exec::stop::Watch>,
+    /// When the command's time limit ends, for a command that began to run natively: counted
+    /// from its connection, and shared with the CLI if it falls back (`None`: the CLI's run gets
+    /// the whole limit).
+    ends: Option<std::time::Instant>,
 }
 
 /// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
@@ -2203,6 +2212,9 @@ fn execute(
         let native = match connected {
             Ok(session) => {
                 session.reproducing(cli);
+                if let Some(ends) = prepared.ends {
+                    session.ending_by(ends);
+                }
                 session.run(
                     effective,
                     &identity,
@@ -2217,7 +2229,7 @@ fn execute(
             }
             Err(e) => crate::exec::grpc::Native::Fallback(e.to_string()),
         };
-        match native {
+        let fell_back = match native {
             crate::exec::grpc::Native::Ran {
                 exit_code,
                 grpc_status,
@@ -2263,10 +2275,32 @@ fn execute(
                     "not run natively: the CLI runs it"
                 );
                 prepared.connected = None;
+                why
             }
             // The barrier keeps the error: `run_cmd` reports it, and nothing else.
             crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
             crate::exec::grpc::Native::Stopped(name) => return Ran::NotRun(stopped_before(name)),
+        };
+        // The native attempt used up the time limit (a connection that was never made): the
+        // CLI is not started only to be killed.
+        if prepared
+            .ends
+            .is_some_and(|ends| std::time::Instant::now() >= ends)
+        {
+            if let Err(e) = prepared.decided.pass() {
+                return Ran::NotRun(e.to_string());
+            }
+            let _ = writeln!(
+                err,
+                "tgate: stopped after the {:?} timeout: {fell_back}",
+                config.limits.timeout
+            );
+            return Ran::Exited {
+                code: 1,
+                backend: Executor::Grpc,
+                grpc_status: None,
+                undelivered: None,
+            };
         }
     }
     if let Err(e) = prepared.decided.pass() {
@@ -2280,7 +2314,14 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
-    match crate::exec::run_cli(&binary, effective, integration, &caller.id, &config.limits) {
+    match crate::exec::run_cli_until(
+        &binary,
+        effective,
+        integration,
+        &caller.id,
+        &config.limits,
+        prepared.ends,
+    ) {
         Ok(run) => Ran::Exited {
             code: run.exit_code,
             backend: Executor::Cli,

@@ -604,6 +604,116 @@ fn a_tls_handshake_that_never_ends_is_not_waited_for() {
     }
 }
 
+/// A listener whose first connection is held without a word for `first_for`, then closed (a
+/// TLS handshake that fails late); later ones are held open without a word: its address.
+fn closing_first_after(first_for: std::time::Duration) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for (n, stream) in listener.incoming().enumerate() {
+            match stream {
+                Ok(first) if n == 0 => {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(first_for);
+                        drop(first);
+                    });
+                }
+                other => held.push(other),
+            }
+        }
+    });
+    address
+}
+
+/// Under `--backend auto`, a native attempt that could not connect and the CLI it falls back to
+/// share the time limit, counted from the connection (before, the CLI was given the whole limit
+/// again: 2 s of connecting, then 2 s of CLI, under a 2 s limit). With the limit used up, the CLI
+/// is not started at all, and the run says why it stopped.
+#[test]
+fn a_fallback_to_the_cli_gets_what_is_left_of_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), V1_CERT).unwrap();
+    // The CLI: says that it started, then waits to be killed.
+    let started = dir.path().join("cli-started");
+    let fake = dir.path().join("temporal");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho started >> '{}'\nexec /bin/sleep 30\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let limit = std::time::Duration::from_secs(3);
+    let run_through = |address: std::net::SocketAddr| {
+        let config = dir.path().join("tgate.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 1\ntemporal: {}\naudit: {{path: {}}}\nlimits: {{timeout: 3s}}\nintegrations:\n  - {{name: slow, auth: direct, address: '{address}', namespace: default, server_ca: {{file: ca.pem}}}}\n",
+                fake.display(),
+                audit.display()
+            ),
+        )
+        .unwrap();
+        let began = std::time::Instant::now();
+        let ran = common::tgate(&[
+            "run",
+            "--backend",
+            "auto",
+            "--config",
+            config.to_str().unwrap(),
+            "temporal workflow list",
+        ]);
+        (ran, began.elapsed())
+    };
+
+    // The handshake never ends: the connection takes the whole limit, and the CLI is not run.
+    let address = silent_server();
+    let (ran, took) = run_through(address);
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "tgate: stopped after the 3s timeout: failed connecting to {address}: no connection within 3s\n"
+        )
+    );
+    assert_eq!(ran.status.code(), Some(1), "{stderr}");
+    assert!(ran.stdout.is_empty());
+    assert!(!started.exists(), "the CLI was started with no time left");
+    assert!(
+        took < limit + limit / 2,
+        "took {took:?} under a {limit:?} limit"
+    );
+    let result = records(&audit, "result").pop().unwrap();
+    assert_eq!(result["backend"], "grpc", "{result}");
+    assert_eq!(result["exit_code"], 1, "{result}");
+    assert!(
+        result["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after the 3s timeout"),
+        "{result}"
+    );
+
+    // The handshake fails after 2 s: the CLI runs, and is killed when the 3 s are up, not 3 s
+    // after it started.
+    let (ran, took) = run_through(closing_first_after(std::time::Duration::from_secs(2)));
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(stderr, "tgate: killed after the 3s timeout\n");
+    assert_eq!(ran.status.code(), Some(1), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&started).unwrap(), "started\n");
+    assert!(
+        took < limit + limit / 2,
+        "took {took:?} under a {limit:?} limit"
+    );
+    let result = records(&audit, "result").pop().unwrap();
+    assert_eq!(result["backend"], "cli", "{result}");
+}
+
 /// A configuration allowing `workflow terminate` through a `direct` TLS integration to
 /// `address` (its server CA any certificate: the handshake never happens); its path and the
 /// audit log's.

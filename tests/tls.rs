@@ -822,6 +822,79 @@ fn a_json_list_cut_by_its_command_timeout_is_closed_as_the_cli_closes_it() {
     }
 }
 
+/// A TCP relay to `upstream` that waits `delay` before it relays each connection (a slow path
+/// to the server: the TLS handshake takes that long): its address.
+fn relay_after(upstream: &str, delay: std::time::Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let (mut c, mut s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut c, &mut s));
+                let (mut s, mut c) = (server, client);
+                let _ = std::io::copy(&mut s, &mut c);
+            });
+        }
+    });
+    address
+}
+
+/// A native run's connection and its command share the time limit: a TLS handshake that took
+/// 2 s leaves 1 s of a 3 s limit to a read the server holds (before, the read was given the
+/// whole 3 s after the connection: 5 s in all).
+#[test]
+fn a_native_run_counts_its_time_limit_from_its_connection() {
+    let key = "tgk-slow-handshake-0012";
+    let server = seeded_server();
+    let ca = Ca::new("tgate test CA");
+    let proxy = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "ListWorkflowExecutions",
+            secs: 6,
+            from: 1,
+        },
+    );
+    let relay = relay_after(&proxy.address, std::time::Duration::from_secs(2));
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "ca.pem", &ca.pem());
+    put(dir.path(), "key", key);
+    let config = server.config(
+        dir.path(),
+        "default",
+        &format!(
+            "{}limits: {{timeout: 3s}}\n",
+            integration(
+                "slow",
+                &relay,
+                ", server_ca: {file: ca.pem}, api_key: {file: key}"
+            )
+        ),
+    );
+    let began = std::time::Instant::now();
+    let out = run(&config, "slow", "grpc", "temporal workflow list");
+    let took = began.elapsed();
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (Some(1), "tgate: stopped after the 3s timeout\n".to_owned())
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_millis(4500),
+        "took {took:?} under a 3 s limit"
+    );
+}
+
 /// A timed read (`--command-timeout`, which has the native executor make the call the CLI makes
 /// when it connects, `GetSystemInfo`) whose credentials that call refuses: with `--backend grpc`
 /// tgate says so, with the cause, and points at doctor (review: the cause was dropped and the

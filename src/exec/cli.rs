@@ -173,13 +173,27 @@ pub fn injected_argv(
     Ok((argv, ChildEnv(env), files))
 }
 
-/// Runs `cmd` through the `temporal` binary at `binary`.
+/// Runs `cmd` through the `temporal` binary at `binary`, killing it after `limits.timeout`.
 pub fn run_cli(
     binary: &Path,
     cmd: &Command,
     integration: &Integration,
     caller: &str,
     limits: &Limits,
+) -> Result<Execution, ExecError> {
+    run_cli_until(binary, cmd, integration, caller, limits, None)
+}
+
+/// [`run_cli`], killing the child at `deadline` when one is given (what is left of a time limit
+/// that a native attempt began to use), else `limits.timeout` after it starts. What it says of a
+/// kill names `limits.timeout`: the limit, not what was left of it.
+pub fn run_cli_until(
+    binary: &Path,
+    cmd: &Command,
+    integration: &Integration,
+    caller: &str,
+    limits: &Limits,
+    deadline: Option<Instant>,
 ) -> Result<Execution, ExecError> {
     // Private itself, not only what it holds (tempfile makes it 0755 otherwise).
     let private = tempfile::Builder::new()
@@ -235,7 +249,7 @@ pub fn run_cli(
         message: e.to_string(),
     })?;
     let cap = limits.max_output_bytes;
-    let deadline = start + limits.timeout;
+    let deadline = deadline.unwrap_or(start + limits.timeout);
     // The API keys (a server may echo the one it was sent) are replaced before any cut, which
     // could otherwise leave a key's start: each stream is read a key's length past the cap,
     // scrubbed, then cut at the cap.

@@ -13,7 +13,9 @@ pub mod stop;
 pub mod text;
 pub mod width;
 
-pub use cli::{ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli, say};
+pub use cli::{
+    ExecError, Execution, STOPPED_STDERR_BYTES, cut_stopped_stderr, run_cli, run_cli_until, say,
+};
 
 /// The API keys an executor replaces in the output before its cap can cut through one: the
 /// integration's, and every other configured integration's ([`crate::diag::hide`]), so that a

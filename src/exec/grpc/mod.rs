@@ -252,6 +252,9 @@ pub struct Session {
     /// How long the connection took ([`Session::connect`]): part of the time the CLI gives
     /// its first call ([`SYSTEM_INFO_WITHIN`]).
     connect_took: Duration,
+    /// When the time given to the next run ends ([`Session::ending_by`]); `None`: the whole
+    /// time limit from the run's start.
+    ending_by: Option<std::time::Instant>,
 }
 
 /// The CLI connects lazily and makes one call before its command, `GetSystemInfo`, within the Go
@@ -328,6 +331,7 @@ impl Session {
             cli: None,
             keys: crate::exec::keys_of(integration),
             connect_took: start.elapsed(),
+            ending_by: None,
         })
     }
 
@@ -474,6 +478,14 @@ impl Session {
         self.cli = cli;
     }
 
+    /// Ends the next run at `deadline` rather than a whole time limit after it starts: a
+    /// one-shot `tgate run` counts the time limit from when it began to connect, so that the
+    /// connection and the command share it (before, a connection that took 5 s was followed by
+    /// a command given 5 s more under a 5 s limit).
+    pub fn ending_by(&mut self, deadline: std::time::Instant) {
+        self.ending_by = Some(deadline);
+    }
+
     /// Runs `cmd` natively if it is translated, writing its output to `out` and `err`.
     /// `identity` is what Temporal records as the actor (`tgate:<caller>`). `decided` holds back
     /// what the command's decision record must precede: every request of a command that
@@ -560,8 +572,14 @@ impl Session {
         // connecting, `Error: program interrupted`, where a native read printed its answer, or
         // a JSON list's `[` `]` the CLI never began).
         let own_left = own.map(|t| t.saturating_sub(self.connect_took));
+        // tgate's limit: what is left of it when the run was given a deadline.
+        let left = self.ending_by.take().map_or(limits.timeout, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
+        // Whichever ends first says why the run ended.
+        let interrupted = own_left.filter(|o| *o < left);
         let result = self.runtime.block_on(async {
-            let bound = own_left.unwrap_or(limits.timeout);
+            let bound = interrupted.unwrap_or(left);
             let deadline = std::time::Instant::now() + bound;
             let run = tokio::time::timeout(bound, async {
                 if writes || own.is_some() {
@@ -582,7 +600,7 @@ impl Session {
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) => {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
-                    match own {
+                    match interrupted {
                         // The CLI's expired context: its deferred `EndList` still closes a
                         // JSON list (QA: the native `[` was left open), then the error.
                         Some(_) => match JsonList::closing(ctx.json_list.take()) {
