@@ -292,6 +292,19 @@ fn local_checks_find_expired_and_mismatched_material() {
     let yaml = "version: 1\nintegrations:\n  - {name: d, auth: direct, namespace: ns, address: 'h:1', server_ca: {file: ca.pem}}\n";
     let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
     assert!(check_material_for_run(&cfg.integrations[0]).is_empty());
+    // A private key labelled CERTIFICATE after the CA passes the load's check for keys, and the
+    // CLI would skip it, but it would be written with the CA to the file the CLI reads (QA
+    // re-check): `tgate run` refuses the bundle, and nothing of the key is quoted.
+    let ca_and_key = format!("{}{key_as_cert}", good.cert.pem());
+    std::fs::write(dir.path().join("ca.pem"), &ca_and_key).unwrap();
+    let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
+    let p = check_material_for_run(&cfg.integrations[0]);
+    assert_eq!(
+        problems_of(&p),
+        ["the server CA bundle holds a CERTIFICATE block that is not an X.509 certificate"],
+        "{p:?}"
+    );
+    assert!(!format!("{p:?}").contains(&body), "{p:?}");
 
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));
@@ -368,7 +381,7 @@ const UNSUPPORTED: &str = "the client key uses an algorithm or size the native e
 const UNUSABLE: &str = "the client key is not a key either executor can use: not a well-formed RSA key, ECDSA key (P-256, P-384, P-521) or Ed25519 key (X25519, RSA-PSS, DSA and the like cannot sign a TLS handshake here)";
 
 /// The problems said, each without the field and file it ends with, which are checked: the
-/// field's own file, as `integration_with` writes them.
+/// field's own file, as `integration_with` (and the tests' `server_ca`) write them.
 fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
     p.iter()
         .map(|p| {
@@ -379,6 +392,7 @@ fn problems_of(p: &[tgate::connect::doctor::Problem]) -> Vec<&str> {
             let file = match at.split_once('`').map(|(field, _)| field) {
                 Some("client_cert") => "c.pem",
                 Some("client_key") => "k.pem",
+                Some("server_ca") => "ca.pem",
                 other => panic!("{other:?}: {}", p.problem),
             };
             assert!(at.ends_with(&format!("/{file}`)")), "{}", p.problem);

@@ -351,11 +351,15 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
             origin: tls.origins.server_ca.as_deref(),
         };
         let mut broken = None;
+        let mut not_certificate = false;
         let found: Vec<Option<Problem>> = CertificateDer::pem_slice_iter(ca.as_bytes())
             .map(|der| match der {
                 Ok(der) => match X509Certificate::from_der(&der) {
                     Ok((_, cert)) => dates(&cert, &m, now),
-                    Err(_) => Some(not_x509(&m)),
+                    Err(_) => {
+                        not_certificate = true;
+                        Some(not_x509(&m))
+                    }
                 },
                 Err(e) => {
                     let why = pem_words(&e);
@@ -369,6 +373,21 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
             out.push(not_pem(&m, "no certificate"));
         } else if found.iter().all(Option::is_some) {
             out.extend(found.into_iter().flatten().next());
+        } else if not_certificate {
+            // Beside a usable CA, a CERTIFICATE block whose content is something else: the
+            // native executor refuses the bundle, the CLI skips the block, and whatever it holds
+            // is written, with the CA, to the file the CLI reads. A private key labelled
+            // CERTIFICATE got past the load's check for keys this way (QA re-check): refused for
+            // every executor.
+            out.push(problem(
+                Class::Certificate,
+                format!(
+                    "{} bundle holds a CERTIFICATE block that is not an X.509 certificate{}",
+                    m.what,
+                    m.at()
+                ),
+                "remove the block from `server_ca`: a CA bundle holds CA certificates alone",
+            ));
         } else if let Some(e) = broken {
             // The CLI skips a broken block in a bundle; the native executor refuses the bundle.
             native_only.push(problem(
