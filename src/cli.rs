@@ -1123,8 +1123,8 @@ struct Decided {
     integration: Option<crate::connect::Integration>,
     target: Option<crate::command::Target>,
     /// The connection a write's workflow type was checked over ([`internal_by_type`]), kept for
-    /// the native executor.
-    checked_over: Option<crate::exec::grpc::Session>,
+    /// the native executor, and when the check began (the command's time limit counts from it).
+    checked_over: Option<(crate::exec::grpc::Session, std::time::Instant)>,
     /// The stop-signal watch of a write, from its type check on (`None` if none was made, or
     /// the handlers could not be registered).
     watching: Option<crate::exec::stop::Watch>,
@@ -1222,7 +1222,8 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
 ///
 /// The check is watched for stop signals, as the write itself is: a stop while it waits ends it,
 /// and the write is denied and recorded so before tgate ends by the signal. Also returned: the
-/// connection the check was made over (kept for the native executor) and the watch.
+/// connection the check was made over (kept for the native executor) with when the check began
+/// (the command's time limit counts from then), and the watch.
 fn internal_by_type(
     ev: Evaluation,
     cmd: &crate::command::Command,
@@ -1230,7 +1231,7 @@ fn internal_by_type(
     limits: &crate::connect::Limits,
 ) -> (
     Evaluation,
-    Option<crate::exec::grpc::Session>,
+    Option<(crate::exec::grpc::Session, std::time::Instant)>,
     Option<crate::exec::stop::Watch>,
 ) {
     use crate::command::Target;
@@ -1257,8 +1258,12 @@ fn internal_by_type(
     let watching = watch_early();
     let wf = workflow_id.as_str();
     let namespace = cmd.namespace().map(|n| n.to_string()).unwrap_or_default();
+    // The command's time limit counts from here: the check, then the write, share it (QA: a
+    // check slow to answer, then the write, took twice the limit).
     let started = std::time::Instant::now();
-    let timeout = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
+    let bound = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
+    // Each call's time: at most `bound`, and what is left of the limit.
+    let timeout = || limits.timeout.saturating_sub(started.elapsed()).min(bound);
     // The latest run, which a write to an older one may end too (a reset of an older run ends
     // the running one), and the run named, if any. A start's `--run-id` names no run it writes
     // to (update-with-start's is refused by the SDK): the latest run alone (final QA).
@@ -1275,12 +1280,12 @@ fn internal_by_type(
         .map_err(|e| ProbeFailure::Connect(e.to_string()))
         .and_then(|s| {
             let s = session.insert(s);
-            let latest = s.workflow_type(&namespace, wf, None, timeout)?;
+            let latest = s.workflow_type(&namespace, wf, None, timeout())?;
             if internal(&latest) {
                 return Ok(latest);
             }
             let checked = match named {
-                Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout)?,
+                Some(run) => s.workflow_type(&namespace, wf, Some(run), timeout())?,
                 None => latest,
             };
             if internal(&checked) || !resets_the_run_before(cmd) {
@@ -1288,8 +1293,8 @@ fn internal_by_type(
             }
             // `reset -t LastContinuedAsNew` resets the run the named (else latest) one
             // continued from, which may be of another type: that one too.
-            match s.continued_from(&namespace, wf, named, timeout)? {
-                Some(before) => s.workflow_type(&namespace, wf, Some(&before), timeout),
+            match s.continued_from(&namespace, wf, named, timeout())? {
+                Some(before) => s.workflow_type(&namespace, wf, Some(&before), timeout()),
                 None => Ok(checked),
             }
         });
@@ -1312,6 +1317,9 @@ fn internal_by_type(
                 ProbeFailure::Call { code, message, .. } => {
                     format!("{}: {message}", code_name(code))
                 }
+                ProbeFailure::Timeout(t) if t < bound => {
+                    format!("no answer within the {:?} time limit", limits.timeout)
+                }
                 ProbeFailure::Timeout(t) => format!("no answer within {t:?}"),
                 ProbeFailure::Stopped(name) => format!("stopped by {name}"),
             };
@@ -1323,7 +1331,7 @@ fn internal_by_type(
             )
         }
     };
-    (ev, session, watching)
+    (ev, session.map(|s| (s, started)), watching)
 }
 
 /// Whether `cmd` is a single `workflow reset` to `LastContinuedAsNew`: it resets the run that
@@ -1923,19 +1931,27 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             } else {
                 crate::audit::Barrier::until_synced(log.write_now(&decision).map_err(unavailable)?)
             };
-            // The time limit counts from here: the connection, the command, and the CLI if
-            // the command falls back to it, share it.
-            let began = std::time::Instant::now();
-            // A write's connection was made for its type check.
-            let connected = match checked_over {
-                Some(session) => Ok(session),
-                None => crate::exec::grpc::Session::connect(integration, &config.limits),
+            // The time limit counts from here (or from a write's type check, which made its
+            // connection): the connection, the command, and the CLI if the command falls back
+            // to it, share it.
+            let (connected, began) = match checked_over {
+                Some((session, began)) => (Ok(session), began),
+                None => {
+                    let began = std::time::Instant::now();
+                    let own = crate::exec::grpc::command_timeout(cmd);
+                    let connected = crate::exec::grpc::Session::connect_within(
+                        integration,
+                        &config.limits,
+                        own,
+                    );
+                    (connected, began)
+                }
             };
             Prepared {
                 connected: Some(connected),
                 decided: decided_barrier,
                 watching,
-                ends: began.checked_add(config.limits.timeout),
+                began: Some(began),
             }
         }
         _ => {
@@ -1948,7 +1964,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
                 watching,
-                ends: None,
+                began: None,
             }
         }
     };
@@ -2008,7 +2024,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // A stop signal noted while the command runs (a CLI child, a native write, a native read
     // once watched) stays noted until its result is recorded; tgate ends by it after that.
     let held = crate::exec::stop::hold();
-    let start = std::time::Instant::now();
+    // The run's duration counts from where its time limit does: a native attempt's connection
+    // (or its type check) is part of it (QA: a run that spent its whole limit connecting was
+    // recorded as lasting half a millisecond).
+    let start = prepared.began.unwrap_or_else(std::time::Instant::now);
     let ran = execute(
         &config,
         &decided,
@@ -2165,10 +2184,10 @@ struct Prepared {
     /// The stop-signal watch of a run, from its decision on (`None` if the handlers could not
     /// be registered: the executor then says so).
     watching: Option<crate::exec::stop::Watch>,
-    /// When the command's time limit ends, for a command that began to run natively: counted
-    /// from its connection, and shared with the CLI if it falls back (`None`: the CLI's run gets
-    /// the whole limit).
-    ends: Option<std::time::Instant>,
+    /// When the command's time limit began, for a command that began to run natively: at its
+    /// connection, or its type check's (a write to one workflow). The limit is shared with the
+    /// CLI if the command falls back to it (`None`: the CLI's run gets the whole limit).
+    began: Option<std::time::Instant>,
 }
 
 /// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
@@ -2200,6 +2219,17 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
+    // When the time limit ends, and the command's own `--command-timeout`, counted from when the
+    // native attempt began.
+    let ends = prepared
+        .began
+        .and_then(|b| b.checked_add(config.limits.timeout));
+    let own_ends = prepared
+        .began
+        .zip(crate::exec::grpc::command_timeout(effective))
+        .and_then(|(b, own)| b.checked_add(own));
+    // Why a native attempt left the command to the CLI, and whether it was left unanswered.
+    let mut fell_back = None;
     if backend != crate::connect::Backend::Cli {
         let cli = temporal_binary(config).ok();
         // The connection made while the decision synced, else a fresh one. It is kept in
@@ -2212,7 +2242,7 @@ fn execute(
         let native = match connected {
             Ok(session) => {
                 session.reproducing(cli);
-                if let Some(ends) = prepared.ends {
+                if let Some(ends) = ends {
                     session.ending_by(ends);
                 }
                 session.run(
@@ -2229,7 +2259,7 @@ fn execute(
             }
             Err(e) => crate::exec::grpc::Native::Fallback(e.to_string()),
         };
-        let fell_back = match native {
+        match native {
             crate::exec::grpc::Native::Ran {
                 exit_code,
                 grpc_status,
@@ -2268,39 +2298,25 @@ fn execute(
                 ));
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
-            crate::exec::grpc::Native::Fallback(why)
-            | crate::exec::grpc::Native::Unanswered(why) => {
+            crate::exec::grpc::Native::Fallback(why) => {
                 tracing::debug!(
                     why = ?crate::diag::capped(&why),
                     "not run natively: the CLI runs it"
                 );
                 prepared.connected = None;
-                why
+                fell_back = Some((why, false));
+            }
+            crate::exec::grpc::Native::Unanswered(why) => {
+                tracing::debug!(
+                    why = ?crate::diag::capped(&why),
+                    "no answer natively: the CLI runs it"
+                );
+                prepared.connected = None;
+                fell_back = Some((why, true));
             }
             // The barrier keeps the error: `run_cmd` reports it, and nothing else.
             crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
             crate::exec::grpc::Native::Stopped(name) => return Ran::NotRun(stopped_before(name)),
-        };
-        // The native attempt used up the time limit (a connection that was never made): the
-        // CLI is not started only to be killed.
-        if prepared
-            .ends
-            .is_some_and(|ends| std::time::Instant::now() >= ends)
-        {
-            if let Err(e) = prepared.decided.pass() {
-                return Ran::NotRun(e.to_string());
-            }
-            let _ = writeln!(
-                err,
-                "tgate: stopped after the {:?} timeout: {fell_back}",
-                config.limits.timeout
-            );
-            return Ran::Exited {
-                code: 1,
-                backend: Executor::Grpc,
-                grpc_status: None,
-                undelivered: None,
-            };
         }
     }
     if let Err(e) = prepared.decided.pass() {
@@ -2314,13 +2330,46 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
+    // The native attempt used up the command's time (a connection that was never made, say):
+    // the CLI is not started only to be killed, and nothing was sent.
+    if let Some((why, unanswered)) = &fell_back {
+        let now = std::time::Instant::now();
+        let ran_out = |at: Option<std::time::Instant>| at.is_some_and(|at| now >= at);
+        // Its own `--command-timeout` first: the CLI's words, as when it runs out while the CLI
+        // connects (QA: the fallback gave the CLI the whole timeout again).
+        if ran_out(own_ends) && own_ends <= ends.or(own_ends) {
+            let _ = writeln!(err, "Error: program interrupted");
+            return Ran::Exited {
+                code: 1,
+                backend: Executor::Grpc,
+                grpc_status: Some("DEADLINE_EXCEEDED"),
+                undelivered: None,
+            };
+        }
+        if ran_out(ends) {
+            let doctor = if *unanswered {
+                format!(
+                    "; `tgate doctor --integration {}` diagnoses the connection and its \
+                     credentials",
+                    display_word(&integration.name)
+                )
+            } else {
+                String::new()
+            };
+            return Ran::NotRun(format!(
+                "not run: the native attempt used up the {:?} time limit ({why}), leaving the \
+                 CLI none{doctor}",
+                config.limits.timeout
+            ));
+        }
+    }
     match crate::exec::run_cli_until(
         &binary,
         effective,
         integration,
         &caller.id,
         &config.limits,
-        prepared.ends,
+        ends,
     ) {
         Ok(run) => Ran::Exited {
             code: run.exit_code,

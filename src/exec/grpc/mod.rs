@@ -257,6 +257,16 @@ pub struct Session {
     ending_by: Option<std::time::Instant>,
 }
 
+/// How long a native run may take, and whether that is the command's own `--command-timeout`
+/// (what the connection left of it, `own_left`) rather than tgate's limit (what is left of it,
+/// `left`): the tighter ends the run and says why it ended; at a tie, tgate's limit.
+fn run_bound(own_left: Option<Duration>, left: Duration) -> (Duration, bool) {
+    match own_left {
+        Some(own) if own < left => (own, true),
+        _ => (left, false),
+    }
+}
+
 /// The CLI connects lazily and makes one call before its command, `GetSystemInfo`, within the Go
 /// SDK's 5 s, the connection's handshakes included: a server slower than that fails the CLI
 /// (`failed connecting to Temporal server at …: context deadline exceeded`) before the command
@@ -269,13 +279,30 @@ pub struct Session {
 /// would replace the 5 s, is not translated: the CLI runs it.
 const SYSTEM_INFO_WITHIN: Duration = Duration::from_secs(5);
 
+/// A command's own `--command-timeout`, when it has a positive one: it bounds the CLI's whole
+/// run, its connection included.
+pub fn command_timeout(cmd: &Command) -> Option<Duration> {
+    positive_duration(cmd, "command-timeout")
+}
+
 impl Session {
     /// Connects to `integration`: TCP and TLS handshakes within [`CONNECT_TIMEOUT`], or the
-    /// command's whole time limit when shorter; a server that accepts and never completes the TLS handshake is not
-    /// waited for. (HTTP/2 has the client speak first: a server silent after the handshake is
-    /// met by the first call, within its own time limit.)
+    /// command's whole time limit when shorter; a server that accepts and never completes the
+    /// TLS handshake is not waited for. (HTTP/2 has the client speak first: a server silent after
+    /// the handshake is met by the first call, within its own time limit.)
     pub fn connect(integration: &Integration, limits: &Limits) -> Result<Session, ConnectError> {
-        let bound = limits.timeout.min(CONNECT_TIMEOUT);
+        Session::connect_within(integration, limits, None)
+    }
+
+    /// [`Session::connect`] for a command with a `--command-timeout` of its own (`own`), which
+    /// bounds the connection too, as it bounds the CLI's.
+    pub fn connect_within(
+        integration: &Integration,
+        limits: &Limits,
+        own: Option<Duration>,
+    ) -> Result<Session, ConnectError> {
+        let bound = own.map_or(limits.timeout, |own| own.min(limits.timeout));
+        let bound = bound.min(CONNECT_TIMEOUT);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -479,9 +506,10 @@ impl Session {
     }
 
     /// Ends the next run at `deadline` rather than a whole time limit after it starts: a
-    /// one-shot `tgate run` counts the time limit from when it began to connect, so that the
-    /// connection and the command share it (before, a connection that took 5 s was followed by
-    /// a command given 5 s more under a 5 s limit).
+    /// one-shot `tgate run` counts the time limit from when it began to connect (a write to one
+    /// workflow, from its type check), so that the connection and the command share it (before,
+    /// a connection that took 5 s was followed by a command given 5 s more under a 5 s limit).
+    /// The deadline goes with the next run, however it ends.
     pub fn ending_by(&mut self, deadline: std::time::Instant) {
         self.ending_by = Some(deadline);
     }
@@ -499,14 +527,15 @@ impl Session {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Native {
+        // The deadline given for this run, and for no later one, however this one ends.
+        let ending_by = self.ending_by.take();
         let (handler, format) = match translation(cmd) {
             Ok(t) => t,
             Err(why) => return Native::Fallback(why),
         };
         let writes = handler.writes();
-        // A write gains nothing from the overlap: it waits for its decision record before its
-        // timeout starts, so that a slow disk cannot expire the timeout under a request that is
-        // then sent anyway.
+        // A write gains nothing from the overlap: it waits for its decision record before it
+        // sends anything. A deadline runs meanwhile; if it passes, nothing is sent (below).
         if writes && let Err(e) = decided.pass() {
             return Native::Unrecorded(e);
         }
@@ -534,12 +563,13 @@ impl Session {
             cli: self.cli.clone(),
             declared_write: writes,
             connected: false,
+            write_sent: false,
             json_list: None,
         };
         // The command's own `--command-timeout`, when it is the tighter bound, ends the run as
         // the CLI's expired context does (`Error: program interrupted`, exit 1); tgate's limit
         // says that it stopped the command.
-        let command_timeout = positive_duration(cmd, "command-timeout");
+        let command_timeout = command_timeout(cmd);
         let own = command_timeout.filter(|t| *t < limits.timeout);
         // A run asked to stop (SIGTERM, Ctrl-C...) mid-flight ends, and is recorded so, rather
         // than ending tgate with no result at all: a write with its outcome unknown, a read
@@ -573,20 +603,23 @@ impl Session {
         // a JSON list's `[` `]` the CLI never began).
         let own_left = own.map(|t| t.saturating_sub(self.connect_took));
         // tgate's limit: what is left of it when the run was given a deadline.
-        let left = self.ending_by.take().map_or(limits.timeout, |d| {
+        let left = ending_by.map_or(limits.timeout, |d| {
             d.saturating_duration_since(std::time::Instant::now())
         });
-        // Whichever ends first says why the run ended.
-        let interrupted = own_left.filter(|o| *o < left);
+        let (bound, interrupted) = run_bound(own_left, left);
         let result = self.runtime.block_on(async {
-            let bound = interrupted.unwrap_or(left);
             let deadline = std::time::Instant::now() + bound;
             let run = tokio::time::timeout(bound, async {
+                // Past the deadline already, before a call or between two (tokio's timer ticks
+                // by the millisecond, and a timeout polls what it bounds once even when no time
+                // is left): the timeout ends the run before anything more is sent.
+                let past = || std::time::Instant::now() >= deadline;
+                if past() {
+                    std::future::pending::<()>().await;
+                }
                 if writes || own.is_some() {
                     connection_check(&mut ctx, first_call_within).await?;
-                    // Past the deadline already (tokio's timer ticks by the millisecond): the
-                    // timeout ends it before the command begins.
-                    if own.is_some() && std::time::Instant::now() >= deadline {
+                    if past() {
                         std::future::pending::<()>().await;
                     }
                 }
@@ -600,19 +633,27 @@ impl Session {
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) => {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
-                    match interrupted {
+                    if interrupted {
                         // The CLI's expired context: its deferred `EndList` still closes a
                         // JSON list (QA: the native `[` was left open), then the error.
-                        Some(_) => match JsonList::closing(ctx.json_list.take()) {
+                        match JsonList::closing(ctx.json_list.take()) {
                             Some(close) => {
                                 Err(Stop::FailedAfter(close.to_owned(), INTERRUPTED.to_owned()))
                             }
                             None => Err(Stop::Failed(INTERRUPTED.to_owned())),
-                        },
-                        None => Err(Stop::Failed(format!(
-                            "tgate: stopped after the {:?} timeout",
+                        }
+                    } else {
+                        // A write's request out and unanswered (QA: a terminate the limit
+                        // stopped had taken effect, and nothing said it might have).
+                        let sent = if ctx.write_sent {
+                            "; the request may or may not have taken effect"
+                        } else {
+                            ""
+                        };
+                        Err(Stop::Failed(format!(
+                            "tgate: stopped after the {:?} timeout{sent}",
                             limits.timeout
-                        ))),
+                        )))
                     }
                 }
                 // A write's outcome is unknown; a read is stopped as when its output is.
@@ -867,6 +908,9 @@ pub(crate) struct Ctx<'a, 'w> {
     /// Whether the call the CLI makes when it connects has been made and answered
     /// ([`connection_check`]): not made again.
     connected: bool,
+    /// Whether a write's request has been handed to the connection: from then on, a run that
+    /// ends before its answer cannot say whether it took effect.
+    write_sent: bool,
     /// A `-o json` list begun ([`JsonList::around`]) and not yet closed: how many items it
     /// holds. The command's own deadline, which drops the listing mid-page, closes it as the
     /// CLI's deferred `EndList` does ([`JsonList::closing`]).
@@ -934,6 +978,7 @@ impl Ctx<'_, '_> {
             let result = match self.grpc.ready().await {
                 Ok(()) => {
                     let path = tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH);
+                    self.write_sent |= R::WRITE;
                     let call = self
                         .grpc
                         .unary(req, path, WireCodec::<R, R::Response>(PhantomData));
@@ -1512,6 +1557,18 @@ impl JsonList {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_tighter_bound_ends_a_native_run_and_says_why() {
+        let s = Duration::from_secs;
+        // The command's own timeout, tighter: the CLI's `program interrupted`.
+        assert_eq!(run_bound(Some(s(1)), s(3)), (s(1), true));
+        // tgate's limit, tighter (what a connection left of it): tgate's words.
+        assert_eq!(run_bound(Some(s(3)), s(1)), (s(1), false));
+        assert_eq!(run_bound(Some(s(2)), s(2)), (s(2), false));
+        assert_eq!(run_bound(None, s(2)), (s(2), false));
+        assert_eq!(run_bound(None, s(0)), (s(0), false));
+    }
+
     /// The system's roots are read where Go reads them: every certificate of the first bundle
     /// file there is (this machine has one) is among them.
     #[test]
@@ -1571,6 +1628,7 @@ mod tests {
             cli: None,
             declared_write: false,
             connected: false,
+            write_sent: false,
             json_list: None,
         }
     }
