@@ -305,6 +305,49 @@ fn local_checks_find_expired_and_mismatched_material() {
         "{p:?}"
     );
     assert!(!format!("{p:?}").contains(&body), "{p:?}");
+    // A certificate with a private key's bytes after it in one block: the parser reads the
+    // certificate and leaves the rest, which would have been sent with the chain, or written
+    // with the CA (review). Refused wherever it is.
+    let glued = {
+        use base64::Engine as _;
+        let mut der = good.cert.der().to_vec();
+        der.extend_from_slice(good.key_pair.serialized_der());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    };
+    let p = check_material_for_run(&integration_with(dir.path(), &glued, &key_pem));
+    assert_eq!(
+        problems_of(&p),
+        [
+            "the client certificate is not an X.509 certificate: the content of its CERTIFICATE block does not read as one"
+        ]
+    );
+    let chain = format!("{}{glued}", good.cert.pem());
+    let p = check_material_for_run(&integration_with(dir.path(), &chain, &key_pem));
+    assert_eq!(
+        problems_of(&p),
+        [
+            "a further block of the client certificate chain is not an X.509 certificate: the content of its CERTIFICATE block does not read as one"
+        ]
+    );
+    std::fs::write(
+        dir.path().join("ca.pem"),
+        format!("{}{glued}", good.cert.pem()),
+    )
+    .unwrap();
+    let cfg = Config::from_yaml(yaml, "t.yaml", dir.path(), &|_| None).unwrap();
+    assert_eq!(
+        problems_of(&check_material_for_run(&cfg.integrations[0])),
+        ["the server CA bundle holds a CERTIFICATE block that is not an X.509 certificate"]
+    );
 
     let broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     let p = check_material(&integration_with(dir.path(), broken, &key.serialize_pem()));

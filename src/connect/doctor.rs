@@ -207,6 +207,16 @@ fn dates(cert: &X509Certificate<'_>, m: &Material<'_>, now: i64) -> Option<Probl
     }
 }
 
+/// A CERTIFICATE block's content read as an X.509 certificate, all of it: bytes after the
+/// certificate, which the parser leaves and Go refuses, would be sent or written with it (review:
+/// a private key's DER after a CA's, in one block).
+fn whole_x509(der: &[u8]) -> Option<X509Certificate<'_>> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Some(cert),
+        _ => None,
+    }
+}
+
 /// A CERTIFICATE block whose content is not an X.509 certificate. The parser's own words
 /// (`Der(UnexpectedTag { expected: Some(Tag(16)), actual: Tag(0) })`) tell nobody anything: QA.
 fn not_x509(m: &Material<'_>) -> Problem {
@@ -302,7 +312,7 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         // certificate, passed every check and went out on the wire, in clear under TLS 1.2).
         for further in blocks {
             match further {
-                Ok(der) if X509Certificate::from_der(&der).is_ok() => {}
+                Ok(der) if whole_x509(&der).is_some() => {}
                 Ok(_) => {
                     out.push(not_x509(&Material {
                         what: "a further block of the client certificate chain",
@@ -316,8 +326,8 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                 }
             }
         }
-        Some(match X509Certificate::from_der(&der) {
-            Ok((_, x509)) => {
+        Some(match whole_x509(&der) {
+            Some(x509) => {
                 out.extend(dates(&x509, &cert, now));
                 // rustls (the native executor) takes only X.509 version 3; Go takes version 1,
                 // which `openssl x509 -req` issues without extensions.
@@ -336,7 +346,7 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
                 }
                 Some(x509.public_key().raw.to_vec())
             }
-            Err(_) => {
+            None => {
                 out.push(not_x509(&cert));
                 None
             }
@@ -354,9 +364,9 @@ fn check_tls(tls: &Tls, native_only: &mut Vec<Problem>) -> Vec<Problem> {
         let mut not_certificate = false;
         let found: Vec<Option<Problem>> = CertificateDer::pem_slice_iter(ca.as_bytes())
             .map(|der| match der {
-                Ok(der) => match X509Certificate::from_der(&der) {
-                    Ok((_, cert)) => dates(&cert, &m, now),
-                    Err(_) => {
+                Ok(der) => match whole_x509(&der) {
+                    Some(cert) => dates(&cert, &m, now),
+                    None => {
                         not_certificate = true;
                         Some(not_x509(&m))
                     }

@@ -133,13 +133,13 @@ pub fn injected_argv(
     let mut tls = |t: &Tls, inject: &mut Vec<String>| {
         inject.push("--tls".to_owned());
         if let (Some(cert), Some(key)) = (&t.client_cert, &t.client_key) {
-            env.push(("TEMPORAL_TLS_CLIENT_CERT_DATA", cert.clone()));
+            env.push(("TEMPORAL_TLS_CLIENT_CERT_DATA", certificate_blocks(cert)));
             env.push(("TEMPORAL_TLS_CLIENT_KEY_DATA", key.expose().to_owned()));
         }
         if let Some(ca) = &t.server_ca {
             let path = ca_dir.join("ca.pem");
             inject.push(format!("--tls-ca-path={}", path.display()));
-            files.push((path, ca.clone()));
+            files.push((path, certificate_blocks(ca)));
         }
         if let Some(name) = &t.server_name {
             inject.push(format!("--tls-server-name={name}"));
@@ -171,6 +171,29 @@ pub fn injected_argv(
         }
     }
     Ok((argv, ChildEnv(env), files))
+}
+
+/// The CERTIFICATE blocks of `pem`, written anew from what they decode to: the CLI gets the
+/// certificates tgate checked and nothing else the text held (blocks of other labels, text
+/// between blocks, a malformed block), all of which Go skips in any case (review: a private key
+/// under a label other than CERTIFICATE got past the checks and was written to the CA's file).
+fn certificate_blocks(pem: &str) -> String {
+    use base64::Engine as _;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let mut out = String::new();
+    for der in CertificateDer::pem_slice_iter(pem.as_bytes()).flatten() {
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        for (i, c) in encoded.chars().enumerate() {
+            if i > 0 && i % 64 == 0 {
+                out.push('\n');
+            }
+            out.push(c);
+        }
+        out.push_str("\n-----END CERTIFICATE-----\n");
+    }
+    out
 }
 
 /// Runs `cmd` through the `temporal` binary at `binary`, killing it after `limits.timeout`.
@@ -545,6 +568,33 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cli_gets_the_certificate_blocks_alone() {
+        let cert = rcgen::generate_simple_self_signed(vec!["ca".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let key = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nc2VjcmV0\n-----END PGP PRIVATE KEY BLOCK-----\n";
+        let broken = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        // Other labels, text around the blocks, and a block's own line breaks go; the
+        // certificate stays, as the PEM writers write it (64 characters a line).
+        assert_eq!(
+            certificate_blocks(&format!("issuer: ca\n{cert}{key}trailing text\n")),
+            cert
+        );
+        assert_eq!(
+            certificate_blocks(&format!("{key}{cert}{cert}")),
+            cert.repeat(2)
+        );
+        assert_eq!(
+            certificate_blocks(&cert.replace('\n', "\r\n")),
+            cert,
+            "CRLF line ends"
+        );
+        assert!(!certificate_blocks(&format!("{cert}{broken}{key}")).contains("c2VjcmV0"));
+        assert_eq!(certificate_blocks(key), "");
+    }
 
     #[test]
     fn tgate_speaks_on_a_line_of_its_own() {
