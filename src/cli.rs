@@ -1262,8 +1262,12 @@ fn internal_by_type(
     // check slow to answer, then the write, took twice the limit).
     let started = std::time::Instant::now();
     let bound = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
-    // Each call's time: at most `bound`, and what is left of the limit.
-    let timeout = || limits.timeout.saturating_sub(started.elapsed()).min(bound);
+    // The command's own `--command-timeout` counts from here too, as it does for the native
+    // write that follows (QA: a check that took longer did not count against it).
+    let own = crate::exec::grpc::command_timeout(cmd);
+    let time = own.map_or(limits.timeout, |own| own.min(limits.timeout));
+    // Each call's time: at most `bound`, and what is left of the command's.
+    let timeout = || time.saturating_sub(started.elapsed()).min(bound);
     // The latest run, which a write to an older one may end too (a reset of an older run ends
     // the running one), and the run named, if any. A start's `--run-id` names no run it writes
     // to (update-with-start's is refused by the SDK): the latest run alone (final QA).
@@ -1276,7 +1280,7 @@ fn internal_by_type(
             .is_some_and(|t| t.starts_with(crate::policy::INTERNAL_WORKFLOW_PREFIX))
     };
     let mut session = None;
-    let found = Session::connect(integration, limits)
+    let found = Session::connect_within(integration, limits, own)
         .map_err(|e| ProbeFailure::Connect(e.to_string()))
         .and_then(|s| {
             let s = session.insert(s);
@@ -1317,9 +1321,12 @@ fn internal_by_type(
                 ProbeFailure::Call { code, message, .. } => {
                     format!("{}: {message}", code_name(code))
                 }
-                ProbeFailure::Timeout(t) if t < bound => {
-                    format!("no answer within the {:?} time limit", limits.timeout)
-                }
+                ProbeFailure::Timeout(t) if t < bound => match own {
+                    Some(own) if own < limits.timeout => {
+                        format!("no answer within the command's --command-timeout ({own:?})")
+                    }
+                    _ => format!("no answer within the {:?} time limit", limits.timeout),
+                },
                 ProbeFailure::Timeout(t) => format!("no answer within {t:?}"),
                 ProbeFailure::Stopped(name) => format!("stopped by {name}"),
             };
@@ -1964,7 +1971,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
                 watching,
-                began: None,
+                // A write's time limit counts from its type check, whichever executor runs it
+                // (QA: under `--backend cli` the CLI was given the whole limit after the check,
+                // and a signal went out after the limit). The check's connection is not kept.
+                began: decided.checked_over.take().map(|(_, began)| began),
             }
         }
     };
@@ -2242,8 +2252,8 @@ fn execute(
         let native = match connected {
             Ok(session) => {
                 session.reproducing(cli);
-                if let Some(ends) = ends {
-                    session.ending_by(ends);
+                if let Some(began) = prepared.began {
+                    session.counting_from(began);
                 }
                 session.run(
                     effective,
@@ -2330,14 +2340,25 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
-    // The native attempt used up the command's time (a connection that was never made, say):
-    // the CLI is not started only to be killed, and nothing was sent.
+    // The native attempt, or a write's type check, used up the command's time (a connection
+    // that was never made, say): the CLI is not started only to be killed, and nothing was sent.
+    let now = std::time::Instant::now();
+    let ran_out = |at: Option<std::time::Instant>| at.is_some_and(|at| now >= at);
+    // Its own `--command-timeout` first, when it ends first.
+    let own_first = ran_out(own_ends) && own_ends <= ends.or(own_ends);
+    if fell_back.is_none() && (own_first || ran_out(ends)) {
+        let what = match crate::exec::grpc::command_timeout(effective) {
+            Some(own) if own_first => format!("its --command-timeout ({own:?})"),
+            _ => format!("the {:?} time limit", config.limits.timeout),
+        };
+        return Ran::NotRun(format!(
+            "not run: the check of the workflow's type used up {what}, leaving the CLI none"
+        ));
+    }
     if let Some((why, unanswered)) = &fell_back {
-        let now = std::time::Instant::now();
-        let ran_out = |at: Option<std::time::Instant>| at.is_some_and(|at| now >= at);
-        // Its own `--command-timeout` first: the CLI's words, as when it runs out while the CLI
-        // connects (QA: the fallback gave the CLI the whole timeout again).
-        if ran_out(own_ends) && own_ends <= ends.or(own_ends) {
+        // The CLI's words, as when its own timeout runs out while it connects (QA: the
+        // fallback gave the CLI the whole timeout again).
+        if own_first {
             let _ = writeln!(err, "Error: program interrupted");
             return Ran::Exited {
                 code: 1,

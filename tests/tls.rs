@@ -958,6 +958,115 @@ fn a_write_counts_its_time_limit_from_its_type_check() {
     wait_for_signal(&server, "wf-tls", "nudge");
 }
 
+/// The type check before a write counts against the command's time whichever executor runs it
+/// (QA): under `--backend cli` the CLI gets what the check left of the limit (it was given the
+/// whole limit again, and a signal went out after it); and a `--command-timeout` bounds the
+/// check's connection and its call, as it bounds the native write's (the check ran past it, and
+/// the write went out).
+#[test]
+fn a_type_check_counts_against_the_commands_time() {
+    let key = "tgk-slow-check-0015";
+    let server = seeded_server();
+    let ca = Ca::new("tgate test CA");
+    let slow_check = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "DescribeWorkflowExecution",
+            secs: 2,
+            from: 1,
+        },
+    );
+    let plain = TlsProxy::start(
+        &server.address,
+        &ca.server(),
+        None,
+        Mode::ApiKey(key.to_owned()),
+    );
+    let slow_connection = relay_after(&plain.address, std::time::Duration::from_millis(3500));
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "ca.pem", &ca.pem());
+    put(dir.path(), "key", key);
+    // The CLI: waits to be killed.
+    let fake = dir.path().join("temporal");
+    put(dir.path(), "temporal", "#!/bin/sh\nexec /bin/sleep 30\n");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let fields = ", server_ca: {file: ca.pem}, api_key: {file: key}";
+    let config = dir.path().join("tgate.yaml");
+    put(
+        dir.path(),
+        "tgate.yaml",
+        &format!(
+            "version: 1\ntemporal: {}\naudit: {{path: {}}}\nlimits: {{timeout: 3s}}\nintegrations:\n{}{}",
+            fake.display(),
+            dir.path().join("audit.jsonl").display(),
+            integration("check", &slow_check.address, fields),
+            integration("connection", &slow_connection, fields),
+        ),
+    );
+    allow_writes(dir.path(), &config);
+    let timed = |integration: &str, backend: &str, line: &str| {
+        let began = std::time::Instant::now();
+        let out = run(&config, integration, backend, line);
+        (out, began.elapsed())
+    };
+
+    // The check takes 2 s of the 3 s: the CLI is killed 1 s later (broken: 3 s later).
+    let (out, took) = timed(
+        "check",
+        "cli",
+        "temporal workflow signal -w wf-tls --name a",
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (Some(1), "tgate: killed after the 3s timeout\n".to_owned())
+    );
+    let secs = std::time::Duration::from_secs;
+    assert!(
+        took >= secs(3) && took < secs(4) + secs(1) / 2,
+        "took {took:?}"
+    );
+
+    // `--command-timeout 1s`: the check's call, held 2 s, is cut at 1 s, and the write denied
+    // (broken: the check waited, and the signal went out).
+    let (out, took) = timed(
+        "check",
+        "grpc",
+        "temporal workflow signal -w wf-tls --name b --command-timeout 1s",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("could not: no answer within the command's --command-timeout (1s)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took >= secs(1) && took < secs(2), "took {took:?}");
+
+    // The same, the connection taking 3.5 s: cut at 1 s (broken: made, then `program
+    // interrupted` after 3.5 s).
+    let (out, took) = timed(
+        "connection",
+        "grpc",
+        "temporal workflow signal -w wf-tls --name c --command-timeout 1s",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no connection within 1s"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took >= secs(1) && took < secs(3), "took {took:?}");
+    let history = server.cli(&["workflow", "show", "-w", "wf-tls", "-o", "json"]);
+    assert!(
+        !text(&history.stdout).contains("WORKFLOW_EXECUTION_SIGNALED"),
+        "a signal was sent: {}",
+        text(&history.stdout)
+    );
+}
+
 /// Waits (up to 10 s) for workflow `id`'s history to hold a signal named `name`.
 fn wait_for_signal(server: &DevServer, id: &str, name: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -977,9 +1086,10 @@ fn wait_for_signal(server: &DevServer, id: &str, name: &str) {
     }
 }
 
-/// A native run given a deadline that has passed ends with tgate's timeout and sends nothing,
-/// and the deadline applies to that run alone, however it ends: the next run on the same session
-/// has the whole limit (review: a run that went to the CLI left its deadline to the next).
+/// A native run whose time limit, counted from before it (`Session::counting_from`), has run out
+/// ends with tgate's timeout and sends nothing; the count applies to that run alone, however it
+/// ends: the next run on the same session has the whole limit (review: a run that went to the
+/// CLI left its deadline to the next).
 #[test]
 fn a_native_run_with_no_time_left_sends_nothing() {
     let key = "tgk-no-time-left-0013";
@@ -990,7 +1100,16 @@ fn a_native_run_with_no_time_left_sends_nothing() {
         .iter()
         .find(|i| i.name == "faulty")
         .unwrap();
-    let limits = tgate::connect::Limits::default();
+    // A limit of 1 s, begun 1.1 s before the run.
+    let limits = tgate::connect::Limits {
+        timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let ago = || {
+        let began = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        began
+    };
     let mut session = tgate::exec::grpc::Session::connect(integration, &limits).unwrap();
     let run = |session: &mut tgate::exec::grpc::Session, line: &str| {
         let argv = tgate::lex::lex_str(line, &tgate::lex::Program::default()).unwrap();
@@ -1006,11 +1125,20 @@ fn a_native_run_with_no_time_left_sends_nothing() {
         );
         (ran, text(&out), text(&err))
     };
+    // The check of a workflow's type before a write, with no time left: nothing is sent, then or
+    // later, as the runs below drive the connection (QA: its request went out after the limit).
+    assert!(
+        matches!(
+            session.workflow_type("default", "wf-tls", None, std::time::Duration::ZERO),
+            Err(tgate::exec::grpc::ProbeFailure::Timeout(_))
+        ),
+        "a check with no time left"
+    );
     for line in [
         "temporal workflow describe -w wf-tls -o json",
         "temporal workflow signal -w wf-tls --name nudge",
     ] {
-        session.ending_by(std::time::Instant::now());
+        session.counting_from(ago());
         let (ran, out, err) = run(&mut session, line);
         assert!(
             matches!(
@@ -1024,13 +1152,14 @@ fn a_native_run_with_no_time_left_sends_nothing() {
         );
         assert_eq!(
             (out.as_str(), err.as_str()),
-            ("", "tgate: stopped after the 120s timeout\n"),
+            ("", "tgate: stopped after the 1s timeout\n"),
             "{line}"
         );
         assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), 0, "{line}");
     }
-    // Not translated (the CLI would run it): the deadline goes with it.
-    session.ending_by(std::time::Instant::now());
+    // Not translated (the CLI would run it): the start goes with it, and the next run has its
+    // whole second.
+    session.counting_from(ago());
     let (ran, _, _) = run(
         &mut session,
         "temporal workflow describe -w wf-tls -o json --client-connect-timeout 5s",

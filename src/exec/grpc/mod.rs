@@ -252,9 +252,9 @@ pub struct Session {
     /// How long the connection took ([`Session::connect`]): part of the time the CLI gives
     /// its first call ([`SYSTEM_INFO_WITHIN`]).
     connect_took: Duration,
-    /// When the time given to the next run ends ([`Session::ending_by`]); `None`: the whole
-    /// time limit from the run's start.
-    ending_by: Option<std::time::Instant>,
+    /// When the next run's time began ([`Session::counting_from`]); `None`: at the run's start
+    /// (its own `--command-timeout`, at the connection's).
+    counting_from: Option<std::time::Instant>,
 }
 
 /// How long a native run may take, and whether that is the command's own `--command-timeout`
@@ -358,7 +358,7 @@ impl Session {
             cli: None,
             keys: crate::exec::keys_of(integration),
             connect_took: start.elapsed(),
-            ending_by: None,
+            counting_from: None,
         })
     }
 
@@ -460,6 +460,11 @@ impl Session {
         namespace: &str,
         timeout: Duration,
     ) -> Result<Req::Response, ProbeFailure> {
+        // No time left: nothing is sent (a timeout polls what it bounds once, and that would
+        // send the request: QA).
+        if timeout.is_zero() {
+            return Err(ProbeFailure::Timeout(timeout));
+        }
         let req = cli_request(req, Some(namespace), self.auth.as_ref());
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(Req::PATH);
         // The CLI's limit, not tonic's 4 MiB: a history's first page holds the start's input
@@ -505,13 +510,13 @@ impl Session {
         self.cli = cli;
     }
 
-    /// Ends the next run at `deadline` rather than a whole time limit after it starts: a
-    /// one-shot `tgate run` counts the time limit from when it began to connect (a write to one
-    /// workflow, from its type check), so that the connection and the command share it (before,
-    /// a connection that took 5 s was followed by a command given 5 s more under a 5 s limit).
-    /// The deadline goes with the next run, however it ends.
-    pub fn ending_by(&mut self, deadline: std::time::Instant) {
-        self.ending_by = Some(deadline);
+    /// Counts the next run's time limit, and its own `--command-timeout`, from `began` rather
+    /// than from the run's start: a one-shot `tgate run` counts both from when it began to
+    /// connect (a write to one workflow, from its type check), so that the connection, the check
+    /// and the command share them (before, a connection that took 5 s was followed by a command
+    /// given 5 s more under a 5 s limit). It goes with the next run, however that run ends.
+    pub fn counting_from(&mut self, began: std::time::Instant) {
+        self.counting_from = Some(began);
     }
 
     /// Runs `cmd` natively if it is translated, writing its output to `out` and `err`.
@@ -528,7 +533,7 @@ impl Session {
         err: &mut dyn Write,
     ) -> Native {
         // The deadline given for this run, and for no later one, however this one ends.
-        let ending_by = self.ending_by.take();
+        let counting_from = self.counting_from.take();
         let (handler, format) = match translation(cmd) {
             Ok(t) => t,
             Err(why) => return Native::Fallback(why),
@@ -601,11 +606,10 @@ impl Session {
         // connection took is counted (QA: at `--command-timeout 1ms` the CLI never got past
         // connecting, `Error: program interrupted`, where a native read printed its answer, or
         // a JSON list's `[` `]` the CLI never began).
-        let own_left = own.map(|t| t.saturating_sub(self.connect_took));
-        // tgate's limit: what is left of it when the run was given a deadline.
-        let left = ending_by.map_or(limits.timeout, |d| {
-            d.saturating_duration_since(std::time::Instant::now())
-        });
+        let spent = counting_from.map(|b| b.elapsed());
+        let own_left = own.map(|t| t.saturating_sub(spent.unwrap_or(self.connect_took)));
+        // tgate's limit: what is left of it when the run counts from before its start.
+        let left = spent.map_or(limits.timeout, |s| limits.timeout.saturating_sub(s));
         let (bound, interrupted) = run_bound(own_left, left);
         let result = self.runtime.block_on(async {
             let deadline = std::time::Instant::now() + bound;
