@@ -1262,10 +1262,11 @@ fn internal_by_type(
     // check slow to answer, then the write, took twice the limit).
     let started = std::time::Instant::now();
     let bound = limits.timeout.min(crate::exec::grpc::CONNECT_TIMEOUT);
-    // The command's own `--command-timeout` counts from here too, as it does for the native
-    // write that follows (QA: a check that took longer did not count against it).
-    let own = crate::exec::grpc::command_timeout(cmd);
-    let time = own.map_or(limits.timeout, |own| own.min(limits.timeout));
+    // The command's own `--command-timeout` counts from here too, as it does for the write that
+    // follows (QA: a check that took longer did not count against it); the one it will run
+    // with, a policy's obligation applied (review).
+    let own = crate::exec::grpc::command_timeout(ev.effective.as_ref().unwrap_or(cmd));
+    let (time, by_own) = crate::exec::grpc::run_bound(own, limits.timeout);
     // Each call's time: at most `bound`, and what is left of the command's.
     let timeout = || time.saturating_sub(started.elapsed()).min(bound);
     // The latest run, which a write to an older one may end too (a reset of an older run ends
@@ -1321,12 +1322,12 @@ fn internal_by_type(
                 ProbeFailure::Call { code, message, .. } => {
                     format!("{}: {message}", code_name(code))
                 }
-                ProbeFailure::Timeout(t) if t < bound => match own {
-                    Some(own) if own < limits.timeout => {
-                        format!("no answer within the command's --command-timeout ({own:?})")
-                    }
-                    _ => format!("no answer within the {:?} time limit", limits.timeout),
-                },
+                ProbeFailure::Timeout(t) if t < bound && by_own => {
+                    format!("no answer within the command's --command-timeout ({time:?})")
+                }
+                ProbeFailure::Timeout(t) if t < bound => {
+                    format!("no answer within the {:?} time limit", limits.timeout)
+                }
                 ProbeFailure::Timeout(t) => format!("no answer within {t:?}"),
                 ProbeFailure::Stopped(name) => format!("stopped by {name}"),
             };
@@ -2194,9 +2195,9 @@ struct Prepared {
     /// The stop-signal watch of a run, from its decision on (`None` if the handlers could not
     /// be registered: the executor then says so).
     watching: Option<crate::exec::stop::Watch>,
-    /// When the command's time limit began, for a command that began to run natively: at its
-    /// connection, or its type check's (a write to one workflow). The limit is shared with the
-    /// CLI if the command falls back to it (`None`: the CLI's run gets the whole limit).
+    /// When the command's time began: at its native connection, or at its type check (a write
+    /// to one workflow, whichever executor runs it). The CLI gets what is left of it, after a
+    /// fallback or a check (`None`: the CLI's run gets the whole limit).
     began: Option<std::time::Instant>,
 }
 
@@ -2229,104 +2230,116 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
-    // When the time limit ends, and the command's own `--command-timeout`, counted from when the
-    // native attempt began.
+    // The command's time, counted from when tgate began to spend it (the native connection, or
+    // a write's type check): its own `--command-timeout` when shorter, else tgate's limit.
     let ends = prepared
         .began
         .and_then(|b| b.checked_add(config.limits.timeout));
-    let own_ends = prepared
-        .began
-        .zip(crate::exec::grpc::command_timeout(effective))
-        .and_then(|(b, own)| b.checked_add(own));
+    let (time, by_own) = crate::exec::grpc::run_bound(
+        crate::exec::grpc::command_timeout(effective),
+        config.limits.timeout,
+    );
+    let ran_out = || prepared.began.is_some_and(|b| b.elapsed() >= time);
+    let used_up = if by_own {
+        format!("its --command-timeout ({time:?})")
+    } else {
+        format!("the {:?} time limit", config.limits.timeout)
+    };
+    // The command's own timeout ran out: the CLI's words, as when it runs out while the CLI
+    // connects (QA: the fallback gave the CLI the whole timeout again), whatever the backend
+    // (review: `--backend grpc` said `not run natively`).
+    let interrupted = |prepared: &mut Prepared, err: &mut dyn Write| {
+        if let Err(e) = prepared.decided.pass() {
+            return Ran::NotRun(e.to_string());
+        }
+        let _ = writeln!(err, "Error: program interrupted");
+        Ran::Exited {
+            code: 1,
+            backend: Executor::Grpc,
+            grpc_status: Some("DEADLINE_EXCEEDED"),
+            undelivered: None,
+        }
+    };
+    let translated = crate::exec::grpc::translated(effective);
     // Why a native attempt left the command to the CLI, and whether it was left unanswered.
     let mut fell_back = None;
-    if backend != crate::connect::Backend::Cli {
-        let cli = temporal_binary(config).ok();
-        // The connection made while the decision synced, else a fresh one. It is kept in
-        // `prepared` and closed after the result record, not before.
-        let connected = prepared.connected.get_or_insert_with(|| {
-            crate::exec::grpc::translated(effective)
-                .map_err(crate::exec::grpc::ConnectError::NotTried)
-                .and_then(|()| crate::exec::grpc::Session::connect(integration, &config.limits))
-        });
-        let native = match connected {
-            Ok(session) => {
-                session.reproducing(cli);
-                if let Some(began) = prepared.began {
-                    session.counting_from(began);
+    match (&translated, backend) {
+        (_, crate::connect::Backend::Cli) => {}
+        // Not translated: no native attempt (it would say it used up time it did not).
+        (Err(why), crate::connect::Backend::Auto) => {
+            tracing::debug!(why = ?crate::diag::capped(why), "not translated: the CLI runs it");
+        }
+        _ => {
+            let cli = temporal_binary(config).ok();
+            // The connection made while the decision synced, else a fresh one. It is kept in
+            // `prepared` and closed after the result record, not before.
+            let connected = prepared.connected.get_or_insert_with(|| {
+                translated
+                    .clone()
+                    .map_err(crate::exec::grpc::ConnectError::NotTried)
+                    .and_then(|()| crate::exec::grpc::Session::connect(integration, &config.limits))
+            });
+            let native = match connected {
+                Ok(session) => {
+                    session.reproducing(cli);
+                    if let Some(began) = prepared.began {
+                        session.counting_from(began);
+                    }
+                    session.run(
+                        effective,
+                        &identity,
+                        &config.limits,
+                        &mut prepared.decided,
+                        out,
+                        err,
+                    )
                 }
-                session.run(
-                    effective,
-                    &identity,
-                    &config.limits,
-                    &mut prepared.decided,
-                    out,
-                    err,
-                )
-            }
-            Err(crate::exec::grpc::ConnectError::Unreached(why)) => {
-                crate::exec::grpc::Native::Unanswered(why.clone())
-            }
-            Err(e) => crate::exec::grpc::Native::Fallback(e.to_string()),
-        };
-        match native {
-            crate::exec::grpc::Native::Ran {
-                exit_code,
-                grpc_status,
-            } => {
-                return Ran::Exited {
-                    code: exit_code,
-                    backend: Executor::Grpc,
+                Err(crate::exec::grpc::ConnectError::Unreached(why)) => {
+                    crate::exec::grpc::Native::Unanswered(why.clone())
+                }
+                Err(e) => crate::exec::grpc::Native::Fallback(e.to_string()),
+            };
+            let (why, unanswered) = match native {
+                crate::exec::grpc::Native::Ran {
+                    exit_code,
                     grpc_status,
-                    undelivered: None,
-                };
+                } => {
+                    return Ran::Exited {
+                        code: exit_code,
+                        backend: Executor::Grpc,
+                        grpc_status,
+                        undelivered: None,
+                    };
+                }
+                crate::exec::grpc::Native::Fallback(why) => (why, false),
+                crate::exec::grpc::Native::Unanswered(why) => (why, true),
+                // The barrier keeps the error: `run_cmd` reports it, and nothing else.
+                crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
+                crate::exec::grpc::Native::Stopped(name) => {
+                    return Ran::NotRun(stopped_before(name));
+                }
+            };
+            if by_own && ran_out() {
+                return interrupted(prepared, err);
             }
-            crate::exec::grpc::Native::Fallback(why)
-                if backend == crate::connect::Backend::Grpc =>
-            {
-                tracing::debug!(
-                    why = ?crate::diag::capped(&why),
-                    "not run natively, and --backend grpc"
-                );
-                return Ran::NotRun(format!(
-                    "not run natively ({why}); use --backend auto or cli"
-                ));
-            }
-            // A connection or a call that failed: the CLI would fail as well (QA: the advice to
-            // use it could not help).
-            crate::exec::grpc::Native::Unanswered(why)
-                if backend == crate::connect::Backend::Grpc =>
-            {
-                tracing::debug!(
-                    why = ?crate::diag::capped(&why),
-                    "no answer natively, and --backend grpc"
-                );
-                return Ran::NotRun(format!(
-                    "not run natively ({why}); `tgate doctor --integration {}` diagnoses the \
-                     connection and its credentials",
-                    display_word(&integration.name)
-                ));
+            if backend == crate::connect::Backend::Grpc {
+                tracing::debug!(why = ?crate::diag::capped(&why), unanswered, "not run natively, and --backend grpc");
+                // A connection or a call that failed: the CLI would fail as well (QA: the
+                // advice to use it could not help).
+                return Ran::NotRun(if unanswered {
+                    format!(
+                        "not run natively ({why}); `tgate doctor --integration {}` diagnoses \
+                         the connection and its credentials",
+                        display_word(&integration.name)
+                    )
+                } else {
+                    format!("not run natively ({why}); use --backend auto or cli")
+                });
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
-            crate::exec::grpc::Native::Fallback(why) => {
-                tracing::debug!(
-                    why = ?crate::diag::capped(&why),
-                    "not run natively: the CLI runs it"
-                );
-                prepared.connected = None;
-                fell_back = Some((why, false));
-            }
-            crate::exec::grpc::Native::Unanswered(why) => {
-                tracing::debug!(
-                    why = ?crate::diag::capped(&why),
-                    "no answer natively: the CLI runs it"
-                );
-                prepared.connected = None;
-                fell_back = Some((why, true));
-            }
-            // The barrier keeps the error: `run_cmd` reports it, and nothing else.
-            crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
-            crate::exec::grpc::Native::Stopped(name) => return Ran::NotRun(stopped_before(name)),
+            tracing::debug!(why = ?crate::diag::capped(&why), unanswered, "not run natively: the CLI runs it");
+            prepared.connected = None;
+            fell_back = Some((why, unanswered));
         }
     }
     if let Err(e) = prepared.decided.pass() {
@@ -2340,49 +2353,31 @@ fn execute(
     if let Some(stopped) = stopped_before_sending() {
         return stopped;
     }
-    // The native attempt, or a write's type check, used up the command's time (a connection
-    // that was never made, say): the CLI is not started only to be killed, and nothing was sent.
-    let now = std::time::Instant::now();
-    let ran_out = |at: Option<std::time::Instant>| at.is_some_and(|at| now >= at);
-    // Its own `--command-timeout` first, when it ends first.
-    let own_first = ran_out(own_ends) && own_ends <= ends.or(own_ends);
-    if fell_back.is_none() && (own_first || ran_out(ends)) {
-        let what = match crate::exec::grpc::command_timeout(effective) {
-            Some(own) if own_first => format!("its --command-timeout ({own:?})"),
-            _ => format!("the {:?} time limit", config.limits.timeout),
+    // The native attempt, or a write's type check and decision, used up the command's time (a
+    // connection that was never made, say): the CLI is not started only to be killed.
+    if ran_out() {
+        return match &fell_back {
+            Some(_) if by_own => interrupted(prepared, err),
+            Some((why, unanswered)) => {
+                let doctor = if *unanswered {
+                    format!(
+                        "; `tgate doctor --integration {}` diagnoses the connection and its \
+                         credentials",
+                        display_word(&integration.name)
+                    )
+                } else {
+                    String::new()
+                };
+                Ran::NotRun(format!(
+                    "not run: the native attempt used up {used_up} ({why}), leaving the CLI \
+                     none{doctor}"
+                ))
+            }
+            None => Ran::NotRun(format!(
+                "not run: the time before the command (the check of the workflow's type, the \
+                 decision) used up {used_up}, leaving the CLI none"
+            )),
         };
-        return Ran::NotRun(format!(
-            "not run: the check of the workflow's type used up {what}, leaving the CLI none"
-        ));
-    }
-    if let Some((why, unanswered)) = &fell_back {
-        // The CLI's words, as when its own timeout runs out while it connects (QA: the
-        // fallback gave the CLI the whole timeout again).
-        if own_first {
-            let _ = writeln!(err, "Error: program interrupted");
-            return Ran::Exited {
-                code: 1,
-                backend: Executor::Grpc,
-                grpc_status: Some("DEADLINE_EXCEEDED"),
-                undelivered: None,
-            };
-        }
-        if ran_out(ends) {
-            let doctor = if *unanswered {
-                format!(
-                    "; `tgate doctor --integration {}` diagnoses the connection and its \
-                     credentials",
-                    display_word(&integration.name)
-                )
-            } else {
-                String::new()
-            };
-            return Ran::NotRun(format!(
-                "not run: the native attempt used up the {:?} time limit ({why}), leaving the \
-                 CLI none{doctor}",
-                config.limits.timeout
-            ));
-        }
     }
     match crate::exec::run_cli_until(
         &binary,

@@ -898,8 +898,8 @@ fn a_native_run_counts_its_time_limit_from_its_connection() {
 /// A write to one workflow counts its time limit from its type check, which makes its
 /// connection (QA: a check slow to answer, then the write, took twice the limit); and a write the
 /// limit ends after its request went out says that it may have taken effect (QA: a terminate so
-/// ended had, and nothing said it might have). Here the connection takes 2.5 s of a 3 s limit and
-/// the proxy holds the signal 4 s before it forwards it.
+/// ended had, and nothing said it might have). Here the connection takes 2.5 s of a 4 s limit and
+/// the proxy holds the signal 5 s before it forwards it.
 #[test]
 fn a_write_counts_its_time_limit_from_its_type_check() {
     let key = "tgk-slow-write-0014";
@@ -912,7 +912,7 @@ fn a_write_counts_its_time_limit_from_its_type_check() {
         Mode::Slow {
             key: key.to_owned(),
             method: "SignalWorkflowExecution",
-            secs: 4,
+            secs: 5,
             from: 1,
         },
     );
@@ -924,7 +924,7 @@ fn a_write_counts_its_time_limit_from_its_type_check() {
         dir.path(),
         "default",
         &format!(
-            "{}limits: {{timeout: 3s}}\n",
+            "{}limits: {{timeout: 4s}}\n",
             integration(
                 "slow",
                 &relay,
@@ -945,17 +945,34 @@ fn a_write_counts_its_time_limit_from_its_type_check() {
         (out.status.code(), text(&out.stderr)),
         (
             Some(1),
-            "tgate: stopped after the 3s timeout; the request may or may not have taken effect\n"
+            "tgate: stopped after the 4s timeout; the request may or may not have taken effect\n"
                 .to_owned()
         )
     );
-    // Broken, the limit began at the decision: 5.5 s.
+    // Broken, the limit began at the decision: 6.5 s.
     assert!(
-        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(5),
-        "took {took:?} under a 3 s limit"
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(6),
+        "took {took:?} under a 4 s limit"
     );
     // It did take effect: the proxy forwarded the signal once it had held it.
     wait_for_signal(&server, "wf-tls", "nudge");
+    // Ended by its own `--command-timeout` instead: the CLI's words, and tgate's line after
+    // them (review: nothing said the signal might have gone through).
+    let out = run(
+        &config,
+        "slow",
+        "grpc",
+        "temporal workflow signal -w wf-tls --name again --command-timeout 3500ms",
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stderr)),
+        (
+            Some(1),
+            "Error: program interrupted\ntgate: the request may or may not have taken effect\n"
+                .to_owned()
+        )
+    );
+    wait_for_signal(&server, "wf-tls", "again");
 }
 
 /// The type check before a write counts against the command's time whichever executor runs it

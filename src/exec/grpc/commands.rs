@@ -83,7 +83,7 @@ pub(crate) enum Handler {
 
 impl Handler {
     /// Whether the command sends a write (signal, cancel, terminate). Used to wait for the
-    /// decision record before the command's timeout starts and to watch the run for stop
+    /// decision record before anything is sent and to watch the run for stop
     /// signals; [`super::Ctx::call`] enforces the order itself from the RPC table, and refuses
     /// to send a write for a handler not declared here.
     pub(crate) fn writes(self) -> bool {

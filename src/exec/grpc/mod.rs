@@ -257,10 +257,11 @@ pub struct Session {
     counting_from: Option<std::time::Instant>,
 }
 
-/// How long a native run may take, and whether that is the command's own `--command-timeout`
-/// (what the connection left of it, `own_left`) rather than tgate's limit (what is left of it,
-/// `left`): the tighter ends the run and says why it ended; at a tie, tgate's limit.
-fn run_bound(own_left: Option<Duration>, left: Duration) -> (Duration, bool) {
+/// How long a command may take, and whether that is its own `--command-timeout` (`own_left`,
+/// what is left of it) rather than tgate's limit (`left`, what is left of it): the tighter ends
+/// the run and says why it ended; at a tie, tgate's limit. The native run, the check of a write's
+/// type and `tgate run`'s fallback all decide so.
+pub(crate) fn run_bound(own_left: Option<Duration>, left: Duration) -> (Duration, bool) {
     match own_left {
         Some(own) if own < left => (own, true),
         _ => (left, false),
@@ -301,8 +302,7 @@ impl Session {
         limits: &Limits,
         own: Option<Duration>,
     ) -> Result<Session, ConnectError> {
-        let bound = own.map_or(limits.timeout, |own| own.min(limits.timeout));
-        let bound = bound.min(CONNECT_TIMEOUT);
+        let bound = run_bound(own, limits.timeout).0.min(CONNECT_TIMEOUT);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -607,6 +607,8 @@ impl Session {
         // connecting, `Error: program interrupted`, where a native read printed its answer, or
         // a JSON list's `[` `]` the CLI never began).
         let spent = counting_from.map(|b| b.elapsed());
+        // Without a start given, the command's own timeout is charged the connection's time, as
+        // the CLI's is (on a session kept across runs, the first connection's, at every run).
         let own_left = own.map(|t| t.saturating_sub(spent.unwrap_or(self.connect_took)));
         // tgate's limit: what is left of it when the run counts from before its start.
         let left = spent.map_or(limits.timeout, |s| limits.timeout.saturating_sub(s));
@@ -639,12 +641,17 @@ impl Session {
                     ctx.status = Some(tonic::Code::DeadlineExceeded);
                     if interrupted {
                         // The CLI's expired context: its deferred `EndList` still closes a
-                        // JSON list (QA: the native `[` was left open), then the error.
+                        // JSON list (QA: the native `[` was left open), then the error; and a
+                        // write whose request went out may have taken effect, which the CLI
+                        // does not say and tgate does (review).
+                        let message = if ctx.write_sent {
+                            format!("{INTERRUPTED}\n{MAY_HAVE_TAKEN_EFFECT}")
+                        } else {
+                            INTERRUPTED.to_owned()
+                        };
                         match JsonList::closing(ctx.json_list.take()) {
-                            Some(close) => {
-                                Err(Stop::FailedAfter(close.to_owned(), INTERRUPTED.to_owned()))
-                            }
-                            None => Err(Stop::Failed(INTERRUPTED.to_owned())),
+                            Some(close) => Err(Stop::FailedAfter(close.to_owned(), message)),
+                            None => Err(Stop::Failed(message)),
                         }
                     } else {
                         // A write's request out and unanswered (QA: a terminate the limit
@@ -1497,6 +1504,9 @@ pub(crate) struct JsonList {
 
 /// The CLI's message for a command whose `--command-timeout` expired.
 const INTERRUPTED: &str = "program interrupted";
+
+/// tgate's line after a write that ended before its answer, its request out.
+const MAY_HAVE_TAKEN_EFFECT: &str = "tgate: the request may or may not have taken effect";
 
 impl JsonList {
     pub(crate) fn new(format: Format) -> JsonList {
