@@ -1082,6 +1082,32 @@ fn a_type_check_counts_against_the_commands_time() {
         "a signal was sent: {}",
         text(&history.stdout)
     );
+
+    // A `--command-timeout` the policy sets (`max_command_timeout`) bounds the check as one
+    // given does (review: the check read the command as given, and took its 2 s).
+    put(
+        dir.path(),
+        "bounded.yaml",
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: writes, decision: allow, reason: w, when: {commands: [workflow signal]}, obligations: {max_command_timeout: 1s}}\n",
+    );
+    let yaml = std::fs::read_to_string(&config).unwrap().replace(
+        &dir.path().join("p.yaml").display().to_string(),
+        &dir.path().join("bounded.yaml").display().to_string(),
+    );
+    put(dir.path(), "tgate.yaml", &yaml);
+    let (out, took) = timed(
+        "check",
+        "grpc",
+        "temporal workflow signal -w wf-tls --name d",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("could not: no answer within the command's --command-timeout (1s)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took >= secs(1) && took < secs(2), "took {took:?}");
 }
 
 /// Waits (up to 10 s) for workflow `id`'s history to hold a signal named `name`.

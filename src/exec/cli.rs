@@ -587,6 +587,16 @@ mod tests {
             certificate_blocks(&format!("{key}{cert}{cert}")),
             cert.repeat(2)
         );
+        // A bundle of distinct roots keeps each, in order.
+        let roots: Vec<String> = (0..5)
+            .map(|i| {
+                rcgen::generate_simple_self_signed(vec![format!("root-{i}")])
+                    .unwrap()
+                    .cert
+                    .pem()
+            })
+            .collect();
+        assert_eq!(certificate_blocks(&roots.join("\n")), roots.concat());
         assert_eq!(
             certificate_blocks(&cert.replace('\n', "\r\n")),
             cert,
