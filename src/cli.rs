@@ -1199,7 +1199,8 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
                 None,
             )
         } else {
-            internal_by_type(ev, &cmd, &integration, &config.limits)
+            let backend = a.backend.unwrap_or(config.backend);
+            internal_by_type(ev, &cmd, &integration, &config.limits, backend)
         };
     Decided {
         target: Some(cmd.target()),
@@ -1229,6 +1230,7 @@ fn internal_by_type(
     cmd: &crate::command::Command,
     integration: &crate::connect::Integration,
     limits: &crate::connect::Limits,
+    backend: crate::connect::Backend,
 ) -> (
     Evaluation,
     Option<(crate::exec::grpc::Session, std::time::Instant)>,
@@ -1240,6 +1242,16 @@ fn internal_by_type(
     if ev.decision == Decision::Deny
         || cmd.class() == crate::command::EffectClass::Read
         || cmd.path().name().starts_with("schedule ")
+    {
+        return (ev, None, None);
+    }
+    // A write `--backend grpc` cannot run is refused before anything is sent: no check (QA: it
+    // was made, and a slow server turned the refusal into a denial).
+    if backend == crate::connect::Backend::Grpc
+        && ev
+            .effective
+            .as_ref()
+            .is_some_and(|e| crate::exec::grpc::translated(e).is_err())
     {
         return (ev, None, None);
     }
@@ -1318,6 +1330,11 @@ fn internal_by_type(
         Ok(_) => ev,
         Err(e) => {
             let why = match e {
+                // Its connection cut by the command's own timeout (QA: it read as a connection
+                // problem alone).
+                ProbeFailure::Connect(m) if by_own && timeout().is_zero() => {
+                    format!("{m}: the command's --command-timeout ({time:?}) ran out")
+                }
                 ProbeFailure::Connect(m) => m,
                 ProbeFailure::Call { code, message, .. } => {
                     format!("{}: {message}", code_name(code))
@@ -2379,6 +2396,29 @@ fn execute(
             )),
         };
     }
+    // The command's own `--command-timeout`, counted from the same start, is what is left of it
+    // when the CLI starts: the CLI is given that (it counts its flag from its own start; QA: it
+    // got the whole timeout again after a check or a native attempt, and a signal went out late).
+    let shortened;
+    let effective = match (
+        prepared.began,
+        crate::exec::grpc::command_timeout(effective),
+    ) {
+        (Some(began), Some(own)) => {
+            let left = own.saturating_sub(began.elapsed()).as_nanos();
+            let left = crate::command::GoDuration(i64::try_from(left).unwrap_or(i64::MAX).max(1));
+            match effective
+                .with_flags(&[("command-timeout", crate::command::Value::Duration(left))])
+            {
+                Ok(c) => {
+                    shortened = c;
+                    &shortened
+                }
+                Err(e) => return Ran::NotRun(format!("--command-timeout: {e}")),
+            }
+        }
+        _ => effective,
+    };
     match crate::exec::run_cli_until(
         &binary,
         effective,

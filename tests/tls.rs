@@ -1008,7 +1008,14 @@ fn a_type_check_counts_against_the_commands_time() {
     put(dir.path(), "key", key);
     // The CLI: waits to be killed.
     let fake = dir.path().join("temporal");
-    put(dir.path(), "temporal", "#!/bin/sh\nexec /bin/sleep 30\n");
+    put(
+        dir.path(),
+        "temporal",
+        &format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\nexec /bin/sleep 30\n",
+            dir.path().join("args").display()
+        ),
+    );
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let fields = ", server_ca: {file: ca.pem}, api_key: {file: key}";
     let config = dir.path().join("tgate.yaml");
@@ -1038,13 +1045,33 @@ fn a_type_check_counts_against_the_commands_time() {
     );
     assert_eq!(
         (out.status.code(), text(&out.stderr)),
-        (Some(1), "tgate: killed after the 3s timeout\n".to_owned())
+        (
+            Some(1),
+            "tgate: killed after the 3s timeout, and what it sent may or may not have taken effect\n"
+                .to_owned()
+        )
     );
     let secs = std::time::Duration::from_secs;
     assert!(
         took >= secs(3) && took < secs(4) + secs(1) / 2,
         "took {took:?}"
     );
+
+    // With `--command-timeout 2500ms`, the CLI is given what the check left of it (QA: it got
+    // the whole 2.5 s again, and a signal went out late).
+    let (out, _) = timed(
+        "check",
+        "cli",
+        "temporal workflow signal -w wf-tls --name a2 --command-timeout 2500ms",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    let given = args
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("--command-timeout="))
+        .unwrap_or_else(|| panic!("no --command-timeout: {args}"));
+    let given = tgate::command::parse_duration(given).unwrap();
+    assert!(given > 0 && given < 1_000_000_000, "{args}");
 
     // `--command-timeout 1s`: the check's call, held 2 s, is cut at 1 s, and the write denied
     // (broken: the check waited, and the signal went out).
@@ -1108,6 +1135,26 @@ fn a_type_check_counts_against_the_commands_time() {
         text(&out.stderr)
     );
     assert!(took >= secs(1) && took < secs(2), "took {took:?}");
+
+    // A write `--backend grpc` cannot run natively is refused before any check is sent (QA: the
+    // check was made, here held 2 s, and a slow one turned the refusal into a denial).
+    put(
+        dir.path(),
+        "deletes.yaml",
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: deletes, decision: allow, reason: d, when: {commands: [workflow delete]}}\n",
+    );
+    let yaml = std::fs::read_to_string(&config).unwrap().replace(
+        &dir.path().join("bounded.yaml").display().to_string(),
+        &dir.path().join("deletes.yaml").display().to_string(),
+    );
+    put(dir.path(), "tgate.yaml", &yaml);
+    let (out, took) = timed("check", "grpc", "temporal workflow delete -w wf-tls");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("tgate: not run natively (") && took < secs(2),
+        "took {took:?}: {}",
+        text(&out.stderr)
+    );
 }
 
 /// Waits (up to 10 s) for workflow `id`'s history to hold a signal named `name`.

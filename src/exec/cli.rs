@@ -312,15 +312,15 @@ pub fn run_cli_until(
         "the CLI ended"
     );
     let mut exit_code = status.code().unwrap_or(1);
+    // A command that changes the cluster may have sent its request before it was killed: said
+    // as the native executor says it, so that nobody takes the kill for "not done".
+    let sent = if cmd.class() == crate::command::EffectClass::Read {
+        ""
+    } else {
+        ", and what it sent may or may not have taken effect"
+    };
     if let Some((_, name)) = stopped {
         cut_stopped_stderr(&mut stderr, name);
-        // A command that changes the cluster may have sent its request before it was killed:
-        // said as the native executor says it, so that nobody takes the kill for "not done".
-        let sent = if cmd.class() == crate::command::EffectClass::Read {
-            ""
-        } else {
-            ", and what it sent may or may not have taken effect"
-        };
         say(
             &mut stderr,
             &format!("stopped by {name}; the command was killed{sent}"),
@@ -335,7 +335,8 @@ pub fn run_cli_until(
     } else if timed_out {
         say(
             &mut stderr,
-            &format!("killed after the {:?} timeout", limits.timeout),
+            // (QA: a signal killed so had gone out, and nothing said it might have.)
+            &format!("killed after the {:?} timeout{sent}", limits.timeout),
         );
         exit_code = 1;
     } else if truncated {
