@@ -1245,9 +1245,11 @@ fn internal_by_type(
     {
         return (ev, None, None);
     }
-    // A write `--backend grpc` cannot run is refused before anything is sent: no check (QA: it
-    // was made, and a slow server turned the refusal into a denial).
+    // An allowed write `--backend grpc` cannot run is refused before anything is sent: no check
+    // (QA: it was made, and a slow server turned the refusal into a denial). A gated one is
+    // checked as ever: its approval may be claimed under another backend (review).
     if backend == crate::connect::Backend::Grpc
+        && ev.decision == Decision::Allow
         && ev
             .effective
             .as_ref()

@@ -208,7 +208,8 @@ pub fn run_cli(
 }
 
 /// [`run_cli`], killing the child at `deadline` when one is given (what is left of a time limit
-/// that a native attempt began to use), else `limits.timeout` after it starts. What it says of a
+/// that a native attempt or a write's type check began to use), else `limits.timeout` after it
+/// starts. What it says of a
 /// kill names `limits.timeout`: the limit, not what was left of it.
 pub fn run_cli_until(
     binary: &Path,
@@ -314,10 +315,9 @@ pub fn run_cli_until(
     let mut exit_code = status.code().unwrap_or(1);
     // A command that changes the cluster may have sent its request before it was killed: said
     // as the native executor says it, so that nobody takes the kill for "not done".
-    let sent = if cmd.class() == crate::command::EffectClass::Read {
-        ""
-    } else {
-        ", and what it sent may or may not have taken effect"
+    let sent = match cmd.class() {
+        crate::command::EffectClass::Read | crate::command::EffectClass::Local => "",
+        _ => ", and what it sent may or may not have taken effect",
     };
     if let Some((_, name)) = stopped {
         cut_stopped_stderr(&mut stderr, name);
