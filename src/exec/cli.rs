@@ -209,8 +209,7 @@ pub fn run_cli(
 
 /// [`run_cli`], killing the child at `deadline` when one is given (what is left of a time limit
 /// that a native attempt or a write's type check began to use), else `limits.timeout` after it
-/// starts. What it says of a
-/// kill names `limits.timeout`: the limit, not what was left of it.
+/// starts. What it says of a kill names `limits.timeout`: the limit, not what was left of it.
 pub fn run_cli_until(
     binary: &Path,
     cmd: &Command,

@@ -361,7 +361,8 @@ pub(crate) fn rpc_error(status: &tonic::Status, context: &str, write: bool) -> S
         Stop::Failed(message)
     } else if write {
         Stop::Failed(format!(
-            "tgate: the request may or may not have taken effect: {:?}: {}",
+            "tgate: {}: {:?}: {}",
+            super::MAY_HAVE_TAKEN_EFFECT,
             status.code(),
             status.message()
         ))

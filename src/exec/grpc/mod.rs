@@ -532,7 +532,7 @@ impl Session {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Native {
-        // The deadline given for this run, and for no later one, however this one ends.
+        // The start given for this run, and for no later one, however this one ends.
         let counting_from = self.counting_from.take();
         let (handler, format) = match translation(cmd) {
             Ok(t) => t,
@@ -645,7 +645,7 @@ impl Session {
                         // write whose request went out may have taken effect, which the CLI
                         // does not say and tgate does (review).
                         let message = if ctx.write_sent {
-                            format!("{INTERRUPTED}\n{MAY_HAVE_TAKEN_EFFECT}")
+                            format!("{INTERRUPTED}\ntgate: {MAY_HAVE_TAKEN_EFFECT}")
                         } else {
                             INTERRUPTED.to_owned()
                         };
@@ -657,9 +657,9 @@ impl Session {
                         // A write's request out and unanswered (QA: a terminate the limit
                         // stopped had taken effect, and nothing said it might have).
                         let sent = if ctx.write_sent {
-                            "; the request may or may not have taken effect"
+                            format!("; {MAY_HAVE_TAKEN_EFFECT}")
                         } else {
-                            ""
+                            String::new()
                         };
                         Err(Stop::Failed(format!(
                             "tgate: stopped after the {:?} timeout{sent}",
@@ -673,7 +673,7 @@ impl Session {
                     // one has none.
                     ctx.status = None;
                     Err(Stop::Failed(format!(
-                        "tgate: stopped by {name}; the request may or may not have taken effect"
+                        "tgate: stopped by {name}; {MAY_HAVE_TAKEN_EFFECT}"
                     )))
                 }
                 Err(name) => Err(Stop::Stopped(name)),
@@ -1505,8 +1505,8 @@ pub(crate) struct JsonList {
 /// The CLI's message for a command whose `--command-timeout` expired.
 const INTERRUPTED: &str = "program interrupted";
 
-/// tgate's line after a write that ended before its answer, its request out.
-const MAY_HAVE_TAKEN_EFFECT: &str = "tgate: the request may or may not have taken effect";
+/// What tgate says of a write that ended before its answer, its request out.
+pub(crate) const MAY_HAVE_TAKEN_EFFECT: &str = "the request may or may not have taken effect";
 
 impl JsonList {
     pub(crate) fn new(format: Format) -> JsonList {
