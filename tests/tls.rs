@@ -604,19 +604,37 @@ fn behind_faulty_proxy(
     mode: Mode,
     key: &str,
 ) -> (DevServer, TlsProxy, tempfile::TempDir, std::path::PathBuf) {
+    behind_slow_faulty_proxy(mode, key, None, "")
+}
+
+/// [`behind_faulty_proxy`], the proxy reached through a relay that waits `delay` before it relays
+/// each connection ([`relay_after`]), when one is given, and `extra` added to the configuration.
+fn behind_slow_faulty_proxy(
+    mode: Mode,
+    key: &str,
+    delay: Option<std::time::Duration>,
+    extra: &str,
+) -> (DevServer, TlsProxy, tempfile::TempDir, std::path::PathBuf) {
     let server = seeded_server();
     let ca = Ca::new("tgate test CA");
     let proxy = TlsProxy::start(&server.address, &ca.server(), None, mode);
+    let address = match delay {
+        Some(delay) => relay_after(&proxy.address, delay),
+        None => proxy.address.clone(),
+    };
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "ca.pem", &ca.pem());
     put(dir.path(), "key", key);
     let config = server.config(
         dir.path(),
         "default",
-        &integration(
-            "faulty",
-            &proxy.address,
-            ", server_ca: {file: ca.pem}, api_key: {file: key}",
+        &format!(
+            "{}{extra}",
+            integration(
+                "faulty",
+                &address,
+                ", server_ca: {file: ca.pem}, api_key: {file: key}",
+            )
         ),
     );
     (server, proxy, dir, config)
@@ -852,37 +870,19 @@ fn relay_after(upstream: &str, delay: std::time::Duration) -> String {
 #[test]
 fn a_native_run_counts_its_time_limit_from_its_connection() {
     let key = "tgk-slow-handshake-0012";
-    let server = seeded_server();
-    let ca = Ca::new("tgate test CA");
-    let proxy = TlsProxy::start(
-        &server.address,
-        &ca.server(),
-        None,
+    let (_server, _proxy, _dir, config) = behind_slow_faulty_proxy(
         Mode::Slow {
             key: key.to_owned(),
             method: "ListWorkflowExecutions",
             secs: 6,
             from: 1,
         },
-    );
-    let relay = relay_after(&proxy.address, std::time::Duration::from_millis(2500));
-    let dir = tempfile::tempdir().unwrap();
-    put(dir.path(), "ca.pem", &ca.pem());
-    put(dir.path(), "key", key);
-    let config = server.config(
-        dir.path(),
-        "default",
-        &format!(
-            "{}limits: {{timeout: 3s}}\n",
-            integration(
-                "slow",
-                &relay,
-                ", server_ca: {file: ca.pem}, api_key: {file: key}"
-            )
-        ),
+        key,
+        Some(std::time::Duration::from_millis(2500)),
+        "limits: {timeout: 3s}\n",
     );
     let began = std::time::Instant::now();
-    let out = run(&config, "slow", "grpc", "temporal workflow list");
+    let out = run(&config, "faulty", "grpc", "temporal workflow list");
     let took = began.elapsed();
     assert_eq!(
         (out.status.code(), text(&out.stderr)),
@@ -903,40 +903,22 @@ fn a_native_run_counts_its_time_limit_from_its_connection() {
 #[test]
 fn a_write_counts_its_time_limit_from_its_type_check() {
     let key = "tgk-slow-write-0014";
-    let server = seeded_server();
-    let ca = Ca::new("tgate test CA");
-    let proxy = TlsProxy::start(
-        &server.address,
-        &ca.server(),
-        None,
+    let (server, _proxy, dir, config) = behind_slow_faulty_proxy(
         Mode::Slow {
             key: key.to_owned(),
             method: "SignalWorkflowExecution",
             secs: 5,
             from: 1,
         },
-    );
-    let relay = relay_after(&proxy.address, std::time::Duration::from_millis(2500));
-    let dir = tempfile::tempdir().unwrap();
-    put(dir.path(), "ca.pem", &ca.pem());
-    put(dir.path(), "key", key);
-    let config = server.config(
-        dir.path(),
-        "default",
-        &format!(
-            "{}limits: {{timeout: 4s}}\n",
-            integration(
-                "slow",
-                &relay,
-                ", server_ca: {file: ca.pem}, api_key: {file: key}"
-            )
-        ),
+        key,
+        Some(std::time::Duration::from_millis(2500)),
+        "limits: {timeout: 4s}\n",
     );
     allow_writes(dir.path(), &config);
     let began = std::time::Instant::now();
     let out = run(
         &config,
-        "slow",
+        "faulty",
         "grpc",
         "temporal workflow signal -w wf-tls --name nudge",
     );
@@ -960,7 +942,7 @@ fn a_write_counts_its_time_limit_from_its_type_check() {
     // them (review: nothing said the signal might have gone through).
     let out = run(
         &config,
-        "slow",
+        "faulty",
         "grpc",
         "temporal workflow signal -w wf-tls --name again --command-timeout 3500ms",
     );
