@@ -1245,11 +1245,10 @@ fn internal_by_type(
     {
         return (ev, None, None);
     }
-    // An allowed write `--backend grpc` cannot run is refused before anything is sent: no check
-    // (QA: it was made, and a slow server turned the refusal into a denial). A gated one is
-    // checked as ever: its approval may be claimed under another backend (review).
+    // A write `--backend grpc` cannot run is refused before anything is sent: no check (QA: it
+    // was made, and a slow server turned the refusal into a denial). A gated one is refused
+    // before its approval is claimed (`run_cmd`).
     if backend == crate::connect::Backend::Grpc
-        && ev.decision == Decision::Allow
         && ev
             .effective
             .as_ref()
@@ -1810,6 +1809,27 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             a.justification.as_deref(),
             justification.as_deref(),
         );
+    }
+    // `--backend grpc` cannot run a command it has no translation for. One whose decision would
+    // use something up (an approval claimed, a request made, a rate limit counted) is refused
+    // before it does (review: an approval claimed under `grpc` was marked used, then the run was
+    // refused). A plain allowed one is refused by the executor, after its decision is recorded.
+    if decided.error.is_none() && backend == crate::connect::Backend::Grpc {
+        let uses_up = match decided.ev.decision {
+            Decision::RequireApproval => true,
+            Decision::Allow => !decided.ev.requires.rates.is_empty(),
+            Decision::Deny => false,
+        };
+        let untranslated = decided
+            .ev
+            .effective
+            .as_ref()
+            .and_then(|c| crate::exec::grpc::translated(c).err());
+        if let (true, Some(why)) = (uses_up, untranslated) {
+            let message = format!("not run natively ({why}); use --backend auto or cli");
+            decided.ev = decided.ev.clone().denied("tgate:backend", message.clone());
+            decided.error = Some(message);
+        }
     }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {

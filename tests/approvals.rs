@@ -463,6 +463,74 @@ fn expiry_rejection_rate_limits_and_justifications_refuse() {
     assert_eq!(stray.status.code(), Some(3));
 }
 
+/// `--backend grpc` cannot run a command it has no native translation for: one that is gated, or
+/// counted against a rate limit, is refused before its approval is claimed or its rate counted
+/// (review: the approval was marked used, then the run refused). Under `auto` the same approval,
+/// and the whole rate, are still there.
+#[test]
+fn a_command_grpc_cannot_run_uses_up_no_approval_and_no_rate() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-3"]);
+    // `--client-connect-timeout` has no native translation: the CLI runs it.
+    let line = "temporal workflow signal -w pay-3 --name go --client-connect-timeout 5s";
+    let id = approval_id(&run(&env, &[], line));
+    assert_eq!(approve(&env, &id, "alice").status.code(), Some(0));
+    let refused = run(&env, &["--backend", "grpc", "--approval", &id], line);
+    assert_eq!(
+        (refused.status.code(), text(&refused.stderr)),
+        (
+            Some(2),
+            "tgate: not run natively (`--client-connect-timeout` is not translated); use --backend auto or cli\n"
+                .to_owned()
+        )
+    );
+    // Nor is it claimed without naming it.
+    assert_eq!(
+        run(&env, &["--backend", "grpc"], line).status.code(),
+        Some(2)
+    );
+    assert_eq!(signals(&env, "pay-3"), 0);
+    let records = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
+    assert!(!records.contains("\"kind\":\"approval_used\""), "{records}");
+    let refusal = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .rfind(|r| r["kind"] == "decision")
+        .unwrap();
+    assert_eq!(
+        (
+            &refusal["decision"],
+            &refusal["rules"][0],
+            &refusal["command"]
+        ),
+        (
+            &serde_json::json!("deny"),
+            &serde_json::json!("tgate:backend"),
+            &serde_json::json!("workflow signal")
+        ),
+        "{refusal}"
+    );
+    let runs = run(&env, &["--backend", "auto", "--approval", &id], line);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    assert_eq!(signals(&env, "pay-3"), 1);
+
+    // Describes, two an hour: the refusals under grpc count for none of them.
+    let describe = "temporal workflow describe -w pay-3 -o json --client-connect-timeout 5s";
+    for _ in 0..3 {
+        assert_eq!(
+            run(&env, &["--backend", "grpc"], describe).status.code(),
+            Some(2)
+        );
+    }
+    for _ in 0..2 {
+        let ok = run(&env, &["--backend", "auto"], describe);
+        assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    }
+    let third = run(&env, &["--backend", "auto"], describe);
+    assert_eq!(third.status.code(), Some(3), "{}", text(&third.stderr));
+}
+
 /// An approval covers the terms it was granted on and no more: once the policy asks for more
 /// approvals, the approved request does not run the command (a new request is made, and naming
 /// the old one is refused), and a run that gives another justification than the approvers saw
