@@ -1981,6 +1981,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             // The time limit counts from here (or from a write's type check, which made its
             // connection): the connection, the command, and the CLI if the command falls back
             // to it, share it.
+            let checked = checked_over.is_some();
             let (connected, began) = match checked_over {
                 Some((session, began)) => (Ok(session), began),
                 None => {
@@ -1999,6 +2000,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 decided: decided_barrier,
                 watching,
                 began: Some(began),
+                checked,
             }
         }
         _ => {
@@ -2007,14 +2009,16 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 .then(|| decided.watching.take().or_else(watch_early))
                 .flatten();
             log.append(&decision).map_err(unavailable)?;
+            // A write's time limit counts from its type check, whichever executor runs it (QA:
+            // under `--backend cli` the CLI was given the whole limit after the check, and a
+            // signal went out after the limit). The check's connection is not kept.
+            let began = decided.checked_over.take().map(|(_, began)| began);
             Prepared {
                 connected: None,
                 decided: crate::audit::Barrier::passed(),
                 watching,
-                // A write's time limit counts from its type check, whichever executor runs it
-                // (QA: under `--backend cli` the CLI was given the whole limit after the check,
-                // and a signal went out after the limit). The check's connection is not kept.
-                began: decided.checked_over.take().map(|(_, began)| began),
+                began,
+                checked: began.is_some(),
             }
         }
     };
@@ -2238,6 +2242,9 @@ struct Prepared {
     /// to one workflow, whichever executor runs it). The CLI gets what is left of it, after a
     /// fallback or a check (`None`: the CLI's run gets the whole limit).
     began: Option<std::time::Instant>,
+    /// Whether `began` is a write's type check's start: the time before the command is the
+    /// check's and the decision's, not a native attempt's.
+    checked: bool,
 }
 
 /// Starts watching stop signals for a run that will be watched anyway (a CLI child, a native
@@ -2299,6 +2306,15 @@ fn execute(
             undelivered: None,
         }
     };
+    // A write's type check and its decision (an approval store that kept it waiting, say) used
+    // up the command's time: nothing is sent, by either executor, and both say so alike (the
+    // native one said it stopped the command after its timeout, exit 1, where nothing had run).
+    let nothing_left = || {
+        Ran::NotRun(format!(
+            "not run: the time before the command (the check of the workflow's type, the \
+             decision) used up {used_up}, leaving it none"
+        ))
+    };
     let translated = crate::exec::grpc::translated(effective);
     // Why a native attempt left the command to the CLI, and whether it was left unanswered.
     let mut fell_back = None;
@@ -2308,6 +2324,7 @@ fn execute(
         (Err(why), crate::connect::Backend::Auto) => {
             tracing::debug!(why = ?crate::diag::capped(why), "not translated: the CLI runs it");
         }
+        _ if prepared.checked && ran_out() => return nothing_left(),
         _ => {
             let cli = temporal_binary(config).ok();
             // The connection made while the decision synced, else a fresh one. It is kept in
@@ -2412,10 +2429,7 @@ fn execute(
                      none{doctor}"
                 ))
             }
-            None => Ran::NotRun(format!(
-                "not run: the time before the command (the check of the workflow's type, the \
-                 decision) used up {used_up}, leaving the CLI none"
-            )),
+            None => nothing_left(),
         };
     }
     // The command's own `--command-timeout`, counted from the same start, is what is left of it

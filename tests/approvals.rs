@@ -531,6 +531,102 @@ fn a_command_grpc_cannot_run_uses_up_no_approval_and_no_rate() {
     assert_eq!(third.status.code(), Some(3), "{}", text(&third.stderr));
 }
 
+/// A write whose type check and decision use up its time limit (here its rate limit's count,
+/// held up by another process's lock on the approval store) is not run, and both executors say
+/// so alike: exit 2, nothing sent (the native one said it stopped the command after its timeout,
+/// exit 1).
+#[test]
+fn a_write_whose_decision_used_up_its_time_is_run_by_neither_executor() {
+    let server = DevServer::start(&[]);
+    server.cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "held"]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("limited.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: signals, decision: allow, reason: s, when: {commands: [workflow signal]}, rate: 100/hour}\n",
+    )
+    .unwrap();
+    let config = server.config(
+        dir.path(),
+        "default",
+        &format!(
+            "policies: [{}]\nlimits: {{timeout: 2s}}\n",
+            policy.display()
+        ),
+    );
+    let env = Env {
+        server,
+        dir,
+        config,
+    };
+    // The first signal makes the store, and runs.
+    let first = run(
+        &env,
+        &["--backend", "grpc"],
+        "temporal workflow signal -w held --name first",
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let store = env.dir.path().join("approvals.sqlite3");
+    for (backend, name) in [("grpc", "late-native"), ("cli", "late-cli")] {
+        let (locked, release) = std::sync::mpsc::channel();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let db = rusqlite::Connection::open(&store).unwrap();
+                db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                locked.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2500));
+                db.execute_batch("COMMIT").unwrap();
+            })
+        };
+        release.recv().unwrap();
+        let out = run(
+            &env,
+            &["--backend", backend],
+            &format!("temporal workflow signal -w held --name {name}"),
+        );
+        holder.join().unwrap();
+        assert_eq!(
+            (out.status.code(), text(&out.stderr)),
+            (
+                Some(2),
+                "tgate: not run: the time before the command (the check of the workflow's type, \
+                 the decision) used up the 2s time limit, leaving it none\n"
+                    .to_owned()
+            ),
+            "{backend}"
+        );
+    }
+    let history = text(
+        &env.server
+            .cli(&["workflow", "show", "-w", "held", "-o", "json"])
+            .stdout,
+    );
+    assert_eq!(signals(&env, "held"), 1, "{history}");
+    assert!(!history.contains("late-"), "{history}");
+    // Recorded as not run (no exit code), after an allow.
+    let records = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
+    let results: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "result")
+        .collect();
+    assert_eq!(results.len(), 3, "{records}");
+    for r in &results[1..] {
+        assert_eq!(
+            (&r["exit_code"], r["error"].as_str()),
+            (
+                &serde_json::Value::Null,
+                Some(
+                    "not run: the time before the command (the check of the workflow's type, \
+                     the decision) used up the 2s time limit, leaving it none"
+                )
+            ),
+            "{r}"
+        );
+    }
+}
+
 /// An approval covers the terms it was granted on and no more: once the policy asks for more
 /// approvals, the approved request does not run the command (a new request is made, and naming
 /// the old one is refused), and a run that gives another justification than the approvers saw
