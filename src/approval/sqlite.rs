@@ -810,6 +810,34 @@ mod tests {
         (dir, store)
     }
 
+    /// The bundled SQLite is built without what the store never uses (`.cargo/config.toml`):
+    /// no extension can be loaded into its connection, and there is no full-text search (whose
+    /// ranking function was the binary's only use of libm).
+    #[test]
+    fn the_store_can_load_no_extension() {
+        let (_dir, s) = open();
+        let Ok(conn) = s.lock() else {
+            panic!("the store's connection is poisoned")
+        };
+        for (sql, missing) in [
+            (
+                "SELECT load_extension('/nonexistent')",
+                "no such function: load_extension",
+            ),
+            (
+                "CREATE VIRTUAL TABLE t USING fts5(x)",
+                "no such module: fts5",
+            ),
+            (
+                "CREATE VIRTUAL TABLE r USING rtree(id, a, b)",
+                "no such module: rtree",
+            ),
+        ] {
+            let err = conn.execute_batch(sql).expect_err(sql).to_string();
+            assert!(err.contains(missing), "{sql}: {err}");
+        }
+    }
+
     #[test]
     fn a_claim_needs_the_terms_the_approval_was_granted_on() {
         let (_dir, s) = open();
