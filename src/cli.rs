@@ -1382,6 +1382,89 @@ struct Gate {
     pending: Option<crate::approval::Approval>,
     /// The approval this run claimed: its command runs now, once.
     used: Option<crate::approval::Approval>,
+    /// The rate limits this run counted against, and when.
+    counted: Option<(Vec<crate::policy::RateLimit>, std::time::SystemTime)>,
+}
+
+/// Gives back the approval `gated` claimed, and the rate limits' counts it took, for a command
+/// that did not run, nothing of it sent; records the approval's return (`approval_returned`,
+/// after the run's result) and says so. What cannot be given back stays used (fail closed), and
+/// that is said too.
+fn give_back(
+    store: Result<std::path::PathBuf, crate::audit::AuditError>,
+    gated: &Gate,
+    request_id: &str,
+    log: &crate::audit::AuditLog,
+    keys: &[String],
+    err: &mut dyn Write,
+) {
+    use crate::approval::{SqliteStore, Store};
+    if gated.used.is_none() && gated.counted.is_none() {
+        return;
+    }
+    let store = match store
+        .map_err(|e| e.to_string())
+        .and_then(|p| SqliteStore::open(&p).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "tgate: nothing was given back: {e}");
+            return;
+        }
+    };
+    if let Some((rates, at)) = &gated.counted
+        && let Err(e) = store.give_back(rates, *at)
+    {
+        let _ = writeln!(err, "tgate: the rate limit's count stays taken: {e}");
+    }
+    let Some(used) = &gated.used else {
+        return;
+    };
+    let back = used
+        .used_at
+        .ok_or_else(|| "it has no time of use".to_owned())
+        .and_then(|at| {
+            store
+                .unclaim(&used.id, at, std::time::SystemTime::now())
+                .map_err(|e| e.to_string())
+        });
+    let back = match back {
+        Ok(back) => back,
+        Err(e) => {
+            let _ = writeln!(err, "tgate: approval {} stays used: {e}", used.id);
+            return;
+        }
+    };
+    let record = approval_entry(
+        crate::audit::Kind::ApprovalReturned,
+        &back,
+        &back.command.caller,
+        Some("the command did not run, and nothing of it was sent"),
+        crate::audit::Channel::Cli,
+    );
+    let recorded = log.append(
+        &crate::audit::Entry {
+            request_id: request_id.to_owned(),
+            ..record
+        }
+        .scrubbed(keys),
+    );
+    match recorded {
+        Ok(_) => {
+            let _ = writeln!(
+                err,
+                "tgate: approval {} was not used: the same command runs with it until it expires",
+                back.id
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "tgate: approval {} was not used, and its return could not be recorded: {e}",
+                back.id
+            );
+        }
+    }
 }
 
 /// The approval store of the audit log at `audit`: `approvals.sqlite3` beside it.
@@ -1432,7 +1515,7 @@ fn gate(
         |ev: &Evaluation, rule: &str, e: ApprovalError| ev.clone().denied(rule, e.to_string());
     if limited {
         match store.try_acquire(&ev.requires.rates, now) {
-            Ok(()) => {}
+            Ok(()) => g.counted = Some((ev.requires.rates.clone(), now)),
             Err(e @ ApprovalError::RateLimited(_)) => decided.ev = deny(ev, "tgate:rate-limit", e),
             Err(e) => return Err(e.to_string()),
         }
@@ -1771,8 +1854,29 @@ enum Ran {
         /// killed the command (its stderr then already cut).
         undelivered: Option<(Vec<u8>, Vec<u8>, bool)>,
     },
-    /// It could not be run: why.
-    NotRun(String),
+    /// It could not be run: why, and whether tgate knows that nothing of the command reached
+    /// the server (no request of it sent, the CLI never started). An approval it claimed, and
+    /// the counts its rate limits took, are then given back.
+    NotRun { why: String, unsent: bool },
+}
+
+impl Ran {
+    /// Not run, and nothing of it sent.
+    fn unsent(why: impl Into<String>) -> Ran {
+        Ran::NotRun {
+            why: why.into(),
+            unsent: true,
+        }
+    }
+
+    /// Not run, with something of it perhaps sent (a read's request, a CLI that started): an
+    /// approval stays used.
+    fn maybe_sent(why: impl Into<String>) -> Ran {
+        Ran::NotRun {
+            why: why.into(),
+            unsent: false,
+        }
+    }
 }
 
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
@@ -2099,6 +2203,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     prepared.decided.pass().map_err(unavailable)?;
     let mut undelivered = None;
     let mut stopping = false;
+    // Whether the command did not run and nothing of it was sent.
+    let mut returnable = false;
     let (code, result) = match ran {
         Ran::Exited {
             code,
@@ -2144,7 +2250,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
                 },
             )
         }
-        Ran::NotRun(why) => {
+        Ran::NotRun { why, unsent } => {
+            returnable = unsent;
             // Printed with the keys replaced; recorded with the agent's own secrets too.
             let why = cut_reason(crate::audit::redact::scrub(&why, &keys));
             let _ = writeln!(err, "tgate: {why}");
@@ -2169,6 +2276,14 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         ..result
     };
     let recorded = log.append(&result);
+    // A command that did not run, nothing of it sent, gives back what its decision used up: the
+    // approval it claimed and its rate limits' counts (QA: an approval was spent, and a count
+    // taken, by a run that a time limit used up before the command, a stop signal, or a CLI that
+    // could not start, had ended before anything was sent). Only once that is recorded.
+    if returnable && recorded.is_ok() {
+        let store = audit_path(a.audit.as_deref(), &config.audit).map(|p| approval_store_path(&p));
+        give_back(store, &gated, &decision.request_id, &log, &keys, &mut err);
+    }
     crate::exec::stop::result_recorded();
     // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent
     // while the CLI's output (or this diagnostic) waits for a reader ends tgate, with the result
@@ -2177,7 +2292,8 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     let stop = crate::exec::stop::requested();
     tracing::info!(
         backend = result.backend.map_or("-", |b| b.as_str()),
-        exit_code = result.exit_code.unwrap_or(-1),
+        // `-`: not run (QA: -1 was logged where the record has none).
+        exit_code = %result.exit_code.map_or("-".to_owned(), |c| c.to_string()),
         grpc_status = result.grpc_status.as_deref().unwrap_or("-"),
         us = duration.as_micros() as u64,
         stdout_bytes = out.bytes,
@@ -2269,13 +2385,17 @@ fn execute(
 ) -> Ran {
     use crate::audit::Executor;
     let (Some(effective), Some(integration)) = (&decided.ev.effective, &decided.integration) else {
-        return Ran::NotRun("allowed without a command to run".to_owned());
+        return Ran::unsent("allowed without a command to run");
     };
     let identity = format!("tgate:{}", caller.id);
     // Asked to stop while the run was being prepared (it connected, or its decision synced).
-    if let Some(stopped) = stopped_before_sending() {
+    if let Some(stopped) = stopped_before_sending(true) {
         return stopped;
     }
+    // Whether a native read's requests may have gone out: after that, a run that goes no
+    // further is not said to have sent nothing. (A native write sends nothing of itself unless
+    // it runs to its end: `Native::Fallback` and `Native::Unanswered` come before it.)
+    let mut reads_sent = false;
     // The command's time, counted from when tgate began to spend it (the native connection, or
     // a write's type check): its own `--command-timeout` when shorter, else tgate's limit.
     let ends = prepared
@@ -2296,7 +2416,7 @@ fn execute(
     // (review: `--backend grpc` said `not run natively`).
     let interrupted = |prepared: &mut Prepared, err: &mut dyn Write| {
         if let Err(e) = prepared.decided.pass() {
-            return Ran::NotRun(e.to_string());
+            return Ran::maybe_sent(e.to_string());
         }
         let _ = writeln!(err, "Error: program interrupted");
         Ran::Exited {
@@ -2310,7 +2430,7 @@ fn execute(
     // up the command's time: nothing is sent, by either executor, and both say so alike (the
     // native one said it stopped the command after its timeout, exit 1, where nothing had run).
     let nothing_left = || {
-        Ran::NotRun(format!(
+        Ran::unsent(format!(
             "not run: the time before the command (the check of the workflow's type, the \
              decision) used up {used_up}, leaving it none"
         ))
@@ -2338,6 +2458,7 @@ fn execute(
             let native = match connected {
                 Ok(session) => {
                     session.reproducing(cli);
+                    reads_sent = !crate::exec::grpc::writes(effective);
                     if let Some(began) = prepared.began {
                         session.counting_from(began);
                     }
@@ -2370,9 +2491,12 @@ fn execute(
                 crate::exec::grpc::Native::Fallback(why) => (why, false),
                 crate::exec::grpc::Native::Unanswered(why) => (why, true),
                 // The barrier keeps the error: `run_cmd` reports it, and nothing else.
-                crate::exec::grpc::Native::Unrecorded(e) => return Ran::NotRun(e.to_string()),
+                crate::exec::grpc::Native::Unrecorded(e) => {
+                    return Ran::maybe_sent(e.to_string());
+                }
+                // Asked to stop before its first request.
                 crate::exec::grpc::Native::Stopped(name) => {
-                    return Ran::NotRun(stopped_before(name));
+                    return Ran::unsent(stopped_before(name));
                 }
             };
             if by_own && ran_out() {
@@ -2382,15 +2506,18 @@ fn execute(
                 tracing::debug!(why = ?crate::diag::capped(&why), unanswered, "not run natively, and --backend grpc");
                 // A connection or a call that failed: the CLI would fail as well (QA: the
                 // advice to use it could not help).
-                return Ran::NotRun(if unanswered {
-                    format!(
-                        "not run natively ({why}); `tgate doctor --integration {}` diagnoses \
+                return Ran::NotRun {
+                    unsent: !reads_sent,
+                    why: if unanswered {
+                        format!(
+                            "not run natively ({why}); `tgate doctor --integration {}` diagnoses \
                          the connection and its credentials",
-                        display_word(&integration.name)
-                    )
-                } else {
-                    format!("not run natively ({why}); use --backend auto or cli")
-                });
+                            display_word(&integration.name)
+                        )
+                    } else {
+                        format!("not run natively ({why}); use --backend auto or cli")
+                    },
+                };
             }
             // The CLI runs it: the native connection is not kept open meanwhile.
             tracing::debug!(why = ?crate::diag::capped(&why), unanswered, "not run natively: the CLI runs it");
@@ -2399,14 +2526,19 @@ fn execute(
         }
     }
     if let Err(e) = prepared.decided.pass() {
-        return Ran::NotRun(e.to_string());
+        return Ran::maybe_sent(e.to_string());
     }
+    // Not run, and nothing of it sent unless a native read's requests were.
+    let not_run = |why: String| Ran::NotRun {
+        why,
+        unsent: !reads_sent,
+    };
     let binary = match temporal_binary(config) {
         Ok(b) => b,
-        Err(e) => return Ran::NotRun(e),
+        Err(e) => return not_run(e),
     };
     // Asked to stop while a native attempt fell back, or the decision synced.
-    if let Some(stopped) = stopped_before_sending() {
+    if let Some(stopped) = stopped_before_sending(!reads_sent) {
         return stopped;
     }
     // The native attempt, or a write's type check and decision, used up the command's time (a
@@ -2424,7 +2556,7 @@ fn execute(
                 } else {
                     String::new()
                 };
-                Ran::NotRun(format!(
+                not_run(format!(
                     "not run: the native attempt used up {used_up} ({why}), leaving the CLI \
                      none{doctor}"
                 ))
@@ -2450,7 +2582,7 @@ fn execute(
                     shortened = c;
                     &shortened
                 }
-                Err(e) => return Ran::NotRun(format!("--command-timeout: {e}")),
+                Err(e) => return not_run(format!("--command-timeout: {e}")),
             }
         }
         _ => effective,
@@ -2469,7 +2601,11 @@ fn execute(
             grpc_status: None,
             undelivered: Some((run.stdout, run.stderr, run.stopped.is_some())),
         },
-        Err(e) => Ran::NotRun(e.to_string()),
+        // The CLI never started (refused, or not startable), or it did (its end not seen).
+        Err(e) => Ran::NotRun {
+            unsent: !reads_sent && !e.started(),
+            why: e.to_string(),
+        },
     }
 }
 
@@ -2575,8 +2711,11 @@ fn kept_out(
 const KEY_LINE_NOT_RECORDED: &str = "<not recorded: the line would spell an integration's API key>";
 
 /// A run asked to stop (a stop signal noted by a watch) before its command was sent: not run.
-fn stopped_before_sending() -> Option<Ran> {
-    crate::exec::stop::requested().map(|(_, name)| Ran::NotRun(stopped_before(name)))
+fn stopped_before_sending(unsent: bool) -> Option<Ran> {
+    crate::exec::stop::requested().map(|(_, name)| Ran::NotRun {
+        why: stopped_before(name),
+        unsent,
+    })
 }
 
 /// What a run stopped before its command was sent says, and records.

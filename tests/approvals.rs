@@ -531,10 +531,27 @@ fn a_command_grpc_cannot_run_uses_up_no_approval_and_no_rate() {
     assert_eq!(third.status.code(), Some(3), "{}", text(&third.stderr));
 }
 
+/// Holds the approval store at `store` locked (as another process writing it would) for `ms`
+/// milliseconds, from before this returns.
+fn hold_store(store: &Path, ms: u64) -> std::thread::JoinHandle<()> {
+    let (locked, release) = std::sync::mpsc::channel();
+    let store = store.to_owned();
+    let holder = std::thread::spawn(move || {
+        let db = rusqlite::Connection::open(&store).unwrap();
+        db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        db.execute_batch("COMMIT").unwrap();
+    });
+    release.recv().unwrap();
+    holder
+}
+
 /// A write whose type check and decision use up its time limit (here its rate limit's count,
 /// held up by another process's lock on the approval store) is not run, and both executors say
 /// so alike: exit 2, nothing sent (the native one said it stopped the command after its timeout,
-/// exit 1).
+/// exit 1). The counts those runs took are given back (QA: they were not, and the rate limit
+/// then denied a run that was only the second to be sent).
 #[test]
 fn a_write_whose_decision_used_up_its_time_is_run_by_neither_executor() {
     let server = DevServer::start(&[]);
@@ -543,7 +560,7 @@ fn a_write_whose_decision_used_up_its_time_is_run_by_neither_executor() {
     let policy = dir.path().join("limited.yaml");
     std::fs::write(
         &policy,
-        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: signals, decision: allow, reason: s, when: {commands: [workflow signal]}, rate: 100/hour}\n",
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: signals, decision: allow, reason: s, when: {commands: [workflow signal]}, rate: 2/hour}\n",
     )
     .unwrap();
     let config = server.config(
@@ -568,18 +585,7 @@ fn a_write_whose_decision_used_up_its_time_is_run_by_neither_executor() {
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let store = env.dir.path().join("approvals.sqlite3");
     for (backend, name) in [("grpc", "late-native"), ("cli", "late-cli")] {
-        let (locked, release) = std::sync::mpsc::channel();
-        let holder = {
-            let store = store.clone();
-            std::thread::spawn(move || {
-                let db = rusqlite::Connection::open(&store).unwrap();
-                db.execute_batch("BEGIN EXCLUSIVE").unwrap();
-                locked.send(()).unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(2500));
-                db.execute_batch("COMMIT").unwrap();
-            })
-        };
-        release.recv().unwrap();
+        let holder = hold_store(&store, 2500);
         let out = run(
             &env,
             &["--backend", backend],
@@ -625,6 +631,186 @@ fn a_write_whose_decision_used_up_its_time_is_run_by_neither_executor() {
             "{r}"
         );
     }
+    // Two an hour: the runs not sent counted for none of them.
+    let second = run(&env, &[], "temporal workflow signal -w held --name second");
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let third = run(&env, &[], "temporal workflow signal -w held --name third");
+    assert_eq!(third.status.code(), Some(3), "{}", text(&third.stderr));
+    assert!(
+        text(&third.stderr).contains("tgate:rate-limit"),
+        "{}",
+        text(&third.stderr)
+    );
+    assert_eq!(signals(&env, "held"), 2);
+}
+
+/// An approval claimed by a run that then sent nothing is given back, and recorded so
+/// (`approval_returned`): its command's time used up before it (the store kept the decision
+/// waiting), a stop signal before it was sent, a CLI that could not start (QA: each spent the
+/// approval). The same approval then runs the command, once.
+#[test]
+fn an_approval_a_run_did_not_use_is_given_back() {
+    let env = setup();
+    env.server
+        .cli(&["workflow", "start", "--type", "P", "-t", "q", "-w", "pay-5"]);
+    let line = "temporal workflow signal -w pay-5 --name go";
+    let id = approval_id(&run(&env, &[], line));
+    assert_eq!(approve(&env, &id, "alice").status.code(), Some(0));
+    let returned = format!(
+        "tgate: approval {id} was not used: the same command runs with it until it expires\n"
+    );
+    let store = env.dir.path().join("approvals.sqlite3");
+
+    // The time used up before the command: a 2 s limit, the store held 2.5 s.
+    let limited = env.dir.path().join("limited.yaml");
+    let yaml = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&limited, format!("{yaml}limits: {{timeout: 2s}}\n")).unwrap();
+    let holder = hold_store(&store, 2500);
+    let late = tgate(&limited, &["run", "--caller", "agent", line]);
+    holder.join().unwrap();
+    assert_eq!(
+        (late.status.code(), text(&late.stderr)),
+        (
+            Some(2),
+            format!(
+                "tgate: not run: the time before the command (the check of the workflow's \
+                 type, the decision) used up the 2s time limit, leaving it none\n{returned}"
+            )
+        )
+    );
+
+    // A stop signal while the store keeps the decision waiting.
+    let holder = hold_store(&store, 2000);
+    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["run", "--caller", "agent", line])
+        .env_clear()
+        .env("TGATE_CONFIG", &env.config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let stopped = child.wait_with_output().unwrap();
+    holder.join().unwrap();
+    assert_eq!(
+        (
+            std::os::unix::process::ExitStatusExt::signal(&stopped.status),
+            text(&stopped.stderr)
+        ),
+        (
+            Some(15),
+            format!("tgate: stopped by SIGTERM before the command was sent\n{returned}")
+        )
+    );
+
+    // A pinned binary that cannot start (its interpreter is missing), under `--backend cli`.
+    let broken = env.dir.path().join("broken-temporal");
+    std::fs::write(&broken, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let unstartable = env.dir.path().join("unstartable.yaml");
+    let temporal = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("temporal: "))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &unstartable,
+        yaml.replace(&temporal, &broken.display().to_string()),
+    )
+    .unwrap();
+    let dead = tgate(
+        &unstartable,
+        &["run", "--caller", "agent", "--backend", "cli", line],
+    );
+    assert_eq!(dead.status.code(), Some(2), "{}", text(&dead.stderr));
+    assert!(
+        text(&dead.stderr).starts_with(&format!(
+            "tgate: cannot start `{}`: No such file or directory (os error 2): the file is \
+             there; the interpreter its `#!` line names, or its dynamic loader, is not\n",
+            broken.display()
+        )) && text(&dead.stderr).ends_with(&returned),
+        "{}",
+        text(&dead.stderr)
+    );
+    assert_eq!(signals(&env, "pay-5"), 0);
+
+    // A write the native executor finds it cannot reproduce only as it runs (a number JSON
+    // cannot hold), under `--backend grpc`: given back, and `auto` then runs it with the CLI.
+    let big = "temporal workflow signal -w pay-5 --name big -i 1e400";
+    let big_id = approval_id(&run(&env, &[], big));
+    assert_eq!(approve(&env, &big_id, "alice").status.code(), Some(0));
+    let native = run(&env, &["--backend", "grpc"], big);
+    assert_eq!(
+        (native.status.code(), text(&native.stderr)),
+        (
+            Some(2),
+            format!(
+                "tgate: not run natively (number 1e400 out of range); use --backend auto or \
+                 cli\ntgate: approval {big_id} was not used: the same command runs with it \
+                 until it expires\n"
+            )
+        )
+    );
+    let auto = run(&env, &["--backend", "auto", "--approval", &big_id], big);
+    assert_eq!(auto.status.code(), Some(0), "{}", text(&auto.stderr));
+    assert_eq!(signals(&env, "pay-5"), 1);
+
+    // Still approved: it runs, once.
+    let runs = run(&env, &["--approval", &id], line);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    assert_eq!(signals(&env, "pay-5"), 2);
+    let used = run(&env, &["--approval", &id], line);
+    assert_eq!(used.status.code(), Some(3));
+    assert!(text(&used.stderr).contains("already used"));
+    assert_eq!(signals(&env, "pay-5"), 2);
+
+    // Every claim, and every return, recorded with the run it belongs to; the chain verifies.
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(env.dir.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let steps: Vec<&str> = records
+        .iter()
+        .filter(|r| r["approval_id"] == id.as_str())
+        .filter_map(|r| r["kind"].as_str())
+        .filter(|k| k.starts_with("approval_used") || k.starts_with("approval_returned"))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "approval_used",
+            "approval_returned",
+            "approval_used",
+            "approval_returned",
+            "approval_used",
+            "approval_returned",
+            "approval_used"
+        ]
+    );
+    let returns: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "approval_returned")
+        .collect();
+    for r in &returns {
+        let result = records
+            .iter()
+            .find(|x| x["kind"] == "result" && x["request_id"] == r["request_id"])
+            .unwrap_or_else(|| panic!("no result for {r}"));
+        assert!(result["exit_code"].is_null(), "{result}");
+        assert!(result["seq"].as_u64() < r["seq"].as_u64(), "{r}");
+        assert_eq!(
+            r["reason"], "the command did not run, and nothing of it was sent",
+            "{r}"
+        );
+    }
+    let verify = tgate(&env.config, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
 
 /// An approval covers the terms it was granted on and no more: once the policy asks for more

@@ -1208,29 +1208,39 @@ fn a_native_run_with_no_time_left_sends_nothing() {
         ),
         "a check with no time left"
     );
-    for line in [
-        "temporal workflow describe -w wf-tls -o json",
+    // A read stops; a write is not run (nothing of it sent: what its decision used up is given
+    // back).
+    let read = "temporal workflow describe -w wf-tls -o json";
+    session.counting_from(ago());
+    let (ran, out, err) = run(&mut session, read);
+    assert!(
+        matches!(
+            ran,
+            tgate::exec::grpc::Native::Ran {
+                exit_code: 1,
+                grpc_status: Some("DEADLINE_EXCEEDED")
+            }
+        ),
+        "{ran:?} {err}"
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str()),
+        ("", "tgate: stopped after the 1s timeout\n")
+    );
+    session.counting_from(ago());
+    let (ran, out, err) = run(
+        &mut session,
         "temporal workflow signal -w wf-tls --name nudge",
-    ] {
-        session.counting_from(ago());
-        let (ran, out, err) = run(&mut session, line);
-        assert!(
-            matches!(
-                ran,
-                tgate::exec::grpc::Native::Ran {
-                    exit_code: 1,
-                    grpc_status: Some("DEADLINE_EXCEEDED")
-                }
-            ),
-            "{line}: {ran:?} {err}"
-        );
-        assert_eq!(
-            (out.as_str(), err.as_str()),
-            ("", "tgate: stopped after the 1s timeout\n"),
-            "{line}"
-        );
-        assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), 0, "{line}");
+    );
+    match ran {
+        tgate::exec::grpc::Native::Unanswered(why) => assert_eq!(
+            why,
+            "no answer from the server before the 1s time limit, and the write was not sent"
+        ),
+        other => panic!("{other:?} {err}"),
     }
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    assert_eq!(proxy.stats.forwarded.load(Ordering::SeqCst), 0);
     // Not translated (the CLI would run it): the start goes with it, and the next run has its
     // whole second.
     session.counting_from(ago());

@@ -383,6 +383,21 @@ pub trait Store: Send + Sync {
     /// Counts one command against every limit, or none when any is used up: each allows `limit`
     /// commands within the sliding `window` before `now`. Only successful acquisitions count.
     fn try_acquire(&self, limits: &[RateLimit], now: SystemTime) -> Result<(), ApprovalError>;
+
+    /// Gives back the claim made at `used_at` ([`Approval::used_at`]) of a command that did not
+    /// run: tgate knows that nothing of it reached the server (refused or stopped before it
+    /// started, its time used up before it). The approval is approved again, for one run, until
+    /// its expiry as before. Refused when the approval is not used, or was used at another time.
+    fn unclaim(
+        &self,
+        id: &ApprovalId,
+        used_at: SystemTime,
+        now: SystemTime,
+    ) -> Result<Approval, ApprovalError>;
+
+    /// Gives back the counts [`Store::try_acquire`] took against `limits` at `at`, for a command
+    /// that did not run (as [`Store::unclaim`]). Counts already out of every window are gone.
+    fn give_back(&self, limits: &[RateLimit], at: SystemTime) -> Result<(), ApprovalError>;
 }
 
 /// A rate limit that is used up.

@@ -712,16 +712,66 @@ impl Store for SqliteStore {
                     })));
                 }
             }
-            let mut keys: Vec<&str> = limits.iter().map(|l| l.key.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            for key in keys {
+            for key in distinct_keys(limits) {
                 tx.prepare_cached("INSERT INTO rate_events (key, at_ms) VALUES (?1, ?2)")?
                     .execute(params![key, now_ms])?;
             }
             Ok(())
         })
     }
+
+    fn unclaim(
+        &self,
+        id: &ApprovalId,
+        used_at: SystemTime,
+        now: SystemTime,
+    ) -> Result<Approval, ApprovalError> {
+        let now_ms = to_ms(now);
+        self.write(|tx| {
+            let text = id.to_string();
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE approvals SET state = 'approved', used_ms = NULL \
+                     WHERE id = ?1 AND state = 'used' AND used_ms = ?2",
+                )?
+                .execute(params![text, to_ms(used_at)])?;
+            let loaded = load_existing(tx, id, now_ms)?;
+            if changed != 1 {
+                return Err(Fail::Corrupt(format!(
+                    "approval `{text}` is {}, not used at the time given: nothing to give back",
+                    loaded.approval.state.as_str()
+                )));
+            }
+            Ok(loaded.approval)
+        })
+    }
+
+    fn give_back(&self, limits: &[RateLimit], at: SystemTime) -> Result<(), ApprovalError> {
+        if limits.is_empty() {
+            return Ok(());
+        }
+        let at_ms = to_ms(at);
+        self.write(|tx| {
+            for key in distinct_keys(limits) {
+                // One of the counts taken then (two runs taking one at the same millisecond
+                // left two identical rows).
+                tx.prepare_cached(
+                    "DELETE FROM rate_events WHERE rowid IN \
+                     (SELECT rowid FROM rate_events WHERE key = ?1 AND at_ms = ?2 LIMIT 1)",
+                )?
+                .execute(params![key, at_ms])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The keys `limits` count against, each once (two rules may share one).
+fn distinct_keys(limits: &[RateLimit]) -> Vec<&str> {
+    let mut keys: Vec<&str> = limits.iter().map(|l| l.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 fn not_an_approver(id: &str, who: &str, req: &ApprovalRequirement) -> Fail {
@@ -922,6 +972,48 @@ mod tests {
         assert!(matches!(
             s.approve(&a.id, &person_in("bob", &[]), None, t(23)),
             Err(ApprovalError::Used { .. })
+        ));
+    }
+
+    /// A claim whose command did not run is given back: the approval runs once more, until its
+    /// expiry as before; only a claim of that time is given back, once.
+    #[test]
+    fn a_claim_given_back_can_be_claimed_again_once() {
+        let (_dir, s) = open();
+        let a = s.create(request(1, &[]), t(0)).expect("create");
+        s.approve(&a.id, &person_in("alice", &[]), None, t(10))
+            .expect("approve");
+        let cmd = command("agent", "payments", "pay-1");
+        let used = s.claim(&a.id, &cmd, &terms_of(&a), t(20)).expect("claim");
+        // Another time than the claim's: refused, and the approval stays used.
+        assert!(matches!(
+            s.unclaim(&a.id, t(19), t(21)),
+            Err(ApprovalError::Storage { .. })
+        ));
+        assert_eq!(s.get(&a.id, t(21)).expect("get").state, State::Used);
+        let back = s
+            .unclaim(&a.id, used.used_at.expect("used"), t(21))
+            .expect("unclaim");
+        assert_eq!((back.state, back.used_at), (State::Approved, None));
+        let err = s
+            .unclaim(&a.id, used.used_at.expect("used"), t(22))
+            .unwrap_err();
+        assert!(err.to_string().contains("is approved, not used"), "{err}");
+        let again = s
+            .claim_matching(&cmd, &terms_of(&a), t(30))
+            .expect("claim")
+            .expect("claimed again");
+        assert_eq!(again.used_at, Some(t(30)));
+        assert!(matches!(
+            s.claim(&a.id, &cmd, &terms_of(&a), t(31)),
+            Err(ApprovalError::Used { .. })
+        ));
+        // Given back after its expiry (900 s), it reads as expired, and cannot run.
+        s.unclaim(&a.id, t(30), t(40)).expect("unclaim");
+        assert_eq!(s.get(&a.id, t(901)).expect("get").state, State::Expired);
+        assert!(matches!(
+            s.claim(&a.id, &cmd, &terms_of(&a), t(901)),
+            Err(ApprovalError::Expired { .. })
         ));
     }
 
@@ -1193,6 +1285,34 @@ mod tests {
             window,
             per: RatePer::Caller,
         }
+    }
+
+    /// Counts given back (a command that did not run) make room again, one per run given back,
+    /// and only those taken at that time.
+    #[test]
+    fn counts_given_back_make_room() {
+        let (_dir, s) = open();
+        let l = [
+            limit("signals", "k", 2, RateWindow::Minute),
+            limit("all", "k", 2, RateWindow::Minute),
+        ];
+        s.try_acquire(&l, t(0)).expect("first");
+        s.try_acquire(&l, t(1)).expect("second");
+        assert!(s.try_acquire(&l, t(2)).is_err());
+        // Nothing was taken at 5 s: nothing given back.
+        s.give_back(&l, t(5)).expect("give back");
+        assert!(s.try_acquire(&l, t(6)).is_err());
+        s.give_back(&l, t(1)).expect("give back");
+        s.try_acquire(&l, t(7)).expect("room again");
+        assert!(s.try_acquire(&l, t(8)).is_err());
+        // Two taken at one time: one given back per call.
+        let m = [limit("m", "km", 3, RateWindow::Minute)];
+        for _ in 0..3 {
+            s.try_acquire(&m, t(10)).expect("within");
+        }
+        s.give_back(&m, t(10)).expect("give back");
+        s.try_acquire(&m, t(11)).expect("one room");
+        assert!(s.try_acquire(&m, t(12)).is_err());
     }
 
     #[test]

@@ -344,7 +344,8 @@ pub fn ocsf(r: &Record) -> Ocsf<'_> {
             | Kind::ApprovalApproved
             | Kind::ApprovalRejected
             | Kind::ApprovalExpired
-            | Kind::ApprovalUsed,
+            | Kind::ApprovalUsed
+            | Kind::ApprovalReturned,
             _,
             _,
         ) => (1, "Success"),
@@ -630,7 +631,8 @@ pub fn human(r: &Record) -> String {
         | Kind::ApprovalApproved
         | Kind::ApprovalRejected
         | Kind::ApprovalExpired
-        | Kind::ApprovalUsed => {
+        | Kind::ApprovalUsed
+        | Kind::ApprovalReturned => {
             let step = r.kind.as_str().trim_start_matches("approval_");
             s.push_str(&format!(
                 "{:<16} {} ({}) {what}",

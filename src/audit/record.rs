@@ -38,6 +38,9 @@ pub enum Kind {
     ApprovalExpired,
     /// The approved command was claimed to run, exactly once (the decision record follows).
     ApprovalUsed,
+    /// The claim was given back: the command did not run, and nothing of it was sent (after
+    /// the run's result record). The approval runs its command once more, until it expires.
+    ApprovalReturned,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::ApprovalRejected => "approval_rejected",
             Kind::ApprovalExpired => "approval_expired",
             Kind::ApprovalUsed => "approval_used",
+            Kind::ApprovalReturned => "approval_returned",
         }
     }
 }

@@ -63,6 +63,16 @@ pub enum ExecError {
         /// OS error.
         message: String,
     },
+    /// The CLI started, and how it ended could not be seen.
+    #[error("the CLI ran, and how it ended could not be seen: {0}")]
+    Wait(String),
+}
+
+impl ExecError {
+    /// Whether the CLI was started: anything of the command may have been sent.
+    pub fn started(&self) -> bool {
+        matches!(self, ExecError::Wait(_))
+    }
 }
 
 /// The credentials a run hands the CLI through its environment: the API key and the client
@@ -269,7 +279,12 @@ pub fn run_cli_until(
     let start = Instant::now();
     let mut child = child_cmd.spawn().map_err(|e| ExecError::Spawn {
         binary: binary.display().to_string(),
-        message: e.to_string(),
+        // The kernel's ENOENT for a file that is there (QA: it read as the binary missing).
+        message: if e.kind() == std::io::ErrorKind::NotFound && binary.is_file() {
+            format!("{e}: the file is there; the interpreter its `#!` line names, or its dynamic loader, is not")
+        } else {
+            e.to_string()
+        },
     })?;
     let cap = limits.max_output_bytes;
     let deadline = deadline.unwrap_or(start + limits.timeout);
@@ -299,7 +314,7 @@ pub fn run_cli_until(
     // The child is reaped: a stop signal now ends tgate as usual (after one during the run, the
     // caller records the result and exits).
     drop(watch);
-    let status = status.map_err(|e| ExecError::Prepare(e.to_string()))?;
+    let status = status.map_err(|e| ExecError::Wait(e.to_string()))?;
     tracing::debug!(
         exit_code = status.code().unwrap_or(-1),
         signal = std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0),

@@ -70,8 +70,10 @@ pub enum Native {
     Fallback(String),
     /// The command could not reach the server where the CLI could not either: no connection was
     /// made, the credentials were refused, or a call failed in transport (for a write, only the
-    /// check before it is sent). Nothing was written. The CLI runs it under `auto` and words the
-    /// failure itself; with `--backend grpc` it is an error that points at `tgate doctor`.
+    /// check before it is sent), or a write's time limit ran out before it was sent. Nothing
+    /// was written. The CLI runs it under `auto` (with what is left of the time) and words the
+    /// failure itself; with `--backend grpc` it is an error that points at `tgate doctor`. A
+    /// write is never `Fallback` or `Unanswered` once its request went out.
     Unanswered(String),
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
@@ -653,6 +655,15 @@ impl Session {
                             Some(close) => Err(Stop::FailedAfter(close.to_owned(), message)),
                             None => Err(Stop::Failed(message)),
                         }
+                    } else if writes && !ctx.write_sent {
+                        // A write the limit ended before its request went out (a server slow to
+                        // answer the call before it): not run, rather than a command that ran
+                        // and failed (QA), so that what its decision used up is given back.
+                        Err(Stop::Unanswered(format!(
+                            "no answer from the server before the {:?} time limit, and the \
+                             write was not sent",
+                            limits.timeout
+                        )))
                     } else {
                         // A write's request out and unanswered (QA: a terminate the limit
                         // stopped had taken effect, and nothing said it might have).
@@ -708,6 +719,12 @@ impl Session {
                     exit_code: 1,
                     grpc_status: None,
                 }
+            }
+            // A write whose request went out is never run again, nor said not to have run,
+            // whatever came after it.
+            Err(Stop::Fallback(why) | Stop::Unanswered(why)) if ctx.write_sent => {
+                let _ = writeln!(err, "tgate: {why}; {MAY_HAVE_TAKEN_EFFECT}");
+                failed
             }
             Err(Stop::Fallback(why)) if ctx.out.written == 0 => Native::Fallback(why),
             Err(Stop::Unanswered(why)) if ctx.out.written == 0 => Native::Unanswered(why),
