@@ -1387,9 +1387,11 @@ struct Gate {
 }
 
 /// Gives back the approval `gated` claimed, and the rate limits' counts it took, for a command
-/// that did not run, nothing of it sent; records the approval's return (`approval_returned`,
-/// after the run's result) and says so. What cannot be given back stays used (fail closed), and
-/// that is said too.
+/// that did not run, nothing of it sent, and says so. The approval's return is recorded
+/// (`approval_returned`, after the run's result) before it is made: an approval is never
+/// claimable again without a record saying why (review: made first, a log that then failed, or a
+/// kill in between, left it claimable with none). What cannot be recorded or given back stays
+/// used (fail closed), and that is said too.
 fn give_back(
     store: Result<std::path::PathBuf, crate::audit::AuditError>,
     gated: &Gate,
@@ -1398,19 +1400,24 @@ fn give_back(
     keys: &[String],
     err: &mut dyn Write,
 ) {
-    use crate::approval::{SqliteStore, Store};
+    use crate::approval::{SqliteStore, State, Store};
     if gated.used.is_none() && gated.counted.is_none() {
         return;
     }
+    let stays = |err: &mut dyn Write, why: &str| match &gated.used {
+        Some(used) => {
+            let _ = writeln!(err, "tgate: approval {} stays used: {why}", used.id);
+        }
+        None => {
+            let _ = writeln!(err, "tgate: the rate limit's count stays taken: {why}");
+        }
+    };
     let store = match store
         .map_err(|e| e.to_string())
         .and_then(|p| SqliteStore::open(&p).map_err(|e| e.to_string()))
     {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(err, "tgate: nothing was given back: {e}");
-            return;
-        }
+        Err(e) => return stays(err, &e),
     };
     if let Some((rates, at)) = &gated.counted
         && let Err(e) = store.give_back(rates, *at)
@@ -1420,50 +1427,42 @@ fn give_back(
     let Some(used) = &gated.used else {
         return;
     };
-    let back = used
-        .used_at
-        .ok_or_else(|| "it has no time of use".to_owned())
-        .and_then(|at| {
-            store
-                .unclaim(&used.id, at, std::time::SystemTime::now())
-                .map_err(|e| e.to_string())
-        });
-    let back = match back {
-        Ok(back) => back,
-        Err(e) => {
-            let _ = writeln!(err, "tgate: approval {} stays used: {e}", used.id);
-            return;
-        }
+    let Some(at) = used.used_at else {
+        return stays(err, "it has no time of use");
     };
     let record = approval_entry(
         crate::audit::Kind::ApprovalReturned,
-        &back,
-        &back.command.caller,
+        used,
+        &used.command.caller,
         Some("the command did not run, and nothing of it was sent"),
         crate::audit::Channel::Cli,
     );
-    let recorded = log.append(
+    if let Err(e) = log.append(
         &crate::audit::Entry {
             request_id: request_id.to_owned(),
             ..record
         }
         .scrubbed(keys),
-    );
-    match recorded {
-        Ok(_) => {
+    ) {
+        return stays(err, &format!("its return could not be recorded: {e}"));
+    }
+    match store.unclaim(&used.id, at, std::time::SystemTime::now()) {
+        Ok(back) if back.state == State::Approved => {
             let _ = writeln!(
                 err,
                 "tgate: approval {} was not used: the same command runs with it until it expires",
                 back.id
             );
         }
-        Err(e) => {
+        Ok(back) => {
             let _ = writeln!(
                 err,
-                "tgate: approval {} was not used, and its return could not be recorded: {e}",
+                "tgate: approval {} was not used, and has expired since",
                 back.id
             );
         }
+        // Recorded as returned, and still used: the record errs on the side that runs nothing.
+        Err(e) => stays(err, &e.to_string()),
     }
 }
 
@@ -2318,10 +2317,16 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         let _ = err.inner.write_all(&stderr);
     }
     if let Err(e) = recorded {
-        let _ = writeln!(
-            err.inner,
-            "tgate: audit log unavailable: the command ran, but its result was not recorded: {e}"
-        );
+        // Not run: nothing is given back without its record (an approval stays used).
+        let what = if result.exit_code.is_none() {
+            "the command did not run, and that was not recorded"
+        } else {
+            "the command ran, but its result was not recorded"
+        };
+        let _ = writeln!(err.inner, "tgate: audit log unavailable: {what}: {e}");
+        if let Some(used) = gated.used.as_ref().filter(|_| returnable) {
+            let _ = writeln!(err.inner, "tgate: approval {} stays used", used.id);
+        }
     }
     crate::exec::stop::end_if_requested(|| {
         let _ = out.inner.finish();

@@ -1985,6 +1985,130 @@ fn rate_limited(key: &str, method: &'static str, always: bool, details: bool) ->
 }
 
 /// Adds a policy allowing single-workflow signal, cancel and terminate to `config`.
+/// A gated native write that never went out gives its approval back, and says so: a server slow
+/// to answer the call the CLI makes when it connects (`GetSystemInfo`, held 7 s here), under
+/// `--backend grpc`; a stop signal while that call waits (review: it said the write might have
+/// taken effect, and kept the approval); tgate's time limit ending while it waits (QA: recorded
+/// as a command that ran and failed, exit 1, the approval spent).
+#[test]
+fn a_gated_write_that_never_went_out_gives_its_approval_back() {
+    let key = "tgk-gated-slow-0015";
+    let (server, _proxy, dir, config) = behind_faulty_proxy(
+        Mode::Slow {
+            key: key.to_owned(),
+            method: "GetSystemInfo",
+            secs: 7,
+            from: 1,
+        },
+        key,
+    );
+    put(
+        dir.path(),
+        "p.yaml",
+        "version: 1\nnamespaces: [$default]\nrules:\n  - {id: gated, decision: require_approval, reason: g, when: {commands: [workflow signal]}, approval: {approvers: [sre]}}\n",
+    );
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str(&format!(
+        "policies: [{}]\napprovers:\n  - {{id: alice, groups: [sre]}}\n",
+        dir.path().join("p.yaml").display()
+    ));
+    put(dir.path(), "tgate.yaml", &yaml);
+    put(
+        dir.path(),
+        "limited.yaml",
+        &format!("{yaml}limits: {{timeout: 3s}}\n"),
+    );
+    let line = "temporal workflow signal -w wf-tls --name gated";
+    let args = ["run", "--integration", "faulty", "--caller", "agent"];
+    let asked = tgate_with(&args, &config, Some(line), &[]);
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let id = text(&asked.stderr)
+        .split_whitespace()
+        .find(|w| w.len() == 26 && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap()
+        .to_owned();
+    let ok = tgate_with(&["approve", &id, "--as", "alice"], &config, None, &[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let returned = format!(
+        "tgate: approval {id} was not used: the same command runs with it until it expires\n"
+    );
+    let grpc = [&args[..], &["--backend", "grpc"]].concat();
+
+    let slow = tgate_with(&grpc, &config, Some(line), &[]);
+    assert_eq!(slow.status.code(), Some(2), "{}", text(&slow.stderr));
+    assert!(
+        text(&slow.stderr).starts_with("tgate: not run natively (")
+            && text(&slow.stderr).ends_with(&returned),
+        "{}",
+        text(&slow.stderr)
+    );
+
+    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(&grpc)
+        .arg("--config")
+        .arg(&config)
+        .arg(line)
+        .env_clear()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(
+        (
+            std::os::unix::process::ExitStatusExt::signal(&stopped.status),
+            text(&stopped.stderr)
+        ),
+        (
+            Some(15),
+            format!("tgate: stopped by SIGTERM before the command was sent\n{returned}")
+        )
+    );
+
+    let limited = tgate_with(&grpc, &dir.path().join("limited.yaml"), Some(line), &[]);
+    assert_eq!(
+        (limited.status.code(), text(&limited.stderr)),
+        (
+            Some(2),
+            format!(
+                "tgate: not run natively (no answer from the server before the 3s time limit, \
+                 and the write was not sent); `tgate doctor --integration faulty` diagnoses the \
+                 connection and its credentials\n{returned}"
+            )
+        )
+    );
+
+    // Nothing was sent; the approval is still there to be used, and each claim was given back.
+    let history = server.cli(&["workflow", "show", "-w", "wf-tls", "-o", "json"]);
+    assert!(
+        !text(&history.stdout).contains("WORKFLOW_EXECUTION_SIGNALED"),
+        "{}",
+        text(&history.stdout)
+    );
+    let listed = tgate_with(&["approvals", "list"], &config, None, &[]);
+    assert!(
+        text(&listed.stdout).contains(&id),
+        "{}",
+        text(&listed.stdout)
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert_eq!(
+        audit.matches("\"kind\":\"approval_used\"").count(),
+        3,
+        "{audit}"
+    );
+    assert_eq!(
+        audit.matches("\"kind\":\"approval_returned\"").count(),
+        3,
+        "{audit}"
+    );
+}
+
 fn allow_writes(dir: &Path, config: &Path) {
     std::fs::write(
         dir.join("p.yaml"),

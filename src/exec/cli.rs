@@ -69,9 +69,14 @@ pub enum ExecError {
 }
 
 impl ExecError {
-    /// Whether the CLI was started: anything of the command may have been sent.
+    /// Whether the CLI may have started: anything of the command may have been sent. Only the
+    /// errors that come before the spawn, or of the spawn itself (exec failed: the binary never
+    /// ran), say it did not; any other, and any added later, says it may have (fail closed).
     pub fn started(&self) -> bool {
-        matches!(self, ExecError::Wait(_))
+        !matches!(
+            self,
+            ExecError::Refused(_) | ExecError::Prepare(_) | ExecError::Spawn { .. }
+        )
     }
 }
 

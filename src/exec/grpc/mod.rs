@@ -78,7 +78,8 @@ pub enum Native {
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
     Unrecorded(AuditError),
-    /// A command asked to stop by this signal before it was sent: nothing was sent or written.
+    /// A command asked to stop by this signal before it was sent (for a write, before its
+    /// request went out): nothing of it was sent, nothing written.
     Stopped(&'static str),
 }
 
@@ -678,6 +679,10 @@ impl Session {
                         )))
                     }
                 }
+                // A write stopped before its request went out (while the call before it
+                // waited): not run, as when the stop came before the run (review: it said it
+                // might have taken effect, and kept what its decision used up).
+                Err(name) if writes && !ctx.write_sent => Err(Stop::Stopped(name)),
                 // A write's outcome is unknown; a read is stopped as when its output is.
                 Err(name) if writes => {
                     // Not the status of an earlier attempt (a rate limit before a retry): this
@@ -711,6 +716,7 @@ impl Session {
                 exit_code: 0,
                 grpc_status,
             },
+            Err(Stop::Stopped(name)) if writes && !ctx.write_sent => Native::Stopped(name),
             // A read asked to stop, between two calls or two pieces of its output: no status,
             // as the stop is not a call's outcome.
             Err(Stop::Stopped(name)) => {
