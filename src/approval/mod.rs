@@ -463,7 +463,8 @@ pub enum ApprovalError {
     },
     /// It ran already.
     #[error(
-        "approval `{id}` was already used at {}; an approval runs its command once",
+        "approval `{id}` was already used at {}; an approval runs its command once (unless the \
+         run that used it sent nothing: it is then given back, and approved again)",
         utc(*.at)
     )]
     Used {
