@@ -681,7 +681,7 @@ fn an_approval_a_run_did_not_use_is_given_back() {
 
     // A stop signal while the store keeps the decision waiting.
     let holder = hold_store(&store, 2000);
-    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(["run", "--caller", "agent", line])
         .env_clear()
         .env("TGATE_CONFIG", &env.config)
@@ -689,17 +689,13 @@ fn an_approval_a_run_did_not_use_is_given_back() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let stopped = child.wait_with_output().unwrap();
+    let status = common::terminate(&mut child, "tgate did not end on SIGTERM");
+    let stderr = common::stderr_of(&mut child);
     holder.join().unwrap();
     assert_eq!(
         (
-            std::os::unix::process::ExitStatusExt::signal(&stopped.status),
-            text(&stopped.stderr)
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            stderr
         ),
         (
             Some(15),

@@ -2043,7 +2043,7 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
         text(&slow.stderr)
     );
 
-    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(&grpc)
         .arg("--config")
         .arg(&config)
@@ -2053,16 +2053,12 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let stopped = child.wait_with_output().unwrap();
+    let status = common::terminate(&mut child, "tgate did not end on SIGTERM");
+    let stderr = common::stderr_of(&mut child);
     assert_eq!(
         (
-            std::os::unix::process::ExitStatusExt::signal(&stopped.status),
-            text(&stopped.stderr)
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            stderr
         ),
         (
             Some(15),
