@@ -1393,7 +1393,7 @@ struct Gate {
 /// kill in between, left it claimable with none). What cannot be recorded or given back stays
 /// used (fail closed), and that is said too.
 fn give_back(
-    store: Result<std::path::PathBuf, crate::audit::AuditError>,
+    store: Result<std::path::PathBuf, String>,
     gated: &Gate,
     request_id: &str,
     log: &crate::audit::AuditLog,
@@ -1404,29 +1404,32 @@ fn give_back(
     if gated.used.is_none() && gated.counted.is_none() {
         return;
     }
-    let stays = |err: &mut dyn Write, why: &str| match &gated.used {
-        Some(used) => {
-            let _ = writeln!(err, "tgate: approval {} stays used: {why}", used.id);
-        }
-        None => {
+    let count_stays = |err: &mut dyn Write, why: &str| {
+        if gated.counted.is_some() {
             let _ = writeln!(err, "tgate: the rate limit's count stays taken: {why}");
         }
     };
-    let store = match store
-        .map_err(|e| e.to_string())
-        .and_then(|p| SqliteStore::open(&p).map_err(|e| e.to_string()))
-    {
+    let approval_stays = |err: &mut dyn Write, why: &str| {
+        if let Some(used) = &gated.used {
+            let _ = writeln!(err, "tgate: approval {} stays used: {why}", used.id);
+        }
+    };
+    let store = match store.and_then(|p| SqliteStore::open(&p).map_err(|e| e.to_string())) {
         Ok(s) => s,
-        Err(e) => return stays(err, &e),
+        Err(e) => {
+            count_stays(err, &e);
+            return approval_stays(err, &e);
+        }
     };
     if let Some((rates, at)) = &gated.counted
-        && let Err(e) = store.give_back(rates, *at)
+        && let Err(e) = store.return_counts(rates, *at)
     {
-        let _ = writeln!(err, "tgate: the rate limit's count stays taken: {e}");
+        count_stays(err, &e.to_string());
     }
     let Some(used) = &gated.used else {
         return;
     };
+    let stays = approval_stays;
     let Some(at) = used.used_at else {
         return stays(err, "it has no time of use");
     };
@@ -1474,6 +1477,20 @@ fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
         .join(crate::approval::STORE_FILE)
 }
 
+/// Why `--backend grpc` did not run a command the CLI could: `why` the native executor could not.
+fn use_another_backend(why: &str) -> String {
+    format!("not run natively ({why}); use --backend auto or cli")
+}
+
+/// Whether `ev`'s decision uses something of the approval store up when the command runs: an
+/// approval (gated), or a rate limit's count (allowed, with limits).
+fn gated_or_limited(ev: &Evaluation) -> (bool, bool) {
+    (
+        ev.decision == Decision::RequireApproval,
+        ev.decision == Decision::Allow && !ev.requires.rates.is_empty(),
+    )
+}
+
 /// Applies the deciding rules' approval and rate limits to `decided`: a `require_approval`
 /// command runs (becomes allowed) only by claiming an approval of exactly this command; without
 /// one, a request is created (or the open one named). A used-up rate limit, or an approval that
@@ -1489,8 +1506,7 @@ fn gate(
         ApprovalError, ApprovalId, CanonicalCommand, NewApproval, SqliteStore, State, Store, Terms,
     };
     let ev = &decided.ev;
-    let gated = matches!(ev.decision, Decision::RequireApproval);
-    let limited = matches!(ev.decision, Decision::Allow) && !ev.requires.rates.is_empty();
+    let (gated, limited) = gated_or_limited(ev);
     if a.approval.is_some() && !gated {
         if matches!(ev.decision, Decision::Allow) {
             // Nothing to approve: refuse rather than silently ignore the id.
@@ -1918,18 +1934,15 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // before it does (review: an approval claimed under `grpc` was marked used, then the run was
     // refused). A plain allowed one is refused by the executor, after its decision is recorded.
     if decided.error.is_none() && backend == crate::connect::Backend::Grpc {
-        let uses_up = match decided.ev.decision {
-            Decision::RequireApproval => true,
-            Decision::Allow => !decided.ev.requires.rates.is_empty(),
-            Decision::Deny => false,
-        };
+        let (gated, limited) = gated_or_limited(&decided.ev);
+        let uses_up = gated || limited;
         let untranslated = decided
             .ev
             .effective
             .as_ref()
             .and_then(|c| crate::exec::grpc::translated(c).err());
         if let (true, Some(why)) = (uses_up, untranslated) {
-            let message = format!("not run natively ({why}); use --backend auto or cli");
+            let message = use_another_backend(&why);
             decided.ev = decided.ev.clone().denied("tgate:backend", message.clone());
             decided.error = Some(message);
         }
@@ -2280,7 +2293,9 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // taken, by a run that a time limit used up before the command, a stop signal, or a CLI that
     // could not start, had ended before anything was sent). Only once that is recorded.
     if returnable && recorded.is_ok() {
-        let store = audit_path(a.audit.as_deref(), &config.audit).map(|p| approval_store_path(&p));
+        let store = audit_path(a.audit.as_deref(), &config.audit)
+            .map(|p| approval_store_path(&p))
+            .map_err(|e| e.to_string());
         give_back(store, &gated, &decision.request_id, &log, &keys, &mut err);
     }
     crate::exec::stop::result_recorded();
@@ -2520,7 +2535,7 @@ fn execute(
                             display_word(&integration.name)
                         )
                     } else {
-                        format!("not run natively ({why}); use --backend auto or cli")
+                        use_another_backend(&why)
                     },
                 };
             }
@@ -2608,7 +2623,7 @@ fn execute(
         },
         // The CLI never started (refused, or not startable), or it did (its end not seen).
         Err(e) => Ran::NotRun {
-            unsent: !reads_sent && !e.started(),
+            unsent: !reads_sent && !e.may_have_started(),
             why: e.to_string(),
         },
     }

@@ -1984,7 +1984,6 @@ fn rate_limited(key: &str, method: &'static str, always: bool, details: bool) ->
     }
 }
 
-/// Adds a policy allowing single-workflow signal, cancel and terminate to `config`.
 /// A gated native write that never went out gives its approval back, and says so: a server slow
 /// to answer the call the CLI makes when it connects (`GetSystemInfo`, held 7 s here), under
 /// `--backend grpc`; a stop signal while that call waits (review: it said the write might have
@@ -1993,7 +1992,7 @@ fn rate_limited(key: &str, method: &'static str, always: bool, details: bool) ->
 #[test]
 fn a_gated_write_that_never_went_out_gives_its_approval_back() {
     let key = "tgk-gated-slow-0015";
-    let (server, _proxy, dir, config) = behind_faulty_proxy(
+    let (server, proxy, dir, config) = behind_faulty_proxy(
         Mode::Slow {
             key: key.to_owned(),
             method: "GetSystemInfo",
@@ -2035,14 +2034,19 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
     let grpc = [&args[..], &["--backend", "grpc"]].concat();
 
     let slow = tgate_with(&grpc, &config, Some(line), &[]);
-    assert_eq!(slow.status.code(), Some(2), "{}", text(&slow.stderr));
-    assert!(
-        text(&slow.stderr).starts_with("tgate: not run natively (")
-            && text(&slow.stderr).ends_with(&returned),
-        "{}",
-        text(&slow.stderr)
+    assert_eq!(
+        (slow.status.code(), text(&slow.stderr)),
+        (
+            Some(2),
+            format!(
+                "tgate: not run natively (the server did not answer the call the CLI makes when \
+                 it connects (GetSystemInfo) in the time the CLI gives it (5s)); use --backend \
+                 auto or cli\n{returned}"
+            )
+        )
     );
 
+    let seen = proxy.stats.seen.load(Ordering::SeqCst);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
         .args(&grpc)
         .arg("--config")
@@ -2052,7 +2056,13 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Stopped while the proxy holds its `GetSystemInfo`.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while proxy.stats.seen.load(Ordering::SeqCst) == seen {
+        assert!(std::time::Instant::now() < deadline, "no GetSystemInfo");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let status = common::terminate(&mut child, "tgate did not end on SIGTERM");
     let stderr = common::stderr_of(&mut child);
     assert_eq!(
@@ -2105,6 +2115,7 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
     );
 }
 
+/// Adds a policy allowing single-workflow signal, cancel and terminate to `config`.
 fn allow_writes(dir: &Path, config: &Path) {
     std::fs::write(
         dir.join("p.yaml"),

@@ -397,7 +397,7 @@ pub trait Store: Send + Sync {
 
     /// Gives back the counts [`Store::try_acquire`] took against `limits` at `at`, for a command
     /// that did not run (as [`Store::unclaim`]). Counts already out of every window are gone.
-    fn give_back(&self, limits: &[RateLimit], at: SystemTime) -> Result<(), ApprovalError>;
+    fn return_counts(&self, limits: &[RateLimit], at: SystemTime) -> Result<(), ApprovalError>;
 }
 
 /// A rate limit that is used up.
@@ -463,8 +463,8 @@ pub enum ApprovalError {
     },
     /// It ran already.
     #[error(
-        "approval `{id}` was already used at {}; an approval runs its command once (unless the \
-         run that used it sent nothing: it is then given back, and approved again)",
+        "approval `{id}` was already used at {}; an approval runs its command once (a run that \
+         holds it and sends nothing gives it back)",
         utc(*.at)
     )]
     Used {
@@ -537,6 +537,14 @@ pub enum ApprovalError {
         id: String,
         /// `number of approvals`, `approver groups` or `justification`.
         what: &'static str,
+    },
+    /// A claim to give back ([`Store::unclaim`]) that the approval does not hold now.
+    #[error("approval `{id}` is {state}, not held by the run giving it back")]
+    NotHeld {
+        /// The id.
+        id: String,
+        /// Its state now.
+        state: &'static str,
     },
     /// A rate limit is used up.
     #[error(transparent)]

@@ -45,7 +45,7 @@ pub struct Execution {
     pub stopped: Option<i32>,
 }
 
-/// Why a command could not be run (nothing ran).
+/// Why a command could not be run (the CLI never started), or how it ended could not be seen.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExecError {
@@ -72,7 +72,7 @@ impl ExecError {
     /// Whether the CLI may have started: anything of the command may have been sent. Only the
     /// errors that come before the spawn, or of the spawn itself (exec failed: the binary never
     /// ran), say it did not; any other, and any added later, says it may have (fail closed).
-    pub fn started(&self) -> bool {
+    pub fn may_have_started(&self) -> bool {
         !matches!(
             self,
             ExecError::Refused(_) | ExecError::Prepare(_) | ExecError::Spawn { .. }

@@ -71,9 +71,10 @@ pub enum Native {
     /// The command could not reach the server where the CLI could not either: no connection was
     /// made, the credentials were refused, or a call failed in transport (for a write, only the
     /// check before it is sent), or a write's time limit ran out before it was sent. Nothing
-    /// was written. The CLI runs it under `auto` (with what is left of the time) and words the
-    /// failure itself; with `--backend grpc` it is an error that points at `tgate doctor`. A
-    /// write is never `Fallback` or `Unanswered` once its request went out.
+    /// was written. The CLI runs it under `auto` with what is left of the time, if any (none
+    /// after a time limit: not run), and words the failure itself; with `--backend grpc` it is
+    /// an error that points at `tgate doctor`. A write is never `Fallback` or `Unanswered` once
+    /// its request went out.
     Unanswered(String),
     /// The decision record could not be made durable ([`Barrier`]): nothing was written, no
     /// write was sent, and nothing may run.
@@ -679,12 +680,13 @@ impl Session {
                         )))
                     }
                 }
-                // A write stopped before its request went out (while the call before it
-                // waited): not run, as when the stop came before the run (review: it said it
-                // might have taken effect, and kept what its decision used up).
-                Err(name) if writes && !ctx.write_sent => Err(Stop::Stopped(name)),
-                // A write's outcome is unknown; a read is stopped as when its output is.
-                Err(name) if writes => {
+                // A read is stopped as when its output is; so is a write stopped before its
+                // request went out (while the call before it waited), which is then not run
+                // (review: it said it might have taken effect, and kept what its decision used
+                // up).
+                Err(name) if !writes || !ctx.write_sent => Err(Stop::Stopped(name)),
+                // A write's outcome is unknown.
+                Err(name) => {
                     // Not the status of an earlier attempt (a rate limit before a retry): this
                     // one has none.
                     ctx.status = None;
@@ -692,7 +694,6 @@ impl Session {
                         "tgate: stopped by {name}; {MAY_HAVE_TAKEN_EFFECT}"
                     )))
                 }
-                Err(name) => Err(Stop::Stopped(name)),
             }
         });
         drop(watch);
