@@ -550,22 +550,16 @@ fn hold_store(store: &Path, ms: u64) -> std::thread::JoinHandle<()> {
 /// Waits (up to 10 s) until process `pid` has the store at `store` open: past its type check and
 /// its stop-signal watch, waiting for the store.
 fn wait_holding(pid: u32, store: &Path) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+    let within = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    common::poll(within, std::time::Duration::from_millis(20), || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
             .into_iter()
             .flatten()
             .flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == store));
-        if open {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never opened {store:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == store))
+            .then_some(())
+            .ok_or_else(|| format!("never opened {store:?}"))
+    });
 }
 
 /// A write whose type check and decision use up its time limit (here its rate limit's count,

@@ -271,15 +271,8 @@ fn start(server: &DevServer, id: &str, extra: &[&str]) {
 
 /// Checks `ready` every 200 ms until it holds; at `deadline` the test fails with what `ready`
 /// last said was missing.
-fn wait_until(deadline: std::time::Instant, mut ready: impl FnMut() -> Result<(), String>) {
-    loop {
-        let missing = match ready() {
-            Ok(()) => return,
-            Err(missing) => missing,
-        };
-        assert!(std::time::Instant::now() < deadline, "{missing}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+fn wait_until(deadline: std::time::Instant, ready: impl FnMut() -> Result<(), String>) {
+    common::poll(deadline, std::time::Duration::from_millis(200), ready);
 }
 
 /// A dev server of the test's own, a directory, and a configuration there for the server.

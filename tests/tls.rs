@@ -1144,20 +1144,14 @@ fn a_type_check_counts_against_the_commands_time() {
 /// Waits (up to 10 s) for workflow `id`'s history to hold a signal named `name`.
 fn wait_for_signal(server: &DevServer, id: &str, name: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    common::poll(deadline, std::time::Duration::from_millis(200), || {
         let history = server.cli(&["workflow", "show", "-w", id, "-o", "json"]);
         let history = text(&history.stdout);
-        if history.contains("WORKFLOW_EXECUTION_SIGNALED")
-            && history.contains(&format!("\"signalName\": \"{name}\""))
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no signal `{name}`: {history}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+        (history.contains("WORKFLOW_EXECUTION_SIGNALED")
+            && history.contains(&format!("\"signalName\": \"{name}\"")))
+        .then_some(())
+        .ok_or_else(|| format!("no signal `{name}`: {history}"))
+    });
 }
 
 /// A native run whose time limit, counted from before it (`Session::counting_from`), has run out
@@ -2058,10 +2052,11 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
         .unwrap();
     // Stopped while the proxy holds its `GetSystemInfo`.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while proxy.stats.seen.load(Ordering::SeqCst) == seen {
-        assert!(std::time::Instant::now() < deadline, "no GetSystemInfo");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    common::poll(deadline, std::time::Duration::from_millis(20), || {
+        (proxy.stats.seen.load(Ordering::SeqCst) != seen)
+            .then_some(())
+            .ok_or_else(|| "no GetSystemInfo".to_owned())
+    });
     std::thread::sleep(std::time::Duration::from_millis(200));
     let status = common::terminate(&mut child, "tgate did not end on SIGTERM");
     let stderr = common::stderr_of(&mut child);

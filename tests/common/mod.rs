@@ -192,6 +192,19 @@ pub fn stderr_of(child: &mut std::process::Child) -> String {
     stderr
 }
 
+/// Checks `ready` every `every` until it holds; at `deadline` the test fails with what `ready`
+/// last said was missing.
+pub fn poll(deadline: Instant, every: Duration, mut ready: impl FnMut() -> Result<(), String>) {
+    loop {
+        let missing = match ready() {
+            Ok(()) => return,
+            Err(missing) => missing,
+        };
+        assert!(Instant::now() < deadline, "{missing}");
+        std::thread::sleep(every);
+    }
+}
+
 /// Waits for `child` to end: at most 10 s, then kills it and fails saying `stuck` (a test that
 /// would otherwise hang the suite).
 pub fn ended(child: &mut std::process::Child, stuck: &str) -> std::process::ExitStatus {
