@@ -1429,9 +1429,8 @@ fn give_back(
     let Some(used) = &gated.used else {
         return;
     };
-    let stays = approval_stays;
     let Some(at) = used.used_at else {
-        return stays(err, "it has no time of use");
+        return approval_stays(err, "it has no time of use");
     };
     let record = approval_entry(
         crate::audit::Kind::ApprovalReturned,
@@ -1447,7 +1446,7 @@ fn give_back(
         }
         .scrubbed(keys),
     ) {
-        return stays(err, &format!("its return could not be recorded: {e}"));
+        return approval_stays(err, &format!("its return could not be recorded: {e}"));
     }
     match store.unclaim(&used.id, at, std::time::SystemTime::now()) {
         Ok(back) if back.state == State::Approved => {
@@ -1465,7 +1464,7 @@ fn give_back(
             );
         }
         // Recorded as returned, and still used: the record errs on the side that runs nothing.
-        Err(e) => stays(err, &e.to_string()),
+        Err(e) => approval_stays(err, &e.to_string()),
     }
 }
 
