@@ -412,7 +412,8 @@ struct RunArgs {
     justification: Option<String>,
     /// Run a gated command under this approval (the same command, caller, integration and
     /// namespace that were approved). Without it, an approved request for the identical command
-    /// is found and used.
+    /// is found and used. A run that sends nothing of the command (its time used up first, a
+    /// stop signal, a CLI that cannot start) gives the approval back.
     #[arg(long = "approval", value_name = "ID")]
     approval: Option<String>,
     #[command(flatten)]
