@@ -787,7 +787,7 @@ fn check_cmd(a: CheckArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let mut keys = Vec::new();
     let (ctx, policies, configuration) = match &a.config {
         Some(path) => {
-            let config = load_config(Some(path))?;
+            let config = load_config(Some(path), a.integration.as_deref())?;
             keys = config.api_keys();
             let integration = config
                 .integration(a.integration.as_deref())
@@ -1006,10 +1006,16 @@ fn test_cmd(
     })
 }
 
-/// The configuration file given, or the embedded default.
-fn load_config(path: Option<&std::path::Path>) -> Result<crate::connect::Config, Failure> {
+/// The configuration file given, or the embedded default, read for `integration` (the default
+/// one when `None`): the other integrations' secrets and certificates are not read.
+fn load_config(
+    path: Option<&std::path::Path>,
+    integration: Option<&str>,
+) -> Result<crate::connect::Config, Failure> {
     let config = match path {
-        Some(p) => crate::connect::Config::load(p).map_err(|e| Failure(e.to_string()))?,
+        Some(p) => {
+            crate::connect::Config::load_for(p, integration).map_err(|e| Failure(e.to_string()))?
+        }
         None => crate::connect::Config::default(),
     };
     for key in config.api_keys() {
@@ -1897,7 +1903,7 @@ impl Ran {
 fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {
     use crate::audit::{AuditLog, Channel, Entry, Kind};
     let caller = a.caller.checked()?;
-    let config = load_config(a.config.as_deref())?;
+    let config = load_config(a.config.as_deref(), a.integration.as_deref())?;
     let unavailable = |e: crate::audit::AuditError| Failure(format!("audit log unavailable: {e}"));
     let log = audit_path(a.audit.as_deref(), &config.audit)
         .and_then(|p| {
@@ -2630,7 +2636,7 @@ fn execute(
 }
 
 /// Why a line holding an integration's API key is refused.
-const KEY_IN_LINE: &str = "the command line or its justification holds an integration's API key (not shown): it is not run, stored or recorded";
+const KEY_IN_LINE: &str = "the command line or its justification holds an integration's API key (not shown): it is not run or stored, and its audit record holds the line with the key replaced";
 
 /// Whether the caller's line or justification holds one of `keys`: in a word as given, or as the
 /// lexer reads the line (QA: `-w tgk-abc''def` passed, and the parser joined the pieces back
@@ -2893,7 +2899,7 @@ fn exit_status(code: i32) -> ExitCode {
 }
 
 fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
-    let config = load_config(a.config.as_deref())?;
+    let config = load_config(a.config.as_deref(), a.integration.as_deref())?;
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?;

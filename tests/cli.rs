@@ -1201,7 +1201,8 @@ fn check_with_a_configuration_judges_as_run_would() {
 /// The commands that work on tgate's records (`approvals`, `approve`, `reject`, `audit`) read the
 /// configuration's audit log and approvers only: an approver or an auditor needs no integration's
 /// secret, certificate or `temporal` binary (QA: each failed without the production API key in
-/// its environment). `check` and `run`, which judge and connect, still read every integration.
+/// its environment). `check` and `run`, which judge and connect, read the integration they use
+/// (`only_the_integration_in_use_is_read`).
 #[test]
 fn records_commands_need_no_integrations_secrets() {
     let dir = tempfile::tempdir().unwrap();
@@ -1253,5 +1254,110 @@ fn records_commands_need_no_integrations_secrets() {
     assert_eq!(
         stderr(&o),
         "tgate: c.yaml: integration `prod`: api_key: environment variable `PROD_KEY_NOT_SET` is not set\n"
+    );
+}
+
+/// `check`, `run` and `doctor` read the secrets and certificates of the integration they use, and
+/// only its: an agent working with one cluster needs neither another's API key in its
+/// environment nor its certificate files (QA: `--integration Self-hosted` failed for want of the
+/// production Cloud key). Every integration's structure is still checked, and another's API key
+/// that can be read is still kept out of what tgate prints.
+#[test]
+fn only_the_integration_in_use_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |prod_key: &str| {
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            format!(
+                "version: 1\naudit: {{path: a.jsonl}}\nintegrations:\n  \
+                 - {{name: prod, auth: cloud-api-key, namespace: payments, account_id: a1b2c, api_key: {prod_key}}}\n  \
+                 - {{name: mtls, auth: cloud-mtls, namespace: orders, account_id: a1b2c, client_cert: {{file: /nonexistent/c.pem}}, client_key: {{file: /nonexistent/c.key}}}}\n  \
+                 - {{name: self, auth: direct, address: '127.0.0.1:1', namespace: default}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let tgate = |args: &[&str], env: &[(&str, &str)]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .current_dir(dir.path())
+            .args(args)
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    config("{env: PROD_KEY}");
+    let check = |integration: &str, line: &str, env: &[(&str, &str)]| {
+        tgate(
+            &[
+                "check",
+                "--config",
+                "c.yaml",
+                "--integration",
+                integration,
+                line,
+            ],
+            env,
+        )
+    };
+    // Neither the production key nor the mTLS files are there: the self-hosted cluster is used.
+    let o = check("self", "temporal workflow list", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("config:     c.yaml (integration `self`)"),
+        "{}",
+        stdout(&o)
+    );
+    // Doctor of it looks at its connection (nothing listens), not at the others' material.
+    let o = tgate(
+        &["doctor", "--config", "c.yaml", "--integration", "self"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("127.0.0.1:1"), "{}", stdout(&o));
+    // The integration in use is read whole, and what it lacks is refused.
+    let o = check("prod", "temporal workflow list", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: c.yaml: integration `prod`: api_key: environment variable `PROD_KEY` is not set\n"
+    );
+    let o = check(
+        "mtls",
+        "temporal workflow list",
+        &[("PROD_KEY", "sk-prod-0123456789")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: c.yaml: integration `mtls`: client_cert: cannot read `/nonexistent/c.pem`: No such file or directory (os error 2)\n"
+    );
+    // An unknown name is refused with every name configured.
+    let o = check("nope", "temporal workflow list", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: no integration is named `nope` (configured: prod, mtls, self)\n"
+    );
+    // Another integration's key, when it can be read, is still one no line may hold.
+    let o = check(
+        "self",
+        "temporal workflow describe -w sk-prod-0123456789",
+        &[("PROD_KEY", "sk-prod-0123456789")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("tgate:api-key-in-line"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("sk-prod-0123456789"), "{}", stdout(&o));
+    // The others' structure is still checked: a source given two ways, or not given at all.
+    config("{file: k, env: PROD_KEY}");
+    let o = check("self", "temporal workflow list", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: c.yaml: integration `prod`: api_key: give exactly one of `file` or `env`\n"
     );
 }

@@ -355,8 +355,15 @@ pub const MIN_AUDIT_FILE_BYTES: u64 = 4096;
 /// The loaded configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Integrations, in file order.
+    /// Integrations read whole, in file order: every one ([`Config::from_yaml`]), or the one in
+    /// use ([`Config::load_for`]).
     pub integrations: Vec<Integration>,
+    /// The names of the integrations whose secrets and certificates were not read (their
+    /// structure was checked): those [`Config::load_for`] was not asked for.
+    pub unread: Vec<String>,
+    /// The API keys of unread integrations that could be read (their environment variable set,
+    /// their file readable), kept out of what tgate prints and records as the others are.
+    pub other_api_keys: Vec<Secret>,
     /// Name of the default integration.
     pub default_integration: String,
     /// Policy files (relative paths are relative to the configuration file).
@@ -385,9 +392,12 @@ pub struct RecordsConfig {
 
 /// How much of a configuration file is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reading {
+enum Reading<'a> {
     /// All of it, every integration's material included.
     Everything,
+    /// All of it, but only the named integration's material (the default one's without a
+    /// name): the others' structure is checked, and their secrets and certificates are not read.
+    One(Option<&'a str>),
     /// What [`RecordsConfig`] holds.
     Records,
 }
@@ -406,6 +416,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             integrations: vec![Integration::local_default()],
+            unread: Vec::new(),
+            other_api_keys: Vec::new(),
             default_integration: "local".to_owned(),
             policies: Vec::new(),
             backend: Backend::Auto,
@@ -482,13 +494,26 @@ impl Config {
         self.integrations
             .iter()
             .filter_map(Integration::api_key)
+            .chain(&self.other_api_keys)
             .map(|k| k.expose().to_owned())
             .collect()
     }
 
-    /// Loads and validates a configuration file.
+    /// Loads and validates a configuration file, every integration's secrets and certificates
+    /// included.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Config::load_as(path, Reading::Everything)
+    }
+
+    /// Loads and validates a configuration file for one integration, `integration` (the default
+    /// one when `None`): its secrets and certificates are read and checked, while the other
+    /// integrations' are not read (their structure is checked all the same). An agent working
+    /// with one cluster needs neither the secrets of another in its environment nor its files on
+    /// its machine (QA: `--integration Self-hosted` failed for want of the production Cloud key).
+    /// An integration not named in the file is not an error here: [`Config::integration`] says so
+    /// with the names configured.
+    pub fn load_for(path: &Path, integration: Option<&str>) -> Result<Config, ConfigError> {
+        Config::load_as(path, Reading::One(integration))
     }
 
     /// Loads what the commands that work on tgate's records (`audit`, `approvals`, `approve`,
@@ -613,16 +638,26 @@ impl Config {
             }
         }
         let mut integrations = Vec::new();
+        let mut unread = Vec::new();
+        let mut other_api_keys = Vec::new();
         let read_integrations = match reading {
-            Reading::Everything => file.integrations.as_slice(),
+            Reading::Everything | Reading::One(_) => file.integrations.as_slice(),
             Reading::Records => &[],
         };
-        for i in read_integrations {
+        // The integration whose material is read under `Reading::One`.
+        let wanted = match reading {
+            Reading::One(name) => Some(
+                name.or(file.default_integration.as_deref())
+                    .unwrap_or(file.integrations[0].name.as_str()),
+            ),
+            _ => None,
+        };
+        for (n, i) in read_integrations.iter().enumerate() {
             let place = format!("integration `{}`", i.name.escape_debug());
             check_shown_name("name", &i.name).map_err(|m| invalid(&place, m))?;
-            if let Some(x) = integrations
+            if let Some(x) = read_integrations[..n]
                 .iter()
-                .find(|x: &&Integration| x.name.to_lowercase() == i.name.to_lowercase())
+                .find(|x| x.name.to_lowercase() == i.name.to_lowercase())
             {
                 // Names differing only in case would be told apart by `--integration` alone,
                 // not by the people reading approvals and audit records.
@@ -635,18 +670,32 @@ impl Config {
                     },
                 ));
             }
-            integrations.push(integration(i, &resolve, env).map_err(|m| invalid(&place, m))?);
+            let material = wanted.is_none_or(|w| w == i.name);
+            let read = integration(i, &resolve, env, material).map_err(|m| invalid(&place, m))?;
+            if material {
+                integrations.push(read);
+            } else {
+                unread.push(i.name.clone());
+                // Read when it can be, only to be kept out of what tgate prints and records.
+                if let Some(key) = i
+                    .api_key
+                    .as_ref()
+                    .and_then(|s| read_api_key(s, &resolve, env).ok())
+                {
+                    other_api_keys.push(key);
+                }
+            }
         }
         let default_integration = match file.default_integration {
             _ if reading == Reading::Records => String::new(),
-            Some(d) if integrations.iter().any(|i| i.name == d) => d,
+            Some(d) if file.integrations.iter().any(|i| i.name == d) => d,
             Some(d) => {
                 return Err(invalid(
                     "default_integration",
                     format!("no integration is named `{d}`"),
                 ));
             }
-            None => integrations[0].name.clone(),
+            None => file.integrations[0].name.clone(),
         };
         let mut limits = Limits::default();
         if let Some(t) = &file.limits.timeout {
@@ -666,7 +715,7 @@ impl Config {
             limits.max_output_bytes = m;
         }
         let temporal = file.temporal.as_deref().map(resolve);
-        if let Some(bin) = temporal.as_ref().filter(|_| reading == Reading::Everything) {
+        if let Some(bin) = temporal.as_ref().filter(|_| reading != Reading::Records) {
             use std::os::unix::fs::PermissionsExt;
             match std::fs::metadata(bin) {
                 Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
@@ -728,6 +777,8 @@ impl Config {
             audit,
             approvers,
             integrations,
+            unread,
+            other_api_keys,
             default_integration,
             policies: file.policies.iter().map(|p| resolve(p)).collect(),
             backend: file.backend.unwrap_or(Backend::Auto),
@@ -739,16 +790,26 @@ impl Config {
     /// The integration called `name`, or the default one.
     pub fn integration(&self, name: Option<&str>) -> Result<&Integration, String> {
         let want = name.unwrap_or(&self.default_integration);
-        self.integrations
+        if let Some(i) = self.integrations.iter().find(|i| i.name == want) {
+            return Ok(i);
+        }
+        if self.unread.iter().any(|n| n == want) {
+            // Only a caller that loaded the configuration for another integration gets here.
+            return Err(format!(
+                "integration `{want}`: its secrets and certificates were not read (the \
+                 configuration was loaded for another integration)"
+            ));
+        }
+        let names: Vec<&str> = self
+            .integrations
             .iter()
-            .find(|i| i.name == want)
-            .ok_or_else(|| {
-                let names: Vec<&str> = self.integrations.iter().map(|i| i.name.as_str()).collect();
-                format!(
-                    "no integration is named `{want}` (configured: {})",
-                    names.join(", ")
-                )
-            })
+            .map(|i| i.name.as_str())
+            .chain(self.unread.iter().map(String::as_str))
+            .collect();
+        Err(format!(
+            "no integration is named `{want}` (configured: {})",
+            names.join(", ")
+        ))
     }
 }
 
@@ -858,6 +919,16 @@ fn read_source_from(
         return Err(format!("{what}: {origin} is empty"));
     }
     Ok((text.to_owned(), origin))
+}
+
+/// Whether `s` is given as a source can be (exactly one of `file` or `env`, a path without `~`),
+/// without reading it.
+fn source_given(s: &Source, what: &str) -> Result<(), String> {
+    match (&s.file, &s.env) {
+        (Some(f), None) if starts_with_tilde(f) => Err(format!("{what}: {}", tilde_refused(f))),
+        (Some(_), None) | (None, Some(_)) => Ok(()),
+        _ => Err(format!("{what}: give exactly one of `file` or `env`")),
+    }
 }
 
 /// Why a source's name is not quoted when it cannot be read.
@@ -1067,17 +1138,36 @@ fn pem_key(text: String, what: &str) -> Result<String, String> {
     }
 }
 
+/// The integration `i` describes, checked. With `material` false, its secrets and certificates
+/// are not read, only how they are given ([`Config::load_for`]): what it returns then holds none
+/// of them and is only good to be dropped.
 fn integration(
     i: &IntegrationFile,
     resolve: &dyn Fn(&Path) -> PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
+    material: bool,
 ) -> Result<Integration, String> {
     check_namespace(&i.namespace)?;
+    let api_key = |s: &Source| {
+        if material {
+            read_api_key(s, resolve, env)
+        } else {
+            source_given(s, "api_key").map(|()| Secret(String::new()))
+        }
+    };
     let tls_parts = |required: bool| -> Result<Option<Tls>, String> {
-        // A source read and its PEM checked (`check`: the text and the field).
+        // A source read and its PEM checked (`check`: the text and the field); without
+        // `material`, only how it is given.
         let read = |src: &Option<Source>,
                     field: &str,
                     check: &dyn Fn(String, &str) -> Result<String, String>| {
+            if !material {
+                return src
+                    .as_ref()
+                    .map(|s| source_given(s, field))
+                    .transpose()
+                    .map(|_| (None, None));
+            }
             src.as_ref()
                 .map(|s| {
                     read_source_from(s, field, resolve, env).and_then(|(t, origin)| {
@@ -1100,7 +1190,7 @@ fn integration(
         {
             return Err("server_ca: holds a private key; give the CA certificate alone".to_owned());
         }
-        if cert.is_some() != key.is_some() {
+        if i.client_cert.is_some() != i.client_key.is_some() {
             return Err("give both `client_cert` and `client_key`, or neither".to_owned());
         }
         // The CLI executor hands the certificate and key to the CLI in environment variables,
@@ -1118,19 +1208,18 @@ fn integration(
                 ));
             }
         }
-        if required && cert.is_none() {
+        if required && i.client_cert.is_none() {
             return Err("cloud-mtls needs `client_cert` and `client_key`".to_owned());
         }
         // Only Direct Connect reaches here with an `api_key`; the Cloud kinds take theirs apart.
-        let api_key = i
-            .api_key
-            .as_ref()
-            .map(|s| read_api_key(s, resolve, env))
-            .transpose()?;
+        let api_key = i.api_key.as_ref().map(api_key).transpose()?;
         if let Some(name) = &i.server_name {
             check_server_name(name)?;
         }
-        let any = cert.is_some() || ca.is_some() || i.server_name.is_some() || api_key.is_some();
+        let any = i.client_cert.is_some()
+            || i.server_ca.is_some()
+            || i.server_name.is_some()
+            || api_key.is_some();
         Ok(any.then(|| Tls {
             client_cert: cert,
             client_key: key.map(Secret),
@@ -1201,7 +1290,7 @@ fn integration(
                 namespace,
                 address,
                 Auth::CloudApiKey {
-                    api_key: read_api_key(key, resolve, env)?,
+                    api_key: api_key(key)?,
                 },
             )
         }
