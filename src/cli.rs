@@ -94,12 +94,14 @@ enum Sub {
     Approvals(ApprovalsCmd),
     /// Approve a gated command's request, as a second person (docs/approvals.md).
     ///
-    /// Your identity is `--as` (or `TGATE_APPROVER`) and must differ from the requester's; your
-    /// groups come from the configuration's `approvers:` list. Exit 0 when recorded, 3 when
-    /// refused (your own request, not an approver, expired, rejected, used), 2 on an error.
+    /// Your identity is `--as` (or `TGATE_APPROVER`) and must differ from the requester's; when
+    /// the configuration has an `approvers:` list you must be on it, and your groups come from
+    /// it. Exit 0 when recorded, 3 when refused (your own request, not an approver, expired,
+    /// rejected, used), 2 on an error.
     Approve(ApproveArgs),
     /// Reject a gated command's request (the requester may withdraw their own).
     ///
+    /// Anyone who may approve it may reject it (with an `approvers:` list, the people on it).
     /// Exit 0 when recorded, 3 when refused, 2 on an error.
     Reject(RejectArgs),
 }
@@ -1726,6 +1728,31 @@ fn act_cmd(
             return Ok(ExitCode::Usage);
         }
     };
+    // With an `approvers:` list, the people on it are the only ones who approve or reject; the
+    // requester may still withdraw their own request (QA: under a rule naming no groups, anyone
+    // with a made-up name approved, though the list reads as who may approve). Without a list,
+    // anyone but the requester (docs/approvals.md).
+    let listed = config.approvers.is_empty()
+        || config
+            .approvers
+            .iter()
+            .any(|p| crate::approval::person(&p.id) == crate::approval::person(&args.who));
+    // The requester's own request goes on to the store, which refuses their approval as such
+    // (a second person must approve) and takes their rejection as a withdrawal.
+    let requester = || {
+        store.get(&id, now).is_ok_and(|a| {
+            crate::approval::person(&a.command.caller) == crate::approval::person(&args.who)
+        })
+    };
+    if !listed && !requester() {
+        let _ = writeln!(
+            err,
+            "tgate: refused: `{}` is not in the configuration's `approvers:` list: only the people \
+             listed there may approve or reject (a requester may withdraw their own request)",
+            args.who.escape_debug()
+        );
+        return Ok(ExitCode::Denied);
+    }
     let (result, kind, comment) = match act {
         Act::Approve(c) => (store.approve(&id, &who, c, now), Kind::ApprovalApproved, c),
         Act::Reject(c) => (

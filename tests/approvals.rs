@@ -965,3 +965,95 @@ fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
         .unwrap();
     assert_eq!(used["reason"], "approved by alice", "{used}");
 }
+
+/// With an `approvers:` list in the configuration, only the people on it approve or reject, also
+/// under a rule that names no approver groups; the requester, on it or not, may still withdraw
+/// their own request. Without a list, anyone but the requester approves (QA: with the list, a
+/// made-up name approved a rule without groups, though the list reads as who may approve). No
+/// server: batch signals are gated without a type check, and nothing here runs.
+#[test]
+fn only_the_approvers_listed_approve_or_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("gated.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n"
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("tgate.yaml");
+    let configure = |approvers: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "version: 1\ntemporal: {}\naudit: {{path: {}}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\n{approvers}",
+                common::temporal_bin().display(),
+                dir.path().join("audit.jsonl").display(),
+                policy.display()
+            ),
+        )
+        .unwrap();
+    };
+    configure("approvers:\n  - {id: alice, groups: [sre]}\n  - {id: mallory, groups: [dev]}\n");
+    let request = |input: &str| {
+        let line = format!(
+            "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i {input} --yes"
+        );
+        let out = tgate(&config, &["run", "--caller", "agent", &line]);
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        approval_id(&out)
+    };
+    let act = |what: &str, id: &str, who: &str| {
+        tgate(&config, &[what, id, "--as", who, "--comment", "looked"])
+    };
+    let state = |id: &str| {
+        let listed = tgate(&config, &["approvals", "list", "--all", "-o", "json"]);
+        let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        let found = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed: {listed}"));
+        found["state"].as_str().unwrap().to_owned()
+    };
+    let id = request("1");
+    for what in ["approve", "reject"] {
+        let out = act(what, &id, "carol");
+        assert_eq!(out.status.code(), Some(3), "{what}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "tgate: refused: `carol` is not in the configuration's `approvers:` list: only the \
+             people listed there may approve or reject (a requester may withdraw their own request)\n"
+        );
+        assert_eq!(state(&id), "pending");
+    }
+    // The requester is refused as such, not as someone off the list.
+    let own = act("approve", &id, "agent");
+    assert_eq!(own.status.code(), Some(3));
+    assert_eq!(
+        text(&own.stderr),
+        format!("tgate: refused: you requested approval `{id}`; a second person must approve it\n")
+    );
+    // Someone listed, in no group the rule asks for (it asks for none), approves.
+    let ok = act("approve", &id, "Mallory");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_eq!(state(&id), "approved");
+    // The requester, not on the list, withdraws their own request.
+    let second = request("2");
+    let withdrawn = act("reject", &second, "agent");
+    assert_eq!(
+        withdrawn.status.code(),
+        Some(0),
+        "{}",
+        text(&withdrawn.stderr)
+    );
+    assert_eq!(state(&second), "rejected");
+    // Without a list, anyone but the requester.
+    configure("");
+    let third = request("3");
+    let ok = act("approve", &third, "carol");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_eq!(state(&third), "approved");
+}
