@@ -1478,6 +1478,30 @@ fn give_back(
 }
 
 /// The approval store of the audit log at `audit`: `approvals.sqlite3` beside it.
+/// The approval store beside the audit log `audit`, for the commands that read approvals or
+/// decide on them, which never make one (QA: a mistyped `--audit` made a directory and an empty
+/// store, and `approvals list` said `no approvals`, as it would to an approver looking in the
+/// wrong place). `None` when tgate has recorded at that location (the log is there) but no request
+/// has been made yet; an error naming the place when neither the log nor the store is there.
+fn existing_store(
+    audit: &std::path::Path,
+) -> Result<Option<crate::approval::SqliteStore>, Failure> {
+    let path = approval_store_path(audit);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return crate::approval::SqliteStore::open(&path)
+            .map(Some)
+            .map_err(|e| Failure(e.to_string()));
+    }
+    if std::fs::symlink_metadata(audit).is_ok() {
+        return Ok(None);
+    }
+    Err(Failure(format!(
+        "no audit log or approval store at `{}`: nothing has been recorded there; is it where \
+         `tgate run` records (`--audit`, `TGATE_AUDIT`, the configuration's `audit.path`)?",
+        audit.display()
+    )))
+}
+
 fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
     audit
         .parent()
@@ -1639,7 +1663,7 @@ fn pending_text(ap: &crate::approval::Approval, new: bool) -> String {
     };
     format!(
         "tgate: {} approval {} ({} of {} approvals{groups}; expires {})\n\
-         tgate: a second person approves with `tgate approve {}`; then run the same command again \
+         tgate: a second person approves with `tgate approve {} --as NAME`; then run the same command again \
          (or with --approval {})\n",
         if new { "requested" } else { "waiting for" },
         ap.id,
@@ -1690,7 +1714,7 @@ fn act_cmd(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode, Failure> {
-    use crate::approval::{ApprovalError, ApprovalId, SqliteStore, State, Store};
+    use crate::approval::{ApprovalError, ApprovalId, State, Store};
     use crate::audit::{AuditLog, Channel, Kind};
     // Nobody to act as: a usage error naming where the identity comes from (QA: an empty
     // `TGATE_APPROVER` was refused, exit 3, as "the approver identity is empty").
@@ -1703,14 +1727,13 @@ fn act_cmd(
     let config = load_records_config(args.config.as_deref())?;
     let path =
         audit_path(args.audit.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))?;
+    let store = existing_store(&path)?;
     let log = AuditLog::open_waiting(
         &path,
         config.audit.max_file_bytes,
         config.audit.lock_timeout,
     )
     .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
-    let store =
-        SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
     let who = Caller {
         id: args.who.clone(),
         groups: config
@@ -1727,6 +1750,12 @@ fn act_cmd(
             let _ = writeln!(err, "tgate: {e}");
             return Ok(ExitCode::Usage);
         }
+    };
+    // Recorded at this location, but nothing requested yet.
+    let Some(store) = store else {
+        let e = ApprovalError::NotFound { id: id.to_string() };
+        let _ = writeln!(err, "tgate: refused: {e}");
+        return Ok(ExitCode::Denied);
     };
     // With an `approvers:` list, the people on it are the only ones who approve or reject; the
     // requester may still withdraw their own request (QA: under a rule naming no groups, anyone
@@ -1814,15 +1843,17 @@ fn approvals_list(
     audit: Option<&std::path::Path>,
     out: &mut dyn Write,
 ) -> Result<ExitCode, Failure> {
-    use crate::approval::{Listing, SqliteStore, Store};
+    use crate::approval::{Listing, Store};
     let config = load_records_config(config)?;
     let path = audit_path(audit, &config.audit).map_err(|e| Failure(e.to_string()))?;
-    let store =
-        SqliteStore::open(&approval_store_path(&path)).map_err(|e| Failure(e.to_string()))?;
     let which = if all { Listing::All } else { Listing::Open };
-    let list = store
-        .list(which, std::time::SystemTime::now())
-        .map_err(|e| Failure(e.to_string()))?;
+    let list = match existing_store(&path)? {
+        Some(store) => store
+            .list(which, std::time::SystemTime::now())
+            .map_err(|e| Failure(e.to_string()))?,
+        // Recorded at this location, but nothing requested yet.
+        None => Vec::new(),
+    };
     let text = match output {
         Format::Json => {
             serde_json::to_string_pretty(&list).map_err(|e| Failure(e.to_string()))? + "\n"

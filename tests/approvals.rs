@@ -120,7 +120,7 @@ fn a_gated_signal_runs_once_after_a_second_person_approves() {
     let first = run(&env, &[], line);
     assert_eq!(first.status.code(), Some(4), "{}", text(&first.stderr));
     let id = approval_id(&first);
-    assert!(text(&first.stderr).contains(&format!("tgate approve {id}")));
+    assert!(text(&first.stderr).contains(&format!("`tgate approve {id} --as NAME`")));
     assert_eq!(signals(&env, "pay-1"), 0);
     // Asking again names the same request instead of making another.
     let again = run(&env, &[], line);
@@ -238,6 +238,10 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
         "{}",
         text(&checked.stdout)
     );
+    // A request made with a clean justification, so that the store is there to be searched too
+    // (`approvals list` makes none).
+    let clean = run(&env, &["--justification", "INC-3 retry"], line);
+    assert_eq!(clean.status.code(), Some(4), "{}", text(&clean.stderr));
     // Recorded without it; nothing else holds it.
     let audit = std::fs::read_to_string(env.dir.path().join("audit.jsonl")).unwrap();
     assert!(

@@ -1222,6 +1222,40 @@ fn records_commands_need_no_integrations_secrets() {
             .output()
             .unwrap()
     };
+    // Nothing recorded at the configuration's audit location yet: said, and nothing made there.
+    for args in [
+        &["approvals", "list", "--config", "c.yaml"][..],
+        &[
+            "approve",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "--as",
+            "dana",
+            "--config",
+            "c.yaml",
+        ],
+    ] {
+        let o = tgate(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "tgate: no audit log or approval store at `{}`: nothing has been recorded there; is \
+                 it where `tgate run` records (`--audit`, `TGATE_AUDIT`, the configuration's \
+                 `audit.path`)?\n",
+                std::fs::canonicalize(dir.path())
+                    .unwrap()
+                    .join("a.jsonl")
+                    .display()
+            )
+        );
+    }
+    let made: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["c.yaml"]);
+    // The log a first run makes, with no request yet: no approvals, and no store made.
+    std::fs::write(dir.path().join("a.jsonl"), "").unwrap();
     let o = tgate(&["approvals", "list", "--config", "c.yaml"]);
     assert_eq!(
         (o.status.code(), stdout(&o).as_str()),
@@ -1229,7 +1263,8 @@ fn records_commands_need_no_integrations_secrets() {
         "{}",
         stderr(&o)
     );
-    // Refused for what it is (no such approval), not for the configuration; the log is opened.
+    assert!(!dir.path().join("approvals.sqlite3").exists());
+    // Refused for what it is (no such approval), not for the configuration.
     let o = tgate(&[
         "approve",
         "01ARZ3NDEKTSV4RRFFQ69G5FAV",
