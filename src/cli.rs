@@ -78,7 +78,8 @@ enum Sub {
     Run(RunArgs),
     /// Diagnose an integration's connection through the CLI and the native executor: unreachable,
     /// certificate, authentication or namespace-not-found (or tgate's own setup: no `temporal`
-    /// binary), each with its fix. Exit 0 healthy, 1 problems found, 2 configuration error.
+    /// binary), each with its fix. Exit 0 healthy, 1 problems found, 2 configuration error (the
+    /// configuration, or a policy it names, does not load).
     Doctor(DoctorArgs),
     /// Work with policy files: lint, test, schema.
     #[command(subcommand)]
@@ -2961,6 +2962,11 @@ fn doctor_cmd(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, Failure> {
     let integration = config
         .integration(a.integration.as_deref())
         .map_err(Failure)?;
+    // The policies every `run` loads under this integration: a configuration naming one that
+    // cannot load is a configuration error, as it is to `run` (QA: doctor said healthy while
+    // every run failed with `cannot read policy`).
+    let (ctx, policies) = judged_with(&config, integration, &[]);
+    load_policies(policies, &ctx, None).map_err(Failure)?;
     let binary = temporal_binary(&config).ok();
     let mut limits = config.limits;
     limits.timeout = limits.timeout.min(std::time::Duration::from_secs(30));

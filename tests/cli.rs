@@ -1396,3 +1396,63 @@ fn only_the_integration_in_use_is_read() {
         "tgate: c.yaml: integration `prod`: api_key: give exactly one of `file` or `env`\n"
     );
 }
+
+/// `tgate doctor` loads the policies every `run` under the integration would: a configuration
+/// naming one that cannot load is a configuration error (exit 2) before anything is probed (QA:
+/// doctor said healthy while every run failed with `cannot read policy`).
+#[test]
+fn doctor_refuses_a_configuration_whose_policies_do_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |policy: &str| {
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            format!(
+                "version: 1\nintegrations:\n  - {{name: self, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{policy}]\n"
+            ),
+        )
+        .unwrap();
+    };
+    let doctor = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .current_dir(dir.path())
+            .args(["doctor", "--config", "c.yaml", "--backend", "grpc"])
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let at = std::path::absolute(dir.path()).unwrap();
+    config("nope.yaml");
+    let o = doctor();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "tgate: cannot read policy `{}`: No such file or directory (os error 2)\n",
+            at.join("nope.yaml").display()
+        )
+    );
+    assert_eq!(stdout(&o), "");
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "version: 1\nnamespaces: [$default]\nrules: []\ncolour: blue\n",
+    )
+    .unwrap();
+    config("bad.yaml");
+    let o = doctor();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("colour"), "{}", stderr(&o));
+    // A policy that loads: the connection is diagnosed (nothing listens there).
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        "version: 1\nnamespaces: [$default]\nrules: []\n",
+    )
+    .unwrap();
+    config("good.yaml");
+    let o = doctor();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("problem (unreachable)"),
+        "{}",
+        stdout(&o)
+    );
+}
