@@ -148,6 +148,9 @@ struct RejectArgs {
 #[derive(Subcommand, Debug)]
 enum ApprovalsCmd {
     /// Approvals: open ones by default (pending, or approved and not yet used).
+    ///
+    /// Exit 0 (`no approvals` when there are none), 2 when the store cannot be read or nothing has
+    /// been recorded at the audit location.
     List {
         /// Every approval kept (approved, used, rejected, expired too).
         #[arg(long = "all")]
@@ -172,6 +175,10 @@ struct LogArgs {
     /// `$XDG_STATE_HOME/tgate/audit.jsonl` or `~/.local/state/tgate/audit.jsonl`.
     #[arg(value_name = "PATH", env = "TGATE_AUDIT")]
     path: Option<std::path::PathBuf>,
+    /// The audit log's active file, as `run`, `approve` and `approvals list` take it: the same as
+    /// PATH, which it wins over (and over `TGATE_AUDIT`).
+    #[arg(long = "audit", value_name = "FILE")]
+    audit: Option<std::path::PathBuf>,
     /// Configuration file whose `audit.path` to use. Default: `TGATE_CONFIG`.
     #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
     config: Option<std::path::PathBuf>,
@@ -227,6 +234,9 @@ enum AuditCmd {
         command: Option<String>,
     },
     /// Show the last records in a readable form; with -f, keep showing new ones.
+    ///
+    /// Exit 0, 2 when the log cannot be read; with -f it runs until interrupted (Ctrl-C: 130,
+    /// as a program the signal ends).
     Tail {
         #[command(flatten)]
         log: LogArgs,
@@ -451,7 +461,8 @@ struct DoctorArgs {
 enum PolicyCmd {
     /// Report invalid regexes and globs, unknown commands and flags, rules shadowed by stricter
     /// ones, rules that can never match, failing embedded tests, and files that cannot be pooled
-    /// (as `tgate run` pools them). Exit 1 on any finding.
+    /// (as `tgate run` pools them). Exit 0 clean, 1 on any finding (a file that does not load
+    /// included), 2 when a file cannot be read.
     Lint {
         /// Policy files.
         #[arg(required = true, value_name = "FILE")]
@@ -3022,7 +3033,8 @@ fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
         Some(_) => crate::connect::RecordsConfig::default(),
         None => load_records_config(a.config.as_deref())?,
     };
-    audit_path(a.path.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))
+    audit_path(a.audit.as_deref().or(a.path.as_deref()), &config.audit)
+        .map_err(|e| Failure(e.to_string()))
 }
 
 fn audit_cmd(cmd: AuditCmd, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {

@@ -105,7 +105,7 @@ impl fmt::Display for NotTemporal {
         } else if WRAPPERS.contains(&self.found.rsplit('/').next().unwrap_or("")) {
             " (wrappers are not allowed)"
         } else if self.found.contains('/') {
-            " (a path to a binary is allowed only when the configuration names it)"
+            " (a path to a binary is refused: tgate runs its own pinned `temporal`; only `tgate parse --program PATH` reads another)"
         } else {
             ""
         };

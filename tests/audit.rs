@@ -1572,3 +1572,54 @@ fn a_chain_of_many_files_is_read_under_a_low_open_file_limit() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("#1500"), "{}", text(&out.stdout));
 }
+
+/// `audit verify|export|tail` take the log as `--audit FILE` too, as `run`, `approve` and
+/// `approvals list` do (QA: `unexpected argument '--audit'`), winning over `TGATE_AUDIT`; a log
+/// whose directory is missing is said to be missing by each of them alike (QA: `tail` named the
+/// directory where `export` said `no such audit log`).
+#[test]
+fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    stress(&path, 1, 3);
+    let elsewhere = dir.path().join("elsewhere.jsonl");
+    let env = [("TGATE_AUDIT", p(&elsewhere))];
+    let out = common::tgate_with_env(&["audit", "verify", "--audit", p(&path)], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("intact: 3 records"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = common::tgate_with_env(&["audit", "export", "--audit", p(&path)], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+    let out = common::tgate_with_env(&["audit", "tail", "-n", "2", "--audit", p(&path)], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        2,
+        "{}",
+        text(&out.stdout)
+    );
+    let missing = dir.path().join("no-such-dir").join("audit.jsonl");
+    for sub in ["verify", "export", "tail"] {
+        let out = tgate(&["audit", sub, "--audit", p(&missing)]);
+        assert_eq!(out.status.code(), Some(2), "{sub}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("tgate: `{}`: no such audit log\n", missing.display()),
+            "{sub}"
+        );
+    }
+    // Following waits for a log that does not exist yet, not for its directory.
+    let out = tgate(&["audit", "tail", "-f", "--audit", p(&missing)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "tgate: `{}`: no such directory, where the audit log would be\n",
+            missing.parent().unwrap().display()
+        )
+    );
+}

@@ -400,7 +400,7 @@ fn configuration_errors_name_the_field() {
         // A file's path where one belongs, not a directory's (QA: every run failed later).
         (
             "version: 1\naudit: {path: ''}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",
-            "audit.path: `` is not a file's path (empty, or a directory)",
+            "audit.path: `` is not a file's path (empty, or a directory): give the path of a file",
         ),
         (
             "version: 1\naudit: {path: logs}\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",

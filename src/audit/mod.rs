@@ -100,7 +100,11 @@ pub fn chain_files(log: &Path) -> Result<Vec<PathBuf>, AuditError> {
     };
     let err = |e: std::io::Error| AuditError::Io {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        message: if e.kind() == std::io::ErrorKind::NotFound {
+            "no such directory, where the audit log would be".to_owned()
+        } else {
+            e.to_string()
+        },
     };
     let mut rotated = Vec::new();
     for item in std::fs::read_dir(dir).map_err(err)? {
@@ -160,6 +164,17 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
         message: e.to_string(),
     };
     let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let no_log = || AuditError::Io {
+        path: log.display().to_string(),
+        message: "no such audit log".to_owned(),
+    };
+    // Its directory missing too: said as a missing log (QA: `tail` named the directory, `No such
+    // file or directory`, where `export` of a log beside it said `no such audit log`).
+    if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty())
+        && std::fs::symlink_metadata(dir).is_err_and(|e| gone(&e))
+    {
+        return Err(no_log());
+    }
     raise_open_file_limit();
     let mut gap_looks = 0;
     for _ in 0..100 {
@@ -231,10 +246,7 @@ pub fn chain_snapshot(log: &Path) -> Result<Vec<OpenChainFile>, AuditError> {
             files.push((log.to_path_buf(), reader_of(log, f), ino));
         }
         if files.is_empty() {
-            return Err(AuditError::Io {
-                path: log.display().to_string(),
-                message: "no such audit log".to_owned(),
-            });
+            return Err(no_log());
         }
         return Ok(files);
     }

@@ -631,7 +631,7 @@ impl Config {
                 return Err(invalid(
                     &place,
                     format!(
-                        "`{}` is not a file's path (empty, or a directory): give the file's",
+                        "`{}` is not a file's path (empty, or a directory): give the path of a file",
                         p.display()
                     ),
                 ));
