@@ -52,11 +52,19 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
         }
         None => (0, 0),
     };
+    let (mut line, mut column) = (line, column);
     if message.contains(NULL)
         && let Some(path) = serde_yaml::from_str::<serde_yaml::Value>(text)
             .ok()
             .and_then(|v| first_null(&v, String::new()))
     {
+        // The key's own place, not its mapping's (QA: `server_ca:` on line 8 was said to be at
+        // 3:5, where its integration begins).
+        if let Some(key) = path.rsplit('.').next().filter(|k| !k.ends_with(']'))
+            && let Some(place) = empty_key_place(text, line, key)
+        {
+            (line, column) = place;
+        }
         message = format!("{path}: {NULL}");
     }
     // Said in the file's terms, not serde's (QA: `:0:0: deserializing from YAML containing more
@@ -76,6 +84,23 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
         message = message.replacen("unit value", "null (nothing)", 1);
     }
     (line, column, message)
+}
+
+/// Where (line and column, from 1) `key` is written with nothing after it in block style
+/// (`key:`, perhaps followed by a comment), on line `from` or after: the place of the key a
+/// [`NULL`] error is about, which serde_yaml gives as its mapping's.
+fn empty_key_place(text: &str, from: usize, key: &str) -> Option<(usize, usize)> {
+    let written = format!("{key}:");
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(n, l)| {
+            let at = l.find(&written)?;
+            let before = l[..at].trim_start_matches([' ', '-']);
+            let after = l[at + written.len()..].trim();
+            (before.is_empty() && (after.is_empty() || after.starts_with('#')))
+                .then_some((n + 1, at + 1))
+        })
 }
 
 /// The line (from 1) of the `---` that begins `text`'s second YAML document.

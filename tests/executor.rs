@@ -759,7 +759,7 @@ fn configuration_errors_name_the_field() {
         // a `server_ca:` so left made a TLS integration plain TCP (QA).
         (
             "version: 1\nintegrations:\n  - name: a\n    auth: direct\n    namespace: n\n    address: 'h:1'\n    server_ca:\n    # {file: ca.pem}\n",
-            "t.yaml:3:5: integrations[0].server_ca: has no value: write one, or remove the key",
+            "t.yaml:7:5: integrations[0].server_ca: has no value: write one, or remove the key",
         ),
         (
             "version: 1\npolicies:\n  # - strict.yaml\nintegrations:\n  - {name: a, auth: direct, namespace: n, address: 'h:1'}\n",

@@ -88,6 +88,15 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
         );
         assert!(e.starts_with("p.yaml:"), "{e}");
     }
+    // Written in block style, the error is placed at the key, not at the mapping holding it
+    // (QA: `groups:` on line 7 was said to be at 6:7).
+    let e = err(&format!(
+        "{HEAD}rules:\n  - id: a\n    decision: allow\n    reason: r\n    when:\n      commands: [workflow list]\n      groups:   # [sre]\n"
+    ));
+    assert!(
+        e.starts_with("p.yaml:9:7: rules[0].when.groups: has no value"),
+        "{e}"
+    );
     // The empty list stays what it was: a condition nothing matches (lint says so).
     let p = load(&format!(
         "{HEAD}rules:\n  - {{id: a, decision: allow, reason: r, when: {{commands: [workflow terminate], groups: []}}}}\n"
