@@ -104,6 +104,10 @@ impl fmt::Display for NotTemporal {
             " (environment assignments are not allowed)"
         } else if WRAPPERS.contains(&self.found.rsplit('/').next().unwrap_or("")) {
             " (wrappers are not allowed)"
+        } else if self.found.starts_with('-') {
+            // A mistyped option of tgate's own (`--integraton prod`): clap hands the words from
+            // the first one it does not know on as the command line.
+            " (it is no option of tgate's either: see `--help`)"
         } else if self.found.contains('/') {
             " (a path to a binary is refused: tgate runs its own pinned `temporal`; only `tgate parse --program PATH` reads another)"
         } else {

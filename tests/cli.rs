@@ -1456,3 +1456,33 @@ fn doctor_refuses_a_configuration_whose_policies_do_not_load() {
         stdout(&o)
     );
 }
+
+/// A mistyped option of tgate's own, which clap hands on as the start of the command line, is
+/// said to be no option of tgate's either (it was only `must start with temporal`).
+#[test]
+fn a_mistyped_option_is_said_to_be_none_of_tgates() {
+    for args in [
+        &[
+            "check",
+            "--integraton",
+            "prod",
+            "--",
+            "temporal",
+            "workflow",
+            "list",
+        ][..],
+        &["check", "--integraton=prod", "temporal", "workflow", "list"],
+    ] {
+        let o = tgate(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let word = args[1];
+        assert!(
+            stdout(&o).contains(&format!(
+                "reason:     command line must start with `temporal`, not `{word}` (it is no \
+                 option of tgate's either: see `--help`)\n"
+            )),
+            "{args:?}: {}",
+            stdout(&o)
+        );
+    }
+}
