@@ -1542,6 +1542,7 @@ fn gated_or_limited(ev: &Evaluation) -> (bool, bool) {
 fn gate(
     a: &RunArgs,
     justification: Option<&str>,
+    listed: &[String],
     store_path: Result<std::path::PathBuf, String>,
     caller: &Caller,
     decided: &mut Decided,
@@ -1589,8 +1590,12 @@ fn gate(
     let Some(requirement) = &ev.requires.approval else {
         return Err("a gated command without an approval requirement".to_owned());
     };
-    // What an approval must cover now: the policy may have tightened since it was requested.
-    let terms = Terms::new(requirement, justification);
+    // What an approval must cover now: the policy may have tightened since it was requested,
+    // and the configuration's list of approvers is this run's, not the approver's.
+    let terms = Terms {
+        listed: listed.to_vec(),
+        ..Terms::new(requirement, justification)
+    };
     let claimed = match &a.approval {
         Some(text) => {
             let claim = ApprovalId::parse(text).and_then(|id| {
@@ -1631,7 +1636,7 @@ fn gate(
             .matching(&canonical, now)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .find(|ap| ap.state == State::Pending && ap.short_of(&terms, now).is_none());
+            .find(|ap| ap.state == State::Pending && ap.covers(&terms, now));
     }
     if g.pending.is_none() {
         // A new request counts against the rule's rate limit.
@@ -2028,7 +2033,15 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         let store = audit_path(a.audit.as_deref(), &config.audit)
             .map(|p| approval_store_path(&p))
             .map_err(|e| e.to_string());
-        match gate(&a, justification.as_deref(), store, &caller, &mut decided) {
+        let listed: Vec<String> = config.approvers.iter().map(|p| p.id.clone()).collect();
+        match gate(
+            &a,
+            justification.as_deref(),
+            &listed,
+            store,
+            &caller,
+            &mut decided,
+        ) {
             Ok(g) => g,
             Err(message) => {
                 decided = Decided {

@@ -1054,6 +1054,41 @@ fn only_the_approvers_listed_approve_or_reject() {
         text(&withdrawn.stderr)
     );
     assert_eq!(state(&second), "rejected");
+    // The run's list is the one that counts: an approver who leaves the configuration out
+    // (naming the log alone) is not refused by `approve`, and their approval is not used by a
+    // run under the list (review).
+    let fourth = request("4");
+    let off_list = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["approve", &fourth, "--as", "carol", "--audit"])
+        .arg(dir.path().join("audit.jsonl"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(
+        off_list.status.code(),
+        Some(0),
+        "{}",
+        text(&off_list.stderr)
+    );
+    assert_eq!(state(&fourth), "approved");
+    let line = "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i 4 --yes";
+    let named = tgate(
+        &config,
+        &["run", "--caller", "agent", "--approval", &fourth, line],
+    );
+    assert_eq!(named.status.code(), Some(3), "{}", text(&named.stderr));
+    assert_eq!(
+        text(&named.stderr),
+        format!(
+            "tgate: denied (tgate:approval): approval `{fourth}` was approved by `carol`, who is \
+             not on the configuration's `approvers:` list, so this needs a new approval from \
+             someone on it (run it again without --approval)\n"
+        )
+    );
+    let again = tgate(&config, &["run", "--caller", "agent", line]);
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
+    assert_ne!(approval_id(&again), fourth);
+    assert_eq!(state(&fourth), "approved");
     // Without a list, anyone but the requester.
     configure("");
     let third = request("3");

@@ -135,21 +135,46 @@ pub struct Terms {
     pub approver_groups: Vec<Vec<String>>,
     /// The run's justification, if it gives one.
     pub justification: Option<String>,
+    /// The people the run's configuration lists as approvers (`approvers:`), every one who
+    /// approved having to be among them; empty when it lists none (anyone but the requester).
+    pub listed: Vec<String>,
 }
 
 impl Terms {
-    /// The terms of `requirement` for a run justified by `justification`.
+    /// The terms of `requirement` for a run justified by `justification`, under a configuration
+    /// that lists no approvers.
     pub fn new(requirement: &ApprovalRequirement, justification: Option<&str>) -> Terms {
         Terms {
             ttl: requirement.ttl,
             approvals: requirement.approvals,
             approver_groups: requirement.approver_groups.clone(),
             justification: justification.map(str::to_owned),
+            listed: Vec::new(),
         }
     }
 }
 
 impl Approval {
+    /// Whether this approval covers `terms` at `now`: [`Approval::short_of`] finds nothing, and
+    /// [`Approval::unlisted`] no one.
+    pub fn covers(&self, terms: &Terms, now: SystemTime) -> bool {
+        self.short_of(terms, now).is_none() && self.unlisted(terms).is_none()
+    }
+
+    /// Someone who approved this approval and is not on the run's configuration's `approvers:`
+    /// list, when it has one. `tgate approve` refuses them under that configuration, but an
+    /// approver may give another (or none): the list the run is made under is the one that
+    /// counts (review).
+    pub fn unlisted(&self, terms: &Terms) -> Option<&str> {
+        if terms.listed.is_empty() {
+            return None;
+        }
+        self.approvals
+            .iter()
+            .map(|v| v.by.as_str())
+            .find(|by| !terms.listed.iter().any(|l| person(l) == person(by)))
+    }
+
     /// What of `terms` this approval does not cover at `now`, if anything: requested within the
     /// time to live the policy sets now (a shortened one shortens standing approvals), at least
     /// as many approvals as the policy requires now, the same approver groups (order aside:
@@ -358,7 +383,7 @@ pub trait Store: Send + Sync {
 
     /// Marks the approval used so its command runs now, exactly once: only when it is approved,
     /// not expired, not used, `command` is byte for byte the approved one, and the approval
-    /// covers `terms` ([`Approval::short_of`]).
+    /// covers `terms` ([`Approval::covers`]).
     fn claim(
         &self,
         id: &ApprovalId,
@@ -537,6 +562,18 @@ pub enum ApprovalError {
         id: String,
         /// `number of approvals`, `approver groups` or `justification`.
         what: &'static str,
+    },
+    /// Someone who approved is not on the configuration's `approvers:` list the run is made
+    /// under.
+    #[error(
+        "approval `{id}` was approved by `{who}`, who is not on the configuration's `approvers:` \
+         list, so this needs a new approval from someone on it (run it again without --approval)"
+    )]
+    UnlistedApprover {
+        /// The id.
+        id: String,
+        /// Who approved.
+        who: String,
     },
     /// A claim to give back ([`Store::unclaim`]) that the approval does not hold now.
     #[error("approval `{id}` is {state}, not held by the run giving it back")]

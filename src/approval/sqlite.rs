@@ -427,6 +427,10 @@ fn claim_loaded(
     if let Some(what) = a.short_of(terms, from_ms(now_ms)) {
         return Err(Fail::Refused(ApprovalError::DifferentTerms { id, what }));
     }
+    if let Some(who) = a.unlisted(terms) {
+        let who = who.to_owned();
+        return Err(Fail::Refused(ApprovalError::UnlistedApprover { id, who }));
+    }
     let changed = tx
         .prepare_cached(
             "UPDATE approvals SET state = 'used', used_ms = ?2 \
@@ -648,7 +652,7 @@ impl Store for SqliteStore {
             for id in ids {
                 let loaded = load(tx, &id, now_ms)?
                     .ok_or_else(|| Fail::Corrupt(format!("approval `{id}` vanished")))?;
-                if loaded.approval.short_of(terms, from_ms(now_ms)).is_none() {
+                if loaded.approval.covers(terms, from_ms(now_ms)) {
                     return claim_loaded(tx, loaded, command, terms, now_ms).map(Some);
                 }
             }
@@ -980,6 +984,35 @@ mod tests {
             s.approve(&a.id, &person_in("bob", &[]), None, t(23)),
             Err(ApprovalError::Used { .. })
         ));
+    }
+
+    /// Under a configuration listing approvers, an approval given by someone off the list (who
+    /// approved under another configuration, or none) is not used, named or matched; letter case
+    /// and surrounding spaces aside, as for identities elsewhere.
+    #[test]
+    fn an_approval_by_someone_off_the_runs_list_is_not_used() {
+        let (_dir, s) = open();
+        let a = s.create(request(1, &[]), t(0)).expect("create");
+        s.approve(&a.id, &person_in("mallory", &[]), None, t(1))
+            .expect("approve");
+        let cmd = command("agent", "payments", "pay-1");
+        let listed = |names: &[&str]| Terms {
+            listed: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..terms_of(&a)
+        };
+        assert_eq!(
+            s.claim(&a.id, &cmd, &listed(&["alice"]), t(2)),
+            Err(ApprovalError::UnlistedApprover {
+                id: a.id.to_string(),
+                who: "mallory".to_owned()
+            })
+        );
+        assert_eq!(s.claim_matching(&cmd, &listed(&["alice"]), t(2)), Ok(None));
+        assert_eq!(s.get(&a.id, t(2)).expect("get").state, State::Approved);
+        let used = s
+            .claim_matching(&cmd, &listed(&["alice", " MALLORY"]), t(3))
+            .expect("claim");
+        assert_eq!(used.map(|u| u.state), Some(State::Used));
     }
 
     /// A claim whose command did not run is given back: the approval runs once more, until its
