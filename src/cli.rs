@@ -176,7 +176,7 @@ struct LogArgs {
     #[arg(value_name = "PATH", env = "TGATE_AUDIT")]
     path: Option<std::path::PathBuf>,
     /// The audit log's active file, as `run`, `approve` and `approvals list` take it: the same as
-    /// PATH, which it wins over (and over `TGATE_AUDIT`).
+    /// PATH (give one of them), and it wins over `TGATE_AUDIT`.
     #[arg(long = "audit", value_name = "FILE")]
     audit: Option<std::path::PathBuf>,
     /// Configuration file whose `audit.path` to use. Default: `TGATE_CONFIG`.
@@ -1495,23 +1495,34 @@ fn give_back(
 /// store, and `approvals list` said `no approvals`, as it would to an approver looking in the
 /// wrong place). `None` when tgate has recorded at that location (the log is there) but no request
 /// has been made yet; an error naming the place when neither the log nor the store is there.
+/// Each counts only as a regular file, symbolic links followed as the log's readers follow them
+/// (review: a directory or a dangling link counted, and a dangling link to a store was created).
+/// For `writes` (approve, reject), whose step is recorded in the log, a store without its log is
+/// an error too: a new log would begin there as if none had been before (review).
 fn existing_store(
     audit: &std::path::Path,
+    writes: bool,
 ) -> Result<Option<crate::approval::SqliteStore>, Failure> {
+    let is_file = |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
     let path = approval_store_path(audit);
-    if std::fs::symlink_metadata(&path).is_ok() {
-        return crate::approval::SqliteStore::open(&path)
+    match (is_file(&path), is_file(audit)) {
+        (true, false) if writes => Err(Failure(format!(
+            "the approval store `{}` is there but not the audit log `{}` (moved, or deleted?): \
+             an approval is not decided without its record",
+            path.display(),
+            audit.display()
+        ))),
+        (true, _) => crate::approval::SqliteStore::open(&path)
             .map(Some)
-            .map_err(|e| Failure(e.to_string()));
+            .map_err(|e| Failure(e.to_string())),
+        (false, true) => Ok(None),
+        (false, false) => Err(Failure(format!(
+            "no audit log or approval store at `{}`: nothing has been recorded there; is it \
+             where `tgate run` records (`--audit`, `TGATE_AUDIT`, the configuration's \
+             `audit.path`)?",
+            audit.display()
+        ))),
     }
-    if std::fs::symlink_metadata(audit).is_ok() {
-        return Ok(None);
-    }
-    Err(Failure(format!(
-        "no audit log or approval store at `{}`: nothing has been recorded there; is it where \
-         `tgate run` records (`--audit`, `TGATE_AUDIT`, the configuration's `audit.path`)?",
-        audit.display()
-    )))
 }
 
 fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
@@ -1744,7 +1755,7 @@ fn act_cmd(
     let config = load_records_config(args.config.as_deref())?;
     let path =
         audit_path(args.audit.as_deref(), &config.audit).map_err(|e| Failure(e.to_string()))?;
-    let store = existing_store(&path)?;
+    let store = existing_store(&path, true)?;
     let log = AuditLog::open_waiting(
         &path,
         config.audit.max_file_bytes,
@@ -1864,7 +1875,7 @@ fn approvals_list(
     let config = load_records_config(config)?;
     let path = audit_path(audit, &config.audit).map_err(|e| Failure(e.to_string()))?;
     let which = if all { Listing::All } else { Listing::Open };
-    let list = match existing_store(&path)? {
+    let list = match existing_store(&path, false)? {
         Some(store) => store
             .list(which, std::time::SystemTime::now())
             .map_err(|e| Failure(e.to_string()))?,
@@ -2719,7 +2730,7 @@ fn execute(
 }
 
 /// Why a line holding an integration's API key is refused.
-const KEY_IN_LINE: &str = "the command line or its justification holds an integration's API key (not shown): it is not run or stored, and its audit record holds the line with the key replaced";
+const KEY_IN_LINE: &str = "the command line or its justification holds an integration's API key (not shown): it is not run or stored, and `tgate run` records the line with the key replaced";
 
 /// Whether the caller's line or justification holds one of `keys`: in a word as given, or as the
 /// lexer reads the line (QA: `-w tgk-abc''def` passed, and the parser joined the pieces back
@@ -3042,12 +3053,26 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
 
 /// The audit log a reading subcommand works on.
 fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
-    let config = match &a.path {
+    // PATH and `--audit` both given, PATH not `TGATE_AUDIT`'s (which clap puts there): two logs
+    // named, and a verdict on one of them would read as one on the other (review).
+    if let (Some(path), Some(audit)) = (&a.path, &a.audit)
+        && std::env::var_os("TGATE_AUDIT").as_deref() != Some(path.as_os_str())
+        && path != audit
+    {
+        return Err(Failure(format!(
+            "two audit logs named, `{}` and --audit `{}`: give one",
+            path.display(),
+            audit.display()
+        )));
+    }
+    let given = a.audit.as_deref().or(a.path.as_deref());
+    // A log named is read without the configuration, however it is named (review: `--audit`
+    // still loaded it, and a broken one failed the command).
+    let config = match given {
         Some(_) => crate::connect::RecordsConfig::default(),
         None => load_records_config(a.config.as_deref())?,
     };
-    audit_path(a.audit.as_deref().or(a.path.as_deref()), &config.audit)
-        .map_err(|e| Failure(e.to_string()))
+    audit_path(given, &config.audit).map_err(|e| Failure(e.to_string()))
 }
 
 fn audit_cmd(cmd: AuditCmd, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode, Failure> {

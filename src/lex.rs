@@ -109,7 +109,7 @@ impl fmt::Display for NotTemporal {
             // the first one it does not know on as the command line.
             " (it is no option of tgate's either: see `--help`)"
         } else if self.found.contains('/') {
-            " (a path to a binary is refused: tgate runs its own pinned `temporal`; only `tgate parse --program PATH` reads another)"
+            " (a path to a binary is refused unless `tgate parse --program` names it: tgate runs its own pinned `temporal`)"
         } else {
             ""
         };

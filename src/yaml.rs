@@ -61,7 +61,7 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
         // The key's own place, not its mapping's (QA: `server_ca:` on line 8 was said to be at
         // 3:5, where its integration begins).
         if let Some(key) = path.rsplit('.').next().filter(|k| !k.ends_with(']'))
-            && let Some(place) = empty_key_place(text, line, key)
+            && let Some(place) = empty_key_place(text, line, column, key)
         {
             (line, column) = place;
         }
@@ -87,20 +87,32 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
 }
 
 /// Where (line and column, from 1) `key` is written with nothing after it in block style
-/// (`key:`, perhaps followed by a comment), on line `from` or after: the place of the key a
-/// [`NULL`] error is about, which serde_yaml gives as its mapping's.
-fn empty_key_place(text: &str, from: usize, key: &str) -> Option<(usize, usize)> {
+/// (`key:`, perhaps followed by a comment) as a key of the block mapping that begins at line
+/// `from`, column `column` (where serde_yaml places a [`NULL`] error: at the mapping, not the
+/// key): at that column, before the mapping ends (a line that begins left of it). A key of a
+/// nested mapping, or of a later one, is not it (review: a parent key whose value is a nested
+/// block, `flags:` or `when:`, also has nothing after it).
+fn empty_key_place(text: &str, from: usize, column: usize, key: &str) -> Option<(usize, usize)> {
     let written = format!("{key}:");
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find_map(|(n, l)| {
-            let at = l.find(&written)?;
-            let before = l[..at].trim_start_matches([' ', '-']);
-            let after = l[at + written.len()..].trim();
-            (before.is_empty() && (after.is_empty() || after.starts_with('#')))
-                .then_some((n + 1, at + 1))
-        })
+    for (n, l) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let content = l.trim_start_matches([' ', '-']);
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let at = l.len() - content.len();
+        // The mapping ends at a line that begins left of its keys (its first line aside, whose
+        // key may follow a list item's `- `).
+        if n + 1 > from && l.len() - l.trim_start().len() + 1 < column {
+            return None;
+        }
+        if at + 1 == column
+            && let Some(after) = content.strip_prefix(&written)
+            && (after.trim().is_empty() || after.trim().starts_with('#'))
+        {
+            return Some((n + 1, column));
+        }
+    }
+    None
 }
 
 /// The line (from 1) of the `---` that begins `text`'s second YAML document.

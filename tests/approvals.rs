@@ -1096,3 +1096,119 @@ fn only_the_approvers_listed_approve_or_reject() {
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     assert_eq!(state(&third), "approved");
 }
+
+/// `approve`, `reject` and `approvals list` take the log and the store only as regular files
+/// (symbolic links followed), and make neither (review: a directory or a dangling link counted as
+/// "recorded here", and a dangling link to a store was followed and the store created); a store
+/// whose log is gone is listed, but no approval is decided without its record (a new log would
+/// have begun at sequence 1, as if none had been before). No server: a batch signal is gated
+/// without a type check.
+#[test]
+fn approval_commands_make_nothing_and_take_only_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("gated.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("state").join("audit.jsonl");
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: {}\naudit: {{path: {}}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\n",
+            common::temporal_bin().display(),
+            log.display(),
+            policy.display()
+        ),
+    )
+    .unwrap();
+    let with_log = |args: &[&str], at: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tgate"))
+            .args(args)
+            .arg("--audit")
+            .arg(at)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let nothing = |at: &Path| {
+        format!(
+            "tgate: no audit log or approval store at `{}`: nothing has been recorded there; is \
+             it where `tgate run` records (`--audit`, `TGATE_AUDIT`, the configuration's \
+             `audit.path`)?\n",
+            at.display()
+        )
+    };
+    let line = "temporal workflow signal --query \"WorkflowType='Pay'\" --name go --yes";
+    let requested = tgate(&config, &["run", "--caller", "agent", line]);
+    assert_eq!(
+        requested.status.code(),
+        Some(4),
+        "{}",
+        text(&requested.stderr)
+    );
+    let id = approval_id(&requested);
+    // The log's directory, and a directory named as the log, are no log.
+    let state = log.parent().unwrap();
+    let named_dir = dir.path().join("d").join("audit.jsonl");
+    std::fs::create_dir_all(&named_dir).unwrap();
+    for at in [state, named_dir.as_path()] {
+        let out = with_log(&["approvals", "list"], at);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+        assert_eq!(text(&out.stderr), nothing(at));
+    }
+    // A dangling link where the store would be is not followed to make one.
+    let linked = dir.path().join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    std::fs::write(linked.join("audit.jsonl"), "").unwrap();
+    let target = dir.path().join("target.sqlite3");
+    std::os::unix::fs::symlink(&target, linked.join("approvals.sqlite3")).unwrap();
+    let out = with_log(&["approvals", "list"], &linked.join("audit.jsonl"));
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).as_str()),
+        (Some(0), "no approvals\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!target.exists());
+    // The log gone from beside its store: listed, not decided, and no log made.
+    let moved = dir.path().join("moved.jsonl");
+    std::fs::rename(&log, &moved).unwrap();
+    let out = with_log(&["approvals", "list"], &log);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&id), "{}", text(&out.stdout));
+    let listing = |d: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(state);
+    assert!(!before.contains(&"audit.jsonl".to_owned()), "{before:?}");
+    for args in [
+        &["approve", &id, "--as", "alice"][..],
+        &["reject", &id, "--as", "alice", "--comment", "no"],
+    ] {
+        let out = with_log(args, &log);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "tgate: the approval store `{}` is there but not the audit log `{}` (moved, or \
+                 deleted?): an approval is not decided without its record\n",
+                state.join("approvals.sqlite3").display(),
+                log.display()
+            )
+        );
+    }
+    assert_eq!(listing(state), before, "made beside the store");
+    std::fs::rename(&moved, &log).unwrap();
+    let out = with_log(&["approve", &id, "--as", "alice"], &log);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

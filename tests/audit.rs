@@ -1602,6 +1602,26 @@ fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
         "{}",
         text(&out.stdout)
     );
+    // Named, the log is read without the configuration (a broken one does not matter), as with
+    // PATH.
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "version: 2\n").unwrap();
+    let out = common::tgate_with_env(
+        &["audit", "verify", "--audit", p(&path)],
+        &[("TGATE_CONFIG", p(&broken))],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Two logs named: refused, rather than a verdict on one read as one on the other.
+    let out = tgate(&["audit", "verify", p(&elsewhere), "--audit", p(&path)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "tgate: two audit logs named, `{}` and --audit `{}`: give one\n",
+            elsewhere.display(),
+            path.display()
+        )
+    );
     let missing = dir.path().join("no-such-dir").join("audit.jsonl");
     for sub in ["verify", "export", "tail"] {
         let out = tgate(&["audit", sub, "--audit", p(&missing)]);

@@ -1395,6 +1395,30 @@ fn only_the_integration_in_use_is_read() {
         stderr(&o),
         "tgate: c.yaml: integration `prod`: api_key: give exactly one of `file` or `env`\n"
     );
+    config("{file: ''}");
+    let o = check("self", "temporal workflow list", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "tgate: c.yaml: integration `prod`: api_key: `` is not a file's path (empty, or a directory's)\n"
+    );
+    // Another integration's key that is set and no key tgate takes is left out, said in the
+    // diagnostics (it is neither refused nor kept out of output).
+    config("{env: PROD_KEY}");
+    let o = check(
+        "self",
+        "temporal workflow list",
+        &[("PROD_KEY", "short"), ("TGATE_LOG", "warn")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "an integration not in use: its API key is not read, nor kept out of output integration=\"prod\" why=api_key: the key is shorter than 8 characters (it is not shown)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("short\""), "{}", stderr(&o));
 }
 
 /// `tgate doctor` loads the policies every `run` under the integration would: a configuration

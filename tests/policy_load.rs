@@ -97,6 +97,22 @@ fn a_key_with_no_value_is_refused_not_read_as_absent() {
         e.starts_with("p.yaml:9:7: rules[0].when.groups: has no value"),
         "{e}"
     );
+    // Only a key of that mapping, at its column: a nested key of the same name whose value is a
+    // block (`flags: {reason: ...}`), or one in another mapping, is not it (review).
+    let e = err(&format!(
+        "{HEAD}rules:\n  - id: t\n    when:\n      commands: [workflow terminate]\n      flags:\n        reason:\n          matches: \"^INC-\"\n    decision: deny\n    reason:\n"
+    ));
+    assert!(
+        e.starts_with("p.yaml:11:5: rules[0].reason: has no value"),
+        "{e}"
+    );
+    let e = err(
+        "version: 1\nrules:\n  - id: t\n    when:\n      namespaces:\n        - payments\n      commands: [workflow list]\n    decision: allow\n    reason: r\nnamespaces:\n",
+    );
+    assert!(
+        e.starts_with("p.yaml:10:1: namespaces: has no value"),
+        "{e}"
+    );
     // The empty list stays what it was: a condition nothing matches (lint says so).
     let p = load(&format!(
         "{HEAD}rules:\n  - {{id: a, decision: allow, reason: r, when: {{commands: [workflow terminate], groups: []}}}}\n"

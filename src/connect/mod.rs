@@ -677,12 +677,14 @@ impl Config {
             } else {
                 unread.push(i.name.clone());
                 // Read when it can be, only to be kept out of what tgate prints and records.
-                if let Some(key) = i
-                    .api_key
-                    .as_ref()
-                    .and_then(|s| read_api_key(s, &resolve, env).ok())
-                {
-                    other_api_keys.push(key);
+                match i.api_key.as_ref().map(|s| read_api_key(s, &resolve, env)) {
+                    Some(Ok(key)) => other_api_keys.push(key),
+                    Some(Err(why)) => tracing::warn!(
+                        integration = ?i.name,
+                        %why,
+                        "an integration not in use: its API key is not read, nor kept out of output"
+                    ),
+                    None => {}
                 }
             }
         }
@@ -926,6 +928,16 @@ fn read_source_from(
 fn source_given(s: &Source, what: &str) -> Result<(), String> {
     match (&s.file, &s.env) {
         (Some(f), None) if starts_with_tilde(f) => Err(format!("{what}: {}", tilde_refused(f))),
+        // Not a file's path whatever the machine holds (a directory's is seen only where the
+        // file is read).
+        (Some(f), None)
+            if f.as_os_str().is_empty() || f.as_os_str().as_encoded_bytes().ends_with(b"/") =>
+        {
+            Err(format!(
+                "{what}: `{}` is not a file's path (empty, or a directory's)",
+                f.display()
+            ))
+        }
         (Some(_), None) | (None, Some(_)) => Ok(()),
         _ => Err(format!("{what}: give exactly one of `file` or `env`")),
     }
