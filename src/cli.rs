@@ -179,6 +179,9 @@ struct LogArgs {
     /// PATH (give one of them), and it wins over `TGATE_AUDIT`.
     #[arg(long = "audit", value_name = "FILE")]
     audit: Option<std::path::PathBuf>,
+    /// Whether PATH came from `TGATE_AUDIT` ([`mark_log_from_environment`]).
+    #[arg(skip)]
+    path_from_environment: bool,
     /// Configuration file whose `audit.path` to use. Default: `TGATE_CONFIG`.
     #[arg(long = "config", value_name = "FILE", env = "TGATE_CONFIG")]
     config: Option<std::path::PathBuf>,
@@ -516,7 +519,14 @@ where
     if let Some(a) = run_args_alone(&args) {
         return finish_run(run_cmd(a, out, err), err);
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| {
+            let mut cli = Cli::from_arg_matches(&m)?;
+            mark_log_from_environment(&mut cli, &m);
+            Ok(cli)
+        });
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             // The argument clap names given no value from its variable, set but empty (and the
@@ -607,6 +617,25 @@ const VALUE_VARIABLES: [(&str, &str); 4] = [
     ("[PATH]", "TGATE_AUDIT"),
     ("--as", "TGATE_APPROVER"),
 ];
+
+/// Notes on an `audit` subcommand's [`LogArgs`] whether its PATH came from `TGATE_AUDIT` rather
+/// than the command line, which `--audit` given beside it overrides without a word (two logs
+/// typed are refused: [`log_path`]).
+fn mark_log_from_environment(cli: &mut Cli, matches: &clap::ArgMatches) {
+    let log = match &mut cli.command {
+        Sub::Audit(
+            AuditCmd::Verify { log, .. }
+            | AuditCmd::Export { log, .. }
+            | AuditCmd::Tail { log, .. },
+        ) => log,
+        _ => return,
+    };
+    log.path_from_environment = matches
+        .subcommand_matches("audit")
+        .and_then(|a| a.subcommand())
+        .and_then(|(_, m)| m.value_source("path"))
+        == Some(clap::parser::ValueSource::EnvVariable);
+}
 
 /// A subcommand's exit code, or its failure reported (exit 2).
 fn finish(result: Result<ExitCode, Failure>, err: &mut dyn Write) -> ExitCode {
@@ -1078,8 +1107,32 @@ fn temporal_binary(config: &crate::connect::Config) -> Result<std::path::PathBuf
         })
 }
 
-/// The audit log's path: given explicitly, else the configuration's, else the state directory.
+/// The audit log's path: given explicitly, else the configuration's, else the state directory;
+/// with symbolic links resolved ([`real_path`]).
 fn audit_path(
+    explicit: Option<&std::path::Path>,
+    audit: &crate::connect::AuditConfig,
+) -> Result<std::path::PathBuf, crate::audit::AuditError> {
+    given_audit_path(explicit, audit).map(|p| real_path(&p))
+}
+
+/// `path` with its symbolic links resolved: the file's when it exists, else its directory's. The
+/// log's lock, its rotated files and the approval store are found beside the file, so a log
+/// reached through a link and by its own name must be one path (QA: two processes writing one
+/// log, one through a link, took two locks and broke its chain).
+fn real_path(path: &std::path::Path) -> std::path::PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_path_buf(), |d| d.join(name))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+fn given_audit_path(
     explicit: Option<&std::path::Path>,
     audit: &crate::connect::AuditConfig,
 ) -> Result<std::path::PathBuf, crate::audit::AuditError> {
@@ -1505,7 +1558,9 @@ fn existing_store(
 ) -> Result<Option<crate::approval::SqliteStore>, Failure> {
     let is_file = |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
     let path = approval_store_path(audit);
-    match (is_file(&path), is_file(audit)) {
+    // An empty file is no store yet: SQLite would write one into it (re-check QA).
+    let store = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0);
+    match (store, is_file(audit)) {
         (true, false) if writes => Err(Failure(format!(
             "the approval store `{}` is there but not the audit log `{}` (moved, or deleted?): \
              an approval is not decided without its record",
@@ -1553,7 +1608,7 @@ fn gated_or_limited(ev: &Evaluation) -> (bool, bool) {
 fn gate(
     a: &RunArgs,
     justification: Option<&str>,
-    listed: &[String],
+    listed: &[(String, Vec<String>)],
     store_path: Result<std::path::PathBuf, String>,
     caller: &Caller,
     decided: &mut Decided,
@@ -1604,7 +1659,7 @@ fn gate(
     // What an approval must cover now: the policy may have tightened since it was requested,
     // and the configuration's list of approvers is this run's, not the approver's.
     let terms = Terms {
-        listed: listed.to_vec(),
+        listed: Some(listed.to_vec()),
         ..Terms::new(requirement, justification)
     };
     let claimed = match &a.approval {
@@ -2044,7 +2099,11 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         let store = audit_path(a.audit.as_deref(), &config.audit)
             .map(|p| approval_store_path(&p))
             .map_err(|e| e.to_string());
-        let listed: Vec<String> = config.approvers.iter().map(|p| p.id.clone()).collect();
+        let listed: Vec<(String, Vec<String>)> = config
+            .approvers
+            .iter()
+            .map(|p| (p.id.clone(), p.groups.clone()))
+            .collect();
         match gate(
             &a,
             justification.as_deref(),
@@ -3053,11 +3112,11 @@ fn describe_report(report: &crate::connect::doctor::Report) -> String {
 
 /// The audit log a reading subcommand works on.
 fn log_path(a: &LogArgs) -> Result<std::path::PathBuf, Failure> {
-    // PATH and `--audit` both given, PATH not `TGATE_AUDIT`'s (which clap puts there): two logs
-    // named, and a verdict on one of them would read as one on the other (review).
+    // PATH and `--audit` both typed, naming two logs: a verdict on one of them would read as one
+    // on the other (review). (PATH from `TGATE_AUDIT` is overridden, as the variable is.)
     if let (Some(path), Some(audit)) = (&a.path, &a.audit)
-        && std::env::var_os("TGATE_AUDIT").as_deref() != Some(path.as_os_str())
-        && path != audit
+        && !a.path_from_environment
+        && real_path(path) != real_path(audit)
     {
         return Err(Failure(format!(
             "two audit logs named, `{}` and --audit `{}`: give one",

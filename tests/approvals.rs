@@ -982,7 +982,7 @@ fn only_the_approvers_listed_approve_or_reject() {
     std::fs::write(
         &policy,
         format!(
-            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n"
+            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n  - {{id: batch-cancel-sre, decision: require_approval, reason: r, when: {{commands: [workflow cancel], batch: true}}, approval: {{approvers: [sre]}}}}\n"
         ),
     )
     .unwrap();
@@ -1081,14 +1081,58 @@ fn only_the_approvers_listed_approve_or_reject() {
         text(&named.stderr),
         format!(
             "tgate: denied (tgate:approval): approval `{fourth}` was approved by `carol`, who is \
-             not on the configuration's `approvers:` list, so this needs a new approval from \
-             someone on it (run it again without --approval)\n"
+             not on the configuration's `approvers:` list, so this needs a new approval (run it \
+             again without --approval)\n"
         )
     );
     let again = tgate(&config, &["run", "--caller", "agent", line]);
     assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
     assert_ne!(approval_id(&again), fourth);
     assert_eq!(state(&fourth), "approved");
+    // Nor are the groups another configuration gives: `mallory` is in `dev` by the run's list,
+    // in `sre` by the one they approved under.
+    let cancel = "temporal workflow cancel --query \"WorkflowType='Pay'\" --yes";
+    let requested = tgate(&config, &["run", "--caller", "agent", cancel]);
+    assert_eq!(
+        requested.status.code(),
+        Some(4),
+        "{}",
+        text(&requested.stderr)
+    );
+    let fifth = approval_id(&requested);
+    let theirs = dir.path().join("theirs.yaml");
+    std::fs::write(
+        &theirs,
+        "version: 1\nintegrations:\n  - {name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}\napprovers:\n  - {id: mallory, groups: [sre]}\n",
+    )
+    .unwrap();
+    let elsewhere = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["approve", &fifth, "--as", "mallory", "--audit"])
+        .arg(dir.path().join("audit.jsonl"))
+        .env_clear()
+        .env("TGATE_CONFIG", &theirs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        elsewhere.status.code(),
+        Some(0),
+        "{}",
+        text(&elsewhere.stderr)
+    );
+    let named = tgate(
+        &config,
+        &["run", "--caller", "agent", "--approval", &fifth, cancel],
+    );
+    assert_eq!(named.status.code(), Some(3), "{}", text(&named.stderr));
+    assert_eq!(
+        text(&named.stderr),
+        format!(
+            "tgate: denied (tgate:approval): approval `{fifth}` was approved by `mallory`, who is \
+             not in `sre` by the configuration's `approvers:` list, so this needs a new approval \
+             (run it again without --approval)\n"
+        )
+    );
+    assert_eq!(state(&fifth), "approved");
     // Without a list, anyone but the requester.
     configure("");
     let third = request("3");
@@ -1175,6 +1219,17 @@ fn approval_commands_make_nothing_and_take_only_regular_files() {
         text(&out.stderr)
     );
     assert!(!target.exists());
+    // Nor is an empty file written into as a store.
+    std::fs::remove_file(linked.join("approvals.sqlite3")).unwrap();
+    std::fs::write(linked.join("approvals.sqlite3"), "").unwrap();
+    let out = with_log(&["approvals", "list"], &linked.join("audit.jsonl"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::metadata(linked.join("approvals.sqlite3"))
+            .unwrap()
+            .len(),
+        0
+    );
     // The log gone from beside its store: listed, not decided, and no log made.
     let moved = dir.path().join("moved.jsonl");
     std::fs::rename(&log, &moved).unwrap();

@@ -1622,6 +1622,16 @@ fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
             path.display()
         )
     );
+    // Typed, even when it is also `TGATE_AUDIT`'s value (review).
+    let out = common::tgate_with_env(
+        &["audit", "verify", p(&elsewhere), "--audit", p(&path)],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    // One log spelt two ways is one log.
+    let spelt = dir.path().join(".").join("audit.jsonl");
+    let out = tgate(&["audit", "verify", p(&spelt), "--audit", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let missing = dir.path().join("no-such-dir").join("audit.jsonl");
     for sub in ["verify", "export", "tail"] {
         let out = tgate(&["audit", sub, "--audit", p(&missing)]);
@@ -1642,4 +1652,43 @@ fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
             missing.parent().unwrap().display()
         )
     );
+}
+
+/// A log reached through a symbolic link is the file it names: its lock (and the approval store)
+/// are taken beside that file, so runs writing through the link and by the file's own name share
+/// one lock and one chain (re-check QA: two locks, and a chain broken by concurrent runs).
+#[test]
+fn a_log_reached_through_a_link_is_locked_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let linked = dir.path().join("linked");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::create_dir(&linked).unwrap();
+    let log = real.join("audit.jsonl");
+    stress(&log, 1, 1);
+    std::os::unix::fs::symlink(&log, linked.join("audit.jsonl")).unwrap();
+    // A denied write: recorded, nothing run, no server needed.
+    for at in [linked.join("audit.jsonl"), log.clone()] {
+        let out = tgate(&[
+            "run",
+            "--audit",
+            p(&at),
+            "--",
+            "temporal",
+            "workflow",
+            "terminate",
+            "-w",
+            "x",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    }
+    assert!(real.join("audit.jsonl.lock").exists());
+    let beside_link: Vec<_> = std::fs::read_dir(&linked)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside_link, ["audit.jsonl"]);
+    let (code, v) = verify(&log, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["report"]["records"], 3, "{v}");
 }

@@ -135,44 +135,61 @@ pub struct Terms {
     pub approver_groups: Vec<Vec<String>>,
     /// The run's justification, if it gives one.
     pub justification: Option<String>,
-    /// The people the run's configuration lists as approvers (`approvers:`), every one who
-    /// approved having to be among them; empty when it lists none (anyone but the requester).
-    pub listed: Vec<String>,
+    /// The people the run's configuration lists as approvers (`approvers:`), each with their
+    /// groups: every one who approved must be among them, in the groups the approval requires,
+    /// by this list; empty when it lists none (anyone but the requester, in no group). `None`:
+    /// not checked (the store's own tests; `tgate run` always gives its configuration's).
+    pub listed: Option<Vec<(String, Vec<String>)>>,
 }
 
 impl Terms {
-    /// The terms of `requirement` for a run justified by `justification`, under a configuration
-    /// that lists no approvers.
+    /// The terms of `requirement` for a run justified by `justification`, who approved not
+    /// checked against a configuration's list ([`Terms::listed`]).
     pub fn new(requirement: &ApprovalRequirement, justification: Option<&str>) -> Terms {
         Terms {
             ttl: requirement.ttl,
             approvals: requirement.approvals,
             approver_groups: requirement.approver_groups.clone(),
             justification: justification.map(str::to_owned),
-            listed: Vec::new(),
+            listed: None,
         }
     }
 }
 
 impl Approval {
     /// Whether this approval covers `terms` at `now`: [`Approval::short_of`] finds nothing, and
-    /// [`Approval::unlisted`] no one.
+    /// [`Approval::unfit_approver`] no one.
     pub fn covers(&self, terms: &Terms, now: SystemTime) -> bool {
-        self.short_of(terms, now).is_none() && self.unlisted(terms).is_none()
+        self.short_of(terms, now).is_none() && self.unfit_approver(terms).is_none()
     }
 
-    /// Someone who approved this approval and is not on the run's configuration's `approvers:`
-    /// list, when it has one. `tgate approve` refuses them under that configuration, but an
-    /// approver may give another (or none): the list the run is made under is the one that
-    /// counts (review).
-    pub fn unlisted(&self, terms: &Terms) -> Option<&str> {
-        if terms.listed.is_empty() {
-            return None;
-        }
-        self.approvals
-            .iter()
-            .map(|v| v.by.as_str())
-            .find(|by| !terms.listed.iter().any(|l| person(l) == person(by)))
+    /// Someone who approved this approval and may not by the run's configuration's `approvers:`
+    /// list, and why: not on it (when it has one), or not in the groups the approval requires
+    /// by it. `tgate approve` checks both under the approver's configuration, which may be
+    /// another (or none): the list the run is made under is the one that counts (review: an
+    /// approver off it, or in `sre` only by another configuration, approved).
+    pub fn unfit_approver(&self, terms: &Terms) -> Option<(&str, String)> {
+        let listed = terms.listed.as_ref()?;
+        let requirement = self.requirement();
+        self.approvals.iter().find_map(|v| {
+            let found = listed.iter().find(|(id, _)| person(id) == person(&v.by));
+            if found.is_none() && !listed.is_empty() {
+                return Some((
+                    v.by.as_str(),
+                    "who is not on the configuration's `approvers:` list".to_owned(),
+                ));
+            }
+            let groups = found.map_or(&[][..], |(_, g)| g.as_slice());
+            (!requirement.may_approve(groups)).then(|| {
+                (
+                    v.by.as_str(),
+                    format!(
+                        "who is not {} by the configuration's `approvers:` list",
+                        requirement.approvers_text()
+                    ),
+                )
+            })
+        })
     }
 
     /// What of `terms` this approval does not cover at `now`, if anything: requested within the
@@ -563,17 +580,19 @@ pub enum ApprovalError {
         /// `number of approvals`, `approver groups` or `justification`.
         what: &'static str,
     },
-    /// Someone who approved is not on the configuration's `approvers:` list the run is made
-    /// under.
+    /// Someone who approved may not by the `approvers:` list of the configuration the run is
+    /// made under ([`Approval::unfit_approver`]).
     #[error(
-        "approval `{id}` was approved by `{who}`, who is not on the configuration's `approvers:` \
-         list, so this needs a new approval from someone on it (run it again without --approval)"
+        "approval `{id}` was approved by `{who}`, {why}, so this needs a new approval (run it \
+         again without --approval)"
     )]
-    UnlistedApprover {
+    UnfitApprover {
         /// The id.
         id: String,
         /// Who approved.
         who: String,
+        /// Why they may not, in words beginning `who is not`.
+        why: String,
     },
     /// A claim to give back ([`Store::unclaim`]) that the approval does not hold now.
     #[error("approval `{id}` is {state}, not held by the run giving it back")]

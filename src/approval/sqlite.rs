@@ -427,9 +427,9 @@ fn claim_loaded(
     if let Some(what) = a.short_of(terms, from_ms(now_ms)) {
         return Err(Fail::Refused(ApprovalError::DifferentTerms { id, what }));
     }
-    if let Some(who) = a.unlisted(terms) {
+    if let Some((who, why)) = a.unfit_approver(terms) {
         let who = who.to_owned();
-        return Err(Fail::Refused(ApprovalError::UnlistedApprover { id, who }));
+        return Err(Fail::Refused(ApprovalError::UnfitApprover { id, who, why }));
     }
     let changed = tx
         .prepare_cached(
@@ -997,14 +997,20 @@ mod tests {
             .expect("approve");
         let cmd = command("agent", "payments", "pay-1");
         let listed = |names: &[&str]| Terms {
-            listed: names.iter().map(|n| (*n).to_owned()).collect(),
+            listed: Some(
+                names
+                    .iter()
+                    .map(|n| ((*n).to_owned(), Vec::new()))
+                    .collect(),
+            ),
             ..terms_of(&a)
         };
         assert_eq!(
             s.claim(&a.id, &cmd, &listed(&["alice"]), t(2)),
-            Err(ApprovalError::UnlistedApprover {
+            Err(ApprovalError::UnfitApprover {
                 id: a.id.to_string(),
-                who: "mallory".to_owned()
+                who: "mallory".to_owned(),
+                why: "who is not on the configuration's `approvers:` list".to_owned()
             })
         );
         assert_eq!(s.claim_matching(&cmd, &listed(&["alice"]), t(2)), Ok(None));
@@ -1013,6 +1019,40 @@ mod tests {
             .claim_matching(&cmd, &listed(&["alice", " MALLORY"]), t(3))
             .expect("claim");
         assert_eq!(used.map(|u| u.state), Some(State::Used));
+        // In the groups the approval requires by the run's list, not by the list the approver
+        // gave: in `sre` when approving, in `dev` alone by the run's list.
+        let b = s.create(request(1, &["sre"]), t(4)).expect("create");
+        s.approve(&b.id, &person_in("mallory", &["sre"]), None, t(5))
+            .expect("approve");
+        let grouped = |groups: &[&str]| Terms {
+            listed: Some(vec![(
+                "mallory".to_owned(),
+                groups.iter().map(|g| (*g).to_owned()).collect(),
+            )]),
+            ..terms_of(&b)
+        };
+        assert_eq!(
+            s.claim(&b.id, &cmd, &grouped(&["dev"]), t(6)),
+            Err(ApprovalError::UnfitApprover {
+                id: b.id.to_string(),
+                who: "mallory".to_owned(),
+                why: "who is not in `sre` by the configuration's `approvers:` list".to_owned()
+            })
+        );
+        // No list: nobody is in a group.
+        let none = Terms {
+            listed: Some(Vec::new()),
+            ..terms_of(&b)
+        };
+        assert!(matches!(
+            s.claim(&b.id, &cmd, &none, t(6)),
+            Err(ApprovalError::UnfitApprover { .. })
+        ));
+        assert_eq!(s.get(&b.id, t(6)).expect("get").state, State::Approved);
+        let used = s
+            .claim(&b.id, &cmd, &grouped(&["dev", "sre"]), t(7))
+            .expect("claim");
+        assert_eq!(used.state, State::Used);
     }
 
     /// A claim whose command did not run is given back: the approval runs once more, until its
