@@ -882,6 +882,30 @@ fn an_approval_covers_only_the_terms_it_was_granted_on() {
     assert_eq!(signals(&env, "pay-9"), 1);
 }
 
+/// A batch signal gated by approval, without its closing brace (a rule may add gates): gated
+/// without a server, since a batch write's workflow type is not checked.
+const BATCH_SIGNAL: &str = "  - {id: batch-signal-gated, decision: require_approval, reason: r, when: {commands: [workflow signal], batch: true}";
+
+/// A configuration in `dir` for gated commands without a server: `gated.yaml` holds [`POLICY`]
+/// and `rules` (list items), the one integration's port is closed, and `tail` ends the file
+/// (`AUDIT` in it standing for `dir/audit.jsonl`). Written again on each call.
+fn serverless(dir: &Path, rules: &str, tail: &str) -> PathBuf {
+    let policy = dir.join("gated.yaml");
+    std::fs::write(&policy, format!("{POLICY}{rules}")).unwrap();
+    let config = dir.join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: {}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\n{}",
+            common::temporal_bin().display(),
+            policy.display(),
+            tail.replace("AUDIT", &dir.join("audit.jsonl").display().to_string())
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// An approval the audit log cannot record (its lock held past `audit.lock_timeout`): the store
 /// keeps it and tgate says so, naming who approved what; the approved command, once it runs, is
 /// recorded (its use and decision) before anything is sent. No server: the integration's port is
@@ -890,26 +914,11 @@ fn an_approval_covers_only_the_terms_it_was_granted_on() {
 #[test]
 fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("gated.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}, approval: {{approvers: [sre]}}}}\n"
-        ),
-    )
-    .unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let config = dir.path().join("tgate.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 1\ntemporal: {}\naudit: {{path: {}, lock_timeout: 1s}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\napprovers:\n  - {{id: alice, groups: [sre]}}\n",
-            common::temporal_bin().display(),
-            audit.display(),
-            policy.display()
-        ),
-    )
-    .unwrap();
+    let config = serverless(
+        dir.path(),
+        &format!("{BATCH_SIGNAL}, approval: {{approvers: [sre]}}}}\n"),
+        "audit: {path: AUDIT, lock_timeout: 1s}\napprovers:\n  - {id: alice, groups: [sre]}\n",
+    );
     let line = "temporal workflow signal --query \"WorkflowType='Pay'\" --name go --yes";
     let requested = tgate(&config, &["run", "--caller", "agent", line]);
     assert_eq!(
@@ -978,28 +987,18 @@ fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
 #[test]
 fn only_the_approvers_listed_approve_or_reject() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("gated.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n  - {{id: batch-cancel-sre, decision: require_approval, reason: r, when: {{commands: [workflow cancel], batch: true}}, approval: {{approvers: [sre]}}}}\n"
-        ),
-    )
-    .unwrap();
-    let config = dir.path().join("tgate.yaml");
+    let rules = format!(
+        "{BATCH_SIGNAL}}}\n  - {{id: batch-cancel-sre, decision: require_approval, reason: r, when: {{commands: [workflow cancel], batch: true}}, approval: {{approvers: [sre]}}}}\n"
+    );
     let configure = |approvers: &str| {
-        std::fs::write(
-            &config,
-            format!(
-                "version: 1\ntemporal: {}\naudit: {{path: {}}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\n{approvers}",
-                common::temporal_bin().display(),
-                dir.path().join("audit.jsonl").display(),
-                policy.display()
-            ),
+        serverless(
+            dir.path(),
+            &rules,
+            &format!("audit: {{path: AUDIT}}\n{approvers}"),
         )
-        .unwrap();
     };
-    configure("approvers:\n  - {id: alice, groups: [sre]}\n  - {id: mallory, groups: [dev]}\n");
+    let config =
+        configure("approvers:\n  - {id: alice, groups: [sre]}\n  - {id: mallory, groups: [dev]}\n");
     let request = |input: &str| {
         let line = format!(
             "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i {input} --yes"
@@ -1150,26 +1149,12 @@ fn only_the_approvers_listed_approve_or_reject() {
 #[test]
 fn approval_commands_make_nothing_and_take_only_regular_files() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("gated.yaml");
-    std::fs::write(
-        &policy,
-        format!(
-            "{POLICY}  - {{id: batch-signal-gated, decision: require_approval, reason: r, when: {{commands: [workflow signal], batch: true}}}}\n"
-        ),
-    )
-    .unwrap();
     let log = dir.path().join("state").join("audit.jsonl");
-    let config = dir.path().join("tgate.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 1\ntemporal: {}\naudit: {{path: {}}}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\npolicies: [{}]\n",
-            common::temporal_bin().display(),
-            log.display(),
-            policy.display()
-        ),
-    )
-    .unwrap();
+    let config = serverless(
+        dir.path(),
+        &format!("{BATCH_SIGNAL}}}\n"),
+        &format!("audit: {{path: {}}}\n", log.display()),
+    );
     let with_log = |args: &[&str], at: &Path| {
         Command::new(env!("CARGO_BIN_EXE_tgate"))
             .args(args)
