@@ -1121,14 +1121,34 @@ fn audit_path(
 /// reached through a link and by its own name must be one path (QA: two processes writing one
 /// log, one through a link, took two locks and broke its chain).
 fn real_path(path: &std::path::Path) -> std::path::PathBuf {
+    // A directory's path stays one, to be refused as such (review: `./newlog/` became the file
+    // `newlog`).
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return path.to_path_buf();
+    }
     if let Ok(real) = std::fs::canonicalize(path) {
         return real;
     }
-    match (path.parent(), path.file_name()) {
-        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
-            std::fs::canonicalize(dir).map_or_else(|_| path.to_path_buf(), |d| d.join(name))
-        }
-        _ => path.to_path_buf(),
+    // Not there yet: a link to a file to be made is followed to it (review: the first run took
+    // its lock beside the link, and later ones beside the file), and the directory resolved (a
+    // bare name's too: `./a.jsonl` and `a.jsonl` are one path).
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&p) else {
+            break;
+        };
+        p = match p.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), p.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => p,
     }
 }
 
@@ -1149,6 +1169,14 @@ fn given_audit_path(
             Err(crate::audit::AuditError::Io {
                 path: p.display().to_string(),
                 message: "the audit log's path is blank".to_owned(),
+            })
+        }
+        // A directory's path: refused before anything is made beside it (review: its lock
+        // file was).
+        Some(p) if p.as_os_str().as_encoded_bytes().ends_with(b"/") => {
+            Err(crate::audit::AuditError::Io {
+                path: p.display().to_string(),
+                message: "a directory's path (it ends in `/`): give the log file's".to_owned(),
             })
         }
         Some(p) => Ok(p.to_path_buf()),
@@ -1668,10 +1696,28 @@ fn gate(
                 store
                     .claim(&id, &canonical, &terms, now)
                     .map_err(|e| match e {
-                        ApprovalError::NotApproved { .. } => {
-                            g.pending = store.get(&id, now).ok();
-                            e
-                        }
+                        // Waited for only when it could be used once approved: one already
+                        // granted on other terms, or approved by someone the run's list does
+                        // not take, is refused now rather than after a whole round of approvals
+                        // (review).
+                        ApprovalError::NotApproved { .. } => match store.get(&id, now) {
+                            Ok(ap) => match (ap.short_of(&terms, now), ap.unfit_approver(&terms)) {
+                                (Some(what), _) => ApprovalError::DifferentTerms {
+                                    id: id.to_string(),
+                                    what,
+                                },
+                                (None, Some((who, why))) => ApprovalError::UnfitApprover {
+                                    id: id.to_string(),
+                                    who: who.to_owned(),
+                                    why,
+                                },
+                                (None, None) => {
+                                    g.pending = Some(ap);
+                                    e
+                                }
+                            },
+                            Err(_) => e,
+                        },
                         other => other,
                     })
             });

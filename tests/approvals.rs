@@ -988,7 +988,7 @@ fn an_approval_the_log_cannot_record_is_reported_and_its_use_still_is() {
 fn only_the_approvers_listed_approve_or_reject() {
     let dir = tempfile::tempdir().unwrap();
     let rules = format!(
-        "{BATCH_SIGNAL}}}\n  - {{id: batch-cancel-sre, decision: require_approval, reason: r, when: {{commands: [workflow cancel], batch: true}}, approval: {{approvers: [sre]}}}}\n"
+        "{BATCH_SIGNAL}}}\n  - {{id: batch-cancel-sre, decision: require_approval, reason: r, when: {{commands: [workflow cancel], batch: true}}, approval: {{approvers: [sre]}}}}\n  - {{id: batch-terminate-two, decision: require_approval, reason: r, when: {{commands: [workflow terminate], batch: true}}, approval: {{approvals: 2, approvers: [sre]}}}}\n"
     );
     let configure = |approvers: &str| {
         serverless(
@@ -1132,6 +1132,44 @@ fn only_the_approvers_listed_approve_or_reject() {
         )
     );
     assert_eq!(state(&fifth), "approved");
+    // One that still waits for a second approval is refused as soon as it is named, not after
+    // the second approval (review: "waiting for", then refused).
+    let terminate = "temporal workflow terminate --query \"WorkflowType='Pay'\" --reason r --yes";
+    let requested = tgate(&config, &["run", "--caller", "agent", terminate]);
+    assert_eq!(
+        requested.status.code(),
+        Some(4),
+        "{}",
+        text(&requested.stderr)
+    );
+    let sixth = approval_id(&requested);
+    let elsewhere = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .args(["approve", &sixth, "--as", "mallory", "--audit"])
+        .arg(dir.path().join("audit.jsonl"))
+        .env_clear()
+        .env("TGATE_CONFIG", &theirs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        elsewhere.status.code(),
+        Some(0),
+        "{}",
+        text(&elsewhere.stderr)
+    );
+    assert_eq!(state(&sixth), "pending");
+    let named = tgate(
+        &config,
+        &["run", "--caller", "agent", "--approval", &sixth, terminate],
+    );
+    assert_eq!(named.status.code(), Some(3), "{}", text(&named.stderr));
+    assert!(
+        text(&named.stderr).contains(&format!(
+            "approval `{sixth}` was approved by `mallory`, who is not in `sre` by the \
+             configuration's `approvers:` list"
+        )),
+        "{}",
+        text(&named.stderr)
+    );
     // Without a list, anyone but the requester.
     configure("");
     let third = request("3");

@@ -1628,10 +1628,29 @@ fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
         &env,
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
-    // One log spelt two ways is one log.
-    let spelt = dir.path().join(".").join("audit.jsonl");
+    // One log spelt two ways (through a link) is one log.
+    let spelt = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&path, &spelt).unwrap();
     let out = tgate(&["audit", "verify", p(&spelt), "--audit", p(&path)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // So is one not there yet, named bare and with `./` (review: "two audit logs named").
+    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        .current_dir(dir.path())
+        .args(["audit", "verify", "./none.jsonl", "--audit", "none.jsonl"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "tgate: `{}`: no such audit log\n",
+            std::fs::canonicalize(dir.path())
+                .unwrap()
+                .join("none.jsonl")
+                .display()
+        )
+    );
     let missing = dir.path().join("no-such-dir").join("audit.jsonl");
     for sub in ["verify", "export", "tail"] {
         let out = tgate(&["audit", sub, "--audit", p(&missing)]);
@@ -1683,12 +1702,52 @@ fn a_log_reached_through_a_link_is_locked_where_it_is() {
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     }
     assert!(real.join("audit.jsonl.lock").exists());
-    let beside_link: Vec<_> = std::fs::read_dir(&linked)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(beside_link, ["audit.jsonl"]);
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&linked), ["audit.jsonl"]);
     let (code, v) = verify(&log, &[]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["report"]["records"], 3, "{v}");
+    // A link to a log not made yet: the first run locks beside the file it makes too (review:
+    // beside the link, and the runs after it beside the file).
+    let later = dir.path().join("later");
+    std::fs::create_dir(&later).unwrap();
+    std::os::unix::fs::symlink("../real/new.jsonl", linked.join("new.jsonl")).unwrap();
+    let deny = |at: &Path| {
+        let out = tgate(&[
+            "run",
+            "--audit",
+            p(at),
+            "--",
+            "temporal",
+            "workflow",
+            "terminate",
+            "-w",
+            "x",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    };
+    deny(&linked.join("new.jsonl"));
+    assert!(real.join("new.jsonl.lock").exists());
+    assert_eq!(names(&linked), ["audit.jsonl", "new.jsonl"]);
+    // A directory's path (a trailing `/`) is refused, not taken for a file's.
+    let out = tgate(&[
+        "run",
+        "--audit",
+        &format!("{}/", later.join("newlog").display()),
+        "--",
+        "temporal",
+        "workflow",
+        "terminate",
+        "-w",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(names(&later), Vec::<String>::new());
 }
