@@ -1123,7 +1123,7 @@ fn audit_path(
 fn real_path(path: &std::path::Path) -> std::path::PathBuf {
     // A directory's path stays one, to be refused as such (review: `./newlog/` became the file
     // `newlog`).
-    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+    if crate::connect::ends_in_slash(path) {
         return path.to_path_buf();
     }
     if let Ok(real) = std::fs::canonicalize(path) {
@@ -1173,12 +1173,10 @@ fn given_audit_path(
         }
         // A directory's path: refused before anything is made beside it (review: its lock
         // file was).
-        Some(p) if p.as_os_str().as_encoded_bytes().ends_with(b"/") => {
-            Err(crate::audit::AuditError::Io {
-                path: p.display().to_string(),
-                message: "a directory's path (it ends in `/`): give the log file's".to_owned(),
-            })
-        }
+        Some(p) if crate::connect::ends_in_slash(p) => Err(crate::audit::AuditError::Io {
+            path: p.display().to_string(),
+            message: "a directory's path (it ends in `/`): give the log file's".to_owned(),
+        }),
         Some(p) => Ok(p.to_path_buf()),
         None => crate::audit::default_path(&|k| std::env::var(k).ok()),
     }
@@ -1247,7 +1245,12 @@ impl Decided {
     }
 }
 
-fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Decided {
+fn decide(
+    a: &RunArgs,
+    config: &crate::connect::Config,
+    caller: &Caller,
+    audit: &std::path::Path,
+) -> Decided {
     let cmd = match read_command(&a.line, &Program::default()) {
         Ok(c) => c,
         Err(e) => return Decided::failed("tgate:parse-error", e),
@@ -1269,9 +1272,8 @@ fn decide(a: &RunArgs, config: &crate::connect::Config, caller: &Caller) -> Deci
     let loaded = std::time::Instant::now();
     // (The built-in policy runs no tests at load: nothing to remember.)
     let tested = (!policy_paths.is_empty())
-        .then(|| audit_path(a.audit.as_deref(), &config.audit).ok())
-        .flatten()
-        .and_then(|p| tested_cache(&p));
+        .then(|| tested_cache(audit))
+        .flatten();
     let set = match load_policies(policy_paths, &ctx, tested.as_ref()) {
         Ok(s) => s,
         Err(e) => return Decided::failed("tgate:config-error", e),
@@ -1495,7 +1497,7 @@ struct Gate {
 /// kill in between, left it claimable with none). What cannot be recorded or given back stays
 /// used (fail closed), and that is said too.
 fn give_back(
-    store: Result<std::path::PathBuf, String>,
+    store: &std::path::Path,
     gated: &Gate,
     request_id: &str,
     log: &crate::audit::AuditLog,
@@ -1516,7 +1518,7 @@ fn give_back(
             let _ = writeln!(err, "tgate: approval {} stays used: {why}", used.id);
         }
     };
-    let store = match store.and_then(|p| SqliteStore::open(&p).map_err(|e| e.to_string())) {
+    let store = match SqliteStore::open(store).map_err(|e| e.to_string()) {
         Ok(s) => s,
         Err(e) => {
             count_stays(err, &e);
@@ -1570,7 +1572,6 @@ fn give_back(
     }
 }
 
-/// The approval store of the audit log at `audit`: `approvals.sqlite3` beside it.
 /// The approval store beside the audit log `audit`, for the commands that read approvals or
 /// decide on them, which never make one (QA: a mistyped `--audit` made a directory and an empty
 /// store, and `approvals list` said `no approvals`, as it would to an approver looking in the
@@ -1608,6 +1609,7 @@ fn existing_store(
     }
 }
 
+/// The approval store of the audit log at `audit`: `approvals.sqlite3` beside it.
 fn approval_store_path(audit: &std::path::Path) -> std::path::PathBuf {
     audit
         .parent()
@@ -1637,7 +1639,7 @@ fn gate(
     a: &RunArgs,
     justification: Option<&str>,
     listed: &[(String, Vec<String>)],
-    store_path: Result<std::path::PathBuf, String>,
+    store_path: &std::path::Path,
     caller: &Caller,
     decided: &mut Decided,
 ) -> Result<Gate, String> {
@@ -1659,7 +1661,7 @@ fn gate(
     if !gated && !limited {
         return Ok(Gate::default());
     }
-    let store = SqliteStore::open(&store_path?).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open(store_path).map_err(|e| e.to_string())?;
     let now = std::time::SystemTime::now();
     let mut g = Gate {
         expired: store.expire(now).map_err(|e| e.to_string())?,
@@ -1701,21 +1703,10 @@ fn gate(
                         // not take, is refused now rather than after a whole round of approvals
                         // (review).
                         ApprovalError::NotApproved { .. } => match store.get(&id, now) {
-                            Ok(ap) => match (ap.short_of(&terms, now), ap.unfit_approver(&terms)) {
-                                (Some(what), _) => ApprovalError::DifferentTerms {
-                                    id: id.to_string(),
-                                    what,
-                                },
-                                (None, Some((who, why))) => ApprovalError::UnfitApprover {
-                                    id: id.to_string(),
-                                    who: who.to_owned(),
-                                    why,
-                                },
-                                (None, None) => {
-                                    g.pending = Some(ap);
-                                    e
-                                }
-                            },
+                            Ok(ap) => ap.refusal(&terms, now).unwrap_or_else(|| {
+                                g.pending = Some(ap);
+                                e
+                            }),
                             Err(_) => e,
                         },
                         other => other,
@@ -1863,14 +1854,14 @@ fn act_cmd(
         config.audit.lock_timeout,
     )
     .map_err(|e| Failure(format!("audit log unavailable: {e}")))?;
+    // The approver as the configuration's list has them, if it does.
+    let on_list = config
+        .approvers
+        .iter()
+        .find(|p| crate::approval::person(&p.id) == crate::approval::person(&args.who));
     let who = Caller {
         id: args.who.clone(),
-        groups: config
-            .approvers
-            .iter()
-            .find(|p| crate::approval::person(&p.id) == crate::approval::person(&args.who))
-            .map(|p| p.groups.clone())
-            .unwrap_or_default(),
+        groups: on_list.map(|p| p.groups.clone()).unwrap_or_default(),
     };
     let now = std::time::SystemTime::now();
     let id = match ApprovalId::parse(id) {
@@ -1890,11 +1881,7 @@ fn act_cmd(
     // requester may still withdraw their own request (QA: under a rule naming no groups, anyone
     // with a made-up name approved, though the list reads as who may approve). Without a list,
     // anyone but the requester (docs/approvals.md).
-    let listed = config.approvers.is_empty()
-        || config
-            .approvers
-            .iter()
-            .any(|p| crate::approval::person(&p.id) == crate::approval::person(&args.who));
+    let listed = config.approvers.is_empty() || on_list.is_some();
     // The requester's own request goes on to the store, which refuses their approval as such
     // (a second person must approve) and takes their rejection as a withdrawal.
     let requester = || {
@@ -2099,7 +2086,10 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
         .map_err(unavailable)?;
     let backend = a.backend.unwrap_or(config.backend);
     let redacted = crate::audit::redact::redact(&recordable_line(&a.line, &config.api_keys()));
-    let mut decided = decide(&a, &config, &caller);
+    // The log's path as opened, links resolved once: the approval store and the policies' test
+    // cache are beside it.
+    let store = approval_store_path(log.path());
+    let mut decided = decide(&a, &config, &caller, log.path());
     // Every integration's API key (a server could echo the one it was sent; a memo could hold
     // another): kept out of what tgate prints and records. (A line holding one is denied by
     // `decide`.)
@@ -2142,9 +2132,6 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     }
     // Approvals and rate limits: claim an approval, request one, or count against a limit.
     let gated = if decided.error.is_none() {
-        let store = audit_path(a.audit.as_deref(), &config.audit)
-            .map(|p| approval_store_path(&p))
-            .map_err(|e| e.to_string());
         let listed: Vec<(String, Vec<String>)> = config
             .approvers
             .iter()
@@ -2154,7 +2141,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
             &a,
             justification.as_deref(),
             &listed,
-            store,
+            &store,
             &caller,
             &mut decided,
         ) {
@@ -2498,10 +2485,7 @@ fn run_cmd(a: RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitC
     // taken, by a run that a time limit used up before the command, a stop signal, or a CLI that
     // could not start, had ended before anything was sent). Only once that is recorded.
     if returnable && recorded.is_ok() {
-        let store = audit_path(a.audit.as_deref(), &config.audit)
-            .map(|p| approval_store_path(&p))
-            .map_err(|e| e.to_string());
-        give_back(store, &gated, &decision.request_id, &log, &keys, &mut err);
+        give_back(&store, &gated, &decision.request_id, &log, &keys, &mut err);
     }
     crate::exec::stop::result_recorded();
     // Recorded (or not recordable): from here a stop signal acts as usual again, so one sent

@@ -44,7 +44,7 @@ where
 /// find it.
 pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, String) {
     let mut message = e.to_string();
-    let (line, column) = match e.location() {
+    let (mut line, mut column) = match e.location() {
         Some(l) => {
             let place = format!(" at line {} column {}", l.line(), l.column());
             message = message.replacen(&place, "", 1);
@@ -52,7 +52,6 @@ pub(crate) fn error_parts(e: &serde_yaml::Error, text: &str) -> (usize, usize, S
         }
         None => (0, 0),
     };
-    let (mut line, mut column) = (line, column);
     if message.contains(NULL)
         && let Some(path) = serde_yaml::from_str::<serde_yaml::Value>(text)
             .ok()

@@ -157,10 +157,25 @@ impl Terms {
 }
 
 impl Approval {
-    /// Whether this approval covers `terms` at `now`: [`Approval::short_of`] finds nothing, and
-    /// [`Approval::unfit_approver`] no one.
+    /// Whether this approval covers `terms` at `now` ([`Approval::refusal`] has none).
     pub fn covers(&self, terms: &Terms, now: SystemTime) -> bool {
-        self.short_of(terms, now).is_none() && self.unfit_approver(terms).is_none()
+        self.refusal(terms, now).is_none()
+    }
+
+    /// Why this approval cannot be used for `terms` at `now`, as a claim refuses it: granted on
+    /// other terms ([`Approval::short_of`]), or approved by someone the run's list does not
+    /// take ([`Approval::unfit_approver`]).
+    pub fn refusal(&self, terms: &Terms, now: SystemTime) -> Option<ApprovalError> {
+        let id = self.id.to_string();
+        if let Some(what) = self.short_of(terms, now) {
+            return Some(ApprovalError::DifferentTerms { id, what });
+        }
+        self.unfit_approver(terms)
+            .map(|(who, why)| ApprovalError::UnfitApprover {
+                id,
+                who: who.to_owned(),
+                why,
+            })
     }
 
     /// Someone who approved this approval and may not by the run's configuration's `approvers:`

@@ -424,12 +424,8 @@ fn claim_loaded(
             return Err(Fail::Corrupt(format!("approval `{id}` is not open")));
         }
     }
-    if let Some(what) = a.short_of(terms, from_ms(now_ms)) {
-        return Err(Fail::Refused(ApprovalError::DifferentTerms { id, what }));
-    }
-    if let Some((who, why)) = a.unfit_approver(terms) {
-        let who = who.to_owned();
-        return Err(Fail::Refused(ApprovalError::UnfitApprover { id, who, why }));
+    if let Some(refused) = a.refusal(terms, from_ms(now_ms)) {
+        return Err(Fail::Refused(refused));
     }
     let changed = tx
         .prepare_cached(

@@ -626,8 +626,7 @@ impl Config {
             }
             // A file's path, not a directory's (QA: `audit.path: ""` and `audit.path: logs/`
             // loaded, and every run failed with `Is a directory`).
-            let text = p.as_os_str().as_encoded_bytes();
-            if text.is_empty() || text.ends_with(b"/") || resolve(p).is_dir() {
+            if not_a_file_path(p) || resolve(p).is_dir() {
                 return Err(invalid(
                     &place,
                     format!(
@@ -930,14 +929,10 @@ fn source_given(s: &Source, what: &str) -> Result<(), String> {
         (Some(f), None) if starts_with_tilde(f) => Err(format!("{what}: {}", tilde_refused(f))),
         // Not a file's path whatever the machine holds (a directory's is seen only where the
         // file is read).
-        (Some(f), None)
-            if f.as_os_str().is_empty() || f.as_os_str().as_encoded_bytes().ends_with(b"/") =>
-        {
-            Err(format!(
-                "{what}: `{}` is not a file's path (empty, or a directory's)",
-                f.display()
-            ))
-        }
+        (Some(f), None) if not_a_file_path(f) => Err(format!(
+            "{what}: `{}` is not a file's path (empty, or a directory's)",
+            f.display()
+        )),
         (Some(_), None) | (None, Some(_)) => Ok(()),
         _ => Err(format!("{what}: give exactly one of `file` or `env`")),
     }
@@ -959,6 +954,16 @@ fn may_be_a_key(name: &Path) -> bool {
         .any(|e| text.ends_with(e.as_bytes()));
     let long_part = text.split(|&b| b == b'/').any(|part| part.len() >= 32);
     !file_like && (long_part || text.len() >= 200)
+}
+
+/// Whether `p` ends in `/`: a directory's path however the machine is, never a file's.
+pub(crate) fn ends_in_slash(p: &Path) -> bool {
+    p.as_os_str().as_encoded_bytes().ends_with(b"/")
+}
+
+/// Whether `p` cannot name a file whatever the machine holds: empty, or [`ends_in_slash`].
+fn not_a_file_path(p: &Path) -> bool {
+    p.as_os_str().is_empty() || ends_in_slash(p)
 }
 
 /// Whether a path begins with `~` (`~`, `~/x`, `~user/x`), which only a shell expands.
