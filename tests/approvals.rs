@@ -999,13 +999,28 @@ fn only_the_approvers_listed_approve_or_reject() {
     };
     let config =
         configure("approvers:\n  - {id: alice, groups: [sre]}\n  - {id: mallory, groups: [dev]}\n");
-    let request = |input: &str| {
-        let line = format!(
-            "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i {input} --yes"
-        );
-        let out = tgate(&config, &["run", "--caller", "agent", &line]);
+    // A request for `line` (exit 4): its id.
+    let ask = |line: &str| {
+        let out = tgate(&config, &["run", "--caller", "agent", line]);
         assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
         approval_id(&out)
+    };
+    let request = |input: &str| {
+        ask(&format!(
+            "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i {input} --yes"
+        ))
+    };
+    // `id` approved by `who` naming the log alone, under the configuration `under` or none.
+    let approve_under = |id: &str, who: &str, under: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgate"));
+        cmd.args(["approve", id, "--as", who, "--audit"])
+            .arg(dir.path().join("audit.jsonl"))
+            .env_clear();
+        if let Some(under) = under {
+            cmd.env("TGATE_CONFIG", under);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     };
     let act = |what: &str, id: &str, who: &str| {
         tgate(&config, &[what, id, "--as", who, "--comment", "looked"])
@@ -1057,18 +1072,7 @@ fn only_the_approvers_listed_approve_or_reject() {
     // (naming the log alone) is not refused by `approve`, and their approval is not used by a
     // run under the list (review).
     let fourth = request("4");
-    let off_list = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["approve", &fourth, "--as", "carol", "--audit"])
-        .arg(dir.path().join("audit.jsonl"))
-        .env_clear()
-        .output()
-        .unwrap();
-    assert_eq!(
-        off_list.status.code(),
-        Some(0),
-        "{}",
-        text(&off_list.stderr)
-    );
+    approve_under(&fourth, "carol", None);
     assert_eq!(state(&fourth), "approved");
     let line = "temporal workflow signal --query \"WorkflowType='Pay'\" --name go -i 4 --yes";
     let named = tgate(
@@ -1091,33 +1095,14 @@ fn only_the_approvers_listed_approve_or_reject() {
     // Nor are the groups another configuration gives: `mallory` is in `dev` by the run's list,
     // in `sre` by the one they approved under.
     let cancel = "temporal workflow cancel --query \"WorkflowType='Pay'\" --yes";
-    let requested = tgate(&config, &["run", "--caller", "agent", cancel]);
-    assert_eq!(
-        requested.status.code(),
-        Some(4),
-        "{}",
-        text(&requested.stderr)
-    );
-    let fifth = approval_id(&requested);
+    let fifth = ask(cancel);
     let theirs = dir.path().join("theirs.yaml");
     std::fs::write(
         &theirs,
         "version: 1\nintegrations:\n  - {name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}\napprovers:\n  - {id: mallory, groups: [sre]}\n",
     )
     .unwrap();
-    let elsewhere = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["approve", &fifth, "--as", "mallory", "--audit"])
-        .arg(dir.path().join("audit.jsonl"))
-        .env_clear()
-        .env("TGATE_CONFIG", &theirs)
-        .output()
-        .unwrap();
-    assert_eq!(
-        elsewhere.status.code(),
-        Some(0),
-        "{}",
-        text(&elsewhere.stderr)
-    );
+    approve_under(&fifth, "mallory", Some(&theirs));
     let named = tgate(
         &config,
         &["run", "--caller", "agent", "--approval", &fifth, cancel],
@@ -1135,27 +1120,8 @@ fn only_the_approvers_listed_approve_or_reject() {
     // One that still waits for a second approval is refused as soon as it is named, not after
     // the second approval (review: "waiting for", then refused).
     let terminate = "temporal workflow terminate --query \"WorkflowType='Pay'\" --reason r --yes";
-    let requested = tgate(&config, &["run", "--caller", "agent", terminate]);
-    assert_eq!(
-        requested.status.code(),
-        Some(4),
-        "{}",
-        text(&requested.stderr)
-    );
-    let sixth = approval_id(&requested);
-    let elsewhere = Command::new(env!("CARGO_BIN_EXE_tgate"))
-        .args(["approve", &sixth, "--as", "mallory", "--audit"])
-        .arg(dir.path().join("audit.jsonl"))
-        .env_clear()
-        .env("TGATE_CONFIG", &theirs)
-        .output()
-        .unwrap();
-    assert_eq!(
-        elsewhere.status.code(),
-        Some(0),
-        "{}",
-        text(&elsewhere.stderr)
-    );
+    let sixth = ask(terminate);
+    approve_under(&sixth, "mallory", Some(&theirs));
     assert_eq!(state(&sixth), "pending");
     let named = tgate(
         &config,

@@ -1686,20 +1686,26 @@ fn a_log_reached_through_a_link_is_locked_where_it_is() {
     let log = real.join("audit.jsonl");
     stress(&log, 1, 1);
     std::os::unix::fs::symlink(&log, linked.join("audit.jsonl")).unwrap();
-    // A denied write: recorded, nothing run, no server needed.
-    for at in [linked.join("audit.jsonl"), log.clone()] {
-        let out = tgate(&[
+    // A write the built-in policy denies, recorded in the log `at`: nothing run, no server.
+    let terminate = |at: &str| {
+        tgate(&[
             "run",
             "--audit",
-            p(&at),
+            at,
             "--",
             "temporal",
             "workflow",
             "terminate",
             "-w",
             "x",
-        ]);
+        ])
+    };
+    let deny = |at: &Path| {
+        let out = terminate(p(at));
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    };
+    for at in [linked.join("audit.jsonl"), log.clone()] {
+        deny(&at);
     }
     assert!(real.join("audit.jsonl.lock").exists());
     let names = |d: &Path| -> Vec<String> {
@@ -1719,35 +1725,11 @@ fn a_log_reached_through_a_link_is_locked_where_it_is() {
     let later = dir.path().join("later");
     std::fs::create_dir(&later).unwrap();
     std::os::unix::fs::symlink("../real/new.jsonl", linked.join("new.jsonl")).unwrap();
-    let deny = |at: &Path| {
-        let out = tgate(&[
-            "run",
-            "--audit",
-            p(at),
-            "--",
-            "temporal",
-            "workflow",
-            "terminate",
-            "-w",
-            "x",
-        ]);
-        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    };
     deny(&linked.join("new.jsonl"));
     assert!(real.join("new.jsonl.lock").exists());
     assert_eq!(names(&linked), ["audit.jsonl", "new.jsonl"]);
     // A directory's path (a trailing `/`) is refused, not taken for a file's.
-    let out = tgate(&[
-        "run",
-        "--audit",
-        &format!("{}/", later.join("newlog").display()),
-        "--",
-        "temporal",
-        "workflow",
-        "terminate",
-        "-w",
-        "x",
-    ]);
+    let out = terminate(&format!("{}/", later.join("newlog").display()));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(names(&later), Vec::<String>::new());
 }
