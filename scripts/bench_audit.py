@@ -7,7 +7,7 @@
 2. Export: a 1,000,000-record log (written by `tgate audit stress`, rotated at the default 64 MiB)
    exported as JSON Lines, CSV and OCSF to /dev/null, and verified; wall-clock times.
 
-Usage: scripts/bench_audit.py [RECORDS_FOR_EXPORT]   Needs: target/release/tgate.
+Usage: scripts/bench_audit.py [RECORDS_FOR_EXPORT]   Needs: a release build, target/release/tgate or TGATE_BIN (`make release` prints its path).
 The logs go to a temporary directory on the same file system as /tmp (set TMPDIR to measure
 another disk).
 """

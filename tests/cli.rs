@@ -660,7 +660,7 @@ fn a_relative_temporal_binary_is_found_from_a_relative_configuration() {
             Some(("TGATE_TEMPORAL_BIN", "tb/temporal2")),
         ),
     ] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        let mut cmd = std::process::Command::new(common::tgate_bin());
         cmd.current_dir(dir.path().join(cwd))
             .args(["run", "--backend", "cli", "--config", config, "--"])
             .arg("temporal workflow list")
@@ -683,7 +683,7 @@ fn an_audit_path_beginning_with_a_tilde_is_refused() {
         (vec!["run", "--audit", "~/a.jsonl", "--"], None),
         (vec!["run", "--"], Some(("TGATE_AUDIT", "~/a.jsonl"))),
     ] {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        let mut cmd = std::process::Command::new(common::tgate_bin());
         cmd.current_dir(dir.path())
             .args(&args)
             .arg("temporal workflow list")
@@ -858,7 +858,7 @@ fn diagnostics_follow_tgate_log() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let run = |log: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"));
+        let mut cmd = std::process::Command::new(common::tgate_bin());
         cmd.args(["run", "--audit"])
             .arg(&audit)
             .arg("temporal workflow terminate -w order-42 --reason stuck")
@@ -906,7 +906,7 @@ fn diagnostics_follow_tgate_log() {
     assert!(!info.contains("DEBUG"), "{info}");
 
     // A value from the agent's line is cut, however long (a namespace here).
-    let long = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let long = std::process::Command::new(common::tgate_bin())
         .args(["run", "--audit"])
         .arg(&audit)
         .arg(format!("temporal workflow list -n {}", "n".repeat(70_000)))
@@ -1144,7 +1144,7 @@ fn check_with_a_configuration_judges_as_run_would() {
     // TGATE_CONFIG, as `run` reads it: an agent's environment names its configuration there, and
     // `check` must predict what `run` will do in that environment.
     let with_env = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        std::process::Command::new(common::tgate_bin())
             .args(args)
             .env_clear()
             .env("TGATE_CONFIG", config)
@@ -1215,7 +1215,7 @@ fn records_commands_need_no_integrations_secrets() {
     )
     .unwrap();
     let tgate = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        std::process::Command::new(common::tgate_bin())
             .current_dir(dir.path())
             .args(args)
             .env_clear()
@@ -1313,7 +1313,7 @@ fn only_the_integration_in_use_is_read() {
         .unwrap();
     };
     let tgate = |args: &[&str], env: &[(&str, &str)]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        std::process::Command::new(common::tgate_bin())
             .current_dir(dir.path())
             .args(args)
             .env_clear()
@@ -1437,7 +1437,7 @@ fn doctor_refuses_a_configuration_whose_policies_do_not_load() {
         .unwrap();
     };
     let doctor = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        std::process::Command::new(common::tgate_bin())
             .current_dir(dir.path())
             .args(["doctor", "--config", "c.yaml", "--backend", "grpc"])
             .env_clear()

@@ -634,7 +634,7 @@ fn a_tls_handshake_that_never_ends_is_not_waited_for() {
             "temporal workflow list",
         ],
     ] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+        let mut child = std::process::Command::new(common::tgate_bin())
             .args(&args)
             .env_clear()
             .stdout(std::process::Stdio::piped())
@@ -837,7 +837,7 @@ fn stop_a_termination(
     let mut child = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(shell)
-        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .arg(common::tgate_bin())
         .args(["run", "--backend", "grpc", "--config"])
         .arg(config)
         .arg("temporal workflow terminate -w wf-1")
@@ -945,7 +945,7 @@ fn a_secret_variable_that_is_not_utf8_is_named_as_such() {
         "version: 1\nintegrations:\n  - {name: c, auth: cloud-api-key, namespace: ns, account_id: acc, api_key: {env: ODD_KEY}}\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let out = std::process::Command::new(common::tgate_bin())
         .args(["doctor", "--config"])
         .arg(&config)
         .env_clear()

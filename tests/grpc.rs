@@ -29,7 +29,7 @@ use temporalio_protos::protos::temporal::api::workflowservice::v1::{
 };
 
 fn tgate(config: &Path, backend: &str, line: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(common::tgate_bin())
         .args(["run", "--backend", backend, "--config"])
         .arg(config)
         .arg(line)
@@ -40,7 +40,7 @@ fn tgate(config: &Path, backend: &str, line: &str) -> Output {
 
 /// `tgate run --config config --backend grpc -- temporal ARGS`, its streams still to be chosen.
 fn native_run(config: &Path, args: &[&str]) -> Command {
-    let mut run = Command::new(env!("CARGO_BIN_EXE_tgate"));
+    let mut run = Command::new(common::tgate_bin());
     run.args(["run", "--config"])
         .arg(config)
         .args(["--backend", "grpc", "--", "temporal"])

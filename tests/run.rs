@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use common::devserver::DevServer;
 
 fn tgate(config: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(common::tgate_bin())
         .arg("run")
         .arg("--config")
         .arg(config)
@@ -126,7 +126,7 @@ fn run_through_tgate_against_a_real_server() {
     assert!(!text(&history.stdout).contains("CANCEL_REQUESTED"));
 
     // An allowed signal runs, and Temporal records tgate and the caller as its identity.
-    let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let out = Command::new(common::tgate_bin())
         .args(["run", "--caller", "agent-7", "--config"])
         .arg(&config)
         .arg("temporal workflow signal -w pay-2 --name retry -i '{\"attempt\": 2}'")

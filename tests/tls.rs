@@ -26,7 +26,7 @@ const READS: [&str; 2] = [
 
 /// `tgate ARGS --config CONFIG LINE` with an empty environment plus `env`.
 fn tgate_with(args: &[&str], config: &Path, line: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgate"));
+    let mut cmd = Command::new(common::tgate_bin());
     cmd.args(args).arg("--config").arg(config);
     if let Some(line) = line {
         cmd.arg(line);
@@ -36,7 +36,7 @@ fn tgate_with(args: &[&str], config: &Path, line: Option<&str>, env: &[(&str, &s
 
 /// `tgate run --integration faulty --backend grpc` of `line`, started with its output piped.
 fn spawn_native(config: &Path, line: &str) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(common::tgate_bin())
         .args(["run", "--integration", "faulty", "--backend", "grpc"])
         .arg("--config")
         .arg(config)
@@ -1727,7 +1727,7 @@ fn secrets_never_leak() {
     }
     for line in &smuggled {
         for format in ["text", "json"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_tgate"))
+            let out = Command::new(common::tgate_bin())
                 .args(["check", "--explain", "-o", format, line])
                 .env_clear()
                 .envs(env)
@@ -2041,7 +2041,7 @@ fn a_gated_write_that_never_went_out_gives_its_approval_back() {
     );
 
     let seen = proxy.stats.seen.load(Ordering::SeqCst);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgate"))
+    let mut child = Command::new(common::tgate_bin())
         .args(&grpc)
         .arg("--config")
         .arg(&config)

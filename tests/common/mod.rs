@@ -18,6 +18,14 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `tgate` binary under test: the one cargo built for this run, or the one `TGATE_TEST_BIN`
+/// names (`make test` runs the suites that run the binary again against the release build, the
+/// one users deploy).
+pub fn tgate_bin() -> PathBuf {
+    std::env::var_os("TGATE_TEST_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tgate")), PathBuf::from)
+}
+
 /// Runs the `tgate` binary under test with `args` and an empty environment.
 pub fn tgate(args: &[&str]) -> Output {
     tgate_with_env(args, &[])
@@ -25,7 +33,7 @@ pub fn tgate(args: &[&str]) -> Output {
 
 /// [`tgate`] with these environment variables, and no others.
 pub fn tgate_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tgate"))
+    Command::new(tgate_bin())
         .args(args)
         .env_clear()
         .envs(env.iter().copied())
@@ -63,7 +71,7 @@ pub fn tgate_on_full_disk(args: &[&str]) -> Output {
     Command::new("/bin/sh")
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_tgate"))
+        .arg(tgate_bin())
         .args(args)
         .env_clear()
         .output()

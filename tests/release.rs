@@ -1,0 +1,127 @@
+//! The build users deploy (`make release`), checked as built. `make test` names it in
+//! `TGATE_TEST_BIN`, with `TGATE_TEST_STATIC` saying how it was linked, and runs this suite and
+//! every other suite that runs the binary against it. Under a plain `cargo test` there is no
+//! release build to check: these tests are ignored, and say so.
+//!
+//! What linking statically changes is what the C library does for the program: finding the
+//! libraries (none, so the dynamic loader's variables reach nothing), resolving host names, and
+//! the rest (threads, processes, locks, the approval store's SQLite), which the other suites run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::devserver::DevServer;
+use common::text;
+
+/// The release build under test, and whether `make` linked it statically.
+fn release_build() -> (PathBuf, bool) {
+    let bin = std::env::var_os("TGATE_TEST_BIN")
+        .expect("TGATE_TEST_BIN names the release build to check (`make test` sets it)");
+    let linked_statically = match std::env::var("TGATE_TEST_STATIC").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        other => panic!("TGATE_TEST_STATIC is 1 or 0 (`make test` sets it), not {other:?}"),
+    };
+    (PathBuf::from(bin), linked_statically)
+}
+
+/// An ELF executable's type (`e_type`: 2 fixed addresses, 3 position-independent) and whether it
+/// names a program interpreter (a `PT_INTERP` segment: the dynamic loader that maps its libraries).
+fn elf_type_and_interpreter(path: &Path) -> (u16, bool) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..5], b"\x7fELF\x02", "a 64-bit ELF file");
+    assert_eq!(bytes[5], 1, "little-endian");
+    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let (phoff, phentsize, phnum) = (
+        usize::try_from(u64_at(32)).unwrap(),
+        usize::from(u16_at(54)),
+        usize::from(u16_at(56)),
+    );
+    const PT_INTERP: u32 = 3;
+    let interpreter = (0..phnum).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
+    (u16_at(16), interpreter)
+}
+
+#[test]
+#[ignore = "checks the release build `make test` names in TGATE_TEST_BIN"]
+fn the_release_build_keeps_aslr_and_is_linked_as_make_says() {
+    let (bin, linked_statically) = release_build();
+    let (elf_type, interpreter) = elf_type_and_interpreter(&bin);
+    const ET_DYN: u16 = 3;
+    assert_eq!(
+        elf_type,
+        ET_DYN,
+        "{}: position-independent, so loaded at a random address",
+        bin.display()
+    );
+    assert_eq!(
+        interpreter,
+        !linked_statically,
+        "{}: a static-pie build names no dynamic loader; a dynamic one does",
+        bin.display()
+    );
+}
+
+#[test]
+#[ignore = "checks the release build `make test` names in TGATE_TEST_BIN"]
+fn the_release_build_resolves_host_names_and_ignores_the_loaders_variables() {
+    let (bin, linked_statically) = release_build();
+    let server = DevServer::start(&[]);
+    let seeded = server.cli(&[
+        "workflow", "start", "--type", "Release", "-t", "release", "-w", "rel-1",
+    ]);
+    assert!(seeded.status.success(), "seed: {}", text(&seeded.stderr));
+    let port = server.address.rsplit_once(':').unwrap().1;
+    let dir = tempfile::tempdir().unwrap();
+    // The integration names the server by host name: the C library resolves it (/etc/hosts).
+    let config = server.config(dir.path(), "default", "");
+    let by_name = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&server.address, &format!("localhost:{port}"));
+    std::fs::write(&config, by_name).unwrap();
+    let config = config.to_str().unwrap();
+    let expected = server.cli(&["workflow", "describe", "-w", "rel-1", "-o", "json"]);
+    assert!(expected.status.success(), "{}", text(&expected.stderr));
+
+    // A library to preload that does not exist: the dynamic loader says it ignores it; a
+    // static build has no loader to read the variable at all.
+    let preload = dir.path().join("missing-preload.so");
+    for backend in ["grpc", "cli"] {
+        let out = std::process::Command::new(&bin)
+            .args(["run", "--backend", backend, "--config", config, "--"])
+            .args([
+                "temporal", "workflow", "describe", "-w", "rel-1", "-o", "json",
+            ])
+            .env_clear()
+            .env("LD_PRELOAD", &preload)
+            .env("LD_LIBRARY_PATH", dir.path())
+            .output()
+            .expect("run the release build");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{backend}: {stderr}");
+        assert_eq!(
+            text(&out.stdout),
+            text(&expected.stdout),
+            "{backend}: the CLI's output"
+        );
+        assert_eq!(
+            stderr.contains("cannot be preloaded"),
+            !linked_statically,
+            "{backend}: the dynamic loader read LD_PRELOAD only if there is one: {stderr}"
+        );
+    }
+
+    let doctor = std::process::Command::new(&bin)
+        .args(["doctor", "-o", "json", "--config", config])
+        .env_clear()
+        .output()
+        .expect("run the release build");
+    assert_eq!(doctor.status.code(), Some(0), "{}", text(&doctor.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    assert_eq!(report["address"], format!("localhost:{port}"));
+    assert_eq!(report["probed"], serde_json::json!(["cli", "native"]));
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+}
