@@ -52,7 +52,8 @@ release:
 	@echo "built $(RELEASE_BIN)"
 
 install: release
-	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/tgate
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/tgate
 
 # The suites that run the tgate binary; `make test` runs them against the release build as well.
 RELEASE_SUITES := release run grpc tls doctor approvals audit cli
