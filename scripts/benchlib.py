@@ -1,6 +1,22 @@
 """Helpers shared by the benchmark scripts (bench_run.py, bench_list.py, bench_gap.py,
-bench_policy.py)."""
-import shutil, socket, subprocess, sys, tempfile, time
+bench_policy.py, bench_lock.py, bench_audit.py)."""
+import os, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def release_binary(env_var, name, target_dir="target"):
+    """The release build to measure: the one `env_var` names; else the one `make release` builds
+    (target/TRIPLE/release: static-pie on Linux with glibc); else target/release (`cargo build
+    --release`, or `make release STATIC=0`). Says which on stderr, so that a stale build is seen."""
+    path = os.environ.get(env_var)
+    if not path:
+        host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
+        triple = next((l.split(": ", 1)[1] for l in host.splitlines() if l.startswith("host: ")), "")
+        candidates = [os.path.join(ROOT, target_dir, triple, "release", name), os.path.join(ROOT, target_dir, "release", name)]
+        path = next((c for c in candidates if triple and os.path.exists(c)), candidates[-1])
+    print(f"measuring {name}: {path}", file=sys.stderr)
+    return path
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin") or sys.exit("GNU time (/usr/bin/time, Debian package `time`) is needed to measure peak RSS")
 
