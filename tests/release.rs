@@ -85,25 +85,38 @@ fn the_release_build_resolves_host_names_and_has_no_loader_to_preload_into_it() 
         .unwrap()
         .replace(&server.address, &format!("localhost:{port}"));
     std::fs::write(&config, by_name).unwrap();
-    let config = config.to_str().unwrap();
     let expected = server.cli(&["workflow", "describe", "-w", "rel-1", "-o", "json"]);
     assert!(expected.status.success(), "{}", text(&expected.stderr));
 
     // Libraries to preload and to audit with that do not exist: the dynamic loader says it
-    // ignores them; a static build has no loader to read the variables at all.
+    // ignores them; a static build has no loader to read the variables at all. (The tgate
+    // helpers run `tgate_bin()`, which is the release build here.)
+    assert_eq!(common::tgate_bin(), bin);
     let preload = dir.path().join("missing-preload.so");
     let audit = dir.path().join("missing-audit.so");
+    let loader_env = [
+        ("LD_PRELOAD", preload.to_str().unwrap()),
+        ("LD_AUDIT", audit.to_str().unwrap()),
+    ];
     for backend in ["grpc", "cli"] {
-        let out = std::process::Command::new(&bin)
-            .args(["run", "--backend", backend, "--config", config, "--"])
-            .args([
-                "temporal", "workflow", "describe", "-w", "rel-1", "-o", "json",
-            ])
-            .env_clear()
-            .env("LD_PRELOAD", &preload)
-            .env("LD_AUDIT", &audit)
-            .output()
-            .expect("run the release build");
+        let out = common::tgate_with_env(
+            &[
+                "run",
+                "--backend",
+                backend,
+                "--config",
+                config.to_str().unwrap(),
+                "--",
+                "temporal",
+                "workflow",
+                "describe",
+                "-w",
+                "rel-1",
+                "-o",
+                "json",
+            ],
+            &loader_env,
+        );
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{backend}: {stderr}");
         assert_eq!(
@@ -123,13 +136,8 @@ fn the_release_build_resolves_host_names_and_has_no_loader_to_preload_into_it() 
         }
     }
 
-    let doctor = std::process::Command::new(&bin)
-        .args(["doctor", "-o", "json", "--config", config])
-        .env_clear()
-        .output()
-        .expect("run the release build");
-    assert_eq!(doctor.status.code(), Some(0), "{}", text(&doctor.stdout));
-    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let (code, report) = common::doctor(&config, "dev", "auto");
+    assert_eq!(code, 0, "{report}");
     assert_eq!(report["address"], format!("localhost:{port}"));
     assert_eq!(report["probed"], serde_json::json!(["cli", "native"]));
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
