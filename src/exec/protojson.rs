@@ -26,28 +26,68 @@ use base64::Engine as _;
 /// it is rendered as.
 #[derive(Debug)]
 pub(crate) struct Msg {
-    pub(crate) name: &'static str,
+    name: Name,
     special: Special,
-    fields: &'static [F],
-    /// Indexes into `fields`, sorted by field number (for the wire reader's lookup).
-    by_number: &'static [usize],
+    /// A span of [`FIELDS`], and of [`BY_NUMBER`]: there, indexes into the message's fields,
+    /// sorted by field number (for the wire reader's lookup).
+    fields: Span,
 }
 
 impl Msg {
+    /// The message's full name (`temporal.api.common.v1.Payload`).
+    pub(crate) fn name(&self) -> &'static str {
+        self.name.get()
+    }
+
+    fn fields(&self) -> &'static [F] {
+        self.fields.of(&FIELDS)
+    }
+
     /// The index into `fields` of the field numbered `number`, if the message declares it. For
     /// the fields of one message in wire order: encoders write them in number order, so the
     /// field after the one found last (`after`, a position in `by_number`) is looked at first,
     /// before a search.
     fn field_index(&self, number: u64, after: &mut usize) -> Option<usize> {
-        let p = match self.by_number.get(*after) {
-            Some(&i) if u64::from(self.fields[i].number) == number => *after,
-            _ => self
-                .by_number
-                .binary_search_by_key(&number, |&i| u64::from(self.fields[i].number))
+        let fields = self.fields();
+        let by_number = self.fields.of(&BY_NUMBER);
+        let p = match by_number.get(*after) {
+            Some(&i) if u64::from(fields[usize::from(i)].number) == number => *after,
+            _ => by_number
+                .binary_search_by_key(&number, |&i| u64::from(fields[usize::from(i)].number))
                 .ok()?,
         };
         *after = p + 1;
-        Some(self.by_number[p])
+        Some(usize::from(by_number[p]))
+    }
+}
+
+/// A string of the generated tables: `len` bytes of [`NAMES`] from `at`. The tables hold no
+/// pointers (spans and indexes instead), so that a static-pie binary has none of them to
+/// relocate, and no page of them to copy, at each start.
+#[derive(Clone, Copy, Debug)]
+struct Name {
+    at: u32,
+    len: u16,
+}
+
+impl Name {
+    fn get(self) -> &'static str {
+        let at = self.at as usize;
+        &NAMES[at..at + usize::from(self.len)]
+    }
+}
+
+/// `len` items of a generated array from `at`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    at: u16,
+    len: u16,
+}
+
+impl Span {
+    fn of<T>(self, all: &'static [T]) -> &'static [T] {
+        let at = usize::from(self.at);
+        &all[at..at + usize::from(self.len)]
     }
 }
 
@@ -68,7 +108,7 @@ enum Special {
 #[derive(Debug)]
 struct F {
     number: u32,
-    json: &'static str,
+    json: Name,
     ty: Ty,
     card: Card,
     /// 1 + the index of the field's oneof in its message; 0 for none.
@@ -115,15 +155,22 @@ enum Card {
 /// An enum's values by number.
 #[derive(Debug)]
 struct Enum {
-    name: &'static str,
-    values: &'static [(i32, &'static str)],
+    name: Name,
+    /// A span of [`VALUES`]: by number, a name each.
+    values: Span,
+}
+
+impl Enum {
+    fn values(&self) -> &'static [(i32, Name)] {
+        self.values.of(&VALUES)
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/schema.rs"));
 
 /// The index of the message `full_name` (a root listed in build.rs, or one it reaches).
 pub(crate) fn message_index(full_name: &str) -> Option<usize> {
-    MESSAGES.iter().position(|m| m.name == full_name)
+    MESSAGES.iter().position(|m| m.name() == full_name)
 }
 
 /// Output options.
@@ -172,9 +219,9 @@ fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<Strin
     while !buf.is_empty() {
         let (number, value) = next_field(&mut buf)?;
         let Some(i) = msg.field_index(number, &mut after) else {
-            return Ok(Some(format!("{}#{number}", msg.name)));
+            return Ok(Some(format!("{}#{number}", msg.name())));
         };
-        let f = &msg.fields[i];
+        let f = &msg.fields()[i];
         let found = match (f.ty, value) {
             (Ty::Msg(sub), Wire::Len(b)) => unknown_in(sub, b, depth + 1)?,
             // A negative zero in a field without presence: Go writes it (`-0`: its bits are not
@@ -183,7 +230,7 @@ fn unknown_in(index: usize, mut buf: &[u8], depth: usize) -> Result<Option<Strin
             | (Ty::F64, Wire::Fixed64(0x8000_0000_0000_0000))
                 if f.card == Card::Implicit =>
             {
-                Some(format!("a negative zero in {}#{number}", msg.name))
+                Some(format!("a negative zero in {}#{number}", msg.name()))
             }
             (Ty::Enum(e), Wire::Varint(v)) => unknown_enum(e, v),
             (Ty::Enum(e), Wire::Len(mut packed)) => {
@@ -206,10 +253,10 @@ fn unknown_enum(e: usize, v: u64) -> Option<String> {
     // An enum is an int32 on the wire, sign-extended to 64 bits when negative.
     let n = v as i64 as i32;
     let known = ENUMS[e]
-        .values
+        .values()
         .binary_search_by_key(&n, |&(k, _)| k)
         .is_ok();
-    (!known).then(|| format!("{}={n}", ENUMS[e].name))
+    (!known).then(|| format!("{}={n}", ENUMS[e].name.get()))
 }
 
 /// One value as it appears on the wire.
@@ -274,8 +321,8 @@ struct Slots<'a> {
 
 fn collect<'a>(msg: &Msg, parts: &[&'a [u8]]) -> Result<Slots<'a>, String> {
     let mut slots = Slots {
-        values: vec![Vec::new(); msg.fields.len()],
-        last: vec![0; msg.fields.len()],
+        values: vec![Vec::new(); msg.fields().len()],
+        last: vec![0; msg.fields().len()],
     };
     let mut position = 0;
     let mut after = 0;
@@ -423,7 +470,7 @@ impl std::fmt::Display for Key<'_> {
 /// One map entry's key and value (defaults for what is missing).
 fn entry<'a>(entry_msg: usize, bytes: &'a [u8]) -> Result<(Key<'a>, Scalar<'a>), String> {
     let msg = &MESSAGES[entry_msg];
-    let (Some(kf), Some(vf)) = (msg.fields.first(), msg.fields.get(1)) else {
+    let (Some(kf), Some(vf)) = (msg.fields().first(), msg.fields().get(1)) else {
         return Err(malformed());
     };
     let slots = collect(msg, &[bytes])?;
@@ -484,7 +531,7 @@ impl Writer {
         match msg.special {
             Special::Timestamp => return self.timestamp(msg, parts),
             Special::Duration => return self.duration(msg, parts),
-            Special::Unsupported => return Err(format!("{} is not rendered natively", msg.name)),
+            Special::Unsupported => return Err(format!("{} is not rendered natively", msg.name())),
             Special::Payload if self.opts.shorthand => {
                 // A payload given in several parts is their merge (as `collect` reads them).
                 if let Some(v) = shorthand_wire(msg, parts)? {
@@ -495,7 +542,8 @@ impl Writer {
             Special::Payloads if self.opts.shorthand => {
                 // Payloads: payloads = 1 (repeated Payload).
                 let slots = collect(msg, parts)?;
-                let (Some(field), Some(items)) = (msg.fields.first(), slots.values.first()) else {
+                let (Some(field), Some(items)) = (msg.fields().first(), slots.values.first())
+                else {
                     return Err(malformed());
                 };
                 let Ty::Msg(payload) = field.ty else {
@@ -527,7 +575,7 @@ impl Writer {
         // Of a oneof's members, only the one set last counts (encoders write one; a later one
         // replaces an earlier, as in every protobuf runtime).
         let mut oneofs: Vec<(u32, usize)> = Vec::new();
-        for (i, f) in msg.fields.iter().enumerate() {
+        for (i, f) in msg.fields().iter().enumerate() {
             if f.oneof == 0 || slots.values[i].is_empty() {
                 continue;
             }
@@ -539,7 +587,7 @@ impl Writer {
         }
         // Fields in number order.
         let mut first = true;
-        for (i, f) in msg.fields.iter().enumerate() {
+        for (i, f) in msg.fields().iter().enumerate() {
             let wires = &slots.values[i];
             if wires.is_empty() || (f.oneof != 0 && !oneofs.contains(&(f.oneof, i))) {
                 continue;
@@ -621,7 +669,7 @@ impl Writer {
         self.out.push(if *first { '{' } else { ',' });
         *first = false;
         self.newline(level + 1);
-        self.key(f.json);
+        self.key(f.json.get());
     }
 
     fn single(&mut self, v: Scalar<'_>, level: usize) -> Result<(), String> {
@@ -638,8 +686,8 @@ impl Writer {
                 let enc = base64::engine::general_purpose::STANDARD.encode(b);
                 string(&mut self.out, &enc);
             }
-            Scalar::Enum(n, e) => match ENUMS[e].values.binary_search_by_key(&n, |(k, _)| *k) {
-                Ok(j) => string(&mut self.out, ENUMS[e].values[j].1),
+            Scalar::Enum(n, e) => match ENUMS[e].values().binary_search_by_key(&n, |(k, _)| *k) {
+                Ok(j) => string(&mut self.out, ENUMS[e].values()[j].1.get()),
                 Err(_) => write!(self.out, "{n}").unwrap_or_default(),
             },
             Scalar::Msg(b, m) => self.message(m, &[b], level)?,
@@ -708,7 +756,7 @@ fn seconds_nanos(msg: &Msg, parts: &[&[u8]]) -> Result<(i64, i32), String> {
     let slots = collect(msg, parts)?;
     let get = |i: usize| -> Result<Option<Scalar<'_>>, String> {
         match (
-            msg.fields.get(i),
+            msg.fields().get(i),
             slots.values.get(i).and_then(|v| v.last()),
         ) {
             (Some(f), Some(&w)) => scalar(f.ty, w).map(Some),
@@ -731,7 +779,7 @@ fn seconds_nanos(msg: &Msg, parts: &[&[u8]]) -> Result<(i64, i32), String> {
 fn shorthand_wire(msg: &Msg, parts: &[&[u8]]) -> Result<Option<Json>, String> {
     // Payload: metadata = 1 (map<string, bytes>), data = 2.
     let slots = collect(msg, parts)?;
-    let (Some(meta_field), Some(data_field)) = (msg.fields.first(), msg.fields.get(1)) else {
+    let (Some(meta_field), Some(data_field)) = (msg.fields().first(), msg.fields().get(1)) else {
         return Err(malformed());
     };
     let Ty::Msg(entry_msg) = meta_field.ty else {
@@ -1224,26 +1272,89 @@ mod differential {
         };
         let mut compared = 0;
         for (r, root) in MESSAGES.iter().enumerate().take(ROOT_COUNT) {
-            let desc = pool.get_message_by_name(root.name).unwrap();
+            let desc = pool.get_message_by_name(root.name()).unwrap();
             for seed in 1..=300u64 {
                 let mut rng = Rng(seed * 7919 + r as u64, seed % 3 == 0);
                 let a = prost::Message::encode_to_vec(&message(&desc, &mut rng, 0));
                 let b = prost::Message::encode_to_vec(&message(&desc, &mut rng, 0));
                 for bytes in [a.clone(), [a, b].concat()] {
-                    let ours = render(root.name, &bytes, opts)
-                        .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", root.name));
+                    let ours = render(root.name(), &bytes, opts)
+                        .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", root.name()));
                     let ours: serde_json::Value = serde_json::from_str(&ours)
-                        .unwrap_or_else(|e| panic!("{} seed {seed}: {e}: {ours}", root.name));
+                        .unwrap_or_else(|e| panic!("{} seed {seed}: {e}: {ours}", root.name()));
                     let theirs = numbers_as_floats(reference(&desc, &bytes));
                     let ours = numbers_as_floats(ours);
                     if let Some(diff) = difference(&ours, &theirs, "") {
-                        panic!("{} seed {seed}: {diff}", root.name);
+                        panic!("{} seed {seed}: {diff}", root.name());
                     }
                     compared += 1;
                 }
             }
         }
         assert_eq!(compared, ROOT_COUNT * 600);
+    }
+
+    /// The generated tables, which hold spans of shared arrays and of one string instead of
+    /// pointers, read back as the descriptors say: every message's name, its fields in
+    /// declaration order with their numbers, JSON names and types, the by-number index, every
+    /// enum's values.
+    #[test]
+    fn the_tables_read_back_as_the_descriptors() {
+        let pool = pool();
+        for (index, msg) in MESSAGES.iter().enumerate() {
+            let desc = pool
+                .get_message_by_name(msg.name())
+                .unwrap_or_else(|| panic!("{} is not a message", msg.name()));
+            assert_eq!(message_index(msg.name()), Some(index));
+            // Declaration order: the descriptor's own list (prost-reflect iterates by number).
+            let declared: Vec<FieldDescriptor> = desc
+                .descriptor_proto()
+                .field
+                .iter()
+                .map(|f| desc.get_field(f.number() as u32).unwrap())
+                .collect();
+            assert_eq!(msg.fields().len(), declared.len(), "{}", msg.name());
+            for (f, d) in msg.fields().iter().zip(&declared) {
+                let field = format!("{}.{}", msg.name(), d.name());
+                assert_eq!(
+                    (f.number, f.json.get()),
+                    (d.number(), d.json_name()),
+                    "{field}"
+                );
+                match (f.ty, d.kind()) {
+                    (Ty::Msg(i), Kind::Message(m)) => {
+                        assert_eq!(MESSAGES[i].name(), m.full_name(), "{field}");
+                    }
+                    (Ty::Enum(i), Kind::Enum(e)) => {
+                        assert_eq!(ENUMS[i].name.get(), e.full_name(), "{field}");
+                    }
+                    (Ty::Msg(_) | Ty::Enum(_), kind) => panic!("{field} is {kind:?}"),
+                    (_, Kind::Message(_) | Kind::Enum(_)) => panic!("{field} is {:?}", f.ty),
+                    _ => {}
+                }
+            }
+            for f in msg.fields() {
+                let i = msg
+                    .field_index(u64::from(f.number), &mut 0)
+                    .unwrap_or_else(|| panic!("{}#{} not found", msg.name(), f.number));
+                assert_eq!(msg.fields()[i].number, f.number);
+            }
+        }
+        for e in &ENUMS {
+            let desc = pool.get_enum_by_name(e.name.get()).unwrap();
+            let mut theirs: Vec<(i32, String)> = desc
+                .values()
+                .map(|v| (v.number(), v.name().to_owned()))
+                .collect();
+            theirs.sort_by_key(|(n, _)| *n);
+            theirs.dedup_by_key(|(n, _)| *n);
+            let ours: Vec<(i32, String)> = e
+                .values()
+                .iter()
+                .map(|(n, v)| (*n, v.get().to_owned()))
+                .collect();
+            assert_eq!(ours, theirs, "{}", e.name.get());
+        }
     }
 
     /// Go writes fields in declaration order, not number order: `namespace_id` (6) is declared
