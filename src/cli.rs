@@ -519,13 +519,46 @@ where
     if let Some(a) = run_args_alone(&args) {
         return finish_run(run_cmd(a, out, err), err);
     }
-    let parsed = <Cli as clap::CommandFactory>::command()
-        .try_get_matches_from(&args)
-        .and_then(|m| {
+    let parse = |command: clap::Command| {
+        command.try_get_matches_from(&args).and_then(|m| {
             let mut cli = Cli::from_arg_matches(&m)?;
             mark_log_from_environment(&mut cli, &m);
             Ok(cli)
-        });
+        })
+    };
+    let parsed = parse(<Cli as clap::CommandFactory>::command()).or_else(|e| {
+        // An `audit` subcommand's PATH from `TGATE_AUDIT`, set but empty, with `--audit` typed:
+        // the flag wins over the variable as it does over a variable that has a value, so the
+        // variable is not read (review: it was refused as empty though it was not used).
+        let path_from_empty_variable = e.kind() == clap::error::ErrorKind::InvalidValue
+            && matches!(
+                e.get(clap::error::ContextKind::InvalidArg),
+                Some(clap::error::ContextValue::String(arg)) if arg == "[PATH]"
+            )
+            && std::env::var_os("TGATE_AUDIT").is_some_and(|v| v.is_empty())
+            && args.iter().any(|a| {
+                a.to_str()
+                    .is_some_and(|a| a == "--audit" || a.starts_with("--audit="))
+            });
+        if !path_from_empty_variable {
+            return Err(e);
+        }
+        let unset = |log: clap::Command| log.mut_arg("path", |p| p.env(None));
+        let again = parse(<Cli as clap::CommandFactory>::command().mut_subcommand(
+            "audit",
+            |audit| {
+                audit
+                    .mut_subcommand("verify", unset)
+                    .mut_subcommand("export", unset)
+                    .mut_subcommand("tail", unset)
+            },
+        ));
+        // Only when `--audit` was the flag, not another flag's value.
+        match again {
+            Ok(cli) if audit_flag_given(&cli) => Ok(cli),
+            _ => Err(e),
+        }
+    });
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
@@ -617,6 +650,16 @@ const VALUE_VARIABLES: [(&str, &str); 4] = [
     ("[PATH]", "TGATE_AUDIT"),
     ("--as", "TGATE_APPROVER"),
 ];
+
+/// Whether an `audit` subcommand was given its log with `--audit`.
+fn audit_flag_given(cli: &Cli) -> bool {
+    matches!(
+        &cli.command,
+        Sub::Audit(
+            AuditCmd::Verify { log, .. } | AuditCmd::Export { log, .. } | AuditCmd::Tail { log, .. }
+        ) if log.audit.is_some()
+    )
+}
 
 /// Notes on an `audit` subcommand's [`LogArgs`] whether its PATH came from `TGATE_AUDIT` rather
 /// than the command line, which `--audit` given beside it overrides without a word (two logs

@@ -208,6 +208,34 @@ fn an_empty_value_variable_is_named() {
         "{}",
         stderr(&out)
     );
+    // `--audit` typed wins over `TGATE_AUDIT` set but empty, as it wins over one with a value: the
+    // variable is not used, so not refused (review); every `audit` subcommand reads the log named.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let log = log.to_str().unwrap();
+    let made = tgate(&["audit", "stress", log, "--threads", "1", "--records", "2"]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let flag = format!("--audit={log}");
+    for args in [
+        &["audit", "verify", "--audit", log][..],
+        &["audit", "verify", &flag][..],
+        &["audit", "tail", "-n", "1", "--audit", log][..],
+        &["audit", "export", "--audit", log, "--format", "jsonl"][..],
+    ] {
+        let out = common::tgate_with_env(args, &[("TGATE_AUDIT", "")]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains(if args[1] == "verify" {
+            "intact: 2 records"
+        } else {
+            "stress-0"
+        }));
+    }
+    // Without `--audit` the empty variable is refused.
+    let out = common::tgate_with_env(&["audit", "tail", "-n", "1"], &[("TGATE_AUDIT", "")]);
+    assert_eq!(
+        stderr(&out),
+        "tgate: `TGATE_AUDIT` is set but empty: give it a value, or unset it\n"
+    );
     // Another argument's bad value is not blamed on an empty variable (review).
     for (var, args, said) in [
         (
