@@ -1142,6 +1142,34 @@ fn only_the_approvers_listed_approve_or_reject() {
     let ok = act("approve", &third, "carol");
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     assert_eq!(state(&third), "approved");
+    // An empty list is not read as no list (QA: `approvers: []` let anyone approve): the
+    // configuration is refused, by `approve` and by `run`, and nothing is approved or run.
+    let pending = request("5");
+    configure("approvers: []\n");
+    let refused = act("approve", &pending, "carol");
+    let said = "approvers: the list is empty: name who may approve, or remove the key to let \
+                anyone but the requester approve";
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains(said),
+        "{}",
+        text(&refused.stderr)
+    );
+    let run = tgate(
+        &config,
+        &[
+            "run",
+            "--caller",
+            "agent",
+            "--approval",
+            &third,
+            "temporal workflow list",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains(said), "{}", text(&run.stderr));
+    configure("");
+    assert_eq!(state(&pending), "pending");
 }
 
 /// `approve`, `reject` and `approvals list` take the log and the store only as regular files

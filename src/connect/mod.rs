@@ -137,8 +137,10 @@ struct ConfigFile {
     limits: LimitsFile,
     #[serde(default, deserialize_with = "crate::yaml::value")]
     audit: AuditFile,
-    #[serde(default, deserialize_with = "crate::yaml::value_items")]
-    approvers: Vec<ApproverFile>,
+    /// `None` when the key is absent (anyone but the requester approves); given, it may not be
+    /// empty.
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
+    approvers: Option<Vec<ApproverFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -752,8 +754,19 @@ impl Config {
             }
             audit.lock_timeout = std::time::Duration::from_nanos(ns as u64);
         }
+        // An empty list is refused rather than read as no list, which lets anyone but the
+        // requester approve: a list a template rendered empty, or emptied to remove everyone,
+        // would otherwise open approval to all (QA). Policies refuse an empty `approvers:` too.
+        if file.approvers.as_ref().is_some_and(Vec::is_empty) {
+            return Err(invalid(
+                "approvers",
+                "the list is empty: name who may approve, or remove the key to let anyone but \
+                 the requester approve"
+                    .to_owned(),
+            ));
+        }
         let mut approvers: Vec<Approver> = Vec::new();
-        for (i, a) in file.approvers.iter().enumerate() {
+        for (i, a) in file.approvers.iter().flatten().enumerate() {
             let field = format!("approvers[{i}].id");
             check_shown_name("id", &a.id).map_err(|m| invalid(&field, m))?;
             for (j, g) in a.groups.iter().enumerate() {
