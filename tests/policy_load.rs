@@ -409,6 +409,15 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: '(INC'}}",
             "justification: invalid regex `(INC`",
         ),
+        // The empty regex matches every justification (QA: it passed lint and allowed any text).
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: ''}}",
+            "justification.pattern: \"\" is blank: write the regex the justification must match",
+        ),
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: '  '}}",
+            "justification.pattern: \"  \" is blank",
+        ),
         (
             "rules:\n  - {id: a, decision: deny, reason: r, justification: {pattern: x}}",
             "`justification` applies only to allow and require_approval rules",

@@ -184,6 +184,17 @@ pub(crate) fn compile_justification(
     spec: &file::JustificationSpec,
     errs: &mut Vec<String>,
 ) -> Option<Regex> {
+    // Empty or blank: the empty regex, which every justification matches, where a pattern was
+    // meant (QA: `pattern: ""` passed lint and allowed any text, though a `pattern:` left with
+    // no value is refused). A pattern that accepts any text is written as one (`.`).
+    if spec.pattern.trim().is_empty() {
+        errs.push(format!(
+            "justification.pattern: {:?} is blank: write the regex the justification must match \
+             (`.` accepts any text)",
+            spec.pattern
+        ));
+        return None;
+    }
     match Regex::new(&spec.pattern) {
         Ok(re) => Some(re),
         Err(e) => {
