@@ -1538,3 +1538,50 @@ fn a_mistyped_option_is_said_to_be_none_of_tgates() {
         );
     }
 }
+
+/// A namespace named by id is denied as one the allowlist cannot check, also under an integration
+/// whose namespace is not `default` (QA: tgate gave the command that namespace, and the CLI's
+/// "not both" check made it a parse error, `tgate run` exiting 2). Nothing is run either way.
+#[test]
+fn a_namespace_by_id_is_denied_under_any_integration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ntemporal: /bin/false\naudit: {{path: {}}}\nintegrations:\n  - {{name: pay, auth: direct, address: '127.0.0.1:1', namespace: payments}}\n",
+            dir.path().join("audit.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let line = "temporal operator namespace describe --namespace-id 8f0c";
+    let checked = tgate(&["check", "--config", config, "-o", "json", line]);
+    assert_eq!(checked.status.code(), Some(3), "{}", stderr(&checked));
+    let decision: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(
+        decision["rules"],
+        serde_json::json!(["tgate:namespace-by-id"])
+    );
+    let run = tgate(&["run", "--config", config, line]);
+    assert_eq!(
+        (run.status.code(), stderr(&run)),
+        (
+            Some(3),
+            "tgate: denied (tgate:namespace-by-id): namespace id `8f0c` cannot be checked against \
+             the allowlist: name the namespace with -n\n"
+                .to_owned()
+        )
+    );
+    // An empty id is none: the integration's namespace is described.
+    let checked = tgate(&[
+        "check",
+        "--config",
+        config,
+        "-o",
+        "json",
+        "temporal operator namespace describe --namespace-id ''",
+    ]);
+    let decision: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(decision["namespace"], "payments", "{decision}");
+}

@@ -414,10 +414,18 @@ impl Command {
     /// command that connects and names no namespace gets `--namespace namespace`, so that a
     /// policy judges the namespace that will be used. Unchanged: a command naming one with `-n`
     /// (an empty value included: the CLI reads it as `default`), help, commands that do not
-    /// connect, and the deprecated namespace positional (the CLI refuses it together with `-n`).
+    /// connect, the deprecated namespace positional (the CLI refuses it together with `-n`), and
+    /// a namespace named by id (`operator namespace describe --namespace-id`, which the CLI
+    /// refuses with `-n` other than `default`: QA, under an integration whose namespace was not
+    /// `default` it became a parse error where the policy denies it as an id it cannot check).
     pub fn in_default_namespace(self, namespace: &str) -> Result<Command, ParseError> {
         let positional = self.path.namespace_positional() && !self.args.is_empty();
-        if !self.path.connects() || self.flag("namespace").is_some() || self.is_help() || positional
+        let by_id = matches!(self.target(), Target::NamespaceId { .. });
+        if !self.path.connects()
+            || self.flag("namespace").is_some()
+            || self.is_help()
+            || positional
+            || by_id
         {
             return Ok(self);
         }
@@ -802,10 +810,19 @@ mod tests {
         ] {
             assert_eq!(filled(line), want, "{line}");
         }
-        // Without the positional, `operator namespace describe` connects: filled.
+        // Without the positional, `operator namespace describe` connects: filled; by id, not
+        // (an empty id is none).
         assert_eq!(
             filled("temporal operator namespace describe"),
             "temporal operator namespace describe --namespace=prod"
+        );
+        assert_eq!(
+            filled("temporal operator namespace describe --namespace-id abc"),
+            "temporal operator namespace describe --namespace-id=abc"
+        );
+        assert_eq!(
+            filled("temporal operator namespace describe --namespace-id ''"),
+            "temporal operator namespace describe --namespace=prod --namespace-id="
         );
     }
 
