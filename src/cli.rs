@@ -1123,10 +1123,17 @@ fn load_config(
 fn load_records_config(
     path: Option<&std::path::Path>,
 ) -> Result<crate::connect::RecordsConfig, Failure> {
-    match path {
-        Some(p) => crate::connect::Config::load_records(p).map_err(|e| Failure(e.to_string())),
-        None => Ok(crate::connect::RecordsConfig::default()),
-    }
+    let config = match path {
+        Some(p) => crate::connect::Config::load_records(p).map_err(|e| Failure(e.to_string()))?,
+        None => crate::connect::RecordsConfig::default(),
+    };
+    tracing::debug!(
+        file = ?path.map_or("-".into(), |p| p.display().to_string()),
+        approvers = config.approvers.len(),
+        audit = ?config.audit.path,
+        "configuration loaded"
+    );
+    Ok(config)
 }
 
 /// The `temporal` binary: the configuration's, else `TGATE_TEMPORAL_BIN`, else `temporal` on PATH.

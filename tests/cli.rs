@@ -951,6 +951,40 @@ fn diagnostics_follow_tgate_log() {
     assert!(decided.len() < 1024, "{} bytes: {decided}", decided.len());
     assert!(decided.contains("nnn… (69"), "{decided}");
 
+    // The commands that read a configuration's records part log it too (QA: only `check` did).
+    let config = dir.path().join("tgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\naudit: {{path: {}}}\napprovers: [{{id: dana}}]\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\n",
+            audit.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for args in [
+        &["approvals", "list", "--config", config][..],
+        &["audit", "verify", "--config", config][..],
+        &[
+            "reject",
+            "01JABCDEFGHJKMNPQRSTVWXYZ0",
+            "--as",
+            "dana",
+            "--comment",
+            "c",
+            "--config",
+            config,
+        ][..],
+    ] {
+        let out = common::tgate_with_env(args, &[("TGATE_LOG", "debug")]);
+        let text = stderr(&out);
+        assert!(
+            text.contains(" DEBUG tgate::cli: configuration loaded ")
+                && text.contains(" approvers=1 "),
+            "{args:?}: {text}"
+        );
+    }
+
     let records = std::fs::read_to_string(&audit).unwrap().lines().count();
     let bad = run(Some("tgate=debug"));
     assert_eq!(bad.status.code(), Some(2));
