@@ -1327,6 +1327,50 @@ fn policies_pool_with_their_own_namespaces() {
     );
 }
 
+/// A policy's allow rules need both namespaces a command has (the one acted on, the one the client
+/// connects with) in its `namespaces`; its approval and deny rules either (review: a deny-only
+/// policy guarding `prod`, pooled with one allowing admin everywhere, was passed by `operator
+/// namespace update prod`, whose client connects to `default`).
+#[test]
+fn a_guarding_policy_reaches_a_command_acting_on_its_namespace_from_another() {
+    let guard = load("version: 1\nnamespaces: [prod]\nrules:\n  - {id: no-prod-admin, decision: deny, reason: r, when: {classes: [admin]}}\n").unwrap();
+    let team = load("version: 1\nnamespaces: ['*']\nrules:\n  - {id: admin-ok, decision: allow, reason: r, when: {classes: [admin, read, write]}}\n").unwrap();
+    let prod_allow = load("version: 1\nnamespaces: [prod]\nrules:\n  - {id: prod-admin, decision: allow, reason: r, when: {classes: [admin]}}\n").unwrap();
+    let s = PolicySet::new(vec![guard, team]);
+    let c = Caller::new("agent");
+    let judged = |s: &PolicySet, line: &str| {
+        let ev = s.evaluate(&cmd(line), &c, false);
+        (ev.decision, ev.rules)
+    };
+    let deny = (Decision::Deny, vec!["no-prod-admin".to_owned()]);
+    for line in [
+        "temporal operator namespace update prod --description x",
+        "temporal operator namespace update -n prod --description x",
+        "temporal operator namespace delete prod --yes",
+    ] {
+        assert_eq!(judged(&s, line), deny, "{line}");
+    }
+    // Another namespace, from the same client: the guard does not reach it.
+    assert_eq!(
+        judged(
+            &s,
+            "temporal operator namespace update staging --description x"
+        ),
+        (Decision::Allow, vec!["admin-ok".to_owned()])
+    );
+    // An allow rule still needs both: one bounded to `prod` does not allow a command whose client
+    // connects to `default`.
+    let s = PolicySet::new(vec![prod_allow]);
+    assert_eq!(
+        judged(
+            &s,
+            "temporal operator namespace update prod --description x"
+        )
+        .1,
+        vec!["tgate:namespace-allowlist".to_owned()]
+    );
+}
+
 /// Rate limits are counted by rule id: pooled files may repeat an id (`reads` in each), but not
 /// one a rate-limited rule has, which would make two rules share one counter.
 #[test]

@@ -397,12 +397,24 @@ impl PolicySet {
         let mut any_policy_covers = false;
         for policy in &self.policies {
             // The namespace the command acts on, then the one the client connects with (they
-            // differ for `operator namespace describe NAME` and the like).
+            // differ for `operator namespace describe NAME` and the like). A policy's allow rules
+            // apply when it holds both; its stricter rules (approval, deny) when it holds either:
+            // a command that acts on a namespace a policy guards, from a client connected to
+            // another, is within that policy's reach (review: a deny-only policy for `prod`,
+            // pooled with one allowing admin everywhere, was passed by `operator namespace update
+            // prod`, whose client connects to `default`).
             let outside = [&ns, &client_ns]
                 .into_iter()
                 .find(|n| !policy.namespaces.contains(n));
+            let outside_both = [&ns, &client_ns]
+                .into_iter()
+                .all(|n| !policy.namespaces.contains(n));
             any_policy_covers |= outside.is_none();
             for rule in &policy.rules {
+                let outside = match (outside, rule.decision) {
+                    (Some(_), Decision::RequireApproval | Decision::Deny) if !outside_both => None,
+                    (outside, _) => outside,
+                };
                 let outcome = match outside {
                     None => rule.applies(&facts),
                     Some(n) => Err(super::Miss::OutsidePolicy(n)),
