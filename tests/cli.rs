@@ -1619,3 +1619,40 @@ fn a_namespace_by_id_is_denied_under_any_integration() {
     let decision: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
     assert_eq!(decision["namespace"], "payments", "{decision}");
 }
+
+/// An empty `policies:` or `approvers:` list in the configuration is refused, not read as an
+/// absent one (the built-in read-only policy; anyone but the requester approving): a list a
+/// template rendered empty, or emptied to allow nothing, would otherwise allow more (review).
+#[test]
+fn empty_lists_in_the_configuration_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tgate.yaml");
+    for (list, said) in [
+        (
+            "policies: []",
+            "policies: the list is empty: name policy files, or remove the key for the built-in read-only policy",
+        ),
+        (
+            "approvers: []",
+            "approvers: the list is empty: name who may approve, or remove the key to let anyone but the requester approve",
+        ),
+    ] {
+        std::fs::write(
+            &config,
+            format!("version: 1\n{list}\nintegrations:\n  - {{name: dev, auth: direct, address: '127.0.0.1:1', namespace: default}}\n"),
+        )
+        .unwrap();
+        let out = tgate(&[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "temporal workflow list",
+        ]);
+        assert_eq!(
+            (out.status.code(), stderr(&out)),
+            (Some(2), format!("tgate: {}: {said}\n", config.display())),
+            "{list}"
+        );
+        assert!(out.stdout.is_empty(), "{list}");
+    }
+}

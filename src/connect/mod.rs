@@ -127,8 +127,9 @@ struct ConfigFile {
     default_integration: Option<String>,
     #[serde(default, deserialize_with = "crate::yaml::value_items")]
     integrations: Vec<IntegrationFile>,
-    #[serde(default, deserialize_with = "crate::yaml::value_items")]
-    policies: Vec<PathBuf>,
+    /// `None` when the key is absent (the built-in read-only policy); given, it may not be empty.
+    #[serde(default, deserialize_with = "crate::yaml::some_items")]
+    policies: Option<Vec<PathBuf>>,
     #[serde(default, deserialize_with = "crate::yaml::some")]
     backend: Option<Backend>,
     #[serde(default, deserialize_with = "crate::yaml::some")]
@@ -609,6 +610,17 @@ impl Config {
                 base.join(p)
             }
         };
+        // An empty list is refused rather than read as none, which means the built-in read-only
+        // policy: a list a template rendered empty, or emptied to allow nothing, would otherwise
+        // allow reads (review; `approvers: []` is refused so too).
+        if file.policies.as_ref().is_some_and(Vec::is_empty) {
+            return Err(invalid(
+                "policies",
+                "the list is empty: name policy files, or remove the key for the built-in \
+                 read-only policy"
+                    .to_owned(),
+            ));
+        }
         // A path that begins with `~` would be a directory named `~` beside the configuration
         // (QA: `audit.path: ~/x` made one): tgate expands nothing, as no shell runs.
         let paths = file
@@ -619,6 +631,7 @@ impl Config {
             .chain(
                 file.policies
                     .iter()
+                    .flatten()
                     .enumerate()
                     .map(|(n, p)| (format!("policies[{n}]"), p)),
             );
@@ -794,7 +807,7 @@ impl Config {
             unread,
             other_api_keys,
             default_integration,
-            policies: file.policies.iter().map(|p| resolve(p)).collect(),
+            policies: file.policies.iter().flatten().map(|p| resolve(p)).collect(),
             backend: file.backend.unwrap_or(Backend::Auto),
             temporal,
             limits,
