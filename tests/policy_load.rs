@@ -409,6 +409,12 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: '(INC'}}",
             "justification: invalid regex `(INC`",
         ),
+        // A namespace past ASCII can never be named (review: a Cyrillic `о` in a deny rule's
+        // `prоd` loaded, and the rule never applied).
+        (
+            "rules:\n  - {id: a, decision: deny, reason: r, when: {namespaces: [pr\u{43e}d]}}",
+            "namespaces: `pr\u{43e}d` holds `\u{43e}` (\\u{43e}), which is not ASCII: no namespace can hold it",
+        ),
         // The empty regex matches every justification (QA: it passed lint and allowed any text).
         (
             "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: ''}}",

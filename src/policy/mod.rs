@@ -248,6 +248,21 @@ impl NameSet {
                 ));
             }
             readable_name(&p, 1000)?;
+            // No namespace the CLI can name holds a character past ASCII (it sends the namespace
+            // in a gRPC header): such an entry never matches, and a deny rule bounded by one
+            // (`prоd`, a Cyrillic `о`) would never apply (review).
+            if let Some(c) = p
+                .chars()
+                .find(|c| !c.is_ascii())
+                .filter(|_| names == Names::Namespaces)
+            {
+                return Err(format!(
+                    "`{}` holds `{c}` ({}), which is not ASCII: no namespace can hold it (the \
+                     Temporal CLI sends the namespace in a gRPC header, which takes ASCII only)",
+                    p.escape_debug(),
+                    c.escape_unicode()
+                ));
+            }
             if !literal && p.contains(['*', '?', '[', '{']) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
                 let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
