@@ -415,6 +415,11 @@ fn invalid_content_is_named() {
             "rules:\n  - {id: a, decision: deny, reason: r, when: {namespaces: [pr\u{43e}d]}}",
             "namespaces: `pr\u{43e}d` holds `\u{43e}` (\\u{43e}), which is not ASCII: no namespace can hold it",
         ),
+        // A blank flag regex: every value matches it (review).
+        (
+            "rules:\n  - {id: a, decision: allow, reason: r, when: {commands: [workflow terminate], flags: {workflow-id: {matches: ''}}}}",
+            "--workflow-id: the regex \"\" is blank, which every value matches",
+        ),
         // The empty regex matches every justification (QA: it passed lint and allowed any text).
         (
             "rules:\n  - {id: a, decision: allow, reason: r, justification: {pattern: ''}}",
@@ -635,6 +640,46 @@ fn lint_warns_of_a_namespace_flag_constraint() {
     assert!(
         findings.iter().any(|f| f.severity == Severity::Warning
             && f.message.starts_with("p.yaml: rule `no-default`: `flags: {namespace: …}` sees `--namespace` only as written")),
+        "{:?}",
+        findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+}
+
+/// Lint warns of conditions an allow rule's author would not mean to be met by anything (review):
+/// a justification pattern or a `matches` that the empty text matches (so every text does), and an
+/// exclusion-only condition on the workflow or activity named, which a batch (no `-w`) meets. The
+/// same rules written tightly, and a deny rule, draw none of these.
+#[test]
+fn lint_warns_of_allow_conditions_anything_meets() {
+    let loose = format!(
+        "{HEAD}rules:\n  \
+         - {{id: j, decision: allow, reason: r, when: {{commands: [workflow cancel]}}, justification: {{pattern: 'INC-[0-9]*|'}}}}\n  \
+         - {{id: m, decision: require_approval, reason: r, when: {{commands: [workflow update-options], flags: {{workflow-id: {{matches: '^'}}}}}}}}\n  \
+         - {{id: x, decision: allow, reason: r, when: {{commands: [workflow terminate], flags: {{workflow-id: {{not_matches: '^prod-'}}}}}}}}\n"
+    );
+    let messages: Vec<String> = lint(&loose, "p.yaml", &Context::default())
+        .into_iter()
+        .inspect(|f| assert_eq!(f.severity, Severity::Warning, "{}", f.message))
+        .map(|f| f.message)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "p.yaml: rule `j`: the justification pattern `INC-[0-9]*|` matches any text (it matches the empty text): anchor what it requires, e.g. `^INC-[0-9]+`",
+            "p.yaml: rule `m`: `--workflow-id` must match `^`, which any value matches (it matches the empty text): anchor what it requires, or say `present: true`",
+            "p.yaml: rule `x`: `--workflow-id` is only excluded (`not_matches`/`not_in`), which a command without it meets: the batch form (`--query`) of `workflow terminate` passes, whatever executions it reaches; add `batch: false`",
+        ]
+    );
+    let tight = format!(
+        "{HEAD}rules:\n  \
+         - {{id: j, decision: allow, reason: r, when: {{commands: [workflow cancel]}}, justification: {{pattern: '^INC-[0-9]+'}}}}\n  \
+         - {{id: m, decision: require_approval, reason: r, when: {{commands: [workflow update-options], flags: {{workflow-id: {{matches: '^pay-'}}}}}}}}\n  \
+         - {{id: x, decision: allow, reason: r, when: {{commands: [workflow terminate], batch: false, flags: {{workflow-id: {{not_matches: '^prod-'}}}}}}}}\n  \
+         - {{id: d, decision: deny, reason: r, when: {{commands: [workflow signal], flags: {{workflow-id: {{matches: '.*'}}}}}}}}\n"
+    );
+    let findings = lint(&tight, "p.yaml", &Context::default());
+    assert!(
+        findings.is_empty(),
         "{:?}",
         findings.iter().map(|f| &f.message).collect::<Vec<_>>()
     );

@@ -63,6 +63,58 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
                     .to_owned(),
             ));
         }
+        if rule.decision != Decision::Deny {
+            // A pattern that matches the empty text matches every text: unanchored, it is found
+            // at the start of any (review: `^`, `INC-[0-9]*|` and `\s*` were lint-clean).
+            if let Some(re) = rule.justification.as_ref().filter(|re| re.is_match("")) {
+                out.push(warning(
+                    source,
+                    &rule.id,
+                    format!(
+                        "the justification pattern `{}` matches any text (it matches the empty \
+                         text): anchor what it requires, e.g. `^INC-[0-9]+`",
+                        re.as_str()
+                    ),
+                ));
+            }
+            for f in &rule.flags {
+                if let Some(re) = f.matches_any_value() {
+                    out.push(warning(
+                        source,
+                        &rule.id,
+                        format!(
+                            "`--{}` must match `{re}`, which any value matches (it matches the \
+                             empty text): anchor what it requires, or say `present: true`",
+                            f.name
+                        ),
+                    ));
+                }
+            }
+            // An exclusion on the workflow or activity an allow rule names is met by a batch,
+            // which names none: `--query` then reaches the very executions excluded (review).
+            let batches: Vec<&str> = reachable(rule)
+                .into_iter()
+                .filter(|c| c.batch_capable())
+                .map(CommandPath::name)
+                .collect();
+            if rule.batch != Some(false) && !batches.is_empty() {
+                for f in rule.flags.iter().filter(|f| {
+                    matches!(f.name.as_str(), "workflow-id" | "activity-id") && f.excludes_only()
+                }) {
+                    out.push(warning(
+                        source,
+                        &rule.id,
+                        format!(
+                            "`--{}` is only excluded (`not_matches`/`not_in`), which a command \
+                             without it meets: the batch form (`--query`) of `{}` passes, \
+                             whatever executions it reaches; add `batch: false`",
+                            f.name,
+                            batches.join("`, `")
+                        ),
+                    ));
+                }
+            }
+        }
         // A command named with `batch: false` that is always a batch (`schedule backfill`),
         // among others that are not: the rule never reaches it.
         if rule.batch == Some(false)

@@ -337,6 +337,25 @@ impl FlagConstraint {
         None
     }
 
+    /// Whether only exclusions (`not_matches`, `not_in`) bound the value, so that the flag left
+    /// out satisfies the constraint.
+    pub(crate) fn excludes_only(&self) -> bool {
+        (self.not_matches.is_some() || self.not_in.is_some())
+            && self.present != Some(true)
+            && self.matches.is_none()
+            && self.one_of.is_none()
+            && self.min.is_none()
+            && self.max.is_none()
+    }
+
+    /// The `matches` regex, when it matches the empty text and so any value (`^`, `x|`, `.*`).
+    pub(crate) fn matches_any_value(&self) -> Option<&str> {
+        self.matches
+            .as_ref()
+            .filter(|re| re.is_match(""))
+            .map(Regex::as_str)
+    }
+
     /// Whether `value` (absent = `None`) satisfies the constraint; `Err` says why not.
     pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), String> {
         let n = &self.name;
@@ -1084,6 +1103,17 @@ fn compile_rule(spec: &file::RuleSpec, ctx: &Context) -> Result<Rule, Vec<String
             }
         }
         let regex = |r: &Option<String>, errs: &mut Vec<String>| {
+            // Blank: the empty regex, which every value matches, where a pattern was meant (a
+            // template that rendered nothing): `matches` would hold for any value, `not_matches`
+            // for none (review). `present: true` says "any value".
+            if r.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                errs.push(format!(
+                    "--{name}: the regex {:?} is blank, which every value matches: write the \
+                     pattern meant (`present: true` for any value)",
+                    r.as_deref().unwrap_or_default()
+                ));
+                return None;
+            }
             r.as_ref().and_then(|r| match Regex::new(r) {
                 Ok(re) => Some(re),
                 Err(e) => {
