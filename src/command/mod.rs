@@ -523,6 +523,17 @@ impl Command {
                 query: s("query").unwrap_or_default(),
             };
         }
+        // A schedule command's `--workflow-id` names the workflows the schedule will start, not
+        // one it acts on: the schedule is the target (review: `schedule update -s prod-sched -w
+        // x` was shown to approvers and recorded as acting on workflow `x`).
+        let under_schedule = std::iter::once(self.path)
+            .chain(self.path.ancestors())
+            .any(|p| p == CommandPath::Schedule);
+        if let Some(id) = s("schedule-id").filter(|_| under_schedule) {
+            return Target::Schedule {
+                schedule_id: ScheduleId(id),
+            };
+        }
         if let Some(id) = s("activity-id") {
             return Target::Activity {
                 activity_id: ActivityId(id),
@@ -956,6 +967,20 @@ mod tests {
                 schedule_id: ScheduleId("nightly".into())
             }
         );
+        // A schedule's `--workflow-id` names the workflows it will start: the schedule is the
+        // target (review: it was shown as acting on the workflow).
+        for line in [
+            "temporal schedule create -s nightly -w run-1 --type T -t q --interval 1h",
+            "temporal schedule update -s nightly -w run-1 --type T -t q --interval 1h",
+        ] {
+            assert_eq!(
+                ok(line).target(),
+                Target::Schedule {
+                    schedule_id: ScheduleId("nightly".into())
+                },
+                "{line}"
+            );
+        }
     }
 
     #[test]
