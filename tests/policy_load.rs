@@ -1420,6 +1420,37 @@ fn a_guarding_policy_reaches_a_command_acting_on_its_namespace_from_another() {
         .1,
         vec!["tgate:namespace-allowlist".to_owned()]
     );
+    // An approval rule so reached gates what another policy allows...
+    let gate = load("version: 1\nnamespaces: [prod]\nrules:\n  - {id: prod-admin-approval, decision: require_approval, reason: r, when: {classes: [admin]}}\n").unwrap();
+    let team = load("version: 1\nnamespaces: ['*']\nrules:\n  - {id: admin-ok, decision: allow, reason: r, when: {classes: [admin]}}\n").unwrap();
+    let s = PolicySet::new(vec![gate, team]);
+    assert_eq!(
+        judged(
+            &s,
+            "temporal operator namespace update prod --description x"
+        ),
+        (
+            Decision::RequireApproval,
+            vec!["prod-admin-approval".to_owned()]
+        )
+    );
+    // ...but never decides alone: a command no policy holds whole stays denied by the allowlist,
+    // not made approvable (review: `operator namespace delete prod` became approvable under a
+    // policy for `default` alone, and ran once approved).
+    for (namespaces, line) in [
+        ("[default]", "temporal operator namespace delete prod --yes"),
+        (
+            "[prod]",
+            "temporal operator namespace update prod --description x",
+        ),
+    ] {
+        let only = load(&format!("version: 1\nnamespaces: {namespaces}\nrules:\n  - {{id: admin-approval, decision: require_approval, reason: r, when: {{classes: [admin]}}}}\n")).unwrap();
+        assert_eq!(
+            judged(&PolicySet::new(vec![only]), line),
+            (Decision::Deny, vec!["tgate:namespace-allowlist".to_owned()]),
+            "{namespaces} {line}"
+        );
+    }
 }
 
 /// Rate limits are counted by rule id: pooled files may repeat an id (`reads` in each), but not

@@ -392,32 +392,33 @@ impl PolicySet {
             namespace: &ns,
             caller,
         };
-        let mut matched: Vec<&super::Rule> = Vec::new();
+        // Rules matched, each with whether its policy holds only one of the command's namespaces.
+        let mut matched: Vec<(&super::Rule, bool)> = Vec::new();
         let mut explanations = Vec::new();
         let mut any_policy_covers = false;
         for policy in &self.policies {
             // The namespace the command acts on, then the one the client connects with (they
-            // differ for `operator namespace describe NAME` and the like). A policy's allow rules
-            // apply when it holds both; its stricter rules (approval, deny) when it holds either:
-            // a command that acts on a namespace a policy guards, from a client connected to
-            // another, is within that policy's reach (review: a deny-only policy for `prod`,
-            // pooled with one allowing admin everywhere, was passed by `operator namespace update
-            // prod`, whose client connects to `default`).
+            // differ for `operator namespace update|delete|describe NAME`). A policy decides a
+            // command whose namespaces it holds both of; one that holds either can still make
+            // the decision stricter with its approval and deny rules (a command acting on a
+            // namespace it guards, from a client connected to another, is within its reach:
+            // review, a deny-only policy for `prod` pooled with one allowing admin everywhere
+            // was passed by `operator namespace update prod`), but never decides alone: an
+            // approval so reached does not replace the denial of a command no policy holds
+            // whole (review of that change).
             let outside = [&ns, &client_ns]
                 .into_iter()
                 .find(|n| !policy.namespaces.contains(n));
-            let outside_both = [&ns, &client_ns]
-                .into_iter()
-                .all(|n| !policy.namespaces.contains(n));
+            let partial = outside.is_some()
+                && [&ns, &client_ns]
+                    .into_iter()
+                    .any(|n| policy.namespaces.contains(n));
             any_policy_covers |= outside.is_none();
             for rule in &policy.rules {
-                let outside = match (outside, rule.decision) {
-                    (Some(_), Decision::RequireApproval | Decision::Deny) if !outside_both => None,
-                    (outside, _) => outside,
-                };
+                let reaches = outside.is_none() || (partial && rule.decision != Decision::Allow);
                 let outcome = match outside {
-                    None => rule.applies(&facts),
-                    Some(n) => Err(super::Miss::OutsidePolicy(n)),
+                    Some(n) if !reaches => Err(super::Miss::OutsidePolicy(n)),
+                    _ => rule.applies(&facts),
                 };
                 if explain {
                     explanations.push(Explanation {
@@ -432,11 +433,30 @@ impl PolicySet {
                     });
                 }
                 if outcome.is_ok() {
-                    matched.push(rule);
+                    matched.push((rule, outside.is_some()));
                 }
             }
         }
-        let Some(decision) = matched.iter().map(|r| r.decision).max() else {
+        // The decision of the policies that hold the command whole, made stricter (never less
+        // strict) by those that hold one of its namespaces; with none of the former, only a
+        // denial of the latter decides (it is stricter than the allowlist's own).
+        let whole = matched
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(r, _)| r.decision)
+            .max();
+        let partial = matched
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(r, _)| r.decision)
+            .max();
+        let decision = match (whole, partial) {
+            (Some(w), p) => Some(p.map_or(w, |p| p.max(w))),
+            (None, Some(Decision::Deny)) => Some(Decision::Deny),
+            (None, _) => None,
+        };
+        let matched: Vec<&super::Rule> = matched.into_iter().map(|(r, _)| r).collect();
+        let Some(decision) = decision else {
             let (rule, reason) = if any_policy_covers {
                 (
                     "tgate:no-rule",
