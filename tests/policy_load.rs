@@ -647,15 +647,17 @@ fn lint_warns_of_a_namespace_flag_constraint() {
 
 /// Lint warns of conditions an allow rule's author would not mean to be met by anything (review):
 /// a justification pattern or a `matches` that the empty text matches (so every text does), and an
-/// exclusion-only condition on the workflow or activity named, which a batch (no `-w`) meets. The
-/// same rules written tightly, and a deny rule, draw none of these.
+/// exclusion-only condition on the workflow or activity named, which a batch (no `-w`) meets; and in
+/// any rule, a `not_matches` that every value matches. The same rules written tightly, and a deny
+/// rule with a `matches` anything meets (a broad denial), draw none of these.
 #[test]
 fn lint_warns_of_allow_conditions_anything_meets() {
     let loose = format!(
         "{HEAD}rules:\n  \
          - {{id: j, decision: allow, reason: r, when: {{commands: [workflow cancel]}}, justification: {{pattern: 'INC-[0-9]*|'}}}}\n  \
          - {{id: m, decision: require_approval, reason: r, when: {{commands: [workflow update-options], flags: {{workflow-id: {{matches: '^'}}}}}}}}\n  \
-         - {{id: x, decision: allow, reason: r, when: {{commands: [workflow terminate], flags: {{workflow-id: {{not_matches: '^prod-'}}}}}}}}\n"
+         - {{id: x, decision: allow, reason: r, when: {{commands: [workflow terminate], flags: {{workflow-id: {{not_matches: '^prod-'}}}}}}}}\n  \
+         - {{id: d, decision: deny, reason: r, when: {{commands: [workflow signal], flags: {{workflow-id: {{not_matches: '()'}}}}}}}}\n"
     );
     let messages: Vec<String> = lint(&loose, "p.yaml", &Context::default())
         .into_iter()
@@ -667,7 +669,8 @@ fn lint_warns_of_allow_conditions_anything_meets() {
         [
             "p.yaml: rule `j`: the justification pattern `INC-[0-9]*|` matches any text (it matches the empty text): anchor what it requires, e.g. `^INC-[0-9]+`",
             "p.yaml: rule `m`: `--workflow-id` must match `^`, which any value matches (it matches the empty text): anchor what it requires, or say `present: true`",
-            "p.yaml: rule `x`: `--workflow-id` is only excluded (`not_matches`/`not_in`), which a command without it meets: the batch form (`--query`) of `workflow terminate` passes, whatever executions it reaches; add `batch: false`",
+            "p.yaml: rule `x`: `--workflow-id` is only excluded (`not_matches`/`not_in`), which a command without the flag meets: the batch form (`--query`) of `workflow terminate` meets it, whatever executions it reaches; add `batch: false`",
+            "p.yaml: rule `d`: `--workflow-id` must not match `()`, which every value matches (it matches the empty text): the rule holds only when `--workflow-id` is absent",
         ]
     );
     let tight = format!(

@@ -97,7 +97,7 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
                 .filter(|c| c.batch_capable())
                 .map(CommandPath::name)
                 .collect();
-            if rule.batch != Some(false) && !batches.is_empty() {
+            if rule.batch.is_none() && !batches.is_empty() {
                 for f in rule.flags.iter().filter(|f| {
                     matches!(f.name.as_str(), "workflow-id" | "activity-id") && f.excludes_only()
                 }) {
@@ -106,13 +106,28 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
                         &rule.id,
                         format!(
                             "`--{}` is only excluded (`not_matches`/`not_in`), which a command \
-                             without it meets: the batch form (`--query`) of `{}` passes, \
-                             whatever executions it reaches; add `batch: false`",
+                             without the flag meets: the batch form (`--query`) of `{}` meets \
+                             it, whatever executions it reaches; add `batch: false`",
                             f.name,
                             batches.join("`, `")
                         ),
                     ));
                 }
+            }
+        }
+        // A `not_matches` that the empty text matches matches every value: the condition then
+        // holds only when the flag is absent (review: `not_matches: '()'` loaded silently).
+        for f in &rule.flags {
+            if let Some(re) = f.not_matches_any_value() {
+                out.push(warning(
+                    source,
+                    &rule.id,
+                    format!(
+                        "`--{0}` must not match `{re}`, which every value matches (it matches the \
+                         empty text): the rule holds only when `--{0}` is absent",
+                        f.name
+                    ),
+                ));
             }
         }
         // A command named with `batch: false` that is always a batch (`schedule backfill`),

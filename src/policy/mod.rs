@@ -356,6 +356,14 @@ impl FlagConstraint {
             .map(Regex::as_str)
     }
 
+    /// The `not_matches` regex, when it matches the empty text and so any value.
+    pub(crate) fn not_matches_any_value(&self) -> Option<&str> {
+        self.not_matches
+            .as_ref()
+            .filter(|re| re.is_match(""))
+            .map(Regex::as_str)
+    }
+
     /// Whether `value` (absent = `None`) satisfies the constraint; `Err` says why not.
     pub(crate) fn check(&self, value: Option<&Value>) -> Result<(), String> {
         let n = &self.name;
