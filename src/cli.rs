@@ -553,10 +553,12 @@ where
                     .mut_subcommand("tail", unset)
             },
         ));
-        // Only when `--audit` was the flag, not another flag's value.
+        // Only when `--audit` was the flag, not another flag's value; another error of the
+        // command line is its own (a PATH typed empty beside `--audit`), not the variable's.
         match again {
             Ok(cli) if audit_flag_given(&cli) => Ok(cli),
-            _ => Err(e),
+            Ok(_) => Err(e),
+            Err(other) => Err(other),
         }
     });
     let cli = match parsed {
@@ -572,13 +574,18 @@ where
                 Some(clap::error::ContextValue::String(arg)) => arg.as_str(),
                 _ => "",
             };
+            let typed = |flag: &str| {
+                args.iter().any(|a| {
+                    a.to_str()
+                        .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
+                })
+            };
+            // PATH's variable is not read when `--audit` is typed (it wins), so not blamed.
             let empty = VALUE_VARIABLES.iter().find(|(flag, var)| {
                 (invalid.split(' ').next() == Some(*flag))
                     && std::env::var_os(var).is_some_and(|v| v.is_empty())
-                    && !args.iter().any(|a| {
-                        a.to_str()
-                            .is_some_and(|a| a == *flag || a.starts_with(&format!("{flag}=")))
-                    })
+                    && !typed(flag)
+                    && !(*flag == "[PATH]" && typed("--audit"))
             });
             if let (clap::error::ErrorKind::InvalidValue, Some((_, var))) = (e.kind(), empty) {
                 return finish(

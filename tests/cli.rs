@@ -230,6 +230,17 @@ fn an_empty_value_variable_is_named() {
             "stress-0"
         }));
     }
+    // A PATH typed empty beside `--audit` is its own error, not the unread variable's (review).
+    let out = common::tgate_with_env(
+        &["audit", "verify", "", "--audit", log],
+        &[("TGATE_AUDIT", "")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: a value is required for '[PATH]'"),
+        "{}",
+        stderr(&out)
+    );
     // Without `--audit` the empty variable is refused.
     let out = common::tgate_with_env(&["audit", "tail", "-n", "1"], &[("TGATE_AUDIT", "")]);
     assert_eq!(
