@@ -2055,6 +2055,10 @@ fn approvals_list(
                 }
                 if let Some(j) = &ap.justification {
                     let _ = writeln!(t, "    justification: {}", display_word(j));
+                    // The justification may name the target too (`stop pаy-10`).
+                    if let Some(note) = past_ascii(std::slice::from_ref(j)) {
+                        let _ = writeln!(t, "    note on the justification: {note}");
+                    }
                 }
             }
             t
@@ -2068,8 +2072,24 @@ fn approvals_list(
 /// any: a look-alike letter (a Cyrillic `а` in `pаyment-1`) would otherwise have an approver
 /// approve a command on another workflow than the one they read (adversarial review).
 fn past_ascii(argv: &[String]) -> Option<String> {
+    // Every character is named, none left to an "and N more": eight accented letters in a
+    // `--reason`, which sorts before `--workflow-id`, pushed a Cyrillic `а` in the workflow id out
+    // of the note, and two approvers approved a terminate of another workflow than the one they
+    // read (adversarial review). What says which execution is acted on comes first.
+    const TARGETS: [&str; 8] = [
+        "--workflow-id=",
+        "--run-id=",
+        "--activity-id=",
+        "--schedule-id=",
+        "--job-id=",
+        "--namespace=",
+        "--task-queue=",
+        "--query=",
+    ];
+    let mut words: Vec<&String> = argv.iter().collect();
+    words.sort_by_key(|w| !TARGETS.iter().any(|t| w.starts_with(t)));
     let mut found: Vec<String> = Vec::new();
-    for w in argv {
+    for w in words {
         for c in w.chars().filter(|c| !c.is_ascii()) {
             let named = format!("`{c}` U+{:04X} in {}", u32::from(c), display_word(w));
             if !found.contains(&named) {
@@ -2077,20 +2097,12 @@ fn past_ascii(argv: &[String]) -> Option<String> {
             }
         }
     }
-    if found.is_empty() {
-        return None;
-    }
-    let more = found.len().saturating_sub(8);
-    found.truncate(8);
-    Some(format!(
-        "characters past ASCII (look-alikes of other letters?): {}{}",
-        found.join(", "),
-        if more > 0 {
-            format!(", and {more} more")
-        } else {
-            String::new()
-        }
-    ))
+    (!found.is_empty()).then(|| {
+        format!(
+            "characters past ASCII (look-alikes of other letters?): {}",
+            found.join(", ")
+        )
+    })
 }
 
 /// How an allowed command ended.

@@ -292,6 +292,35 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
         ],
         "{listed}"
     );
+    // However many other such characters the command holds, the target's come first and none is
+    // left out (adversarial review: eight accented letters in a flag sorted before
+    // `--workflow-id` pushed its Cyrillic `а` out of a note cut at eight); one in the
+    // justification is pointed out too.
+    let asked = run(
+        &env,
+        &["--justification", "stop p\u{430}y-8"],
+        "temporal workflow signal -w p\u{430}y-8 --name go -i '\"M\u{fc}ller caf\u{e9} na\u{ef}ve se\u{f1}or fa\u{e7}ade \u{c5}ngstr\u{f6}m \u{d8}re \u{c6}r\u{f8} stra\u{df}e\"'",
+    );
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let listed = text(&tgate(&env.config, &["approvals", "list"]).stdout);
+    let note = listed
+        .lines()
+        .find(|l| l.contains("note:") && l.contains("y-8"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        note.starts_with(
+            "    note: characters past ASCII (look-alikes of other letters?): `\u{430}` U+0430 in '--workflow-id=p\u{430}y-8', `\u{fc}` U+00FC in "
+        ),
+        "{note}"
+    );
+    assert_eq!(note.matches(" U+").count(), 12, "{note}");
+    assert!(!note.contains("more"), "{note}");
+    assert!(
+        listed.contains(
+            "    note on the justification: characters past ASCII (look-alikes of other letters?): `\u{430}` U+0430 in 'stop p\u{430}y-8'"
+        ),
+        "{listed}"
+    );
 }
 
 #[test]
