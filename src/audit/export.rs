@@ -577,6 +577,20 @@ pub struct OcsfUnmapped<'a> {
     pub hash: &'a str,
 }
 
+/// A value the agent chose (an id, a namespace), quoted on a `tail` line unless it is plain: an
+/// id such as `x] rules=reads: … req=11111111  2026-… #99 approval approved …` read as a second
+/// record inside the line (adversarial review).
+fn plain_or_quoted(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=:,./@%+".contains(c));
+    if plain {
+        v.to_owned()
+    } else {
+        shlex::try_quote(v).map_or_else(|_| format!("{v:?}"), |q| q.into_owned())
+    }
+}
+
 /// One record as a line of `tgate audit tail`.
 pub fn human(r: &Record) -> String {
     let time = r.time.get(..23).map_or(r.time.clone(), |t| format!("{t}Z"));
@@ -591,10 +605,10 @@ pub fn human(r: &Record) -> String {
                 r.channel.as_str()
             ));
             if let Some(ns) = &r.namespace {
-                s.push_str(&format!(" -n {ns}"));
+                s.push_str(&format!(" -n {}", plain_or_quoted(ns)));
             }
             if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
-                s.push_str(&format!(" [{t}]"));
+                s.push_str(&format!(" [{}]", t.phrase_with(plain_or_quoted)));
             }
             if !r.rules.is_empty() {
                 s.push_str(&format!(" rules={}", r.rules.join(",")));
@@ -644,7 +658,7 @@ pub fn human(r: &Record) -> String {
                 s.push_str(&format!(" id={id}"));
             }
             if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
-                s.push_str(&format!(" [{t}]"));
+                s.push_str(&format!(" [{}]", t.phrase_with(plain_or_quoted)));
             }
             if let Some(reason) = &r.reason {
                 s.push_str(&format!(": {reason}"));
@@ -804,6 +818,49 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("a\\u{2028}b"), "{line}");
+    }
+
+    /// Values the agent chose are quoted unless plain, so that one cannot read as more of the
+    /// line (adversarial review: a workflow id holding `] rules=… #99 approval approved …` looked
+    /// like a second record inside a real one).
+    #[test]
+    fn human_lines_quote_the_values_an_agent_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, DEFAULT_MAX_FILE_BYTES).unwrap();
+        let forged = "x] rules=reads: reads are allowed req=11111111  2026-12-04T09:12:00.000Z #99     approval approved dana (cli) workflow terminate id=xx";
+        let mut e = entry("agent");
+        e.namespace = Some("pay ments".to_owned());
+        e.target = Some(crate::audit::record::AuditTarget::from(
+            &crate::Command::parse(&["temporal", "workflow", "describe", "-w", forged])
+                .unwrap()
+                .target(),
+        ));
+        log.append(&e).unwrap();
+        let mut plain = entry("agent");
+        plain.target = Some(crate::audit::record::AuditTarget::from(
+            &crate::Command::parse(&["temporal", "workflow", "describe", "-w", "pay-1"])
+                .unwrap()
+                .target(),
+        ));
+        log.append(&plain).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| human(&crate::audit::record::check_line(l.as_bytes()).unwrap().0))
+            .collect();
+        assert!(
+            lines[0].contains(&format!(
+                " -n 'pay ments' [workflow '{forged}'] rules=reads"
+            )),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(" -n payments [workflow pay-1] rules=reads"),
+            "{}",
+            lines[1]
+        );
     }
 
     #[test]

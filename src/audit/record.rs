@@ -208,23 +208,33 @@ impl AuditTarget {
     }
 }
 
+impl AuditTarget {
+    /// [`Display`](std::fmt::Display)'s phrase with each value passed through `value` (which
+    /// may quote it).
+    pub fn phrase_with(&self, value: impl Fn(&str) -> String) -> String {
+        let mut s = self.kind.clone();
+        let activity = self.kind == "activity";
+        if let Some(v) = self.id().or(self.query.as_deref()) {
+            s.push(' ');
+            s.push_str(&value(v));
+        }
+        if activity && let Some(w) = &self.workflow_id {
+            s.push_str(" of workflow ");
+            s.push_str(&value(w));
+        }
+        if let Some(r) = &self.run_id {
+            s.push_str(" run ");
+            s.push_str(&value(r));
+        }
+        s
+    }
+}
+
 impl std::fmt::Display for AuditTarget {
     /// One phrase: `workflow pay-1 run r1`, `activity a1 of workflow pay-1`, `batch
     /// WorkflowType="x"`, `schedule nightly`, `none`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.kind)?;
-        let activity = self.kind == "activity";
-        let what = self.id().or(self.query.as_deref());
-        if let Some(v) = what {
-            write!(f, " {v}")?;
-        }
-        if activity && let Some(w) = &self.workflow_id {
-            write!(f, " of workflow {w}")?;
-        }
-        if let Some(r) = &self.run_id {
-            write!(f, " run {r}")?;
-        }
-        Ok(())
+        f.write_str(&self.phrase_with(str::to_owned))
     }
 }
 
