@@ -584,11 +584,12 @@ fn plain_or_quoted(v: &str) -> String {
     let plain = !v.is_empty()
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_=:,./@%+".contains(c));
-    if plain {
-        v.to_owned()
-    } else {
-        shlex::try_quote(v).map_or_else(|_| format!("{v:?}"), |q| q.into_owned())
-    }
+    if plain { v.to_owned() } else { quoted(v) }
+}
+
+/// `v` shell-quoted (a NUL, which shell quoting cannot hold, as Rust's debug string).
+fn quoted(v: &str) -> String {
+    shlex::try_quote(v).map_or_else(|_| format!("{v:?}"), |q| q.into_owned())
 }
 
 /// One record as a line of `tgate audit tail`.
@@ -637,8 +638,10 @@ pub fn human(r: &Record) -> String {
                 s.push_str(&format!(" {n} B sha256:{}", &h[..h.len().min(12)]));
             }
             if let Some(e) = &r.error {
+                // The command's own error names what the agent chose (`workflow not found for
+                // ID: …`), so it is quoted whole: it cannot read as more of the line.
                 let first = e.lines().next().unwrap_or_default();
-                s.push_str(&format!(": {first}"));
+                s.push_str(&format!(": {}", quoted(first)));
             }
         }
         Kind::ApprovalRequested
@@ -844,6 +847,17 @@ mod tests {
                 .target(),
         ));
         log.append(&plain).unwrap();
+        let mut failed = crate::audit::record::Entry {
+            exit_code: Some(1),
+            error: Some(format!("Error: workflow not found for ID: {forged}\nmore")),
+            ..crate::audit::record::Entry::new(
+                Kind::Result,
+                "agent",
+                crate::audit::record::Channel::Cli,
+            )
+        };
+        failed.request_id = e.request_id.clone();
+        log.append(&failed).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<String> = text
             .lines()
@@ -860,6 +874,13 @@ mod tests {
             lines[1].contains(" -n payments [workflow pay-1] rules=reads"),
             "{}",
             lines[1]
+        );
+        assert!(
+            lines[2].ends_with(&format!(
+                ": 'Error: workflow not found for ID: {forged}' req=9b2f6d0e"
+            )),
+            "{}",
+            lines[2]
         );
     }
 
