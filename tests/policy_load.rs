@@ -688,6 +688,52 @@ fn lint_warns_of_allow_conditions_anything_meets() {
     );
 }
 
+/// Lint warns of a deny or approval rule bounded by the workflow a command names whose batch form
+/// (`--query`, which names none) another rule of the file lets through: a batch reaching the same
+/// workflows escapes it. A rule at least as strict denying those batches, or `batch: false` on the
+/// rule that lets them through, silences it; a rule only asking approval for batches does not
+/// guard a deny.
+#[test]
+fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
+    let writes = "  - {id: writes, decision: allow, reason: r, when: {commands: [workflow terminate, workflow signal, workflow describe]}}\n";
+    let no_prod = "  - {id: no-prod, decision: deny, reason: r, when: {commands: [workflow terminate, workflow signal, workflow describe], flags: {workflow-id: {matches: '^prod-'}}}}\n";
+    let messages = |rules: &str| -> Vec<String> {
+        lint(
+            &format!("{HEAD}rules:\n{rules}"),
+            "p.yaml",
+            &Context::default(),
+        )
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+    };
+    assert_eq!(
+        messages(&format!("{writes}{no_prod}")),
+        [
+            "p.yaml: rule `no-prod`: it is bounded by `--workflow-id`, which the batch form (`--query`) of `workflow signal`, `workflow terminate` does not give, so a batch reaching the same executions escapes it, and `writes` lets that form through: add a rule that denies those batches (`batch: true`), or bound that rule with `batch: false`"
+        ]
+    );
+    // An approval is not a deny: the approver of a batch is not told what the deny would refuse.
+    let asked =
+        "  - {id: ask-batches, decision: require_approval, reason: r, when: {batch: true}}\n";
+    assert_eq!(
+        messages(&format!("{writes}{no_prod}{asked}")),
+        [
+            "p.yaml: rule `no-prod`: it is bounded by `--workflow-id`, which the batch form (`--query`) of `workflow signal`, `workflow terminate` does not give, so a batch reaching the same executions escapes it, and `ask-batches`, `writes` let that form through: add a rule that denies those batches (`batch: true`), or bound those rules with `batch: false`"
+        ]
+    );
+    let no_batches = "  - {id: no-batches, decision: deny, reason: r, when: {batch: true}}\n";
+    assert_eq!(
+        messages(&format!("{writes}{no_prod}{no_batches}")),
+        Vec::<String>::new()
+    );
+    let singles = writes.replace("when: {", "when: {batch: false, ");
+    assert_eq!(
+        messages(&format!("{singles}{no_prod}")),
+        Vec::<String>::new()
+    );
+}
+
 /// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the
 /// first).
 #[test]

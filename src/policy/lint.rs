@@ -179,6 +179,7 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             ));
         }
     }
+    out.extend(batch_escapes(&policy.rules, source));
     // The (command, class) pairs each rule can reach, computed once for the pairwise check: a
     // command's class can depend on its flags (`workflow start` is a write, or destructive
     // with `--id-conflict-policy TerminateExisting`), so commands alone would not do.
@@ -222,6 +223,84 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             .into_iter()
             .map(error),
     );
+    out
+}
+
+/// Whether a constraint on the execution a command names (`--workflow-id`, `--activity-id`)
+/// fails when the flag is absent, as it is in a batch (`--query`), which names none.
+fn needs_named_execution(f: &super::FlagConstraint) -> bool {
+    matches!(f.name.as_str(), "workflow-id" | "activity-id") && f.check(None).is_err()
+}
+
+/// Deny and approval rules bounded by the execution a command names, whose batch form another
+/// rule of the file lets through unguarded: `deny terminate -w '^pay-'` beside an allow rule that
+/// reaches `workflow terminate --query 'WorkflowId STARTS_WITH "pay-"'` guards nothing, since the
+/// batch names no workflow and so escapes the deny. A rule of the file at least as strict that
+/// reaches the command's batch form whatever its flags, callers and namespaces (`batch: true`, as
+/// the shipped policies' `no-batches`) guards it.
+fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
+    let reaches_batch =
+        |r: &Rule, c: CommandPath| r.batch != Some(false) && reachable(r).contains(&c);
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| r.decision != Decision::Allow) {
+        if rule.batch == Some(true) {
+            continue;
+        }
+        let Some(flag) = rule.flags.iter().find(|f| needs_named_execution(f)) else {
+            continue;
+        };
+        let mut commands: Vec<&str> = Vec::new();
+        let mut letters: Vec<&str> = Vec::new();
+        for c in reachable(rule).into_iter().filter(|c| c.batch_capable()) {
+            let guarded = rules.iter().any(|d| {
+                d.decision >= rule.decision
+                    && reaches_batch(d, c)
+                    && d.flags.is_empty()
+                    && d.callers.is_none()
+                    && d.groups.is_none()
+                    && d.namespaces.is_none()
+            });
+            let before = letters.len();
+            letters.extend(
+                rules
+                    .iter()
+                    .filter(|a| {
+                        !guarded
+                            && a.decision < rule.decision
+                            && reaches_batch(a, c)
+                            && !a.flags.iter().any(needs_named_execution)
+                    })
+                    .map(|a| a.id.as_str()),
+            );
+            if letters.len() > before {
+                commands.push(c.name());
+            }
+        }
+        if commands.is_empty() {
+            continue;
+        }
+        letters.sort_unstable();
+        letters.dedup();
+        out.push(warning(
+            source,
+            &rule.id,
+            format!(
+                "it is bounded by `--{}`, which the batch form (`--query`) of `{}` does not \
+                 give, so a batch reaching the same executions escapes it, and `{}` {} that \
+                 form through: add a rule that denies those batches (`batch: true`), or bound \
+                 {} with `batch: false`",
+                flag.name,
+                commands.join("`, `"),
+                letters.join("`, `"),
+                if letters.len() == 1 { "lets" } else { "let" },
+                if letters.len() == 1 {
+                    "that rule"
+                } else {
+                    "those rules"
+                },
+            ),
+        ));
+    }
     out
 }
 
