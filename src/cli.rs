@@ -2029,7 +2029,30 @@ fn approvals_list(
     };
     let text = match output {
         Format::Json => {
-            serde_json::to_string_pretty(&list).map_err(|e| Failure(e.to_string()))? + "\n"
+            // Each request with the characters past ASCII it holds, as the text's notes name
+            // them, for a program that shows requests to approvers (a Cyrillic `а` reads as a
+            // Latin `a` in any font).
+            #[derive(serde::Serialize)]
+            struct Listed<'a> {
+                #[serde(flatten)]
+                approval: &'a crate::approval::Approval,
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                past_ascii: Vec<PastAscii<'a>>,
+            }
+            let listed: Vec<Listed<'_>> = list
+                .iter()
+                .map(|ap| Listed {
+                    approval: ap,
+                    past_ascii: past_ascii_chars(&ap.command.argv, "command")
+                        .into_iter()
+                        .chain(past_ascii_chars(
+                            ap.justification.as_slice(),
+                            "justification",
+                        ))
+                        .collect(),
+                })
+                .collect();
+            serde_json::to_string_pretty(&listed).map_err(|e| Failure(e.to_string()))? + "\n"
         }
         Format::Text => {
             use std::fmt::Write as _;
@@ -2072,6 +2095,40 @@ fn approvals_list(
 /// any: a look-alike letter (a Cyrillic `а` in `pаyment-1`) would otherwise have an approver
 /// approve a command on another workflow than the one they read (adversarial review).
 fn past_ascii(argv: &[String]) -> Option<String> {
+    let found: Vec<String> = past_ascii_chars(argv, "")
+        .iter()
+        .map(|p| {
+            format!(
+                "`{}` {} in {}",
+                p.character,
+                p.code_point,
+                display_word(p.word)
+            )
+        })
+        .collect();
+    (!found.is_empty()).then(|| {
+        format!(
+            "characters past ASCII (look-alikes of other letters?): {}",
+            found.join(", ")
+        )
+    })
+}
+
+/// One character past ASCII in a word of a request, as `approvals list -o json` names it.
+#[derive(serde::Serialize)]
+struct PastAscii<'a> {
+    character: char,
+    /// `U+0430`.
+    code_point: String,
+    /// The word holding it, as it is.
+    word: &'a str,
+    /// `command` or `justification`.
+    #[serde(rename = "in")]
+    part: &'static str,
+}
+
+/// The characters past ASCII in `words`, each once per word, the target's flags' first.
+fn past_ascii_chars<'a>(words: &'a [String], part: &'static str) -> Vec<PastAscii<'a>> {
     // Every character is named, none left to an "and N more": eight accented letters in a
     // `--reason`, which sorts before `--workflow-id`, pushed a Cyrillic `а` in the workflow id out
     // of the note, and two approvers approved a terminate of another workflow than the one they
@@ -2086,23 +2143,25 @@ fn past_ascii(argv: &[String]) -> Option<String> {
         "--task-queue=",
         "--query=",
     ];
-    let mut words: Vec<&String> = argv.iter().collect();
-    words.sort_by_key(|w| !TARGETS.iter().any(|t| w.starts_with(t)));
-    let mut found: Vec<String> = Vec::new();
-    for w in words {
+    let mut sorted: Vec<&String> = words.iter().collect();
+    sorted.sort_by_key(|w| !TARGETS.iter().any(|t| w.starts_with(t)));
+    let mut found: Vec<PastAscii<'a>> = Vec::new();
+    for w in sorted {
         for c in w.chars().filter(|c| !c.is_ascii()) {
-            let named = format!("`{c}` U+{:04X} in {}", u32::from(c), display_word(w));
-            if !found.contains(&named) {
-                found.push(named);
+            if !found
+                .iter()
+                .any(|p| p.character == c && p.word == w.as_str())
+            {
+                found.push(PastAscii {
+                    character: c,
+                    code_point: format!("U+{:04X}", u32::from(c)),
+                    word: w,
+                    part,
+                });
             }
         }
     }
-    (!found.is_empty()).then(|| {
-        format!(
-            "characters past ASCII (look-alikes of other letters?): {}",
-            found.join(", ")
-        )
-    })
+    found
 }
 
 /// How an allowed command ended.

@@ -321,6 +321,33 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
         ),
         "{listed}"
     );
+    // `-o json` names them too, for a program that shows requests to approvers; a request in
+    // plain ASCII has no such list.
+    let listed = tgate(&env.config, &["approvals", "list", "--all", "-o", "json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let requests = listed.as_array().unwrap();
+    let named = |id: &str| {
+        let word = format!("--workflow-id={id}");
+        requests
+            .iter()
+            .find(|r| r["argv"].as_array().unwrap().iter().any(|w| *w == *word))
+            .unwrap_or_else(|| panic!("{listed:#}"))
+    };
+    let y8 = named("p\u{430}y-8")["past_ascii"].as_array().unwrap();
+    assert_eq!(
+        y8[0],
+        serde_json::json!({"character": "\u{430}", "code_point": "U+0430", "word": "--workflow-id=p\u{430}y-8", "in": "command"})
+    );
+    assert_eq!(y8.iter().filter(|p| p["in"] == "command").count(), 12);
+    assert_eq!(
+        y8.last().unwrap(),
+        &serde_json::json!({"character": "\u{430}", "code_point": "U+0430", "word": "stop p\u{430}y-8", "in": "justification"})
+    );
+    assert_eq!(
+        named("p\u{430}y-9")["past_ascii"].as_array().unwrap().len(),
+        1
+    );
+    assert!(named("pay-9").get("past_ascii").is_none(), "{listed:#}");
 }
 
 #[test]
