@@ -602,7 +602,7 @@ pub fn human(r: &Record) -> String {
             let d = r.decision.map_or("-", Decision::as_str);
             s.push_str(&format!(
                 "{d:<16} {} ({}) {what}",
-                r.caller,
+                plain_or_quoted(&r.caller),
                 r.channel.as_str()
             ));
             if let Some(ns) = &r.namespace {
@@ -615,7 +615,14 @@ pub fn human(r: &Record) -> String {
                 s.push_str(&format!(" rules={}", r.rules.join(",")));
             }
             if let Some(reason) = &r.reason {
-                s.push_str(&format!(": {reason}"));
+                // tgate's own reasons quote the agent's words (`bad flag syntax: ---x req=…`,
+                // a path, a namespace): quoted whole, as the error is (review). A policy's
+                // reasons are its authors'.
+                if r.rules.iter().any(|id| id.starts_with("tgate:")) {
+                    s.push_str(&format!(": {}", quoted(reason)));
+                } else {
+                    s.push_str(&format!(": {reason}"));
+                }
             }
         }
         Kind::Result => {
@@ -625,7 +632,7 @@ pub fn human(r: &Record) -> String {
             s.push_str(&format!(
                 "{:<16} {} ({}) {what}",
                 format!("result {exit}"),
-                r.caller,
+                plain_or_quoted(&r.caller),
                 r.channel.as_str()
             ));
             if let Some(b) = r.backend {
@@ -654,7 +661,7 @@ pub fn human(r: &Record) -> String {
             s.push_str(&format!(
                 "{:<16} {} ({}) {what}",
                 format!("approval {step}"),
-                r.caller,
+                plain_or_quoted(&r.caller),
                 r.channel.as_str()
             ));
             if let Some(id) = &r.approval_id {
@@ -858,6 +865,11 @@ mod tests {
         };
         failed.request_id = e.request_id.clone();
         log.append(&failed).unwrap();
+        // tgate's own reasons hold the agent's words; a policy's are its authors'.
+        let mut refused = entry("bob x] y");
+        refused.rules = vec!["tgate:parse-error".to_owned()];
+        refused.reason = Some(format!("bad flag syntax: ---{forged}"));
+        log.append(&refused).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<String> = text
             .lines()
@@ -881,6 +893,19 @@ mod tests {
             )),
             "{}",
             lines[2]
+        );
+        assert!(
+            lines[3].contains(&format!(
+                " 'bob x] y' (cli) workflow describe -n payments [workflow 'pay 1'] rules=tgate:parse-error: 'bad flag syntax: ---{forged}' req="
+            )),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[1].contains(" agent (cli) "), "{}", lines[1]);
+        assert!(
+            lines[1].ends_with("rules=reads: reads are fine req=9b2f6d0e"),
+            "{}",
+            lines[1]
         );
     }
 
