@@ -732,6 +732,42 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
         messages(&format!("{singles}{no_prod}")),
         Vec::<String>::new()
     );
+    // Review: an approval asked of every terminate lets through the batch form of one that
+    // needs two approvals; a rule on a flag the command lacks never applies to it; namespaces
+    // or callers listed apart never meet; a guard bounded by the same namespaces guards.
+    let two = "  - {id: ask, decision: require_approval, reason: r, when: {commands: [workflow terminate]}}\n  \
+               - {id: prod-two, decision: require_approval, reason: r, approval: {approvals: 2}, when: {commands: [workflow terminate], flags: {workflow-id: {matches: '^prod-'}}}}\n";
+    assert_eq!(
+        messages(two),
+        [
+            "p.yaml: rule `prod-two`: it is bounded by `--workflow-id`, which the batch form (`--query`) of `workflow terminate` does not give, so a batch reaching the same executions escapes it, and `ask` lets that form through: add a rule that asks as much of those batches (`batch: true`), or bound that rule with `batch: false`"
+        ]
+    );
+    let activity = "  - {id: no-act, decision: deny, reason: r, when: {flags: {activity-id: {matches: '^a'}}}}\n";
+    assert_eq!(
+        messages(&format!("{writes}{activity}")),
+        Vec::<String>::new()
+    );
+    let apart = |rules: &str| -> Vec<String> {
+        lint(
+            &format!("version: 1\nnamespaces: [staging, prod]\nrules:\n{rules}"),
+            "p.yaml",
+            &Context::default(),
+        )
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+    };
+    let staging = "  - {id: staging-all, decision: allow, reason: r, when: {namespaces: [staging], commands: [workflow terminate]}}\n";
+    let prod_pay = "  - {id: no-prod-pay, decision: deny, reason: r, when: {namespaces: [prod], commands: [workflow terminate], flags: {workflow-id: {matches: '^pay-'}}}}\n";
+    assert_eq!(apart(&format!("{staging}{prod_pay}")), Vec::<String>::new());
+    let everywhere = staging.replace("namespaces: [staging], ", "");
+    assert_eq!(apart(&format!("{everywhere}{prod_pay}")).len(), 1);
+    let prod_guard = "  - {id: no-prod-batches, decision: deny, reason: r, when: {namespaces: [prod], batch: true}}\n";
+    assert_eq!(
+        apart(&format!("{everywhere}{prod_pay}{prod_guard}")),
+        Vec::<String>::new()
+    );
 }
 
 /// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the

@@ -235,42 +235,74 @@ fn needs_named_execution(f: &super::FlagConstraint) -> bool {
 /// Deny and approval rules bounded by the execution a command names, whose batch form another
 /// rule of the file lets through unguarded: `deny terminate -w '^pay-'` beside an allow rule that
 /// reaches `workflow terminate --query 'WorkflowId STARTS_WITH "pay-"'` guards nothing, since the
-/// batch names no workflow and so escapes the deny. A rule of the file at least as strict that
-/// reaches the command's batch form whatever its flags, callers and namespaces (`batch: true`, as
-/// the shipped policies' `no-batches`) guards it.
+/// batch names no workflow and so escapes the deny. A rule that asks at least as much and reaches
+/// the command's batch form wherever the bounded rule applies (`batch: true` with no flag
+/// conditions, as the shipped policies' `no-batches`) guards it; a rule whose literal namespaces
+/// or callers share none with the bounded rule's lets nothing through to it.
 fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
+    // Each rule's commands, once (review: recomputed per pair, 100 + 100 rules took 42 s).
+    let reach: Vec<Vec<bool>> = rules
+        .iter()
+        .map(|r| {
+            let mut set = vec![false; CommandPath::ALL.len()];
+            for c in reachable(r) {
+                set[c as usize] = true;
+            }
+            set
+        })
+        .collect();
     let reaches_batch =
-        |r: &Rule, c: CommandPath| r.batch != Some(false) && reachable(r).contains(&c);
+        |i: usize, c: CommandPath| rules[i].batch != Some(false) && reach[i][c as usize];
     let mut out = Vec::new();
-    for rule in rules.iter().filter(|r| r.decision != Decision::Allow) {
-        if rule.batch == Some(true) {
+    for (j, rule) in rules.iter().enumerate() {
+        if rule.decision == Decision::Allow || rule.batch == Some(true) {
             continue;
         }
-        let Some(flag) = rule.flags.iter().find(|f| needs_named_execution(f)) else {
+        let needed: Vec<&super::FlagConstraint> = rule
+            .flags
+            .iter()
+            .filter(|f| needs_named_execution(f))
+            .collect();
+        let Some(flag) = needed.first() else {
             continue;
         };
         let mut commands: Vec<&str> = Vec::new();
         let mut letters: Vec<&str> = Vec::new();
-        for c in reachable(rule).into_iter().filter(|c| c.batch_capable()) {
-            let guarded = rules.iter().any(|d| {
-                d.decision >= rule.decision
-                    && reaches_batch(d, c)
+        // Batch-capable commands the rule applies to: a command without the flag never meets
+        // a condition that needs it.
+        for c in CommandPath::ALL.iter().copied().filter(|c| {
+            reach[j][*c as usize]
+                && c.batch_capable()
+                && needed.iter().all(|f| c.flag(&f.name).is_some())
+        }) {
+            let guarded = rules.iter().enumerate().any(|(i, d)| {
+                reaches_batch(i, c)
+                    && asks_as_much(d, rule)
                     && d.flags.is_empty()
-                    && d.callers.is_none()
-                    && d.groups.is_none()
-                    && d.namespaces.is_none()
+                    && covers_names(d.namespaces.as_ref(), rule.namespaces.as_ref())
+                    && covers_names(d.callers.as_ref(), rule.callers.as_ref())
+                    && d.groups.as_ref().is_none_or(|dg| {
+                        rule.groups
+                            .as_ref()
+                            .is_some_and(|rg| rg.iter().all(|g| dg.contains(g)))
+                    })
             });
+            if guarded {
+                continue;
+            }
             let before = letters.len();
             letters.extend(
                 rules
                     .iter()
-                    .filter(|a| {
-                        !guarded
-                            && a.decision < rule.decision
-                            && reaches_batch(a, c)
+                    .enumerate()
+                    .filter(|(i, a)| {
+                        reaches_batch(*i, c)
+                            && !asks_as_much(a, rule)
                             && !a.flags.iter().any(needs_named_execution)
+                            && !apart(a.namespaces.as_ref(), rule.namespaces.as_ref())
+                            && !apart(a.callers.as_ref(), rule.callers.as_ref())
                     })
-                    .map(|a| a.id.as_str()),
+                    .map(|(_, a)| a.id.as_str()),
             );
             if letters.len() > before {
                 commands.push(c.name());
@@ -287,12 +319,17 @@ fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
             format!(
                 "it is bounded by `--{}`, which the batch form (`--query`) of `{}` does not \
                  give, so a batch reaching the same executions escapes it, and `{}` {} that \
-                 form through: add a rule that denies those batches (`batch: true`), or bound \
+                 form through: add a rule that {} those batches (`batch: true`), or bound \
                  {} with `batch: false`",
                 flag.name,
                 commands.join("`, `"),
                 letters.join("`, `"),
                 if letters.len() == 1 { "lets" } else { "let" },
+                if rule.decision == Decision::Deny {
+                    "denies"
+                } else {
+                    "asks as much of"
+                },
                 if letters.len() == 1 {
                     "that rule"
                 } else {
@@ -302,6 +339,53 @@ fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// Whether rule `d` asks at least what rule `r` does of a command both reach: a stricter
+/// decision, or the same one with, for an approval, as many approvals from approvers no wider.
+fn asks_as_much(d: &Rule, r: &Rule) -> bool {
+    if d.decision != r.decision {
+        return d.decision > r.decision;
+    }
+    match (&d.approval, &r.approval) {
+        (Some(da), Some(ra)) => {
+            da.approvals >= ra.approvals
+                && match (&da.approvers, &ra.approvers) {
+                    (_, None) => true,
+                    (Some(dg), Some(rg)) => dg.iter().all(|g| rg.contains(g)),
+                    (None, Some(_)) => false,
+                }
+        }
+        _ => true,
+    }
+}
+
+/// Whether a name condition (`namespaces`, `callers`) `d` holds wherever `r` does: `d` absent,
+/// or `r` a literal list whose every name `d` takes.
+fn covers_names(d: Option<&super::NameSet>, r: Option<&super::NameSet>) -> bool {
+    match (d, r) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(d), Some(r)) => {
+            !r.has_globs()
+                && r.patterns()
+                    .iter()
+                    .all(|n| d.patterns().contains(n) || (n != "$default" && d.contains(n)))
+        }
+    }
+}
+
+/// Whether two name conditions can never both hold: literal lists, neither naming the default
+/// namespace (which may be any), with no name in common.
+fn apart(a: Option<&super::NameSet>, b: Option<&super::NameSet>) -> bool {
+    let literal =
+        |s: &super::NameSet| !s.has_globs() && !s.patterns().iter().any(|n| n == "$default");
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            literal(a) && literal(b) && !a.patterns().iter().any(|n| b.patterns().contains(n))
+        }
+        _ => false,
+    }
 }
 
 /// The number of effect classes (the index of a (command, class) pair is `command * CLASSES +
