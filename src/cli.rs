@@ -2046,6 +2046,10 @@ fn approvals_list(
                     past_ascii: past_ascii_chars(&ap.command.argv, "command")
                         .into_iter()
                         .chain(past_ascii_chars(
+                            std::slice::from_ref(&ap.command.caller),
+                            "caller",
+                        ))
+                        .chain(past_ascii_chars(
                             ap.justification.as_slice(),
                             "justification",
                         ))
@@ -2075,6 +2079,10 @@ fn approvals_list(
                 );
                 if let Some(note) = past_ascii(&ap.command.argv) {
                     let _ = writeln!(t, "    note: {note}");
+                }
+                // Approvers weigh who asks too (review: `аlice`, a Cyrillic `а`).
+                if let Some(note) = past_ascii(std::slice::from_ref(&ap.command.caller)) {
+                    let _ = writeln!(t, "    note on the caller: {note}");
                 }
                 if let Some(j) = &ap.justification {
                     let _ = writeln!(t, "    justification: {}", display_word(j));
@@ -2122,7 +2130,7 @@ struct PastAscii<'a> {
     code_point: String,
     /// The word holding it, as it is.
     word: &'a str,
-    /// `command` or `justification`.
+    /// `command`, `caller` or `justification`.
     #[serde(rename = "in")]
     part: &'static str,
 }

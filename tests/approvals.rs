@@ -321,6 +321,24 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
         ),
         "{listed}"
     );
+    // So is one in the caller's id, since approvers weigh who asks (review).
+    let asked = tgate(
+        &env.config,
+        &[
+            "run",
+            "--caller",
+            "\u{430}gent",
+            "temporal workflow signal -w pay-7 --name go",
+        ],
+    );
+    assert_eq!(asked.status.code(), Some(4), "{}", text(&asked.stderr));
+    let listed = text(&tgate(&env.config, &["approvals", "list"]).stdout);
+    assert!(
+        listed.contains(
+            "    note on the caller: characters past ASCII (look-alikes of other letters?): `\u{430}` U+0430 in '\u{430}gent'"
+        ),
+        "{listed}"
+    );
     // `-o json` names them too, for a program that shows requests to approvers; a request in
     // plain ASCII has no such list.
     let listed = tgate(&env.config, &["approvals", "list", "--all", "-o", "json"]);
@@ -348,6 +366,10 @@ fn what_approvers_see_holds_no_secret_and_names_look_alike_letters() {
         1
     );
     assert!(named("pay-9").get("past_ascii").is_none(), "{listed:#}");
+    assert_eq!(
+        named("pay-7")["past_ascii"],
+        serde_json::json!([{"character": "\u{430}", "code_point": "U+0430", "word": "\u{430}gent", "in": "caller"}])
+    );
 }
 
 #[test]
