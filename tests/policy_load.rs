@@ -768,6 +768,43 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
         apart(&format!("{everywhere}{prod_pay}{prod_guard}")),
         Vec::<String>::new()
     );
+    // Re-check: `$default` may be any namespace, `payments` too, so it is not apart from it (it
+    // was read as `default`); a guard over the whole allowlist, or over callers `*`, guards a
+    // rule with no namespaces or callers of its own.
+    let with_default = |rules: &str| -> Vec<String> {
+        lint(
+            &format!("version: 1\nnamespaces: [payments, $default]\nrules:\n{rules}"),
+            "p.yaml",
+            &Context::default(),
+        )
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+    };
+    let payments = "  - {id: payments-all, decision: allow, reason: r, when: {namespaces: [payments], commands: [workflow terminate]}}\n";
+    let default_prod = "  - {id: no-prod, decision: deny, reason: r, when: {namespaces: [$default], commands: [workflow terminate], flags: {workflow-id: {matches: '^prod-'}}}}\n";
+    assert_eq!(with_default(&format!("{payments}{default_prod}")).len(), 1);
+    let literal_default = "  - {id: no-default-batches, decision: deny, reason: r, when: {namespaces: [default], batch: true}}\n";
+    assert_eq!(
+        with_default(&format!("{payments}{default_prod}{literal_default}")).len(),
+        1,
+        "a guard on `default` need not be one on `$default`"
+    );
+    let prod_any = no_prod.replace(
+        "commands: [workflow terminate, workflow signal, workflow describe], ",
+        "commands: [workflow terminate], ",
+    );
+    let allowlisted = "  - {id: no-batches, decision: deny, reason: r, when: {namespaces: [payments, $default], batch: true}}\n";
+    assert_eq!(
+        with_default(&format!("{payments}{prod_any}{allowlisted}")),
+        Vec::<String>::new()
+    );
+    let any_caller =
+        "  - {id: no-batches, decision: deny, reason: r, when: {callers: ['*'], batch: true}}\n";
+    assert_eq!(
+        messages(&format!("{writes}{no_prod}{any_caller}")),
+        Vec::<String>::new()
+    );
 }
 
 /// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the

@@ -179,7 +179,7 @@ pub fn lint(text: &str, source: &str, ctx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    out.extend(batch_escapes(&policy.rules, source));
+    out.extend(batch_escapes(&policy.rules, &policy.namespaces, source));
     // The (command, class) pairs each rule can reach, computed once for the pairwise check: a
     // command's class can depend on its flags (`workflow start` is a write, or destructive
     // with `--id-conflict-policy TerminateExisting`), so commands alone would not do.
@@ -239,7 +239,7 @@ fn needs_named_execution(f: &super::FlagConstraint) -> bool {
 /// the command's batch form wherever the bounded rule applies (`batch: true` with no flag
 /// conditions, as the shipped policies' `no-batches`) guards it; a rule whose literal namespaces
 /// or callers share none with the bounded rule's lets nothing through to it.
-fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
+fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Vec<Finding> {
     // Each rule's commands, once (review: recomputed per pair, 100 + 100 rules took 42 s).
     let reach: Vec<Vec<bool>> = rules
         .iter()
@@ -279,7 +279,11 @@ fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
                 reaches_batch(i, c)
                     && asks_as_much(d, rule)
                     && d.flags.is_empty()
-                    && covers_names(d.namespaces.as_ref(), rule.namespaces.as_ref())
+                    // A rule with no namespaces acts within the allowlist only.
+                    && covers_names(
+                        d.namespaces.as_ref(),
+                        Some(rule.namespaces.as_ref().unwrap_or(allowlist)),
+                    )
                     && covers_names(d.callers.as_ref(), rule.callers.as_ref())
                     && d.groups.as_ref().is_none_or(|dg| {
                         rule.groups
@@ -342,7 +346,9 @@ fn batch_escapes(rules: &[Rule], source: &str) -> Vec<Finding> {
 }
 
 /// Whether rule `d` asks at least what rule `r` does of a command both reach: a stricter
-/// decision, or the same one with, for an approval, as many approvals from approvers no wider.
+/// decision, or the same one with, for an approval, as many approvals from approvers no wider,
+/// valid no longer, and the same justification pattern when `r` asks one (rate limits are not
+/// compared).
 fn asks_as_much(d: &Rule, r: &Rule) -> bool {
     if d.decision != r.decision {
         return d.decision > r.decision;
@@ -350,39 +356,47 @@ fn asks_as_much(d: &Rule, r: &Rule) -> bool {
     match (&d.approval, &r.approval) {
         (Some(da), Some(ra)) => {
             da.approvals >= ra.approvals
+                && da.ttl <= ra.ttl
                 && match (&da.approvers, &ra.approvers) {
                     (_, None) => true,
                     (Some(dg), Some(rg)) => dg.iter().all(|g| rg.contains(g)),
                     (None, Some(_)) => false,
                 }
+                // The same justification asked, or none asked by `r` (re-check).
+                && r.justification
+                    .as_ref()
+                    .is_none_or(|rj| d.justification.as_ref().is_some_and(|dj| dj.as_str() == rj.as_str()))
         }
         _ => true,
     }
 }
 
-/// Whether a name condition (`namespaces`, `callers`) `d` holds wherever `r` does: `d` absent,
-/// or `r` a literal list whose every name `d` takes.
+/// Whether a name condition (`namespaces`, `callers`) `d` holds wherever `r` does: `d` absent or
+/// `*`, or `r` a literal list each of whose names `d` names too or matches by a glob. `$default`
+/// is compared as written: which namespace it is, the policy cannot know (re-check: resolved to
+/// `default` for lint, it covered a literal `default` that it need not be).
 fn covers_names(d: Option<&super::NameSet>, r: Option<&super::NameSet>) -> bool {
-    match (d, r) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(d), Some(r)) => {
-            !r.has_globs()
-                && r.patterns()
-                    .iter()
-                    .all(|n| d.patterns().contains(n) || (n != "$default" && d.contains(n)))
-        }
+    let Some(d) = d else {
+        return true;
+    };
+    if d.written().any(|n| n == "*") {
+        return true;
     }
+    let Some(r) = r else {
+        return false;
+    };
+    !r.has_globs()
+        && r.written()
+            .all(|n| d.written().any(|m| m == n) || (n != "$default" && d.glob_matches(n)))
 }
 
-/// Whether two name conditions can never both hold: literal lists, neither naming the default
-/// namespace (which may be any), with no name in common.
+/// Whether two name conditions can never both hold: literal lists with no name in common,
+/// neither naming the default namespace (which may be any of the other's).
 fn apart(a: Option<&super::NameSet>, b: Option<&super::NameSet>) -> bool {
-    let literal =
-        |s: &super::NameSet| !s.has_globs() && !s.patterns().iter().any(|n| n == "$default");
+    let literal = |s: &super::NameSet| !s.has_globs() && s.written().all(|n| n != "$default");
     match (a, b) {
         (Some(a), Some(b)) => {
-            literal(a) && literal(b) && !a.patterns().iter().any(|n| b.patterns().contains(n))
+            literal(a) && literal(b) && !a.written().any(|n| b.written().any(|m| m == n))
         }
         _ => false,
     }

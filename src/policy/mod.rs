@@ -208,6 +208,8 @@ pub(crate) struct NameSet {
     patterns: Vec<String>,
     exact: Vec<String>,
     globs: Vec<Pattern>,
+    /// The index in `patterns` of the name `$default` stood for.
+    placeholder: Option<usize>,
 }
 
 impl NameSet {
@@ -216,7 +218,25 @@ impl NameSet {
             patterns: Vec::new(),
             exact: Vec::new(),
             globs: Vec::new(),
+            placeholder: None,
         }
+    }
+
+    /// The names as written: `$default` where it stood for the default namespace, whose name
+    /// the policy cannot know (lint compares rules by these).
+    pub(crate) fn written(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().enumerate().map(|(i, p)| {
+            if Some(i) == self.placeholder {
+                "$default"
+            } else {
+                p.as_str()
+            }
+        })
+    }
+
+    /// Whether one of the globs matches `name`.
+    pub(crate) fn glob_matches(&self, name: &str) -> bool {
+        self.globs.iter().any(|g| g.is_match(name))
     }
 
     /// Among callers no `$`-name is read (QA: `callers: [$default]` matched a caller whose id
@@ -275,6 +295,9 @@ impl NameSet {
                 });
             } else {
                 set.exact.push(p.clone());
+            }
+            if literal {
+                set.placeholder = Some(set.patterns.len());
             }
             set.patterns.push(p);
         }
