@@ -2141,10 +2141,11 @@ fn past_ascii_chars<'a>(words: &'a [String], part: &'static str) -> Vec<PastAsci
     // `--reason`, which sorts before `--workflow-id`, pushed a Cyrillic `а` in the workflow id out
     // of the note, and two approvers approved a terminate of another workflow than the one they
     // read (adversarial review). What says which execution is acted on comes first.
-    const TARGETS: [&str; 8] = [
+    const TARGETS: [&str; 9] = [
         "--workflow-id=",
         "--run-id=",
         "--activity-id=",
+        "--operation-id=",
         "--schedule-id=",
         "--job-id=",
         "--namespace=",

@@ -680,8 +680,23 @@ pub fn human(r: &Record) -> String {
         &r.request_id[..r.request_id.len().min(8)]
     ));
     // A record written before tgate refused such characters, or by hand, cannot forge a line or
-    // move the cursor here.
-    crate::lex::escape_controls(&s).into_owned()
+    // move the cursor here. The line is ASCII: a character past it is written `\u{…}` too, since
+    // a look-alike of the quote (`ꞌ`, U+A78C) would close a quoted value to the eye and open a
+    // forged record (re-check).
+    let escaped = crate::lex::escape_controls(&s);
+    if escaped.is_ascii() {
+        return escaped.into_owned();
+    }
+    escaped
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\u{{{:04x}}}", u32::from(c))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -865,6 +880,20 @@ mod tests {
         };
         failed.request_id = e.request_id.clone();
         log.append(&failed).unwrap();
+        // A look-alike of the quote cannot close the quoting (re-check: U+A78C).
+        let mut lookalike = entry("agent");
+        lookalike.target = Some(crate::audit::record::AuditTarget::from(
+            &crate::Command::parse(&[
+                "temporal",
+                "workflow",
+                "describe",
+                "-w",
+                "pay-1\u{a78c}] #2 allow \u{a78c}",
+            ])
+            .unwrap()
+            .target(),
+        ));
+        log.append(&lookalike).unwrap();
         // tgate's own reasons hold the agent's words; a policy's are its authors'.
         let mut refused = entry("bob x] y");
         refused.rules = vec!["tgate:parse-error".to_owned()];
@@ -895,9 +924,14 @@ mod tests {
             lines[2]
         );
         assert!(
-            lines[3].contains(&format!(
+            lines[4].contains(&format!(
                 " 'bob x] y' (cli) workflow describe -n payments [workflow 'pay 1'] rules=tgate:parse-error: 'bad flag syntax: ---{forged}' req="
             )),
+            "{}",
+            lines[4]
+        );
+        assert!(
+            lines[3].contains(r" [workflow 'pay-1\u{a78c}] #2 allow \u{a78c}'] rules=reads"),
             "{}",
             lines[3]
         );
