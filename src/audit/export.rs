@@ -584,12 +584,30 @@ fn plain_or_quoted(v: &str) -> String {
     let plain = !v.is_empty()
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_=:,./@%+".contains(c));
-    if plain { v.to_owned() } else { quoted(v) }
+    if plain && v.len() <= SHOWN {
+        v.to_owned()
+    } else {
+        quoted(v)
+    }
 }
 
-/// `v` shell-quoted (a NUL, which shell quoting cannot hold, as Rust's debug string).
+/// How many characters of a value a `tail` line shows: a longer one, padded to the terminal's
+/// width, wrapped a forged record onto a row of its own (re-check). The export keeps it whole.
+const SHOWN: usize = 120;
+
+/// `v` shell-quoted (a NUL, which shell quoting cannot hold, as Rust's debug string), cut to
+/// [`SHOWN`] characters with what was left out counted after the closing quote.
 fn quoted(v: &str) -> String {
-    shlex::try_quote(v).map_or_else(|_| format!("{v:?}"), |q| q.into_owned())
+    let (shown, left) = match v.char_indices().nth(SHOWN) {
+        Some((at, _)) => (&v[..at], v[at..].chars().count()),
+        None => (v, 0),
+    };
+    let q = shlex::try_quote(shown).map_or_else(|_| format!("{shown:?}"), |q| q.into_owned());
+    if left == 0 {
+        q
+    } else {
+        format!("{q}...(+{left} chars)")
+    }
 }
 
 /// One record as a line of `tgate audit tail`.
@@ -616,13 +634,9 @@ pub fn human(r: &Record) -> String {
             }
             if let Some(reason) = &r.reason {
                 // tgate's own reasons quote the agent's words (`bad flag syntax: ---x req=…`,
-                // a path, a namespace): quoted whole, as the error is (review). A policy's
-                // reasons are its authors'.
-                if r.rules.iter().any(|id| id.starts_with("tgate:")) {
-                    s.push_str(&format!(": {}", quoted(reason)));
-                } else {
-                    s.push_str(&format!(": {reason}"));
-                }
+                // a path, a namespace): quoted, as the error is (review), and so is every
+                // reason, one rule for the line.
+                s.push_str(&format!(": {}", quoted(reason)));
             }
         }
         Kind::Result => {
@@ -670,8 +684,10 @@ pub fn human(r: &Record) -> String {
             if let Some(t) = r.target.as_ref().filter(|t| t.kind != "none") {
                 s.push_str(&format!(" [{}]", t.phrase_with(plain_or_quoted)));
             }
+            // A requester withdraws their own request with a comment of their own (re-check:
+            // `oops req=… #9 approval approved …` read as an approval that never happened).
             if let Some(reason) = &r.reason {
-                s.push_str(&format!(": {reason}"));
+                s.push_str(&format!(": {}", quoted(reason)));
             }
         }
     }
@@ -904,9 +920,16 @@ mod tests {
             .lines()
             .map(|l| human(&crate::audit::record::check_line(l.as_bytes()).unwrap().0))
             .collect();
+        // A value is cut at 120 characters, what is left out counted (re-check: a long one,
+        // padded to the terminal's width, wrapped a forged record onto a row of its own).
+        let cut = |v: &str| {
+            let head: String = v.chars().take(120).collect();
+            format!("'{head}'...(+{} chars)", v.chars().count() - 120)
+        };
         assert!(
             lines[0].contains(&format!(
-                " -n 'pay ments' [workflow '{forged}'] rules=reads"
+                " -n 'pay ments' [workflow {}] rules=reads",
+                cut(forged)
             )),
             "{}",
             lines[0]
@@ -918,14 +941,16 @@ mod tests {
         );
         assert!(
             lines[2].ends_with(&format!(
-                ": 'Error: workflow not found for ID: {forged}' req=9b2f6d0e"
+                ": {} req=9b2f6d0e",
+                cut(&format!("Error: workflow not found for ID: {forged}"))
             )),
             "{}",
             lines[2]
         );
         assert!(
             lines[4].contains(&format!(
-                " 'bob x] y' (cli) workflow describe -n payments [workflow 'pay 1'] rules=tgate:parse-error: 'bad flag syntax: ---{forged}' req="
+                " 'bob x] y' (cli) workflow describe -n payments [workflow 'pay 1'] rules=tgate:parse-error: {} req=",
+                cut(&format!("bad flag syntax: ---{forged}"))
             )),
             "{}",
             lines[4]
@@ -937,7 +962,7 @@ mod tests {
         );
         assert!(lines[1].contains(" agent (cli) "), "{}", lines[1]);
         assert!(
-            lines[1].ends_with("rules=reads: reads are fine req=9b2f6d0e"),
+            lines[1].ends_with("rules=reads: 'reads are fine' req=9b2f6d0e"),
             "{}",
             lines[1]
         );
