@@ -1050,13 +1050,21 @@ fn lint_cmd(
             text.push_str(&format!("{sev}: {}\n", finding.message));
         }
     }
-    // Files that each load may still not load together (`tgate run` pools them).
-    if errors == 0
-        && files.len() > 1
-        && let Err(e) = load_policies(files, ctx, None)
-    {
-        findings += 1;
-        text.push_str(&format!("error: {e}\n"));
+    // Files that each load may still not load together (`tgate run` pools them), and a rule of
+    // one may let through the batch form that a rule of another bounds.
+    if errors == 0 && files.len() > 1 {
+        match load_policies(files, ctx, None) {
+            Err(e) => {
+                findings += 1;
+                text.push_str(&format!("error: {e}\n"));
+            }
+            Ok(set) => {
+                for finding in policy::pooled_batch_escapes(set.policies()) {
+                    findings += 1;
+                    text.push_str(&format!("warning: {}\n", finding.message));
+                }
+            }
+        }
     }
     if findings == 0 {
         text.push_str(&format!("{} policy file(s): no findings\n", files.len()));

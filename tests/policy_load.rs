@@ -807,6 +807,62 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
     );
 }
 
+/// The batch escape across files that `tgate run` pools (re-check: `policy lint a.yaml b.yaml`
+/// was silent where the same rules in one file were warned of, and `check` allowed the batch):
+/// only what crosses files is reported, naming the other file; a file of another namespace lets
+/// nothing through, and a guard in any of the files guards.
+#[test]
+fn lint_warns_of_a_batch_escape_across_pooled_files() {
+    let ctx = Context::default();
+    let policy = |name: &str, namespaces: &str, rules: &str| {
+        Policy::load(
+            &format!("version: 1\nnamespaces: [{namespaces}]\nrules:\n{rules}"),
+            name,
+            &ctx,
+        )
+        .unwrap()
+    };
+    let bounded = policy(
+        "a.yaml",
+        "default",
+        "  - {id: no-prod, decision: deny, reason: r, when: {commands: [workflow terminate], flags: {workflow-id: {matches: '^prod-'}}}}\n",
+    );
+    let allows = |namespaces: &str| {
+        policy(
+            "b.yaml",
+            namespaces,
+            "  - {id: terminates, decision: allow, reason: r, when: {commands: [workflow terminate]}}\n",
+        )
+    };
+    let messages = |policies: &[Policy]| -> Vec<String> {
+        tgate::policy::pooled_batch_escapes(policies)
+            .into_iter()
+            .map(|f| f.message)
+            .collect()
+    };
+    assert_eq!(
+        messages(&[bounded.clone(), allows("default")]),
+        [
+            "a.yaml: rule `no-prod`: it is bounded by `--workflow-id`, which the batch form (`--query`) of `workflow terminate` does not give, so a batch reaching the same executions escapes it, and `terminates` (b.yaml) lets that form through: add a rule that denies those batches (`batch: true`), or bound that rule with `batch: false`"
+        ]
+    );
+    assert_eq!(
+        messages(&[bounded.clone(), allows("staging")]),
+        Vec::<String>::new()
+    );
+    let guard = policy(
+        "c.yaml",
+        "default",
+        "  - {id: no-batches, decision: deny, reason: r, when: {batch: true}}\n",
+    );
+    assert_eq!(
+        messages(&[bounded.clone(), allows("default"), guard]),
+        Vec::<String>::new()
+    );
+    // Within one file, nothing is reported twice.
+    assert_eq!(messages(&[bounded]), Vec::<String>::new());
+}
+
 /// Lint lists every failing embedded test, as `tgate policy test` does (QA: it stopped at the
 /// first).
 #[test]

@@ -240,21 +240,71 @@ fn needs_named_execution(f: &super::FlagConstraint) -> bool {
 /// conditions, as the shipped policies' `no-batches`) guards it; a rule whose literal namespaces
 /// or callers share none with the bounded rule's lets nothing through to it.
 fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Vec<Finding> {
+    let placed: Vec<Placed<'_>> = rules
+        .iter()
+        .map(|rule| Placed {
+            rule,
+            allowlist,
+            source,
+        })
+        .collect();
+    escapes(&placed, false)
+}
+
+/// [`batch_escapes`] across files that `tgate run` pools: a rule of one file lets through the
+/// batch form that a rule of another bounds (re-check: `policy lint a.yaml b.yaml` was silent
+/// where the same rules in one file were warned of). Only what crosses files is reported; each
+/// file's own escapes are reported with it.
+pub fn pooled_batch_escapes(policies: &[super::Policy]) -> Vec<Finding> {
+    let placed: Vec<Placed<'_>> = policies
+        .iter()
+        .flat_map(|p| {
+            p.rules.iter().map(move |rule| Placed {
+                rule,
+                allowlist: &p.namespaces,
+                source: &p.source,
+            })
+        })
+        .collect();
+    escapes(&placed, true)
+}
+
+/// A rule with its policy's namespace allowlist and file.
+struct Placed<'a> {
+    rule: &'a Rule,
+    allowlist: &'a super::NameSet,
+    source: &'a str,
+}
+
+impl Placed<'_> {
+    /// The namespaces the rule acts in, as seen from a rule of `from`: its own list, or its
+    /// policy's allowlist when the two files differ (within one file, every rule acts within the
+    /// same allowlist, and a rule without namespaces reaches all of it).
+    fn namespaces_from(&self, from: &str) -> Option<&super::NameSet> {
+        self.rule
+            .namespaces
+            .as_ref()
+            .or((self.source != from).then_some(self.allowlist))
+    }
+}
+
+fn escapes(rules: &[Placed<'_>], across_files: bool) -> Vec<Finding> {
     // Each rule's commands, once (review: recomputed per pair, 100 + 100 rules took 42 s).
     let reach: Vec<Vec<bool>> = rules
         .iter()
-        .map(|r| {
+        .map(|p| {
             let mut set = vec![false; CommandPath::ALL.len()];
-            for c in reachable(r) {
+            for c in reachable(p.rule) {
                 set[c as usize] = true;
             }
             set
         })
         .collect();
     let reaches_batch =
-        |i: usize, c: CommandPath| rules[i].batch != Some(false) && reach[i][c as usize];
+        |i: usize, c: CommandPath| rules[i].rule.batch != Some(false) && reach[i][c as usize];
     let mut out = Vec::new();
-    for (j, rule) in rules.iter().enumerate() {
+    for (j, bounded) in rules.iter().enumerate() {
+        let rule = bounded.rule;
         if rule.decision == Decision::Allow || rule.batch == Some(true) {
             continue;
         }
@@ -266,8 +316,10 @@ fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Ve
         let Some(flag) = needed.first() else {
             continue;
         };
+        // A rule with no namespaces acts within its allowlist only.
+        let acts_in = Some(rule.namespaces.as_ref().unwrap_or(bounded.allowlist));
         let mut commands: Vec<&str> = Vec::new();
-        let mut letters: Vec<&str> = Vec::new();
+        let mut letters: Vec<String> = Vec::new();
         // Batch-capable commands the rule applies to: a command without the flag never meets
         // a condition that needs it.
         for c in CommandPath::ALL.iter().copied().filter(|c| {
@@ -277,15 +329,11 @@ fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Ve
         }) {
             let guarded = rules.iter().enumerate().any(|(i, d)| {
                 reaches_batch(i, c)
-                    && asks_as_much(d, rule)
-                    && d.flags.is_empty()
-                    // A rule with no namespaces acts within the allowlist only.
-                    && covers_names(
-                        d.namespaces.as_ref(),
-                        Some(rule.namespaces.as_ref().unwrap_or(allowlist)),
-                    )
-                    && covers_names(d.callers.as_ref(), rule.callers.as_ref())
-                    && d.groups.as_ref().is_none_or(|dg| {
+                    && asks_as_much(d.rule, rule)
+                    && d.rule.flags.is_empty()
+                    && covers_names(d.namespaces_from(bounded.source), acts_in)
+                    && covers_names(d.rule.callers.as_ref(), rule.callers.as_ref())
+                    && d.rule.groups.as_ref().is_none_or(|dg| {
                         rule.groups
                             .as_ref()
                             .is_some_and(|rg| rg.iter().all(|g| dg.contains(g)))
@@ -300,13 +348,20 @@ fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Ve
                     .iter()
                     .enumerate()
                     .filter(|(i, a)| {
-                        reaches_batch(*i, c)
-                            && !asks_as_much(a, rule)
-                            && !a.flags.iter().any(needs_named_execution)
-                            && !apart(a.namespaces.as_ref(), rule.namespaces.as_ref())
-                            && !apart(a.callers.as_ref(), rule.callers.as_ref())
+                        (!across_files || a.source != bounded.source)
+                            && reaches_batch(*i, c)
+                            && !asks_as_much(a.rule, rule)
+                            && !a.rule.flags.iter().any(needs_named_execution)
+                            && !apart(a.namespaces_from(bounded.source), acts_in)
+                            && !apart(a.rule.callers.as_ref(), rule.callers.as_ref())
                     })
-                    .map(|(_, a)| a.id.as_str()),
+                    .map(|(_, a)| {
+                        if across_files {
+                            format!("`{}` ({})", a.rule.id, a.source)
+                        } else {
+                            format!("`{}`", a.rule.id)
+                        }
+                    }),
             );
             if letters.len() > before {
                 commands.push(c.name());
@@ -318,16 +373,16 @@ fn batch_escapes(rules: &[Rule], allowlist: &super::NameSet, source: &str) -> Ve
         letters.sort_unstable();
         letters.dedup();
         out.push(warning(
-            source,
+            bounded.source,
             &rule.id,
             format!(
                 "it is bounded by `--{}`, which the batch form (`--query`) of `{}` does not \
-                 give, so a batch reaching the same executions escapes it, and `{}` {} that \
+                 give, so a batch reaching the same executions escapes it, and {} {} that \
                  form through: add a rule that {} those batches (`batch: true`), or bound \
                  {} with `batch: false`",
                 flag.name,
                 commands.join("`, `"),
-                letters.join("`, `"),
+                letters.join(", "),
                 if letters.len() == 1 { "lets" } else { "let" },
                 if rule.decision == Decision::Deny {
                     "denies"

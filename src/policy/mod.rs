@@ -36,7 +36,7 @@ pub use gate::{
     ApprovalRequirement, DEFAULT_APPROVAL_TTL, MAX_JUSTIFICATION_CHARS, RateLimit, RatePer,
     RateWindow, Requirements, check_justification_text,
 };
-pub use lint::{Finding, Severity, lint};
+pub use lint::{Finding, Severity, lint, pooled_batch_escapes};
 pub use tested::{MAX_MARKERS, TestedCache};
 
 /// What happens to a command. Ordered from most to least permissive, so the strictest of several
