@@ -799,6 +799,23 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
         with_default(&format!("{payments}{prod_any}{allowlisted}")),
         Vec::<String>::new()
     );
+    // A glob allowlist is covered by a guard on the same glob.
+    let globbed = |rules: &str| -> Vec<String> {
+        lint(
+            &format!("version: 1\nnamespaces: ['pay-*']\nrules:\n{rules}"),
+            "p.yaml",
+            &Context::default(),
+        )
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+    };
+    let pay_guard = "  - {id: no-batches, decision: deny, reason: r, when: {namespaces: ['pay-*'], batch: true}}\n";
+    assert_eq!(globbed(&format!("{writes}{no_prod}")).len(), 1);
+    assert_eq!(
+        globbed(&format!("{writes}{no_prod}{pay_guard}")),
+        Vec::<String>::new()
+    );
     let any_caller =
         "  - {id: no-batches, decision: deny, reason: r, when: {callers: ['*'], batch: true}}\n";
     assert_eq!(

@@ -427,7 +427,7 @@ fn asks_as_much(d: &Rule, r: &Rule) -> bool {
 }
 
 /// Whether a name condition (`namespaces`, `callers`) `d` holds wherever `r` does: `d` absent or
-/// `*`, or `r` a literal list each of whose names `d` names too or matches by a glob. `$default`
+/// `*`, or each of `r`'s names and globs one that `d` names too, or a name a glob of `d` matches. `$default`
 /// is compared as written: which namespace it is, the policy cannot know (re-check: resolved to
 /// `default` for lint, it covered a literal `default` that it need not be).
 fn covers_names(d: Option<&super::NameSet>, r: Option<&super::NameSet>) -> bool {
@@ -440,9 +440,11 @@ fn covers_names(d: Option<&super::NameSet>, r: Option<&super::NameSet>) -> bool 
     let Some(r) = r else {
         return false;
     };
-    !r.has_globs()
-        && r.written()
-            .all(|n| d.written().any(|m| m == n) || (n != "$default" && d.glob_matches(n)))
+    // A glob of `r` is covered by the same glob in `d` (re-check: `pay-*` by `pay-*`), a name by
+    // the name or a glob matching it.
+    let glob = |n: &str| n.contains(['*', '?', '[', '{']);
+    r.written()
+        .all(|n| d.written().any(|m| m == n) || (!glob(n) && n != "$default" && d.glob_matches(n)))
 }
 
 /// Whether two name conditions can never both hold: literal lists with no name in common,
