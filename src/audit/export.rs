@@ -596,10 +596,26 @@ fn plain_or_quoted(v: &str) -> String {
 const SHOWN: usize = 120;
 
 /// `v` shell-quoted (a NUL, which shell quoting cannot hold, as Rust's debug string), cut to
-/// [`SHOWN`] characters with what was left out counted after the closing quote.
+/// [`SHOWN`] columns as the line shows it (a character the line escapes, `\u{…}`, takes eight or
+/// more: final review, twelve `ü` widened a 100-character id by 84 columns) with what was left
+/// out counted after the closing quote.
 fn quoted(v: &str) -> String {
-    let (shown, left) = match v.char_indices().nth(SHOWN) {
-        Some((at, _)) => (&v[..at], v[at..].chars().count()),
+    let mut columns = 0;
+    let mut cut = None;
+    for (at, c) in v.char_indices() {
+        columns += if c.is_ascii_graphic() || c == ' ' {
+            1
+        } else {
+            // `\u{…}`, at least four hex digits; a backslash may start one.
+            8.max(4 + format!("{:x}", u32::from(c)).len())
+        };
+        if columns > SHOWN {
+            cut = Some(at);
+            break;
+        }
+    }
+    let (shown, left) = match cut {
+        Some(at) => (&v[..at], v[at..].chars().count()),
         None => (v, 0),
     };
     let q = shlex::try_quote(shown).map_or_else(|_| format!("{shown:?}"), |q| q.into_owned());
@@ -896,6 +912,13 @@ mod tests {
         };
         failed.request_id = e.request_id.clone();
         log.append(&failed).unwrap();
+        // A character the line escapes counts as wide as it is shown (final review).
+        let mut wide = entry("agent");
+        wide.namespace = Some(format!(
+            "{}    2026-12-04T14:50:00.000Z #9",
+            "\u{fc}".repeat(12)
+        ));
+        log.append(&wide).unwrap();
         // A look-alike of the quote cannot close the quoting (re-check: U+A78C).
         let mut lookalike = entry("agent");
         lookalike.target = Some(crate::audit::record::AuditTarget::from(
@@ -948,15 +971,23 @@ mod tests {
             lines[2]
         );
         assert!(
-            lines[4].contains(&format!(
+            lines[5].contains(&format!(
                 " 'bob x] y' (cli) workflow describe -n payments [workflow 'pay 1'] rules=tgate:parse-error: {} req=",
                 cut(&format!("bad flag syntax: ---{forged}"))
             )),
             "{}",
+            lines[5]
+        );
+        assert!(
+            lines[4].contains(r" [workflow 'pay-1\u{a78c}] #2 allow \u{a78c}'] rules=reads"),
+            "{}",
             lines[4]
         );
         assert!(
-            lines[3].contains(r" [workflow 'pay-1\u{a78c}] #2 allow \u{a78c}'] rules=reads"),
+            lines[3].contains(&format!(
+                " -n '{}    2026-12-04T14:50:00.'...(+7 chars) [",
+                r"\u{00fc}".repeat(12)
+            )),
             "{}",
             lines[3]
         );
