@@ -876,6 +876,34 @@ fn lint_warns_of_a_batch_escape_across_pooled_files() {
         messages(&[bounded.clone(), allows("default"), guard]),
         Vec::<String>::new()
     );
+    // Another file's rule acts within its own allowlist whatever its `namespaces` say (final
+    // review: a guard of `['*']` in a file for staging was taken to guard default, and an allow
+    // of `['*']` there to let default's batches through).
+    let staging = |id: &str, decision: &str, when: &str| {
+        policy(
+            "s.yaml",
+            "staging",
+            &format!(
+                "  - {{id: {id}, decision: {decision}, reason: r, when: {{namespaces: ['*'], {when}}}}}\n"
+            ),
+        )
+    };
+    assert_eq!(
+        messages(&[
+            bounded.clone(),
+            allows("default"),
+            staging("no-batches", "deny", "batch: true")
+        ])
+        .len(),
+        1
+    );
+    assert_eq!(
+        messages(&[
+            bounded.clone(),
+            staging("terminates", "allow", "commands: [workflow terminate]")
+        ]),
+        Vec::<String>::new()
+    );
     // Within one file, nothing is reported twice.
     assert_eq!(messages(&[bounded]), Vec::<String>::new());
 }

@@ -277,14 +277,15 @@ struct Placed<'a> {
 }
 
 impl Placed<'_> {
-    /// The namespaces the rule acts in, as seen from a rule of `from`: its own list, or its
-    /// policy's allowlist when the two files differ (within one file, every rule acts within the
-    /// same allowlist, and a rule without namespaces reaches all of it).
-    fn namespaces_from(&self, from: &str) -> Option<&super::NameSet> {
+    /// The namespace conditions that bound where the rule acts, as seen from a rule of `from`:
+    /// its own `namespaces`, and its policy's allowlist when the two files differ (within one
+    /// file, every rule acts within the same allowlist). None: anywhere the other rule acts.
+    fn namespace_bounds(&self, from: &str) -> Vec<&super::NameSet> {
         self.rule
             .namespaces
-            .as_ref()
-            .or((self.source != from).then_some(self.allowlist))
+            .iter()
+            .chain((self.source != from).then_some(self.allowlist))
+            .collect()
     }
 }
 
@@ -331,7 +332,9 @@ fn escapes(rules: &[Placed<'_>], across_files: bool) -> Vec<Finding> {
                 reaches_batch(i, c)
                     && asks_as_much(d.rule, rule)
                     && d.rule.flags.is_empty()
-                    && covers_names(d.namespaces_from(bounded.source), acts_in)
+                    && d.namespace_bounds(bounded.source)
+                        .into_iter()
+                        .all(|n| covers_names(Some(n), acts_in))
                     && covers_names(d.rule.callers.as_ref(), rule.callers.as_ref())
                     && d.rule.groups.as_ref().is_none_or(|dg| {
                         rule.groups
@@ -352,7 +355,10 @@ fn escapes(rules: &[Placed<'_>], across_files: bool) -> Vec<Finding> {
                             && reaches_batch(*i, c)
                             && !asks_as_much(a.rule, rule)
                             && !a.rule.flags.iter().any(needs_named_execution)
-                            && !apart(a.namespaces_from(bounded.source), acts_in)
+                            && !a
+                                .namespace_bounds(bounded.source)
+                                .into_iter()
+                                .any(|n| apart(Some(n), acts_in))
                             && !apart(a.rule.callers.as_ref(), rule.callers.as_ref())
                     })
                     .map(|(_, a)| {
