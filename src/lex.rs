@@ -312,7 +312,19 @@ pub fn check_name(what: &str, text: &str, max_chars: usize) -> Result<(), NamePr
 /// every `\u{...}` seen is one of these escapes, never the text itself.
 pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(s.len());
-    if escape_for_people(s, false, &mut out) {
+    if escape_for_people(s, false, false, &mut out) {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// [`escape_controls`], and every other character past ASCII written `\u{...}` too: for a line
+/// where a look-alike of a quote (`ꞌ`, U+A78C) must not close a quoted value to the eye
+/// (`audit tail`).
+pub fn escape_to_ascii(s: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::with_capacity(s.len());
+    if escape_for_people(s, false, true, &mut out) {
         std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(s)
@@ -324,16 +336,16 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
 pub fn quote_for_people(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    escape_for_people(s, true, &mut out);
+    escape_for_people(s, true, false, &mut out);
     out.push('"');
     out
 }
 
-/// The one escaping rule of [`escape_controls`] and [`quote_for_people`]: `s` onto `out`, each
-/// character [`control_name`] names and each mark too many as `\u{...}`; `quoted`, `"` and `\`
-/// get a backslash (so no `\u{` of the text survives), else a backslash that starts `u{` is
-/// escaped. Whether anything was escaped.
-fn escape_for_people(s: &str, quoted: bool, out: &mut String) -> bool {
+/// The one escaping rule of [`escape_controls`], [`escape_to_ascii`] and [`quote_for_people`]:
+/// `s` onto `out`, each character [`control_name`] names, each mark too many and, `ascii`, each
+/// character past ASCII as `\u{...}`; `quoted`, `"` and `\` get a backslash (so no `\u{` of the
+/// text survives), else a backslash that starts `u{` is escaped. Whether anything was escaped.
+fn escape_for_people(s: &str, quoted: bool, ascii: bool, out: &mut String) -> bool {
     let mut marks = MarkRun::default();
     let mut changed = false;
     for (i, c) in s.char_indices() {
@@ -343,7 +355,11 @@ fn escape_for_people(s: &str, quoted: bool, out: &mut String) -> bool {
             out.push('\\');
             out.push(c);
             changed = true;
-        } else if pile || control_name(c).is_some() || (!quoted && s[i..].starts_with("\\u{")) {
+        } else if pile
+            || control_name(c).is_some()
+            || (ascii && !c.is_ascii())
+            || (!quoted && s[i..].starts_with("\\u{"))
+        {
             out.push_str(&format!("\\u{{{:04x}}}", c as u32));
             changed = true;
         } else {

@@ -603,10 +603,11 @@ fn quoted(v: &str) -> String {
     let mut columns = 0;
     let mut cut = None;
     for (at, c) in v.char_indices() {
+        // As `lex::escape_to_ascii` shows it: as it is, or `\u{…}` with at least four hex
+        // digits (a backslash that starts `u{`, escaped too, is counted as one column).
         columns += if c.is_ascii_graphic() || c == ' ' {
             1
         } else {
-            // `\u{…}`, at least four hex digits; a backslash may start one.
             8.max(4 + format!("{:x}", u32::from(c)).len())
         };
         if columns > SHOWN {
@@ -715,20 +716,7 @@ pub fn human(r: &Record) -> String {
     // move the cursor here. The line is ASCII: a character past it is written `\u{…}` too, since
     // a look-alike of the quote (`ꞌ`, U+A78C) would close a quoted value to the eye and open a
     // forged record (re-check).
-    let escaped = crate::lex::escape_controls(&s);
-    if escaped.is_ascii() {
-        return escaped.into_owned();
-    }
-    escaped
-        .chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_string()
-            } else {
-                format!("\\u{{{:04x}}}", u32::from(c))
-            }
-        })
-        .collect()
+    crate::lex::escape_to_ascii(&s).into_owned()
 }
 
 #[cfg(test)]
