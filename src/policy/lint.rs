@@ -280,12 +280,11 @@ impl Placed<'_> {
     /// The namespace conditions that bound where the rule acts, as seen from a rule of `from`:
     /// its own `namespaces`, and its policy's allowlist when the two files differ (within one
     /// file, every rule acts within the same allowlist). None: anywhere the other rule acts.
-    fn namespace_bounds(&self, from: &str) -> Vec<&super::NameSet> {
+    fn namespace_bounds(&self, from: &str) -> impl Iterator<Item = &super::NameSet> {
         self.rule
             .namespaces
             .iter()
             .chain((self.source != from).then_some(self.allowlist))
-            .collect()
     }
 }
 
@@ -333,7 +332,6 @@ fn escapes(rules: &[Placed<'_>], across_files: bool) -> Vec<Finding> {
                     && asks_as_much(d.rule, rule)
                     && d.rule.flags.is_empty()
                     && d.namespace_bounds(bounded.source)
-                        .into_iter()
                         .all(|n| covers_names(Some(n), acts_in))
                     && covers_names(d.rule.callers.as_ref(), rule.callers.as_ref())
                     && d.rule.groups.as_ref().is_none_or(|dg| {
@@ -357,7 +355,6 @@ fn escapes(rules: &[Placed<'_>], across_files: bool) -> Vec<Finding> {
                             && !a.rule.flags.iter().any(needs_named_execution)
                             && !a
                                 .namespace_bounds(bounded.source)
-                                .into_iter()
                                 .any(|n| apart(Some(n), acts_in))
                             && !apart(a.rule.callers.as_ref(), rule.callers.as_ref())
                     })
@@ -448,9 +445,9 @@ fn covers_names(d: Option<&super::NameSet>, r: Option<&super::NameSet>) -> bool 
     };
     // A glob of `r` is covered by the same glob in `d` (re-check: `pay-*` by `pay-*`), a name by
     // the name or a glob matching it.
-    let glob = |n: &str| n.contains(['*', '?', '[', '{']);
-    r.written()
-        .all(|n| d.written().any(|m| m == n) || (!glob(n) && n != "$default" && d.glob_matches(n)))
+    r.written().all(|n| {
+        d.written().any(|m| m == n) || (!super::is_glob(n) && n != "$default" && d.glob_matches(n))
+    })
 }
 
 /// Whether two name conditions can never both hold: literal lists with no name in common,

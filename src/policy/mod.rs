@@ -202,6 +202,11 @@ enum Names {
     Callers,
 }
 
+/// Whether a written namespace or caller pattern is a glob (`$default` never is).
+pub(crate) fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
+}
+
 /// Exact names and globs.
 #[derive(Clone, Debug)]
 pub(crate) struct NameSet {
@@ -283,7 +288,7 @@ impl NameSet {
                     c.escape_unicode()
                 ));
             }
-            if !literal && p.contains(['*', '?', '[', '{']) {
+            if !literal && is_glob(&p) {
                 let glob = Glob::new(&p).map_err(|e| format!("invalid glob `{p}`: {e}"))?;
                 let one_star = p.matches('*').count() == 1 && !p.contains(['?', '[', '{', '\\']);
                 set.globs.push(match p.split_once('*') {
