@@ -697,9 +697,10 @@ fn lint_warns_of_allow_conditions_anything_meets() {
 fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
     let writes = "  - {id: writes, decision: allow, reason: r, when: {commands: [workflow terminate, workflow signal, workflow describe]}}\n";
     let no_prod = "  - {id: no-prod, decision: deny, reason: r, when: {commands: [workflow terminate, workflow signal, workflow describe], flags: {workflow-id: {matches: '^prod-'}}}}\n";
-    let messages = |rules: &str| -> Vec<String> {
+    // The findings of one file whose allowlist is `namespaces`.
+    let lint_in = |namespaces: &str, rules: &str| -> Vec<String> {
         lint(
-            &format!("{HEAD}rules:\n{rules}"),
+            &format!("version: 1\nnamespaces: [{namespaces}]\nrules:\n{rules}"),
             "p.yaml",
             &Context::default(),
         )
@@ -707,6 +708,7 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
         .map(|f| f.message)
         .collect()
     };
+    let messages = |rules: &str| lint_in("default", rules);
     assert_eq!(
         messages(&format!("{writes}{no_prod}")),
         [
@@ -748,45 +750,41 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
         messages(&format!("{writes}{activity}")),
         Vec::<String>::new()
     );
-    let apart = |rules: &str| -> Vec<String> {
-        lint(
-            &format!("version: 1\nnamespaces: [staging, prod]\nrules:\n{rules}"),
-            "p.yaml",
-            &Context::default(),
-        )
-        .into_iter()
-        .map(|f| f.message)
-        .collect()
-    };
     let staging = "  - {id: staging-all, decision: allow, reason: r, when: {namespaces: [staging], commands: [workflow terminate]}}\n";
     let prod_pay = "  - {id: no-prod-pay, decision: deny, reason: r, when: {namespaces: [prod], commands: [workflow terminate], flags: {workflow-id: {matches: '^pay-'}}}}\n";
-    assert_eq!(apart(&format!("{staging}{prod_pay}")), Vec::<String>::new());
+    assert_eq!(
+        lint_in("staging, prod", &format!("{staging}{prod_pay}")),
+        Vec::<String>::new()
+    );
     let everywhere = staging.replace("namespaces: [staging], ", "");
-    assert_eq!(apart(&format!("{everywhere}{prod_pay}")).len(), 1);
+    assert_eq!(
+        lint_in("staging, prod", &format!("{everywhere}{prod_pay}")).len(),
+        1
+    );
     let prod_guard = "  - {id: no-prod-batches, decision: deny, reason: r, when: {namespaces: [prod], batch: true}}\n";
     assert_eq!(
-        apart(&format!("{everywhere}{prod_pay}{prod_guard}")),
+        lint_in(
+            "staging, prod",
+            &format!("{everywhere}{prod_pay}{prod_guard}")
+        ),
         Vec::<String>::new()
     );
     // Re-check: `$default` may be any namespace, `payments` too, so it is not apart from it (it
     // was read as `default`); a guard over the whole allowlist, or over callers `*`, guards a
     // rule with no namespaces or callers of its own.
-    let with_default = |rules: &str| -> Vec<String> {
-        lint(
-            &format!("version: 1\nnamespaces: [payments, $default]\nrules:\n{rules}"),
-            "p.yaml",
-            &Context::default(),
-        )
-        .into_iter()
-        .map(|f| f.message)
-        .collect()
-    };
     let payments = "  - {id: payments-all, decision: allow, reason: r, when: {namespaces: [payments], commands: [workflow terminate]}}\n";
     let default_prod = "  - {id: no-prod, decision: deny, reason: r, when: {namespaces: [$default], commands: [workflow terminate], flags: {workflow-id: {matches: '^prod-'}}}}\n";
-    assert_eq!(with_default(&format!("{payments}{default_prod}")).len(), 1);
+    assert_eq!(
+        lint_in("payments, $default", &format!("{payments}{default_prod}")).len(),
+        1
+    );
     let literal_default = "  - {id: no-default-batches, decision: deny, reason: r, when: {namespaces: [default], batch: true}}\n";
     assert_eq!(
-        with_default(&format!("{payments}{default_prod}{literal_default}")).len(),
+        lint_in(
+            "payments, $default",
+            &format!("{payments}{default_prod}{literal_default}")
+        )
+        .len(),
         1,
         "a guard on `default` need not be one on `$default`"
     );
@@ -796,24 +794,17 @@ fn lint_warns_of_a_bound_on_the_named_workflow_that_a_batch_escapes() {
     );
     let allowlisted = "  - {id: no-batches, decision: deny, reason: r, when: {namespaces: [payments, $default], batch: true}}\n";
     assert_eq!(
-        with_default(&format!("{payments}{prod_any}{allowlisted}")),
+        lint_in(
+            "payments, $default",
+            &format!("{payments}{prod_any}{allowlisted}")
+        ),
         Vec::<String>::new()
     );
     // A glob allowlist is covered by a guard on the same glob.
-    let globbed = |rules: &str| -> Vec<String> {
-        lint(
-            &format!("version: 1\nnamespaces: ['pay-*']\nrules:\n{rules}"),
-            "p.yaml",
-            &Context::default(),
-        )
-        .into_iter()
-        .map(|f| f.message)
-        .collect()
-    };
     let pay_guard = "  - {id: no-batches, decision: deny, reason: r, when: {namespaces: ['pay-*'], batch: true}}\n";
-    assert_eq!(globbed(&format!("{writes}{no_prod}")).len(), 1);
+    assert_eq!(lint_in("'pay-*'", &format!("{writes}{no_prod}")).len(), 1);
     assert_eq!(
-        globbed(&format!("{writes}{no_prod}{pay_guard}")),
+        lint_in("'pay-*'", &format!("{writes}{no_prod}{pay_guard}")),
         Vec::<String>::new()
     );
     let any_caller =
