@@ -463,9 +463,11 @@ struct DoctorArgs {
 #[derive(Subcommand, Debug)]
 enum PolicyCmd {
     /// Report invalid regexes and globs, unknown commands and flags, rules shadowed by stricter
-    /// ones, rules that can never match, failing embedded tests, and files that cannot be pooled
-    /// (as `tgate run` pools them). Exit 0 clean, 1 on any finding (a file that does not load
-    /// included), 2 when a file cannot be read.
+    /// ones, rules that can never match, conditions anything meets, deny and approval rules
+    /// bounded by a workflow or activity id whose batch form (`--query`) another rule lets
+    /// through (within a file and across the files given), failing embedded tests, and files
+    /// that cannot be pooled (as `tgate run` pools them). Exit 0 clean, 1 on any finding (a file
+    /// that does not load included), 2 when a file cannot be read.
     Lint {
         /// Policy files.
         #[arg(required = true, value_name = "FILE")]
