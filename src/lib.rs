@@ -21,6 +21,7 @@ pub mod exec;
 pub mod fuzz;
 pub mod lex;
 pub mod policy;
+mod random;
 mod yaml;
 
 pub use command::{Command, CommandPath, EffectClass, ParseError, Target};

@@ -371,7 +371,7 @@ impl Entry {
         Entry {
             time: now(),
             kind,
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: crate::random::uuid_v4().to_string(),
             caller: caller.to_owned(),
             groups: Vec::new(),
             channel,

@@ -1838,7 +1838,7 @@ async fn workflow_cancel(ctx: &mut Ctx<'_, '_>) -> Result<(), Stop> {
         namespace: ctx.namespace.clone(),
         workflow_execution: one_workflow(ctx.cmd)?,
         identity: ctx.identity.clone(),
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: crate::random::uuid_v4().to_string(),
         ..Default::default()
     };
     sdk_write(ctx, req, "failed to cancel workflow").await?;

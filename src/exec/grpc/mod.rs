@@ -1284,7 +1284,7 @@ pub(super) fn longest_wait(cmd: &Command) -> Duration {
 
 /// `delay` ±20%, as the SDK's `backoffutils.JitterUp(delay, 0.2)`.
 pub(super) fn jittered(delay: Duration) -> Duration {
-    let unit = (uuid::Uuid::new_v4().as_u128() % 1_000_001) as f64 / 1_000_000.0;
+    let unit = (u128::from_le_bytes(crate::random::bytes()) % 1_000_001) as f64 / 1_000_000.0;
     delay.mul_f64(1.0 + 0.2 * (2.0 * unit - 1.0))
 }
 
